@@ -22,6 +22,7 @@ static const struct {
     {YL_EINVAL, "invalid value"},
     {YL_EDB, "database error"},
     {YL_ETOOBIG, "over the size limit"},
+    {YL_EFORBIDDEN, "outside the allowed scope"},
 };
 
 const char *yl_strerror(int err, char *buf, size_t len)

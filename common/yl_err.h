@@ -24,6 +24,8 @@
 #define YL_EINVAL    YL_ERRTAG('Y', 'I', 'N', 'V') /* invalid value */
 #define YL_EDB       YL_ERRTAG('Y', 'D', 'B', 'E') /* database error */
 #define YL_ETOOBIG   YL_ERRTAG('Y', 'B', 'I', 'G') /* over a size limit */
+#define YL_EFORBIDDEN                                                          \
+    YL_ERRTAG('Y', 'F', 'B', 'D') /* outside the token's scope */
 
 /* Writes a message for err into buf and returns buf: ours, else strerror
  * for -errno, else av_strerror-style "Error number N". */

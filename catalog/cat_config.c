@@ -1,0 +1,224 @@
+/* cat_config.c - INI + flags configuration shared by serve and the CLI. */
+#include "catalog/cat_config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/yl_err.h"
+
+void cat_config_init(cat_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
+    snprintf(c->data_dir, sizeof(c->data_dir), "./var");
+    c->max_body_bytes = 1 << 20;
+    c->max_upload_bytes = 4LL << 30;
+    c->max_batch_events = 500;
+    c->job_max_attempts = 3;
+    c->active_window_s = 60;
+    c->writer_batch = 512;
+}
+
+/* Parses "123", "64k", "4G" (powers of 1024) into *v within [lo, hi]. */
+static int parse_size(const char *s, int64_t lo, int64_t hi, int64_t *v)
+{
+    char *end = NULL;
+    long long n;
+    int64_t mul = 1;
+
+    errno = 0;
+    n = strtoll(s, &end, 10);
+    if (errno != 0 || end == s)
+        return YL_EINVAL;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024 * 1024, end++;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1024 * 1024 * 1024, end++;
+    if (*end != '\0' || n < 0 || n > INT64_MAX / mul)
+        return YL_EINVAL;
+    n *= mul;
+    if (n < lo || n > hi)
+        return YL_EINVAL;
+    *v = n;
+    return 0;
+}
+
+static int set_path(char *dst, size_t len, const char *v, const char *key,
+                    char *err, size_t errlen)
+{
+    if (v[0] == '\0' || strlen(v) >= len) {
+        snprintf(err, errlen, "%s: %s path", key,
+                 v[0] == '\0' ? "empty" : "too long");
+        return YL_EINVAL;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+int cat_config_set(cat_config *c, const char *section, const char *key,
+                   const char *value, char *err, size_t errlen)
+{
+    int64_t v;
+    struct {
+        const char *key;
+        int64_t lo, hi;
+        int64_t *i64;
+        int *i32;
+    } nums[] = {
+        {"max_body", 1024, 1LL << 30, &c->max_body_bytes, NULL},
+        {"max_upload", 1024, 1LL << 40, &c->max_upload_bytes, NULL},
+        {"max_events", 1, 100000, NULL, &c->max_batch_events},
+        {"job_attempts", 1, 100, NULL, &c->job_max_attempts},
+        {"active_window", 1, 3600, NULL, &c->active_window_s},
+        {"writer_batch", 1, 100000, NULL, &c->writer_batch},
+    };
+
+    if (section != NULL && section[0] != '\0' &&
+        strcmp(section, "server") != 0) {
+        snprintf(err, errlen, "unknown section [%s]", section);
+        return YL_EINVAL;
+    }
+    if (strcmp(key, "listen") == 0) {
+        if (value[0] == '\0' || strlen(value) >= sizeof(c->listen)) {
+            snprintf(err, errlen, "listen: want ADDR:PORT");
+            return YL_EINVAL;
+        }
+        memcpy(c->listen, value, strlen(value) + 1);
+        return 0;
+    }
+    if (strcmp(key, "data") == 0)
+        return set_path(c->data_dir, sizeof(c->data_dir), value, key, err,
+                        errlen);
+    if (strcmp(key, "db") == 0)
+        return set_path(c->db_path, sizeof(c->db_path), value, key, err,
+                        errlen);
+    if (strcmp(key, "web") == 0)
+        return set_path(c->web_dir, sizeof(c->web_dir), value, key, err,
+                        errlen);
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        if (strcmp(key, nums[i].key) != 0)
+            continue;
+        if (parse_size(value, nums[i].lo, nums[i].hi, &v) < 0) {
+            snprintf(err, errlen, "%s: \"%s\" is not a number in %lld..%lld",
+                     key, value, (long long)nums[i].lo, (long long)nums[i].hi);
+            return YL_EINVAL;
+        }
+        if (nums[i].i64 != NULL)
+            *nums[i].i64 = v;
+        else
+            *nums[i].i32 = (int)v;
+        return 0;
+    }
+    snprintf(err, errlen, "unknown key \"%s\"", key);
+    return YL_ENOTFOUND;
+}
+
+struct load_ctx {
+    FILE *f;
+    cat_config *c;
+    cat_config_extra_fn extra;
+    void *ud;
+    const char *path;
+    char *err;
+    size_t errlen;
+    int rc;
+    int line;
+};
+
+/* inih reader that counts lines, so errors can name file:line (Debian builds
+ * inih without INI_HANDLER_LINENO). */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct load_ctx *x = stream;
+    char *s = fgets(str, num, x->f);
+
+    if (s != NULL)
+        x->line++;
+    return s;
+}
+
+static int on_ini(void *user, const char *section, const char *name,
+                  const char *value)
+{
+    struct load_ctx *x = user;
+    int lineno = x->line;
+    char msg[256];
+    int rc;
+
+    if (x->rc < 0)
+        return 0;
+    rc = cat_config_set(x->c, section, name, value, msg, sizeof(msg));
+    if (rc == YL_ENOTFOUND ||
+        (rc < 0 && strncmp(msg, "unknown section", 15) == 0)) {
+        if (x->extra != NULL && x->extra(x->ud, section, name, value) == 0)
+            return 1;
+        snprintf(msg, sizeof(msg), "unknown key [%s] %s", section, name);
+        rc = YL_EINVAL;
+    }
+    if (rc < 0) {
+        snprintf(x->err, x->errlen, "%s:%d: %s", x->path, lineno, msg);
+        x->rc = rc;
+        return 0;
+    }
+    return 1;
+}
+
+int cat_config_load(cat_config *c, const char *path, cat_config_extra_fn extra,
+                    void *ud, char *err, size_t errlen)
+{
+    struct load_ctx x = {NULL, c, extra, ud, path, err, errlen, 0, 0};
+    FILE *f;
+    int rc;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return rc;
+    }
+    x.f = f;
+    rc = ini_parse_stream(read_line, &x, on_ini, &x);
+    fclose(f);
+    if (x.rc < 0)
+        return x.rc;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%d: not an INI line", path, rc);
+        return YL_EINVAL;
+    }
+    return 0;
+}
+
+int cat_config_finish(cat_config *c, char *err, size_t errlen)
+{
+    struct stat sb;
+
+    if (c->db_path[0] == '\0') {
+        int n = snprintf(c->db_path, sizeof(c->db_path), "%s/yunling.db",
+                         c->data_dir);
+        if (n < 0 || (size_t)n >= sizeof(c->db_path)) {
+            snprintf(err, errlen, "data: path too long");
+            return YL_EINVAL;
+        }
+    }
+    if (stat(c->data_dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) {
+            snprintf(err, errlen, "%s: not a directory", c->data_dir);
+            return -ENOTDIR;
+        }
+        return 0;
+    }
+    if (mkdir(c->data_dir, 0755) < 0 && errno != EEXIST) {
+        int rc = -errno;
+        snprintf(err, errlen, "%s: cannot create: %s", c->data_dir,
+                 strerror(errno));
+        return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,76 @@
+/* cat_jobs.h - transcode jobs persisted in SQLite. States: queued ->
+ * running -> done | failed. The job runner thread (streamer) claims a job,
+ * runs `yunling transcode --progress json` as a child process, reports
+ * progress, then finishes (publishing the lesson) or fails it. A failed
+ * attempt goes back to "queued" until it has failed job_max_attempts times
+ * (config, default 3); then it stays "failed" with the last reason.
+ *
+ * Job JSON (GET /api/v1/jobs/{id}):
+ *   {"id": 3, "lesson": 7, "state": "running", "progress": 0.42,
+ *    "error": null, "attempts": 1, "created_ms": ..., "updated_ms": ...}
+ * Claimed job JSON (res->json of a claim): the above plus
+ *   "dir": "<uploads>/3", "inputs": {...as given at create...}
+ *
+ * Threads: reads on the owner's connection; writes through the writer. */
+#ifndef YL_CAT_JOBS_H
+#define YL_CAT_JOBS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "catalog/cat_db.h"
+#include "catalog/cat_writer.h"
+
+enum cat_job_state {
+    CAT_JOB_QUEUED = 0,
+    CAT_JOB_RUNNING = 1,
+    CAT_JOB_DONE = 2,
+    CAT_JOB_FAILED = 3,
+    CAT_JOB_NSTATES = 4,
+};
+
+const char *cat_job_state_name(int state); /* "queued" ... */
+
+/* The job's JSON. YL_ENOTFOUND. */
+int cat_jobs_get(cat_db *db, int64_t id, json_t **out);
+
+/* Writer connection. Takes the oldest queued job: state running, attempts
+ * + 1. Sets *job (caller owns) to the claimed job JSON, or returns
+ * YL_ENOTFOUND when nothing is queued. */
+int cat_jobs_claim(cat_db *db, json_t **job);
+/* Same through the writer: res->id is the job id and res->json the claimed
+ * job, or rc YL_ENOTFOUND. */
+int cat_jobs_claim_submit(cat_writer *w, cat_write_done done, void *ud);
+
+/* Writer connection: progress 0..1 of a running job. */
+int cat_jobs_progress(cat_db *db, int64_t id, double progress);
+int cat_jobs_progress_submit(cat_writer *w, int64_t id, double progress,
+                             cat_write_done done, void *ud);
+
+/* Writer connection: a running job finished; publishes its lesson with meta
+ * (lesson.json, borrowed; see cat_lessons_meta_load) in the same
+ * transaction. */
+int cat_jobs_finish(cat_db *db, int64_t id, const json_t *meta);
+/* Takes ownership of meta, even on error. */
+int cat_jobs_finish_submit(cat_writer *w, int64_t id, json_t *meta,
+                           cat_write_done done, void *ud);
+
+/* Writer connection: an attempt failed with reason (one line, e.g. the
+ * transcoder's error message). Requeues it while attempts < max_attempts,
+ * else the job and its lesson become "failed". *final (may be NULL) is set
+ * to 1 when the job stays failed. */
+int cat_jobs_fail(cat_db *db, int64_t id, const char *reason, int max_attempts,
+                  int *final);
+int cat_jobs_fail_submit(cat_writer *w, int64_t id, const char *reason,
+                         int max_attempts, cat_write_done done, void *ud);
+
+/* Writer connection, at server start: jobs left "running" by a previous
+ * process go back to "queued"; the interrupted attempt is not counted.
+ * Returns the number requeued or a negative code. */
+int cat_jobs_recover(cat_db *db);
+int cat_jobs_recover_submit(cat_writer *w, cat_write_done done, void *ud);
+
+/* Jobs per state (for /metrics). counts has CAT_JOB_NSTATES entries. */
+int cat_jobs_counts(cat_db *db, int64_t counts[CAT_JOB_NSTATES]);
+
+#endif

@@ -1,0 +1,93 @@
+/* cat_lessons.h - lessons: created pending by an upload (with its job),
+ * published from the transcoder's lesson.json (contracts.md §3), listed,
+ * searched by title in any language, deleted.
+ *
+ * JSON item (GET /api/v1/lessons and /lessons/{id}):
+ *   {"id": 7, "title": "...", "titles": {"zh": "...", "bo": "..."},
+ *    "languages": ["zh","bo"], "subtitles": ["bo"], "duration_s": 30.0,
+ *    "poster": "/hls/7/poster.jpg", "hls": "/hls/7/master.m3u8",
+ *    "category": "policy", "state": "ready", "created_ms": ...}
+ * "title" is the title in the preferred language, else zh, else the first
+ * one. Pending lessons have "languages": [], "duration_s": null,
+ * "poster"/"hls": null.
+ *
+ * Threads: functions taking cat_db run on the thread that owns it; the
+ * writes run on the writer thread through the _submit forms. */
+#ifndef YL_CAT_LESSONS_H
+#define YL_CAT_LESSONS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog/cat_db.h"
+#include "catalog/cat_writer.h"
+
+/* A new lesson and its transcode job. */
+typedef struct cat_lesson_new {
+    json_t *titles;          /* {"zh": "...", "lis": "..."}: at least one;
+                              * tags checked and made canonical */
+    const char *category;    /* may be NULL */
+    const char *source_name; /* the uploaded file's name, may be NULL */
+    json_t *inputs;          /* job inputs, relative to the job directory:
+                              * {"source": "source.mp4",
+                              *  "audio": {"bo": "audio.bo.m4a"},
+                              *  "subs": {"lis": "subs.lis.srt"},
+                              *  "audio_lang": {"0": "zh"}}  (all but source
+                              * optional); stored as given */
+    const char *staged_dir;  /* may be NULL; else an upload staging directory
+                              * that is renamed to <uploads_dir>/<job-id>
+                              * inside the transaction, before any job runner
+                              * can claim the job */
+    const char *uploads_dir; /* <data>/uploads: the job directory is
+                              * <uploads_dir>/<job-id> */
+} cat_lesson_new;
+
+/* Writer connection. Inserts the lesson (state "pending") and its job
+ * ("queued"). Borrowed fields are copied. *lesson_id and *job_id are set on
+ * success. YL_EINVAL (no title, bad tag, no source), YL_EBADLANG, -errno
+ * when the rename fails. */
+int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
+                       int64_t *job_id);
+/* Same through the writer: res->id = lesson, res->job_id = job. */
+int cat_lessons_create_submit(cat_writer *w, const cat_lesson_new *ln,
+                              cat_write_done done, void *ud);
+
+/* Reads and checks OUTDIR/lesson.json (contracts.md §3) into *meta (caller
+ * owns). Any thread. YL_ECORRUPT with a message naming the field in err. */
+int cat_lessons_meta_load(const char *path, json_t **meta, char *err,
+                          size_t errlen);
+
+/* Writer connection. Marks the lesson "ready" with meta's duration,
+ * renditions and languages (meta is borrowed). Usually called by
+ * cat_jobs_finish(). YL_ENOTFOUND, YL_ECORRUPT. */
+int cat_lessons_publish(cat_db *db, int64_t lesson_id, const json_t *meta);
+
+typedef struct cat_lesson_query {
+    const char *q;        /* title substring in any language, or NULL */
+    const char *lang;     /* audio or subtitle language, or NULL; also the
+                           * preferred title language */
+    const char *category; /* exact, or NULL */
+    int page;             /* 1-based; 0 means 1 */
+    int per_page;         /* 1..100; 0 means 24 */
+    bool all_states;      /* admin: include pending and failed lessons */
+} cat_lesson_query;
+
+/* {"items": [item...], "total": N, "page": P, "per_page": K}, newest
+ * first. q matches a substring of any title (FTS5 trigram index for 3+
+ * characters, a LIKE scan for 1-2, so two-character Chinese words work).
+ * YL_EINVAL for a bad tag or page. */
+int cat_lessons_list(cat_db *db, const cat_lesson_query *q, json_t **out);
+
+/* One item; pref_lang may be NULL. YL_ENOTFOUND for unknown or deleted. */
+int cat_lessons_get(cat_db *db, int64_t id, const char *pref_lang,
+                    json_t **out);
+
+/* Writer connection: marks the lesson deleted (it leaves lists at once; its
+ * history stays). The caller removes DIR/hls/<id> once in-flight readers are
+ * done. YL_ENOTFOUND. */
+int cat_lessons_delete(cat_db *db, int64_t id);
+int cat_lessons_delete_submit(cat_writer *w, int64_t id, cat_write_done done,
+                              void *ud);
+
+#endif

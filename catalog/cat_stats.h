@@ -1,0 +1,54 @@
+/* cat_stats.h - viewing statistics for the API and the wall display.
+ *
+ * Date ranges: from/to are "YYYY-MM-DD" CST days, both inclusive; NULL to
+ * means today, NULL from means to - 29 days. At most 366 days.
+ *
+ * /stats/now:
+ *   {"region": {"code","name","level"}, "at_ms": ..., "window_s": 60,
+ *    "active_sessions": N, "active_sites": M,
+ *    "items": [{"code","name","level","active_sessions","active_sites"}]}
+ *   one item per child region (zeros included), in code order.
+ * /stats/ranking:
+ *   {"region": {...}, "from": "2026-02-01", "to": "2026-04-30",
+ *    "items": [{"rank": 1, "code","name","level", "sites": S,
+ *               "active_sites": A, "active_share": A/S,
+ *               "watch_hours": H, "watch_hours_per_site": H/S,
+ *               "sessions": N, "completions": C, "completion_rate": C/N}]}
+ *   every child region, ranked by watch_hours_per_site (then code). "sites"
+ *   are the stations (townships + villages) of the child; active ones had
+ *   at least one event in the range.
+ * /stats/sites/{code}:
+ *   {"site": {site JSON of cat_sites_get}, "from", "to",
+ *    "totals": {"watch_hours","sessions","completions","completion_rate",
+ *               "active_days"},
+ *    "days": [{"day": "2026-04-01", "watch_hours", "sessions",
+ *              "completions"}]            (days with activity only)
+ *    "lessons": [{"lesson": 7, "title": "...", "watch_hours", "sessions",
+ *                 "completions"}]}        (top 50 by watch hours)
+ *   any region code works too (its whole subtree).
+ *
+ * Threads: cat_stats_now reads the writer's in-memory active view under its
+ * lock (any thread, no SQLite); the others run on a reader's thread. */
+#ifndef YL_CAT_STATS_H
+#define YL_CAT_STATS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "catalog/cat_db.h"
+#include "catalog/cat_writer.h"
+
+/* region NULL means the single province. now_ms: the clock (cat_now_ms()
+ * in the server; fixed in tests). YL_ENOTFOUND for an unknown region. */
+int cat_stats_now(cat_writer *w, const char *region, int64_t now_ms,
+                  json_t **out);
+
+/* YL_ENOTFOUND (region), YL_EINVAL (dates; cat_db_errmsg names the
+ * parameter). */
+int cat_stats_ranking(cat_db *db, const char *region, const char *from,
+                      const char *to, int64_t now_ms, json_t **out);
+
+int cat_stats_site(cat_db *db, const char *code, const char *from,
+                   const char *to, int64_t now_ms, json_t **out);
+
+#endif

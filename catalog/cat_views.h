@@ -1,0 +1,69 @@
+/* cat_views.h - viewing events (contracts.md §5) into sessions and daily
+ * rollups.
+ *
+ * Flow in the server: the lws service thread parses the body with
+ * cat_views_parse() (shape, types, limit, token scope: no DB access), then
+ * hands the batch to the writer with cat_views_submit(); the writer checks
+ * sites and lessons, stores the events and updates sessions and rollups in
+ * the same transaction, commits, and calls done with accepted/duplicates.
+ * Answer {"accepted": N, "duplicates": M} from that callback.
+ *
+ * Rules (docs/api.md repeats them):
+ * - A batch is all or nothing: any invalid event rejects the whole batch
+ *   with a message naming the index and field ("events[3].lesson: unknown
+ *   lesson 99"). Nothing of a rejected batch is stored.
+ * - A site token may report only its own site: an event naming another site
+ *   rejects the whole batch (YL_EFORBIDDEN).
+ * - Idempotent on (session, seq): a repeated pair is counted in duplicates
+ *   and changes nothing.
+ * - A session belongs to one site and one lesson; an event naming another
+ *   site or lesson for a known session is invalid.
+ * - Sites must be stations (township or village).
+ * - Watched seconds: each event after the session's first credits
+ *   min(t - t_prev, 20 s) where t is the event's ts (client clock, ms) or,
+ *   when absent, the server receipt time, and t_prev that of the session's
+ *   previous event (highest seq so far); an event older than the session's
+ *   newest (lower seq, arriving late) credits nothing. Positions never
+ *   credit time.
+ * - Completion: the furthest position reaches 90% of the lesson's duration
+ *   (an "end" at >= 90% is a special case), counted once per session.
+ * - Days (rollups, activity) are the CST day of the server receipt time.
+ * - Active (cat_stats_now): last event received within active_window_s and
+ *   no "end". */
+#ifndef YL_CAT_VIEWS_H
+#define YL_CAT_VIEWS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/cat_db.h"
+#include "catalog/cat_writer.h"
+
+typedef struct cat_view_batch cat_view_batch; /* opaque: parsed events */
+
+/* Any thread, no DB. Parses {"events": [...]} into *out (caller owns).
+ * site_scope: NULL for an admin token (any site), else the site token's
+ * code. max_events: the batch limit (cat_config.max_batch_events). recv_ms:
+ * server receipt time stamped on every event. Returns 0, YL_EINVAL (shape or
+ * type; err names "events[i].field"), YL_ETOOBIG (over max_events; 413),
+ * YL_EFORBIDDEN (an event for another site than site_scope). */
+int cat_views_parse(const json_t *body, const char *site_scope, int max_events,
+                    int64_t recv_ms, cat_view_batch **out, char *err,
+                    size_t errlen);
+
+int cat_view_batch_count(const cat_view_batch *b);
+void cat_view_batch_free(cat_view_batch *b); /* NULL is a no-op */
+
+/* Any thread. Queues b for the writer; takes ownership of b even on error.
+ * done reports accepted/duplicates, or YL_EINVAL with res->error. */
+int cat_views_submit(cat_writer *w, cat_view_batch *b, cat_write_done done,
+                     void *ud);
+
+/* Writer connection without a writer thread (tests, benchmarks, tools):
+ * applies b in its own transaction (or the open one). b stays the caller's.
+ * Returns 0 and the counts, or YL_EINVAL with cat_db_errmsg(db). */
+int cat_views_apply(cat_db *db, const cat_view_batch *b, int *accepted,
+                    int *duplicates);
+
+#endif

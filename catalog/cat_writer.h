@@ -1,0 +1,97 @@
+/* cat_writer.h - the catalog writer thread: the server's one writer
+ * connection (STYLE.md §4/§5).
+ *
+ * Any thread submits write requests; the writer thread takes everything
+ * queued (up to cat_config.writer_batch requests), runs them inside one
+ * BEGIN IMMEDIATE transaction (each request inside its own SAVEPOINT, so a
+ * request that fails validation is rolled back alone and reported), COMMITs,
+ * and only then calls each request's `done` callback, ON THE WRITER THREAD,
+ * in submission order. A request acknowledged with rc >= 0 is in the WAL
+ * (synchronous=NORMAL: it survives kill -9 of the process; a power cut may
+ * lose the last transactions). Group commit: while one transaction commits,
+ * new requests queue and go into the next one.
+ *
+ * The streamer's callback should copy what it needs from `res`, post to its
+ * own queue and call lws_cancel_service(); it must not block or call back
+ * into the writer synchronously.
+ *
+ * The writer also owns the in-memory view of active sessions that
+ * cat_stats_now() reads (updated after each COMMIT). */
+#ifndef YL_CAT_WRITER_H
+#define YL_CAT_WRITER_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "catalog/cat_config.h"
+#include "catalog/cat_db.h"
+
+typedef struct cat_writer cat_writer; /* opaque: defined in cat_writer.c */
+
+/* What a finished request reports. Borrowed for the callback only: copy the
+ * fields, json_incref() json to keep it. */
+typedef struct cat_write_result {
+    int64_t id;      /* lesson id (create), job id (claim), token id ... */
+    int64_t job_id;  /* lesson create: the job; 0 otherwise */
+    int accepted;    /* views: events newly stored */
+    int duplicates;  /* views: events already stored (same session, seq) */
+    json_t *json;    /* job claim: the job; token create: {"token": ...} */
+    char error[512]; /* rc < 0: one line naming the field ("" otherwise) */
+} cat_write_result;
+
+/* Writer thread, after COMMIT (or after the rollback of this request when
+ * rc < 0). rc is 0 or a negative yl code (cat_db.h says how to map it). */
+typedef void (*cat_write_done)(void *ud, int rc, const cat_write_result *res);
+
+/* A write operation, run on the writer thread inside the transaction with
+ * the writer connection. Return 0 or a negative yl code; on error put the
+ * message in res->error (or leave it empty to use cat_db_errmsg(db)). */
+typedef int (*cat_write_fn)(cat_db *db, void *arg, cat_write_result *res);
+
+/* Opens the writer connection on cfg->db_path (creating and migrating the
+ * database), loads the active-session view and starts the thread. cfg is
+ * copied. Returns 0 and *out, or a negative yl code. */
+int cat_writer_start(const cat_config *cfg, cat_writer **out);
+
+/* Stops taking requests, runs and commits everything already queued (their
+ * callbacks fire), joins the thread and frees w. NULL is a no-op. Call from
+ * the thread that started it, after the other threads stopped submitting. */
+void cat_writer_stop(cat_writer *w);
+
+/* Any thread. Queues fn(db, arg, res); arg_free(arg) runs on the writer
+ * thread after done (arg_free may be NULL). Takes ownership of arg even on
+ * error. done may be NULL. Returns 0, or YL_EINTR when the writer is
+ * stopping (then done is NOT called and arg is freed). */
+int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
+                      void (*arg_free)(void *arg), cat_write_done done,
+                      void *ud);
+
+/* Requests waiting, for /metrics and back-pressure. Any thread. */
+int cat_writer_queue_depth(cat_writer *w);
+
+/* Blocking use of the writer from a thread that may block (the job runner,
+ * CLI, tests) — never from the lws service thread or the writer thread:
+ *
+ *     cat_sync s;
+ *     cat_sync_init(&s);
+ *     rc = cat_jobs_claim_submit(w, cat_sync_done, &s);
+ *     if (rc == 0)
+ *         rc = cat_sync_wait(&s);     // s.res.json is owned by s now
+ *     ...
+ *     cat_sync_fini(&s);              // json_decref(s.res.json)
+ */
+typedef struct cat_sync {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int finished;
+    int rc;
+    cat_write_result res; /* copy of the result; res.json holds a ref */
+} cat_sync;
+
+void cat_sync_init(cat_sync *s);
+void cat_sync_done(void *ud, int rc, const cat_write_result *res);
+int cat_sync_wait(cat_sync *s); /* returns the request's rc */
+void cat_sync_fini(cat_sync *s);
+
+#endif
