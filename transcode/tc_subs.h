@@ -1,0 +1,67 @@
+/* tc_subs.h - subtitles (SRT, WebVTT, ASS/SSA) to WebVTT for HLS.
+ * Any thread; a tc_subs is owned by one thread at a time. */
+#ifndef YL_TC_SUBS_H
+#define YL_TC_SUBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One cue: times in milliseconds, text is plain UTF-8 (markup removed,
+ * entities decoded), lines separated by '\n', never an empty line. */
+typedef struct tc_cue {
+    int64_t start_ms, end_ms;
+    char *text;
+} tc_cue;
+
+typedef struct tc_subs tc_subs; /* opaque */
+
+enum tc_subs_format {
+    TC_SUBS_SRT = 1,
+    TC_SUBS_VTT = 2,
+    TC_SUBS_ASS = 3,
+};
+
+/* Parses SRT, WebVTT or ASS/SSA (detected from content, not the name).
+ * UTF-8 is validated (a BOM and CRLF are fine; invalid bytes are an error,
+ * never silently dropped); timestamps validated (malformed, end < start ->
+ * YL_EBADTIME). On error *err_line gets the 1-based line (0 if none).
+ * Returns 0 and *out, or YL_EBADUTF8, YL_EBADTIME, YL_ECORRUPT (not a
+ * subtitle file / no cues), -ENOMEM. ASS override tags {\..} are removed,
+ * \N becomes a line break. SRT <i>/<b>/<u>/<s>/<font> tags and VTT markup
+ * are removed (cue text is plain). Cues come out sorted by start time
+ * (stable); cues whose text is empty are skipped. */
+int tc_subs_parse(const char *data, size_t len, tc_subs **out, int *err_line);
+
+/* As tc_subs_parse(); on error also writes a one-line reason without the
+ * file name or line ("invalid UTF-8 byte 0xff") into why (may be NULL). */
+int tc_subs_parse_ex(const char *data, size_t len, tc_subs **out, int *err_line,
+                     char *why, size_t whylen);
+
+/* Reads a file and parses it (-errno for I/O errors, YL_ETOOBIG over
+ * 64 MiB). */
+int tc_subs_load(const char *path, tc_subs **out, int *err_line);
+int tc_subs_load_ex(const char *path, tc_subs **out, int *err_line, char *why,
+                    size_t whylen);
+
+size_t tc_subs_count(const tc_subs *s);
+const tc_cue *tc_subs_cue(const tc_subs *s, size_t i); /* NULL if i >= n */
+enum tc_subs_format tc_subs_format(const tc_subs *s);  /* what was read */
+
+/* Renders the WebVTT text tc_subs_write_vtt() writes; *out is malloc'd,
+ * caller frees. 0 or -ENOMEM. */
+int tc_subs_render_vtt(const tc_subs *s, int64_t mpegts, char **out);
+
+/* Writes a WebVTT file (WEBVTT header, X-TIMESTAMP-MAP=MPEGTS:<mpegts>,
+ * LOCAL:00:00:00.000 for HLS, cues escaped for WebVTT: & < >), atomically.
+ * 0, -errno or -ENOMEM. */
+int tc_subs_write_vtt(const tc_subs *s, const char *path, int64_t mpegts);
+
+/* Writes the HLS subtitle media playlist for one WebVTT file that covers
+ * duration_s (EXT-X-PLAYLIST-TYPE:VOD, ENDLIST), atomically. 0, -errno, or
+ * YL_EINVAL for a duration <= 0 or a URI that is empty or multi-line. */
+int tc_subs_write_playlist(const char *path, const char *vtt_uri,
+                           double duration_s);
+
+void tc_subs_free(tc_subs *s); /* NULL is a no-op */
+
+#endif
