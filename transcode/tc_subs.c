@@ -158,8 +158,9 @@ static int split_lines(struct parser *p, const char *data, size_t len)
 
             if (n == 0)
                 return fail(p, YL_EBADUTF8, p->n_lines,
-                            "invalid UTF-8 byte 0x%02x at offset %zu", u[i],
-                            p->base + i);
+                            "invalid UTF-8 byte 0x%02x at offset %zu (GBK "
+                            "or another legacy encoding? save as UTF-8)",
+                            u[i], p->base + i);
             i += n;
             continue;
         }
@@ -925,6 +926,53 @@ static int parse_ass(struct parser *p)
     return 0;
 }
 
+/* ASS/SSA: starts with [Script Info], or (after comments) has an [Events]
+ * section with a Format: or Dialogue: line. */
+static int is_ass(struct parser *p, const struct line *first)
+{
+    int events = 0;
+
+    if (first->n >= 13 && strncasecmp(first->s, "[Script Info]", 13) == 0)
+        return 1;
+    for (size_t i = 0; i < p->n_lines; i++) {
+        const struct line *l = &p->lines[i];
+
+        if (l->n > 0 && l->s[0] == '[')
+            events = l->n >= 8 && strncasecmp(l->s, "[Events]", 8) == 0;
+        else if (events &&
+                 (starts_with(l, "Format:") || starts_with(l, "Dialogue:")))
+            return 1;
+    }
+    return 0;
+}
+
+/* After sorting: an exact repeat (same times, same text), as ASS files
+ * make for layered outlines, would show the text twice. */
+static void drop_duplicates(tc_subs *s)
+{
+    size_t w = 0;
+
+    for (size_t i = 0; i < s->n; i++) {
+        const tc_cue *c = &s->cues[i];
+        int dup = 0;
+
+        /* Sorted by start: a repeat is among the last kept cues with the
+         * same start. */
+        for (size_t j = w; j > 0 && !dup; j--) {
+            const tc_cue *k = &s->cues[j - 1];
+
+            if (k->start_ms != c->start_ms)
+                break;
+            dup = k->end_ms == c->end_ms && strcmp(k->text, c->text) == 0;
+        }
+        if (dup)
+            free(s->cues[i].text);
+        else
+            s->cues[w++] = s->cues[i];
+    }
+    s->n = w;
+}
+
 /* ---- public ------------------------------------------------------------ */
 
 int tc_subs_parse_ex(const char *data, size_t len, tc_subs **out, int *err_line,
@@ -941,6 +989,13 @@ int tc_subs_parse_ex(const char *data, size_t len, tc_subs **out, int *err_line,
         *err_line = 0;
     if (out == NULL || (data == NULL && len > 0))
         return YL_EINVAL;
+    if (len >= 2 && (memcmp(data, "\xff\xfe", 2) == 0 ||
+                     memcmp(data, "\xfe\xff", 2) == 0)) {
+        ret = fail(&p, YL_EBADUTF8, 0,
+                   "UTF-16 text (byte-order mark %02x %02x): save as UTF-8",
+                   (unsigned char)data[0], (unsigned char)data[1]);
+        goto out;
+    }
     if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
         data += 3; /* UTF-8 BOM */
         len -= 3;
@@ -966,8 +1021,7 @@ int tc_subs_parse_ex(const char *data, size_t len, tc_subs **out, int *err_line,
     if (starts_with_word(first, "WEBVTT")) {
         p.subs->format = TC_SUBS_VTT;
         ret = parse_vtt(&p, first_idx + 1);
-    } else if (first->n >= 13 &&
-               strncasecmp(first->s, "[Script Info]", 13) == 0) {
+    } else if (is_ass(&p, first)) {
         p.subs->format = TC_SUBS_ASS;
         ret = parse_ass(&p);
     } else {
@@ -993,6 +1047,7 @@ int tc_subs_parse_ex(const char *data, size_t len, tc_subs **out, int *err_line,
     ret = sort_cues(p.subs);
     if (ret < 0)
         goto out;
+    drop_duplicates(p.subs);
     *out = p.subs;
     p.subs = NULL;
 out:

@@ -253,6 +253,37 @@ static void unknown_tags_are_named_by_tag(void **state)
     assert_null(tc_lang_native_name(""));
 }
 
+/* Random strings: normalising never overflows and is idempotent. */
+static void normalize_is_idempotent(void **state)
+{
+    static const char alphabet[] = "abcxXYZ019-_ ";
+    uint32_t x = 12345;
+    (void)state;
+
+    for (int iter = 0; iter < 200000; iter++) {
+        char in[48], out[TC_LANG_MAX], again[TC_LANG_MAX];
+        size_t n;
+
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        n = x % 40;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            in[i] = alphabet[x % (sizeof(alphabet) - 1)];
+        }
+        in[n] = '\0';
+        if (tc_lang_normalize(in, out, sizeof(out)) != 0)
+            continue;
+        assert_true(strlen(out) < TC_LANG_MAX);
+        if (tc_lang_normalize(out, again, sizeof(again)) != 0 ||
+            strcmp(out, again) != 0)
+            fail_msg("\"%s\" -> \"%s\" -> \"%s\"", in, out, again);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +294,7 @@ int main(void)
         cmocka_unit_test(native_names_for_province_languages),
         cmocka_unit_test(lookup_falls_back_to_primary_subtag),
         cmocka_unit_test(unknown_tags_are_named_by_tag),
+        cmocka_unit_test(normalize_is_idempotent),
     };
     return cmocka_run_group_tests_name("tc_lang", tests, NULL, NULL);
 }

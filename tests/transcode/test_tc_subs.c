@@ -427,6 +427,178 @@ static void write_files(void **state)
     tc_subs_free(NULL);
 }
 
+static void encodings_other_than_utf8(void **state)
+{
+    tc_subs *s = NULL;
+    int line = -1;
+    char why[256];
+    /* "你好" in GBK, the usual legacy encoding of Chinese SRT files. */
+    static const char gbk[] = "1\n00:00:01,000 --> 00:00:02,000\n\xc4\xe3"
+                              "\xba\xc3\n";
+    static const char utf16[] = "\xff\xfe"
+                                "1\0\n\0";
+    (void)state;
+
+    assert_int_equal(
+        tc_subs_parse_ex(gbk, sizeof(gbk) - 1, &s, &line, why, sizeof(why)),
+        YL_EBADUTF8);
+    assert_int_equal(line, 3);
+    assert_non_null(strstr(why, "0xc4"));
+    assert_non_null(strstr(why, "GBK"));
+    assert_int_equal(
+        tc_subs_parse_ex(utf16, sizeof(utf16) - 1, &s, &line, why, sizeof(why)),
+        YL_EBADUTF8);
+    assert_int_equal(line, 1);
+    assert_non_null(strstr(why, "UTF-16"));
+    assert_null(s);
+}
+
+static void duplicates_and_detection(void **state)
+{
+    tc_subs *s;
+    (void)state;
+
+    /* Layered ASS outline: same line twice; comments before [Events]. */
+    s = parse_ok(
+        "; made by a tool\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, "
+        "MarginV, Effect, Text\n"
+        "Dialogue: 1,0:00:01.00,0:00:02.00,Outline,,0,0,0,,{\\bord4}hi\n"
+        "Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,hi\n"
+        "Dialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,hi\n"
+        "Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,ho\n");
+    assert_int_equal(tc_subs_format(s), TC_SUBS_ASS);
+    assert_int_equal(tc_subs_count(s), 3);
+    check_cue(s, 0, 1000, 2000, "hi");
+    check_cue(s, 1, 1000, 3000, "hi");
+    check_cue(s, 2, 1000, 2000, "ho");
+    tc_subs_free(s);
+    /* A WebVTT file after blank lines is still WebVTT. */
+    s = parse_ok("\n\nWEBVTT\n\n00:01.000 --> 00:02.000\n<b>x</b>\n");
+    assert_int_equal(tc_subs_format(s), TC_SUBS_VTT);
+    check_cue(s, 0, 1000, 2000, "x");
+    tc_subs_free(s);
+}
+
+/* Deterministic xorshift so a failure can be replayed. */
+static uint32_t rnd_state = 2463534242u;
+
+static uint32_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 17;
+    rnd_state ^= rnd_state << 5;
+    return rnd_state;
+}
+
+/* Properties every parse result must have, and our output must parse
+ * back to the same cues. */
+static int check_result(const char *buf, size_t len)
+{
+    tc_subs *s = NULL, *again = NULL;
+    int line = -1, ret, lines = 1;
+    char *vtt = NULL;
+
+    for (size_t i = 0; i < len; i++)
+        lines += buf[i] == '\n' || buf[i] == '\r';
+    ret = tc_subs_parse(buf, len, &s, &line);
+    if (ret != 0) {
+        assert_true(ret == YL_EBADUTF8 || ret == YL_EBADTIME ||
+                    ret == YL_ECORRUPT);
+        assert_true(line >= 0 && line <= lines);
+        assert_null(s);
+        return 0;
+    }
+    assert_true(tc_subs_count(s) > 0);
+    for (size_t i = 0; i < tc_subs_count(s); i++) {
+        const tc_cue *c = tc_subs_cue(s, i);
+
+        assert_true(c->start_ms >= 0 && c->end_ms >= c->start_ms);
+        assert_true(c->text[0] != '\0' && c->text[0] != '\n');
+        assert_null(strstr(c->text, "\n\n"));
+        assert_null(strchr(c->text, '\r'));
+        if (i > 0)
+            assert_true(tc_subs_cue(s, i - 1)->start_ms <= c->start_ms);
+    }
+    assert_int_equal(tc_subs_render_vtt(s, 0, &vtt), 0);
+    ret = tc_subs_parse(vtt, strlen(vtt), &again, &line);
+    if (ret != 0)
+        fail_msg("own output does not parse (%d, line %d):\n%s", ret, line,
+                 vtt);
+    assert_int_equal(tc_subs_count(again), tc_subs_count(s));
+    for (size_t i = 0; i < tc_subs_count(s); i++)
+        assert_string_equal(tc_subs_cue(again, i)->text,
+                            tc_subs_cue(s, i)->text);
+    tc_subs_free(again);
+    tc_subs_free(s);
+    free(vtt);
+    return 1;
+}
+
+static void mutated_inputs_never_crash(void **state)
+{
+    static const char *const files[] = {"bo.srt", "lis_bom_crlf.srt", "lis.vtt",
+                                        "bo.ass"};
+    static const char *const snippets[] = {
+        "\n", "\r\n", "-->", ":",   ",",    "{",    "}",
+        "<",  ">",    "&",   "\\N", "\xe0", "\xbd", "[Events]\n"};
+    (void)state;
+
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        FILE *fp = fopen(data_path(files[f]), "rb");
+        char orig[4096], buf[4200];
+        size_t n;
+        int ok = 0;
+
+        assert_non_null(fp);
+        n = fread(orig, 1, sizeof(orig), fp);
+        fclose(fp);
+        assert_int_equal(check_result(orig, n), 1);
+        for (int iter = 0; iter < 3000; iter++) {
+            size_t len = n, at;
+            int edits = 1 + (int)(rnd() % 4);
+
+            memcpy(buf, orig, n);
+            while (edits-- > 0 && len > 0) {
+                at = rnd() % len;
+                switch (rnd() % 4) {
+                case 0: /* flip a byte */
+                    buf[at] = (char)rnd();
+                    break;
+                case 1: /* cut the end */
+                    len = at;
+                    break;
+                case 2: { /* delete a run */
+                    size_t k = 1 + rnd() % 8;
+
+                    if (at + k > len)
+                        k = len - at;
+                    memmove(buf + at, buf + at + k, len - at - k);
+                    len -= k;
+                    break;
+                }
+                default: { /* insert a snippet */
+                    const char *sn = snippets[rnd() % (sizeof(snippets) /
+                                                       sizeof(*snippets))];
+                    size_t k = strlen(sn);
+
+                    if (len + k > sizeof(buf))
+                        break;
+                    memmove(buf + at + k, buf + at, len - at);
+                    memcpy(buf + at, sn, k);
+                    len += k;
+                    break;
+                }
+                }
+            }
+            ok += check_result(buf, len);
+        }
+        /* The mutations hit both paths. */
+        if (ok < 100 || ok > 2900)
+            fail_msg("%s: %d of 3000 mutations parsed", files[f], ok);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +612,9 @@ int main(void)
         cmocka_unit_test(not_subtitles_is_corrupt),
         cmocka_unit_test(escaping_on_output),
         cmocka_unit_test(write_files),
+        cmocka_unit_test(encodings_other_than_utf8),
+        cmocka_unit_test(duplicates_and_detection),
+        cmocka_unit_test(mutated_inputs_never_crash),
     };
     return cmocka_run_group_tests_name("tc_subs", tests, NULL, NULL);
 }
