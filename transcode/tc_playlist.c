@@ -88,14 +88,6 @@ static int check_group(const tc_pl_media *media, int n, const char *group)
             return YL_EINVAL;
         }
         n_default += md->is_default != 0;
-        for (int j = 0; j < i; j++)
-            if (strcmp(media[j].name, md->name) == 0) {
-                YL_LOGE("tc",
-                        "master playlist: %s renditions %d and %d "
-                        "share NAME \"%s\"",
-                        group, j, i, md->name);
-                return YL_EINVAL;
-            }
     }
     if (n_default > 1) {
         YL_LOGE("tc", "master playlist: %d %s renditions are DEFAULT",
@@ -105,17 +97,26 @@ static int check_group(const tc_pl_media *media, int n, const char *group)
     return 0;
 }
 
+/* Writes media[i]. RFC 8216 4.3.4.1.1: NAMEs in a group differ, but two
+ * renditions may well share a language (two untagged tracks, a dub of the
+ * source language), so the second "und" is written "und 2". */
 static void put_media(struct sbuf *b, const char *type, const char *group,
-                      const tc_pl_media *md)
+                      const tc_pl_media *media, int i)
 {
-    int autoselect = md->is_default || md->autoselect;
+    const tc_pl_media *md = &media[i];
+    int autoselect = md->is_default || md->autoselect, same = 1;
 
+    for (int j = 0; j < i; j++)
+        same += strcmp(media[j].name, md->name) == 0;
     sb_printf(b,
               "#EXT-X-MEDIA:TYPE=%s,GROUP-ID=\"%s\",LANGUAGE=\"%s\","
-              "NAME=\"%s\",DEFAULT=%s,AUTOSELECT=%s",
-              type, group, md->lang, md->name, md->is_default ? "YES" : "NO",
+              "NAME=\"%s",
+              type, group, md->lang, md->name);
+    if (same > 1)
+        sb_printf(b, " %d", same);
+    sb_printf(b, "\",DEFAULT=%s,AUTOSELECT=%s", md->is_default ? "YES" : "NO",
               autoselect ? "YES" : "NO");
-    if (md->channels > 0)
+    if (md->channels > 0 && strcmp(type, "AUDIO") == 0)
         sb_printf(b, ",CHANNELS=\"%d\"", md->channels);
     sb_printf(b, ",URI=\"%s\"\n", md->uri);
 }
@@ -178,13 +179,9 @@ int tc_playlist_master(const tc_pl_master *m, char **out)
     if (m->n_audio > 0 || m->n_subs > 0)
         sb_printf(&b, "\n");
     for (int i = 0; i < m->n_audio; i++)
-        put_media(&b, "AUDIO", "aud", &m->audio[i]);
-    for (int i = 0; i < m->n_subs; i++) {
-        tc_pl_media md = m->subs[i];
-
-        md.channels = 0; /* CHANNELS is for audio only */
-        put_media(&b, "SUBTITLES", "subs", &md);
-    }
+        put_media(&b, "AUDIO", "aud", m->audio, i);
+    for (int i = 0; i < m->n_subs; i++)
+        put_media(&b, "SUBTITLES", "subs", m->subs, i);
     for (int i = 0; i < m->n_variants; i++) {
         const tc_pl_variant *v = &m->variants[i];
 

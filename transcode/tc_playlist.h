@@ -18,7 +18,8 @@ typedef struct tc_pl_variant {
 
 typedef struct tc_pl_media {
     const char *lang;           /* BCP-47 */
-    const char *name;           /* native script; unique within its group */
+    const char *name;           /* native script; a repeat in a group is
+                                   numbered: "und", "und 2" */
     int is_default, autoselect; /* DEFAULT=YES forces AUTOSELECT=YES */
     const char *uri;
     int channels; /* audio only; 0 = omit */
@@ -47,9 +48,9 @@ typedef struct tc_pl_master {
  * AUDIO="aud", SUBTITLES="subs", then the audio-only variant. Quoted
  * strings may not hold '"', CR, LF or other control bytes (HLS has no
  * escape for them): such a value, a missing name/lang/uri, a bandwidth
- * <= 0, two DEFAULT=YES or two equal NAMEs in a group, or nothing to play
- * give YL_EINVAL. *out is malloc'd, caller frees. Returns 0 or YL_EINVAL /
- * -ENOMEM. */
+ * <= 0, two DEFAULT=YES in a group, or nothing to play give YL_EINVAL.
+ * CHANNELS is written for audio only. *out is malloc'd, caller frees. Returns 0
+ * or YL_EINVAL / -ENOMEM. */
 int tc_playlist_master(const tc_pl_master *m, char **out);
 
 /* Writes data to path atomically: path.tmp, fsync, rename, fsync of the
