@@ -635,35 +635,36 @@ static int sort_cues(tc_subs *s)
 
 /* ---- formats ----------------------------------------------------------- */
 
-/* A cue's text lines from li until a blank line (or, for SRT, the start of
- * the next cue when the blank line between them is missing). */
+/* An SRT line meant as a cue timing: digits, ':' and a "-->" somewhere
+ * ("5 --> 6" in a maths lesson is text). */
+static int timing_like(const struct line *l)
+{
+    size_t i = 0;
+
+    while (i < l->n && is_space((unsigned char)l->s[i]))
+        i++;
+    if (i == l->n || !is_digit((unsigned char)l->s[i]))
+        return 0;
+    while (i < l->n && is_digit((unsigned char)l->s[i]))
+        i++;
+    return i < l->n && l->s[i] == ':' && has_arrow(l);
+}
+
+/* A cue's text lines from li until a blank line or the start of the next
+ * cue when the blank line between them is missing: in WebVTT any "-->"
+ * line (as the WebVTT parser does), in SRT a timing-like line or a cue
+ * number before one. The caller then parses that timing, so a malformed
+ * one is reported, not swallowed as text. */
 static size_t text_end(struct parser *p, size_t li, int srt)
 {
-    while (li < p->n_lines && !blank(&p->lines[li])) {
+    for (; li < p->n_lines && !blank(&p->lines[li]); li++) {
         const struct line *l = &p->lines[li];
 
-        if (srt && (has_arrow(l) || (all_digits(l) && li + 1 < p->n_lines &&
-                                     has_arrow(&p->lines[li + 1])))) {
-            int64_t a, b;
-            size_t at = li + !has_arrow(l), i = 0;
-            const struct line *tl = &p->lines[at];
-
-            /* Only a well-formed timing starts a new cue here. */
-            while (i < tl->n && is_space((unsigned char)tl->s[i]))
-                i++;
-            if (parse_ts(tl->s, tl->n, &i, 1, &a) == 0) {
-                while (i < tl->n && is_space((unsigned char)tl->s[i]))
-                    i++;
-                if (i + 3 <= tl->n && memcmp(tl->s + i, "-->", 3) == 0) {
-                    i += 3;
-                    while (i < tl->n && is_space((unsigned char)tl->s[i]))
-                        i++;
-                    if (parse_ts(tl->s, tl->n, &i, 1, &b) == 0)
-                        break;
-                }
-            }
-        }
-        li++;
+        if (!srt && has_arrow(l))
+            break;
+        if (srt && (timing_like(l) || (all_digits(l) && li + 1 < p->n_lines &&
+                                       timing_like(&p->lines[li + 1]))))
+            break;
     }
     return li;
 }

@@ -150,6 +150,17 @@ static void srt_quirks(void **state)
     check_cue(s, 2, 5000, 6000, "late");
     tc_subs_free(s);
 
+    /* Text that merely contains an arrow stays text. */
+    s = parse_ok("1\n00:00:01,000 --> 00:00:02,000\n5 --> 6\nx --> y\n");
+    check_cue(s, 0, 1000, 2000, "5 --> 6\nx --> y");
+    tc_subs_free(s);
+    /* WebVTT cues without the blank line between them. */
+    s = parse_ok("WEBVTT\n\n00:01.000 --> 00:02.000\none\n"
+                 "00:03.000 --> 00:04.000\ntwo\n");
+    assert_int_equal(tc_subs_count(s), 2);
+    check_cue(s, 1, 3000, 4000, "two");
+    tc_subs_free(s);
+
     /* A digits-only text line stays text. */
     s = parse_ok("1\n00:00:01,000 --> 00:00:02,000\n2019\n\n");
     check_cue(s, 0, 1000, 2000, "2019");
@@ -307,6 +318,16 @@ static void broken_timestamps_name_the_line(void **state)
     BAD("WEBVTT\n\nid\n00:00.000 -> 00:01.000\nx\n", 4);
     BAD("WEBVTT\n\n00:00.000 --> 00:60.000\nx\n", 3);
     BAD("WEBVTT\n\nid only\n", 3);
+    /* No blank line before a broken timing: reported, not taken as text. */
+    BAD("1\n00:00:01,000 --> 00:00:02,000\nHello\n"
+        "2\n00:00:0x,000 --> 00:00:04,000\nWorld\n",
+        5);
+    BAD("00:00:01,000 --> 00:00:02,000\nHello\n"
+        "00:00:03,000 --> 00:00:O4,000\nWorld\n",
+        3);
+    BAD("WEBVTT\n\n00:01.000 --> 00:02.000\nHello\n"
+        "00:03.000 --> 00:0x.000\nWorld\n",
+        5);
     BAD("[Script Info]\n[Events]\n"
         "Dialogue: 0,0:00:0x.00,0:00:02.00,Default,,0,0,0,,x\n",
         3);
