@@ -1,12 +1,393 @@
-/* tc_cli.c - placeholder until the transcode pipeline lands. */
+/* tc_cli.c - `yunling transcode`: parses the command line, routes libav's
+ * log into yl_log, runs one tc_job and maps its outcome to the documented
+ * exit codes (docs/transcode.md). Main thread, plus a signal handler that
+ * only asks the job to stop. */
 #include "transcode/tc_cli.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/log.h>
+
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+#include "transcode/tc_job.h"
+#include "transcode/tc_ladder.h"
+#include "transcode/tc_lang.h"
+#include "transcode/tc_progress.h"
+#include "transcode/tc_status.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_USAGE = 64,    /* EX_USAGE */
+    EXIT_INPUT = 65,    /* EX_DATAERR: unreadable or corrupt input */
+    EXIT_INTERNAL = 70, /* EX_SOFTWARE */
+    EXIT_OUTPUT = 73,   /* EX_CANTCREAT */
+    EXIT_INTR = 130,    /* 128 + SIGINT, also for SIGTERM */
+};
+
+#define MAX_ARGS 32
+
+static _Atomic(tc_job *) running_job;
+static atomic_bool signalled;
+
+static void on_signal(int sig)
+{
+    tc_job *j = atomic_load(&running_job);
+
+    (void)sig;
+    atomic_store(&signalled, true);
+    if (j != NULL)
+        tc_job_cancel(j);
+}
+
+/* libav logs from codec threads too: yl_log is thread-safe; partial lines
+ * are collected per thread until their newline. */
+static void av_log_to_yl(void *avcl, int level, const char *fmt, va_list vl)
+{
+    static _Thread_local char line[1024];
+    static _Thread_local int print_prefix = 1;
+    size_t n;
+
+    if (level > av_log_get_level())
+        return;
+    n = strlen(line);
+    av_log_format_line2(avcl, level, fmt, vl, line + n, sizeof(line) - (int)n,
+                        &print_prefix);
+    n = strlen(line);
+    if (n == 0 || (line[n - 1] != '\n' && n < sizeof(line) - 1))
+        return;
+    yl_log(level <= AV_LOG_ERROR     ? YL_LOG_ERR
+           : level <= AV_LOG_WARNING ? YL_LOG_WARN
+           : level <= AV_LOG_INFO    ? YL_LOG_INFO
+                                     : YL_LOG_DEBUG,
+           "av", "%s", line);
+    line[0] = '\0';
+}
+
+static void usage(FILE *f)
+{
+    fputs(
+        "usage: yunling transcode -i SRC [options] -o OUTDIR\n"
+        "\n"
+        "  -i, --input SRC            source lesson (mp4, mkv, mov, ts, or an\n"
+        "                             audio file for an audio-only lesson)\n"
+        "  -o, --output OUTDIR        lesson directory to publish (must not\n"
+        "                             exist unless --force)\n"
+        "      --audio-lang N=LANG    language of the source's N-th audio\n"
+        "                             stream (0-based), overriding its tag\n"
+        "      --audio LANG=FILE      add a dub (any audio or video file)\n"
+        "      --subs LANG=FILE       add subtitles (SRT, WebVTT or ASS)\n"
+        "      --ladder H,H,...       rung heights (default 720,480,360,240)\n"
+        "      --segment-type T       fmp4 (default) or ts\n"
+        "      --segment-seconds S    target segment duration (default 4)\n"
+        "      --force                replace an existing OUTDIR atomically\n"
+        "      --progress MODE        bar (default, on a terminal only),\n"
+        "                             json (lines on stdout) or none\n"
+        "      --preset P             x264 preset (default veryfast)\n"
+        "  -h, --help                 this text\n"
+        "\n"
+        "LANG is a BCP-47 tag (zh, bo, lis, duu, wbm, ...). Exit codes: 0 ok,\n"
+        "64 usage, 65 bad input, 70 internal error, 73 output error,\n"
+        "130 interrupted. See docs/transcode.md.\n",
+        f);
+}
+
+/* "LANG=VALUE": normalises LANG into lang. Returns VALUE or NULL. */
+static const char *split_lang(const char *opt, const char *arg, char *lang,
+                              size_t len, char *err, size_t errlen)
+{
+    const char *eq = strchr(arg, '=');
+    char tag[128];
+
+    if (eq == NULL || eq == arg || eq[1] == '\0') {
+        snprintf(err, errlen, "--%s %s: expected LANG=FILE", opt, arg);
+        return NULL;
+    }
+    if ((size_t)(eq - arg) >= sizeof(tag)) {
+        snprintf(err, errlen, "--%s: language tag too long", opt);
+        return NULL;
+    }
+    memcpy(tag, arg, (size_t)(eq - arg));
+    tag[eq - arg] = '\0';
+    if (tc_lang_normalize(tag, lang, len) < 0) {
+        snprintf(err, errlen,
+                 "--%s %s: \"%s\" is not a well-formed BCP-47 language tag",
+                 opt, arg, tag);
+        return NULL;
+    }
+    return eq + 1;
+}
+
+struct cli {
+    tc_job_opts o;
+    tc_job_lang langs[MAX_ARGS];
+    tc_job_file dubs[MAX_ARGS];
+    tc_job_file subs[MAX_ARGS];
+    char lang_buf[3 * MAX_ARGS][TC_LANG_MAX];
+    int n_lang_buf;
+    int heights[TC_LADDER_MAX];
+    int progress_mode;
+};
+
+static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
+{
+    static const struct option longopts[] = {
+        {"input", required_argument, NULL, 'i'},
+        {"output", required_argument, NULL, 'o'},
+        {"audio-lang", required_argument, NULL, 'L'},
+        {"audio", required_argument, NULL, 'A'},
+        {"subs", required_argument, NULL, 'S'},
+        {"ladder", required_argument, NULL, 'l'},
+        {"segment-type", required_argument, NULL, 't'},
+        {"segment-seconds", required_argument, NULL, 's'},
+        {"force", no_argument, NULL, 'f'},
+        {"progress", required_argument, NULL, 'p'},
+        {"preset", required_argument, NULL, 'P'},
+        {"threads", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *v;
+    char *end;
+    int ch, n;
+
+    c->o.fmp4 = 1;
+    c->o.seg_s = 4.0;
+    c->progress_mode = TC_PROGRESS_BAR;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":i:o:h", longopts, NULL)) != -1) {
+        char *lang =
+            c->n_lang_buf < 3 * MAX_ARGS ? c->lang_buf[c->n_lang_buf] : NULL;
+
+        switch (ch) {
+        case 'i':
+            c->o.in_path = optarg;
+            break;
+        case 'o':
+            c->o.out_dir = optarg;
+            break;
+        case 'L':
+        case 'A':
+        case 'S':
+            if (lang == NULL || c->o.n_audio_langs == MAX_ARGS ||
+                c->o.n_dubs == MAX_ARGS || c->o.n_subs == MAX_ARGS) {
+                snprintf(err, errlen, "too many --audio/--subs options");
+                return YL_EUSAGE;
+            }
+            if (ch == 'L') {
+                long idx = strtol(optarg, &end, 10);
+
+                if (end == optarg || *end != '=' || idx < 0 || idx > 99) {
+                    snprintf(err, errlen,
+                             "--audio-lang %s: expected N=LANG (N: 0-based "
+                             "audio stream number)",
+                             optarg);
+                    return YL_EUSAGE;
+                }
+                if (tc_lang_normalize(end + 1, lang, TC_LANG_MAX) < 0) {
+                    snprintf(err, errlen,
+                             "--audio-lang %s: \"%s\" is not a well-formed "
+                             "BCP-47 language tag",
+                             optarg, end + 1);
+                    return YL_EUSAGE;
+                }
+                c->langs[c->o.n_audio_langs].index = (int)idx;
+                c->langs[c->o.n_audio_langs].lang = lang;
+                c->o.n_audio_langs++;
+            } else {
+                const char *opt = ch == 'A' ? "audio" : "subs";
+                tc_job_file *f =
+                    ch == 'A' ? &c->dubs[c->o.n_dubs] : &c->subs[c->o.n_subs];
+
+                v = split_lang(opt, optarg, lang, TC_LANG_MAX, err, errlen);
+                if (v == NULL)
+                    return YL_EUSAGE;
+                f->lang = lang;
+                f->path = v;
+                if (ch == 'A')
+                    c->o.n_dubs++;
+                else
+                    c->o.n_subs++;
+            }
+            c->n_lang_buf++;
+            break;
+        case 'l':
+            n = tc_ladder_parse(optarg, c->heights, TC_LADDER_MAX);
+            if (n <= 0) {
+                snprintf(err, errlen,
+                         "--ladder %s: expected even heights 64..4320, "
+                         "comma-separated, no duplicates (e.g. 720,480,360)",
+                         optarg);
+                return YL_EUSAGE;
+            }
+            c->o.heights = c->heights;
+            c->o.n_heights = n;
+            break;
+        case 't':
+            if (strcmp(optarg, "fmp4") == 0) {
+                c->o.fmp4 = 1;
+            } else if (strcmp(optarg, "ts") == 0) {
+                c->o.fmp4 = 0;
+            } else {
+                snprintf(err, errlen, "--segment-type %s: expected fmp4 or ts",
+                         optarg);
+                return YL_EUSAGE;
+            }
+            break;
+        case 's':
+            c->o.seg_s = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(c->o.seg_s >= 1.0) ||
+                c->o.seg_s > 60.0) {
+                snprintf(err, errlen,
+                         "--segment-seconds %s: expected 1 to 60 seconds",
+                         optarg);
+                return YL_EUSAGE;
+            }
+            break;
+        case 'f':
+            c->o.force = 1;
+            break;
+        case 'p':
+            if (strcmp(optarg, "bar") == 0) {
+                c->progress_mode = TC_PROGRESS_BAR;
+            } else if (strcmp(optarg, "json") == 0) {
+                c->progress_mode = TC_PROGRESS_JSON;
+            } else if (strcmp(optarg, "none") == 0) {
+                c->progress_mode = TC_PROGRESS_NONE;
+            } else {
+                snprintf(err, errlen,
+                         "--progress %s: expected bar, json or none", optarg);
+                return YL_EUSAGE;
+            }
+            break;
+        case 'P':
+            c->o.preset = optarg;
+            break;
+        case 'T':
+            c->o.threads = optarg;
+            break;
+        case 'h':
+            return 1;
+        case ':':
+            snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
+            return YL_EUSAGE;
+        default:
+            snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+            return YL_EUSAGE;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument \"%s\"", argv[optind]);
+        return YL_EUSAGE;
+    }
+    if (c->o.in_path == NULL || c->o.out_dir == NULL) {
+        snprintf(err, errlen, "-i SRC and -o OUTDIR are required");
+        return YL_EUSAGE;
+    }
+    c->o.audio_langs = c->langs;
+    c->o.dubs = c->dubs;
+    c->o.subs = c->subs;
+    return 0;
+}
+
+static int exit_code(int kind)
+{
+    switch (kind) {
+    case TC_EK_USAGE:
+        return EXIT_USAGE;
+    case TC_EK_INPUT:
+        return EXIT_INPUT;
+    case TC_EK_OUTPUT:
+        return EXIT_OUTPUT;
+    case TC_EK_INTR:
+        return EXIT_INTR;
+    default:
+        return EXIT_INTERNAL;
+    }
+}
 
 int tc_cli_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("yunling transcode: not built yet\n", stderr);
-    return 70;
+    struct cli *c = NULL;
+    tc_progress *prog = NULL;
+    tc_job *job = NULL;
+    struct sigaction sa;
+    char err[1024] = "";
+    int ret, rc = EXIT_INTERNAL;
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        fputs("yunling transcode: out of memory\n", stderr);
+        return EXIT_INTERNAL;
+    }
+    ret = parse(c, argc, argv, err, sizeof(err));
+    if (ret == 1) {
+        usage(stdout);
+        rc = EXIT_OK;
+        goto out;
+    }
+    if (tc_progress_new(c->progress_mode, &prog) < 0) {
+        fputs("yunling transcode: out of memory\n", stderr);
+        goto out;
+    }
+    if (ret < 0) {
+        tc_progress_error(prog, tc_ekind_name(TC_EK_USAGE), err);
+        if (c->progress_mode != TC_PROGRESS_JSON)
+            fputs("('yunling transcode --help' lists the options)\n", stderr);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+
+    /* libav says only what is an error, unless YL_LOG=debug. */
+    av_log_set_level(yl_log_get_level() >= YL_LOG_DEBUG ? AV_LOG_VERBOSE
+                                                        : AV_LOG_ERROR);
+    av_log_set_callback(av_log_to_yl);
+
+    c->o.progress = prog;
+    if (tc_job_new(&c->o, &job) < 0) {
+        tc_progress_error(prog, "internal", "out of memory");
+        goto out;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    atomic_store(&running_job, job);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the cleanup */
+    if (atomic_load(&signalled))
+        tc_job_cancel(job);
+
+    ret = tc_job_run(job);
+    if (ret == 0) {
+        char abs[PATH_MAX];
+
+        if (realpath(c->o.out_dir, abs) == NULL)
+            snprintf(abs, sizeof(abs), "%s", c->o.out_dir);
+        tc_progress_done(prog, tc_job_duration(job), abs);
+        rc = EXIT_OK;
+    } else {
+        int kind = tc_job_error(job, err, sizeof(err));
+
+        tc_progress_error(prog, tc_ekind_name(kind), err);
+        rc = exit_code(kind);
+    }
+out:
+    if (job != NULL) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        atomic_store(&running_job, NULL);
+    }
+    tc_job_free(job);
+    tc_progress_free(prog);
+    free(c);
+    return rc;
 }

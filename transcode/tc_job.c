@@ -1,0 +1,1486 @@
+/* tc_job.c - see tc_job.h.
+ *
+ * The demux thread (the caller of tc_job_run) reads the source once and
+ * decodes its video and audio. Each decoded video frame is handed, by
+ * reference, to every rung's worker (tc_vout), which scales and encodes it;
+ * the demux thread decides once which frames are IDR (the first frame at or
+ * after each segment boundary), so every rung cuts its segments at the same
+ * timestamps. Source audio is resampled and AAC-encoded on the demux thread
+ * (cheap next to x264); each dub is read, decoded and encoded on its own
+ * thread, paced by the lesson clock so that it never runs far ahead of the
+ * video and ends exactly where the video ends. Everything is written into
+ * a temporary directory that is renamed into place at the end. */
+#include "transcode/tc_job.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+#include "transcode/tc_aout.h"
+#include "transcode/tc_hls.h"
+#include "transcode/tc_ladder.h"
+#include "transcode/tc_lang.h"
+#include "transcode/tc_playlist.h"
+#include "transcode/tc_publish.h"
+#include "transcode/tc_status.h"
+#include "transcode/tc_subs.h"
+#include "transcode/tc_vout.h"
+
+#define MAX_AUDIO 32
+#define MAX_SUBS  32
+
+/* One audio rendition: a source stream or a dub. */
+struct arend {
+    char lang[TC_LANG_MAX];
+    char dir[64];     /* "a-zh", "a-zh-2" for a second zh rendition */
+    char label[1024]; /* file it comes from, for messages */
+    tc_aout *out;
+    tc_hls_stats stats;
+    /* Source stream (demux thread) */
+    int stream; /* index in the source, -1 for a dub */
+    AVCodecContext *dec;
+    int64_t start_pts; /* stream start, for positions */
+    /* Dub (its own thread) */
+    const char *path; /* borrowed from opts */
+    AVFormatContext *fmt;
+    pthread_t thread;
+    int thread_valid;
+    int result;
+    double dub_s; /* decoded duration of the dub, for the log */
+};
+
+struct srend {
+    char lang[TC_LANG_MAX];
+    char dir[64];
+    const char *path; /* borrowed from opts */
+    tc_subs *subs;
+};
+
+struct vrend {
+    tc_rung rung;
+    tc_vout *out;
+    tc_hls_stats stats;
+    char dir[16];
+};
+
+struct tc_job {
+    tc_job_opts o; /* borrowed strings */
+    char in_label[1024];
+    tc_status st;
+    tc_clock clock;
+    atomic_bool cancelled;
+    char *tmp; /* temporary output directory, owned */
+    char path_buf[4096];
+
+    /* Source (demux thread) */
+    AVFormatContext *fmt;
+    int vstream; /* -1: audio-only lesson */
+    AVCodecContext *vdec;
+    int64_t expected_us; /* duration the container claims */
+    int64_t vfirst_pts;  /* first decoded video pts, AV_NOPTS_VALUE before */
+    int64_t vlast_pts;
+    int64_t vlast_dur;
+    int64_t t0_us;    /* lesson start on the source timeline */
+    int64_t end_us;   /* decoded up to */
+    int64_t next_key; /* next segment boundary index */
+    int64_t vframes;
+    int64_t vdecode_errors, vpackets;
+    AVFrame *poster;  /* frame ~10% in, owned reference */
+    int master_audio; /* audio-only: index in audio[] of the clock */
+
+    struct vrend video[TC_LADDER_MAX];
+    int n_video;
+    struct arend audio[MAX_AUDIO];
+    int n_audio;
+    struct srend subs[MAX_SUBS];
+    int n_subs;
+    double duration_s; /* published duration */
+    double fps;
+    int64_t offset_us; /* added to all output timestamps (tc_hls_opts) */
+};
+
+static int oom(tc_job *j)
+{
+    return tc_fail(&j->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
+}
+
+static const char *av_err(int ret, char *buf, size_t len)
+{
+    av_strerror(ret, buf, len);
+    return buf;
+}
+
+/* ---- input ------------------------------------------------------------ */
+
+/* Opens a media file; a one-line reason names it on failure. */
+static int open_media(tc_job *j, const char *path, AVFormatContext **out)
+{
+    AVFormatContext *fmt = NULL;
+    struct stat sb;
+    char e[128];
+    int ret;
+
+    if (stat(path, &sb) != 0)
+        return tc_fail(&j->st, TC_EK_INPUT, -errno, "%s: cannot open: %s", path,
+                       strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return tc_fail(&j->st, TC_EK_INPUT, -EISDIR,
+                       "%s: is a directory, not a media file", path);
+    if (sb.st_size == 0)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: empty file (0 bytes)", path);
+    ret = avformat_open_input(&fmt, path, NULL, NULL);
+    if (ret < 0) {
+        if (ret == AVERROR_INVALIDDATA)
+            return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                           "%s: not a media file, or its header (e.g. the "
+                           "mp4 moov box) is damaged",
+                           path);
+        return tc_fail(&j->st, TC_EK_INPUT, ret, "%s: cannot open: %s", path,
+                       av_err(ret, e, sizeof(e)));
+    }
+    ret = avformat_find_stream_info(fmt, NULL);
+    if (ret < 0) {
+        avformat_close_input(&fmt);
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: cannot read its streams: %s", path,
+                       av_err(ret, e, sizeof(e)));
+    }
+    *out = fmt;
+    return 0;
+}
+
+static int open_decoder(tc_job *j, const char *path, AVStream *st, int threads,
+                        AVCodecContext **out)
+{
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *dec;
+    int ret;
+
+    if (codec == NULL)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: stream %d: unsupported %s codec \"%s\"", path,
+                       st->index,
+                       av_get_media_type_string(st->codecpar->codec_type),
+                       avcodec_get_name(st->codecpar->codec_id));
+    dec = avcodec_alloc_context3(codec);
+    if (dec == NULL)
+        return oom(j);
+    ret = avcodec_parameters_to_context(dec, st->codecpar);
+    if (ret < 0) {
+        avcodec_free_context(&dec);
+        return oom(j);
+    }
+    dec->pkt_timebase = st->time_base;
+    dec->thread_count = threads;
+    ret = avcodec_open2(dec, codec, NULL);
+    if (ret < 0) {
+        char e[128];
+
+        avcodec_free_context(&dec);
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: stream %d: cannot open the %s decoder: %s", path,
+                       st->index, codec->name, av_err(ret, e, sizeof(e)));
+    }
+    *out = dec;
+    return 0;
+}
+
+static int find_video(AVFormatContext *fmt)
+{
+    unsigned i;
+
+    for (i = 0; i < fmt->nb_streams; i++) {
+        AVStream *st = fmt->streams[i];
+
+        /* Cover art of an audio file is not a video. */
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* A unique rendition directory name: "a-zh", then "a-zh-2", ... */
+static void unique_dir(tc_job *j, const char *prefix, const char *lang,
+                       char *out, size_t len, int is_audio)
+{
+    int n, i, clash;
+
+    for (n = 1;; n++) {
+        if (n == 1)
+            snprintf(out, len, "%s-%s", prefix, lang);
+        else
+            snprintf(out, len, "%s-%s-%d", prefix, lang, n);
+        clash = 0;
+        if (is_audio) {
+            for (i = 0; i < j->n_audio; i++)
+                clash |= strcmp(j->audio[i].dir, out) == 0;
+        } else {
+            for (i = 0; i < j->n_subs; i++)
+                clash |= strcmp(j->subs[i].dir, out) == 0;
+        }
+        if (!clash)
+            return;
+    }
+}
+
+static int64_t stream_start(const AVStream *st)
+{
+    return st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
+}
+
+static int probe_source(tc_job *j)
+{
+    const char *path = j->o.in_path;
+    unsigned i;
+    int n_src_audio = 0, k, ret;
+
+    ret = open_media(j, path, &j->fmt);
+    if (ret < 0)
+        return ret;
+    j->vstream = find_video(j->fmt);
+    for (i = 0; i < j->fmt->nb_streams; i++) {
+        AVStream *st = j->fmt->streams[i];
+        struct arend *a;
+        AVDictionaryEntry *t;
+        const char *lang = NULL;
+
+        if (st->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
+            continue;
+        if (j->n_audio == MAX_AUDIO)
+            return tc_fail(&j->st, TC_EK_INPUT, YL_ETOOBIG,
+                           "%s: more than %d audio streams", path, MAX_AUDIO);
+        a = &j->audio[j->n_audio];
+        a->stream = (int)i;
+        for (k = 0; k < j->o.n_audio_langs; k++)
+            if (j->o.audio_langs[k].index == n_src_audio)
+                lang = j->o.audio_langs[k].lang;
+        if (lang != NULL) {
+            snprintf(a->lang, sizeof(a->lang), "%s", lang);
+        } else {
+            t = av_dict_get(st->metadata, "language", NULL, 0);
+            if (t == NULL || t->value[0] == '\0' ||
+                tc_lang_normalize(t->value, a->lang, sizeof(a->lang)) < 0) {
+                if (t != NULL && t->value[0] != '\0')
+                    YL_LOGW("tc",
+                            "%s: audio stream %d: language tag \"%s\" is not "
+                            "BCP-47; using \"und\" (set it with "
+                            "--audio-lang %d=LANG)",
+                            path, n_src_audio, t->value, n_src_audio);
+                snprintf(a->lang, sizeof(a->lang), "und");
+            }
+        }
+        snprintf(a->label, sizeof(a->label), "%s", path);
+        unique_dir(j, "a", a->lang, a->dir, sizeof(a->dir), 1);
+        a->start_pts = stream_start(st);
+        j->n_audio++;
+        n_src_audio++;
+    }
+    for (k = 0; k < j->o.n_audio_langs; k++) {
+        if (j->o.audio_langs[k].index >= n_src_audio)
+            return tc_fail(&j->st, TC_EK_USAGE, YL_EUSAGE,
+                           "--audio-lang %d=%s: %s has %d audio stream%s",
+                           j->o.audio_langs[k].index, j->o.audio_langs[k].lang,
+                           path, n_src_audio, n_src_audio == 1 ? "" : "s");
+    }
+    if (j->vstream < 0 && n_src_audio == 0)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ENOMEDIA,
+                       "%s: has no video and no audio stream", path);
+
+    /* How long the container says the lesson is; decoding must reach it. */
+    j->expected_us = -1;
+    if (j->vstream >= 0) {
+        AVStream *vs = j->fmt->streams[j->vstream];
+
+        if (vs->duration > 0)
+            j->expected_us =
+                av_rescale_q(vs->duration, vs->time_base, AV_TIME_BASE_Q);
+        j->t0_us =
+            av_rescale_q(stream_start(vs), vs->time_base, AV_TIME_BASE_Q);
+    } else {
+        AVStream *as = j->fmt->streams[j->audio[0].stream];
+
+        if (as->duration > 0)
+            j->expected_us =
+                av_rescale_q(as->duration, as->time_base, AV_TIME_BASE_Q);
+        j->t0_us =
+            av_rescale_q(stream_start(as), as->time_base, AV_TIME_BASE_Q);
+        j->master_audio = 0;
+    }
+    if (j->expected_us <= 0 && j->fmt->duration > 0)
+        j->expected_us = j->fmt->duration;
+    return 0;
+}
+
+static int probe_dubs(tc_job *j)
+{
+    int i, ret;
+
+    for (i = 0; i < j->o.n_dubs; i++) {
+        struct arend *a;
+        int s;
+
+        if (j->n_audio == MAX_AUDIO)
+            return tc_fail(&j->st, TC_EK_USAGE, YL_ETOOBIG,
+                           "more than %d audio renditions", MAX_AUDIO);
+        a = &j->audio[j->n_audio];
+        a->stream = -1;
+        a->path = j->o.dubs[i].path;
+        snprintf(a->lang, sizeof(a->lang), "%s", j->o.dubs[i].lang);
+        snprintf(a->label, sizeof(a->label), "%s", a->path);
+        ret = open_media(j, a->path, &a->fmt);
+        if (ret < 0)
+            return ret;
+        s = av_find_best_stream(a->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+        if (s < 0)
+            return tc_fail(&j->st, TC_EK_INPUT, YL_ENOMEDIA,
+                           "%s: dub for \"%s\" has no audio stream", a->path,
+                           a->lang);
+        ret = open_decoder(j, a->path, a->fmt->streams[s], 1, &a->dec);
+        if (ret < 0)
+            return ret;
+        a->start_pts = stream_start(a->fmt->streams[s]);
+        a->stream = -1 - s; /* dub: -1 - its stream index in a->fmt */
+        unique_dir(j, "a", a->lang, a->dir, sizeof(a->dir), 1);
+        j->n_audio++;
+    }
+    return 0;
+}
+
+static int load_subs(tc_job *j)
+{
+    int i, ret, line;
+
+    for (i = 0; i < j->o.n_subs; i++) {
+        struct srend *s;
+        char where[32] = "";
+
+        if (j->n_subs == MAX_SUBS)
+            return tc_fail(&j->st, TC_EK_USAGE, YL_ETOOBIG,
+                           "more than %d subtitle files", MAX_SUBS);
+        s = &j->subs[j->n_subs];
+        s->path = j->o.subs[i].path;
+        snprintf(s->lang, sizeof(s->lang), "%s", j->o.subs[i].lang);
+        line = 0;
+        ret = tc_subs_load(s->path, &s->subs, &line);
+        if (ret < 0) {
+            char e[128];
+
+            if (line > 0)
+                snprintf(where, sizeof(where), "line %d: ", line);
+            if (ret == YL_EBADUTF8)
+                return tc_fail(&j->st, TC_EK_INPUT, ret,
+                               "%s: %sinvalid UTF-8 (subtitles must be "
+                               "UTF-8 text)",
+                               s->path, where);
+            if (ret == YL_EBADTIME)
+                return tc_fail(&j->st, TC_EK_INPUT, ret,
+                               "%s: %sbroken timestamp (expected "
+                               "HH:MM:SS,mmm --> HH:MM:SS,mmm, end after "
+                               "start)",
+                               s->path, where);
+            if (ret == YL_ECORRUPT)
+                return tc_fail(&j->st, TC_EK_INPUT, ret,
+                               "%s: %snot an SRT, WebVTT or ASS subtitle file "
+                               "(or it has no cues)",
+                               s->path, where);
+            return tc_fail(
+                &j->st, ret == -ENOMEM ? TC_EK_INTERNAL : TC_EK_INPUT, ret,
+                "%s: %s%s", s->path, where, yl_strerror(ret, e, sizeof(e)));
+        }
+        unique_dir(j, "s", s->lang, s->dir, sizeof(s->dir), 0);
+        j->n_subs++;
+    }
+    return 0;
+}
+
+/* ---- output setup ---------------------------------------------------- */
+
+static const char *tmp_path(tc_job *j, const char *name)
+{
+    snprintf(j->path_buf, sizeof(j->path_buf), "%s/%s", j->tmp, name);
+    return j->path_buf;
+}
+
+static int make_dir(tc_job *j, const char *name)
+{
+    const char *p = tmp_path(j, name);
+
+    if (mkdir(p, 0755) != 0)
+        return tc_fail(&j->st, TC_EK_OUTPUT, -errno, "%s: cannot create: %s", p,
+                       strerror(errno));
+    return 0;
+}
+
+/* x264 threads per rung. The rungs already run in parallel, so each x264
+ * needs few threads of its own: the top rung (about half of all the work)
+ * gets frame threads so that it is never the one the others wait for, the
+ * small ones one thread each. YL_TC_THREADS="2,1,1,1" overrides. */
+static void rung_threads(tc_job *j, int *threads, int n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *spec = j->o.threads;
+    int i;
+
+    if (cores < 1)
+        cores = 1;
+    for (i = 0; i < n; i++)
+        threads[i] = 1;
+    if (n > 0)
+        threads[0] = cores >= 2 ? (int)(cores > 4 ? 4 : cores) : 1;
+    if (n == 1)
+        threads[0] = 0; /* one rung: x264 decides (all cores) */
+    if (spec != NULL) {
+        for (i = 0; i < n && *spec; i++) {
+            char *end;
+            long v = strtol(spec, &end, 10);
+
+            if (end != spec && v >= 0 && v <= 16)
+                threads[i] = (int)v;
+            spec = *end == ',' ? end + 1 : end;
+        }
+    }
+}
+
+static int setup_video(tc_job *j)
+{
+    AVStream *vs = j->fmt->streams[j->vstream];
+    AVRational fps = vs->avg_frame_rate;
+    AVRational sar = vs->codecpar->sample_aspect_ratio;
+    int threads[TC_LADDER_MAX];
+    int i, n, ret, seg_frames;
+
+    ret = open_decoder(j, j->o.in_path, vs, 1, &j->vdec);
+    if (ret < 0)
+        return ret;
+    if (j->vdec->width <= 0 || j->vdec->height <= 0 ||
+        j->vdec->pix_fmt == AV_PIX_FMT_NONE)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: video stream has no picture size", j->o.in_path);
+    if (fps.num <= 0 || fps.den <= 0)
+        fps = vs->r_frame_rate;
+    if (fps.num <= 0 || fps.den <= 0)
+        fps = (AVRational){25, 1};
+    j->fps = av_q2d(fps);
+    /* x264 delays by at most 2 frames (b-pyramid), AAC primes 1024 samples
+     * (23.2 ms at 44.1 kHz): one offset covering both, in whole ms. */
+    j->offset_us = (int64_t)ceil(2e6 / j->fps / 1000.0) * 1000;
+    if (j->offset_us < 24000)
+        j->offset_us = 24000;
+    if (sar.num <= 0 || sar.den <= 0)
+        sar = (AVRational){1, 1};
+    {
+        tc_rung rungs[TC_LADDER_MAX];
+
+        n = tc_ladder_pick(j->vdec->width, j->vdec->height, sar.num, sar.den,
+                           j->o.heights, j->o.heights ? j->o.n_heights : 0,
+                           rungs, TC_LADDER_MAX);
+        if (n <= 0)
+            return tc_fail(&j->st, TC_EK_INPUT, YL_EINVAL,
+                           "%s: no video rung fits a %dx%d picture",
+                           j->o.in_path, j->vdec->width, j->vdec->height);
+        for (i = 0; i < n; i++)
+            j->video[i].rung = rungs[i];
+    }
+    rung_threads(j, threads, n);
+    seg_frames = (int)lrint(j->o.seg_s * av_q2d(fps));
+    if (seg_frames < 1)
+        seg_frames = 1;
+    for (i = 0; i < n; i++) {
+        struct vrend *v = &j->video[i];
+        tc_vout_opts vo;
+
+        snprintf(v->dir, sizeof(v->dir), "v%d", i);
+        ret = make_dir(j, v->dir);
+        if (ret < 0)
+            return ret;
+        memset(&vo, 0, sizeof(vo));
+        vo.dir = tmp_path(j, v->dir);
+        vo.width = v->rung.width;
+        vo.height = v->rung.height;
+        vo.bitrate_kbps = v->rung.bitrate_kbps;
+        vo.maxrate_kbps = v->rung.maxrate_kbps;
+        vo.bufsize_kbps = v->rung.bufsize_kbps;
+        vo.src_width = j->vdec->width;
+        vo.src_height = j->vdec->height;
+        vo.src_pix_fmt = j->vdec->pix_fmt;
+        vo.time_base = vs->time_base;
+        vo.fps = fps;
+        vo.src_sar = sar;
+        /* Forced IDR frames make the segments; x264 adds none of its own
+         * unless a segment ran past two targets (a stalled source). */
+        vo.gop = 2 * seg_frames;
+        vo.threads = threads[i];
+        vo.preset = j->o.preset ? j->o.preset : "veryfast";
+        vo.fmp4 = j->o.fmp4;
+        vo.seg_s = j->o.seg_s;
+        vo.offset_us = j->offset_us;
+        vo.st = &j->st;
+        ret = tc_vout_new(&vo, &v->out);
+        if (ret < 0)
+            return ret;
+        j->n_video++;
+        YL_LOGD("tc", "rung %d: %dx%d %d kbps, x264 threads %d", i, vo.width,
+                vo.height, vo.bitrate_kbps, vo.threads);
+    }
+    return 0;
+}
+
+static int setup_audio(tc_job *j, struct arend *a, AVCodecContext *dec)
+{
+    tc_aout_opts ao;
+    int ret;
+
+    ret = make_dir(j, a->dir);
+    if (ret < 0)
+        return ret;
+    memset(&ao, 0, sizeof(ao));
+    ao.dir = tmp_path(j, a->dir);
+    ao.label = a->label;
+    ao.in_rate = dec->sample_rate;
+    ao.in_fmt = dec->sample_fmt;
+    ao.in_layout = &dec->ch_layout;
+    ao.fmp4 = j->o.fmp4;
+    ao.seg_s = j->o.seg_s;
+    ao.offset_us = j->offset_us;
+    ao.clock = &j->clock;
+    ao.st = &j->st;
+    if (dec->sample_rate <= 0 || dec->ch_layout.nb_channels <= 0)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: audio stream has no sample rate or channels",
+                       a->label);
+    return tc_aout_new(&ao, &a->out);
+}
+
+/* ---- dubs: one thread each ------------------------------------------- */
+
+static int dub_decode(struct arend *a, AVPacket *pkt, AVFrame *frame,
+                      AVStream *st)
+{
+    int ret = avcodec_send_packet(a->dec, pkt);
+
+    if (ret < 0 && ret != AVERROR_EOF && ret != AVERROR(EAGAIN)) {
+        /* A damaged packet in a dub costs a blip, not the lesson. */
+        YL_LOGD("tc", "%s: skipping a damaged audio packet", a->label);
+        return 0;
+    }
+    for (;;) {
+        int64_t pos = AV_NOPTS_VALUE;
+
+        ret = avcodec_receive_frame(a->dec, frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return 0;
+        if (frame->best_effort_timestamp != AV_NOPTS_VALUE) {
+            pos = av_rescale_q(frame->best_effort_timestamp - a->start_pts,
+                               st->time_base, AV_TIME_BASE_Q);
+            a->dub_s = (double)pos / 1e6 +
+                       (double)frame->nb_samples / frame->sample_rate;
+        }
+        ret = tc_aout_push(a->out, frame, pos, 1);
+        av_frame_unref(frame);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+struct dub_arg {
+    tc_job *job;
+    struct arend *a;
+};
+
+static void *dub_thread(void *arg)
+{
+    struct dub_arg *da = arg;
+    tc_job *j = da->job;
+    struct arend *a = da->a;
+    int s = -1 - a->stream;
+    AVStream *st = a->fmt->streams[s];
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *frame = av_frame_alloc();
+    int ret = 0;
+
+    free(da);
+    if (pkt == NULL || frame == NULL) {
+        ret = oom(j);
+        goto out;
+    }
+    while (!tc_aborted(&j->st)) {
+        ret = av_read_frame(a->fmt, pkt);
+        if (ret == AVERROR_EOF) {
+            ret = 0;
+            break;
+        }
+        if (ret < 0) {
+            char e[128];
+
+            ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                          "%s: reading the dub failed: %s", a->label,
+                          av_err(ret, e, sizeof(e)));
+            goto out;
+        }
+        if (pkt->stream_index == s)
+            ret = dub_decode(a, pkt, frame, st);
+        av_packet_unref(pkt);
+        if (ret < 0)
+            goto out;
+    }
+    if (tc_aborted(&j->st)) {
+        ret = YL_EINTR;
+        goto out;
+    }
+    ret = dub_decode(a, NULL, frame, st);
+    if (ret < 0)
+        goto out;
+    if (a->dub_s <= 0) {
+        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                      "%s: no audio could be decoded from the dub", a->label);
+        goto out;
+    }
+    ret = tc_aout_finish(a->out);
+out:
+    a->result = ret;
+    av_packet_free(&pkt);
+    av_frame_free(&frame);
+    return NULL;
+}
+
+static int dub_start(tc_job *j, struct arend *a)
+{
+    struct dub_arg *da = malloc(sizeof(*da));
+    int ret;
+
+    if (da == NULL)
+        return oom(j);
+    da->job = j;
+    da->a = a;
+    ret = pthread_create(&a->thread, NULL, dub_thread, da);
+    if (ret != 0) {
+        free(da);
+        return tc_fail(&j->st, TC_EK_INTERNAL, -ret, "cannot start a thread");
+    }
+    a->thread_valid = 1;
+    return 0;
+}
+
+/* ---- the demux thread's decode loop ----------------------------------- */
+
+static int on_video_frame(tc_job *j, AVFrame *f)
+{
+    AVStream *vs = j->fmt->streams[j->vstream];
+    int64_t pts = f->best_effort_timestamp;
+    int64_t dur = f->pkt_duration;
+    int64_t rel, t_us;
+    int i, key = 0, ret;
+
+    if (dur <= 0)
+        dur = av_rescale_q(1,
+                           av_inv_q(vs->avg_frame_rate.num > 0
+                                        ? vs->avg_frame_rate
+                                        : (AVRational){25, 1}),
+                           vs->time_base);
+    if (dur <= 0)
+        dur = 1;
+    if (pts == AV_NOPTS_VALUE)
+        pts = j->vfirst_pts == AV_NOPTS_VALUE ? 0 : j->vlast_pts + j->vlast_dur;
+    if (j->vfirst_pts == AV_NOPTS_VALUE) {
+        j->vfirst_pts = pts;
+    } else if (pts <= j->vlast_pts) {
+        /* Not after the previous frame: the encoders need strictly
+         * increasing timestamps; a duplicate adds nothing. */
+        return 0;
+    }
+    j->vlast_pts = pts;
+    j->vlast_dur = dur;
+    rel = pts - j->vfirst_pts;
+    /* IDR at the first frame at or after each boundary k * seg_s, compared
+     * exactly as the hls muxer compares when it decides to cut. */
+    if (av_compare_ts(rel, vs->time_base,
+                      (int64_t)llrint((double)j->next_key * j->o.seg_s * 1e6),
+                      AV_TIME_BASE_Q) >= 0) {
+        key = 1;
+        while (av_compare_ts(
+                   rel, vs->time_base,
+                   (int64_t)llrint((double)j->next_key * j->o.seg_s * 1e6),
+                   AV_TIME_BASE_Q) >= 0)
+            j->next_key++;
+    }
+    t_us = av_rescale_q(rel + dur, vs->time_base, AV_TIME_BASE_Q);
+    if (j->poster == NULL &&
+        (j->expected_us <= 0 ||
+         av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q) >=
+             j->expected_us / 10)) {
+        j->poster = av_frame_clone(f);
+        if (j->poster == NULL)
+            return oom(j);
+    }
+    f->pts = rel;
+    for (i = 0; i < j->n_video; i++) {
+        ret = tc_vout_push(j->video[i].out, f, key);
+        if (ret < 0)
+            return ret;
+    }
+    j->vframes++;
+    j->end_us = t_us;
+    tc_clock_advance(&j->clock, t_us);
+    return 0;
+}
+
+static int decode_video(tc_job *j, AVPacket *pkt, AVFrame *f)
+{
+    int ret;
+
+    if (pkt)
+        j->vpackets++;
+    ret = avcodec_send_packet(j->vdec, pkt);
+    if (ret < 0 && ret != AVERROR_EOF) {
+        /* Damaged data: counted, judged at the end. */
+        j->vdecode_errors++;
+        return 0;
+    }
+    for (;;) {
+        ret = avcodec_receive_frame(j->vdec, f);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0) {
+            j->vdecode_errors++;
+            return 0;
+        }
+        ret = on_video_frame(j, f);
+        av_frame_unref(f);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+static int decode_audio(tc_job *j, struct arend *a, AVPacket *pkt, AVFrame *f)
+{
+    AVStream *st = j->fmt->streams[a->stream];
+    int ret;
+
+    ret = avcodec_send_packet(a->dec, pkt);
+    if (ret < 0 && ret != AVERROR_EOF)
+        return 0; /* a damaged audio packet: a short gap, filled later */
+    for (;;) {
+        int64_t pos = AV_NOPTS_VALUE;
+
+        ret = avcodec_receive_frame(a->dec, f);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF || ret < 0)
+            return 0;
+        if (f->best_effort_timestamp != AV_NOPTS_VALUE)
+            pos = av_rescale_q(f->best_effort_timestamp, st->time_base,
+                               AV_TIME_BASE_Q) -
+                  j->t0_us;
+        if (j->vstream < 0 && a == &j->audio[j->master_audio]) {
+            int64_t end = (pos == AV_NOPTS_VALUE ? j->end_us : pos) +
+                          av_rescale(f->nb_samples, 1000000, f->sample_rate);
+
+            if (end > j->end_us) {
+                j->end_us = end;
+                tc_clock_advance(&j->clock, end);
+            }
+        }
+        ret = tc_aout_push(a->out, f, pos, 0);
+        av_frame_unref(f);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+static void progress(tc_job *j)
+{
+    if (j->o.progress)
+        tc_progress_update(
+            j->o.progress, (double)j->end_us / 1e6,
+            (double)(j->expected_us > 0 ? j->expected_us : j->end_us) / 1e6);
+}
+
+static int demux(tc_job *j)
+{
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    int read_err = 0, i, ret = 0;
+    char e[128];
+
+    if (pkt == NULL || f == NULL) {
+        ret = oom(j);
+        goto out;
+    }
+    for (;;) {
+        if (tc_aborted(&j->st)) {
+            ret = YL_EINTR;
+            goto out;
+        }
+        ret = av_read_frame(j->fmt, pkt);
+        if (ret == AVERROR_EOF)
+            break;
+        if (ret < 0) {
+            read_err = ret;
+            break;
+        }
+        if (pkt->stream_index == j->vstream) {
+            ret = decode_video(j, pkt, f);
+        } else {
+            ret = 0;
+            for (i = 0; i < j->n_audio; i++)
+                if (j->audio[i].stream == pkt->stream_index)
+                    ret = decode_audio(j, &j->audio[i], pkt, f);
+        }
+        av_packet_unref(pkt);
+        if (ret < 0)
+            goto out;
+        progress(j);
+    }
+    /* Flush the decoders. */
+    if (j->vstream >= 0) {
+        ret = decode_video(j, NULL, f);
+        if (ret < 0)
+            goto out;
+    }
+    for (i = 0; i < j->n_audio; i++) {
+        if (j->audio[i].stream >= 0) {
+            ret = decode_audio(j, &j->audio[i], NULL, f);
+            if (ret < 0)
+                goto out;
+        }
+    }
+
+    /* Is the lesson whole? A demuxer may report the full duration of a
+     * file whose data stops early (a cut download): the decoded end must
+     * reach the claimed duration, within half a second or two frames. */
+    if (j->vstream >= 0 && j->vframes == 0) {
+        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                      "%s: no video frame could be decoded", j->o.in_path);
+        goto out;
+    }
+    if (j->end_us <= 0) {
+        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                      "%s: no audio could be decoded", j->o.in_path);
+        goto out;
+    }
+    {
+        int64_t tol = 500000;
+        char why[160] = "";
+
+        if (j->fps > 0 && 2e6 / j->fps > tol)
+            tol = (int64_t)(2e6 / j->fps);
+        if (j->expected_us > 0 && j->end_us < j->expected_us - tol) {
+            if (read_err)
+                snprintf(why, sizeof(why), " (%s)",
+                         av_err(read_err, e, sizeof(e)));
+            ret = tc_fail(&j->st, TC_EK_INPUT, YL_ETRUNC,
+                          "%s: truncated: data ends at %.1f s of %.1f s%s",
+                          j->o.in_path, (double)j->end_us / 1e6,
+                          (double)j->expected_us / 1e6, why);
+            goto out;
+        }
+    }
+    if (read_err) {
+        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                      "%s: read error at %.1f s: %s", j->o.in_path,
+                      (double)j->end_us / 1e6, av_err(read_err, e, sizeof(e)));
+        goto out;
+    }
+    if (j->vpackets > 0 && j->vdecode_errors * 10 > j->vpackets) {
+        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                      "%s: corrupt video: %lld of %lld packets undecodable",
+                      j->o.in_path, (long long)j->vdecode_errors,
+                      (long long)j->vpackets);
+        goto out;
+    }
+    ret = 0;
+out:
+    av_packet_free(&pkt);
+    av_frame_free(&f);
+    return ret;
+}
+
+/* ---- finishing -------------------------------------------------------- */
+
+static int write_poster(tc_job *j)
+{
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+    AVCodecContext *enc = NULL;
+    struct SwsContext *sws = NULL;
+    AVFrame *pic = NULL;
+    AVPacket *pkt = NULL;
+    FILE *fp = NULL;
+    const char *path;
+    int w = j->video[0].rung.width, h = j->video[0].rung.height;
+    int ret;
+
+    if (j->poster == NULL)
+        return 0;
+    if (codec == NULL)
+        return tc_fail(&j->st, TC_EK_INTERNAL, AVERROR_ENCODER_NOT_FOUND,
+                       "mjpeg encoder not available in this libavcodec");
+    enc = avcodec_alloc_context3(codec);
+    pic = av_frame_alloc();
+    pkt = av_packet_alloc();
+    if (enc == NULL || pic == NULL || pkt == NULL) {
+        ret = oom(j);
+        goto out;
+    }
+    enc->width = w;
+    enc->height = h;
+    enc->pix_fmt = AV_PIX_FMT_YUVJ420P;
+    enc->time_base = (AVRational){1, 25};
+    enc->flags |= AV_CODEC_FLAG_QSCALE;
+    enc->global_quality = FF_QP2LAMBDA * 3;
+    enc->color_range = AVCOL_RANGE_JPEG;
+    ret = avcodec_open2(enc, codec, NULL);
+    if (ret < 0) {
+        ret = tc_fail(&j->st, TC_EK_INTERNAL, ret, "cannot open mjpeg");
+        goto out;
+    }
+    pic->format = AV_PIX_FMT_YUVJ420P;
+    pic->width = w;
+    pic->height = h;
+    ret = av_frame_get_buffer(pic, 0);
+    if (ret < 0) {
+        ret = oom(j);
+        goto out;
+    }
+    sws = sws_getContext(j->poster->width, j->poster->height, j->poster->format,
+                         w, h, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL,
+                         NULL);
+    if (sws == NULL) {
+        ret = tc_fail(&j->st, TC_EK_INTERNAL, AVERROR(EINVAL),
+                      "cannot scale the poster frame");
+        goto out;
+    }
+    sws_scale(sws, (const uint8_t *const *)j->poster->data, j->poster->linesize,
+              0, j->poster->height, pic->data, pic->linesize);
+    pic->pts = 0;
+    ret = avcodec_send_frame(enc, pic);
+    if (ret >= 0)
+        ret = avcodec_send_frame(enc, NULL);
+    if (ret >= 0)
+        ret = avcodec_receive_packet(enc, pkt);
+    if (ret < 0) {
+        ret = tc_fail(&j->st, TC_EK_INTERNAL, ret, "poster encoding failed");
+        goto out;
+    }
+    path = tmp_path(j, "poster.jpg");
+    fp = fopen(path, "wb");
+    if (fp == NULL ||
+        fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size) {
+        ret = tc_fail(&j->st, TC_EK_OUTPUT, -errno, "%s: cannot write: %s",
+                      path, strerror(errno));
+        goto out;
+    }
+    if (fclose(fp) != 0) {
+        fp = NULL;
+        ret = tc_fail(&j->st, TC_EK_OUTPUT, -errno, "%s: cannot write: %s",
+                      path, strerror(errno));
+        goto out;
+    }
+    fp = NULL;
+    ret = 0;
+out:
+    if (fp)
+        fclose(fp);
+    sws_freeContext(sws);
+    av_packet_free(&pkt);
+    av_frame_free(&pic);
+    avcodec_free_context(&enc);
+    return ret;
+}
+
+/* The X-TIMESTAMP-MAP of WebVTT maps cue time 0 to the media timestamp of
+ * the lesson start: the first video (or audio) sample of the first segment
+ * as the muxer wrote it, read back with libavformat. */
+static int64_t media_start_90k(tc_job *j)
+{
+    AVFormatContext *fmt = NULL;
+    char p[4200];
+    int64_t ts = 0;
+    int ret;
+
+    if (j->n_video > 0)
+        snprintf(p, sizeof(p), "%s/%s/index.m3u8", j->tmp, j->video[0].dir);
+    else
+        snprintf(p, sizeof(p), "%s/%s/index.m3u8", j->tmp,
+                 j->audio[j->master_audio].dir);
+    ret = avformat_open_input(&fmt, p, NULL, NULL);
+    if (ret >= 0 && avformat_find_stream_info(fmt, NULL) >= 0 &&
+        fmt->nb_streams > 0 && fmt->streams[0]->start_time != AV_NOPTS_VALUE)
+        ts = av_rescale_q(fmt->streams[0]->start_time,
+                          fmt->streams[0]->time_base, (AVRational){1, 90000});
+    avformat_close_input(&fmt);
+    return ts < 0 ? 0 : ts;
+}
+
+static int write_subs(tc_job *j)
+{
+    int64_t mpegts = j->n_subs > 0 ? media_start_90k(j) : 0;
+    char p[4200];
+    int i, ret;
+
+    for (i = 0; i < j->n_subs; i++) {
+        struct srend *s = &j->subs[i];
+
+        ret = make_dir(j, s->dir);
+        if (ret < 0)
+            return ret;
+        snprintf(p, sizeof(p), "%s/%s/subs.vtt", j->tmp, s->dir);
+        ret = tc_subs_write_vtt(s->subs, p, mpegts);
+        if (ret == 0) {
+            snprintf(p, sizeof(p), "%s/%s/index.m3u8", j->tmp, s->dir);
+            ret = tc_subs_write_playlist(p, "subs.vtt", j->duration_s);
+        }
+        if (ret < 0) {
+            char e[128];
+
+            return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s: cannot write: %s", p,
+                           yl_strerror(ret, e, sizeof(e)));
+        }
+    }
+    return 0;
+}
+
+static int measure(tc_job *j)
+{
+    char p[4200];
+    int i, ret;
+
+    for (i = 0; i < j->n_video + j->n_audio; i++) {
+        const char *dir =
+            i < j->n_video ? j->video[i].dir : j->audio[i - j->n_video].dir;
+        tc_hls_stats *st = i < j->n_video ? &j->video[i].stats
+                                          : &j->audio[i - j->n_video].stats;
+
+        snprintf(p, sizeof(p), "%s/%s", j->tmp, dir);
+        ret = tc_hls_measure(p, st);
+        if (ret < 0) {
+            char e[128];
+
+            return tc_fail(&j->st, TC_EK_INTERNAL, ret,
+                           "%s/index.m3u8: cannot measure: %s", p,
+                           yl_strerror(ret, e, sizeof(e)));
+        }
+    }
+    return 0;
+}
+
+static int write_text(tc_job *j, const char *name, const char *text)
+{
+    const char *p = tmp_path(j, name);
+    int ret = tc_write_file_atomic(p, text, strlen(text));
+
+    if (ret < 0)
+        return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s: cannot write: %s", p,
+                       strerror(-ret));
+    return 0;
+}
+
+static int64_t audio_max(tc_job *j, int avg)
+{
+    int64_t m = 0;
+    int i;
+
+    for (i = 0; i < j->n_audio; i++) {
+        int64_t b =
+            avg ? j->audio[i].stats.avg_bps : j->audio[i].stats.peak_bps;
+
+        if (b > m)
+            m = b;
+    }
+    return m;
+}
+
+static int write_lesson_json(tc_job *j, char codecs[][64])
+{
+    json_t *root = NULL, *video, *audio, *subs, *langs, *slangs;
+    char *text = NULL, uri[128];
+    int i, ret = 0;
+
+    root = json_object();
+    video = json_array();
+    audio = json_array();
+    subs = json_array();
+    langs = json_array();
+    slangs = json_array();
+    if (root == NULL || video == NULL || audio == NULL || subs == NULL ||
+        langs == NULL || slangs == NULL) {
+        json_decref(video);
+        json_decref(audio);
+        json_decref(subs);
+        json_decref(langs);
+        json_decref(slangs);
+        ret = oom(j);
+        goto out;
+    }
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "duration_s",
+                        json_real(round(j->duration_s * 1000) / 1000));
+    json_object_set_new(root, "poster",
+                        j->n_video > 0 ? json_string("poster.jpg")
+                                       : json_null());
+    json_object_set_new(root, "video", video);
+    json_object_set_new(root, "audio", audio);
+    json_object_set_new(root, "subtitles", subs);
+    json_object_set_new(root, "languages", langs);
+    json_object_set_new(root, "subtitle_languages", slangs);
+    for (i = 0; i < j->n_video; i++) {
+        struct vrend *v = &j->video[i];
+
+        snprintf(uri, sizeof(uri), "%s/index.m3u8", v->dir);
+        json_array_append_new(
+            video, json_pack("{s:i,s:i,s:f,s:s,s:I,s:I,s:s}", "width",
+                             v->rung.width, "height", v->rung.height, "fps",
+                             round(j->fps * 1000) / 1000, "codecs", codecs[i],
+                             "bandwidth",
+                             (json_int_t)(v->stats.peak_bps + audio_max(j, 0)),
+                             "average_bandwidth",
+                             (json_int_t)(v->stats.avg_bps + audio_max(j, 1)),
+                             "playlist", uri));
+    }
+    for (i = 0; i < j->n_audio; i++) {
+        struct arend *a = &j->audio[i];
+
+        snprintf(uri, sizeof(uri), "%s/index.m3u8", a->dir);
+        json_array_append_new(
+            audio, json_pack("{s:s,s:s,s:b,s:s,s:I,s:I}", "lang", a->lang,
+                             "name", tc_lang_display_name(a->lang), "default",
+                             i == 0, "playlist", uri, "bandwidth",
+                             (json_int_t)a->stats.peak_bps, "average_bandwidth",
+                             (json_int_t)a->stats.avg_bps));
+        json_array_append_new(langs, json_string(a->lang));
+    }
+    for (i = 0; i < j->n_subs; i++) {
+        struct srend *s = &j->subs[i];
+
+        snprintf(uri, sizeof(uri), "%s/index.m3u8", s->dir);
+        json_array_append_new(
+            subs, json_pack("{s:s,s:s,s:s}", "lang", s->lang, "name",
+                            tc_lang_display_name(s->lang), "playlist", uri));
+        json_array_append_new(slangs, json_string(s->lang));
+    }
+    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                JSON_REAL_PRECISION(10));
+    if (text == NULL) {
+        ret = oom(j);
+        goto out;
+    }
+    {
+        size_t n = strlen(text);
+        char *t2 = realloc(text, n + 2);
+
+        if (t2 == NULL) {
+            ret = oom(j);
+            goto out;
+        }
+        text = t2;
+        text[n] = '\n';
+        text[n + 1] = '\0';
+    }
+    ret = write_text(j, "lesson.json", text);
+out:
+    free(text);
+    json_decref(root);
+    return ret;
+}
+
+static int write_master(tc_job *j, char codecs[][64])
+{
+    tc_pl_variant vars[TC_LADDER_MAX];
+    tc_pl_media aud[MAX_AUDIO], sub[MAX_SUBS];
+    char uris[TC_LADDER_MAX + MAX_AUDIO + MAX_SUBS][96];
+    tc_pl_master m;
+    char *text = NULL;
+    int i, k = 0, ret;
+
+    memset(&m, 0, sizeof(m));
+    for (i = 0; i < j->n_video; i++) {
+        struct vrend *v = &j->video[i];
+
+        snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", v->dir);
+        vars[i].width = v->rung.width;
+        vars[i].height = v->rung.height;
+        vars[i].fps = j->fps;
+        vars[i].bandwidth = v->stats.peak_bps + audio_max(j, 0);
+        vars[i].avg_bandwidth = v->stats.avg_bps + audio_max(j, 1);
+        vars[i].codecs = codecs[i];
+        vars[i].uri = uris[k++];
+    }
+    for (i = 0; i < j->n_audio; i++) {
+        struct arend *a = &j->audio[i];
+
+        snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", a->dir);
+        aud[i].lang = a->lang;
+        aud[i].name = tc_lang_display_name(a->lang);
+        aud[i].is_default = i == 0;
+        aud[i].autoselect = 1;
+        aud[i].uri = uris[k++];
+        aud[i].channels = tc_aout_channels(a->out);
+    }
+    for (i = 0; i < j->n_subs; i++) {
+        struct srend *s = &j->subs[i];
+
+        snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", s->dir);
+        sub[i].lang = s->lang;
+        sub[i].name = tc_lang_display_name(s->lang);
+        sub[i].is_default = 0;
+        sub[i].autoselect = 1;
+        sub[i].uri = uris[k++];
+        sub[i].channels = 0;
+    }
+    m.variants = vars;
+    m.n_variants = j->n_video;
+    m.audio = aud;
+    m.n_audio = j->n_audio;
+    m.subs = sub;
+    m.n_subs = j->n_subs;
+    if (j->n_audio > 0) {
+        m.audio_only_bandwidth = j->audio[0].stats.peak_bps;
+        m.audio_only_avg_bandwidth = j->audio[0].stats.avg_bps;
+        m.audio_codecs = "mp4a.40.2";
+    }
+    ret = tc_playlist_master(&m, &text);
+    if (ret < 0) {
+        char e[128];
+
+        return tc_fail(&j->st, TC_EK_INTERNAL, ret,
+                       "master.m3u8: cannot render: %s",
+                       yl_strerror(ret, e, sizeof(e)));
+    }
+    ret = write_text(j, "master.m3u8", text);
+    free(text);
+    return ret;
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+int tc_job_new(const tc_job_opts *opts, tc_job **out)
+{
+    tc_job *j = calloc(1, sizeof(*j));
+    int i;
+
+    if (j == NULL)
+        return -ENOMEM;
+    j->o = *opts;
+    tc_status_init(&j->st);
+    tc_clock_init(&j->clock);
+    atomic_init(&j->cancelled, false);
+    j->vstream = -1;
+    j->vfirst_pts = AV_NOPTS_VALUE;
+    for (i = 0; i < MAX_AUDIO; i++)
+        j->audio[i].stream = -1;
+    *out = j;
+    return 0;
+}
+
+void tc_job_cancel(tc_job *job)
+{
+    /* Lock-free atomics only: this runs in a signal handler. */
+    atomic_store(&job->cancelled, true);
+    atomic_store(&job->st.abort, true);
+}
+
+/* Stops every worker and releases what the run opened; the demux thread
+ * only. Safe to call twice. */
+static void teardown(tc_job *j)
+{
+    int i;
+
+    for (i = 0; i < j->n_audio; i++) {
+        struct arend *a = &j->audio[i];
+
+        if (a->thread_valid) {
+            pthread_join(a->thread, NULL);
+            a->thread_valid = 0;
+        }
+    }
+    for (i = 0; i < j->n_video; i++) {
+        tc_vout_free(j->video[i].out);
+        j->video[i].out = NULL;
+    }
+    for (i = 0; i < j->n_audio; i++) {
+        struct arend *a = &j->audio[i];
+
+        tc_aout_free(a->out);
+        a->out = NULL;
+        avcodec_free_context(&a->dec);
+        avformat_close_input(&a->fmt);
+    }
+    for (i = 0; i < j->n_subs; i++) {
+        tc_subs_free(j->subs[i].subs);
+        j->subs[i].subs = NULL;
+    }
+    av_frame_free(&j->poster);
+    avcodec_free_context(&j->vdec);
+    avformat_close_input(&j->fmt);
+}
+
+static int run(tc_job *j)
+{
+    char codecs[TC_LADDER_MAX][64];
+    char err[1024];
+    int i, ret;
+
+    ret = probe_source(j);
+    if (ret < 0)
+        return ret;
+    ret = probe_dubs(j);
+    if (ret < 0)
+        return ret;
+    ret = load_subs(j);
+    if (ret < 0)
+        return ret;
+    ret = tc_publish_begin(j->o.out_dir, j->o.force, &j->tmp, err, sizeof(err));
+    if (ret < 0)
+        return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s", err);
+    j->offset_us = 24000; /* audio-only: AAC priming; see setup_video */
+    if (j->vstream >= 0) {
+        ret = setup_video(j);
+        if (ret < 0)
+            return ret;
+    }
+    for (i = 0; i < j->n_audio; i++) {
+        struct arend *a = &j->audio[i];
+
+        if (a->stream >= 0) {
+            ret = open_decoder(j, j->o.in_path, j->fmt->streams[a->stream], 1,
+                               &a->dec);
+            if (ret < 0)
+                return ret;
+        }
+        ret = setup_audio(j, a, a->dec);
+        if (ret < 0)
+            return ret;
+    }
+    for (i = 0; i < j->n_audio; i++) {
+        if (j->audio[i].stream < 0) {
+            ret = dub_start(j, &j->audio[i]);
+            if (ret < 0)
+                return ret;
+        }
+    }
+
+    ret = demux(j);
+    if (ret < 0)
+        return ret;
+    /* The lesson's duration is the decoded video's (or the master audio's);
+     * every audio rendition now pads or trims to it. */
+    tc_clock_finish(&j->clock, j->end_us);
+    j->duration_s = (double)j->end_us / 1e6;
+    for (i = 0; i < j->n_video; i++) {
+        ret = tc_vout_finish(j->video[i].out);
+        if (ret < 0)
+            return ret;
+        snprintf(codecs[i], sizeof(codecs[i]), "%s%s",
+                 tc_vout_codecs(j->video[i].out),
+                 j->n_audio > 0 ? ",mp4a.40.2" : "");
+    }
+    for (i = 0; i < j->n_audio; i++) {
+        struct arend *a = &j->audio[i];
+
+        if (a->stream >= 0) {
+            ret = tc_aout_finish(a->out);
+        } else {
+            pthread_join(a->thread, NULL);
+            a->thread_valid = 0;
+            ret = a->result;
+            if (ret == 0 && a->dub_s > 0)
+                YL_LOGD("tc", "%s: dub of %.2f s fitted to %.2f s", a->label,
+                        a->dub_s, j->duration_s);
+        }
+        if (ret < 0)
+            return ret;
+    }
+    if (tc_aborted(&j->st))
+        return YL_EINTR;
+    if (j->n_video > 0) {
+        ret = write_poster(j);
+        if (ret < 0)
+            return ret;
+    }
+    ret = write_subs(j);
+    if (ret < 0)
+        return ret;
+    ret = measure(j);
+    if (ret < 0)
+        return ret;
+    ret = write_lesson_json(j, codecs);
+    if (ret < 0)
+        return ret;
+    /* Last, so a reader of the temporary directory never sees a master
+     * playlist pointing at missing renditions. */
+    ret = write_master(j, codecs);
+    if (ret < 0)
+        return ret;
+    if (tc_aborted(&j->st))
+        return YL_EINTR;
+    ret = tc_publish_commit(j->tmp, j->o.out_dir, j->o.force, err, sizeof(err));
+    if (ret < 0)
+        return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s", err);
+    free(j->tmp);
+    j->tmp = NULL; /* published: nothing to remove */
+    return 0;
+}
+
+int tc_job_run(tc_job *j)
+{
+    int ret = run(j);
+
+    if (ret < 0) {
+        if (atomic_load(&j->cancelled)) {
+            /* A signal, unless a real failure came first. */
+            tc_fail(&j->st, TC_EK_INTR, YL_EINTR,
+                    "interrupted: nothing was published");
+        } else if (tc_status_get(&j->st, NULL, NULL, 0) == TC_EK_NONE) {
+            char e[128];
+
+            tc_fail(&j->st, TC_EK_INTERNAL, ret, "internal error: %s",
+                    yl_strerror(ret, e, sizeof(e)));
+        }
+        atomic_store(&j->st.abort, true);
+        tc_clock_finish(&j->clock, 0);
+    }
+    teardown(j);
+    if (j->tmp != NULL) {
+        tc_rmtree(j->tmp);
+        free(j->tmp);
+        j->tmp = NULL;
+    }
+    return ret < 0 ? ret : 0;
+}
+
+int tc_job_error(tc_job *job, char *msg, size_t len)
+{
+    return tc_status_get(&job->st, NULL, msg, len);
+}
+
+double tc_job_duration(const tc_job *job)
+{
+    return job->duration_s;
+}
+
+void tc_job_free(tc_job *job)
+{
+    if (job == NULL)
+        return;
+    teardown(job);
+    tc_clock_destroy(&job->clock);
+    tc_status_destroy(&job->st);
+    free(job->tmp);
+    free(job);
+}

@@ -1,0 +1,201 @@
+/* tc_publish.c - see tc_publish.h. */
+#include "transcode/tc_publish.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/yl_err.h"
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+                  struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    if (flag == FTW_DP)
+        return rmdir(path) == 0 || errno == ENOENT ? 0 : -errno;
+    return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+int tc_rmtree(const char *path)
+{
+    struct stat sb;
+
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? 0 : -errno;
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* mkdir -p for the parents of the output directory. */
+static int mkdirs(const char *dir)
+{
+    char buf[4096];
+    size_t i, n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, dir, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -errno;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+/* Splits out_dir into parent and base name (trailing slashes ignored). */
+static int split(const char *out_dir, char *parent, char *base, size_t len)
+{
+    char a[4096], b[4096];
+
+    if (strlen(out_dir) >= sizeof(a))
+        return -ENAMETOOLONG;
+    snprintf(a, sizeof(a), "%s", out_dir);
+    snprintf(b, sizeof(b), "%s", out_dir);
+    snprintf(parent, len, "%s", dirname(a));
+    snprintf(base, len, "%s", basename(b));
+    if (strcmp(base, "/") == 0 || strcmp(base, ".") == 0 ||
+        strcmp(base, "..") == 0)
+        return -EINVAL;
+    return 0;
+}
+
+int tc_publish_begin(const char *out_dir, int force, char **tmp, char *err,
+                     size_t errlen)
+{
+    char parent[4096], base[4096], path[8300];
+    struct stat sb;
+    int ret;
+
+    ret = split(out_dir, parent, base, sizeof(parent));
+    if (ret < 0) {
+        snprintf(err, errlen, "%s: not a usable output directory name",
+                 out_dir);
+        return ret;
+    }
+    if (lstat(out_dir, &sb) == 0) {
+        if (!force) {
+            snprintf(err, errlen,
+                     "%s: output directory exists (use --force to replace it)",
+                     out_dir);
+            return YL_EEXIST;
+        }
+        if (!S_ISDIR(sb.st_mode)) {
+            snprintf(err, errlen, "%s: exists and is not a directory", out_dir);
+            return -ENOTDIR;
+        }
+    }
+    ret = mkdirs(parent);
+    if (ret < 0) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", parent,
+                 strerror(-ret));
+        return ret;
+    }
+    snprintf(path, sizeof(path), "%s/.%s.tmp-XXXXXX", parent, base);
+    if (mkdtemp(path) == NULL) {
+        ret = -errno;
+        snprintf(err, errlen, "%s: cannot write there: %s", parent,
+                 strerror(errno));
+        return ret;
+    }
+    /* mkdtemp makes it 0700; a lesson is served by the server's user. */
+    chmod(path, 0755);
+    *tmp = strdup(path);
+    if (*tmp == NULL) {
+        rmdir(path);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int tc_publish_commit(const char *tmp, const char *out_dir, int force,
+                      char *err, size_t errlen)
+{
+    char parent[4096], base[4096];
+    struct stat sb;
+    int ret;
+
+    ret = split(out_dir, parent, base, sizeof(parent));
+    if (ret < 0)
+        return ret;
+    /* Segments went out through libavformat without fsync: flush them all
+     * before the rename makes the lesson visible. */
+    {
+        int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd >= 0) {
+            syncfs(fd);
+            close(fd);
+        }
+    }
+    if (force && lstat(out_dir, &sb) == 0) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_EXCHANGE) == 0) {
+            /* tmp now holds the old lesson. */
+            sync_dir(parent);
+            tc_rmtree(tmp);
+            return 0;
+        }
+        if (errno != EINVAL && errno != ENOSYS) {
+            ret = -errno;
+            snprintf(err, errlen, "%s: cannot replace it: %s", out_dir,
+                     strerror(errno));
+            return ret;
+        }
+        /* No RENAME_EXCHANGE on this file system: move the old one aside,
+         * then the new one in (a reader may see no lesson for an instant,
+         * never half of one). */
+        {
+            char old[8300];
+
+            snprintf(old, sizeof(old), "%s.old", tmp);
+            if (rename(out_dir, old) != 0 || rename(tmp, out_dir) != 0) {
+                ret = -errno;
+                snprintf(err, errlen, "%s: cannot replace it: %s", out_dir,
+                         strerror(errno));
+                return ret;
+            }
+            tc_rmtree(old);
+            sync_dir(parent);
+            return 0;
+        }
+    }
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_NOREPLACE) != 0) {
+        if (errno == EINVAL || errno == ENOSYS) {
+            if (lstat(out_dir, &sb) == 0) {
+                errno = EEXIST;
+            } else if (rename(tmp, out_dir) == 0) {
+                sync_dir(parent);
+                return 0;
+            }
+        }
+        ret = errno == EEXIST ? YL_EEXIST : -errno;
+        snprintf(err, errlen, "%s: cannot publish: %s", out_dir,
+                 errno == EEXIST ? "it appeared while transcoding"
+                                 : strerror(errno));
+        return ret;
+    }
+    sync_dir(parent);
+    return 0;
+}

@@ -1,0 +1,22 @@
+/* tc_publish.h - atomic publication of a lesson directory: everything is
+ * written into a temporary directory beside OUTDIR, renamed into place only
+ * when complete. Threads: the job's main thread. */
+#ifndef YL_TC_PUBLISH_H
+#define YL_TC_PUBLISH_H
+
+#include <stddef.h>
+
+/* Checks out_dir (refused with YL_EEXIST if it exists and !force), creates
+ * its missing parents and a fresh "<parent>/.<name>.tmp-XXXXXX". Returns 0
+ * and *tmp (malloc'd), or a negative code with a one-line reason in err. */
+int tc_publish_begin(const char *out_dir, int force, char **tmp, char *err,
+                     size_t errlen);
+/* Renames tmp to out_dir: atomically swapped with an existing out_dir when
+ * force (the old one is then removed), never replacing one otherwise.
+ * Returns 0 or a negative code with a reason in err. */
+int tc_publish_commit(const char *tmp, const char *out_dir, int force,
+                      char *err, size_t errlen);
+/* Removes a directory tree (no symlinks followed). 0 or -errno. */
+int tc_rmtree(const char *path);
+
+#endif

@@ -1,0 +1,360 @@
+/* tc_vout.c - see tc_vout.h. */
+#include "transcode/tc_vout.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+#include "transcode/tc_hls.h"
+
+/* Decoded frames waiting for this rung. All rungs hold references to the
+ * same decoded frames, so a deeper queue costs little memory, and it lets
+ * a rung that x264 briefly stalls catch up without stalling the decoder. */
+#define VOUT_QUEUE 8
+
+struct vq_item {
+    AVFrame *frame; /* owned reference */
+    int key;
+};
+
+struct tc_vout {
+    /* Set at creation, read-only after. */
+    char dir[4096];
+    int width, height;
+    tc_status *st;
+
+    /* Queue between the demux thread (producer) and the worker. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct vq_item q[VOUT_QUEUE];
+    int q_head, q_len;
+    int eof;          /* under lock: no more frames */
+    int thread_valid; /* demux thread only */
+    pthread_t thread;
+
+    /* Worker thread only (until joined). */
+    AVCodecContext *enc;
+    struct SwsContext *sws;
+    AVFrame *scaled;
+    AVPacket *pkt;
+    tc_hls *hls;
+    int result;
+    int64_t frames;
+    char codecs[32];
+};
+
+static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    struct timespec ts;
+
+    /* Bounded so that an abort is seen even if nobody signals. */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(c, m, &ts);
+}
+
+static int out_err(tc_vout *v, int ret, const char *what)
+{
+    char buf[128];
+
+    av_strerror(ret, buf, sizeof(buf));
+    return tc_fail(v->st, TC_EK_OUTPUT, ret, "%s: %s failed: %s", v->dir, what,
+                   buf);
+}
+
+static int drain(tc_vout *v)
+{
+    int ret;
+
+    for (;;) {
+        ret = avcodec_receive_packet(v->enc, v->pkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return tc_fail(v->st, TC_EK_INTERNAL, ret,
+                           "%s: H.264 encoding failed", v->dir);
+        if (v->codecs[0] == '\0')
+            tc_hls_avc_codecs(v->pkt->data, v->pkt->size, v->codecs,
+                              sizeof(v->codecs));
+        ret = tc_hls_write(v->hls, v->pkt, v->enc->time_base);
+        if (ret < 0)
+            return out_err(v, ret, "writing a segment");
+    }
+}
+
+static int encode_one(tc_vout *v, AVFrame *in, int key)
+{
+    AVFrame *f = in;
+    int ret;
+
+    if (v->sws != NULL) {
+        ret = av_frame_make_writable(v->scaled);
+        if (ret < 0)
+            return tc_fail(v->st, TC_EK_INTERNAL, ret, "out of memory");
+        sws_scale(v->sws, (const uint8_t *const *)in->data, in->linesize, 0,
+                  in->height, v->scaled->data, v->scaled->linesize);
+        v->scaled->pts = in->pts;
+        f = v->scaled;
+    }
+    /* Identical decisions in every rung (made once by the demux thread):
+     * IDR frames at the same timestamps, so segment boundaries align. */
+    f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    ret = avcodec_send_frame(v->enc, f);
+    if (f == in)
+        in->pict_type = AV_PICTURE_TYPE_NONE;
+    if (ret < 0)
+        return tc_fail(v->st, TC_EK_INTERNAL, ret, "%s: H.264 encoding failed",
+                       v->dir);
+    v->frames++;
+    return drain(v);
+}
+
+static void *worker(void *arg)
+{
+    tc_vout *v = arg;
+    struct vq_item it;
+    int ret = 0;
+
+    for (;;) {
+        pthread_mutex_lock(&v->lock);
+        while (v->q_len == 0 && !v->eof && !tc_aborted(v->st))
+            timed_wait(&v->cond, &v->lock);
+        if (tc_aborted(v->st)) {
+            pthread_mutex_unlock(&v->lock);
+            ret = YL_EINTR;
+            break;
+        }
+        if (v->q_len == 0) { /* eof */
+            pthread_mutex_unlock(&v->lock);
+            break;
+        }
+        it = v->q[v->q_head];
+        v->q[v->q_head].frame = NULL;
+        v->q_head = (v->q_head + 1) % VOUT_QUEUE;
+        v->q_len--;
+        pthread_cond_broadcast(&v->cond);
+        pthread_mutex_unlock(&v->lock);
+
+        ret = encode_one(v, it.frame, it.key);
+        av_frame_free(&it.frame);
+        if (ret < 0)
+            break;
+    }
+    if (ret == 0) {
+        ret = avcodec_send_frame(v->enc, NULL);
+        if (ret >= 0)
+            ret = drain(v);
+    }
+    if (ret == 0) {
+        ret = tc_hls_finish(v->hls);
+        if (ret < 0)
+            out_err(v, ret, "writing the playlist");
+    }
+    v->result = ret;
+    return NULL;
+}
+
+static int open_encoder(tc_vout *v, const tc_vout_opts *o)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    AVDictionary *opts = NULL;
+    char buf[32];
+    int ret;
+
+    if (codec == NULL)
+        return tc_fail(v->st, TC_EK_INTERNAL, AVERROR_ENCODER_NOT_FOUND,
+                       "libx264 encoder not available in this libavcodec");
+    v->enc = avcodec_alloc_context3(codec);
+    if (v->enc == NULL)
+        return tc_fail(v->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
+    v->enc->width = o->width;
+    v->enc->height = o->height;
+    v->enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    v->enc->time_base = o->time_base;
+    v->enc->framerate = o->fps;
+    /* Width and height keep the source's display aspect: square pixels. */
+    v->enc->sample_aspect_ratio = (AVRational){1, 1};
+    v->enc->bit_rate = (int64_t)o->bitrate_kbps * 1000;
+    v->enc->rc_max_rate = (int64_t)o->maxrate_kbps * 1000;
+    v->enc->rc_buffer_size = o->bufsize_kbps * 1000;
+    v->enc->gop_size = o->gop;
+    v->enc->keyint_min = o->gop;
+    v->enc->thread_count = o->threads;
+    v->enc->color_range = AVCOL_RANGE_MPEG;
+    v->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    av_dict_set(&opts, "preset", o->preset, 0);
+    av_dict_set(&opts, "profile", "high", 0);
+    /* Keyframes only where we force them (segment boundaries), never at
+     * a scene cut that would differ between rungs; forced ones are IDR. */
+    av_dict_set(&opts, "sc_threshold", "0", 0);
+    av_dict_set(&opts, "forced-idr", "1", 0);
+    snprintf(buf, sizeof(buf), "%d", o->threads);
+    av_dict_set(&opts, "threads", buf, 0);
+    ret = avcodec_open2(v->enc, codec, &opts);
+    av_dict_free(&opts);
+    if (ret < 0) {
+        char e[128];
+
+        av_strerror(ret, e, sizeof(e));
+        return tc_fail(v->st, TC_EK_INTERNAL, ret,
+                       "%s: opening libx264 at %dx%d failed: %s", v->dir,
+                       o->width, o->height, e);
+    }
+    if (v->enc->extradata_size > 0)
+        tc_hls_avc_codecs(v->enc->extradata, v->enc->extradata_size, v->codecs,
+                          sizeof(v->codecs));
+    return 0;
+}
+
+int tc_vout_new(const tc_vout_opts *o, tc_vout **out)
+{
+    tc_vout *v;
+    tc_hls_opts ho;
+    int ret;
+
+    v = calloc(1, sizeof(*v));
+    if (v == NULL)
+        return tc_fail(o->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
+    snprintf(v->dir, sizeof(v->dir), "%s", o->dir);
+    v->width = o->width;
+    v->height = o->height;
+    v->st = o->st;
+    pthread_mutex_init(&v->lock, NULL);
+    pthread_cond_init(&v->cond, NULL);
+
+    ret = open_encoder(v, o);
+    if (ret < 0)
+        goto fail;
+    if (o->width != o->src_width || o->height != o->src_height ||
+        o->src_pix_fmt != AV_PIX_FMT_YUV420P) {
+        /* Bicubic, like the ffmpeg CLI's scale filter default. */
+        v->sws = sws_getContext(o->src_width, o->src_height, o->src_pix_fmt,
+                                o->width, o->height, AV_PIX_FMT_YUV420P,
+                                SWS_BICUBIC, NULL, NULL, NULL);
+        v->scaled = av_frame_alloc();
+        if (v->sws == NULL || v->scaled == NULL) {
+            ret = tc_fail(v->st, TC_EK_INTERNAL, AVERROR(EINVAL),
+                          "cannot scale %dx%d to %dx%d", o->src_width,
+                          o->src_height, o->width, o->height);
+            goto fail;
+        }
+        v->scaled->format = AV_PIX_FMT_YUV420P;
+        v->scaled->width = o->width;
+        v->scaled->height = o->height;
+        ret = av_frame_get_buffer(v->scaled, 0);
+        if (ret < 0) {
+            ret = tc_fail(v->st, TC_EK_INTERNAL, ret, "out of memory");
+            goto fail;
+        }
+    }
+    v->pkt = av_packet_alloc();
+    if (v->pkt == NULL) {
+        ret = tc_fail(v->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
+        goto fail;
+    }
+    ho.dir = o->dir;
+    ho.fmp4 = o->fmp4;
+    ho.seg_s = o->seg_s;
+    ho.offset_us = o->offset_us;
+    ret = tc_hls_open(&ho, v->enc, &v->hls);
+    if (ret < 0) {
+        out_err(v, ret, "opening the HLS muxer");
+        goto fail;
+    }
+    ret = pthread_create(&v->thread, NULL, worker, v);
+    if (ret != 0) {
+        ret = tc_fail(v->st, TC_EK_INTERNAL, -ret, "cannot start a thread");
+        goto fail;
+    }
+    v->thread_valid = 1;
+    *out = v;
+    return 0;
+fail:
+    tc_vout_free(v);
+    return ret;
+}
+
+int tc_vout_push(tc_vout *v, const AVFrame *frame, int key)
+{
+    AVFrame *ref = av_frame_clone(frame);
+    int slot;
+
+    if (ref == NULL)
+        return tc_fail(v->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
+    pthread_mutex_lock(&v->lock);
+    while (v->q_len == VOUT_QUEUE && !tc_aborted(v->st))
+        timed_wait(&v->cond, &v->lock);
+    if (tc_aborted(v->st)) {
+        pthread_mutex_unlock(&v->lock);
+        av_frame_free(&ref);
+        return YL_EINTR;
+    }
+    slot = (v->q_head + v->q_len) % VOUT_QUEUE;
+    v->q[slot].frame = ref;
+    v->q[slot].key = key;
+    v->q_len++;
+    pthread_cond_broadcast(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+    return 0;
+}
+
+int tc_vout_finish(tc_vout *v)
+{
+    pthread_mutex_lock(&v->lock);
+    v->eof = 1;
+    pthread_cond_broadcast(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+    if (v->thread_valid) {
+        pthread_join(v->thread, NULL);
+        v->thread_valid = 0;
+    }
+    return v->result;
+}
+
+void tc_vout_free(tc_vout *v)
+{
+    int i;
+
+    if (v == NULL)
+        return;
+    if (v->thread_valid) {
+        /* The caller aborted the job: the worker sees it within 100 ms. */
+        pthread_mutex_lock(&v->lock);
+        v->eof = 1;
+        pthread_cond_broadcast(&v->cond);
+        pthread_mutex_unlock(&v->lock);
+        pthread_join(v->thread, NULL);
+    }
+    for (i = 0; i < VOUT_QUEUE; i++)
+        av_frame_free(&v->q[i].frame);
+    tc_hls_free(v->hls);
+    av_packet_free(&v->pkt);
+    av_frame_free(&v->scaled);
+    sws_freeContext(v->sws);
+    avcodec_free_context(&v->enc);
+    pthread_cond_destroy(&v->cond);
+    pthread_mutex_destroy(&v->lock);
+    free(v);
+}
+
+const char *tc_vout_codecs(const tc_vout *v)
+{
+    return v->codecs[0] ? v->codecs : "avc1.640028";
+}
+
+int64_t tc_vout_frames(const tc_vout *v)
+{
+    return v->frames;
+}
