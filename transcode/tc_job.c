@@ -794,7 +794,10 @@ static int decode_audio(tc_job *j, struct arend *a, AVPacket *pkt, AVFrame *f)
 
             if (end > j->end_us) {
                 j->end_us = end;
-                tc_clock_advance(&j->clock, end);
+                /* Not past the claimed end before the end is known. */
+                tc_clock_advance(&j->clock, j->expected_us > 0
+                                                ? FFMIN(end, j->expected_us)
+                                                : end);
             }
         }
         ret = tc_aout_push(a->out, f, pos, 0);
@@ -891,6 +894,11 @@ static int demux(tc_job *j)
                           (double)j->expected_us / 1e6, why);
             goto out;
         }
+        /* An audio-only lesson: the last AAC frame of the source (padding
+         * included) may reach a little past the stream's duration. */
+        if (j->vstream < 0 && j->expected_us > 0 &&
+            j->end_us > j->expected_us && j->end_us - j->expected_us < tol)
+            j->end_us = j->expected_us;
     }
     if (read_err) {
         ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
