@@ -1257,6 +1257,7 @@ static int write_master(tc_job *j, char codecs[][64])
     m.n_audio = j->n_audio;
     m.subs = sub;
     m.n_subs = j->n_subs;
+    m.ts_segments = !j->o.fmp4;
     if (j->n_audio > 0) {
         m.audio_only_bandwidth = j->audio[0].stats.peak_bps;
         m.audio_only_avg_bandwidth = j->audio[0].stats.avg_bps;

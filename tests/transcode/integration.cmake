@@ -2,3 +2,13 @@
 # tests generate with the ffmpeg CLI; each script says what it checks.
 set(TC_IT ${CMAKE_CURRENT_SOURCE_DIR})
 yl_add_script(tc_full SCRIPT ${TC_IT}/tc_full.sh TIMEOUT 180)
+yl_add_script(tc_ts SCRIPT ${TC_IT}/tc_ts.sh TIMEOUT 120)
+yl_add_script(tc_audio_only SCRIPT ${TC_IT}/tc_audio_only.sh TIMEOUT 60)
+yl_add_script(tc_dub_short SCRIPT ${TC_IT}/tc_dub_short.sh TIMEOUT 60)
+yl_add_script(tc_dub_long SCRIPT ${TC_IT}/tc_dub_long.sh TIMEOUT 60)
+foreach(t missing empty random truncated moov subs_utf8 subs_time lang)
+    yl_add_script(tc_bad_${t} SCRIPT ${TC_IT}/tc_bad_${t}.sh TIMEOUT 60)
+endforeach()
+yl_add_script(tc_out_exists SCRIPT ${TC_IT}/tc_out_exists.sh TIMEOUT 60)
+yl_add_script(tc_out_unwritable SCRIPT ${TC_IT}/tc_out_unwritable.sh TIMEOUT 60)
+yl_add_script(tc_sigterm SCRIPT ${TC_IT}/tc_sigterm.sh TIMEOUT 120)

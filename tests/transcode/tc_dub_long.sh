@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# A dub longer than the video (here a video file whose audio is the dub) is
+# trimmed to the video's end.
+. "$YL_SRCDIR/tests/transcode/lib.sh"
+
+gen_av src.mp4 5 320x240 zho
+gen_av dub.mkv 9 160x120 lis
+"$YUNLING" transcode -i src.mp4 --audio lis=dub.mkv --ladder 240 -o out
+d=$(dur out/a-lis/index.m3u8)
+near "$d" "$(dur src.mp4)" 0.04 || fail "dub lasts $d s, video $(dur src.mp4) s"
+jq -e '.languages == ["zh", "lis"]' out/lesson.json >/dev/null || fail "languages"
+ok "long dub trimmed to $d s"
