@@ -10,6 +10,7 @@ PKGS=(
     libwebsockets-dev libssl-dev libsqlite3-dev sqlite3 libjansson-dev
     libcmocka-dev libinih-dev
     nodejs npm chromium
+    libharfbuzz-bin woff2 fontconfig
     nginx-light wrk time jq
 )
 

@@ -1,0 +1,62 @@
+// The server's JSON API (DESIGN.md "HTTP"). Paths are relative to the page,
+// so the player also works behind a path prefix on an edge proxy.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function getJSON(path, { signal } = {}) {
+  let res;
+  try {
+    res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', err.message);
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    /* not JSON */
+  }
+  if (!res.ok) {
+    const e = (body && body.error) || {};
+    throw new ApiError(res.status, e.code || String(res.status), e.message || res.statusText);
+  }
+  return body;
+}
+
+/** GET /api/v1/lessons?lang=&q=&category=&page= */
+export function lessons({ q, lang, category, page } = {}, opts) {
+  const p = new URLSearchParams();
+  if (q) p.set('q', q);
+  if (lang) p.set('lang', lang);
+  if (category) p.set('category', category);
+  if (page && page > 1) p.set('page', String(page));
+  const qs = p.toString();
+  return getJSON(`api/v1/lessons${qs ? `?${qs}` : ''}`, opts);
+}
+
+export function lesson(id, opts) {
+  return getJSON(`api/v1/lessons/${encodeURIComponent(id)}`, opts);
+}
+
+export function site(code, opts) {
+  return getJSON(`api/v1/sites/${encodeURIComponent(code)}`, opts);
+}
+
+/** The lesson's master playlist URL (the API gives a path). */
+export function hlsUrl(item) {
+  return new URL(item.hls || `/hls/${item.id}/master.m3u8`, document.baseURI).href;
+}
+
+/** The poster URL: the API may give a path, or a name inside the lesson. */
+export function posterUrl(item) {
+  if (!item.poster) return '';
+  if (/^(\/|https?:)/.test(item.poster)) return new URL(item.poster, document.baseURI).href;
+  return new URL(item.poster, hlsUrl(item)).href;
+}

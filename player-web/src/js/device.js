@@ -1,0 +1,69 @@
+// This device: which station (site) it belongs to, TV mode, client kind.
+// A station device is set up once with /?setup=<site-code>.<site-token>
+// (contracts.md §6) or by hand in the setup dialog; both are remembered in
+// localStorage. TV mode: /?tv=1 (remembered; /?tv=0 turns it off).
+import { load, save } from './store.js';
+import * as api from './api.js';
+
+let dev = load('device', null); // {site, token, name, lang}
+
+export function device() {
+  return dev;
+}
+
+/** Parse "<site-code>.<token>"; the code is digits, the token the rest. */
+export function parseSetup(s) {
+  const m = /^\s*(\d{2,12})\.(\S+)\s*$/.exec(s || '');
+  return m ? { site: m[1], token: m[2] } : null;
+}
+
+/** Remember the device's site; fetches the site's name and language. */
+export async function setup(site, token) {
+  const s = await api.site(site); // throws ApiError (404: no such site)
+  dev = { site: String(site), token, name: s.name || String(site), lang: s.lang || '' };
+  save('device', dev);
+  return dev;
+}
+
+export function clearSetup() {
+  dev = null;
+  save('device', null);
+}
+
+/** Refresh the site's name and language (they may change on the server). */
+export async function refresh() {
+  if (!dev) return;
+  try {
+    const s = await api.site(dev.site);
+    dev = { ...dev, name: s.name || dev.name, lang: s.lang || '' };
+    save('device', dev);
+  } catch {
+    /* offline: keep what we know */
+  }
+}
+
+let tv = !!load('tv', false);
+
+export function isTv() {
+  return tv;
+}
+
+export function setTv(on) {
+  tv = !!on;
+  save('tv', tv);
+}
+
+/** Client kind of viewing events: tv | phone | pc. */
+export function clientKind() {
+  if (tv) return 'tv';
+  const coarse = window.matchMedia && window.matchMedia('(pointer: coarse)').matches;
+  return coarse || Math.min(screen.width, screen.height) < 600 ? 'phone' : 'pc';
+}
+
+/** Preferred languages: the site's, then the browser's. */
+export function langPrefs() {
+  const p = [];
+  if (dev && dev.lang) p.push(dev.lang);
+  for (const l of navigator.languages || [navigator.language]) if (l) p.push(l);
+  return p;
+}

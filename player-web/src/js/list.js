@@ -1,0 +1,176 @@
+// The lesson browser: search (any language, server side), language and
+// category filters, a grid of lesson cards with poster, duration and the
+// languages named in their own scripts.
+import { h, clear, fmtTime } from './dom.js';
+import { t, uiLang } from './i18n.js';
+import * as api from './api.js';
+import { langName, canonLang } from './langs.js';
+import * as dev from './device.js';
+
+/** The title to show first, and a second one in the site's language. */
+export function titles(item) {
+  const ts = item.titles || {};
+  const ui = uiLang();
+  const first = ts[ui] || (ui === 'en' ? item.title : ts.zh) || item.title || ts.zh || Object.values(ts)[0] || `#${item.id}`;
+  const d = dev.device();
+  const sl = d && d.lang ? canonLang(d.lang) : '';
+  let second = null;
+  let secondLang = null;
+  if (sl && ts[sl] && ts[sl] !== first) {
+    second = ts[sl];
+    secondLang = sl;
+  }
+  return { first, second, secondLang };
+}
+
+export function langChips(item, withSubs = true) {
+  const ul = h('ul.langs', { 'aria-label': t('langs') });
+  for (const l of item.languages || []) ul.append(h('li.audio', { lang: l, title: l }, langName(l)));
+  if (withSubs) {
+    for (const l of item.subtitles || []) ul.append(h('li.sub', { lang: l, title: `${t('subs')} ${l}` }, h('span.cc', { 'aria-hidden': 'true' }, '字'), langName(l)));
+  }
+  return ul;
+}
+
+export class ListView {
+  constructor(app, root) {
+    this.app = app;
+    this.state = { q: '', lang: '', category: '', page: 1 };
+    this.items = [];
+    this.total = 0;
+    this.langs = new Set();
+    this.cats = new Set();
+    this.abort = null;
+    this.lastOpened = null;
+    this.build();
+    this.mount(root);
+    this.load();
+  }
+
+  build() {
+    this.q = h('input.q', { type: 'search', enterkeyhint: 'search', oninput: () => this.onSearch() });
+    this.langRow = h('nav.chips.lang-filter');
+    this.catRow = h('nav.chips.cat-filter');
+    this.grid = h('div.grid', { role: 'list' });
+    this.status = h('p.status', { role: 'status' });
+    this.more = h('button.more', { type: 'button', hidden: true, onclick: () => this.load(this.state.page + 1) });
+    this.el = h('section.list', {}, h('div.filters', {}, this.q), this.langRow, this.catRow, this.status, this.grid, this.more);
+    this.relabel();
+  }
+
+  relabel() {
+    this.q.placeholder = t('search');
+    this.q.setAttribute('aria-label', t('search'));
+    this.more.textContent = t('more');
+    this.renderFilters();
+    if (this.items.length) this.renderItems();
+  }
+
+  mount(root) {
+    root.append(this.el);
+    // Back from the player: focus the card that was opened (TV remote users
+    // continue where they were).
+    const card = this.lastOpened && this.grid.querySelector(`[data-id="${this.lastOpened}"]`);
+    if (card) card.focus({ preventScroll: false });
+    else if (dev.isTv()) this.focusFirst();
+  }
+
+  focusFirst() {
+    const c = this.grid.querySelector('.card');
+    if (c) c.focus({ preventScroll: true });
+  }
+
+  ids() {
+    return this.items.map((i) => i.id);
+  }
+
+  onSearch() {
+    clearTimeout(this.searchTimer);
+    this.searchTimer = setTimeout(() => {
+      this.state.q = this.q.value.trim();
+      this.load(1);
+    }, 300);
+  }
+
+  setFilter(k, v) {
+    this.state[k] = v;
+    this.renderFilters();
+    this.load(1);
+  }
+
+  renderFilters() {
+    const chip = (k, v, label, lang) => h('button.chip', {
+      type: 'button', lang, 'aria-pressed': String(this.state[k] === v), onclick: () => this.setFilter(k, v),
+    }, label);
+    clear(this.langRow).append(chip('lang', '', t('allLangs')),
+      ...[...this.langs].map((l) => chip('lang', l, langName(l), l)));
+    this.langRow.hidden = this.langs.size < 2;
+    clear(this.catRow).append(chip('category', '', t('allCats')), ...[...this.cats].map((c) => chip('category', c, c)));
+    this.catRow.hidden = this.cats.size < 1;
+  }
+
+  async load(page = 1) {
+    if (this.abort) this.abort.abort();
+    const ac = new AbortController();
+    this.abort = ac;
+    this.state.page = page;
+    if (page === 1) this.status.textContent = t('loading');
+    let res;
+    try {
+      res = await api.lessons(this.state, { signal: ac.signal });
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      clear(this.status).append(t('serverDown'), ' ',
+        h('button.retry', { type: 'button', onclick: () => this.load(page) }, t('retry')));
+      return;
+    }
+    const items = res.items || [];
+    this.items = page === 1 ? items : this.items.concat(items);
+    this.total = res.total ?? this.items.length;
+    // Filters offer what the unfiltered catalog has.
+    if (!this.state.q && !this.state.lang && !this.state.category) {
+      for (const it of items) {
+        for (const l of [...(it.languages || []), ...(it.subtitles || [])]) if (l !== 'und') this.langs.add(l);
+        if (it.category) this.cats.add(it.category);
+      }
+      this.renderFilters();
+    }
+    this.status.textContent = this.items.length ? '' : (this.state.q || this.state.lang || this.state.category ? t('noResults') : t('empty'));
+    this.renderItems();
+    this.more.hidden = this.items.length >= this.total || !items.length;
+    if (dev.isTv() && page === 1 && (!document.activeElement || document.activeElement === document.body)) this.focusFirst();
+  }
+
+  renderItems() {
+    const focusedId = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.id;
+    clear(this.grid);
+    for (const it of this.items) this.grid.append(this.card(it));
+    if (focusedId) {
+      const c = this.grid.querySelector(`[data-id="${focusedId}"]`);
+      if (c) c.focus({ preventScroll: true });
+    }
+  }
+
+  card(it) {
+    const { first, second, secondLang } = titles(it);
+    const poster = api.posterUrl(it);
+    return h('a.card', { href: `#/lesson/${it.id}`, 'data-id': String(it.id), role: 'listitem', onclick: () => { this.lastOpened = it.id; } },
+      h('div.thumb', {},
+        poster ? h('img', { src: poster, alt: '', loading: 'lazy', decoding: 'async' }) : null,
+        h('span.dur', {}, fmtTime(it.duration_s))),
+      h('div.meta', {},
+        h('h3.title', {}, first),
+        second ? h('p.alt', { lang: secondLang }, second) : null,
+        langChips(it)));
+  }
+
+  onKey() {
+    return false;
+  }
+
+  close() {
+    if (this.abort) this.abort.abort();
+    this.abort = null;
+    this.el.remove();
+  }
+}

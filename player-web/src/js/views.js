@@ -1,0 +1,294 @@
+// Viewing events (contracts.md §5): start, a beat every 15 s of *playing*
+// time, end on close. Events go through a queue kept in localStorage, so a
+// dropped link loses nothing: they are sent in order when the link is back,
+// and each (session, seq) is removed from the queue only after the server
+// answered 2xx, so none is sent twice by one device (the server dedupes a
+// resend after a lost answer).
+//
+// The site token goes in the Authorization header. navigator.sendBeacon
+// cannot set headers, so the last flush on page close uses
+// fetch(..., {keepalive: true}), which can (and is also limited to 64 KB, so
+// it carries at most KEEPALIVE_MAX events).
+//
+// Nothing here touches the DOM: storage, fetch, clocks and timers are passed
+// in, so tests/web/views_unit.mjs runs this module under node.
+
+export const BATCH_MAX = 500; // server limit per POST (413 above it)
+const KEEPALIVE_MAX = 100; // ~250 bytes each: stays under keepalive's 64 KB
+const QUEUE_MAX = 5000; // oldest events are dropped beyond this
+const RETRY_MIN_MS = 2000;
+const RETRY_MAX_MS = 60000;
+
+/** A random session id (crypto.randomUUID needs a secure context; TVs on a
+ * village LAN are served over plain http, so build a v4 UUID by hand). */
+export function newSessionId(cryptoObj = globalThis.crypto) {
+  const b = new Uint8Array(16);
+  cryptoObj.getRandomValues(b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const key = (e) => `${e.session}/${e.seq}`;
+
+export class ViewQueue {
+  /**
+   * storage: a Storage (localStorage) or any {getItem, setItem}.
+   * auth(): {token} of the device, or null when it is not set up.
+   * onChange(n): called with the queue length after each change.
+   */
+  constructor({ storage, fetchFn, auth, endpoint = 'api/v1/views', setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (id) => clearTimeout(id), onChange = () => {}, log = () => {} }) {
+    this.storage = storage;
+    this.fetchFn = fetchFn;
+    this.auth = auth;
+    this.endpoint = endpoint;
+    this.setTimer = setTimer;
+    this.clearTimer = clearTimer;
+    this.onChange = onChange;
+    this.log = log;
+    this.inflight = null;
+    this.retryMs = RETRY_MIN_MS;
+    this.timer = null;
+    this.sent = 0; // events acknowledged by the server (this page's lifetime)
+  }
+
+  // The queue is re-read from storage before every change, because another
+  // tab of the same device may have changed it.
+  read() {
+    try {
+      const v = JSON.parse(this.storage.getItem('yl.views.q') || '[]');
+      return Array.isArray(v) ? v : [];
+    } catch {
+      return [];
+    }
+  }
+
+  write(q) {
+    try {
+      this.storage.setItem('yl.views.q', JSON.stringify(q));
+    } catch {
+      // Storage full: keep the newest half rather than nothing.
+      try {
+        this.storage.setItem('yl.views.q', JSON.stringify(q.slice(q.length >> 1)));
+      } catch {
+        /* nothing more to do */
+      }
+    }
+    this.onChange(q.length);
+  }
+
+  get length() {
+    return this.read().length;
+  }
+
+  push(ev) {
+    const q = this.read();
+    q.push(ev);
+    this.write(q.length > QUEUE_MAX ? q.slice(q.length - QUEUE_MAX) : q);
+  }
+
+  remove(batch) {
+    const done = new Set(batch.map(key));
+    this.write(this.read().filter((e) => !done.has(key(e))));
+  }
+
+  /** Send what is queued, oldest first, one request at a time. Resolves when
+   * the queue is empty or a send failed (a retry is then scheduled). */
+  flush({ keepalive = false } = {}) {
+    if (this.inflight) {
+      if (!keepalive) return this.inflight;
+      // On page close do not wait for the running request: send the rest
+      // with keepalive now (the server dedupes any overlap).
+    }
+    const p = this.run(keepalive).finally(() => {
+      if (this.inflight === p) this.inflight = null;
+    });
+    if (!keepalive) this.inflight = p;
+    return p;
+  }
+
+  async run(keepalive) {
+    let max = keepalive ? KEEPALIVE_MAX : BATCH_MAX;
+    for (;;) {
+      const a = this.auth();
+      const q = this.read();
+      if (!a || !q.length) return;
+      const batch = q.slice(0, max);
+      let res;
+      try {
+        res = await this.fetchFn(this.endpoint, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${a.token}` },
+          body: JSON.stringify({ events: batch }),
+          keepalive,
+        });
+      } catch (err) {
+        this.log(`views: send failed (${err && err.message}); ${q.length} queued`);
+        this.retryLater();
+        return;
+      }
+      if (res.ok) {
+        this.remove(batch);
+        this.sent += batch.length;
+        this.retryMs = RETRY_MIN_MS;
+        if (keepalive) return;
+        continue;
+      }
+      if (res.status === 413 && max > 1) {
+        max = Math.max(1, max >> 1);
+        continue;
+      }
+      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+        // The server will never take these (bad token, bad event): drop
+        // them, or the queue would be stuck behind them for ever.
+        let why = '';
+        try {
+          why = (await res.text()).slice(0, 200);
+        } catch {
+          /* no body */
+        }
+        this.log(`views: server refused ${batch.length} events (${res.status} ${why}); dropped`);
+        this.remove(batch);
+        continue;
+      }
+      this.log(`views: server answered ${res.status}; ${q.length} queued`);
+      this.retryLater();
+      return;
+    }
+  }
+
+  retryLater() {
+    if (this.timer) return;
+    const ms = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    this.timer = this.setTimer(() => {
+      this.timer = null;
+      this.flush();
+    }, ms);
+  }
+
+  /** The link is back (window 'online'): send now, not at the next retry. */
+  online() {
+    if (this.timer) {
+      this.clearTimer(this.timer);
+      this.timer = null;
+    }
+    this.retryMs = RETRY_MIN_MS;
+    return this.flush();
+  }
+}
+
+/**
+ * Accumulates playing time and calls onBeat() every intervalMs of it.
+ * setPlaying(true/false) is called on every change of the media state;
+ * paused, buffering and seeking time does not count.
+ */
+export class BeatClock {
+  constructor({ intervalMs = 15000, onBeat, now = () => Date.now(), setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (id) => clearTimeout(id) }) {
+    this.intervalMs = intervalMs;
+    this.onBeat = onBeat;
+    this.now = now;
+    this.setTimer = setTimer;
+    this.clearTimer = clearTimer;
+    this.acc = 0; // playing ms since the last beat
+    this.since = null; // when the current playing stretch began
+    this.timer = null;
+    this.total = 0; // playing ms in all
+  }
+
+  get playing() {
+    return this.since !== null;
+  }
+
+  /** Playing ms since the last beat. */
+  pending() {
+    return this.acc + (this.since === null ? 0 : this.now() - this.since);
+  }
+
+  setPlaying(on) {
+    if (on === this.playing) return;
+    if (on) {
+      this.since = this.now();
+      this.arm();
+    } else {
+      const d = this.now() - this.since;
+      this.acc += d;
+      this.total += d;
+      this.since = null;
+      this.disarm();
+    }
+  }
+
+  arm() {
+    this.disarm();
+    const left = Math.max(0, this.intervalMs - this.acc);
+    this.timer = this.setTimer(() => this.fire(), left);
+  }
+
+  disarm() {
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  fire() {
+    this.timer = null;
+    if (this.since === null) return;
+    const t = this.now();
+    const d = t - this.since;
+    this.acc += d;
+    this.total += d;
+    this.since = t;
+    // Timers can fire a little early; anything within 50 ms is a beat.
+    if (this.acc >= this.intervalMs - 50) {
+      this.acc = Math.max(0, this.acc - this.intervalMs);
+      // A throttled background timer may fire late: one beat, not several
+      // (the server credits the time since the previous event anyway).
+      if (this.acc > this.intervalMs) this.acc = 0;
+      this.onBeat();
+    }
+    this.arm();
+  }
+
+  stop() {
+    this.setPlaying(false);
+    this.disarm();
+  }
+}
+
+/** One viewing session: one lesson played once on this page, start..end. */
+export class ViewSession {
+  constructor({ queue, site, lesson, client, now = () => Date.now(), id = newSessionId() }) {
+    this.queue = queue;
+    this.site = site;
+    this.lesson = lesson;
+    this.client = client;
+    this.now = now;
+    this.id = id;
+    this.seq = 0;
+    this.started = false;
+    this.ended = false;
+  }
+
+  /** Queue one event; state() gives {position_s, audio_lang, rendition}. */
+  event(kind, st) {
+    if (this.ended) return null;
+    if (kind === 'start') this.started = true;
+    if (kind !== 'start' && !this.started) return null;
+    if (kind === 'end') this.ended = true;
+    const ev = {
+      session: this.id,
+      seq: ++this.seq,
+      site: this.site,
+      lesson: this.lesson,
+      kind,
+      position_s: Math.round((st.position_s || 0) * 10) / 10,
+      audio_lang: st.audio_lang || 'und',
+      rendition: st.rendition || 'auto',
+      client: this.client,
+      ts: this.now(),
+    };
+    this.queue.push(ev);
+    return ev;
+  }
+}
