@@ -1,30 +1,33 @@
 // Language names: each language is named in its own script (what a villager
 // recognises), with a gloss in the UI language for the clerk. The native
-// names are the ones the transcoder writes as NAME= in master.m3u8.
+// names match the transcoder's table (transcode/tc_lang.c), which writes
+// them as NAME= in master.m3u8; that file cites a source for each.
 // Tags are BCP-47 in the shortest ISO 639 form (contracts.md §3).
 
 const TABLE = {
   zh: { name: '中文', zh: '普通话', en: 'Mandarin' },
   bo: { name: 'བོད་སྐད', zh: '藏语', en: 'Tibetan' },
   lis: { name: 'ꓡꓲ-ꓢꓴ', zh: '傈僳语', en: 'Lisu' },
-  duu: { name: 'Dulong', zh: '独龙语', en: 'Dulong' },
+  cmn: { name: '普通话', zh: '普通话', en: 'Mandarin' },
+  duu: { name: 'Tvrung kvt', zh: '独龙语', en: 'Dulong (Derung)' },
   wbm: { name: 'Vax', zh: '佤语', en: 'Wa' },
   prk: { name: 'Parauk', zh: '佤语（巴饶克）', en: 'Parauk Wa' },
   ii: { name: 'ꆈꌠꉙ', zh: '彝语', en: 'Yi' },
   tdd: { name: 'ᥖᥭᥰ ᥖᥬᥲ ᥑᥨᥒᥰ', zh: '德宏傣语', en: 'Tai Nüa' },
-  khb: { name: 'ᦟᦹᧉ', zh: '西双版纳傣语', en: 'Tai Lü' },
+  khb: { name: 'ᦅᧄᦺᦑᦟᦹᧉ', zh: '西双版纳傣语', en: 'Tai Lü' },
   kac: { name: 'Jinghpaw', zh: '景颇语', en: 'Jingpho' },
   hni: { name: 'Haqniqdoq', zh: '哈尼语', en: 'Hani' },
-  bca: { name: 'Baipho', zh: '白语', en: 'Bai' },
+  bca: { name: 'Baipngvpzix', zh: '白语', en: 'Bai' },
   za: { name: 'Vahcuengh', zh: '壮语', en: 'Zhuang' },
   hmn: { name: 'Hmoob', zh: '苗语', en: 'Hmong' },
   en: { name: 'English', zh: '英语', en: 'English' },
-  und: { name: '—', zh: '未标明语言', en: 'Unknown language' },
+  // Undetermined: no own name; shown as its gloss.
+  und: { name: '', zh: '未定语种', en: 'Undetermined' },
 };
 
 // Aliases a browser or an old tag may use for the same language.
 const ALIAS = {
-  zho: 'zh', chi: 'zh', cmn: 'zh', 'zh-cn': 'zh', 'zh-hans': 'zh', 'zh-hans-cn': 'zh',
+  zho: 'zh', chi: 'zh', 'zh-cn': 'zh', 'zh-hans': 'zh', 'zh-hans-cn': 'zh',
   bod: 'bo', tib: 'bo', 'bo-cn': 'bo', eng: 'en', iii: 'ii', 'ii-cn': 'ii', zha: 'za',
 };
 
@@ -41,7 +44,9 @@ export function canonLang(tag) {
 /** The language's name in its own script. */
 export function langName(tag) {
   const c = canonLang(tag);
-  return (TABLE[c] && TABLE[c].name) || tag || '';
+  const e = TABLE[c];
+  if (e && !e.name) return langGloss(c, 'zh');
+  return (e && e.name) || tag || '';
 }
 
 /** The language's name in the UI language ('zh' or 'en'). */

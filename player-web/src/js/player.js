@@ -98,8 +98,8 @@ export class PlayerView {
     };
     const b = this.b;
     this.controls = h('div.controls', {},
-      this.seek,
-      h('div.bar', {}, b.back, b.play, b.rew, b.fwd, this.time, h('span.spacer'), b.audio, b.subs, b.quality, b.next, b.mute, b.fs));
+      h('div.seekrow', {}, this.seek, this.time),
+      h('div.bar', {}, b.back, b.play, b.rew, b.fwd, b.next, h('span.spacer'), b.audio, b.subs, b.quality, b.mute, b.fs));
     this.info = h('div.info');
     this.el = h('section.player', {}, this.stage, this.controls, this.info);
     if (dev.isTv()) b.fs.hidden = true;
@@ -407,7 +407,7 @@ export class PlayerView {
       for (const l of this.item.subtitles || []) opts.push({ value: l, label: langName(l), gloss: langGloss(l, uiLang()), lang: l, on: canonLang(l) === canonLang(this.subLang) });
     } else {
       opts.push({ value: '-1', label: t('auto'), on: !this.audioOnly && this.level < 0 });
-      const lv = (this.hls && !this.audioOnly ? this.hls.levels : []).map((l, i) => ({ l, i })).sort((a, b) => b.l.height - a.l.height);
+      const lv = (this.hls && !this.audioOnly ? this.hls.levels : []).map((l, i) => ({ l, i })).filter((x) => x.l.height).sort((a, b) => b.l.height - a.l.height);
       for (const { l, i } of lv) opts.push({ value: String(i), label: `${l.height}p`, gloss: `${Math.round(l.bitrate / 1000)} kbit/s`, on: !this.audioOnly && this.level === i });
       opts.push({ value: 'audio', label: t('audioOnly'), on: this.audioOnly });
     }

@@ -201,6 +201,11 @@ export class BeatClock {
     return this.since !== null;
   }
 
+  /** Playing ms in all, the running stretch included. */
+  played() {
+    return this.total + (this.since === null ? 0 : this.now() - this.since);
+  }
+
   /** Playing ms since the last beat. */
   pending() {
     return this.acc + (this.since === null ? 0 : this.now() - this.since);

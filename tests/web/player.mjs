@@ -1,0 +1,210 @@
+// Browser test of the player against the real server: Debian's Chromium
+// (headless, fresh profile) driven by playwright-core. A lesson with four
+// audio languages and Tibetan + Lisu subtitles is uploaded and transcoded
+// through the API; the device is set up for a village whose prefecture
+// speaks Tibetan. Checks: the list, playback, the Tibetan subtitle cue on
+// screen, switching audio to Lisu, heartbeats in the database matching the
+// playing time, the offline queue, PC keys, the end event, and the real
+// 15 s beat interval with a pause. Saves docs/screenshots/list.png and
+// player-bo.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { setup, browser, expectPlaying, until, check, log, SRC } from './lib/fixture.mjs';
+
+const BEAT_S = 3; // ?beat=3: a shortened beat interval for most checks
+const shots = path.join(SRC, 'docs/screenshots');
+let srv;
+let b;
+let page;
+const viewsResponses = []; // every answer of POST /api/v1/views
+const requests = []; // every URL the page requested
+
+before(async () => {
+  srv = await setup({ siteLang: 'bo' });
+  b = await browser();
+  page = b.page;
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('response', async (r) => {
+    if (r.url().endsWith('/api/v1/views') && r.request().method() === 'POST') {
+      let body = null;
+      try {
+        body = await r.json();
+      } catch {
+        /* not JSON */
+      }
+      viewsResponses.push({ status: r.status(), body, sent: JSON.parse(r.request().postData() || '{}').events || [] });
+    }
+  });
+});
+
+after(async () => {
+  if (b) await b.close();
+  if (srv) await srv.stop();
+  if (b && b.errors.length) log(`browser errors:\n  ${b.errors.join('\n  ')}`);
+});
+
+const state = () => page.evaluate(() => {
+  const p = window.yl.player;
+  const tr = p && p.hls ? p.hls.audioTracks[p.hls.audioTrack] : null;
+  return p && {
+    t: p.video.currentTime, paused: p.video.paused, audio: p.audioLang, subs: p.subLang, track: tr && tr.lang,
+    rendition: p.rendition(), played: p.clock.played(), session: p.session && p.session.id, seq: p.session && p.session.seq,
+    cue: p.cues.textContent, errors: p.errors,
+  };
+});
+const queued = () => page.evaluate(() => JSON.parse(localStorage.getItem('yl.views.q') || '[]'));
+
+test('the list shows the lesson, its languages in their own scripts, and the set-up site', async () => {
+  await page.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}&beat=${BEAT_S}`);
+  const card = page.locator(`.card[data-id="${srv.lesson}"]`);
+  await card.waitFor({ timeout: 10000 });
+  const text = await card.innerText();
+  for (const want of ['森林防火第一课', 'བོད་སྐད', 'ꓡꓲ-ꓢꓴ', 'Tvrung kvt', '中文', '0:30']) {
+    assert.ok(text.includes(want), `card should show ${want}; it shows: ${text}`);
+  }
+  // The site's language is Tibetan, so the Tibetan title is shown too.
+  assert.ok(text.includes('ནགས་ཚལ་མེ་འགོག་སློབ་ཚན་དང་པོ།'), `card should show the Tibetan title: ${text}`);
+  assert.equal(await page.evaluate(() => location.search.includes('setup')), false, 'the setup token must leave the address bar');
+  const dev = await page.evaluate(() => JSON.parse(localStorage.getItem('yl.device')));
+  assert.equal(dev.site, srv.site);
+  assert.equal(dev.lang, 'bo', 'the site language comes from GET /api/v1/sites/{code}');
+  const siteName = srv.sqlRows(`SELECT name FROM sites WHERE code='${srv.site}'`)[0].name;
+  await until(async () => (await page.locator('header .site').innerText()) === siteName, 5000, `header to show the site name ${siteName}`);
+  // The bundled fonts are there (this machine has no Tibetan, Lisu or CJK font).
+  await page.evaluate(() => document.fonts.ready);
+  const fonts = await page.evaluate(() => [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family));
+  for (const f of ['YL Tibetan', 'YL Lisu', 'YL CJK']) assert.ok(fonts.includes(f), `web font ${f} should be loaded; loaded: ${[...new Set(fonts)]}`);
+  await page.screenshot({ path: path.join(shots, 'list.png') });
+});
+
+test('a lesson plays and time advances, in the site language by default', async () => {
+  await page.locator(`.card[data-id="${srv.lesson}"]`).click();
+  const s = await expectPlaying(page, 2, 20000);
+  log(`playing: ${JSON.stringify(s)}`);
+  const st = await state();
+  assert.equal(st.audio, 'bo', 'default audio = the site language (Tibetan)');
+  assert.equal(st.track, 'bo', 'hls.js plays the Tibetan rendition');
+  assert.equal(st.subs, 'bo', 'default subtitles = the site language');
+  assert.match(st.rendition, /^\d+p$/);
+  assert.ok(s.frames > 10 && s.w > 0, `video frames are decoded (${s.frames} frames, width ${s.w})`);
+});
+
+test('Tibetan subtitles show a cue on screen', async () => {
+  const cue = page.locator('.cues .cue');
+  await until(async () => /[\u0F00-\u0FFF]/.test((await cue.count()) ? await cue.innerText() : ''), 8000, 'a Tibetan cue');
+  const box = await cue.boundingBox();
+  const stage = await page.locator('.stage').boundingBox();
+  assert.ok(box && box.width > 20 && box.height > 10, `cue box ${JSON.stringify(box)}`);
+  assert.ok(box.y >= stage.y && box.y + box.height <= stage.y + stage.height, 'the cue lies on the picture');
+  const ok = await page.evaluate(() => document.fonts.check('24px "YL Tibetan"', 'བོད'));
+  assert.ok(ok, 'the Tibetan web font is loaded for the cue');
+  await page.screenshot({ path: path.join(shots, 'player-bo.png') });
+});
+
+test('switching audio to Lisu keeps playing with the Lisu rendition loaded', async () => {
+  const before = requests.length;
+  await page.locator('button[data-menu="audio"]').click();
+  const opt = page.locator('.menu [data-value="lis"]');
+  assert.equal((await opt.innerText()).split('\n')[0].trim(), 'ꓡꓲ-ꓢꓴ', 'the menu names Lisu in Lisu script');
+  await opt.click();
+  const lisUrl = new RegExp(`/hls/${srv.lesson}/a-lis/(init\\.mp4|seg_\\d+\\.m4s)`);
+  await until(() => requests.slice(before).some((u) => lisUrl.test(u)), 8000, () => `a request for the Lisu rendition; got ${requests.slice(before).join(' ')}`);
+  await expectPlaying(page, 2, 15000, 'playback after the switch to Lisu');
+  const st = await state();
+  assert.equal(st.track, 'lis');
+  assert.equal(st.audio, 'lis');
+  assert.match(await page.locator('button[data-menu="audio"]').innerText(), /ꓡꓲ-ꓢꓴ/);
+});
+
+test('heartbeats reach the database with watched seconds matching the playing time', async () => {
+  // Play on until at least two beats went out, then pause (Space).
+  await until(async () => ((await state()).seq || 0) >= 3, 15000, 'two beats');
+  await page.keyboard.press(' ');
+  await until(async () => (await state()).paused, 3000, 'Space to pause');
+  const st = await state();
+  await until(async () => (await queued()).length === 0, 10000, 'the queue to drain');
+  const sess = srv.sqlRows(`SELECT id, watched_s, last_seq, site_id, client, audio_lang, rendition FROM sessions WHERE skey='${st.session}'`);
+  check(sess.length === 1, `session ${st.session} should be in the database (sessions: ${srv.sql('SELECT skey FROM sessions')})`);
+  const ev = srv.sqlRows(`SELECT seq, kind, credited_s FROM view_events WHERE session_id=${sess[0].id} ORDER BY seq`);
+  log(`session ${st.session}: played ${(st.played / 1000).toFixed(1)} s, watched_s ${sess[0].watched_s}, events ${JSON.stringify(ev)}`);
+  assert.deepEqual(ev.map((e) => e.seq), [...Array(st.seq).keys()].map((i) => i + 1), 'every event once, seq 1..n');
+  assert.equal(ev[0].kind, 0, 'the first event is start');
+  assert.ok(ev.slice(1).every((e) => e.kind === 1), 'then beats');
+  const played = st.played / 1000;
+  assert.ok(Math.abs(sess[0].watched_s - played) <= BEAT_S + 0.5,
+    `watched ${sess[0].watched_s} s vs played ${played.toFixed(1)} s: should match within one beat (${BEAT_S} s)`);
+  assert.equal(sess[0].client, 'pc');
+  assert.equal(sess[0].audio_lang, 'lis', 'the latest beat carried the Lisu audio');
+  assert.match(sess[0].rendition, /^\d+p$/);
+});
+
+test('offline: beats wait in local storage and all arrive once after reconnect', async () => {
+  await page.keyboard.press(' ');
+  await expectPlaying(page, 0.5, 5000, 'playback after Space');
+  const dbBefore = Number(srv.sqlRows('SELECT count(*) AS n FROM view_events')[0].n);
+  await b.ctx.setOffline(true);
+  const s0 = (await state()).seq;
+  await until(async () => (await queued()).length >= 2, 3 * BEAT_S * 1000 + 3000, async () => `two beats queued offline (queue ${(await queued()).length}, state ${JSON.stringify(await state())})`);
+  const q = await queued();
+  assert.ok(q.every((e) => e.kind === 'beat' && e.session === (q[0].session)), 'the queue holds the beats');
+  assert.equal(Number(srv.sqlRows('SELECT count(*) AS n FROM view_events')[0].n), dbBefore, 'nothing reached the server while offline');
+  await b.ctx.setOffline(false);
+  await until(async () => (await queued()).length === 0, 15000, 'the queue to drain after reconnect');
+  const st = await state();
+  const sess = srv.sqlRows(`SELECT id FROM sessions WHERE skey='${st.session}'`)[0];
+  const seqs = srv.sqlRows(`SELECT seq FROM view_events WHERE session_id=${sess.id} ORDER BY seq`).map((r) => r.seq);
+  assert.ok(st.seq >= s0 + 2);
+  assert.deepEqual(seqs, [...Array(st.seq).keys()].map((i) => i + 1), 'all beats arrived, in one piece');
+  const dups = viewsResponses.reduce((n, r) => n + ((r.body && r.body.duplicates) || 0), 0);
+  const sent = viewsResponses.flatMap((r) => r.sent.map((e) => `${e.session}/${e.seq}`));
+  assert.equal(dups, 0, 'the server saw no event twice');
+  assert.equal(new Set(sent).size, sent.length, `the client sent no event twice (${sent.length} sends)`);
+  assert.ok(viewsResponses.every((r) => r.status === 200), `every POST /api/v1/views answered 200: ${viewsResponses.map((r) => r.status)}`);
+});
+
+test('PC keys: l switches the audio language, c the subtitles, m mutes', async () => {
+  const a0 = (await state()).audio;
+  await page.keyboard.press('l');
+  await until(async () => (await state()).audio !== a0, 3000, 'l to switch the audio language');
+  const s0 = (await state()).subs;
+  await page.keyboard.press('c');
+  await until(async () => (await state()).subs !== s0, 3000, 'c to switch the subtitles');
+  await page.keyboard.press('m');
+  assert.equal(await page.evaluate(() => window.yl.player.video.muted), true);
+  await page.keyboard.press('m');
+  await expectPlaying(page, 1, 10000, 'playback after the key presses');
+});
+
+test('leaving the player sends the end event', async () => {
+  const sid = (await state()).session;
+  await page.keyboard.press('Escape');
+  await page.locator('.list').waitFor({ timeout: 5000 });
+  await until(async () => (await queued()).length === 0, 10000, 'the end event to be sent');
+  const row = srv.sqlRows(`SELECT ended FROM sessions WHERE skey='${sid}'`)[0];
+  assert.equal(row.ended, 1, 'the session is ended in the database');
+});
+
+test('the real beat interval: one beat per 15 s of playing time, paused time not counted', async () => {
+  // A new page without ?beat: the default 15 s interval.
+  await page.goto(`${srv.base}/?reload=1#/lesson/${srv.lesson}`);
+  await page.locator('.player').waitFor();
+  // Opened straight into the player there is no user gesture yet: press play.
+  await page.waitForTimeout(500);
+  if (await page.evaluate(() => window.yl.player.video.paused)) await page.locator('button.play').click();
+  await expectPlaying(page, 0.5, 15000, 'playback');
+  await sleep(5000);
+  await page.keyboard.press(' ');
+  await sleep(4000); // paused: must not count
+  await page.keyboard.press(' ');
+  const n0 = viewsResponses.length;
+  const beat = await until(() => viewsResponses.slice(n0).flatMap((r) => r.sent).find((e) => e.kind === 'beat'), 20000, 'the first beat (15 s of playing)');
+  const start = viewsResponses.flatMap((r) => r.sent).find((e) => e.kind === 'start' && e.session === beat.session);
+  const wall = (beat.ts - start.ts) / 1000;
+  const pos = beat.position_s - start.position_s;
+  log(`real interval: start→beat ${wall.toFixed(1)} s wall, ${pos.toFixed(1)} s of media position`);
+  assert.ok(wall >= 18.5 && wall <= 21.5, `15 s playing + 4 s paused ≈ 19 s between start and beat, got ${wall}`);
+  assert.ok(Math.abs(pos - 15) <= 1.5, `the beat comes after 15 s of playing (position moved ${pos} s)`);
+  assert.ok(!b.errors.some((e) => /pageerror/.test(e)), `no page errors: ${b.errors.join('; ')}`);
+});
