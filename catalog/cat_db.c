@@ -1,77 +1,461 @@
-/* cat_db.c - placeholder: the real connection code lands next. */
+/* cat_db.c - catalog connections: open, migrate, prepared statements,
+ * nested transactions, error mapping, CST days. */
 #include "catalog/cat_db.h"
 
 #include <errno.h>
-#include <stddef.h>
+#include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "catalog/cat_internal.h"
 #include "common/yl_err.h"
+#include "common/yl_log.h"
+
+int cat_fail(cat_db *db, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(db->errmsg, sizeof(db->errmsg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cat_err(cat_db *db, int rc, const char *what)
+{
+    int prim = rc & 0xff;
+
+    YL_LOGE("cat", "%s: %s (sqlite %d)", what, sqlite3_errmsg(db->h), rc);
+    snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", what,
+             sqlite3_errmsg(db->h));
+    if (prim == SQLITE_CONSTRAINT)
+        return YL_EEXIST;
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+        return -EBUSY;
+    if (prim == SQLITE_NOMEM)
+        return -ENOMEM;
+    return YL_EDB;
+}
+
+int cat_exec(cat_db *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK) {
+        YL_LOGE("cat", "exec \"%.60s\": %s", sql, msg ? msg : "?");
+        snprintf(db->errmsg, sizeof(db->errmsg), "%s",
+                 msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return (rc & 0xff) == SQLITE_BUSY ? -EBUSY : YL_EDB;
+    }
+    return 0;
+}
+
+static size_t slot_of(const char *sql)
+{
+    uintptr_t p = (uintptr_t)sql;
+
+    p ^= p >> 17;
+    p *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(p >> 56) & (CAT_STMT_SLOTS - 1);
+}
+
+sqlite3_stmt *cat_stmt(cat_db *db, const char *sql)
+{
+    size_t i = slot_of(sql);
+    int rc;
+
+    for (size_t n = 0; n < CAT_STMT_SLOTS; n++, i = (i + 1) % CAT_STMT_SLOTS) {
+        if (db->stmts[i].sql == sql)
+            return db->stmts[i].st;
+        if (db->stmts[i].sql == NULL)
+            break;
+    }
+    if (db->stmts[i].sql != NULL) {
+        cat_fail(db, YL_EDB, "statement cache full");
+        return NULL;
+    }
+    rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &db->stmts[i].st, NULL);
+    if (rc != SQLITE_OK) {
+        cat_err(db, rc, "prepare");
+        YL_LOGE("cat", "in: %s", sql);
+        return NULL;
+    }
+    db->stmts[i].sql = sql;
+    return db->stmts[i].st;
+}
+
+void cat_stmt_done(sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+int cat_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+const char *cat_col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s != NULL ? (const char *)s : "";
+}
+
+int cat_tx_begin(cat_db *db, cat_tx *tx)
+{
+    char sql[32];
+    int rc;
+
+    if (sqlite3_get_autocommit(db->h)) {
+        rc = cat_exec(db, "BEGIN IMMEDIATE");
+        if (rc < 0)
+            return rc;
+        tx->level = 0;
+    } else {
+        tx->level = ++db->tx_depth;
+        snprintf(sql, sizeof(sql), "SAVEPOINT s%d", tx->level);
+        rc = cat_exec(db, sql);
+        if (rc < 0) {
+            db->tx_depth--;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int cat_tx_end(cat_db *db, cat_tx *tx, int rc)
+{
+    char sql[64];
+    char keep[sizeof(db->errmsg)];
+    int r;
+
+    memcpy(keep, db->errmsg, sizeof(keep)); /* a rollback keeps the cause */
+    if (tx->level == 0) {
+        if (rc >= 0) {
+            r = cat_exec(db, "COMMIT");
+            if (r < 0) {
+                cat_exec(db, "ROLLBACK");
+                return r;
+            }
+            return rc;
+        }
+        if (!sqlite3_get_autocommit(db->h))
+            cat_exec(db, "ROLLBACK");
+        memcpy(db->errmsg, keep, sizeof(keep));
+        return rc;
+    }
+    if (rc >= 0)
+        snprintf(sql, sizeof(sql), "RELEASE s%d", tx->level);
+    else
+        snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d", tx->level,
+                 tx->level);
+    db->tx_depth = tx->level - 1;
+    r = cat_exec(db, sql);
+    if (rc < 0)
+        memcpy(db->errmsg, keep, sizeof(keep));
+    return rc < 0 ? rc : r < 0 ? r : rc;
+}
+
+static int migrate(cat_db *db)
+{
+    int version = cat_db_schema_version(db);
+    int rc = 0;
+    char pragma[64];
+
+    if (version < 0)
+        return version;
+    if (version > cat_schema_nsteps) {
+        YL_LOGE("cat", "database schema %d is newer than this build (%d)",
+                version, cat_schema_nsteps);
+        return cat_fail(db, YL_EDB, "database schema %d is newer than %d",
+                        version, cat_schema_nsteps);
+    }
+    if (version == cat_schema_nsteps)
+        return 0;
+    rc = cat_exec(db, "BEGIN IMMEDIATE");
+    if (rc < 0)
+        return rc;
+    /* Re-read inside the lock: another process may have migrated. */
+    version = cat_db_schema_version(db);
+    for (int i = version; i < cat_schema_nsteps && rc == 0; i++) {
+        YL_LOGI("cat", "schema step %s", cat_schema_steps[i].name);
+        rc = cat_exec(db, cat_schema_steps[i].sql);
+    }
+    if (rc == 0) {
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
+                 cat_schema_nsteps);
+        rc = cat_exec(db, pragma);
+    }
+    if (rc == 0)
+        rc = cat_exec(db, "COMMIT");
+    if (rc < 0)
+        cat_exec(db, "ROLLBACK");
+    return rc;
+}
 
 int cat_db_open(const char *path, unsigned flags, cat_db **out)
 {
-    (void)path, (void)flags, (void)out;
-    return -ENOSYS;
+    cat_db *db = NULL;
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    int rc;
+
+    db = calloc(1, sizeof(*db));
+    if (db == NULL)
+        return -ENOMEM;
+    db->readonly = (flags & CAT_DB_READONLY) != 0;
+    if (!db->readonly)
+        oflags |= SQLITE_OPEN_CREATE;
+    rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        YL_LOGE("cat", "open \"%s\": %s", path,
+                db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+        rc = YL_EDB;
+        goto out;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, 2000);
+    rc = cat_exec(db, "PRAGMA foreign_keys = ON");
+    if (rc < 0)
+        goto out;
+    if (!db->readonly) {
+        rc = cat_exec(db, "PRAGMA journal_mode = WAL");
+        if (rc == 0)
+            rc = cat_exec(db, "PRAGMA synchronous = NORMAL");
+        if (rc == 0)
+            rc = migrate(db);
+        if (rc < 0) {
+            YL_LOGE("cat", "open \"%s\": %s", path, db->errmsg);
+            goto out;
+        }
+    } else {
+        int v = cat_db_schema_version(db);
+        if (v != cat_schema_nsteps) {
+            YL_LOGE("cat",
+                    "open \"%s\": schema %d, want %d (open the "
+                    "writer first)",
+                    path, v, cat_schema_nsteps);
+            rc = YL_EDB;
+            goto out;
+        }
+        rc = cat_exec(db, "PRAGMA query_only = 1");
+        if (rc < 0)
+            goto out;
+    }
+    *out = db;
+    db = NULL;
+    rc = 0;
+out:
+    cat_db_close(db);
+    return rc;
 }
+
 int cat_reader_open(const char *path, cat_db **out)
 {
     return cat_db_open(path, CAT_DB_READONLY, out);
 }
+
 void cat_db_close(cat_db *db)
 {
-    (void)db;
+    if (db == NULL)
+        return;
+    if (db->vctx != NULL)
+        cat_vctx_free(db->vctx);
+    for (size_t i = 0; i < CAT_STMT_SLOTS; i++)
+        sqlite3_finalize(db->stmts[i].st);
+    sqlite3_close_v2(db->h);
+    free(db);
 }
+
 const char *cat_db_errmsg(const cat_db *db)
 {
-    (void)db;
-    return "not built yet";
+    return db != NULL ? db->errmsg : "";
 }
+
 int cat_db_schema_version(cat_db *db)
 {
-    (void)db;
-    return -ENOSYS;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL);
+
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        rc = sqlite3_column_int(st, 0);
+    else
+        rc = cat_err(db, rc, "user_version");
+    sqlite3_finalize(st);
+    return rc;
 }
+
 int cat_db_schema_latest(void)
 {
-    return 0;
+    return cat_schema_nsteps;
 }
+
 int cat_db_begin(cat_db *db)
 {
-    (void)db;
-    return -ENOSYS;
+    return cat_exec(db, "BEGIN IMMEDIATE");
 }
+
 int cat_db_commit(cat_db *db)
 {
-    (void)db;
-    return -ENOSYS;
+    return cat_exec(db, "COMMIT");
 }
+
 void cat_db_rollback(cat_db *db)
 {
-    (void)db;
+    if (!sqlite3_get_autocommit(db->h))
+        cat_exec(db, "ROLLBACK");
 }
+
 sqlite3 *cat_db_sqlite(cat_db *db)
 {
-    (void)db;
-    return NULL;
+    return db->h;
 }
+
 int64_t cat_now_ms(void)
 {
     struct timespec ts;
+
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
 int64_t cat_day_of_ms(int64_t ms)
 {
     int64_t t = ms + CAT_TZ_OFFSET_MS;
+
     return t >= 0 ? t / 86400000 : -((-t + 86399999) / 86400000);
 }
+
+/* Days from civil (Howard Hinnant's algorithm), proleptic Gregorian. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
 int cat_day_parse(const char *s, int64_t *day)
 {
-    (void)s, (void)day;
-    return -ENOSYS;
+    unsigned y, m, d;
+    char extra;
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30,
+                                     31, 31, 30, 31, 30, 31};
+
+    if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+        sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &extra) != 3)
+        return YL_EINVAL;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return YL_EINVAL;
+    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return YL_EINVAL;
+    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        return YL_EINVAL;
+    *day = days_from_civil(y, m, d);
+    return 0;
 }
+
 void cat_day_format(int64_t day, char buf[11])
 {
-    (void)day;
-    snprintf(buf, 11, "0000-00-00");
+    int64_t z = day + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+
+    y += m <= 2;
+    if (y < 0 || y > 9999)
+        y = 0;
+    buf[0] = (char)('0' + y / 1000);
+    buf[1] = (char)('0' + y / 100 % 10);
+    buf[2] = (char)('0' + y / 10 % 10);
+    buf[3] = (char)('0' + y % 10);
+    buf[4] = '-';
+    buf[5] = (char)('0' + m / 10);
+    buf[6] = (char)('0' + m % 10);
+    buf[7] = '-';
+    buf[8] = (char)('0' + d / 10);
+    buf[9] = (char)('0' + d % 10);
+    buf[10] = '\0';
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+                  struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path) < 0 ? -1 : 0;
+}
+
+int cat_rmtree(const char *path)
+{
+    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    return 0;
+}
+
+size_t cat_utf8_len(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+bool cat_utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        unsigned c = *p;
+        int n;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t')
+                return false;
+            p++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0)
+            n = 1, cp = c & 0x1F;
+        else if ((c & 0xF0) == 0xE0)
+            n = 2, cp = c & 0x0F;
+        else if ((c & 0xF8) == 0xF0)
+            n = 3, cp = c & 0x07;
+        else
+            return false;
+        p++;
+        for (int i = 0; i < n; i++, p++) {
+            if ((*p & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (*p & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+    }
+    return true;
 }

@@ -1,75 +1,437 @@
-/* cat_jobs.c - placeholder. */
+/* cat_jobs.c - transcode jobs: claim, progress, finish, fail, recover. */
 #include "catalog/cat_jobs.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/cat_internal.h"
+#include "catalog/cat_lessons.h"
+#include "common/yl_err.h"
+#include "common/yl_log.h"
 
 const char *cat_job_state_name(int state)
 {
-    static const char *n[] = {"queued", "running", "done", "failed"};
+    static const char *const n[] = {"queued", "running", "done", "failed"};
     return state >= 0 && state < CAT_JOB_NSTATES ? n[state] : "?";
 }
+
+static int state_parse(const char *s)
+{
+    for (int i = 0; i < CAT_JOB_NSTATES; i++)
+        if (strcmp(s, cat_job_state_name(i)) == 0)
+            return i;
+    return -1;
+}
+
+static const char sql_get[] =
+    "SELECT id, lesson_id, state, progress, error, attempts, created_ms, "
+    "updated_ms, dir, inputs FROM jobs WHERE id = ?1";
+
+/* The job's JSON; with_inputs adds "dir" and "inputs" (for the runner). */
+static int job_json(cat_db *db, int64_t id, bool with_inputs, json_t **out)
+{
+    sqlite3_stmt *st = cat_stmt(db, sql_get);
+    json_t *j = NULL;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        j = json_pack("{s:I, s:I, s:s, s:f, s:o, s:i, s:I, s:I}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "lesson",
+                      (json_int_t)sqlite3_column_int64(st, 1), "state",
+                      cat_col_text(st, 2), "progress",
+                      sqlite3_column_double(st, 3), "error",
+                      sqlite3_column_type(st, 4) == SQLITE_NULL
+                          ? json_null()
+                          : json_string(cat_col_text(st, 4)),
+                      "attempts", sqlite3_column_int(st, 5), "created_ms",
+                      (json_int_t)sqlite3_column_int64(st, 6), "updated_ms",
+                      (json_int_t)sqlite3_column_int64(st, 7));
+        if (j != NULL && with_inputs) {
+            json_t *in = json_loads(cat_col_text(st, 9), 0, NULL);
+            json_object_set_new(j, "dir", json_string(cat_col_text(st, 8)));
+            json_object_set_new(j, "inputs", in ? in : json_object());
+        }
+        rc = j != NULL ? 0 : -ENOMEM;
+    } else if (rc == SQLITE_DONE) {
+        rc = cat_fail(db, YL_ENOTFOUND, "unknown job %lld", (long long)id);
+    } else {
+        rc = cat_err(db, rc, "job");
+    }
+    cat_stmt_done(st);
+    if (rc == 0)
+        *out = j;
+    return rc;
+}
+
 int cat_jobs_get(cat_db *db, int64_t id, json_t **out)
 {
-    (void)db, (void)id, (void)out;
-    return -ENOSYS;
+    return job_json(db, id, false, out);
 }
+
+/* Runs an UPDATE on one job and fails with YL_ENOTFOUND (naming the
+ * expected state) when no row matched. */
+static int update_job(cat_db *db, sqlite3_stmt *st, int64_t id,
+                      const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE)
+        return cat_err(db, rc, what);
+    if (sqlite3_changes(db->h) == 0)
+        return cat_fail(db, YL_ENOTFOUND, "%s: job %lld is not running", what,
+                        (long long)id);
+    return 0;
+}
+
 int cat_jobs_claim(cat_db *db, json_t **job)
 {
-    (void)db, (void)job;
-    return -ENOSYS;
+    static const char sql_pick[] =
+        "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1";
+    static const char sql_run[] =
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+        "progress = 0, updated_ms = ?2 WHERE id = ?1";
+    sqlite3_stmt *st;
+    int64_t id;
+    cat_tx tx;
+    int rc;
+
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    st = cat_stmt(db, sql_pick);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    id = sqlite3_column_int64(st, 0);
+    cat_stmt_done(st);
+    if (rc == SQLITE_DONE) {
+        rc = cat_fail(db, YL_ENOTFOUND, "no queued job");
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = cat_err(db, rc, "claim job");
+        goto out;
+    }
+    st = cat_stmt(db, sql_run);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, cat_now_ms());
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "claim job");
+    if (rc == 0)
+        rc = job_json(db, id, true, job);
+out:
+    return cat_tx_end(db, &tx, rc);
 }
+
+static int claim_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    json_t *j = NULL;
+    int rc = cat_jobs_claim(db, &j);
+
+    (void)arg;
+    if (rc == 0) {
+        res->id = json_integer_value(json_object_get(j, "id"));
+        res->json = j;
+    }
+    return rc;
+}
+
 int cat_jobs_claim_submit(cat_writer *w, cat_write_done done, void *ud)
 {
-    (void)w, (void)done, (void)ud;
-    return -ENOSYS;
+    return cat_writer_submit(w, claim_op, NULL, NULL, done, ud);
 }
+
 int cat_jobs_progress(cat_db *db, int64_t id, double progress)
 {
-    (void)db, (void)id, (void)progress;
-    return -ENOSYS;
+    static const char sql[] = "UPDATE jobs SET progress = ?2, updated_ms = ?3 "
+                              "WHERE id = ?1 AND state = 'running'";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    cat_tx tx;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    if (!(progress >= 0))
+        progress = 0;
+    if (progress > 1)
+        progress = 1;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_double(st, 2, progress);
+    sqlite3_bind_int64(st, 3, cat_now_ms());
+    rc = update_job(db, st, id, "progress");
+    return cat_tx_end(db, &tx, rc);
 }
+
+struct job_arg {
+    int64_t id;
+    double progress;
+    int max_attempts;
+    json_t *meta;
+    char *reason;
+};
+
+static void job_arg_free(void *p)
+{
+    struct job_arg *a = p;
+
+    json_decref(a->meta);
+    free(a->reason);
+    free(a);
+}
+
+static int progress_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct job_arg *a = arg;
+
+    res->id = a->id;
+    return cat_jobs_progress(db, a->id, a->progress);
+}
+
 int cat_jobs_progress_submit(cat_writer *w, int64_t id, double progress,
                              cat_write_done done, void *ud)
 {
-    (void)w, (void)id, (void)progress, (void)done, (void)ud;
-    return -ENOSYS;
+    struct job_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    a->id = id;
+    a->progress = progress;
+    return cat_writer_submit(w, progress_op, a, job_arg_free, done, ud);
 }
+
+static int lesson_of(cat_db *db, int64_t id, int64_t *lesson)
+{
+    static const char sql[] =
+        "SELECT lesson_id FROM jobs WHERE id = ?1 AND state = 'running'";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    *lesson = sqlite3_column_int64(st, 0);
+    cat_stmt_done(st);
+    if (rc == SQLITE_DONE)
+        return cat_fail(db, YL_ENOTFOUND, "job %lld is not running",
+                        (long long)id);
+    return rc == SQLITE_ROW ? 0 : cat_err(db, rc, "job");
+}
+
 int cat_jobs_finish(cat_db *db, int64_t id, const json_t *meta)
 {
-    (void)db, (void)id, (void)meta;
-    return -ENOSYS;
+    static const char sql[] =
+        "UPDATE jobs SET state = 'done', progress = 1, error = NULL, "
+        "updated_ms = ?2 WHERE id = ?1 AND state = 'running'";
+    sqlite3_stmt *st;
+    int64_t lesson = 0;
+    cat_tx tx;
+    int rc;
+
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    rc = lesson_of(db, id, &lesson);
+    if (rc == 0)
+        rc = cat_lessons_publish(db, lesson, meta);
+    if (rc == 0) {
+        st = cat_stmt(db, sql);
+        if (st == NULL) {
+            rc = YL_EDB;
+        } else {
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_int64(st, 2, cat_now_ms());
+            rc = update_job(db, st, id, "finish");
+        }
+    }
+    return cat_tx_end(db, &tx, rc);
 }
+
+static int finish_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct job_arg *a = arg;
+
+    res->id = a->id;
+    return cat_jobs_finish(db, a->id, a->meta);
+}
+
 int cat_jobs_finish_submit(cat_writer *w, int64_t id, json_t *meta,
                            cat_write_done done, void *ud)
 {
-    (void)w, (void)id, (void)done, (void)ud;
-    json_decref(meta);
-    return -ENOSYS;
+    struct job_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL) {
+        json_decref(meta);
+        return -ENOMEM;
+    }
+    a->id = id;
+    a->meta = meta;
+    return cat_writer_submit(w, finish_op, a, job_arg_free, done, ud);
 }
+
 int cat_jobs_fail(cat_db *db, int64_t id, const char *reason, int max_attempts,
                   int *final)
 {
-    (void)db, (void)id, (void)reason, (void)max_attempts, (void) final;
-    return -ENOSYS;
+    static const char sql[] =
+        "UPDATE jobs SET state = CASE WHEN attempts >= ?3 THEN 'failed' "
+        "ELSE 'queued' END, error = ?2, updated_ms = ?4 "
+        "WHERE id = ?1 AND state = 'running' RETURNING state, lesson_id";
+    static const char sql_lesson[] =
+        "UPDATE lessons SET state = 'failed' WHERE id = ?1 AND "
+        "state = 'pending'";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    bool stays = false;
+    int64_t lesson = 0;
+    cat_tx tx;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    if (max_attempts < 1)
+        max_attempts = 1;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    cat_bind_text(st, 2, reason && reason[0] ? reason : "failed");
+    sqlite3_bind_int(st, 3, max_attempts);
+    sqlite3_bind_int64(st, 4, cat_now_ms());
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        stays = strcmp(cat_col_text(st, 0), "failed") == 0;
+        lesson = sqlite3_column_int64(st, 1);
+        rc = sqlite3_step(st);
+    }
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE)
+        rc = cat_err(db, rc, "fail job");
+    else if (lesson == 0)
+        rc = cat_fail(db, YL_ENOTFOUND, "job %lld is not running",
+                      (long long)id);
+    else
+        rc = 0;
+    if (rc == 0 && stays) {
+        st = cat_stmt(db, sql_lesson);
+        if (st == NULL) {
+            rc = YL_EDB;
+        } else {
+            sqlite3_bind_int64(st, 1, lesson);
+            rc = sqlite3_step(st);
+            cat_stmt_done(st);
+            rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "fail lesson");
+        }
+    }
+    rc = cat_tx_end(db, &tx, rc);
+    if (rc == 0 && final != NULL)
+        *final = stays ? 1 : 0;
+    if (rc == 0)
+        YL_LOGW("cat", "[job=%lld] attempt failed%s: %s", (long long)id,
+                stays ? " (final)" : ", requeued", reason ? reason : "");
+    return rc;
 }
+
+static int fail_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct job_arg *a = arg;
+    int final = 0;
+    int rc = cat_jobs_fail(db, a->id, a->reason, a->max_attempts, &final);
+
+    res->id = a->id;
+    if (rc == 0)
+        res->json = json_pack("{s:b}", "final", final);
+    return rc;
+}
+
 int cat_jobs_fail_submit(cat_writer *w, int64_t id, const char *reason,
                          int max_attempts, cat_write_done done, void *ud)
 {
-    (void)w, (void)id, (void)reason, (void)max_attempts, (void)done, (void)ud;
-    return -ENOSYS;
+    struct job_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL || (a->reason = strdup(reason ? reason : "")) == NULL) {
+        free(a);
+        return -ENOMEM;
+    }
+    a->id = id;
+    a->max_attempts = max_attempts;
+    return cat_writer_submit(w, fail_op, a, job_arg_free, done, ud);
 }
+
 int cat_jobs_recover(cat_db *db)
 {
-    (void)db;
-    return -ENOSYS;
+    static const char sql[] =
+        "UPDATE jobs SET state = 'queued', progress = 0, "
+        "attempts = max(attempts - 1, 0), updated_ms = ?1 "
+        "WHERE state = 'running'";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    cat_tx tx;
+    int rc, n = 0;
+
+    if (st == NULL)
+        return YL_EDB;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, cat_now_ms());
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc == SQLITE_DONE) {
+        n = sqlite3_changes(db->h);
+        rc = 0;
+    } else {
+        rc = cat_err(db, rc, "recover jobs");
+    }
+    rc = cat_tx_end(db, &tx, rc);
+    if (rc == 0 && n > 0)
+        YL_LOGI("cat", "requeued %d job(s) interrupted by a restart", n);
+    return rc < 0 ? rc : n;
 }
+
+static int recover_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    int n = cat_jobs_recover(db);
+
+    (void)arg;
+    if (n >= 0)
+        res->id = n;
+    return n < 0 ? n : 0;
+}
+
 int cat_jobs_recover_submit(cat_writer *w, cat_write_done done, void *ud)
 {
-    (void)w, (void)done, (void)ud;
-    return -ENOSYS;
+    return cat_writer_submit(w, recover_op, NULL, NULL, done, ud);
 }
+
 int cat_jobs_counts(cat_db *db, int64_t counts[CAT_JOB_NSTATES])
 {
-    (void)db, (void)counts;
-    return -ENOSYS;
+    static const char sql[] = "SELECT state, count(*) FROM jobs GROUP BY state";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    int rc;
+
+    memset(counts, 0, sizeof(int64_t) * CAT_JOB_NSTATES);
+    if (st == NULL)
+        return YL_EDB;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int s = state_parse(cat_col_text(st, 0));
+        if (s >= 0)
+            counts[s] = sqlite3_column_int64(st, 1);
+    }
+    cat_stmt_done(st);
+    return rc == SQLITE_DONE ? 0 : cat_err(db, rc, "count jobs");
 }

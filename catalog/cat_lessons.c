@@ -1,49 +1,677 @@
-/* cat_lessons.c - placeholder. */
+/* cat_lessons.c - lessons: create with their job, publish, list/search,
+ * get, delete. */
 #include "catalog/cat_lessons.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "catalog/cat_internal.h"
+#include "catalog/cat_lang.h"
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+
+#define TITLE_MAX 400
+
+/* A relative file name inside the job directory: no "/" prefix, no "..". */
+static bool safe_rel(const char *s)
+{
+    if (s == NULL || s[0] == '\0' || s[0] == '/' || strlen(s) > 255)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p == '\\' || (unsigned char)*p < 0x20)
+            return false;
+    return strcmp(s, "..") != 0 && strncmp(s, "../", 3) != 0 &&
+           strstr(s, "/../") == NULL &&
+           (strlen(s) < 3 || strcmp(s + strlen(s) - 3, "/..") != 0);
+}
+
+static int check_lang_map(cat_db *db, const json_t *m, const char *field)
+{
+    const char *k;
+    json_t *v;
+    char canon[64];
+
+    if (m == NULL)
+        return 0;
+    if (!json_is_object(m))
+        return cat_fail(db, YL_EINVAL, "inputs.%s: want an object", field);
+    json_object_foreach((json_t *)m, k, v)
+    {
+        if (cat_lang_normalize(k, canon, sizeof(canon)) < 0)
+            return cat_fail(db, YL_EBADLANG,
+                            "inputs.%s: \"%s\" is not a BCP-47 tag", field, k);
+        if (!json_is_string(v) || !safe_rel(json_string_value(v)))
+            return cat_fail(db, YL_EINVAL,
+                            "inputs.%s.%s: want a file name in the job "
+                            "directory",
+                            field, k);
+    }
+    return 0;
+}
+
+static int check_new(cat_db *db, const cat_lesson_new *ln)
+{
+    const char *k;
+    json_t *v;
+    char canon[64];
+    int rc;
+
+    if (!json_is_object(ln->titles) || json_object_size(ln->titles) == 0)
+        return cat_fail(db, YL_EINVAL, "title: at least one title.LANG");
+    json_object_foreach(ln->titles, k, v)
+    {
+        const char *t = json_string_value(v);
+        if (cat_lang_normalize(k, canon, sizeof(canon)) < 0)
+            return cat_fail(db, YL_EBADLANG,
+                            "title.%s: \"%s\" is not a BCP-47 tag", k, k);
+        if (t == NULL || t[0] == '\0' || !cat_utf8_ok(t) ||
+            cat_utf8_len(t) > TITLE_MAX)
+            return cat_fail(db, YL_EINVAL,
+                            "title.%s: want 1..%d characters of UTF-8 text", k,
+                            TITLE_MAX);
+    }
+    if (ln->category != NULL &&
+        (ln->category[0] == '\0' || !cat_utf8_ok(ln->category) ||
+         cat_utf8_len(ln->category) > 64))
+        return cat_fail(db, YL_EINVAL, "category: want 1..64 characters");
+    if (!json_is_object(ln->inputs) ||
+        !safe_rel(json_string_value(json_object_get(ln->inputs, "source"))))
+        return cat_fail(db, YL_EINVAL,
+                        "source: want a file name in the job directory");
+    rc = check_lang_map(db, json_object_get(ln->inputs, "audio"), "audio");
+    if (rc == 0)
+        rc = check_lang_map(db, json_object_get(ln->inputs, "subs"), "subs");
+    if (rc == 0 && ln->uploads_dir == NULL)
+        rc = cat_fail(db, YL_EINVAL, "uploads_dir: missing");
+    return rc;
+}
 
 int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
                        int64_t *job_id)
 {
-    (void)db, (void)ln, (void)lesson_id, (void)job_id;
-    return -ENOSYS;
+    static const char sql_l[] =
+        "INSERT INTO lessons(state, category, source_name, created_ms) "
+        "VALUES ('pending', ?1, ?2, ?3)";
+    static const char sql_t[] =
+        "INSERT INTO lesson_titles(lesson_id, lang, title) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT DO UPDATE SET title = excluded.title";
+    static const char sql_j[] =
+        "INSERT INTO jobs(lesson_id, state, dir, inputs, created_ms, "
+        "updated_ms) VALUES (?1, 'queued', '', ?2, ?3, ?3)";
+    static const char sql_d[] = "UPDATE jobs SET dir = ?2 WHERE id = ?1";
+    int64_t now = cat_now_ms(), lid = 0, jid = 0;
+    char dir[CAT_PATH_MAX + 32], canon[64];
+    char *inputs = NULL;
+    sqlite3_stmt *st;
+    const char *k;
+    json_t *v;
+    struct stat sb;
+    cat_tx tx;
+    int rc;
+
+    rc = check_new(db, ln);
+    if (rc < 0)
+        return rc;
+    inputs = json_dumps(ln->inputs, JSON_COMPACT);
+    if (inputs == NULL)
+        return -ENOMEM;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        goto out;
+    st = cat_stmt(db, sql_l);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto end;
+    }
+    cat_bind_text(st, 1, ln->category);
+    cat_bind_text(st, 2, ln->source_name);
+    sqlite3_bind_int64(st, 3, now);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        rc = cat_err(db, rc, "insert lesson");
+        goto end;
+    }
+    lid = sqlite3_last_insert_rowid(db->h);
+    rc = 0;
+    json_object_foreach(ln->titles, k, v)
+    {
+        st = cat_stmt(db, sql_t);
+        if (st == NULL) {
+            rc = YL_EDB;
+            goto end;
+        }
+        cat_lang_normalize(k, canon, sizeof(canon));
+        sqlite3_bind_int64(st, 1, lid);
+        cat_bind_text(st, 2, canon);
+        cat_bind_text(st, 3, json_string_value(v));
+        rc = sqlite3_step(st);
+        cat_stmt_done(st);
+        if (rc != SQLITE_DONE) {
+            rc = cat_err(db, rc, "insert title");
+            goto end;
+        }
+        rc = 0;
+    }
+    st = cat_stmt(db, sql_j);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto end;
+    }
+    sqlite3_bind_int64(st, 1, lid);
+    cat_bind_text(st, 2, inputs);
+    sqlite3_bind_int64(st, 3, now);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        rc = cat_err(db, rc, "insert job");
+        goto end;
+    }
+    jid = sqlite3_last_insert_rowid(db->h);
+    snprintf(dir, sizeof(dir), "%s/%lld", ln->uploads_dir, (long long)jid);
+    st = cat_stmt(db, sql_d);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto end;
+    }
+    sqlite3_bind_int64(st, 1, jid);
+    cat_bind_text(st, 2, dir);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "job dir");
+    if (rc == 0 && ln->staged_dir != NULL) {
+        /* A directory left by a transaction that never committed (crash
+         * between rename and COMMIT) holds no job: replace it. */
+        if (lstat(dir, &sb) == 0) {
+            YL_LOGW("cat", "[job=%lld] removing orphan \"%s\"", (long long)jid,
+                    dir);
+            cat_rmtree(dir);
+        }
+        if (rename(ln->staged_dir, dir) < 0) {
+            rc = -errno;
+            cat_fail(db, rc, "rename \"%s\" to \"%s\": %s", ln->staged_dir, dir,
+                     strerror(errno));
+        }
+    }
+end:
+    rc = cat_tx_end(db, &tx, rc);
+    if (rc == 0) {
+        *lesson_id = lid;
+        *job_id = jid;
+    }
+out:
+    free(inputs);
+    return rc;
 }
+
+struct create_arg {
+    cat_lesson_new ln;
+    json_t *titles, *inputs;
+    char *category, *source_name, *staged_dir, *uploads_dir;
+};
+
+static void create_free(void *p)
+{
+    struct create_arg *a = p;
+
+    json_decref(a->titles);
+    json_decref(a->inputs);
+    free(a->category);
+    free(a->source_name);
+    free(a->staged_dir);
+    free(a->uploads_dir);
+    free(a);
+}
+
+static int create_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct create_arg *a = arg;
+
+    return cat_lessons_create(db, &a->ln, &res->id, &res->job_id);
+}
+
+static char *dup_or_null(const char *s, bool *fail)
+{
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    d = strdup(s);
+    if (d == NULL)
+        *fail = true;
+    return d;
+}
+
 int cat_lessons_create_submit(cat_writer *w, const cat_lesson_new *ln,
                               cat_write_done done, void *ud)
 {
-    (void)w, (void)ln, (void)done, (void)ud;
-    return -ENOSYS;
+    struct create_arg *a = calloc(1, sizeof(*a));
+    bool fail = false;
+
+    if (a == NULL)
+        return -ENOMEM;
+    /* Deep copies: the caller's json may change after we return. */
+    a->titles = ln->titles ? json_deep_copy(ln->titles) : NULL;
+    a->inputs = ln->inputs ? json_deep_copy(ln->inputs) : NULL;
+    a->category = dup_or_null(ln->category, &fail);
+    a->source_name = dup_or_null(ln->source_name, &fail);
+    a->staged_dir = dup_or_null(ln->staged_dir, &fail);
+    a->uploads_dir = dup_or_null(ln->uploads_dir, &fail);
+    if (fail || (ln->titles && !a->titles) || (ln->inputs && !a->inputs)) {
+        create_free(a);
+        return -ENOMEM;
+    }
+    a->ln.titles = a->titles;
+    a->ln.inputs = a->inputs;
+    a->ln.category = a->category;
+    a->ln.source_name = a->source_name;
+    a->ln.staged_dir = a->staged_dir;
+    a->ln.uploads_dir = a->uploads_dir;
+    return cat_writer_submit(w, create_op, a, create_free, done, ud);
 }
+
+static int meta_err(char *err, size_t len, const char *path, const char *field,
+                    const char *what)
+{
+    snprintf(err, len, "%s: %s: %s", path, field, what);
+    return YL_ECORRUPT;
+}
+
+static int check_tags(const json_t *a, const char *path, const char *field,
+                      char *err, size_t len)
+{
+    size_t i;
+    json_t *v;
+    char canon[64];
+
+    if (!json_is_array(a))
+        return meta_err(err, len, path, field, "want an array");
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v) ||
+            cat_lang_normalize(json_string_value(v), canon, sizeof(canon)) < 0)
+            return meta_err(err, len, path, field, "want BCP-47 language tags");
+    }
+    return 0;
+}
+
 int cat_lessons_meta_load(const char *path, json_t **meta, char *err,
                           size_t errlen)
 {
-    (void)path, (void)meta, (void)err, (void)errlen;
-    return -ENOSYS;
+    json_error_t je;
+    json_t *m, *v;
+    int rc = 0;
+
+    m = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (m == NULL) {
+        snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
+        return YL_ECORRUPT;
+    }
+    if (!json_is_object(m)) {
+        rc = meta_err(err, errlen, path, "(top)", "want an object");
+        goto out;
+    }
+    if (json_integer_value(json_object_get(m, "version")) != 1) {
+        rc = meta_err(err, errlen, path, "version", "want 1");
+        goto out;
+    }
+    v = json_object_get(m, "duration_s");
+    if (!json_is_number(v) || json_number_value(v) <= 0) {
+        rc = meta_err(err, errlen, path, "duration_s", "want a number > 0");
+        goto out;
+    }
+    if (!json_is_array(json_object_get(m, "video"))) {
+        rc = meta_err(err, errlen, path, "video", "want an array");
+        goto out;
+    }
+    if (!json_is_array(json_object_get(m, "audio"))) {
+        rc = meta_err(err, errlen, path, "audio", "want an array");
+        goto out;
+    }
+    v = json_object_get(m, "poster");
+    if (v != NULL && !json_is_null(v) &&
+        (!json_is_string(v) || !safe_rel(json_string_value(v)))) {
+        rc = meta_err(err, errlen, path, "poster", "want a relative path");
+        goto out;
+    }
+    rc = check_tags(json_object_get(m, "languages"), path, "languages", err,
+                    errlen);
+    if (rc == 0 && json_object_get(m, "subtitle_languages") != NULL)
+        rc = check_tags(json_object_get(m, "subtitle_languages"), path,
+                        "subtitle_languages", err, errlen);
+out:
+    if (rc < 0)
+        json_decref(m);
+    else
+        *meta = m;
+    return rc;
 }
+
 int cat_lessons_publish(cat_db *db, int64_t lesson_id, const json_t *meta)
 {
-    (void)db, (void)lesson_id, (void)meta;
-    return -ENOSYS;
+    static const char sql[] =
+        "UPDATE lessons SET state = 'ready', duration_s = ?2, languages = ?3, "
+        "subtitles = ?4, meta = ?5, published_ms = ?6 "
+        "WHERE id = ?1 AND state <> 'deleted'";
+    static const char sql_lang[] =
+        "INSERT OR IGNORE INTO lesson_langs(lang, lesson_id) VALUES (?2, ?1)";
+    json_t *langs = json_object_get(meta, "languages");
+    json_t *subs = json_object_get(meta, "subtitle_languages");
+    json_t *empty = json_array();
+    char *s_langs = NULL, *s_subs = NULL, *s_meta = NULL;
+    sqlite3_stmt *st;
+    cat_tx tx;
+    size_t i;
+    json_t *v;
+    int rc;
+
+    if (!json_is_number(json_object_get(meta, "duration_s")) ||
+        !json_is_array(langs)) {
+        json_decref(empty);
+        return cat_fail(db, YL_ECORRUPT,
+                        "lesson.json: duration_s and languages required");
+    }
+    if (!json_is_array(subs))
+        subs = empty;
+    s_langs = json_dumps(langs, JSON_COMPACT);
+    s_subs = json_dumps(subs, JSON_COMPACT);
+    s_meta = json_dumps(meta, JSON_COMPACT);
+    st = cat_stmt(db, sql);
+    if (s_langs == NULL || s_subs == NULL || s_meta == NULL || st == NULL) {
+        rc = st == NULL ? YL_EDB : -ENOMEM;
+        goto out;
+    }
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, lesson_id);
+    sqlite3_bind_double(st, 2,
+                        json_number_value(json_object_get(meta, "duration_s")));
+    cat_bind_text(st, 3, s_langs);
+    cat_bind_text(st, 4, s_subs);
+    cat_bind_text(st, 5, s_meta);
+    sqlite3_bind_int64(st, 6, cat_now_ms());
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "publish lesson");
+    if (rc == 0 && sqlite3_changes(db->h) == 0)
+        rc = cat_fail(db, YL_ENOTFOUND, "unknown lesson %lld",
+                      (long long)lesson_id);
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        json_array_foreach(pass == 0 ? langs : subs, i, v)
+        {
+            char canon[64];
+            if (rc < 0)
+                break;
+            st = cat_stmt(db, sql_lang);
+            if (st == NULL || cat_lang_normalize(json_string_value(v), canon,
+                                                 sizeof(canon)) < 0) {
+                rc = st == NULL ? YL_EDB
+                                : cat_fail(db, YL_ECORRUPT,
+                                           "lesson.json: bad language tag");
+                break;
+            }
+            sqlite3_bind_int64(st, 1, lesson_id);
+            cat_bind_text(st, 2, canon);
+            rc = sqlite3_step(st);
+            cat_stmt_done(st);
+            rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "lesson langs");
+        }
+    }
+    rc = cat_tx_end(db, &tx, rc);
+out:
+    free(s_langs);
+    free(s_subs);
+    free(s_meta);
+    json_decref(empty);
+    return rc;
 }
+
+/* Columns shared by list and get. */
+#define ITEM_COLS                                                              \
+    "SELECT l.id, l.state, l.category, l.duration_s, l.languages, "            \
+    "l.subtitles, l.created_ms, json_extract(l.meta, '$.poster'), "            \
+    "(SELECT json_group_object(t.lang, t.title) FROM lesson_titles t "         \
+    "WHERE t.lesson_id = l.id) FROM lessons l "
+
+static json_t *parse_or(const char *s, json_t *dflt)
+{
+    json_t *j = s != NULL && s[0] ? json_loads(s, 0, NULL) : NULL;
+
+    if (j == NULL)
+        return dflt;
+    json_decref(dflt);
+    return j;
+}
+
+static json_t *item_from(sqlite3_stmt *st, const char *pref)
+{
+    int64_t id = sqlite3_column_int64(st, 0);
+    const char *state = cat_col_text(st, 1);
+    bool ready = strcmp(state, "ready") == 0;
+    json_t *titles = parse_or(cat_col_text(st, 8), json_object());
+    const char *title = NULL, *k;
+    json_t *v, *item;
+    char buf[CAT_PATH_MAX];
+
+    if (pref != NULL)
+        title = json_string_value(json_object_get(titles, pref));
+    if (title == NULL)
+        title = json_string_value(json_object_get(titles, "zh"));
+    if (title == NULL) {
+        const char *best = NULL;
+        json_object_foreach(titles, k, v)
+        {
+            if (best == NULL || strcmp(k, best) < 0)
+                best = k;
+        }
+        title = best ? json_string_value(json_object_get(titles, best)) : "";
+    }
+    item = json_pack(
+        "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:I}", "id", (json_int_t)id,
+        "title", title ? title : "", "titles", titles, "languages",
+        parse_or(cat_col_text(st, 4), json_array()), "subtitles",
+        parse_or(cat_col_text(st, 5), json_array()), "duration_s",
+        sqlite3_column_type(st, 3) == SQLITE_NULL
+            ? json_null()
+            : json_real(sqlite3_column_double(st, 3)),
+        "category",
+        sqlite3_column_type(st, 2) == SQLITE_NULL
+            ? json_null()
+            : json_string(cat_col_text(st, 2)),
+        "state", state, "created_ms", (json_int_t)sqlite3_column_int64(st, 6));
+    if (item == NULL)
+        return NULL;
+    if (ready) {
+        const char *poster = cat_col_text(st, 7);
+        snprintf(buf, sizeof(buf), "/hls/%lld/%s", (long long)id,
+                 poster[0] ? poster : "poster.jpg");
+        json_object_set_new(item, "poster", json_string(buf));
+        snprintf(buf, sizeof(buf), "/hls/%lld/master.m3u8", (long long)id);
+        json_object_set_new(item, "hls", json_string(buf));
+    } else {
+        json_object_set_new(item, "poster", json_null());
+        json_object_set_new(item, "hls", json_null());
+    }
+    return item;
+}
+
+#define LIST_WHERE                                                             \
+    "WHERE l.state <> 'deleted' AND (?1 OR l.state = 'ready') "                \
+    "AND (?2 IS NULL OR l.category = ?2) "                                     \
+    "AND (?3 IS NULL OR EXISTS (SELECT 1 FROM lesson_langs g "                 \
+    "WHERE g.lang = ?3 AND g.lesson_id = l.id)) "
+#define LIKE_WHERE                                                             \
+    "AND (?4 IS NULL OR l.id IN (SELECT t.lesson_id FROM lesson_titles t "     \
+    "WHERE t.title LIKE ?4 ESCAPE '\\')) "
+#define FTS_WHERE                                                              \
+    "AND l.id IN (SELECT t.lesson_id FROM lesson_titles t WHERE t.id IN "      \
+    "(SELECT rowid FROM lesson_titles_fts WHERE lesson_titles_fts MATCH ?4)) "
+
 int cat_lessons_list(cat_db *db, const cat_lesson_query *q, json_t **out)
 {
-    (void)db, (void)q, (void)out;
-    return -ENOSYS;
+    static const char sql_like[] =
+        ITEM_COLS LIST_WHERE LIKE_WHERE "ORDER BY l.id DESC LIMIT ?5 OFFSET ?6";
+    static const char sql_fts[] =
+        ITEM_COLS LIST_WHERE FTS_WHERE "ORDER BY l.id DESC LIMIT ?5 OFFSET ?6";
+    static const char cnt_like[] =
+        "SELECT count(*) FROM lessons l " LIST_WHERE LIKE_WHERE;
+    static const char cnt_fts[] =
+        "SELECT count(*) FROM lessons l " LIST_WHERE FTS_WHERE;
+    char lang[64], *pat = NULL;
+    const char *qs = q->q;
+    int page = q->page ? q->page : 1;
+    int per = q->per_page ? q->per_page : 24;
+    bool fts;
+    sqlite3_stmt *st, *cs;
+    json_t *items = NULL;
+    int64_t total = 0;
+    int rc;
+
+    if (page < 1 || page > 100000 || per < 1 || per > 100)
+        return cat_fail(db, YL_EINVAL,
+                        "page: want page >= 1 and per_page 1..100");
+    if (q->lang != NULL && q->lang[0] != '\0' &&
+        cat_lang_normalize(q->lang, lang, sizeof(lang)) < 0)
+        return cat_fail(db, YL_EINVAL, "lang: \"%s\" is not a BCP-47 tag",
+                        q->lang);
+    if (qs != NULL && qs[0] == '\0')
+        qs = NULL;
+    if (qs != NULL && (strlen(qs) > 200 || !cat_utf8_ok(qs)))
+        return cat_fail(db, YL_EINVAL, "q: want up to 200 characters of text");
+    /* Trigrams need 3 code points; shorter queries (two Chinese characters
+     * make a word) scan titles with LIKE. */
+    fts = qs != NULL && cat_utf8_len(qs) >= 3;
+    if (qs != NULL) {
+        size_t n = strlen(qs), o = 0;
+        pat = malloc(2 * n + 3);
+        if (pat == NULL)
+            return -ENOMEM;
+        if (fts) {
+            pat[o++] = '"';
+            for (size_t i = 0; i < n; i++) {
+                if (qs[i] == '"')
+                    pat[o++] = '"';
+                pat[o++] = qs[i];
+            }
+            pat[o++] = '"';
+        } else {
+            pat[o++] = '%';
+            for (size_t i = 0; i < n; i++) {
+                if (qs[i] == '%' || qs[i] == '_' || qs[i] == '\\')
+                    pat[o++] = '\\';
+                pat[o++] = qs[i];
+            }
+            pat[o++] = '%';
+        }
+        pat[o] = '\0';
+    }
+    st = cat_stmt(db, fts ? sql_fts : sql_like);
+    cs = cat_stmt(db, fts ? cnt_fts : cnt_like);
+    if (st == NULL || cs == NULL) {
+        free(pat);
+        return YL_EDB;
+    }
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *s = k == 0 ? st : cs;
+        sqlite3_bind_int(s, 1, q->all_states ? 1 : 0);
+        cat_bind_text(s, 2, q->category && q->category[0] ? q->category : NULL);
+        cat_bind_text(s, 3, q->lang && q->lang[0] ? lang : NULL);
+        cat_bind_text(s, 4, pat);
+    }
+    sqlite3_bind_int(st, 5, per);
+    sqlite3_bind_int64(st, 6, (int64_t)(page - 1) * per);
+    items = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(
+            items, item_from(st, q->lang && q->lang[0] ? lang : NULL));
+    cat_stmt_done(st);
+    if (rc == SQLITE_DONE) {
+        rc = sqlite3_step(cs);
+        total = sqlite3_column_int64(cs, 0);
+        rc = rc == SQLITE_ROW ? 0 : cat_err(db, rc, "count lessons");
+    } else {
+        rc = cat_err(db, rc, "list lessons");
+    }
+    cat_stmt_done(cs);
+    free(pat);
+    if (rc < 0) {
+        json_decref(items);
+        return rc;
+    }
+    *out = json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total",
+                     (json_int_t)total, "page", page, "per_page", per);
+    return *out != NULL ? 0 : -ENOMEM;
 }
+
 int cat_lessons_get(cat_db *db, int64_t id, const char *pref_lang, json_t **out)
 {
-    (void)db, (void)id, (void)pref_lang, (void)out;
-    return -ENOSYS;
+    static const char sql[] =
+        ITEM_COLS "WHERE l.id = ?1 AND l.state <> 'deleted'";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    char lang[64];
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    if (pref_lang != NULL && pref_lang[0] != '\0' &&
+        cat_lang_normalize(pref_lang, lang, sizeof(lang)) < 0)
+        return cat_fail(db, YL_EINVAL, "lang: \"%s\" is not a BCP-47 tag",
+                        pref_lang);
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = item_from(st, pref_lang && pref_lang[0] ? lang : NULL);
+        rc = *out != NULL ? 0 : -ENOMEM;
+    } else if (rc == SQLITE_DONE) {
+        rc = cat_fail(db, YL_ENOTFOUND, "unknown lesson %lld", (long long)id);
+    } else {
+        rc = cat_err(db, rc, "lesson");
+    }
+    cat_stmt_done(st);
+    return rc;
 }
+
 int cat_lessons_delete(cat_db *db, int64_t id)
 {
-    (void)db, (void)id;
-    return -ENOSYS;
+    static const char sql[] =
+        "UPDATE lessons SET state = 'deleted', deleted_ms = ?2 "
+        "WHERE id = ?1 AND state <> 'deleted'";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    cat_tx tx;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, cat_now_ms());
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "delete lesson");
+    if (rc == 0 && sqlite3_changes(db->h) == 0)
+        rc = cat_fail(db, YL_ENOTFOUND, "unknown lesson %lld", (long long)id);
+    return cat_tx_end(db, &tx, rc);
 }
+
+static int delete_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    res->id = *(int64_t *)arg;
+    return cat_lessons_delete(db, res->id);
+}
+
 int cat_lessons_delete_submit(cat_writer *w, int64_t id, cat_write_done done,
                               void *ud)
 {
-    (void)w, (void)id, (void)done, (void)ud;
-    return -ENOSYS;
+    int64_t *a = malloc(sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    *a = id;
+    return cat_writer_submit(w, delete_op, a, free, done, ud);
 }

@@ -1,11 +1,42 @@
-/* cat_metrics.c - placeholder. */
+/* cat_metrics.c - counters and gauges for /metrics. */
 #include "catalog/cat_metrics.h"
 
 #include <string.h>
 
+#include "catalog/cat_internal.h"
+#include "common/yl_err.h"
+
 int cat_metrics_get(cat_writer *w, cat_db *rd, int64_t now_ms, cat_metrics *m)
 {
-    (void)w, (void)rd, (void)now_ms;
+    static const char sql[] =
+        "SELECT count(*) FROM lessons WHERE state = 'ready'";
+    sqlite3_stmt *st;
+    int rc = 0;
+
     memset(m, 0, sizeof(*m));
-    return 0;
+    if (w != NULL) {
+        uint64_t c[5];
+        cat_writer_counters(w, c);
+        m->events_accepted = c[0];
+        m->events_duplicate = c[1];
+        m->batches_rejected = c[2];
+        m->write_transactions = c[3];
+        m->write_requests = c[4];
+        m->writer_queue = cat_writer_queue_depth(w);
+        cat_live_totals(cat_writer_live(w), now_ms, &m->active_sessions,
+                        &m->active_sites);
+    }
+    if (rd != NULL) {
+        rc = cat_jobs_counts(rd, m->jobs);
+        if (rc < 0)
+            return rc;
+        st = cat_stmt(rd, sql);
+        if (st == NULL)
+            return YL_EDB;
+        rc = sqlite3_step(st);
+        m->lessons_ready = sqlite3_column_int64(st, 0);
+        cat_stmt_done(st);
+        rc = rc == SQLITE_ROW ? 0 : cat_err(rd, rc, "count lessons");
+    }
+    return rc;
 }

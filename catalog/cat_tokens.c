@@ -1,9 +1,14 @@
-/* cat_tokens.c - placeholder. */
+/* cat_tokens.c - bearer tokens stored as SHA-256 hashes. */
 #include "catalog/cat_tokens.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "catalog/cat_internal.h"
 #include "common/yl_err.h"
 
 const char *cat_role_name(int role)
@@ -12,43 +17,218 @@ const char *cat_role_name(int role)
            : role == CAT_ROLE_SITE ? "site"
                                    : "?";
 }
+
 int cat_role_parse(const char *s)
 {
-    if (strcmp(s, "admin") == 0)
+    if (s != NULL && strcmp(s, "admin") == 0)
         return CAT_ROLE_ADMIN;
-    if (strcmp(s, "site") == 0)
+    if (s != NULL && strcmp(s, "site") == 0)
         return CAT_ROLE_SITE;
     return YL_EINVAL;
 }
+
+static int sha256(const char *s, unsigned char out[32])
+{
+    unsigned int n = 0;
+
+    if (EVP_Digest(s, strlen(s), out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+        return YL_EDB;
+    return 0;
+}
+
+static void b64url(const unsigned char *in, size_t n, char *out)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+
+    for (size_t i = 0; i + 2 < n; i += 3) {
+        uint32_t v =
+            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = tab[v & 63];
+    }
+    out[o] = '\0';
+}
+
 int cat_tokens_create(cat_db *db, int role, const char *scope, int ttl_days,
                       const char *name, char token[CAT_TOKEN_LEN + 1],
                       int64_t *id)
 {
-    (void)db, (void)role, (void)scope, (void)ttl_days, (void)name, (void)token,
-        (void)id;
-    return -ENOSYS;
+    static const char sql_site[] =
+        "SELECT id, level FROM sites WHERE code = ?1";
+    static const char sql[] =
+        "INSERT INTO tokens(hash, role, scope_id, name, created_ms, "
+        "expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    unsigned char raw[24], hash[32];
+    char text[CAT_TOKEN_LEN + 1];
+    int64_t now = cat_now_ms(), scope_id;
+    sqlite3_stmt *st;
+    cat_tx tx;
+    int rc;
+
+    if (role != CAT_ROLE_ADMIN && role != CAT_ROLE_SITE)
+        return cat_fail(db, YL_EINVAL, "role: want admin or site");
+    if (ttl_days < 0 || ttl_days > 36500)
+        return cat_fail(db, YL_EINVAL, "ttl: want 0..36500 days");
+    if (name != NULL && (strlen(name) > 120 || !cat_utf8_ok(name)))
+        return cat_fail(db, YL_EINVAL, "name: want up to 120 characters");
+    if (cat_code_level(scope) < 0)
+        return cat_fail(db, YL_EINVAL, "scope: \"%s\" is not a site code",
+                        scope ? scope : "");
+    st = cat_stmt(db, sql_site);
+    if (st == NULL)
+        return YL_EDB;
+    cat_bind_text(st, 1, scope);
+    rc = sqlite3_step(st);
+    scope_id = sqlite3_column_int64(st, 0);
+    cat_stmt_done(st);
+    if (rc == SQLITE_DONE)
+        return cat_fail(db, YL_ENOTFOUND, "scope: unknown site %s", scope);
+    if (rc != SQLITE_ROW)
+        return cat_err(db, rc, "token scope");
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return cat_fail(db, YL_EDB, "RAND_bytes failed");
+    b64url(raw, sizeof(raw), text);
+    rc = sha256(text, hash);
+    if (rc < 0)
+        return cat_fail(db, rc, "SHA-256 failed");
+    st = cat_stmt(db, sql);
+    if (st == NULL)
+        return YL_EDB;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, cat_role_name(role), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, scope_id);
+    cat_bind_text(st, 4, name);
+    sqlite3_bind_int64(st, 5, now);
+    if (ttl_days > 0)
+        sqlite3_bind_int64(st, 6, now + (int64_t)ttl_days * 86400000);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "insert token");
+    if (rc == 0 && id != NULL)
+        *id = sqlite3_last_insert_rowid(db->h);
+    rc = cat_tx_end(db, &tx, rc);
+    if (rc == 0)
+        memcpy(token, text, sizeof(text));
+    return rc;
 }
+
+struct create_arg {
+    int role;
+    char scope[CAT_CODE_MAX + 8];
+    int ttl;
+    char *name;
+};
+
+static void create_free(void *p)
+{
+    struct create_arg *a = p;
+
+    free(a->name);
+    free(a);
+}
+
+static int create_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct create_arg *a = arg;
+    char tok[CAT_TOKEN_LEN + 1];
+    int64_t id = 0;
+    int rc =
+        cat_tokens_create(db, a->role, a->scope, a->ttl, a->name, tok, &id);
+
+    if (rc == 0) {
+        res->id = id;
+        res->json = json_pack("{s:I, s:s}", "id", (json_int_t)id, "token", tok);
+    }
+    return rc;
+}
+
 int cat_tokens_create_submit(cat_writer *w, int role, const char *scope,
                              int ttl_days, const char *name,
                              cat_write_done done, void *ud)
 {
-    (void)w, (void)role, (void)scope, (void)ttl_days, (void)name, (void)done,
-        (void)ud;
-    return -ENOSYS;
+    struct create_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    a->role = role;
+    snprintf(a->scope, sizeof(a->scope), "%s", scope ? scope : "");
+    a->ttl = ttl_days;
+    if (name != NULL && (a->name = strdup(name)) == NULL) {
+        free(a);
+        return -ENOMEM;
+    }
+    return cat_writer_submit(w, create_op, a, create_free, done, ud);
 }
+
 int cat_tokens_verify(cat_db *db, const char *token, int64_t now_ms,
                       cat_token_info *info)
 {
-    (void)db, (void)token, (void)now_ms, (void)info;
-    return -ENOSYS;
+    static const char sql[] =
+        "SELECT t.id, t.role, s.code, s.level, t.expires_ms, t.name "
+        "FROM tokens t JOIN sites s ON s.id = t.scope_id "
+        "WHERE t.hash = ?1 AND t.revoked = 0";
+    unsigned char hash[32];
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(info, 0, sizeof(*info));
+    if (token == NULL || strlen(token) != CAT_TOKEN_LEN)
+        return cat_fail(db, YL_ENOTFOUND, "unknown token");
+    rc = sha256(token, hash);
+    if (rc < 0)
+        return cat_fail(db, rc, "SHA-256 failed");
+    st = cat_stmt(db, sql);
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        info->id = sqlite3_column_int64(st, 0);
+        info->role = cat_role_parse(cat_col_text(st, 1));
+        snprintf(info->scope, sizeof(info->scope), "%s", cat_col_text(st, 2));
+        info->scope_level = sqlite3_column_int(st, 3);
+        info->expires_ms = sqlite3_column_int64(st, 4);
+        info->expired = info->expires_ms != 0 && info->expires_ms <= now_ms;
+        snprintf(info->name, sizeof(info->name), "%s", cat_col_text(st, 5));
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = cat_fail(db, YL_ENOTFOUND, "unknown token");
+    } else {
+        rc = cat_err(db, rc, "token");
+    }
+    cat_stmt_done(st);
+    return rc;
 }
+
 int cat_tokens_allows(cat_db *db, const cat_token_info *t, const char *code)
 {
-    (void)db, (void)t, (void)code;
-    return -ENOSYS;
+    return cat_sites_within(db, code, t->scope);
 }
+
 int cat_tokens_revoke(cat_db *db, int64_t id)
 {
-    (void)db, (void)id;
-    return -ENOSYS;
+    static const char sql[] = "UPDATE tokens SET revoked = 1 WHERE id = ?1";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    cat_tx tx;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "revoke token");
+    if (rc == 0 && sqlite3_changes(db->h) == 0)
+        rc = cat_fail(db, YL_ENOTFOUND, "unknown token id %lld", (long long)id);
+    return cat_tx_end(db, &tx, rc);
 }

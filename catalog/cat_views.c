@@ -1,34 +1,964 @@
-/* cat_views.c - placeholder. */
+/* cat_views.c - viewing events: parse (service thread), validate and apply
+ * (writer thread), sessions, daily rollups, station activity.
+ *
+ * Within one writer transaction, sessions and rollup deltas gather in
+ * memory (struct cat_vctx) and are written once per key by
+ * cat_views_flush() just before COMMIT, so a transaction of many small
+ * batches costs one upsert per touched (region, day) instead of one per
+ * event. After COMMIT the touched sessions go to the active view. */
 #include "catalog/cat_views.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/cat_internal.h"
+#include "catalog/cat_lang.h"
+#include "catalog/cat_sites.h"
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+
+#define SKEY_MAX      128
+#define CREDIT_CAP_MS 20000
+
+enum { KIND_START = 0, KIND_BEAT = 1, KIND_END = 2 };
+
+typedef struct view_ev {
+    char skey[SKEY_MAX + 1];
+    uint64_t khash;
+    int64_t seq;
+    int64_t site_id;
+    int64_t lesson;
+    int kind;
+    double pos;
+    int64_t ts; /* -1: absent */
+    int64_t recv_ms;
+    char audio[24];
+    char rendition[24];
+    char client[8];
+} view_ev;
+
+struct cat_view_batch {
+    int n;
+    view_ev *ev;
+};
+
+/* ---- parse: any thread, no DB ---- */
+
+static int perr(char *err, size_t len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int perr(char *err, size_t len, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Optional short token string [A-Za-z0-9_.-]: "" when absent. */
+static int opt_word(const json_t *o, const char *key, char *out, size_t len,
+                    int i, char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(o, key);
+    const char *s;
+    size_t n;
+
+    out[0] = '\0';
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return perr(err, errlen, YL_EINVAL, "events[%d].%s: want a string", i,
+                    key);
+    s = json_string_value(v);
+    n = strlen(s);
+    if (n == 0 || n >= len)
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].%s: want 1..%zu characters", i, key, len - 1);
+    for (size_t k = 0; k < n; k++) {
+        char c = s[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+            return perr(err, errlen, YL_EINVAL,
+                        "events[%d].%s: \"%s\" has characters outside "
+                        "[A-Za-z0-9_.-]",
+                        i, key, s);
+    }
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
+                     view_ev *e, char *err, size_t errlen)
+{
+    const json_t *v;
+    const char *s;
+    double d;
+    int rc, lv;
+
+    if (!json_is_object(o))
+        return perr(err, errlen, YL_EINVAL, "events[%d]: want an object", i);
+    v = json_object_get(o, "session");
+    if (!json_is_string(v))
+        return perr(err, errlen, YL_EINVAL, "events[%d].session: want a string",
+                    i);
+    s = json_string_value(v);
+    if (s[0] == '\0' || strlen(s) > SKEY_MAX || !cat_utf8_ok(s))
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].session: want 1..%d characters of text", i,
+                    SKEY_MAX);
+    snprintf(e->skey, sizeof(e->skey), "%s", s);
+    e->khash = cat_hash_str(e->skey, strlen(e->skey));
+
+    v = json_object_get(o, "seq");
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > (1LL << 53))
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].seq: want an integer >= 0", i);
+    e->seq = json_integer_value(v);
+
+    v = json_object_get(o, "site");
+    if (!json_is_string(v))
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].site: want a site code string", i);
+    s = json_string_value(v);
+    lv = cat_code_level(s);
+    if (lv != CAT_LEVEL_TOWNSHIP && lv != CAT_LEVEL_VILLAGE)
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].site: \"%.20s\" is not a station code "
+                    "(township 9 digits or village 12)",
+                    i, s);
+    if (scope != NULL && strcmp(scope, s) != 0)
+        return perr(err, errlen, YL_EFORBIDDEN,
+                    "events[%d].site: %s is not this token's site %s", i, s,
+                    scope);
+    e->site_id = strtoll(s, NULL, 10);
+
+    v = json_object_get(o, "lesson");
+    if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].lesson: want a lesson id (integer > 0)", i);
+    e->lesson = json_integer_value(v);
+
+    v = json_object_get(o, "kind");
+    s = json_is_string(v) ? json_string_value(v) : "";
+    if (strcmp(s, "start") == 0)
+        e->kind = KIND_START;
+    else if (strcmp(s, "beat") == 0)
+        e->kind = KIND_BEAT;
+    else if (strcmp(s, "end") == 0)
+        e->kind = KIND_END;
+    else
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].kind: want \"start\", \"beat\" or \"end\"", i);
+
+    v = json_object_get(o, "position_s");
+    if (!json_is_number(v))
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].position_s: want a number", i);
+    d = json_number_value(v);
+    if (!isfinite(d) || d < 0 || d > 1e7)
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].position_s: want seconds >= 0", i);
+    e->pos = d;
+
+    v = json_object_get(o, "ts");
+    e->ts = -1;
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            return perr(err, errlen, YL_EINVAL,
+                        "events[%d].ts: want epoch milliseconds (integer)", i);
+        e->ts = json_integer_value(v);
+    }
+    e->recv_ms = recv;
+
+    v = json_object_get(o, "audio_lang");
+    e->audio[0] = '\0';
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_string(v) ||
+            cat_lang_normalize(json_string_value(v), e->audio,
+                               sizeof(e->audio)) < 0)
+            return perr(err, errlen, YL_EINVAL,
+                        "events[%d].audio_lang: want a BCP-47 tag", i);
+    }
+    rc = opt_word(o, "rendition", e->rendition, sizeof(e->rendition), i, err,
+                  errlen);
+    if (rc < 0)
+        return rc;
+    rc = opt_word(o, "client", e->client, sizeof(e->client), i, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (e->client[0] != '\0' && strcmp(e->client, "tv") != 0 &&
+        strcmp(e->client, "pc") != 0 && strcmp(e->client, "phone") != 0)
+        return perr(err, errlen, YL_EINVAL,
+                    "events[%d].client: want \"tv\", \"pc\" or \"phone\"", i);
+    return 0;
+}
 
 int cat_views_parse(const json_t *body, const char *site_scope, int max_events,
                     int64_t recv_ms, cat_view_batch **out, char *err,
                     size_t errlen)
 {
-    (void)body, (void)site_scope, (void)max_events, (void)recv_ms, (void)out,
-        (void)err, (void)errlen;
-    return -ENOSYS;
-}
-int cat_view_batch_count(const cat_view_batch *b)
-{
-    (void)b;
+    const json_t *events;
+    cat_view_batch *b = NULL;
+    size_t n;
+    int rc;
+
+    if (!json_is_object(body))
+        return perr(err, errlen, YL_EINVAL,
+                    "body: want an object {\"events\": [...]}");
+    events = json_object_get(body, "events");
+    if (!json_is_array(events))
+        return perr(err, errlen, YL_EINVAL, "events: want an array");
+    n = json_array_size(events);
+    if (max_events > 0 && n > (size_t)max_events)
+        return perr(err, errlen, YL_ETOOBIG,
+                    "events: %zu events, the limit is %d per batch", n,
+                    max_events);
+    b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return -ENOMEM;
+    b->ev = calloc(n ? n : 1, sizeof(*b->ev));
+    if (b->ev == NULL) {
+        free(b);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = parse_one(json_array_get(events, i), (int)i, site_scope, recv_ms,
+                       &b->ev[i], err, errlen);
+        if (rc < 0) {
+            cat_view_batch_free(b);
+            return rc;
+        }
+    }
+    b->n = (int)n;
+    *out = b;
     return 0;
 }
+
+int cat_view_batch_count(const cat_view_batch *b)
+{
+    return b != NULL ? b->n : 0;
+}
+
 void cat_view_batch_free(cat_view_batch *b)
 {
-    (void)b;
+    if (b == NULL)
+        return;
+    free(b->ev);
+    free(b);
 }
+
+/* ---- writer side ---- */
+
+typedef struct vsess {
+    struct vsess *chain; /* same key hash */
+    char skey[SKEY_MAX + 1];
+    int64_t id, site_id, lesson;
+    int64_t start_ms, last_ms, last_seq, last_clock;
+    double watched, furthest;
+    int ended, completed;
+    char client[8], audio[24], rendition[24];
+    bool dirty;   /* row needs an UPDATE at flush */
+    bool touched; /* got an accepted event: tell the active view */
+} vsess;
+
+typedef struct vlesson {
+    double duration; /* 0 when unknown (pending) */
+} vlesson;
+
+typedef struct vsld { /* site-lesson-day delta */
+    struct vsld *chain;
+    int64_t site, day, lesson;
+    double watched;
+    int sessions, completions;
+} vsld;
+
+typedef struct vreg { /* region-day delta */
+    int64_t region, parent, day;
+    double watched;
+    int sessions, completions;
+} vreg;
+
+struct cat_vctx {
+    cat_tree *tree;  /* own copy: the writer thread only */
+    cat_map sess;    /* khash -> vsess chain */
+    cat_map lessons; /* id -> vlesson */
+    cat_map sld;     /* hash -> vsld chain */
+    cat_map reg;     /* region << 16 | day -> vreg */
+    cat_map act;     /* site << 16 | day -> (void *)1 */
+    bool poisoned;
+    int64_t last_tree_reload_ms;
+};
+
+static void free_map_values(cat_map *m, bool chained)
+{
+    size_t i = 0;
+    uint64_t k;
+    void *v;
+
+    while (cat_map_next(m, &i, &k, &v)) {
+        if (chained) {
+            /* vsess and vsld both start with their chain pointer */
+            void *p = v;
+            while (p != NULL) {
+                void *next = *(void **)p;
+                free(p);
+                p = next;
+            }
+        } else if (v != (void *)1) {
+            free(v);
+        }
+    }
+    cat_map_clear(m);
+}
+
+static void vctx_reset(struct cat_vctx *v)
+{
+    free_map_values(&v->sess, true);
+    free_map_values(&v->lessons, false);
+    free_map_values(&v->sld, true);
+    free_map_values(&v->reg, false);
+    free_map_values(&v->act, false);
+    v->poisoned = false;
+}
+
+void cat_vctx_free(struct cat_vctx *v)
+{
+    if (v == NULL)
+        return;
+    vctx_reset(v);
+    cat_map_fini(&v->sess);
+    cat_map_fini(&v->lessons);
+    cat_map_fini(&v->sld);
+    cat_map_fini(&v->reg);
+    cat_map_fini(&v->act);
+    cat_tree_free(v->tree);
+    free(v);
+}
+
+static int vctx_get(cat_db *db, struct cat_vctx **out)
+{
+    struct cat_vctx *v = db->vctx;
+    int rc;
+
+    if (v == NULL) {
+        v = calloc(1, sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        rc = cat_tree_load(db, &v->tree);
+        if (rc < 0) {
+            free(v);
+            return rc;
+        }
+        db->vctx = v;
+    }
+    *out = v;
+    return 0;
+}
+
+bool cat_views_poisoned(cat_db *db)
+{
+    return db->vctx != NULL && db->vctx->poisoned;
+}
+
+/* Site node of id; reloads the tree (at most every 2 s) when a site exists
+ * in the table but not in memory (imported while serving). */
+static int find_site(cat_db *db, struct cat_vctx *v, int64_t id)
+{
+    static const char sql[] = "SELECT 1 FROM sites WHERE id = ?1";
+    int idx = cat_tree_find(v->tree, id), rc;
+    sqlite3_stmt *st;
+    cat_tree *t = NULL;
+    int64_t now = cat_now_ms();
+
+    if (idx >= 0 || now - v->last_tree_reload_ms < 2000)
+        return idx;
+    st = cat_stmt(db, sql);
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_ROW)
+        return -1;
+    v->last_tree_reload_ms = now;
+    if (cat_tree_load(db, &t) < 0)
+        return -1;
+    cat_tree_free(v->tree);
+    v->tree = t;
+    if (db->live != NULL)
+        cat_live_reload_tree(db->live, db);
+    return cat_tree_find(v->tree, id);
+}
+
+static int get_lesson(cat_db *db, struct cat_vctx *v, int64_t id, vlesson **out)
+{
+    static const char sql[] = "SELECT duration_s FROM lessons WHERE id = ?1";
+    vlesson *l = cat_map_get(&v->lessons, (uint64_t)id);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (l != NULL) {
+        *out = l;
+        return 0;
+    }
+    st = cat_stmt(db, sql);
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        l = calloc(1, sizeof(*l));
+        if (l == NULL) {
+            rc = -ENOMEM;
+        } else {
+            l->duration = sqlite3_column_double(st, 0);
+            rc = cat_map_put(&v->lessons, (uint64_t)id, l);
+            if (rc < 0)
+                free(l);
+        }
+    } else {
+        rc = rc == SQLITE_DONE ? YL_ENOTFOUND : cat_err(db, rc, "lesson");
+    }
+    cat_stmt_done(st);
+    if (rc == 0)
+        *out = l;
+    return rc;
+}
+
+/* The session for skey from the transaction's map or the table; NULL with
+ * rc 0 when it does not exist yet. */
+static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
+                     vsess **out)
+{
+    static const char sql[] =
+        "SELECT id, site_id, lesson_id, client, audio_lang, rendition, "
+        "start_ms, last_ms, last_seq, last_clock, watched_s, furthest_s, "
+        "ended, completed FROM sessions WHERE skey = ?1";
+    vsess *s = cat_map_get(&v->sess, e->khash), *head = s;
+    sqlite3_stmt *st;
+    int rc;
+
+    for (; s != NULL; s = s->chain)
+        if (strcmp(s->skey, e->skey) == 0) {
+            *out = s;
+            return 0;
+        }
+    *out = NULL;
+    st = cat_stmt(db, sql);
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_text(st, 1, e->skey, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        s = calloc(1, sizeof(*s));
+        if (s == NULL) {
+            cat_stmt_done(st);
+            return -ENOMEM;
+        }
+        snprintf(s->skey, sizeof(s->skey), "%s", e->skey);
+        s->id = sqlite3_column_int64(st, 0);
+        s->site_id = sqlite3_column_int64(st, 1);
+        s->lesson = sqlite3_column_int64(st, 2);
+        snprintf(s->client, sizeof(s->client), "%s", cat_col_text(st, 3));
+        snprintf(s->audio, sizeof(s->audio), "%s", cat_col_text(st, 4));
+        snprintf(s->rendition, sizeof(s->rendition), "%s", cat_col_text(st, 5));
+        s->start_ms = sqlite3_column_int64(st, 6);
+        s->last_ms = sqlite3_column_int64(st, 7);
+        s->last_seq = sqlite3_column_int64(st, 8);
+        s->last_clock = sqlite3_column_int64(st, 9);
+        s->watched = sqlite3_column_double(st, 10);
+        s->furthest = sqlite3_column_double(st, 11);
+        s->ended = sqlite3_column_int(st, 12);
+        s->completed = sqlite3_column_int(st, 13);
+        s->chain = head;
+        rc = cat_map_put(&v->sess, e->khash, s);
+        if (rc < 0)
+            free(s);
+        else
+            *out = s;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "session");
+    }
+    cat_stmt_done(st);
+    return rc;
+}
+
+/* Every event must name a known station and lesson, and a session must
+ * keep its site and lesson. Nothing is written here. */
+static int validate(cat_db *db, struct cat_vctx *v, const cat_view_batch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        const view_ev *e = &b->ev[i];
+        vlesson *l;
+        vsess *s;
+        int rc, idx;
+
+        idx = find_site(db, v, e->site_id);
+        if (idx < 0)
+            return cat_fail(db, YL_EINVAL, "events[%d].site: unknown site %lld",
+                            i, (long long)e->site_id);
+        if (v->tree->nodes[idx].level < CAT_LEVEL_TOWNSHIP)
+            return cat_fail(db, YL_EINVAL,
+                            "events[%d].site: %lld is not a station", i,
+                            (long long)e->site_id);
+        rc = get_lesson(db, v, e->lesson, &l);
+        if (rc == YL_ENOTFOUND)
+            return cat_fail(db, YL_EINVAL,
+                            "events[%d].lesson: unknown lesson %lld", i,
+                            (long long)e->lesson);
+        if (rc < 0)
+            return rc;
+        rc = find_sess(db, v, e, &s);
+        if (rc < 0)
+            return rc;
+        if (s == NULL) {
+            /* New session: its first event in this batch decides. */
+            for (int j = 0; j < i; j++) {
+                const view_ev *f = &b->ev[j];
+                if (f->khash == e->khash && strcmp(f->skey, e->skey) == 0) {
+                    if (f->site_id != e->site_id || f->lesson != e->lesson)
+                        return cat_fail(db, YL_EINVAL,
+                                        "events[%d]: session \"%s\" changes "
+                                        "site or lesson (see events[%d])",
+                                        i, e->skey, j);
+                    break;
+                }
+            }
+        } else if (s->site_id != e->site_id) {
+            return cat_fail(db, YL_EINVAL,
+                            "events[%d].site: session \"%s\" belongs to "
+                            "site %lld",
+                            i, e->skey, (long long)s->site_id);
+        } else if (s->lesson != e->lesson) {
+            return cat_fail(db, YL_EINVAL,
+                            "events[%d].lesson: session \"%s\" belongs to "
+                            "lesson %lld",
+                            i, e->skey, (long long)s->lesson);
+        }
+    }
+    return 0;
+}
+
+static uint64_t sld_hash(int64_t site, int64_t day, int64_t lesson)
+{
+    int64_t k[3] = {site, day, lesson};
+    return cat_hash_str((const char *)k, sizeof(k));
+}
+
+/* Adds a delta to the site-lesson-day and every region-day of the
+ * station's ancestry. */
+static int add_delta(struct cat_vctx *v, int node, int64_t lesson, int64_t day,
+                     double watched, int sessions, int completions)
+{
+    const cat_node *n = &v->tree->nodes[node];
+    uint64_t h = sld_hash(n->id, day, lesson);
+    vsld *d = cat_map_get(&v->sld, h), *head = d;
+
+    for (; d != NULL; d = d->chain)
+        if (d->site == n->id && d->day == day && d->lesson == lesson)
+            break;
+    if (d == NULL) {
+        d = calloc(1, sizeof(*d));
+        if (d == NULL)
+            return -ENOMEM;
+        d->site = n->id;
+        d->day = day;
+        d->lesson = lesson;
+        d->chain = head;
+        if (cat_map_put(&v->sld, h, d) < 0) {
+            free(d);
+            return -ENOMEM;
+        }
+    }
+    d->watched += watched;
+    d->sessions += sessions;
+    d->completions += completions;
+    for (int i = node; i >= 0; i = v->tree->nodes[i].parent) {
+        const cat_node *a = &v->tree->nodes[i];
+        uint64_t k = ((uint64_t)a->id << 16) | (uint64_t)(day & 0xffff);
+        vreg *r = cat_map_get(&v->reg, k);
+
+        if (r == NULL) {
+            r = calloc(1, sizeof(*r));
+            if (r == NULL)
+                return -ENOMEM;
+            r->region = a->id;
+            r->parent = a->parent >= 0 ? v->tree->nodes[a->parent].id : 0;
+            r->day = day;
+            if (cat_map_put(&v->reg, k, r) < 0) {
+                free(r);
+                return -ENOMEM;
+            }
+        }
+        r->watched += watched;
+        r->sessions += sessions;
+        r->completions += completions;
+    }
+    return 0;
+}
+
+static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
+                       vsess **out)
+{
+    static const char sql[] =
+        "INSERT INTO sessions(skey, site_id, lesson_id, client, audio_lang, "
+        "rendition, start_ms, last_ms, last_seq, last_clock) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    vsess *s;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -ENOMEM;
+    snprintf(s->skey, sizeof(s->skey), "%s", e->skey);
+    s->site_id = e->site_id;
+    s->lesson = e->lesson;
+    s->start_ms = s->last_ms = e->recv_ms;
+    s->last_seq = e->seq;
+    s->last_clock = e->ts >= 0 ? e->ts : e->recv_ms;
+    snprintf(s->client, sizeof(s->client), "%s", e->client);
+    snprintf(s->audio, sizeof(s->audio), "%s", e->audio);
+    snprintf(s->rendition, sizeof(s->rendition), "%s", e->rendition);
+    sqlite3_bind_text(st, 1, s->skey, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, s->site_id);
+    sqlite3_bind_int64(st, 3, s->lesson);
+    cat_bind_text(st, 4, s->client[0] ? s->client : NULL);
+    cat_bind_text(st, 5, s->audio[0] ? s->audio : NULL);
+    cat_bind_text(st, 6, s->rendition[0] ? s->rendition : NULL);
+    sqlite3_bind_int64(st, 7, s->start_ms);
+    sqlite3_bind_int64(st, 8, s->last_seq);
+    sqlite3_bind_int64(st, 9, s->last_clock);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        free(s);
+        return cat_err(db, rc, "insert session");
+    }
+    s->id = sqlite3_last_insert_rowid(db->h);
+    s->chain = cat_map_get(&v->sess, e->khash);
+    if (cat_map_put(&v->sess, e->khash, s) < 0) {
+        free(s);
+        return -ENOMEM;
+    }
+    *out = s;
+    return 0;
+}
+
+static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
+                     int *accepted, int *dups)
+{
+    static const char sql[] =
+        "INSERT OR IGNORE INTO view_events(session_id, seq, kind, position_s, "
+        "ts_ms, recv_ms, credited_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    int node = cat_tree_find(v->tree, e->site_id);
+    int64_t day = cat_day_of_ms(e->recv_ms);
+    int64_t clock = e->ts >= 0 ? e->ts : e->recv_ms;
+    bool is_new = false, newer;
+    double credit = 0, dur;
+    vlesson *l = NULL;
+    vsess *s = NULL;
+    int rc, completions = 0;
+
+    if (st == NULL || node < 0)
+        return YL_EDB;
+    rc = get_lesson(db, v, e->lesson, &l);
+    if (rc == 0)
+        rc = find_sess(db, v, e, &s);
+    if (rc == 0 && s == NULL) {
+        rc = insert_sess(db, v, e, &s);
+        is_new = true;
+    }
+    if (rc < 0)
+        return rc;
+    newer = !is_new && e->seq > s->last_seq;
+    if (newer) {
+        int64_t gap = clock - s->last_clock;
+        credit = gap <= 0 ? 0 : gap >= CREDIT_CAP_MS ? 20.0 : gap / 1000.0;
+    }
+    sqlite3_bind_int64(st, 1, s->id);
+    sqlite3_bind_int64(st, 2, e->seq);
+    sqlite3_bind_int(st, 3, e->kind);
+    sqlite3_bind_double(st, 4, e->pos);
+    if (e->ts >= 0)
+        sqlite3_bind_int64(st, 5, e->ts);
+    sqlite3_bind_int64(st, 6, e->recv_ms);
+    sqlite3_bind_double(st, 7, credit);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE)
+        return cat_err(db, rc, "insert event");
+    if (sqlite3_changes(db->h) == 0) {
+        (*dups)++;
+        return 0;
+    }
+    (*accepted)++;
+    if (newer) {
+        s->last_seq = e->seq;
+        s->last_clock = clock;
+        s->ended = e->kind == KIND_END;
+        if (e->client[0])
+            snprintf(s->client, sizeof(s->client), "%s", e->client);
+        if (e->audio[0])
+            snprintf(s->audio, sizeof(s->audio), "%s", e->audio);
+        if (e->rendition[0])
+            snprintf(s->rendition, sizeof(s->rendition), "%s", e->rendition);
+    } else if (is_new) {
+        s->ended = e->kind == KIND_END;
+    }
+    s->watched += credit;
+    if (e->recv_ms > s->last_ms)
+        s->last_ms = e->recv_ms;
+    dur = l->duration;
+    s->furthest = fmax(s->furthest, dur > 0 ? fmin(e->pos, dur) : e->pos);
+    if (!s->completed && dur > 0 && s->furthest >= 0.9 * dur) {
+        s->completed = 1;
+        completions = 1;
+    }
+    s->dirty = true;
+    s->touched = true;
+    rc =
+        add_delta(v, node, e->lesson, day, credit, is_new ? 1 : 0, completions);
+    if (rc == 0 && cat_map_get(&v->act, ((uint64_t)e->site_id << 16) |
+                                            (uint64_t)(day & 0xffff)) == NULL)
+        rc = cat_map_put(
+            &v->act, ((uint64_t)e->site_id << 16) | (uint64_t)(day & 0xffff),
+            (void *)1);
+    return rc;
+}
+
+static int apply_batch(cat_db *db, const cat_view_batch *b, int *accepted,
+                       int *dups)
+{
+    struct cat_vctx *v;
+    int rc;
+
+    *accepted = *dups = 0;
+    rc = vctx_get(db, &v);
+    if (rc < 0)
+        return rc;
+    rc = validate(db, v, b);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < b->n; i++) {
+        rc = apply_one(db, v, &b->ev[i], accepted, dups);
+        if (rc < 0) {
+            v->poisoned = true; /* deltas are half-applied */
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Sets bit (day - base) of a station's activity bitmap, growing it. */
+static int mark_active(cat_db *db, int64_t site, int64_t day)
+{
+    static const char sql_get[] =
+        "SELECT base_day, bits FROM site_activity WHERE code = ?1";
+    static const char sql_put[] =
+        "INSERT OR REPLACE INTO site_activity(code, base_day, bits) "
+        "VALUES (?1, ?2, ?3)";
+    sqlite3_stmt *g = cat_stmt(db, sql_get), *p = cat_stmt(db, sql_put);
+    char code[24];
+    unsigned char *bits = NULL;
+    int64_t base = day & ~(int64_t)63, nbase;
+    int len = 0, nlen, rc;
+    int64_t off;
+
+    if (g == NULL || p == NULL)
+        return YL_EDB;
+    snprintf(code, sizeof(code), "%lld", (long long)site);
+    sqlite3_bind_text(g, 1, code, -1, SQLITE_STATIC);
+    rc = sqlite3_step(g);
+    if (rc == SQLITE_ROW) {
+        base = sqlite3_column_int64(g, 0);
+        len = sqlite3_column_bytes(g, 1);
+        bits = malloc((size_t)len + 1);
+        if (bits != NULL && len > 0)
+            memcpy(bits, sqlite3_column_blob(g, 1), (size_t)len);
+    } else if (rc == SQLITE_DONE) {
+        bits = malloc(1);
+    } else {
+        cat_stmt_done(g);
+        return cat_err(db, rc, "activity");
+    }
+    cat_stmt_done(g);
+    if (bits == NULL)
+        return -ENOMEM;
+    nbase = day < base ? (day & ~(int64_t)63) : base;
+    nlen = len + (int)((base - nbase) / 8);
+    off = day - nbase;
+    if (off / 8 >= nlen)
+        nlen = (int)(off / 8) + 8; /* grow by at least 64 days */
+    if (nbase != base || nlen != len) {
+        unsigned char *nb = calloc((size_t)nlen, 1);
+        if (nb == NULL) {
+            free(bits);
+            return -ENOMEM;
+        }
+        if (len > 0)
+            memcpy(nb + (base - nbase) / 8, bits, (size_t)len);
+        free(bits);
+        bits = nb;
+    }
+    bits[off / 8] |= (unsigned char)(1u << (off % 8));
+    sqlite3_bind_text(p, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(p, 2, nbase);
+    sqlite3_bind_blob(p, 3, bits, nlen, SQLITE_TRANSIENT);
+    rc = sqlite3_step(p);
+    cat_stmt_done(p);
+    free(bits);
+    return rc == SQLITE_DONE ? 0 : cat_err(db, rc, "activity");
+}
+
+int cat_views_flush(cat_db *db)
+{
+    static const char sql_sess[] =
+        "UPDATE sessions SET client = ?2, audio_lang = ?3, rendition = ?4, "
+        "last_ms = ?5, last_seq = ?6, last_clock = ?7, watched_s = ?8, "
+        "furthest_s = ?9, ended = ?10, completed = ?11 WHERE id = ?1";
+    static const char sql_sld[] =
+        "INSERT INTO roll_site_lesson_day(site_id, day, lesson_id, watched_s, "
+        "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT DO UPDATE SET watched_s = watched_s + excluded.watched_s, "
+        "sessions = sessions + excluded.sessions, "
+        "completions = completions + excluded.completions";
+    static const char sql_reg[] =
+        "INSERT INTO roll_region_day(parent_id, day, region_id, watched_s, "
+        "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT DO UPDATE SET watched_s = watched_s + excluded.watched_s, "
+        "sessions = sessions + excluded.sessions, "
+        "completions = completions + excluded.completions";
+    struct cat_vctx *v = db->vctx;
+    sqlite3_stmt *st;
+    size_t i;
+    uint64_t k;
+    void *val;
+    int rc = 0;
+
+    if (v == NULL || v->poisoned)
+        return v != NULL ? YL_EDB : 0;
+    st = cat_stmt(db, sql_sess);
+    for (i = 0; st != NULL && rc == 0 && cat_map_next(&v->sess, &i, &k, &val);)
+        for (vsess *s = val; s != NULL && rc == 0; s = s->chain) {
+            if (!s->dirty)
+                continue;
+            sqlite3_bind_int64(st, 1, s->id);
+            cat_bind_text(st, 2, s->client[0] ? s->client : NULL);
+            cat_bind_text(st, 3, s->audio[0] ? s->audio : NULL);
+            cat_bind_text(st, 4, s->rendition[0] ? s->rendition : NULL);
+            sqlite3_bind_int64(st, 5, s->last_ms);
+            sqlite3_bind_int64(st, 6, s->last_seq);
+            sqlite3_bind_int64(st, 7, s->last_clock);
+            sqlite3_bind_double(st, 8, s->watched);
+            sqlite3_bind_double(st, 9, s->furthest);
+            sqlite3_bind_int(st, 10, s->ended);
+            sqlite3_bind_int(st, 11, s->completed);
+            rc = sqlite3_step(st);
+            cat_stmt_done(st);
+            rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "update session");
+            s->dirty = false;
+        }
+    st = cat_stmt(db, sql_sld);
+    for (i = 0; st != NULL && rc == 0 && cat_map_next(&v->sld, &i, &k, &val);)
+        for (vsld *d = val; d != NULL && rc == 0; d = d->chain) {
+            sqlite3_bind_int64(st, 1, d->site);
+            sqlite3_bind_int64(st, 2, d->day);
+            sqlite3_bind_int64(st, 3, d->lesson);
+            sqlite3_bind_double(st, 4, d->watched);
+            sqlite3_bind_int(st, 5, d->sessions);
+            sqlite3_bind_int(st, 6, d->completions);
+            rc = sqlite3_step(st);
+            cat_stmt_done(st);
+            rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "rollup");
+        }
+    st = cat_stmt(db, sql_reg);
+    for (i = 0; st != NULL && rc == 0 && cat_map_next(&v->reg, &i, &k, &val);) {
+        vreg *r = val;
+        sqlite3_bind_int64(st, 1, r->parent);
+        sqlite3_bind_int64(st, 2, r->day);
+        sqlite3_bind_int64(st, 3, r->region);
+        sqlite3_bind_double(st, 4, r->watched);
+        sqlite3_bind_int(st, 5, r->sessions);
+        sqlite3_bind_int(st, 6, r->completions);
+        rc = sqlite3_step(st);
+        cat_stmt_done(st);
+        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "rollup");
+    }
+    for (i = 0; rc == 0 && cat_map_next(&v->act, &i, &k, &val);)
+        rc = mark_active(db, (int64_t)(k >> 16), (int64_t)(k & 0xffff));
+    if (st == NULL && rc == 0)
+        rc = YL_EDB;
+    free_map_values(&v->sld, true);
+    free_map_values(&v->reg, false);
+    free_map_values(&v->act, false);
+    if (rc < 0)
+        v->poisoned = true;
+    return rc;
+}
+
+void cat_views_txn_end(cat_db *db, bool committed)
+{
+    struct cat_vctx *v = db->vctx;
+    size_t i = 0;
+    uint64_t k;
+    void *val;
+
+    if (v == NULL)
+        return;
+    if (committed && db->live != NULL)
+        while (cat_map_next(&v->sess, &i, &k, &val))
+            for (vsess *s = val; s != NULL; s = s->chain)
+                if (s->touched)
+                    cat_live_touch(db->live, s->id, s->site_id, s->last_ms,
+                                   s->ended != 0);
+    vctx_reset(v);
+}
+
+/* ---- entry points ---- */
+
+static int views_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    return apply_batch(db, arg, &res->accepted, &res->duplicates);
+}
+
+const cat_write_fn cat_views_op_fn = views_op;
+
+static void batch_free(void *p)
+{
+    cat_view_batch_free(p);
+}
+
 int cat_views_submit(cat_writer *w, cat_view_batch *b, cat_write_done done,
                      void *ud)
 {
-    (void)w, (void)b, (void)done, (void)ud;
-    return -ENOSYS;
+    return cat_writer_submit(w, views_op, b, batch_free, done, ud);
 }
+
 int cat_views_apply(cat_db *db, const cat_view_batch *b, int *accepted,
                     int *duplicates)
 {
-    (void)db, (void)b, (void)accepted, (void)duplicates;
-    return -ENOSYS;
+    bool own = sqlite3_get_autocommit(db->h) != 0;
+    cat_tx tx;
+    int rc;
+
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    rc = apply_batch(db, b, accepted, duplicates);
+    if (rc >= 0)
+        rc = cat_views_flush(db);
+    rc = cat_tx_end(db, &tx, rc);
+    /* The gathered state is dropped either way: flushed, or rolled back. */
+    cat_views_txn_end(db, own && rc >= 0);
+    return rc;
 }

@@ -1,38 +1,292 @@
-/* cat_writer.c - placeholder: the writer thread lands next. */
+/* cat_writer.c - the catalog writer thread: one connection, a queue of
+ * write requests, batches committed in one transaction each, callbacks
+ * after COMMIT. */
 #include "catalog/cat_writer.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "catalog/cat_internal.h"
+#include "catalog/cat_views.h"
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+
+typedef struct wreq {
+    struct wreq *next;
+    cat_write_fn fn;
+    void *arg;
+    void (*arg_free)(void *);
+    cat_write_done done;
+    void *ud;
+    int rc;
+    cat_write_result res;
+} wreq;
+
+struct cat_writer {
+    cat_config cfg;
+    cat_db *db;     /* writer thread only (after start) */
+    cat_live *live; /* owned; internally locked */
+    pthread_t thread;
+    bool started;
+    /* lock guards the queue and stopping */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    wreq *head, **tail;
+    int depth;
+    bool stopping;
+    /* counters for /metrics, any thread */
+    atomic_uint_least64_t accepted, duplicates, rejected, txns, requests;
+};
+
+/* Defined in cat_views.c: lets the writer count rejected view batches. */
+extern const cat_write_fn cat_views_op_fn;
+
+static void finish_all(cat_writer *w, wreq *list)
+{
+    while (list != NULL) {
+        wreq *r = list;
+
+        list = r->next;
+        if (r->rc < 0 && r->res.error[0] == '\0') {
+            char buf[128];
+            snprintf(r->res.error, sizeof(r->res.error), "%s",
+                     yl_strerror(r->rc, buf, sizeof(buf)));
+        }
+        if (r->fn == cat_views_op_fn) {
+            if (r->rc < 0)
+                atomic_fetch_add(&w->rejected, 1);
+            else {
+                atomic_fetch_add(&w->accepted, (uint64_t)r->res.accepted);
+                atomic_fetch_add(&w->duplicates, (uint64_t)r->res.duplicates);
+            }
+        }
+        if (r->done != NULL)
+            r->done(r->ud, r->rc, &r->res);
+        if (r->arg_free != NULL)
+            r->arg_free(r->arg);
+        json_decref(r->res.json);
+        free(r);
+    }
+}
+
+/* Writer thread: runs one batch in one transaction. */
+static void run_batch(cat_writer *w, wreq *list)
+{
+    cat_db *db = w->db;
+    bool aborted = false;
+    int rc;
+
+    rc = cat_db_begin(db);
+    if (rc < 0) {
+        for (wreq *r = list; r != NULL; r = r->next) {
+            r->rc = rc;
+            snprintf(r->res.error, sizeof(r->res.error),
+                     "database busy or failing: %.400s", db->errmsg);
+        }
+        finish_all(w, list);
+        return;
+    }
+    for (wreq *r = list; r != NULL; r = r->next) {
+        cat_tx sp;
+
+        db->errmsg[0] = '\0';
+        r->rc = cat_tx_begin(db, &sp);
+        if (r->rc == 0) {
+            r->rc = r->fn(db, r->arg, &r->res);
+            if (r->rc < 0 && r->res.error[0] == '\0')
+                snprintf(r->res.error, sizeof(r->res.error), "%s", db->errmsg);
+            r->rc = cat_tx_end(db, &sp, r->rc);
+        }
+        if (db->vctx != NULL && cat_views_poisoned(db)) {
+            aborted = true; /* a view batch failed half-applied */
+            break;
+        }
+    }
+    if (!aborted) {
+        rc = cat_views_flush(db);
+        if (rc == 0)
+            rc = cat_db_commit(db);
+        if (rc < 0)
+            aborted = true;
+    }
+    if (aborted) {
+        YL_LOGE("cat", "writer transaction aborted: %s", db->errmsg);
+        cat_db_rollback(db);
+        cat_views_txn_end(db, false);
+        for (wreq *r = list; r != NULL; r = r->next) {
+            if (r->rc >= 0) {
+                r->rc = YL_EDB;
+                snprintf(r->res.error, sizeof(r->res.error),
+                         "transaction aborted: %.400s", db->errmsg);
+            }
+        }
+    } else {
+        cat_views_txn_end(db, true);
+        atomic_fetch_add(&w->txns, 1);
+    }
+    finish_all(w, list);
+}
+
+static void *writer_main(void *p)
+{
+    cat_writer *w = p;
+
+    for (;;) {
+        wreq *list, **cut;
+        int n = 0;
+
+        pthread_mutex_lock(&w->lock);
+        while (w->head == NULL && !w->stopping)
+            pthread_cond_wait(&w->cond, &w->lock);
+        if (w->head == NULL) {
+            pthread_mutex_unlock(&w->lock);
+            break;
+        }
+        /* Take up to writer_batch requests. */
+        list = w->head;
+        cut = &w->head;
+        while (*cut != NULL && n < w->cfg.writer_batch) {
+            cut = &(*cut)->next;
+            n++;
+        }
+        w->head = *cut;
+        *cut = NULL;
+        if (w->head == NULL)
+            w->tail = &w->head;
+        w->depth -= n;
+        pthread_mutex_unlock(&w->lock);
+        atomic_fetch_add(&w->requests, (uint64_t)n);
+        run_batch(w, list);
+    }
+    return NULL;
+}
 
 int cat_writer_start(const cat_config *cfg, cat_writer **out)
 {
-    (void)cfg, (void)out;
-    return -ENOSYS;
+    cat_writer *w;
+    int rc;
+
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return -ENOMEM;
+    w->cfg = *cfg;
+    if (w->cfg.writer_batch <= 0)
+        w->cfg.writer_batch = 512;
+    if (w->cfg.active_window_s <= 0)
+        w->cfg.active_window_s = 60;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->tail = &w->head;
+    rc = cat_db_open(cfg->db_path, 0, &w->db);
+    if (rc < 0)
+        goto fail;
+    rc = cat_live_new(w->db, w->cfg.active_window_s, cat_now_ms(), &w->live);
+    if (rc < 0)
+        goto fail;
+    w->db->live = w->live;
+    rc = pthread_create(&w->thread, NULL, writer_main, w);
+    if (rc != 0) {
+        rc = -rc;
+        goto fail;
+    }
+    w->started = true;
+    *out = w;
+    return 0;
+fail:
+    YL_LOGE("cat", "writer start on \"%s\" failed", cfg->db_path);
+    cat_writer_stop(w);
+    return rc;
 }
+
 void cat_writer_stop(cat_writer *w)
 {
-    (void)w;
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    /* Requests submitted after the thread left (none if the caller obeyed
+     * the contract) are failed rather than lost silently. */
+    for (wreq *r = w->head; r != NULL; r = r->next)
+        r->rc = YL_EINTR;
+    finish_all(w, w->head);
+    cat_db_close(w->db);
+    cat_live_free(w->live);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w);
 }
+
 int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
                       void (*arg_free)(void *arg), cat_write_done done,
                       void *ud)
 {
-    (void)w, (void)fn, (void)done, (void)ud;
-    if (arg_free != NULL)
-        arg_free(arg);
-    return -ENOSYS;
-}
-int cat_writer_queue_depth(cat_writer *w)
-{
-    (void)w;
+    wreq *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        if (arg_free != NULL)
+            arg_free(arg);
+        return -ENOMEM;
+    }
+    r->fn = fn;
+    r->arg = arg;
+    r->arg_free = arg_free;
+    r->done = done;
+    r->ud = ud;
+    pthread_mutex_lock(&w->lock);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->lock);
+        if (arg_free != NULL)
+            arg_free(arg);
+        free(r);
+        return YL_EINTR;
+    }
+    *w->tail = r;
+    w->tail = &r->next;
+    w->depth++;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
     return 0;
 }
+
+int cat_writer_queue_depth(cat_writer *w)
+{
+    int n;
+
+    pthread_mutex_lock(&w->lock);
+    n = w->depth;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+cat_live *cat_writer_live(cat_writer *w)
+{
+    return w->live;
+}
+
+void cat_writer_counters(cat_writer *w, uint64_t c[5])
+{
+    c[0] = atomic_load(&w->accepted);
+    c[1] = atomic_load(&w->duplicates);
+    c[2] = atomic_load(&w->rejected);
+    c[3] = atomic_load(&w->txns);
+    c[4] = atomic_load(&w->requests);
+}
+
 void cat_sync_init(cat_sync *s)
 {
     memset(s, 0, sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
 }
+
 void cat_sync_done(void *ud, int rc, const cat_write_result *res)
 {
     cat_sync *s = ud;
@@ -46,6 +300,7 @@ void cat_sync_done(void *ud, int rc, const cat_write_result *res)
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
+
 int cat_sync_wait(cat_sync *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -54,6 +309,7 @@ int cat_sync_wait(cat_sync *s)
     pthread_mutex_unlock(&s->lock);
     return s->rc;
 }
+
 void cat_sync_fini(cat_sync *s)
 {
     json_decref(s->res.json);

@@ -1,0 +1,156 @@
+/* cat_internal.h - declarations shared inside catalog/ only. */
+#ifndef YL_CAT_INTERNAL_H
+#define YL_CAT_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/cat_db.h"
+
+/* ---- schema (cat_schema_gen.c, generated) ---- */
+typedef struct cat_schema_step {
+    int version;
+    const char *name;
+    const char *sql;
+} cat_schema_step;
+extern const cat_schema_step cat_schema_steps[];
+extern const int cat_schema_nsteps;
+
+/* ---- connections (cat_db.c) ---- */
+#define CAT_STMT_SLOTS 256
+
+struct cat_live;
+struct cat_vctx;
+
+struct cat_db {
+    sqlite3 *h;
+    bool readonly;
+    int tx_depth; /* open cat_tx levels */
+    char errmsg[512];
+    struct {
+        const char *sql; /* key: the address of a string literal */
+        sqlite3_stmt *st;
+    } stmts[CAT_STMT_SLOTS];
+    /* Writer connection only (set by cat_writer.c / cat_views.c). */
+    struct cat_vctx *vctx; /* views transaction state, owned */
+    struct cat_live *live; /* borrowed from the writer, may be NULL */
+};
+
+/* The prepared statement for sql (a string literal: cached by address,
+ * prepared once with SQLITE_PREPARE_PERSISTENT). NULL on error with the
+ * message in db->errmsg. Call cat_stmt_done() after use. */
+sqlite3_stmt *cat_stmt(cat_db *db, const char *sql);
+void cat_stmt_done(sqlite3_stmt *st); /* reset + clear bindings */
+
+/* Logs sqlite3_errmsg(), sets db->errmsg and maps rc to a yl code:
+ * constraint violations YL_EEXIST, busy/locked -EBUSY, else YL_EDB. */
+int cat_err(cat_db *db, int rc, const char *what);
+/* Sets db->errmsg to the formatted message and returns code. */
+int cat_fail(cat_db *db, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A nested transaction: BEGIN IMMEDIATE when none is open, else a
+ * SAVEPOINT; cat_tx_end commits/releases when rc >= 0, else rolls back
+ * this level only. Returns rc (or the commit's error). */
+typedef struct cat_tx {
+    int level; /* 0: owns BEGIN; n: SAVEPOINT sn */
+} cat_tx;
+int cat_tx_begin(cat_db *db, cat_tx *tx);
+int cat_tx_end(cat_db *db, cat_tx *tx, int rc);
+
+/* Runs a statement without results ("PRAGMA ..."). */
+int cat_exec(cat_db *db, const char *sql);
+
+/* Binds text or NULL. */
+int cat_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Column text as a C string, "" for NULL. */
+const char *cat_col_text(sqlite3_stmt *st, int i);
+
+/* ---- small hash map, uint64 keys (cat_map.c) ---- */
+typedef struct cat_map {
+    uint64_t *keys;
+    void **vals;
+    size_t cap; /* power of two, 0 before first insert */
+    size_t len;
+} cat_map;
+void cat_map_init(cat_map *m);
+void cat_map_fini(cat_map *m); /* frees the table, not the values */
+void cat_map_clear(cat_map *m);
+void *cat_map_get(const cat_map *m, uint64_t key);
+int cat_map_put(cat_map *m, uint64_t key, void *val); /* 0 or -ENOMEM */
+void *cat_map_del(cat_map *m, uint64_t key);          /* returns old value */
+/* Iteration: for (size_t i = 0; cat_map_next(m, &i, &k, &v);) */
+bool cat_map_next(const cat_map *m, size_t *i, uint64_t *key, void **val);
+uint64_t cat_hash_str(const char *s, size_t len);
+
+/* ---- site tree in memory (cat_live.c): immutable after load ---- */
+typedef struct cat_node {
+    int64_t id; /* numeric code */
+    char code[13];
+    int level;
+    int parent;      /* index, -1 for a province */
+    int first_child; /* index into kids[], count nkids */
+    int nkids;
+    int stations;
+    char *name;
+} cat_node;
+
+typedef struct cat_tree {
+    cat_node *nodes;
+    int n;
+    int *kids;     /* children indexes grouped per parent */
+    cat_map by_id; /* id -> index + 1 */
+} cat_tree;
+
+int cat_tree_load(cat_db *db, cat_tree **out);
+void cat_tree_free(cat_tree *t);
+int cat_tree_find(const cat_tree *t, int64_t id); /* index or -1 */
+
+/* ---- active sessions view (cat_live.c) ----
+ * Owned by the writer. Updated on the writer thread after COMMIT; read by
+ * any thread under its lock. */
+typedef struct cat_live cat_live;
+int cat_live_new(cat_db *db, int window_s, int64_t now_ms, cat_live **out);
+void cat_live_free(cat_live *l);
+/* Writer thread: the site tree changed (sites imported while serving). */
+int cat_live_reload_tree(cat_live *l, cat_db *db);
+/* Writer thread, after COMMIT: a session got an event received at
+ * last_ms (ended: its "end"). */
+void cat_live_touch(cat_live *l, int64_t session_id, int64_t site_id,
+                    int64_t last_ms, bool ended);
+/* Any thread. */
+int cat_live_now_json(cat_live *l, const char *region, int64_t now_ms,
+                      void **json_out /* json_t ** */);
+void cat_live_totals(cat_live *l, int64_t now_ms, int64_t *sessions,
+                     int64_t *sites);
+/* The writer's tree (writer thread only). */
+const cat_tree *cat_live_tree(cat_live *l);
+
+/* ---- views transaction hooks (cat_views.c), writer connection ---- */
+/* Before COMMIT: writes the session rows and rollups gathered in the open
+ * transaction. */
+int cat_views_flush(cat_db *db);
+/* After COMMIT (committed) or ROLLBACK: applies the gathered changes to
+ * db->live, or drops them. */
+void cat_views_txn_end(cat_db *db, bool committed);
+/* true when a view batch failed half-applied: the transaction must abort. */
+bool cat_views_poisoned(cat_db *db);
+void cat_vctx_free(struct cat_vctx *v);
+
+/* ---- writer internals ---- */
+struct cat_writer;
+cat_live *cat_writer_live(struct cat_writer *w);
+/* accepted, duplicates, rejected batches, transactions, requests */
+void cat_writer_counters(struct cat_writer *w, uint64_t c[5]);
+
+/* ---- helpers ---- */
+/* Recursively removes path (a directory tree or a file). 0 or -errno. */
+int cat_rmtree(const char *path);
+/* Number of UTF-8 code points in s. */
+size_t cat_utf8_len(const char *s);
+/* true if s is valid UTF-8 without control characters except tab. */
+bool cat_utf8_ok(const char *s);
+
+#endif
