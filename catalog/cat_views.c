@@ -683,7 +683,8 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
     newer = !is_new && e->seq > s->last_seq;
     if (newer) {
         int64_t gap = clock - s->last_clock;
-        credit = gap <= 0 ? 0 : gap >= CREDIT_CAP_MS ? 20.0 : gap / 1000.0;
+        credit =
+            gap <= 0 ? 0 : (gap < CREDIT_CAP_MS ? gap : CREDIT_CAP_MS) / 1000.0;
     }
     sqlite3_bind_int64(st, 1, s->id);
     sqlite3_bind_int64(st, 2, e->seq);

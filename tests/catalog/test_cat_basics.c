@@ -1,0 +1,180 @@
+/* test_cat_basics.c - config, schema, days, language tags, hash map. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/cat_config.h"
+#include "catalog/cat_db.h"
+#include "catalog/cat_internal.h"
+#include "catalog/cat_lang.h"
+#include "cat_fixture.h"
+#include "common/yl_err.h"
+
+static void schema_applies_every_step(void **state)
+{
+    cat_db *db = NULL;
+
+    (void)state;
+    assert_int_equal(cat_db_open(":memory:", 0, &db), 0);
+    assert_true(cat_db_schema_latest() >= 1);
+    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    cat_db_close(db);
+}
+
+static void reader_refuses_writes_and_old_schema(void **state)
+{
+    char *dir = fx_tmpdir();
+    char path[512];
+    cat_db *w = NULL, *r = NULL;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/none.db", dir);
+    assert_int_not_equal(cat_reader_open(path, &r), 0); /* no such db */
+    snprintf(path, sizeof(path), "%s/y.db", dir);
+    assert_int_equal(cat_db_open(path, 0, &w), 0);
+    assert_int_equal(cat_reader_open(path, &r), 0);
+    assert_int_not_equal(
+        sqlite3_exec(cat_db_sqlite(r), "DELETE FROM sites", 0, 0, 0),
+        SQLITE_OK);
+    cat_db_close(r);
+    cat_db_close(w);
+    /* Reopening a migrated database applies nothing and keeps data. */
+    assert_int_equal(cat_db_open(path, 0, &w), 0);
+    assert_int_equal(cat_db_schema_version(w), cat_db_schema_latest());
+    cat_db_close(w);
+    fx_rmdir(dir);
+}
+
+static void days_are_china_standard_time(void **state)
+{
+    int64_t d = 0;
+    char buf[11];
+
+    (void)state;
+    assert_int_equal(cat_day_parse("1970-01-01", &d), 0);
+    assert_int_equal(d, 0);
+    assert_int_equal(cat_day_parse("2026-03-01", &d), 0);
+    cat_day_format(d, buf);
+    assert_string_equal(buf, "2026-03-01");
+    cat_day_format(d - 1, buf);
+    assert_string_equal(buf, "2026-02-28");
+    /* 2026-03-01 00:30 CST is 2026-02-28 16:30 UTC: still March 1st. */
+    assert_int_equal(cat_day_of_ms(fx_ms("2026-03-01", 0, 30)), d);
+    assert_int_equal(cat_day_of_ms(fx_ms("2026-03-01", 23, 59)), d);
+    assert_int_equal(cat_day_of_ms(fx_ms("2026-03-01", 0, 0) - 1), d - 1);
+    assert_int_equal(cat_day_parse("2026-02-29", &d), YL_EINVAL);
+    assert_int_equal(cat_day_parse("2024-02-29", &d), 0);
+    assert_int_equal(cat_day_parse("2026-13-01", &d), YL_EINVAL);
+    assert_int_equal(cat_day_parse("2026-1-01", &d), YL_EINVAL);
+    assert_int_equal(cat_day_parse("2026-01-01x", &d), YL_EINVAL);
+    assert_int_equal(cat_day_parse("", &d), YL_EINVAL);
+}
+
+static void lang_tags_are_checked_and_canonical(void **state)
+{
+    char out[64];
+
+    (void)state;
+    assert_int_equal(cat_lang_normalize("zho", out, sizeof(out)), 0);
+    assert_string_equal(out, "zh");
+    assert_int_equal(cat_lang_normalize("tib", out, sizeof(out)), 0);
+    assert_string_equal(out, "bo");
+    assert_int_equal(cat_lang_normalize("LIS", out, sizeof(out)), 0);
+    assert_string_equal(out, "lis");
+    assert_int_equal(cat_lang_normalize("zh-hans-cn", out, sizeof(out)), 0);
+    assert_string_equal(out, "zh-Hans-CN");
+    assert_int_equal(cat_lang_normalize("duu", out, sizeof(out)), 0);
+    assert_string_equal(out, "duu");
+    assert_int_equal(cat_lang_normalize("und", out, sizeof(out)), 0);
+    const char *bad[] = {"",       "z",  "zhongwen", "zh-",          "-zh",
+                         "zh--cn", "12", "zh_CN!",   "zh-Hans-CN-x", "bo lis"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (cat_lang_normalize(bad[i], out, sizeof(out)) != YL_EBADLANG)
+            fail_msg("accepted malformed tag \"%s\"", bad[i]);
+    }
+}
+
+static void config_file_then_flags(void **state)
+{
+    char *dir = fx_tmpdir();
+    char path[512], err[256];
+    cat_config c;
+    FILE *f;
+
+    (void)state;
+    cat_config_init(&c);
+    assert_string_equal(c.data_dir, "./var");
+    assert_int_equal(c.max_batch_events, 500);
+    snprintf(path, sizeof(path), "%s/y.ini", dir);
+    f = fopen(path, "w");
+    fprintf(f,
+            "[server]\nlisten = 0.0.0.0:9000\ndata = %s/data\n"
+            "max_body = 64k\nmax_events = 100\n",
+            dir);
+    fclose(f);
+    assert_int_equal(cat_config_load(&c, path, NULL, NULL, err, sizeof(err)),
+                     0);
+    assert_string_equal(c.listen, "0.0.0.0:9000");
+    assert_int_equal(c.max_body_bytes, 65536);
+    assert_int_equal(c.max_batch_events, 100);
+    assert_int_equal(cat_config_finish(&c, err, sizeof(err)), 0);
+    snprintf(path, sizeof(path), "%s/data/yunling.db", dir);
+    assert_string_equal(c.db_path, path);
+
+    /* Unknown keys and bad numbers name file:line and the key. */
+    snprintf(path, sizeof(path), "%s/bad.ini", dir);
+    f = fopen(path, "w");
+    fputs("[server]\nlisten = 1.2.3.4:5\n\nmax_events = lots\n", f);
+    fclose(f);
+    cat_config_init(&c);
+    assert_int_equal(cat_config_load(&c, path, NULL, NULL, err, sizeof(err)),
+                     YL_EINVAL);
+    assert_non_null(strstr(err, "bad.ini:4"));
+    assert_non_null(strstr(err, "max_events"));
+    f = fopen(path, "w");
+    fputs("[server]\ncolour = blue\n", f);
+    fclose(f);
+    assert_int_equal(cat_config_load(&c, path, NULL, NULL, err, sizeof(err)),
+                     YL_EINVAL);
+    assert_non_null(strstr(err, "bad.ini:2"));
+    assert_non_null(strstr(err, "colour"));
+    snprintf(path, sizeof(path), "%s/missing.ini", dir);
+    assert_true(cat_config_load(&c, path, NULL, NULL, err, sizeof(err)) < 0);
+    fx_rmdir(dir);
+}
+
+static void map_put_get_delete(void **state)
+{
+    cat_map m;
+    uintptr_t i;
+
+    (void)state;
+    cat_map_init(&m);
+    for (i = 0; i < 5000; i++)
+        assert_int_equal(cat_map_put(&m, i * 7919, (void *)(i + 1)), 0);
+    for (i = 0; i < 5000; i += 2)
+        assert_ptr_equal(cat_map_del(&m, i * 7919), (void *)(i + 1));
+    for (i = 0; i < 5000; i++)
+        assert_ptr_equal(cat_map_get(&m, i * 7919),
+                         i % 2 ? (void *)(i + 1) : NULL);
+    assert_int_equal(m.len, 2500);
+    cat_map_fini(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(schema_applies_every_step),
+        cmocka_unit_test(reader_refuses_writes_and_old_schema),
+        cmocka_unit_test(days_are_china_standard_time),
+        cmocka_unit_test(lang_tags_are_checked_and_canonical),
+        cmocka_unit_test(config_file_then_flags),
+        cmocka_unit_test(map_put_get_delete),
+    };
+    return cmocka_run_group_tests_name("cat_basics", tests, NULL, NULL);
+}

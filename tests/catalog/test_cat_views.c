@@ -1,0 +1,438 @@
+/* test_cat_views.c - viewing events: parse errors, batch rejection,
+ * idempotence, watched-seconds rules, completion, rollups. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/cat_internal.h"
+#include "catalog/cat_views.h"
+#include "cat_fixture.h"
+#include "common/yl_err.h"
+
+#define V1 "910101001001" /* 一村, under 东镇 910101001, 一县, 甲市 */
+#define V2 "910101001002"
+#define T1 "910101001" /* the township itself is a station too */
+
+typedef struct fx {
+    char *dir;
+    cat_db *db;
+    int64_t lesson; /* 100 s long */
+    int64_t t0;     /* 2026-03-01 10:00 CST */
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+
+    f->dir = fx_tmpdir();
+    f->db = fx_open_with_sites(f->dir);
+    f->lesson = fx_lesson(f->db, "测试课", 100.0);
+    f->t0 = fx_ms("2026-03-01", 10, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+
+    cat_db_close(f->db);
+    fx_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Parses text (printf format) into a batch received at recv_ms; returns
+ * the parse result and the batch in *b (NULL on error). */
+static int parse(const char *scope, int64_t recv_ms, cat_view_batch **b,
+                 char *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int parse(const char *scope, int64_t recv_ms, cat_view_batch **b,
+                 char *err, const char *fmt, ...)
+{
+    char text[8192];
+    va_list ap;
+    json_t *j;
+    int rc;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    j = fx_json(text);
+    *b = NULL;
+    err[0] = '\0';
+    rc = cat_views_parse(j, scope, 500, recv_ms, b, err, 256);
+    json_decref(j);
+    return rc;
+}
+
+/* Parses and applies; asserts both succeed; returns accepted. */
+static int ingest(fx *f, int64_t recv_ms, int *dups, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int ingest(fx *f, int64_t recv_ms, int *dups, const char *fmt, ...)
+{
+    char text[8192], err[256];
+    cat_view_batch *b = NULL;
+    va_list ap;
+    json_t *j;
+    int acc = -1, d = -1, rc;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    j = fx_json(text);
+    rc = cat_views_parse(j, NULL, 500, recv_ms, &b, err, sizeof(err));
+    json_decref(j);
+    if (rc != 0)
+        fail_msg("parse: %s", err);
+    rc = cat_views_apply(f->db, b, &acc, &d);
+    if (rc != 0)
+        fail_msg("apply: %s", cat_db_errmsg(f->db));
+    cat_view_batch_free(b);
+    if (dups != NULL)
+        *dups = d;
+    return acc;
+}
+
+static double q1(cat_db *db, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static double q1(cat_db *db, const char *fmt, ...)
+{
+    char sql[1024];
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    double v;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    if (sqlite3_prepare_v2(cat_db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(cat_db_sqlite(db)));
+    v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : -1;
+    sqlite3_finalize(st);
+    return v;
+}
+
+#define EV(sess, seq, site, lesson, kind, pos, ts)                             \
+    "{\"session\":\"" sess "\",\"seq\":" #seq ",\"site\":\"" site              \
+    "\",\"lesson\":" lesson ",\"kind\":\"" kind "\",\"position_s\":" pos       \
+    ",\"audio_lang\":\"lis\",\"rendition\":\"480p\",\"client\":\"tv\"" ts "}"
+
+static void parse_rejects_bad_shapes_naming_the_field(void **state)
+{
+    char err[256];
+    cat_view_batch *b;
+    struct {
+        const char *json, *want;
+        int rc;
+    } cases[] = {
+        {"[]", "body", YL_EINVAL},
+        {"{\"events\":{}}", "events", YL_EINVAL},
+        {"{\"events\":[1]}", "events[0]", YL_EINVAL},
+        {"{\"events\":[{\"session\":7}]}", "events[0].session", YL_EINVAL},
+        {"{\"events\":[" EV("a", 1, V1, "1", "beat", "1",
+                            "") ",{\"session\":"
+                                "\"a\",\"seq\":\"2\"}]}",
+         "events[1].seq", YL_EINVAL},
+        {"{\"events\":[{\"session\":\"a\",\"seq\":-1}]}", "events[0].seq",
+         YL_EINVAL},
+        {"{\"events\":[{\"session\":\"a\",\"seq\":1,\"site\":532901}]}",
+         "events[0].site", YL_EINVAL},
+        {"{\"events\":[" EV("a", 1, "910101", "1", "beat", "1", "") "]}",
+         "not a station", YL_EINVAL},
+        {"{\"events\":[" EV("a", 1, V1, "\"7\"", "beat", "1", "") "]}",
+         "events[0].lesson", YL_EINVAL},
+        {"{\"events\":[" EV("a", 1, V1, "1", "pause", "1", "") "]}",
+         "events[0].kind", YL_EINVAL},
+        {"{\"events\":[" EV("a", 1, V1, "1", "beat", "-3", "") "]}",
+         "events[0].position_s", YL_EINVAL},
+        {"{\"events\":[" EV("a", 1, V1, "1", "beat", "\"12\"", "") "]}",
+         "events[0].position_s", YL_EINVAL},
+        {"{\"events\":[" EV("a", 1, V1, "1", "beat", "1", ",\"ts\":1.5") "]}",
+         "events[0].ts", YL_EINVAL},
+        {"{\"events\":[{\"session\":\"a\",\"seq\":1,\"site\":\"" V1 "\","
+         "\"lesson\":1,\"kind\":\"beat\",\"position_s\":1,\"audio_lang\":"
+         "\"l!s\"}]}",
+         "events[0].audio_lang", YL_EINVAL},
+        {"{\"events\":[{\"session\":\"a\",\"seq\":1,\"site\":\"" V1 "\","
+         "\"lesson\":1,\"kind\":\"beat\",\"position_s\":1,\"client\":"
+         "\"watch\"}]}",
+         "events[0].client", YL_EINVAL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = parse(NULL, 1, &b, err, "%s", cases[i].json);
+        if (rc != cases[i].rc || strstr(err, cases[i].want) == NULL)
+            fail_msg("case %zu: rc %d, \"%s\" (want %s)", i, rc, err,
+                     cases[i].want);
+        assert_null(b);
+    }
+    /* A site token reports only its own site: the whole batch is refused. */
+    assert_int_equal(
+        parse(V1, 1, &b, err,
+              "{\"events\":[" EV("a", 1, V1, "1", "beat", "1", "") "," EV(
+                  "a", 2, V2, "1", "beat", "1", "") "]}"),
+        YL_EFORBIDDEN);
+    assert_non_null(strstr(err, "events[1].site"));
+    assert_int_equal(
+        parse(V1, 1, &b, err,
+              "{\"events\":[" EV("a", 1, V1, "1", "beat", "1", "") "]}"),
+        0);
+    assert_int_equal(cat_view_batch_count(b), 1);
+    cat_view_batch_free(b);
+}
+
+static void batch_over_the_limit_is_refused(void **state)
+{
+    json_t *body = json_object(), *evs = json_array();
+    cat_view_batch *b = NULL;
+    char err[256];
+
+    (void)state;
+    for (int i = 0; i < 501; i++)
+        json_array_append_new(evs, json_pack("{s:s, s:i, s:s, s:i, s:s, s:f}",
+                                             "session", "s", "seq", i, "site",
+                                             V1, "lesson", 1, "kind", "beat",
+                                             "position_s", 1.0));
+    json_object_set_new(body, "events", evs);
+    assert_int_equal(cat_views_parse(body, NULL, 500, 1, &b, err, sizeof(err)),
+                     YL_ETOOBIG);
+    assert_non_null(strstr(err, "501"));
+    json_array_remove(evs, 0);
+    assert_int_equal(cat_views_parse(body, NULL, 500, 1, &b, err, sizeof(err)),
+                     0);
+    assert_int_equal(cat_view_batch_count(b), 500);
+    cat_view_batch_free(b);
+    json_decref(body);
+}
+
+static void unknown_site_or_lesson_rejects_the_whole_batch(void **state)
+{
+    fx *f = *state;
+    char err[256];
+    cat_view_batch *b = NULL;
+    int acc = 0, dup = 0;
+
+    assert_int_equal(
+        parse(NULL, f->t0, &b, err,
+              "{\"events\":[" EV("u1", 1, V1, "%lld", "start", "0", "") "," EV(
+                  "u1", 2, "910101001009", "%lld", "beat", "1", "") "]}",
+              (long long)f->lesson, (long long)f->lesson),
+        0);
+    assert_int_equal(cat_views_apply(f->db, b, &acc, &dup), YL_EINVAL);
+    assert_non_null(strstr(cat_db_errmsg(f->db), "events[1].site"));
+    assert_non_null(strstr(cat_db_errmsg(f->db), "910101001009"));
+    cat_view_batch_free(b);
+    assert_int_equal(
+        parse(NULL, f->t0, &b, err,
+              "{\"events\":[" EV("u1", 1, V1, "%lld", "start", "0", "") "," EV(
+                  "u1", 2, V1, "999", "beat", "1", "") "]}",
+              (long long)f->lesson),
+        0);
+    assert_int_equal(cat_views_apply(f->db, b, &acc, &dup), YL_EINVAL);
+    assert_non_null(strstr(cat_db_errmsg(f->db), "events[1].lesson"));
+    cat_view_batch_free(b);
+    /* Nothing of either batch was stored. */
+    assert_true(q1(f->db, "SELECT count(*) FROM view_events") == 0);
+    assert_true(q1(f->db, "SELECT count(*) FROM sessions") == 0);
+    assert_true(q1(f->db, "SELECT count(*) FROM roll_region_day") == 0);
+
+    /* A session keeps its lesson. */
+    assert_int_equal(
+        ingest(f, f->t0, NULL,
+               "{\"events\":[" EV("u2", 1, V1, "%lld", "start", "0", "") "]}",
+               (long long)f->lesson),
+        1);
+    assert_int_equal(
+        parse(NULL, f->t0, &b, err,
+              "{\"events\":[" EV("u2", 2, V2, "%lld", "beat", "1", "") "]}",
+              (long long)f->lesson),
+        0);
+    assert_int_equal(cat_views_apply(f->db, b, &acc, &dup), YL_EINVAL);
+    assert_non_null(strstr(cat_db_errmsg(f->db), "belongs to site"));
+    cat_view_batch_free(b);
+}
+
+static void watched_seconds_follow_the_clock_not_positions(void **state)
+{
+    fx *f = *state;
+    int64_t t = f->t0, L = f->lesson;
+    int dup = -1;
+
+    /* start, beat +15 s, beat after a 5 min pause (capped at 20 s), end +7
+     * s; positions claim far more than the clock allows. */
+    assert_int_equal(
+        ingest(f, t + 60000, &dup,
+               "{\"events\":[" EV("w1", 1, V1, "%lld", "start", "0",
+                                  ",\"ts\":%lld") "," EV("w1", 2, V1, "%lld",
+                                                         "beat", "15",
+                                                         ",\"ts\":%lld") "]}",
+               (long long)L, (long long)t, (long long)L,
+               (long long)(t + 15000)),
+        2);
+    assert_int_equal(dup, 0);
+    assert_int_equal(
+        ingest(f, t + 400000, &dup,
+               "{\"events\":[" EV("w1", 3, V1, "%lld", "beat", "80",
+                                  ",\"ts\":%lld") "," EV("w1", 4, V1, "%lld",
+                                                         "end", "88",
+                                                         ",\"ts\":%lld") "]}",
+               (long long)L, (long long)(t + 315000), (long long)L,
+               (long long)(t + 322000)),
+        2);
+    assert_true(q1(f->db, "SELECT watched_s FROM sessions WHERE skey='w1'") ==
+                15 + 20 + 7);
+    assert_true(q1(f->db, "SELECT furthest_s FROM sessions WHERE skey='w1'") ==
+                88);
+    assert_true(q1(f->db, "SELECT completed FROM sessions WHERE skey='w1'") ==
+                0); /* 88 < 90% of 100 */
+    assert_true(q1(f->db, "SELECT ended FROM sessions WHERE skey='w1'") == 1);
+
+    /* The same batch again: all duplicates, nothing counted twice. */
+    assert_int_equal(
+        ingest(f, t + 500000, &dup,
+               "{\"events\":[" EV("w1", 3, V1, "%lld", "beat", "80",
+                                  ",\"ts\":%lld") "," EV("w1", 4, V1, "%lld",
+                                                         "end", "88",
+                                                         ",\"ts\":%lld") "]}",
+               (long long)L, (long long)(t + 315000), (long long)L,
+               (long long)(t + 322000)),
+        0);
+    assert_int_equal(dup, 2);
+    assert_true(q1(f->db, "SELECT watched_s FROM sessions WHERE skey='w1'") ==
+                42);
+    assert_true(q1(f->db, "SELECT count(*) FROM view_events") == 4);
+    assert_true(q1(f->db, "SELECT sum(watched_s) FROM roll_site_lesson_day") ==
+                42);
+
+    /* Without ts, the server receipt time is the clock; a late event (lower
+     * seq than the newest) credits nothing. */
+    assert_int_equal(
+        ingest(f, t, NULL,
+               "{\"events\":[" EV("w2", 1, V2, "%lld", "start", "0", "") "]}",
+               (long long)L),
+        1);
+    assert_int_equal(
+        ingest(f, t + 12000, NULL,
+               "{\"events\":[" EV("w2", 3, V2, "%lld", "beat", "95", "") "]}",
+               (long long)L),
+        1);
+    assert_int_equal(
+        ingest(f, t + 14000, NULL,
+               "{\"events\":[" EV("w2", 2, V2, "%lld", "beat", "50", "") "]}",
+               (long long)L),
+        1);
+    assert_true(q1(f->db, "SELECT watched_s FROM sessions WHERE skey='w2'") ==
+                12);
+    assert_true(q1(f->db, "SELECT last_seq FROM sessions WHERE skey='w2'") ==
+                3);
+    /* 95 of 100 s reached: completed once, even with more events. */
+    assert_true(q1(f->db, "SELECT completed FROM sessions WHERE skey='w2'") ==
+                1);
+    assert_int_equal(
+        ingest(f, t + 34000, NULL,
+               "{\"events\":[" EV("w2", 4, V2, "%lld", "end", "100", "") "]}",
+               (long long)L),
+        1);
+    assert_true(q1(f->db, "SELECT watched_s FROM sessions WHERE skey='w2'") ==
+                12 + 20); /* 22 s gap, capped */
+    assert_true(
+        q1(f->db, "SELECT sum(completions) FROM roll_site_lesson_day") == 1);
+    /* A clock going backwards credits nothing. */
+    assert_int_equal(
+        ingest(f, t, NULL,
+               "{\"events\":[" EV("w3", 1, V1, "%lld", "start", "0",
+                                  ",\"ts\":%lld") "," EV("w3", 2, V1, "%lld",
+                                                         "beat", "10",
+                                                         ",\"ts\":%lld") "]}",
+               (long long)L, (long long)(t + 50000), (long long)L,
+               (long long)(t + 10000)),
+        2);
+    assert_true(q1(f->db, "SELECT watched_s FROM sessions WHERE skey='w3'") ==
+                0);
+}
+
+static void rollups_cover_every_level_and_day(void **state)
+{
+    fx *f = *state;
+    int64_t t = f->t0, L = f->lesson, day;
+
+    /* One session in 一村 and one at the township station 东镇, another
+     * day in 二村. */
+    ingest(f, t, NULL,
+           "{\"events\":[" EV("r1", 1, V1, "%lld", "start", "0",
+                              ",\"ts\":1000") "," EV("r1", 2, V1, "%lld",
+                                                     "beat", "15",
+                                                     ",\"ts\":16000") "]}",
+           (long long)L, (long long)L);
+    ingest(f, t, NULL,
+           "{\"events\":[" EV("r2", 1, T1, "%lld", "start", "0",
+                              ",\"ts\":1000") "," EV("r2", 2, T1, "%lld",
+                                                     "beat", "95",
+                                                     ",\"ts\":11000") "]}",
+           (long long)L, (long long)L);
+    ingest(f, t + 86400000, NULL,
+           "{\"events\":[" EV("r3", 1, V2, "%lld", "start", "0",
+                              ",\"ts\":1000") "," EV("r3", 2, V2, "%lld",
+                                                     "beat", "15",
+                                                     ",\"ts\":6000") "]}",
+           (long long)L, (long long)L);
+    day = cat_day_of_ms(t);
+    /* Station rows. */
+    assert_true(q1(f->db,
+                   "SELECT watched_s FROM roll_site_lesson_day WHERE "
+                   "site_id=" V1 " AND day=%lld",
+                   (long long)day) == 15);
+    assert_true(q1(f->db,
+                   "SELECT sessions FROM roll_region_day WHERE region_id=" T1
+                   " AND day=%lld",
+                   (long long)day) == 2); /* its own + 一村's */
+    assert_true(q1(f->db,
+                   "SELECT watched_s FROM roll_region_day WHERE region_id=" T1
+                   " AND day=%lld",
+                   (long long)day) == 25);
+    assert_true(q1(f->db,
+                   "SELECT completions FROM roll_region_day WHERE "
+                   "region_id=91 AND parent_id=0 AND day=%lld",
+                   (long long)day) == 1);
+    assert_true(q1(f->db,
+                   "SELECT parent_id FROM roll_region_day WHERE "
+                   "region_id=910101 AND day=%lld",
+                   (long long)day) == 9101);
+    assert_true(q1(f->db,
+                   "SELECT watched_s FROM roll_region_day WHERE "
+                   "region_id=9101 AND day=%lld",
+                   (long long)day + 1) == 5);
+    /* Region sums equal the station sums at every level. */
+    for (int len = 2; len <= 9; len++) {
+        if (len == 3 || len == 5 || len == 7 || len == 8)
+            continue;
+        assert_true(q1(f->db,
+                       "SELECT sum(watched_s) FROM roll_region_day WHERE "
+                       "length(region_id) = %d",
+                       len) == 30);
+    }
+    /* Activity bitmaps: two stations on day 1, one on day 2. */
+    assert_true(q1(f->db, "SELECT count(*) FROM site_activity") == 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parse_rejects_bad_shapes_naming_the_field),
+        cmocka_unit_test(batch_over_the_limit_is_refused),
+        cmocka_unit_test_setup_teardown(
+            unknown_site_or_lesson_rejects_the_whole_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            watched_seconds_follow_the_clock_not_positions, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollups_cover_every_level_and_day,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests_name("cat_views", tests, NULL, NULL);
+}

@@ -1,0 +1,341 @@
+/* test_cat_writer.c - the writer thread: callbacks only after COMMIT, one
+ * bad request does not spoil its batch, stop flushes, the active view and
+ * its rebuild after a restart, metrics. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/cat_config.h"
+#include "catalog/cat_internal.h"
+#include "catalog/cat_jobs.h"
+#include "catalog/cat_metrics.h"
+#include "catalog/cat_stats.h"
+#include "catalog/cat_views.h"
+#include "catalog/cat_writer.h"
+#include "cat_fixture.h"
+#include "common/yl_err.h"
+
+typedef struct fx {
+    char *dir;
+    cat_config cfg;
+    int64_t lesson;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    cat_db *db;
+    char err[256];
+
+    f->dir = fx_tmpdir();
+    db = fx_open_with_sites(f->dir);
+    f->lesson = fx_lesson(db, "写入测试", 60.0);
+    cat_db_close(db);
+    cat_config_init(&f->cfg);
+    cat_config_set(&f->cfg, "server", "data", f->dir, err, sizeof(err));
+    assert_int_equal(cat_config_finish(&f->cfg, err, sizeof(err)), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+
+    fx_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static cat_view_batch *batch(const char *site, const char *sess, int seq0,
+                             int n, int64_t lesson, int64_t recv,
+                             const char *kind)
+{
+    json_t *body = json_object(), *evs = json_array();
+    cat_view_batch *b = NULL;
+    char err[256];
+
+    for (int i = 0; i < n; i++)
+        json_array_append_new(
+            evs,
+            json_pack("{s:s, s:i, s:s, s:I, s:s, s:f}", "session", sess, "seq",
+                      seq0 + i, "site", site, "lesson", (json_int_t)lesson,
+                      "kind", kind ? kind : (seq0 + i == 0 ? "start" : "beat"),
+                      "position_s", 1.0 * i));
+    json_object_set_new(body, "events", evs);
+    if (cat_views_parse(body, NULL, 500, recv, &b, err, sizeof(err)) != 0)
+        fail_msg("parse: %s", err);
+    json_decref(body);
+    return b;
+}
+
+/* A callback that checks, from another connection, that what it
+ * acknowledges is already committed. */
+typedef struct probe {
+    const char *db_path;
+    atomic_int calls;
+    atomic_int visible_ok;
+    int last_rc;
+    int accepted_total;
+} probe;
+
+static void probe_done(void *ud, int rc, const cat_write_result *res)
+{
+    probe *p = ud;
+    cat_db *r = NULL;
+    sqlite3_stmt *st = NULL;
+
+    p->last_rc = rc;
+    if (rc == 0) {
+        p->accepted_total += res->accepted;
+        assert_int_equal(cat_reader_open(p->db_path, &r), 0);
+        sqlite3_prepare_v2(cat_db_sqlite(r), "SELECT count(*) FROM view_events",
+                           -1, &st, NULL);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            sqlite3_column_int(st, 0) >= p->accepted_total)
+            atomic_fetch_add(&p->visible_ok, 1);
+        sqlite3_finalize(st);
+        cat_db_close(r);
+    }
+    atomic_fetch_add(&p->calls, 1);
+}
+
+static void callback_fires_after_commit(void **state)
+{
+    fx *f = *state;
+    cat_writer *w = NULL;
+    probe p = {.db_path = f->cfg.db_path};
+    int64_t now = cat_now_ms();
+
+    assert_int_equal(cat_writer_start(&f->cfg, &w), 0);
+    for (int i = 0; i < 20; i++) {
+        char sess[32];
+        snprintf(sess, sizeof(sess), "c%d", i);
+        assert_int_equal(cat_views_submit(w,
+                                          batch("910101001001", sess, 0, 25,
+                                                f->lesson, now, NULL),
+                                          probe_done, &p),
+                         0);
+    }
+    cat_writer_stop(w); /* runs everything queued first */
+    assert_int_equal(atomic_load(&p.calls), 20);
+    assert_int_equal(atomic_load(&p.visible_ok), 20);
+    assert_int_equal(p.accepted_total, 500);
+}
+
+static void bad_request_does_not_spoil_its_batch(void **state)
+{
+    fx *f = *state;
+    cat_writer *w = NULL;
+    cat_sync good, bad, again;
+    int64_t now = cat_now_ms();
+
+    assert_int_equal(cat_writer_start(&f->cfg, &w), 0);
+    cat_sync_init(&good);
+    cat_sync_init(&bad);
+    cat_sync_init(&again);
+    /* Queued back to back: very likely one transaction. */
+    assert_int_equal(
+        cat_views_submit(w,
+                         batch("910101001001", "g", 0, 3, f->lesson, now, NULL),
+                         cat_sync_done, &good),
+        0);
+    assert_int_equal(
+        cat_views_submit(w, batch("910101001001", "b", 0, 3, 4242, now, NULL),
+                         cat_sync_done, &bad),
+        0);
+    assert_int_equal(
+        cat_views_submit(w,
+                         batch("910101001001", "g", 0, 3, f->lesson, now, NULL),
+                         cat_sync_done, &again),
+        0);
+    assert_int_equal(cat_sync_wait(&good), 0);
+    assert_int_equal(good.res.accepted, 3);
+    assert_int_equal(cat_sync_wait(&bad), YL_EINVAL);
+    assert_non_null(strstr(bad.res.error, "events[0].lesson"));
+    assert_non_null(strstr(bad.res.error, "4242"));
+    assert_int_equal(cat_sync_wait(&again), 0);
+    assert_int_equal(again.res.accepted, 0);
+    assert_int_equal(again.res.duplicates, 3);
+    cat_sync_fini(&good);
+    cat_sync_fini(&bad);
+    cat_sync_fini(&again);
+
+    /* Jobs through the writer: nothing queued. */
+    cat_sync_init(&good);
+    assert_int_equal(cat_jobs_claim_submit(w, cat_sync_done, &good), 0);
+    assert_int_equal(cat_sync_wait(&good), YL_ENOTFOUND);
+    cat_sync_fini(&good);
+    {
+        cat_metrics m;
+        assert_int_equal(cat_metrics_get(w, NULL, now, &m), 0);
+        assert_int_equal(m.events_accepted, 3);
+        assert_int_equal(m.events_duplicate, 3);
+        assert_int_equal(m.batches_rejected, 1);
+        assert_int_equal(m.active_sessions, 1);
+        assert_int_equal(m.active_sites, 1);
+    }
+    cat_writer_stop(w);
+    /* After stop, submitting fails cleanly. */
+}
+
+struct pusher {
+    cat_writer *w;
+    int64_t lesson;
+    int id;
+    int acked;
+};
+
+static void *push_thread(void *p)
+{
+    struct pusher *u = p;
+
+    for (int i = 0; i < 200; i++) {
+        cat_sync s;
+        char sess[32];
+        cat_sync_init(&s);
+        snprintf(sess, sizeof(sess), "t%d-%d", u->id, i);
+        assert_int_equal(
+            cat_views_submit(u->w,
+                             batch(u->id ? "910201001002" : "910101002001",
+                                   sess, 0, 1, u->lesson, cat_now_ms(), NULL),
+                             cat_sync_done, &s),
+            0);
+        if (cat_sync_wait(&s) == 0)
+            u->acked += s.res.accepted;
+        cat_sync_fini(&s);
+    }
+    return NULL;
+}
+
+static int64_t count_events(const char *path)
+{
+    cat_db *r = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n;
+
+    assert_int_equal(cat_reader_open(path, &r), 0);
+    sqlite3_prepare_v2(cat_db_sqlite(r), "SELECT count(*) FROM view_events", -1,
+                       &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    cat_db_close(r);
+    return n;
+}
+
+static void concurrent_submitters_and_the_active_view(void **state)
+{
+    fx *f = *state;
+    cat_writer *w = NULL;
+    pthread_t th[2];
+    struct pusher u[2];
+    json_t *now = NULL, *it;
+    int64_t t;
+
+    assert_int_equal(cat_writer_start(&f->cfg, &w), 0);
+    for (int i = 0; i < 2; i++) {
+        u[i] = (struct pusher){w, f->lesson, i, 0};
+        pthread_create(&th[i], NULL, push_thread, &u[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(u[0].acked + u[1].acked, 400);
+    assert_int_equal(count_events(f->cfg.db_path), 400);
+
+    /* 400 single-event sessions are active now: 200 in 甲市 (三村) and 200
+     * in 乙州 (六村). */
+    t = cat_now_ms();
+    assert_int_equal(cat_stats_now(w, NULL, t, &now), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(now, "active_sessions")), 400);
+    assert_int_equal(json_integer_value(json_object_get(now, "active_sites")),
+                     2);
+    assert_int_equal(json_array_size(json_object_get(now, "items")), 2);
+    it = json_array_get(json_object_get(now, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(it, "code")), "9101");
+    assert_int_equal(json_integer_value(json_object_get(it, "active_sessions")),
+                     200);
+    json_decref(now);
+    /* A county: its townships, zeros included. */
+    assert_int_equal(cat_stats_now(w, "910101", t, &now), 0);
+    assert_int_equal(json_array_size(json_object_get(now, "items")), 2);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(now, "items"), 0),
+                         "active_sessions")),
+                     0);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(now, "items"), 1),
+                         "active_sessions")),
+                     200);
+    json_decref(now);
+    assert_int_equal(cat_stats_now(w, "919999", t, &now), YL_ENOTFOUND);
+
+    /* Restart: the view is rebuilt from the sessions table. */
+    cat_writer_stop(w);
+    assert_int_equal(cat_writer_start(&f->cfg, &w), 0);
+    assert_int_equal(cat_stats_now(w, "91", cat_now_ms(), &now), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(now, "active_sessions")), 400);
+    json_decref(now);
+    /* One minute later nobody is active. */
+    assert_int_equal(cat_stats_now(w, "91", cat_now_ms() + 61000, &now), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(now, "active_sessions")), 0);
+    assert_int_equal(json_integer_value(json_object_get(now, "active_sites")),
+                     0);
+    json_decref(now);
+    cat_writer_stop(w);
+}
+
+static void end_event_leaves_the_active_view(void **state)
+{
+    fx *f = *state;
+    cat_writer *w = NULL;
+    cat_sync s;
+    json_t *now = NULL;
+    int64_t t = cat_now_ms();
+
+    assert_int_equal(cat_writer_start(&f->cfg, &w), 0);
+    cat_sync_init(&s);
+    cat_views_submit(w, batch("910101001001", "e1", 0, 2, f->lesson, t, NULL),
+                     cat_sync_done, &s);
+    assert_int_equal(cat_sync_wait(&s), 0);
+    cat_sync_fini(&s);
+    assert_int_equal(cat_stats_now(w, "910101001", t, &now), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(now, "active_sessions")), 1);
+    json_decref(now);
+    cat_sync_init(&s);
+    cat_views_submit(w, batch("910101001001", "e1", 2, 1, f->lesson, t, "end"),
+                     cat_sync_done, &s);
+    assert_int_equal(cat_sync_wait(&s), 0);
+    cat_sync_fini(&s);
+    assert_int_equal(cat_stats_now(w, "910101001", t, &now), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(now, "active_sessions")), 0);
+    json_decref(now);
+    cat_writer_stop(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(callback_fires_after_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(bad_request_does_not_spoil_its_batch,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            concurrent_submitters_and_the_active_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(end_event_leaves_the_active_view, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests_name("cat_writer", tests, NULL, NULL);
+}
