@@ -91,6 +91,8 @@ static void usage(FILE *f)
         "      --progress MODE        bar (default, on a terminal only),\n"
         "                             json (lines on stdout) or none\n"
         "      --preset P             x264 preset (default veryfast)\n"
+        "      --threads N,N,...      x264 threads per rung (default: sized\n"
+        "                             for this machine, e.g. 3,2,1,1)\n"
         "  -h, --help                 this text\n"
         "\n"
         "LANG is a BCP-47 tag (zh, bo, lis, duu, wbm, ...). Exit codes: 0 ok,\n"

@@ -25,9 +25,7 @@
 #include <jansson.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
-#include <libswscale/swscale.h>
 
 #include "common/yl_err.h"
 #include "common/yl_log.h"
@@ -36,6 +34,7 @@
 #include "transcode/tc_ladder.h"
 #include "transcode/tc_lang.h"
 #include "transcode/tc_playlist.h"
+#include "transcode/tc_poster.h"
 #include "transcode/tc_publish.h"
 #include "transcode/tc_status.h"
 #include "transcode/tc_subs.h"
@@ -429,9 +428,13 @@ static int make_dir(tc_job *j, const char *name)
 }
 
 /* x264 threads per rung. The rungs already run in parallel, so each x264
- * needs few threads of its own: the top rung (about half of all the work)
- * gets frame threads so that it is never the one the others wait for, the
- * small ones one thread each. YL_TC_THREADS="2,1,1,1" overrides. */
+ * needs fewer threads than it would alone; but a rung with too few is the
+ * one the others wait for (the demux thread feeds all rungs in lockstep
+ * through short queues), and x264 frame threads are what absorb its uneven
+ * per-frame cost. On C cores: the top rung (about half of all the work)
+ * gets C+1, the second C, the others C/2 (at least 1); 2 cores give
+ * 3,2,1,1, measured against 2,1,1,1, 2,2,2,2 and x264's own choice (3 each)
+ * in docs/performance.md. --threads "3,2,1,1" overrides. */
 static void rung_threads(tc_job *j, int *threads, int n)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -440,10 +443,14 @@ static void rung_threads(tc_job *j, int *threads, int n)
 
     if (cores < 1)
         cores = 1;
+    if (cores > 15)
+        cores = 15;
     for (i = 0; i < n; i++)
-        threads[i] = 1;
+        threads[i] = cores >= 2 ? (int)cores / 2 : 1;
     if (n > 0)
-        threads[0] = cores >= 2 ? (int)(cores > 4 ? 4 : cores) : 1;
+        threads[0] = cores >= 2 ? (int)cores + 1 : 1;
+    if (n > 1)
+        threads[1] = (int)cores;
     if (n == 1)
         threads[0] = 0; /* one rung: x264 decides (all cores) */
     if (spec != NULL) {
@@ -924,92 +931,24 @@ out:
 
 static int write_poster(tc_job *j)
 {
-    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
-    AVCodecContext *enc = NULL;
-    struct SwsContext *sws = NULL;
-    AVFrame *pic = NULL;
-    AVPacket *pkt = NULL;
-    FILE *fp = NULL;
-    const char *path;
-    int w = j->video[0].rung.width, h = j->video[0].rung.height;
+    const char *path = tmp_path(j, "poster.jpg");
     int ret;
 
     if (j->poster == NULL)
         return 0;
-    if (codec == NULL)
-        return tc_fail(&j->st, TC_EK_INTERNAL, AVERROR_ENCODER_NOT_FOUND,
-                       "mjpeg encoder not available in this libavcodec");
-    enc = avcodec_alloc_context3(codec);
-    pic = av_frame_alloc();
-    pkt = av_packet_alloc();
-    if (enc == NULL || pic == NULL || pkt == NULL) {
-        ret = oom(j);
-        goto out;
-    }
-    enc->width = w;
-    enc->height = h;
-    enc->pix_fmt = AV_PIX_FMT_YUVJ420P;
-    enc->time_base = (AVRational){1, 25};
-    enc->flags |= AV_CODEC_FLAG_QSCALE;
-    enc->global_quality = FF_QP2LAMBDA * 3;
-    enc->color_range = AVCOL_RANGE_JPEG;
-    ret = avcodec_open2(enc, codec, NULL);
+    ret = tc_poster_write(j->poster, j->video[0].rung.width,
+                          j->video[0].rung.height, path);
+    if (ret < 0 && ret > -4096 && ret != AVERROR(ENOMEM))
+        return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s: cannot write: %s", path,
+                       strerror(-ret));
     if (ret < 0) {
-        ret = tc_fail(&j->st, TC_EK_INTERNAL, ret, "cannot open mjpeg");
-        goto out;
+        char e[128];
+
+        return tc_fail(&j->st, TC_EK_INTERNAL, ret,
+                       "%s: encoding the poster failed: %s", path,
+                       av_err(ret, e, sizeof(e)));
     }
-    pic->format = AV_PIX_FMT_YUVJ420P;
-    pic->width = w;
-    pic->height = h;
-    ret = av_frame_get_buffer(pic, 0);
-    if (ret < 0) {
-        ret = oom(j);
-        goto out;
-    }
-    sws = sws_getContext(j->poster->width, j->poster->height, j->poster->format,
-                         w, h, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL,
-                         NULL);
-    if (sws == NULL) {
-        ret = tc_fail(&j->st, TC_EK_INTERNAL, AVERROR(EINVAL),
-                      "cannot scale the poster frame");
-        goto out;
-    }
-    sws_scale(sws, (const uint8_t *const *)j->poster->data, j->poster->linesize,
-              0, j->poster->height, pic->data, pic->linesize);
-    pic->pts = 0;
-    ret = avcodec_send_frame(enc, pic);
-    if (ret >= 0)
-        ret = avcodec_send_frame(enc, NULL);
-    if (ret >= 0)
-        ret = avcodec_receive_packet(enc, pkt);
-    if (ret < 0) {
-        ret = tc_fail(&j->st, TC_EK_INTERNAL, ret, "poster encoding failed");
-        goto out;
-    }
-    path = tmp_path(j, "poster.jpg");
-    fp = fopen(path, "wb");
-    if (fp == NULL ||
-        fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size) {
-        ret = tc_fail(&j->st, TC_EK_OUTPUT, -errno, "%s: cannot write: %s",
-                      path, strerror(errno));
-        goto out;
-    }
-    if (fclose(fp) != 0) {
-        fp = NULL;
-        ret = tc_fail(&j->st, TC_EK_OUTPUT, -errno, "%s: cannot write: %s",
-                      path, strerror(errno));
-        goto out;
-    }
-    fp = NULL;
-    ret = 0;
-out:
-    if (fp)
-        fclose(fp);
-    sws_freeContext(sws);
-    av_packet_free(&pkt);
-    av_frame_free(&pic);
-    avcodec_free_context(&enc);
-    return ret;
+    return 0;
 }
 
 /* The X-TIMESTAMP-MAP of WebVTT maps cue time 0 to the media timestamp of

@@ -18,7 +18,7 @@
 /* Decoded frames waiting for this rung. All rungs hold references to the
  * same decoded frames, so a deeper queue costs little memory, and it lets
  * a rung that x264 briefly stalls catch up without stalling the decoder. */
-#define VOUT_QUEUE 8
+#define VOUT_QUEUE 12
 
 struct vq_item {
     AVFrame *frame; /* owned reference */
