@@ -1,0 +1,414 @@
+/* test_str_units.c - the streamer's pure parts: ranges, entity tags, HTTP
+ * dates, MIME and cache classes, path checks, and the multipart parser fed
+ * in every possible split. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/yl_err.h"
+#include "streamer/str_httputil.h"
+#include "streamer/str_multipart.h"
+#include "streamer/str_path.h"
+
+static void range_forms(void **state)
+{
+    int64_t a = -1, b = -1;
+    (void)state;
+
+    assert_int_equal(str_range_parse("bytes=0-99", 1000, &a, &b), STR_RANGE_OK);
+    assert_int_equal(a, 0);
+    assert_int_equal(b, 99);
+    assert_int_equal(str_range_parse("bytes=990-", 1000, &a, &b), STR_RANGE_OK);
+    assert_int_equal(a, 990);
+    assert_int_equal(b, 999);
+    assert_int_equal(str_range_parse("bytes=-10", 1000, &a, &b), STR_RANGE_OK);
+    assert_int_equal(a, 990);
+    assert_int_equal(b, 999);
+    /* a suffix longer than the file is the whole file */
+    assert_int_equal(str_range_parse("bytes=-5000", 1000, &a, &b),
+                     STR_RANGE_OK);
+    assert_int_equal(a, 0);
+    assert_int_equal(b, 999);
+    /* last beyond the end is clamped */
+    assert_int_equal(str_range_parse("bytes=500-5000", 1000, &a, &b),
+                     STR_RANGE_OK);
+    assert_int_equal(b, 999);
+    assert_int_equal(str_range_parse(" bytes = 1-1", 1000, &a, &b),
+                     STR_RANGE_OK);
+    assert_int_equal(a, 1);
+    assert_int_equal(b, 1);
+}
+
+static void range_refused(void **state)
+{
+    int64_t a, b;
+    (void)state;
+
+    assert_int_equal(str_range_parse("bytes=1000-", 1000, &a, &b),
+                     STR_RANGE_UNSAT);
+    assert_int_equal(str_range_parse("bytes=-0", 1000, &a, &b),
+                     STR_RANGE_UNSAT);
+    assert_int_equal(str_range_parse("bytes=0-", 0, &a, &b), STR_RANGE_UNSAT);
+    /* ignored: several ranges, other units, junk, inverted */
+    assert_int_equal(str_range_parse("bytes=0-1,5-6", 1000, &a, &b),
+                     STR_RANGE_NONE);
+    assert_int_equal(str_range_parse("items=0-1", 1000, &a, &b),
+                     STR_RANGE_NONE);
+    assert_int_equal(str_range_parse("bytes=x-1", 1000, &a, &b),
+                     STR_RANGE_NONE);
+    assert_int_equal(str_range_parse("bytes=9-1", 1000, &a, &b),
+                     STR_RANGE_NONE);
+    assert_int_equal(str_range_parse("bytes=", 1000, &a, &b), STR_RANGE_NONE);
+    assert_int_equal(
+        str_range_parse("bytes=99999999999999999999-", 1000, &a, &b),
+        STR_RANGE_NONE);
+    assert_int_equal(str_range_parse(NULL, 1000, &a, &b), STR_RANGE_NONE);
+}
+
+static void etags(void **state)
+{
+    struct stat st;
+    char tag[STR_ETAG_MAX], other[STR_ETAG_MAX];
+    (void)state;
+
+    memset(&st, 0, sizeof(st));
+    st.st_size = 300000;
+    st.st_mtim.tv_sec = 1700000000;
+    st.st_mtim.tv_nsec = 5;
+    st.st_ino = 42;
+    str_etag_make(&st, tag, sizeof(tag));
+    assert_int_equal(tag[0], '"');
+    assert_int_equal(tag[strlen(tag) - 1], '"');
+    st.st_mtim.tv_nsec = 6; /* same second, other content */
+    str_etag_make(&st, other, sizeof(other));
+    assert_string_not_equal(tag, other);
+
+    assert_true(str_etag_match_list(tag, tag));
+    assert_true(str_etag_match_list("*", tag));
+    {
+        char list[200], weak[100];
+
+        snprintf(list, sizeof(list), "\"x\", %s", tag);
+        assert_true(str_etag_match_list(list, tag));
+        snprintf(weak, sizeof(weak), "W/%s", tag);
+        assert_true(str_etag_match_list(weak, tag));
+    }
+    assert_false(str_etag_match_list(other, tag));
+    assert_false(str_etag_match_list("", tag));
+    assert_false(str_etag_match_list("\"1-2-3\"", tag));
+}
+
+static void dates(void **state)
+{
+    char buf[STR_HTTP_DATE_MAX];
+    time_t t;
+    (void)state;
+
+    str_http_date(784111777, buf, sizeof(buf));
+    assert_string_equal(buf, "Sun, 06 Nov 1994 08:49:37 GMT");
+    assert_int_equal(str_http_date_parse(buf, &t), 0);
+    assert_int_equal(t, 784111777);
+    assert_int_equal(str_http_date_parse("yesterday", &t), -1);
+    assert_int_equal(str_http_date_parse("Sun, 06 Foo 1994 08:49:37 GMT", &t),
+                     -1);
+}
+
+static void mime_and_cache(void **state)
+{
+    (void)state;
+    assert_string_equal(str_mime_for("master.m3u8"),
+                        "application/vnd.apple.mpegurl");
+    assert_string_equal(str_mime_for("v0/seg_00001.m4s"), "video/iso.segment");
+    assert_string_equal(str_mime_for("v0/init.mp4"), "video/mp4");
+    assert_string_equal(str_mime_for("v0/seg_00001.TS"), "video/mp2t");
+    assert_string_equal(str_mime_for("s-bo/subs.vtt"),
+                        "text/vtt; charset=utf-8");
+    assert_string_equal(str_mime_for("poster.jpg"), "image/jpeg");
+    assert_string_equal(str_mime_for("app.js"),
+                        "text/javascript; charset=utf-8");
+    assert_string_equal(str_mime_for("f.woff2"), "font/woff2");
+    assert_string_equal(str_mime_for("a.dir/noext"),
+                        "application/octet-stream");
+    assert_int_equal(str_cache_class_hls("v0/seg_00001.m4s"),
+                     STR_CACHE_IMMUTABLE);
+    assert_int_equal(str_cache_class_hls("v0/init.mp4"), STR_CACHE_IMMUTABLE);
+    assert_int_equal(str_cache_class_hls("v0/index.m3u8"), STR_CACHE_PLAYLIST);
+    assert_int_equal(str_cache_class_hls("poster.jpg"), STR_CACHE_SHORT);
+    assert_int_equal(str_cache_class_web("index.html"), STR_CACHE_REVALIDATE);
+    assert_string_equal(str_cache_control(STR_CACHE_IMMUTABLE),
+                        "public, max-age=31536000, immutable");
+}
+
+static void path_checks(void **state)
+{
+    (void)state;
+    assert_int_equal(str_path_check("7/master.m3u8"), 0);
+    assert_int_equal(str_path_check("7/v0/seg_00000.m4s"), 0);
+    assert_int_equal(str_path_check("../x"), -EACCES);
+    assert_int_equal(str_path_check("7/../../x"), -EACCES);
+    assert_int_equal(str_path_check("7/.."), -EACCES);
+    assert_int_equal(str_path_check("/etc/passwd"), -EACCES);
+    assert_int_equal(str_path_check("7//x"), -EACCES);
+    assert_int_equal(str_path_check(".job-3/master.m3u8"), -EACCES);
+    assert_int_equal(str_path_check("7/.hidden"), -EACCES);
+    assert_int_equal(str_path_check("7\\..\\x"), -EACCES);
+    assert_int_equal(str_path_check("7/a\x01"), -EACCES);
+    assert_int_equal(str_path_check("7/"), -EACCES);
+    assert_int_equal(str_path_check(""), -EACCES);
+}
+
+static void path_open_beneath(void **state)
+{
+    char root[] = "/tmp/yl-str-path-XXXXXX", p[4200], real[4096];
+    struct stat st;
+    int dfd, fd;
+    (void)state;
+
+    assert_non_null(mkdtemp(root));
+    assert_non_null(realpath(root, real));
+    snprintf(p, sizeof(p), "%s/in.txt", real);
+    fd = open(p, O_CREAT | O_WRONLY, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "hi", 2), 2);
+    close(fd);
+    snprintf(p, sizeof(p), "%s/out", real);
+    assert_int_equal(symlink("/etc/passwd", p), 0);
+    snprintf(p, sizeof(p), "%s/up", real);
+    assert_int_equal(symlink("..", p), 0);
+    snprintf(p, sizeof(p), "%s/same", real);
+    assert_int_equal(symlink("in.txt", p), 0);
+    dfd = open(real, O_PATH | O_DIRECTORY);
+    assert_true(dfd >= 0);
+
+    fd = str_path_open(dfd, real, "in.txt", &st);
+    assert_true(fd >= 0);
+    assert_int_equal(st.st_size, 2);
+    close(fd);
+    fd = str_path_open(dfd, real, "same", &st); /* a link inside: fine */
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(str_path_open(dfd, real, "out", &st), -EACCES);
+    assert_int_equal(str_path_open(dfd, real, "up/etc/passwd", &st), -EACCES);
+    assert_int_equal(str_path_open(dfd, real, "nope", &st), -ENOENT);
+    close(dfd);
+    snprintf(p, sizeof(p), "rm -rf '%s'", real);
+    assert_int_equal(system(p), 0);
+}
+
+/* ---- multipart ---- */
+
+typedef struct mp_rec {
+    char log[4096];
+    size_t len;
+    int parts;
+    int fail_at_part; /* part_begin returns an error for this part */
+} mp_rec;
+
+static void rec(mp_rec *r, const char *s, size_t n)
+{
+    assert_true(r->len + n < sizeof(r->log));
+    memcpy(r->log + r->len, s, n);
+    r->len += n;
+    r->log[r->len] = '\0';
+}
+
+static int cb_begin(void *ud, const char *name, const char *file,
+                    const char *ct)
+{
+    mp_rec *r = ud;
+    char b[512];
+    int n;
+
+    r->parts++;
+    if (r->fail_at_part == r->parts)
+        return -EPERM;
+    n = snprintf(b, sizeof(b), "<%s|%s|%s>", name, file ? file : "-",
+                 ct ? ct : "-");
+    rec(r, b, (size_t)n);
+    return 0;
+}
+
+static int cb_data(void *ud, const char *d, size_t n)
+{
+    rec(ud, d, n);
+    return 0;
+}
+
+static int cb_end(void *ud)
+{
+    rec(ud, "</>", 3);
+    return 0;
+}
+
+static const str_mp_cbs cbs = {cb_begin, cb_data, cb_end};
+
+static const char body1[] =
+    "preamble\r\n"
+    "--XyZ\r\n"
+    "Content-Disposition: form-data; name=\"title.zh\"\r\n"
+    "\r\n"
+    "\xe5\xad\xa6\xe4\xb9\xa0\r\n"
+    "--XyZ\r\n"
+    "Content-Disposition: form-data; name=\"source\"; "
+    "filename=\"a \\\"b\\\".mp4\"\r\n"
+    "Content-Type: video/mp4\r\n"
+    "\r\n"
+    "\r\n--Xy\r\r\n-XyZ\r--XyZ\n--XyZ\r\n"
+    "--XyZ  \r\n"
+    "content-disposition: form-data; name=empty\r\n"
+    "\r\n"
+    "\r\n"
+    "--XyZ--\r\n"
+    "epilogue";
+
+static const char want1[] =
+    "<title.zh|-|->\xe5\xad\xa6\xe4\xb9\xa0</>"
+    "<source|a \"b\".mp4|video/mp4>\r\n--Xy\r\r\n-XyZ\r--XyZ\n--XyZ</>"
+    "<empty|-|-></>";
+
+static void mp_every_split(void **state)
+{
+    size_t len = sizeof(body1) - 1, cut, cut2;
+    (void)state;
+
+    /* One, two and three pieces at every position give the same parts. */
+    for (cut = 0; cut <= len; cut++) {
+        for (cut2 = cut; cut2 <= len; cut2 += (cut2 < cut + 3 ? 1 : 17)) {
+            mp_rec r;
+            str_mp *mp = NULL;
+
+            memset(&r, 0, sizeof(r));
+            assert_int_equal(str_mp_new("XyZ", &cbs, &r, &mp), 0);
+            assert_int_equal(str_mp_feed(mp, body1, cut), 0);
+            assert_int_equal(str_mp_feed(mp, body1 + cut, cut2 - cut), 0);
+            assert_int_equal(str_mp_feed(mp, body1 + cut2, len - cut2), 0);
+            assert_int_equal(str_mp_finish(mp), 0);
+            assert_string_equal(r.log, want1);
+            assert_int_equal(str_mp_parts(mp), 3);
+            str_mp_free(mp);
+        }
+    }
+}
+
+static void mp_truncated(void **state)
+{
+    size_t len = sizeof(body1) - 1, cut;
+    (void)state;
+
+    /* Every strict prefix that stops before the closing "--" is
+     * truncated. */
+    for (cut = 0; cut < len - strlen("\r\nepilogue"); cut++) {
+        mp_rec r;
+        str_mp *mp = NULL;
+
+        memset(&r, 0, sizeof(r));
+        assert_int_equal(str_mp_new("XyZ", &cbs, &r, &mp), 0);
+        assert_int_equal(str_mp_feed(mp, body1, cut), 0);
+        assert_int_equal(str_mp_finish(mp), YL_ETRUNC);
+        assert_non_null(strstr(str_mp_error(mp), "closing boundary"));
+        str_mp_free(mp);
+    }
+}
+
+static void mp_malformed(void **state)
+{
+    static const char *const bad[] = {
+        /* no Content-Disposition */
+        "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--",
+        /* not form-data */
+        "--b\r\nContent-Disposition: attachment; name=\"x\"\r\n\r\nx\r\n--b--",
+        /* no name */
+        "--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--",
+        /* junk after the boundary */
+        "--bjunk\r\n",
+        /* header line without a colon */
+        "--b\r\nno colon here\r\n\r\nx\r\n--b--",
+    };
+    size_t i;
+    (void)state;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        mp_rec r;
+        str_mp *mp = NULL;
+        int rc;
+
+        memset(&r, 0, sizeof(r));
+        assert_int_equal(str_mp_new("b", &cbs, &r, &mp), 0);
+        rc = str_mp_feed(mp, bad[i], strlen(bad[i]));
+        if (rc == 0)
+            rc = str_mp_finish(mp);
+        assert_int_equal(rc, YL_EINVAL);
+        assert_true(str_mp_error(mp)[0] != '\0');
+        str_mp_free(mp);
+    }
+}
+
+static void mp_handler_stops(void **state)
+{
+    static const char b[] = "--b\r\nContent-Disposition: form-data; "
+                            "name=\"x\"\r\n\r\nx\r\n--b--";
+    mp_rec r;
+    str_mp *mp = NULL;
+    (void)state;
+
+    memset(&r, 0, sizeof(r));
+    r.fail_at_part = 1;
+    assert_int_equal(str_mp_new("b", &cbs, &r, &mp), 0);
+    assert_int_equal(str_mp_feed(mp, b, sizeof(b) - 1), -EPERM);
+    /* a failed parser stays failed */
+    assert_int_equal(str_mp_feed(mp, "x", 1), YL_EINVAL);
+    assert_int_equal(str_mp_finish(mp), YL_EINVAL);
+    str_mp_free(mp);
+}
+
+static void mp_boundary_param(void **state)
+{
+    char b[80];
+    (void)state;
+
+    assert_int_equal(
+        str_mp_boundary("multipart/form-data; boundary=----abc", b, sizeof(b)),
+        0);
+    assert_string_equal(b, "----abc");
+    assert_int_equal(str_mp_boundary("multipart/form-data; charset=utf-8; "
+                                     "boundary=\"q r\"",
+                                     b, sizeof(b)),
+                     0);
+    assert_string_equal(b, "q r");
+    assert_int_equal(str_mp_boundary("application/json", b, sizeof(b)),
+                     YL_EINVAL);
+    assert_int_equal(str_mp_boundary("multipart/form-data", b, sizeof(b)),
+                     YL_EINVAL);
+    assert_int_equal(
+        str_mp_boundary("multipart/form-data; boundary=", b, sizeof(b)),
+        YL_EINVAL);
+    assert_int_equal(str_mp_boundary(NULL, b, sizeof(b)), YL_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(range_forms),
+        cmocka_unit_test(range_refused),
+        cmocka_unit_test(etags),
+        cmocka_unit_test(dates),
+        cmocka_unit_test(mime_and_cache),
+        cmocka_unit_test(path_checks),
+        cmocka_unit_test(path_open_beneath),
+        cmocka_unit_test(mp_every_split),
+        cmocka_unit_test(mp_truncated),
+        cmocka_unit_test(mp_malformed),
+        cmocka_unit_test(mp_handler_stops),
+        cmocka_unit_test(mp_boundary_param),
+    };
+    return cmocka_run_group_tests_name("str_units", tests, NULL, NULL);
+}
