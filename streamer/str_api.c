@@ -1,0 +1,1084 @@
+/* str_api.c - the JSON API under /api/v1/: lessons, jobs, sites, views,
+ * stats; bearer-token auth; deferred answers after the catalog writer
+ * commits.
+ *
+ * Threads: the service thread runs every handler and reads through its own
+ * catalog connection (srv->rd). Writes go to the catalog writer thread;
+ * its completion callbacks (writer thread) only copy the result into a
+ * str_msg and post it to the loop, which answers the waiting request if
+ * the client is still there. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "catalog/cat_jobs.h"
+#include "catalog/cat_lessons.h"
+#include "catalog/cat_metrics.h"
+#include "catalog/cat_sites.h"
+#include "catalog/cat_stats.h"
+#include "catalog/cat_tokens.h"
+#include "catalog/cat_views.h"
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+#include "streamer/str_api.h"
+
+#define WRITER_BUSY  20000 /* queued writes before we answer 503 */
+#define TOKCACHE_N   256   /* verified tokens kept (direct-mapped) */
+#define TOKCACHE_TTL 5000  /* ms: a revoked token works at most this long */
+
+/* ---- token cache: the service thread's, saves a lookup per request ---- */
+
+typedef struct tok_ent {
+    char tok[CAT_TOKEN_LEN + 1];
+    int rc; /* of cat_tokens_verify */
+    cat_token_info info;
+    int64_t at_ms;
+} tok_ent;
+
+typedef struct str_tokcache {
+    tok_ent e[TOKCACHE_N];
+} str_tokcache;
+
+static unsigned tok_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % TOKCACHE_N;
+}
+
+static int token_verify(str_server *srv, const char *tok, int64_t now,
+                        cat_token_info *info)
+{
+    tok_ent *e = &srv->tokcache->e[tok_hash(tok)];
+    int rc;
+
+    if (e->tok[0] && strcmp(e->tok, tok) == 0 &&
+        now - e->at_ms < TOKCACHE_TTL && now >= e->at_ms) {
+        rc = e->rc;
+        *info = e->info;
+    } else {
+        memset(info, 0, sizeof(*info));
+        rc = cat_tokens_verify(srv->rd, tok, now, info);
+        if (rc == 0 || rc == YL_ENOTFOUND) {
+            snprintf(e->tok, sizeof(e->tok), "%s", tok);
+            e->rc = rc;
+            e->info = *info;
+            e->at_ms = now;
+        }
+    }
+    if (rc == 0)
+        info->expired = info->expires_ms != 0 && info->expires_ms <= now;
+    return rc;
+}
+
+/* ---- small helpers ---- */
+
+static int status_of(int rc)
+{
+    switch (rc) {
+    case YL_EINVAL:
+    case YL_EBADLANG:
+    case YL_EBADUTF8:
+    case YL_EBADTIME:
+        return 400;
+    case YL_EFORBIDDEN:
+        return 403;
+    case YL_ENOTFOUND:
+        return 404;
+    case YL_EEXIST:
+        return 409;
+    case YL_ETOOBIG:
+        return 413;
+    case YL_EINTR:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
+static const char *code_of(int status)
+{
+    switch (status) {
+    case 400:
+        return "invalid";
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not_found";
+    case 409:
+        return "conflict";
+    case 413:
+        return "too_large";
+    case 503:
+        return "unavailable";
+    default:
+        return "internal";
+    }
+}
+
+/* Answers a catalog error: message from the catalog connection. */
+static int reply_cat_error(str_req *r, int rc, const char *msg)
+{
+    int st = status_of(rc);
+    char buf[128];
+
+    if (msg == NULL || msg[0] == '\0')
+        msg = yl_strerror(rc, buf, sizeof(buf));
+    return str_reply_error(r, st, code_of(st), "%s", msg);
+}
+
+static int reply_json_obj(str_req *r, int status, json_t *obj)
+{
+    char *s = json_dumps(obj, JSON_COMPACT);
+    int ret;
+
+    json_decref(obj);
+    if (s == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    ret = str_reply_json(r, status, s, strlen(s));
+    free(s);
+    return ret;
+}
+
+/* Copies query argument name into buf; 1 when present and non-empty. */
+static int qarg(str_req *r, const char *name, char *buf, int len)
+{
+    size_t nl = strlen(name);
+    int i;
+
+    for (i = 0;; i++) {
+        if (lws_hdr_copy_fragment(r->wsi, buf, len, WSI_TOKEN_HTTP_URI_ARGS,
+                                  i) < 0)
+            return 0;
+        if (strncmp(buf, name, nl) == 0 && buf[nl] == '=') {
+            memmove(buf, buf + nl + 1, strlen(buf + nl + 1) + 1);
+            return buf[0] != '\0';
+        }
+    }
+}
+
+/* Parses a positive decimal id (1..2^62). */
+static int parse_id(const char *s, int64_t *id)
+{
+    int64_t v = 0;
+    int n = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++, n++) {
+        if (!isdigit((unsigned char)*s) || n >= 18)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (v <= 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+static int qint(str_req *r, const char *name, int lo, int hi, int *out,
+                int *ret)
+{
+    char buf[32], *end;
+    long v;
+
+    *out = 0;
+    if (!qarg(r, name, buf, sizeof(buf)))
+        return 0;
+    errno = 0;
+    v = strtol(buf, &end, 10);
+    if (errno || *end != '\0' || v < lo || v > hi) {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "%s: \"%s\" is not an integer in %d..%d", name,
+                               buf, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* ---- auth ---- */
+
+/* Reads the Authorization header. Returns 0 (r->has_token set when a valid
+ * token came), or 1 when it answered 401 (*ret holds the callback's
+ * return). A missing header is anonymous, not an error. */
+static int authenticate(str_req *r, int *ret)
+{
+    char h[256], date[32];
+    const char *tok;
+    int64_t now = cat_now_ms();
+    int n, rc;
+
+    r->has_token = false;
+    n = lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n <= 0)
+        return 0;
+    if (n >= (int)sizeof(h) ||
+        lws_hdr_copy(r->wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
+        strncasecmp(h, "Bearer ", 7) != 0) {
+        *ret = str_reply_error(r, 401, "unauthorized",
+                               "Authorization must be \"Bearer <token>\"");
+        return 1;
+    }
+    tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    if (strlen(tok) != CAT_TOKEN_LEN) {
+        *ret =
+            str_reply_error(r, 401, "unauthorized", "unknown or revoked token");
+        return 1;
+    }
+    rc = token_verify(r->srv, tok, now, &r->tok);
+    if (rc == YL_ENOTFOUND) {
+        *ret =
+            str_reply_error(r, 401, "unauthorized", "unknown or revoked token");
+        return 1;
+    }
+    if (rc < 0) {
+        *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+        return 1;
+    }
+    if (r->tok.expired) {
+        time_t t = (time_t)(r->tok.expires_ms / 1000);
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        *ret = str_reply_error(r, 401, "token_expired",
+                               "token expired at %s: ask for a new one", date);
+        return 1;
+    }
+    r->has_token = true;
+    return 0;
+}
+
+/* 1 when it answered (no token → 401, site token → 403). */
+static int need_admin(str_req *r, const char *what, int *ret)
+{
+    if (!r->has_token) {
+        *ret = str_reply_error(r, 401, "unauthorized",
+                               "%s needs an admin token (Authorization: "
+                               "Bearer ...)",
+                               what);
+        return 1;
+    }
+    if (r->tok.role != CAT_ROLE_ADMIN) {
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "%s needs an admin token; this is the site "
+                               "token of %s",
+                               what, r->tok.scope);
+        return 1;
+    }
+    return 0;
+}
+
+/* 1 when it answered: code outside the admin token's region (403) or
+ * unknown (404). */
+static int need_within(str_req *r, const char *code, int *ret)
+{
+    int rc = cat_tokens_allows(r->srv->rd, &r->tok, code);
+
+    if (rc == 1)
+        return 0;
+    if (rc == 0)
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "%s is outside this token's region %s", code,
+                               r->tok.scope);
+    else if (rc == YL_ENOTFOUND)
+        *ret = str_reply_error(r, 404, "not_found", "unknown site %s", code);
+    else
+        *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return 1;
+}
+
+/* ---- deferred answers: writer thread → loop ---- */
+
+enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE };
+
+typedef struct defer_ctx {
+    str_server *srv;
+    uint64_t serial;
+    int kind;
+    int64_t arg;  /* lesson id (delete) */
+    char *staged; /* upload staging dir (create), removed on failure */
+} defer_ctx;
+
+typedef struct defer_msg {
+    str_msg base;
+    defer_ctx *ctx;
+    int rc;
+    int64_t id, job_id;
+    int accepted, duplicates;
+    char error[512];
+} defer_msg;
+
+static void defer_ctx_free(defer_ctx *c)
+{
+    if (c == NULL)
+        return;
+    free(c->staged);
+    free(c);
+}
+
+static void defer_msg_free(str_msg *m)
+{
+    defer_msg *d = (defer_msg *)m;
+
+    defer_ctx_free(d->ctx);
+    free(d);
+}
+
+void str_api_defer_reply(str_req *r, int status, char *body, size_t len)
+{
+    free(r->pend_body);
+    r->pend_status = status;
+    r->pend_body = body;
+    r->pend_len = len;
+    str_waiting_remove(r->srv, r);
+    lws_callback_on_writable(r->wsi);
+}
+
+static void defer_error(str_req *r, int rc, const char *msg)
+{
+    char *body = NULL, emsg[700], buf[128];
+    int st = status_of(rc), n;
+    json_t *o;
+
+    if (msg == NULL || msg[0] == '\0')
+        msg = yl_strerror(rc, buf, sizeof(buf));
+    o = json_pack("{s:{s:s,s:s}}", "error", "code", code_of(st), "message",
+                  msg);
+    if (o != NULL) {
+        body = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+    }
+    if (body == NULL) {
+        n = snprintf(emsg, sizeof(emsg),
+                     "{\"error\":{\"code\":\"internal\",\"message\":"
+                     "\"out of memory\"}}");
+        body = strndup(emsg, (size_t)n);
+        st = 500;
+    }
+    if (body != NULL)
+        str_api_defer_reply(r, st, body, strlen(body));
+}
+
+/* Service thread: a writer result arrived. */
+static void defer_run(str_server *srv, str_msg *m)
+{
+    defer_msg *d = (defer_msg *)m;
+    defer_ctx *c = d->ctx;
+    str_req *r = str_waiting_find(srv, c->serial);
+    char buf[160];
+    int n;
+
+    switch (c->kind) {
+    case DEF_VIEWS:
+        if (d->rc == 0) {
+            srv->m.events_accepted += (uint64_t)d->accepted;
+            srv->m.events_duplicate += (uint64_t)d->duplicates;
+        } else {
+            srv->m.events_rejected++;
+        }
+        if (r == NULL)
+            return; /* the client left; the events are stored anyway */
+        if (d->rc < 0) {
+            defer_error(r, d->rc, d->error);
+            return;
+        }
+        n = snprintf(buf, sizeof(buf), "{\"accepted\":%d,\"duplicates\":%d}",
+                     d->accepted, d->duplicates);
+        str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+        return;
+    case DEF_CREATE:
+        if (d->rc < 0) {
+            srv->m.uploads_failed++;
+            if (c->staged != NULL)
+                str_rmtree(c->staged); /* the rename did not happen */
+            if (r != NULL)
+                defer_error(r, d->rc, d->error);
+            return;
+        }
+        srv->m.uploads_ok++;
+        YL_LOGI("str", "[lesson=%" PRId64 " job=%" PRId64 "] upload queued",
+                d->id, d->job_id);
+        if (srv->jobs != NULL)
+            str_jobs_wake(srv->jobs);
+        if (r == NULL)
+            return;
+        n = snprintf(buf, sizeof(buf),
+                     "{\"lesson\":%" PRId64 ",\"job\":%" PRId64 "}", d->id,
+                     d->job_id);
+        str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
+        return;
+    case DEF_DELETE:
+        if (d->rc == 0) {
+            int rr = str_hls_remove(srv, c->arg);
+
+            if (rr < 0 && rr != -ENOENT)
+                YL_LOGW("str", "[lesson=%" PRId64 "] remove files: %s", c->arg,
+                        strerror(-rr));
+            YL_LOGI("str", "[lesson=%" PRId64 "] deleted", c->arg);
+        }
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            defer_error(r, d->rc, d->error);
+            return;
+        }
+        n = snprintf(buf, sizeof(buf), "{\"deleted\":%" PRId64 "}", c->arg);
+        str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+        return;
+    }
+}
+
+/* Writer thread: copy the result, hand it to the loop. Never blocks. */
+static void defer_done(void *ud, int rc, const cat_write_result *res)
+{
+    defer_ctx *c = ud;
+    defer_msg *d = calloc(1, sizeof(*d));
+
+    if (d == NULL) {
+        /* Cannot tell the loop: the request times out; keep the data. */
+        YL_LOGE("str", "out of memory passing a writer result");
+        defer_ctx_free(c);
+        return;
+    }
+    d->base.run = defer_run;
+    d->base.free_fn = defer_msg_free;
+    d->ctx = c;
+    d->rc = rc;
+    if (res != NULL) {
+        d->id = res->id;
+        d->job_id = res->job_id;
+        d->accepted = res->accepted;
+        d->duplicates = res->duplicates;
+        snprintf(d->error, sizeof(d->error), "%s", res->error);
+    }
+    str_outbox_post(c->srv, &d->base);
+}
+
+static defer_ctx *defer_new(str_req *r, int kind)
+{
+    defer_ctx *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->srv = r->srv;
+    c->serial = r->serial;
+    c->kind = kind;
+    return c;
+}
+
+/* Registers r as waiting for c's result; submit with defer_done, c. */
+static void defer_wait(str_req *r)
+{
+    str_waiting_add(r->srv, r);
+    /* A deferred answer may take a while under load: keep lws from
+     * timing the request out meanwhile (30 s, the writer flushes in ms). */
+    lws_set_timeout(r->wsi, PENDING_TIMEOUT_HTTP_CONTENT, 30);
+}
+
+/* ---- handlers ---- */
+
+static int lessons_list(str_req *r)
+{
+    char q[256], lang[64], cat[128], state[16];
+    cat_lesson_query lq;
+    json_t *out = NULL;
+    int rc, ret = 0;
+
+    memset(&lq, 0, sizeof(lq));
+    if (qarg(r, "q", q, sizeof(q)))
+        lq.q = q;
+    if (qarg(r, "lang", lang, sizeof(lang)))
+        lq.lang = lang;
+    if (qarg(r, "category", cat, sizeof(cat)))
+        lq.category = cat;
+    if (qint(r, "page", 1, 1000000, &lq.page, &ret) < 0 ||
+        qint(r, "per_page", 1, 100, &lq.per_page, &ret) < 0)
+        return ret;
+    if (qarg(r, "state", state, sizeof(state))) {
+        if (strcmp(state, "all") != 0)
+            return str_reply_error(r, 400, "invalid",
+                                   "state: only \"all\" is accepted");
+        if (need_admin(r, "state=all", &ret))
+            return ret;
+        lq.all_states = true;
+    }
+    rc = cat_lessons_list(r->srv->rd, &lq, &out);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+static int lesson_get(str_req *r, int64_t id)
+{
+    char lang[64];
+    json_t *out = NULL;
+    int rc;
+
+    rc = cat_lessons_get(r->srv->rd, id,
+                         qarg(r, "lang", lang, sizeof(lang)) ? lang : NULL,
+                         &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "no lesson %" PRId64, id);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+static int lesson_delete(str_req *r, int64_t id)
+{
+    defer_ctx *c;
+    json_t *out = NULL;
+    int rc, ret;
+
+    if (need_admin(r, "deleting a lesson", &ret))
+        return ret;
+    rc = cat_lessons_get(r->srv->rd, id, NULL, &out);
+    json_decref(out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "no lesson %" PRId64, id);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    c = defer_new(r, DEF_DELETE);
+    if (c == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    c->arg = id;
+    defer_wait(r);
+    rc = cat_lessons_delete_submit(r->srv->w, id, defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
+}
+
+static int job_get(str_req *r, int64_t id)
+{
+    json_t *out = NULL;
+    int rc, ret;
+
+    if (need_admin(r, "reading a job", &ret))
+        return ret;
+    rc = cat_jobs_get(r->srv->rd, id, &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "no job %" PRId64, id);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+static int sites_list(str_req *r)
+{
+    char parent[32];
+    json_t *out = NULL;
+    int page, per_page, rc, ret = 0;
+
+    if (qint(r, "page", 1, 1000000, &page, &ret) < 0 ||
+        qint(r, "per_page", 1, 1000, &per_page, &ret) < 0)
+        return ret;
+    if (qarg(r, "parent", parent, sizeof(parent)) && cat_code_level(parent) < 0)
+        return str_reply_error(r, 400, "invalid",
+                               "parent: \"%s\" is not a division code (2, "
+                               "4, 6, 9 or 12 digits)",
+                               parent);
+    rc = cat_sites_list(
+        r->srv->rd, qarg(r, "parent", parent, sizeof(parent)) ? parent : NULL,
+        page, per_page, &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "unknown site %s", parent);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+static int site_get(str_req *r, const char *code)
+{
+    json_t *out = NULL;
+    int rc;
+
+    if (cat_code_level(code) < 0)
+        return str_reply_error(r, 400, "invalid",
+                               "\"%s\" is not a division code (2, 4, 6, 9 "
+                               "or 12 digits)",
+                               code);
+    rc = cat_sites_get(r->srv->rd, code, &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "unknown site %s", code);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+/* The region a stats request is about: ?region=, else the token's scope.
+ * 1 when it answered. */
+static int stats_region(str_req *r, char *region, size_t len, int *ret)
+{
+    if (!r->has_token) {
+        *ret = str_reply_error(r, 401, "unauthorized",
+                               "statistics need a token (Authorization: "
+                               "Bearer ...)");
+        return 1;
+    }
+    if (!qarg(r, "region", region, (int)len))
+        snprintf(region, len, "%s", r->tok.scope);
+    else if (cat_code_level(region) < 0) {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "region: \"%s\" is not a division code", region);
+        return 1;
+    }
+    if (r->tok.role != CAT_ROLE_ADMIN) {
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "a site token reads only "
+                               "/api/v1/stats/sites/%s",
+                               r->tok.scope);
+        return 1;
+    }
+    return need_within(r, region, ret);
+}
+
+static int stats_now(str_req *r)
+{
+    char region[32];
+    json_t *out = NULL;
+    int rc, ret;
+
+    if (stats_region(r, region, sizeof(region), &ret))
+        return ret;
+    rc = cat_stats_now(r->srv->w, region, cat_now_ms(), &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "unknown region %s",
+                               region);
+    if (rc < 0)
+        return reply_cat_error(r, rc, NULL);
+    return reply_json_obj(r, 200, out);
+}
+
+static int stats_ranking(str_req *r)
+{
+    char region[32], from[32], to[32];
+    json_t *out = NULL;
+    int rc, ret;
+
+    if (stats_region(r, region, sizeof(region), &ret))
+        return ret;
+    rc = cat_stats_ranking(
+        r->srv->rd, region, qarg(r, "from", from, sizeof(from)) ? from : NULL,
+        qarg(r, "to", to, sizeof(to)) ? to : NULL, cat_now_ms(), &out);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+static int stats_site(str_req *r, const char *code)
+{
+    char from[32], to[32];
+    json_t *out = NULL;
+    int rc, ret;
+
+    if (cat_code_level(code) < 0)
+        return str_reply_error(r, 400, "invalid",
+                               "\"%s\" is not a division code", code);
+    if (!r->has_token)
+        return str_reply_error(r, 401, "unauthorized",
+                               "statistics need a token (Authorization: "
+                               "Bearer ...)");
+    if (r->tok.role == CAT_ROLE_SITE) {
+        if (strcmp(code, r->tok.scope) != 0)
+            return str_reply_error(r, 403, "forbidden",
+                                   "the site token of %s cannot read %s",
+                                   r->tok.scope, code);
+    } else if (need_within(r, code, &ret)) {
+        return ret;
+    }
+    rc = cat_stats_site(
+        r->srv->rd, code, qarg(r, "from", from, sizeof(from)) ? from : NULL,
+        qarg(r, "to", to, sizeof(to)) ? to : NULL, cat_now_ms(), &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "unknown site %s", code);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+/* Admin tokens below the province: every event's site must lie inside the
+ * token's region (site tokens are checked by cat_views_parse). */
+static int views_admin_scope(str_req *r, const json_t *body, int *ret)
+{
+    const json_t *evs = json_object_get(body, "events"), *ev;
+    const char *prev = NULL;
+    size_t i;
+    int rc;
+
+    if (r->tok.scope_level == CAT_LEVEL_PROVINCE || !json_is_array(evs))
+        return 0;
+    json_array_foreach(evs, i, ev)
+    {
+        const char *site = json_string_value(json_object_get(ev, "site"));
+
+        if (site == NULL || (prev != NULL && strcmp(prev, site) == 0))
+            continue; /* shape errors are cat_views_parse's to report */
+        rc = cat_tokens_allows(r->srv->rd, &r->tok, site);
+        if (rc == 0) {
+            *ret = str_reply_error(r, 403, "forbidden",
+                                   "events[%zu].site: %s is outside this "
+                                   "token's region %s",
+                                   i, site, r->tok.scope);
+            return 1;
+        }
+        prev = site;
+    }
+    return 0;
+}
+
+static int views_post(str_req *r)
+{
+    cat_view_batch *batch = NULL;
+    json_error_t jerr;
+    char err[512];
+    defer_ctx *c;
+    json_t *body;
+    int rc, ret;
+
+    body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL) {
+        r->srv->m.events_rejected++;
+        return str_reply_error(r, 400, "malformed_json",
+                               "body is not JSON: %s (line %d, column %d)",
+                               jerr.text, jerr.line, jerr.column);
+    }
+    if (r->tok.role == CAT_ROLE_ADMIN && views_admin_scope(r, body, &ret)) {
+        json_decref(body);
+        r->srv->m.events_rejected++;
+        return ret;
+    }
+    err[0] = '\0';
+    rc = cat_views_parse(body,
+                         r->tok.role == CAT_ROLE_SITE ? r->tok.scope : NULL,
+                         r->srv->cfg.cat.max_batch_events, cat_now_ms(), &batch,
+                         err, sizeof(err));
+    json_decref(body);
+    if (rc < 0) {
+        r->srv->m.events_rejected++;
+        if (rc == YL_ETOOBIG)
+            return str_reply_error(r, 413, "batch_too_large", "%s", err);
+        return reply_cat_error(r, rc, err);
+    }
+    c = defer_new(r, DEF_VIEWS);
+    if (c == NULL) {
+        cat_view_batch_free(batch);
+        return str_reply_error(r, 500, "internal", "out of memory");
+    }
+    defer_wait(r);
+    rc = cat_views_submit(r->srv->w, batch, defer_done, c); /* takes batch */
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return str_reply_error(r, 503, "unavailable",
+                               "the server is stopping; retry");
+    }
+    return 0;
+}
+
+/* ---- routing ---- */
+
+int str_api_route_of(const char *p)
+{
+    if (strncmp(p, "/api/v1/", 8) != 0)
+        return STR_R_API_OTHER;
+    p += 8;
+    if (strncmp(p, "lessons", 7) == 0 && (p[7] == '\0' || p[7] == '/'))
+        return STR_R_LESSONS;
+    if (strncmp(p, "jobs/", 5) == 0)
+        return STR_R_JOBS;
+    if (strncmp(p, "sites", 5) == 0 && (p[5] == '\0' || p[5] == '/'))
+        return STR_R_SITES;
+    if (strcmp(p, "views") == 0)
+        return STR_R_VIEWS;
+    if (strncmp(p, "stats/", 6) == 0)
+        return STR_R_STATS;
+    return STR_R_API_OTHER;
+}
+
+static int bad_method(str_req *r, const char *allowed)
+{
+    char extra[128];
+
+    snprintf(extra, sizeof(extra), "allow: %s\x0d\x0a", allowed);
+    if (r->responded)
+        return -1;
+    {
+        char body[256];
+        int n = snprintf(body, sizeof(body),
+                         "{\"error\":{\"code\":\"method_not_allowed\","
+                         "\"message\":\"%s allows %s\"}}",
+                         r->path, allowed);
+
+        return str_reply(r, 405, "application/json", body, (size_t)n, extra);
+    }
+}
+
+int str_api_http(str_req *r)
+{
+    str_server *srv = r->srv;
+    const char *p = r->path + 8, *sub;
+    int64_t id;
+    int ret = 0;
+
+    if (strncmp(r->path, "/api/v1/", 8) != 0)
+        return str_reply_error(r, 404, "not_found", "no such endpoint: %s",
+                               r->path);
+    if (!srv->catalog_ok)
+        return str_reply_error(r, 503, "unavailable",
+                               "the catalog is not available");
+    if (authenticate(r, &ret))
+        return ret;
+
+    switch (r->route) {
+    case STR_R_LESSONS:
+        sub = p + 7;
+        if (*sub == '\0') {
+            if (r->method == STR_M_GET || r->method == STR_M_HEAD)
+                return lessons_list(r);
+            if (r->method == STR_M_POST) {
+                if (need_admin(r, "uploading a lesson", &ret))
+                    return ret;
+                return str_upload_begin(r);
+            }
+            return bad_method(r, "GET, HEAD, POST");
+        }
+        if (parse_id(sub + 1, &id) < 0)
+            break;
+        if (r->method == STR_M_GET || r->method == STR_M_HEAD)
+            return lesson_get(r, id);
+        if (r->method == STR_M_DELETE)
+            return lesson_delete(r, id);
+        return bad_method(r, "GET, HEAD, DELETE");
+    case STR_R_JOBS:
+        if (parse_id(p + 5, &id) < 0)
+            break;
+        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
+            return bad_method(r, "GET, HEAD");
+        return job_get(r, id);
+    case STR_R_SITES:
+        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
+            return bad_method(r, "GET, HEAD");
+        if (p[5] == '\0')
+            return sites_list(r);
+        return site_get(r, p + 6);
+    case STR_R_VIEWS:
+        if (r->method != STR_M_POST)
+            return bad_method(r, "POST");
+        if (!r->has_token)
+            return str_reply_error(r, 401, "unauthorized",
+                                   "viewing events need a site or admin "
+                                   "token (Authorization: Bearer ...)");
+        if (cat_writer_queue_depth(srv->w) > WRITER_BUSY) {
+            static const char busy[] =
+                "{\"error\":{\"code\":\"busy\",\"message\":"
+                "\"the catalog writer is behind; retry\"}}";
+
+            return str_reply(r, 503, "application/json", busy, sizeof(busy) - 1,
+                             "retry-after: 1\x0d\x0a");
+        }
+        return str_body_begin(r, STR_BODY_JSON, srv->cfg.cat.max_body_bytes);
+    case STR_R_STATS:
+        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
+            return bad_method(r, "GET, HEAD");
+        if (strcmp(p, "stats/now") == 0)
+            return stats_now(r);
+        if (strcmp(p, "stats/ranking") == 0)
+            return stats_ranking(r);
+        if (strncmp(p, "stats/sites/", 12) == 0 && p[12] != '\0')
+            return stats_site(r, p + 12);
+        break;
+    default:
+        break;
+    }
+    return str_reply_error(r, 404, "not_found", "no such endpoint: %s",
+                           r->path);
+}
+
+int str_api_body_done(str_req *r)
+{
+    if (r->route == STR_R_VIEWS)
+        return views_post(r);
+    return str_reply_error(r, 404, "not_found", "no such endpoint: %s",
+                           r->path);
+}
+
+int str_api_writeable(str_req *r)
+{
+    char *body;
+    int ret;
+
+    if (r->pend_status == 0)
+        return 0;
+    body = r->pend_body;
+    r->pend_body = NULL;
+    ret = str_reply_json(r, r->pend_status, body ? body : "", r->pend_len);
+    free(body);
+    return ret;
+}
+
+void str_api_req_cleanup(str_req *r)
+{
+    free(r->pend_body);
+    r->pend_body = NULL;
+    str_upload_free(r);
+}
+
+/* ---- uploads → lessons (called by str_upload.c) ---- */
+
+int str_api_create_lesson(str_req *r, const cat_lesson_new *ln,
+                          const char *staged)
+{
+    defer_ctx *c = defer_new(r, DEF_CREATE);
+    int rc;
+
+    if (c == NULL)
+        return -ENOMEM;
+    c->staged = strdup(staged);
+    defer_wait(r);
+    rc = cat_lessons_create_submit(r->srv->w, ln, defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+    }
+    return rc;
+}
+
+/* ---- /metrics gauges from the catalog and the job runner ---- */
+
+void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
+                       void *ud)
+{
+    cat_metrics m;
+    char line[1024];
+    int i;
+
+    if (!srv->catalog_ok)
+        return;
+    memset(&m, 0, sizeof(m));
+    if (cat_metrics_get(srv->w, srv->rd, cat_now_ms(), &m) < 0)
+        return;
+    emit(ud, "# HELP yunling_jobs Transcode jobs by state.\n"
+             "# TYPE yunling_jobs gauge\n");
+    for (i = 0; i < CAT_JOB_NSTATES; i++) {
+        snprintf(line, sizeof(line), "yunling_jobs{state=\"%s\"} %" PRId64 "\n",
+                 cat_job_state_name(i), m.jobs[i]);
+        emit(ud, line);
+    }
+    snprintf(line, sizeof(line),
+             "# HELP yunling_active_sessions Viewing sessions active now.\n"
+             "# TYPE yunling_active_sessions gauge\n"
+             "yunling_active_sessions %" PRId64 "\n"
+             "# HELP yunling_active_sites Sites with an active session.\n"
+             "# TYPE yunling_active_sites gauge\n"
+             "yunling_active_sites %" PRId64 "\n",
+             m.active_sessions, m.active_sites);
+    emit(ud, line);
+    snprintf(line, sizeof(line),
+             "# HELP yunling_events_ingested_total Viewing events stored "
+             "(catalog writer).\n"
+             "# TYPE yunling_events_ingested_total counter\n"
+             "yunling_events_ingested_total %" PRIu64 "\n"
+             "# HELP yunling_writer_transactions_total Writer commits.\n"
+             "# TYPE yunling_writer_transactions_total counter\n"
+             "yunling_writer_transactions_total %" PRIu64 "\n"
+             "# HELP yunling_writer_queue Write requests waiting.\n"
+             "# TYPE yunling_writer_queue gauge\n"
+             "yunling_writer_queue %" PRId64 "\n"
+             "# HELP yunling_lessons_ready Published lessons.\n"
+             "# TYPE yunling_lessons_ready gauge\n"
+             "yunling_lessons_ready %" PRId64 "\n",
+             m.events_accepted, m.write_transactions, m.writer_queue,
+             m.lessons_ready);
+    emit(ud, line);
+}
+
+/* ---- lifecycle ---- */
+
+int str_api_open(str_server *srv)
+{
+    int rc;
+
+    srv->tokcache = calloc(1, sizeof(*srv->tokcache));
+    if (srv->tokcache == NULL)
+        return -ENOMEM;
+    rc = cat_writer_start(&srv->cfg.cat, &srv->w);
+    if (rc == -ENOSYS) { /* TEMPORARY: catalog placeholders on main */
+        YL_LOGW("str", "catalog not built yet: the API answers 503");
+        return 0;
+    }
+    if (rc < 0) {
+        char buf[128];
+
+        YL_LOGE("str", "catalog %s: cannot start the writer: %s",
+                srv->cfg.cat.db_path, yl_strerror(rc, buf, sizeof(buf)));
+        return rc;
+    }
+    rc = cat_reader_open(srv->cfg.cat.db_path, &srv->rd);
+    if (rc < 0) {
+        char buf[128];
+
+        YL_LOGE("str", "catalog %s: cannot open a reader: %s",
+                srv->cfg.cat.db_path, yl_strerror(rc, buf, sizeof(buf)));
+        return rc;
+    }
+    srv->catalog_ok = true;
+    return 0;
+}
+
+int str_api_start(str_server *srv)
+{
+    if (!srv->catalog_ok)
+        return 0;
+    return str_jobs_start(srv, &srv->jobs);
+}
+
+void str_api_stopping(str_server *srv)
+{
+    if (srv->jobs != NULL)
+        str_jobs_stop(srv->jobs);
+}
+
+bool str_api_idle(str_server *srv)
+{
+    return srv->jobs == NULL || str_jobs_stopped(srv->jobs);
+}
+
+void str_api_tick(str_server *srv)
+{
+    (void)srv;
+}
+
+void str_api_close(str_server *srv)
+{
+    if (srv->jobs != NULL) {
+        str_jobs_stop(srv->jobs);
+        str_jobs_free(srv->jobs);
+        srv->jobs = NULL;
+    }
+    /* Commits everything queued; callbacks post to the outbox, which the
+     * caller drains (without lws) afterwards. */
+    cat_writer_stop(srv->w);
+    srv->w = NULL;
+    cat_db_close(srv->rd);
+    srv->rd = NULL;
+    free(srv->tokcache);
+    srv->tokcache = NULL;
+    srv->catalog_ok = false;
+}

@@ -1,0 +1,75 @@
+/* str_api.h - the JSON API under /api/v1/, the upload path and the job
+ * runner, as the server core (str_server.c) sees them. Folder-private.
+ * Service thread only unless a comment says otherwise. */
+#ifndef YL_STR_API_H
+#define YL_STR_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/cat_lessons.h"
+#include "streamer/str_internal.h"
+
+/* ---- str_api.c ---- */
+/* Opens the catalog (writer thread + this thread's reader). */
+int str_api_open(str_server *srv);
+/* After the listener is up: starts the job runner. */
+int str_api_start(str_server *srv);
+/* SIGTERM seen: the job runner stops its child; the writer keeps going
+ * until str_api_close(). */
+void str_api_stopping(str_server *srv);
+/* True when nothing the API owns is still running (draining ends). */
+bool str_api_idle(str_server *srv);
+/* Stops the job runner, flushes and stops the writer, closes the reader.
+ * Safe on a partly opened server. */
+void str_api_close(str_server *srv);
+/* Every TICK (200 ms) on the service thread. */
+void str_api_tick(str_server *srv);
+
+int str_api_route_of(const char *path);
+/* LWS_CALLBACK_HTTP for /api/...: answers, or sets up a body. */
+int str_api_http(str_req *r);
+/* The JSON body is complete (r->body, r->body_len). */
+int str_api_body_done(str_req *r);
+/* WRITEABLE without a file body: a deferred answer is ready. */
+int str_api_writeable(str_req *r);
+/* The request is going away: drop what the API held for it. */
+void str_api_req_cleanup(str_req *r);
+/* Answers a deferred request: takes ownership of body (malloc'd JSON). The
+ * response leaves from WRITEABLE. */
+void str_api_defer_reply(str_req *r, int status, char *body, size_t len);
+
+/* Queues a lesson + job for the writer; answers r (202) after the commit.
+ * staged: the upload dir, removed if the create fails. 0 or negative. */
+int str_api_create_lesson(str_req *r, const cat_lesson_new *ln,
+                          const char *staged);
+
+/* ---- str_server.c: bodies ---- */
+/* Content-Length of the request, or -1 when absent or malformed. */
+int64_t str_req_content_length(str_req *r);
+/* Prepares to receive a body of kind (STR_BODY_*) of at most limit bytes:
+ * 411 without Content-Length, 413 over the limit (answered here), sends
+ * "100 Continue" when asked. Returns what the lws callback returns. */
+int str_body_begin(str_req *r, int kind, int64_t limit);
+
+/* ---- str_upload.c: POST /api/v1/lessons ---- */
+int str_upload_begin(str_req *r);
+int str_upload_feed(str_req *r, const char *in, size_t len);
+int str_upload_done(str_req *r);
+void str_upload_free(str_req *r); /* removes a staging dir left behind */
+
+/* ---- str_jobs.c: the job runner thread ---- */
+struct str_jobs;
+int str_jobs_start(str_server *srv, struct str_jobs **out);
+/* Any thread: a job was queued, look now. */
+void str_jobs_wake(struct str_jobs *j);
+/* Asks the runner to stop: kills a running transcoder (the job stays
+ * "running" in the catalog and is requeued at the next start). */
+void str_jobs_stop(struct str_jobs *j);
+bool str_jobs_stopped(struct str_jobs *j);
+/* Joins the thread and frees j. NULL is a no-op. */
+void str_jobs_free(struct str_jobs *j);
+/* The job being run now (0 none) and its child's pid, for /metrics. */
+int64_t str_jobs_current(struct str_jobs *j);
+
+#endif

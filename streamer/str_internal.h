@@ -1,0 +1,222 @@
+/* str_internal.h - declarations shared inside streamer/ only.
+ *
+ * Threads: everything here belongs to the lws service thread (the main
+ * thread of `yunling serve`) unless a comment says otherwise. Other
+ * threads reach the loop only through str_outbox_post(). */
+#ifndef YL_STR_INTERNAL_H
+#define YL_STR_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libwebsockets.h>
+
+#include "catalog/cat_db.h"
+#include "catalog/cat_tokens.h"
+#include "catalog/cat_writer.h"
+#include "streamer/str_server.h"
+
+struct str_upload;
+struct str_jobs;
+
+/* Routes, for dispatch and for the request counters in /metrics. */
+enum str_route {
+    STR_R_WEB,
+    STR_R_HLS,
+    STR_R_LESSONS,
+    STR_R_JOBS,
+    STR_R_SITES,
+    STR_R_VIEWS,
+    STR_R_STATS,
+    STR_R_API_OTHER,
+    STR_R_METRICS,
+    STR_R_HEALTHZ,
+    STR_R_OTHER,
+    STR_R_COUNT
+};
+
+enum str_method {
+    STR_M_GET,
+    STR_M_HEAD,
+    STR_M_POST,
+    STR_M_DELETE,
+    STR_M_OPTIONS,
+    STR_M_OTHER
+};
+
+/* What an incoming request body is for. */
+enum str_body_kind {
+    STR_BODY_NONE,
+    STR_BODY_JSON,   /* collected in memory up to max_body, then parsed */
+    STR_BODY_UPLOAD, /* streamed to disk by str_upload */
+};
+
+/* One HTTP transaction: lws's per-session data for the http protocol. lws
+ * zeroes it when a transaction starts and frees it when it ends (keep-alive
+ * rebinds the protocol per transaction). Service thread only. */
+typedef struct str_req {
+    struct str_server *srv;
+    struct lws *wsi;
+    uint64_t serial; /* unique per request: outbox lookups use this */
+    int method;
+    int route;
+    int status;     /* first status sent; 0 before */
+    bool started;   /* LWS_CALLBACK_HTTP ran for this pss */
+    bool counted;   /* included in srv->inflight */
+    bool responded; /* headers are out; body may still follow */
+    bool head_only; /* HEAD: headers, no body */
+
+    /* File body, sent with sendfile() from WRITEABLE. */
+    int fd;
+    bool has_fd;
+    off_t off, end; /* next byte to send, one past the last */
+    int64_t hold;   /* lesson id held while its files are read; 0 none */
+
+    /* Buffered response (LWS_PRE included) still to send. */
+    unsigned char *out;
+    size_t out_len, out_off;
+
+    /* Request body. */
+    int body_kind;
+    char *body;
+    size_t body_len, body_cap, body_limit;
+    int64_t body_expected; /* Content-Length */
+    struct str_upload *up;
+
+    /* Deferred response: waiting for a writer commit (views). */
+    struct str_req *wnext, *wprev;
+    bool waiting;
+    int pend_status; /* deferred response ready to send, or 0 */
+    char *pend_body; /* JSON, malloc'd */
+    size_t pend_len;
+
+    bool has_token;     /* Authorization checked and valid */
+    cat_token_info tok; /* the caller, when has_token */
+    char path[2048];    /* URL path (decoded) for handlers and logs */
+} str_req;
+
+/* Counters behind /metrics. Service thread only. */
+#define STR_NSTATUS 20
+typedef struct str_metrics {
+    uint64_t req[STR_R_COUNT][STR_NSTATUS];
+    uint64_t events_accepted, events_duplicate, events_rejected;
+    uint64_t bytes_file;
+    uint64_t uploads_ok, uploads_failed;
+} str_metrics;
+
+/* A message from another thread to the loop. */
+typedef struct str_msg {
+    struct str_msg *next;
+    int kind;                                           /* STR_MSG_* */
+    void (*run)(struct str_server *, struct str_msg *); /* service thread */
+    void (*free_fn)(struct str_msg *);
+} str_msg;
+
+/* Lesson files held by in-flight responses, and deleted lesson dirs that
+ * wait for their last reader. */
+typedef struct str_hold {
+    int64_t lesson;
+    int refs;
+    char *trash; /* renamed dir to remove when refs drops to 0, or NULL */
+} str_hold;
+
+typedef struct str_server {
+    str_config cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    struct lws *listen_wsi; /* our adopted listen socket; NULL once closed */
+    int port;               /* actually bound */
+
+    char hls_root[PATH_MAX]; /* realpath of DATA/hls */
+    char web_root[PATH_MAX]; /* realpath of the player-web dist dir */
+    int hls_fd, web_fd;      /* O_PATH dir fds; -1 when absent */
+    bool have_web;
+
+    cat_writer *w;   /* the catalog writer thread (any thread submits) */
+    cat_db *rd;      /* reader connection of the service thread */
+    bool catalog_ok; /* false: the API answers 503 */
+    struct str_jobs *jobs;
+    struct str_tokcache *tokcache;
+
+    str_metrics m;
+    uint64_t next_serial;
+    int inflight; /* transactions between HTTP and completion */
+
+    /* Cross-thread queue: any thread posts, the loop drains. */
+    pthread_mutex_t ob_lock;
+    str_msg *ob_head, *ob_tail;
+
+    str_req *waiting; /* requests waiting for a deferred result */
+
+    str_hold *holds;
+    int n_holds, cap_holds;
+
+    atomic_bool stop; /* SIGTERM/SIGINT seen (set from the handler) */
+    bool draining;    /* listen socket closed, finishing requests */
+    int64_t drain_deadline_us;
+} str_server;
+
+/* ---- str_server.c ---- */
+/* Any thread: queue m for the loop and wake it. Takes ownership of m. */
+void str_outbox_post(str_server *srv, str_msg *m);
+/* Looks up a request waiting for a deferred result by serial; NULL when
+ * the client has gone away. */
+str_req *str_waiting_find(str_server *srv, uint64_t serial);
+void str_waiting_add(str_server *srv, str_req *r);
+void str_waiting_remove(str_server *srv, str_req *r);
+
+/* ---- str_reply.c: responses ---- */
+/* Starts a header block: status line, Content-Type (may be NULL),
+ * Content-Length (when clen >= 0), CORS and nosniff. 0 or -1. */
+int str_hdr_begin(str_req *r, int status, const char *ctype, int64_t clen,
+                  unsigned char **p, unsigned char *end);
+int str_hdr_add(str_req *r, const char *name, const char *value,
+                unsigned char **p, unsigned char *end);
+/* Sends a complete response (headers + body) with one lws_write and ends
+ * the transaction. extra: more "Name: value\r\n" lines or NULL. Returns
+ * what the lws callback must return. */
+int str_reply(str_req *r, int status, const char *ctype, const char *body,
+              size_t len, const char *extra);
+/* JSON helpers: body from a string / an error object
+ * {"error":{"code","message"}}. */
+int str_reply_json(str_req *r, int status, const char *json, size_t len);
+int str_reply_error(str_req *r, int status, const char *code, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+/* Ends the transaction after the last byte (keep-alive or close). */
+int str_req_complete(str_req *r);
+/* WRITEABLE: continues a buffered or file body. */
+int str_reply_writeable(str_req *r);
+/* Records the status for /metrics (once per request). */
+void str_req_count(str_req *r, int status);
+/* Closes the file being sent and drops its lesson hold. */
+void str_reply_file_close(str_req *r);
+
+/* ---- str_static.c: files ---- */
+int str_static_hls(str_req *r, const char *rel);
+int str_static_web(str_req *r, const char *rel);
+/* Lesson holds (service thread). */
+void str_hold_ref(str_server *srv, int64_t lesson);
+void str_hold_unref(str_server *srv, int64_t lesson);
+/* Moves DATA/hls/<id> aside and removes it once no response reads it.
+ * Returns 0, -ENOENT when there is no such dir, or -errno. */
+int str_hls_remove(str_server *srv, int64_t lesson);
+
+/* ---- str_metrics.c ---- */
+int str_metrics_reply(str_req *r);
+int str_status_index(int status);
+
+/* ---- str_fs.c ---- */
+/* mkdir -p with mode 0755. 0 or -errno. */
+int str_mkdirs(const char *path);
+/* rm -rf without following symlinks. 0 or -errno. */
+int str_rmtree(const char *path);
+/* snprintf into a path buffer: 0, or -ENAMETOOLONG when it does not fit. */
+int str_pathf(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,590 @@
+/* str_jobs.c - the job runner: one thread that claims queued transcode jobs
+ * from the catalog and runs each as a child process,
+ *   /proc/self/exe transcode --progress json -i ... -o DATA/hls/.job-N
+ * (contracts.md §1), never transcoding in the server process. Progress
+ * lines go to the catalog; on success DATA/hls/.job-N is renamed to
+ * DATA/hls/<lesson-id> and the lesson published from its lesson.json; on
+ * failure the catalog requeues the job until it has failed job_attempts
+ * times. The transcoder's stderr goes to DATA/jobs/<id>.log.
+ *
+ * Threads: the runner thread owns everything here except the fields marked
+ * "any thread". It never calls lws; it talks to the catalog writer only
+ * (thread-safe submits, blocking with cat_sync where it needs a result). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "catalog/cat_jobs.h"
+#include "catalog/cat_lessons.h"
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+#include "streamer/str_api.h"
+
+extern char **environ;
+
+#define IDLE_WAIT_S 5 /* look for queued jobs at least this often */
+
+typedef struct str_jobs {
+    cat_writer *w; /* thread-safe */
+    char data_dir[PATH_MAX];
+    int max_attempts;
+    int timeout_s;
+
+    pthread_t th;
+    bool started;
+    pthread_mutex_t lock; /* guards wake, child */
+    pthread_cond_t cond;
+    bool wake;
+    pid_t child;          /* running transcoder, 0 none */
+    atomic_bool stop;     /* any thread */
+    atomic_bool finished; /* any thread: the thread has returned */
+    atomic_llong current; /* any thread: job id being run, 0 none */
+} str_jobs;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fail_job(str_jobs *j, int64_t id, const char *reason)
+{
+    cat_sync s;
+    int rc;
+
+    cat_sync_init(&s);
+    rc = cat_jobs_fail_submit(j->w, id, reason, j->max_attempts, cat_sync_done,
+                              &s);
+    if (rc == 0)
+        rc = cat_sync_wait(&s);
+    cat_sync_fini(&s);
+    if (rc < 0)
+        YL_LOGE("jobs", "[job=%" PRId64 "] recording the failure: %s", id,
+                s.res.error);
+    return rc;
+}
+
+/* argv for one attempt; strings are owned by the caller's arrays. */
+typedef struct job_argv {
+    char *v[64];
+    int n;
+    char buf[16384];
+    size_t used;
+} job_argv;
+
+static int av_add(job_argv *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int av_add(job_argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (a->n + 2 >= (int)(sizeof(a->v) / sizeof(a->v[0])))
+        return -E2BIG;
+    va_start(ap, fmt);
+    n = vsnprintf(a->buf + a->used, sizeof(a->buf) - a->used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(a->buf) - a->used)
+        return -E2BIG;
+    a->v[a->n++] = a->buf + a->used;
+    a->v[a->n] = NULL;
+    a->used += (size_t)n + 1;
+    return 0;
+}
+
+static int build_argv(job_argv *a, const char *dir, const json_t *inputs,
+                      const char *outdir)
+{
+    const char *key;
+    json_t *v;
+    int rc = 0;
+
+    memset(a, 0, sizeof(*a));
+    rc |= av_add(a, "yunling");
+    rc |= av_add(a, "transcode");
+    rc |= av_add(a, "--progress");
+    rc |= av_add(a, "json");
+    rc |= av_add(a, "-i");
+    rc |= av_add(a, "%s/%s", dir,
+                 json_string_value(json_object_get(inputs, "source")));
+    json_object_foreach(json_object_get(inputs, "audio_lang"), key, v)
+    {
+        rc |= av_add(a, "--audio-lang");
+        rc |= av_add(a, "%s=%s", key, json_string_value(v));
+    }
+    json_object_foreach(json_object_get(inputs, "audio"), key, v)
+    {
+        rc |= av_add(a, "--audio");
+        rc |= av_add(a, "%s=%s/%s", key, dir, json_string_value(v));
+    }
+    json_object_foreach(json_object_get(inputs, "subs"), key, v)
+    {
+        rc |= av_add(a, "--subs");
+        rc |= av_add(a, "%s=%s/%s", key, dir, json_string_value(v));
+    }
+    rc |= av_add(a, "-o");
+    rc |= av_add(a, "%s", outdir);
+    return rc ? -E2BIG : 0;
+}
+
+static pid_t spawn(str_jobs *j, job_argv *a, int out_fd, int log_fd)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, dflt;
+    pid_t pid = 0;
+    int rc;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+    /* lws, SQLite and others may hold fds without O_CLOEXEC: the child
+     * gets none of them. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    sigemptyset(&none);
+    sigemptyset(&dflt);
+    sigaddset(&dflt, SIGPIPE); /* the server ignores it; the child must not */
+    sigaddset(&dflt, SIGTERM);
+    sigaddset(&dflt, SIGINT);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &dflt);
+    /* Own process group: a Ctrl-C on the server's terminal reaches the
+     * server, which stops the child itself. */
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
+    rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, a->v, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    (void)j;
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return pid;
+}
+
+/* What one attempt produced. */
+typedef struct attempt {
+    bool got_done;
+    char error[512]; /* from an {"event":"error"} line */
+    double progress, sent_progress;
+    int64_t sent_at;
+    bool killed_stop, killed_timeout;
+} attempt;
+
+static void on_line(str_jobs *j, int64_t id, attempt *at, char *line)
+{
+    json_t *o = json_loads(line, 0, NULL);
+    const char *ev;
+
+    if (o == NULL) {
+        YL_LOGD("jobs", "[job=%" PRId64 "] not JSON: %.120s", id, line);
+        return;
+    }
+    ev = json_string_value(json_object_get(o, "event"));
+    if (ev == NULL) {
+        /* ignored: not one of ours */
+    } else if (strcmp(ev, "progress") == 0) {
+        double p = json_number_value(json_object_get(o, "progress"));
+        int64_t now = mono_ms();
+
+        if (p < 0)
+            p = 0;
+        if (p > 1)
+            p = 1;
+        at->progress = p;
+        /* One catalog write a second at most (each is a transaction). */
+        if (now - at->sent_at >= 1000 && p != at->sent_progress) {
+            at->sent_at = now;
+            at->sent_progress = p;
+            cat_jobs_progress_submit(j->w, id, p, NULL, NULL);
+        }
+    } else if (strcmp(ev, "done") == 0) {
+        at->got_done = true;
+    } else if (strcmp(ev, "error") == 0) {
+        const char *m = json_string_value(json_object_get(o, "message"));
+
+        snprintf(at->error, sizeof(at->error), "%s",
+                 m ? m : "transcoder reported an error");
+    }
+    json_decref(o);
+}
+
+static void kill_child(str_jobs *j, int sig)
+{
+    pthread_mutex_lock(&j->lock);
+    if (j->child > 0)
+        kill(j->child, sig);
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* Reads the child's stdout to EOF, then reaps it. Returns the wait
+ * status. */
+static int watch(str_jobs *j, int64_t id, pid_t pid, int fd, attempt *at)
+{
+    char buf[8192], line[8192];
+    size_t llen = 0;
+    int64_t start = mono_ms();
+    int status = 0;
+
+    for (;;) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int n = poll(&pfd, 1, 200);
+
+        if (atomic_load(&j->stop) && !at->killed_stop) {
+            at->killed_stop = true;
+            kill_child(j, SIGTERM); /* exits 130, leaves nothing behind */
+        }
+        if (j->timeout_s > 0 && !at->killed_timeout &&
+            mono_ms() - start > (int64_t)j->timeout_s * 1000) {
+            at->killed_timeout = true;
+            kill_child(j, SIGKILL);
+        }
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n <= 0)
+            continue;
+        {
+            ssize_t r = read(fd, buf, sizeof(buf));
+            ssize_t i;
+
+            if (r < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (r <= 0)
+                break; /* EOF: the child closed stdout (exited) */
+            for (i = 0; i < r; i++) {
+                if (buf[i] == '\n') {
+                    line[llen] = '\0';
+                    on_line(j, id, at, line);
+                    llen = 0;
+                } else if (llen + 1 < sizeof(line)) {
+                    line[llen++] = buf[i];
+                }
+            }
+        }
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&j->lock);
+    j->child = 0;
+    pthread_mutex_unlock(&j->lock);
+    return status;
+}
+
+/* The attempt succeeded: move the output into place and publish. */
+static int publish(str_jobs *j, int64_t id, int64_t lesson, const char *outdir,
+                   const char *srcdir, char *why, size_t whylen)
+{
+    char path[PATH_MAX], final[PATH_MAX], err[400];
+    json_t *meta = NULL;
+    cat_sync s;
+    int rc;
+
+    if (str_pathf(path, sizeof(path), "%s/lesson.json", outdir) < 0 ||
+        str_pathf(final, sizeof(final), "%s/hls/%" PRId64, j->data_dir,
+                  lesson) < 0) {
+        snprintf(why, whylen, "publish: path too long");
+        return -ENAMETOOLONG;
+    }
+    rc = cat_lessons_meta_load(path, &meta, err, sizeof(err));
+    if (rc < 0) {
+        snprintf(why, whylen, "transcoder output: %s", err);
+        return rc;
+    }
+    /* A dir left by a publish that crashed before its commit. */
+    str_rmtree(final);
+    if (rename(outdir, final) < 0) {
+        rc = -errno;
+        snprintf(why, whylen, "publish: rename %.200s -> %.200s: %s", outdir,
+                 final, strerror(errno));
+        json_decref(meta);
+        return rc;
+    }
+    cat_sync_init(&s);
+    rc = cat_jobs_finish_submit(j->w, id, meta, cat_sync_done, &s);
+    if (rc == 0)
+        rc = cat_sync_wait(&s);
+    if (rc < 0) {
+        snprintf(why, whylen, "publish: %s",
+                 s.res.error[0] ? s.res.error : "catalog refused the lesson");
+        str_rmtree(final);
+    }
+    cat_sync_fini(&s);
+    if (rc == 0) {
+        /* The sources are no longer needed once the lesson is out. */
+        str_rmtree(srcdir);
+    }
+    return rc;
+}
+
+static void run_job(str_jobs *j, json_t *job)
+{
+    int64_t id = json_integer_value(json_object_get(job, "id"));
+    int64_t lesson = json_integer_value(json_object_get(job, "lesson"));
+    int64_t attempts = json_integer_value(json_object_get(job, "attempts"));
+    const char *dir = json_string_value(json_object_get(job, "dir"));
+    json_t *inputs = json_object_get(job, "inputs");
+    char outdir[PATH_MAX], logpath[PATH_MAX], why[700];
+    int pfd[2] = {-1, -1}, logfd = -1, status;
+    job_argv *av = NULL;
+    attempt at;
+    pid_t pid;
+    int64_t t0 = mono_ms();
+
+    memset(&at, 0, sizeof(at));
+    atomic_store(&j->current, id);
+    if (str_pathf(outdir, sizeof(outdir), "%s/hls/.job-%" PRId64, j->data_dir,
+                  id) < 0 ||
+        str_pathf(logpath, sizeof(logpath), "%s/jobs/%" PRId64 ".log",
+                  j->data_dir, id) < 0) {
+        fail_job(j, id, "data directory path too long");
+        goto out;
+    }
+    if (dir == NULL || !json_is_string(json_object_get(inputs, "source"))) {
+        fail_job(j, id, "job has no source file recorded");
+        goto out;
+    }
+    av = malloc(sizeof(*av));
+    if (av == NULL || build_argv(av, dir, inputs, outdir) < 0) {
+        fail_job(j, id, "too many inputs for one transcoder command");
+        goto out;
+    }
+    str_rmtree(outdir); /* a previous attempt's leftovers */
+    logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+        snprintf(why, sizeof(why), "cannot start the transcoder: %.300s: %s",
+                 logfd < 0 ? logpath : "pipe", strerror(errno));
+        fail_job(j, id, why);
+        goto out;
+    }
+    {
+        char head[512];
+        time_t now = time(NULL);
+        struct tm tm;
+        int n;
+
+        gmtime_r(&now, &tm);
+        n = snprintf(head, sizeof(head),
+                     "=== job %" PRId64 " attempt %" PRId64
+                     " %04d-%02d-%02dT%02d:%02d:%02dZ: yunling transcode "
+                     "-i %s ... -o %s\n",
+                     id, attempts, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, av->v[5], outdir);
+        if (write(logfd, head, (size_t)n) < 0)
+            YL_LOGW("jobs", "write %s: %s", logpath, strerror(errno));
+    }
+    pthread_mutex_lock(&j->lock);
+    pid = atomic_load(&j->stop) ? -2 : spawn(j, av, pfd[1], logfd);
+    if (pid > 0)
+        j->child = pid;
+    pthread_mutex_unlock(&j->lock);
+    close(pfd[1]);
+    pfd[1] = -1;
+    if (pid == -2)
+        goto out; /* stopping: the job stays "running" and is requeued */
+    if (pid < 0) {
+        snprintf(why, sizeof(why), "cannot start the transcoder: %s",
+                 strerror(errno));
+        fail_job(j, id, why);
+        goto out;
+    }
+    YL_LOGI("jobs",
+            "[job=%" PRId64 " lesson=%" PRId64 "] attempt %" PRId64
+            " started (pid %d)",
+            id, lesson, attempts, (int)pid);
+    status = watch(j, id, pid, pfd[0], &at);
+
+    if (at.killed_stop) {
+        /* Server stopping: not the job's fault. It stays "running" and
+         * cat_jobs_recover() requeues it at the next start. */
+        YL_LOGI("jobs",
+                "[job=%" PRId64 "] stopped with the server; it runs "
+                "again at the next start",
+                id);
+        str_rmtree(outdir);
+        goto out;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && at.got_done) {
+        if (publish(j, id, lesson, outdir, dir, why, sizeof(why)) == 0) {
+            YL_LOGI("jobs",
+                    "[job=%" PRId64 " lesson=%" PRId64 "] done in "
+                    "%.1f s: /hls/%" PRId64 "/master.m3u8",
+                    id, lesson, (double)(mono_ms() - t0) / 1000.0, lesson);
+            goto out;
+        }
+    } else if (at.killed_timeout) {
+        snprintf(why, sizeof(why), "transcoder timed out after %d s",
+                 j->timeout_s);
+    } else if (at.error[0]) {
+        snprintf(why, sizeof(why), "%s", at.error);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        snprintf(why, sizeof(why),
+                 "transcoder exited without finishing (see jobs/%" PRId64
+                 ".log)",
+                 id);
+    } else if (WIFEXITED(status)) {
+        snprintf(why, sizeof(why),
+                 "transcoder exited with code %d (see jobs/%" PRId64 ".log)",
+                 WEXITSTATUS(status), id);
+    } else {
+        snprintf(why, sizeof(why),
+                 "transcoder killed by signal %d (see jobs/%" PRId64 ".log)",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : 0, id);
+    }
+    YL_LOGW("jobs",
+            "[job=%" PRId64 " lesson=%" PRId64 "] attempt %" PRId64
+            " failed: %s",
+            id, lesson, attempts, why);
+    str_rmtree(outdir);
+    fail_job(j, id, why);
+out:
+    atomic_store(&j->current, 0);
+    if (pfd[0] >= 0)
+        close(pfd[0]);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    if (logfd >= 0)
+        close(logfd);
+    free(av);
+}
+
+static void wait_for_work(str_jobs *j, int seconds)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += seconds;
+    pthread_mutex_lock(&j->lock);
+    while (!j->wake && !atomic_load(&j->stop))
+        if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) == ETIMEDOUT)
+            break;
+    j->wake = false;
+    pthread_mutex_unlock(&j->lock);
+}
+
+static void *runner(void *arg)
+{
+    str_jobs *j = arg;
+    cat_sync s;
+    int rc;
+
+    /* Jobs a killed server left "running" go back to the queue. */
+    cat_sync_init(&s);
+    rc = cat_jobs_recover_submit(j->w, cat_sync_done, &s);
+    if (rc == 0)
+        rc = cat_sync_wait(&s);
+    cat_sync_fini(&s);
+    if (rc > 0)
+        YL_LOGI("jobs", "%d interrupted job(s) queued again", rc);
+    else if (rc < 0)
+        YL_LOGW("jobs", "recovering interrupted jobs: %s", s.res.error);
+
+    while (!atomic_load(&j->stop)) {
+        json_t *job = NULL;
+
+        cat_sync_init(&s);
+        rc = cat_jobs_claim_submit(j->w, cat_sync_done, &s);
+        if (rc == 0)
+            rc = cat_sync_wait(&s);
+        if (rc == 0 && s.res.json != NULL)
+            job = json_incref(s.res.json);
+        if (rc < 0 && rc != YL_ENOTFOUND)
+            YL_LOGW("jobs", "claiming a job: %s", s.res.error);
+        cat_sync_fini(&s);
+        if (job == NULL) {
+            wait_for_work(j, IDLE_WAIT_S);
+            continue;
+        }
+        run_job(j, job);
+        json_decref(job);
+    }
+    atomic_store(&j->finished, true);
+    return NULL;
+}
+
+int str_jobs_start(str_server *srv, str_jobs **out)
+{
+    str_jobs *j = calloc(1, sizeof(*j));
+    int rc;
+
+    if (j == NULL)
+        return -ENOMEM;
+    j->w = srv->w;
+    snprintf(j->data_dir, sizeof(j->data_dir), "%s", srv->cfg.cat.data_dir);
+    j->max_attempts = srv->cfg.cat.job_max_attempts;
+    j->timeout_s = srv->cfg.job_timeout_s;
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->cond, NULL);
+    atomic_init(&j->stop, false);
+    atomic_init(&j->finished, false);
+    atomic_init(&j->current, 0);
+    rc = pthread_create(&j->th, NULL, runner, j);
+    if (rc != 0) {
+        pthread_mutex_destroy(&j->lock);
+        pthread_cond_destroy(&j->cond);
+        free(j);
+        return -rc;
+    }
+    j->started = true;
+    *out = j;
+    return 0;
+}
+
+void str_jobs_wake(str_jobs *j)
+{
+    pthread_mutex_lock(&j->lock);
+    j->wake = true;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+}
+
+void str_jobs_stop(str_jobs *j)
+{
+    atomic_store(&j->stop, true);
+    pthread_mutex_lock(&j->lock);
+    if (j->child > 0)
+        kill(j->child, SIGTERM);
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+}
+
+bool str_jobs_stopped(str_jobs *j)
+{
+    return atomic_load(&j->finished);
+}
+
+int64_t str_jobs_current(str_jobs *j)
+{
+    return atomic_load(&j->current);
+}
+
+void str_jobs_free(str_jobs *j)
+{
+    if (j == NULL)
+        return;
+    if (j->started)
+        pthread_join(j->th, NULL);
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->cond);
+    free(j);
+}

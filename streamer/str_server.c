@@ -1,0 +1,754 @@
+/* str_server.c - the lws context, the HTTP protocol callback, routing,
+ * the cross-thread outbox and graceful shutdown.
+ *
+ * Threads: str_server_run()'s caller becomes the lws service thread and is
+ * the only thread that calls lws (except lws_cancel_service(), which any
+ * thread and the signal handler may call). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+#include "streamer/str_api.h"
+#include "streamer/str_internal.h"
+
+#ifndef YL_SRCDIR
+#define YL_SRCDIR "."
+#endif
+
+#define TX_PACKET_SIZE (256 * 1024) /* largest single send() lws makes */
+#define TICK_US        (200 * LWS_US_PER_MS)
+
+/* Per-vhost data of the http protocol. */
+typedef struct str_vhd {
+    str_server *srv;
+} str_vhd;
+
+/* The one server of this process, for the signal handler only. */
+static str_server *volatile sig_srv;
+
+/* ---- outbox: other threads → loop ---- */
+
+void str_outbox_post(str_server *srv, str_msg *m)
+{
+    m->next = NULL;
+    pthread_mutex_lock(&srv->ob_lock);
+    if (srv->ob_tail)
+        srv->ob_tail->next = m;
+    else
+        srv->ob_head = m;
+    srv->ob_tail = m;
+    pthread_mutex_unlock(&srv->ob_lock);
+    lws_cancel_service(srv->ctx); /* the one thread-safe lws call */
+}
+
+/* Service thread: runs every queued message. Wake-ups coalesce, so this
+ * takes the whole list each time. */
+static void outbox_drain(str_server *srv)
+{
+    str_msg *m, *next;
+
+    pthread_mutex_lock(&srv->ob_lock);
+    m = srv->ob_head;
+    srv->ob_head = srv->ob_tail = NULL;
+    pthread_mutex_unlock(&srv->ob_lock);
+    for (; m != NULL; m = next) {
+        next = m->next;
+        if (m->run)
+            m->run(srv, m);
+        if (m->free_fn)
+            m->free_fn(m);
+    }
+}
+
+/* ---- requests waiting for a deferred result ---- */
+
+void str_waiting_add(str_server *srv, str_req *r)
+{
+    r->wprev = NULL;
+    r->wnext = srv->waiting;
+    if (srv->waiting)
+        srv->waiting->wprev = r;
+    srv->waiting = r;
+    r->waiting = true;
+}
+
+void str_waiting_remove(str_server *srv, str_req *r)
+{
+    if (!r->waiting)
+        return;
+    if (r->wprev)
+        r->wprev->wnext = r->wnext;
+    else
+        srv->waiting = r->wnext;
+    if (r->wnext)
+        r->wnext->wprev = r->wprev;
+    r->wnext = r->wprev = NULL;
+    r->waiting = false;
+}
+
+str_req *str_waiting_find(str_server *srv, uint64_t serial)
+{
+    str_req *r;
+
+    for (r = srv->waiting; r != NULL; r = r->wnext)
+        if (r->serial == serial)
+            return r;
+    return NULL;
+}
+
+/* ---- request lifecycle ---- */
+
+/* The pss is going away (transaction over or connection closed). */
+static void req_cleanup(str_req *r)
+{
+    if (r->srv == NULL)
+        return;
+    str_reply_file_close(r);
+    str_waiting_remove(r->srv, r);
+    str_api_req_cleanup(r);
+    free(r->body);
+    r->body = NULL;
+    free(r->out);
+    r->out = NULL;
+    if (r->counted) {
+        r->counted = false;
+        r->srv->inflight--;
+    }
+}
+
+static int method_of(struct lws *wsi)
+{
+    char *uri;
+    int len;
+
+    switch (lws_http_get_uri_and_method(wsi, &uri, &len)) {
+    case LWSHUMETH_GET:
+        return STR_M_GET;
+    case LWSHUMETH_HEAD:
+        return STR_M_HEAD;
+    case LWSHUMETH_POST:
+        return STR_M_POST;
+    case LWSHUMETH_DELETE:
+        return STR_M_DELETE;
+    case LWSHUMETH_OPTIONS:
+        return STR_M_OPTIONS;
+    default:
+        return STR_M_OTHER;
+    }
+}
+
+/* lws truncates a header at its token limit (see token_limits in
+ * str_server_run()); a header of exactly that length was cut. */
+static int header_too_long(str_req *r)
+{
+    int lim = r->srv->cfg.max_header, t;
+
+    for (t = WSI_TOKEN_HOST; t < WSI_TOKEN_COUNT; t++) {
+        if (t == WSI_TOKEN_HTTP_URI_ARGS)
+            continue;
+        if (lws_hdr_total_length(r->wsi, (enum lws_token_indexes)t) >= lim)
+            return 1;
+    }
+    return 0;
+}
+
+static int uri_too_long(str_req *r)
+{
+    int lim = r->srv->cfg.max_header, m;
+    static const enum lws_token_indexes meth[] = {
+        WSI_TOKEN_GET_URI,    WSI_TOKEN_POST_URI,     WSI_TOKEN_OPTIONS_URI,
+        WSI_TOKEN_DELETE_URI, WSI_TOKEN_HEAD_URI,     WSI_TOKEN_PUT_URI,
+        WSI_TOKEN_PATCH_URI,  WSI_TOKEN_HTTP_URI_ARGS};
+
+    for (m = 0; m < (int)(sizeof(meth) / sizeof(meth[0])); m++)
+        if (lws_hdr_total_length(r->wsi, meth[m]) >= lim)
+            return 1;
+    return 0;
+}
+
+static int reply_preflight(str_req *r)
+{
+    return str_reply(r, 204, NULL, NULL, 0,
+                     "access-control-allow-methods: GET, HEAD, POST, "
+                     "DELETE, OPTIONS\x0d\x0a"
+                     "access-control-allow-headers: Authorization, "
+                     "Content-Type, Range, If-None-Match\x0d\x0a"
+                     "access-control-max-age: 86400\x0d\x0a");
+}
+
+static int route_of(const char *path)
+{
+    if (strncmp(path, "/hls/", 5) == 0)
+        return STR_R_HLS;
+    if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0)
+        return str_api_route_of(path);
+    if (strcmp(path, "/metrics") == 0)
+        return STR_R_METRICS;
+    if (strcmp(path, "/healthz") == 0)
+        return STR_R_HEALTHZ;
+    return STR_R_WEB;
+}
+
+static int on_http(str_server *srv, str_req *r, struct lws *wsi, const char *in)
+{
+    size_t plen = strlen(in);
+
+    r->srv = srv;
+    r->wsi = wsi;
+    r->started = true;
+    r->serial = ++srv->next_serial;
+    r->counted = true;
+    srv->inflight++;
+    r->method = method_of(wsi);
+    r->head_only = r->method == STR_M_HEAD;
+    snprintf(r->path, sizeof(r->path), "%s", in);
+    r->route = route_of(r->path);
+
+    if (uri_too_long(r))
+        return str_reply_error(r, 414, "uri_too_long",
+                               "request target longer than %d bytes",
+                               srv->cfg.max_header - 1);
+    if (plen >= sizeof(r->path))
+        return str_reply_error(r, 414, "uri_too_long",
+                               "path longer than %zu bytes",
+                               sizeof(r->path) - 1);
+    if (header_too_long(r))
+        return str_reply_error(r, 431, "header_too_long",
+                               "a request header is longer than %d bytes",
+                               srv->cfg.max_header - 1);
+    if (r->method == STR_M_OPTIONS)
+        return reply_preflight(r);
+    if (r->method == STR_M_OTHER)
+        return str_reply_error(r, 405, "method_not_allowed",
+                               "method not supported");
+
+    switch (r->route) {
+    case STR_R_HLS:
+        return str_static_hls(r, r->path + 5);
+    case STR_R_WEB:
+        return str_static_web(r, r->path + 1);
+    case STR_R_METRICS:
+        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
+            return str_reply_error(r, 405, "method_not_allowed",
+                                   "/metrics is GET only");
+        return str_metrics_reply(r);
+    case STR_R_HEALTHZ:
+        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
+            return str_reply_error(r, 405, "method_not_allowed",
+                                   "/healthz is GET only");
+        if (srv->draining)
+            return str_reply(r, 503, "text/plain; charset=utf-8", "stopping\n",
+                             9, "cache-control: no-store\r\n");
+        return str_reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3,
+                         "cache-control: no-store\r\n");
+    default:
+        return str_api_http(r);
+    }
+}
+
+/* ---- request bodies ---- */
+
+int64_t str_req_content_length(str_req *r)
+{
+    char buf[32];
+    char *end;
+    long long v;
+
+    if (lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+        lws_hdr_copy(r->wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <=
+            0)
+        return -1;
+    errno = 0;
+    v = strtoll(buf, &end, 10);
+    if (errno || end == buf || *end != '\0' || v < 0)
+        return -1;
+    return v;
+}
+
+/* Sends "100 Continue" when the client waits for it (curl does for
+ * bodies over 1 MB); we only get here once the request is acceptable. */
+static int send_continue(str_req *r)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\x0d\x0a\x0d\x0a";
+    unsigned char buf[LWS_PRE + sizeof(cont)];
+    char exp[32];
+
+    if (lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_EXPECT) <= 0 ||
+        lws_hdr_copy(r->wsi, exp, sizeof(exp), WSI_TOKEN_HTTP_EXPECT) <= 0 ||
+        strcasecmp(exp, "100-continue") != 0)
+        return 0;
+    memcpy(buf + LWS_PRE, cont, sizeof(cont) - 1);
+    if (lws_write(r->wsi, buf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP) <
+        (int)sizeof(cont) - 1)
+        return -1;
+    return 0;
+}
+
+int str_body_begin(str_req *r, int kind, int64_t limit)
+{
+    int64_t cl = str_req_content_length(r);
+
+    if (cl < 0)
+        return str_reply_error(r, 411, "length_required",
+                               "a request body needs a Content-Length "
+                               "(chunked uploads are not accepted)");
+    if (cl > limit)
+        return str_reply_error(r, 413, "body_too_large",
+                               "request body of %" PRId64
+                               " bytes is over the limit of %" PRId64,
+                               cl, limit);
+    r->body_kind = kind;
+    r->body_expected = cl;
+    r->body_limit = (size_t)limit;
+    if (send_continue(r) < 0)
+        return -1;
+    return 0;
+}
+
+static int on_body(str_req *r, const char *in, size_t len)
+{
+    if (r->body_kind == STR_BODY_UPLOAD)
+        return str_upload_feed(r, in, len);
+    if (r->body_kind != STR_BODY_JSON)
+        return 0;
+    if (r->body_len + len > r->body_limit) {
+        /* Content-Length lied: stop reading, answer and close. */
+        str_reply_error(r, 413, "body_too_large",
+                        "request body over the limit of %zu bytes",
+                        r->body_limit);
+        return -1;
+    }
+    if (r->body_len + len + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        char *b;
+
+        while (cap < r->body_len + len + 1)
+            cap *= 2;
+        b = realloc(r->body, cap);
+        if (b == NULL)
+            return -1;
+        r->body = b;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, in, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+static int on_body_done(str_req *r)
+{
+    if (r->body_kind == STR_BODY_UPLOAD)
+        return str_upload_done(r);
+    if (r->body_kind == STR_BODY_JSON) {
+        if (r->body == NULL) {
+            r->body = calloc(1, 1);
+            if (r->body == NULL)
+                return -1;
+        }
+        return str_api_body_done(r);
+    }
+    return 0;
+}
+
+/* ---- shutdown ---- */
+
+static void on_signal(int sig)
+{
+    str_server *srv = sig_srv;
+
+    (void)sig;
+    if (srv == NULL)
+        return;
+    atomic_store(&srv->stop, true);
+    if (srv->ctx)
+        lws_cancel_service(srv->ctx); /* writes to lws's event pipe */
+}
+
+static void begin_drain(str_server *srv)
+{
+    if (srv->draining)
+        return;
+    srv->draining = true;
+    srv->drain_deadline_us =
+        lws_now_usecs() +
+        (lws_usec_t)srv->cfg.shutdown_grace_s * LWS_US_PER_SEC;
+    YL_LOGI("str", "stopping: listener closed, finishing %d request(s)",
+            srv->inflight);
+    /* Closes the listen socket (lws owns its fd since the adoption): new
+     * connections are refused from here on. lws_context_deprecate() would
+     * do this but touches the freed listen wsi in lws 4.1.6. */
+    if (srv->listen_wsi != NULL) {
+        lws_set_timeout(srv->listen_wsi, PENDING_TIMEOUT_USER_OK,
+                        LWS_TO_KILL_ASYNC);
+        srv->listen_wsi = NULL;
+    }
+    str_api_stopping(srv);
+}
+
+static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
+                   void *user, void *in, size_t len)
+{
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    str_vhd *vhd =
+        vh ? lws_protocol_vh_priv_get(vh, lws_get_protocol(wsi)) : NULL;
+    str_req *r = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_PROTOCOL_INIT:
+        vhd = lws_protocol_vh_priv_zalloc(vh, lws_get_protocol(wsi),
+                                          sizeof(*vhd));
+        if (vhd == NULL)
+            return -1;
+        vhd->srv = lws_context_user(lws_get_context(wsi));
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* Reaches every protocol of every vhost: only ours has a vhd. */
+        if (vhd == NULL)
+            return 0;
+        outbox_drain(vhd->srv);
+        if (atomic_load(&vhd->srv->stop))
+            begin_drain(vhd->srv);
+        return 0;
+    case LWS_CALLBACK_HTTP:
+        if (vhd == NULL)
+            return -1;
+        return on_http(vhd->srv, r, wsi, in ? in : "/");
+    case LWS_CALLBACK_HTTP_BODY:
+        if (r == NULL || !r->started || r->responded)
+            return 0;
+        return on_body(r, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (r == NULL || !r->started || r->responded)
+            return 0;
+        return on_body_done(r);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (r == NULL || !r->started)
+            return 0;
+        if (r->has_fd)
+            return str_reply_writeable(r);
+        return str_api_writeable(r);
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (r != NULL)
+            req_cleanup(r);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* Our listen socket, adopted as a raw descriptor: readable means
+ * connections wait in the backlog. Each accepted socket is handed to lws
+ * as an HTTP connection of this vhost. */
+static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
+                     void *user, void *in, size_t len)
+{
+    str_server *srv = lws_context_user(lws_get_context(wsi));
+    int i, one = 1;
+
+    (void)user;
+    (void)in;
+    (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_RAW_RX_FILE:
+        for (i = 0; i < 64; i++) {
+            int fd = accept4(lws_get_socket_fd(wsi), NULL, NULL,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+            if (fd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                    YL_LOGW("str", "accept: %s", strerror(errno));
+                break;
+            }
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            if (srv->draining || lws_adopt_socket_vhost(srv->vh, fd) == NULL)
+                close(fd);
+        }
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        if (srv->listen_wsi == wsi)
+            srv->listen_wsi = NULL;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    /* protocols[0] gets every HTTP request (there are no mounts); the
+     * websocket protocols of the next issue go after these two. */
+    {"yl-http", http_cb, sizeof(str_req), 0, 0, NULL, TX_PACKET_SIZE},
+    {"yl-listen", listen_cb, 0, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}};
+
+/* Binds and listens on addr:port (port 0: any free one). Returns the fd
+ * and the bound port, or -errno. */
+static int open_listener(const char *addr, int port, int *bound)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int fd, one = 1, af;
+
+    memset(&ss, 0, sizeof(ss));
+    if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+        af = a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        sl = sizeof(*a);
+    } else if (inet_pton(AF_INET6, addr,
+                         &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+        af = a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        sl = sizeof(*a);
+    } else {
+        return -EINVAL;
+    }
+    fd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        int e = -errno;
+
+        close(fd);
+        return e;
+    }
+    *bound = ntohs(af == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                 : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    return fd;
+}
+
+/* Headers on every response, lws's own error pages included. */
+static const struct lws_protocol_vhost_options hdr_nosniff = {
+    NULL, NULL, "x-content-type-options:", "nosniff"};
+static const struct lws_protocol_vhost_options hdr_cors = {
+    &hdr_nosniff, NULL, "access-control-allow-origin:", "*"};
+
+static void lws_log_emit(int level, const char *line)
+{
+    int l = level & LLL_ERR    ? YL_LOG_ERR
+            : level & LLL_WARN ? YL_LOG_WARN
+                               : YL_LOG_INFO;
+
+    yl_log(l, "lws", "%s", line);
+}
+
+static void tick(lws_sorted_usec_list_t *sul);
+static lws_sorted_usec_list_t tick_sul;
+static str_server *tick_srv;
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+    str_server *srv = tick_srv;
+
+    if (atomic_load(&srv->stop))
+        begin_drain(srv);
+    str_api_tick(srv);
+    lws_sul_schedule(srv->ctx, 0, sul, tick, TICK_US);
+}
+
+static int open_root(const char *dir, char *real, size_t reallen, int *fd)
+{
+    char buf[PATH_MAX];
+
+    if (realpath(dir, buf) == NULL)
+        return -errno;
+    snprintf(real, reallen, "%s", buf);
+    *fd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return *fd < 0 ? -errno : 0;
+}
+
+static int prepare_dirs(str_server *srv)
+{
+    static const char *const sub[] = {"hls", "uploads", "jobs"};
+    char path[PATH_MAX];
+    size_t i;
+    int r;
+
+    for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", srv->cfg.cat.data_dir, sub[i]);
+        r = str_mkdirs(path);
+        if (r < 0) {
+            YL_LOGE("str", "create %s: %s", path, strerror(-r));
+            return r;
+        }
+    }
+    snprintf(path, sizeof(path), "%s/hls", srv->cfg.cat.data_dir);
+    r = open_root(path, srv->hls_root, sizeof(srv->hls_root), &srv->hls_fd);
+    if (r < 0) {
+        YL_LOGE("str", "open %s: %s", path, strerror(-r));
+        return r;
+    }
+    if (srv->cfg.cat.web_dir[0] == '\0')
+        snprintf(srv->cfg.cat.web_dir, sizeof(srv->cfg.cat.web_dir),
+                 "%s/player-web/dist", YL_SRCDIR);
+    if (open_root(srv->cfg.cat.web_dir, srv->web_root, sizeof(srv->web_root),
+                  &srv->web_fd) == 0)
+        srv->have_web = true;
+    else
+        YL_LOGW("str",
+                "no player-web at %s: / answers 404 until it is "
+                "built",
+                srv->cfg.cat.web_dir);
+    return 0;
+}
+
+int str_server_run(const str_config *cfg)
+{
+    struct lws_context_creation_info info;
+    static struct lws_token_limits limits;
+    struct sigaction sa;
+    str_server *srv;
+    int ret = 0, n = 0, i, lfd;
+
+    srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return -ENOMEM;
+    srv->cfg = *cfg;
+    srv->hls_fd = srv->web_fd = -1;
+    pthread_mutex_init(&srv->ob_lock, NULL);
+    atomic_init(&srv->stop, false);
+
+    ret = prepare_dirs(srv);
+    if (ret < 0)
+        goto out;
+    ret = str_api_open(srv);
+    if (ret < 0)
+        goto out;
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+    /* Each known header, the URI included, is cut at max_header bytes:
+     * we see the cut and answer 414/431 instead of lws dropping the
+     * connection. The header table holds a few such headers. */
+    for (i = 0; i < WSI_TOKEN_COUNT; i++)
+        limits.token_limit[i] = (unsigned short)cfg->max_header;
+
+    memset(&info, 0, sizeof(info));
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (strchr(cfg->listen_addr, ':') == NULL)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.user = srv;
+    info.token_limits = &limits;
+    info.max_http_header_data =
+        (unsigned short)(cfg->max_header * 4 > 65000 ? 65000
+                                                     : cfg->max_header * 4);
+    info.server_string = "yunling";
+    info.timeout_secs = 30;
+    info.pt_serv_buf_size = 64 * 1024; /* recv() size: uploads, batches */
+    srv->ctx = lws_create_context(&info);
+    if (srv->ctx == NULL) {
+        YL_LOGE("str", "lws_create_context failed");
+        ret = YL_EINVAL;
+        goto out;
+    }
+
+    /* We listen ourselves (so SIGTERM can close the listener, see
+     * begin_drain()) and adopt each accepted socket. */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    info.protocols = protocols;
+    info.vhost_name = "yunling";
+    info.keepalive_timeout = cfg->keepalive_s;
+    info.headers = &hdr_cors;
+    srv->vh = lws_create_vhost(srv->ctx, &info);
+    if (srv->vh == NULL) {
+        YL_LOGE("str", "lws_create_vhost failed");
+        ret = YL_EINVAL;
+        goto out;
+    }
+    lfd = open_listener(cfg->listen_addr, cfg->port, &srv->port);
+    if (lfd < 0) {
+        YL_LOGE("str", "cannot listen on %s:%d: %s", cfg->listen_addr,
+                cfg->port,
+                lfd == -EINVAL ? "not an IP address" : strerror(-lfd));
+        ret = lfd;
+        goto out;
+    }
+    {
+        lws_sock_file_fd_type d;
+
+        d.filefd = lfd;
+        srv->listen_wsi = lws_adopt_descriptor_vhost(
+            srv->vh, LWS_ADOPT_RAW_FILE_DESC, d, "yl-listen", NULL);
+        if (srv->listen_wsi == NULL) {
+            YL_LOGE("str", "cannot adopt the listen socket");
+            close(lfd);
+            ret = YL_EINVAL;
+            goto out;
+        }
+    }
+
+    sig_srv = srv;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ret = str_api_start(srv);
+    if (ret < 0)
+        goto out;
+
+    /* Tests and scripts read the port from this line (port 0 = any). */
+    printf("listening on %s:%d\n", cfg->listen_addr, srv->port);
+    fflush(stdout);
+    YL_LOGI("str", "listening on %s:%d, data %s, web %s", cfg->listen_addr,
+            srv->port, cfg->cat.data_dir, srv->have_web ? srv->web_root : "-");
+
+    tick_srv = srv;
+    lws_sul_schedule(srv->ctx, 0, &tick_sul, tick, TICK_US);
+    while (n >= 0) {
+        n = lws_service(srv->ctx, 0);
+        if (srv->draining) {
+            if (srv->inflight <= 0 && str_api_idle(srv))
+                break;
+            if (lws_now_usecs() > srv->drain_deadline_us) {
+                YL_LOGW("str",
+                        "stopping: %d request(s) still open after "
+                        "%d s, closing them",
+                        srv->inflight, srv->cfg.shutdown_grace_s);
+                break;
+            }
+        }
+    }
+    ret = 0;
+out:
+    sig_srv = NULL;
+    /* Order: jobs and writer first (they post to the loop), lws last. */
+    str_api_close(srv);
+    if (srv->ctx) {
+        lws_sul_cancel(&tick_sul);
+        lws_context_destroy(srv->ctx);
+    }
+    outbox_drain(srv); /* frees what threads posted at the very end */
+    if (srv->hls_fd >= 0)
+        close(srv->hls_fd);
+    if (srv->web_fd >= 0)
+        close(srv->web_fd);
+    for (i = 0; i < srv->n_holds; i++)
+        free(srv->holds[i].trash);
+    free(srv->holds);
+    pthread_mutex_destroy(&srv->ob_lock);
+    if (ret == 0)
+        YL_LOGI("str", "stopped");
+    free(srv);
+    return ret;
+}

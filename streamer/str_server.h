@@ -1,0 +1,38 @@
+/* str_server.h - the yunling server: one lws context, one vhost, one
+ * service thread (the caller's) carrying HTTP now and websockets later.
+ * Threads: str_server_run() turns the calling thread into the lws service
+ * thread and returns when the server has stopped. */
+#ifndef YL_STR_SERVER_H
+#define YL_STR_SERVER_H
+
+#include "catalog/cat_config.h"
+
+typedef struct str_config {
+    cat_config cat;       /* shared with the catalog: data, db, web, limits */
+    char listen_addr[64]; /* from cat.listen; an IPv4 or IPv6 literal */
+    int port;             /* from cat.listen; 0 = any free port */
+    int max_header;       /* one request header / the URI, bytes */
+    int keepalive_s;      /* idle keep-alive connections */
+    int shutdown_grace_s; /* SIGTERM: how long in-flight requests get */
+    int job_timeout_s;    /* one transcode attempt; 0 = no limit */
+} str_config;
+
+/* Fills cfg with the defaults (cat_config_init() plus ours below). */
+void str_config_defaults(str_config *cfg);
+
+/* Takes the server-only INI keys of section [server] (max_header,
+ * keepalive, shutdown_grace, job_timeout). A cat_config_extra_fn whose ud
+ * is the str_config. */
+int str_config_extra(void *ud, const char *section, const char *key,
+                     const char *value);
+
+/* Splits cfg->cat.listen ("ADDR:PORT", "[v6]:PORT") into listen_addr and
+ * port. 0 or YL_EINVAL with a message in err. */
+int str_config_listen(str_config *cfg, char *err, size_t errlen);
+
+/* Runs the server until SIGTERM/SIGINT, then stops accepting, finishes
+ * in-flight requests, flushes the catalog writer and returns 0. Returns a
+ * negative yl error when it cannot start. */
+int str_server_run(const str_config *cfg);
+
+#endif

@@ -1,0 +1,392 @@
+/* str_static.c - HLS and static web files: MIME types, byte ranges,
+ * ETag / If-None-Match, Last-Modified, CORS and cache headers, and paths
+ * that never leave their root. Service thread only.
+ *
+ * Debian's lws 4.1.6 has no LWS_WITH_RANGES and no per-type cache headers
+ * in its file mounts, so delivery is ours. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/yl_log.h"
+#include "streamer/str_httputil.h"
+#include "streamer/str_internal.h"
+#include "streamer/str_path.h"
+
+#define SMALL_FILE (64 * 1024) /* sent with its headers in one write */
+#define HDR_SPACE  2048
+
+/* Our own CSP (not lws's "security best practices", which blocks the blob:
+ * media and workers hls.js needs). */
+static const char csp[] =
+    "default-src 'self'; script-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; worker-src 'self' blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'self'; frame-ancestors 'self'";
+
+/* ---- lesson holds ---- */
+
+static str_hold *hold_find(str_server *srv, int64_t lesson)
+{
+    int i;
+
+    for (i = 0; i < srv->n_holds; i++)
+        if (srv->holds[i].lesson == lesson)
+            return &srv->holds[i];
+    return NULL;
+}
+
+void str_hold_ref(str_server *srv, int64_t lesson)
+{
+    str_hold *h = hold_find(srv, lesson);
+
+    if (h == NULL) {
+        if (srv->n_holds == srv->cap_holds) {
+            int cap = srv->cap_holds ? srv->cap_holds * 2 : 16;
+            str_hold *nh = realloc(srv->holds, (size_t)cap * sizeof(*nh));
+
+            if (nh == NULL)
+                return; /* no hold: the worst case is an early unlink,
+                         * which open fds survive anyway */
+            srv->holds = nh;
+            srv->cap_holds = cap;
+        }
+        h = &srv->holds[srv->n_holds++];
+        h->lesson = lesson;
+        h->refs = 0;
+        h->trash = NULL;
+    }
+    h->refs++;
+}
+
+void str_hold_unref(str_server *srv, int64_t lesson)
+{
+    str_hold *h = hold_find(srv, lesson);
+
+    if (h == NULL || --h->refs > 0)
+        return;
+    if (h->trash != NULL) {
+        int r = str_rmtree(h->trash);
+
+        if (r < 0)
+            YL_LOGW("str", "remove %s: %s", h->trash, strerror(-r));
+        else
+            YL_LOGI("str",
+                    "[lesson=%" PRId64 "] files removed after the "
+                    "last reader",
+                    lesson);
+        free(h->trash);
+    }
+    *h = srv->holds[--srv->n_holds];
+}
+
+int str_hls_remove(str_server *srv, int64_t lesson)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    str_hold *h;
+    int r;
+
+    if (str_pathf(from, sizeof(from), "%s/%" PRId64, srv->hls_root, lesson) <
+            0 ||
+        str_pathf(to, sizeof(to), "%s/.trash-%" PRId64 "-%" PRIu64,
+                  srv->hls_root, lesson, srv->next_serial++) < 0)
+        return -ENAMETOOLONG;
+    /* After the rename no new request can open the lesson's files. */
+    if (rename(from, to) < 0)
+        return -errno;
+    h = hold_find(srv, lesson);
+    if (h != NULL && h->refs > 0 && h->trash == NULL) {
+        h->trash = strdup(to);
+        if (h->trash != NULL) {
+            YL_LOGI("str",
+                    "[lesson=%" PRId64 "] %d response(s) still "
+                    "reading: removal deferred",
+                    lesson, h->refs);
+            return 0;
+        }
+    }
+    r = str_rmtree(to);
+    return r;
+}
+
+/* ---- responses ---- */
+
+static int reply_304(str_req *r, const char *etag, const char *lastmod,
+                     const char *cache)
+{
+    unsigned char buf[LWS_PRE + HDR_SPACE], *start = buf + LWS_PRE, *p = start,
+                                            *end = buf + sizeof(buf) - 1;
+
+    if (str_hdr_begin(r, 304, NULL, -1, &p, end) < 0 ||
+        str_hdr_add(r, "etag:", etag, &p, end) < 0 ||
+        str_hdr_add(r, "last-modified:", lastmod, &p, end) < 0 ||
+        str_hdr_add(r, "cache-control:", cache, &p, end) < 0 ||
+        lws_finalize_http_header(r->wsi, &p, end))
+        return -1;
+    if (lws_write(r->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) <
+        (int)(p - start))
+        return -1;
+    return str_req_complete(r);
+}
+
+/* Reads a header into buf (NUL-terminated); returns its length or 0. */
+static int hdr(str_req *r, enum lws_token_indexes tok, char *buf, int len)
+{
+    int n = lws_hdr_total_length(r->wsi, tok);
+
+    if (n <= 0 || n >= len)
+        return 0;
+    n = lws_hdr_copy(r->wsi, buf, len, tok);
+    return n > 0 ? n : 0;
+}
+
+/* Serves one opened regular file (takes ownership of fd). */
+static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
+                    int cache_cls, bool web, int64_t hold)
+{
+    unsigned char hbuf[LWS_PRE + HDR_SPACE + SMALL_FILE];
+    unsigned char *start = hbuf + LWS_PRE, *p = start,
+                  *end = hbuf + LWS_PRE + HDR_SPACE;
+    char etag[STR_ETAG_MAX], lastmod[STR_HTTP_DATE_MAX], h[256], cr[96];
+    const char *cache = str_cache_control(cache_cls);
+    int64_t size = st->st_size, first = 0, last = size - 1, len;
+    int status = 200, rk = STR_RANGE_NONE;
+    time_t ims;
+
+    str_etag_make(st, etag, sizeof(etag));
+    str_http_date(st->st_mtim.tv_sec, lastmod, sizeof(lastmod));
+
+    /* Conditional GET: If-None-Match wins over If-Modified-Since. */
+    if (hdr(r, WSI_TOKEN_HTTP_IF_NONE_MATCH, h, sizeof(h))) {
+        if (str_etag_match_list(h, etag)) {
+            close(fd);
+            return reply_304(r, etag, lastmod, cache);
+        }
+    } else if (hdr(r, WSI_TOKEN_HTTP_IF_MODIFIED_SINCE, h, sizeof(h)) &&
+               str_http_date_parse(h, &ims) == 0 && st->st_mtim.tv_sec <= ims) {
+        close(fd);
+        return reply_304(r, etag, lastmod, cache);
+    }
+
+    if (hdr(r, WSI_TOKEN_HTTP_RANGE, h, sizeof(h))) {
+        char ir[128];
+
+        rk = str_range_parse(h, size, &first, &last);
+        /* If-Range with another validator: the client's copy is stale,
+         * send the whole file. */
+        if (rk != STR_RANGE_NONE &&
+            hdr(r, WSI_TOKEN_HTTP_IF_RANGE, ir, sizeof(ir)) &&
+            strcmp(ir, etag) != 0 && strcmp(ir, lastmod) != 0) {
+            rk = STR_RANGE_NONE;
+            first = 0;
+            last = size - 1;
+        }
+    }
+    if (rk == STR_RANGE_UNSAT) {
+        char body[160];
+        int n;
+
+        close(fd);
+        snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
+        n = snprintf(body, sizeof(body),
+                     "{\"error\":{\"code\":\"range_not_satisfiable\","
+                     "\"message\":\"%s has %" PRId64 " bytes\"}}\n",
+                     name, size);
+        if (str_hdr_begin(r, 416, "application/json", n, &p, end) < 0 ||
+            str_hdr_add(r, "content-range:", cr, &p, end) < 0 ||
+            lws_finalize_http_header(r->wsi, &p, end))
+            return -1;
+        if (!r->head_only) {
+            memcpy(p, body, (size_t)n);
+            p += n;
+        }
+        if (lws_write(r->wsi, start, (size_t)(p - start),
+                      LWS_WRITE_HTTP_FINAL) < (int)(p - start))
+            return -1;
+        return str_req_complete(r);
+    }
+    if (rk == STR_RANGE_OK) {
+        status = 206;
+        snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64,
+                 first, last, size);
+    }
+    len = size == 0 ? 0 : last - first + 1;
+
+    if (str_hdr_begin(r, status, str_mime_for(name), len, &p, end) < 0 ||
+        str_hdr_add(r, "accept-ranges:", "bytes", &p, end) < 0 ||
+        str_hdr_add(r, "etag:", etag, &p, end) < 0 ||
+        str_hdr_add(r, "last-modified:", lastmod, &p, end) < 0 ||
+        str_hdr_add(r, "cache-control:", cache, &p, end) < 0 ||
+        (status == 206 && str_hdr_add(r, "content-range:", cr, &p, end) < 0) ||
+        (!web && str_hdr_add(r, "access-control-expose-headers:",
+                             "Content-Length, Content-Range, ETag, "
+                             "Accept-Ranges",
+                             &p, end) < 0) ||
+        (web && str_cache_class_web(name) == STR_CACHE_REVALIDATE &&
+         (str_hdr_add(r, "content-security-policy:", csp, &p, end) < 0 ||
+          str_hdr_add(r, "referrer-policy:", "same-origin", &p, end) < 0)) ||
+        lws_finalize_http_header(r->wsi, &p, end)) {
+        close(fd);
+        return -1;
+    }
+
+    if (r->head_only || len == 0) {
+        close(fd);
+        if (lws_write(r->wsi, start, (size_t)(p - start),
+                      LWS_WRITE_HTTP_FINAL) < (int)(p - start))
+            return -1;
+        return str_req_complete(r);
+    }
+    if (len <= SMALL_FILE) {
+        /* Playlists and small files: headers and body in one write. */
+        ssize_t got = pread(fd, p, (size_t)len, first);
+
+        close(fd);
+        if (got != len) {
+            YL_LOGW("str", "read %s: %s", r->path,
+                    got < 0 ? strerror(errno) : "file changed size");
+            return -1;
+        }
+        p += len;
+        r->srv->m.bytes_file += (uint64_t)len;
+        if (lws_write(r->wsi, start, (size_t)(p - start),
+                      LWS_WRITE_HTTP_FINAL) < (int)(p - start))
+            return -1;
+        return str_req_complete(r);
+    }
+    if (lws_write(r->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) <
+        (int)(p - start)) {
+        close(fd);
+        return -1;
+    }
+    r->fd = fd;
+    r->has_fd = true;
+    r->off = first;
+    r->end = last + 1;
+    if (hold > 0) {
+        str_hold_ref(r->srv, hold);
+        r->hold = hold;
+    }
+    lws_callback_on_writable(r->wsi);
+    return 0;
+}
+
+static int not_found(str_req *r, const char *what)
+{
+    return str_reply_error(r, 404, "not_found", "%s not found", what);
+}
+
+static int open_error(str_req *r, int err, const char *shown)
+{
+    switch (err) {
+    case -ENOENT:
+    case -ENOTDIR:
+        return not_found(r, shown);
+    case -EACCES:
+    case -ELOOP:
+    case -EXDEV:
+        return str_reply_error(r, 403, "forbidden",
+                               "%s is outside the served directory", shown);
+    case -ENAMETOOLONG:
+        return str_reply_error(r, 414, "uri_too_long", "path too long");
+    default:
+        return str_reply_error(r, 500, "io_error", "cannot open %s: %s", shown,
+                               strerror(-err));
+    }
+}
+
+static int check_method(str_req *r)
+{
+    if (r->method == STR_M_GET || r->method == STR_M_HEAD)
+        return 0;
+    return -1;
+}
+
+int str_static_hls(str_req *r, const char *rel)
+{
+    str_server *srv = r->srv;
+    struct stat st;
+    const char *slash;
+    int64_t id = 0;
+    int fd, i;
+
+    if (check_method(r) < 0)
+        return str_reply_error(r, 405, "method_not_allowed",
+                               "/hls/ serves GET and HEAD only");
+    if (srv->hls_fd < 0)
+        return not_found(r, r->path);
+    /* "<lesson-id>/<file>": the id is a positive decimal integer. */
+    slash = strchr(rel, '/');
+    if (slash == NULL || slash == rel || slash - rel > 18)
+        return not_found(r, r->path);
+    for (i = 0; rel + i < slash; i++) {
+        if (!isdigit((unsigned char)rel[i]))
+            return not_found(r, r->path);
+        id = id * 10 + (rel[i] - '0');
+    }
+    if (rel[strlen(rel) - 1] == '/') /* no directory listings */
+        return not_found(r, r->path);
+    if (str_path_check(rel) < 0)
+        return str_reply_error(r, 403, "forbidden", "%s: path not allowed",
+                               r->path);
+    fd = str_path_open(srv->hls_fd, srv->hls_root, rel, &st);
+    if (fd < 0)
+        return open_error(r, fd == -EISDIR ? -ENOENT : fd, r->path);
+    return serve_fd(r, fd, &st, rel, str_cache_class_hls(rel), false, id);
+}
+
+int str_static_web(str_req *r, const char *rel)
+{
+    str_server *srv = r->srv;
+    char path[PATH_MAX];
+    struct stat st;
+    size_t len;
+    int fd;
+
+    if (check_method(r) < 0)
+        return str_reply_error(r, 405, "method_not_allowed",
+                               "static files are GET and HEAD only");
+    if (!srv->have_web)
+        return str_reply_error(r, 404, "not_found",
+                               "player-web is not built (run "
+                               "player-web/build.sh or pass --web DIR)");
+    len = strlen(rel);
+    if (len + 11 >= sizeof(path))
+        return str_reply_error(r, 414, "uri_too_long", "path too long");
+    /* "" and "dir/" serve the directory's index.html. */
+    if (len == 0 || rel[len - 1] == '/')
+        snprintf(path, sizeof(path), "%sindex.html", rel);
+    else
+        snprintf(path, sizeof(path), "%s", rel);
+    if (str_path_check(path) < 0)
+        return str_reply_error(r, 403, "forbidden", "%s: path not allowed",
+                               r->path);
+    fd = str_path_open(srv->web_fd, srv->web_root, path, &st);
+    if (fd == -EISDIR) {
+        /* "/wall" → "/wall/" so relative URLs in its page resolve. */
+        char loc[PATH_MAX + 8];
+        unsigned char buf[LWS_PRE + HDR_SPACE + PATH_MAX];
+        unsigned char *start = buf + LWS_PRE, *p = start,
+                      *end = buf + sizeof(buf) - 1;
+
+        snprintf(loc, sizeof(loc), "/%s/", path);
+        if (str_hdr_begin(r, 301, NULL, 0, &p, end) < 0 ||
+            str_hdr_add(r, "location:", loc, &p, end) < 0 ||
+            lws_finalize_http_header(r->wsi, &p, end))
+            return -1;
+        if (lws_write(r->wsi, start, (size_t)(p - start),
+                      LWS_WRITE_HTTP_FINAL) < (int)(p - start))
+            return -1;
+        return str_req_complete(r);
+    }
+    if (fd < 0)
+        return open_error(r, fd, r->path);
+    return serve_fd(r, fd, &st, path, str_cache_class_web(path), true, 0);
+}

@@ -1,0 +1,478 @@
+/* str_upload.c - POST /api/v1/lessons: a multipart upload streamed to
+ * DATA/uploads/.staging-N/ as it arrives (nothing whole in memory), then a
+ * lesson and its job created by the catalog writer, which renames the
+ * staging dir to DATA/uploads/<job-id>/ in the same transaction.
+ *
+ * Fields (DESIGN.md): source (file), audio.LANG (file), subs.LANG (file),
+ * title.LANG (text), category (text), and audio_lang.N (text: the language
+ * of the source's audio stream N, for untagged sources). Anything else is
+ * a 400 and nothing is kept.
+ *
+ * Threads: service thread only (the lws body callbacks). */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "catalog/cat_lang.h"
+#include "catalog/cat_lessons.h"
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+#include "streamer/str_api.h"
+#include "streamer/str_multipart.h"
+
+#define TEXT_MAX 4096 /* one text field */
+
+enum part_kind {
+    P_NONE,
+    P_SOURCE,
+    P_AUDIO,
+    P_SUBS,
+    P_TITLE,
+    P_CATEGORY,
+    P_AUDIO_LANG
+};
+
+typedef struct str_upload {
+    str_req *r;
+    str_mp *mp;
+    char staged[PATH_MAX]; /* DATA/uploads/.staging-<serial> */
+    bool staged_owned;     /* ours to remove (until handed to the catalog) */
+    int fd;                /* file part being written, -1 */
+    int kind;
+    char field[STR_MP_NAME_MAX];
+    char lang[40];
+    char fname[96]; /* file name inside staged */
+    char text[TEXT_MAX];
+    size_t text_len;
+    int64_t file_bytes;
+    json_t *titles, *audio, *subs, *audio_lang; /* owned */
+    char source[96];
+    char source_name[STR_MP_FILE_MAX];
+    char category[TEXT_MAX + 1];
+    bool have_category;
+    int err_status;
+    char err[400];
+} str_upload;
+
+static int up_fail(str_upload *up, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int up_fail(str_upload *up, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (up->err_status == 0) {
+        va_start(ap, fmt);
+        vsnprintf(up->err, sizeof(up->err), fmt, ap);
+        va_end(ap);
+        up->err_status = status;
+    }
+    return YL_EINVAL;
+}
+
+/* "clip.MP4" → "mp4"; anything odd → "bin" (the transcoder reads the
+ * content, not the name). */
+static void safe_ext(const char *filename, char *out, size_t len)
+{
+    const char *dot = filename ? strrchr(filename, '.') : NULL;
+    size_t n = 0;
+
+    if (dot != NULL && dot[1] != '\0' && strlen(dot + 1) <= 8) {
+        for (dot++; *dot && n + 1 < len; dot++) {
+            if (!isalnum((unsigned char)*dot)) {
+                n = 0;
+                break;
+            }
+            out[n++] = (char)tolower((unsigned char)*dot);
+        }
+    }
+    if (n == 0)
+        n = (size_t)snprintf(out, len, "bin");
+    out[n] = '\0';
+}
+
+static int open_part_file(str_upload *up, const char *name)
+{
+    char path[PATH_MAX];
+    int n;
+
+    n = snprintf(path, sizeof(path), "%s/%s", up->staged, name);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return up_fail(up, 500, "%s: path too long", up->field);
+    up->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (up->fd < 0)
+        return up_fail(up, 500, "%s: cannot create %s: %s", up->field, path,
+                       strerror(errno));
+    snprintf(up->fname, sizeof(up->fname), "%s", name);
+    up->file_bytes = 0;
+    return 0;
+}
+
+/* "audio.bo" → kind P_AUDIO, canonical lang "bo". */
+static int lang_suffix(str_upload *up, const char *name, size_t plen)
+{
+    const char *tag = name + plen;
+
+    if (*tag == '\0')
+        return up_fail(up, 400,
+                       "%s: the field name needs a language, "
+                       "like %szh",
+                       name, name);
+    if (cat_lang_normalize(tag, up->lang, sizeof(up->lang)) < 0)
+        return up_fail(up, 400, "%s: \"%s\" is not a BCP-47 language tag", name,
+                       tag);
+    return 0;
+}
+
+static int part_begin(void *ud, const char *name, const char *filename,
+                      const char *ctype)
+{
+    str_upload *up = ud;
+    char ext[16], fname[96];
+    bool is_file = filename != NULL;
+    int rc;
+
+    (void)ctype;
+    snprintf(up->field, sizeof(up->field), "%s", name);
+    up->text_len = 0;
+    up->lang[0] = '\0';
+    if (strcmp(name, "source") == 0) {
+        up->kind = P_SOURCE;
+    } else if (strncmp(name, "audio.", 6) == 0) {
+        up->kind = P_AUDIO;
+        if ((rc = lang_suffix(up, name, 6)) < 0)
+            return rc;
+    } else if (strncmp(name, "subs.", 5) == 0) {
+        up->kind = P_SUBS;
+        if ((rc = lang_suffix(up, name, 5)) < 0)
+            return rc;
+    } else if (strncmp(name, "title.", 6) == 0) {
+        up->kind = P_TITLE;
+        if ((rc = lang_suffix(up, name, 6)) < 0)
+            return rc;
+    } else if (strcmp(name, "category") == 0) {
+        up->kind = P_CATEGORY;
+    } else if (strncmp(name, "audio_lang.", 11) == 0) {
+        const char *d = name + 11;
+
+        up->kind = P_AUDIO_LANG;
+        if (*d == '\0' || strlen(d) > 2)
+            return up_fail(up, 400,
+                           "%s: want audio_lang.N with N the "
+                           "source's audio stream number",
+                           name);
+        for (; *d; d++)
+            if (!isdigit((unsigned char)*d))
+                return up_fail(up, 400,
+                               "%s: want audio_lang.N with N "
+                               "a number",
+                               name);
+    } else {
+        return up_fail(up, 400,
+                       "unknown field \"%s\" (expected source, "
+                       "audio.LANG, subs.LANG, title.LANG, "
+                       "category, audio_lang.N)",
+                       name);
+    }
+
+    switch (up->kind) {
+    case P_SOURCE:
+    case P_AUDIO:
+    case P_SUBS:
+        if (!is_file)
+            return up_fail(up, 400,
+                           "%s: must be a file (a form field with "
+                           "a filename)",
+                           name);
+        safe_ext(filename, ext, sizeof(ext));
+        if (up->kind == P_SOURCE) {
+            if (up->source[0])
+                return up_fail(up, 400, "source: given twice");
+            snprintf(fname, sizeof(fname), "source.%s", ext);
+            snprintf(up->source_name, sizeof(up->source_name), "%s", filename);
+        } else {
+            json_t *map = up->kind == P_AUDIO ? up->audio : up->subs;
+
+            if (json_object_get(map, up->lang) != NULL)
+                return up_fail(up, 400, "%s: language %s given twice", name,
+                               up->lang);
+            snprintf(fname, sizeof(fname), "%s.%s.%s",
+                     up->kind == P_AUDIO ? "audio" : "subs", up->lang, ext);
+        }
+        return open_part_file(up, fname);
+    default:
+        if (is_file)
+            return up_fail(up, 400, "%s: must be a text field, not a file",
+                           name);
+        return 0;
+    }
+}
+
+static int part_data(void *ud, const char *data, size_t len)
+{
+    str_upload *up = ud;
+
+    if (up->fd >= 0) {
+        while (len > 0) {
+            ssize_t n = write(up->fd, data, len);
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return up_fail(up, errno == ENOSPC ? 507 : 500,
+                               "%s: write failed: %s", up->field,
+                               strerror(errno));
+            data += n;
+            len -= (size_t)n;
+            up->file_bytes += n;
+        }
+        return 0;
+    }
+    if (up->text_len + len > TEXT_MAX)
+        return up_fail(up, 400, "%s: longer than %d bytes", up->field,
+                       TEXT_MAX);
+    memcpy(up->text + up->text_len, data, len);
+    up->text_len += len;
+    return 0;
+}
+
+static int part_end(void *ud)
+{
+    str_upload *up = ud;
+    json_t *s;
+
+    if (up->fd >= 0) {
+        /* Durable before the catalog says the job may run. */
+        int rc = fsync(up->fd);
+
+        close(up->fd);
+        up->fd = -1;
+        if (rc < 0)
+            return up_fail(up, 500, "%s: fsync failed: %s", up->field,
+                           strerror(errno));
+        if (up->file_bytes == 0)
+            return up_fail(up, 400, "%s: the file is empty", up->field);
+        if (up->kind == P_SOURCE)
+            snprintf(up->source, sizeof(up->source), "%s", up->fname);
+        else if (json_object_set_new(up->kind == P_AUDIO ? up->audio : up->subs,
+                                     up->lang, json_string(up->fname)) < 0)
+            return up_fail(up, 500, "out of memory");
+        return 0;
+    }
+    if (up->kind == P_CATEGORY || up->kind == P_TITLE ||
+        up->kind == P_AUDIO_LANG) {
+        /* jansson refuses strings that are not UTF-8. */
+        s = json_stringn(up->text, up->text_len);
+        if (s == NULL)
+            return up_fail(up, 400, "%s: not valid UTF-8 text", up->field);
+        if (up->text_len == 0) {
+            json_decref(s);
+            return up_fail(up, 400, "%s: empty", up->field);
+        }
+        if (up->kind == P_CATEGORY) {
+            json_decref(s);
+            if (up->have_category)
+                return up_fail(up, 400, "category: given twice");
+            memcpy(up->category, up->text, up->text_len);
+            up->category[up->text_len] = '\0';
+            up->have_category = true;
+            return 0;
+        }
+        if (up->kind == P_AUDIO_LANG) {
+            char tag[40];
+
+            json_decref(s);
+            up->text[up->text_len] = '\0';
+            if (cat_lang_normalize(up->text, tag, sizeof(tag)) < 0)
+                return up_fail(up, 400,
+                               "%s: \"%s\" is not a BCP-47 language tag",
+                               up->field, up->text);
+            if (json_object_get(up->audio_lang, up->field + 11) != NULL)
+                return up_fail(up, 400, "%s: given twice", up->field);
+            json_object_set_new(up->audio_lang, up->field + 11,
+                                json_string(tag));
+            return 0;
+        }
+        if (json_object_get(up->titles, up->lang) != NULL) {
+            json_decref(s);
+            return up_fail(up, 400, "%s: language %s given twice", up->field,
+                           up->lang);
+        }
+        json_object_set_new(up->titles, up->lang, s);
+    }
+    return 0;
+}
+
+static const str_mp_cbs mp_cbs = {part_begin, part_data, part_end};
+
+void str_upload_free(str_req *r)
+{
+    str_upload *up = r->up;
+
+    if (up == NULL)
+        return;
+    if (up->fd >= 0)
+        close(up->fd);
+    if (up->staged_owned) {
+        /* Unfinished, refused or abandoned: keep nothing. */
+        int rc = str_rmtree(up->staged);
+
+        if (rc < 0)
+            YL_LOGW("str", "remove %s: %s", up->staged, strerror(-rc));
+    }
+    str_mp_free(up->mp);
+    json_decref(up->titles);
+    json_decref(up->audio);
+    json_decref(up->subs);
+    json_decref(up->audio_lang);
+    free(up);
+    r->up = NULL;
+}
+
+/* Answers with the upload's error and drops everything received. */
+static int up_reply_error(str_req *r)
+{
+    str_upload *up = r->up;
+    int st = up->err_status ? up->err_status : 400;
+    char msg[sizeof(up->err)];
+
+    snprintf(msg, sizeof(msg), "%s",
+             up->err[0] ? up->err : str_mp_error(up->mp));
+    r->srv->m.uploads_failed++;
+    YL_LOGI("str", "upload refused: %s", msg);
+    str_upload_free(r);
+    return str_reply_error(r, st,
+                           st == 400   ? "invalid_upload"
+                           : st == 507 ? "no_space"
+                                       : "internal",
+                           "%s", msg);
+}
+
+int str_upload_begin(str_req *r)
+{
+    char ct[256], boundary[80];
+    str_upload *up;
+    int n, rc;
+
+    n = lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    if (n <= 0 || n >= (int)sizeof(ct) ||
+        lws_hdr_copy(r->wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+        ct[0] = '\0';
+    if (str_mp_boundary(ct, boundary, sizeof(boundary)) < 0)
+        return str_reply_error(r, 415, "unsupported_media_type",
+                               "an upload is multipart/form-data with a "
+                               "boundary (got \"%s\")",
+                               ct);
+    up = calloc(1, sizeof(*up));
+    if (up == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    r->up = up;
+    up->r = r;
+    up->fd = -1;
+    up->titles = json_object();
+    up->audio = json_object();
+    up->subs = json_object();
+    up->audio_lang = json_object();
+    if (!up->titles || !up->audio || !up->subs || !up->audio_lang ||
+        str_mp_new(boundary, &mp_cbs, up, &up->mp) < 0) {
+        str_upload_free(r);
+        return str_reply_error(r, 500, "internal", "out of memory");
+    }
+    snprintf(up->staged, sizeof(up->staged), "%s/uploads/.staging-%" PRIu64,
+             r->srv->cfg.cat.data_dir, r->serial);
+    if (mkdir(up->staged, 0755) < 0) {
+        int e = errno;
+
+        str_upload_free(r);
+        return str_reply_error(r, 500, "internal", "cannot create %s: %s",
+                               "the upload directory", strerror(e));
+    }
+    up->staged_owned = true;
+    rc = str_body_begin(r, STR_BODY_UPLOAD, r->srv->cfg.cat.max_upload_bytes);
+    if (r->responded)
+        str_upload_free(r); /* 411 / 413: nothing was received */
+    return rc;
+}
+
+int str_upload_feed(str_req *r, const char *in, size_t len)
+{
+    str_upload *up = r->up;
+
+    if (up == NULL)
+        return 0;
+    if (str_mp_feed(up->mp, in, len) < 0)
+        return up_reply_error(r);
+    return 0;
+}
+
+int str_upload_done(str_req *r)
+{
+    str_upload *up = r->up;
+    cat_lesson_new ln;
+    json_t *inputs;
+    int rc;
+
+    if (up == NULL)
+        return 0;
+    if (str_mp_finish(up->mp) < 0) {
+        up_fail(up, 400, "truncated upload: %s", str_mp_error(up->mp));
+        return up_reply_error(r);
+    }
+    if (up->source[0] == '\0') {
+        up_fail(up, 400,
+                "source: missing (the lesson's video, a file "
+                "field named \"source\")");
+        return up_reply_error(r);
+    }
+    if (json_object_size(up->titles) == 0) {
+        up_fail(up, 400,
+                "title.LANG: at least one title is needed (e.g. "
+                "title.zh)");
+        return up_reply_error(r);
+    }
+    inputs = json_pack("{s:s}", "source", up->source);
+    if (inputs == NULL) {
+        up_fail(up, 500, "out of memory");
+        return up_reply_error(r);
+    }
+    if (json_object_size(up->audio))
+        json_object_set(inputs, "audio", up->audio);
+    if (json_object_size(up->subs))
+        json_object_set(inputs, "subs", up->subs);
+    if (json_object_size(up->audio_lang))
+        json_object_set(inputs, "audio_lang", up->audio_lang);
+
+    memset(&ln, 0, sizeof(ln));
+    ln.titles = up->titles;
+    ln.category = up->have_category ? up->category : NULL;
+    ln.source_name = up->source_name[0] ? up->source_name : NULL;
+    ln.inputs = inputs;
+    ln.staged_dir = up->staged;
+    {
+        char uploads[PATH_MAX];
+
+        snprintf(uploads, sizeof(uploads), "%s/uploads",
+                 r->srv->cfg.cat.data_dir);
+        ln.uploads_dir = uploads;
+        rc = str_api_create_lesson(r, &ln, up->staged);
+    }
+    json_decref(inputs);
+    if (rc < 0) {
+        up_fail(up, 503, "the server is stopping; retry the upload");
+        return up_reply_error(r);
+    }
+    /* The writer renames the staging dir (or the failure path removes
+     * it): no longer ours. */
+    up->staged_owned = false;
+    str_upload_free(r);
+    return 0;
+}
