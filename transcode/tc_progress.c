@@ -64,6 +64,9 @@ void tc_progress_update(tc_progress *p, double time_s, double duration_s)
 
     if (p->mode == TC_PROGRESS_NONE || (p->mode == TC_PROGRESS_BAR && !p->tty))
         return;
+    /* Nothing decoded yet: no speed, no ETA worth printing. */
+    if (time_s <= 0)
+        return;
     /* JSON twice a second is plenty for the job runner; the bar 5 times. */
     if (p->last_s >= 0 &&
         now - p->last_s < (p->mode == TC_PROGRESS_JSON ? 0.5 : 0.2))
