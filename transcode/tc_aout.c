@@ -36,6 +36,10 @@ struct tc_aout {
     uint8_t **conv;  /* resampler output buffer */
     int conv_cap;    /* its capacity in samples */
     int started;     /* a frame with a timestamp was seen */
+    /* What the resampler was set up for: a stream may change its format
+     * mid-way (a broadcast switching from stereo to 5.1). */
+    int in_rate, in_fmt;
+    AVChannelLayout in_layout;
 };
 
 static int out_err(tc_aout *a, int ret, const char *what)
@@ -122,6 +126,28 @@ static int fifo_silence(tc_aout *a, int64_t n)
         av_freep(&buf);
         n -= chunk;
     }
+    return ret;
+}
+
+/* (Re)creates the resampler for input of this format. */
+static int setup_swr(tc_aout *a, int rate, int fmt, const AVChannelLayout *in)
+{
+    AVChannelLayout out;
+    int ret;
+
+    swr_free(&a->swr);
+    av_channel_layout_uninit(&a->in_layout);
+    ret = av_channel_layout_copy(&a->in_layout, in);
+    if (ret < 0)
+        return ret;
+    a->in_rate = rate;
+    a->in_fmt = fmt;
+    av_channel_layout_default(&out, a->channels);
+    ret = swr_alloc_set_opts2(&a->swr, &out, AV_SAMPLE_FMT_FLTP, a->rate,
+                              &a->in_layout, fmt, rate, 0, NULL);
+    if (ret >= 0)
+        ret = swr_init(a->swr);
+    av_channel_layout_uninit(&out);
     return ret;
 }
 
@@ -302,11 +328,7 @@ int tc_aout_new(const tc_aout_opts *o, tc_aout **out)
                       a->label);
         goto fail;
     }
-    ret = swr_alloc_set_opts2(&a->swr, &layout, AV_SAMPLE_FMT_FLTP, a->rate,
-                              (AVChannelLayout *)o->in_layout, o->in_fmt,
-                              o->in_rate, 0, NULL);
-    if (ret >= 0)
-        ret = swr_init(a->swr);
+    ret = setup_swr(a, o->in_rate, o->in_fmt, o->in_layout);
     if (ret < 0) {
         ret = tc_fail(a->st, TC_EK_INPUT, ret,
                       "%s: cannot resample its audio (%d Hz, %d channels)",
@@ -362,6 +384,7 @@ void tc_aout_free(tc_aout *a)
     av_audio_fifo_free(a->fifo);
     swr_free(&a->swr);
     avcodec_free_context(&a->enc);
+    av_channel_layout_uninit(&a->in_layout);
     free(a);
 }
 
