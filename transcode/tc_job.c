@@ -91,6 +91,8 @@ struct tc_job {
     int vstream; /* -1: audio-only lesson */
     AVCodecContext *vdec;
     int64_t expected_us; /* duration the container claims */
+    int expected_whole;  /* 1: of the whole file (any stream), not the master */
+    int64_t any_end_us;  /* decoded end of any stream */
     int64_t vfirst_pts;  /* first decoded video pts, AV_NOPTS_VALUE before */
     int64_t vlast_pts;
     int64_t vlast_dur;
@@ -322,8 +324,17 @@ static int probe_source(tc_job *j)
             av_rescale_q(stream_start(as), as->time_base, AV_TIME_BASE_Q);
         j->master_audio = 0;
     }
-    if (j->expected_us <= 0 && j->fmt->duration > 0)
+    if (j->expected_us <= 0 && j->fmt->duration > 0) {
+        /* Matroska and others know only the longest stream's duration: the
+         * decoded end of any stream is then what must reach it. */
         j->expected_us = j->fmt->duration;
+        j->expected_whole = 1;
+    }
+    if (j->fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE) {
+        /* A guess from the file size: no basis for calling it truncated. */
+        YL_LOGD("tc", "%s: duration estimated from the bit rate", path);
+        j->expected_us = -1;
+    }
     return 0;
 }
 
@@ -795,6 +806,14 @@ static int decode_audio(tc_job *j, struct arend *a, AVPacket *pkt, AVFrame *f)
             pos = av_rescale_q(f->best_effort_timestamp, st->time_base,
                                AV_TIME_BASE_Q) -
                   j->t0_us;
+        if (pos != AV_NOPTS_VALUE) {
+            int64_t e =
+                pos + av_rescale(f->nb_samples, 1000000,
+                                 f->sample_rate > 0 ? f->sample_rate : 48000);
+
+            if (e > j->any_end_us)
+                j->any_end_us = e;
+        }
         if (j->vstream < 0 && a == &j->audio[j->master_audio]) {
             int64_t end = (pos == AV_NOPTS_VALUE ? j->end_us : pos) +
                           av_rescale(f->nb_samples, 1000000, f->sample_rate);
@@ -891,13 +910,16 @@ static int demux(tc_job *j)
 
         if (j->fps > 0 && 2e6 / j->fps > tol)
             tol = (int64_t)(2e6 / j->fps);
-        if (j->expected_us > 0 && j->end_us < j->expected_us - tol) {
+        int64_t reached =
+            j->expected_whole ? FFMAX(j->end_us, j->any_end_us) : j->end_us;
+
+        if (j->expected_us > 0 && reached < j->expected_us - tol) {
             if (read_err)
                 snprintf(why, sizeof(why), " (%s)",
                          av_err(read_err, e, sizeof(e)));
             ret = tc_fail(&j->st, TC_EK_INPUT, YL_ETRUNC,
                           "%s: truncated: data ends at %.1f s of %.1f s%s",
-                          j->o.in_path, (double)j->end_us / 1e6,
+                          j->o.in_path, (double)reached / 1e6,
                           (double)j->expected_us / 1e6, why);
             goto out;
         }
