@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { setup, browser, expectPlaying, until, check, log, SRC } from './lib/fixture.mjs';
+import { setup, browser, expectPlaying, expectWebFont, until, check, log, SRC } from './lib/fixture.mjs';
 
 const BEAT_S = 3; // ?beat=3: a shortened beat interval for most checks
 const shots = path.join(SRC, 'docs/screenshots');
@@ -76,6 +76,11 @@ test('the list shows the lesson, its languages in their own scripts, and the set
   await page.evaluate(() => document.fonts.ready);
   const fonts = await page.evaluate(() => [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family));
   for (const f of ['YL Tibetan', 'YL Lisu', 'YL CJK']) assert.ok(fonts.includes(f), `web font ${f} should be loaded; loaded: ${[...new Set(fonts)]}`);
+  // ... and the text is really drawn with them, not as empty boxes.
+  log(`brand: ${await expectWebFont(page, 'header .brand-name', 'the app name')}`);
+  log(`title: ${await expectWebFont(page, `.card[data-id="${srv.lesson}"] .title`, 'the lesson title')}`);
+  log(`bo: ${await expectWebFont(page, `.card[data-id="${srv.lesson}"] .alt`, 'the Tibetan title')}`);
+  log(`lis: ${await expectWebFont(page, `.card[data-id="${srv.lesson}"] li.audio[lang="lis"]`, 'the Lisu language name')}`);
   await page.screenshot({ path: path.join(shots, 'list.png') });
 });
 
@@ -98,8 +103,7 @@ test('Tibetan subtitles show a cue on screen', async () => {
   const stage = await page.locator('.stage').boundingBox();
   assert.ok(box && box.width > 20 && box.height > 10, `cue box ${JSON.stringify(box)}`);
   assert.ok(box.y >= stage.y && box.y + box.height <= stage.y + stage.height, 'the cue lies on the picture');
-  const ok = await page.evaluate(() => document.fonts.check('24px "YL Tibetan"', 'བོད'));
-  assert.ok(ok, 'the Tibetan web font is loaded for the cue');
+  log(`cue: ${await expectWebFont(page, '.cues .cue', 'the Tibetan cue')}`);
   await page.screenshot({ path: path.join(shots, 'player-bo.png') });
 });
 

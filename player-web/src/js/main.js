@@ -39,7 +39,7 @@ window.addEventListener('online', () => app.queue.online());
 // Leaving the page: end the playing session and send what is queued with
 // fetch(keepalive) (sendBeacon cannot carry the Authorization header).
 window.addEventListener('pagehide', () => {
-  if (app.view && app.view.close) app.view.close();
+  if (app.view && app.view.close) app.view.close({ unloading: true });
   app.queue.flush({ keepalive: true });
 });
 document.addEventListener('visibilitychange', () => {

@@ -708,11 +708,12 @@ export class PlayerView {
 
   // ---- end -----------------------------------------------------------------
 
-  close() {
+  /** unloading: the page goes away; main.js sends the queue with keepalive. */
+  close({ unloading = false } = {}) {
     if (this.closed) return;
     this.closed = true;
     this.endSession();
-    this.app.queue.flush();
+    if (!unloading) this.app.queue.flush();
     clearTimeout(this.hideTimer);
     clearTimeout(this.netTimer);
     clearInterval(this.upnextTimer);

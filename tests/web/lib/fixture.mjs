@@ -283,3 +283,32 @@ export async function expectPlaying(page, secs = 1.5, ms = 20000, label = 'playb
   }, ms, () => `${label}: currentTime to advance ${secs} s (last state ${JSON.stringify(page._ylLast)})`, 200);
   return page._ylLast;
 }
+
+/** The fonts Chromium really drew an element's text with (DevTools
+ * protocol): [{familyName, isCustomFont, glyphCount}]. */
+export async function fontsOf(page, selector) {
+  const c = await page.context().newCDPSession(page);
+  try {
+    await c.send('DOM.enable');
+    await c.send('CSS.enable');
+    const { root } = await c.send('DOM.getDocument', { depth: -1 });
+    const { nodeId } = await c.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    check(nodeId, `no element ${selector}`);
+    return (await c.send('CSS.getPlatformFontsForNode', { nodeId })).fonts;
+  } finally {
+    await c.detach();
+  }
+}
+
+/** Fail unless the element's non-ASCII text was drawn with our web fonts:
+ * this machine has no Tibetan, Lisu or CJK font, so a system font drawing
+ * it means empty boxes. System fonts may draw at most the ASCII characters. */
+export async function expectWebFont(page, selector, what) {
+  const f = await fontsOf(page, selector);
+  const text = await page.locator(selector).first().innerText();
+  const ascii = [...text].filter((ch) => ch.codePointAt(0) < 0x80).length;
+  const sys = f.filter((x) => !x.isCustomFont).reduce((n, x) => n + x.glyphCount, 0);
+  const names = f.map((x) => `${x.familyName}${x.isCustomFont ? " (web)" : ""} x${x.glyphCount}`).join(", ");
+  check(f.some((x) => x.isCustomFont) && sys <= ascii, `${what} (${selector}: "${text}") is not drawn with the bundled web fonts: ${names}`);
+  return names;
+}
