@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, browser, expectPlaying, until, log, SRC } from './lib/fixture.mjs';
+import { setup, browser, expectPlaying, shot, until, log, SRC } from './lib/fixture.mjs';
 
 const BUDGET_KB = 500;
 const shots = path.join(SRC, 'docs/screenshots');
@@ -110,13 +110,13 @@ test('TV mode: arrow keys and Enter alone open and play a lesson; the next one p
     assert.equal(await focused(), ids[0], 'ArrowLeft moves back');
     const ring = await p.evaluate(() => getComputedStyle(document.activeElement).boxShadow);
     assert.ok(/rgb\(255, 212, 0\)/.test(ring), `the focused card has a visible focus ring (${ring})`);
-    await p.screenshot({ path: path.join(shots, 'tv.png') });
+    await shot(p, path.join(shots, 'tv.png'));
 
     await p.keyboard.press('Enter');
     await p.locator('.player').waitFor();
     await expectPlaying(p, 1, 20000, 'TV playback');
     assert.equal(await p.evaluate(() => document.activeElement.classList.contains('play')), true, 'the play button has the focus');
-    await p.screenshot({ path: path.join(shots, 'tv-player.png') });
+    await shot(p, path.join(shots, 'tv-player.png'));
 
     // Up to the seek bar, Right to skip to the end: after the countdown the
     // next lesson plays on its own.
@@ -147,12 +147,12 @@ test('phone: 390x844 lays out without horizontal scroll, portrait and landscape'
     await p.evaluate(() => document.fonts.ready);
     let o = await overflow();
     assert.ok(o.sw <= o.cw && o.bw <= o.cw, `list: no horizontal scroll at 390 px (${JSON.stringify(o)})`);
-    await p.screenshot({ path: path.join(shots, 'phone.png') });
+    await shot(p, path.join(shots, 'phone.png'));
     await p.locator(`.card[data-id="${srv.lesson}"]`).tap();
     await expectPlaying(p, 1, 20000, 'phone playback');
     o = await overflow();
     assert.ok(o.sw <= o.cw && o.bw <= o.cw, `player: no horizontal scroll at 390 px (${JSON.stringify(o)})`);
-    await p.screenshot({ path: path.join(shots, 'phone-player.png') });
+    await shot(p, path.join(shots, 'phone-player.png'));
     await p.setViewportSize({ width: 844, height: 390 });
     await p.waitForTimeout(300);
     o = await overflow();

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { setup, browser, expectPlaying, expectWebFont, until, check, log, SRC } from './lib/fixture.mjs';
+import { setup, browser, expectPlaying, expectWebFont, shot, until, check, log, SRC } from './lib/fixture.mjs';
 
 const BEAT_S = 3; // ?beat=3: a shortened beat interval for most checks
 const shots = path.join(SRC, 'docs/screenshots');
@@ -81,7 +81,7 @@ test('the list shows the lesson, its languages in their own scripts, and the set
   log(`title: ${await expectWebFont(page, `.card[data-id="${srv.lesson}"] .title`, 'the lesson title')}`);
   log(`bo: ${await expectWebFont(page, `.card[data-id="${srv.lesson}"] .alt`, 'the Tibetan title')}`);
   log(`lis: ${await expectWebFont(page, `.card[data-id="${srv.lesson}"] li.audio[lang="lis"]`, 'the Lisu language name')}`);
-  await page.screenshot({ path: path.join(shots, 'list.png') });
+  await shot(page, path.join(shots, 'list.png'));
 });
 
 test('a lesson plays and time advances, in the site language by default', async () => {
@@ -104,7 +104,7 @@ test('Tibetan subtitles show a cue on screen', async () => {
   assert.ok(box && box.width > 20 && box.height > 10, `cue box ${JSON.stringify(box)}`);
   assert.ok(box.y >= stage.y && box.y + box.height <= stage.y + stage.height, 'the cue lies on the picture');
   log(`cue: ${await expectWebFont(page, '.cues .cue', 'the Tibetan cue')}`);
-  await page.screenshot({ path: path.join(shots, 'player-bo.png') });
+  await shot(page, path.join(shots, 'player-bo.png'));
 });
 
 test('switching audio to Lisu keeps playing with the Lisu rendition loaded', async () => {
@@ -163,6 +163,7 @@ test('offline: beats wait in local storage and all arrive once after reconnect',
   assert.deepEqual(seqs, [...Array(st.seq).keys()].map((i) => i + 1), 'all beats arrived, in one piece');
   const dups = viewsResponses.reduce((n, r) => n + ((r.body && r.body.duplicates) || 0), 0);
   const sent = viewsResponses.flatMap((r) => r.sent.map((e) => `${e.session}/${e.seq}`));
+  assert.ok(sent.length >= st.seq, `every event of the session went through a POST we saw (${sent.length} sent, seq ${st.seq})`);
   assert.equal(dups, 0, 'the server saw no event twice');
   assert.equal(new Set(sent).size, sent.length, `the client sent no event twice (${sent.length} sends)`);
   assert.ok(viewsResponses.every((r) => r.status === 200), `every POST /api/v1/views answered 200: ${viewsResponses.map((r) => r.status)}`);
@@ -203,7 +204,8 @@ test('the real beat interval: one beat per 15 s of playing time, paused time not
   await sleep(4000); // paused: must not count
   await page.keyboard.press(' ');
   const n0 = viewsResponses.length;
-  const beat = await until(() => viewsResponses.slice(n0).flatMap((r) => r.sent).find((e) => e.kind === 'beat'), 20000, 'the first beat (15 s of playing)');
+  const beat = await until(() => viewsResponses.slice(n0).flatMap((r) => r.sent).find((e) => e.kind === 'beat'), 20000,
+    async () => `the first beat (15 s of playing); player ${JSON.stringify(await state())}, queue ${JSON.stringify(await queued())}, sent ${JSON.stringify(viewsResponses.slice(n0 - 2).map((r) => r.sent.map((e) => e.kind)))}`);
   const start = viewsResponses.flatMap((r) => r.sent).find((e) => e.kind === 'start' && e.session === beat.session);
   const wall = (beat.ts - start.ts) / 1000;
   const pos = beat.position_s - start.position_s;

@@ -54,7 +54,7 @@ export class ListView {
     this.grid = h('div.grid', { role: 'list' });
     this.status = h('p.status', { role: 'status' });
     this.more = h('button.more', { type: 'button', hidden: true, onclick: () => this.load(this.state.page + 1) });
-    this.el = h('section.list', {}, h('div.filters', {}, this.q), this.langRow, this.catRow, this.status, this.grid, this.more);
+    this.el = h('section.list', {}, h('div.head', {}, h('div.filters', {}, this.q), this.langRow, this.catRow), this.status, this.grid, this.more);
     this.relabel();
   }
 

@@ -51,6 +51,7 @@ export class ViewQueue {
     this.retryMs = RETRY_MIN_MS;
     this.timer = null;
     this.sent = 0; // events acknowledged by the server (this page's lifetime)
+    this.duplicates = 0; // of them, how many the server had already
   }
 
   // The queue is re-read from storage before every change, because another
@@ -129,6 +130,14 @@ export class ViewQueue {
         return;
       }
       if (res.ok) {
+        // Read the answer ({accepted, duplicates}): an unread body keeps the
+        // connection from being reused and the request from finishing.
+        try {
+          const r = await res.json();
+          this.duplicates += (r && r.duplicates) || 0;
+        } catch {
+          /* the events are committed all the same */
+        }
         this.remove(batch);
         this.sent += batch.length;
         this.retryMs = RETRY_MIN_MS;

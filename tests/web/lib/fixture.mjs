@@ -312,3 +312,13 @@ export async function expectWebFont(page, selector, what) {
   check(f.some((x) => x.isCustomFont) && sys <= ascii, `${what} (${selector}: "${text}") is not drawn with the bundled web fonts: ${names}`);
   return names;
 }
+
+/** A screenshot for docs/screenshots, without the passing toast. */
+export async function shot(page, file) {
+  await page.evaluate(() => {
+    const t = document.querySelector('.toast');
+    if (t) t.classList.remove('show');
+  });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: file });
+}
