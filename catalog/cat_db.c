@@ -112,20 +112,46 @@ const char *cat_col_text(sqlite3_stmt *st, int i)
     return s != NULL ? (const char *)s : "";
 }
 
+/* Savepoint statements by nesting level, prepared once per connection (a
+ * writer batch runs one per request: sqlite3_exec would parse each). */
+static const char *const sp_begin[] = {
+    "SAVEPOINT s1", "SAVEPOINT s2", "SAVEPOINT s3", "SAVEPOINT s4",
+    "SAVEPOINT s5", "SAVEPOINT s6", "SAVEPOINT s7", "SAVEPOINT s8"};
+static const char *const sp_release[] = {
+    "RELEASE s1", "RELEASE s2", "RELEASE s3", "RELEASE s4",
+    "RELEASE s5", "RELEASE s6", "RELEASE s7", "RELEASE s8"};
+static const char *const sp_rollback[] = {
+    "ROLLBACK TO s1", "ROLLBACK TO s2", "ROLLBACK TO s3", "ROLLBACK TO s4",
+    "ROLLBACK TO s5", "ROLLBACK TO s6", "ROLLBACK TO s7", "ROLLBACK TO s8"};
+#define SP_LEVELS 8
+
+/* Runs a cached statement that returns no rows. */
+static int run_cached(cat_db *db, const char *sql)
+{
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : cat_err(db, rc, sql);
+}
+
 int cat_tx_begin(cat_db *db, cat_tx *tx)
 {
-    char sql[32];
     int rc;
 
     if (sqlite3_get_autocommit(db->h)) {
-        rc = cat_exec(db, "BEGIN IMMEDIATE");
+        rc = run_cached(db, "BEGIN IMMEDIATE");
         if (rc < 0)
             return rc;
         tx->level = 0;
     } else {
+        if (db->tx_depth >= SP_LEVELS)
+            return cat_fail(db, YL_EDB, "transactions nested too deep");
         tx->level = ++db->tx_depth;
-        snprintf(sql, sizeof(sql), "SAVEPOINT s%d", tx->level);
-        rc = cat_exec(db, sql);
+        rc = run_cached(db, sp_begin[tx->level - 1]);
         if (rc < 0) {
             db->tx_depth--;
             return rc;
@@ -136,35 +162,30 @@ int cat_tx_begin(cat_db *db, cat_tx *tx)
 
 int cat_tx_end(cat_db *db, cat_tx *tx, int rc)
 {
-    char sql[64];
     char keep[sizeof(db->errmsg)];
     int r;
 
     memcpy(keep, db->errmsg, sizeof(keep)); /* a rollback keeps the cause */
     if (tx->level == 0) {
         if (rc >= 0) {
-            r = cat_exec(db, "COMMIT");
+            r = run_cached(db, "COMMIT");
             if (r < 0) {
-                cat_exec(db, "ROLLBACK");
+                cat_db_rollback(db);
                 return r;
             }
             return rc;
         }
-        if (!sqlite3_get_autocommit(db->h))
-            cat_exec(db, "ROLLBACK");
+        cat_db_rollback(db);
         memcpy(db->errmsg, keep, sizeof(keep));
         return rc;
     }
-    if (rc >= 0)
-        snprintf(sql, sizeof(sql), "RELEASE s%d", tx->level);
-    else
-        snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d", tx->level,
-                 tx->level);
     db->tx_depth = tx->level - 1;
-    r = cat_exec(db, sql);
-    if (rc < 0)
-        memcpy(db->errmsg, keep, sizeof(keep));
-    return rc < 0 ? rc : r < 0 ? r : rc;
+    if (rc >= 0)
+        return (r = run_cached(db, sp_release[tx->level - 1])) < 0 ? r : rc;
+    run_cached(db, sp_rollback[tx->level - 1]);
+    run_cached(db, sp_release[tx->level - 1]);
+    memcpy(db->errmsg, keep, sizeof(keep));
+    return rc;
 }
 
 static int migrate(cat_db *db)
@@ -226,12 +247,18 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out)
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, 2000);
     rc = cat_exec(db, "PRAGMA foreign_keys = ON");
+    /* Memory-mapped reads: no pread per page miss. */
+    if (rc == 0)
+        rc = cat_exec(db, "PRAGMA mmap_size = 268435456");
     if (rc < 0)
         goto out;
     if (!db->readonly) {
         rc = cat_exec(db, "PRAGMA journal_mode = WAL");
         if (rc == 0)
             rc = cat_exec(db, "PRAGMA synchronous = NORMAL");
+        /* The writer keeps the hot pages of sessions, events and rollups. */
+        if (rc == 0)
+            rc = cat_exec(db, "PRAGMA cache_size = -65536");
         if (rc == 0)
             rc = migrate(db);
         if (rc < 0) {
@@ -248,7 +275,9 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out)
             rc = YL_EDB;
             goto out;
         }
-        rc = cat_exec(db, "PRAGMA query_only = 1");
+        rc = cat_exec(db, "PRAGMA cache_size = -16384");
+        if (rc == 0)
+            rc = cat_exec(db, "PRAGMA query_only = 1");
         if (rc < 0)
             goto out;
     }
@@ -302,12 +331,12 @@ int cat_db_schema_latest(void)
 
 int cat_db_begin(cat_db *db)
 {
-    return cat_exec(db, "BEGIN IMMEDIATE");
+    return run_cached(db, "BEGIN IMMEDIATE");
 }
 
 int cat_db_commit(cat_db *db)
 {
-    return cat_exec(db, "COMMIT");
+    return run_cached(db, "COMMIT");
 }
 
 void cat_db_rollback(cat_db *db)

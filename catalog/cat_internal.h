@@ -137,13 +137,16 @@ int cat_views_flush(cat_db *db);
 void cat_views_txn_end(cat_db *db, bool committed);
 /* true when a view batch failed half-applied: the transaction must abort. */
 bool cat_views_poisoned(cat_db *db);
+/* A lesson changed (published): drop its cached duration. */
+void cat_views_forget_lesson(cat_db *db, int64_t id);
 void cat_vctx_free(struct cat_vctx *v);
 
 /* ---- writer internals ---- */
 struct cat_writer;
 cat_live *cat_writer_live(struct cat_writer *w);
-/* accepted, duplicates, rejected batches, transactions, requests */
-void cat_writer_counters(struct cat_writer *w, uint64_t c[5]);
+/* accepted, duplicates, rejected batches, transactions, requests, writer
+ * thread CPU ns */
+void cat_writer_counters(struct cat_writer *w, uint64_t c[6]);
 
 /* ---- helpers ---- */
 /* Recursively removes path (a directory tree or a file). 0 or -errno. */

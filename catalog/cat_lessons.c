@@ -397,6 +397,7 @@ int cat_lessons_publish(cat_db *db, int64_t lesson_id, const json_t *meta)
     rc = sqlite3_step(st);
     cat_stmt_done(st);
     rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "publish lesson");
+    cat_views_forget_lesson(db, lesson_id);
     if (rc == 0 && sqlite3_changes(db->h) == 0)
         rc = cat_fail(db, YL_ENOTFOUND, "unknown lesson %lld",
                       (long long)lesson_id);

@@ -15,8 +15,9 @@ int cat_metrics_get(cat_writer *w, cat_db *rd, int64_t now_ms, cat_metrics *m)
 
     memset(m, 0, sizeof(*m));
     if (w != NULL) {
-        uint64_t c[5];
+        uint64_t c[6];
         cat_writer_counters(w, c);
+        m->writer_cpu_s = c[5] / 1e9;
         m->events_accepted = c[0];
         m->events_duplicate = c[1];
         m->batches_rejected = c[2];

@@ -21,8 +21,9 @@
 #include "common/yl_err.h"
 #include "common/yl_log.h"
 
-#define SKEY_MAX      128
-#define CREDIT_CAP_MS 20000
+#define SKEY_MAX       128
+#define CREDIT_CAP_MS  20000
+#define SESS_CACHE_MAX 65536 /* sessions kept between transactions */
 
 enum { KIND_START = 0, KIND_BEAT = 1, KIND_END = 2 };
 
@@ -265,6 +266,7 @@ typedef struct vsess {
     char client[8], audio[24], rendition[24];
     bool dirty;   /* row needs an UPDATE at flush */
     bool touched; /* got an accepted event: tell the active view */
+    bool isnew;   /* not in the table yet: INSERT at flush */
 } vsess;
 
 typedef struct vlesson {
@@ -285,19 +287,23 @@ typedef struct vreg { /* region-day delta */
 } vreg;
 
 struct cat_vctx {
-    cat_tree *tree;  /* own copy: the writer thread only */
-    cat_map sess;    /* khash -> vsess chain */
-    cat_map lessons; /* id -> vlesson */
-    cat_map sld;     /* hash -> vsld chain */
-    cat_map reg;     /* region << 16 | day -> vreg */
-    cat_map act;     /* site << 16 | day -> (void *)1 */
+    cat_tree *tree;   /* own copy: the writer thread only */
+    cat_map sess;     /* khash -> vsess chain */
+    cat_map lessons;  /* id -> vlesson */
+    cat_map sld;      /* hash -> vsld chain */
+    cat_map reg;      /* region << 16 | day -> vreg */
+    cat_map act;      /* site << 16 | day -> (void *)1 */
+    cat_map act_done; /* same keys, committed: the bit is set already */
     bool poisoned;
+    int64_t next_sess_id; /* 0: read max(id) first */
+    vsess **txn; /* sessions with accepted events in this transaction */
+    size_t ntxn, captxn;
     int64_t last_tree_reload_ms;
 };
 
 static void free_map_values(cat_map *m, bool chained)
 {
-    size_t i = 0;
+    size_t i = 0, used = m->len;
     uint64_t k;
     void *v;
 
@@ -314,13 +320,25 @@ static void free_map_values(cat_map *m, bool chained)
             free(v);
         }
     }
-    cat_map_clear(m);
+    /* A table grown by one big transaction would be scanned by every later
+     * small one: give it back. */
+    if (m->cap > 1024 && m->cap > 8 * used)
+        cat_map_fini(m);
+    else
+        cat_map_clear(m);
 }
 
-static void vctx_reset(struct cat_vctx *v)
+/* Ends a transaction. Sessions and lessons stay cached across committed
+ * transactions
+ * (this connection is their only writer, so the cache is the table plus
+ * nothing) up to SESS_CACHE_MAX; anything else is dropped. */
+static void vctx_end(struct cat_vctx *v, bool committed)
 {
-    free_map_values(&v->sess, true);
-    free_map_values(&v->lessons, false);
+    v->next_sess_id = 0;
+    if (!committed || v->sess.len > SESS_CACHE_MAX)
+        free_map_values(&v->sess, true);
+    if (!committed || v->lessons.len > 4096)
+        free_map_values(&v->lessons, false);
     free_map_values(&v->sld, true);
     free_map_values(&v->reg, false);
     free_map_values(&v->act, false);
@@ -331,12 +349,14 @@ void cat_vctx_free(struct cat_vctx *v)
 {
     if (v == NULL)
         return;
-    vctx_reset(v);
+    vctx_end(v, false);
     cat_map_fini(&v->sess);
     cat_map_fini(&v->lessons);
     cat_map_fini(&v->sld);
     cat_map_fini(&v->reg);
     cat_map_fini(&v->act);
+    cat_map_fini(&v->act_done);
+    free(v->txn);
     cat_tree_free(v->tree);
     free(v);
 }
@@ -364,6 +384,12 @@ static int vctx_get(cat_db *db, struct cat_vctx **out)
 bool cat_views_poisoned(cat_db *db)
 {
     return db->vctx != NULL && db->vctx->poisoned;
+}
+
+void cat_views_forget_lesson(cat_db *db, int64_t id)
+{
+    if (db->vctx != NULL)
+        free(cat_map_del(&db->vctx->lessons, (uint64_t)id));
 }
 
 /* Site node of id; reloads the tree (at most every 2 s) when a site exists
@@ -603,23 +629,34 @@ static int add_delta(struct cat_vctx *v, int node, int64_t lesson, int64_t day,
     return 0;
 }
 
+/* A new session: only in memory until cat_views_flush() inserts it with
+ * its final state (one INSERT instead of INSERT + UPDATE). Its id is taken
+ * here: this connection holds the write lock for the whole transaction, so
+ * max(id) + n cannot collide. */
 static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
                        vsess **out)
 {
-    static const char sql[] =
-        "INSERT INTO sessions(skey, site_id, lesson_id, client, audio_lang, "
-        "rendition, start_ms, last_ms, last_seq, last_clock) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)";
-    sqlite3_stmt *st = cat_stmt(db, sql);
+    static const char sql_max[] = "SELECT coalesce(max(id), 0) FROM sessions";
+    sqlite3_stmt *st;
     vsess *s;
     int rc;
 
-    if (st == NULL)
-        return YL_EDB;
+    if (v->next_sess_id == 0) {
+        st = cat_stmt(db, sql_max);
+        if (st == NULL)
+            return YL_EDB;
+        rc = sqlite3_step(st);
+        v->next_sess_id = sqlite3_column_int64(st, 0) + 1;
+        cat_stmt_done(st);
+        if (rc != SQLITE_ROW)
+            return cat_err(db, rc, "session id");
+    }
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
     snprintf(s->skey, sizeof(s->skey), "%s", e->skey);
+    s->id = v->next_sess_id++;
+    s->isnew = true;
     s->site_id = e->site_id;
     s->lesson = e->lesson;
     s->start_ms = s->last_ms = e->recv_ms;
@@ -628,22 +665,6 @@ static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     snprintf(s->client, sizeof(s->client), "%s", e->client);
     snprintf(s->audio, sizeof(s->audio), "%s", e->audio);
     snprintf(s->rendition, sizeof(s->rendition), "%s", e->rendition);
-    sqlite3_bind_text(st, 1, s->skey, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, s->site_id);
-    sqlite3_bind_int64(st, 3, s->lesson);
-    cat_bind_text(st, 4, s->client[0] ? s->client : NULL);
-    cat_bind_text(st, 5, s->audio[0] ? s->audio : NULL);
-    cat_bind_text(st, 6, s->rendition[0] ? s->rendition : NULL);
-    sqlite3_bind_int64(st, 7, s->start_ms);
-    sqlite3_bind_int64(st, 8, s->last_seq);
-    sqlite3_bind_int64(st, 9, s->last_clock);
-    rc = sqlite3_step(st);
-    cat_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        free(s);
-        return cat_err(db, rc, "insert session");
-    }
-    s->id = sqlite3_last_insert_rowid(db->h);
     s->chain = cat_map_get(&v->sess, e->khash);
     if (cat_map_put(&v->sess, e->khash, s) < 0) {
         free(s);
@@ -725,12 +746,26 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
         s->completed = 1;
         completions = 1;
     }
+    if (!s->touched) {
+        if (v->ntxn == v->captxn) {
+            size_t n = v->captxn ? v->captxn * 2 : 256;
+            vsess **t = realloc(v->txn, n * sizeof(*t));
+            if (t == NULL)
+                return -ENOMEM;
+            v->txn = t;
+            v->captxn = n;
+        }
+        v->txn[v->ntxn++] = s;
+    }
     s->dirty = true;
     s->touched = true;
     rc =
         add_delta(v, node, e->lesson, day, credit, is_new ? 1 : 0, completions);
-    if (rc == 0 && cat_map_get(&v->act, ((uint64_t)e->site_id << 16) |
-                                            (uint64_t)(day & 0xffff)) == NULL)
+    if (rc == 0 &&
+        cat_map_get(&v->act_done, ((uint64_t)e->site_id << 16) |
+                                      (uint64_t)(day & 0xffff)) == NULL &&
+        cat_map_get(&v->act, ((uint64_t)e->site_id << 16) |
+                                 (uint64_t)(day & 0xffff)) == NULL)
         rc = cat_map_put(
             &v->act, ((uint64_t)e->site_id << 16) | (uint64_t)(day & 0xffff),
             (void *)1);
@@ -827,6 +862,11 @@ int cat_views_flush(cat_db *db)
         "UPDATE sessions SET client = ?2, audio_lang = ?3, rendition = ?4, "
         "last_ms = ?5, last_seq = ?6, last_clock = ?7, watched_s = ?8, "
         "furthest_s = ?9, ended = ?10, completed = ?11 WHERE id = ?1";
+    static const char sql_ins[] =
+        "INSERT INTO sessions(id, client, audio_lang, rendition, last_ms, "
+        "last_seq, last_clock, watched_s, furthest_s, ended, completed, skey, "
+        "site_id, lesson_id, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
     static const char sql_sld[] =
         "INSERT INTO roll_site_lesson_day(site_id, day, lesson_id, watched_s, "
         "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -840,7 +880,7 @@ int cat_views_flush(cat_db *db)
         "sessions = sessions + excluded.sessions, "
         "completions = completions + excluded.completions";
     struct cat_vctx *v = db->vctx;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st, *ins;
     size_t i;
     uint64_t k;
     void *val;
@@ -849,26 +889,38 @@ int cat_views_flush(cat_db *db)
     if (v == NULL || v->poisoned)
         return v != NULL ? YL_EDB : 0;
     st = cat_stmt(db, sql_sess);
-    for (i = 0; st != NULL && rc == 0 && cat_map_next(&v->sess, &i, &k, &val);)
-        for (vsess *s = val; s != NULL && rc == 0; s = s->chain) {
-            if (!s->dirty)
-                continue;
-            sqlite3_bind_int64(st, 1, s->id);
-            cat_bind_text(st, 2, s->client[0] ? s->client : NULL);
-            cat_bind_text(st, 3, s->audio[0] ? s->audio : NULL);
-            cat_bind_text(st, 4, s->rendition[0] ? s->rendition : NULL);
-            sqlite3_bind_int64(st, 5, s->last_ms);
-            sqlite3_bind_int64(st, 6, s->last_seq);
-            sqlite3_bind_int64(st, 7, s->last_clock);
-            sqlite3_bind_double(st, 8, s->watched);
-            sqlite3_bind_double(st, 9, s->furthest);
-            sqlite3_bind_int(st, 10, s->ended);
-            sqlite3_bind_int(st, 11, s->completed);
-            rc = sqlite3_step(st);
-            cat_stmt_done(st);
-            rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "update session");
-            s->dirty = false;
+    ins = cat_stmt(db, sql_ins);
+    for (size_t n = 0; st != NULL && ins != NULL && rc == 0 && n < v->ntxn;
+         n++) {
+        vsess *s = v->txn[n];
+        sqlite3_stmt *q = s->isnew ? ins : st;
+        if (!s->dirty)
+            continue;
+        sqlite3_bind_int64(q, 1, s->id);
+        cat_bind_text(q, 2, s->client[0] ? s->client : NULL);
+        cat_bind_text(q, 3, s->audio[0] ? s->audio : NULL);
+        cat_bind_text(q, 4, s->rendition[0] ? s->rendition : NULL);
+        sqlite3_bind_int64(q, 5, s->last_ms);
+        sqlite3_bind_int64(q, 6, s->last_seq);
+        sqlite3_bind_int64(q, 7, s->last_clock);
+        sqlite3_bind_double(q, 8, s->watched);
+        sqlite3_bind_double(q, 9, s->furthest);
+        sqlite3_bind_int(q, 10, s->ended);
+        sqlite3_bind_int(q, 11, s->completed);
+        if (s->isnew) {
+            sqlite3_bind_text(q, 12, s->skey, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 13, s->site_id);
+            sqlite3_bind_int64(q, 14, s->lesson);
+            sqlite3_bind_int64(q, 15, s->start_ms);
         }
+        rc = sqlite3_step(q);
+        cat_stmt_done(q);
+        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "write session");
+        s->dirty = false;
+        s->isnew = false;
+    }
+    if (rc == 0 && (st == NULL || ins == NULL))
+        rc = YL_EDB;
     st = cat_stmt(db, sql_sld);
     for (i = 0; st != NULL && rc == 0 && cat_map_next(&v->sld, &i, &k, &val);)
         for (vsld *d = val; d != NULL && rc == 0; d = d->chain) {
@@ -901,7 +953,6 @@ int cat_views_flush(cat_db *db)
         rc = YL_EDB;
     free_map_values(&v->sld, true);
     free_map_values(&v->reg, false);
-    free_map_values(&v->act, false);
     if (rc < 0)
         v->poisoned = true;
     return rc;
@@ -916,13 +967,28 @@ void cat_views_txn_end(cat_db *db, bool committed)
 
     if (v == NULL)
         return;
-    if (committed && db->live != NULL)
-        while (cat_map_next(&v->sess, &i, &k, &val))
-            for (vsess *s = val; s != NULL; s = s->chain)
-                if (s->touched)
-                    cat_live_touch(db->live, s->id, s->site_id, s->last_ms,
-                                   s->ended != 0);
-    vctx_reset(v);
+    /* The active view orders sessions by when the writer committed their
+     * latest event (receipt + queueing, milliseconds later), which only
+     * grows, so each touch appends at the tail of its expiry list. */
+    int64_t seen = cat_now_ms();
+
+    for (size_t n = 0; n < v->ntxn; n++) {
+        vsess *s = v->txn[n];
+        if (committed && db->live != NULL)
+            cat_live_touch(db->live, s->id, s->site_id,
+                           seen > s->last_ms ? seen : s->last_ms,
+                           s->ended != 0);
+        s->touched = false;
+    }
+    v->ntxn = 0;
+    if (committed) {
+        /* Bounded: at most a few days of stations are remembered. */
+        if (v->act_done.len > 200000)
+            cat_map_clear(&v->act_done);
+        for (i = 0; cat_map_next(&v->act, &i, &k, &val);)
+            cat_map_put(&v->act_done, k, (void *)1);
+    }
+    vctx_end(v, committed);
 }
 
 /* ---- entry points ---- */

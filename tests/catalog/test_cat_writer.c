@@ -15,6 +15,7 @@
 #include "catalog/cat_config.h"
 #include "catalog/cat_internal.h"
 #include "catalog/cat_jobs.h"
+#include "catalog/cat_lessons.h"
 #include "catalog/cat_metrics.h"
 #include "catalog/cat_stats.h"
 #include "catalog/cat_views.h"
@@ -325,9 +326,66 @@ static void end_event_leaves_the_active_view(void **state)
     cat_writer_stop(w);
 }
 
+static void publish_updates_the_cached_duration(void **state)
+{
+    fx *f = *state;
+    cat_writer *w = NULL;
+    cat_db *db = NULL;
+    cat_lesson_new ln = {0};
+    int64_t lid = 0, jid = 0, t = cat_now_ms();
+    json_t *job = NULL, *meta;
+    cat_sync s;
+    sqlite3_stmt *st = NULL;
+
+    /* A pending lesson (no duration yet) with its job claimed. */
+    assert_int_equal(cat_db_open(f->cfg.db_path, 0, &db), 0);
+    ln.titles = fx_json("{\"zh\":\"待发布\"}");
+    ln.inputs = fx_json("{\"source\":\"s.mp4\"}");
+    ln.uploads_dir = f->dir;
+    assert_int_equal(cat_lessons_create(db, &ln, &lid, &jid), 0);
+    assert_int_equal(cat_jobs_claim(db, &job), 0);
+    json_decref(job);
+    json_decref(ln.titles);
+    json_decref(ln.inputs);
+    cat_db_close(db);
+
+    assert_int_equal(cat_writer_start(&f->cfg, &w), 0);
+    /* Position 1 of an unknown duration completes nothing... */
+    cat_sync_init(&s);
+    cat_views_submit(w, batch("910101001001", "p1", 0, 2, lid, t, NULL),
+                     cat_sync_done, &s);
+    assert_int_equal(cat_sync_wait(&s), 0);
+    cat_sync_fini(&s);
+    /* ...the job publishes it as 1 s long (through the writer)... */
+    meta = fx_json("{\"version\":1,\"duration_s\":1.0,\"video\":[],"
+                   "\"audio\":[],\"languages\":[\"zh\"]}");
+    cat_sync_init(&s);
+    assert_int_equal(cat_jobs_finish_submit(w, jid, meta, cat_sync_done, &s),
+                     0);
+    assert_int_equal(cat_sync_wait(&s), 0);
+    cat_sync_fini(&s);
+    /* ...and the next event sees the new duration: 1 of 1 s completes. */
+    cat_sync_init(&s);
+    cat_views_submit(w, batch("910101001001", "p1", 2, 1, lid, t, NULL),
+                     cat_sync_done, &s);
+    assert_int_equal(cat_sync_wait(&s), 0);
+    cat_sync_fini(&s);
+    cat_writer_stop(w);
+    assert_int_equal(cat_reader_open(f->cfg.db_path, &db), 0);
+    sqlite3_prepare_v2(cat_db_sqlite(db),
+                       "SELECT completed FROM sessions WHERE skey = 'p1'", -1,
+                       &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    cat_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(publish_updates_the_cached_duration,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(callback_fires_after_commit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(bad_request_does_not_spoil_its_batch,
