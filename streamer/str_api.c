@@ -523,6 +523,7 @@ static int lessons_list(str_req *r)
 
 static int lesson_get(str_req *r, int64_t id)
 {
+    const char *st;
     char lang[64];
     json_t *out = NULL;
     int rc;
@@ -534,6 +535,14 @@ static int lesson_get(str_req *r, int64_t id)
         return str_reply_error(r, 404, "not_found", "no lesson %" PRId64, id);
     if (rc < 0)
         return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    /* Pending and failed lessons are for admins (as in the list). */
+    st = json_string_value(json_object_get(out, "state"));
+    if (st != NULL && strcmp(st, "ready") != 0 &&
+        !(r->has_token && r->tok.role == CAT_ROLE_ADMIN)) {
+        json_decref(out);
+        return str_reply_error(r, 404, "not_found",
+                               "lesson %" PRId64 " is not published", id);
+    }
     return reply_json_obj(r, 200, out);
 }
 
@@ -732,6 +741,7 @@ static int views_admin_scope(str_req *r, const json_t *body, int *ret)
             continue; /* shape errors are cat_views_parse's to report */
         rc = cat_tokens_allows(r->srv->rd, &r->tok, site);
         if (rc == 0) {
+            r->srv->m.events_rejected++;
             *ret = str_reply_error(r, 403, "forbidden",
                                    "events[%zu].site: %s is outside this "
                                    "token's region %s",
@@ -760,8 +770,7 @@ static int views_post(str_req *r)
                                jerr.text, jerr.line, jerr.column);
     }
     if (r->tok.role == CAT_ROLE_ADMIN && views_admin_scope(r, body, &ret)) {
-        json_decref(body);
-        r->srv->m.events_rejected++;
+        json_decref(body); /* r may be gone: it answered */
         return ret;
     }
     err[0] = '\0';
@@ -1019,10 +1028,6 @@ int str_api_open(str_server *srv)
     if (srv->tokcache == NULL)
         return -ENOMEM;
     rc = cat_writer_start(&srv->cfg.cat, &srv->w);
-    if (rc == -ENOSYS) { /* TEMPORARY: catalog placeholders on main */
-        YL_LOGW("str", "catalog not built yet: the API answers 503");
-        return 0;
-    }
     if (rc < 0) {
         char buf[128];
 

@@ -47,6 +47,10 @@ int str_api_create_lesson(str_req *r, const cat_lesson_new *ln,
 /* ---- str_server.c: bodies ---- */
 /* Content-Length of the request, or -1 when absent or malformed. */
 int64_t str_req_content_length(str_req *r);
+/* Checks Content-Length against limit before anything is allocated for
+ * the body: 1 when it answered (411 / 413; *ret holds the callback's
+ * return, and r must not be touched any more), else 0. */
+int str_body_refused(str_req *r, int64_t limit, int *ret);
 /* Prepares to receive a body of kind (STR_BODY_*) of at most limit bytes:
  * 411 without Content-Length, 413 over the limit (answered here), sends
  * "100 Continue" when asked. Returns what the lws callback returns. */

@@ -16,7 +16,8 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,44 +144,43 @@ static int build_argv(job_argv *a, const char *dir, const json_t *inputs,
     return rc ? -E2BIG : 0;
 }
 
-static pid_t spawn(str_jobs *j, job_argv *a, int out_fd, int log_fd)
+/* Starts the transcoder. fork + exec rather than posix_spawn because the
+ * child must die with the server (PR_SET_PDEATHSIG): after a kill -9 the
+ * restarted server runs the job again, and an orphan would still be
+ * writing into the same output dir. Between fork and exec the child only
+ * makes async-signal-safe calls (this process has threads). */
+static pid_t spawn(job_argv *a, int out_fd, int log_fd)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, dflt;
-    pid_t pid = 0;
-    int rc;
+    pid_t parent = getpid(), pid;
+    sigset_t none;
 
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
-    /* lws, SQLite and others may hold fds without O_CLOEXEC: the child
-     * gets none of them. */
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     sigemptyset(&none);
-    sigemptyset(&dflt);
-    sigaddset(&dflt, SIGPIPE); /* the server ignores it; the child must not */
-    sigaddset(&dflt, SIGTERM);
-    sigaddset(&dflt, SIGINT);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dflt);
-    /* Own process group: a Ctrl-C on the server's terminal reaches the
-     * server, which stops the child itself. */
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
-    rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, a->v, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    (void)j;
-    if (rc != 0) {
-        errno = rc;
-        return -1;
+    pid = fork();
+    if (pid != 0)
+        return pid; /* parent: the child's pid, or -1 */
+    /* child */
+    setpgid(0, 0); /* a Ctrl-C on our terminal is the server's to handle */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* the server died before prctl */
+        _exit(130);
+    signal(SIGPIPE, SIG_DFL); /* the server ignores it; the child must not */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (dup2(out_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+        _exit(127);
+    {
+        int nul = open("/dev/null", O_RDONLY);
+
+        if (nul >= 0 && nul != 0) {
+            dup2(nul, 0);
+            close(nul);
+        }
     }
-    return pid;
+    /* lws, SQLite and others may hold fds without O_CLOEXEC. */
+    syscall(SYS_close_range, 3, ~0U, 0);
+    execve("/proc/self/exe", a->v, environ);
+    _exit(127);
 }
 
 /* What one attempt produced. */
@@ -394,7 +394,7 @@ static void run_job(str_jobs *j, json_t *job)
             YL_LOGW("jobs", "write %s: %s", logpath, strerror(errno));
     }
     pthread_mutex_lock(&j->lock);
-    pid = atomic_load(&j->stop) ? -2 : spawn(j, av, pfd[1], logfd);
+    pid = atomic_load(&j->stop) ? -2 : spawn(av, pfd[1], logfd);
     if (pid > 0)
         j->child = pid;
     pthread_mutex_unlock(&j->lock);
@@ -493,11 +493,12 @@ static void *runner(void *arg)
     rc = cat_jobs_recover_submit(j->w, cat_sync_done, &s);
     if (rc == 0)
         rc = cat_sync_wait(&s);
-    cat_sync_fini(&s);
-    if (rc > 0)
-        YL_LOGI("jobs", "%d interrupted job(s) queued again", rc);
+    if (rc == 0 && s.res.id > 0)
+        YL_LOGI("jobs", "%" PRId64 " interrupted job(s) queued again",
+                s.res.id);
     else if (rc < 0)
         YL_LOGW("jobs", "recovering interrupted jobs: %s", s.res.error);
+    cat_sync_fini(&s);
 
     while (!atomic_load(&j->stop)) {
         json_t *job = NULL;

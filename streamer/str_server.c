@@ -296,19 +296,33 @@ static int send_continue(str_req *r)
     return 0;
 }
 
-int str_body_begin(str_req *r, int kind, int64_t limit)
+int str_body_refused(str_req *r, int64_t limit, int *ret)
 {
     int64_t cl = str_req_content_length(r);
 
-    if (cl < 0)
-        return str_reply_error(r, 411, "length_required",
+    if (cl < 0) {
+        *ret = str_reply_error(r, 411, "length_required",
                                "a request body needs a Content-Length "
                                "(chunked uploads are not accepted)");
-    if (cl > limit)
-        return str_reply_error(r, 413, "body_too_large",
+        return 1;
+    }
+    if (cl > limit) {
+        *ret = str_reply_error(r, 413, "body_too_large",
                                "request body of %" PRId64
                                " bytes is over the limit of %" PRId64,
                                cl, limit);
+        return 1;
+    }
+    return 0;
+}
+
+int str_body_begin(str_req *r, int kind, int64_t limit)
+{
+    int64_t cl = str_req_content_length(r);
+    int ret;
+
+    if (str_body_refused(r, limit, &ret))
+        return ret;
     r->body_kind = kind;
     r->body_expected = cl;
     r->body_limit = (size_t)limit;

@@ -372,6 +372,8 @@ int str_upload_begin(str_req *r)
                                "an upload is multipart/form-data with a "
                                "boundary (got \"%s\")",
                                ct);
+    if (str_body_refused(r, r->srv->cfg.cat.max_upload_bytes, &rc))
+        return rc; /* 411 / 413: nothing received, nothing made */
     up = calloc(1, sizeof(*up));
     if (up == NULL)
         return str_reply_error(r, 500, "internal", "out of memory");
@@ -397,10 +399,9 @@ int str_upload_begin(str_req *r)
                                "the upload directory", strerror(e));
     }
     up->staged_owned = true;
-    rc = str_body_begin(r, STR_BODY_UPLOAD, r->srv->cfg.cat.max_upload_bytes);
-    if (r->responded)
-        str_upload_free(r); /* 411 / 413: nothing was received */
-    return rc;
+    /* Cannot refuse now (checked above); on failure the connection
+     * closes and the cleanup removes the staging dir. */
+    return str_body_begin(r, STR_BODY_UPLOAD, r->srv->cfg.cat.max_upload_bytes);
 }
 
 int str_upload_feed(str_req *r, const char *in, size_t len)
