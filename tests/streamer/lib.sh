@@ -110,3 +110,63 @@ raw_http() {
     )
     printf '%s' "$out"
 }
+
+# setup_catalog: imports Yunnan into $DATA and creates tokens:
+#   ADMIN (province 53), DALI (admin of prefecture 5329), SITE (site token
+#   of 喜洲村委会 532901104201), CHUX_SITE (site 532301103201, Chuxiong),
+#   EXPIRED (an admin token whose expiry is in the past).
+setup_catalog() {
+    mkdir -p "$DATA"
+    "$YUNLING" sites import --data "$DATA" >/dev/null 2>>"$YL_TMPDIR/cli.log"
+    ADMIN=$("$YUNLING" token create --role admin --scope 53 --data "$DATA" \
+        2>>"$YL_TMPDIR/cli.log")
+    DALI=$("$YUNLING" token create --role admin --scope 5329 --data "$DATA" \
+        2>>"$YL_TMPDIR/cli.log")
+    SITE=$("$YUNLING" token create --role site --scope 532901104201 \
+        --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
+    CHUX_SITE=$("$YUNLING" token create --role site --scope 532301103201 \
+        --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
+    EXPIRED=$("$YUNLING" token create --role admin --scope 53 --ttl 1 \
+        --name expired --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
+    sqlite3 "$DATA/yunling.db" \
+        "UPDATE tokens SET expires_ms = 1000 WHERE name = 'expired'"
+}
+
+# db "SQL": one query on the server's database (WAL: works while it runs).
+db() { sqlite3 -cmd '.timeout 5000' "$DATA/yunling.db" "$1"; }
+
+# make_src FILE [seconds] [size]: a small H.264/AAC MP4 for uploads.
+make_src() {
+    ffmpeg -nostdin -v error -y -f lavfi \
+        -i "testsrc2=size=${3:-320x240}:rate=25" \
+        -f lavfi -i sine=frequency=440:sample_rate=48000 -t "${2:-3}" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac \
+        -shortest "$1"
+}
+
+# wait_job ID STATE [timeout s]: polls GET /api/v1/jobs/ID (admin token)
+# until its state is STATE; fails on timeout or on another final state.
+wait_job() {
+    local id=$1 want=$2 t=${3:-90} i st
+    for i in $(seq 1 $((t * 5))); do
+        st=$(curl -s -H "Authorization: Bearer $ADMIN" \
+            "$BASE/api/v1/jobs/$id" | jq -r .state)
+        [ "$st" == "$want" ] && return 0
+        if [ "$st" == done ] || [ "$st" == failed ]; then
+            fail "job $id ended $st, want $want: $(curl -s -H \
+                "Authorization: Bearer $ADMIN" "$BASE/api/v1/jobs/$id")"
+        fi
+        sleep 0.2
+    done
+    fail "job $id not $want after $t s (state $st)"
+}
+
+# api METHOD PATH [curl args...]: JSON body to $YL_TMPDIR/resp.json, prints
+# the status.
+api() {
+    local m=$1 p=$2
+    shift 2
+    curl -s -X "$m" -o "$YL_TMPDIR/resp.json" -w '%{http_code}' "$@" \
+        "$BASE$p"
+}
+resp() { jq -r "$1" "$YL_TMPDIR/resp.json"; }

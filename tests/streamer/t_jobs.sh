@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Jobs survive a server crash: kill -9 the server while a transcode runs;
+# the transcoder dies with it; after a restart the job runs again and the
+# lesson is published.
+. "$(dirname "$0")/lib.sh"
+
+setup_catalog
+make_src "$YL_TMPDIR/long.mp4" 20 640x360
+start_server
+st=$(api POST /api/v1/lessons -H "Authorization: Bearer $ADMIN" \
+    -F "source=@$YL_TMPDIR/long.mp4" -F title.zh=长课)
+expect_eq "$st" 202 "upload"
+J=$(resp .job)
+L=$(resp .lesson)
+wait_job "$J" running 30
+sleep 0.5
+CHILD=$(pgrep -P "$SRV_PID" || true)
+[ -n "$CHILD" ] || fail "no transcoder child while the job runs"
+kill -KILL "$SRV_PID"
+wait "$SRV_PID" 2>/dev/null || true
+SRV_PID=
+for i in $(seq 1 20); do
+    kill -0 "$CHILD" 2>/dev/null || break
+    sleep 0.1
+done
+kill -0 "$CHILD" 2>/dev/null && fail "the transcoder outlived the server"
+expect_eq "$(db "SELECT state FROM jobs WHERE id = $J")" running \
+    "state left by the crash"
+ok "kill -9 during a transcode: the child died with the server"
+
+start_server
+wait_job "$J" done 120
+grep -q "interrupted job" "$YL_TMPDIR/server.log" ||
+    fail "the restart did not report the requeue"
+expect_eq "$(api GET "/api/v1/lessons/$L")" 200 "published lesson"
+expect_eq "$(code "$BASE/hls/$L/master.m3u8")" 200 "its playlist"
+[ -z "$(ls -A "$DATA/hls" | grep '^\.job' || true)" ] || fail "job dir left"
+expect_eq "$(grep -c '^=== job' "$DATA/jobs/$J.log")" 2 "two attempts logged"
+stop_server
+ok "after the restart the job ran again and published lesson $L"

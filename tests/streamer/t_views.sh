@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# POST /api/v1/views: acknowledged after commit, idempotent on (session,
+# seq), and each kind of bad input refused with its own clear error while
+# nothing of the batch is stored.
+. "$(dirname "$0")/lib.sh"
+
+setup_catalog
+cat >"$YL_TMPDIR/y.ini" <<'INI'
+[server]
+max_body = 64k
+max_events = 50
+INI
+start_server --config "$YL_TMPDIR/y.ini"
+# A published lesson to watch.
+make_src "$YL_TMPDIR/src.mp4" 2
+api POST /api/v1/lessons -H "Authorization: Bearer $ADMIN" \
+    -F "source=@$YL_TMPDIR/src.mp4" -F title.zh=课 >/dev/null
+LID=$(resp .lesson)
+wait_job "$(resp .job)" done
+S=(-H "Authorization: Bearer $SITE" -H 'Content-Type: application/json')
+ev() { # session seq kind pos [ts]
+    printf '{"session":"%s","seq":%d,"site":"532901104201","lesson":%d,"kind":"%s","position_s":%s,"audio_lang":"zh","rendition":"480p","client":"tv"%s}' \
+        "$1" "$2" "$LID" "$3" "$4" "${5:+,\"ts\":$5}"
+}
+count() { db "SELECT count(*) FROM view_events"; }
+
+B1="{\"events\":[$(ev s1 1 start 0 1000),$(ev s1 2 beat 15 16000),$(ev s1 3 beat 30 31000)]}"
+expect_eq "$(api POST /api/v1/views "${S[@]}" -d "$B1")" 200 "a batch"
+expect_eq "$(resp .accepted)/$(resp .duplicates)" 3/0 "accepted/duplicates"
+expect_eq "$(count)" 3 "stored at the answer"
+expect_eq "$(api POST /api/v1/views "${S[@]}" -d "$B1")" 200 "the same again"
+expect_eq "$(resp .accepted)/$(resp .duplicates)" 0/3 "idempotent"
+expect_eq "$(count)" 3 "nothing new stored"
+W=$(db "SELECT watched_s FROM sessions WHERE skey = 's1'")
+expect_eq "$W" 30.0 "watched seconds from the client clock (2 x 15 s)"
+ok "accepted after commit; idempotent on (session, seq)"
+
+bad() { # status code-regex message-regex body [curl args]
+    local want=$1 c=$2 m=$3 body=$4 st
+    shift 4
+    st=$(api POST /api/v1/views "${S[@]}" "$@" -d "$body")
+    expect_eq "$st" "$want" "status for $body"
+    expect_match "$(resp .error.code)" "$c" "code for $body"
+    expect_match "$(resp .error.message)" "$m" "message for $body"
+    expect_eq "$(count)" 3 "nothing stored for $body"
+}
+bad 400 malformed_json 'not JSON' '{"events":[{"session":'
+bad 400 malformed_json 'not JSON' '{"events": [1, 2,]}'
+bad 400 invalid 'events' '[]'
+bad 400 invalid 'events' '{"evnts":[]}'
+bad 400 invalid 'events\[0\].seq' \
+    "{\"events\":[$(ev s2 1 start 0 | sed 's/"seq":1/"seq":"one"/')]}"
+bad 400 invalid 'events\[0\].position_s' \
+    "{\"events\":[$(ev s2 1 start '"x"')]}"
+bad 400 invalid 'events\[0\].kind' "{\"events\":[$(ev s2 1 pause 0)]}"
+bad 400 invalid 'events\[1\].lesson.*99' \
+    "{\"events\":[$(ev s2 1 start 0),$(ev s2 2 beat 1 | sed "s/\"lesson\":$LID/\"lesson\":99/")]}"
+bad 403 forbidden '532901104299' \
+    "{\"events\":[$(ev s2 1 start 0 | sed 's/532901104201/532901104299/')]}"
+bad 400 invalid 'session' \
+    "{\"events\":[$(ev s1 9 beat 3 | sed "s/\"lesson\":$LID/\"lesson\":$LID,\"x\":1/;s/\"session\":\"s1\"/\"session\":\"\"/")]}"
+ok "malformed JSON, wrong types, unknown lesson/site: each its own error"
+
+# unknown site with an admin token (no scope refusal first)
+st=$(api POST /api/v1/views -H "Authorization: Bearer $ADMIN" \
+    -d "{\"events\":[$(ev s3 1 start 0 | sed 's/532901104201/532901104299/')]}")
+expect_match "$st" '^40[04]$' "unknown site (admin)"
+expect_match "$(resp .error.message)" 532901104299 "unknown site message"
+
+# over the limits
+BIG="{\"events\":[$(for i in $(seq 1 51); do ev "m$i" 1 start 0; echo -n ,; done | sed 's/,$//')]}"
+bad 413 batch_too_large '50' "$BIG"
+PAD=$(head -c 70000 /dev/zero | tr '\0' ' ')
+bad 413 body_too_large '65536' "{\"events\":[]}$PAD"
+st=$(curl -s -o "$YL_TMPDIR/resp.json" -w '%{http_code}' "${S[@]}" \
+    -H 'Transfer-Encoding: chunked' --data-binary "$B1" "$BASE/api/v1/views")
+expect_eq "$st" 411 "chunked body without Content-Length"
+ok "over the event and body limits: 413; chunked: 411"
+
+expect_eq "$(curl -s "$BASE/healthz")" ok "healthz"
+M=$(curl -s "$BASE/metrics")
+echo "$M" | grep -q '^yunling_view_events_total{result="accepted"} 3$' ||
+    fail "metrics: accepted events"
+echo "$M" | grep -q '^yunling_events_ingested_total 3$' ||
+    fail "metrics: ingested events"
+echo "$M" | grep -q '^yunling_active_sessions ' || fail "metrics: sessions"
+stop_server
+ok "metrics count the events; clean stop"
