@@ -33,6 +33,15 @@ struct cat_writer {
     cat_live *live; /* owned; internally locked */
     pthread_t thread;
     bool started;
+    /* Checkpoints run on their own thread and connection, so the writer
+     * never waits for copying WAL pages back and fsync. */
+    cat_db *ckpt_db;
+    pthread_t ckpt_thread;
+    bool ckpt_started;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    bool ckpt_pending, ckpt_stop;
+    atomic_uint_least64_t checkpoints;
     /* lock guards the queue and stopping */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -138,6 +147,50 @@ static void run_batch(cat_writer *w, wreq *list)
     finish_all(w, list);
 }
 
+#define CKPT_PAGES    1000   /* as SQLite's auto-checkpoint: ~4 MiB of WAL */
+#define CKPT_BACKSTOP 262144 /* ~1 GiB: checkpoint inline if behind */
+
+/* Writer thread, after each COMMIT (replaces SQLite's auto-checkpoint). */
+static int wal_hook(void *ud, sqlite3 *h, const char *dbname, int pages)
+{
+    cat_writer *w = ud;
+
+    if (pages >= CKPT_BACKSTOP) {
+        sqlite3_wal_checkpoint_v2(h, dbname, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL);
+    } else if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&w->ckpt_lock);
+        w->ckpt_pending = true;
+        pthread_cond_signal(&w->ckpt_cond);
+        pthread_mutex_unlock(&w->ckpt_lock);
+    }
+    return SQLITE_OK;
+}
+
+/* Checkpointer thread: copies the WAL back into the database whenever the
+ * writer says it grew past CKPT_PAGES. PASSIVE never blocks the writer or
+ * readers. */
+static void *ckpt_main(void *p)
+{
+    cat_writer *w = p;
+
+    pthread_mutex_lock(&w->ckpt_lock);
+    for (;;) {
+        while (!w->ckpt_pending && !w->ckpt_stop)
+            pthread_cond_wait(&w->ckpt_cond, &w->ckpt_lock);
+        if (!w->ckpt_pending)
+            break;
+        w->ckpt_pending = false;
+        pthread_mutex_unlock(&w->ckpt_lock);
+        sqlite3_wal_checkpoint_v2(cat_db_sqlite(w->ckpt_db), NULL,
+                                  SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        atomic_fetch_add(&w->checkpoints, 1);
+        pthread_mutex_lock(&w->ckpt_lock);
+    }
+    pthread_mutex_unlock(&w->ckpt_lock);
+    return NULL;
+}
+
 static void *writer_main(void *p)
 {
     cat_writer *w = p;
@@ -193,6 +246,8 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
         w->cfg.active_window_s = 60;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
+    pthread_mutex_init(&w->ckpt_lock, NULL);
+    pthread_cond_init(&w->ckpt_cond, NULL);
     w->tail = &w->head;
     rc = cat_db_open(cfg->db_path, 0, &w->db);
     if (rc < 0)
@@ -201,6 +256,16 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     if (rc < 0)
         goto fail;
     w->db->live = w->live;
+    rc = cat_db_open(cfg->db_path, 0, &w->ckpt_db);
+    if (rc < 0)
+        goto fail;
+    sqlite3_wal_hook(cat_db_sqlite(w->db), wal_hook, w);
+    rc = pthread_create(&w->ckpt_thread, NULL, ckpt_main, w);
+    if (rc != 0) {
+        rc = -rc;
+        goto fail;
+    }
+    w->ckpt_started = true;
     rc = pthread_create(&w->thread, NULL, writer_main, w);
     if (rc != 0) {
         rc = -rc;
@@ -230,8 +295,18 @@ void cat_writer_stop(cat_writer *w)
     for (wreq *r = w->head; r != NULL; r = r->next)
         r->rc = YL_EINTR;
     finish_all(w, w->head);
+    if (w->ckpt_started) {
+        pthread_mutex_lock(&w->ckpt_lock);
+        w->ckpt_stop = true;
+        pthread_cond_signal(&w->ckpt_cond);
+        pthread_mutex_unlock(&w->ckpt_lock);
+        pthread_join(w->ckpt_thread, NULL);
+    }
+    cat_db_close(w->ckpt_db);
     cat_db_close(w->db);
     cat_live_free(w->live);
+    pthread_mutex_destroy(&w->ckpt_lock);
+    pthread_cond_destroy(&w->ckpt_cond);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w);
