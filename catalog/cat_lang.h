@@ -5,11 +5,11 @@
 
 #include <stddef.h>
 
-/* Checks a BCP-47-like tag and writes its canonical form into out:
- * language 2-3 letters (or "und"), lower case, with the shortest ISO 639
- * code (zho/chi -> zh, bod/tib -> bo, iii -> ii, zha -> za); optional script
- * (4 letters, title case), region (2 letters upper case or 3 digits),
- * variants (5-8 alnum or digit+3). Returns 0, or YL_EBADLANG. */
+/* Checks a BCP-47 tag and writes its canonical form into out (the same
+ * rules as tc_lang_normalize() in transcode/tc_lang.h): RFC 5646 syntax,
+ * the shortest ISO 639 code (zho/chi -> zh, bod/tib -> bo; lis, duu stay),
+ * language lower case, Script title case, REGION upper case. Returns 0, or
+ * YL_EBADLANG (also when out is too small). */
 int cat_lang_normalize(const char *tag, char *out, size_t outlen);
 
 #endif
