@@ -21,9 +21,9 @@ $yl sites import --province 53 --data "$data"
 $yl sites lang 5333 lis --data "$data"
 $yl sites lang 5334 bo --data "$data"
 
-# A village of Fugong county, Nujiang (its language is Lisu by inheritance).
-village=$(sqlite3 "$data/yunling.db" \
-    "SELECT code FROM sites WHERE code LIKE '533323%' AND level='village' ORDER BY code LIMIT 1")
+# A village of Shangpa town, Fugong county, Nujiang (Lisu by inheritance).
+village=$($yl sites list 533323101 --data "$data" |
+    jq -r '[.items[] | select(.name | test("村"))][0].code')
 tokfile=$data/demo-tokens
 if [ ! -s "$tokfile" ]; then
     admin=$($yl token create --role admin --scope 53 --name demo-admin --data "$data")
