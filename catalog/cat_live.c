@@ -77,6 +77,7 @@ int cat_tree_load(cat_db *db, cat_tree **out)
         rc = YL_EDB;
         goto fail;
     }
+    rc = SQLITE_DONE;
     while (t->n < n && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         cat_node *nd = &t->nodes[t->n];
 
@@ -98,6 +99,10 @@ int cat_tree_load(cat_db *db, cat_tree **out)
         t->n++;
     }
     cat_stmt_done(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rc = cat_err(db, rc, "load sites");
+        goto fail;
+    }
     /* Children: count, prefix sums, fill (rows came in code order). */
     for (int i = 0; i < t->n; i++)
         if (t->nodes[i].parent >= 0)

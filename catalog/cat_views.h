@@ -28,8 +28,9 @@
  * - Completion: the furthest position reaches 90% of the lesson's duration
  *   (an "end" at >= 90% is a special case), counted once per session.
  * - Days (rollups, activity) are the CST day of the server receipt time.
- * - Active (cat_stats_now): last event received within active_window_s and
- *   no "end". */
+ * - Active (cat_stats_now): the session's newest event was committed within
+ *   active_window_s (commit follows receipt by the writer's queueing,
+ *   milliseconds) and it was not an "end". */
 #ifndef YL_CAT_VIEWS_H
 #define YL_CAT_VIEWS_H
 
