@@ -151,7 +151,9 @@ typedef struct str_server {
     pthread_mutex_t ob_lock;
     str_msg *ob_head, *ob_tail;
 
-    str_req *waiting; /* requests waiting for a deferred result */
+    /* requests waiting for a deferred result, by serial */
+#define STR_WAIT_BUCKETS 1024
+    str_req *waiting[STR_WAIT_BUCKETS];
 
     str_hold *holds;
     int n_holds, cap_holds;
@@ -189,7 +191,11 @@ int str_reply_error(str_req *r, int status, const char *code, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
 /* Ends the transaction after the last byte (keep-alive or close). */
 int str_req_complete(str_req *r);
-/* WRITEABLE: continues a buffered or file body. */
+/* Starts a file response: headers hdr (copied) then the body of r->fd from
+ * r->off to r->end, as far as the socket takes them now; the rest from
+ * WRITEABLE. Returns what the lws callback returns. */
+int str_reply_start_file(str_req *r, const unsigned char *hdr, size_t len);
+/* WRITEABLE: continues a file body. */
 int str_reply_writeable(str_req *r);
 /* Records the status for /metrics (once per request). */
 void str_req_count(str_req *r, int status);

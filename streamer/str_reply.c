@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/yl_log.h"
@@ -198,6 +199,41 @@ void str_reply_file_close(str_req *r)
     }
 }
 
+/* Sends what is left of r->out (file response headers) without blocking.
+ * 1 when all of it is out, 0 when the socket is full, -1 on error. */
+static int flush_out(str_req *r, int sock)
+{
+    while (r->out_off < r->out_len) {
+        ssize_t n = send(sock, r->out + r->out_off, r->out_len - r->out_off,
+                         MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0)
+            return -1;
+        r->out_off += (size_t)n;
+    }
+    free(r->out);
+    r->out = NULL;
+    r->out_len = r->out_off = 0;
+    return 1;
+}
+
+int str_reply_start_file(str_req *r, const unsigned char *hdr, size_t len)
+{
+    r->out = malloc(len);
+    if (r->out == NULL) {
+        str_reply_file_close(r);
+        return -1;
+    }
+    memcpy(r->out, hdr, len);
+    r->out_len = len;
+    r->out_off = 0;
+    return str_reply_writeable(r);
+}
+
 int str_reply_writeable(str_req *r)
 {
     int sock;
@@ -206,6 +242,18 @@ int str_reply_writeable(str_req *r)
 
     if (r->has_fd) {
         sock = lws_get_socket_fd(r->wsi);
+        if (r->out != NULL) {
+            int f = flush_out(r, sock);
+
+            if (f < 0) {
+                str_reply_file_close(r);
+                return -1;
+            }
+            if (f == 0) {
+                lws_callback_on_writable(r->wsi);
+                return 0;
+            }
+        }
         want = (size_t)(r->end - r->off);
         if (want > FILE_CHUNK)
             want = FILE_CHUNK;

@@ -74,13 +74,22 @@ static void outbox_drain(str_server *srv)
 
 /* ---- requests waiting for a deferred result ---- */
 
+/* Waiting requests hang in buckets by serial: many thousand can wait on a
+ * busy writer, and every result looks its request up. */
+static str_req **bucket_of(str_server *srv, uint64_t serial)
+{
+    return &srv->waiting[serial % STR_WAIT_BUCKETS];
+}
+
 void str_waiting_add(str_server *srv, str_req *r)
 {
+    str_req **b = bucket_of(srv, r->serial);
+
     r->wprev = NULL;
-    r->wnext = srv->waiting;
-    if (srv->waiting)
-        srv->waiting->wprev = r;
-    srv->waiting = r;
+    r->wnext = *b;
+    if (*b)
+        (*b)->wprev = r;
+    *b = r;
     r->waiting = true;
 }
 
@@ -91,7 +100,7 @@ void str_waiting_remove(str_server *srv, str_req *r)
     if (r->wprev)
         r->wprev->wnext = r->wnext;
     else
-        srv->waiting = r->wnext;
+        *bucket_of(srv, r->serial) = r->wnext;
     if (r->wnext)
         r->wnext->wprev = r->wprev;
     r->wnext = r->wprev = NULL;
@@ -102,7 +111,7 @@ str_req *str_waiting_find(str_server *srv, uint64_t serial)
 {
     str_req *r;
 
-    for (r = srv->waiting; r != NULL; r = r->wnext)
+    for (r = *bucket_of(srv, serial); r != NULL; r = r->wnext)
         if (r->serial == serial)
             return r;
     return NULL;

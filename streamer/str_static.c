@@ -261,11 +261,6 @@ static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
             return -1;
         return str_req_complete(r);
     }
-    if (lws_write(r->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) <
-        (int)(p - start)) {
-        close(fd);
-        return -1;
-    }
     r->fd = fd;
     r->has_fd = true;
     r->off = first;
@@ -274,8 +269,14 @@ static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
         str_hold_ref(r->srv, hold);
         r->hold = hold;
     }
-    lws_callback_on_writable(r->wsi);
-    return 0;
+    /* Headers straight to the socket, corked (MSG_MORE) so they leave in
+     * one packet with the body that sendfile() sends right after, in this
+     * same callback: no extra trip through poll() per response. lws has
+     * nothing buffered for this connection at the start of a transaction
+     * (it defers the completion of the last one until its output is
+     * flushed), so the bytes stay in order. What the socket does not
+     * take waits in r->out for WRITEABLE. */
+    return str_reply_start_file(r, start, (size_t)(p - start));
 }
 
 static int not_found(str_req *r, const char *what)
