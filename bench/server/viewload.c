@@ -46,7 +46,7 @@ static FILE *acked;
 
 static double *lat;
 static size_t nlat, caplat;
-static long n_req, n_ok, n_err, n_events;
+static long n_req, n_ok, n_err, n_events, n_dropped;
 
 static double now_s(void)
 {
@@ -203,7 +203,11 @@ int main(int argc, char **argv)
     alive = nconns;
     t_start = now_s();
     t_end = t_start + seconds;
-    while (alive > 0 && now_s() < t_end) {
+    /* After --seconds no new request starts; the ones in flight are
+     * answered (up to 10 s more), so acknowledged == stored when the
+     * server keeps running. */
+    while (alive > 0 && now_s() < t_end + 10) {
+        int stopping = now_s() >= t_end;
         int n = epoll_wait(ep, evs, 256, 100);
 
         for (i = 0; i < n; i++) {
@@ -259,6 +263,12 @@ int main(int argc, char **argv)
                         fprintf(stderr, "viewload: status %d: %.200s\n", status,
                                 strstr(c->resp, "\r\n\r\n") + 4);
                 }
+                if (stopping) {
+                    c->dead = 1;
+                    close(c->fd);
+                    alive--;
+                    continue;
+                }
                 build(c);
                 ev.events = EPOLLIN | EPOLLOUT;
                 ev.data.ptr = c;
@@ -269,9 +279,12 @@ int main(int argc, char **argv)
             c->dead = 1;
             close(c->fd);
             alive--;
+            n_dropped++;
         }
     }
     t_end = now_s();
+    if (t_end > t_start + seconds)
+        t_end = t_start + seconds; /* rates over the sending time */
     if (acked)
         fclose(acked);
     qsort(lat, nlat, sizeof(*lat), cmp_d);
@@ -282,7 +295,7 @@ int main(int argc, char **argv)
            nconns, batch, t_end - t_start, n_req, n_ok, n_err, n_events,
            n_req / (t_end - t_start), n_events / (t_end - t_start),
            nlat ? lat[nlat / 2] : 0, nlat ? lat[(size_t)(nlat * 0.99)] : 0,
-           nlat ? lat[nlat - 1] : 0, alive == 0 ? "true" : "false");
+           nlat ? lat[nlat - 1] : 0, n_dropped == nconns ? "true" : "false");
     for (i = 0; i < nconns; i++) {
         if (!cs[i].dead)
             close(cs[i].fd);
