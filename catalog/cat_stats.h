@@ -16,7 +16,8 @@
  *               "sessions": N, "completions": C, "completion_rate": C/N}]}
  *   every child region, ranked by watch_hours_per_site (then code). "sites"
  *   are the stations (townships + villages) of the child; active ones had
- *   at least one event in the range.
+ *   at least one event in the range. "sessions" started in the range;
+ *   "completions" are those of them that reached 90% (cat_views.h).
  * /stats/sites/{code}:
  *   {"site": {site JSON of cat_sites_get}, "from", "to",
  *    "totals": {"watch_hours","sessions","completions","completion_rate",

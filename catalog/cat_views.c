@@ -759,8 +759,13 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
     }
     s->dirty = true;
     s->touched = true;
-    rc =
-        add_delta(v, node, e->lesson, day, credit, is_new ? 1 : 0, completions);
+    rc = add_delta(v, node, e->lesson, day, credit, is_new ? 1 : 0, 0);
+    /* A completion counts on the day its session started, so a range's
+     * completion rate is "of the sessions started then, how many finished"
+     * and never exceeds 1. */
+    if (rc == 0 && completions > 0)
+        rc = add_delta(v, node, e->lesson, cat_day_of_ms(s->start_ms), 0, 0,
+                       completions);
     if (rc == 0 &&
         cat_map_get(&v->act_done, ((uint64_t)e->site_id << 16) |
                                       (uint64_t)(day & 0xffff)) == NULL &&

@@ -27,7 +27,11 @@
  *   credit time.
  * - Completion: the furthest position reaches 90% of the lesson's duration
  *   (an "end" at >= 90% is a special case), counted once per session.
- * - Days (rollups, activity) are the CST day of the server receipt time.
+ * - Days (rollups, activity) are the CST day of the server receipt time;
+ *   a session counts on the day of its first event, and so does its
+ *   completion (so completions / sessions <= 1 for any range). Watched
+ *   seconds go to the day each event was received.
+ * - Lessons that were deleted still accept events (history is kept).
  * - Active (cat_stats_now): the session's newest event was committed within
  *   active_window_s (commit follows receipt by the writer's queueing,
  *   milliseconds) and it was not an "end". */

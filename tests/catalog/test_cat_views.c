@@ -420,6 +420,29 @@ static void rollups_cover_every_level_and_day(void **state)
     }
     /* Activity bitmaps: two stations on day 1, one on day 2. */
     assert_true(q1(f->db, "SELECT count(*) FROM site_activity") == 3);
+
+    /* A session that completes the day after it started counts its
+     * completion on its first day, with its session. */
+    ingest(f, t, NULL,
+           "{\"events\":[" EV("r4", 1, V2, "%lld", "start", "0",
+                              ",\"ts\":1000") "]}",
+           (long long)L);
+    ingest(f, t + 86400000, NULL,
+           "{\"events\":[" EV("r4", 2, V2, "%lld", "beat", "95",
+                              ",\"ts\":11000") "]}",
+           (long long)L);
+    assert_true(q1(f->db,
+                   "SELECT completions FROM roll_site_lesson_day WHERE "
+                   "site_id=" V2 " AND day=%lld",
+                   (long long)day) == 1);
+    assert_true(q1(f->db,
+                   "SELECT completions FROM roll_site_lesson_day WHERE "
+                   "site_id=" V2 " AND day=%lld",
+                   (long long)day + 1) == 0);
+    assert_true(q1(f->db,
+                   "SELECT watched_s FROM roll_site_lesson_day WHERE "
+                   "site_id=" V2 " AND day=%lld",
+                   (long long)day + 1) == 5 + 10);
 }
 
 int main(void)
