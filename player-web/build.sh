@@ -42,7 +42,9 @@ cp -R "$here/src/." "$tmp/"
 # hls.js: the full build (the light build lacks alternate audio and
 # subtitles). Loaded by the player only when a lesson opens, and only where
 # Media Source Extensions exist.
-cp "$nm/hls.js/dist/hls.min.js" "$nm/hls.js/dist/hls.worker.js" "$tmp/vendor/"
+# Its transmuxing worker starts from a blob: URL made of hls.min.js itself
+# (the server's CSP allows blob: workers), so hls.worker.js is not needed.
+cp "$nm/hls.js/dist/hls.min.js" "$tmp/vendor/"
 cp "$nm/hls.js/LICENSE" "$tmp/vendor/hls.js.LICENSE"
 
 # Fonts. Each family is declared with a unicode-range, so a browser downloads

@@ -27,6 +27,7 @@ const isMedia = (u) => /\/hls\/\d+\//.test(u);
 function meter(page) {
   const rows = [];
   page.on('requestfinished', async (r) => {
+    if (!/^https?:/.test(r.url())) return; // blob: (hls.js's worker), data:
     try {
       const s = await r.sizes();
       rows.push({ url: r.url(), bytes: s.responseBodySize + s.responseHeadersSize, t: Date.now() });

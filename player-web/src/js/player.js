@@ -241,7 +241,6 @@ export class PlayerView {
     const Hls = window.Hls;
     if (this.hls) this.hls.destroy();
     const cfg = {
-      workerPath: new URL('vendor/hls.worker.js', document.baseURI).href,
       startPosition,
       capLevelToPlayerSize: true,
       backBufferLength: 30,
