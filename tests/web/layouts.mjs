@@ -7,10 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, browser, expectPlaying, shot, until, log, SRC } from './lib/fixture.mjs';
+import { setup, browser, expectPlaying, shot, until, log, SRC, TMP } from './lib/fixture.mjs';
 
 const BUDGET_KB = 500;
-const shots = path.join(SRC, 'docs/screenshots');
+// Screenshots go to the test's temporary directory; to refresh the ones in
+// docs/screenshots: YL_SCREENSHOTS=$PWD/docs/screenshots ctest -R web_
+const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
 
 before(async () => {

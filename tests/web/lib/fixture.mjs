@@ -315,6 +315,7 @@ export async function expectWebFont(page, selector, what) {
 
 /** A screenshot for docs/screenshots, without the passing toast. */
 export async function shot(page, file) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   await page.evaluate(() => {
     const t = document.querySelector('.toast');
     if (t) t.classList.remove('show');
