@@ -29,8 +29,9 @@ enum cat_db_flags {
  * the file and its directory's database if missing and applies the schema
  * steps (catalog/schema/NNN_*.sql, embedded at build time) up to
  * cat_db_schema_latest() inside one transaction. Sets WAL, synchronous=
- * NORMAL, foreign_keys=ON, busy timeout 2000 ms. Returns 0 and *out (free
- * with cat_db_close()), or a negative yl code (message logged). */
+ * FULL (durable at COMMIT), foreign_keys=ON, busy timeout 2000 ms. Returns 0
+ * and *out (free with cat_db_close()), or a negative yl code (message logged).
+ */
 int cat_db_open(const char *path, unsigned flags, cat_db **out);
 
 /* A read-only connection for one thread; the database must exist (open the

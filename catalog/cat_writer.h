@@ -7,8 +7,8 @@
  * request that fails validation is rolled back alone and reported), COMMITs,
  * and only then calls each request's `done` callback, ON THE WRITER THREAD,
  * in submission order. A request acknowledged with rc >= 0 is in the WAL
- * (synchronous=NORMAL: it survives kill -9 of the process; a power cut may
- * lose the last transactions). Group commit: while one transaction commits,
+ * (synchronous=FULL: the WAL is fsynced at COMMIT, so it survives kill -9
+ * and a power cut). Group commit: while one transaction commits,
  * new requests queue and go into the next one.
  *
  * The streamer's callback should copy what it needs from `res`, post to its
