@@ -140,6 +140,25 @@ test('TV mode: arrow keys and Enter alone open and play a lesson; the next one p
   }
 });
 
+test('native HLS (the browser plays the master playlist itself, no hls.js)', async () => {
+  const b = await browser();
+  try {
+    const p = b.page;
+    const urls = [];
+    p.on('request', (r) => urls.push(r.url()));
+    await p.goto(`${srv.base}/?engine=native#/lesson/${srv.lesson}`);
+    await p.locator('.player').waitFor();
+    await p.waitForTimeout(500);
+    if (await p.evaluate(() => window.yl.player.video.paused)) await p.locator('button.play').click();
+    await expectPlaying(p, 1.5, 20000, 'native HLS playback');
+    assert.equal(await p.evaluate(() => window.yl.player.engine), 'native');
+    assert.ok(!urls.some((u) => /hls\.min\.js/.test(u)), 'hls.js is not loaded');
+    assert.ok(urls.some((u) => u.endsWith(`/hls/${srv.lesson}/master.m3u8`)), 'the browser fetched the master playlist');
+  } finally {
+    await b.close();
+  }
+});
+
 test('phone: 390x844 lays out without horizontal scroll, portrait and landscape', async () => {
   const b = await browser({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
   try {

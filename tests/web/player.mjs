@@ -184,6 +184,39 @@ test('PC keys: l switches the audio language, c the subtitles, m mutes', async (
   await expectPlaying(page, 1, 10000, 'playback after the key presses');
 });
 
+test('quality: a manual rung, then "只听声音" plays the audio rendition alone', async () => {
+  await page.evaluate(() => { window.yl.player.video.currentTime = 1; });
+  await expectPlaying(page, 0.5, 8000, 'playback after seeking back');
+  // The lowest rung by hand.
+  await page.locator('button[data-menu="quality"]').click();
+  const opts = await page.locator('.menu .opt').allInnerTexts();
+  assert.ok(opts.some((o) => /只听声音/.test(o)) && opts.some((o) => /自动/.test(o)), `quality menu: ${opts}`);
+  const rungs = await page.evaluate(() => window.yl.player.hls.levels.map((l, i) => ({ i, h: l.height })));
+  const low = rungs.reduce((a, r) => (r.h < a.h ? r : a));
+  await page.locator(`.menu [data-value="${low.i}"]`).click();
+  await until(async () => (await state()).rendition === `${low.h}p`, 8000, () => `rendition ${low.h}p`);
+  await expectPlaying(page, 1, 8000, `playback at ${low.h}p`);
+  // Audio only: the audio rendition's playlist, no more video segments.
+  const lang = (await state()).audio;
+  await page.locator('button[data-menu="quality"]').click();
+  await page.locator('.menu [data-value="audio"]').click();
+  await until(async () => (await page.evaluate(() => window.yl.player.hls.url)).endsWith(`/a-${lang}/index.m3u8`), 5000, 'the audio rendition as the source');
+  await expectPlaying(page, 1.5, 10000, 'audio-only playback');
+  const mark = requests.length;
+  await sleep(2000);
+  const video = requests.slice(mark).filter((u) => /\/hls\/\d+\/v\d+\//.test(u));
+  assert.deepEqual(video, [], 'no video segments while audio only');
+  assert.equal((await state()).rendition, 'audio');
+  const n0 = viewsResponses.length;
+  await until(() => viewsResponses.slice(n0).flatMap((r) => r.sent).some((e) => e.kind === 'beat' && e.rendition === 'audio'), 3 * BEAT_S * 1000, 'a beat with rendition "audio"');
+  // Back to automatic quality with the picture.
+  await page.locator('button[data-menu="quality"]').click();
+  await page.locator('.menu [data-value="-1"]').click();
+  await until(async () => /master\.m3u8$/.test(await page.evaluate(() => window.yl.player.hls.url)), 5000, 'the master playlist again');
+  await expectPlaying(page, 1, 10000, 'playback with the picture again');
+  assert.match((await state()).rendition, /^\d+p$/);
+});
+
 test('leaving the player sends the end event', async () => {
   const sid = (await state()).session;
   await page.keyboard.press('Escape');

@@ -14,6 +14,8 @@ const app = {
   view: null,
   // Test knob: ?beat=SECONDS shortens the 15 s beat interval.
   beatMs: Math.max(1000, Number(params.get('beat')) * 1000 || 15000),
+  // Test knob: ?engine=native plays with the browser's own HLS, not hls.js.
+  engine: params.get('engine'),
   queue: null,
   toast,
   go,

@@ -147,6 +147,9 @@ export class PlayerView {
     menuLbl(b.subs, t('subs'), this.subLang ? langName(this.subLang) : t('subsOff'), this.subLang || undefined);
     menuLbl(b.quality, t('quality'), this.qualityLabel());
     b.subs.disabled = !(this.item && (this.item.subtitles || []).length) || this.audioOnly;
+    // The browser's own HLS without an audioTracks API (Chromium's) cannot
+    // switch languages while showing the picture; audio only still can.
+    b.audio.disabled = this.engine === 'native' && !this.video.audioTracks && !this.audioOnly;
     clear(this.bigPlay).append(icon('play'));
     this.bigPlay.setAttribute('aria-label', t('play'));
     this.renderInfo();
@@ -208,7 +211,7 @@ export class PlayerView {
     this.master = api.hlsUrl(it);
     this.b.play.focus({ preventScroll: true });
     this.busy.hidden = false;
-    if (hasMSE()) {
+    if (hasMSE() && this.app.engine !== 'native') {
       try {
         await loadHls();
       } catch (err) {
