@@ -78,7 +78,7 @@ test('first page load transfers less than 500 KB', async () => {
   }
 });
 
-test('search finds a lesson by its title in any language', async () => {
+test('search by title in any language, the language filter, the English UI', async () => {
   const b = await browser();
   try {
     const p = b.page;
@@ -88,6 +88,17 @@ test('search finds a lesson by its title in any language', async () => {
     await until(async () => (await p.locator('.card').count()) === 1 && (await p.locator(`.card[data-id="${srv.lesson}"]`).count()) === 1, 5000, 'a Tibetan search to find only the Tibetan-titled lesson');
     await p.locator('input.q').fill('核桃');
     await until(async () => (await p.locator('.card').count()) === 1 && (await p.locator(`.card[data-id="${srv.lesson2}"]`).count()) === 1, 5000, 'a Chinese search to find only 核桃种植技术');
+    await p.locator('input.q').fill('');
+    await until(async () => (await p.locator('.card').count()) === 2, 5000, 'both lessons again');
+    // The language filter: only the lesson with Lisu audio.
+    await p.locator('.lang-filter .chip[lang="lis"]').click();
+    await until(async () => (await p.locator('.card').count()) === 1 && (await p.locator(`.card[data-id="${srv.lesson}"]`).count()) === 1, 5000, 'the Lisu filter to keep only the dubbed lesson');
+    // English is the UI's second language.
+    await p.locator('button.ui-switch').click();
+    await until(async () => (await p.locator('header .brand-name').innerText()) === 'Yunling Classroom', 3000, 'the English UI');
+    assert.equal(await p.locator('input.q').getAttribute('placeholder'), 'Search lessons (any language)');
+    await p.locator('button.ui-switch').click();
+    assert.equal(await p.locator('header .brand-name').innerText(), '云岭课堂');
   } finally {
     await b.close();
   }

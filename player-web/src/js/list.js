@@ -70,6 +70,7 @@ export class ListView {
     root.append(this.el);
     // Back from the player: focus the card that was opened (TV remote users
     // continue where they were).
+    if (!this.items.length) this.load(); // the first load was cut short
     const card = this.lastOpened && this.grid.querySelector(`[data-id="${this.lastOpened}"]`);
     if (card) card.focus({ preventScroll: false });
     else if (dev.isTv()) this.focusFirst();

@@ -72,9 +72,10 @@ export class PlayerView {
     this.msg = h('div.msg', { hidden: true, role: 'alert' });
     this.busy = h('div.busy', { hidden: true });
     this.upnext = h('div.upnext', { hidden: true });
+    this.audioBadge = h('div.audio-badge');
     this.bigPlay = btn('bigplay', () => this.togglePlay(), { hidden: true });
     this.stage = h('div.stage', { onclick: (e) => { if (e.target === this.video || e.target === this.cues) this.onStageTap(); } },
-      this.video, this.cues, this.busy, this.bigPlay, this.msg, this.upnext);
+      this.video, this.audioBadge, this.cues, this.busy, this.bigPlay, this.msg, this.upnext);
 
     this.seek = h('input.seek', {
       type: 'range', min: '0', max: '0', step: '0.1', value: '0', 'aria-label': 'seek',
@@ -151,6 +152,9 @@ export class PlayerView {
     // switch languages while showing the picture; audio only still can.
     b.audio.disabled = this.engine === 'native' && !this.video.audioTracks && !this.audioOnly;
     clear(this.bigPlay).append(icon('play'));
+    this.audioBadge.textContent = `${t('audioOnly')} · ${this.audioLang ? langName(this.audioLang) : ''}`;
+    this.audioBadge.lang = this.audioLang || '';
+    this.stage.classList.toggle('audio-only', this.audioOnly);
     this.bigPlay.setAttribute('aria-label', t('play'));
     this.renderInfo();
   }
