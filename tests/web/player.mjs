@@ -245,7 +245,9 @@ test('the real beat interval: one beat per 15 s of playing time, paused time not
   const wall = (beat.ts - start.ts) / 1000;
   const pos = beat.position_s - start.position_s;
   log(`real interval: start→beat ${wall.toFixed(1)} s wall, ${pos.toFixed(1)} s of media position`);
-  assert.ok(wall >= 18.5 && wall <= 21.5, `15 s playing + 4 s paused ≈ 19 s between start and beat, got ${wall}`);
+  // 15 s playing + 4 s paused ≈ 19 s (more if playback stalled on a busy
+  // machine); a clock that counted the pause would beat at 15 s.
+  assert.ok(wall >= 18.5 && wall <= 30, `15 s playing + 4 s paused ≈ 19 s between start and beat, got ${wall}`);
   assert.ok(Math.abs(pos - 15) <= 1.5, `the beat comes after 15 s of playing (position moved ${pos} s)`);
   assert.ok(!b.errors.some((e) => /pageerror/.test(e)), `no page errors: ${b.errors.join('; ')}`);
 });
