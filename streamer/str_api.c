@@ -1065,11 +1065,6 @@ bool str_api_idle(str_server *srv)
     return srv->jobs == NULL || str_jobs_stopped(srv->jobs);
 }
 
-void str_api_tick(str_server *srv)
-{
-    (void)srv;
-}
-
 void str_api_close(str_server *srv)
 {
     if (srv->jobs != NULL) {

@@ -23,8 +23,6 @@ bool str_api_idle(str_server *srv);
 /* Stops the job runner, flushes and stops the writer, closes the reader.
  * Safe on a partly opened server. */
 void str_api_close(str_server *srv);
-/* Every TICK (200 ms) on the service thread. */
-void str_api_tick(str_server *srv);
 
 int str_api_route_of(const char *path);
 /* LWS_CALLBACK_HTTP for /api/...: answers, or sets up a body. */

@@ -42,15 +42,22 @@ static str_server *volatile sig_srv;
 
 void str_outbox_post(str_server *srv, str_msg *m)
 {
+    bool wake;
+
     m->next = NULL;
     pthread_mutex_lock(&srv->ob_lock);
+    wake = srv->ob_head == NULL;
     if (srv->ob_tail)
         srv->ob_tail->next = m;
     else
         srv->ob_head = m;
     srv->ob_tail = m;
     pthread_mutex_unlock(&srv->ob_lock);
-    lws_cancel_service(srv->ctx); /* the one thread-safe lws call */
+    /* The one thread-safe lws call. A non-empty queue already has a wake
+     * pending (the loop takes the whole queue when it wakes), so a burst
+     * of writer results costs one wake, not one per result. */
+    if (wake)
+        lws_cancel_service(srv->ctx);
 }
 
 /* Service thread: runs every queued message. Wake-ups coalesce, so this
@@ -584,7 +591,6 @@ static void tick(lws_sorted_usec_list_t *sul)
 
     if (atomic_load(&srv->stop))
         begin_drain(srv);
-    str_api_tick(srv);
     lws_sul_schedule(srv->ctx, 0, sul, tick, TICK_US);
 }
 
