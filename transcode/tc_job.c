@@ -83,7 +83,9 @@ struct tc_job {
     tc_status st;
     tc_clock clock;
     atomic_bool cancelled;
-    char *tmp; /* temporary output directory, owned */
+    char *tmp;   /* temporary output directory, owned */
+    int lock_fd; /* holds "<tmp>.lock" while the job runs (tc_publish) */
+    int published;
     char path_buf[4096];
 
     /* Source (demux thread) */
@@ -1252,6 +1254,7 @@ int tc_job_new(const tc_job_opts *opts, tc_job **out)
     atomic_init(&j->cancelled, false);
     j->vstream = -1;
     j->vfirst_pts = AV_NOPTS_VALUE;
+    j->lock_fd = -1;
     for (i = 0; i < MAX_AUDIO; i++)
         j->audio[i].stream = -1;
     *out = j;
@@ -1315,7 +1318,8 @@ static int run(tc_job *j)
     ret = load_subs(j);
     if (ret < 0)
         return ret;
-    ret = tc_publish_begin(j->o.out_dir, j->o.force, &j->tmp, err, sizeof(err));
+    ret = tc_publish_begin(j->o.out_dir, j->o.force, &j->tmp, &j->lock_fd, err,
+                           sizeof(err));
     if (ret < 0)
         return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s", err);
     j->offset_us = 24000; /* audio-only: AAC priming; see setup_video */
@@ -1402,8 +1406,7 @@ static int run(tc_job *j)
     ret = tc_publish_commit(j->tmp, j->o.out_dir, j->o.force, err, sizeof(err));
     if (ret < 0)
         return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s", err);
-    free(j->tmp);
-    j->tmp = NULL; /* published: nothing to remove */
+    j->published = 1; /* nothing to remove */
     return 0;
 }
 
@@ -1427,7 +1430,10 @@ int tc_job_run(tc_job *j)
     }
     teardown(j);
     if (j->tmp != NULL) {
-        tc_rmtree(j->tmp);
+        if (!j->published)
+            tc_rmtree(j->tmp);
+        tc_publish_release(j->tmp, j->lock_fd);
+        j->lock_fd = -1;
         free(j->tmp);
         j->tmp = NULL;
     }

@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/yl_err.h"
@@ -71,9 +74,64 @@ static int split(const char *out_dir, char *parent, char *base, size_t len)
     return 0;
 }
 
-int tc_publish_begin(const char *out_dir, int force, char **tmp, char *err,
-                     size_t errlen)
+/* Removes ".<base>.tmp-*" directories (and their ".lock" files) in parent
+ * whose lock nobody holds: left by a run that was killed outright. */
+static void sweep_stale(const char *parent, const char *base)
 {
+    char prefix[4200], path[8400], lock[8500];
+    struct dirent *de;
+    struct stat sb;
+    size_t plen, n;
+    DIR *d;
+
+    snprintf(prefix, sizeof(prefix), ".%s.tmp-", base);
+    plen = strlen(prefix);
+    d = opendir(parent);
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        int fd;
+
+        n = strlen(de->d_name);
+        if (strncmp(de->d_name, prefix, plen) != 0 ||
+            (n > 5 && strcmp(de->d_name + n - 5, ".lock") == 0))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+        snprintf(lock, sizeof(lock), "%s.lock", path);
+        fd = open(lock, O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+            /* No lock file: a run that died between mkdtemp and creating
+             * it, or an older version. Only if it is not brand new. */
+            if (lstat(path, &sb) != 0 || time(NULL) - sb.st_mtime < 600)
+                continue;
+        } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            close(fd); /* a live run holds it */
+            continue;
+        }
+        tc_rmtree(path);
+        unlink(lock);
+        if (fd >= 0)
+            close(fd);
+    }
+    closedir(d);
+}
+
+void tc_publish_release(const char *tmp, int lock_fd)
+{
+    char lock[8400];
+
+    if (tmp == NULL || lock_fd < 0)
+        return;
+    snprintf(lock, sizeof(lock), "%s.lock", tmp);
+    unlink(lock); /* while still locked: no sweeper can mistake it */
+    close(lock_fd);
+}
+
+int tc_publish_begin(const char *out_dir, int force, char **tmp, int *lock_fd,
+                     char *err, size_t errlen)
+{
+    char lock[8400];
+    int fd;
     char parent[4096], base[4096], path[8300];
     struct stat sb;
     int ret;
@@ -102,6 +160,7 @@ int tc_publish_begin(const char *out_dir, int force, char **tmp, char *err,
                  strerror(-ret));
         return ret;
     }
+    sweep_stale(parent, base);
     snprintf(path, sizeof(path), "%s/.%s.tmp-XXXXXX", parent, base);
     if (mkdtemp(path) == NULL) {
         ret = -errno;
@@ -111,12 +170,26 @@ int tc_publish_begin(const char *out_dir, int force, char **tmp, char *err,
     }
     /* mkdtemp makes it 0700; a lesson is served by the server's user. */
     chmod(path, 0755);
+    snprintf(lock, sizeof(lock), "%s.lock", path);
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        ret = -errno;
+        snprintf(err, errlen, "%s: cannot create: %s", lock, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        unlink(lock);
+        rmdir(path);
+        return ret;
+    }
     *tmp = strdup(path);
     if (*tmp == NULL) {
+        close(fd);
+        unlink(lock);
         rmdir(path);
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    *lock_fd = fd;
     return 0;
 }
 

@@ -1,7 +1,7 @@
 # Transcode integration tests: run the real `yunling transcode` on media the
 # tests generate with the ffmpeg CLI; each script says what it checks.
 set(TC_IT ${CMAKE_CURRENT_SOURCE_DIR})
-yl_add_script(tc_full SCRIPT ${TC_IT}/tc_full.sh TIMEOUT 180)
+yl_add_script(tc_full SCRIPT ${TC_IT}/tc_full.sh TIMEOUT 300)
 yl_add_script(tc_ts SCRIPT ${TC_IT}/tc_ts.sh TIMEOUT 120)
 yl_add_script(tc_audio_only SCRIPT ${TC_IT}/tc_audio_only.sh TIMEOUT 60)
 yl_add_script(tc_dub_short SCRIPT ${TC_IT}/tc_dub_short.sh TIMEOUT 60)

@@ -4,7 +4,7 @@
 # default ladder; checked with ffprobe, ffmpeg, grep and jq.
 . "$YL_SRCDIR/tests/transcode/lib.sh"
 
-gen_av src.mp4 8 1280x720 zho tib -
+gen_av src.mp4 6 1280x720 zho tib -
 gen_audio dub.wav 5 22050 2
 # Tibetan SRT with a UTF-8 BOM and CRLF line ends; Lisu (Fraser) SRT.
 printf '\xef\xbb\xbf1\r\n00:00:01,000 --> 00:00:03,500\r\nབཀྲ་ཤིས་བདེ་ལེགས། སློབ་ཚན་དང་པོ།\r\n\r\n2\r\n00:00:04,000 --> 00:00:06,000\r\nཐུགས་རྗེ་ཆེ།\r\n' >bo.srt
@@ -16,9 +16,9 @@ printf '1\n00:00:00,500 --> 00:00:02,000\nꓡꓲ-ꓢꓴ ꓟꓲ ꓬꓲ\n\n2\n00:0
 ok "transcode exit 0"
 no_output_tmp=$(ls -a | grep -c '^\.out\.tmp-' || true)
 [ "$no_output_tmp" -eq 0 ] || fail "temporary directory left behind"
-tail -1 progress.txt | jq -e '.event == "done" and (.duration_s - 8 | fabs) < 0.05 and (.out | endswith("/out"))' >/dev/null ||
+tail -1 progress.txt | jq -e '.event == "done" and (.duration_s - 6 | fabs) < 0.05 and (.out | endswith("/out"))' >/dev/null ||
     fail "last progress line is not the done event: $(tail -1 progress.txt)"
-jq -e -s 'map(select(.event == "progress")) | length > 0 and all(.progress >= 0 and .progress <= 1 and .speed >= 0 and .eta_s >= 0 and .duration_s > 7)' progress.txt >/dev/null ||
+jq -e -s 'map(select(.event == "progress")) | length > 0 and all(.progress >= 0 and .progress <= 1 and .speed >= 0 and .eta_s >= 0 and .duration_s > 5)' progress.txt >/dev/null ||
     fail "progress lines malformed"
 ok "progress JSON lines"
 
@@ -45,7 +45,7 @@ for i in 0 1 2 3; do
     fi
 done
 n_seg=$(grep -c '^#EXTINF' out/v0/index.m3u8)
-[ "$n_seg" -eq 4 ] || fail "expected 4 segments of 2 s, got $n_seg"
+[ "$n_seg" -eq 3 ] || fail "expected 3 segments of 2 s, got $n_seg"
 ok "4 rungs, h264 High, keyframe first in every segment, boundaries aligned: $ref"
 
 # Audio renditions: AAC, all as long as the video (the dub was padded).
@@ -128,7 +128,7 @@ grep -A1 '^#EXT-X-STREAM-INF' $m | grep -q '^a-zh/index.m3u8' ||
 ok "STREAM-INF BANDWIDTH/AVERAGE-BANDWIDTH/RESOLUTION/FRAME-RATE/CODECS"
 
 # lesson.json for the catalog.
-jq -e '.version == 1 and (.duration_s - 8 | fabs) < 0.05
+jq -e '.version == 1 and (.duration_s - 6 | fabs) < 0.05
     and .poster == "poster.jpg"
     and (.video | length) == 4 and .video[0].width == 1280
     and .video[0].height == 720 and .video[0].fps == 25
