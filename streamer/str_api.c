@@ -347,7 +347,7 @@ void str_api_defer_reply(str_req *r, int status, char *body, size_t len)
     lws_callback_on_writable(r->wsi);
 }
 
-static void defer_error(str_req *r, int rc, const char *msg)
+void str_api_defer_error(str_req *r, int rc, const char *msg)
 {
     char *body = NULL, emsg[700], buf[128];
     int st = status_of(rc), n;
@@ -392,7 +392,7 @@ static void defer_run(str_server *srv, str_msg *m)
         if (r == NULL)
             return; /* the client left; the events are stored anyway */
         if (d->rc < 0) {
-            defer_error(r, d->rc, d->error);
+            str_api_defer_error(r, d->rc, d->error);
             return;
         }
         n = snprintf(buf, sizeof(buf), "{\"accepted\":%d,\"duplicates\":%d}",
@@ -405,7 +405,7 @@ static void defer_run(str_server *srv, str_msg *m)
             if (c->staged != NULL)
                 str_rmtree(c->staged); /* the rename did not happen */
             if (r != NULL)
-                defer_error(r, d->rc, d->error);
+                str_api_defer_error(r, d->rc, d->error);
             return;
         }
         srv->m.uploads_ok++;
@@ -432,7 +432,7 @@ static void defer_run(str_server *srv, str_msg *m)
         if (r == NULL)
             return;
         if (d->rc < 0) {
-            defer_error(r, d->rc, d->error);
+            str_api_defer_error(r, d->rc, d->error);
             return;
         }
         n = snprintf(buf, sizeof(buf), "{\"deleted\":%" PRId64 "}", c->arg);
@@ -678,24 +678,21 @@ static int stats_now(str_req *r)
 static int stats_ranking(str_req *r)
 {
     char region[32], from[32], to[32];
-    json_t *out = NULL;
-    int rc, ret;
+    int ret;
 
     if (stats_region(r, region, sizeof(region), &ret))
         return ret;
-    rc = cat_stats_ranking(
-        r->srv->rd, region, qarg(r, "from", from, sizeof(from)) ? from : NULL,
-        qarg(r, "to", to, sizeof(to)) ? to : NULL, cat_now_ms(), &out);
-    if (rc < 0)
-        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
-    return reply_json_obj(r, 200, out);
+    if (str_query_submit(r, STR_Q_RANKING, region,
+                         qarg(r, "from", from, sizeof(from)) ? from : NULL,
+                         qarg(r, "to", to, sizeof(to)) ? to : NULL) < 0)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    return 0; /* answered from WRITEABLE when the pool is done */
 }
 
 static int stats_site(str_req *r, const char *code)
 {
     char from[32], to[32];
-    json_t *out = NULL;
-    int rc, ret;
+    int ret;
 
     if (cat_code_level(code) < 0)
         return str_reply_error(r, 400, "invalid",
@@ -712,14 +709,11 @@ static int stats_site(str_req *r, const char *code)
     } else if (need_within(r, code, &ret)) {
         return ret;
     }
-    rc = cat_stats_site(
-        r->srv->rd, code, qarg(r, "from", from, sizeof(from)) ? from : NULL,
-        qarg(r, "to", to, sizeof(to)) ? to : NULL, cat_now_ms(), &out);
-    if (rc == YL_ENOTFOUND)
-        return str_reply_error(r, 404, "not_found", "unknown site %s", code);
-    if (rc < 0)
-        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
-    return reply_json_obj(r, 200, out);
+    if (str_query_submit(r, STR_Q_SITE, code,
+                         qarg(r, "from", from, sizeof(from)) ? from : NULL,
+                         qarg(r, "to", to, sizeof(to)) ? to : NULL) < 0)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    return 0;
 }
 
 /* Admin tokens below the province: every event's site must lie inside the
@@ -1049,8 +1043,13 @@ int str_api_open(str_server *srv)
 
 int str_api_start(str_server *srv)
 {
+    int rc;
+
     if (!srv->catalog_ok)
         return 0;
+    rc = str_query_start(srv, &srv->qpool);
+    if (rc < 0)
+        return rc;
     return str_jobs_start(srv, &srv->jobs);
 }
 
@@ -1072,6 +1071,8 @@ void str_api_close(str_server *srv)
         str_jobs_free(srv->jobs);
         srv->jobs = NULL;
     }
+    str_query_stop(srv->qpool);
+    srv->qpool = NULL;
     /* Commits everything queued; callbacks post to the outbox, which the
      * caller drains (without lws) afterwards. */
     cat_writer_stop(srv->w);

@@ -42,6 +42,23 @@ void str_api_defer_reply(str_req *r, int status, char *body, size_t len);
 int str_api_create_lesson(str_req *r, const cat_lesson_new *ln,
                           const char *staged);
 
+/* Answers a deferred request with an error object for rc (yl code) and
+ * msg. */
+void str_api_defer_error(str_req *r, int rc, const char *msg);
+
+/* ---- str_query.c: slow reads on a pool of reader threads ---- */
+#define STR_QUERY_THREADS 1 /* 2 cores: the loop and the writer need theirs */
+enum str_query_kind { STR_Q_RANKING, STR_Q_SITE };
+struct str_qpool;
+int str_query_start(str_server *srv, struct str_qpool **out);
+/* Service thread: runs the query on a pool thread and answers r (200 with
+ * the JSON, or the error) when it is done. 0 or -ENOMEM. Strings are
+ * copied; from/to may be NULL. */
+int str_query_submit(str_req *r, int kind, const char *code, const char *from,
+                     const char *to);
+/* Finishes queued queries, joins the threads, frees. NULL is a no-op. */
+void str_query_stop(struct str_qpool *p);
+
 /* ---- str_server.c: bodies ---- */
 /* Content-Length of the request, or -1 when absent or malformed. */
 int64_t str_req_content_length(str_req *r);

@@ -11,7 +11,8 @@
 #     /stats/ranking per prefecture and /stats/now for the province.
 # Environment: SECS (wrk/load seconds, 10), ROUNDS (delivery rounds, 2),
 # CONNS (wrk connections, 100), SKIP_STATS=1 (skip part 3, which builds
-# the history first: minutes), WORK (scratch dir, removed at the end).
+# the history first: minutes), STATS_DIR (keep that history there and
+# reuse it next time), WORK (scratch dir, removed at the end).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 SECS=${SECS:-10}
@@ -179,10 +180,12 @@ indb=$(sqlite3 "$I/yunling.db" 'SELECT count(*) FROM view_events')
 
 # ---- 3. statistics over HTTP
 [ "${SKIP_STATS:-0}" == 1 ] && exit 0
-S=$WORK/stats
+S=${STATS_DIR:-$WORK/stats}
 echo
 echo "## Statistics over HTTP (synthetic province: bench/catalog history)"
-"$B/bench/catalog/bench_catalog" --data "$S" --days 90 --ingest 0 \
+REUSE=
+[ -f "$S/yunling.db" ] && REUSE=--reuse
+"$B/bench/catalog/bench_catalog" --data "$S" --days 90 --ingest 0 $REUSE \
     >"$WORK/catalog.txt"
 grep '^rows:' "$WORK/catalog.txt" | sed 's/^/    /'
 ADMIN=$("$Y" token create --role admin --scope 53 --data "$S" 2>/dev/null)
