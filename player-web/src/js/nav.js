@@ -72,7 +72,10 @@ export function move(key, from, cands) {
   }
   if (best) {
     best.focus({ preventScroll: true });
-    best.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    // Near the top of the page keep the page at its top (the header and
+    // filters stay in view); further down, scroll just enough.
+    if (best.getBoundingClientRect().top + window.scrollY < window.innerHeight / 2) window.scrollTo(0, 0);
+    else best.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   }
   return best;
 }
