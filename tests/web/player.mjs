@@ -234,6 +234,7 @@ test('the real beat interval: one beat per 15 s of playing time, paused time not
   await page.waitForTimeout(500);
   if (await page.evaluate(() => window.yl.player.video.paused)) await page.locator('button.play').click();
   await expectPlaying(page, 0.5, 15000, 'playback');
+  assert.equal((await state()).audio, 'bo', 'a new page starts from the site language again, not the last menu choice');
   await sleep(5000);
   await page.keyboard.press(' ');
   await sleep(4000); // paused: must not count
@@ -248,6 +249,6 @@ test('the real beat interval: one beat per 15 s of playing time, paused time not
   // 15 s playing + 4 s paused ≈ 19 s (more if playback stalled on a busy
   // machine); a clock that counted the pause would beat at 15 s.
   assert.ok(wall >= 18.5 && wall <= 30, `15 s playing + 4 s paused ≈ 19 s between start and beat, got ${wall}`);
-  assert.ok(Math.abs(pos - 15) <= 1.5, `the beat comes after 15 s of playing (position moved ${pos} s)`);
+  assert.ok(Math.abs(pos - 15) <= 2.5, `the beat comes after 15 s of playing (position moved ${pos} s; start ${JSON.stringify(start)}, beat ${JSON.stringify(beat)})`);
   assert.ok(!b.errors.some((e) => /pageerror/.test(e)), `no page errors: ${b.errors.join('; ')}`);
 });

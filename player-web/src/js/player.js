@@ -206,9 +206,12 @@ export class PlayerView {
     const it = this.item;
     document.title = `${titles(it).first} · ${t('app')}`;
     const prefs = dev.langPrefs();
-    const ua = load('audioPref', null);
+    // A language picked in a menu holds for this page's later lessons (the
+    // next one on a TV); a new page starts from the site's language again,
+    // since a station's TV is shared.
+    const ua = this.app.choice.audio;
     this.audioLang = pickLang(it.languages || [], ua ? [ua, ...prefs] : prefs);
-    const us = load('subsPref', null); // 'off' or a tag
+    const us = this.app.choice.subs; // 'off' or a tag
     this.subLang = us === 'off' ? null : pickLang(it.subtitles || [], us ? [us, ...prefs] : prefs, false);
     this.video.poster = api.posterUrl(it);
     this.relabel();
@@ -355,7 +358,7 @@ export class PlayerView {
 
   setAudio(lang) {
     this.audioLang = lang;
-    save('audioPref', lang);
+    this.app.choice.audio = lang;
     if (this.audioOnly) this.reload();
     else if (this.hls) this.applyAudio();
     else this.nativeTracks();
@@ -364,7 +367,7 @@ export class PlayerView {
 
   setSubs(lang) {
     this.subLang = lang;
-    save('subsPref', lang || 'off');
+    this.app.choice.subs = lang || 'off';
     this.applySubs();
     this.relabel();
   }
