@@ -97,7 +97,7 @@ typedef struct str_req {
 
     bool has_token;     /* Authorization checked and valid */
     cat_token_info tok; /* the caller, when has_token */
-    char path[2048];    /* URL path (decoded) for handlers and logs */
+    char path[512];     /* URL path (decoded) for handlers and logs */
 } str_req;
 
 /* Counters behind /metrics. Service thread only. */
