@@ -716,83 +716,34 @@ static int stats_site(str_req *r, const char *code)
     return 0;
 }
 
-/* Admin tokens below the province: every event's site must lie inside the
- * token's region (site tokens are checked by cat_views_parse). */
-static int views_admin_scope(str_req *r, const json_t *body, int *ret)
+static int views_post(str_req *r)
 {
-    const json_t *evs = json_object_get(body, "events"), *ev;
-    const char *prev = NULL;
-    size_t i;
-    int rc;
-
-    if (r->tok.scope_level == CAT_LEVEL_PROVINCE || !json_is_array(evs))
-        return 0;
-    json_array_foreach(evs, i, ev)
-    {
-        const char *site = json_string_value(json_object_get(ev, "site"));
-
-        if (site == NULL || (prev != NULL && strcmp(prev, site) == 0))
-            continue; /* shape errors are cat_views_parse's to report */
-        rc = cat_tokens_allows(r->srv->rd, &r->tok, site);
-        if (rc == 0) {
-            r->srv->m.events_rejected++;
-            *ret = str_reply_error(r, 403, "forbidden",
-                                   "events[%zu].site: %s is outside this "
-                                   "token's region %s",
-                                   i, site, r->tok.scope);
-            return 1;
-        }
-        prev = site;
-    }
+    /* Parsing and checking a batch (JSON, shapes, scope) is most of the
+     * loop's work per event: it runs on the ingest thread, which hands the
+     * batch to the writer itself. The answer comes back as usual. */
+    if (str_query_submit_views(r) < 0)
+        return str_reply_error(r, 500, "internal", "out of memory");
     return 0;
 }
 
-static int views_post(str_req *r)
+/* Any thread (the ingest thread): hands a parsed batch to the writer; the
+ * request serial is answered when it commits. Takes ownership of b. */
+int str_api_submit_views(str_server *srv, uint64_t serial, cat_view_batch *b)
 {
-    cat_view_batch *batch = NULL;
-    json_error_t jerr;
-    char err[512];
-    defer_ctx *c;
-    json_t *body;
-    int rc, ret;
+    defer_ctx *c = calloc(1, sizeof(*c));
+    int rc;
 
-    body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (body == NULL) {
-        r->srv->m.events_rejected++;
-        return str_reply_error(r, 400, "malformed_json",
-                               "body is not JSON: %s (line %d, column %d)",
-                               jerr.text, jerr.line, jerr.column);
-    }
-    if (r->tok.role == CAT_ROLE_ADMIN && views_admin_scope(r, body, &ret)) {
-        json_decref(body); /* r may be gone: it answered */
-        return ret;
-    }
-    err[0] = '\0';
-    rc = cat_views_parse(body,
-                         r->tok.role == CAT_ROLE_SITE ? r->tok.scope : NULL,
-                         r->srv->cfg.cat.max_batch_events, cat_now_ms(), &batch,
-                         err, sizeof(err));
-    json_decref(body);
-    if (rc < 0) {
-        r->srv->m.events_rejected++;
-        if (rc == YL_ETOOBIG)
-            return str_reply_error(r, 413, "batch_too_large", "%s", err);
-        return reply_cat_error(r, rc, err);
-    }
-    c = defer_new(r, DEF_VIEWS);
     if (c == NULL) {
-        cat_view_batch_free(batch);
-        return str_reply_error(r, 500, "internal", "out of memory");
+        cat_view_batch_free(b);
+        return -ENOMEM;
     }
-    defer_wait(r);
-    rc = cat_views_submit(r->srv->w, batch, defer_done, c); /* takes batch */
-    if (rc < 0) {
-        str_waiting_remove(r->srv, r);
+    c->srv = srv;
+    c->serial = serial;
+    c->kind = DEF_VIEWS;
+    rc = cat_views_submit(srv->w, b, defer_done, c); /* takes b */
+    if (rc < 0)
         defer_ctx_free(c);
-        return str_reply_error(r, 503, "unavailable",
-                               "the server is stopping; retry");
-    }
-    return 0;
+    return rc;
 }
 
 /* ---- routing ---- */
@@ -1047,7 +998,9 @@ int str_api_start(str_server *srv)
 
     if (!srv->catalog_ok)
         return 0;
-    rc = str_query_start(srv, &srv->qpool);
+    rc = str_query_start(srv, "yl-query", STR_QUERY_THREADS, &srv->qpool);
+    if (rc == 0)
+        rc = str_query_start(srv, "yl-ingest", 1, &srv->vpool);
     if (rc < 0)
         return rc;
     return str_jobs_start(srv, &srv->jobs);
@@ -1073,6 +1026,9 @@ void str_api_close(str_server *srv)
     }
     str_query_stop(srv->qpool);
     srv->qpool = NULL;
+    /* After the ingest thread: it submits to the writer. */
+    str_query_stop(srv->vpool);
+    srv->vpool = NULL;
     /* Commits everything queued; callbacks post to the outbox, which the
      * caller drains (without lws) afterwards. */
     cat_writer_stop(srv->w);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "catalog/cat_lessons.h"
+#include "catalog/cat_views.h"
 #include "streamer/str_internal.h"
 
 /* ---- str_api.c ---- */
@@ -48,14 +49,22 @@ void str_api_defer_error(str_req *r, int rc, const char *msg);
 
 /* ---- str_query.c: slow reads on a pool of reader threads ---- */
 #define STR_QUERY_THREADS 1 /* 2 cores: the loop and the writer need theirs */
-enum str_query_kind { STR_Q_RANKING, STR_Q_SITE };
+enum str_query_kind { STR_Q_RANKING, STR_Q_SITE, STR_Q_VIEWS };
 struct str_qpool;
-int str_query_start(str_server *srv, struct str_qpool **out);
+/* A pool of n reader threads named name ("yl-query", "yl-ingest"). */
+int str_query_start(str_server *srv, const char *name, int n,
+                    struct str_qpool **out);
 /* Service thread: runs the query on a pool thread and answers r (200 with
  * the JSON, or the error) when it is done. 0 or -ENOMEM. Strings are
  * copied; from/to may be NULL. */
 int str_query_submit(str_req *r, int kind, const char *code, const char *from,
                      const char *to);
+/* Service thread: moves r's JSON body to the ingest thread, which parses
+ * and checks it and submits it to the writer (str_api_submit_views), or
+ * answers r with the error. 0 or -ENOMEM. */
+int str_query_submit_views(str_req *r);
+/* Any thread: see str_api.c. Takes ownership of b. */
+int str_api_submit_views(str_server *srv, uint64_t serial, cat_view_batch *b);
 /* Finishes queued queries, joins the threads, frees. NULL is a no-op. */
 void str_query_stop(struct str_qpool *p);
 

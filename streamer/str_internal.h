@@ -141,7 +141,8 @@ typedef struct str_server {
     cat_db *rd;      /* reader connection of the service thread */
     bool catalog_ok; /* false: the API answers 503 */
     struct str_jobs *jobs;
-    struct str_qpool *qpool; /* reader threads for slow queries */
+    struct str_qpool *qpool; /* reader thread for slow queries */
+    struct str_qpool *vpool; /* ingest thread: parses viewing batches */
     struct str_tokcache *tokcache;
 
     str_metrics m;

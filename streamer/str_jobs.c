@@ -488,6 +488,7 @@ static void *runner(void *arg)
     cat_sync s;
     int rc;
 
+    pthread_setname_np(pthread_self(), "yl-jobs");
     /* Jobs a killed server left "running" go back to the queue. */
     cat_sync_init(&s);
     rc = cat_jobs_recover_submit(j->w, cat_sync_done, &s);

@@ -1,14 +1,18 @@
-/* str_query.c - slow catalog reads off the event loop. A ranking over 90
- * days or a site's history can take milliseconds to tens of them; run on
- * the service thread they would stall every HLS response meanwhile. These
- * queries go to a small pool of reader threads (each with its own catalog
- * connection, STYLE.md §5); the answer comes back through the outbox and
- * leaves from WRITEABLE like the writer's results.
+/* str_query.c - work that would stall the event loop, on small pools of
+ * threads with their own catalog reader connections (STYLE.md §5):
+ * - slow reads: a ranking over 90 days or a site's history can take
+ *   milliseconds to tens of them, during which no HLS response would move;
+ * - viewing batches: parsing and checking the JSON is most of the loop's
+ *   cost per event; the ingest thread does it and submits the batch to the
+ *   writer itself.
+ * Answers come back through the outbox and leave from WRITEABLE, like the
+ * writer's results.
  *
- * Threads: str_query_submit() on the service thread; run_query() on a pool
+ * Threads: str_query_submit*() on the service thread; run_query() on a pool
  * thread; reply() on the service thread again. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,8 @@
 #include <jansson.h>
 
 #include "catalog/cat_stats.h"
+#include "catalog/cat_tokens.h"
+#include "catalog/cat_views.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
 #include "streamer/str_api.h"
@@ -29,16 +35,25 @@ typedef struct str_query {
     char from[16], to[16];
     bool has_from, has_to;
     int64_t now_ms;
+    /* views: the request body (owned) and who sent it */
+    char *in;
+    size_t in_len;
+    cat_token_info tok;
+    int max_events;
     /* result (pool thread) */
     int rc;
-    char *body; /* JSON, malloc'd */
+    int status;        /* an error with its own status and code, or 0 */
+    const char *ecode; /* error code, a static string */
+    char *body;        /* JSON, malloc'd */
     char err[512];
 } str_query;
 
 typedef struct str_qpool {
     char db_path[PATH_MAX];
-    pthread_t th[STR_QUERY_THREADS];
+    char name[16];
+    pthread_t th[8];
     int nth;
+    cat_writer *w;        /* thread-safe */
     pthread_mutex_t lock; /* guards head, tail, stop */
     pthread_cond_t cond;
     str_query *head, *tail;
@@ -51,30 +66,147 @@ static void query_free(str_msg *m)
     str_query *q = (str_query *)m;
 
     free(q->body);
+    free(q->in);
     free(q);
+}
+
+/* The answer of a failed query: {"error": {"code", "message"}}. */
+static void reply_error(str_req *r, str_query *q)
+{
+    json_t *o;
+    char *body = NULL;
+
+    if (q->status == 0) {
+        str_api_defer_error(r, q->rc, q->err);
+        return;
+    }
+    o = json_pack("{s:{s:s,s:s}}", "error", "code", q->ecode, "message",
+                  q->err);
+    if (o != NULL)
+        body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (body == NULL) {
+        str_api_defer_error(r, -ENOMEM, "out of memory");
+        return;
+    }
+    str_api_defer_reply(r, q->status, body, strlen(body));
 }
 
 /* Service thread: the answer is back. */
 static void reply(str_server *srv, str_msg *m)
 {
     str_query *q = (str_query *)m;
-    str_req *r = str_waiting_find(srv, q->serial);
+    str_req *r;
 
+    if (q->kind == STR_Q_VIEWS) {
+        if (q->rc == 0)
+            return; /* with the writer now; its result answers */
+        srv->m.events_rejected++;
+    }
+    r = str_waiting_find(srv, q->serial);
     if (r == NULL)
         return; /* the client left */
     if (q->rc < 0) {
-        str_api_defer_error(r, q->rc, q->err);
+        reply_error(r, q);
         return;
     }
     str_api_defer_reply(r, 200, q->body, strlen(q->body));
     q->body = NULL; /* now the request's */
 }
 
+static void fail(str_query *q, int rc, int status, const char *code,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail(str_query *q, int rc, int status, const char *code,
+                 const char *fmt, ...)
+{
+    va_list ap;
+
+    q->rc = rc;
+    q->status = status;
+    q->ecode = code;
+    va_start(ap, fmt);
+    vsnprintf(q->err, sizeof(q->err), fmt, ap);
+    va_end(ap);
+}
+
+/* Admin tokens below the province: every event's site must lie inside
+ * the token's region (site tokens are checked by cat_views_parse). */
+static int views_admin_scope(cat_db *rd, str_query *q, const json_t *body)
+{
+    const json_t *evs = json_object_get(body, "events"), *ev;
+    const char *prev = NULL;
+    size_t i;
+
+    if (q->tok.scope_level == CAT_LEVEL_PROVINCE || !json_is_array(evs))
+        return 0;
+    json_array_foreach(evs, i, ev)
+    {
+        const char *site = json_string_value(json_object_get(ev, "site"));
+
+        if (site == NULL || (prev != NULL && strcmp(prev, site) == 0))
+            continue; /* shape errors are cat_views_parse's to report */
+        if (cat_tokens_allows(rd, &q->tok, site) == 0) {
+            fail(q, YL_EFORBIDDEN, 403, "forbidden",
+                 "events[%zu].site: %s is outside this token's region %s", i,
+                 site, q->tok.scope);
+            return -1;
+        }
+        prev = site;
+    }
+    return 0;
+}
+
+/* Ingest thread: JSON → checked batch → the writer. */
+static void run_views(cat_db *rd, str_qpool *p, str_query *q)
+{
+    cat_view_batch *batch = NULL;
+    json_error_t jerr;
+    json_t *body;
+    int rc;
+
+    body = json_loadb(q->in, q->in_len, JSON_REJECT_DUPLICATES, &jerr);
+    free(q->in);
+    q->in = NULL;
+    if (body == NULL) {
+        fail(q, YL_EINVAL, 400, "malformed_json",
+             "body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+             jerr.column);
+        return;
+    }
+    if (q->tok.role == CAT_ROLE_ADMIN && views_admin_scope(rd, q, body) < 0) {
+        json_decref(body);
+        return;
+    }
+    rc = cat_views_parse(
+        body, q->tok.role == CAT_ROLE_SITE ? q->tok.scope : NULL, q->max_events,
+        q->now_ms, &batch, q->err, sizeof(q->err));
+    json_decref(body);
+    if (rc == YL_ETOOBIG) {
+        char msg[sizeof(q->err)];
+
+        memcpy(msg, q->err, sizeof(msg));
+        fail(q, rc, 413, "batch_too_large", "%s", msg);
+        return;
+    }
+    if (rc < 0) {
+        q->rc = rc; /* status and code from rc; err from the catalog */
+        return;
+    }
+    rc = str_api_submit_views(p->srv, q->serial, batch); /* takes batch */
+    if (rc < 0)
+        fail(q, rc, 503, "unavailable", "the server is stopping; retry");
+}
+
 /* Pool thread. */
-static void run_query(cat_db *rd, str_query *q)
+static void run_query(cat_db *rd, str_qpool *p, str_query *q)
 {
     json_t *out = NULL;
 
+    if (q->kind == STR_Q_VIEWS) {
+        run_views(rd, p, q);
+        return;
+    }
     switch (q->kind) {
     case STR_Q_RANKING:
         q->rc = cat_stats_ranking(rd, q->code, q->has_from ? q->from : NULL,
@@ -107,6 +239,7 @@ static void *pool_main(void *arg)
     cat_db *rd = NULL;
     int rc;
 
+    pthread_setname_np(pthread_self(), p->name);
     rc = cat_reader_open(p->db_path, &rd);
     if (rc < 0)
         YL_LOGE("str", "query thread: cannot open a reader on %s", p->db_path);
@@ -126,7 +259,7 @@ static void *pool_main(void *arg)
         if (q == NULL)
             break; /* stopping and nothing left */
         if (rd != NULL) {
-            run_query(rd, q);
+            run_query(rd, p, q);
         } else {
             q->rc = YL_EDB;
             snprintf(q->err, sizeof(q->err), "no database connection");
@@ -137,18 +270,22 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
-int str_query_start(str_server *srv, str_qpool **out)
+int str_query_start(str_server *srv, const char *name, int n, str_qpool **out)
 {
     str_qpool *p = calloc(1, sizeof(*p));
     int i, rc;
 
     if (p == NULL)
         return -ENOMEM;
+    if (n < 1 || n > (int)(sizeof(p->th) / sizeof(p->th[0])))
+        n = 1;
     p->srv = srv;
+    p->w = srv->w;
+    snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->db_path, sizeof(p->db_path), "%s", srv->cfg.cat.db_path);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
-    for (i = 0; i < STR_QUERY_THREADS; i++) {
+    for (i = 0; i < n; i++) {
         rc = pthread_create(&p->th[i], NULL, pool_main, p);
         if (rc != 0) {
             *out = p;
@@ -160,10 +297,43 @@ int str_query_start(str_server *srv, str_qpool **out)
     return 0;
 }
 
+static void enqueue(str_qpool *p, str_req *r, str_query *q)
+{
+    str_waiting_add(r->srv, r);
+    pthread_mutex_lock(&p->lock);
+    if (p->tail)
+        p->tail->qnext = q;
+    else
+        p->head = q;
+    p->tail = q;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+int str_query_submit_views(str_req *r)
+{
+    str_query *q = calloc(1, sizeof(*q));
+
+    if (q == NULL)
+        return -ENOMEM;
+    q->base.run = reply;
+    q->base.free_fn = query_free;
+    q->serial = r->serial;
+    q->kind = STR_Q_VIEWS;
+    q->now_ms = cat_now_ms(); /* receipt time, stamped on every event */
+    q->in = r->body;          /* the body is the query's now */
+    q->in_len = r->body_len;
+    r->body = NULL;
+    r->body_len = r->body_cap = 0;
+    q->tok = r->tok;
+    q->max_events = r->srv->cfg.cat.max_batch_events;
+    enqueue(r->srv->vpool, r, q);
+    return 0;
+}
+
 int str_query_submit(str_req *r, int kind, const char *code, const char *from,
                      const char *to)
 {
-    str_qpool *p = r->srv->qpool;
     str_query *q = calloc(1, sizeof(*q));
 
     if (q == NULL)
@@ -182,15 +352,7 @@ int str_query_submit(str_req *r, int kind, const char *code, const char *from,
         snprintf(q->to, sizeof(q->to), "%s", to);
         q->has_to = true;
     }
-    str_waiting_add(r->srv, r);
-    pthread_mutex_lock(&p->lock);
-    if (p->tail)
-        p->tail->qnext = q;
-    else
-        p->head = q;
-    p->tail = q;
-    pthread_cond_signal(&p->cond);
-    pthread_mutex_unlock(&p->lock);
+    enqueue(r->srv->qpool, r, q);
     return 0;
 }
 

@@ -55,6 +55,28 @@ stop_yunling() {
     SRV=
 }
 
+# cpu PID...: CPU time (ticks of 1/100 s) used so far by these processes
+# and all their threads.
+cpu() {
+    local t=0 p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] || continue
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+# cpu_main PID: CPU ticks of the main thread only (yunling's event loop).
+cpu_main() { awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat"; }
+# cpu_named PID NAME: CPU ticks of the threads called NAME.
+cpu_named() {
+    local t=0 d
+    for d in /proc/"$1"/task/*; do
+        [ "$(cat "$d/comm" 2>/dev/null)" == "$2" ] &&
+            t=$((t + $(awk '{ print $14 + $15 }' "$d/stat")))
+    done
+    echo "$t"
+}
+
 # wrk URL [extra wrk args] → "req/s MB/s p99"
 wrk_run() {
     local url=$1 out
@@ -118,23 +140,35 @@ for u in /hls/7/v0/seg_00001.m4s /hls/7/v0/index.m3u8; do
 done
 echo
 echo "## Delivery (wrk -t2 -c$CONNS -d${SECS}s, $ROUNDS rounds; nginx $NWORKERS workers)"
-echo "| file | server | req/s | MB/s | p99 | non-2xx |"
-echo "| --- | --- | --- | --- | --- | --- |"
-declare -A SUM
+echo "| file | server | req/s | MB/s | p99 | non-2xx | server CPU s | req per CPU-s |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+declare -A SUM CPUS
+NPIDS="$NGX $(pgrep -P "$NGX" | tr '\n' ' ')"
 for r in $(seq 1 "$ROUNDS"); do
     for u in seg_00001.m4s index.m3u8; do
         for s in yunling nginx; do
             p=$PORT
-            [ $s == nginx ] && p=$NPORT
+            pids=$SRV
+            if [ $s == nginx ]; then
+                p=$NPORT
+                pids=$NPIDS
+            fi
+            c0=$(cpu $pids)
             read -r rps mbs p99 bad < <(wrk_run "http://127.0.0.1:$p/hls/7/v0/$u")
-            echo "| $u (round $r) | $s | $rps | $mbs | $p99 | $bad |"
+            c1=$(cpu $pids)
+            cs=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", (b - a) / 100 }')
+            per=$(awk -v r="$rps" -v c="$cs" -v t="$SECS" 'BEGIN { printf "%.0f", (c > 0 ? r * t / c : 0) }')
+            echo "| $u (round $r) | $s | $rps | $mbs | $p99 | $bad | $cs | $per |"
             SUM[$u-$s]=$((${SUM[$u-$s]:-0} + rps))
+            CPUS[$u-$s]=$(awk -v a="${CPUS[$u-$s]:-0}" -v b="$cs" 'BEGIN { print a + b }')
         done
     done
 done
 for u in seg_00001.m4s index.m3u8; do
     awk -v y="${SUM[$u-yunling]}" -v n="${SUM[$u-nginx]}" -v u="$u" -v k="$ROUNDS" \
-        'BEGIN { printf "| %s mean | yunling/nginx | %.0f / %.0f | | ratio %.2f | |\n", u, y / k, n / k, y / n }'
+        -v cy="${CPUS[$u-yunling]}" -v cn="${CPUS[$u-nginx]}" -v t="$SECS" \
+        'BEGIN { printf "| %s mean | yunling / nginx | %.0f / %.0f | | req/s ratio %.2f | | | per CPU-s %.0f / %.0f, ratio %.2f |\n",
+                 u, y / k, n / k, y / n, y * t / cy, n * t / cn, (y / cy) / (n / cn) }'
 done
 stop_yunling
 kill -QUIT "$NGX"
@@ -160,17 +194,33 @@ for _ in $(seq 1 300); do
 done
 echo
 echo "## View ingest over HTTP (bench/server/viewload, keep-alive, ${SECS}s each)"
-echo "| events per request | connections | requests/s | events/s | p50 ms | p99 ms | acknowledged | in DB |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "CPU seconds per thread: loop (lws service thread), ingest (JSON parse + checks), writer (SQLite, with its checkpointer); rates per CPU-second of each."
+echo
+echo "| events per request | connections | requests/s | events/s | p50 ms | p99 ms | loop / ingest / writer CPU s | requests per loop CPU-s | events per ingest CPU-s | events per writer CPU-s | acknowledged | in DB |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 TOTAL=0
 for spec in "50 32" "1 64" "1 256"; do
     set -- $spec
+    c0=$(cpu "$SRV")
+    m0=$(cpu_main "$SRV")
+    i0=$(cpu_named "$SRV" yl-ingest)
     j=$("$LOAD" --port "$PORT" --token "$SITE" --site 532901104201 --lesson 1 \
         --conns "$2" --batch "$1" --seconds "$SECS" --prefix "b$1c$2")
+    c1=$(cpu "$SRV")
+    m1=$(cpu_main "$SRV")
+    i1=$(cpu_named "$SRV" yl-ingest)
+    read -r lcpu icpu wcpu < <(awk -v c0="$c0" -v c1="$c1" -v m0="$m0" \
+        -v m1="$m1" -v i0="$i0" -v i1="$i1" 'BEGIN {
+        l = (m1 - m0) / 100; i = (i1 - i0) / 100;
+        printf "%.2f %.2f %.2f\n", l, i, (c1 - c0) / 100 - l - i }')
+    read -r lper iper wper < <(awk -v n="$(jq .requests <<<"$j")" \
+        -v e="$(jq .events <<<"$j")" -v l="$lcpu" -v i="$icpu" -v w="$wcpu" \
+        'BEGIN { printf "%.0f %.0f %.0f\n", (l > 0 ? n / l : 0),
+                 (i > 0 ? e / i : 0), (w > 0 ? e / w : 0) }')
     ev=$(jq .events <<<"$j")
     TOTAL=$((TOTAL + ev))
     indb=$(sqlite3 -cmd '.timeout 5000' "$I/yunling.db" 'SELECT count(*) FROM view_events')
-    echo "| $1 | $2 | $(jq .req_per_s <<<"$j") | $(jq .events_per_s <<<"$j") | $(jq .p50_ms <<<"$j") | $(jq .p99_ms <<<"$j") | $TOTAL | $indb |"
+    echo "| $1 | $2 | $(jq .req_per_s <<<"$j") | $(jq .events_per_s <<<"$j") | $(jq .p50_ms <<<"$j") | $(jq .p99_ms <<<"$j") | $lcpu / $icpu / $wcpu | $lper | $iper | $wper | $TOTAL | $indb |"
     [ "$(jq .errors <<<"$j")" == 0 ] || echo "  (errors: $j)"
 done
 stop_yunling
