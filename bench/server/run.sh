@@ -10,12 +10,14 @@
 #     90 days of history for 14,888 villages and 200 lessons): p50/p99 of
 #     /stats/ranking per prefecture and /stats/now for the province.
 # Environment: SECS (wrk/load seconds, 10), ROUNDS (delivery rounds, 2),
-# CONNS (wrk connections, 100), SKIP_STATS=1 (skip part 3, which builds
-# the history first: minutes), STATS_DIR (keep that history there and
-# reuse it next time), WORK (scratch dir, removed at the end).
+# CONNS (wrk connections, 100), PARTS (default "delivery ingest stats";
+# stats builds its history first: minutes), STATS_DIR (keep that history
+# there and reuse it next time), WORK (scratch dir, removed at the end).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 SECS=${SECS:-10}
+PARTS=" ${PARTS:-delivery ingest stats} "
+[ "${SKIP_STATS:-0}" == 1 ] && PARTS=${PARTS/ stats / }
 ROUNDS=${ROUNDS:-2}
 CONNS=${CONNS:-100}
 WORK=${WORK:-$(mktemp -d /tmp/yl-bench-server.XXXXXX)}
@@ -92,6 +94,7 @@ wrk_run() {
 }
 
 # ---- 1. delivery
+if [[ $PARTS == *" delivery "* ]]; then
 D=$WORK/deliv
 mkdir -p "$D/hls/7/v0"
 head -c 190000 /dev/urandom >"$D/hls/7/v0/seg_00001.m4s"
@@ -174,8 +177,10 @@ stop_yunling
 kill -QUIT "$NGX"
 wait "$NGX" 2>/dev/null || true
 NGX=
+fi
 
 # ---- 2. view ingest over HTTP
+if [[ $PARTS == *" ingest "* ]]; then
 I=$WORK/ingest
 mkdir -p "$I"
 "$Y" sites import --data "$I" >/dev/null 2>&1
@@ -227,9 +232,10 @@ stop_yunling
 indb=$(sqlite3 "$I/yunling.db" 'SELECT count(*) FROM view_events')
 [ "$indb" == "$TOTAL" ] && echo "database count $indb == acknowledged $TOTAL" ||
     echo "MISMATCH: database $indb, acknowledged $TOTAL"
+fi
 
 # ---- 3. statistics over HTTP
-[ "${SKIP_STATS:-0}" == 1 ] && exit 0
+[[ $PARTS == *" stats "* ]] || exit 0
 S=${STATS_DIR:-$WORK/stats}
 echo
 echo "## Statistics over HTTP (synthetic province: bench/catalog history)"
@@ -242,6 +248,7 @@ ADMIN=$("$Y" token create --role admin --scope 53 --data "$S" 2>/dev/null)
 start_yunling "$S"
 TODAY=$(TZ=Asia/Shanghai date +%F)
 FROM=$(TZ=Asia/Shanghai date -d '89 days ago' +%F)
+echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| endpoint | connections | req/s | p50 | p99 |"
 echo "| --- | --- | --- | --- | --- |"
 for c in 1 8; do
@@ -256,5 +263,10 @@ for c in 1 8; do
     echo "$out" >>"$WORK/wrk.log"
     awk -v c=$c '/Requests\/sec/ { r = $2 } /^ +50%/ { p5 = $2 } /^ +99%/ { p9 = $2 }
         END { printf "| /stats/now (province) | %d | %.0f | %s | %s |\n", c, r, p5, p9 }' <<<"$out"
+    # The floor: a response that does nothing (no catalog at all).
+    out=$(wrk -t1 -c$c -d"${SECS}s" --latency "http://127.0.0.1:$PORT/healthz")
+    echo "$out" >>"$WORK/wrk.log"
+    awk -v c=$c '/Requests\/sec/ { r = $2 } /^ +50%/ { p5 = $2 } /^ +99%/ { p9 = $2 }
+        END { printf "| /healthz (baseline: no work) | %d | %.0f | %s | %s |\n", c, r, p5, p9 }' <<<"$out"
 done
 stop_yunling
