@@ -147,10 +147,17 @@ static int hdr(str_req *r, enum lws_token_indexes tok, char *buf, int len)
     return n > 0 ? n : 0;
 }
 
-/* Serves one opened regular file (takes ownership of fd). */
+/* serve_fd flags */
+#define SF_WEB  1 /* static web file: CSP on html */
+#define SF_GZIP 2 /* fd is the precompressed name.gz of name */
+#define SF_VARY 4 /* a .gz sibling exists: the answer varies */
+
+/* Serves one opened regular file (takes ownership of fd). name gives the
+ * type and cache class. */
 static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
-                    int cache_cls, bool web, int64_t hold)
+                    int cache_cls, int flags, int64_t hold)
 {
+    bool web = flags & SF_WEB;
     unsigned char hbuf[LWS_PRE + HDR_SPACE + SMALL_FILE];
     unsigned char *start = hbuf + LWS_PRE, *p = start,
                   *end = hbuf + LWS_PRE + HDR_SPACE;
@@ -229,6 +236,10 @@ static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
                              "Content-Length, Content-Range, ETag, "
                              "Accept-Ranges",
                              &p, end) < 0) ||
+        ((flags & SF_GZIP) &&
+         str_hdr_add(r, "content-encoding:", "gzip", &p, end) < 0) ||
+        ((flags & (SF_GZIP | SF_VARY)) &&
+         str_hdr_add(r, "vary:", "Accept-Encoding", &p, end) < 0) ||
         (web && str_cache_class_web(name) == STR_CACHE_REVALIDATE &&
          (str_hdr_add(r, "content-security-policy:", csp, &p, end) < 0 ||
           str_hdr_add(r, "referrer-policy:", "same-origin", &p, end) < 0)) ||
@@ -303,6 +314,44 @@ static int open_error(str_req *r, int err, const char *shown)
     }
 }
 
+/* Text worth sending compressed (media and fonts are compressed already). */
+static bool compressible(const char *name)
+{
+    const char *t = str_mime_for(name);
+
+    return strncmp(t, "text/", 5) == 0 ||
+           strncmp(t, "application/json", 16) == 0 ||
+           strncmp(t, "application/vnd.apple.mpegurl", 29) == 0 ||
+           strncmp(t, "image/svg+xml", 13) == 0 ||
+           strncmp(t, "application/manifest+json", 25) == 0;
+}
+
+/* Accept-Encoding names gzip with a non-zero q. */
+static bool accepts_gzip(str_req *r)
+{
+    char h[256];
+    const char *g;
+
+    if (!hdr(r, WSI_TOKEN_HTTP_ACCEPT_ENCODING, h, sizeof(h)))
+        return false;
+    for (g = strstr(h, "gzip"); g != NULL; g = strstr(g + 4, "gzip")) {
+        const char *q = g + 4;
+
+        while (*q == ' ')
+            q++;
+        if (*q == ';') {
+            q++;
+            while (*q == ' ')
+                q++;
+            if (strncmp(q, "q=0", 3) == 0 &&
+                strspn(q + 3, ".0") == strcspn(q + 3, ", "))
+                return false;
+        }
+        return true;
+    }
+    return false;
+}
+
 static int check_method(str_req *r)
 {
     if (r->method == STR_M_GET || r->method == STR_M_HEAD)
@@ -340,7 +389,7 @@ int str_static_hls(str_req *r, const char *rel)
     fd = str_path_open(srv->hls_fd, srv->hls_root, rel, &st);
     if (fd < 0)
         return open_error(r, fd == -EISDIR ? -ENOENT : fd, r->path);
-    return serve_fd(r, fd, &st, rel, str_cache_class_hls(rel), false, id);
+    return serve_fd(r, fd, &st, rel, str_cache_class_hls(rel), 0, id);
 }
 
 int str_static_web(str_req *r, const char *rel)
@@ -389,5 +438,26 @@ int str_static_web(str_req *r, const char *rel)
     }
     if (fd < 0)
         return open_error(r, fd, r->path);
-    return serve_fd(r, fd, &st, path, str_cache_class_web(path), true, 0);
+    /* A precompressed sibling (player-web's build may write name.gz next
+     * to name, as nginx's gzip_static reads it): lws has no compression
+     * of its own, and text shrinks ~3x for slow village links. */
+    if (strlen(path) + 4 < sizeof(path) && compressible(path)) {
+        char gz[PATH_MAX];
+        struct stat gst;
+        int gfd;
+
+        snprintf(gz, sizeof(gz), "%s.gz", path);
+        gfd = str_path_open(srv->web_fd, srv->web_root, gz, &gst);
+        if (gfd >= 0) {
+            if (accepts_gzip(r)) {
+                close(fd);
+                return serve_fd(r, gfd, &gst, path, str_cache_class_web(path),
+                                SF_WEB | SF_GZIP, 0);
+            }
+            close(gfd);
+            return serve_fd(r, fd, &st, path, str_cache_class_web(path),
+                            SF_WEB | SF_VARY, 0);
+        }
+    }
+    return serve_fd(r, fd, &st, path, str_cache_class_web(path), SF_WEB, 0);
 }

@@ -10,6 +10,8 @@ WEB=$YL_TMPDIR/web
 mkdir -p "$WEB/wall"
 echo '<!doctype html><title>yunling</title>' >"$WEB/index.html"
 echo 'export const x = 1;' >"$WEB/app.js"
+for i in $(seq 1 200); do echo "export const v$i = 'value $i';"; done >"$WEB/big.js"
+gzip -k -9 "$WEB/big.js"
 echo '<!doctype html><title>wall</title>' >"$WEB/wall/index.html"
 start_server --web "$WEB"
 H=$YL_TMPDIR/h.txt
@@ -146,6 +148,23 @@ expect_eq "$(hval "$H" location)" "/wall/" "/wall location"
 expect_eq "$(code "$BASE/wall/")" 200 "/wall/"
 expect_eq "$(code "$BASE/nope.html")" 404 "missing web file"
 ok "static web: index, CSP, types, redirect"
+
+# --- precompressed siblings (name.gz) for clients that accept gzip
+curl -s -D "$H" -o "$B" -H 'Accept-Encoding: gzip, deflate' "$BASE/big.js"
+expect_eq "$(hval "$H" content-encoding)" gzip "gzip answer"
+expect_eq "$(hval "$H" vary)" Accept-Encoding "gzip Vary"
+expect_eq "$(hval "$H" content-type)" "text/javascript; charset=utf-8" \
+    "gzip keeps the type"
+cmp -s "$B" "$WEB/big.js.gz" || fail "gzip body is not the .gz file"
+curl -s -D "$H" -o "$B" "$BASE/big.js"
+[ -z "$(hval "$H" content-encoding)" ] || fail "plain client got gzip"
+expect_eq "$(hval "$H" vary)" Accept-Encoding "plain Vary"
+cmp -s "$B" "$WEB/big.js" || fail "plain body"
+curl -s -D "$H" -o "$B" -H 'Accept-Encoding: gzip;q=0' "$BASE/big.js"
+[ -z "$(hval "$H" content-encoding)" ] || fail "gzip;q=0 got gzip"
+curl -s --compressed -o "$B" "$BASE/big.js"
+cmp -s "$B" "$WEB/big.js" || fail "curl --compressed decodes to the file"
+ok "precompressed .gz siblings: gzip when accepted, Vary, identity otherwise"
 
 # --- metrics count what happened
 M=$(curl -s "$BASE/metrics")
