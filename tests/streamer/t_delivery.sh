@@ -118,6 +118,9 @@ expect_eq "$(code "$BASE/hls/7/")" 404 "directory listing"
 expect_eq "$(code "$BASE/hls/abc/master.m3u8")" 404 "non-numeric lesson id"
 curl -s "$BASE/hls/7/nope.m3u8" | jq -e '.error.code == "not_found"' \
     >/dev/null || fail "404 body is a JSON error"
+curl -s "$BASE/hls/7/%ff%fe-%e4%b8%ad.m3u8" |
+    jq -e '.error.message | test("\\?\\?-中")' >/dev/null ||
+    fail "an error naming a non-UTF-8 path is still valid JSON"
 ok "CORS preflight, 405, 404"
 
 # --- keep-alive: several requests on one connection (200, 206, 304, 404)
