@@ -441,12 +441,16 @@ int str_static_web(str_req *r, const char *rel)
     /* A precompressed sibling (player-web's build may write name.gz next
      * to name, as nginx's gzip_static reads it): lws has no compression
      * of its own, and text shrinks ~3x for slow village links. */
-    if (strlen(path) + 4 < sizeof(path) && compressible(path)) {
+    if (compressible(path)) {
         char gz[PATH_MAX];
         struct stat gst;
-        int gfd;
+        int gfd, n;
 
-        snprintf(gz, sizeof(gz), "%s.gz", path);
+        /* A name too long for ".gz" simply has no compressed sibling. */
+        n = snprintf(gz, sizeof(gz), "%s.gz", path);
+        if (n < 0 || (size_t)n >= sizeof(gz))
+            return serve_fd(r, fd, &st, path, str_cache_class_web(path), SF_WEB,
+                            0);
         gfd = str_path_open(srv->web_fd, srv->web_root, gz, &gst);
         if (gfd >= 0) {
             if (accepts_gzip(r)) {
