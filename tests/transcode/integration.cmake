@@ -12,3 +12,7 @@ endforeach()
 yl_add_script(tc_out_exists SCRIPT ${TC_IT}/tc_out_exists.sh TIMEOUT 60)
 yl_add_script(tc_out_unwritable SCRIPT ${TC_IT}/tc_out_unwritable.sh TIMEOUT 60)
 yl_add_script(tc_sigterm SCRIPT ${TC_IT}/tc_sigterm.sh TIMEOUT 120)
+# The pieces of the pipeline that need no media: publication, playlist
+# measuring, codec strings.
+yl_add_unit(tc_publish SOURCES ${TC_IT}/test_tc_publish.c LIBS yl_transcode
+    TIMEOUT 30)
