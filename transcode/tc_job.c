@@ -157,6 +157,19 @@ static int open_media(tc_job *j, const char *path, AVFormatContext **out)
         return tc_fail(&j->st, TC_EK_INPUT, ret, "%s: cannot open: %s", path,
                        av_err(ret, e, sizeof(e)));
     }
+    /* A format guessed only weakly from the content (the level at which
+     * ffmpeg itself warns "misdetection possible") is how random bytes look:
+     * about 1 in 100 random files "probes" as raw h263 (score 25) or lrc. */
+    if (fmt->probe_score <= AVPROBE_SCORE_RETRY) {
+        char guess[64];
+
+        snprintf(guess, sizeof(guess), "%s", fmt->iformat->name);
+        avformat_close_input(&fmt);
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: not a media file (its content only loosely "
+                       "resembles %s)",
+                       path, guess);
+    }
     ret = avformat_find_stream_info(fmt, NULL);
     if (ret < 0) {
         avformat_close_input(&fmt);
