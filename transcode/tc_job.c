@@ -36,6 +36,7 @@
 #include "transcode/tc_playlist.h"
 #include "transcode/tc_poster.h"
 #include "transcode/tc_publish.h"
+#include "transcode/tc_rotate.h"
 #include "transcode/tc_status.h"
 #include "transcode/tc_subs.h"
 #include "transcode/tc_vout.h"
@@ -66,8 +67,12 @@ struct arend {
 struct srend {
     char lang[TC_LANG_MAX];
     char dir[64];
-    const char *path; /* borrowed from opts */
+    const char *path; /* borrowed from opts; NULL for a source stream */
     tc_subs *subs;
+    /* A text subtitle stream of the source (demux thread): */
+    int stream;          /* index in the source, -1 for a --subs file */
+    AVCodecContext *dec; /* its decoder, owned */
+    int bad;             /* 1: not usable (reason logged), dropped */
 };
 
 struct vrend {
@@ -92,6 +97,9 @@ struct tc_job {
     AVFormatContext *fmt;
     int vstream; /* -1: audio-only lesson */
     AVCodecContext *vdec;
+    int rot_deg;         /* clockwise turn the pictures need to be upright */
+    tc_rotate *rot;      /* NULL when upright */
+    AVFrame *rframe;     /* the turned picture */
     int64_t expected_us; /* duration the container claims */
     int expected_whole;  /* 1: of the whole file (any stream), not the master */
     int64_t any_end_us;  /* decoded end of any stream */
@@ -261,6 +269,22 @@ static int64_t stream_start(const AVStream *st)
     return st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
 }
 
+/* Matroska keeps a stream's length in a "DURATION" tag (HH:MM:SS.nnn...),
+ * written by ffmpeg and mkvmerge: microseconds, or -1. */
+static int64_t tag_duration_us(const AVStream *st)
+{
+    AVDictionaryEntry *t = av_dict_get(st->metadata, "DURATION", NULL, 0);
+    unsigned h, m;
+    double sec;
+    char tail;
+
+    if (t == NULL ||
+        sscanf(t->value, "%u:%u:%lf%c", &h, &m, &sec, &tail) != 3 || m > 59 ||
+        sec < 0 || sec >= 60)
+        return -1;
+    return (int64_t)llrint(((double)h * 3600 + m * 60 + sec) * 1e6);
+}
+
 static int probe_source(tc_job *j)
 {
     const char *path = j->o.in_path;
@@ -327,6 +351,8 @@ static int probe_source(tc_job *j)
         if (vs->duration > 0)
             j->expected_us =
                 av_rescale_q(vs->duration, vs->time_base, AV_TIME_BASE_Q);
+        else
+            j->expected_us = tag_duration_us(vs);
         j->t0_us =
             av_rescale_q(stream_start(vs), vs->time_base, AV_TIME_BASE_Q);
     } else {
@@ -335,15 +361,26 @@ static int probe_source(tc_job *j)
         if (as->duration > 0)
             j->expected_us =
                 av_rescale_q(as->duration, as->time_base, AV_TIME_BASE_Q);
+        else
+            j->expected_us = tag_duration_us(as);
         j->t0_us =
             av_rescale_q(stream_start(as), as->time_base, AV_TIME_BASE_Q);
         j->master_audio = 0;
     }
     if (j->expected_us <= 0 && j->fmt->duration > 0) {
         /* Matroska and others know only the longest stream's duration: the
-         * decoded end of any stream is then what must reach it. */
-        j->expected_us = j->fmt->duration;
-        j->expected_whole = 1;
+         * decoded end of any stream is then what must reach it; unless a
+         * subtitle stream may be the longest (a last cue long after the
+         * picture ends), which says nothing about truncation. */
+        int subs = 0;
+
+        for (i = 0; i < j->fmt->nb_streams; i++)
+            subs |= j->fmt->streams[i]->codecpar->codec_type ==
+                    AVMEDIA_TYPE_SUBTITLE;
+        if (!subs) {
+            j->expected_us = j->fmt->duration;
+            j->expected_whole = 1;
+        }
     }
     if (j->fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE) {
         /* A guess from the file size: no basis for calling it truncated. */
@@ -400,6 +437,7 @@ static int load_subs(tc_job *j)
             return tc_fail(&j->st, TC_EK_USAGE, YL_ETOOBIG,
                            "more than %d subtitle files", MAX_SUBS);
         s = &j->subs[j->n_subs];
+        s->stream = -1;
         s->path = j->o.subs[i].path;
         snprintf(s->lang, sizeof(s->lang), "%s", j->o.subs[i].lang);
         line = 0;
@@ -436,6 +474,175 @@ static int load_subs(tc_job *j)
 }
 
 /* ---- output setup ---------------------------------------------------- */
+
+/* Text subtitle streams of the source (SRT or ASS in Matroska, mov_text in
+ * MP4, WebVTT) become renditions like --subs files, decoded during the one
+ * read of the source; a --subs file of the same language wins. Picture
+ * subtitles (DVD, Blu-ray, DVB) cannot become WebVTT text: skipped with a
+ * warning, as is a stream that turns out unreadable (see demux()). */
+static int open_embedded_subs(tc_job *j)
+{
+    unsigned i;
+    int k, ret;
+
+    for (i = 0; i < j->fmt->nb_streams; i++) {
+        AVStream *st = j->fmt->streams[i];
+        const AVCodecDescriptor *d =
+            avcodec_descriptor_get(st->codecpar->codec_id);
+        AVDictionaryEntry *t;
+        struct srend *s;
+        char lang[TC_LANG_MAX] = "und";
+        int taken = 0;
+
+        if (st->codecpar->codec_type != AVMEDIA_TYPE_SUBTITLE)
+            continue;
+        if (d == NULL || !(d->props & AV_CODEC_PROP_TEXT_SUB)) {
+            YL_LOGW("tc",
+                    "%s: subtitle stream %u (%s) is pictures, not text: "
+                    "left out (give the text with --subs LANG=FILE)",
+                    j->o.in_path, i, avcodec_get_name(st->codecpar->codec_id));
+            continue;
+        }
+        t = av_dict_get(st->metadata, "language", NULL, 0);
+        if (t != NULL && t->value[0] != '\0' &&
+            tc_lang_normalize(t->value, lang, sizeof(lang)) < 0)
+            snprintf(lang, sizeof(lang), "und");
+        for (k = 0; k < j->n_subs; k++)
+            taken |=
+                j->subs[k].stream < 0 && strcmp(j->subs[k].lang, lang) == 0;
+        if (taken) {
+            YL_LOGI("tc",
+                    "%s: subtitle stream %u (%s): --subs %s=... given, the "
+                    "stream is left out",
+                    j->o.in_path, i, lang, lang);
+            continue;
+        }
+        if (j->n_subs == MAX_SUBS) {
+            YL_LOGW("tc",
+                    "%s: more than %d subtitle renditions: stream %u "
+                    "left out",
+                    j->o.in_path, MAX_SUBS, i);
+            continue;
+        }
+        s = &j->subs[j->n_subs];
+        memset(s, 0, sizeof(*s));
+        s->stream = (int)i;
+        snprintf(s->lang, sizeof(s->lang), "%s", lang);
+        s->subs = tc_subs_new();
+        if (s->subs == NULL)
+            return oom(j);
+        ret = open_decoder(j, j->o.in_path, st, 1, &s->dec);
+        if (ret < 0) {
+            tc_subs_free(s->subs);
+            s->subs = NULL;
+            return ret;
+        }
+        unique_dir(j, "s", s->lang, s->dir, sizeof(s->dir), 0);
+        j->n_subs++;
+        YL_LOGD("tc", "%s: subtitle stream %u (%s, %s) becomes %s",
+                j->o.in_path, i, lang, avcodec_get_name(st->codecpar->codec_id),
+                s->dir);
+    }
+    return 0;
+}
+
+/* One packet of an embedded subtitle stream: its cues, timed from the
+ * lesson start. A damaged packet loses its cue, not the lesson. */
+static void decode_sub(tc_job *j, struct srend *s, AVPacket *pkt)
+{
+    AVStream *st = j->fmt->streams[s->stream];
+    AVSubtitle sub;
+    int got = 0, ret;
+    unsigned r;
+
+    if (s->bad)
+        return;
+    memset(&sub, 0, sizeof(sub));
+    ret = avcodec_decode_subtitle2(s->dec, &sub, &got, pkt);
+    if (ret < 0) {
+        char e[128];
+
+        /* libavcodec refuses text that is not UTF-8 (as we do files). */
+        YL_LOGW("tc", "%s: subtitle stream %d (%s): %s: stream left out",
+                j->o.in_path, s->stream, s->lang,
+                ret == AVERROR_INVALIDDATA ? "not UTF-8 text or damaged"
+                                           : av_err(ret, e, sizeof(e)));
+        s->bad = 1;
+        return;
+    }
+    if (!got)
+        return;
+    for (r = 0; r < sub.num_rects && !s->bad; r++) {
+        const char *ass = sub.rects[r]->ass, *text;
+        int64_t at_us, start, end;
+        int commas = 0;
+
+        if (ass == NULL)
+            continue;
+        /* "ReadOrder,Layer,Style,Name,MarginL,MarginR,MarginV,Effect,Text" */
+        for (text = ass; *text != '\0' && commas < 8; text++)
+            commas += *text == ',';
+        if (commas < 8)
+            continue;
+        at_us = sub.pts != AV_NOPTS_VALUE
+                    ? sub.pts
+                    : av_rescale_q(pkt->pts, st->time_base, AV_TIME_BASE_Q);
+        at_us -= j->t0_us;
+        start = at_us / 1000 + sub.start_display_time;
+        /* No end known (a stream without durations): shown 4 s. */
+        end = sub.end_display_time > sub.start_display_time &&
+                      sub.end_display_time != UINT32_MAX
+                  ? at_us / 1000 + sub.end_display_time
+                  : start + 4000;
+        if (end <= 0)
+            continue; /* before the lesson starts */
+        if (start < 0)
+            start = 0;
+        ret = tc_subs_add_ass(s->subs, start, end, text, strlen(text));
+        if (ret == -ENOMEM) {
+            s->bad = 1;
+            YL_LOGW("tc", "%s: subtitle stream %d: out of memory: left out",
+                    j->o.in_path, s->stream);
+        } else if (ret < 0) {
+            YL_LOGW("tc",
+                    "%s: subtitle stream %d (%s): a cue at %.3f s is "
+                    "%s: skipped",
+                    j->o.in_path, s->stream, s->lang, (double)start / 1000,
+                    ret == YL_EBADUTF8 ? "not UTF-8" : "badly timed");
+        }
+    }
+    avsubtitle_free(&sub);
+}
+
+/* After the read: embedded streams without a usable cue are dropped. */
+static void finish_embedded_subs(tc_job *j)
+{
+    int i, w = 0;
+
+    for (i = 0; i < j->n_subs; i++) {
+        struct srend *s = &j->subs[i];
+
+        if (s->stream >= 0) {
+            avcodec_free_context(&s->dec);
+            if (!s->bad && tc_subs_finish(s->subs) < 0) {
+                YL_LOGW("tc",
+                        "%s: subtitle stream %d (%s) has no cue with "
+                        "text: left out",
+                        j->o.in_path, s->stream, s->lang);
+                s->bad = 1;
+            }
+            if (s->bad) {
+                tc_subs_free(s->subs);
+                s->subs = NULL;
+                continue;
+            }
+        }
+        if (w != i)
+            j->subs[w] = *s;
+        w++;
+    }
+    j->n_subs = w;
+}
 
 static const char *tmp_path(tc_job *j, const char *name)
 {
@@ -497,7 +704,7 @@ static int setup_video(tc_job *j)
     AVRational fps = vs->avg_frame_rate;
     AVRational sar = vs->codecpar->sample_aspect_ratio;
     int threads[TC_LADDER_MAX];
-    int i, n, ret, seg_frames;
+    int i, n, ret, seg_frames, src_w, src_h;
 
     ret = open_decoder(j, j->o.in_path, vs, 1, &j->vdec);
     if (ret < 0)
@@ -518,16 +725,45 @@ static int setup_video(tc_job *j)
         j->offset_us = 24000;
     if (sar.num <= 0 || sar.den <= 0)
         sar = (AVRational){1, 1};
+    src_w = j->vdec->width;
+    src_h = j->vdec->height;
+    j->rot_deg = tc_rotate_degrees(vs);
+    if (j->rot_deg != 0) {
+        /* Phone video: turned once here, before the rungs scale it. */
+        ret =
+            tc_rotate_new(j->rot_deg, src_w, src_h, j->vdec->pix_fmt, &j->rot);
+        j->rframe = av_frame_alloc();
+        if (ret < 0 || j->rframe == NULL) {
+            char e[128];
+
+            return tc_fail(
+                &j->st, TC_EK_INTERNAL, ret < 0 ? ret : AVERROR(ENOMEM),
+                "%s: cannot turn its %d-degree pictures: %s", j->o.in_path,
+                j->rot_deg,
+                av_err(ret < 0 ? ret : AVERROR(ENOMEM), e, sizeof(e)));
+        }
+        if (j->rot_deg != 180) {
+            int t = src_w;
+
+            src_w = src_h;
+            src_h = t;
+            sar = (AVRational){sar.den, sar.num};
+        }
+        YL_LOGI("tc",
+                "%s: pictures turned %d degrees clockwise (display "
+                "matrix)",
+                j->o.in_path, j->rot_deg);
+    }
     {
         tc_rung rungs[TC_LADDER_MAX];
 
-        n = tc_ladder_pick(j->vdec->width, j->vdec->height, sar.num, sar.den,
-                           j->o.heights, j->o.heights ? j->o.n_heights : 0,
-                           rungs, TC_LADDER_MAX);
+        n = tc_ladder_pick(src_w, src_h, sar.num, sar.den, j->o.heights,
+                           j->o.heights ? j->o.n_heights : 0, rungs,
+                           TC_LADDER_MAX);
         if (n <= 0)
             return tc_fail(&j->st, TC_EK_INPUT, YL_EINVAL,
                            "%s: no video rung fits a %dx%d picture",
-                           j->o.in_path, j->vdec->width, j->vdec->height);
+                           j->o.in_path, src_w, src_h);
         for (i = 0; i < n; i++)
             j->video[i].rung = rungs[i];
     }
@@ -550,8 +786,8 @@ static int setup_video(tc_job *j)
         vo.bitrate_kbps = v->rung.bitrate_kbps;
         vo.maxrate_kbps = v->rung.maxrate_kbps;
         vo.bufsize_kbps = v->rung.bufsize_kbps;
-        vo.src_width = j->vdec->width;
-        vo.src_height = j->vdec->height;
+        vo.src_width = src_w;
+        vo.src_height = src_h;
         vo.src_pix_fmt = j->vdec->pix_fmt;
         vo.time_base = vs->time_base;
         vo.fps = fps;
@@ -756,6 +992,17 @@ static int on_video_frame(tc_job *j, AVFrame *f)
             j->next_key++;
     }
     t_us = av_rescale_q(rel + dur, vs->time_base, AV_TIME_BASE_Q);
+    if (j->rot != NULL) {
+        ret = tc_rotate_frame(j->rot, f, j->rframe);
+        if (ret < 0) {
+            char e[128];
+
+            return tc_fail(&j->st, TC_EK_INTERNAL, ret,
+                           "%s: turning a picture failed: %s", j->o.in_path,
+                           av_err(ret, e, sizeof(e)));
+        }
+        f = j->rframe;
+    }
     if (j->poster == NULL &&
         (j->expected_us <= 0 ||
          av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q) >=
@@ -886,6 +1133,9 @@ static int demux(tc_job *j)
             for (i = 0; i < j->n_audio; i++)
                 if (j->audio[i].stream == pkt->stream_index)
                     ret = decode_audio(j, &j->audio[i], pkt, f);
+            for (i = 0; i < j->n_subs; i++)
+                if (j->subs[i].stream == pkt->stream_index)
+                    decode_sub(j, &j->subs[i], pkt);
         }
         av_packet_unref(pkt);
         if (ret < 0)
@@ -1308,10 +1558,14 @@ static void teardown(tc_job *j)
         avformat_close_input(&a->fmt);
     }
     for (i = 0; i < j->n_subs; i++) {
+        avcodec_free_context(&j->subs[i].dec);
         tc_subs_free(j->subs[i].subs);
         j->subs[i].subs = NULL;
     }
     av_frame_free(&j->poster);
+    av_frame_free(&j->rframe);
+    tc_rotate_free(j->rot);
+    j->rot = NULL;
     avcodec_free_context(&j->vdec);
     avformat_close_input(&j->fmt);
 }
@@ -1329,6 +1583,9 @@ static int run(tc_job *j)
     if (ret < 0)
         return ret;
     ret = load_subs(j);
+    if (ret < 0)
+        return ret;
+    ret = open_embedded_subs(j);
     if (ret < 0)
         return ret;
     ret = tc_publish_begin(j->o.out_dir, j->o.force, &j->tmp, &j->lock_fd, err,
@@ -1365,6 +1622,7 @@ static int run(tc_job *j)
     ret = demux(j);
     if (ret < 0)
         return ret;
+    finish_embedded_subs(j);
     /* The lesson's duration is the decoded video's (or the master audio's);
      * every audio rendition now pads or trims to it. */
     tc_clock_finish(&j->clock, j->end_us);

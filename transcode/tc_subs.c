@@ -1134,6 +1134,54 @@ int tc_subs_load(const char *path, tc_subs **out, int *err_line)
     return tc_subs_load_ex(path, out, err_line, NULL, 0);
 }
 
+tc_subs *tc_subs_new(void)
+{
+    tc_subs *s = calloc(1, sizeof(*s));
+
+    if (s != NULL)
+        s->format = TC_SUBS_ASS;
+    return s;
+}
+
+int tc_subs_add_ass(tc_subs *s, int64_t start_ms, int64_t end_ms,
+                    const char *text, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    struct sbuf raw = {0};
+    char *t = NULL;
+    int ret;
+
+    if (start_ms < 0 || end_ms < start_ms)
+        return YL_EBADTIME;
+    for (size_t i = 0; i < len;) {
+        size_t n = u[i] == 0 ? 0 : utf8_seq(u + i, len - i);
+
+        if (n == 0)
+            return YL_EBADUTF8;
+        i += n;
+    }
+    ret = ass_text(&raw, text, len);
+    if (ret >= 0)
+        ret = text_finish(&raw, &t);
+    free(raw.s);
+    if (ret >= 0)
+        ret = add_cue(s, start_ms, end_ms, t);
+    return ret;
+}
+
+int tc_subs_finish(tc_subs *s)
+{
+    int ret;
+
+    if (s->n == 0)
+        return YL_ECORRUPT;
+    ret = sort_cues(s);
+    if (ret < 0)
+        return ret;
+    drop_duplicates(s);
+    return 0;
+}
+
 size_t tc_subs_count(const tc_subs *s)
 {
     return s != NULL ? s->n : 0;

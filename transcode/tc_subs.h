@@ -43,6 +43,21 @@ int tc_subs_load(const char *path, tc_subs **out, int *err_line);
 int tc_subs_load_ex(const char *path, tc_subs **out, int *err_line, char *why,
                     size_t whylen);
 
+/* Cues one at a time (a subtitle stream inside a media file, which
+ * libavcodec's text decoders hand out as ASS event text): a new, empty
+ * set, then tc_subs_add_ass() per cue, then tc_subs_finish(). */
+tc_subs *tc_subs_new(void); /* NULL when out of memory */
+
+/* Adds a cue from an ASS event's Text field ({\..} tags removed, \N a
+ * line break); an empty text is skipped. 0, YL_EBADUTF8 (invalid UTF-8 or
+ * a NUL), YL_EBADTIME (negative start, end before start) or -ENOMEM. */
+int tc_subs_add_ass(tc_subs *s, int64_t start_ms, int64_t end_ms,
+                    const char *text, size_t len);
+
+/* Sorts the cues and drops repeats. 0, YL_ECORRUPT when no cue has text,
+ * or -ENOMEM. */
+int tc_subs_finish(tc_subs *s);
+
 size_t tc_subs_count(const tc_subs *s);
 const tc_cue *tc_subs_cue(const tc_subs *s, size_t i); /* NULL if i >= n */
 enum tc_subs_format tc_subs_format(const tc_subs *s);  /* what was read */

@@ -620,6 +620,39 @@ static void mutated_inputs_never_crash(void **state)
     }
 }
 
+/* Cues one by one, as the embedded subtitle streams of a source give them
+ * (ASS event text from libavcodec's decoders). */
+static void cues_one_by_one(void **state)
+{
+    tc_subs *s = tc_subs_new();
+    const char *t;
+
+    (void)state;
+    assert_non_null(s);
+    assert_int_equal(tc_subs_finish(s), YL_ECORRUPT); /* no cue yet */
+    assert_int_equal(tc_subs_add_ass(s, 5000, 6000, "{\\i1}ꓬꓲ{\\i0}\\Nline 2",
+                                     strlen("{\\i1}ꓬꓲ{\\i0}\\Nline 2")),
+                     0);
+    t = "བཀྲ་ཤིས";
+    assert_int_equal(tc_subs_add_ass(s, 1000, 2000, t, strlen(t)), 0);
+    assert_int_equal(tc_subs_add_ass(s, 1000, 2000, t, strlen(t)),
+                     0); /* repeat */
+    assert_int_equal(tc_subs_add_ass(s, 3000, 4000, "{\\b1}", 5),
+                     0); /* empty */
+    assert_int_equal(tc_subs_add_ass(s, 3000, 4000, "bad \xff", 5),
+                     YL_EBADUTF8);
+    assert_int_equal(tc_subs_add_ass(s, 3000, 4000, "nul\0x", 5), YL_EBADUTF8);
+    assert_int_equal(tc_subs_add_ass(s, 4000, 3000, "x", 1), YL_EBADTIME);
+    assert_int_equal(tc_subs_add_ass(s, -1, 3000, "x", 1), YL_EBADTIME);
+    assert_int_equal(tc_subs_finish(s), 0);
+    assert_int_equal(tc_subs_count(s), 2);
+    assert_int_equal(tc_subs_cue(s, 0)->start_ms, 1000);
+    assert_string_equal(tc_subs_cue(s, 0)->text, "བཀྲ་ཤིས");
+    assert_int_equal(tc_subs_cue(s, 1)->end_ms, 6000);
+    assert_string_equal(tc_subs_cue(s, 1)->text, "ꓬꓲ\nline 2");
+    tc_subs_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +669,7 @@ int main(void)
         cmocka_unit_test(encodings_other_than_utf8),
         cmocka_unit_test(duplicates_and_detection),
         cmocka_unit_test(mutated_inputs_never_crash),
+        cmocka_unit_test(cues_one_by_one),
     };
     return cmocka_run_group_tests_name("tc_subs", tests, NULL, NULL);
 }
