@@ -132,9 +132,10 @@ typedef struct str_server {
     struct lws *listen_wsi; /* our adopted listen socket; NULL once closed */
     int port;               /* actually bound */
 
-    char hls_root[PATH_MAX]; /* realpath of DATA/hls */
-    char web_root[PATH_MAX]; /* realpath of the player-web dist dir */
-    int hls_fd, web_fd;      /* O_PATH dir fds; -1 when absent */
+    char hls_root[PATH_MAX];   /* realpath of DATA/hls */
+    char web_root[PATH_MAX];   /* realpath of the player-web dist dir */
+    int hls_fd, web_fd;        /* O_PATH dir fds; -1 when absent */
+    struct str_fcache *fcache; /* small HLS files in memory */
     bool have_web;
 
     cat_writer *w;   /* the catalog writer thread (any thread submits) */

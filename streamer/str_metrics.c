@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streamer/str_fcache.h"
 #include "streamer/str_internal.h"
 
 static const char *const route_names[STR_R_COUNT] = {
@@ -114,6 +115,18 @@ int str_metrics_reply(str_req *r)
               r->srv->inflight - 1, m->bytes_file, m->events_accepted,
               m->events_duplicate, m->events_rejected, m->uploads_ok,
               m->uploads_failed);
+    if (r->srv->fcache != NULL)
+        sb_printf(&b,
+                  "# HELP yunling_file_cache_hits_total HLS responses served "
+                  "from the small-file cache.\n"
+                  "# TYPE yunling_file_cache_hits_total counter\n"
+                  "yunling_file_cache_hits_total %" PRIu64 "\n"
+                  "# HELP yunling_file_cache_bytes Bytes of small HLS files "
+                  "held in memory.\n"
+                  "# TYPE yunling_file_cache_bytes gauge\n"
+                  "yunling_file_cache_bytes %zu\n",
+                  str_fcache_hits(r->srv->fcache),
+                  str_fcache_bytes(r->srv->fcache));
     str_metrics_extra(r->srv, emit_line, &b);
     if (b.oom) {
         free(b.s);

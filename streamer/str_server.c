@@ -21,6 +21,7 @@
 #include "common/yl_err.h"
 #include "common/yl_log.h"
 #include "streamer/str_api.h"
+#include "streamer/str_fcache.h"
 #include "streamer/str_internal.h"
 
 #ifndef YL_SRCDIR
@@ -620,6 +621,10 @@ static int prepare_dirs(str_server *srv)
             return r;
         }
     }
+    /* 64 MiB of small files: ~10,000 media playlists of 10-minute lessons. */
+    srv->fcache = str_fcache_new(64u << 20, 64 * 1024);
+    if (srv->fcache == NULL)
+        return -ENOMEM;
     snprintf(path, sizeof(path), "%s/hls", srv->cfg.cat.data_dir);
     r = open_root(path, srv->hls_root, sizeof(srv->hls_root), &srv->hls_fd);
     if (r < 0) {
@@ -768,6 +773,7 @@ out:
         lws_context_destroy(srv->ctx);
     }
     outbox_drain(srv); /* frees what threads posted at the very end */
+    str_fcache_free(srv->fcache);
     if (srv->hls_fd >= 0)
         close(srv->hls_fd);
     if (srv->web_fd >= 0)

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/yl_log.h"
+#include "streamer/str_fcache.h"
 #include "streamer/str_httputil.h"
 #include "streamer/str_internal.h"
 #include "streamer/str_path.h"
@@ -98,9 +100,16 @@ int str_hls_remove(str_server *srv, int64_t lesson)
         str_pathf(to, sizeof(to), "%s/.trash-%" PRId64 "-%" PRIu64,
                   srv->hls_root, lesson, srv->next_serial++) < 0)
         return -ENAMETOOLONG;
-    /* After the rename no new request can open the lesson's files. */
+    /* After the rename no new request can open the lesson's files, nor
+     * find them in memory. */
     if (rename(from, to) < 0)
         return -errno;
+    if (srv->fcache != NULL) {
+        char prefix[32];
+
+        snprintf(prefix, sizeof(prefix), "%" PRId64 "/", lesson);
+        str_fcache_drop_prefix(srv->fcache, prefix);
+    }
     h = hold_find(srv, lesson);
     if (h != NULL && h->refs > 0 && h->trash == NULL) {
         h->trash = strdup(to);
@@ -148,37 +157,52 @@ static int hdr(str_req *r, enum lws_token_indexes tok, char *buf, int len)
 }
 
 /* serve_fd flags */
-#define SF_WEB  1 /* static web file: CSP on html */
-#define SF_GZIP 2 /* fd is the precompressed name.gz of name */
-#define SF_VARY 4 /* a .gz sibling exists: the answer varies */
+#define SF_WEB   1 /* static web file: CSP on html */
+#define SF_GZIP  2 /* fd is the precompressed name.gz of name */
+#define SF_VARY  4 /* a .gz sibling exists: the answer varies */
+#define SF_CACHE 8 /* a small whole file read from fd goes into srv->fcache */
 
-/* Serves one opened regular file (takes ownership of fd). name gives the
- * type and cache class. */
-static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
-                    int cache_cls, int flags, int64_t hold)
+static void close_fd(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Serves one regular file: opened (fd, whose ownership it takes) or from
+ * the small-file cache (fd -1, mem). name gives the type and cache
+ * class (and is the cache key). */
+static int serve_fd(str_req *r, int fd, const str_fview *mem,
+                    const struct stat *st, const char *name, int cache_cls,
+                    int flags, int64_t hold)
 {
     bool web = flags & SF_WEB;
     unsigned char hbuf[LWS_PRE + HDR_SPACE + SMALL_FILE];
     unsigned char *start = hbuf + LWS_PRE, *p = start,
                   *end = hbuf + LWS_PRE + HDR_SPACE;
-    char etag[STR_ETAG_MAX], lastmod[STR_HTTP_DATE_MAX], h[256], cr[96];
+    char etag_buf[STR_ETAG_MAX], lastmod_buf[STR_HTTP_DATE_MAX], h[256], cr[96];
+    const char *etag = etag_buf, *lastmod = lastmod_buf;
     const char *cache = str_cache_control(cache_cls);
     int64_t size = st->st_size, first = 0, last = size - 1, len;
     int status = 200, rk = STR_RANGE_NONE;
     time_t ims;
 
-    str_etag_make(st, etag, sizeof(etag));
-    str_http_date(st->st_mtim.tv_sec, lastmod, sizeof(lastmod));
+    if (mem != NULL) {
+        etag = mem->etag;
+        lastmod = mem->lastmod;
+    } else {
+        str_etag_make(st, etag_buf, sizeof(etag_buf));
+        str_http_date(st->st_mtim.tv_sec, lastmod_buf, sizeof(lastmod_buf));
+    }
 
     /* Conditional GET: If-None-Match wins over If-Modified-Since. */
     if (hdr(r, WSI_TOKEN_HTTP_IF_NONE_MATCH, h, sizeof(h))) {
         if (str_etag_match_list(h, etag)) {
-            close(fd);
+            close_fd(fd);
             return reply_304(r, etag, lastmod, cache);
         }
     } else if (hdr(r, WSI_TOKEN_HTTP_IF_MODIFIED_SINCE, h, sizeof(h)) &&
                str_http_date_parse(h, &ims) == 0 && st->st_mtim.tv_sec <= ims) {
-        close(fd);
+        close_fd(fd);
         return reply_304(r, etag, lastmod, cache);
     }
 
@@ -200,7 +224,7 @@ static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
         char body[160];
         int n;
 
-        close(fd);
+        close_fd(fd);
         snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
         n = snprintf(body, sizeof(body),
                      "{\"error\":{\"code\":\"range_not_satisfiable\","
@@ -244,12 +268,12 @@ static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
          (str_hdr_add(r, "content-security-policy:", csp, &p, end) < 0 ||
           str_hdr_add(r, "referrer-policy:", "same-origin", &p, end) < 0)) ||
         lws_finalize_http_header(r->wsi, &p, end)) {
-        close(fd);
+        close_fd(fd);
         return -1;
     }
 
     if (r->head_only || len == 0) {
-        close(fd);
+        close_fd(fd);
         if (lws_write(r->wsi, start, (size_t)(p - start),
                       LWS_WRITE_HTTP_FINAL) < (int)(p - start))
             return -1;
@@ -257,13 +281,21 @@ static int serve_fd(str_req *r, int fd, const struct stat *st, const char *name,
     }
     if (len <= SMALL_FILE) {
         /* Playlists and small files: headers and body in one write. */
-        ssize_t got = pread(fd, p, (size_t)len, first);
+        if (mem != NULL) {
+            memcpy(p, mem->data + first, (size_t)len);
+        } else {
+            ssize_t got = pread(fd, p, (size_t)len, first);
 
-        close(fd);
-        if (got != len) {
-            YL_LOGW("str", "read %s: %s", r->path,
-                    got < 0 ? strerror(errno) : "file changed size");
-            return -1;
+            close_fd(fd);
+            if (got != len) {
+                YL_LOGW("str", "read %s: %s", r->path,
+                        got < 0 ? strerror(errno) : "file changed size");
+                return -1;
+            }
+            if ((flags & SF_CACHE) && first == 0 && len == size &&
+                r->srv->fcache != NULL)
+                str_fcache_put(r->srv->fcache, name, st, (const char *)p,
+                               (size_t)len, lws_now_usecs(), time(NULL));
         }
         p += len;
         r->srv->m.bytes_file += (uint64_t)len;
@@ -386,10 +418,34 @@ int str_static_hls(str_req *r, const char *rel)
     if (str_path_check(rel) < 0)
         return str_reply_error(r, 403, "forbidden", "%s: path not allowed",
                                r->path);
+    if (srv->fcache != NULL) {
+        int64_t now = lws_now_usecs();
+        bool stale = false;
+        const str_fview *v = str_fcache_get(srv->fcache, rel, now, &stale);
+
+        if (v != NULL && stale) {
+            /* Checked through the same path-safe open as a miss. */
+            fd = str_path_open(srv->hls_fd, srv->hls_root, rel, &st);
+            if (fd >= 0 && str_fcache_same(&st, &v->st)) {
+                close(fd);
+                str_fcache_checked(srv->fcache, v, now);
+            } else {
+                str_fcache_drop(srv->fcache, rel);
+                if (fd < 0)
+                    return open_error(r, fd == -EISDIR ? -ENOENT : fd, r->path);
+                return serve_fd(r, fd, NULL, &st, rel, str_cache_class_hls(rel),
+                                SF_CACHE, id);
+            }
+        }
+        if (v != NULL)
+            return serve_fd(r, -1, v, &v->st, rel, str_cache_class_hls(rel), 0,
+                            0);
+    }
     fd = str_path_open(srv->hls_fd, srv->hls_root, rel, &st);
     if (fd < 0)
         return open_error(r, fd == -EISDIR ? -ENOENT : fd, r->path);
-    return serve_fd(r, fd, &st, rel, str_cache_class_hls(rel), 0, id);
+    return serve_fd(r, fd, NULL, &st, rel, str_cache_class_hls(rel), SF_CACHE,
+                    id);
 }
 
 int str_static_web(str_req *r, const char *rel)
@@ -449,19 +505,20 @@ int str_static_web(str_req *r, const char *rel)
         /* A name too long for ".gz" simply has no compressed sibling. */
         n = snprintf(gz, sizeof(gz), "%s.gz", path);
         if (n < 0 || (size_t)n >= sizeof(gz))
-            return serve_fd(r, fd, &st, path, str_cache_class_web(path), SF_WEB,
-                            0);
+            return serve_fd(r, fd, NULL, &st, path, str_cache_class_web(path),
+                            SF_WEB, 0);
         gfd = str_path_open(srv->web_fd, srv->web_root, gz, &gst);
         if (gfd >= 0) {
             if (accepts_gzip(r)) {
                 close(fd);
-                return serve_fd(r, gfd, &gst, path, str_cache_class_web(path),
-                                SF_WEB | SF_GZIP, 0);
+                return serve_fd(r, gfd, NULL, &gst, path,
+                                str_cache_class_web(path), SF_WEB | SF_GZIP, 0);
             }
             close(gfd);
-            return serve_fd(r, fd, &st, path, str_cache_class_web(path),
+            return serve_fd(r, fd, NULL, &st, path, str_cache_class_web(path),
                             SF_WEB | SF_VARY, 0);
         }
     }
-    return serve_fd(r, fd, &st, path, str_cache_class_web(path), SF_WEB, 0);
+    return serve_fd(r, fd, NULL, &st, path, str_cache_class_web(path), SF_WEB,
+                    0);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/yl_err.h"
+#include "streamer/str_fcache.h"
 #include "streamer/str_httputil.h"
 #include "streamer/str_multipart.h"
 #include "streamer/str_path.h"
@@ -394,6 +395,115 @@ static void mp_boundary_param(void **state)
     assert_int_equal(str_mp_boundary(NULL, b, sizeof(b)), YL_EINVAL);
 }
 
+/* The small-file cache: settled files only, TTL, LRU budget, drops. */
+static struct stat fake_stat(ino_t ino, off_t size, time_t mtime)
+{
+    struct stat st;
+
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFREG | 0644;
+    st.st_ino = ino;
+    st.st_size = size;
+    st.st_mtim.tv_sec = mtime;
+    return st;
+}
+
+static void fcache(void **state)
+{
+    const int64_t now = 1000 * 1000000LL; /* t = 1000 s */
+    str_fcache *c = str_fcache_new(100, 40);
+    struct stat a = fake_stat(1, 30, 990), b = fake_stat(2, 30, 990);
+    struct stat fresh = fake_stat(3, 10, 999), big = fake_stat(4, 50, 900);
+    struct stat dir = fake_stat(5, 10, 900);
+    const str_fview *v;
+    char data[64];
+    bool stale = true;
+
+    (void)state;
+    assert_non_null(c);
+    memset(data, 'x', sizeof(data));
+    dir.st_mode = S_IFDIR | 0755;
+    assert_false(str_fcache_wants(c, &fresh, 1000)); /* changed 1 s ago */
+    assert_false(str_fcache_wants(c, &big, 1000));   /* over max_file */
+    assert_false(str_fcache_wants(c, &dir, 1000));
+    assert_true(str_fcache_wants(c, &a, 1000));
+    assert_int_equal(
+        str_fcache_put(c, "9/v0/index.m3u8", &fresh, data, 10, now, 1000), 0);
+    assert_null(str_fcache_get(c, "9/v0/index.m3u8", now, &stale));
+    assert_int_equal(str_fcache_put(c, "7/v0/index.m3u8", &a,
+                                    "0123456789"
+                                    "0123456789"
+                                    "0123456789",
+                                    30, now, 1000),
+                     0);
+    v = str_fcache_get(c, "7/v0/index.m3u8", now + 500000, &stale);
+    assert_non_null(v);
+    assert_false(stale);
+    assert_int_equal(v->len, 30);
+    assert_memory_equal(v->data, "0123456789", 10);
+    assert_string_not_equal(v->etag, "");
+    assert_string_equal(v->lastmod, "Thu, 01 Jan 1970 00:16:30 GMT");
+    assert_int_equal(str_fcache_hits(c), 1);
+    /* After the TTL the caller must check the file again. */
+    v = str_fcache_get(c, "7/v0/index.m3u8", now + STR_FCACHE_TTL_US + 1,
+                       &stale);
+    assert_non_null(v);
+    assert_true(stale);
+    str_fcache_checked(c, v, now + STR_FCACHE_TTL_US + 1);
+    v = str_fcache_get(c, "7/v0/index.m3u8", now + STR_FCACHE_TTL_US + 2,
+                       &stale);
+    assert_false(stale);
+    assert_true(str_fcache_same(&v->st, &a));
+    assert_false(str_fcache_same(&v->st, &b));
+    /* Budget 100 bytes: a fourth 30-byte file pushes out the least
+     * recently used (7/v1 here, since 7/v0 was just read). */
+    assert_int_equal(
+        str_fcache_put(c, "7/v1/index.m3u8", &b, data, 30, now, 1000), 0);
+    assert_int_equal(
+        str_fcache_put(c, "8/v0/index.m3u8", &b, data, 30, now, 1000), 0);
+    assert_non_null(str_fcache_get(c, "7/v0/index.m3u8", now, &stale));
+    assert_int_equal(
+        str_fcache_put(c, "8/v1/index.m3u8", &b, data, 30, now, 1000), 0);
+    assert_int_equal(str_fcache_bytes(c), 90);
+    assert_null(str_fcache_get(c, "7/v1/index.m3u8", now, &stale));
+    assert_non_null(str_fcache_get(c, "7/v0/index.m3u8", now, &stale));
+    /* A deleted lesson leaves at once; "8/" is not "80/". */
+    assert_int_equal(
+        str_fcache_put(c, "80/v0/index.m3u8", &dir, data, 10, now, 1000),
+        0); /* not a regular file: ignored */
+    dir.st_mode = S_IFREG | 0644;
+    assert_int_equal(
+        str_fcache_put(c, "80/v0/index.m3u8", &dir, data, 9, now, 1000),
+        0); /* length is not the file's size: ignored */
+    assert_null(str_fcache_get(c, "80/v0/index.m3u8", now, &stale));
+    assert_int_equal(
+        str_fcache_put(c, "80/v0/index.m3u8", &dir, data, 10, now, 1000), 0);
+    str_fcache_drop_prefix(c, "8/");
+    assert_null(str_fcache_get(c, "8/v0/index.m3u8", now, &stale));
+    assert_null(str_fcache_get(c, "8/v1/index.m3u8", now, &stale));
+    assert_non_null(str_fcache_get(c, "80/v0/index.m3u8", now, &stale));
+    str_fcache_drop(c, "7/v0/index.m3u8");
+    assert_null(str_fcache_get(c, "7/v0/index.m3u8", now, &stale));
+    assert_int_equal(str_fcache_bytes(c), 10);
+    /* Many entries: the table grows and every one is found. */
+    for (int i = 0; i < 3000; i++) {
+        struct stat z = fake_stat((ino_t)(100 + i), 0, 900);
+        char k[32];
+
+        snprintf(k, sizeof(k), "%d/a/subs.vtt", 100 + i);
+        assert_int_equal(str_fcache_put(c, k, &z, data, 0, now, 1000), 0);
+    }
+    for (int i = 0; i < 3000; i += 7) {
+        char k[32];
+
+        snprintf(k, sizeof(k), "%d/a/subs.vtt", 100 + i);
+        v = str_fcache_get(c, k, now, &stale);
+        assert_non_null(v);
+        assert_int_equal(v->st.st_ino, 100 + i);
+    }
+    str_fcache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +519,7 @@ int main(void)
         cmocka_unit_test(mp_malformed),
         cmocka_unit_test(mp_handler_stops),
         cmocka_unit_test(mp_boundary_param),
+        cmocka_unit_test(fcache),
     };
     return cmocka_run_group_tests_name("str_units", tests, NULL, NULL);
 }
