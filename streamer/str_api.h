@@ -65,6 +65,10 @@ int str_query_submit(str_req *r, int kind, const char *code, const char *from,
 int str_query_submit_views(str_req *r);
 /* Any thread: see str_api.c. Takes ownership of b. */
 int str_api_submit_views(str_server *srv, uint64_t serial, cat_view_batch *b);
+/* Service thread, once per loop round: wakes the pool's thread if queries
+ * were queued since the last call (one wake for all the requests one
+ * poll() round brought in). NULL is a no-op. */
+void str_query_kick(struct str_qpool *p);
 /* Finishes queued queries, joins the threads, frees. NULL is a no-op. */
 void str_query_stop(struct str_qpool *p);
 

@@ -58,6 +58,7 @@ typedef struct str_qpool {
     pthread_cond_t cond;
     str_query *head, *tail;
     bool stop;
+    bool queued;     /* service thread only: enqueued since the last kick */
     str_server *srv; /* only for str_outbox_post (thread-safe) */
 } str_qpool;
 
@@ -264,7 +265,11 @@ static void *pool_main(void *arg)
             q->rc = YL_EDB;
             snprintf(q->err, sizeof(q->err), "no database connection");
         }
-        str_outbox_post(p->srv, &q->base); /* hands q to the loop */
+        if (q->kind == STR_Q_VIEWS && q->rc == 0)
+            query_free(&q->base); /* the writer answers; nothing for the
+                                   * loop to do, so no wake-up for it */
+        else
+            str_outbox_post(p->srv, &q->base); /* hands q to the loop */
     }
     cat_db_close(rd);
     return NULL;
@@ -306,6 +311,16 @@ static void enqueue(str_qpool *p, str_req *r, str_query *q)
     else
         p->head = q;
     p->tail = q;
+    pthread_mutex_unlock(&p->lock);
+    p->queued = true; /* woken by str_query_kick() after this loop round */
+}
+
+void str_query_kick(str_qpool *p)
+{
+    if (p == NULL || !p->queued)
+        return;
+    p->queued = false;
+    pthread_mutex_lock(&p->lock);
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }

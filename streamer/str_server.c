@@ -751,6 +751,9 @@ int str_server_run(const str_config *cfg)
     lws_sul_schedule(srv->ctx, 0, &tick_sul, tick, TICK_US);
     while (n >= 0) {
         n = lws_service(srv->ctx, 0);
+        /* Requests this round queued for the pool threads: one wake each. */
+        str_query_kick(srv->vpool);
+        str_query_kick(srv->qpool);
         if (srv->draining) {
             if (srv->inflight <= 0 && str_api_idle(srv))
                 break;
