@@ -49,6 +49,16 @@ struct cat_view_batch {
 
 /* ---- parse: any thread, no DB ---- */
 
+/* Copies a string, cut to fit: per event on the ingest and writer paths,
+ * where snprintf("%s") cost more than the SQLite calls around it. */
+static void scopy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static int perr(char *err, size_t len, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int perr(char *err, size_t len, int code, const char *fmt, ...)
@@ -112,7 +122,7 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
         return perr(err, errlen, YL_EINVAL,
                     "events[%d].session: want 1..%d characters of text", i,
                     SKEY_MAX);
-    snprintf(e->skey, sizeof(e->skey), "%s", s);
+    scopy(e->skey, sizeof(e->skey), s);
     e->khash = cat_hash_str(e->skey, strlen(e->skey));
 
     v = json_object_get(o, "seq");
@@ -487,13 +497,13 @@ static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
             cat_stmt_done(st);
             return -ENOMEM;
         }
-        snprintf(s->skey, sizeof(s->skey), "%s", e->skey);
+        scopy(s->skey, sizeof(s->skey), e->skey);
         s->id = sqlite3_column_int64(st, 0);
         s->site_id = sqlite3_column_int64(st, 1);
         s->lesson = sqlite3_column_int64(st, 2);
-        snprintf(s->client, sizeof(s->client), "%s", cat_col_text(st, 3));
-        snprintf(s->audio, sizeof(s->audio), "%s", cat_col_text(st, 4));
-        snprintf(s->rendition, sizeof(s->rendition), "%s", cat_col_text(st, 5));
+        scopy(s->client, sizeof(s->client), cat_col_text(st, 3));
+        scopy(s->audio, sizeof(s->audio), cat_col_text(st, 4));
+        scopy(s->rendition, sizeof(s->rendition), cat_col_text(st, 5));
         s->start_ms = sqlite3_column_int64(st, 6);
         s->last_ms = sqlite3_column_int64(st, 7);
         s->last_seq = sqlite3_column_int64(st, 8);
@@ -654,7 +664,7 @@ static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
-    snprintf(s->skey, sizeof(s->skey), "%s", e->skey);
+    scopy(s->skey, sizeof(s->skey), e->skey);
     s->id = v->next_sess_id++;
     s->isnew = true;
     s->site_id = e->site_id;
@@ -662,9 +672,9 @@ static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     s->start_ms = s->last_ms = e->recv_ms;
     s->last_seq = e->seq;
     s->last_clock = e->ts >= 0 ? e->ts : e->recv_ms;
-    snprintf(s->client, sizeof(s->client), "%s", e->client);
-    snprintf(s->audio, sizeof(s->audio), "%s", e->audio);
-    snprintf(s->rendition, sizeof(s->rendition), "%s", e->rendition);
+    scopy(s->client, sizeof(s->client), e->client);
+    scopy(s->audio, sizeof(s->audio), e->audio);
+    scopy(s->rendition, sizeof(s->rendition), e->rendition);
     s->chain = cat_map_get(&v->sess, e->khash);
     if (cat_map_put(&v->sess, e->khash, s) < 0) {
         free(s);
@@ -729,11 +739,11 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
         s->last_clock = clock;
         s->ended = e->kind == KIND_END;
         if (e->client[0])
-            snprintf(s->client, sizeof(s->client), "%s", e->client);
+            scopy(s->client, sizeof(s->client), e->client);
         if (e->audio[0])
-            snprintf(s->audio, sizeof(s->audio), "%s", e->audio);
+            scopy(s->audio, sizeof(s->audio), e->audio);
         if (e->rendition[0])
-            snprintf(s->rendition, sizeof(s->rendition), "%s", e->rendition);
+            scopy(s->rendition, sizeof(s->rendition), e->rendition);
     } else if (is_new) {
         s->ended = e->kind == KIND_END;
     }
