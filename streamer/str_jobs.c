@@ -63,14 +63,18 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int fail_job(str_jobs *j, int64_t id, const char *reason)
+/* permanent: the transcoder said the input is unusable (exit 64 usage, 65
+ * corrupt or unreadable media): another attempt would fail the same way, so
+ * the job fails now; anything else (output, internal, signal, timeout) is
+ * tried again up to max_attempts. */
+static int fail_job(str_jobs *j, int64_t id, const char *reason, bool permanent)
 {
     cat_sync s;
     int rc;
 
     cat_sync_init(&s);
-    rc = cat_jobs_fail_submit(j->w, id, reason, j->max_attempts, cat_sync_done,
-                              &s);
+    rc = cat_jobs_fail_submit(j->w, id, reason, permanent ? 1 : j->max_attempts,
+                              cat_sync_done, &s);
     if (rc == 0)
         rc = cat_sync_wait(&s);
     cat_sync_fini(&s);
@@ -357,16 +361,16 @@ static void run_job(str_jobs *j, json_t *job)
                   id) < 0 ||
         str_pathf(logpath, sizeof(logpath), "%s/jobs/%" PRId64 ".log",
                   j->data_dir, id) < 0) {
-        fail_job(j, id, "data directory path too long");
+        fail_job(j, id, "data directory path too long", true);
         goto out;
     }
     if (dir == NULL || !json_is_string(json_object_get(inputs, "source"))) {
-        fail_job(j, id, "job has no source file recorded");
+        fail_job(j, id, "job has no source file recorded", true);
         goto out;
     }
     av = malloc(sizeof(*av));
     if (av == NULL || build_argv(av, dir, inputs, outdir) < 0) {
-        fail_job(j, id, "too many inputs for one transcoder command");
+        fail_job(j, id, "too many inputs for one transcoder command", true);
         goto out;
     }
     str_rmtree(outdir); /* a previous attempt's leftovers */
@@ -374,7 +378,7 @@ static void run_job(str_jobs *j, json_t *job)
     if (logfd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
         snprintf(why, sizeof(why), "cannot start the transcoder: %.300s: %s",
                  logfd < 0 ? logpath : "pipe", strerror(errno));
-        fail_job(j, id, why);
+        fail_job(j, id, why, false);
         goto out;
     }
     {
@@ -405,7 +409,7 @@ static void run_job(str_jobs *j, json_t *job)
     if (pid < 0) {
         snprintf(why, sizeof(why), "cannot start the transcoder: %s",
                  strerror(errno));
-        fail_job(j, id, why);
+        fail_job(j, id, why, false);
         goto out;
     }
     YL_LOGI("jobs",
@@ -456,7 +460,9 @@ static void run_job(str_jobs *j, json_t *job)
             " failed: %s",
             id, lesson, attempts, why);
     str_rmtree(outdir);
-    fail_job(j, id, why);
+    fail_job(j, id, why,
+             !at.killed_timeout && WIFEXITED(status) &&
+                 (WEXITSTATUS(status) == 64 || WEXITSTATUS(status) == 65));
 out:
     atomic_store(&j->current, 0);
     if (pfd[0] >= 0)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Jobs survive a server crash: kill -9 the server while a transcode runs;
 # the transcoder dies with it; after a restart the job runs again and the
-# lesson is published.
+# lesson is published. A transient failure (here: the transcoder killed by
+# job_timeout) is tried three times, then the job stays failed with why.
 . "$(dirname "$0")/lib.sh"
 
 setup_catalog
@@ -38,3 +39,17 @@ expect_eq "$(code "$BASE/hls/$L/master.m3u8")" 200 "its playlist"
 expect_eq "$(grep -c '^=== job' "$DATA/jobs/$J.log")" 2 "two attempts logged"
 stop_server
 ok "after the restart the job ran again and published lesson $L"
+
+printf '[server]\njob_timeout = 1\n' >"$YL_TMPDIR/t.ini"
+start_server --config "$YL_TMPDIR/t.ini"
+st=$(api POST /api/v1/lessons -H "Authorization: Bearer $ADMIN" \
+    -F "source=@$YL_TMPDIR/long.mp4" -F title.zh=超时)
+expect_eq "$st" 202 "upload"
+J=$(resp .job)
+wait_job "$J" failed 60
+api GET "/api/v1/jobs/$J" -H "Authorization: Bearer $ADMIN" >/dev/null
+expect_eq "$(resp .attempts)" 3 "attempts after timeouts"
+expect_match "$(resp .error)" "timed out after 1 s" "failure reason"
+expect_eq "$(grep -c '^=== job' "$DATA/jobs/$J.log")" 3 "three attempts logged"
+stop_server
+ok "a transient failure (timeout) is tried 3 times, then stays failed"
