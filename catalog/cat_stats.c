@@ -22,6 +22,25 @@ int cat_stats_now(cat_writer *w, const char *region, int64_t now_ms,
     return rc;
 }
 
+int cat_stats_now_refresh(cat_writer *w, cat_db *rd, const char *region)
+{
+    static const char sql[] = "SELECT 1 FROM sites WHERE code = ?1";
+    sqlite3_stmt *st = cat_stmt(rd, sql);
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    cat_bind_text(st, 1, region);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return cat_err(rd, rc, "find region");
+    rc = cat_live_reload_tree(cat_writer_live(w), rd);
+    return rc < 0 ? rc : 1;
+}
+
 /* Parses from/to (NULL: the 30 days ending today). */
 static int day_range(cat_db *db, const char *from, const char *to,
                      int64_t now_ms, int64_t *d0, int64_t *d1)

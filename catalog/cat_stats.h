@@ -44,6 +44,14 @@
 int cat_stats_now(cat_writer *w, const char *region, int64_t now_ms,
                   json_t **out);
 
+/* After cat_stats_now() said YL_ENOTFOUND: if region is in the sites
+ * table as rd sees it (imported while the server runs), reloads the active
+ * view's site tree from rd and returns 1 (ask again); 0 when the region is
+ * unknown there too; a negative yl error. The caller's thread, rd's
+ * owner; the reload reads the whole sites table (~30 ms at province
+ * scale), so callers limit how often they try. */
+int cat_stats_now_refresh(cat_writer *w, cat_db *rd, const char *region);
+
 /* YL_ENOTFOUND (region), YL_EINVAL (dates; cat_db_errmsg names the
  * parameter). */
 int cat_stats_ranking(cat_db *db, const char *region, const char *from,

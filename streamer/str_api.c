@@ -667,6 +667,15 @@ static int stats_now(str_req *r)
     if (stats_region(r, region, sizeof(region), &ret))
         return ret;
     rc = cat_stats_now(r->srv->w, region, cat_now_ms(), &out);
+    if (rc == YL_ENOTFOUND && region[0] != '\0' &&
+        lws_now_usecs() - r->srv->tree_checked_us > 2 * LWS_US_PER_SEC) {
+        /* Sites imported while the server runs: the in-memory tree is
+         * reloaded on demand (at most every 2 s, so unknown codes cannot
+         * make the loop reload it in a tight loop). */
+        r->srv->tree_checked_us = lws_now_usecs();
+        if (cat_stats_now_refresh(r->srv->w, r->srv->rd, region) == 1)
+            rc = cat_stats_now(r->srv->w, region, cat_now_ms(), &out);
+    }
     if (rc == YL_ENOTFOUND)
         return str_reply_error(r, 404, "not_found", "unknown region %s",
                                region);

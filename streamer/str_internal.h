@@ -138,9 +138,10 @@ typedef struct str_server {
     struct str_fcache *fcache; /* small HLS files in memory */
     bool have_web;
 
-    cat_writer *w;   /* the catalog writer thread (any thread submits) */
-    cat_db *rd;      /* reader connection of the service thread */
-    bool catalog_ok; /* false: the API answers 503 */
+    cat_writer *w; /* the catalog writer thread (any thread submits) */
+    cat_db *rd;    /* reader connection of the service thread */
+    int64_t tree_checked_us; /* last on-demand site tree reload (stats) */
+    bool catalog_ok;         /* false: the API answers 503 */
     struct str_jobs *jobs;
     struct str_qpool *qpool; /* reader thread for slow queries */
     struct str_qpool *vpool; /* ingest thread: parses viewing batches */
