@@ -383,8 +383,11 @@ void cat_sync_done(void *ud, int rc, const cat_write_result *res)
     pthread_mutex_lock(&s->lock);
     s->rc = rc;
     s->res = *res;
-    if (s->res.json != NULL)
-        json_incref(s->res.json);
+    /* A copy, not another reference: the writer drops its own reference
+     * right after this callback while the waiting thread takes one, and
+     * jansson's reference counts are not meant to be shared by threads. */
+    if (res->json != NULL)
+        s->res.json = json_deep_copy(res->json);
     s->finished = 1;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);

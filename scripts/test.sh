@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh - set up and run every test: a -Werror build, then the same
-# tests again under AddressSanitizer + UBSan. ctest prints the counts.
+# tests again under AddressSanitizer + UBSan, and again under
+# ThreadSanitizer (the server's loop, writer, ingest, query and job threads;
+# the transcoder's rung and dub threads). ctest prints the counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -15,3 +17,9 @@ bash scripts/setup.sh build-asan -DYL_WERROR=ON -DYL_ASAN=ON -DYL_UBSAN=ON \
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 (cd build-asan && ctest --output-on-failure -j"$jobs" -LE no-asan ${YL_CTEST_ARGS:-})
+
+echo "== build with ThreadSanitizer and test again"
+bash scripts/setup.sh build-tsan -DYL_WERROR=ON -DYL_TSAN=ON \
+    -DCMAKE_BUILD_TYPE=Debug
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+(cd build-tsan && ctest --output-on-failure -j"$jobs" -LE no-asan ${YL_CTEST_ARGS:-})
