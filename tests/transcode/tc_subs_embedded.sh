@@ -2,9 +2,9 @@
 # Subtitle streams inside the source become WebVTT renditions like --subs
 # files: SRT and ASS in Matroska, mov_text in MP4 (language from the stream
 # tag), timed from the lesson start; a --subs file of the same language
-# wins over the stream. (A picture stream, DVD or Blu-ray, is left out with
-# a warning; the ffmpeg CLI cannot make one from text, so it is not tested
-# here.)
+# wins over the stream; a picture stream (DVD) is left out with a warning
+# and the lesson is still made (tests/transcode/mkdvdsub.c makes one: the
+# ffmpeg CLI cannot turn text into pictures).
 . "$YL_SRCDIR/tests/transcode/lib.sh"
 D=$YL_SRCDIR/tests/transcode/data
 
@@ -59,3 +59,13 @@ ffmpeg -nostdin -v error -y -i av.mp4 -i lis.srt -map 0 -map 1 -c:v copy \
 grep -q '^00:00:02.000 --> 00:00:03.000' out3/s-lis/subs.vtt ||
     fail "mov_text timing: $(grep -- '-->' out3/s-lis/subs.vtt | head -1)"
 ok "mp4 mov_text (lis), source starting at 10 s: cue at 2 s"
+
+# A DVD (picture) subtitle stream: left out with a warning, lesson made.
+"$YL_BINDIR/tests/transcode/yl_mkdvdsub" av.mp4 src-dvd.mkv
+[ "$(ffprobe -v error -select_streams s -show_entries stream=codec_name -of csv=p=0 src-dvd.mkv)" = dvd_subtitle ] ||
+    fail "yl_mkdvdsub made no dvd_subtitle stream"
+"$YUNLING" transcode -i src-dvd.mkv --ladder 180 -o out4 2>log.txt
+grep -q 'is pictures, not text' log.txt || fail "no warning for the DVD stream"
+! grep -q 'TYPE=SUBTITLES' out4/master.m3u8 || fail "a picture stream became a rendition"
+[ -s out4/v0/index.m3u8 ] || fail "no video rung"
+ok "dvd_subtitle stream left out with a warning; the lesson was made"
