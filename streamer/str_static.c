@@ -437,7 +437,9 @@ int str_static_hls(str_req *r, const char *rel)
                                 SF_CACHE, id);
             }
         }
-        if (v != NULL)
+        /* (Cached files are at most SMALL_FILE: they never need the
+         * sendfile path, which needs an fd.) */
+        if (v != NULL && v->len <= SMALL_FILE)
             return serve_fd(r, -1, v, &v->st, rel, str_cache_class_hls(rel), 0,
                             0);
     }

@@ -475,6 +475,32 @@ static int load_subs(tc_job *j)
 
 /* ---- output setup ---------------------------------------------------- */
 
+/* A text subtitle decoder; unlike open_decoder() a failure is only
+ * returned (the stream is left out), not the job's error. */
+static int open_sub_decoder(const AVStream *st, AVCodecContext **out)
+{
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *dec;
+    int ret;
+
+    if (codec == NULL)
+        return AVERROR_DECODER_NOT_FOUND;
+    dec = avcodec_alloc_context3(codec);
+    if (dec == NULL)
+        return AVERROR(ENOMEM);
+    ret = avcodec_parameters_to_context(dec, st->codecpar);
+    if (ret >= 0) {
+        dec->pkt_timebase = st->time_base;
+        ret = avcodec_open2(dec, codec, NULL);
+    }
+    if (ret < 0) {
+        avcodec_free_context(&dec);
+        return ret;
+    }
+    *out = dec;
+    return 0;
+}
+
 /* Text subtitle streams of the source (SRT or ASS in Matroska, mov_text in
  * MP4, WebVTT) become renditions like --subs files, decoded during the one
  * read of the source; a --subs file of the same language wins. Picture
@@ -531,11 +557,19 @@ static int open_embedded_subs(tc_job *j)
         s->subs = tc_subs_new();
         if (s->subs == NULL)
             return oom(j);
-        ret = open_decoder(j, j->o.in_path, st, 1, &s->dec);
+        ret = open_sub_decoder(st, &s->dec);
         if (ret < 0) {
+            char e[128];
+
+            /* A courtesy, not a request: the lesson goes on without it. */
+            YL_LOGW("tc",
+                    "%s: subtitle stream %u (%s): no decoder: %s: left "
+                    "out",
+                    j->o.in_path, i, avcodec_get_name(st->codecpar->codec_id),
+                    av_err(ret, e, sizeof(e)));
             tc_subs_free(s->subs);
             s->subs = NULL;
-            return ret;
+            continue;
         }
         unique_dir(j, "s", s->lang, s->dir, sizeof(s->dir), 0);
         j->n_subs++;
