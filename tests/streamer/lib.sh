@@ -40,6 +40,15 @@ _on_exit() {
         echo "--- server log (tail) ---" >&2
         tail -n 40 "$YL_TMPDIR/server.log" >&2
     fi
+    if [ $rc -ne 0 ]; then
+        # The transcoder's own messages (a failed attempt says "see
+        # jobs/N.log"); progress lines left out.
+        for f in "$DATA"/jobs/*.log; do
+            [ -f "$f" ] || continue
+            echo "--- $f (tail, no progress lines) ---" >&2
+            grep -v '^{"event":"progress"' "$f" | tail -n 40 >&2
+        done
+    fi
     exit $rc
 }
 trap _on_exit EXIT
