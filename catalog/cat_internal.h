@@ -153,7 +153,6 @@ void cat_writer_counters(struct cat_writer *w, uint64_t c[6]);
 int cat_rmtree(const char *path);
 /* Number of UTF-8 code points in s. */
 size_t cat_utf8_len(const char *s);
-/* true if s is valid UTF-8 without control characters except tab. */
-bool cat_utf8_ok(const char *s);
+/* UTF-8 text checks: yl_utf8_text() in common/yl_utf8.h. */
 
 #endif

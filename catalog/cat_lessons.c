@@ -11,6 +11,7 @@
 #include "catalog/cat_internal.h"
 #include "catalog/cat_lang.h"
 #include "common/yl_err.h"
+#include "common/yl_utf8.h"
 #include "common/yl_log.h"
 
 #define TITLE_MAX 400
@@ -67,14 +68,14 @@ static int check_new(cat_db *db, const cat_lesson_new *ln)
         if (cat_lang_normalize(k, canon, sizeof(canon)) < 0)
             return cat_fail(db, YL_EBADLANG,
                             "title.%s: \"%s\" is not a BCP-47 tag", k, k);
-        if (t == NULL || t[0] == '\0' || !cat_utf8_ok(t) ||
+        if (t == NULL || t[0] == '\0' || !yl_utf8_text(t) ||
             cat_utf8_len(t) > TITLE_MAX)
             return cat_fail(db, YL_EINVAL,
                             "title.%s: want 1..%d characters of UTF-8 text", k,
                             TITLE_MAX);
     }
     if (ln->category != NULL &&
-        (ln->category[0] == '\0' || !cat_utf8_ok(ln->category) ||
+        (ln->category[0] == '\0' || !yl_utf8_text(ln->category) ||
          cat_utf8_len(ln->category) > 64))
         return cat_fail(db, YL_EINVAL, "category: want 1..64 characters");
     if (!json_is_object(ln->inputs) ||
@@ -541,7 +542,7 @@ int cat_lessons_list(cat_db *db, const cat_lesson_query *q, json_t **out)
                         q->lang);
     if (qs != NULL && qs[0] == '\0')
         qs = NULL;
-    if (qs != NULL && (strlen(qs) > 200 || !cat_utf8_ok(qs)))
+    if (qs != NULL && (strlen(qs) > 200 || !yl_utf8_text(qs)))
         return cat_fail(db, YL_EINVAL, "q: want up to 200 characters of text");
     /* Trigrams need 3 code points; shorter queries (two Chinese characters
      * make a word) scan titles with LIKE. */

@@ -10,6 +10,7 @@
 #include "catalog/cat_internal.h"
 #include "catalog/cat_lang.h"
 #include "common/yl_err.h"
+#include "common/yl_utf8.h"
 #include "common/yl_log.h"
 
 #ifndef YL_SOURCE_DIR
@@ -170,7 +171,7 @@ static int import_file(cat_db *db, const char *dir, int k, const char *prov,
                           path, lineno, fl[0], cat_level_name(level));
             goto out;
         }
-        if (fl[1][0] == '\0' || !cat_utf8_ok(fl[1])) {
+        if (fl[1][0] == '\0' || !yl_utf8_text(fl[1])) {
             rc = cat_fail(db, YL_ECORRUPT, "%s:%d: bad name for %s", path,
                           lineno, fl[0]);
             goto out;

@@ -10,6 +10,7 @@
 
 #include "catalog/cat_internal.h"
 #include "common/yl_err.h"
+#include "common/yl_utf8.h"
 
 const char *cat_role_name(int role)
 {
@@ -73,7 +74,7 @@ int cat_tokens_create(cat_db *db, int role, const char *scope, int ttl_days,
         return cat_fail(db, YL_EINVAL, "role: want admin or site");
     if (ttl_days < 0 || ttl_days > 36500)
         return cat_fail(db, YL_EINVAL, "ttl: want 0..36500 days");
-    if (name != NULL && (strlen(name) > 120 || !cat_utf8_ok(name)))
+    if (name != NULL && (strlen(name) > 120 || !yl_utf8_text(name)))
         return cat_fail(db, YL_EINVAL, "name: want up to 120 characters");
     if (cat_code_level(scope) < 0)
         return cat_fail(db, YL_EINVAL, "scope: \"%s\" is not a site code",

@@ -19,6 +19,7 @@
 #include "catalog/cat_lang.h"
 #include "catalog/cat_sites.h"
 #include "common/yl_err.h"
+#include "common/yl_utf8.h"
 #include "common/yl_log.h"
 
 #define SKEY_MAX       128
@@ -118,7 +119,7 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
         return perr(err, errlen, YL_EINVAL, "events[%d].session: want a string",
                     i);
     s = json_string_value(v);
-    if (s[0] == '\0' || strlen(s) > SKEY_MAX || !cat_utf8_ok(s))
+    if (s[0] == '\0' || strlen(s) > SKEY_MAX || !yl_utf8_text(s))
         return perr(err, errlen, YL_EINVAL,
                     "events[%d].session: want 1..%d characters of text", i,
                     SKEY_MAX);

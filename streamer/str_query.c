@@ -325,18 +325,29 @@ void str_query_kick(str_qpool *p)
     pthread_mutex_unlock(&p->lock);
 }
 
-int str_query_submit_views(str_req *r)
+/* A query answering r; now_ms is its receipt time (stamped on every
+ * viewing event of a batch). NULL when out of memory. */
+static str_query *query_new(const str_req *r, int kind)
 {
     str_query *q = calloc(1, sizeof(*q));
 
     if (q == NULL)
-        return -ENOMEM;
+        return NULL;
     q->base.run = reply;
     q->base.free_fn = query_free;
     q->serial = r->serial;
-    q->kind = STR_Q_VIEWS;
-    q->now_ms = cat_now_ms(); /* receipt time, stamped on every event */
-    q->in = r->body;          /* the body is the query's now */
+    q->kind = kind;
+    q->now_ms = cat_now_ms();
+    return q;
+}
+
+int str_query_submit_views(str_req *r)
+{
+    str_query *q = query_new(r, STR_Q_VIEWS);
+
+    if (q == NULL)
+        return -ENOMEM;
+    q->in = r->body; /* the body is the query's now */
     q->in_len = r->body_len;
     r->body = NULL;
     r->body_len = r->body_cap = 0;
@@ -349,15 +360,10 @@ int str_query_submit_views(str_req *r)
 int str_query_submit(str_req *r, int kind, const char *code, const char *from,
                      const char *to)
 {
-    str_query *q = calloc(1, sizeof(*q));
+    str_query *q = query_new(r, kind);
 
     if (q == NULL)
         return -ENOMEM;
-    q->base.run = reply;
-    q->base.free_fn = query_free;
-    q->serial = r->serial;
-    q->kind = kind;
-    q->now_ms = cat_now_ms();
     snprintf(q->code, sizeof(q->code), "%s", code);
     if (from != NULL) {
         snprintf(q->from, sizeof(q->from), "%s", from);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/yl_log.h"
+#include "common/yl_utf8.h"
 #include "streamer/str_internal.h"
 
 #define HDR_SPACE  2048       /* room for any of our header blocks */
@@ -142,50 +143,33 @@ int str_reply_json(str_req *r, int status, const char *json, size_t len)
     return str_reply(r, status, "application/json", json, len, api_extra);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n, i;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    for (i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 /* Escapes s into a JSON string body (no quotes) in out. Bytes that are not
  * UTF-8 (a path may hold any decoded %XX) become '?', so the error body
  * stays valid JSON. */
 static void json_escape(const char *s, char *out, size_t outlen)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0, n;
+    size_t o = 0, n, left = strlen(s);
 
-    while (*p && o + 7 < outlen) {
+    while (left > 0 && o + 7 < outlen) {
         if (*p == '"' || *p == '\\') {
             out[o++] = '\\';
             out[o++] = (char)*p++;
+            left--;
         } else if (*p < 0x20) {
             o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", *p++);
-        } else if ((n = utf8_len(p)) == 0) {
+            left--;
+        } else if ((n = yl_utf8_seq(p, left)) == 0) {
             out[o++] = '?';
             p++;
+            left--;
         } else {
             if (o + n + 1 >= outlen)
                 break;
             memcpy(out + o, p, n);
             o += n;
             p += n;
+            left -= n;
         }
     }
     out[o] = '\0';

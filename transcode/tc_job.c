@@ -189,39 +189,52 @@ static int open_media(tc_job *j, const char *path, AVFormatContext **out)
     return 0;
 }
 
-static int open_decoder(tc_job *j, const char *path, AVStream *st, int threads,
-                        AVCodecContext **out)
+/* A decoder for st: 0, AVERROR_DECODER_NOT_FOUND, AVERROR(ENOMEM) or what
+ * avcodec_open2 said. No message: the callers decide what a failure is. */
+static int new_decoder(const AVStream *st, int threads, AVCodecContext **out)
 {
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
     AVCodecContext *dec;
     int ret;
 
     if (codec == NULL)
-        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
-                       "%s: stream %d: unsupported %s codec \"%s\"", path,
-                       st->index,
-                       av_get_media_type_string(st->codecpar->codec_type),
-                       avcodec_get_name(st->codecpar->codec_id));
+        return AVERROR_DECODER_NOT_FOUND;
     dec = avcodec_alloc_context3(codec);
     if (dec == NULL)
-        return oom(j);
+        return AVERROR(ENOMEM);
     ret = avcodec_parameters_to_context(dec, st->codecpar);
-    if (ret < 0) {
-        avcodec_free_context(&dec);
-        return oom(j);
+    if (ret >= 0) {
+        dec->pkt_timebase = st->time_base;
+        dec->thread_count = threads;
+        ret = avcodec_open2(dec, codec, NULL);
     }
-    dec->pkt_timebase = st->time_base;
-    dec->thread_count = threads;
-    ret = avcodec_open2(dec, codec, NULL);
     if (ret < 0) {
-        char e[128];
-
         avcodec_free_context(&dec);
-        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
-                       "%s: stream %d: cannot open the %s decoder: %s", path,
-                       st->index, codec->name, av_err(ret, e, sizeof(e)));
+        return ret;
     }
     *out = dec;
+    return 0;
+}
+
+/* A decoder the lesson needs: a failure is the job's error. */
+static int open_decoder(tc_job *j, const char *path, AVStream *st, int threads,
+                        AVCodecContext **out)
+{
+    const char *name = avcodec_get_name(st->codecpar->codec_id);
+    int ret = new_decoder(st, threads, out);
+    char e[128];
+
+    if (ret == AVERROR_DECODER_NOT_FOUND)
+        return tc_fail(
+            &j->st, TC_EK_INPUT, YL_ECORRUPT,
+            "%s: stream %d: unsupported %s codec \"%s\"", path, st->index,
+            av_get_media_type_string(st->codecpar->codec_type), name);
+    if (ret == AVERROR(ENOMEM))
+        return oom(j);
+    if (ret < 0)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: stream %d: cannot open the %s decoder: %s", path,
+                       st->index, name, av_err(ret, e, sizeof(e)));
     return 0;
 }
 
@@ -475,32 +488,6 @@ static int load_subs(tc_job *j)
 
 /* ---- output setup ---------------------------------------------------- */
 
-/* A text subtitle decoder; unlike open_decoder() a failure is only
- * returned (the stream is left out), not the job's error. */
-static int open_sub_decoder(const AVStream *st, AVCodecContext **out)
-{
-    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
-    AVCodecContext *dec;
-    int ret;
-
-    if (codec == NULL)
-        return AVERROR_DECODER_NOT_FOUND;
-    dec = avcodec_alloc_context3(codec);
-    if (dec == NULL)
-        return AVERROR(ENOMEM);
-    ret = avcodec_parameters_to_context(dec, st->codecpar);
-    if (ret >= 0) {
-        dec->pkt_timebase = st->time_base;
-        ret = avcodec_open2(dec, codec, NULL);
-    }
-    if (ret < 0) {
-        avcodec_free_context(&dec);
-        return ret;
-    }
-    *out = dec;
-    return 0;
-}
-
 /* Text subtitle streams of the source (SRT or ASS in Matroska, mov_text in
  * MP4, WebVTT) become renditions like --subs files, decoded during the one
  * read of the source; a --subs file of the same language wins. Picture
@@ -557,7 +544,7 @@ static int open_embedded_subs(tc_job *j)
         s->subs = tc_subs_new();
         if (s->subs == NULL)
             return oom(j);
-        ret = open_sub_decoder(st, &s->dec);
+        ret = new_decoder(st, 1, &s->dec); /* a failure only skips it */
         if (ret < 0) {
             char e[128];
 

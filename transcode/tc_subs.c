@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/yl_err.h"
+#include "common/yl_utf8.h"
 #include "transcode/tc_playlist.h"
 
 #define MAX_FILE_BYTES (64u << 20)
@@ -94,42 +95,6 @@ static int fail(struct parser *p, int ret, size_t line_idx, const char *fmt,
 
 /* ---- UTF-8 and lines --------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0; /* overlong */
-    else if (c == 0xed)
-        hi = 0x9f; /* surrogates */
-    else if (c == 0xf0)
-        lo = 0x90; /* overlong */
-    else if (c == 0xf4)
-        hi = 0x8f; /* above U+10FFFF */
-    if (avail < n)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 /* Splits data into lines (LF, CRLF or a lone CR end a line) and checks
  * that it is UTF-8 text without NUL bytes. */
 static int split_lines(struct parser *p, const char *data, size_t len)
@@ -154,7 +119,7 @@ static int split_lines(struct parser *p, const char *data, size_t len)
             return fail(p, YL_ECORRUPT, p->n_lines,
                         "NUL byte at offset %zu: not a text file", p->base + i);
         } else {
-            size_t n = utf8_seq(u + i, len - i);
+            size_t n = yl_utf8_seq(u + i, len - i);
 
             if (n == 0)
                 return fail(p, YL_EBADUTF8, p->n_lines,
@@ -1154,7 +1119,7 @@ int tc_subs_add_ass(tc_subs *s, int64_t start_ms, int64_t end_ms,
     if (start_ms < 0 || end_ms < start_ms)
         return YL_EBADTIME;
     for (size_t i = 0; i < len;) {
-        size_t n = u[i] == 0 ? 0 : utf8_seq(u + i, len - i);
+        size_t n = u[i] == 0 ? 0 : yl_utf8_seq(u + i, len - i);
 
         if (n == 0)
             return YL_EBADUTF8;
