@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -39,6 +40,7 @@ typedef struct str_query {
     char *in;
     size_t in_len;
     cat_token_info tok;
+    bool body_token; /* no Authorization header: "token" in the body */
     int max_events;
     /* result (pool thread) */
     int rc;
@@ -158,6 +160,46 @@ static int views_admin_scope(cat_db *rd, str_query *q, const json_t *body)
     return 0;
 }
 
+/* A batch sent without an Authorization header (navigator.sendBeacon
+ * cannot set one) carries its token as "token" in the body; it is checked
+ * here like the header's: unknown, revoked or expired → 401. */
+static int body_token(cat_db *rd, str_query *q, const json_t *body)
+{
+    const char *tok = json_string_value(json_object_get(body, "token"));
+    int rc;
+
+    if (tok == NULL) {
+        fail(q, YL_EINVAL, 401, "unauthorized",
+             "viewing events need a site or admin token (Authorization: "
+             "Bearer ..., or \"token\" in the body)");
+        return -1;
+    }
+    memset(&q->tok, 0, sizeof(q->tok));
+    rc = strlen(tok) == CAT_TOKEN_LEN
+             ? cat_tokens_verify(rd, tok, q->now_ms, &q->tok)
+             : YL_ENOTFOUND;
+    if (rc == YL_ENOTFOUND) {
+        fail(q, rc, 401, "unauthorized", "unknown or revoked token");
+        return -1;
+    }
+    if (rc < 0) {
+        fail(q, rc, 500, "internal", "%s", cat_db_errmsg(rd));
+        return -1;
+    }
+    if (q->tok.expired) {
+        time_t t = (time_t)(q->tok.expires_ms / 1000);
+        char date[32];
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fail(q, YL_EINVAL, 401, "token_expired",
+             "token expired at %s: ask for a new one", date);
+        return -1;
+    }
+    return 0;
+}
+
 /* Ingest thread: JSON → checked batch → the writer. */
 static void run_views(cat_db *rd, str_qpool *p, str_query *q)
 {
@@ -173,6 +215,10 @@ static void run_views(cat_db *rd, str_qpool *p, str_query *q)
         fail(q, YL_EINVAL, 400, "malformed_json",
              "body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
              jerr.column);
+        return;
+    }
+    if (q->body_token && body_token(rd, q, body) < 0) {
+        json_decref(body);
         return;
     }
     if (q->tok.role == CAT_ROLE_ADMIN && views_admin_scope(rd, q, body) < 0) {
@@ -352,6 +398,7 @@ int str_query_submit_views(str_req *r)
     r->body = NULL;
     r->body_len = r->body_cap = 0;
     q->tok = r->tok;
+    q->body_token = !r->has_token;
     q->max_events = r->srv->cfg.cat.max_batch_events;
     enqueue(r->srv->vpool, r, q);
     return 0;

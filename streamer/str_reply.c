@@ -138,9 +138,17 @@ fail:
     return -1;
 }
 
+/* A 401 says how to authenticate (RFC 9110 §11.6.1) and is never cached,
+ * whether it is answered at once or later by a pool thread's check. */
+static const char unauth_extra[] =
+    "cache-control: no-store\x0d\x0a"
+    "access-control-expose-headers: Content-Length, ETag\x0d\x0a"
+    "www-authenticate: Bearer realm=\"yunling\"\x0d\x0a";
+
 int str_reply_json(str_req *r, int status, const char *json, size_t len)
 {
-    return str_reply(r, status, "application/json", json, len, api_extra);
+    return str_reply(r, status, "application/json", json, len,
+                     status == 401 ? unauth_extra : api_extra);
 }
 
 /* Escapes s into a JSON string body (no quotes) in out. Bytes that are not
@@ -193,10 +201,6 @@ int str_reply_error(str_req *r, int status, const char *code, const char *fmt,
         YL_LOGW("str", "%s -> %d %s: %s", r->path, status, code, msg);
     else
         YL_LOGD("str", "%s -> %d %s: %s", r->path, status, code, msg);
-    if (status == 401)
-        return str_reply(r, status, "application/json", body, (size_t)n,
-                         "cache-control: no-store\x0d\x0a"
-                         "www-authenticate: Bearer realm=\"yunling\"\x0d\x0a");
     return str_reply_json(r, status, body, (size_t)n);
 }
 

@@ -67,6 +67,31 @@ st=$(api POST /api/v1/views -H "Authorization: Bearer $ADMIN" \
 expect_match "$st" '^40[04]$' "unknown site (admin)"
 expect_match "$(resp .error.message)" 532901104299 "unknown site message"
 
+# The token in the body: what navigator.sendBeacon sends as a page closes
+# (no headers of its own; a string body goes as text/plain).
+T=(-H 'Content-Type: text/plain;charset=UTF-8')
+st=$(api POST /api/v1/views "${T[@]}" \
+    -d "{\"token\":\"$SITE\",\"events\":[$(ev b1 1 start 0 1000),$(ev b1 2 end 5 6000)]}")
+expect_eq "$st" 200 "a beacon batch with the token in the body"
+expect_eq "$(resp .accepted)" 2 "beacon events accepted"
+expect_eq "$(db "SELECT ended FROM sessions WHERE skey = 'b1'")" 1 "beacon end stored"
+for t in '' '"token":"nope",' "\"token\":\"$EXPIRED\"," '"token":7,'; do
+    st=$(api POST /api/v1/views "${T[@]}" -d "{$t\"events\":[$(ev b2 1 start 0)]}")
+    expect_eq "$st" 401 "body token '$t'"
+    expect_match "$(resp .error.code)" '^(unauthorized|token_expired)$' "code for '$t'"
+done
+expect_match "$(resp .error.message)" 'token' "message names the token"
+api POST /api/v1/views "${T[@]}" -d "{\"token\":\"$EXPIRED\",\"events\":[]}" >/dev/null
+expect_eq "$(resp .error.code)" token_expired "expired token in the body"
+st=$(api POST /api/v1/views "${T[@]}" \
+    -d "{\"token\":\"$SITE\",\"events\":[$(ev b3 1 start 0 | sed 's/532901104201/532901104299/')]}")
+expect_eq "$st" 403 "a body token is held to its own site too"
+expect_eq "$(db "SELECT count(*) FROM sessions WHERE skey IN ('b2', 'b3')")" 0 \
+    "nothing stored for refused beacon batches"
+db "DELETE FROM view_events WHERE session_id IN
+    (SELECT id FROM sessions WHERE skey = 'b1')" >/dev/null
+ok "token in the body (sendBeacon): accepted; unknown/expired/missing 401, other site 403"
+
 # over the limits
 BIG="{\"events\":[$(for i in $(seq 1 51); do ev "m$i" 1 start 0; echo -n ,; done | sed 's/,$//')]}"
 bad 413 batch_too_large '50' "$BIG"
