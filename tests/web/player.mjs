@@ -200,19 +200,28 @@ test('quality: a manual rung, then "只听声音" plays the audio rendition alon
   const lang = (await state()).audio;
   await page.locator('button[data-menu="quality"]').click();
   await page.locator('.menu [data-value="audio"]').click();
-  await until(async () => (await page.evaluate(() => window.yl.player.hls.url)).endsWith(`/a-${lang}/index.m3u8`), 5000, 'the audio rendition as the source');
+  const levelUrls = () => page.evaluate(() => window.yl.player.hls.levels.map((l) => l.uri || [].concat(l.url)[0]));
+  await until(async () => { const u = await levelUrls(); return u.length === 1 && u[0].endsWith(`/a-${lang}/index.m3u8`); }, 5000,
+    async () => `the audio rendition as the one variant (levels ${JSON.stringify(await levelUrls())})`);
   await expectPlaying(page, 1.5, 10000, 'audio-only playback');
   const mark = requests.length;
   await sleep(2000);
   const video = requests.slice(mark).filter((u) => /\/hls\/\d+\/v\d+\//.test(u));
   assert.deepEqual(video, [], 'no video segments while audio only');
   assert.equal((await state()).rendition, 'audio');
+  // Subtitles go on while only the sound is fetched: Tibetan cues over the poster.
+  await page.locator('button[data-menu="subs"]').click();
+  await page.locator('.menu [data-value="bo"]').click();
+  await until(async () => /[\u0F00-\u0FFF]/.test(await page.locator('.cues').innerText()), 8000,
+    async () => `a Tibetan cue in audio-only mode (state ${JSON.stringify(await state())})`);
+  assert.ok(requests.slice(mark).some((u) => /\/s-bo\/.*\.(vtt|m3u8)$/.test(u)) || requests.some((u) => /\/s-bo\//.test(u)), 'the Tibetan WebVTT was fetched');
   const n0 = viewsResponses.length;
   await until(() => viewsResponses.slice(n0).flatMap((r) => r.sent).some((e) => e.kind === 'beat' && e.rendition === 'audio'), 3 * BEAT_S * 1000, 'a beat with rendition "audio"');
   // Back to automatic quality with the picture.
   await page.locator('button[data-menu="quality"]').click();
   await page.locator('.menu [data-value="-1"]').click();
   await until(async () => /master\.m3u8$/.test(await page.evaluate(() => window.yl.player.hls.url)), 5000, 'the master playlist again');
+  await until(async () => (await page.evaluate(() => window.yl.player.hls.levels.length)) > 1, 5000, 'the video rungs again');
   await expectPlaying(page, 1, 10000, 'playback with the picture again');
   assert.match((await state()).rendition, /^\d+p$/);
 });
@@ -251,4 +260,30 @@ test('the real beat interval: one beat per 15 s of playing time, paused time not
   assert.ok(wall >= 18.5 && wall <= 30, `15 s playing + 4 s paused ≈ 19 s between start and beat, got ${wall}`);
   assert.ok(Math.abs(pos - 15) <= 2.5, `the beat comes after 15 s of playing (position moved ${pos} s; start ${JSON.stringify(start)}, beat ${JSON.stringify(beat)})`);
   assert.ok(!b.errors.some((e) => /pageerror/.test(e)), `no page errors: ${b.errors.join('; ')}`);
+});
+
+test('closing the page sends the end event by sendBeacon, the token in its body', async () => {
+  const sid = (await state()).session;
+  assert.ok(sid && !(await state()).paused, 'a session is playing');
+  // Playwright does not report a closing page's beacon: keep a copy of what
+  // the page hands to navigator.sendBeacon in its origin's localStorage.
+  await page.evaluate(() => {
+    const orig = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, body) => {
+      const ok = orig(url, body);
+      localStorage.setItem('yl.test.beacon', JSON.stringify({ url, body, ok }));
+      return ok;
+    };
+  });
+  await page.goto('about:blank'); // pagehide; no page of the origin is left to resend
+  const row = await until(() => srv.sqlRows(`SELECT ended, watched_s FROM sessions WHERE skey='${sid}'`).find((r) => r.ended === 1), 10000,
+    `the end event of ${sid} in the database`);
+  await page.goto(`${srv.base}/healthz`); // same origin, no player: read the copy
+  const bc = JSON.parse(await page.evaluate(() => localStorage.getItem('yl.test.beacon')) || 'null');
+  log(`closed: session ${sid} ended (watched ${row.watched_s} s) by a beacon to ${bc && bc.url}`);
+  assert.ok(bc && bc.ok, `navigator.sendBeacon took the last events: ${JSON.stringify(bc)}`);
+  const sent = JSON.parse(bc.body);
+  assert.equal(sent.token, srv.siteToken, 'the site token rides in the body');
+  assert.equal(sent.events.at(-1).kind, 'end');
+  assert.equal(sent.events.at(-1).session, sid);
 });

@@ -185,3 +185,39 @@ test('beat clock: a beat per 15 s of playing time; pauses do not count', () => {
   c.stop();
   assert.equal(tm.pending(), 0);
 });
+
+test('beacon on page close: the token rides in the body, the events stay queued until acknowledged', async () => {
+  const st = memStorage();
+  const srv = fakeServer();
+  const q = new ViewQueue({ storage: st, fetchFn: srv.fetch, auth: () => ({ token: 'T0K' }) });
+  const s = new ViewSession({ queue: q, site: '1', lesson: 1, client: 'tv' });
+  const beacons = [];
+  const send = (url, body) => { beacons.push({ url, body: JSON.parse(body) }); return true; };
+  assert.equal(q.beacon(send), 0, 'nothing queued: no beacon');
+  s.event('start', {});
+  s.event('end', { position_s: 3 });
+  assert.equal(q.beacon(send), 2);
+  assert.equal(beacons.length, 1);
+  assert.equal(beacons[0].url, 'api/v1/views');
+  assert.equal(beacons[0].body.token, 'T0K');
+  assert.deepEqual(beacons[0].body.events.map((e) => e.kind), ['start', 'end']);
+  assert.equal(q.length, 2, 'a beacon is never answered: its events stay queued');
+  // The next page load sends them again; the server dedupes what arrived.
+  for (const e of beacons[0].body.events) srv.got.push(e);
+  await q.flush();
+  assert.equal(q.length, 0);
+  assert.equal(srv.dup, 2, 'the resend counts as duplicates, nothing is stored twice');
+  assert.equal(srv.got.length, 2);
+  // Refused by the browser (quota), no sendBeacon, or not set up: 0, the
+  // caller falls back to fetch(keepalive).
+  const s2 = new ViewSession({ queue: q, site: '1', lesson: 1, client: 'tv' });
+  s2.event('start', {});
+  assert.equal(q.beacon(() => false), 0);
+  assert.equal(q.beacon(null), 0);
+  assert.equal(new ViewQueue({ storage: st, fetchFn: srv.fetch, auth: () => null }).beacon(send), 0);
+  assert.equal(q.beacon(() => { throw new TypeError('quota'); }), 0);
+  // At most KEEPALIVE_MAX (100) events in one beacon (64 KB in flight).
+  for (let i = 0; i < 150; i++) s2.event('beat', { position_s: i });
+  assert.equal(q.beacon(send), 100);
+  assert.equal(beacons[1].body.events.length, 100);
+});

@@ -39,11 +39,12 @@ app.queue = new ViewQueue({
   log: (m) => console.info(m),
 });
 window.addEventListener('online', () => app.queue.online());
-// Leaving the page: end the playing session and send what is queued with
-// fetch(keepalive) (sendBeacon cannot carry the Authorization header).
+// Leaving the page: end the playing session and send what is queued by
+// navigator.sendBeacon (the token in the body), else fetch(keepalive).
 window.addEventListener('pagehide', () => {
   if (app.view && app.view.close) app.view.close({ unloading: true });
-  app.queue.flush({ keepalive: true });
+  const send = navigator.sendBeacon ? (url, body) => navigator.sendBeacon(url, body) : null;
+  if (!app.queue.beacon(send)) app.queue.flush({ keepalive: true });
 });
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'hidden') app.queue.flush({ keepalive: true });

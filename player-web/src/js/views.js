@@ -5,10 +5,15 @@
 // answered 2xx, so none is sent twice by one device (the server dedupes a
 // resend after a lost answer).
 //
-// The site token goes in the Authorization header. navigator.sendBeacon
-// cannot set headers, so the last flush on page close uses
-// fetch(..., {keepalive: true}), which can (and is also limited to 64 KB, so
-// it carries at most KEEPALIVE_MAX events).
+// The site token goes in the Authorization header. The last send, as the
+// page closes, goes by navigator.sendBeacon, which the browser delivers
+// after the page is gone; a beacon cannot set headers, so it carries the
+// token in its body ({"token", "events"}, which the server accepts for this
+// reason). Its answer is never seen, so the events it carried stay queued
+// and go again at the next page load: the server counts them as duplicates,
+// and an event is never lost to a beacon that did not arrive (the link
+// down as the TV is switched off). Without sendBeacon, fetch(keepalive).
+// Both are limited to 64 KB in flight: at most KEEPALIVE_MAX events.
 //
 // Nothing here touches the DOM: storage, fetch, clocks and timers are passed
 // in, so tests/web/views_unit.mjs runs this module under node.
@@ -165,6 +170,24 @@ export class ViewQueue {
       this.retryLater();
       return;
     }
+  }
+
+  /** The page is closing: hand the oldest queued events to sendBeacon
+   * (send(url, body) → bool). Returns the number handed over; 0 when the
+   * device is not set up, nothing is queued, or the browser refused (then
+   * the caller falls back to flush({keepalive: true})). */
+  beacon(send) {
+    const a = this.auth();
+    const q = this.read();
+    if (!a || !q.length || typeof send !== 'function') return 0;
+    const batch = q.slice(0, KEEPALIVE_MAX);
+    let ok = false;
+    try {
+      ok = send(this.endpoint, JSON.stringify({ token: a.token, events: batch }));
+    } catch (err) {
+      this.log(`views: sendBeacon failed (${err && err.message})`);
+    }
+    return ok ? batch.length : 0;
   }
 
   retryLater() {
