@@ -304,7 +304,7 @@ int cat_lessons_meta_load(const char *path, json_t **meta, char *err,
 {
     json_error_t je;
     json_t *m, *v;
-    int rc = 0;
+    int rc = 0, i;
 
     m = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (m == NULL) {
@@ -332,11 +332,15 @@ int cat_lessons_meta_load(const char *path, json_t **meta, char *err,
         rc = meta_err(err, errlen, path, "audio", "want an array");
         goto out;
     }
-    v = json_object_get(m, "poster");
-    if (v != NULL && !json_is_null(v) &&
-        (!json_is_string(v) || !safe_rel(json_string_value(v)))) {
-        rc = meta_err(err, errlen, path, "poster", "want a relative path");
-        goto out;
+    for (i = 0; i < 2; i++) {
+        const char *key = i == 0 ? "poster" : "thumb";
+
+        v = json_object_get(m, key);
+        if (v != NULL && !json_is_null(v) &&
+            (!json_is_string(v) || !safe_rel(json_string_value(v)))) {
+            rc = meta_err(err, errlen, path, key, "want a relative path");
+            goto out;
+        }
     }
     rc = check_tags(json_object_get(m, "languages"), path, "languages", err,
                     errlen);
@@ -437,7 +441,8 @@ out:
     "SELECT l.id, l.state, l.category, l.duration_s, l.languages, "            \
     "l.subtitles, l.created_ms, json_extract(l.meta, '$.poster'), "            \
     "(SELECT json_group_object(t.lang, t.title) FROM lesson_titles t "         \
-    "WHERE t.lesson_id = l.id) FROM lessons l "
+    "WHERE t.lesson_id = l.id), json_extract(l.meta, '$.thumb') "              \
+    "FROM lessons l "
 
 static json_t *parse_or(const char *s, json_t *dflt)
 {
@@ -492,10 +497,20 @@ static json_t *item_from(sqlite3_stmt *st, const char *pref)
         snprintf(buf, sizeof(buf), "/hls/%lld/%s", (long long)id,
                  poster[0] ? poster : "poster.jpg");
         json_object_set_new(item, "poster", json_string(buf));
+        /* A small picture for lists (lessons transcoded before it existed
+         * have none: clients use the poster). */
+        if (sqlite3_column_type(st, 9) == SQLITE_TEXT) {
+            snprintf(buf, sizeof(buf), "/hls/%lld/%s", (long long)id,
+                     cat_col_text(st, 9));
+            json_object_set_new(item, "thumb", json_string(buf));
+        } else {
+            json_object_set_new(item, "thumb", json_null());
+        }
         snprintf(buf, sizeof(buf), "/hls/%lld/master.m3u8", (long long)id);
         json_object_set_new(item, "hls", json_string(buf));
     } else {
         json_object_set_new(item, "poster", json_null());
+        json_object_set_new(item, "thumb", json_null());
         json_object_set_new(item, "hls", json_null());
     }
     return item;

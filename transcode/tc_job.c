@@ -1237,15 +1237,14 @@ out:
 
 /* ---- finishing -------------------------------------------------------- */
 
-static int write_poster(tc_job *j)
+/* One picture of the lesson as name at width x height, quantiser q. */
+static int write_picture(tc_job *j, const char *name, int width, int height,
+                         int q)
 {
-    const char *path = tmp_path(j, "poster.jpg");
+    const char *path = tmp_path(j, name);
     int ret;
 
-    if (j->poster == NULL)
-        return 0;
-    ret = tc_poster_write(j->poster, j->video[0].rung.width,
-                          j->video[0].rung.height, path);
+    ret = tc_poster_write(j->poster, width, height, q, path);
     if (ret < 0 && ret > -4096 && ret != AVERROR(ENOMEM))
         return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s: cannot write: %s", path,
                        strerror(-ret));
@@ -1253,10 +1252,35 @@ static int write_poster(tc_job *j)
         char e[128];
 
         return tc_fail(&j->st, TC_EK_INTERNAL, ret,
-                       "%s: encoding the poster failed: %s", path,
+                       "%s: encoding the picture failed: %s", path,
                        av_err(ret, e, sizeof(e)));
     }
     return 0;
+}
+
+/* poster.jpg at the top rung's size (q 3: sharp, a few tens of KB) for the
+ * player, and thumb.jpg at most THUMB_W wide (q 5: ~5-10 KB) for lesson
+ * lists, where a village on a slow link would otherwise fetch every
+ * poster in full. */
+#define THUMB_W 320
+static int write_poster(tc_job *j)
+{
+    int w = j->video[0].rung.width, h = j->video[0].rung.height;
+    int tw = w, th = h;
+    int ret;
+
+    if (j->poster == NULL)
+        return 0;
+    ret = write_picture(j, "poster.jpg", w, h, 3);
+    if (ret < 0)
+        return ret;
+    if (w > THUMB_W) {
+        tw = THUMB_W;
+        th = (int)((int64_t)h * THUMB_W / w + 1) & ~1;
+        if (th < 2)
+            th = 2;
+    }
+    return write_picture(j, "thumb.jpg", tw, th, 5);
 }
 
 /* The X-TIMESTAMP-MAP of WebVTT maps cue time 0 to the media timestamp of
@@ -1389,6 +1413,8 @@ static int write_lesson_json(tc_job *j, char codecs[][64])
     json_object_set_new(root, "poster",
                         j->n_video > 0 ? json_string("poster.jpg")
                                        : json_null());
+    json_object_set_new(
+        root, "thumb", j->n_video > 0 ? json_string("thumb.jpg") : json_null());
     json_object_set_new(root, "video", video);
     json_object_set_new(root, "audio", audio);
     json_object_set_new(root, "subtitles", subs);

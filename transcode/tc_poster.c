@@ -7,7 +7,7 @@
 #include <libavcodec/avcodec.h>
 #include <libswscale/swscale.h>
 
-int tc_poster_write(const AVFrame *frame, int width, int height,
+int tc_poster_write(const AVFrame *frame, int width, int height, int q,
                     const char *path)
 {
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
@@ -31,9 +31,8 @@ int tc_poster_write(const AVFrame *frame, int width, int height,
     enc->height = height;
     enc->pix_fmt = AV_PIX_FMT_YUVJ420P;
     enc->time_base = (AVRational){1, 25};
-    /* Fixed quality (q 3 of 2..31): a sharp poster of a few tens of KB. */
     enc->flags |= AV_CODEC_FLAG_QSCALE;
-    enc->global_quality = FF_QP2LAMBDA * 3;
+    enc->global_quality = FF_QP2LAMBDA * q;
     enc->color_range = AVCOL_RANGE_JPEG;
     ret = avcodec_open2(enc, codec, NULL);
     if (ret < 0)

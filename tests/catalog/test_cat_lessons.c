@@ -146,6 +146,8 @@ static void search_titles_in_every_script(void **state)
                         "/hls/1/master.m3u8");
     assert_string_equal(json_string_value(json_object_get(it, "poster")),
                         "/hls/1/poster.jpg");
+    /* published without a thumb (an older transcoder): null */
+    assert_true(json_is_null(json_object_get(it, "thumb")));
     json_decref(it);
     assert_int_equal(cat_lessons_get(db, l1, NULL, &it), 0);
     assert_string_equal(json_string_value(json_object_get(it, "title")), ZH1);
@@ -259,6 +261,9 @@ static void meta_load_names_the_bad_field(void **state)
         {"{\"version\":1,\"duration_s\":30,\"video\":[],\"audio\":[],"
          "\"poster\":\"/etc/x.jpg\",\"languages\":[]}",
          "poster"},
+        {"{\"version\":1,\"duration_s\":30,\"video\":[],\"audio\":[],"
+         "\"thumb\":\"../x.jpg\",\"languages\":[]}",
+         "thumb"},
     };
 
     (void)state;

@@ -44,6 +44,11 @@ expect_eq "$(resp '.items[0].titles.bo')" 'ཞིང་ཁའི་སྲིད�
 HLS=$(resp '.items[0].hls')
 expect_eq "$(code "$BASE$HLS")" 200 "the item's hls URL"
 expect_eq "$(code "$BASE$(resp '.items[0].poster')")" 200 "the poster URL"
+expect_eq "$(resp '.items[0].thumb')" /hls/1/thumb.jpg "the thumb path"
+curl -s -o "$YL_TMPDIR/thumb.jpg" -D "$YL_TMPDIR/th" "$BASE/hls/1/thumb.jpg"
+expect_eq "$(hval "$YL_TMPDIR/th" content-type)" image/jpeg "thumb type"
+expect_match "$(ffprobe -v error -show_entries stream=width -of csv=p=0 \
+    "$YL_TMPDIR/thumb.jpg")" '^(320|[12][0-9]{2})$' "thumb at most 320 wide"
 api GET '/api/v1/lessons?q=%E6%96%B0%E6%94%BF' >/dev/null # 新政
 expect_eq "$(resp .total)" 1 "search by a Chinese title substring"
 api GET '/api/v1/lessons?q=nothing-like-it' >/dev/null

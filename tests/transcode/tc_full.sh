@@ -129,7 +129,7 @@ ok "STREAM-INF BANDWIDTH/AVERAGE-BANDWIDTH/RESOLUTION/FRAME-RATE/CODECS"
 
 # lesson.json for the catalog.
 jq -e '.version == 1 and (.duration_s - 6 | fabs) < 0.05
-    and .poster == "poster.jpg"
+    and .poster == "poster.jpg" and .thumb == "thumb.jpg"
     and (.video | length) == 4 and .video[0].width == 1280
     and .video[0].height == 720 and .video[0].fps == 25
     and (.video[0].codecs | startswith("avc1.64"))
@@ -145,4 +145,8 @@ ok "lesson.json"
 
 p=$(ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 out/poster.jpg)
 [ "$p" = "mjpeg,1280,720" ] || fail "poster.jpg: $p"
-ok "poster.jpg"
+p=$(ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 out/thumb.jpg)
+[ "$p" = "mjpeg,320,180" ] || fail "thumb.jpg: $p"
+[ "$(stat -c %s out/thumb.jpg)" -lt "$(stat -c %s out/poster.jpg)" ] ||
+    fail "thumb.jpg is not smaller than poster.jpg"
+ok "poster.jpg, thumb.jpg"
