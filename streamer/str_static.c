@@ -25,12 +25,13 @@
 #define HDR_SPACE  2048
 
 /* Our own CSP (not lws's "security best practices", which blocks the blob:
- * media and workers hls.js needs). */
+ * media and workers hls.js needs; connect-src blob: lets hls.js load the
+ * player's own audio-only master playlist). */
 static const char csp[] =
     "default-src 'self'; script-src 'self'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; worker-src 'self' blob:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "connect-src 'self' blob:; font-src 'self'; object-src 'none'; "
     "base-uri 'self'; frame-ancestors 'self'";
 
 /* ---- lesson holds ---- */

@@ -58,7 +58,7 @@ test('first page load transfers less than 500 KB', async () => {
     const first = kb(rows);
     const by = {};
     for (const r of rows) {
-      const k = /\.woff2$/.test(r.url) ? 'fonts' : /\.js$/.test(r.url) ? 'js' : /\/api\//.test(r.url) ? 'api' : /poster/.test(r.url) ? 'posters' : 'html+css+icon';
+      const k = /\.woff2$/.test(r.url) ? 'fonts' : /\.js$/.test(r.url) ? 'js' : /\/api\//.test(r.url) ? 'api' : /(poster|thumb)\.jpg/.test(r.url) ? 'posters' : 'html+css+icon';
       by[k] = (by[k] || 0) + r.bytes / 1024;
     }
     log(`first page load: ${first.toFixed(1)} KB in ${rows.length} requests (${Object.entries(by).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})`);
@@ -73,6 +73,13 @@ test('first page load transfers less than 500 KB', async () => {
     const code = added.filter((r) => !isMedia(r.url));
     log(`to first frames: +${kb(code).toFixed(1)} KB player code and fonts (${code.map((r) => path.basename(new URL(r.url).pathname)).join(' ')}), +${kb(media).toFixed(1)} KB playlists and media`);
     assert.ok(first < BUDGET_KB, `first page load ${first.toFixed(1)} KB must stay under ${BUDGET_KB} KB`);
+    // Everything but the media itself, from the first byte to moving
+    // pictures: the page, the player and hls.js (gzip), the fonts.
+    const toVideo = first + kb(code);
+    log(`before video starts: ${toVideo.toFixed(1)} KB (budget ${BUDGET_KB} KB) + ${kb(media).toFixed(1)} KB of playlists and media`);
+    assert.ok(toVideo < BUDGET_KB, `page and player code before video starts ${toVideo.toFixed(1)} KB must stay under ${BUDGET_KB} KB`);
+    const js = rows.filter((r) => /hls\.min\.js$/.test(r.url));
+    assert.ok(js.length === 1 && js[0].bytes < 200 * 1024, `hls.min.js comes gzip-compressed (${js.map((r) => r.bytes)} bytes)`);
   } finally {
     await b.close();
   }

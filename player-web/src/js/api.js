@@ -60,3 +60,10 @@ export function posterUrl(item) {
   if (/^(\/|https?:)/.test(item.poster)) return new URL(item.poster, document.baseURI).href;
   return new URL(item.poster, hlsUrl(item)).href;
 }
+
+/** The small picture for lists (thumb.jpg, ~320 px wide); the poster for
+ * lessons transcoded before thumbs existed. */
+export function thumbUrl(item) {
+  if (!item.thumb) return posterUrl(item);
+  return posterUrl({ ...item, poster: item.thumb });
+}

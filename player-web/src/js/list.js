@@ -154,7 +154,7 @@ export class ListView {
 
   card(it) {
     const { first, second, secondLang } = titles(it);
-    const poster = api.posterUrl(it);
+    const poster = api.thumbUrl(it);
     return h('a.card', { href: `#/lesson/${it.id}`, 'data-id': String(it.id), role: 'listitem', onclick: () => { this.lastOpened = it.id; } },
       h('div.thumb', {},
         poster ? h('img', { src: poster, alt: '', loading: 'lazy', decoding: 'async' }) : null,

@@ -147,7 +147,7 @@ export class PlayerView {
     menuLbl(b.audio, t('audio'), this.audioLang ? langName(this.audioLang) : '—', this.audioLang || undefined);
     menuLbl(b.subs, t('subs'), this.subLang ? langName(this.subLang) : t('subsOff'), this.subLang || undefined);
     menuLbl(b.quality, t('quality'), this.qualityLabel());
-    b.subs.disabled = !(this.item && (this.item.subtitles || []).length) || this.audioOnly;
+    b.subs.disabled = !(this.item && (this.item.subtitles || []).length) || (this.audioOnly && this.engine !== 'hls.js');
     // The browser's own HLS without an audioTracks API (Chromium's) cannot
     // switch languages while showing the picture; audio only still can.
     b.audio.disabled = this.engine === 'native' && !this.video.audioTracks && !this.audioOnly;
@@ -213,7 +213,9 @@ export class PlayerView {
     this.audioLang = pickLang(it.languages || [], ua ? [ua, ...prefs] : prefs);
     const us = this.app.choice.subs; // 'off' or a tag
     this.subLang = us === 'off' ? null : pickLang(it.subtitles || [], us ? [us, ...prefs] : prefs, false);
-    this.video.poster = api.posterUrl(it);
+    // The list's thumb (cached already) until the picture moves; the full
+    // poster only where it stays on screen: audio only.
+    this.video.poster = this.audioOnly ? api.posterUrl(it) : api.thumbUrl(it);
     this.relabel();
     this.master = api.hlsUrl(it);
     this.b.play.focus({ preventScroll: true });
@@ -228,7 +230,7 @@ export class PlayerView {
       if (this.closed) return;
       if (window.Hls.isSupported()) {
         this.engine = 'hls.js';
-        this.attachHls(this.audioOnly ? this.audioUrl(this.audioLang) : this.master, -1);
+        this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.master, -1);
         return;
       }
     }
@@ -245,6 +247,25 @@ export class PlayerView {
   /** An audio rendition's playlist: a-<lang>/index.m3u8 (contracts.md §2). */
   audioUrl(lang) {
     return new URL(`a-${lang}/index.m3u8`, this.master).href;
+  }
+
+  /** Audio only with hls.js: a master playlist of our own (a blob: URL)
+   * with the audio rendition as its one variant and the lesson's subtitle
+   * renditions, so subtitles still show while only the sound is fetched.
+   * (hls.js drops the lesson master's audio-only variant when it has video
+   * variants, and a media playlist alone carries no subtitles.) */
+  audioMaster(lang) {
+    const abs = (p) => new URL(p, this.master).href;
+    const q = (v) => String(v).replace(/"/g, '');
+    const subs = this.item.subtitles || [];
+    let m = '#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n';
+    for (const l of subs) {
+      m += `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="${q(l)}",NAME="${q(langName(l))}",AUTOSELECT=YES,URI="${abs(`s-${q(l)}/index.m3u8`)}"\n`;
+    }
+    m += `#EXT-X-STREAM-INF:BANDWIDTH=160000,CODECS="mp4a.40.2"${subs.length ? ',SUBTITLES="subs"' : ''}\n${abs(`a-${q(lang)}/index.m3u8`)}\n`;
+    if (this.blobUrl) URL.revokeObjectURL(this.blobUrl);
+    this.blobUrl = URL.createObjectURL(new Blob([m], { type: 'application/vnd.apple.mpegurl' }));
+    return this.blobUrl;
   }
 
   attachHls(src, startPosition) {
@@ -308,7 +329,7 @@ export class PlayerView {
 
   applySubs() {
     const hls = this.hls;
-    if (hls && !this.audioOnly) {
+    if (hls) {
       const i = this.subLang ? hls.subtitleTracks.findIndex((tr) => canonLang(tr.lang) === canonLang(this.subLang)) : -1;
       if (hls.subtitleTrack !== i) hls.subtitleTrack = i;
       hls.subtitleDisplay = false;
@@ -395,8 +416,9 @@ export class PlayerView {
     const wasPlaying = !this.video.paused;
     const src = this.audioOnly ? this.audioUrl(this.audioLang) : this.master;
     this.stage.classList.toggle('audio-only', this.audioOnly);
+    if (this.audioOnly) this.video.poster = api.posterUrl(this.item);
     if (this.engine === 'hls.js') {
-      this.attachHls(src, pos);
+      this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.master, pos);
     } else if (this.engine === 'native') {
       this.video.src = src;
       this.video.addEventListener('loadedmetadata', () => { this.video.currentTime = pos; this.nativeTracks(); }, { once: true });
@@ -729,6 +751,7 @@ export class PlayerView {
     window.removeEventListener('online', this.onOnline);
     if (this.hls) this.hls.destroy();
     this.hls = null;
+    if (this.blobUrl) URL.revokeObjectURL(this.blobUrl);
     this.video.removeAttribute('src');
     this.video.load();
     if (this.app.player === this) this.app.player = null;
