@@ -671,7 +671,15 @@ int str_server_run(const str_config *cfg)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     /* Each known header, the URI included, is cut at max_header bytes:
      * we see the cut and answer 414/431 instead of lws dropping the
-     * connection. The header table holds a few such headers. */
+     * connection. The header table holds a few such headers.
+     * Headers lws does not know are stored whole, with no limit of
+     * their own (Debian builds lws with LWS_WITH_CUSTOM_HEADERS). When
+     * they fill the table, lws 4.1.6 fails the parse ("Ran out of header
+     * data space", roles/http/parsers.c) and closes the connection with
+     * no answer. We cannot answer for it: on a connection's first request
+     * there is no pss yet, so no HTTP_DROP_PROTOCOL, and CLOSED_HTTP
+     * comes after lws's shutdown(SHUT_WR) (core-net/close.c). See
+     * docs/api.md and tests/streamer/t_limits.sh. */
     for (i = 0; i < WSI_TOKEN_COUNT; i++)
         limits.token_limit[i] = (unsigned short)cfg->max_header;
 
