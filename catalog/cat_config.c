@@ -20,6 +20,7 @@ void cat_config_init(cat_config *c)
     c->max_upload_bytes = 4LL << 30;
     c->max_batch_events = 500;
     c->job_max_attempts = 3;
+    c->job_retry_delay_s = 30;
     c->active_window_s = 60;
     c->writer_batch = 512;
 }
@@ -76,6 +77,7 @@ int cat_config_set(cat_config *c, const char *section, const char *key,
         {"max_upload", 1024, 1LL << 40, &c->max_upload_bytes, NULL},
         {"max_events", 1, 100000, NULL, &c->max_batch_events},
         {"job_attempts", 1, 100, NULL, &c->job_max_attempts},
+        {"job_retry_delay", 0, 86400, NULL, &c->job_retry_delay_s},
         {"active_window", 1, 3600, NULL, &c->active_window_s},
         {"writer_batch", 1, 100000, NULL, &c->writer_batch},
     };

@@ -38,6 +38,7 @@ typedef struct cat_config {
     int64_t max_upload_bytes;    /* 4 GiB */
     int max_batch_events;        /* 500 */
     int job_max_attempts;        /* 3 */
+    int job_retry_delay_s;       /* 30: before the 2nd attempt, doubling */
     int active_window_s;         /* 60 */
     int writer_batch;            /* 512 */
 } cat_config;

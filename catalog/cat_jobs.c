@@ -27,7 +27,7 @@ static int state_parse(const char *s)
 
 static const char sql_get[] =
     "SELECT id, lesson_id, state, progress, error, attempts, created_ms, "
-    "updated_ms, dir, inputs FROM jobs WHERE id = ?1";
+    "updated_ms, dir, inputs, not_before_ms FROM jobs WHERE id = ?1";
 
 /* The job's JSON; with_inputs adds "dir" and "inputs" (for the runner). */
 static int job_json(cat_db *db, int64_t id, bool with_inputs, json_t **out)
@@ -52,6 +52,12 @@ static int job_json(cat_db *db, int64_t id, bool with_inputs, json_t **out)
                       "attempts", sqlite3_column_int(st, 5), "created_ms",
                       (json_int_t)sqlite3_column_int64(st, 6), "updated_ms",
                       (json_int_t)sqlite3_column_int64(st, 7));
+        /* A requeued job waiting for its next attempt says when. */
+        if (j != NULL && strcmp(cat_col_text(st, 2), "queued") == 0 &&
+            sqlite3_column_int64(st, 10) > cat_now_ms())
+            json_object_set_new(
+                j, "retry_at_ms",
+                json_integer((json_int_t)sqlite3_column_int64(st, 10)));
         if (j != NULL && with_inputs) {
             json_t *in = json_loads(cat_col_text(st, 9), 0, NULL);
             json_object_set_new(j, "dir", json_string(cat_col_text(st, 8)));
@@ -93,7 +99,8 @@ static int update_job(cat_db *db, sqlite3_stmt *st, int64_t id,
 int cat_jobs_claim(cat_db *db, json_t **job)
 {
     static const char sql_pick[] =
-        "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1";
+        "SELECT id FROM jobs WHERE state = 'queued' AND not_before_ms <= ?1 "
+        "ORDER BY id LIMIT 1";
     static const char sql_run[] =
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
         "progress = 0, updated_ms = ?2 WHERE id = ?1";
@@ -110,6 +117,7 @@ int cat_jobs_claim(cat_db *db, json_t **job)
         rc = YL_EDB;
         goto out;
     }
+    sqlite3_bind_int64(st, 1, cat_now_ms());
     rc = sqlite3_step(st);
     id = sqlite3_column_int64(st, 0);
     cat_stmt_done(st);
@@ -183,6 +191,7 @@ struct job_arg {
     int64_t id;
     double progress;
     int max_attempts;
+    int64_t retry_delay_ms;
     json_t *meta;
     char *reason;
 };
@@ -287,11 +296,13 @@ int cat_jobs_finish_submit(cat_writer *w, int64_t id, json_t *meta,
 }
 
 int cat_jobs_fail(cat_db *db, int64_t id, const char *reason, int max_attempts,
-                  int *final)
+                  int64_t retry_delay_ms, int *final)
 {
     static const char sql[] =
         "UPDATE jobs SET state = CASE WHEN attempts >= ?3 THEN 'failed' "
-        "ELSE 'queued' END, error = ?2, updated_ms = ?4 "
+        "ELSE 'queued' END, error = ?2, updated_ms = ?4, "
+        "not_before_ms = CASE WHEN attempts >= ?3 THEN 0 "
+        "ELSE ?4 + ?5 * (1 << min(max(attempts - 1, 0), 10)) END "
         "WHERE id = ?1 AND state = 'running' RETURNING state, lesson_id";
     static const char sql_lesson[] =
         "UPDATE lessons SET state = 'failed' WHERE id = ?1 AND "
@@ -313,6 +324,7 @@ int cat_jobs_fail(cat_db *db, int64_t id, const char *reason, int max_attempts,
     cat_bind_text(st, 2, reason && reason[0] ? reason : "failed");
     sqlite3_bind_int(st, 3, max_attempts);
     sqlite3_bind_int64(st, 4, cat_now_ms());
+    sqlite3_bind_int64(st, 5, retry_delay_ms > 0 ? retry_delay_ms : 0);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         stays = strcmp(cat_col_text(st, 0), "failed") == 0;
@@ -351,7 +363,8 @@ static int fail_op(cat_db *db, void *arg, cat_write_result *res)
 {
     struct job_arg *a = arg;
     int final = 0;
-    int rc = cat_jobs_fail(db, a->id, a->reason, a->max_attempts, &final);
+    int rc = cat_jobs_fail(db, a->id, a->reason, a->max_attempts,
+                           a->retry_delay_ms, &final);
 
     res->id = a->id;
     if (rc == 0)
@@ -360,7 +373,8 @@ static int fail_op(cat_db *db, void *arg, cat_write_result *res)
 }
 
 int cat_jobs_fail_submit(cat_writer *w, int64_t id, const char *reason,
-                         int max_attempts, cat_write_done done, void *ud)
+                         int max_attempts, int64_t retry_delay_ms,
+                         cat_write_done done, void *ud)
 {
     struct job_arg *a = calloc(1, sizeof(*a));
 
@@ -370,6 +384,7 @@ int cat_jobs_fail_submit(cat_writer *w, int64_t id, const char *reason,
     }
     a->id = id;
     a->max_attempts = max_attempts;
+    a->retry_delay_ms = retry_delay_ms;
     return cat_writer_submit(w, fail_op, a, job_arg_free, done, ud);
 }
 

@@ -34,9 +34,9 @@ const char *cat_job_state_name(int state); /* "queued" ... */
 /* The job's JSON. YL_ENOTFOUND. */
 int cat_jobs_get(cat_db *db, int64_t id, json_t **out);
 
-/* Writer connection. Takes the oldest queued job: state running, attempts
- * + 1. Sets *job (caller owns) to the claimed job JSON, or returns
- * YL_ENOTFOUND when nothing is queued. */
+/* Writer connection. Takes the oldest queued job whose retry time has
+ * come: state running, attempts + 1. Sets *job (caller owns) to the
+ * claimed job JSON, or returns YL_ENOTFOUND when nothing is ready. */
 int cat_jobs_claim(cat_db *db, json_t **job);
 /* Same through the writer: res->id is the job id and res->json the claimed
  * job, or rc YL_ENOTFOUND. */
@@ -57,12 +57,14 @@ int cat_jobs_finish_submit(cat_writer *w, int64_t id, json_t *meta,
 
 /* Writer connection: an attempt failed with reason (one line, e.g. the
  * transcoder's error message). Requeues it while attempts < max_attempts,
- * else the job and its lesson become "failed". *final (may be NULL) is set
- * to 1 when the job stays failed. */
+ * not to be claimed before retry_delay_ms x 2^(attempts - 1) from now
+ * (the job's "retry_at_ms"); else the job and its lesson become "failed".
+ * *final (may be NULL) is set to 1 when the job stays failed. */
 int cat_jobs_fail(cat_db *db, int64_t id, const char *reason, int max_attempts,
-                  int *final);
+                  int64_t retry_delay_ms, int *final);
 int cat_jobs_fail_submit(cat_writer *w, int64_t id, const char *reason,
-                         int max_attempts, cat_write_done done, void *ud);
+                         int max_attempts, int64_t retry_delay_ms,
+                         cat_write_done done, void *ud);
 
 /* Writer connection, at server start: jobs left "running" by a previous
  * process go back to "queued"; the interrupted attempt is not counted.

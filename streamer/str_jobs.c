@@ -42,6 +42,7 @@ typedef struct str_jobs {
     cat_writer *w; /* thread-safe */
     char data_dir[PATH_MAX];
     int max_attempts;
+    int64_t retry_delay_ms; /* before the 2nd attempt; doubles after */
     int timeout_s;
 
     pthread_t th;
@@ -74,7 +75,7 @@ static int fail_job(str_jobs *j, int64_t id, const char *reason, bool permanent)
 
     cat_sync_init(&s);
     rc = cat_jobs_fail_submit(j->w, id, reason, permanent ? 1 : j->max_attempts,
-                              cat_sync_done, &s);
+                              j->retry_delay_ms, cat_sync_done, &s);
     if (rc == 0)
         rc = cat_sync_wait(&s);
     cat_sync_fini(&s);
@@ -540,6 +541,7 @@ int str_jobs_start(str_server *srv, str_jobs **out)
     j->w = srv->w;
     snprintf(j->data_dir, sizeof(j->data_dir), "%s", srv->cfg.cat.data_dir);
     j->max_attempts = srv->cfg.cat.job_max_attempts;
+    j->retry_delay_ms = (int64_t)srv->cfg.cat.job_retry_delay_s * 1000;
     j->timeout_s = srv->cfg.job_timeout_s;
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cond, NULL);

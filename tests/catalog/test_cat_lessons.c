@@ -299,6 +299,42 @@ static const char *job_state(cat_db *db, int64_t id, json_t **keep)
     return json_string_value(json_object_get(j, "state"));
 }
 
+/* A requeued job waits retry_delay x 2^(attempts - 1) before it can be
+ * claimed again, and says when ("retry_at_ms"). */
+static void job_retry_waits_and_doubles(void **state)
+{
+    cat_db *db = NULL;
+    int64_t jid = 0, t0, at;
+    json_t *job = NULL, *j = NULL;
+
+    (void)state;
+    assert_int_equal(cat_db_open(":memory:", 0, &db), 0);
+    create(db, "{\"zh\":\"重试\"}", NULL, &jid);
+    assert_int_equal(cat_jobs_claim(db, &job), 0);
+    json_decref(job);
+    t0 = cat_now_ms();
+    assert_int_equal(cat_jobs_fail(db, jid, "disk full", 3, 60000, NULL), 0);
+    assert_string_equal(job_state(db, jid, &j), "queued");
+    at = json_integer_value(json_object_get(j, "retry_at_ms"));
+    assert_true(at >= t0 + 60000 && at <= cat_now_ms() + 60000);
+    /* not before its time */
+    assert_int_equal(cat_jobs_claim(db, &job), YL_ENOTFOUND);
+    /* its time has come (as if 60 s passed) */
+    assert_int_equal(cat_exec(db, "UPDATE jobs SET not_before_ms = 1"), 0);
+    assert_int_equal(cat_jobs_claim(db, &job), 0);
+    json_decref(job);
+    assert_string_equal(job_state(db, jid, &j), "running");
+    assert_null(json_object_get(j, "retry_at_ms"));
+    /* second failure: twice the delay */
+    t0 = cat_now_ms();
+    assert_int_equal(cat_jobs_fail(db, jid, "disk full", 3, 60000, NULL), 0);
+    job_state(db, jid, &j);
+    at = json_integer_value(json_object_get(j, "retry_at_ms"));
+    assert_true(at >= t0 + 120000 && at <= cat_now_ms() + 120000);
+    json_decref(j);
+    cat_db_close(db);
+}
+
 static void job_fails_three_times_then_stays_failed(void **state)
 {
     cat_db *db = NULL;
@@ -315,8 +351,8 @@ static void job_fails_three_times_then_stays_failed(void **state)
                          attempt);
         json_decref(job);
         assert_int_equal(cat_jobs_progress(db, jid, 0.5), 0);
-        assert_int_equal(cat_jobs_fail(db, jid, "in.mp4: truncated", 3, &final),
-                         0);
+        assert_int_equal(
+            cat_jobs_fail(db, jid, "in.mp4: truncated", 3, 0, &final), 0);
         assert_int_equal(final, attempt == 3);
         assert_string_equal(job_state(db, jid, &j),
                             attempt == 3 ? "failed" : "queued");
@@ -330,7 +366,7 @@ static void job_fails_three_times_then_stays_failed(void **state)
     json_decref(job);
     /* Reports on a job that is not running are refused. */
     assert_int_equal(cat_jobs_progress(db, jid, 0.7), YL_ENOTFOUND);
-    assert_int_equal(cat_jobs_fail(db, jid, "x", 3, NULL), YL_ENOTFOUND);
+    assert_int_equal(cat_jobs_fail(db, jid, "x", 3, 0, NULL), YL_ENOTFOUND);
     assert_int_equal(cat_jobs_get(db, 999, &job), YL_ENOTFOUND);
     assert_int_equal(cat_jobs_counts(db, counts), 0);
     assert_int_equal(counts[CAT_JOB_FAILED], 1);
@@ -386,6 +422,7 @@ int main(void)
         cmocka_unit_test(create_checks_input_and_moves_the_upload),
         cmocka_unit_test(meta_load_names_the_bad_field),
         cmocka_unit_test(job_fails_three_times_then_stays_failed),
+        cmocka_unit_test(job_retry_waits_and_doubles),
         cmocka_unit_test(running_job_is_requeued_after_restart),
     };
     return cmocka_run_group_tests_name("cat_lessons", tests, NULL, NULL);
