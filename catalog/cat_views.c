@@ -25,6 +25,7 @@
 #define SKEY_MAX       128
 #define CREDIT_CAP_MS  20000
 #define SESS_CACHE_MAX 65536 /* sessions kept between transactions */
+#define HOLES_MAX      8     /* ranges of missing seqs kept per session */
 
 enum { KIND_START = 0, KIND_BEAT = 1, KIND_END = 2 };
 
@@ -267,11 +268,26 @@ void cat_view_batch_free(cat_view_batch *b)
 
 /* ---- writer side ---- */
 
+/* Idempotence on (session, seq) without an index on it: a session knows
+ * the highest seq it stored (last_seq) and the ranges below it that never
+ * arrived (holes). An event above last_seq is new; one below is new only
+ * if it fills a hole, else a duplicate. A client sends its events in seq
+ * order, so holes are rare; at most HOLES_MAX ranges are kept (the lowest
+ * is forgotten first: a seq from it arriving later counts as a
+ * duplicate). view_events is then written in arrival order, so a
+ * transaction of events from many sessions fills a few pages instead of
+ * one B-tree leaf per session. */
+typedef struct vhole {
+    int64_t a, b; /* a..b inclusive */
+} vhole;
+
 typedef struct vsess {
     struct vsess *chain; /* same key hash */
     char skey[SKEY_MAX + 1];
     int64_t id, site_id, lesson;
     int64_t start_ms, last_ms, last_seq, last_clock;
+    vhole holes[HOLES_MAX]; /* ascending, disjoint, below last_seq */
+    int nholes;
     double watched, furthest;
     int ended, completed;
     char client[8], audio[24], rendition[24];
@@ -470,13 +486,110 @@ static int get_lesson(cat_db *db, struct cat_vctx *v, int64_t id, vlesson **out)
 
 /* The session for skey from the transaction's map or the table; NULL with
  * rc 0 when it does not exist yet. */
+/* Adds a..b above every existing hole; the lowest goes when full. */
+static void holes_add(vsess *s, int64_t a, int64_t b)
+{
+    if (a > b)
+        return;
+    if (s->nholes == HOLES_MAX) {
+        memmove(s->holes, s->holes + 1, (HOLES_MAX - 1) * sizeof(vhole));
+        s->nholes--;
+    }
+    s->holes[s->nholes].a = a;
+    s->holes[s->nholes].b = b;
+    s->nholes++;
+}
+
+/* True when seq lies in a hole, which it then leaves. */
+static bool holes_take(vsess *s, int64_t seq)
+{
+    for (int i = 0; i < s->nholes; i++) {
+        vhole *h = &s->holes[i];
+
+        if (seq < h->a || seq > h->b)
+            continue;
+        if (h->a == h->b) {
+            memmove(h, h + 1, (size_t)(s->nholes - i - 1) * sizeof(vhole));
+            s->nholes--;
+        } else if (seq == h->a) {
+            h->a++;
+        } else if (seq == h->b) {
+            h->b--;
+        } else {
+            vhole hi = {seq + 1, h->b};
+
+            h->b = seq - 1;
+            if (s->nholes == HOLES_MAX) { /* forget the lowest */
+                memmove(s->holes, s->holes + 1,
+                        (HOLES_MAX - 1) * sizeof(vhole));
+                s->nholes--;
+                i--;
+            }
+            memmove(&s->holes[i + 2], &s->holes[i + 1],
+                    (size_t)(s->nholes - i - 1) * sizeof(vhole));
+            s->holes[i + 1] = hi;
+            s->nholes++;
+        }
+        return true;
+    }
+    return false;
+}
+
+static int hole_cmp(const void *x, const void *y)
+{
+    const vhole *a = x, *b = y;
+
+    return a->a < b->a ? -1 : a->a > b->a;
+}
+
+/* "a-b,c-d" (the sessions.holes column; NULL or "" for none). Malformed
+ * parts are skipped; the highest HOLES_MAX ranges are kept. */
+static void holes_parse(vsess *s, const char *txt)
+{
+    vhole all[64];
+    int n = 0;
+
+    s->nholes = 0;
+    while (txt != NULL && *txt != '\0' && n < 64) {
+        long long a, b;
+        int used = 0;
+
+        if (sscanf(txt, "%lld-%lld%n", &a, &b, &used) == 2 && used > 0 &&
+            a >= 0 && a <= b && b < s->last_seq) {
+            all[n].a = a;
+            all[n].b = b;
+            n++;
+        }
+        txt = strchr(txt, ',');
+        if (txt != NULL)
+            txt++;
+    }
+    qsort(all, (size_t)n, sizeof(vhole), hole_cmp);
+    for (int i = n > HOLES_MAX ? n - HOLES_MAX : 0; i < n; i++)
+        s->holes[s->nholes++] = all[i];
+}
+
+/* The column's text, or NULL when there is no hole. */
+static const char *holes_format(const vsess *s, char *buf, size_t len)
+{
+    size_t o = 0;
+
+    if (s->nholes == 0)
+        return NULL;
+    for (int i = 0; i < s->nholes && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%lld-%lld", i ? "," : "",
+                              (long long)s->holes[i].a,
+                              (long long)s->holes[i].b);
+    return buf;
+}
+
 static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
                      vsess **out)
 {
     static const char sql[] =
         "SELECT id, site_id, lesson_id, client, audio_lang, rendition, "
         "start_ms, last_ms, last_seq, last_clock, watched_s, furthest_s, "
-        "ended, completed FROM sessions WHERE skey = ?1";
+        "ended, completed, holes FROM sessions WHERE skey = ?1";
     vsess *s = cat_map_get(&v->sess, e->khash), *head = s;
     sqlite3_stmt *st;
     int rc;
@@ -513,6 +626,7 @@ static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
         s->furthest = sqlite3_column_double(st, 11);
         s->ended = sqlite3_column_int(st, 12);
         s->completed = sqlite3_column_int(st, 13);
+        holes_parse(s, (const char *)sqlite3_column_text(st, 14));
         s->chain = head;
         rc = cat_map_put(&v->sess, e->khash, s);
         if (rc < 0)
@@ -672,6 +786,8 @@ static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     s->lesson = e->lesson;
     s->start_ms = s->last_ms = e->recv_ms;
     s->last_seq = e->seq;
+    /* Counting starts at 1 (or 0): what came first was late. */
+    holes_add(s, 1, e->seq - 1);
     s->last_clock = e->ts >= 0 ? e->ts : e->recv_ms;
     scopy(s->client, sizeof(s->client), e->client);
     scopy(s->audio, sizeof(s->audio), e->audio);
@@ -689,7 +805,7 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
                      int *accepted, int *dups)
 {
     static const char sql[] =
-        "INSERT OR IGNORE INTO view_events(session_id, seq, kind, position_s, "
+        "INSERT INTO view_events(session_id, seq, kind, position_s, "
         "ts_ms, recv_ms, credited_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
     sqlite3_stmt *st = cat_stmt(db, sql);
     int node = cat_tree_find(v->tree, e->site_id);
@@ -713,6 +829,10 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
     if (rc < 0)
         return rc;
     newer = !is_new && e->seq > s->last_seq;
+    if (!is_new && !newer && !holes_take(s, e->seq)) {
+        (*dups)++; /* stored before (see vhole) */
+        return 0;
+    }
     if (newer) {
         int64_t gap = clock - s->last_clock;
         credit =
@@ -730,12 +850,9 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
     cat_stmt_done(st);
     if (rc != SQLITE_DONE)
         return cat_err(db, rc, "insert event");
-    if (sqlite3_changes(db->h) == 0) {
-        (*dups)++;
-        return 0;
-    }
     (*accepted)++;
     if (newer) {
+        holes_add(s, s->last_seq + 1, e->seq - 1);
         s->last_seq = e->seq;
         s->last_clock = clock;
         s->ended = e->kind == KIND_END;
@@ -877,12 +994,13 @@ int cat_views_flush(cat_db *db)
     static const char sql_sess[] =
         "UPDATE sessions SET client = ?2, audio_lang = ?3, rendition = ?4, "
         "last_ms = ?5, last_seq = ?6, last_clock = ?7, watched_s = ?8, "
-        "furthest_s = ?9, ended = ?10, completed = ?11 WHERE id = ?1";
+        "furthest_s = ?9, ended = ?10, completed = ?11, holes = ?16 "
+        "WHERE id = ?1";
     static const char sql_ins[] =
         "INSERT INTO sessions(id, client, audio_lang, rendition, last_ms, "
         "last_seq, last_clock, watched_s, furthest_s, ended, completed, skey, "
-        "site_id, lesson_id, start_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-        "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+        "site_id, lesson_id, start_ms, holes) VALUES (?1, ?2, ?3, ?4, ?5, "
+        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
     static const char sql_sld[] =
         "INSERT INTO roll_site_lesson_day(site_id, day, lesson_id, watched_s, "
         "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -897,6 +1015,7 @@ int cat_views_flush(cat_db *db)
         "completions = completions + excluded.completions";
     struct cat_vctx *v = db->vctx;
     sqlite3_stmt *st, *ins;
+    char holes[HOLES_MAX * 44];
     size_t i;
     uint64_t k;
     void *val;
@@ -923,6 +1042,7 @@ int cat_views_flush(cat_db *db)
         sqlite3_bind_double(q, 9, s->furthest);
         sqlite3_bind_int(q, 10, s->ended);
         sqlite3_bind_int(q, 11, s->completed);
+        cat_bind_text(q, 16, holes_format(s, holes, sizeof(holes)));
         if (s->isnew) {
             sqlite3_bind_text(q, 12, s->skey, -1, SQLITE_STATIC);
             sqlite3_bind_int64(q, 13, s->site_id);

@@ -26,6 +26,58 @@ static void schema_applies_every_step(void **state)
     cat_db_close(db);
 }
 
+/* Step 004 on a database with events: view_events keeps every row (now in
+ * arrival order) and each session's holes come from the seqs it lacks. */
+static void step4_keeps_events_and_finds_holes(void **state)
+{
+    char *dir = fx_tmpdir(), path[600];
+    sqlite3 *h = NULL;
+    cat_db *db = NULL;
+    sqlite3_stmt *st = NULL;
+    static const char rows[] =
+        "INSERT INTO sessions(id, skey, site_id, lesson_id, start_ms, "
+        "last_ms, last_seq, last_clock) VALUES "
+        "(1, 'a', 1, 1, 0, 0, 4, 0), (2, 'b', 1, 1, 0, 0, 9, 0), "
+        "(3, 'c', 1, 1, 0, 0, 3, 0);"
+        "INSERT INTO view_events(session_id, seq, kind, position_s, recv_ms, "
+        "credited_s) VALUES (1, 1, 0, 0, 5, 0), (1, 2, 1, 0, 6, 0), "
+        "(1, 3, 1, 0, 7, 0), (1, 4, 1, 0, 8, 0), (2, 1, 0, 0, 1, 0), "
+        "(2, 4, 1, 0, 2, 0), (2, 9, 1, 0, 3, 0), (3, 3, 0, 0, 4, 0);"
+        "PRAGMA user_version = 3;";
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/old.db", dir);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            sqlite3_exec(h, cat_schema_steps[i].sql, NULL, NULL, NULL),
+            SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, rows, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+
+    assert_int_equal(cat_db_open(path, 0, &db), 0);
+    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    assert_int_equal(sqlite3_prepare_v2(cat_db_sqlite(db),
+                                        "SELECT (SELECT count(*) FROM "
+                                        "view_events), (SELECT group_concat("
+                                        "skey || '=' || coalesce(holes, '')) "
+                                        "FROM (SELECT * FROM sessions ORDER "
+                                        "BY id))",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 8);
+    /* b lacks 2-3 and 5-8 (in either order), c lacks 1-2 */
+    {
+        const char *t = (const char *)sqlite3_column_text(st, 1);
+        assert_true(strcmp(t, "a=,b=2-3,5-8,c=1-2") == 0 ||
+                    strcmp(t, "a=,b=5-8,2-3,c=1-2") == 0);
+    }
+    sqlite3_finalize(st);
+    cat_db_close(db);
+    fx_rmdir(dir);
+}
+
 static void reader_refuses_writes_and_old_schema(void **state)
 {
     char *dir = fx_tmpdir();
@@ -176,6 +228,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schema_applies_every_step),
+        cmocka_unit_test(step4_keeps_events_and_finds_holes),
         cmocka_unit_test(reader_refuses_writes_and_old_schema),
         cmocka_unit_test(days_are_china_standard_time),
         cmocka_unit_test(lang_tags_are_checked_and_canonical),

@@ -358,6 +358,74 @@ static void watched_seconds_follow_the_clock_not_positions(void **state)
                 0);
 }
 
+/* One event of session sess with seq; returns 1 if accepted, 0 if it was a
+ * duplicate. */
+static int one(fx *f, const char *sess, int seq)
+{
+    int dup = -1, acc;
+
+    acc = ingest(f, f->t0 + seq * 1000, &dup,
+                 "{\"events\":[{\"session\":\"%s\",\"seq\":%d,\"site\":\"" V1
+                 "\",\"lesson\":%lld,\"kind\":\"beat\",\"position_s\":%d,"
+                 "\"audio_lang\":\"zh\",\"rendition\":\"480p\","
+                 "\"client\":\"tv\"}]}",
+                 sess, seq, (long long)f->lesson, seq);
+    assert_int_equal(acc + dup, 1);
+    return acc;
+}
+
+/* Idempotence without an index on (session, seq): seqs that arrive late
+ * fill the holes they left, once; everything else seen is a duplicate,
+ * also after the writer forgot the session (holes live in its row). */
+static void late_events_fill_holes_once(void **state)
+{
+    fx *f = *state;
+    char path[600];
+
+    assert_int_equal(one(f, "h1", 1), 1);
+    assert_int_equal(one(f, "h1", 2), 1);
+    assert_int_equal(one(f, "h1", 6), 1); /* 3..5 missing */
+    assert_int_equal(one(f, "h1", 9), 1); /* 7..8 missing */
+    assert_int_equal(one(f, "h1", 4), 1); /* splits 3..5 */
+    assert_int_equal(one(f, "h1", 4), 0);
+    assert_int_equal(one(f, "h1", 6), 0);
+    assert_int_equal(one(f, "h1", 1), 0);
+    assert_true(q1(f->db, "SELECT count(*) FROM sessions WHERE skey='h1' AND "
+                          "holes='3-3,5-5,7-8'") == 1);
+    /* A session whose first event is late: 1..2 may still come. */
+    assert_int_equal(one(f, "h2", 3), 1);
+    assert_true(q1(f->db, "SELECT count(*) FROM sessions WHERE skey='h2' AND "
+                          "holes='1-2'") == 1);
+    /* The writer forgets every session: reopen the database. */
+    cat_db_close(f->db);
+    snprintf(path, sizeof(path), "%s/yunling.db", f->dir);
+    assert_int_equal(cat_db_open(path, 0, &f->db), 0);
+    assert_int_equal(one(f, "h1", 3), 1);
+    assert_int_equal(one(f, "h1", 3), 0);
+    assert_int_equal(one(f, "h1", 8), 1);
+    assert_int_equal(one(f, "h1", 7), 1);
+    assert_int_equal(one(f, "h1", 5), 1);
+    for (int seq = 1; seq <= 9; seq++)
+        assert_int_equal(one(f, "h1", seq), 0);
+    assert_true(q1(f->db, "SELECT holes IS NULL FROM sessions WHERE "
+                          "skey='h1'") == 1);
+    assert_int_equal(one(f, "h2", 1), 1);
+    assert_int_equal(one(f, "h2", 2), 1);
+    assert_int_equal(one(f, "h2", 3), 0);
+    assert_true(q1(f->db, "SELECT count(*) FROM view_events v JOIN sessions s "
+                          "ON s.id = v.session_id WHERE s.skey IN ('h1', "
+                          "'h2')") == 12);
+    assert_true(q1(f->db, "SELECT count(DISTINCT v.session_id || '/' || "
+                          "v.seq) FROM view_events v") ==
+                q1(f->db, "SELECT count(*) FROM view_events"));
+    /* More than HOLES_MAX (8) gaps: the lowest are forgotten, and a seq
+     * from them counts as a duplicate rather than growing the row. */
+    for (int seq = 1; seq <= 40; seq += 2)
+        assert_int_equal(one(f, "h3", seq), 1);
+    assert_int_equal(one(f, "h3", 38), 1);
+    assert_int_equal(one(f, "h3", 2), 0);
+}
+
 static void rollups_cover_every_level_and_day(void **state)
 {
     fx *f = *state;
@@ -454,6 +522,8 @@ int main(void)
             unknown_site_or_lesson_rejects_the_whole_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(
             watched_seconds_follow_the_clock_not_positions, setup, teardown),
+        cmocka_unit_test_setup_teardown(late_events_fill_holes_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(rollups_cover_every_level_and_day,
                                         setup, teardown),
     };
