@@ -326,6 +326,7 @@ struct cat_vctx {
     vsess **txn; /* sessions with accepted events in this transaction */
     size_t ntxn, captxn;
     int64_t last_tree_reload_ms;
+    int64_t data_version; /* PRAGMA data_version when the caches were good */
 };
 
 static void free_map_values(cat_map *m, bool chained)
@@ -484,8 +485,6 @@ static int get_lesson(cat_db *db, struct cat_vctx *v, int64_t id, vlesson **out)
     return rc;
 }
 
-/* The session for skey from the transaction's map or the table; NULL with
- * rc 0 when it does not exist yet. */
 /* Adds a..b above every existing hole; the lowest goes when full. */
 static void holes_add(vsess *s, int64_t a, int64_t b)
 {
@@ -542,31 +541,34 @@ static int hole_cmp(const void *x, const void *y)
     return a->a < b->a ? -1 : a->a > b->a;
 }
 
-/* "a-b,c-d" (the sessions.holes column; NULL or "" for none). Malformed
- * parts are skipped; the highest HOLES_MAX ranges are kept. */
+/* "a-b,c-d" (the sessions.holes column; NULL or "" for none), in any
+ * order and of any length. Malformed parts are skipped; the highest
+ * HOLES_MAX ranges are kept. */
 static void holes_parse(vsess *s, const char *txt)
 {
-    vhole all[64];
-    int n = 0;
-
     s->nholes = 0;
-    while (txt != NULL && *txt != '\0' && n < 64) {
+    while (txt != NULL && *txt != '\0') {
         long long a, b;
         int used = 0;
 
         if (sscanf(txt, "%lld-%lld%n", &a, &b, &used) == 2 && used > 0 &&
             a >= 0 && a <= b && b < s->last_seq) {
-            all[n].a = a;
-            all[n].b = b;
-            n++;
+            /* keep the highest: replace the lowest kept when full */
+            if (s->nholes < HOLES_MAX) {
+                s->holes[s->nholes].a = a;
+                s->holes[s->nholes].b = b;
+                s->nholes++;
+                qsort(s->holes, (size_t)s->nholes, sizeof(vhole), hole_cmp);
+            } else if (a > s->holes[0].a) {
+                s->holes[0].a = a;
+                s->holes[0].b = b;
+                qsort(s->holes, (size_t)s->nholes, sizeof(vhole), hole_cmp);
+            }
         }
         txt = strchr(txt, ',');
         if (txt != NULL)
             txt++;
     }
-    qsort(all, (size_t)n, sizeof(vhole), hole_cmp);
-    for (int i = n > HOLES_MAX ? n - HOLES_MAX : 0; i < n; i++)
-        s->holes[s->nholes++] = all[i];
 }
 
 /* The column's text, or NULL when there is no hole. */
@@ -583,6 +585,8 @@ static const char *holes_format(const vsess *s, char *buf, size_t len)
     return buf;
 }
 
+/* The session for skey from the transaction's map or the table; NULL with
+ * rc 0 when it does not exist yet. */
 static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
                      vsess **out)
 {
@@ -905,6 +909,32 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
     return rc;
 }
 
+/* The session and lesson caches are the tables plus this connection's own
+ * writes. Another connection's commit (a second process on the same
+ * database, the CLI) changes PRAGMA data_version: then they are read
+ * again. Checked at the first batch of a transaction, which holds the
+ * write lock, so nothing can change while it runs. */
+static int caches_current(cat_db *db, struct cat_vctx *v)
+{
+    sqlite3_stmt *st = cat_stmt(db, "PRAGMA data_version");
+    int64_t dv;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    dv = sqlite3_column_int64(st, 0);
+    cat_stmt_done(st);
+    if (rc != SQLITE_ROW)
+        return cat_err(db, rc, "data_version");
+    if (dv != v->data_version) {
+        free_map_values(&v->sess, true);
+        free_map_values(&v->lessons, false);
+        v->data_version = dv;
+    }
+    return 0;
+}
+
 static int apply_batch(cat_db *db, const cat_view_batch *b, int *accepted,
                        int *dups)
 {
@@ -913,6 +943,8 @@ static int apply_batch(cat_db *db, const cat_view_batch *b, int *accepted,
 
     *accepted = *dups = 0;
     rc = vctx_get(db, &v);
+    if (rc == 0 && v->ntxn == 0 && v->sld.len == 0)
+        rc = caches_current(db, v);
     if (rc < 0)
         return rc;
     rc = validate(db, v, b);

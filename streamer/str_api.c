@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -725,6 +726,20 @@ static int stats_site(str_req *r, const char *code)
     return 0;
 }
 
+#define BEACON_MAX 65536 /* bytes a browser lets beacons have in flight */
+
+/* A request as navigator.sendBeacon sends a string: text/plain. */
+static bool beacon_body(str_req *r)
+{
+    char ct[64];
+
+    if (lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0 ||
+        lws_hdr_copy(r->wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+        return false;
+    return strncasecmp(ct, "text/plain", 10) == 0 &&
+           (ct[10] == '\0' || ct[10] == ';' || ct[10] == ' ');
+}
+
 static int views_post(str_req *r)
 {
     /* Parsing and checking a batch (JSON, shapes, scope) is most of the
@@ -847,7 +862,15 @@ int str_api_http(str_req *r)
         /* Without an Authorization header the token may come in the body
          * ({"token": ..., "events": [...]}): navigator.sendBeacon, which a
          * player uses for its last events as the page closes, cannot set
-         * headers. The ingest thread checks it (str_query.c). */
+         * headers. The ingest thread checks it (str_query.c). Only in the
+         * text/plain body a beacon sends, and at most a beacon's 64 KB, so
+         * anonymous requests cost no more than before. */
+        if (!r->has_token && !beacon_body(r))
+            return str_reply_error(r, 401, "unauthorized",
+                                   "viewing events need a site or admin "
+                                   "token (Authorization: Bearer ..., or "
+                                   "\"token\" in a text/plain body as "
+                                   "navigator.sendBeacon sends it)");
         if (cat_writer_queue_depth(srv->w) > WRITER_BUSY) {
             static const char busy[] =
                 "{\"error\":{\"code\":\"busy\",\"message\":"
@@ -856,7 +879,11 @@ int str_api_http(str_req *r)
             return str_reply(r, 503, "application/json", busy, sizeof(busy) - 1,
                              "retry-after: 1\x0d\x0a");
         }
-        return str_body_begin(r, STR_BODY_JSON, srv->cfg.cat.max_body_bytes);
+        return str_body_begin(r, STR_BODY_JSON,
+                              r->has_token ||
+                                      srv->cfg.cat.max_body_bytes < BEACON_MAX
+                                  ? srv->cfg.cat.max_body_bytes
+                                  : BEACON_MAX);
     case STR_R_STATS:
         if (r->method != STR_M_GET && r->method != STR_M_HEAD)
             return bad_method(r, "GET, HEAD");

@@ -135,6 +135,7 @@ typedef struct str_server {
     char hls_root[PATH_MAX];   /* realpath of DATA/hls */
     char web_root[PATH_MAX];   /* realpath of the player-web dist dir */
     int hls_fd, web_fd;        /* O_PATH dir fds; -1 when absent */
+    int lock_fd;               /* DATA/serve.lock, flock'ed; -1 */
     struct str_fcache *fcache; /* small HLS files in memory */
     bool have_web;
 

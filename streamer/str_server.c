@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -606,6 +607,41 @@ static int open_root(const char *dir, char *real, size_t reallen, int *fd)
     return *fd < 0 ? -errno : 0;
 }
 
+/* One server per data directory: a second one would run every job twice
+ * and, with its own caches of the catalog's sessions, could store a
+ * viewing event twice. DATA/serve.lock holds the running server's pid. */
+static int lock_data(str_server *srv)
+{
+    char path[PATH_MAX], pid[32] = "";
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/serve.lock", srv->cfg.cat.data_dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        YL_LOGE("str", "open %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+
+        n = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        YL_LOGE("str",
+                "%s is in use by another yunling serve (pid %s): one server "
+                "per data directory",
+                srv->cfg.cat.data_dir, pid[0] ? pid : "?");
+        close(fd);
+        return e == EWOULDBLOCK ? YL_EEXIST : -e;
+    }
+    n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        YL_LOGW("str", "write %s: %s", path, strerror(errno));
+    srv->lock_fd = fd;
+    return 0;
+}
+
 static int prepare_dirs(str_server *srv)
 {
     static const char *const sub[] = {"hls", "uploads", "jobs"};
@@ -621,6 +657,9 @@ static int prepare_dirs(str_server *srv)
             return r;
         }
     }
+    r = lock_data(srv);
+    if (r < 0)
+        return r;
     /* 64 MiB of small files: ~10,000 media playlists of 10-minute lessons. */
     srv->fcache = str_fcache_new(64u << 20, 64 * 1024);
     if (srv->fcache == NULL)
@@ -657,7 +696,7 @@ int str_server_run(const str_config *cfg)
     if (srv == NULL)
         return -ENOMEM;
     srv->cfg = *cfg;
-    srv->hls_fd = srv->web_fd = -1;
+    srv->hls_fd = srv->web_fd = srv->lock_fd = -1;
     pthread_mutex_init(&srv->ob_lock, NULL);
     atomic_init(&srv->stop, false);
 
@@ -789,6 +828,8 @@ out:
         close(srv->hls_fd);
     if (srv->web_fd >= 0)
         close(srv->web_fd);
+    if (srv->lock_fd >= 0)
+        close(srv->lock_fd); /* the last: everything else has stopped */
     for (i = 0; i < srv->n_holds; i++)
         free(srv->holds[i].trash);
     free(srv->holds);

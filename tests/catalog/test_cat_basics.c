@@ -38,7 +38,10 @@ static void step4_keeps_events_and_finds_holes(void **state)
         "INSERT INTO sessions(id, skey, site_id, lesson_id, start_ms, "
         "last_ms, last_seq, last_clock) VALUES "
         "(1, 'a', 1, 1, 0, 0, 4, 0), (2, 'b', 1, 1, 0, 0, 9, 0), "
-        "(3, 'c', 1, 1, 0, 0, 3, 0);"
+        "(3, 'c', 1, 1, 0, 0, 3, 0), (4, 'd', 1, 1, 0, 0, 25, 0);"
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 2 FROM n "
+        "WHERE x < 25) INSERT INTO view_events(session_id, seq, kind, "
+        "position_s, recv_ms, credited_s) SELECT 4, x, 1, 0, 9, 0 FROM n;"
         "INSERT INTO view_events(session_id, seq, kind, position_s, recv_ms, "
         "credited_s) VALUES (1, 1, 0, 0, 5, 0), (1, 2, 1, 0, 6, 0), "
         "(1, 3, 1, 0, 7, 0), (1, 4, 1, 0, 8, 0), (2, 1, 0, 0, 1, 0), "
@@ -66,13 +69,29 @@ static void step4_keeps_events_and_finds_holes(void **state)
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 8);
+    assert_int_equal(sqlite3_column_int(st, 0), 8 + 13);
     /* b lacks 2-3 and 5-8 (in either order), c lacks 1-2 */
     {
         const char *t = (const char *)sqlite3_column_text(st, 1);
-        assert_true(strcmp(t, "a=,b=2-3,5-8,c=1-2") == 0 ||
-                    strcmp(t, "a=,b=5-8,2-3,c=1-2") == 0);
+        assert_true(strncmp(t, "a=,b=2-3,5-8,c=1-2,d=", 21) == 0 ||
+                    strncmp(t, "a=,b=5-8,2-3,c=1-2,d=", 21) == 0);
     }
+    sqlite3_finalize(st);
+    /* d lacks 2, 4, ... 24: only the highest 8 (10 ... 24) are kept */
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            cat_db_sqlite(db),
+            "SELECT length(holes) - length(replace(holes, ',', '')), "
+            "instr(',' || holes || ',', ',24-24,') > 0, "
+            "instr(',' || holes || ',', ',10-10,') > 0, "
+            "instr(',' || holes || ',', ',8-8,') FROM sessions WHERE id = 4",
+            -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 7);
+    assert_int_equal(sqlite3_column_int(st, 1), 1);
+    assert_int_equal(sqlite3_column_int(st, 2), 1);
+    assert_int_equal(sqlite3_column_int(st, 3), 0);
     sqlite3_finalize(st);
     cat_db_close(db);
     fx_rmdir(dir);

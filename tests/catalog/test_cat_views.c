@@ -426,6 +426,41 @@ static void late_events_fill_holes_once(void **state)
     assert_int_equal(one(f, "h3", 2), 0);
 }
 
+/* Another connection's commit (a second process, the CLI) makes the
+ * writer read its cached sessions again, so what that connection stored
+ * is a duplicate here too; a long holes column in any order keeps its
+ * highest ranges. */
+static void caches_follow_other_connections(void **state)
+{
+    fx *f = *state;
+    cat_db *mine = f->db, *other = NULL;
+    char path[600];
+
+    assert_int_equal(one(f, "o1", 1), 1);
+    assert_int_equal(one(f, "o1", 2), 1); /* cached by this connection */
+    snprintf(path, sizeof(path), "%s/yunling.db", f->dir);
+    assert_int_equal(cat_db_open(path, 0, &other), 0);
+    f->db = other;
+    assert_int_equal(one(f, "o1", 3), 1);
+    f->db = mine;
+    assert_int_equal(one(f, "o1", 3), 0);
+    assert_int_equal(one(f, "o1", 4), 1);
+    assert_true(q1(f->db, "SELECT count(*) FROM view_events v JOIN sessions s "
+                          "ON s.id = v.session_id WHERE s.skey = 'o1'") == 4);
+    /* 12 one-seq holes written in reverse order by someone else */
+    assert_int_equal(one(f, "o2", 30), 1);
+    assert_int_equal(cat_exec(other,
+                              "UPDATE sessions SET holes = '25-25,23-23,21-21,"
+                              "19-19,17-17,15-15,13-13,11-11,9-9,7-7,5-5,3-3' "
+                              "WHERE skey = 'o2'"),
+                     0);
+    assert_int_equal(one(f, "o2", 25), 1);
+    assert_int_equal(one(f, "o2", 11), 1); /* the 8th highest */
+    assert_int_equal(one(f, "o2", 9), 0);  /* forgotten */
+    assert_int_equal(one(f, "o2", 25), 0);
+    cat_db_close(other);
+}
+
 static void rollups_cover_every_level_and_day(void **state)
 {
     fx *f = *state;
@@ -523,6 +558,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             watched_seconds_follow_the_clock_not_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(late_events_fill_holes_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(caches_follow_other_connections, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(rollups_cover_every_level_and_day,
                                         setup, teardown),

@@ -17,6 +17,13 @@ expect_eq "$(resp .error.code)" unauthorized "401 code"
 expect_match "$(resp .error.message)" "token" "401 message names the token"
 curl -s -D "$YL_TMPDIR/h" -o /dev/null -X POST -d "$EV" "$BASE/api/v1/views"
 expect_match "$(hval "$YL_TMPDIR/h" www-authenticate)" Bearer "WWW-Authenticate"
+# Without a header the token may ride in a beacon's text/plain body, which
+# is held to a beacon's 64 KB (max_body is 1 MB here).
+PAD=$(head -c 70000 /dev/zero | tr '\0' ' ')
+expect_eq "$(api POST /api/v1/views -H 'Content-Type: text/plain' \
+    -d "{\"token\":\"$SITE\",\"events\":[]}$PAD")" 413 "anonymous beacon body over 64 KB"
+expect_eq "$(api POST /api/v1/views -H 'Content-Type: text/plain' \
+    -d '{"events":[]}')" 401 "a beacon body without a token"
 expect_eq "$(api POST /api/v1/lessons -F x=1)" 401 "anonymous upload"
 expect_eq "$(api GET /api/v1/jobs/1)" 401 "anonymous job"
 expect_eq "$(api GET /api/v1/stats/now)" 401 "anonymous stats"

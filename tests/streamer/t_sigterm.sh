@@ -7,6 +7,17 @@ mkdir -p "$DATA/hls/7/v0"
 head -c 20000000 /dev/urandom >"$DATA/hls/7/v0/big.m4s"
 start_server
 
+# One server per data directory: a second is refused, naming the first.
+rc=0
+timeout 10 "$YUNLING" serve --listen 127.0.0.1:0 --data "$DATA" \
+    >"$YL_TMPDIR/second.out" 2>"$YL_TMPDIR/second.log" || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] ||
+    fail "a second server on the same data directory: exit $rc"
+grep -q "in use by another yunling serve (pid $SRV_PID)" "$YL_TMPDIR/second.log" ||
+    fail "second server's message: $(cat "$YL_TMPDIR/second.log")"
+expect_eq "$(curl -s "$BASE/healthz")" ok "the first server is unharmed"
+ok "a second server on the same data directory is refused"
+
 # An idle keep-alive connection, left open.
 exec 5<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&5

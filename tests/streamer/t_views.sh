@@ -81,6 +81,12 @@ for t in '' '"token":"nope",' "\"token\":\"$EXPIRED\"," '"token":7,'; do
     expect_match "$(resp .error.code)" '^(unauthorized|token_expired)$' "code for '$t'"
 done
 expect_match "$(resp .error.message)" 'token' "message names the token"
+# Anonymous requests that are not a beacon's text/plain body: 401 at once
+# (t_auth: a beacon's body is held to a beacon's 64 KB).
+st=$(api POST /api/v1/views -H 'Content-Type: application/json' \
+    -d "{\"token\":\"$SITE\",\"events\":[$(ev b4 1 start 0)]}")
+expect_eq "$st" 401 "a body token outside a text/plain body"
+expect_match "$(resp .error.message)" 'sendBeacon' "401 says where a token may go"
 api POST /api/v1/views "${T[@]}" -d "{\"token\":\"$EXPIRED\",\"events\":[]}" >/dev/null
 expect_eq "$(resp .error.code)" token_expired "expired token in the body"
 st=$(api POST /api/v1/views "${T[@]}" \
