@@ -485,15 +485,20 @@ static int get_lesson(cat_db *db, struct cat_vctx *v, int64_t id, vlesson **out)
     return rc;
 }
 
+/* Full: the lowest range is forgotten (see vhole). */
+static void holes_drop_lowest(vsess *s)
+{
+    memmove(s->holes, s->holes + 1, (size_t)(s->nholes - 1) * sizeof(vhole));
+    s->nholes--;
+}
+
 /* Adds a..b above every existing hole; the lowest goes when full. */
 static void holes_add(vsess *s, int64_t a, int64_t b)
 {
     if (a > b)
         return;
-    if (s->nholes == HOLES_MAX) {
-        memmove(s->holes, s->holes + 1, (HOLES_MAX - 1) * sizeof(vhole));
-        s->nholes--;
-    }
+    if (s->nholes == HOLES_MAX)
+        holes_drop_lowest(s);
     s->holes[s->nholes].a = a;
     s->holes[s->nholes].b = b;
     s->nholes++;
@@ -518,10 +523,8 @@ static bool holes_take(vsess *s, int64_t seq)
             vhole hi = {seq + 1, h->b};
 
             h->b = seq - 1;
-            if (s->nholes == HOLES_MAX) { /* forget the lowest */
-                memmove(s->holes, s->holes + 1,
-                        (HOLES_MAX - 1) * sizeof(vhole));
-                s->nholes--;
+            if (s->nholes == HOLES_MAX) {
+                holes_drop_lowest(s);
                 i--;
             }
             memmove(&s->holes[i + 2], &s->holes[i + 1],

@@ -209,13 +209,37 @@ static int qint(str_req *r, const char *name, int lo, int hi, int *out,
 
 /* ---- auth ---- */
 
+int str_token_judge(int rc, const cat_token_info *info, const char **code,
+                    char *msg, size_t len)
+{
+    if (rc == YL_ENOTFOUND) {
+        *code = "unauthorized";
+        snprintf(msg, len, "unknown or revoked token");
+        return 401;
+    }
+    if (rc < 0)
+        return rc;
+    if (info->expired) {
+        time_t t = (time_t)(info->expires_ms / 1000);
+        char date[32];
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        *code = "token_expired";
+        snprintf(msg, len, "token expired at %s: ask for a new one", date);
+        return 401;
+    }
+    return 0;
+}
+
 /* Reads the Authorization header. Returns 0 (r->has_token set when a valid
  * token came), or 1 when it answered 401 (*ret holds the callback's
  * return). A missing header is anonymous, not an error. */
 static int authenticate(str_req *r, int *ret)
 {
-    char h[256], date[32];
-    const char *tok;
+    char h[256], msg[128];
+    const char *tok, *code;
     int64_t now = cat_now_ms();
     int n, rc;
 
@@ -233,29 +257,15 @@ static int authenticate(str_req *r, int *ret)
     tok = h + 7;
     while (*tok == ' ')
         tok++;
-    if (strlen(tok) != CAT_TOKEN_LEN) {
-        *ret =
-            str_reply_error(r, 401, "unauthorized", "unknown or revoked token");
-        return 1;
-    }
-    rc = token_verify(r->srv, tok, now, &r->tok);
-    if (rc == YL_ENOTFOUND) {
-        *ret =
-            str_reply_error(r, 401, "unauthorized", "unknown or revoked token");
-        return 1;
-    }
-    if (rc < 0) {
+    rc = strlen(tok) == CAT_TOKEN_LEN ? token_verify(r->srv, tok, now, &r->tok)
+                                      : YL_ENOTFOUND;
+    n = str_token_judge(rc, &r->tok, &code, msg, sizeof(msg));
+    if (n < 0) {
         *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
         return 1;
     }
-    if (r->tok.expired) {
-        time_t t = (time_t)(r->tok.expires_ms / 1000);
-        struct tm tm;
-
-        gmtime_r(&t, &tm);
-        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        *ret = str_reply_error(r, 401, "token_expired",
-                               "token expired at %s: ask for a new one", date);
+    if (n > 0) {
+        *ret = str_reply_error(r, n, code, "%s", msg);
         return 1;
     }
     r->has_token = true;

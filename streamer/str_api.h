@@ -47,6 +47,14 @@ int str_api_create_lesson(str_req *r, const cat_lesson_new *ln,
  * msg. */
 void str_api_defer_error(str_req *r, int rc, const char *msg);
 
+/* Any thread: how a token stands once cat_tokens_verify answered rc (info
+ * filled when 0; YL_ENOTFOUND also for a token of the wrong length). 0:
+ * valid; 401 with *code and msg (unknown, revoked, expired); or rc when
+ * the catalog failed. The Authorization header and a beacon's body token
+ * both go through it. */
+int str_token_judge(int rc, const cat_token_info *info, const char **code,
+                    char *msg, size_t len);
+
 /* ---- str_query.c: slow reads on a pool of reader threads ---- */
 #define STR_QUERY_THREADS 1 /* 2 cores: the loop and the writer need theirs */
 enum str_query_kind { STR_Q_RANKING, STR_Q_SITE, STR_Q_VIEWS };

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -166,7 +165,9 @@ static int views_admin_scope(cat_db *rd, str_query *q, const json_t *body)
 static int body_token(cat_db *rd, str_query *q, const json_t *body)
 {
     const char *tok = json_string_value(json_object_get(body, "token"));
-    int rc;
+    const char *code;
+    char msg[128];
+    int rc, st;
 
     if (tok == NULL) {
         fail(q, YL_EINVAL, 401, "unauthorized",
@@ -178,26 +179,12 @@ static int body_token(cat_db *rd, str_query *q, const json_t *body)
     rc = strlen(tok) == CAT_TOKEN_LEN
              ? cat_tokens_verify(rd, tok, q->now_ms, &q->tok)
              : YL_ENOTFOUND;
-    if (rc == YL_ENOTFOUND) {
-        fail(q, rc, 401, "unauthorized", "unknown or revoked token");
-        return -1;
-    }
-    if (rc < 0) {
+    st = str_token_judge(rc, &q->tok, &code, msg, sizeof(msg));
+    if (st < 0)
         fail(q, rc, 500, "internal", "%s", cat_db_errmsg(rd));
-        return -1;
-    }
-    if (q->tok.expired) {
-        time_t t = (time_t)(q->tok.expires_ms / 1000);
-        char date[32];
-        struct tm tm;
-
-        gmtime_r(&t, &tm);
-        strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        fail(q, YL_EINVAL, 401, "token_expired",
-             "token expired at %s: ask for a new one", date);
-        return -1;
-    }
-    return 0;
+    else if (st > 0)
+        fail(q, YL_EINVAL, st, code, "%s", msg);
+    return st == 0 ? 0 : -1;
 }
 
 /* Ingest thread: JSON → checked batch → the writer. */

@@ -26,6 +26,17 @@ static void schema_applies_every_step(void **state)
     cat_db_close(db);
 }
 
+/* The one row of sql (asserted); finalize it after reading. */
+static sqlite3_stmt *row(cat_db *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+
+    assert_int_equal(sqlite3_prepare_v2(cat_db_sqlite(db), sql, -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    return st;
+}
+
 /* Step 004 on a database with events: view_events keeps every row (now in
  * arrival order) and each session's holes come from the seqs it lacks. */
 static void step4_keeps_events_and_finds_holes(void **state)
@@ -60,15 +71,9 @@ static void step4_keeps_events_and_finds_holes(void **state)
 
     assert_int_equal(cat_db_open(path, 0, &db), 0);
     assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
-    assert_int_equal(sqlite3_prepare_v2(cat_db_sqlite(db),
-                                        "SELECT (SELECT count(*) FROM "
-                                        "view_events), (SELECT group_concat("
-                                        "skey || '=' || coalesce(holes, '')) "
-                                        "FROM (SELECT * FROM sessions ORDER "
-                                        "BY id))",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    st = row(db, "SELECT (SELECT count(*) FROM view_events), (SELECT "
+                 "group_concat(skey || '=' || coalesce(holes, '')) FROM "
+                 "(SELECT * FROM sessions ORDER BY id))");
     assert_int_equal(sqlite3_column_int(st, 0), 8 + 13);
     /* b lacks 2-3 and 5-8 (in either order), c lacks 1-2 */
     {
@@ -78,16 +83,11 @@ static void step4_keeps_events_and_finds_holes(void **state)
     }
     sqlite3_finalize(st);
     /* d lacks 2, 4, ... 24: only the highest 8 (10 ... 24) are kept */
-    assert_int_equal(
-        sqlite3_prepare_v2(
-            cat_db_sqlite(db),
-            "SELECT length(holes) - length(replace(holes, ',', '')), "
-            "instr(',' || holes || ',', ',24-24,') > 0, "
-            "instr(',' || holes || ',', ',10-10,') > 0, "
-            "instr(',' || holes || ',', ',8-8,') FROM sessions WHERE id = 4",
-            -1, &st, NULL),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    st = row(db, "SELECT length(holes) - length(replace(holes, ',', '')), "
+                 "instr(',' || holes || ',', ',24-24,') > 0, "
+                 "instr(',' || holes || ',', ',10-10,') > 0, "
+                 "instr(',' || holes || ',', ',8-8,') FROM sessions WHERE "
+                 "id = 4");
     assert_int_equal(sqlite3_column_int(st, 0), 7);
     assert_int_equal(sqlite3_column_int(st, 1), 1);
     assert_int_equal(sqlite3_column_int(st, 2), 1);
