@@ -150,21 +150,49 @@ static int reply_json_obj(str_req *r, int status, json_t *obj)
     return ret;
 }
 
-/* Copies query argument name into buf; 1 when present and non-empty. */
+/* Copies query argument name into buf; 1 when present and non-empty.
+ * query_check() has already refused values that would not fit. */
 static int qarg(str_req *r, const char *name, char *buf, int len)
 {
-    size_t nl = strlen(name);
-    int i;
+    return str_req_query(r, name, buf, (size_t)len) > 0;
+}
 
-    for (i = 0;; i++) {
-        if (lws_hdr_copy_fragment(r->wsi, buf, len, WSI_TOKEN_HTTP_URI_ARGS,
-                                  i) < 0)
-            return 0;
-        if (strncmp(buf, name, nl) == 0 && buf[nl] == '=') {
-            memmove(buf, buf + nl + 1, strlen(buf + nl + 1) + 1);
-            return buf[0] != '\0';
+/* The query parameters the API reads, with the room each gets. */
+static const struct {
+    const char *name;
+    int max; /* bytes, without the NUL */
+} query_params[] = {
+    {"q", 255},   {"lang", 63},     {"category", 127}, {"state", 15},
+    {"page", 31}, {"per_page", 31}, {"parent", 31},    {"region", 31},
+    {"from", 31}, {"to", 31},
+};
+
+/* Refuses, by name, a known query parameter too long for its handler or
+ * holding %00 (rather than dropping it silently). 1 when it answered. */
+static int query_check(str_req *r, int *ret)
+{
+    char buf[256];
+    size_t i;
+    int n;
+
+    for (i = 0; i < sizeof(query_params) / sizeof(query_params[0]); i++) {
+        n = str_req_query(r, query_params[i].name, buf,
+                          (size_t)query_params[i].max + 1);
+        if (n == -2) {
+            *ret = str_reply_error(r, 400, "invalid",
+                                   "query parameter %s is longer than %d "
+                                   "bytes",
+                                   query_params[i].name, query_params[i].max);
+            return 1;
+        }
+        if (n == -3) {
+            *ret = str_reply_error(r, 400, "invalid",
+                                   "query parameter %s holds a NUL byte",
+                                   query_params[i].name);
+            return 1;
         }
     }
+    return 0;
 }
 
 /* Parses a positive decimal id (1..2^62). */
@@ -197,7 +225,9 @@ static int qint(str_req *r, const char *name, int lo, int hi, int *out,
         return 0;
     errno = 0;
     v = strtol(buf, &end, 10);
-    if (errno || *end != '\0' || v < lo || v > hi) {
+    /* strtol skips leading blanks ("%2010" is " 10"): digits only. */
+    if (!isdigit((unsigned char)buf[0]) || errno || *end != '\0' || v < lo ||
+        v > hi) {
         *ret = str_reply_error(r, 400, "invalid",
                                "%s: \"%s\" is not an integer in %d..%d", name,
                                buf, lo, hi);
@@ -244,12 +274,10 @@ static int authenticate(str_req *r, int *ret)
     int n, rc;
 
     r->has_token = false;
-    n = lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (n <= 0)
+    n = str_req_hdr(r, "authorization", h, sizeof(h));
+    if (n == -1)
         return 0;
-    if (n >= (int)sizeof(h) ||
-        lws_hdr_copy(r->wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
-        strncasecmp(h, "Bearer ", 7) != 0) {
+    if (n <= 0 || strncasecmp(h, "Bearer ", 7) != 0) {
         *ret = str_reply_error(r, 401, "unauthorized",
                                "Authorization must be \"Bearer <token>\"");
         return 1;
@@ -355,7 +383,7 @@ void str_api_defer_reply(str_req *r, int status, char *body, size_t len)
     r->pend_body = body;
     r->pend_len = len;
     str_waiting_remove(r->srv, r);
-    lws_callback_on_writable(r->wsi);
+    str_conn_wake(r);
 }
 
 void str_api_defer_error(str_req *r, int rc, const char *msg)
@@ -493,10 +521,8 @@ static defer_ctx *defer_new(str_req *r, int kind)
 /* Registers r as waiting for c's result; submit with defer_done, c. */
 static void defer_wait(str_req *r)
 {
+    /* The connection waits for the answer under its own deadline. */
     str_waiting_add(r->srv, r);
-    /* A deferred answer may take a while under load: keep lws from
-     * timing the request out meanwhile (30 s, the writer flushes in ms). */
-    lws_set_timeout(r->wsi, PENDING_TIMEOUT_HTTP_CONTENT, 30);
 }
 
 /* ---- handlers ---- */
@@ -743,8 +769,7 @@ static bool beacon_body(str_req *r)
 {
     char ct[64];
 
-    if (lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0 ||
-        lws_hdr_copy(r->wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+    if (str_req_hdr(r, "content-type", ct, sizeof(ct)) <= 0)
         return false;
     return strncasecmp(ct, "text/plain", 10) == 0 &&
            (ct[10] == '\0' || ct[10] == ';' || ct[10] == ' ');
@@ -831,7 +856,7 @@ int str_api_http(str_req *r)
     if (!srv->catalog_ok)
         return str_reply_error(r, 503, "unavailable",
                                "the catalog is not available");
-    if (authenticate(r, &ret))
+    if (query_check(r, &ret) || authenticate(r, &ret))
         return ret;
 
     switch (r->route) {

@@ -14,6 +14,9 @@ void str_config_defaults(str_config *cfg)
     cat_config_init(&cfg->cat);
     cfg->max_header = 8192;
     cfg->keepalive_s = 30;
+    cfg->header_timeout_s = 15;
+    cfg->body_timeout_s = 30;
+    cfg->send_timeout_s = 60;
     cfg->shutdown_grace_s = 20;
     cfg->job_timeout_s = 0;
 }
@@ -42,6 +45,12 @@ int str_config_extra(void *ud, const char *section, const char *key,
         return parse_int(value, 1024, 16000, &cfg->max_header);
     if (strcmp(key, "keepalive") == 0)
         return parse_int(value, 1, 3600, &cfg->keepalive_s);
+    if (strcmp(key, "header_timeout") == 0)
+        return parse_int(value, 1, 3600, &cfg->header_timeout_s);
+    if (strcmp(key, "body_timeout") == 0)
+        return parse_int(value, 1, 3600, &cfg->body_timeout_s);
+    if (strcmp(key, "send_timeout") == 0)
+        return parse_int(value, 1, 3600, &cfg->send_timeout_s);
     if (strcmp(key, "shutdown_grace") == 0)
         return parse_int(value, 0, 3600, &cfg->shutdown_grace_s);
     if (strcmp(key, "job_timeout") == 0)

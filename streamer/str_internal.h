@@ -56,12 +56,14 @@ enum str_body_kind {
     STR_BODY_UPLOAD, /* streamed to disk by str_upload */
 };
 
-/* One HTTP transaction: lws's per-session data for the http protocol. lws
- * zeroes it when a transaction starts and frees it when it ends (keep-alive
- * rebinds the protocol per transaction). Service thread only. */
+typedef struct str_conn str_conn; /* str_conn.c: one client connection */
+
+/* One HTTP transaction, inside its connection (str_conn.c), which zeroes
+ * it when the request's headers are in and cleans it up when the response
+ * is out. Service thread only. */
 typedef struct str_req {
     struct str_server *srv;
-    struct lws *wsi;
+    struct str_conn *conn;
     uint64_t serial; /* unique per request: outbox lookups use this */
     int method;
     int route;
@@ -70,16 +72,13 @@ typedef struct str_req {
     bool counted;   /* included in srv->inflight */
     bool responded; /* headers are out; body may still follow */
     bool head_only; /* HEAD: headers, no body */
+    bool has_body;  /* Content-Length > 0 or chunked */
 
     /* File body, sent with sendfile() from WRITEABLE. */
     int fd;
     bool has_fd;
     off_t off, end; /* next byte to send, one past the last */
     int64_t hold;   /* lesson id held while its files are read; 0 none */
-
-    /* Buffered response (LWS_PRE included) still to send. */
-    unsigned char *out;
-    size_t out_len, out_off;
 
     /* Request body. */
     int body_kind;
@@ -97,8 +96,20 @@ typedef struct str_req {
 
     bool has_token;     /* Authorization checked and valid */
     cat_token_info tok; /* the caller, when has_token */
+    const char *query;  /* raw query string (after '?'), or NULL */
     char path[512];     /* URL path (decoded) for handlers and logs */
 } str_req;
+
+/* What the HTTP core calls on the layer above it (str_server.c's
+ * dispatch). Each returns 0, or -1 to close the connection once what was
+ * answered is out. */
+typedef struct str_http_handlers {
+    int (*request)(str_req *r); /* headers complete */
+    int (*body)(str_req *r, const char *in, size_t len);
+    int (*body_done)(str_req *r);
+    int (*writeable)(str_req *r); /* a deferred answer may be ready */
+    void (*cleanup)(str_req *r);  /* the transaction is over */
+} str_http_handlers;
 
 /* Counters behind /metrics. Service thread only. */
 #define STR_NSTATUS 20
@@ -107,6 +118,10 @@ typedef struct str_metrics {
     uint64_t events_accepted, events_duplicate, events_rejected;
     uint64_t bytes_file;
     uint64_t uploads_ok, uploads_failed;
+    uint64_t timeouts;      /* connections cut in headers or body */
+    uint64_t bad_requests;  /* malformed HTTP, refused framing */
+    uint64_t accept_errors; /* accept() failures (EMFILE...) */
+    uint64_t accept_503;    /* answered 503 from the reserve fd */
 } str_metrics;
 
 /* A message from another thread to the loop. */
@@ -149,6 +164,15 @@ typedef struct str_server {
     struct str_tokcache *tokcache;
 
     str_metrics m;
+    str_http_handlers http;
+    int header_space;       /* bytes for one request's head */
+    struct str_conn *conns; /* every HTTP connection */
+    struct str_conn *rearm; /* want POLLOUT after this service round */
+    int nconns;
+    int reserve_fd; /* spare descriptor for a 503 at EMFILE */
+    int64_t accept_paused_until_us;
+    int64_t accept_log_us;
+    uint64_t accept_fail_since_log;
     uint64_t next_serial;
     int inflight; /* transactions between HTTP and completion */
 
@@ -177,6 +201,44 @@ str_req *str_waiting_find(str_server *srv, uint64_t serial);
 void str_waiting_add(str_server *srv, str_req *r);
 void str_waiting_remove(str_server *srv, str_req *r);
 
+/* ---- str_conn.c: the HTTP/1.1 core ---- */
+/* The lws callback of accepted sockets (adopted as raw descriptors). */
+int str_conn_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                void *in, size_t len);
+size_t str_conn_size(void);
+/* Cuts connections past their deadline (call about once a second). */
+void str_conn_sweep(str_server *srv);
+/* Arms POLLOUT for connections that asked from inside WRITEABLE; called
+ * after each lws_service() round. */
+void str_conn_rearm(str_server *srv);
+/* SIGTERM: closes idle connections, the others after their answer. */
+void str_conn_drain(str_server *srv);
+/* Queues response bytes and sends what the socket takes now. 0 or -1. */
+int str_conn_write(str_req *r, const void *buf, size_t len);
+/* Sends the queued headers and the first part of r's file body now, the
+ * rest from WRITEABLE. Returns 0 or -1. */
+int str_conn_send_file(str_req *r);
+/* Asks for a WRITEABLE step (a deferred answer is ready). */
+void str_conn_wake(str_req *r);
+/* The response is complete (maybe not yet sent): the connection moves on
+ * to the next request. Returns 0. */
+int str_req_complete(str_req *r);
+/* Whether this response ends the connection ("connection: close"). */
+bool str_req_close_after(str_req *r);
+/* The handler reads the body (str_body_begin). */
+void str_req_body_taken(str_req *r);
+/* Copies request header name (any case; repeats joined with ", ") into
+ * buf. Returns its length, -1 when absent, -2 when it does not fit. */
+int str_req_hdr(str_req *r, const char *name, char *buf, size_t len);
+/* Copies query argument name, %-decoded ('+' is a space), into buf.
+ * Returns its length, -1 when absent, -2 when it does not fit, -3 when
+ * it holds %00. */
+int str_req_query(str_req *r, const char *name, char *buf, size_t len);
+/* %-decodes s[0..n) into out (NUL-terminated). Length, -ENAMETOOLONG, or
+ * -EINVAL for %00. plus: '+' means a space (query strings). */
+int str_url_decode(const char *s, size_t n, char *out, size_t outlen,
+                   bool plus);
+
 /* ---- str_reply.c: responses ---- */
 /* Starts a header block: status line, Content-Type (may be NULL),
  * Content-Length (when clen >= 0), CORS and nosniff. 0 or -1. */
@@ -184,6 +246,10 @@ int str_hdr_begin(str_req *r, int status, const char *ctype, int64_t clen,
                   unsigned char **p, unsigned char *end);
 int str_hdr_add(str_req *r, const char *name, const char *value,
                 unsigned char **p, unsigned char *end);
+/* Ends the header block (the empty line). 0 or -1. */
+int str_hdr_end(str_req *r, unsigned char **p, unsigned char *end);
+/* Sends a whole formatted response and completes the transaction. */
+int str_send_final(str_req *r, const unsigned char *buf, size_t len);
 /* Sends a complete response (headers + body) with one lws_write and ends
  * the transaction. extra: more "Name: value\r\n" lines or NULL. Returns
  * what the lws callback must return. */
@@ -194,14 +260,10 @@ int str_reply(str_req *r, int status, const char *ctype, const char *body,
 int str_reply_json(str_req *r, int status, const char *json, size_t len);
 int str_reply_error(str_req *r, int status, const char *code, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
-/* Ends the transaction after the last byte (keep-alive or close). */
-int str_req_complete(str_req *r);
 /* Starts a file response: headers hdr (copied) then the body of r->fd from
  * r->off to r->end, as far as the socket takes them now; the rest from
  * WRITEABLE. Returns what the lws callback returns. */
 int str_reply_start_file(str_req *r, const unsigned char *hdr, size_t len);
-/* WRITEABLE: continues a file body. */
-int str_reply_writeable(str_req *r);
 /* Records the status for /metrics (once per request). */
 void str_req_count(str_req *r, int status);
 /* Closes the file being sent and drops its lesson hold. */

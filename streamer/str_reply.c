@@ -1,9 +1,9 @@
-/* str_reply.c - writing HTTP responses. Service thread only.
+/* str_reply.c - formatting HTTP responses. Service thread only.
  *
- * Small responses (API JSON, playlists, errors) leave in one lws_write of
- * headers and body together; lws keeps whatever the socket does not take
- * and finishes it before the next WRITEABLE. File bodies go out with
- * sendfile() from WRITEABLE, one call per callback. */
+ * Small responses (API JSON, playlists, errors) leave in one write of
+ * headers and body together; the connection (str_conn.c) keeps whatever
+ * the socket does not take. File bodies follow the headers with
+ * sendfile() from the connection's WRITEABLE, one call per callback. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,8 +17,7 @@
 #include "common/yl_utf8.h"
 #include "streamer/str_internal.h"
 
-#define HDR_SPACE  2048       /* room for any of our header blocks */
-#define FILE_CHUNK (1u << 20) /* bytes per sendfile() call */
+#define HDR_SPACE 2048 /* room for any of our header blocks */
 
 int str_status_index(int status)
 {
@@ -41,22 +40,108 @@ void str_req_count(str_req *r, int status)
     r->srv->m.req[r->route][str_status_index(status)]++;
 }
 
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Error" : "Error";
+    }
+}
+
+/* Appends printf output to [*p, end); -1 when it does not fit. */
+static int put(unsigned char **p, unsigned char *end, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int put(unsigned char **p, unsigned char *end, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*p >= end)
+        return -1;
+    va_start(ap, fmt);
+    n = vsnprintf((char *)*p, (size_t)(end - *p), fmt, ap);
+    va_end(ap);
+    /* vsnprintf says what it wanted: past the end means it was cut. */
+    if (n < 0 || n >= end - *p)
+        return -1;
+    *p += n;
+    return 0;
+}
+
 int str_hdr_begin(str_req *r, int status, const char *ctype, int64_t clen,
                   unsigned char **p, unsigned char *end)
 {
-    struct lws *wsi = r->wsi;
-
     str_req_count(r, status);
     r->responded = true;
-    if (lws_add_http_header_status(wsi, (unsigned)status, p, end))
+    /* Every response, errors included, carries CORS and nosniff. */
+    if (put(p, end,
+            "HTTP/1.1 %d %s\r\n"
+            "access-control-allow-origin: *\r\n"
+            "x-content-type-options: nosniff\r\n"
+            "server: yunling\r\n",
+            status, reason_of(status)) < 0)
         return -1;
-    if (ctype != NULL &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                     (const unsigned char *)ctype,
-                                     (int)strlen(ctype), p, end))
+    if (ctype != NULL && put(p, end, "content-type: %s\r\n", ctype) < 0)
         return -1;
-    if (clen >= 0 &&
-        lws_add_http_header_content_length(wsi, (lws_filepos_t)clen, p, end))
+    if (clen >= 0 && put(p, end, "content-length: %lld\r\n", (long long)clen))
+        return -1;
+    if (str_req_close_after(r) && put(p, end, "connection: close\r\n") < 0)
         return -1;
     return 0;
 }
@@ -64,22 +149,22 @@ int str_hdr_begin(str_req *r, int status, const char *ctype, int64_t clen,
 int str_hdr_add(str_req *r, const char *name, const char *value,
                 unsigned char **p, unsigned char *end)
 {
-    return lws_add_http_header_by_name(r->wsi, (const unsigned char *)name,
-                                       (const unsigned char *)value,
-                                       (int)strlen(value), p, end)
-               ? -1
-               : 0;
+    (void)r;
+    /* name comes with its colon ("etag:"), as lws spelled it. */
+    return put(p, end, "%s %s\r\n", name, value);
 }
 
-int str_req_complete(str_req *r)
+int str_hdr_end(str_req *r, unsigned char **p, unsigned char *end)
 {
-    if (r->counted) {
-        r->counted = false;
-        r->srv->inflight--;
-    }
-    if (lws_http_transaction_completed(r->wsi))
+    (void)r;
+    return put(p, end, "\r\n");
+}
+
+int str_send_final(str_req *r, const unsigned char *buf, size_t len)
+{
+    if (str_conn_write(r, buf, len) < 0)
         return -1;
-    return 0;
+    return str_req_complete(r);
 }
 
 static const char *api_extra =
@@ -119,18 +204,16 @@ int str_reply(str_req *r, int status, const char *ctype, const char *body,
         memcpy(p, extra, el);
         p += el;
     }
-    if (lws_finalize_http_header(r->wsi, &p, end))
+    if (str_hdr_end(r, &p, end) < 0)
         goto fail;
     if (!r->head_only && len > 0) {
         memcpy(p, body, len);
         p += len;
     }
-    n = lws_write(r->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL);
+    n = str_send_final(r, start, (size_t)(p - start));
     if (buf != stackbuf)
         free(buf);
-    if (n < (int)(p - start))
-        return -1;
-    return str_req_complete(r);
+    return n;
 fail:
     YL_LOGE("str", "response headers for %s do not fit", r->path);
     if (buf != stackbuf)
@@ -216,89 +299,12 @@ void str_reply_file_close(str_req *r)
     }
 }
 
-/* Sends what is left of r->out (file response headers) without blocking.
- * 1 when all of it is out, 0 when the socket is full, -1 on error. */
-static int flush_out(str_req *r, int sock)
-{
-    while (r->out_off < r->out_len) {
-        ssize_t n = send(sock, r->out + r->out_off, r->out_len - r->out_off,
-                         MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return 0;
-        if (n < 0)
-            return -1;
-        r->out_off += (size_t)n;
-    }
-    free(r->out);
-    r->out = NULL;
-    r->out_len = r->out_off = 0;
-    return 1;
-}
-
 int str_reply_start_file(str_req *r, const unsigned char *hdr, size_t len)
 {
-    r->out = malloc(len);
-    if (r->out == NULL) {
+    /* The headers wait, corked, for the first sendfile() of the body. */
+    if (str_conn_write(r, hdr, len) < 0) {
         str_reply_file_close(r);
         return -1;
     }
-    memcpy(r->out, hdr, len);
-    r->out_len = len;
-    r->out_off = 0;
-    return str_reply_writeable(r);
-}
-
-int str_reply_writeable(str_req *r)
-{
-    int sock;
-    ssize_t n;
-    size_t want;
-
-    if (r->has_fd) {
-        sock = lws_get_socket_fd(r->wsi);
-        if (r->out != NULL) {
-            int f = flush_out(r, sock);
-
-            if (f < 0) {
-                str_reply_file_close(r);
-                return -1;
-            }
-            if (f == 0) {
-                lws_callback_on_writable(r->wsi);
-                return 0;
-            }
-        }
-        want = (size_t)(r->end - r->off);
-        if (want > FILE_CHUNK)
-            want = FILE_CHUNK;
-        /* Plain HTTP/1.1 only (no TLS in this server): bytes can go
-         * straight from the page cache to the socket. lws has flushed its
-         * own buffered output before calling WRITEABLE, so order holds. */
-        n = sendfile(sock, r->fd, &r->off, want);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR) {
-                lws_callback_on_writable(r->wsi);
-                return 0;
-            }
-            YL_LOGD("str", "sendfile %s: %s", r->path, strerror(errno));
-            str_reply_file_close(r);
-            return -1;
-        }
-        if (n == 0) { /* file shrank under us: cannot keep the length */
-            YL_LOGW("str", "%s: file ended early", r->path);
-            str_reply_file_close(r);
-            return -1;
-        }
-        r->srv->m.bytes_file += (uint64_t)n;
-        if (r->off < r->end) {
-            lws_callback_on_writable(r->wsi);
-            return 0;
-        }
-        str_reply_file_close(r);
-        return str_req_complete(r);
-    }
-    return 0;
+    return str_conn_send_file(r);
 }

@@ -1,5 +1,6 @@
-/* str_server.c - the lws context, the HTTP protocol callback, routing,
- * the cross-thread outbox and graceful shutdown.
+/* str_server.c - the lws context, the listener, routing of requests the
+ * HTTP core (str_conn.c) hands over, request bodies, the cross-thread
+ * outbox and graceful shutdown.
  *
  * Threads: str_server_run()'s caller becomes the lws service thread and is
  * the only thread that calls lws (except lws_cancel_service(), which any
@@ -29,13 +30,7 @@
 #define YL_SRCDIR "."
 #endif
 
-#define TX_PACKET_SIZE (256 * 1024) /* largest single send() lws makes */
-#define TICK_US        (200 * LWS_US_PER_MS)
-
-/* Per-vhost data of the http protocol. */
-typedef struct str_vhd {
-    str_server *srv;
-} str_vhd;
+#define TICK_US (200 * LWS_US_PER_MS)
 
 /* The one server of this process, for the signal handler only. */
 static str_server *volatile sig_srv;
@@ -128,7 +123,7 @@ str_req *str_waiting_find(str_server *srv, uint64_t serial)
 
 /* ---- request lifecycle ---- */
 
-/* The pss is going away (transaction over or connection closed). */
+/* The transaction is over (answered, or its connection closed). */
 static void req_cleanup(str_req *r)
 {
     if (r->srv == NULL)
@@ -138,62 +133,6 @@ static void req_cleanup(str_req *r)
     str_api_req_cleanup(r);
     free(r->body);
     r->body = NULL;
-    free(r->out);
-    r->out = NULL;
-    if (r->counted) {
-        r->counted = false;
-        r->srv->inflight--;
-    }
-}
-
-static int method_of(struct lws *wsi)
-{
-    char *uri;
-    int len;
-
-    switch (lws_http_get_uri_and_method(wsi, &uri, &len)) {
-    case LWSHUMETH_GET:
-        return STR_M_GET;
-    case LWSHUMETH_HEAD:
-        return STR_M_HEAD;
-    case LWSHUMETH_POST:
-        return STR_M_POST;
-    case LWSHUMETH_DELETE:
-        return STR_M_DELETE;
-    case LWSHUMETH_OPTIONS:
-        return STR_M_OPTIONS;
-    default:
-        return STR_M_OTHER;
-    }
-}
-
-/* lws truncates a header at its token limit (see token_limits in
- * str_server_run()); a header of exactly that length was cut. */
-static int header_too_long(str_req *r)
-{
-    int lim = r->srv->cfg.max_header, t;
-
-    for (t = WSI_TOKEN_HOST; t < WSI_TOKEN_COUNT; t++) {
-        if (t == WSI_TOKEN_HTTP_URI_ARGS)
-            continue;
-        if (lws_hdr_total_length(r->wsi, (enum lws_token_indexes)t) >= lim)
-            return 1;
-    }
-    return 0;
-}
-
-static int uri_too_long(str_req *r)
-{
-    int lim = r->srv->cfg.max_header, m;
-    static const enum lws_token_indexes meth[] = {
-        WSI_TOKEN_GET_URI,    WSI_TOKEN_POST_URI,     WSI_TOKEN_OPTIONS_URI,
-        WSI_TOKEN_DELETE_URI, WSI_TOKEN_HEAD_URI,     WSI_TOKEN_PUT_URI,
-        WSI_TOKEN_PATCH_URI,  WSI_TOKEN_HTTP_URI_ARGS};
-
-    for (m = 0; m < (int)(sizeof(meth) / sizeof(meth[0])); m++)
-        if (lws_hdr_total_length(r->wsi, meth[m]) >= lim)
-            return 1;
-    return 0;
 }
 
 static int reply_preflight(str_req *r)
@@ -219,33 +158,12 @@ static int route_of(const char *path)
     return STR_R_WEB;
 }
 
-static int on_http(str_server *srv, str_req *r, struct lws *wsi, const char *in)
+/* The HTTP core has the request's head: route it. */
+static int on_http(str_req *r)
 {
-    size_t plen = strlen(in);
+    str_server *srv = r->srv;
 
-    r->srv = srv;
-    r->wsi = wsi;
-    r->started = true;
-    r->serial = ++srv->next_serial;
-    r->counted = true;
-    srv->inflight++;
-    r->method = method_of(wsi);
-    r->head_only = r->method == STR_M_HEAD;
-    snprintf(r->path, sizeof(r->path), "%s", in);
     r->route = route_of(r->path);
-
-    if (uri_too_long(r))
-        return str_reply_error(r, 414, "uri_too_long",
-                               "request target longer than %d bytes",
-                               srv->cfg.max_header - 1);
-    if (plen >= sizeof(r->path))
-        return str_reply_error(r, 414, "uri_too_long",
-                               "path longer than %zu bytes",
-                               sizeof(r->path) - 1);
-    if (header_too_long(r))
-        return str_reply_error(r, 431, "header_too_long",
-                               "a request header is longer than %d bytes",
-                               srv->cfg.max_header - 1);
     if (r->method == STR_M_OPTIONS)
         return reply_preflight(r);
     if (r->method == STR_M_OTHER)
@@ -284,9 +202,7 @@ int64_t str_req_content_length(str_req *r)
     char *end;
     long long v;
 
-    if (lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
-        lws_hdr_copy(r->wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH) <=
-            0)
+    if (str_req_hdr(r, "content-length", buf, sizeof(buf)) <= 0)
         return -1;
     errno = 0;
     v = strtoll(buf, &end, 10);
@@ -300,18 +216,12 @@ int64_t str_req_content_length(str_req *r)
 static int send_continue(str_req *r)
 {
     static const char cont[] = "HTTP/1.1 100 Continue\x0d\x0a\x0d\x0a";
-    unsigned char buf[LWS_PRE + sizeof(cont)];
     char exp[32];
 
-    if (lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_EXPECT) <= 0 ||
-        lws_hdr_copy(r->wsi, exp, sizeof(exp), WSI_TOKEN_HTTP_EXPECT) <= 0 ||
+    if (str_req_hdr(r, "expect", exp, sizeof(exp)) <= 0 ||
         strcasecmp(exp, "100-continue") != 0)
         return 0;
-    memcpy(buf + LWS_PRE, cont, sizeof(cont) - 1);
-    if (lws_write(r->wsi, buf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP) <
-        (int)sizeof(cont) - 1)
-        return -1;
-    return 0;
+    return str_conn_write(r, cont, sizeof(cont) - 1);
 }
 
 int str_body_refused(str_req *r, int64_t limit, int *ret)
@@ -344,6 +254,7 @@ int str_body_begin(str_req *r, int kind, int64_t limit)
     r->body_kind = kind;
     r->body_expected = cl;
     r->body_limit = (size_t)limit;
+    str_req_body_taken(r);
     if (send_continue(r) < 0)
         return -1;
     return 0;
@@ -427,88 +338,115 @@ static void begin_drain(str_server *srv)
                         LWS_TO_KILL_ASYNC);
         srv->listen_wsi = NULL;
     }
+    str_conn_drain(srv);
     str_api_stopping(srv);
 }
 
-static int http_cb(struct lws *wsi, enum lws_callback_reasons reason,
-                   void *user, void *in, size_t len)
-{
-    struct lws_vhost *vh = lws_get_vhost(wsi);
-    str_vhd *vhd =
-        vh ? lws_protocol_vh_priv_get(vh, lws_get_protocol(wsi)) : NULL;
-    str_req *r = user;
+static const str_http_handlers handlers = {
+    .request = on_http,
+    .body = on_body,
+    .body_done = on_body_done,
+    .writeable = str_api_writeable,
+    .cleanup = req_cleanup,
+};
 
-    switch (reason) {
-    case LWS_CALLBACK_PROTOCOL_INIT:
-        vhd = lws_protocol_vh_priv_zalloc(vh, lws_get_protocol(wsi),
-                                          sizeof(*vhd));
-        if (vhd == NULL)
-            return -1;
-        vhd->srv = lws_context_user(lws_get_context(wsi));
-        return 0;
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        /* Reaches every protocol of every vhost: only ours has a vhd. */
-        if (vhd == NULL)
-            return 0;
-        outbox_drain(vhd->srv);
-        if (atomic_load(&vhd->srv->stop))
-            begin_drain(vhd->srv);
-        return 0;
-    case LWS_CALLBACK_HTTP:
-        if (vhd == NULL)
-            return -1;
-        return on_http(vhd->srv, r, wsi, in ? in : "/");
-    case LWS_CALLBACK_HTTP_BODY:
-        if (r == NULL || !r->started || r->responded)
-            return 0;
-        return on_body(r, in, len);
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (r == NULL || !r->started || r->responded)
-            return 0;
-        return on_body_done(r);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (r == NULL || !r->started)
-            return 0;
-        if (r->has_fd)
-            return str_reply_writeable(r);
-        return str_api_writeable(r);
-    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-    case LWS_CALLBACK_CLOSED_HTTP:
-        if (r != NULL)
-            req_cleanup(r);
-        return 0;
-    default:
-        break;
+/* Hands an accepted socket to lws as a plain descriptor; the HTTP core
+ * (str_conn.c) frames it. */
+static void adopt(str_server *srv, int fd)
+{
+    lws_sock_file_fd_type d;
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    d.filefd = fd;
+    if (srv->draining ||
+        lws_adopt_descriptor_vhost(srv->vh, LWS_ADOPT_RAW_FILE_DESC, d,
+                                   "yl-http", NULL) == NULL)
+        close(fd);
+}
+
+/* accept() failed with EMFILE/ENFILE: every descriptor is in use. Retrying
+ * at once would spin (the backlog stays readable), so accepting pauses for
+ * a tick, the failure is logged once per 10 s with a count, and one
+ * waiting client gets a 503 through the reserve descriptor instead of
+ * hanging in the backlog. */
+static void accept_exhausted(str_server *srv, struct lws *lwsi, int err)
+{
+    static const char busy[] =
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        "content-type: application/json\r\n"
+        "content-length: 83\r\n"
+        "retry-after: 5\r\n"
+        "connection: close\r\n\r\n"
+        "{\"error\":{\"code\":\"unavailable\",\"message\":\"server at its "
+        "connection limit\"}}\n";
+    int64_t now = lws_now_usecs();
+    ssize_t wr;
+    int fd;
+
+    srv->m.accept_errors++;
+    srv->accept_fail_since_log++;
+    if (now - srv->accept_log_us > 10 * LWS_US_PER_SEC) {
+        YL_LOGW("str",
+                "accept: %s (%" PRIu64 " time(s) in 10 s, %d connections): "
+                "pausing accept, answering 503",
+                strerror(err), srv->accept_fail_since_log, srv->nconns);
+        srv->accept_log_us = now;
+        srv->accept_fail_since_log = 0;
     }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
+    if (srv->reserve_fd >= 0) {
+        close(srv->reserve_fd);
+        srv->reserve_fd = -1;
+        fd = accept4(lws_get_socket_fd(lwsi), NULL, NULL,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            wr = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)wr;
+            close(fd);
+            srv->m.accept_503++;
+        }
+        srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    srv->accept_paused_until_us = now + TICK_US;
+    lws_rx_flow_control(lwsi, 0);
 }
 
 /* Our listen socket, adopted as a raw descriptor: readable means
- * connections wait in the backlog. Each accepted socket is handed to lws
- * as an HTTP connection of this vhost. */
+ * connections wait in the backlog. */
 static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
                      void *user, void *in, size_t len)
 {
     str_server *srv = lws_context_user(lws_get_context(wsi));
-    int i, one = 1;
+    int i;
 
     (void)user;
     (void)in;
     (void)len;
     switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* Another thread (or the signal handler) woke the loop. This
+         * reaches every protocol once: it is handled here only. */
+        if (srv == NULL)
+            return 0;
+        outbox_drain(srv);
+        if (atomic_load(&srv->stop))
+            begin_drain(srv);
+        return 0;
     case LWS_CALLBACK_RAW_RX_FILE:
         for (i = 0; i < 64; i++) {
             int fd = accept4(lws_get_socket_fd(wsi), NULL, NULL,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
 
             if (fd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                    errno == ENOMEM)
+                    accept_exhausted(srv, wsi, errno);
+                else if (errno != EAGAIN && errno != EINTR &&
+                         errno != ECONNABORTED)
                     YL_LOGW("str", "accept: %s", strerror(errno));
                 break;
             }
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            if (srv->draining || lws_adopt_socket_vhost(srv->vh, fd) == NULL)
-                close(fd);
+            adopt(srv, fd);
         }
         return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
@@ -520,10 +458,11 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
     }
 }
 
-static const struct lws_protocols protocols[] = {
-    /* protocols[0] gets every HTTP request (there are no mounts); the
-     * websocket protocols of the next issue go after these two. */
-    {"yl-http", http_cb, sizeof(str_req), 0, 0, NULL, TX_PACKET_SIZE},
+/* protocols[0] carries every HTTP connection; its per-connection size is
+ * the HTTP core's, set in str_server_run(). Websocket protocols go after
+ * these two. */
+static struct lws_protocols protocols[] = {
+    {"yl-http", str_conn_cb, 0, 0, 0, NULL, 0},
     {"yl-listen", listen_cb, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
@@ -590,9 +529,21 @@ static str_server *tick_srv;
 static void tick(lws_sorted_usec_list_t *sul)
 {
     str_server *srv = tick_srv;
+    static int64_t swept;
+    int64_t now = lws_now_usecs();
 
     if (atomic_load(&srv->stop))
         begin_drain(srv);
+    if (now - swept >= LWS_US_PER_SEC) {
+        swept = now;
+        str_conn_sweep(srv);
+    }
+    if (srv->accept_paused_until_us != 0 &&
+        now >= srv->accept_paused_until_us) {
+        srv->accept_paused_until_us = 0;
+        if (srv->listen_wsi != NULL && !srv->draining)
+            lws_rx_flow_control(srv->listen_wsi, 1);
+    }
     lws_sul_schedule(srv->ctx, 0, sul, tick, TICK_US);
 }
 
@@ -687,7 +638,6 @@ static int prepare_dirs(str_server *srv)
 int str_server_run(const str_config *cfg)
 {
     struct lws_context_creation_info info;
-    static struct lws_token_limits limits;
     struct sigaction sa;
     str_server *srv;
     int ret = 0, n = 0, i, lfd;
@@ -697,6 +647,12 @@ int str_server_run(const str_config *cfg)
         return -ENOMEM;
     srv->cfg = *cfg;
     srv->hls_fd = srv->web_fd = srv->lock_fd = -1;
+    srv->http = handlers;
+    /* The head of one request: a few headers at their limit together. */
+    srv->header_space =
+        cfg->max_header * 4 > 65000 ? 65000 : cfg->max_header * 4;
+    /* A spare descriptor: at the fd limit it is closed to answer 503. */
+    srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&srv->ob_lock, NULL);
     atomic_init(&srv->stop, false);
 
@@ -708,32 +664,15 @@ int str_server_run(const str_config *cfg)
         goto out;
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
-    /* Each known header, the URI included, is cut at max_header bytes:
-     * we see the cut and answer 414/431 instead of lws dropping the
-     * connection. The header table holds a few such headers.
-     * Headers lws does not know are stored whole, with no limit of
-     * their own (Debian builds lws with LWS_WITH_CUSTOM_HEADERS). When
-     * they fill the table, lws 4.1.6 fails the parse ("Ran out of header
-     * data space", roles/http/parsers.c) and closes the connection with
-     * no answer. We cannot answer for it: on a connection's first request
-     * there is no pss yet, so no HTTP_DROP_PROTOCOL, and CLOSED_HTTP
-     * comes after lws's shutdown(SHUT_WR) (core-net/close.c). See
-     * docs/api.md and tests/streamer/t_limits.sh. */
-    for (i = 0; i < WSI_TOKEN_COUNT; i++)
-        limits.token_limit[i] = (unsigned short)cfg->max_header;
+    protocols[0].per_session_data_size = str_conn_size();
 
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     if (strchr(cfg->listen_addr, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.user = srv;
-    info.token_limits = &limits;
-    info.max_http_header_data =
-        (unsigned short)(cfg->max_header * 4 > 65000 ? 65000
-                                                     : cfg->max_header * 4);
     info.server_string = "yunling";
     info.timeout_secs = 30;
-    info.pt_serv_buf_size = 64 * 1024; /* recv() size: uploads, batches */
     srv->ctx = lws_create_context(&info);
     if (srv->ctx == NULL) {
         YL_LOGE("str", "lws_create_context failed");
@@ -798,6 +737,7 @@ int str_server_run(const str_config *cfg)
     lws_sul_schedule(srv->ctx, 0, &tick_sul, tick, TICK_US);
     while (n >= 0) {
         n = lws_service(srv->ctx, 0);
+        str_conn_rearm(srv);
         /* Requests this round queued for the pool threads: one wake each. */
         str_query_kick(srv->vpool);
         str_query_kick(srv->qpool);
@@ -828,6 +768,8 @@ out:
         close(srv->hls_fd);
     if (srv->web_fd >= 0)
         close(srv->web_fd);
+    if (srv->reserve_fd >= 0)
+        close(srv->reserve_fd);
     if (srv->lock_fd >= 0)
         close(srv->lock_fd); /* the last: everything else has stopped */
     for (i = 0; i < srv->n_holds; i++)

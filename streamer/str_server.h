@@ -13,6 +13,9 @@ typedef struct str_config {
     int port;             /* from cat.listen; 0 = any free port */
     int max_header;       /* one request header / the URI, bytes */
     int keepalive_s;      /* idle keep-alive connections */
+    int header_timeout_s; /* a request's headers, from their first byte */
+    int body_timeout_s;   /* a body: at least 4 KB (or its end) per period */
+    int send_timeout_s;   /* a client that takes none of its answer */
     int shutdown_grace_s; /* SIGTERM: how long in-flight requests get */
     int job_timeout_s;    /* one transcode attempt; 0 = no limit */
 } str_config;
@@ -21,7 +24,8 @@ typedef struct str_config {
 void str_config_defaults(str_config *cfg);
 
 /* Takes the server-only INI keys of section [server] (max_header,
- * keepalive, shutdown_grace, job_timeout). A cat_config_extra_fn whose ud
+ * keepalive, header_timeout, body_timeout, send_timeout, shutdown_grace,
+ * job_timeout). A cat_config_extra_fn whose ud
  * is the str_config. */
 int str_config_extra(void *ud, const char *section, const char *key,
                      const char *value);

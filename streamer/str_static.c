@@ -138,22 +138,16 @@ static int reply_304(str_req *r, const char *etag, const char *lastmod,
         str_hdr_add(r, "etag:", etag, &p, end) < 0 ||
         str_hdr_add(r, "last-modified:", lastmod, &p, end) < 0 ||
         str_hdr_add(r, "cache-control:", cache, &p, end) < 0 ||
-        lws_finalize_http_header(r->wsi, &p, end))
+        str_hdr_end(r, &p, end) < 0)
         return -1;
-    if (lws_write(r->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) <
-        (int)(p - start))
-        return -1;
-    return str_req_complete(r);
+    return str_send_final(r, start, (size_t)(p - start));
 }
 
 /* Reads a header into buf (NUL-terminated); returns its length or 0. */
-static int hdr(str_req *r, enum lws_token_indexes tok, char *buf, int len)
+static int hdr(str_req *r, const char *name, char *buf, int len)
 {
-    int n = lws_hdr_total_length(r->wsi, tok);
+    int n = str_req_hdr(r, name, buf, (size_t)len);
 
-    if (n <= 0 || n >= len)
-        return 0;
-    n = lws_hdr_copy(r->wsi, buf, len, tok);
     return n > 0 ? n : 0;
 }
 
@@ -196,25 +190,24 @@ static int serve_fd(str_req *r, int fd, const str_fview *mem,
     }
 
     /* Conditional GET: If-None-Match wins over If-Modified-Since. */
-    if (hdr(r, WSI_TOKEN_HTTP_IF_NONE_MATCH, h, sizeof(h))) {
+    if (hdr(r, "if-none-match", h, sizeof(h))) {
         if (str_etag_match_list(h, etag)) {
             close_fd(fd);
             return reply_304(r, etag, lastmod, cache);
         }
-    } else if (hdr(r, WSI_TOKEN_HTTP_IF_MODIFIED_SINCE, h, sizeof(h)) &&
+    } else if (hdr(r, "if-modified-since", h, sizeof(h)) &&
                str_http_date_parse(h, &ims) == 0 && st->st_mtim.tv_sec <= ims) {
         close_fd(fd);
         return reply_304(r, etag, lastmod, cache);
     }
 
-    if (hdr(r, WSI_TOKEN_HTTP_RANGE, h, sizeof(h))) {
+    if (hdr(r, "range", h, sizeof(h))) {
         char ir[128];
 
         rk = str_range_parse(h, size, &first, &last);
         /* If-Range with another validator: the client's copy is stale,
          * send the whole file. */
-        if (rk != STR_RANGE_NONE &&
-            hdr(r, WSI_TOKEN_HTTP_IF_RANGE, ir, sizeof(ir)) &&
+        if (rk != STR_RANGE_NONE && hdr(r, "if-range", ir, sizeof(ir)) &&
             strcmp(ir, etag) != 0 && strcmp(ir, lastmod) != 0) {
             rk = STR_RANGE_NONE;
             first = 0;
@@ -233,16 +226,13 @@ static int serve_fd(str_req *r, int fd, const str_fview *mem,
                      name, size);
         if (str_hdr_begin(r, 416, "application/json", n, &p, end) < 0 ||
             str_hdr_add(r, "content-range:", cr, &p, end) < 0 ||
-            lws_finalize_http_header(r->wsi, &p, end))
+            str_hdr_end(r, &p, end) < 0)
             return -1;
         if (!r->head_only) {
             memcpy(p, body, (size_t)n);
             p += n;
         }
-        if (lws_write(r->wsi, start, (size_t)(p - start),
-                      LWS_WRITE_HTTP_FINAL) < (int)(p - start))
-            return -1;
-        return str_req_complete(r);
+        return str_send_final(r, start, (size_t)(p - start));
     }
     if (rk == STR_RANGE_OK) {
         status = 206;
@@ -268,17 +258,14 @@ static int serve_fd(str_req *r, int fd, const str_fview *mem,
         (web && str_cache_class_web(name) == STR_CACHE_REVALIDATE &&
          (str_hdr_add(r, "content-security-policy:", csp, &p, end) < 0 ||
           str_hdr_add(r, "referrer-policy:", "same-origin", &p, end) < 0)) ||
-        lws_finalize_http_header(r->wsi, &p, end)) {
+        str_hdr_end(r, &p, end) < 0) {
         close_fd(fd);
         return -1;
     }
 
     if (r->head_only || len == 0) {
         close_fd(fd);
-        if (lws_write(r->wsi, start, (size_t)(p - start),
-                      LWS_WRITE_HTTP_FINAL) < (int)(p - start))
-            return -1;
-        return str_req_complete(r);
+        return str_send_final(r, start, (size_t)(p - start));
     }
     if (len <= SMALL_FILE) {
         /* Playlists and small files: headers and body in one write. */
@@ -300,10 +287,7 @@ static int serve_fd(str_req *r, int fd, const str_fview *mem,
         }
         p += len;
         r->srv->m.bytes_file += (uint64_t)len;
-        if (lws_write(r->wsi, start, (size_t)(p - start),
-                      LWS_WRITE_HTTP_FINAL) < (int)(p - start))
-            return -1;
-        return str_req_complete(r);
+        return str_send_final(r, start, (size_t)(p - start));
     }
     r->fd = fd;
     r->has_fd = true;
@@ -315,11 +299,8 @@ static int serve_fd(str_req *r, int fd, const str_fview *mem,
     }
     /* Headers straight to the socket, corked (MSG_MORE) so they leave in
      * one packet with the body that sendfile() sends right after, in this
-     * same callback: no extra trip through poll() per response. lws has
-     * nothing buffered for this connection at the start of a transaction
-     * (it defers the completion of the last one until its output is
-     * flushed), so the bytes stay in order. What the socket does not
-     * take waits in r->out for WRITEABLE. */
+     * same callback: no extra trip through poll() per response. What the
+     * socket does not take waits in the connection for WRITEABLE. */
     return str_reply_start_file(r, start, (size_t)(p - start));
 }
 
@@ -365,7 +346,7 @@ static bool accepts_gzip(str_req *r)
     char h[256];
     const char *g;
 
-    if (!hdr(r, WSI_TOKEN_HTTP_ACCEPT_ENCODING, h, sizeof(h)))
+    if (!hdr(r, "accept-encoding", h, sizeof(h)))
         return false;
     for (g = strstr(h, "gzip"); g != NULL; g = strstr(g + 4, "gzip")) {
         const char *q = g + 4;
@@ -488,12 +469,9 @@ int str_static_web(str_req *r, const char *rel)
         snprintf(loc, sizeof(loc), "/%s/", path);
         if (str_hdr_begin(r, 301, NULL, 0, &p, end) < 0 ||
             str_hdr_add(r, "location:", loc, &p, end) < 0 ||
-            lws_finalize_http_header(r->wsi, &p, end))
+            str_hdr_end(r, &p, end) < 0)
             return -1;
-        if (lws_write(r->wsi, start, (size_t)(p - start),
-                      LWS_WRITE_HTTP_FINAL) < (int)(p - start))
-            return -1;
-        return str_req_complete(r);
+        return str_send_final(r, start, (size_t)(p - start));
     }
     if (fd < 0)
         return open_error(r, fd, r->path);

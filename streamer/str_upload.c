@@ -363,9 +363,8 @@ int str_upload_begin(str_req *r)
     str_upload *up;
     int n, rc;
 
-    n = lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
-    if (n <= 0 || n >= (int)sizeof(ct) ||
-        lws_hdr_copy(r->wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+    n = str_req_hdr(r, "content-type", ct, sizeof(ct));
+    if (n <= 0)
         ct[0] = '\0';
     if (str_mp_boundary(ct, boundary, sizeof(boundary)) < 0)
         return str_reply_error(r, 415, "unsupported_media_type",
