@@ -311,6 +311,46 @@ static int need_within(str_req *r, const char *code, int *ret)
     return 1;
 }
 
+/* 1 when it answered: lesson id (deleted or not) belongs to a region
+ * outside the admin token's (403), or is unknown (404). what says what was
+ * attempted, for the message. A lesson without an owner is province-wide:
+ * a province admin's only. */
+static int need_owner(str_req *r, int64_t id, const char *what, int *ret)
+{
+    char owner[CAT_CODE_MAX];
+    int rc = cat_lessons_owner(r->srv->rd, id, owner);
+
+    if (rc == YL_ENOTFOUND) {
+        *ret = str_reply_error(r, 404, "not_found", "no lesson %" PRId64, id);
+        return 1;
+    }
+    if (rc < 0) {
+        *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+        return 1;
+    }
+    if (owner[0] == '\0') {
+        if (r->tok.scope_level == CAT_LEVEL_PROVINCE)
+            return 0;
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "%s: lesson %" PRId64 " is province-wide; "
+                               "only a province admin may (this token's "
+                               "region is %s)",
+                               what, id, r->tok.scope);
+        return 1;
+    }
+    rc = cat_tokens_allows(r->srv->rd, &r->tok, owner);
+    if (rc == 1)
+        return 0;
+    if (rc == 0 || rc == YL_ENOTFOUND) /* an owner since removed: not ours */
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "%s: lesson %" PRId64 " belongs to region %s, "
+                               "outside this token's region %s",
+                               what, id, owner, r->tok.scope);
+    else
+        *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return 1;
+}
+
 /* ---- deferred answers: writer thread → loop ---- */
 
 enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE };
@@ -571,6 +611,8 @@ static int lesson_delete(str_req *r, int64_t id)
         return str_reply_error(r, 404, "not_found", "no lesson %" PRId64, id);
     if (rc < 0)
         return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    if (need_owner(r, id, "deleting a lesson", &ret))
+        return ret;
     c = defer_new(r, DEF_DELETE);
     if (c == NULL)
         return str_reply_error(r, 500, "internal", "out of memory");
@@ -588,6 +630,7 @@ static int lesson_delete(str_req *r, int64_t id)
 static int job_get(str_req *r, int64_t id)
 {
     json_t *out = NULL;
+    const char *err;
     int rc, ret;
 
     if (need_admin(r, "reading a job", &ret))
@@ -597,6 +640,21 @@ static int job_get(str_req *r, int64_t id)
         return str_reply_error(r, 404, "not_found", "no job %" PRId64, id);
     if (rc < 0)
         return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    /* A job is its lesson's: read within the lesson's region. */
+    if (need_owner(r, json_integer_value(json_object_get(out, "lesson")),
+                   "reading a job", &ret)) {
+        json_decref(out);
+        return ret;
+    }
+    /* Errors recorded before the runner named files relative to the data
+     * directory may still hold server paths. */
+    err = json_string_value(json_object_get(out, "error"));
+    if (err != NULL) {
+        char rel[1024];
+
+        str_jobs_relpaths(r->srv->cfg.cat.data_dir, err, rel, sizeof(rel));
+        json_object_set_new(out, "error", json_string(rel));
+    }
     return reply_json_obj(r, 200, out);
 }
 

@@ -111,5 +111,11 @@ bool str_jobs_stopped(struct str_jobs *j);
 void str_jobs_free(struct str_jobs *j);
 /* The job being run now (0 none) and its child's pid, for /metrics. */
 int64_t str_jobs_current(struct str_jobs *j);
+/* Any thread: copies in to out (at most len bytes, NUL-terminated) with
+ * every "data_dir/" (as configured, and its realpath) removed, so that
+ * messages shown through the API name files relative to the data
+ * directory, never server paths. */
+void str_jobs_relpaths(const char *data_dir, const char *in, char *out,
+                       size_t len);
 
 #endif
