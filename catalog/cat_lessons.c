@@ -698,34 +698,106 @@ int cat_lessons_owner(cat_db *db, int64_t id, char code[CAT_CODE_MAX])
     return rc;
 }
 
-int cat_lessons_delete(cat_db *db, int64_t id)
+/* The lesson's jobs and their states, before the delete changes them. */
+static int jobs_of(cat_db *db, int64_t lesson, json_t **out)
+{
+    static const char sql[] =
+        "SELECT id, state FROM jobs WHERE lesson_id = ?1 ORDER BY id";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    json_t *a = json_array();
+    int rc;
+
+    if (st == NULL || a == NULL) {
+        cat_stmt_done(st);
+        json_decref(a);
+        return st == NULL ? YL_EDB : -ENOMEM;
+    }
+    sqlite3_bind_int64(st, 1, lesson);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_array_append_new(
+                a, json_pack("{s:I, s:s}", "id",
+                             (json_int_t)sqlite3_column_int64(st, 0), "state",
+                             cat_col_text(st, 1))) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(a);
+        return cat_err(db, rc, "jobs of lesson");
+    }
+    *out = a;
+    return 0;
+}
+
+int cat_lessons_delete(cat_db *db, int64_t id, json_t **jobs)
 {
     static const char sql[] =
         "UPDATE lessons SET state = 'deleted', deleted_ms = ?2 "
         "WHERE id = ?1 AND state <> 'deleted'";
-    sqlite3_stmt *st = cat_stmt(db, sql);
+    /* A job of a deleted lesson would only fail at publish ("unknown
+     * lesson"), three times, holding the queue: it ends here. The runner's
+     * reports (progress, finish, fail) match state 'running' only, so a
+     * transcoder still running changes nothing any more. */
+    static const char sql_jobs[] =
+        "UPDATE jobs SET state = 'cancelled', not_before_ms = 0, "
+        "updated_ms = ?2 WHERE lesson_id = ?1 AND "
+        "state IN ('queued', 'running')";
+    sqlite3_stmt *st;
+    json_t *before = NULL;
+    int64_t now = cat_now_ms();
     cat_tx tx;
     int rc;
 
-    if (st == NULL)
-        return YL_EDB;
     rc = cat_tx_begin(db, &tx);
     if (rc < 0)
         return rc;
+    st = cat_stmt(db, sql);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto end;
+    }
     sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, cat_now_ms());
+    sqlite3_bind_int64(st, 2, now);
     rc = sqlite3_step(st);
     cat_stmt_done(st);
     rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "delete lesson");
     if (rc == 0 && sqlite3_changes(db->h) == 0)
         rc = cat_fail(db, YL_ENOTFOUND, "unknown lesson %lld", (long long)id);
-    return cat_tx_end(db, &tx, rc);
+    if (rc == 0)
+        rc = jobs_of(db, id, &before);
+    if (rc == 0) {
+        st = cat_stmt(db, sql_jobs);
+        if (st == NULL) {
+            rc = YL_EDB;
+            goto end;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+        rc = sqlite3_step(st);
+        cat_stmt_done(st);
+        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "cancel job");
+    }
+end:
+    rc = cat_tx_end(db, &tx, rc);
+    if (rc == 0 && jobs != NULL) {
+        *jobs = before;
+        before = NULL;
+    }
+    json_decref(before);
+    return rc;
 }
 
 static int delete_op(cat_db *db, void *arg, cat_write_result *res)
 {
+    json_t *jobs = NULL;
+    int rc;
+
     res->id = *(int64_t *)arg;
-    return cat_lessons_delete(db, res->id);
+    rc = cat_lessons_delete(db, res->id, &jobs);
+    if (rc == 0)
+        res->json = jobs;
+    return rc;
 }
 
 int cat_lessons_delete_submit(cat_writer *w, int64_t id, cat_write_done done,

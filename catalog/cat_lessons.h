@@ -95,9 +95,13 @@ int cat_lessons_get(cat_db *db, int64_t id, const char *pref_lang,
 int cat_lessons_owner(cat_db *db, int64_t id, char code[CAT_CODE_MAX]);
 
 /* Writer connection: marks the lesson deleted (it leaves lists at once; its
- * history stays). The caller removes DIR/hls/<id> once in-flight readers are
- * done. YL_ENOTFOUND. */
-int cat_lessons_delete(cat_db *db, int64_t id);
+ * history stays) and cancels its queued or running job in the same
+ * transaction. The caller removes DIR/hls/<id> once in-flight readers are
+ * done, stops a running transcoder and removes the job's sources. *jobs
+ * (may be NULL; caller owns) is set to the lesson's jobs as they were
+ * before: [{"id": 3, "state": "running"}, ...]. YL_ENOTFOUND. */
+int cat_lessons_delete(cat_db *db, int64_t id, json_t **jobs);
+/* Same through the writer: res->id = lesson, res->json = the jobs. */
 int cat_lessons_delete_submit(cat_writer *w, int64_t id, cat_write_done done,
                               void *ud);
 

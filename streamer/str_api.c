@@ -369,6 +369,7 @@ typedef struct defer_msg {
     int rc;
     int64_t id, job_id;
     int accepted, duplicates;
+    json_t *json; /* delete: the lesson's jobs as they were */
     char error[512];
 } defer_msg;
 
@@ -385,6 +386,7 @@ static void defer_msg_free(str_msg *m)
     defer_msg *d = (defer_msg *)m;
 
     defer_ctx_free(d->ctx);
+    json_decref(d->json);
     free(d);
 }
 
@@ -421,6 +423,41 @@ void str_api_defer_error(str_req *r, int rc, const char *msg)
     }
     if (body != NULL)
         str_api_defer_reply(r, st, body, strlen(body));
+}
+
+/* Service thread: the lesson's delete committed and cancelled its queued
+ * or running job (jobs: its jobs as they were before). A running
+ * transcoder is stopped by the runner; the sources of every job that did
+ * not finish (queued, running, failed) go now: nothing will read them. */
+static void cancel_jobs(str_server *srv, int64_t lesson, const json_t *jobs)
+{
+    const json_t *job;
+    size_t i;
+
+    json_array_foreach(jobs, i, job)
+    {
+        int64_t id = json_integer_value(json_object_get(job, "id"));
+        const char *st = json_string_value(json_object_get(job, "state"));
+        char src[PATH_MAX];
+        int rc;
+
+        if (st == NULL || strcmp(st, "done") == 0)
+            continue; /* its sources went when it published */
+        if (strcmp(st, "running") == 0 && srv->jobs != NULL)
+            str_jobs_cancel(srv->jobs, id);
+        if (strcmp(st, "failed") != 0)
+            YL_LOGI("str",
+                    "[lesson=%" PRId64 " job=%" PRId64 "] %s job cancelled",
+                    lesson, id, st);
+        /* Not the job's recorded dir: only ever a dir under uploads/. */
+        rc = str_pathf(src, sizeof(src), "%s/uploads/%" PRId64,
+                       srv->cfg.cat.data_dir, id);
+        if (rc == 0)
+            rc = str_rmtree(src);
+        if (rc < 0 && rc != -ENOENT)
+            YL_LOGW("str", "[job=%" PRId64 "] remove sources: %s", id,
+                    strerror(-rc));
+    }
 }
 
 /* Service thread: a writer result arrived. */
@@ -478,6 +515,7 @@ static void defer_run(str_server *srv, str_msg *m)
             if (rr < 0 && rr != -ENOENT)
                 YL_LOGW("str", "[lesson=%" PRId64 "] remove files: %s", c->arg,
                         strerror(-rr));
+            cancel_jobs(srv, c->arg, d->json);
             YL_LOGI("str", "[lesson=%" PRId64 "] deleted", c->arg);
         }
         if (r == NULL)
@@ -513,6 +551,8 @@ static void defer_done(void *ud, int rc, const cat_write_result *res)
         d->job_id = res->job_id;
         d->accepted = res->accepted;
         d->duplicates = res->duplicates;
+        if (c->kind == DEF_DELETE)
+            d->json = json_incref(res->json);
         snprintf(d->error, sizeof(d->error), "%s", res->error);
     }
     str_outbox_post(c->srv, &d->base);

@@ -60,6 +60,8 @@ typedef struct str_jobs {
     atomic_bool stop;     /* any thread */
     atomic_bool finished; /* any thread: the thread has returned */
     atomic_llong current; /* any thread: job id being run, 0 none */
+    atomic_llong cancel;  /* any thread: a running job cancelled, 0 none
+                           * (one runs at a time: one slot is enough) */
 } str_jobs;
 
 static int64_t mono_ms(void)
@@ -263,6 +265,8 @@ typedef struct attempt {
     double progress, sent_progress;
     int64_t sent_at;
     bool killed_stop, killed_timeout;
+    bool killed_cancel, killed_hard; /* the job was cancelled */
+    int64_t cancel_at;
 } attempt;
 
 static void on_line(str_jobs *j, int64_t id, attempt *at, char *line)
@@ -331,6 +335,18 @@ static int watch(str_jobs *j, int64_t id, pid_t pid, int fd, attempt *at)
         if (j->timeout_s > 0 && !at->killed_timeout &&
             mono_ms() - start > (int64_t)j->timeout_s * 1000) {
             at->killed_timeout = true;
+            kill_child(j, SIGKILL);
+        }
+        /* Its lesson was deleted: SIGTERM lets the transcoder remove its
+         * temporary output; one that does not go within 5 s is killed. */
+        if (!at->killed_cancel && atomic_load(&j->cancel) == id) {
+            at->killed_cancel = true;
+            at->cancel_at = mono_ms();
+            kill_child(j, SIGTERM);
+        }
+        if (at->killed_cancel && !at->killed_hard &&
+            mono_ms() - at->cancel_at > 5000) {
+            at->killed_hard = true;
             kill_child(j, SIGKILL);
         }
         if (n < 0 && errno != EINTR)
@@ -410,6 +426,20 @@ static int publish(str_jobs *j, int64_t id, int64_t lesson, const char *outdir,
     return rc;
 }
 
+/* The job was cancelled (its lesson deleted): nothing more is recorded
+ * for it; its output and sources go, and its log says why it ended. */
+static void cancelled(int64_t id, const char *outdir, const char *srcdir,
+                      int logfd)
+{
+    static const char line[] = "=== cancelled: the lesson was deleted\n";
+
+    YL_LOGI("jobs", "[job=%" PRId64 "] cancelled: its lesson was deleted", id);
+    str_rmtree(outdir);
+    str_rmtree(srcdir);
+    if (logfd >= 0 && write(logfd, line, sizeof(line) - 1) < 0)
+        YL_LOGW("jobs", "[job=%" PRId64 "] write log: %s", id, strerror(errno));
+}
+
 static void run_job(str_jobs *j, json_t *job)
 {
     int64_t id = json_integer_value(json_object_get(job, "id"));
@@ -483,7 +513,12 @@ static void run_job(str_jobs *j, json_t *job)
             YL_LOGW("jobs", "write %s: %s", logpath, strerror(errno));
     }
     pthread_mutex_lock(&j->lock);
-    pid = atomic_load(&j->stop) ? -2 : spawn(av, j->data_dir, pfd[1], logfd);
+    if (atomic_load(&j->stop))
+        pid = -2;
+    else if (atomic_load(&j->cancel) == id)
+        pid = -3;
+    else
+        pid = spawn(av, j->data_dir, pfd[1], logfd);
     if (pid > 0)
         j->child = pid;
     pthread_mutex_unlock(&j->lock);
@@ -491,6 +526,10 @@ static void run_job(str_jobs *j, json_t *job)
     pfd[1] = -1;
     if (pid == -2)
         goto out; /* stopping: the job stays "running" and is requeued */
+    if (pid == -3) {
+        cancelled(id, outdir, dir, logfd); /* between claim and start */
+        goto out;
+    }
     if (pid < 0) {
         snprintf(why, sizeof(why), "cannot start the transcoder: %s",
                  strerror(errno));
@@ -503,6 +542,10 @@ static void run_job(str_jobs *j, json_t *job)
             id, lesson, attempts, (int)pid);
     status = watch(j, id, pid, pfd[0], &at);
 
+    if (at.killed_cancel || atomic_load(&j->cancel) == id) {
+        cancelled(id, outdir, dir, logfd);
+        goto out;
+    }
     if (at.killed_stop) {
         /* Server stopping: not the job's fault. It stays "running" and
          * cat_jobs_recover() requeues it at the next start. */
@@ -519,6 +562,11 @@ static void run_job(str_jobs *j, json_t *job)
                     "[job=%" PRId64 " lesson=%" PRId64 "] done in "
                     "%.1f s: /hls/%" PRId64 "/master.m3u8",
                     id, lesson, (double)(mono_ms() - t0) / 1000.0, lesson);
+            goto out;
+        }
+        /* Deleted between the transcoder's end and the publish. */
+        if (atomic_load(&j->cancel) == id) {
+            cancelled(id, outdir, dir, logfd);
             goto out;
         }
     } else if (at.killed_timeout) {
@@ -632,6 +680,7 @@ int str_jobs_start(str_server *srv, str_jobs **out)
     atomic_init(&j->stop, false);
     atomic_init(&j->finished, false);
     atomic_init(&j->current, 0);
+    atomic_init(&j->cancel, 0);
     rc = pthread_create(&j->th, NULL, runner, j);
     if (rc != 0) {
         pthread_mutex_destroy(&j->lock);
@@ -660,6 +709,11 @@ void str_jobs_stop(str_jobs *j)
         kill(j->child, SIGTERM);
     pthread_cond_signal(&j->cond);
     pthread_mutex_unlock(&j->lock);
+}
+
+void str_jobs_cancel(str_jobs *j, int64_t id)
+{
+    atomic_store(&j->cancel, id); /* watch() sees it within 200 ms */
 }
 
 bool str_jobs_stopped(str_jobs *j)
