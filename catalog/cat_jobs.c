@@ -13,7 +13,8 @@
 
 const char *cat_job_state_name(int state)
 {
-    static const char *const n[] = {"queued", "running", "done", "failed"};
+    static const char *const n[] = {"queued", "running", "done", "failed",
+                                    "cancelled"};
     return state >= 0 && state < CAT_JOB_NSTATES ? n[state] : "?";
 }
 

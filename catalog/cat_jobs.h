@@ -1,5 +1,7 @@
 /* cat_jobs.h - transcode jobs persisted in SQLite. States: queued ->
- * running -> done | failed. The job runner thread (streamer) claims a job,
+ * running -> done | failed; a queued or running job whose lesson is
+ * deleted becomes cancelled (cat_lessons_delete), and no report of the
+ * runner changes it any more. The job runner thread (streamer) claims a job,
  * runs `yunling transcode --progress json` as a child process, reports
  * progress, then finishes (publishing the lesson) or fails it. A failed
  * attempt goes back to "queued" until it has failed job_max_attempts times
@@ -26,7 +28,8 @@ enum cat_job_state {
     CAT_JOB_RUNNING = 1,
     CAT_JOB_DONE = 2,
     CAT_JOB_FAILED = 3,
-    CAT_JOB_NSTATES = 4,
+    CAT_JOB_CANCELLED = 4,
+    CAT_JOB_NSTATES = 5,
 };
 
 const char *cat_job_state_name(int state); /* "queued" ... */

@@ -87,6 +87,14 @@ static int check_new(cat_db *db, const cat_lesson_new *ln)
         rc = check_lang_map(db, json_object_get(ln->inputs, "subs"), "subs");
     if (rc == 0 && ln->uploads_dir == NULL)
         rc = cat_fail(db, YL_EINVAL, "uploads_dir: missing");
+    if (rc == 0 && ln->owner != NULL) {
+        /* An unknown owner must not become NULL (province-wide). */
+        rc = cat_sites_within(db, ln->owner, ln->owner);
+        if (rc == YL_ENOTFOUND)
+            rc = cat_fail(db, YL_EINVAL, "owner: unknown region %s", ln->owner);
+        else if (rc > 0)
+            rc = 0;
+    }
     return rc;
 }
 
@@ -94,8 +102,9 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
                        int64_t *job_id)
 {
     static const char sql_l[] =
-        "INSERT INTO lessons(state, category, source_name, created_ms) "
-        "VALUES ('pending', ?1, ?2, ?3)";
+        "INSERT INTO lessons(state, category, source_name, created_ms, "
+        "owner_id) VALUES ('pending', ?1, ?2, ?3, "
+        "(SELECT id FROM sites WHERE code = ?4))";
     static const char sql_t[] =
         "INSERT INTO lesson_titles(lesson_id, lang, title) VALUES (?1, ?2, ?3) "
         "ON CONFLICT DO UPDATE SET title = excluded.title";
@@ -130,6 +139,7 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
     cat_bind_text(st, 1, ln->category);
     cat_bind_text(st, 2, ln->source_name);
     sqlite3_bind_int64(st, 3, now);
+    cat_bind_text(st, 4, ln->owner);
     rc = sqlite3_step(st);
     cat_stmt_done(st);
     if (rc != SQLITE_DONE) {
@@ -211,7 +221,7 @@ out:
 struct create_arg {
     cat_lesson_new ln;
     json_t *titles, *inputs;
-    char *category, *source_name, *staged_dir, *uploads_dir;
+    char *category, *source_name, *staged_dir, *uploads_dir, *owner;
 };
 
 static void create_free(void *p)
@@ -224,6 +234,7 @@ static void create_free(void *p)
     free(a->source_name);
     free(a->staged_dir);
     free(a->uploads_dir);
+    free(a->owner);
     free(a);
 }
 
@@ -261,6 +272,7 @@ int cat_lessons_create_submit(cat_writer *w, const cat_lesson_new *ln,
     a->source_name = dup_or_null(ln->source_name, &fail);
     a->staged_dir = dup_or_null(ln->staged_dir, &fail);
     a->uploads_dir = dup_or_null(ln->uploads_dir, &fail);
+    a->owner = dup_or_null(ln->owner, &fail);
     if (fail || (ln->titles && !a->titles) || (ln->inputs && !a->inputs)) {
         create_free(a);
         return -ENOMEM;
@@ -271,6 +283,7 @@ int cat_lessons_create_submit(cat_writer *w, const cat_lesson_new *ln,
     a->ln.source_name = a->source_name;
     a->ln.staged_dir = a->staged_dir;
     a->ln.uploads_dir = a->uploads_dir;
+    a->ln.owner = a->owner;
     return cat_writer_submit(w, create_op, a, create_free, done, ud);
 }
 
@@ -441,7 +454,8 @@ out:
     "SELECT l.id, l.state, l.category, l.duration_s, l.languages, "            \
     "l.subtitles, l.created_ms, json_extract(l.meta, '$.poster'), "            \
     "(SELECT json_group_object(t.lang, t.title) FROM lesson_titles t "         \
-    "WHERE t.lesson_id = l.id), json_extract(l.meta, '$.thumb') "              \
+    "WHERE t.lesson_id = l.id), json_extract(l.meta, '$.thumb'), "             \
+    "l.owner_id "                                                              \
     "FROM lessons l "
 
 static json_t *parse_or(const char *s, json_t *dflt)
@@ -492,6 +506,11 @@ static json_t *item_from(sqlite3_stmt *st, const char *pref)
         "state", state, "created_ms", (json_int_t)sqlite3_column_int64(st, 6));
     if (item == NULL)
         return NULL;
+    /* Site ids are the numeric division codes. */
+    json_object_set_new(item, "owner",
+                        sqlite3_column_type(st, 10) == SQLITE_NULL
+                            ? json_null()
+                            : json_string(cat_col_text(st, 10)));
     if (ready) {
         const char *poster = cat_col_text(st, 7);
         snprintf(buf, sizeof(buf), "/hls/%lld/%s", (long long)id,
@@ -652,34 +671,133 @@ int cat_lessons_get(cat_db *db, int64_t id, const char *pref_lang, json_t **out)
     return rc;
 }
 
-int cat_lessons_delete(cat_db *db, int64_t id)
+int cat_lessons_owner(cat_db *db, int64_t id, char code[CAT_CODE_MAX])
 {
-    static const char sql[] =
-        "UPDATE lessons SET state = 'deleted', deleted_ms = ?2 "
-        "WHERE id = ?1 AND state <> 'deleted'";
+    static const char sql[] = "SELECT owner_id FROM lessons WHERE id = ?1";
     sqlite3_stmt *st = cat_stmt(db, sql);
-    cat_tx tx;
     int rc;
 
     if (st == NULL)
         return YL_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        /* Site ids are the numeric division codes. */
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+            code[0] = '\0';
+        else
+            snprintf(code, CAT_CODE_MAX, "%lld",
+                     (long long)sqlite3_column_int64(st, 0));
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = cat_fail(db, YL_ENOTFOUND, "unknown lesson %lld", (long long)id);
+    } else {
+        rc = cat_err(db, rc, "lesson owner");
+    }
+    cat_stmt_done(st);
+    return rc;
+}
+
+/* The lesson's jobs and their states, before the delete changes them. */
+static int jobs_of(cat_db *db, int64_t lesson, json_t **out)
+{
+    static const char sql[] =
+        "SELECT id, state FROM jobs WHERE lesson_id = ?1 ORDER BY id";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    json_t *a = json_array();
+    int rc;
+
+    if (st == NULL || a == NULL) {
+        cat_stmt_done(st);
+        json_decref(a);
+        return st == NULL ? YL_EDB : -ENOMEM;
+    }
+    sqlite3_bind_int64(st, 1, lesson);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_array_append_new(
+                a, json_pack("{s:I, s:s}", "id",
+                             (json_int_t)sqlite3_column_int64(st, 0), "state",
+                             cat_col_text(st, 1))) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(a);
+        return cat_err(db, rc, "jobs of lesson");
+    }
+    *out = a;
+    return 0;
+}
+
+int cat_lessons_delete(cat_db *db, int64_t id, json_t **jobs)
+{
+    static const char sql[] =
+        "UPDATE lessons SET state = 'deleted', deleted_ms = ?2 "
+        "WHERE id = ?1 AND state <> 'deleted'";
+    /* A job of a deleted lesson would only fail at publish ("unknown
+     * lesson"), three times, holding the queue: it ends here. The runner's
+     * reports (progress, finish, fail) match state 'running' only, so a
+     * transcoder still running changes nothing any more. */
+    static const char sql_jobs[] =
+        "UPDATE jobs SET state = 'cancelled', not_before_ms = 0, "
+        "updated_ms = ?2 WHERE lesson_id = ?1 AND "
+        "state IN ('queued', 'running')";
+    sqlite3_stmt *st;
+    json_t *before = NULL;
+    int64_t now = cat_now_ms();
+    cat_tx tx;
+    int rc;
+
     rc = cat_tx_begin(db, &tx);
     if (rc < 0)
         return rc;
+    st = cat_stmt(db, sql);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto end;
+    }
     sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, cat_now_ms());
+    sqlite3_bind_int64(st, 2, now);
     rc = sqlite3_step(st);
     cat_stmt_done(st);
     rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "delete lesson");
     if (rc == 0 && sqlite3_changes(db->h) == 0)
         rc = cat_fail(db, YL_ENOTFOUND, "unknown lesson %lld", (long long)id);
-    return cat_tx_end(db, &tx, rc);
+    if (rc == 0)
+        rc = jobs_of(db, id, &before);
+    if (rc == 0) {
+        st = cat_stmt(db, sql_jobs);
+        if (st == NULL) {
+            rc = YL_EDB;
+            goto end;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+        rc = sqlite3_step(st);
+        cat_stmt_done(st);
+        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "cancel job");
+    }
+end:
+    rc = cat_tx_end(db, &tx, rc);
+    if (rc == 0 && jobs != NULL) {
+        *jobs = before;
+        before = NULL;
+    }
+    json_decref(before);
+    return rc;
 }
 
 static int delete_op(cat_db *db, void *arg, cat_write_result *res)
 {
+    json_t *jobs = NULL;
+    int rc;
+
     res->id = *(int64_t *)arg;
-    return cat_lessons_delete(db, res->id);
+    rc = cat_lessons_delete(db, res->id, &jobs);
+    if (rc == 0)
+        res->json = jobs;
+    return rc;
 }
 
 int cat_lessons_delete_submit(cat_writer *w, int64_t id, cat_write_done done,

@@ -6,10 +6,12 @@
  *   {"id": 7, "title": "...", "titles": {"zh": "...", "bo": "..."},
  *    "languages": ["zh","bo"], "subtitles": ["bo"], "duration_s": 30.0,
  *    "poster": "/hls/7/poster.jpg", "hls": "/hls/7/master.m3u8",
- *    "category": "policy", "state": "ready", "created_ms": ...}
+ *    "category": "policy", "state": "ready", "created_ms": ...,
+ *    "owner": "532901"}
  * "title" is the title in the preferred language, else zh, else the first
  * one. Pending lessons have "languages": [], "duration_s": null,
- * "poster"/"hls": null.
+ * "poster"/"hls": null. "owner" is the region the lesson belongs to (its
+ * uploader's scope), or null: province-wide (lessons from before owners).
  *
  * Threads: functions taking cat_db run on the thread that owns it; the
  * writes run on the writer thread through the _submit forms. */
@@ -21,6 +23,7 @@
 #include <stdint.h>
 
 #include "catalog/cat_db.h"
+#include "catalog/cat_sites.h"
 #include "catalog/cat_writer.h"
 
 /* A new lesson and its transcode job. */
@@ -41,6 +44,9 @@ typedef struct cat_lesson_new {
                               * can claim the job */
     const char *uploads_dir; /* <data>/uploads: the job directory is
                               * <uploads_dir>/<job-id> */
+    const char *owner;       /* region code of the uploader (an admin
+                              * token's scope; must be a known site), or
+                              * NULL: province-wide */
 } cat_lesson_new;
 
 /* Writer connection. Inserts the lesson (state "pending") and its job
@@ -83,10 +89,19 @@ int cat_lessons_list(cat_db *db, const cat_lesson_query *q, json_t **out);
 int cat_lessons_get(cat_db *db, int64_t id, const char *pref_lang,
                     json_t **out);
 
+/* The region lesson id belongs to, deleted or not: code is set to its
+ * code, or to "" for a province-wide lesson (owner NULL). YL_ENOTFOUND for
+ * an id that never existed. Any connection. */
+int cat_lessons_owner(cat_db *db, int64_t id, char code[CAT_CODE_MAX]);
+
 /* Writer connection: marks the lesson deleted (it leaves lists at once; its
- * history stays). The caller removes DIR/hls/<id> once in-flight readers are
- * done. YL_ENOTFOUND. */
-int cat_lessons_delete(cat_db *db, int64_t id);
+ * history stays) and cancels its queued or running job in the same
+ * transaction. The caller removes DIR/hls/<id> once in-flight readers are
+ * done, stops a running transcoder and removes the job's sources. *jobs
+ * (may be NULL; caller owns) is set to the lesson's jobs as they were
+ * before: [{"id": 3, "state": "running"}, ...]. YL_ENOTFOUND. */
+int cat_lessons_delete(cat_db *db, int64_t id, json_t **jobs);
+/* Same through the writer: res->id = lesson, res->json = the jobs. */
 int cat_lessons_delete_submit(cat_writer *w, int64_t id, cat_write_done done,
                               void *ud);
 

@@ -339,6 +339,46 @@ static int need_within(str_req *r, const char *code, int *ret)
     return 1;
 }
 
+/* 1 when it answered: lesson id (deleted or not) belongs to a region
+ * outside the admin token's (403), or is unknown (404). what says what was
+ * attempted, for the message. A lesson without an owner is province-wide:
+ * a province admin's only. */
+static int need_owner(str_req *r, int64_t id, const char *what, int *ret)
+{
+    char owner[CAT_CODE_MAX];
+    int rc = cat_lessons_owner(r->srv->rd, id, owner);
+
+    if (rc == YL_ENOTFOUND) {
+        *ret = str_reply_error(r, 404, "not_found", "no lesson %" PRId64, id);
+        return 1;
+    }
+    if (rc < 0) {
+        *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+        return 1;
+    }
+    if (owner[0] == '\0') {
+        if (r->tok.scope_level == CAT_LEVEL_PROVINCE)
+            return 0;
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "%s: lesson %" PRId64 " is province-wide; "
+                               "only a province admin may (this token's "
+                               "region is %s)",
+                               what, id, r->tok.scope);
+        return 1;
+    }
+    rc = cat_tokens_allows(r->srv->rd, &r->tok, owner);
+    if (rc == 1)
+        return 0;
+    if (rc == 0 || rc == YL_ENOTFOUND) /* an owner since removed: not ours */
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "%s: lesson %" PRId64 " belongs to region %s, "
+                               "outside this token's region %s",
+                               what, id, owner, r->tok.scope);
+    else
+        *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return 1;
+}
+
 /* ---- deferred answers: writer thread → loop ---- */
 
 enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE };
@@ -357,6 +397,7 @@ typedef struct defer_msg {
     int rc;
     int64_t id, job_id;
     int accepted, duplicates;
+    json_t *json; /* delete: the lesson's jobs as they were */
     char error[512];
 } defer_msg;
 
@@ -373,6 +414,7 @@ static void defer_msg_free(str_msg *m)
     defer_msg *d = (defer_msg *)m;
 
     defer_ctx_free(d->ctx);
+    json_decref(d->json);
     free(d);
 }
 
@@ -409,6 +451,41 @@ void str_api_defer_error(str_req *r, int rc, const char *msg)
     }
     if (body != NULL)
         str_api_defer_reply(r, st, body, strlen(body));
+}
+
+/* Service thread: the lesson's delete committed and cancelled its queued
+ * or running job (jobs: its jobs as they were before). A running
+ * transcoder is stopped by the runner; the sources of every job that did
+ * not finish (queued, running, failed) go now: nothing will read them. */
+static void cancel_jobs(str_server *srv, int64_t lesson, const json_t *jobs)
+{
+    const json_t *job;
+    size_t i;
+
+    json_array_foreach(jobs, i, job)
+    {
+        int64_t id = json_integer_value(json_object_get(job, "id"));
+        const char *st = json_string_value(json_object_get(job, "state"));
+        char src[PATH_MAX];
+        int rc;
+
+        if (st == NULL || strcmp(st, "done") == 0)
+            continue; /* its sources went when it published */
+        if (strcmp(st, "running") == 0 && srv->jobs != NULL)
+            str_jobs_cancel(srv->jobs, id);
+        if (strcmp(st, "failed") != 0)
+            YL_LOGI("str",
+                    "[lesson=%" PRId64 " job=%" PRId64 "] %s job cancelled",
+                    lesson, id, st);
+        /* Not the job's recorded dir: only ever a dir under uploads/. */
+        rc = str_pathf(src, sizeof(src), "%s/uploads/%" PRId64,
+                       srv->cfg.cat.data_dir, id);
+        if (rc == 0)
+            rc = str_rmtree(src);
+        if (rc < 0 && rc != -ENOENT)
+            YL_LOGW("str", "[job=%" PRId64 "] remove sources: %s", id,
+                    strerror(-rc));
+    }
 }
 
 /* Service thread: a writer result arrived. */
@@ -466,6 +543,7 @@ static void defer_run(str_server *srv, str_msg *m)
             if (rr < 0 && rr != -ENOENT)
                 YL_LOGW("str", "[lesson=%" PRId64 "] remove files: %s", c->arg,
                         strerror(-rr));
+            cancel_jobs(srv, c->arg, d->json);
             YL_LOGI("str", "[lesson=%" PRId64 "] deleted", c->arg);
         }
         if (r == NULL)
@@ -501,6 +579,8 @@ static void defer_done(void *ud, int rc, const cat_write_result *res)
         d->job_id = res->job_id;
         d->accepted = res->accepted;
         d->duplicates = res->duplicates;
+        if (c->kind == DEF_DELETE)
+            d->json = json_incref(res->json);
         snprintf(d->error, sizeof(d->error), "%s", res->error);
     }
     str_outbox_post(c->srv, &d->base);
@@ -597,6 +677,8 @@ static int lesson_delete(str_req *r, int64_t id)
         return str_reply_error(r, 404, "not_found", "no lesson %" PRId64, id);
     if (rc < 0)
         return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    if (need_owner(r, id, "deleting a lesson", &ret))
+        return ret;
     c = defer_new(r, DEF_DELETE);
     if (c == NULL)
         return str_reply_error(r, 500, "internal", "out of memory");
@@ -614,6 +696,7 @@ static int lesson_delete(str_req *r, int64_t id)
 static int job_get(str_req *r, int64_t id)
 {
     json_t *out = NULL;
+    const char *err;
     int rc, ret;
 
     if (need_admin(r, "reading a job", &ret))
@@ -623,6 +706,21 @@ static int job_get(str_req *r, int64_t id)
         return str_reply_error(r, 404, "not_found", "no job %" PRId64, id);
     if (rc < 0)
         return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    /* A job is its lesson's: read within the lesson's region. */
+    if (need_owner(r, json_integer_value(json_object_get(out, "lesson")),
+                   "reading a job", &ret)) {
+        json_decref(out);
+        return ret;
+    }
+    /* Errors recorded before the runner named files relative to the data
+     * directory may still hold server paths. */
+    err = json_string_value(json_object_get(out, "error"));
+    if (err != NULL) {
+        char rel[1024];
+
+        str_jobs_relpaths(r->srv->cfg.cat.data_dir, err, rel, sizeof(rel));
+        json_object_set_new(out, "error", json_string(rel));
+    }
     return reply_json_obj(r, 200, out);
 }
 

@@ -107,9 +107,19 @@ void str_jobs_wake(struct str_jobs *j);
  * "running" in the catalog and is requeued at the next start). */
 void str_jobs_stop(struct str_jobs *j);
 bool str_jobs_stopped(struct str_jobs *j);
+/* Any thread: job id was cancelled in the catalog while it ran (its
+ * lesson was deleted). The runner kills its transcoder (SIGTERM, SIGKILL
+ * after 5 s), removes its output and records nothing more for it. */
+void str_jobs_cancel(struct str_jobs *j, int64_t id);
 /* Joins the thread and frees j. NULL is a no-op. */
 void str_jobs_free(struct str_jobs *j);
 /* The job being run now (0 none) and its child's pid, for /metrics. */
 int64_t str_jobs_current(struct str_jobs *j);
+/* Any thread: copies in to out (at most len bytes, NUL-terminated) with
+ * every "data_dir/" (as configured, and its realpath) removed, so that
+ * messages shown through the API name files relative to the data
+ * directory, never server paths. */
+void str_jobs_relpaths(const char *data_dir, const char *in, char *out,
+                       size_t len);
 
 #endif

@@ -7,6 +7,12 @@
  * failure the catalog requeues the job until it has failed job_attempts
  * times. The transcoder's stderr goes to DATA/jobs/<id>.log.
  *
+ * The transcoder runs in the data directory with paths relative to it
+ * (uploads/N/source.mp4, hls/.job-N), so its messages, which become the
+ * job's error (GET /api/v1/jobs/{id}) and its log, never show where the
+ * server keeps its files; reasons of our own are made relative the same
+ * way (str_jobs_relpaths).
+ *
  * Threads: the runner thread owns everything here except the fields marked
  * "any thread". It never calls lws; it talks to the catalog writer only
  * (thread-safe submits, blocking with cat_sync where it needs a result). */
@@ -54,6 +60,8 @@ typedef struct str_jobs {
     atomic_bool stop;     /* any thread */
     atomic_bool finished; /* any thread: the thread has returned */
     atomic_llong current; /* any thread: job id being run, 0 none */
+    atomic_llong cancel;  /* any thread: a running job cancelled, 0 none
+                           * (one runs at a time: one slot is enough) */
 } str_jobs;
 
 static int64_t mono_ms(void)
@@ -64,17 +72,79 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A character that can be part of a path: a data dir prefix preceded by
+ * one is the tail of another path, not the data dir. */
+static bool path_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+           c == '/' || c == '+' || c == '~';
+}
+
+void str_jobs_relpaths(const char *data_dir, const char *in, char *out,
+                       size_t len)
+{
+    char pre[2][PATH_MAX + 1];
+    size_t plen[2] = {0, 0}, o = 0, n;
+    int np = 0, k;
+
+    if (len == 0)
+        return;
+    /* "DIR/" as configured and as realpath; longest first. */
+    n = strlen(data_dir);
+    while (n > 1 && data_dir[n - 1] == '/')
+        n--;
+    if (n > 0 && n < PATH_MAX && !(n == 1 && data_dir[0] == '/')) {
+        memcpy(pre[np], data_dir, n);
+        pre[np][n] = '/';
+        pre[np][n + 1] = '\0';
+        plen[np++] = n + 1;
+    }
+    if (realpath(data_dir, pre[np]) != NULL && strcmp(pre[np], "/") != 0 &&
+        strlen(pre[np]) + 1 < sizeof(pre[np])) {
+        strcat(pre[np], "/");
+        plen[np] = strlen(pre[np]);
+        if (np == 0 || strcmp(pre[0], pre[np]) != 0)
+            np++;
+    }
+    if (np == 2 && plen[1] > plen[0]) {
+        char t[PATH_MAX + 1];
+
+        memcpy(t, pre[0], sizeof(t));
+        memcpy(pre[0], pre[1], sizeof(t));
+        memcpy(pre[1], t, sizeof(t));
+        n = plen[0];
+        plen[0] = plen[1];
+        plen[1] = n;
+    }
+    while (*in != '\0' && o + 1 < len) {
+        bool at_start = o == 0 || !path_char(out[o - 1]);
+
+        for (k = 0; at_start && k < np; k++)
+            if (strncmp(in, pre[k], plen[k]) == 0)
+                break;
+        if (at_start && k < np)
+            in += plen[k];
+        else
+            out[o++] = *in++;
+    }
+    out[o] = '\0';
+}
+
 /* permanent: the transcoder said the input is unusable (exit 64 usage, 65
  * corrupt or unreadable media): another attempt would fail the same way, so
  * the job fails now; anything else (output, internal, signal, timeout) is
  * tried again up to max_attempts. */
 static int fail_job(str_jobs *j, int64_t id, const char *reason, bool permanent)
 {
+    char rel[1024];
     cat_sync s;
     int rc;
 
+    /* The reason is shown through the API: no server paths in it. */
+    str_jobs_relpaths(j->data_dir, reason, rel, sizeof(rel));
     cat_sync_init(&s);
-    rc = cat_jobs_fail_submit(j->w, id, reason, permanent ? 1 : j->max_attempts,
+    rc = cat_jobs_fail_submit(j->w, id, rel, permanent ? 1 : j->max_attempts,
                               j->retry_delay_ms, cat_sync_done, &s);
     if (rc == 0)
         rc = cat_sync_wait(&s);
@@ -154,7 +224,7 @@ static int build_argv(job_argv *a, const char *dir, const json_t *inputs,
  * restarted server runs the job again, and an orphan would still be
  * writing into the same output dir. Between fork and exec the child only
  * makes async-signal-safe calls (this process has threads). */
-static pid_t spawn(job_argv *a, int out_fd, int log_fd)
+static pid_t spawn(job_argv *a, const char *cwd, int out_fd, int log_fd)
 {
     pid_t parent = getpid(), pid;
     sigset_t none;
@@ -172,7 +242,7 @@ static pid_t spawn(job_argv *a, int out_fd, int log_fd)
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (dup2(out_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+    if (dup2(out_fd, 1) < 0 || dup2(log_fd, 2) < 0 || chdir(cwd) < 0)
         _exit(127);
     {
         int nul = open("/dev/null", O_RDONLY);
@@ -195,6 +265,8 @@ typedef struct attempt {
     double progress, sent_progress;
     int64_t sent_at;
     bool killed_stop, killed_timeout;
+    bool killed_cancel, killed_hard; /* the job was cancelled */
+    int64_t cancel_at;
 } attempt;
 
 static void on_line(str_jobs *j, int64_t id, attempt *at, char *line)
@@ -263,6 +335,18 @@ static int watch(str_jobs *j, int64_t id, pid_t pid, int fd, attempt *at)
         if (j->timeout_s > 0 && !at->killed_timeout &&
             mono_ms() - start > (int64_t)j->timeout_s * 1000) {
             at->killed_timeout = true;
+            kill_child(j, SIGKILL);
+        }
+        /* Its lesson was deleted: SIGTERM lets the transcoder remove its
+         * temporary output; one that does not go within 5 s is killed. */
+        if (!at->killed_cancel && atomic_load(&j->cancel) == id) {
+            at->killed_cancel = true;
+            at->cancel_at = mono_ms();
+            kill_child(j, SIGTERM);
+        }
+        if (at->killed_cancel && !at->killed_hard &&
+            mono_ms() - at->cancel_at > 5000) {
+            at->killed_hard = true;
             kill_child(j, SIGKILL);
         }
         if (n < 0 && errno != EINTR)
@@ -342,6 +426,20 @@ static int publish(str_jobs *j, int64_t id, int64_t lesson, const char *outdir,
     return rc;
 }
 
+/* The job was cancelled (its lesson deleted): nothing more is recorded
+ * for it; its output and sources go, and its log says why it ended. */
+static void cancelled(int64_t id, const char *outdir, const char *srcdir,
+                      int logfd)
+{
+    static const char line[] = "=== cancelled: the lesson was deleted\n";
+
+    YL_LOGI("jobs", "[job=%" PRId64 "] cancelled: its lesson was deleted", id);
+    str_rmtree(outdir);
+    str_rmtree(srcdir);
+    if (logfd >= 0 && write(logfd, line, sizeof(line) - 1) < 0)
+        YL_LOGW("jobs", "[job=%" PRId64 "] write log: %s", id, strerror(errno));
+}
+
 static void run_job(str_jobs *j, json_t *job)
 {
     int64_t id = json_integer_value(json_object_get(job, "id"));
@@ -350,6 +448,7 @@ static void run_job(str_jobs *j, json_t *job)
     const char *dir = json_string_value(json_object_get(job, "dir"));
     json_t *inputs = json_object_get(job, "inputs");
     char outdir[PATH_MAX], logpath[PATH_MAX], why[700];
+    char reldir[PATH_MAX], relout[64];
     int pfd[2] = {-1, -1}, logfd = -1, status;
     job_argv *av = NULL;
     attempt at;
@@ -369,8 +468,23 @@ static void run_job(str_jobs *j, json_t *job)
         fail_job(j, id, "job has no source file recorded", true);
         goto out;
     }
+    /* The child runs in the data directory: its paths relative to it.
+     * A job dir outside it (not made by this server) stays absolute. */
+    {
+        size_t n = strlen(j->data_dir);
+
+        while (n > 1 && j->data_dir[n - 1] == '/')
+            n--; /* "DATA/" as configured: dir is "DATA//uploads/N" */
+        snprintf(relout, sizeof(relout), "hls/.job-%" PRId64, id);
+        if (n > 1 && strncmp(dir, j->data_dir, n) == 0 && dir[n] == '/') {
+            while (dir[n] == '/')
+                n++;
+            snprintf(reldir, sizeof(reldir), "%s", dir + n);
+        } else if (dir[0] == '/' || realpath(dir, reldir) == NULL)
+            snprintf(reldir, sizeof(reldir), "%s", dir);
+    }
     av = malloc(sizeof(*av));
-    if (av == NULL || build_argv(av, dir, inputs, outdir) < 0) {
+    if (av == NULL || build_argv(av, reldir, inputs, relout) < 0) {
         fail_job(j, id, "too many inputs for one transcoder command", true);
         goto out;
     }
@@ -394,12 +508,17 @@ static void run_job(str_jobs *j, json_t *job)
                      " %04d-%02d-%02dT%02d:%02d:%02dZ: yunling transcode "
                      "-i %s ... -o %s\n",
                      id, attempts, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, av->v[5], outdir);
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, av->v[5], relout);
         if (write(logfd, head, (size_t)n) < 0)
             YL_LOGW("jobs", "write %s: %s", logpath, strerror(errno));
     }
     pthread_mutex_lock(&j->lock);
-    pid = atomic_load(&j->stop) ? -2 : spawn(av, pfd[1], logfd);
+    if (atomic_load(&j->stop))
+        pid = -2;
+    else if (atomic_load(&j->cancel) == id)
+        pid = -3;
+    else
+        pid = spawn(av, j->data_dir, pfd[1], logfd);
     if (pid > 0)
         j->child = pid;
     pthread_mutex_unlock(&j->lock);
@@ -407,6 +526,10 @@ static void run_job(str_jobs *j, json_t *job)
     pfd[1] = -1;
     if (pid == -2)
         goto out; /* stopping: the job stays "running" and is requeued */
+    if (pid == -3) {
+        cancelled(id, outdir, dir, logfd); /* between claim and start */
+        goto out;
+    }
     if (pid < 0) {
         snprintf(why, sizeof(why), "cannot start the transcoder: %s",
                  strerror(errno));
@@ -419,6 +542,10 @@ static void run_job(str_jobs *j, json_t *job)
             id, lesson, attempts, (int)pid);
     status = watch(j, id, pid, pfd[0], &at);
 
+    if (at.killed_cancel || atomic_load(&j->cancel) == id) {
+        cancelled(id, outdir, dir, logfd);
+        goto out;
+    }
     if (at.killed_stop) {
         /* Server stopping: not the job's fault. It stays "running" and
          * cat_jobs_recover() requeues it at the next start. */
@@ -435,6 +562,11 @@ static void run_job(str_jobs *j, json_t *job)
                     "[job=%" PRId64 " lesson=%" PRId64 "] done in "
                     "%.1f s: /hls/%" PRId64 "/master.m3u8",
                     id, lesson, (double)(mono_ms() - t0) / 1000.0, lesson);
+            goto out;
+        }
+        /* Deleted between the transcoder's end and the publish. */
+        if (atomic_load(&j->cancel) == id) {
+            cancelled(id, outdir, dir, logfd);
             goto out;
         }
     } else if (at.killed_timeout) {
@@ -548,6 +680,7 @@ int str_jobs_start(str_server *srv, str_jobs **out)
     atomic_init(&j->stop, false);
     atomic_init(&j->finished, false);
     atomic_init(&j->current, 0);
+    atomic_init(&j->cancel, 0);
     rc = pthread_create(&j->th, NULL, runner, j);
     if (rc != 0) {
         pthread_mutex_destroy(&j->lock);
@@ -576,6 +709,11 @@ void str_jobs_stop(str_jobs *j)
         kill(j->child, SIGTERM);
     pthread_cond_signal(&j->cond);
     pthread_mutex_unlock(&j->lock);
+}
+
+void str_jobs_cancel(str_jobs *j, int64_t id)
+{
+    atomic_store(&j->cancel, id); /* watch() sees it within 200 ms */
 }
 
 bool str_jobs_stopped(str_jobs *j)

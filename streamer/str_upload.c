@@ -457,6 +457,8 @@ int str_upload_done(str_req *r)
     ln.source_name = up->source_name[0] ? up->source_name : NULL;
     ln.inputs = inputs;
     ln.staged_dir = up->staged;
+    /* The lesson belongs to the uploader's region (only admins upload). */
+    ln.owner = r->tok.scope;
     {
         char uploads[PATH_MAX];
 

@@ -12,6 +12,7 @@
 #include "catalog/cat_db.h"
 #include "catalog/cat_internal.h"
 #include "catalog/cat_lang.h"
+#include "catalog/cat_lessons.h"
 #include "cat_fixture.h"
 #include "common/yl_err.h"
 
@@ -93,6 +94,112 @@ static void step4_keeps_events_and_finds_holes(void **state)
     assert_int_equal(sqlite3_column_int(st, 2), 1);
     assert_int_equal(sqlite3_column_int(st, 3), 0);
     sqlite3_finalize(st);
+    cat_db_close(db);
+    fx_rmdir(dir);
+}
+
+/* A database at step 4 with nprov provinces and one lesson, migrated. */
+static cat_db *step5_migrated(const char *dir, int nprov)
+{
+    char path[600], sql[512];
+    sqlite3 *h = NULL;
+    cat_db *db = NULL;
+
+    snprintf(path, sizeof(path), "%s/old%d.db", dir, nprov);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(
+            sqlite3_exec(h, cat_schema_steps[i].sql, NULL, NULL, NULL),
+            SQLITE_OK);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO sites(id, code, level, name) VALUES "
+             "(53, '53', 1, '云南省');"
+             "INSERT INTO sites(id, code, parent_id, level, name) VALUES "
+             "(5329, '5329', 53, 2, '大理');"
+             "%s"
+             "INSERT INTO lessons(id, state, created_ms) VALUES "
+             "(7, 'ready', 1);"
+             "PRAGMA user_version = 4;",
+             nprov > 1 ? "INSERT INTO sites(id, code, level, name) VALUES "
+                         "(52, '52', 1, '贵州省');"
+                       : "");
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(cat_db_open(path, 0, &db), 0);
+    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    return db;
+}
+
+/* Step 005: lessons from before owners become the province's when the
+ * catalog holds one province, and stay province-wide (NULL) otherwise. */
+static void step5_gives_old_lessons_the_province(void **state)
+{
+    char *dir = fx_tmpdir(), code[CAT_CODE_MAX];
+    cat_db *db;
+
+    (void)state;
+    db = step5_migrated(dir, 1);
+    assert_int_equal(cat_lessons_owner(db, 7, code), 0);
+    assert_string_equal(code, "53");
+    assert_int_equal(cat_lessons_owner(db, 8, code), YL_ENOTFOUND);
+    cat_db_close(db);
+    db = step5_migrated(dir, 2);
+    assert_int_equal(cat_lessons_owner(db, 7, code), 0);
+    assert_string_equal(code, "");
+    cat_db_close(db);
+    fx_rmdir(dir);
+}
+
+/* Step 006 rebuilds jobs: rows and the id sequence stay, and a job can
+ * now be "cancelled". */
+static void step6_keeps_jobs_and_their_ids(void **state)
+{
+    char *dir = fx_tmpdir(), path[600];
+    sqlite3 *h = NULL;
+    cat_db *db = NULL;
+    sqlite3_stmt *st;
+    static const char rows[] =
+        "INSERT INTO lessons(id, state, created_ms) VALUES (1, 'ready', 1);"
+        "INSERT INTO jobs(id, lesson_id, state, attempts, error, dir, "
+        "inputs, created_ms, updated_ms, not_before_ms) VALUES "
+        "(4, 1, 'failed', 3, 'bad', 'u/4', '{}', 1, 2, 0), "
+        "(9, 1, 'queued', 1, NULL, 'u/9', '{}', 1, 2, 77);"
+        "UPDATE sqlite_sequence SET seq = 12 WHERE name = 'jobs';"
+        "PRAGMA user_version = 5;";
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/old.db", dir);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(
+            sqlite3_exec(h, cat_schema_steps[i].sql, NULL, NULL, NULL),
+            SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, rows, NULL, NULL, NULL), SQLITE_OK);
+    /* before the step, "cancelled" is refused */
+    assert_int_not_equal(sqlite3_exec(h,
+                                      "UPDATE jobs SET state = 'cancelled' "
+                                      "WHERE id = 9",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+    sqlite3_close(h);
+
+    assert_int_equal(cat_db_open(path, 0, &db), 0);
+    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    st = row(db, "SELECT group_concat(id || state || attempts || "
+                 "coalesce(error, '-') || not_before_ms, ','), "
+                 "(SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), "
+                 "(SELECT count(*) FROM sqlite_master WHERE name = "
+                 "'jobs_state') FROM (SELECT * FROM jobs ORDER BY id)");
+    assert_string_equal((const char *)sqlite3_column_text(st, 0),
+                        "4failed3bad0,9queued1-77");
+    assert_int_equal(sqlite3_column_int(st, 1), 12);
+    assert_int_equal(sqlite3_column_int(st, 2), 1);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_exec(cat_db_sqlite(db),
+                                  "UPDATE jobs SET state = 'cancelled' "
+                                  "WHERE id = 9",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     cat_db_close(db);
     fx_rmdir(dir);
 }
@@ -248,6 +355,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schema_applies_every_step),
         cmocka_unit_test(step4_keeps_events_and_finds_holes),
+        cmocka_unit_test(step5_gives_old_lessons_the_province),
+        cmocka_unit_test(step6_keeps_jobs_and_their_ids),
         cmocka_unit_test(reader_refuses_writes_and_old_schema),
         cmocka_unit_test(days_are_china_standard_time),
         cmocka_unit_test(lang_tags_are_checked_and_canonical),

@@ -159,10 +159,10 @@ static void search_titles_in_every_script(void **state)
     json_decref(it);
 
     /* Delete: gone from lists and get, twice is not found. */
-    assert_int_equal(cat_lessons_delete(db, l2), 0);
+    assert_int_equal(cat_lessons_delete(db, l2, NULL), 0);
     assert_int_equal(list_total(db, NULL, NULL, NULL, NULL), 1);
     assert_int_equal(cat_lessons_get(db, l2, NULL, &it), YL_ENOTFOUND);
-    assert_int_equal(cat_lessons_delete(db, l2), YL_ENOTFOUND);
+    assert_int_equal(cat_lessons_delete(db, l2, NULL), YL_ENOTFOUND);
 
     /* Bad queries. */
     {
@@ -374,6 +374,59 @@ static void job_fails_three_times_then_stays_failed(void **state)
     cat_db_close(db);
 }
 
+/* Deleting a lesson cancels its queued or running job in the same
+ * transaction; the runner's later reports change nothing, and neither
+ * claim nor recovery brings the job back. */
+static void delete_cancels_the_job(void **state)
+{
+    cat_db *db = NULL;
+    int64_t jrun = 0, jq = 0, lrun, lq, counts[CAT_JOB_NSTATES];
+    json_t *jobs = NULL, *job = NULL, *j = NULL, *meta;
+
+    (void)state;
+    assert_int_equal(cat_db_open(":memory:", 0, &db), 0);
+    lrun = create(db, "{\"zh\":\"运行\"}", NULL, &jrun);
+    lq = create(db, "{\"zh\":\"排队\"}", NULL, &jq);
+    assert_int_equal(cat_jobs_claim(db, &job), 0);
+    assert_int_equal(json_integer_value(json_object_get(job, "id")), jrun);
+    json_decref(job);
+
+    assert_int_equal(cat_lessons_delete(db, lq, &jobs), 0);
+    assert_int_equal(json_array_size(jobs), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(jobs, 0), "id")), jq);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(jobs, 0), "state")),
+        "queued");
+    json_decref(jobs);
+    assert_string_equal(job_state(db, jq, &j), "cancelled");
+    assert_int_equal(cat_jobs_claim(db, &job), YL_ENOTFOUND);
+
+    assert_int_equal(cat_lessons_delete(db, lrun, &jobs), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(jobs, 0), "state")),
+        "running");
+    json_decref(jobs);
+    assert_string_equal(job_state(db, jrun, &j), "cancelled");
+    assert_int_equal(cat_jobs_progress(db, jrun, 0.9), YL_ENOTFOUND);
+    meta = fx_json("{\"version\":1,\"duration_s\":6.0}");
+    assert_int_equal(cat_jobs_finish(db, jrun, meta), YL_ENOTFOUND);
+    json_decref(meta);
+    assert_int_equal(cat_jobs_fail(db, jrun, "killed", 3, 0, NULL),
+                     YL_ENOTFOUND);
+    assert_int_equal(cat_jobs_recover(db), 0);
+    assert_string_equal(job_state(db, jrun, &j), "cancelled");
+    assert_int_equal(cat_jobs_counts(db, counts), 0);
+    assert_int_equal(counts[CAT_JOB_CANCELLED], 2);
+    assert_string_equal(cat_job_state_name(CAT_JOB_CANCELLED), "cancelled");
+    /* Twice: not found, and nothing returned. */
+    jobs = NULL;
+    assert_int_equal(cat_lessons_delete(db, lrun, &jobs), YL_ENOTFOUND);
+    assert_null(jobs);
+    json_decref(j);
+    cat_db_close(db);
+}
+
 static void running_job_is_requeued_after_restart(void **state)
 {
     char *dir = fx_tmpdir();
@@ -424,6 +477,7 @@ int main(void)
         cmocka_unit_test(job_fails_three_times_then_stays_failed),
         cmocka_unit_test(job_retry_waits_and_doubles),
         cmocka_unit_test(running_job_is_requeued_after_restart),
+        cmocka_unit_test(delete_cancels_the_job),
     };
     return cmocka_run_group_tests_name("cat_lessons", tests, NULL, NULL);
 }

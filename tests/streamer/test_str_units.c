@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/yl_err.h"
+#include "streamer/str_api.h"
 #include "streamer/str_fcache.h"
 #include "streamer/str_httputil.h"
 #include "streamer/str_multipart.h"
@@ -408,6 +409,35 @@ static struct stat fake_stat(ino_t ino, off_t size, time_t mtime)
     return st;
 }
 
+/* Messages shown through the API lose the data directory's prefix, as
+ * configured and as realpath, but only where a path starts. */
+static void job_relpaths(void **state)
+{
+    char dir[] = "/tmp/yl-rel-XXXXXX", in[512], out[512], want[512];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(in, sizeof(in),
+             "%s/uploads/3/source.mp4: not a media file (rename %s/hls/.job-3 "
+             "-> %s//hls/3; x%s/y)",
+             dir, dir, dir, dir);
+    snprintf(want, sizeof(want),
+             "uploads/3/source.mp4: not a media file (rename hls/.job-3 -> "
+             "/hls/3; x%s/y)",
+             dir);
+    str_jobs_relpaths(dir, in, out, sizeof(out));
+    assert_string_equal(out, want);
+    str_jobs_relpaths("/tmp/../tmp/", in, out, sizeof(out)); /* realpath */
+    /* "/tmp/" is stripped where a path starts; "x/tmp/..." stays */
+    assert_int_equal(strncmp(out, dir + 5, strlen(dir) - 5), 0);
+    assert_non_null(strstr(out, "; x/tmp/yl-rel-"));
+    str_jobs_relpaths("d", "d/uploads/1/a.mp4: bad/d/x", out, sizeof(out));
+    assert_string_equal(out, "uploads/1/a.mp4: bad/d/x");
+    str_jobs_relpaths("d", "0123456789", out, 5); /* truncated, terminated */
+    assert_string_equal(out, "0123");
+    rmdir(dir);
+}
+
 static void fcache(void **state)
 {
     const int64_t now = 1000 * 1000000LL; /* t = 1000 s */
@@ -508,6 +538,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(range_forms),
+        cmocka_unit_test(job_relpaths),
         cmocka_unit_test(range_refused),
         cmocka_unit_test(etags),
         cmocka_unit_test(dates),
