@@ -653,7 +653,7 @@ static int on_headers_complete(void *ud)
 
     st = req_prepare(c, &why);
     set_state(c, CS_WAIT);
-    if (st == 0 && str_h1_method(c->h1) == STR_H1_CONNECT) {
+    if (str_h1_method(c->h1) == STR_H1_CONNECT) {
         c->close_after = true;
         ret = str_reply_error(r, 405, "method_not_allowed",
                               "CONNECT is not supported: this is not a proxy");

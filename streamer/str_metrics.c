@@ -115,6 +115,28 @@ int str_metrics_reply(str_req *r)
               r->srv->inflight - 1, m->bytes_file, m->events_accepted,
               m->events_duplicate, m->events_rejected, m->uploads_ok,
               m->uploads_failed);
+    sb_printf(&b,
+              "# HELP yunling_http_connections Open HTTP connections.\n"
+              "# TYPE yunling_http_connections gauge\n"
+              "yunling_http_connections %d\n"
+              "# HELP yunling_http_timeouts_total Connections cut for a "
+              "request head or body that did not come in time.\n"
+              "# TYPE yunling_http_timeouts_total counter\n"
+              "yunling_http_timeouts_total %" PRIu64 "\n"
+              "# HELP yunling_http_bad_requests_total Malformed requests or "
+              "refused framing (400, connection closed).\n"
+              "# TYPE yunling_http_bad_requests_total counter\n"
+              "yunling_http_bad_requests_total %" PRIu64 "\n"
+              "# HELP yunling_accept_errors_total accept() failures (EMFILE "
+              "at the descriptor limit).\n"
+              "# TYPE yunling_accept_errors_total counter\n"
+              "yunling_accept_errors_total %" PRIu64 "\n"
+              "# HELP yunling_accept_refused_total Clients answered 503 at "
+              "the descriptor limit.\n"
+              "# TYPE yunling_accept_refused_total counter\n"
+              "yunling_accept_refused_total %" PRIu64 "\n",
+              r->srv->nconns, m->timeouts, m->bad_requests, m->accept_errors,
+              m->accept_503);
     if (r->srv->fcache != NULL)
         sb_printf(&b,
                   "# HELP yunling_file_cache_hits_total HLS responses served "
