@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -284,12 +285,47 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out)
         if (rc < 0)
             goto out;
     }
+    /* The file is open now (the PRAGMAs above read it): remember which
+     * one, so cat_db_check_file() can tell when the path stops naming it.
+     * A file replaced between sqlite3_open_v2() and here is taken as the
+     * one opened; that window is microseconds at start. */
+    {
+        const char *fn = sqlite3_db_filename(db->h, "main");
+        struct stat sb;
+
+        if (fn != NULL && fn[0] != '\0' && stat(fn, &sb) == 0) {
+            db->have_id = true;
+            db->dev = sb.st_dev;
+            db->ino = sb.st_ino;
+        }
+    }
     *out = db;
     db = NULL;
     rc = 0;
 out:
     cat_db_close(db);
     return rc;
+}
+
+int cat_db_check_file(cat_db *db)
+{
+    const char *fn;
+    struct stat sb;
+
+    if (db == NULL || !db->have_id)
+        return 0;
+    fn = sqlite3_db_filename(db->h, "main");
+    if (stat(fn, &sb) < 0)
+        return cat_fail(db, YL_EDBLOST,
+                        "the database file %s was removed or replaced "
+                        "while open (%s)",
+                        fn, strerror(errno));
+    if (sb.st_dev != db->dev || sb.st_ino != db->ino)
+        return cat_fail(db, YL_EDBLOST,
+                        "the database file %s was removed or replaced "
+                        "while open (another file is there now)",
+                        fn);
+    return 0;
 }
 
 int cat_reader_open(const char *path, cat_db **out)

@@ -40,6 +40,13 @@ int cat_reader_open(const char *path, cat_db **out);
 
 void cat_db_close(cat_db *db); /* NULL is a no-op */
 
+/* Whether the path db was opened with still names the file it opened:
+ * 0, or YL_EDBLOST (message in cat_db_errmsg(db)) when the file was
+ * deleted, or another file was moved over it, since the open. SQLite
+ * would go on writing to the unlinked file and lose everything at the
+ * next start. One stat(); 0 for ":memory:". Any thread that owns db. */
+int cat_db_check_file(cat_db *db);
+
 /* The last error message on this connection ("" if none). Valid until the
  * next catalog call on db. */
 const char *cat_db_errmsg(const cat_db *db);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "catalog/cat_db.h"
 
@@ -36,6 +37,10 @@ struct cat_db {
     /* Writer connection only (set by cat_writer.c / cat_views.c). */
     struct cat_vctx *vctx; /* views transaction state, owned */
     struct cat_live *live; /* borrowed from the writer, may be NULL */
+    /* The database file this connection opened (cat_db_check_file()). */
+    bool have_id; /* false for ":memory:" and temporary databases */
+    dev_t dev;
+    ino_t ino;
 };
 
 /* The prepared statement for sql (a string literal: cached by address,
