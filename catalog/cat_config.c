@@ -24,6 +24,7 @@ void cat_config_init(cat_config *c)
     c->job_retry_delay_s = 30;
     c->active_window_s = 60;
     c->writer_batch = 512;
+    c->keep_failed_sources_s = 7 * 24 * 3600;
 }
 
 /* Parses "123", "64k", "4G" (powers of 1024) into *v within [lo, hi]. */
@@ -81,6 +82,8 @@ int cat_config_set(cat_config *c, const char *section, const char *key,
         {"job_retry_delay", 0, 86400, NULL, &c->job_retry_delay_s},
         {"active_window", 1, 3600, NULL, &c->active_window_s},
         {"writer_batch", 1, 100000, NULL, &c->writer_batch},
+        {"keep_failed_sources", 0, 3650LL * 24 * 3600, NULL,
+         &c->keep_failed_sources_s},
     };
 
     if (section != NULL && section[0] != '\0' &&

@@ -17,6 +17,7 @@
  *   active_window = 60          (s: a session is active this long after
  *                                its last event)
  *   writer_batch = 512          (write requests per transaction, at most)
+ *   keep_failed_sources = 604800 (s a failed job's uploads are kept)
  * Sizes accept a suffix k, M, G (powers of 1024).
  *
  * Threads: a cat_config is a plain value; fill it on one thread, then share
@@ -41,6 +42,7 @@ typedef struct cat_config {
     int job_retry_delay_s;       /* 30: before the 2nd attempt, doubling */
     int active_window_s;         /* 60 */
     int writer_batch;            /* 512 */
+    int keep_failed_sources_s;   /* 604800 (7 days): a failed job's uploads */
     int init; /* --init: may create a new database in a data dir that
                * already has lessons or uploads (flag only, no INI key) */
 } cat_config;
