@@ -39,6 +39,12 @@ int cat_err(cat_db *db, int rc, const char *what)
         return -EBUSY;
     if (prim == SQLITE_NOMEM)
         return -ENOMEM;
+    /* A full disk is the operator's to fix, not our bug: say so (the API
+     * answers 507 no_space). SQLite reports ENOSPC as SQLITE_FULL, or as
+     * an I/O error whose errno says it. */
+    if (prim == SQLITE_FULL ||
+        (prim == SQLITE_IOERR && sqlite3_system_errno(db->h) == ENOSPC))
+        return -ENOSPC;
     return YL_EDB;
 }
 
@@ -52,6 +58,8 @@ int cat_exec(cat_db *db, const char *sql)
         snprintf(db->errmsg, sizeof(db->errmsg), "%s",
                  msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
+        if ((rc & 0xff) == SQLITE_FULL)
+            return -ENOSPC;
         return (rc & 0xff) == SQLITE_BUSY ? -EBUSY : YL_EDB;
     }
     return 0;

@@ -12,7 +12,8 @@
  * message naming the field or record in cat_db_errmsg(db), suitable for the
  * API's {"error": {"message": ...}}. Error codes (yl_err.h) map to HTTP:
  * YL_EINVAL 400, YL_EFORBIDDEN 403, YL_ENOTFOUND 404, YL_EEXIST 409,
- * YL_ETOOBIG 413, YL_EDB and others 500. */
+ * YL_ETOOBIG 413, -ENOSPC (disk full) 507, YL_EDBLOST 503, YL_EDB and
+ * others 500. */
 #ifndef YL_CAT_DB_H
 #define YL_CAT_DB_H
 

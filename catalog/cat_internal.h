@@ -50,7 +50,8 @@ sqlite3_stmt *cat_stmt(cat_db *db, const char *sql);
 void cat_stmt_done(sqlite3_stmt *st); /* reset + clear bindings */
 
 /* Logs sqlite3_errmsg(), sets db->errmsg and maps rc to a yl code:
- * constraint violations YL_EEXIST, busy/locked -EBUSY, else YL_EDB. */
+ * constraint violations YL_EEXIST, busy/locked -EBUSY, a full disk
+ * (SQLITE_FULL, or an I/O error with errno ENOSPC) -ENOSPC, else YL_EDB. */
 int cat_err(cat_db *db, int rc, const char *what);
 /* Sets db->errmsg to the formatted message and returns code. */
 int cat_fail(cat_db *db, int code, const char *fmt, ...)

@@ -185,12 +185,19 @@ static void run_batch(cat_writer *w, wreq *list)
         return;
     }
     if (aborted) {
+        /* A full disk aborts everyone's writes: each is told so (507),
+         * not a generic database error. */
+        int cause = rc == -ENOSPC ? -ENOSPC : YL_EDB;
+
+        for (wreq *r = list; r != NULL; r = r->next)
+            if (r->rc == -ENOSPC)
+                cause = -ENOSPC;
         YL_LOGE("cat", "writer transaction aborted: %s", db->errmsg);
         cat_db_rollback(db);
         cat_views_txn_end(db, false);
         for (wreq *r = list; r != NULL; r = r->next) {
             if (r->rc >= 0) {
-                r->rc = YL_EDB;
+                r->rc = cause;
                 snprintf(r->res.error, sizeof(r->res.error),
                          "transaction aborted: %.400s", db->errmsg);
             }

@@ -100,6 +100,8 @@ static int status_of(int rc)
     case YL_EINTR:
     case YL_EDBLOST:
         return 503;
+    case -ENOSPC:
+        return 507;
     default:
         return 500;
     }
@@ -122,6 +124,8 @@ static const char *code_of(int status)
         return "too_large";
     case 503:
         return "unavailable";
+    case 507:
+        return "no_space";
     default:
         return "internal";
     }
