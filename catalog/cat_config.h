@@ -17,6 +17,7 @@
  *   active_window = 60          (s: a session is active this long after
  *                                its last event)
  *   writer_batch = 512          (write requests per transaction, at most)
+ *   keep_failed_sources = 604800 (s a failed job's uploads are kept)
  * Sizes accept a suffix k, M, G (powers of 1024).
  *
  * Threads: a cat_config is a plain value; fill it on one thread, then share
@@ -41,6 +42,9 @@ typedef struct cat_config {
     int job_retry_delay_s;       /* 30: before the 2nd attempt, doubling */
     int active_window_s;         /* 60 */
     int writer_batch;            /* 512 */
+    int keep_failed_sources_s;   /* 604800 (7 days): a failed job's uploads */
+    int init; /* --init: may create a new database in a data dir that
+               * already has lessons or uploads (flag only, no INI key) */
 } cat_config;
 
 /* Called for keys the catalog does not know. Return 0 if taken, or a
@@ -62,6 +66,11 @@ int cat_config_load(cat_config *c, const char *path, cat_config_extra_fn extra,
                     void *ud, char *err, size_t errlen);
 
 /* Computes db_path when unset and creates data_dir (mode 0755) if missing.
+ * Refuses (YL_ENOINIT) when the database file is missing or empty while
+ * data_dir/hls or data_dir/uploads holds lessons or uploads, unless
+ * c->init: a fresh catalog there would serve lessons it knows nothing
+ * about, and the missing database is almost always a mistake to undo
+ * (restore the backup). An empty data directory is initialised as before.
  * Returns 0 or a negative yl code with a message in err. */
 int cat_config_finish(cat_config *c, char *err, size_t errlen);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,12 @@ int cat_err(cat_db *db, int rc, const char *what)
         return -EBUSY;
     if (prim == SQLITE_NOMEM)
         return -ENOMEM;
+    /* A full disk is the operator's to fix, not our bug: say so (the API
+     * answers 507 no_space). SQLite reports ENOSPC as SQLITE_FULL, or as
+     * an I/O error whose errno says it. */
+    if (prim == SQLITE_FULL ||
+        (prim == SQLITE_IOERR && sqlite3_system_errno(db->h) == ENOSPC))
+        return -ENOSPC;
     return YL_EDB;
 }
 
@@ -51,6 +58,8 @@ int cat_exec(cat_db *db, const char *sql)
         snprintf(db->errmsg, sizeof(db->errmsg), "%s",
                  msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
+        if ((rc & 0xff) == SQLITE_FULL)
+            return -ENOSPC;
         return (rc & 0xff) == SQLITE_BUSY ? -EBUSY : YL_EDB;
     }
     return 0;
@@ -284,12 +293,47 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out)
         if (rc < 0)
             goto out;
     }
+    /* The file is open now (the PRAGMAs above read it): remember which
+     * one, so cat_db_check_file() can tell when the path stops naming it.
+     * A file replaced between sqlite3_open_v2() and here is taken as the
+     * one opened; that window is microseconds at start. */
+    {
+        const char *fn = sqlite3_db_filename(db->h, "main");
+        struct stat sb;
+
+        if (fn != NULL && fn[0] != '\0' && stat(fn, &sb) == 0) {
+            db->have_id = true;
+            db->dev = sb.st_dev;
+            db->ino = sb.st_ino;
+        }
+    }
     *out = db;
     db = NULL;
     rc = 0;
 out:
     cat_db_close(db);
     return rc;
+}
+
+int cat_db_check_file(cat_db *db)
+{
+    const char *fn;
+    struct stat sb;
+
+    if (db == NULL || !db->have_id)
+        return 0;
+    fn = sqlite3_db_filename(db->h, "main");
+    if (stat(fn, &sb) < 0)
+        return cat_fail(db, YL_EDBLOST,
+                        "the database file %s was removed or replaced "
+                        "while open (%s)",
+                        fn, strerror(errno));
+    if (sb.st_dev != db->dev || sb.st_ino != db->ino)
+        return cat_fail(db, YL_EDBLOST,
+                        "the database file %s was removed or replaced "
+                        "while open (another file is there now)",
+                        fn);
+    return 0;
 }
 
 int cat_reader_open(const char *path, cat_db **out)

@@ -12,7 +12,8 @@
  * message naming the field or record in cat_db_errmsg(db), suitable for the
  * API's {"error": {"message": ...}}. Error codes (yl_err.h) map to HTTP:
  * YL_EINVAL 400, YL_EFORBIDDEN 403, YL_ENOTFOUND 404, YL_EEXIST 409,
- * YL_ETOOBIG 413, YL_EDB and others 500. */
+ * YL_ETOOBIG 413, -ENOSPC (disk full) 507, YL_EDBLOST 503, YL_EDB and
+ * others 500. */
 #ifndef YL_CAT_DB_H
 #define YL_CAT_DB_H
 
@@ -39,6 +40,13 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out);
 int cat_reader_open(const char *path, cat_db **out);
 
 void cat_db_close(cat_db *db); /* NULL is a no-op */
+
+/* Whether the path db was opened with still names the file it opened:
+ * 0, or YL_EDBLOST (message in cat_db_errmsg(db)) when the file was
+ * deleted, or another file was moved over it, since the open. SQLite
+ * would go on writing to the unlinked file and lose everything at the
+ * next start. One stat(); 0 for ":memory:". Any thread that owns db. */
+int cat_db_check_file(cat_db *db);
 
 /* The last error message on this connection ("" if none). Valid until the
  * next catalog call on db. */

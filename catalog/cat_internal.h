@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "catalog/cat_db.h"
 
@@ -36,6 +37,10 @@ struct cat_db {
     /* Writer connection only (set by cat_writer.c / cat_views.c). */
     struct cat_vctx *vctx; /* views transaction state, owned */
     struct cat_live *live; /* borrowed from the writer, may be NULL */
+    /* The database file this connection opened (cat_db_check_file()). */
+    bool have_id; /* false for ":memory:" and temporary databases */
+    dev_t dev;
+    ino_t ino;
 };
 
 /* The prepared statement for sql (a string literal: cached by address,
@@ -45,7 +50,8 @@ sqlite3_stmt *cat_stmt(cat_db *db, const char *sql);
 void cat_stmt_done(sqlite3_stmt *st); /* reset + clear bindings */
 
 /* Logs sqlite3_errmsg(), sets db->errmsg and maps rc to a yl code:
- * constraint violations YL_EEXIST, busy/locked -EBUSY, else YL_EDB. */
+ * constraint violations YL_EEXIST, busy/locked -EBUSY, a full disk
+ * (SQLITE_FULL, or an I/O error with errno ENOSPC) -ENOSPC, else YL_EDB. */
 int cat_err(cat_db *db, int rc, const char *what);
 /* Sets db->errmsg to the formatted message and returns code. */
 int cat_fail(cat_db *db, int code, const char *fmt, ...)

@@ -434,6 +434,83 @@ int cat_jobs_recover_submit(cat_writer *w, cat_write_done done, void *ud)
     return cat_writer_submit(w, recover_op, NULL, NULL, done, ud);
 }
 
+int cat_jobs_sources_expired(cat_db *db, const json_t *ids, int64_t now_ms,
+                             int64_t keep_ms, json_t **remove)
+{
+    static const char sql[] =
+        "SELECT state, updated_ms FROM jobs WHERE id = ?1";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    json_t *out = json_array(), *v;
+    size_t i;
+    int rc = 0;
+
+    if (st == NULL || out == NULL) {
+        json_decref(out);
+        return st == NULL ? YL_EDB : -ENOMEM;
+    }
+    json_array_foreach(ids, i, v)
+    {
+        json_int_t id = json_integer_value(v);
+        bool go;
+
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+            go = true;
+        } else if (rc == SQLITE_ROW) {
+            const char *state = cat_col_text(st, 0);
+
+            go = strcmp(state, "done") == 0 ||
+                 (strcmp(state, "failed") == 0 &&
+                  sqlite3_column_int64(st, 1) + keep_ms <= now_ms);
+        } else {
+            cat_stmt_done(st);
+            json_decref(out);
+            return cat_err(db, rc, "job sources");
+        }
+        cat_stmt_done(st);
+        if (go)
+            json_array_append_new(out, json_integer(id));
+    }
+    *remove = out;
+    return 0;
+}
+
+struct expired_arg {
+    json_t *ids;
+    int64_t keep_ms;
+};
+
+static void expired_arg_free(void *p)
+{
+    struct expired_arg *a = p;
+
+    json_decref(a->ids);
+    free(a);
+}
+
+static int expired_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct expired_arg *a = arg;
+
+    return cat_jobs_sources_expired(db, a->ids, cat_now_ms(), a->keep_ms,
+                                    &res->json);
+}
+
+int cat_jobs_sources_expired_submit(cat_writer *w, json_t *ids, int64_t keep_ms,
+                                    cat_write_done done, void *ud)
+{
+    struct expired_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL) {
+        json_decref(ids);
+        return -ENOMEM;
+    }
+    a->ids = ids;
+    a->keep_ms = keep_ms;
+    return cat_writer_submit(w, expired_op, a, expired_arg_free, done, ud);
+}
+
 int cat_jobs_counts(cat_db *db, int64_t counts[CAT_JOB_NSTATES])
 {
     static const char sql[] = "SELECT state, count(*) FROM jobs GROUP BY state";

@@ -48,6 +48,11 @@ struct cat_writer {
     wreq *head, **tail;
     int depth;
     bool stopping;
+    /* The database file is gone (writer thread sets it; lock guards the
+     * hook). Every request fails from then on. */
+    atomic_bool lost;
+    void (*on_lost)(void *ud);
+    void *on_lost_ud;
     /* counters for /metrics, any thread */
     atomic_uint_least64_t accepted, duplicates, rejected, txns, requests;
     atomic_uint_least64_t cpu_ns; /* writer thread CPU time */
@@ -84,13 +89,51 @@ static void finish_all(cat_writer *w, wreq *list)
     }
 }
 
+/* Writer thread: false once the database file is gone, and then the
+ * hook has been told (once). */
+static bool file_ok(cat_writer *w)
+{
+    void (*fn)(void *) = NULL;
+    void *ud = NULL;
+
+    if (atomic_load(&w->lost))
+        return false;
+    if (cat_db_check_file(w->db) == 0)
+        return true;
+    YL_LOGE("cat", "%s; refusing every write from now on", w->db->errmsg);
+    atomic_store(&w->lost, true);
+    pthread_mutex_lock(&w->lock);
+    fn = w->on_lost;
+    ud = w->on_lost_ud;
+    pthread_mutex_unlock(&w->lock);
+    if (fn != NULL)
+        fn(ud);
+    return false;
+}
+
+/* Fails every request of list with YL_EDBLOST. */
+static void fail_lost(cat_writer *w, wreq *list)
+{
+    for (wreq *r = list; r != NULL; r = r->next) {
+        r->rc = YL_EDBLOST;
+        snprintf(r->res.error, sizeof(r->res.error),
+                 "the database file was removed or replaced; the server "
+                 "is stopping (nothing was stored)");
+    }
+    finish_all(w, list);
+}
+
 /* Writer thread: runs one batch in one transaction. */
 static void run_batch(cat_writer *w, wreq *list)
 {
     cat_db *db = w->db;
-    bool aborted = false;
+    bool aborted = false, lost = false;
     int rc;
 
+    if (!file_ok(w)) {
+        fail_lost(w, list);
+        return;
+    }
     rc = cat_db_begin(db);
     if (rc < 0) {
         for (wreq *r = list; r != NULL; r = r->next) {
@@ -124,18 +167,37 @@ static void run_batch(cat_writer *w, wreq *list)
     }
     if (!aborted) {
         rc = cat_views_flush(db);
-        if (rc == 0)
+        /* Acknowledge nothing that would go into a file nobody will
+         * open again. */
+        if (rc == 0 && !file_ok(w)) {
+            lost = true;
+            aborted = true;
+        }
+        if (rc == 0 && !lost)
             rc = cat_db_commit(db);
         if (rc < 0)
             aborted = true;
     }
+    if (lost) {
+        cat_db_rollback(db);
+        cat_views_txn_end(db, false);
+        fail_lost(w, list);
+        return;
+    }
     if (aborted) {
+        /* A full disk aborts everyone's writes: each is told so (507),
+         * not a generic database error. */
+        int cause = rc == -ENOSPC ? -ENOSPC : YL_EDB;
+
+        for (wreq *r = list; r != NULL; r = r->next)
+            if (r->rc == -ENOSPC)
+                cause = -ENOSPC;
         YL_LOGE("cat", "writer transaction aborted: %s", db->errmsg);
         cat_db_rollback(db);
         cat_views_txn_end(db, false);
         for (wreq *r = list; r != NULL; r = r->next) {
             if (r->rc >= 0) {
-                r->rc = YL_EDB;
+                r->rc = cause;
                 snprintf(r->res.error, sizeof(r->res.error),
                          "transaction aborted: %.400s", db->errmsg);
             }
@@ -200,8 +262,20 @@ static void *writer_main(void *p)
         int n = 0;
 
         pthread_mutex_lock(&w->lock);
-        while (w->head == NULL && !w->stopping)
-            pthread_cond_wait(&w->cond, &w->lock);
+        while (w->head == NULL && !w->stopping) {
+            struct timespec ts;
+
+            /* Idle: look at the database file once a second, so a
+             * deleted one is noticed without a write. */
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT &&
+                w->head == NULL && !atomic_load(&w->lost)) {
+                pthread_mutex_unlock(&w->lock);
+                file_ok(w);
+                pthread_mutex_lock(&w->lock);
+            }
+        }
         if (w->head == NULL) {
             pthread_mutex_unlock(&w->lock);
             break;
@@ -246,6 +320,7 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
         w->cfg.active_window_s = 60;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
+    atomic_init(&w->lost, false);
     pthread_mutex_init(&w->ckpt_lock, NULL);
     pthread_cond_init(&w->ckpt_cond, NULL);
     w->tail = &w->head;
@@ -342,6 +417,14 @@ int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
     return 0;
+}
+
+void cat_writer_on_lost(cat_writer *w, void (*fn)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&w->lock);
+    w->on_lost = fn;
+    w->on_lost_ud = ud;
+    pthread_mutex_unlock(&w->lock);
 }
 
 int cat_writer_queue_depth(cat_writer *w)

@@ -67,6 +67,13 @@ int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
                       void (*arg_free)(void *arg), cat_write_done done,
                       void *ud);
 
+/* The database file was deleted or replaced under the writer (checked
+ * before every COMMIT and once a second when idle, cat_db_check_file()).
+ * From then on every request fails with YL_EDBLOST and nothing is
+ * acknowledged; fn(ud) runs once, on the writer thread, and must not
+ * block (post to your loop). Call right after cat_writer_start(). */
+void cat_writer_on_lost(cat_writer *w, void (*fn)(void *ud), void *ud);
+
 /* Requests waiting, for /metrics and back-pressure. Any thread. */
 int cat_writer_queue_depth(cat_writer *w);
 

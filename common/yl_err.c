@@ -23,6 +23,8 @@ static const struct {
     {YL_EDB, "database error"},
     {YL_ETOOBIG, "over the size limit"},
     {YL_EFORBIDDEN, "outside the allowed scope"},
+    {YL_EDBLOST, "the database file was removed or replaced"},
+    {YL_ENOINIT, "the database is missing (--init creates a new one)"},
 };
 
 const char *yl_strerror(int err, char *buf, size_t len)

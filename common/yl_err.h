@@ -25,7 +25,11 @@
 #define YL_EDB       YL_ERRTAG('Y', 'D', 'B', 'E') /* database error */
 #define YL_ETOOBIG   YL_ERRTAG('Y', 'B', 'I', 'G') /* over a size limit */
 #define YL_EFORBIDDEN                                                          \
-    YL_ERRTAG('Y', 'F', 'B', 'D') /* outside the token's scope */
+    YL_ERRTAG('Y', 'F', 'B', 'D')                /* outside the token's scope */
+#define YL_EDBLOST YL_ERRTAG('Y', 'D', 'B', 'L') /* db file removed/replaced   \
+                                                  */
+#define YL_ENOINIT                                                             \
+    YL_ERRTAG('Y', 'N', 'I', 'T') /* catalog missing, no --init */
 
 /* Writes a message for err into buf and returns buf: ours, else strerror
  * for -errno, else av_strerror-style "Error number N". */

@@ -98,7 +98,10 @@ static int status_of(int rc)
     case YL_ETOOBIG:
         return 413;
     case YL_EINTR:
+    case YL_EDBLOST:
         return 503;
+    case -ENOSPC:
+        return 507;
     default:
         return 500;
     }
@@ -121,6 +124,8 @@ static const char *code_of(int status)
         return "too_large";
     case 503:
         return "unavailable";
+    case 507:
+        return "no_space";
     default:
         return "internal";
     }
@@ -1134,6 +1139,44 @@ void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
 
 /* ---- lifecycle ---- */
 
+/* Service thread: the writer found the database file gone. The API
+ * answers 503 from now on, /healthz fails while the server drains, and
+ * str_server_run()'s caller exits non-zero (cfg.fault). */
+static void db_lost_run(str_server *srv, str_msg *m)
+{
+    (void)m;
+    YL_LOGE("str",
+            "the database file %s was removed or replaced while the server "
+            "ran: stopping (restore it from a backup, then start again)",
+            srv->cfg.cat.db_path);
+    srv->catalog_ok = false;
+    if (srv->cfg.fault != NULL)
+        *srv->cfg.fault = YL_EDBLOST;
+    /* The loop begins draining after this drain of the outbox. */
+    atomic_store(&srv->stop, true);
+}
+
+static void db_lost_free(str_msg *m)
+{
+    free(m);
+}
+
+/* Writer thread (cat_writer_on_lost): hand it to the loop. */
+static void on_db_lost(void *ud)
+{
+    str_server *srv = ud;
+    str_msg *m = calloc(1, sizeof(*m));
+
+    if (m == NULL) {
+        /* Cannot tell the loop; writes are refused all the same. */
+        atomic_store(&srv->stop, true);
+        return;
+    }
+    m->run = db_lost_run;
+    m->free_fn = db_lost_free;
+    str_outbox_post(srv, m);
+}
+
 int str_api_open(str_server *srv)
 {
     int rc;
@@ -1149,6 +1192,7 @@ int str_api_open(str_server *srv)
                 srv->cfg.cat.db_path, yl_strerror(rc, buf, sizeof(buf)));
         return rc;
     }
+    cat_writer_on_lost(srv->w, on_db_lost, srv);
     rc = cat_reader_open(srv->cfg.cat.db_path, &srv->rd);
     if (rc < 0) {
         char buf[128];

@@ -1,6 +1,6 @@
 /* str_cli.c - `yunling serve [--config FILE] [--listen ADDR:PORT]
- * [--data DIR] [--web DIR] [--db FILE]`. Main thread; it becomes the lws
- * service thread in str_server_run(). */
+ * [--data DIR] [--web DIR] [--db FILE] [--init]`. Main thread; it becomes the
+ * lws service thread in str_server_run(). */
 #include "streamer/str_cli.h"
 
 #include <getopt.h>
@@ -15,7 +15,7 @@ static void usage(FILE *f)
 {
     fputs("usage: yunling serve [--config FILE] [--listen ADDR:PORT] "
           "[--data DIR]\n"
-          "                     [--web DIR] [--db FILE]\n"
+          "                     [--web DIR] [--db FILE] [--init]\n"
           "\n"
           "Runs the server: player-web at /, HLS at /hls/<id>/, the JSON "
           "API at\n"
@@ -31,7 +31,19 @@ static void usage(FILE *f)
           "  --data DIR          data directory (database, hls/, uploads/, "
           "jobs/)\n"
           "  --web DIR           player-web build to serve at /\n"
-          "  --db FILE           database (default DIR/yunling.db)\n",
+          "  --db FILE           database (default DIR/yunling.db)\n"
+          "  --init              create a new, empty database even though "
+          "the data\n"
+          "                      directory has lessons or uploads (without "
+          "it the\n"
+          "                      server refuses: restore the database "
+          "instead)\n"
+          "\n"
+          "Exit status: 0 after SIGTERM/SIGINT; 64 usage; 66 database "
+          "missing (see\n"
+          "--init); 70 cannot start, or stopped because the database file "
+          "was\n"
+          "removed or replaced while it ran; 78 bad configuration.\n",
           f);
 }
 
@@ -43,11 +55,12 @@ int str_cli_serve(int argc, char **argv)
         {"data", required_argument, NULL, 'd'},
         {"web", required_argument, NULL, 'w'},
         {"db", required_argument, NULL, 'b'},
+        {"init", no_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *config = NULL, *flag_keys[4] = {NULL};
     const char *flag_vals[4] = {NULL};
-    int nflags = 0, c, i, rc;
+    int nflags = 0, c, i, rc, init = 0, fault = 0;
     str_config cfg;
     char err[512];
 
@@ -71,6 +84,9 @@ int str_cli_serve(int argc, char **argv)
                                 : c == 'w' ? "web"
                                            : "db";
             flag_vals[nflags++] = optarg;
+            break;
+        case 'i':
+            init = 1;
             break;
         case 'h':
             usage(stdout);
@@ -104,15 +120,24 @@ int str_cli_serve(int argc, char **argv)
             return 64;
         }
     }
-    if (cat_config_finish(&cfg.cat, err, sizeof(err)) < 0 ||
-        str_config_listen(&cfg, err, sizeof(err)) < 0) {
+    cfg.cat.init = init;
+    rc = cat_config_finish(&cfg.cat, err, sizeof(err));
+    if (rc == 0)
+        rc = str_config_listen(&cfg, err, sizeof(err));
+    if (rc < 0) {
         fprintf(stderr, "yunling serve: %s\n", err);
-        return 78;
+        return rc == YL_ENOINIT ? 66 : 78;
     }
+    cfg.fault = &fault;
     rc = str_server_run(&cfg);
     if (rc < 0) {
         fprintf(stderr, "yunling serve: cannot start: %s\n",
                 yl_strerror(rc, err, sizeof(err)));
+        return 70;
+    }
+    if (fault < 0) {
+        fprintf(stderr, "yunling serve: stopped: %s\n",
+                yl_strerror(fault, err, sizeof(err)));
         return 70;
     }
     return 0;

@@ -292,4 +292,16 @@ int str_rmtree(const char *path);
 int str_pathf(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- str_sweep.c: leftovers of killed runs ---- */
+/* Main thread, at start, holding DATA/serve.lock (prepare_dirs()): removes
+ * upload staging dirs, deferred-delete trash and transcoder temp dirs an
+ * earlier run left. Logs what it removed; never fails the start. */
+void str_sweep_leftovers(str_server *srv);
+/* Any thread: "DIR/PREFIX-<pid>-<serial>-<random>" into buf, a name no
+ * earlier run can have used (callers still create it exclusively: mkdir,
+ * or renameat2 RENAME_NOREPLACE, and retry on EEXIST). 0 or
+ * -ENAMETOOLONG. */
+int str_unique_name(char *buf, size_t len, const char *dir, const char *prefix,
+                    uint64_t serial);
+
 #endif

@@ -5,7 +5,10 @@
  * lines go to the catalog; on success DATA/hls/.job-N is renamed to
  * DATA/hls/<lesson-id> and the lesson published from its lesson.json; on
  * failure the catalog requeues the job until it has failed job_attempts
- * times. The transcoder's stderr goes to DATA/jobs/<id>.log.
+ * times. The transcoder's stderr goes to DATA/jobs/<id>.log. A failed
+ * job's sources (DATA/uploads/<id>) are kept keep_failed_sources seconds
+ * for a retry, then removed: at start, after a job fails for good and
+ * every sweep_every_ms while the runner waits.
  *
  * The transcoder runs in the data directory with paths relative to it
  * (uploads/N/source.mp4, hls/.job-N), so its messages, which become the
@@ -16,6 +19,7 @@
  * Threads: the runner thread owns everything here except the fields marked
  * "any thread". It never calls lws; it talks to the catalog writer only
  * (thread-safe submits, blocking with cat_sync where it needs a result). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -50,6 +54,9 @@ typedef struct str_jobs {
     int max_attempts;
     int64_t retry_delay_ms; /* before the 2nd attempt; doubles after */
     int timeout_s;
+    int64_t keep_failed_ms; /* a failed job's sources, then removed */
+    int64_t sweep_every_ms; /* look for expired sources this often */
+    int64_t next_sweep_ms;  /* mono_ms() of the next look */
 
     pthread_t th;
     bool started;
@@ -131,6 +138,69 @@ void str_jobs_relpaths(const char *data_dir, const char *in, char *out,
     out[o] = '\0';
 }
 
+/* Removes the upload dirs (DATA/uploads/<job-id>) the catalog says may
+ * go: done jobs', failed jobs' older than keep_failed_ms, and orphans.
+ * The catalog decides through the writer (see cat_jobs_sources_expired),
+ * after the listing, so a dir renamed in by a create is judged after that
+ * create committed. Runner thread. */
+static void sweep_sources(str_jobs *j)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    json_t *ids = json_array(), *v;
+    struct dirent *de;
+    cat_sync s;
+    size_t i;
+    int rc, n = 0;
+    DIR *d;
+
+    j->next_sweep_ms = mono_ms() + j->sweep_every_ms;
+    if (ids == NULL ||
+        str_pathf(dir, sizeof(dir), "%s/uploads", j->data_dir) < 0 ||
+        (d = opendir(dir)) == NULL) {
+        json_decref(ids);
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        long long id = strtoll(de->d_name, &end, 10);
+
+        if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && *end == '\0' &&
+            id > 0)
+            json_array_append_new(ids, json_integer(id));
+    }
+    closedir(d);
+    if (json_array_size(ids) == 0) {
+        json_decref(ids);
+        return;
+    }
+    cat_sync_init(&s);
+    rc = cat_jobs_sources_expired_submit(j->w, ids, j->keep_failed_ms,
+                                         cat_sync_done, &s);
+    if (rc == 0)
+        rc = cat_sync_wait(&s);
+    if (rc < 0)
+        YL_LOGW("jobs", "looking for expired job sources: %s", s.res.error);
+    json_array_foreach(rc == 0 ? s.res.json : NULL, i, v)
+    {
+        int r;
+
+        if (str_pathf(path, sizeof(path), "%s/%" PRId64, dir,
+                      (int64_t)json_integer_value(v)) < 0)
+            continue;
+        r = str_rmtree(path);
+        if (r < 0)
+            YL_LOGW("jobs", "remove %s: %s", path, strerror(-r));
+        else
+            n++;
+    }
+    cat_sync_fini(&s);
+    if (n > 0)
+        YL_LOGI("jobs",
+                "removed the sources of %d finished, failed (kept %" PRId64
+                " s) or orphaned job(s)",
+                n, j->keep_failed_ms / 1000);
+}
+
 /* permanent: the transcoder said the input is unusable (exit 64 usage, 65
  * corrupt or unreadable media): another attempt would fail the same way, so
  * the job fails now; anything else (output, internal, signal, timeout) is
@@ -148,10 +218,13 @@ static int fail_job(str_jobs *j, int64_t id, const char *reason, bool permanent)
                               j->retry_delay_ms, cat_sync_done, &s);
     if (rc == 0)
         rc = cat_sync_wait(&s);
-    cat_sync_fini(&s);
     if (rc < 0)
         YL_LOGE("jobs", "[job=%" PRId64 "] recording the failure: %s", id,
                 s.res.error);
+    else if (json_is_true(json_object_get(s.res.json, "final")) &&
+             j->keep_failed_ms == 0)
+        j->next_sweep_ms = 0; /* kept for no time: remove them now */
+    cat_sync_fini(&s);
     return rc;
 }
 
@@ -639,9 +712,13 @@ static void *runner(void *arg)
     else if (rc < 0)
         YL_LOGW("jobs", "recovering interrupted jobs: %s", s.res.error);
     cat_sync_fini(&s);
+    sweep_sources(j); /* sources that expired while the server was down */
 
     while (!atomic_load(&j->stop)) {
         json_t *job = NULL;
+
+        if (mono_ms() >= j->next_sweep_ms)
+            sweep_sources(j);
 
         cat_sync_init(&s);
         rc = cat_jobs_claim_submit(j->w, cat_sync_done, &s);
@@ -675,6 +752,12 @@ int str_jobs_start(str_server *srv, str_jobs **out)
     j->max_attempts = srv->cfg.cat.job_max_attempts;
     j->retry_delay_ms = (int64_t)srv->cfg.cat.job_retry_delay_s * 1000;
     j->timeout_s = srv->cfg.job_timeout_s;
+    j->keep_failed_ms = (int64_t)srv->cfg.cat.keep_failed_sources_s * 1000;
+    /* As often as the retention is short, at most every 10 minutes and at
+     * least 5 s apart (each look is a readdir and one catalog request). */
+    j->sweep_every_ms = j->keep_failed_ms < 5000     ? 5000
+                        : j->keep_failed_ms > 600000 ? 600000
+                                                     : j->keep_failed_ms;
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->cond, NULL);
     atomic_init(&j->stop, false);

@@ -611,6 +611,7 @@ static int prepare_dirs(str_server *srv)
     r = lock_data(srv);
     if (r < 0)
         return r;
+    str_sweep_leftovers(srv); /* under serve.lock: a killed run's leftovers */
     /* 64 MiB of small files: ~10,000 media playlists of 10-minute lessons. */
     srv->fcache = str_fcache_new(64u << 20, 64 * 1024);
     if (srv->fcache == NULL)

@@ -18,6 +18,10 @@ typedef struct str_config {
     int send_timeout_s;   /* a client that takes none of its answer */
     int shutdown_grace_s; /* SIGTERM: how long in-flight requests get */
     int job_timeout_s;    /* one transcode attempt; 0 = no limit */
+    /* Optional, owned by the caller: a server that stops because of a
+     * fault (the database file removed or replaced) stores the negative
+     * yl code there before str_server_run() returns 0. Service thread. */
+    int *fault;
 } str_config;
 
 /* Fills cfg with the defaults (cat_config_init() plus ours below). */
@@ -34,8 +38,9 @@ int str_config_extra(void *ud, const char *section, const char *key,
  * port. 0 or YL_EINVAL with a message in err. */
 int str_config_listen(str_config *cfg, char *err, size_t errlen);
 
-/* Runs the server until SIGTERM/SIGINT, then stops accepting, finishes
- * in-flight requests, flushes the catalog writer and returns 0. Returns a
+/* Runs the server until SIGTERM/SIGINT (or a fault, see cfg->fault), then
+ * stops accepting, finishes in-flight requests, flushes the catalog
+ * writer and returns 0. Returns a
  * negative yl error when it cannot start. */
 int str_server_run(const str_config *cfg);
 

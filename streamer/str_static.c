@@ -92,19 +92,26 @@ void str_hold_unref(str_server *srv, int64_t lesson)
 
 int str_hls_remove(str_server *srv, int64_t lesson)
 {
-    char from[PATH_MAX], to[PATH_MAX];
+    char from[PATH_MAX], to[PATH_MAX], trash[40];
     str_hold *h;
-    int r;
+    int r, tries = 0;
 
-    if (str_pathf(from, sizeof(from), "%s/%" PRId64, srv->hls_root, lesson) <
-            0 ||
-        str_pathf(to, sizeof(to), "%s/.trash-%" PRId64 "-%" PRIu64,
-                  srv->hls_root, lesson, srv->next_serial++) < 0)
+    snprintf(trash, sizeof(trash), ".trash-%" PRId64, lesson);
+    if (str_pathf(from, sizeof(from), "%s/%" PRId64, srv->hls_root, lesson) < 0)
         return -ENAMETOOLONG;
     /* After the rename no new request can open the lesson's files, nor
-     * find them in memory. */
-    if (rename(from, to) < 0)
-        return -errno;
+     * find them in memory. A trash name no earlier run used, and never
+     * over an existing path (rename() would replace an empty dir and fail
+     * on a full one). */
+    for (;;) {
+        if (str_unique_name(to, sizeof(to), srv->hls_root, trash,
+                            srv->next_serial++) < 0)
+            return -ENAMETOOLONG;
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+            break;
+        if (errno != EEXIST || ++tries == 8)
+            return -errno;
+    }
     if (srv->fcache != NULL) {
         char prefix[32];
 

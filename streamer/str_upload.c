@@ -1,6 +1,6 @@
 /* str_upload.c - POST /api/v1/lessons: a multipart upload streamed to
- * DATA/uploads/.staging-N/ as it arrives (nothing whole in memory), then a
- * lesson and its job created by the catalog writer, which renames the
+ * DATA/uploads/.staging-PID-N-RAND/ as it arrives (nothing whole in memory),
+ * then a lesson and its job created by the catalog writer, which renames the
  * staging dir to DATA/uploads/<job-id>/ in the same transaction.
  *
  * Fields (DESIGN.md): source (file), audio.LANG (file), subs.LANG (file),
@@ -44,7 +44,7 @@ enum part_kind {
 typedef struct str_upload {
     str_req *r;
     str_mp *mp;
-    char staged[PATH_MAX]; /* DATA/uploads/.staging-<serial> */
+    char staged[PATH_MAX]; /* DATA/uploads/.staging-<pid>-<serial>-<rnd> */
     bool staged_owned;     /* ours to remove (until handed to the catalog) */
     int fd;                /* file part being written, -1 */
     int kind;
@@ -388,14 +388,29 @@ int str_upload_begin(str_req *r)
         str_upload_free(r);
         return str_reply_error(r, 500, "internal", "out of memory");
     }
-    snprintf(up->staged, sizeof(up->staged), "%s/uploads/.staging-%" PRIu64,
-             r->srv->cfg.cat.data_dir, r->serial);
-    if (mkdir(up->staged, 0755) < 0) {
-        int e = errno;
+    /* A name no earlier run used (pid, serial, random), made with mkdir:
+     * EEXIST means another path is there, so take a new name. */
+    {
+        char uploads[PATH_MAX];
+        int tries = 0, e = 0;
 
-        str_upload_free(r);
-        return str_reply_error(r, 500, "internal", "cannot create %s: %s",
-                               "the upload directory", strerror(e));
+        snprintf(uploads, sizeof(uploads), "%s/uploads",
+                 r->srv->cfg.cat.data_dir);
+        do {
+            e = str_unique_name(up->staged, sizeof(up->staged), uploads,
+                                ".staging", r->serial) < 0
+                    ? ENAMETOOLONG
+                : mkdir(up->staged, 0755) < 0 ? errno
+                                              : 0;
+        } while (e == EEXIST && ++tries < 8);
+        if (e != 0) {
+
+            str_upload_free(r);
+            return str_reply_error(r, e == ENOSPC ? 507 : 500,
+                                   e == ENOSPC ? "no_space" : "internal",
+                                   "cannot create %s: %s",
+                                   "the upload directory", strerror(e));
+        }
     }
     up->staged_owned = true;
     /* Cannot refuse now (checked above); on failure the connection

@@ -13,6 +13,7 @@
 #include "transcode/tc_job.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -1728,6 +1730,37 @@ static int run(tc_job *j)
     return 0;
 }
 
+/* Bytes the output's file system leaves us below which a failure is
+ * taken as "disk full": the muxers' write errors do not always reach us
+ * (libavformat's hls muxer drops some), and what they leave behind reads
+ * back as corrupt data. */
+#define NOSPACE_SLACK (1 << 20)
+
+/* After a failure, with the temporary output still on disk: when its file
+ * system is (nearly) full, that is the cause to report. The job is then
+ * an output failure (exit 73), which the server retries, not a bad
+ * source. */
+static void check_space(tc_job *j, int ret)
+{
+    struct statvfs vfs;
+    char msg[512];
+    int kind;
+    uint64_t avail;
+
+    if (j->tmp == NULL || statvfs(j->tmp, &vfs) != 0)
+        return;
+    avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    kind = tc_status_get(&j->st, NULL, msg, sizeof(msg));
+    if (kind == TC_EK_INTR || kind == TC_EK_USAGE)
+        return;
+    if (avail >= NOSPACE_SLACK && ret != -ENOSPC && ret != AVERROR(ENOSPC))
+        return;
+    tc_status_replace(&j->st, TC_EK_OUTPUT, -ENOSPC,
+                      "no space left on device writing %s (%" PRIu64
+                      " KiB free); first error seen: %s",
+                      j->tmp, avail / 1024, msg[0] ? msg : "none");
+}
+
 int tc_job_run(tc_job *j)
 {
     int ret = run(j);
@@ -1743,6 +1776,8 @@ int tc_job_run(tc_job *j)
             tc_fail(&j->st, TC_EK_INTERNAL, ret, "internal error: %s",
                     yl_strerror(ret, e, sizeof(e)));
         }
+        if (!atomic_load(&j->cancelled))
+            check_space(j, ret);
         atomic_store(&j->st.abort, true);
         tc_clock_finish(&j->clock, 0);
     }

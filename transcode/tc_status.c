@@ -58,6 +58,23 @@ int tc_fail(tc_status *st, int kind, int code, const char *fmt, ...)
     return code;
 }
 
+void tc_status_replace(tc_status *st, int kind, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    pthread_mutex_lock(&st->lock);
+    st->kind = kind;
+    st->code = code;
+    va_start(ap, fmt);
+    vsnprintf(st->msg, sizeof(st->msg), fmt, ap);
+    va_end(ap);
+    for (char *p = st->msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    pthread_mutex_unlock(&st->lock);
+    atomic_store(&st->abort, true);
+}
+
 int tc_status_get(tc_status *st, int *code, char *msg, size_t len)
 {
     int kind;

@@ -38,6 +38,10 @@ void tc_status_destroy(tc_status *st);
  * callers can write `return tc_fail(...)`. code must be negative. */
 int tc_fail(tc_status *st, int kind, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Replaces the recorded failure: for a cause found only afterwards that
+ * explains the first one (a full disk behind "corrupt data" read back). */
+void tc_status_replace(tc_status *st, int kind, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Copies the recorded failure; returns its kind (TC_EK_NONE if none). */
 int tc_status_get(tc_status *st, int *code, char *msg, size_t len);
 static inline bool tc_aborted(tc_status *st)

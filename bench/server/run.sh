@@ -42,7 +42,8 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r), $(nginx -v 2>&1 | cut -d
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 start_yunling() { # data-dir
-    "$Y" serve --listen 127.0.0.1:0 --data "$1" >"$WORK/srv.out" \
+    # --init: the delivery run seeds hls/ by hand, with no catalog yet.
+    "$Y" serve --init --listen 127.0.0.1:0 --data "$1" >"$WORK/srv.out" \
         2>>"$WORK/srv.log" &
     SRV=$!
     for _ in $(seq 1 100); do

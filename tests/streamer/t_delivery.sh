@@ -13,7 +13,8 @@ echo 'export const x = 1;' >"$WEB/app.js"
 for i in $(seq 1 200); do echo "export const v$i = 'value $i';"; done >"$WEB/big.js"
 gzip -k -9 "$WEB/big.js"
 echo '<!doctype html><title>wall</title>' >"$WEB/wall/index.html"
-start_server --web "$WEB"
+# --init: hls/ was seeded by hand before any catalog existed.
+start_server --init --web "$WEB"
 H=$YL_TMPDIR/h.txt
 B=$YL_TMPDIR/body
 

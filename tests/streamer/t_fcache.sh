@@ -9,7 +9,8 @@
 L=$DATA/hls/9
 make_hls "$L"
 touch -d '1 minute ago' "$L/v0/index.m3u8" "$L/master.m3u8"
-start_server
+# --init: hls/ was seeded by hand before any catalog existed.
+start_server --init
 U=$BASE/hls/9/v0/index.m3u8
 hits() { curl -s "$BASE/metrics" | sed -n 's/^yunling_file_cache_hits_total //p'; }
 

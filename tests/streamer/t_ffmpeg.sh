@@ -6,7 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 make_hls "$DATA/hls/7"
-start_server
+# --init: hls/ was seeded by hand before any catalog existed.
+start_server --init
 
 D=$(ffprobe -v error -show_entries format=duration -of csv=p=0 \
     "$BASE/hls/7/master.m3u8")
@@ -29,7 +30,7 @@ make_src "$YL_TMPDIR/src.mp4" 4 640x360
 ffmpeg -nostdin -v error -y -f lavfi -i sine=frequency=660:sample_rate=48000 \
     -t 4 -c:a aac "$YL_TMPDIR/lis.m4a"
 printf 'WEBVTT\n\n00:00.500 --> 00:02.000\nꓡꓲ-ꓢꓴ\n' >"$YL_TMPDIR/lis.vtt"
-start_server
+start_server --init
 st=$(api POST /api/v1/lessons -H "Authorization: Bearer $ADMIN" \
     -F "source=@$YL_TMPDIR/src.mp4" -F "audio.lis=@$YL_TMPDIR/lis.m4a" \
     -F "subs.lis=@$YL_TMPDIR/lis.vtt" -F title.zh=全流程 -F audio_lang.0=zh)

@@ -5,11 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 
 L=$DATA/hls/7
-mkdir -p "$L/v0" "$DATA/hls/.job-3" "$YL_TMPDIR/web"
+mkdir -p "$L/v0" "$YL_TMPDIR/web"
 echo '#EXTM3U' >"$L/master.m3u8"
 echo 'SECRET-DATA' >"$DATA/secret.txt"
 echo 'SECRET-DATA' >"$YL_TMPDIR/secret.txt"
-echo 'SECRET-JOB' >"$DATA/hls/.job-3/master.m3u8"
 echo 'SECRET-HIDDEN' >"$L/.hidden"
 echo '<!doctype html>' >"$YL_TMPDIR/web/index.html"
 ln -s "$DATA" "$DATA/hls/8"                  # a lesson dir pointing up
@@ -18,7 +17,11 @@ ln -s /etc "$L/etc"                          # a dir pointing outside
 ln -s ../../secret.txt "$L/up.m3u8"          # relative, leaves the root
 ln -s master.m3u8 "$L/alias.m3u8"            # inside: allowed
 ln -s "$YL_TMPDIR/secret.txt" "$YL_TMPDIR/web/leak.txt"
-start_server --web "$YL_TMPDIR/web"
+# --init: hls/ was seeded by hand before any catalog existed.
+start_server --init --web "$YL_TMPDIR/web"
+# A running job's output dir (made after the start, which sweeps them).
+mkdir -p "$DATA/hls/.job-3"
+echo 'SECRET-JOB' >"$DATA/hls/.job-3/master.m3u8"
 B=$YL_TMPDIR/body
 
 refused() { # path-as-sent

@@ -5,7 +5,8 @@
 
 mkdir -p "$DATA/hls/7/v0"
 head -c 20000000 /dev/urandom >"$DATA/hls/7/v0/big.m4s"
-start_server
+# --init: hls/ was seeded by hand before any catalog existed.
+start_server --init
 
 # One server per data directory: a second is refused, naming the first.
 rc=0
