@@ -995,6 +995,10 @@ void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
              "(catalog writer).\n"
              "# TYPE yunling_events_ingested_total counter\n"
              "yunling_events_ingested_total %" PRIu64 "\n"
+             "# HELP yunling_view_credit_capped_total Viewing sessions whose "
+             "watch credit was cut by the real-time caps.\n"
+             "# TYPE yunling_view_credit_capped_total counter\n"
+             "yunling_view_credit_capped_total %" PRIu64 "\n"
              "# HELP yunling_writer_transactions_total Writer commits.\n"
              "# TYPE yunling_writer_transactions_total counter\n"
              "yunling_writer_transactions_total %" PRIu64 "\n"
@@ -1004,8 +1008,8 @@ void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
              "# HELP yunling_lessons_ready Published lessons.\n"
              "# TYPE yunling_lessons_ready gauge\n"
              "yunling_lessons_ready %" PRId64 "\n",
-             m.events_accepted, m.write_transactions, m.writer_queue,
-             m.lessons_ready);
+             m.events_accepted, m.credit_capped, m.write_transactions,
+             m.writer_queue, m.lessons_ready);
     emit(ud, line);
 }
 
