@@ -358,7 +358,9 @@ void str_api_defer_reply(str_req *r, int status, char *body, size_t len)
     lws_callback_on_writable(r->wsi);
 }
 
-void str_api_defer_error(str_req *r, int rc, const char *msg)
+/* code400: the code of a 400 answer (NULL: the generic "invalid"). */
+static void defer_error_as(str_req *r, int rc, const char *msg,
+                           const char *code400)
 {
     char *body = NULL, emsg[700], buf[128];
     int st = status_of(rc), n;
@@ -366,8 +368,9 @@ void str_api_defer_error(str_req *r, int rc, const char *msg)
 
     if (msg == NULL || msg[0] == '\0')
         msg = yl_strerror(rc, buf, sizeof(buf));
-    o = json_pack("{s:{s:s,s:s}}", "error", "code", code_of(st), "message",
-                  msg);
+    o = json_pack("{s:{s:s,s:s}}", "error", "code",
+                  st == 400 && code400 != NULL ? code400 : code_of(st),
+                  "message", msg);
     if (o != NULL) {
         body = json_dumps(o, JSON_COMPACT);
         json_decref(o);
@@ -381,6 +384,11 @@ void str_api_defer_error(str_req *r, int rc, const char *msg)
     }
     if (body != NULL)
         str_api_defer_reply(r, st, body, strlen(body));
+}
+
+void str_api_defer_error(str_req *r, int rc, const char *msg)
+{
+    defer_error_as(r, rc, msg, NULL);
 }
 
 /* Service thread: a writer result arrived. */
@@ -415,8 +423,10 @@ static void defer_run(str_server *srv, str_msg *m)
             srv->m.uploads_failed++;
             if (c->staged != NULL)
                 str_rmtree(c->staged); /* the rename did not happen */
+            /* The catalog's checks (category, title tags) refuse the
+             * upload as the multipart checks do: one code for both. */
             if (r != NULL)
-                str_api_defer_error(r, d->rc, d->error);
+                defer_error_as(r, d->rc, d->error, "invalid_upload");
             return;
         }
         srv->m.uploads_ok++;
@@ -515,7 +525,7 @@ static int lessons_list(str_req *r)
         lq.lang = lang;
     if (qarg(r, "category", cat, sizeof(cat)))
         lq.category = cat;
-    if (qint(r, "page", 1, 1000000, &lq.page, &ret) < 0 ||
+    if (qint(r, "page", 1, CAT_LESSONS_PAGE_MAX, &lq.page, &ret) < 0 ||
         qint(r, "per_page", 1, 100, &lq.per_page, &ret) < 0)
         return ret;
     if (qarg(r, "state", state, sizeof(state))) {
