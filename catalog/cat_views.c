@@ -1108,7 +1108,7 @@ static int apply_batch(cat_db *db, const cat_view_batch *b, int *accepted,
 
     *accepted = *dups = *capped = 0;
     rc = vctx_get(db, &v);
-    if (rc == 0 && v->ntxn == 0 && v->sld.len == 0)
+    if (rc == 0 && v->ntxn == 0 && v->nstxn == 0 && v->sld.len == 0)
         rc = caches_current(db, v);
     if (rc < 0)
         return rc;
