@@ -33,6 +33,10 @@
 #define SPAN_SLACK_MS   20000                /* per session, <= its span */
 #define BACKLOG_MAX_MS  (24 * 3600 * 1000LL) /* longest silence credited */
 #define BACKLOG_HOLD_MS (10 * 60 * 1000)     /* to drain an offline queue */
+/* A station's row is rewritten when its backlog changes, else at most
+ * once per this much of its receipts: a row read back after a restart
+ * may be this far behind, offering that much more backlog. */
+#define SITE_SAVE_MS 60000
 
 enum { KIND_START = 0, KIND_BEAT = 1, KIND_END = 2 };
 
@@ -321,7 +325,9 @@ typedef struct vsite {
     int64_t last_recv; /* latest receipt of any of its events */
     double backlog;    /* seconds still to draw, until until_ms */
     int64_t until_ms;
-    bool touched; /* in v->stxn: row written at flush */
+    int64_t saved_recv; /* last_recv as the row has it */
+    bool dirty;         /* backlog changed, or no row yet */
+    bool touched;       /* in v->stxn: row checked at flush */
 } vsite;
 
 typedef struct vlesson {
@@ -713,12 +719,15 @@ static int get_site(cat_db *db, struct cat_vctx *v, int64_t id, int64_t recv,
     }
     t->id = id;
     t->last_recv = recv;
+    t->dirty = true;
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         t->last_recv = sqlite3_column_int64(st, 0);
         t->backlog = sqlite3_column_double(st, 1);
         t->until_ms = sqlite3_column_int64(st, 2);
+        t->saved_recv = t->last_recv;
+        t->dirty = false;
     }
     cat_stmt_done(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -750,6 +759,7 @@ static int site_touch(struct cat_vctx *v, vsite *t, int64_t recv)
         if (gap / 1000.0 > open) {
             t->backlog = gap / 1000.0;
             t->until_ms = recv + BACKLOG_HOLD_MS;
+            t->dirty = true;
         }
         t->last_recv = recv;
     }
@@ -787,6 +797,7 @@ static double session_credit(vsess *s, vsite *t, double claim,
     if (s->claimed > budget && t->last_recv <= t->until_ms && t->backlog > 0) {
         double take = fmin(s->claimed - budget, t->backlog);
         t->backlog -= take;
+        t->dirty = true;
         s->backlog += take;
         budget += take;
     }
@@ -1266,7 +1277,11 @@ int cat_views_flush(cat_db *db)
         rc = YL_EDB;
     st = cat_stmt(db, sql_site);
     for (size_t n = 0; st != NULL && rc == 0 && n < v->nstxn; n++) {
-        const vsite *t = v->stxn[n];
+        vsite *t = v->stxn[n];
+        if (!t->dirty && t->last_recv - t->saved_recv < SITE_SAVE_MS)
+            continue;
+        t->saved_recv = t->last_recv; /* on rollback the cache goes */
+        t->dirty = false;
         sqlite3_bind_int64(st, 1, t->id);
         sqlite3_bind_int64(st, 2, t->last_recv);
         sqlite3_bind_double(st, 3, t->backlog);
