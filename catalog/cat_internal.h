@@ -152,7 +152,7 @@ struct cat_writer;
 cat_live *cat_writer_live(struct cat_writer *w);
 /* accepted, duplicates, rejected batches, transactions, requests, writer
  * thread CPU ns */
-void cat_writer_counters(struct cat_writer *w, uint64_t c[6]);
+void cat_writer_counters(struct cat_writer *w, uint64_t c[7]);
 
 /* ---- helpers ---- */
 /* Recursively removes path (a directory tree or a file). 0 or -errno. */

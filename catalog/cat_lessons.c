@@ -567,9 +567,11 @@ int cat_lessons_list(cat_db *db, const cat_lesson_query *q, json_t **out)
     int64_t total = 0;
     int rc;
 
-    if (page < 1 || page > 100000 || per < 1 || per > 100)
-        return cat_fail(db, YL_EINVAL,
-                        "page: want page >= 1 and per_page 1..100");
+    if (page < 1 || page > CAT_LESSONS_PAGE_MAX)
+        return cat_fail(db, YL_EINVAL, "page: %d is not in 1..%d", page,
+                        CAT_LESSONS_PAGE_MAX);
+    if (per < 1 || per > 100)
+        return cat_fail(db, YL_EINVAL, "per_page: %d is not in 1..100", per);
     if (q->lang != NULL && q->lang[0] != '\0' &&
         cat_lang_normalize(q->lang, lang, sizeof(lang)) < 0)
         return cat_fail(db, YL_EINVAL, "lang: \"%s\" is not a BCP-47 tag",

@@ -69,12 +69,16 @@ int cat_lessons_meta_load(const char *path, json_t **meta, char *err,
  * cat_jobs_finish(). YL_ENOTFOUND, YL_ECORRUPT. */
 int cat_lessons_publish(cat_db *db, int64_t lesson_id, const json_t *meta);
 
+/* Highest page a list accepts: a page past the last lesson is an empty
+ * page (the total says how many there are), not an error. */
+#define CAT_LESSONS_PAGE_MAX 1000000
+
 typedef struct cat_lesson_query {
     const char *q;        /* title substring in any language, or NULL */
     const char *lang;     /* audio or subtitle language, or NULL; also the
                            * preferred title language */
     const char *category; /* exact, or NULL */
-    int page;             /* 1-based; 0 means 1 */
+    int page;             /* 1..CAT_LESSONS_PAGE_MAX; 0 means 1 */
     int per_page;         /* 1..100; 0 means 24 */
     bool all_states;      /* admin: include pending and failed lessons */
 } cat_lesson_query;

@@ -15,7 +15,7 @@ int cat_metrics_get(cat_writer *w, cat_db *rd, int64_t now_ms, cat_metrics *m)
 
     memset(m, 0, sizeof(*m));
     if (w != NULL) {
-        uint64_t c[6];
+        uint64_t c[7];
         cat_writer_counters(w, c);
         m->writer_cpu_s = c[5] / 1e9;
         m->events_accepted = c[0];
@@ -23,6 +23,7 @@ int cat_metrics_get(cat_writer *w, cat_db *rd, int64_t now_ms, cat_metrics *m)
         m->batches_rejected = c[2];
         m->write_transactions = c[3];
         m->write_requests = c[4];
+        m->credit_capped = c[6];
         m->writer_queue = cat_writer_queue_depth(w);
         cat_live_totals(cat_writer_live(w), now_ms, &m->active_sessions,
                         &m->active_sites);

@@ -16,7 +16,8 @@ typedef struct cat_metrics {
     uint64_t batches_rejected;
     uint64_t write_transactions;
     uint64_t write_requests;
-    double writer_cpu_s; /* CPU time of the writer thread */
+    uint64_t credit_capped; /* sessions whose watch credit was capped */
+    double writer_cpu_s;    /* CPU time of the writer thread */
     /* gauges */
     int64_t writer_queue;
     int64_t active_sessions; /* now, whole database */

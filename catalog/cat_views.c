@@ -26,6 +26,17 @@
 #define CREDIT_CAP_MS  20000
 #define SESS_CACHE_MAX 65536 /* sessions kept between transactions */
 #define HOLES_MAX      8     /* ranges of missing seqs kept per session */
+/* Watch credit (docs/api.md "Watch credit"): a ts further than this ahead
+ * of the server's receipt is refused; clocks of village PCs drift, but
+ * not by minutes once they sync. */
+#define TS_SKEW_MS      (2 * 60 * 1000)
+#define SPAN_SLACK_MS   20000                /* per session, <= its span */
+#define BACKLOG_MAX_MS  (24 * 3600 * 1000LL) /* longest silence credited */
+#define BACKLOG_HOLD_MS (10 * 60 * 1000)     /* to drain an offline queue */
+/* A station's row is rewritten when its backlog changes, else at most
+ * once per this much of its receipts: a row read back after a restart
+ * may be this far behind, offering that much more backlog. */
+#define SITE_SAVE_MS 60000
 
 enum { KIND_START = 0, KIND_BEAT = 1, KIND_END = 2 };
 
@@ -186,6 +197,14 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
             return perr(err, errlen, YL_EINVAL,
                         "events[%d].ts: want epoch milliseconds (integer)", i);
         e->ts = json_integer_value(v);
+        /* Credit comes from the server's clock (see apply_one), but a ts
+         * from the future is a client lying or a clock to fix: say so. */
+        if (recv > 0 && e->ts > recv + TS_SKEW_MS)
+            return perr(err, errlen, YL_EINVAL,
+                        "events[%d].ts: %lld is %lld s ahead of the server "
+                        "clock (at most %d s allowed)",
+                        i, (long long)e->ts, (long long)((e->ts - recv) / 1000),
+                        TS_SKEW_MS / 1000);
     }
     e->recv_ms = recv;
 
@@ -289,12 +308,27 @@ typedef struct vsess {
     vhole holes[HOLES_MAX]; /* ascending, disjoint, below last_seq */
     int nholes;
     double watched, furthest;
-    int ended, completed;
+    double claimed; /* sum of what its events claimed (>= watched) */
+    double backlog; /* drawn from its station's backlog (vsite) */
+    int ended, completed, capped;
     char client[8], audio[24], rendition[24];
     bool dirty;   /* row needs an UPDATE at flush */
     bool touched; /* got an accepted event: tell the active view */
     bool isnew;   /* not in the table yet: INSERT at flush */
 } vsess;
+
+/* A station's contact with the server, for offline queues: the silence
+ * before its latest contact is time its sessions may have been watching
+ * unheard, so it may be credited once, shared by all of them. */
+typedef struct vsite {
+    int64_t id;
+    int64_t last_recv; /* latest receipt of any of its events */
+    double backlog;    /* seconds still to draw, until until_ms */
+    int64_t until_ms;
+    int64_t saved_recv; /* last_recv as the row has it */
+    bool dirty;         /* backlog changed, or no row yet */
+    bool touched;       /* in v->stxn: row checked at flush */
+} vsite;
 
 typedef struct vlesson {
     double duration; /* 0 when unknown (pending) */
@@ -316,6 +350,7 @@ typedef struct vreg { /* region-day delta */
 struct cat_vctx {
     cat_tree *tree;   /* own copy: the writer thread only */
     cat_map sess;     /* khash -> vsess chain */
+    cat_map sites;    /* site id -> vsite */
     cat_map lessons;  /* id -> vlesson */
     cat_map sld;      /* hash -> vsld chain */
     cat_map reg;      /* region << 16 | day -> vreg */
@@ -325,6 +360,8 @@ struct cat_vctx {
     int64_t next_sess_id; /* 0: read max(id) first */
     vsess **txn; /* sessions with accepted events in this transaction */
     size_t ntxn, captxn;
+    vsite **stxn; /* sites touched in this transaction */
+    size_t nstxn, capstxn;
     int64_t last_tree_reload_ms;
     int64_t data_version; /* PRAGMA data_version when the caches were good */
 };
@@ -367,6 +404,8 @@ static void vctx_end(struct cat_vctx *v, bool committed)
         free_map_values(&v->sess, true);
     if (!committed || v->lessons.len > 4096)
         free_map_values(&v->lessons, false);
+    if (!committed || v->sites.len > SESS_CACHE_MAX)
+        free_map_values(&v->sites, false);
     free_map_values(&v->sld, true);
     free_map_values(&v->reg, false);
     free_map_values(&v->act, false);
@@ -380,11 +419,13 @@ void cat_vctx_free(struct cat_vctx *v)
     vctx_end(v, false);
     cat_map_fini(&v->sess);
     cat_map_fini(&v->lessons);
+    cat_map_fini(&v->sites);
     cat_map_fini(&v->sld);
     cat_map_fini(&v->reg);
     cat_map_fini(&v->act);
     cat_map_fini(&v->act_done);
     free(v->txn);
+    free(v->stxn);
     cat_tree_free(v->tree);
     free(v);
 }
@@ -596,7 +637,8 @@ static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     static const char sql[] =
         "SELECT id, site_id, lesson_id, client, audio_lang, rendition, "
         "start_ms, last_ms, last_seq, last_clock, watched_s, furthest_s, "
-        "ended, completed, holes FROM sessions WHERE skey = ?1";
+        "ended, completed, holes, claimed_s, backlog_s, capped FROM sessions "
+        "WHERE skey = ?1";
     vsess *s = cat_map_get(&v->sess, e->khash), *head = s;
     sqlite3_stmt *st;
     int rc;
@@ -634,6 +676,9 @@ static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
         s->ended = sqlite3_column_int(st, 12);
         s->completed = sqlite3_column_int(st, 13);
         holes_parse(s, (const char *)sqlite3_column_text(st, 14));
+        s->claimed = sqlite3_column_double(st, 15);
+        s->backlog = sqlite3_column_double(st, 16);
+        s->capped = sqlite3_column_int(st, 17);
         s->chain = head;
         rc = cat_map_put(&v->sess, e->khash, s);
         if (rc < 0)
@@ -645,6 +690,124 @@ static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     }
     cat_stmt_done(st);
     return rc;
+}
+
+/* The station's contact record from the cache or the table; a station
+ * never heard from starts at recv with no backlog (its past is unknown,
+ * so none of it is credited). */
+static int get_site(cat_db *db, struct cat_vctx *v, int64_t id, int64_t recv,
+                    vsite **out)
+{
+    static const char sql[] = "SELECT last_recv_ms, backlog_s, "
+                              "backlog_until_ms FROM site_credit "
+                              "WHERE site_id = ?1";
+    vsite *t = cat_map_get(&v->sites, (uint64_t)id);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (t != NULL) {
+        *out = t;
+        return 0;
+    }
+    st = cat_stmt(db, sql);
+    if (st == NULL)
+        return YL_EDB;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        cat_stmt_done(st);
+        return -ENOMEM;
+    }
+    t->id = id;
+    t->last_recv = recv;
+    t->dirty = true;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        t->last_recv = sqlite3_column_int64(st, 0);
+        t->backlog = sqlite3_column_double(st, 1);
+        t->until_ms = sqlite3_column_int64(st, 2);
+        t->saved_recv = t->last_recv;
+        t->dirty = false;
+    }
+    cat_stmt_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        free(t);
+        return cat_err(db, rc, "site credit");
+    }
+    if (cat_map_put(&v->sites, (uint64_t)id, t) < 0) {
+        free(t);
+        return -ENOMEM;
+    }
+    *out = t;
+    return 0;
+}
+
+/* A receipt from station t at recv. A silence longer than the backlog
+ * still open replaces it: events queued offline during the silence may
+ * draw on it for BACKLOG_HOLD_MS (the queue drains in a few batches).
+ * Each silence is offered once, so all a station's backlogs together
+ * never exceed the real time that passed. */
+static int site_touch(struct cat_vctx *v, vsite *t, int64_t recv)
+{
+    int64_t gap = recv - t->last_recv;
+
+    if (gap > 0) {
+        double open = recv <= t->until_ms ? t->backlog : 0;
+
+        if (gap > BACKLOG_MAX_MS)
+            gap = BACKLOG_MAX_MS;
+        if (gap / 1000.0 > open) {
+            t->backlog = gap / 1000.0;
+            t->until_ms = recv + BACKLOG_HOLD_MS;
+            t->dirty = true;
+        }
+        t->last_recv = recv;
+    }
+    if (!t->touched) {
+        if (v->nstxn == v->capstxn) {
+            size_t n = v->capstxn ? v->capstxn * 2 : 64;
+            vsite **a = realloc(v->stxn, n * sizeof(*a));
+            if (a == NULL)
+                return -ENOMEM;
+            v->stxn = a;
+            v->capstxn = n;
+        }
+        v->stxn[v->nstxn++] = t;
+        t->touched = true;
+    }
+    return 0;
+}
+
+/* Credit for an event of session s (its receipt already in s->last_ms)
+ * that claims claim seconds. Everything a session claimed is credited
+ * while it stays within what the server saw pass: the span between the
+ * session's first and latest receipt, plus SPAN_SLACK_MS for network
+ * jitter (at most the span itself, so a session sent all at once earns
+ * nothing from it), plus what it drew from its station's backlog. A
+ * claim over that budget waits: it is credited later if the session's
+ * span grows. Sets *newly_capped when a cap cut credit for the first
+ * time in this session. */
+static double session_credit(vsess *s, vsite *t, double claim,
+                             int *newly_capped)
+{
+    double span = (double)(s->last_ms - s->start_ms) / 1000.0, budget, want;
+
+    s->claimed += claim;
+    budget = span + fmin(span, SPAN_SLACK_MS / 1000.0) + s->backlog;
+    if (s->claimed > budget && t->last_recv <= t->until_ms && t->backlog > 0) {
+        double take = fmin(s->claimed - budget, t->backlog);
+        t->backlog -= take;
+        t->dirty = true;
+        s->backlog += take;
+        budget += take;
+    }
+    /* 1 ms of rounding is not a cut */
+    if (s->claimed > budget + 0.001 && !s->capped) {
+        s->capped = 1;
+        *newly_capped = 1;
+    }
+    want = fmin(s->claimed, budget);
+    return want > s->watched ? want - s->watched : 0;
 }
 
 /* Every event must name a known station and lesson, and a session must
@@ -809,7 +972,7 @@ static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
 }
 
 static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
-                     int *accepted, int *dups)
+                     int *accepted, int *dups, int *capped)
 {
     static const char sql[] =
         "INSERT INTO view_events(session_id, seq, kind, position_s, "
@@ -819,14 +982,19 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
     int64_t day = cat_day_of_ms(e->recv_ms);
     int64_t clock = e->ts >= 0 ? e->ts : e->recv_ms;
     bool is_new = false, newer;
-    double credit = 0, dur;
+    double credit = 0, claim = 0, dur;
     vlesson *l = NULL;
     vsess *s = NULL;
-    int rc, completions = 0;
+    vsite *site = NULL;
+    int rc, completions = 0, cut = 0;
 
     if (st == NULL || node < 0)
         return YL_EDB;
     rc = get_lesson(db, v, e->lesson, &l);
+    if (rc == 0)
+        rc = get_site(db, v, e->site_id, e->recv_ms, &site);
+    if (rc == 0)
+        rc = site_touch(v, site, e->recv_ms);
     if (rc == 0)
         rc = find_sess(db, v, e, &s);
     if (rc == 0 && s == NULL) {
@@ -840,11 +1008,17 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
         (*dups)++; /* stored before (see vhole) */
         return 0;
     }
+    if (e->recv_ms > s->last_ms)
+        s->last_ms = e->recv_ms;
     if (newer) {
         int64_t gap = clock - s->last_clock;
-        credit =
+        claim =
             gap <= 0 ? 0 : (gap < CREDIT_CAP_MS ? gap : CREDIT_CAP_MS) / 1000.0;
     }
+    /* Every accepted event, claiming or not, may release credit held back
+     * while the session's span was short. */
+    credit = session_credit(s, site, claim, &cut);
+    *capped += cut;
     sqlite3_bind_int64(st, 1, s->id);
     sqlite3_bind_int64(st, 2, e->seq);
     sqlite3_bind_int(st, 3, e->kind);
@@ -873,8 +1047,6 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
         s->ended = e->kind == KIND_END;
     }
     s->watched += credit;
-    if (e->recv_ms > s->last_ms)
-        s->last_ms = e->recv_ms;
     dur = l->duration;
     s->furthest = fmax(s->furthest, dur > 0 ? fmin(e->pos, dur) : e->pos);
     if (!s->completed && dur > 0 && s->furthest >= 0.9 * dur) {
@@ -933,20 +1105,21 @@ static int caches_current(cat_db *db, struct cat_vctx *v)
     if (dv != v->data_version) {
         free_map_values(&v->sess, true);
         free_map_values(&v->lessons, false);
+        free_map_values(&v->sites, false);
         v->data_version = dv;
     }
     return 0;
 }
 
 static int apply_batch(cat_db *db, const cat_view_batch *b, int *accepted,
-                       int *dups)
+                       int *dups, int *capped)
 {
     struct cat_vctx *v;
     int rc;
 
-    *accepted = *dups = 0;
+    *accepted = *dups = *capped = 0;
     rc = vctx_get(db, &v);
-    if (rc == 0 && v->ntxn == 0 && v->sld.len == 0)
+    if (rc == 0 && v->ntxn == 0 && v->nstxn == 0 && v->sld.len == 0)
         rc = caches_current(db, v);
     if (rc < 0)
         return rc;
@@ -954,7 +1127,7 @@ static int apply_batch(cat_db *db, const cat_view_batch *b, int *accepted,
     if (rc < 0)
         return rc;
     for (int i = 0; i < b->n; i++) {
-        rc = apply_one(db, v, &b->ev[i], accepted, dups);
+        rc = apply_one(db, v, &b->ev[i], accepted, dups, capped);
         if (rc < 0) {
             v->poisoned = true; /* deltas are half-applied */
             return rc;
@@ -1029,13 +1202,14 @@ int cat_views_flush(cat_db *db)
     static const char sql_sess[] =
         "UPDATE sessions SET client = ?2, audio_lang = ?3, rendition = ?4, "
         "last_ms = ?5, last_seq = ?6, last_clock = ?7, watched_s = ?8, "
-        "furthest_s = ?9, ended = ?10, completed = ?11, holes = ?16 "
-        "WHERE id = ?1";
+        "furthest_s = ?9, ended = ?10, completed = ?11, holes = ?16, "
+        "claimed_s = ?17, backlog_s = ?18, capped = ?19 WHERE id = ?1";
     static const char sql_ins[] =
         "INSERT INTO sessions(id, client, audio_lang, rendition, last_ms, "
         "last_seq, last_clock, watched_s, furthest_s, ended, completed, skey, "
-        "site_id, lesson_id, start_ms, holes) VALUES (?1, ?2, ?3, ?4, ?5, "
-        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+        "site_id, lesson_id, start_ms, holes, claimed_s, backlog_s, capped) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14, ?15, ?16, ?17, ?18, ?19)";
     static const char sql_sld[] =
         "INSERT INTO roll_site_lesson_day(site_id, day, lesson_id, watched_s, "
         "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -1048,6 +1222,12 @@ int cat_views_flush(cat_db *db)
         "ON CONFLICT DO UPDATE SET watched_s = watched_s + excluded.watched_s, "
         "sessions = sessions + excluded.sessions, "
         "completions = completions + excluded.completions";
+    static const char sql_site[] =
+        "INSERT INTO site_credit(site_id, last_recv_ms, backlog_s, "
+        "backlog_until_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE "
+        "SET last_recv_ms = excluded.last_recv_ms, "
+        "backlog_s = excluded.backlog_s, "
+        "backlog_until_ms = excluded.backlog_until_ms";
     struct cat_vctx *v = db->vctx;
     sqlite3_stmt *st, *ins;
     char holes[HOLES_MAX * 44];
@@ -1078,6 +1258,9 @@ int cat_views_flush(cat_db *db)
         sqlite3_bind_int(q, 10, s->ended);
         sqlite3_bind_int(q, 11, s->completed);
         cat_bind_text(q, 16, holes_format(s, holes, sizeof(holes)));
+        sqlite3_bind_double(q, 17, s->claimed);
+        sqlite3_bind_double(q, 18, s->backlog);
+        sqlite3_bind_int(q, 19, s->capped);
         if (s->isnew) {
             sqlite3_bind_text(q, 12, s->skey, -1, SQLITE_STATIC);
             sqlite3_bind_int64(q, 13, s->site_id);
@@ -1091,6 +1274,23 @@ int cat_views_flush(cat_db *db)
         s->isnew = false;
     }
     if (rc == 0 && (st == NULL || ins == NULL))
+        rc = YL_EDB;
+    st = cat_stmt(db, sql_site);
+    for (size_t n = 0; st != NULL && rc == 0 && n < v->nstxn; n++) {
+        vsite *t = v->stxn[n];
+        if (!t->dirty && t->last_recv - t->saved_recv < SITE_SAVE_MS)
+            continue;
+        t->saved_recv = t->last_recv; /* on rollback the cache goes */
+        t->dirty = false;
+        sqlite3_bind_int64(st, 1, t->id);
+        sqlite3_bind_int64(st, 2, t->last_recv);
+        sqlite3_bind_double(st, 3, t->backlog);
+        sqlite3_bind_int64(st, 4, t->until_ms);
+        rc = sqlite3_step(st);
+        cat_stmt_done(st);
+        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "site credit");
+    }
+    if (rc == 0 && st == NULL)
         rc = YL_EDB;
     st = cat_stmt(db, sql_sld);
     for (i = 0; st != NULL && rc == 0 && cat_map_next(&v->sld, &i, &k, &val);)
@@ -1152,6 +1352,9 @@ void cat_views_txn_end(cat_db *db, bool committed)
         s->touched = false;
     }
     v->ntxn = 0;
+    for (size_t n = 0; n < v->nstxn; n++)
+        v->stxn[n]->touched = false;
+    v->nstxn = 0;
     if (committed) {
         /* Bounded: at most a few days of stations are remembered. */
         if (v->act_done.len > 200000)
@@ -1166,7 +1369,7 @@ void cat_views_txn_end(cat_db *db, bool committed)
 
 static int views_op(cat_db *db, void *arg, cat_write_result *res)
 {
-    return apply_batch(db, arg, &res->accepted, &res->duplicates);
+    return apply_batch(db, arg, &res->accepted, &res->duplicates, &res->capped);
 }
 
 const cat_write_fn cat_views_op_fn = views_op;
@@ -1187,12 +1390,12 @@ int cat_views_apply(cat_db *db, const cat_view_batch *b, int *accepted,
 {
     bool own = sqlite3_get_autocommit(db->h) != 0;
     cat_tx tx;
-    int rc;
+    int rc, capped;
 
     rc = cat_tx_begin(db, &tx);
     if (rc < 0)
         return rc;
-    rc = apply_batch(db, b, accepted, duplicates);
+    rc = apply_batch(db, b, accepted, duplicates, &capped);
     if (rc >= 0)
         rc = cat_views_flush(db);
     rc = cat_tx_end(db, &tx, rc);

@@ -19,12 +19,19 @@
  * - A session belongs to one site and one lesson; an event naming another
  *   site or lesson for a known session is invalid.
  * - Sites must be stations (township or village).
- * - Watched seconds: each event after the session's first credits
- *   min(t - t_prev, 20 s) where t is the event's ts (client clock, ms) or,
- *   when absent, the server receipt time, and t_prev that of the session's
- *   previous event (highest seq so far); an event older than the session's
- *   newest (lower seq, arriving late) credits nothing. Positions never
- *   credit time.
+ * - Watched seconds (docs/api.md "Watch credit"): each event after the
+ *   session's first claims min(t - t_prev, 20 s), t its ts (client clock,
+ *   ms) or, when absent, the server receipt time, t_prev that of the
+ *   session's previous event (highest seq so far); a late event (lower
+ *   seq) claims nothing. What is credited is bounded by the server's
+ *   clock: a session's credit never exceeds its span between first and
+ *   latest receipt, plus min(span, 20 s), plus what it drew from its
+ *   station's backlog (the silence before the station's latest contact,
+ *   offered once, held 10 min, shared by its sessions). Claims over the
+ *   bound wait for the span to grow; a session cut by it is flagged
+ *   (sessions.capped, yunling_view_credit_capped_total). A ts more than
+ *   2 min ahead of the receipt is refused (YL_EINVAL, "events[i].ts").
+ *   Positions never credit time.
  * - Completion: the furthest position reaches 90% of the lesson's duration
  *   (an "end" at >= 90% is a special case), counted once per session.
  * - Days (rollups, activity) are the CST day of the server receipt time;

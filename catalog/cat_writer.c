@@ -55,6 +55,7 @@ struct cat_writer {
     void *on_lost_ud;
     /* counters for /metrics, any thread */
     atomic_uint_least64_t accepted, duplicates, rejected, txns, requests;
+    atomic_uint_least64_t capped; /* sessions flagged by the credit caps */
     atomic_uint_least64_t cpu_ns; /* writer thread CPU time */
 };
 
@@ -78,6 +79,7 @@ static void finish_all(cat_writer *w, wreq *list)
             else {
                 atomic_fetch_add(&w->accepted, (uint64_t)r->res.accepted);
                 atomic_fetch_add(&w->duplicates, (uint64_t)r->res.duplicates);
+                atomic_fetch_add(&w->capped, (uint64_t)r->res.capped);
             }
         }
         if (r->done != NULL)
@@ -442,8 +444,9 @@ cat_live *cat_writer_live(cat_writer *w)
     return w->live;
 }
 
-void cat_writer_counters(cat_writer *w, uint64_t c[6])
+void cat_writer_counters(cat_writer *w, uint64_t c[7])
 {
+    c[6] = atomic_load(&w->capped);
     c[5] = atomic_load(&w->cpu_ns);
     c[0] = atomic_load(&w->accepted);
     c[1] = atomic_load(&w->duplicates);

@@ -36,6 +36,7 @@ typedef struct cat_write_result {
     int64_t job_id;  /* lesson create: the job; 0 otherwise */
     int accepted;    /* views: events newly stored */
     int duplicates;  /* views: events already stored (same session, seq) */
+    int capped;      /* views: sessions whose credit a cap cut first now */
     json_t *json;    /* job claim: the job; token create: {"token": ...} */
     char error[512]; /* rc < 0: one line naming the field ("" otherwise) */
 } cat_write_result;

@@ -433,7 +433,9 @@ void str_api_defer_reply(str_req *r, int status, char *body, size_t len)
     str_conn_wake(r);
 }
 
-void str_api_defer_error(str_req *r, int rc, const char *msg)
+/* code400: the code of a 400 answer (NULL: the generic "invalid"). */
+static void defer_error_as(str_req *r, int rc, const char *msg,
+                           const char *code400)
 {
     char *body = NULL, emsg[700], buf[128];
     int st = status_of(rc), n;
@@ -441,8 +443,9 @@ void str_api_defer_error(str_req *r, int rc, const char *msg)
 
     if (msg == NULL || msg[0] == '\0')
         msg = yl_strerror(rc, buf, sizeof(buf));
-    o = json_pack("{s:{s:s,s:s}}", "error", "code", code_of(st), "message",
-                  msg);
+    o = json_pack("{s:{s:s,s:s}}", "error", "code",
+                  st == 400 && code400 != NULL ? code400 : code_of(st),
+                  "message", msg);
     if (o != NULL) {
         body = json_dumps(o, JSON_COMPACT);
         json_decref(o);
@@ -456,6 +459,11 @@ void str_api_defer_error(str_req *r, int rc, const char *msg)
     }
     if (body != NULL)
         str_api_defer_reply(r, st, body, strlen(body));
+}
+
+void str_api_defer_error(str_req *r, int rc, const char *msg)
+{
+    defer_error_as(r, rc, msg, NULL);
 }
 
 /* Service thread: the lesson's delete committed and cancelled its queued
@@ -525,8 +533,10 @@ static void defer_run(str_server *srv, str_msg *m)
             srv->m.uploads_failed++;
             if (c->staged != NULL)
                 str_rmtree(c->staged); /* the rename did not happen */
+            /* The catalog's checks (category, title tags) refuse the
+             * upload as the multipart checks do: one code for both. */
             if (r != NULL)
-                str_api_defer_error(r, d->rc, d->error);
+                defer_error_as(r, d->rc, d->error, "invalid_upload");
             return;
         }
         srv->m.uploads_ok++;
@@ -626,7 +636,7 @@ static int lessons_list(str_req *r)
         lq.lang = lang;
     if (qarg(r, "category", cat, sizeof(cat)))
         lq.category = cat;
-    if (qint(r, "page", 1, 1000000, &lq.page, &ret) < 0 ||
+    if (qint(r, "page", 1, CAT_LESSONS_PAGE_MAX, &lq.page, &ret) < 0 ||
         qint(r, "per_page", 1, 100, &lq.per_page, &ret) < 0)
         return ret;
     if (qarg(r, "state", state, sizeof(state))) {
@@ -1123,6 +1133,10 @@ void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
              "(catalog writer).\n"
              "# TYPE yunling_events_ingested_total counter\n"
              "yunling_events_ingested_total %" PRIu64 "\n"
+             "# HELP yunling_view_credit_capped_total Viewing sessions whose "
+             "watch credit was cut by the real-time caps.\n"
+             "# TYPE yunling_view_credit_capped_total counter\n"
+             "yunling_view_credit_capped_total %" PRIu64 "\n"
              "# HELP yunling_writer_transactions_total Writer commits.\n"
              "# TYPE yunling_writer_transactions_total counter\n"
              "yunling_writer_transactions_total %" PRIu64 "\n"
@@ -1132,8 +1146,8 @@ void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
              "# HELP yunling_lessons_ready Published lessons.\n"
              "# TYPE yunling_lessons_ready gauge\n"
              "yunling_lessons_ready %" PRId64 "\n",
-             m.events_accepted, m.write_transactions, m.writer_queue,
-             m.lessons_ready);
+             m.events_accepted, m.credit_capped, m.write_transactions,
+             m.writer_queue, m.lessons_ready);
     emit(ud, line);
 }
 

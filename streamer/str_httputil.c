@@ -109,17 +109,20 @@ const char *str_cache_control(int cls)
     }
 }
 
-/* Reads a non-negative decimal; returns chars consumed, 0 if none or on
- * overflow. */
+/* Reads a non-negative decimal; returns chars consumed, 0 if none. A
+ * value past INT64_MAX saturates there: every such offset lies beyond any
+ * file, which is what it means ("bytes=0-99999999999999999999" is the
+ * whole file, "bytes=99999999999999999999-" is unsatisfiable), not a
+ * reason to ignore the header. */
 static int read_dec(const char *s, int64_t *v)
 {
     int64_t x = 0;
     int n = 0;
 
     while (isdigit((unsigned char)s[n])) {
-        if (x > (INT64_MAX - 9) / 10)
-            return 0;
-        x = x * 10 + (s[n] - '0');
+        int d = s[n] - '0';
+
+        x = x > (INT64_MAX - d) / 10 ? INT64_MAX : x * 10 + d;
         n++;
     }
     *v = x;

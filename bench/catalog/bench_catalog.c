@@ -188,7 +188,10 @@ static void gen_history(cat_db *db, int days, int64_t today)
             if (json_array_size(evs) >= 480) {
                 cat_view_batch *b = NULL;
                 int acc, dup;
-                int64_t recv = day_ms + (int64_t)(8 + rnd() % 12) * 3600000;
+                /* sent after the day's sessions (a ts ahead of its
+                 * receipt is refused): an evening upload of a queue */
+                int64_t recv =
+                    day_ms + 22 * 3600000 + (int64_t)(rnd() % 12) * 60000;
                 if (cat_views_parse(body, NULL, 500, recv, &b, err,
                                     sizeof(err)) < 0)
                     die("parse", err);
@@ -202,7 +205,7 @@ static void gen_history(cat_db *db, int days, int64_t today)
         if (json_array_size(evs) > 0) {
             cat_view_batch *b = NULL;
             int acc, dup;
-            if (cat_views_parse(body, NULL, 500, day_ms + 20 * 3600000, &b, err,
+            if (cat_views_parse(body, NULL, 500, day_ms + 23 * 3600000, &b, err,
                                 sizeof(err)) < 0)
                 die("parse", err);
             if (cat_views_apply(db, b, &acc, &dup) < 0)

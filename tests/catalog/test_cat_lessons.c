@@ -172,7 +172,22 @@ static void search_titles_in_every_script(void **state)
         lq.lang = NULL;
         lq.page = -1;
         assert_int_equal(cat_lessons_list(db, &lq, &j), YL_EINVAL);
-        assert_non_null(strstr(cat_db_errmsg(db), "page"));
+        assert_non_null(strstr(cat_db_errmsg(db), "page: -1 is not in"));
+        lq.page = CAT_LESSONS_PAGE_MAX + 1;
+        assert_int_equal(cat_lessons_list(db, &lq, &j), YL_EINVAL);
+        /* the last page allowed, far past the lessons: an empty page */
+        lq.page = CAT_LESSONS_PAGE_MAX;
+        assert_int_equal(cat_lessons_list(db, &lq, &j), 0);
+        assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+        assert_int_equal(json_integer_value(json_object_get(j, "total")), 1);
+        assert_int_equal(json_integer_value(json_object_get(j, "page")),
+                         CAT_LESSONS_PAGE_MAX);
+        json_decref(j);
+        j = NULL;
+        lq.page = 1;
+        lq.per_page = 101;
+        assert_int_equal(cat_lessons_list(db, &lq, &j), YL_EINVAL);
+        assert_non_null(strstr(cat_db_errmsg(db), "per_page: 101"));
     }
     cat_db_close(db);
 }

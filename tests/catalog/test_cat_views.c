@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,31 +462,37 @@ static void caches_follow_other_connections(void **state)
     cat_db_close(other);
 }
 
+/* A start at recv and a beat secs later (ts and receipt agree), at 95%
+ * of the lesson for 东镇's station, 15 s in otherwise. */
+static void rollup_session(fx *f, const char *sess, const char *site,
+                           int64_t recv, int secs)
+{
+    const char *pos = strcmp(site, T1) == 0 ? "95" : "15";
+
+    ingest(f, recv, NULL,
+           "{\"events\":[{\"session\":\"%s\",\"seq\":1,\"site\":\"%s\","
+           "\"lesson\":%lld,\"kind\":\"start\",\"position_s\":0,"
+           "\"ts\":%lld}]}",
+           sess, site, (long long)f->lesson, (long long)recv);
+    ingest(f, recv + secs * 1000, NULL,
+           "{\"events\":[{\"session\":\"%s\",\"seq\":2,\"site\":\"%s\","
+           "\"lesson\":%lld,\"kind\":\"beat\",\"position_s\":%s,"
+           "\"ts\":%lld}]}",
+           sess, site, (long long)f->lesson, pos,
+           (long long)(recv + secs * 1000));
+}
+
 static void rollups_cover_every_level_and_day(void **state)
 {
     fx *f = *state;
     int64_t t = f->t0, L = f->lesson, day;
 
     /* One session in 一村 and one at the township station 东镇, another
-     * day in 二村. */
-    ingest(f, t, NULL,
-           "{\"events\":[" EV("r1", 1, V1, "%lld", "start", "0",
-                              ",\"ts\":1000") "," EV("r1", 2, V1, "%lld",
-                                                     "beat", "15",
-                                                     ",\"ts\":16000") "]}",
-           (long long)L, (long long)L);
-    ingest(f, t, NULL,
-           "{\"events\":[" EV("r2", 1, T1, "%lld", "start", "0",
-                              ",\"ts\":1000") "," EV("r2", 2, T1, "%lld",
-                                                     "beat", "95",
-                                                     ",\"ts\":11000") "]}",
-           (long long)L, (long long)L);
-    ingest(f, t + 86400000, NULL,
-           "{\"events\":[" EV("r3", 1, V2, "%lld", "start", "0",
-                              ",\"ts\":1000") "," EV("r3", 2, V2, "%lld",
-                                                     "beat", "15",
-                                                     ",\"ts\":6000") "]}",
-           (long long)L, (long long)L);
+     * day in 二村; each beat arrives as long after its start as it claims
+     * (credit is bounded by the server's clock). */
+    rollup_session(f, "r1", V1, t, 15);
+    rollup_session(f, "r2", T1, t, 10);
+    rollup_session(f, "r3", V2, t + 86400000, 5);
     day = cat_day_of_ms(t);
     /* Station rows. */
     assert_true(q1(f->db,
@@ -548,6 +555,162 @@ static void rollups_cover_every_level_and_day(void **state)
                    (long long)day + 1) == 5 + 10);
 }
 
+/* Events seq0 .. seq0 + n - 1 of session sess at site, all received at
+ * recv, their ts from ts0 in steps of step_ms (seq 1 is the start). */
+static int feed(fx *f, int64_t recv, const char *sess, const char *site,
+                int seq0, int n, int64_t ts0, int64_t step_ms)
+{
+    json_t *body = json_object(), *evs = json_array();
+    cat_view_batch *b = NULL;
+    char err[256];
+    int acc = -1, dup = -1;
+
+    for (int k = 0; k < n; k++)
+        json_array_append_new(
+            evs, json_pack("{s:s, s:i, s:s, s:I, s:s, s:f, s:I}", "session",
+                           sess, "seq", seq0 + k, "site", site, "lesson",
+                           (json_int_t)f->lesson, "kind",
+                           seq0 + k == 1 ? "start" : "beat", "position_s", 1.0,
+                           "ts", (json_int_t)(ts0 + k * step_ms)));
+    json_object_set_new(body, "events", evs);
+    if (cat_views_parse(body, NULL, 500, recv, &b, err, sizeof(err)) != 0)
+        fail_msg("parse: %s", err);
+    if (cat_views_apply(f->db, b, &acc, &dup) != 0)
+        fail_msg("apply: %s", cat_db_errmsg(f->db));
+    cat_view_batch_free(b);
+    json_decref(body);
+    return acc;
+}
+
+static double watched(fx *f, const char *sess)
+{
+    return q1(f->db, "SELECT watched_s FROM sessions WHERE skey='%s'", sess);
+}
+
+static double capped(fx *f, const char *sess)
+{
+    return q1(f->db, "SELECT capped FROM sessions WHERE skey='%s'", sess);
+}
+
+/* A ts more than 2 min ahead of the receipt is refused, naming the event;
+ * within the skew it is taken. */
+static void future_ts_is_refused(void **state)
+{
+    int64_t now = fx_ms("2026-03-01", 10, 0);
+    cat_view_batch *b = NULL;
+    char err[256];
+    (void)state;
+
+    assert_int_equal(
+        parse(NULL, now, &b, err,
+              "{\"events\":[" EV("f1", 1, V1, "1", "start", "0",
+                                 ",\"ts\":%lld") "," EV("f1", 2, V1, "1",
+                                                        "beat", "15",
+                                                        ",\"ts\":%lld") "]}",
+              (long long)now, (long long)(now + 121000)),
+        YL_EINVAL);
+    assert_null(b);
+    assert_non_null(strstr(err, "events[1].ts: "));
+    assert_non_null(strstr(err, "121 s ahead of the server clock"));
+    assert_int_equal(parse(NULL, now, &b, err,
+                           "{\"events\":[" EV("f1", 1, V1, "1", "start", "0",
+                                              ",\"ts\":%lld") "]}",
+                           (long long)(now + 119000)),
+                     0);
+    cat_view_batch_free(b);
+}
+
+/* The report's attack: 20 batches of 500 beats, 20 s apart by their ts,
+ * sent within a second. Before: 55.4 watch hours. Now the session earns
+ * no more than the server saw pass (plus its station's silence before,
+ * 60 s here), and is flagged. */
+static void credit_is_bounded_by_server_time(void **state)
+{
+    fx *f = *state;
+    int64_t t = f->t0, ts0 = t - 3 * 86400000LL;
+
+    /* the station was heard from a minute before */
+    assert_int_equal(feed(f, t, "honest", V1, 1, 1, t, 0), 1);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(feed(f, t + 60000 + i * 40, "x", V1, i * 500 + 1, 500,
+                              ts0 + i * 500 * 20000LL, 20000),
+                         500);
+    /* span 0.76 s (+ as much slack) + the 60 s silence + the 40 ms
+     * silences between the batches */
+    assert_true(watched(f, "x") <= 60 + 3 * 0.76 + 1e-6);
+    assert_true(watched(f, "x") >= 60);
+    assert_true(q1(f->db, "SELECT claimed_s FROM sessions WHERE skey='x'") ==
+                9999 * 20);
+    assert_true(capped(f, "x") == 1);
+    assert_true(capped(f, "honest") == 0);
+    assert_true(q1(f->db, "SELECT sum(watched_s) FROM roll_site_lesson_day") ==
+                watched(f, "x"));
+    assert_true(q1(f->db, "SELECT sum(watched_s) FROM roll_region_day WHERE "
+                          "region_id = 910101") == watched(f, "x"));
+
+    /* Many one-shot sessions share what the station's silence gives (the
+     * 0.24 s since x's last batch), however many there are. */
+    for (int i = 0; i < 50; i++) {
+        char sess[16];
+
+        snprintf(sess, sizeof(sess), "y%d", i);
+        assert_int_equal(feed(f, t + 61000, sess, V1, 1, 10, t - 200000, 20000),
+                         10);
+        assert_true(capped(f, sess) == 1);
+    }
+    assert_true(q1(f->db, "SELECT sum(watched_s) FROM sessions WHERE skey "
+                          "LIKE 'y%%'") <= 0.24 + 1e-6);
+
+    /* A session that keeps going gets what it claimed as real time passes,
+     * never more than the time passed (at a station first heard from now,
+     * so its past offers nothing; its ts run 10 min behind). */
+    assert_int_equal(feed(f, t + 100000, "z", T1, 1, 1, t - 500000, 0), 1);
+    assert_int_equal(feed(f, t + 101000, "z", T1, 2, 30, t - 499000, 20000),
+                     30);
+    /* 1 s span + 1 s slack + the 1 s silence since the first event */
+    assert_true(fabs(watched(f, "z") - 3) < 1e-6);
+    assert_true(capped(f, "z") == 1);
+    assert_int_equal(feed(f, t + 800000, "z", T1, 32, 1, t + 200000, 0), 1);
+    /* 1 s + 29 claims of 20 s + the last (20 s) = 601 s, now within the
+     * 700 s span: credited in full, though it was held back. */
+    assert_true(fabs(watched(f, "z") - 601) < 1e-6);
+}
+
+/* A village link goes down for an hour; the player queues its events and
+ * sends them all when the link comes back. A session that began online
+ * and one that began offline are both credited in full; a third claim on
+ * the same hour gets only what is left of the silence. */
+static void offline_queue_counts_within_real_time(void **state)
+{
+    fx *f = *state;
+    int64_t t = f->t0, back = t + 3700000;
+
+    assert_int_equal(feed(f, t, "o1", V2, 1, 1, t, 0), 1);
+    assert_int_equal(feed(f, t + 15000, "o1", V2, 2, 1, t + 15000, 0), 1);
+    assert_true(watched(f, "o1") == 15);
+    /* the link drops after t + 15 s */
+    /* back an hour later: o1's queued beats up to t + 3600 s, and o2, a
+     * 20 min session started while offline */
+    assert_int_equal(feed(f, back, "o1", V2, 3, 239, t + 30000, 15000), 239);
+    assert_int_equal(feed(f, back + 50, "o2", V2, 1, 81, t + 1800000, 15000),
+                     81);
+    assert_true(watched(f, "o1") == 3600);
+    assert_true(watched(f, "o2") == 1200);
+    assert_true(capped(f, "o1") == 0);
+    assert_true(capped(f, "o2") == 0);
+    /* the silence was 3685 s: 1200 s of it went to o2 */
+    assert_true(fabs(q1(f->db, "SELECT backlog_s FROM site_credit WHERE "
+                               "site_id = " V2) -
+                     2485) < 1e-6);
+    /* a third session claiming 50 min of the same hour */
+    assert_int_equal(feed(f, back + 100, "o3", V2, 1, 201, t, 15000), 201);
+    assert_true(fabs(watched(f, "o3") - 2485) < 1e-6);
+    assert_true(capped(f, "o3") == 1);
+    assert_true(fabs(q1(f->db, "SELECT sum(watched_s) FROM "
+                               "roll_site_lesson_day WHERE site_id = " V2) -
+                     (3600 + 1200 + 2485)) < 1e-6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +724,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(caches_follow_other_connections, setup,
                                         teardown),
+        cmocka_unit_test(future_ts_is_refused),
+        cmocka_unit_test_setup_teardown(credit_is_bounded_by_server_time, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(offline_queue_counts_within_real_time,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(rollups_cover_every_level_and_day,
                                         setup, teardown),
     };

@@ -64,6 +64,15 @@ expect_eq "$(resp .title)" 'ཞིང་ཁའི་སྲིད་ཇུས' "l
 expect_eq "$(api GET '/api/v1/lessons?page=0')" 400 "page=0"
 expect_eq "$(resp .error.code)" invalid "page=0 error code"
 expect_eq "$(api GET '/api/v1/lessons?page=x')" 400 "page=x"
+# past the last lesson: an empty page, the total still right
+api GET /api/v1/lessons >/dev/null
+TOTAL=$(resp .total)
+expect_eq "$(api GET '/api/v1/lessons?page=1000000')" 200 "page=1000000"
+expect_eq "$(resp '.items | length')/$(resp .total)/$(resp .page)" \
+    "0/$TOTAL/1000000" "page=1000000 is an empty page"
+expect_eq "$(api GET '/api/v1/lessons?page=1000001')" 400 "page=1000001"
+expect_match "$(resp .error.message)" '^page: "1000001" is not an integer in 1\.\.1000000$' \
+    "page=1000001 names the range"
 st=$(api GET /api/v1/lessons/1)
 expect_eq "$st" 200 "get lesson"
 expect_eq "$(resp .id)" 1 "get lesson id"

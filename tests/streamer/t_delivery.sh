@@ -65,7 +65,18 @@ expect_eq "$(hval "$H" content-range)" "bytes */$SIZE" "416 content-range"
 curl -s -D "$H" -o "$B" -H 'Range: bytes=0-1,5-6' "$BASE/hls/7/v0/big.m4s"
 expect_eq "$(head -1 "$H" | cut -d' ' -f2)" 200 "multi-range is ignored"
 expect_eq "$(stat -c %s "$B")" "$SIZE" "multi-range gives the whole file"
-ok "byte ranges: 206 exact, suffix, open, 416, multi ignored"
+# offsets past 2^63: the last clamps to the end, a first that far is 416
+curl -s -D "$H" -o "$B" -H 'Range: bytes=0-99999999999999999999' \
+    "$BASE/hls/7/v0/big.m4s"
+expect_eq "$(head -1 "$H" | cut -d' ' -f2)" 206 "huge last: 206"
+expect_eq "$(hval "$H" content-range)" "bytes 0-$((SIZE - 1))/$SIZE" \
+    "huge last: to the end"
+cmp -s "$B" "$SEG" || fail "huge last: bytes differ"
+curl -s -D "$H" -o "$B" -H 'Range: bytes=99999999999999999999-' \
+    "$BASE/hls/7/v0/big.m4s"
+expect_eq "$(head -1 "$H" | cut -d' ' -f2)" 416 "huge first: 416"
+expect_eq "$(hval "$H" content-range)" "bytes */$SIZE" "huge first: range"
+ok "byte ranges: 206 exact, suffix, open, 416, multi ignored, huge offsets"
 
 # --- validators
 curl -s -D "$H" -o /dev/null "$BASE/hls/7/v0/seg_00001.m4s"

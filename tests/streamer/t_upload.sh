@@ -45,6 +45,10 @@ up_bad() { # want-status message-regex curl-args...
     st=$(api POST /api/v1/lessons "${A[@]}" "$@")
     expect_eq "$st" "$want" "status ($msg)"
     expect_match "$(resp .error.message)" "$msg" "message"
+    # every refused upload has the one code, from the multipart checks
+    # or the catalog's
+    [ "$want" != 400 ] ||
+        expect_eq "$(resp .error.code)" invalid_upload "code ($msg)"
     nothing_kept "$msg"
 }
 up_bad 400 'unknown field "video"' -F "video=@$YL_TMPDIR/src.mp4" -F title.zh=x
@@ -57,6 +61,10 @@ up_bad 400 'title.zh: must be a text field' -F "source=@$YL_TMPDIR/src.mp4" \
     -F "title.zh=@$YL_TMPDIR/bo.srt"
 up_bad 400 'not a BCP-47' -F "source=@$YL_TMPDIR/src.mp4" -F 'title.zh=x' \
     -F "audio.12345=@$YL_TMPDIR/bo.m4a"
+up_bad 400 'category: want 1..64' -F "source=@$YL_TMPDIR/src.mp4" \
+    -F 'title.zh=x' -F "category=$(printf 'c%.0s' $(seq 1 65))"
+up_bad 400 'title.12345: .* not a BCP-47' -F "source=@$YL_TMPDIR/src.mp4" \
+    -F 'title.12345=x'
 up_bad 400 'given twice' -F "source=@$YL_TMPDIR/src.mp4" \
     -F "source=@$YL_TMPDIR/src.mp4" -F title.zh=x
 up_bad 400 'not valid UTF-8' -F "source=@$YL_TMPDIR/src.mp4" \

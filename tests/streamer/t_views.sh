@@ -31,8 +31,10 @@ expect_eq "$(count)" 3 "stored at the answer"
 expect_eq "$(api POST /api/v1/views "${S[@]}" -d "$B1")" 200 "the same again"
 expect_eq "$(resp .accepted)/$(resp .duplicates)" 0/3 "idempotent"
 expect_eq "$(count)" 3 "nothing new stored"
-W=$(db "SELECT watched_s FROM sessions WHERE skey = 's1'")
-expect_eq "$W" 30.0 "watched seconds from the client clock (2 x 15 s)"
+# The batch claims 30 s (2 x 15 s by its ts) but arrived at once at a
+# station never heard from before: credit is bounded by the server's clock.
+W=$(db "SELECT watched_s, claimed_s, capped FROM sessions WHERE skey = 's1'")
+expect_eq "$W" "0.0|30.0|1" "a session sent at once: claimed 30 s, credited 0"
 ok "accepted after commit; idempotent on (session, seq)"
 
 bad() { # status code-regex message-regex body [curl args]
@@ -53,6 +55,9 @@ bad 400 invalid 'events\[0\].seq' \
 bad 400 invalid 'events\[0\].position_s' \
     "{\"events\":[$(ev s2 1 start '"x"')]}"
 bad 400 invalid 'events\[0\].kind' "{\"events\":[$(ev s2 1 pause 0)]}"
+NOW=$(date +%s%3N)
+bad 400 invalid 'events\[1\].ts: .* s ahead of the server clock' \
+    "{\"events\":[$(ev s2 1 start 0 "$NOW"),$(ev s2 2 beat 15 $((NOW + 300000)))]}"
 bad 400 invalid 'events\[1\].lesson.*99' \
     "{\"events\":[$(ev s2 1 start 0),$(ev s2 2 beat 1 | sed "s/\"lesson\":$LID/\"lesson\":99/")]}"
 bad 403 forbidden '532901104299' \
@@ -121,6 +126,22 @@ db "DELETE FROM view_events WHERE session_id IN
     (SELECT id FROM sessions WHERE skey LIKE 'gone%')" >/dev/null
 ok "clients leaving before the answer"
 
+# Credit follows the server's clock: a start, then a beat 2 s later that
+# claims 2 s, is credited about 2 s.
+NOW=$(date +%s%3N)
+expect_eq "$(api POST /api/v1/views "${S[@]}" \
+    -d "{\"events\":[$(ev rt 1 start 0 "$NOW")]}")" 200 "real-time start"
+sleep 2
+NOW2=$(date +%s%3N)
+expect_eq "$(api POST /api/v1/views "${S[@]}" \
+    -d "{\"events\":[$(ev rt 2 beat 2 "$NOW2")]}")" 200 "real-time beat"
+W=$(db "SELECT watched_s = claimed_s AND capped = 0 FROM sessions
+    WHERE skey = 'rt'")
+expect_eq "$W" 1 "a beat as late as it claims is credited in full"
+db "DELETE FROM view_events WHERE session_id IN
+    (SELECT id FROM sessions WHERE skey = 'rt')" >/dev/null
+ok "credit bounded by the server's clock; a ts from the future refused"
+
 expect_eq "$(curl -s "$BASE/healthz")" ok "healthz"
 M=$(curl -s "$BASE/metrics")
 A=$(echo "$M" | sed -n 's/^yunling_view_events_total{result="accepted"} //p')
@@ -128,5 +149,7 @@ A=$(echo "$M" | sed -n 's/^yunling_view_events_total{result="accepted"} //p')
 echo "$M" | grep -q '^yunling_view_events_total{result="duplicate"} 3$' ||
     fail "metrics: duplicate events"
 echo "$M" | grep -q '^yunling_active_sessions ' || fail "metrics: sessions"
+C=$(echo "$M" | sed -n 's/^yunling_view_credit_capped_total //p')
+[ "${C:-0}" -ge 1 ] || fail "metrics: capped sessions ($C)"
 stop_server
 ok "metrics count the events; clean stop"

@@ -70,10 +70,49 @@ static void range_refused(void **state)
     assert_int_equal(str_range_parse("bytes=9-1", 1000, &a, &b),
                      STR_RANGE_NONE);
     assert_int_equal(str_range_parse("bytes=", 1000, &a, &b), STR_RANGE_NONE);
+    assert_int_equal(str_range_parse(NULL, 1000, &a, &b), STR_RANGE_NONE);
+}
+
+/* Offsets past INT64_MAX mean "beyond the end", not bad syntax. */
+static void range_huge_numbers(void **state)
+{
+    int64_t a = -1, b = -1;
+    (void)state;
+
+    assert_int_equal(
+        str_range_parse("bytes=0-99999999999999999999", 1000, &a, &b),
+        STR_RANGE_OK);
+    assert_int_equal(a, 0);
+    assert_int_equal(b, 999);
+    assert_int_equal(
+        str_range_parse("bytes=10-9223372036854775807", 1000, &a, &b),
+        STR_RANGE_OK);
+    assert_int_equal(a, 10);
+    assert_int_equal(b, 999);
+    assert_int_equal(
+        str_range_parse("bytes=5-9223372036854775808", 1000, &a, &b),
+        STR_RANGE_OK);
+    assert_int_equal(b, 999);
     assert_int_equal(
         str_range_parse("bytes=99999999999999999999-", 1000, &a, &b),
+        STR_RANGE_UNSAT);
+    assert_int_equal(
+        str_range_parse("bytes=9223372036854775807-", 1000, &a, &b),
+        STR_RANGE_UNSAT);
+    assert_int_equal(
+        str_range_parse("bytes=99999999999999999999-99999999999999999999", 1000,
+                        &a, &b),
+        STR_RANGE_UNSAT);
+    /* a suffix longer than any file: the whole file */
+    assert_int_equal(
+        str_range_parse("bytes=-99999999999999999999", 1000, &a, &b),
+        STR_RANGE_OK);
+    assert_int_equal(a, 0);
+    assert_int_equal(b, 999);
+    /* still inverted when the first is huge and the last is not */
+    assert_int_equal(
+        str_range_parse("bytes=99999999999999999999-5", 1000, &a, &b),
         STR_RANGE_NONE);
-    assert_int_equal(str_range_parse(NULL, 1000, &a, &b), STR_RANGE_NONE);
 }
 
 static void etags(void **state)
@@ -540,6 +579,7 @@ int main(void)
         cmocka_unit_test(range_forms),
         cmocka_unit_test(job_relpaths),
         cmocka_unit_test(range_refused),
+        cmocka_unit_test(range_huge_numbers),
         cmocka_unit_test(etags),
         cmocka_unit_test(dates),
         cmocka_unit_test(mime_and_cache),
