@@ -47,7 +47,19 @@ typedef struct cat_lesson_new {
     const char *owner;       /* region code of the uploader (an admin
                               * token's scope; must be a known site), or
                               * NULL: province-wide */
+    const char *idem_key;    /* Idempotency-Key, or NULL */
+    int64_t idem_token;      /* the uploading token's id (keys are per
+                              * token) */
+    bool *replayed;          /* may be NULL; set when idem_key was known:
+                              * the ids are the first upload's and
+                              * staged_dir is removed */
 } cat_lesson_new;
+
+/* Any thread with its own connection (a reader). The lesson and job an
+ * earlier upload by this token with this Idempotency-Key created, if that
+ * lesson is not deleted: 1 (ids set), 0 none, or a negative yl code. */
+int cat_lessons_idem_find(cat_db *db, int64_t token_id, const char *key,
+                          int64_t *lesson_id, int64_t *job_id);
 
 /* Writer connection. Inserts the lesson (state "pending") and its job
  * ("queued"). Borrowed fields are copied. *lesson_id and *job_id are set on

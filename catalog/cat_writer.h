@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "catalog/cat_config.h"
@@ -37,6 +38,7 @@ typedef struct cat_write_result {
     int accepted;    /* views: events newly stored */
     int duplicates;  /* views: events already stored (same session, seq) */
     int capped;      /* views: sessions whose credit a cap cut first now */
+    bool replayed;   /* lesson create: the Idempotency-Key was known */
     json_t *json;    /* job claim: the job; token create: {"token": ...} */
     char error[512]; /* rc < 0: one line naming the field ("" otherwise) */
 } cat_write_result;

@@ -402,7 +402,8 @@ typedef struct defer_msg {
     int rc;
     int64_t id, job_id;
     int accepted, duplicates;
-    json_t *json; /* delete: the lesson's jobs as they were */
+    bool replayed; /* create: the Idempotency-Key was known */
+    json_t *json;  /* delete: the lesson's jobs as they were */
     char error[512];
 } defer_msg;
 
@@ -539,16 +540,23 @@ static void defer_run(str_server *srv, str_msg *m)
                 defer_error_as(r, d->rc, d->error, "invalid_upload");
             return;
         }
-        srv->m.uploads_ok++;
-        YL_LOGI("str", "[lesson=%" PRId64 " job=%" PRId64 "] upload queued",
-                d->id, d->job_id);
-        if (srv->jobs != NULL)
-            str_jobs_wake(srv->jobs);
+        if (d->replayed) {
+            YL_LOGI("str",
+                    "[lesson=%" PRId64 " job=%" PRId64 "] upload repeated "
+                    "with its Idempotency-Key: the first one's answer",
+                    d->id, d->job_id);
+        } else {
+            srv->m.uploads_ok++;
+            YL_LOGI("str", "[lesson=%" PRId64 " job=%" PRId64 "] upload queued",
+                    d->id, d->job_id);
+            if (srv->jobs != NULL)
+                str_jobs_wake(srv->jobs);
+        }
         if (r == NULL)
             return;
         n = snprintf(buf, sizeof(buf),
-                     "{\"lesson\":%" PRId64 ",\"job\":%" PRId64 "}", d->id,
-                     d->job_id);
+                     "{\"lesson\":%" PRId64 ",\"job\":%" PRId64 "%s}", d->id,
+                     d->job_id, d->replayed ? ",\"replayed\":true" : "");
         str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
         return;
     case DEF_DELETE:
@@ -594,6 +602,7 @@ static void defer_done(void *ud, int rc, const cat_write_result *res)
         d->job_id = res->job_id;
         d->accepted = res->accepted;
         d->duplicates = res->duplicates;
+        d->replayed = res->replayed;
         if (c->kind == DEF_DELETE)
             d->json = json_incref(res->json);
         snprintf(d->error, sizeof(d->error), "%s", res->error);

@@ -29,7 +29,9 @@
 #include "streamer/str_api.h"
 #include "streamer/str_multipart.h"
 
-#define TEXT_MAX 4096 /* one text field */
+#define TEXT_MAX       4096      /* one text field */
+#define WRITEBACK_STEP (8 << 20) /* bytes between writeback starts */
+#define IDEM_MAX       128       /* Idempotency-Key */
 
 enum part_kind {
     P_NONE,
@@ -54,6 +56,8 @@ typedef struct str_upload {
     char text[TEXT_MAX];
     size_t text_len;
     int64_t file_bytes;
+    int64_t synced;          /* writeback started up to here */
+    char idem[IDEM_MAX + 1]; /* Idempotency-Key, or "" */
     json_t *titles, *audio, *subs, *audio_lang; /* owned */
     char source[96];
     char source_name[STR_MP_FILE_MAX];
@@ -235,6 +239,14 @@ static int part_data(void *ud, const char *data, size_t len)
             len -= (size_t)n;
             up->file_bytes += n;
         }
+        /* Start writeback every 8 MB without waiting for it, so the fsync
+         * the catalog writer does before the job exists finds little left
+         * to flush (it used to run here, stalling every client). */
+        if (up->file_bytes - up->synced >= WRITEBACK_STEP) {
+            sync_file_range(up->fd, up->synced, up->file_bytes - up->synced,
+                            SYNC_FILE_RANGE_WRITE);
+            up->synced = up->file_bytes;
+        }
         return 0;
     }
     if (up->text_len + len > TEXT_MAX)
@@ -251,14 +263,11 @@ static int part_end(void *ud)
     json_t *s;
 
     if (up->fd >= 0) {
-        /* Durable before the catalog says the job may run. */
-        int rc = fsync(up->fd);
-
+        /* Made durable by the catalog writer before the job exists
+         * (cat_lessons_create), off the event loop. */
         close(up->fd);
         up->fd = -1;
-        if (rc < 0)
-            return up_fail(up, 500, "%s: fsync failed: %s", up->field,
-                           strerror(errno));
+        up->synced = 0;
         if (up->file_bytes == 0)
             return up_fail(up, 400, "%s: the file is empty", up->field);
         if (up->kind == P_SOURCE)
@@ -357,9 +366,18 @@ static int up_reply_error(str_req *r)
                            "%s", msg);
 }
 
+/* An Idempotency-Key is a client's opaque token: printable ASCII. */
+static bool idem_ok(const char *k)
+{
+    for (; *k; k++)
+        if (*k < 0x21 || *k > 0x7e)
+            return false;
+    return true;
+}
+
 int str_upload_begin(str_req *r)
 {
-    char ct[256], boundary[80];
+    char ct[256], boundary[80], key[IDEM_MAX + 1];
     str_upload *up;
     int n, rc;
 
@@ -373,12 +391,39 @@ int str_upload_begin(str_req *r)
                                ct);
     if (str_body_refused(r, r->srv->cfg.cat.max_upload_bytes, &rc))
         return rc; /* 411 / 413: nothing received, nothing made */
+    n = str_req_hdr(r, "idempotency-key", key, sizeof(key));
+    if (n == -2 || n == 0 || (n > 0 && !idem_ok(key)))
+        return str_reply_error(r, 400, "invalid_upload",
+                               "Idempotency-Key: 1 to %d printable ASCII "
+                               "characters",
+                               IDEM_MAX);
+    if (n > 0) {
+        int64_t lid, jid;
+
+        /* A retry of an upload that was created: answered before its
+         * bytes come again (they are dropped, or the connection closes). */
+        rc = cat_lessons_idem_find(r->srv->rd, r->tok.id, key, &lid, &jid);
+        if (rc < 0)
+            return str_reply_error(r, 500, "internal", "upload key: %s",
+                                   cat_db_errmsg(r->srv->rd));
+        if (rc == 1) {
+            char buf[96];
+
+            n = snprintf(buf, sizeof(buf),
+                         "{\"lesson\":%" PRId64 ",\"job\":%" PRId64
+                         ",\"replayed\":true}",
+                         lid, jid);
+            return str_reply_json(r, 202, buf, (size_t)n);
+        }
+    }
     up = calloc(1, sizeof(*up));
     if (up == NULL)
         return str_reply_error(r, 500, "internal", "out of memory");
     r->up = up;
     up->r = r;
     up->fd = -1;
+    if (n > 0)
+        snprintf(up->idem, sizeof(up->idem), "%s", key);
     up->titles = json_object();
     up->audio = json_object();
     up->subs = json_object();
@@ -474,6 +519,8 @@ int str_upload_done(str_req *r)
     ln.staged_dir = up->staged;
     /* The lesson belongs to the uploader's region (only admins upload). */
     ln.owner = r->tok.scope;
+    ln.idem_key = up->idem[0] ? up->idem : NULL;
+    ln.idem_token = r->tok.id;
     {
         char uploads[PATH_MAX];
 
