@@ -429,7 +429,7 @@ void str_api_defer_reply(str_req *r, int status, char *body, size_t len)
     free(r->pend_body);
     r->pend_status = status;
     r->pend_body = body;
-    r->pend_len = len;
+    r->pend_len = body != NULL ? len : 0; /* NULL: out of memory, a 500 */
     str_waiting_remove(r->srv, r);
     str_conn_wake(r);
 }
@@ -952,17 +952,10 @@ static int bad_method(str_req *r, const char *allowed)
     char extra[128];
 
     snprintf(extra, sizeof(extra), "allow: %s\x0d\x0a", allowed);
-    if (r->responded)
-        return -1;
-    {
-        char body[256];
-        int n = snprintf(body, sizeof(body),
-                         "{\"error\":{\"code\":\"method_not_allowed\","
-                         "\"message\":\"%s allows %s\"}}",
-                         r->path, allowed);
-
-        return str_reply(r, 405, "application/json", body, (size_t)n, extra);
-    }
+    /* The path goes through the one error writer: escaped, and never
+     * longer than what was written (a long path once sent stack bytes). */
+    return str_reply_error_hdrs(r, 405, "method_not_allowed", extra,
+                                "%s allows %s", r->path, allowed);
 }
 
 int str_api_http(str_req *r)
@@ -1075,7 +1068,9 @@ int str_api_writeable(str_req *r)
         return 0;
     body = r->pend_body;
     r->pend_body = NULL;
-    ret = str_reply_json(r, r->pend_status, body ? body : "", r->pend_len);
+    if (body == NULL) /* the answer could not be made (out of memory) */
+        return str_reply_error(r, 500, "internal", "out of memory");
+    ret = str_reply_json(r, r->pend_status, body, r->pend_len);
     free(body);
     return ret;
 }

@@ -260,6 +260,10 @@ int str_reply(str_req *r, int status, const char *ctype, const char *body,
 int str_reply_json(str_req *r, int status, const char *json, size_t len);
 int str_reply_error(str_req *r, int status, const char *code, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
+/* The same with more header lines ("Name: value\r\n"...) in extra. */
+int str_reply_error_hdrs(str_req *r, int status, const char *code,
+                         const char *extra, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Starts a file response: headers hdr (copied) then the body of r->fd from
  * r->off to r->end, as far as the socket takes them now; the rest from
  * WRITEABLE. Returns what the lws callback returns. */

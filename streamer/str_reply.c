@@ -266,25 +266,61 @@ static void json_escape(const char *s, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-int str_reply_error(str_req *r, int status, const char *code, const char *fmt,
-                    ...)
+/* The one writer of error bodies: the message is escaped into a JSON
+ * string and the length sent is the length written, never what snprintf
+ * wanted. extra: more header lines or NULL. */
+static int reply_error_v(str_req *r, int status, const char *code,
+                         const char *extra, const char *fmt, va_list ap)
 {
-    char msg[512], emsg[1100], body[1300];
-    va_list ap;
+    char msg[512], emsg[1100], body[1300], hdrs[512];
+    const char *base = status == 401 ? unauth_extra : api_extra;
     int n;
 
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     json_escape(msg, emsg, sizeof(emsg));
     n = snprintf(body, sizeof(body),
                  "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n", code,
                  emsg);
+    if (n < 0)
+        return -1;
+    if ((size_t)n >= sizeof(body))
+        n = (int)sizeof(body) - 1; /* cannot happen: emsg is bounded */
     if (status >= 500)
         YL_LOGW("str", "%s -> %d %s: %s", r->path, status, code, msg);
     else
         YL_LOGD("str", "%s -> %d %s: %s", r->path, status, code, msg);
-    return str_reply_json(r, status, body, (size_t)n);
+    if (extra != NULL) {
+        int h = snprintf(hdrs, sizeof(hdrs), "%s%s", base, extra);
+
+        if (h < 0 || (size_t)h >= sizeof(hdrs))
+            return -1;
+        base = hdrs;
+    }
+    return str_reply(r, status, "application/json", body, (size_t)n, base);
+}
+
+int str_reply_error(str_req *r, int status, const char *code, const char *fmt,
+                    ...)
+{
+    va_list ap;
+    int ret;
+
+    va_start(ap, fmt);
+    ret = reply_error_v(r, status, code, NULL, fmt, ap);
+    va_end(ap);
+    return ret;
+}
+
+int str_reply_error_hdrs(str_req *r, int status, const char *code,
+                         const char *extra, const char *fmt, ...)
+{
+    va_list ap;
+    int ret;
+
+    va_start(ap, fmt);
+    ret = reply_error_v(r, status, code, extra, fmt, ap);
+    va_end(ap);
+    return ret;
 }
 
 void str_reply_file_close(str_req *r)

@@ -222,24 +222,14 @@ static int serve_fd(str_req *r, int fd, const str_fview *mem,
         }
     }
     if (rk == STR_RANGE_UNSAT) {
-        char body[160];
-        int n;
+        char extra[96];
 
         close_fd(fd);
-        snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
-        n = snprintf(body, sizeof(body),
-                     "{\"error\":{\"code\":\"range_not_satisfiable\","
-                     "\"message\":\"%s has %" PRId64 " bytes\"}}\n",
-                     name, size);
-        if (str_hdr_begin(r, 416, "application/json", n, &p, end) < 0 ||
-            str_hdr_add(r, "content-range:", cr, &p, end) < 0 ||
-            str_hdr_end(r, &p, end) < 0)
-            return -1;
-        if (!r->head_only) {
-            memcpy(p, body, (size_t)n);
-            p += n;
-        }
-        return str_send_final(r, start, (size_t)(p - start));
+        snprintf(extra, sizeof(extra), "content-range: bytes */%" PRId64 "\r\n",
+                 size);
+        /* The name goes through the one error writer (escaped, bounded). */
+        return str_reply_error_hdrs(r, 416, "range_not_satisfiable", extra,
+                                    "%s has %" PRId64 " bytes", name, size);
     }
     if (rk == STR_RANGE_OK) {
         status = 206;
