@@ -200,25 +200,6 @@ static int query_check(str_req *r, int *ret)
     return 0;
 }
 
-/* Parses a positive decimal id (1..2^62). */
-static int parse_id(const char *s, int64_t *id)
-{
-    int64_t v = 0;
-    int n = 0;
-
-    if (*s == '\0')
-        return -1;
-    for (; *s; s++, n++) {
-        if (!isdigit((unsigned char)*s) || n >= 18)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    if (v <= 0)
-        return -1;
-    *id = v;
-    return 0;
-}
-
 static int qint(str_req *r, const char *name, int lo, int hi, int *out,
                 int *ret)
 {
@@ -631,7 +612,7 @@ static void defer_wait(str_req *r)
 
 /* ---- handlers ---- */
 
-static int lessons_list(str_req *r)
+int str_api_lessons_list(str_req *r)
 {
     char q[256], lang[64], cat[128], state[16];
     cat_lesson_query lq;
@@ -662,8 +643,9 @@ static int lessons_list(str_req *r)
     return reply_json_obj(r, 200, out);
 }
 
-static int lesson_get(str_req *r, int64_t id)
+int str_api_lesson_get(str_req *r)
 {
+    int64_t id = r->id;
     const char *st;
     char lang[64];
     json_t *out = NULL;
@@ -687,8 +669,9 @@ static int lesson_get(str_req *r, int64_t id)
     return reply_json_obj(r, 200, out);
 }
 
-static int lesson_delete(str_req *r, int64_t id)
+int str_api_lesson_delete(str_req *r)
 {
+    int64_t id = r->id;
     defer_ctx *c;
     json_t *out = NULL;
     int rc, ret;
@@ -717,8 +700,9 @@ static int lesson_delete(str_req *r, int64_t id)
     return 0;
 }
 
-static int job_get(str_req *r, int64_t id)
+int str_api_job_get(str_req *r)
 {
+    int64_t id = r->id;
     json_t *out = NULL;
     const char *err;
     int rc, ret;
@@ -748,7 +732,7 @@ static int job_get(str_req *r, int64_t id)
     return reply_json_obj(r, 200, out);
 }
 
-static int sites_list(str_req *r)
+int str_api_sites_list(str_req *r)
 {
     char parent[32];
     json_t *out = NULL;
@@ -772,8 +756,9 @@ static int sites_list(str_req *r)
     return reply_json_obj(r, 200, out);
 }
 
-static int site_get(str_req *r, const char *code)
+int str_api_site_get(str_req *r)
 {
+    const char *code = r->arg;
     json_t *out = NULL;
     int rc;
 
@@ -817,7 +802,7 @@ static int stats_region(str_req *r, char *region, size_t len, int *ret)
     return need_within(r, region, ret);
 }
 
-static int stats_now(str_req *r)
+int str_api_stats_now(str_req *r)
 {
     char region[32];
     json_t *out = NULL;
@@ -843,7 +828,7 @@ static int stats_now(str_req *r)
     return reply_json_obj(r, 200, out);
 }
 
-static int stats_ranking(str_req *r)
+int str_api_stats_ranking(str_req *r)
 {
     char region[32], from[32], to[32];
     int ret;
@@ -857,8 +842,9 @@ static int stats_ranking(str_req *r)
     return 0; /* answered from WRITEABLE when the pool is done */
 }
 
-static int stats_site(str_req *r, const char *code)
+int str_api_stats_site(str_req *r)
 {
+    const char *code = r->arg;
     char from[32], to[32];
     int ret;
 
@@ -897,7 +883,7 @@ static bool beacon_body(str_req *r)
            (ct[10] == '\0' || ct[10] == ';' || ct[10] == ' ');
 }
 
-static int views_post(str_req *r)
+int str_api_views_done(str_req *r)
 {
     /* Parsing and checking a batch (JSON, shapes, scope) is most of the
      * loop's work per event: it runs on the ingest thread, which hands the
@@ -927,136 +913,58 @@ int str_api_submit_views(str_server *srv, uint64_t serial, cat_view_batch *b)
     return rc;
 }
 
-/* ---- routing ---- */
+/* ---- entry points from the route table (str_server.c) ---- */
 
-int str_api_route_of(const char *p)
+int str_api_prepare(str_req *r, int *ret)
 {
-    if (strncmp(p, "/api/v1/", 8) != 0)
-        return STR_R_API_OTHER;
-    p += 8;
-    if (strncmp(p, "lessons", 7) == 0 && (p[7] == '\0' || p[7] == '/'))
-        return STR_R_LESSONS;
-    if (strncmp(p, "jobs/", 5) == 0)
-        return STR_R_JOBS;
-    if (strncmp(p, "sites", 5) == 0 && (p[5] == '\0' || p[5] == '/'))
-        return STR_R_SITES;
-    if (strcmp(p, "views") == 0)
-        return STR_R_VIEWS;
-    if (strncmp(p, "stats/", 6) == 0)
-        return STR_R_STATS;
-    return STR_R_API_OTHER;
+    *ret = 0;
+    if (!r->srv->catalog_ok) {
+        *ret = str_reply_error(r, 503, "unavailable",
+                               "the catalog is not available");
+        return 1;
+    }
+    return query_check(r, ret) || authenticate(r, ret);
 }
 
-static int bad_method(str_req *r, const char *allowed)
+int str_api_not_found(str_req *r)
 {
-    char extra[128];
-
-    snprintf(extra, sizeof(extra), "allow: %s\x0d\x0a", allowed);
-    /* The path goes through the one error writer: escaped, and never
-     * longer than what was written (a long path once sent stack bytes). */
-    return str_reply_error_hdrs(r, 405, "method_not_allowed", extra,
-                                "%s allows %s", r->path, allowed);
+    return str_reply_error(r, 404, "not_found", "no such endpoint: %s",
+                           r->path);
 }
 
-int str_api_http(str_req *r)
+int str_api_lesson_upload(str_req *r)
+{
+    int ret;
+
+    if (need_admin(r, "uploading a lesson", &ret))
+        return ret;
+    return str_upload_begin(r);
+}
+
+int str_api_views_begin(str_req *r)
 {
     str_server *srv = r->srv;
-    const char *p = r->path + 8, *sub;
-    int64_t id;
-    int ret = 0;
 
-    if (strncmp(r->path, "/api/v1/", 8) != 0)
-        return str_reply_error(r, 404, "not_found", "no such endpoint: %s",
-                               r->path);
-    if (!srv->catalog_ok)
-        return str_reply_error(r, 503, "unavailable",
-                               "the catalog is not available");
-    if (query_check(r, &ret) || authenticate(r, &ret))
-        return ret;
-
-    switch (r->route) {
-    case STR_R_LESSONS:
-        sub = p + 7;
-        if (*sub == '\0') {
-            if (r->method == STR_M_GET || r->method == STR_M_HEAD)
-                return lessons_list(r);
-            if (r->method == STR_M_POST) {
-                if (need_admin(r, "uploading a lesson", &ret))
-                    return ret;
-                return str_upload_begin(r);
-            }
-            return bad_method(r, "GET, HEAD, POST");
-        }
-        if (parse_id(sub + 1, &id) < 0)
-            break;
-        if (r->method == STR_M_GET || r->method == STR_M_HEAD)
-            return lesson_get(r, id);
-        if (r->method == STR_M_DELETE)
-            return lesson_delete(r, id);
-        return bad_method(r, "GET, HEAD, DELETE");
-    case STR_R_JOBS:
-        if (parse_id(p + 5, &id) < 0)
-            break;
-        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
-            return bad_method(r, "GET, HEAD");
-        return job_get(r, id);
-    case STR_R_SITES:
-        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
-            return bad_method(r, "GET, HEAD");
-        if (p[5] == '\0')
-            return sites_list(r);
-        return site_get(r, p + 6);
-    case STR_R_VIEWS:
-        if (r->method != STR_M_POST)
-            return bad_method(r, "POST");
-        /* Without an Authorization header the token may come in the body
-         * ({"token": ..., "events": [...]}): navigator.sendBeacon, which a
-         * player uses for its last events as the page closes, cannot set
-         * headers. The ingest thread checks it (str_query.c). Only in the
-         * text/plain body a beacon sends, and at most a beacon's 64 KB, so
-         * anonymous requests cost no more than before. */
-        if (!r->has_token && !beacon_body(r))
-            return str_reply_error(r, 401, "unauthorized",
-                                   "viewing events need a site or admin "
-                                   "token (Authorization: Bearer ..., or "
-                                   "\"token\" in a text/plain body as "
-                                   "navigator.sendBeacon sends it)");
-        if (cat_writer_queue_depth(srv->w) > WRITER_BUSY) {
-            static const char busy[] =
-                "{\"error\":{\"code\":\"busy\",\"message\":"
-                "\"the catalog writer is behind; retry\"}}";
-
-            return str_reply(r, 503, "application/json", busy, sizeof(busy) - 1,
-                             "retry-after: 1\x0d\x0a");
-        }
-        return str_body_begin(r, STR_BODY_JSON,
-                              r->has_token ||
-                                      srv->cfg.cat.max_body_bytes < BEACON_MAX
-                                  ? srv->cfg.cat.max_body_bytes
-                                  : BEACON_MAX);
-    case STR_R_STATS:
-        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
-            return bad_method(r, "GET, HEAD");
-        if (strcmp(p, "stats/now") == 0)
-            return stats_now(r);
-        if (strcmp(p, "stats/ranking") == 0)
-            return stats_ranking(r);
-        if (strncmp(p, "stats/sites/", 12) == 0 && p[12] != '\0')
-            return stats_site(r, p + 12);
-        break;
-    default:
-        break;
-    }
-    return str_reply_error(r, 404, "not_found", "no such endpoint: %s",
-                           r->path);
-}
-
-int str_api_body_done(str_req *r)
-{
-    if (r->route == STR_R_VIEWS)
-        return views_post(r);
-    return str_reply_error(r, 404, "not_found", "no such endpoint: %s",
-                           r->path);
+    /* Without an Authorization header the token may come in the body
+     * ({"token": ..., "events": [...]}): navigator.sendBeacon, which a
+     * player uses for its last events as the page closes, cannot set
+     * headers. The ingest thread checks it (str_query.c). Only in the
+     * text/plain body a beacon sends, and at most a beacon's 64 KB, so
+     * anonymous requests cost no more than before. */
+    if (!r->has_token && !beacon_body(r))
+        return str_reply_error(r, 401, "unauthorized",
+                               "viewing events need a site or admin "
+                               "token (Authorization: Bearer ..., or "
+                               "\"token\" in a text/plain body as "
+                               "navigator.sendBeacon sends it)");
+    if (cat_writer_queue_depth(srv->w) > WRITER_BUSY)
+        return str_reply_error_hdrs(r, 503, "busy", "retry-after: 1\r\n",
+                                    "the catalog writer is behind; retry");
+    return str_body_begin(r, STR_BODY_JSON,
+                          r->has_token ||
+                                  srv->cfg.cat.max_body_bytes < BEACON_MAX
+                              ? srv->cfg.cat.max_body_bytes
+                              : BEACON_MAX);
 }
 
 int str_api_writeable(str_req *r)

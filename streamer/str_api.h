@@ -25,11 +25,25 @@ bool str_api_idle(str_server *srv);
  * Safe on a partly opened server. */
 void str_api_close(str_server *srv);
 
-int str_api_route_of(const char *path);
-/* LWS_CALLBACK_HTTP for /api/...: answers, or sets up a body. */
-int str_api_http(str_req *r);
-/* The JSON body is complete (r->body, r->body_len). */
-int str_api_body_done(str_req *r);
+/* Before any /api/v1 handler (route rows with STR_RF_API): the catalog is
+ * up, the query parameters fit, the token (if any) is valid. 1 when it
+ * answered (*ret is the handler's return). */
+int str_api_prepare(str_req *r, int *ret);
+/* Handlers of the route table (str_server.c); r->id and r->arg come from
+ * the row's pattern. Each returns what a handler returns. */
+int str_api_not_found(str_req *r);     /* /api/... with no row */
+int str_api_lessons_list(str_req *r);  /* GET /api/v1/lessons */
+int str_api_lesson_upload(str_req *r); /* POST /api/v1/lessons */
+int str_api_lesson_get(str_req *r);    /* GET /api/v1/lessons/{id} */
+int str_api_lesson_delete(str_req *r); /* DELETE .../lessons/{id} */
+int str_api_job_get(str_req *r);       /* GET /api/v1/jobs/{id} */
+int str_api_sites_list(str_req *r);    /* GET /api/v1/sites */
+int str_api_site_get(str_req *r);      /* GET /api/v1/sites/{code} */
+int str_api_views_begin(str_req *r);   /* POST /api/v1/views: head */
+int str_api_views_done(str_req *r);    /* ... its body is whole */
+int str_api_stats_now(str_req *r);     /* GET /api/v1/stats/now */
+int str_api_stats_ranking(str_req *r); /* .../stats/ranking */
+int str_api_stats_site(str_req *r);    /* .../stats/sites/{code} */
 /* WRITEABLE without a file body: a deferred answer is ready. */
 int str_api_writeable(str_req *r);
 /* The request is going away: drop what the API held for it. */

@@ -25,7 +25,7 @@ struct str_upload;
 struct str_jobs;
 
 /* Routes, for dispatch and for the request counters in /metrics. */
-enum str_route {
+enum str_route_label {
     STR_R_WEB,
     STR_R_HLS,
     STR_R_LESSONS,
@@ -94,10 +94,13 @@ typedef struct str_req {
     char *pend_body; /* JSON, malloc'd */
     size_t pend_len;
 
-    bool has_token;     /* Authorization checked and valid */
-    cat_token_info tok; /* the caller, when has_token */
-    const char *query;  /* raw query string (after '?'), or NULL */
-    char path[512];     /* URL path (decoded) for handlers and logs */
+    bool has_token;             /* Authorization checked and valid */
+    cat_token_info tok;         /* the caller, when has_token */
+    const char *query;          /* raw query string (after '?'), or NULL */
+    const struct str_route *rt; /* the route table row answering it */
+    int64_t id;                 /* the row's {id} */
+    const char *arg;            /* the row's {code} or "**" (in path) */
+    char path[512];             /* URL path (decoded) for handlers and logs */
 } str_req;
 
 /* What the HTTP core calls on the layer above it (str_server.c's

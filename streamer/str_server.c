@@ -25,6 +25,7 @@
 #include "streamer/str_api.h"
 #include "streamer/str_fcache.h"
 #include "streamer/str_internal.h"
+#include "streamer/str_route.h"
 
 #ifndef YL_SRCDIR
 #define YL_SRCDIR "."
@@ -145,53 +146,94 @@ static int reply_preflight(str_req *r)
                      "access-control-max-age: 86400\x0d\x0a");
 }
 
-static int route_of(const char *path)
+static int healthz(str_req *r)
 {
-    if (strncmp(path, "/hls/", 5) == 0)
-        return STR_R_HLS;
-    if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0)
-        return str_api_route_of(path);
-    if (strcmp(path, "/metrics") == 0)
-        return STR_R_METRICS;
-    if (strcmp(path, "/healthz") == 0)
-        return STR_R_HEALTHZ;
-    return STR_R_WEB;
+    if (r->srv->draining)
+        return str_reply(r, 503, "text/plain; charset=utf-8", "stopping\n", 9,
+                         "cache-control: no-store\r\n");
+    return str_reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3,
+                     "cache-control: no-store\r\n");
 }
+
+static int hls(str_req *r)
+{
+    return str_static_hls(r, r->arg);
+}
+
+static int web(str_req *r)
+{
+    return str_static_web(r, r->arg);
+}
+
+#define GH  (STR_MB(STR_M_GET) | STR_MB(STR_M_HEAD))
+#define P   STR_MB(STR_M_POST)
+#define D   STR_MB(STR_M_DELETE)
+#define ALL (GH | P | D)
+#define API STR_RF_API
+
+/* Every endpoint: one row and one handler. Rows are tried in order; a
+ * "**" row is a fallback (str_route.h). The API's rows share their
+ * preparation (catalog up, query checked, token read: str_api_prepare). */
+static const str_route routes[] = {
+    {"/healthz", GH, 0, healthz, NULL, STR_R_HEALTHZ},
+    {"/metrics", GH, 0, str_metrics_reply, NULL, STR_R_METRICS},
+    {"/hls/**", GH, 0, hls, NULL, STR_R_HLS},
+    {"/api/v1/lessons", GH, API, str_api_lessons_list, NULL, STR_R_LESSONS},
+    {"/api/v1/lessons", P, API, str_api_lesson_upload, NULL, STR_R_LESSONS},
+    {"/api/v1/lessons/{id}", GH, API, str_api_lesson_get, NULL, STR_R_LESSONS},
+    {"/api/v1/lessons/{id}", D, API, str_api_lesson_delete, NULL,
+     STR_R_LESSONS},
+    {"/api/v1/jobs/{id}", GH, API, str_api_job_get, NULL, STR_R_JOBS},
+    {"/api/v1/sites", GH, API, str_api_sites_list, NULL, STR_R_SITES},
+    {"/api/v1/sites/{code}", GH, API, str_api_site_get, NULL, STR_R_SITES},
+    {"/api/v1/views", P, API, str_api_views_begin, str_api_views_done,
+     STR_R_VIEWS},
+    {"/api/v1/stats/now", GH, API, str_api_stats_now, NULL, STR_R_STATS},
+    {"/api/v1/stats/ranking", GH, API, str_api_stats_ranking, NULL,
+     STR_R_STATS},
+    {"/api/v1/stats/sites/{code}", GH, API, str_api_stats_site, NULL,
+     STR_R_STATS},
+    {"/api/**", ALL, API, str_api_not_found, NULL, STR_R_API_OTHER},
+    {"/**", GH, 0, web, NULL, STR_R_WEB},
+};
+
+#undef GH
+#undef P
+#undef D
+#undef ALL
+#undef API
 
 /* The HTTP core has the request's head: route it. */
 static int on_http(str_req *r)
 {
-    str_server *srv = r->srv;
+    str_route_match m;
+    char allow[64], extra[96];
+    int st, ret;
 
-    r->route = route_of(r->path);
+    st = str_route_find(routes, sizeof(routes) / sizeof(routes[0]), r->path,
+                        r->method, &m);
+    r->route = m.route  ? m.route->metric
+               : m.near ? m.near->metric
+                        : STR_R_OTHER;
     if (r->method == STR_M_OPTIONS)
         return reply_preflight(r);
     if (r->method == STR_M_OTHER)
         return str_reply_error(r, 405, "method_not_allowed",
                                "method not supported");
-
-    switch (r->route) {
-    case STR_R_HLS:
-        return str_static_hls(r, r->path + 5);
-    case STR_R_WEB:
-        return str_static_web(r, r->path + 1);
-    case STR_R_METRICS:
-        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
-            return str_reply_error(r, 405, "method_not_allowed",
-                                   "/metrics is GET only");
-        return str_metrics_reply(r);
-    case STR_R_HEALTHZ:
-        if (r->method != STR_M_GET && r->method != STR_M_HEAD)
-            return str_reply_error(r, 405, "method_not_allowed",
-                                   "/healthz is GET only");
-        if (srv->draining)
-            return str_reply(r, 503, "text/plain; charset=utf-8", "stopping\n",
-                             9, "cache-control: no-store\r\n");
-        return str_reply(r, 200, "text/plain; charset=utf-8", "ok\n", 3,
-                         "cache-control: no-store\r\n");
-    default:
-        return str_api_http(r);
+    if (st == 405) {
+        str_route_allow(m.allowed, allow, sizeof(allow));
+        snprintf(extra, sizeof(extra), "allow: %s\r\n", allow);
+        return str_reply_error_hdrs(r, 405, "method_not_allowed", extra,
+                                    "%s allows %s", r->path, allow);
     }
+    if (st == 404)
+        return str_reply_error(r, 404, "not_found", "%s not found", r->path);
+    r->rt = m.route;
+    r->id = m.id;
+    r->arg = m.arg;
+    if ((m.route->flags & STR_RF_API) && str_api_prepare(r, &ret))
+        return ret;
+    return m.route->handler(r);
 }
 
 /* ---- request bodies ---- */
@@ -301,7 +343,10 @@ static int on_body_done(str_req *r)
             if (r->body == NULL)
                 return -1;
         }
-        return str_api_body_done(r);
+        if (r->rt == NULL || r->rt->body_done == NULL)
+            return str_reply_error(r, 404, "not_found", "no such endpoint: %s",
+                                   r->path);
+        return r->rt->body_done(r);
     }
     return 0;
 }

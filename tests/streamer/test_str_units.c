@@ -20,6 +20,7 @@
 #include "streamer/str_httputil.h"
 #include "streamer/str_multipart.h"
 #include "streamer/str_path.h"
+#include "streamer/str_route.h"
 
 static void range_forms(void **state)
 {
@@ -573,10 +574,117 @@ static void fcache(void **state)
     str_fcache_free(c);
 }
 
+/* ---- the route table ---- */
+
+static int h_a(str_req *r)
+{
+    (void)r;
+    return 1;
+}
+
+static int h_b(str_req *r)
+{
+    (void)r;
+    return 2;
+}
+
+#define GH (STR_MB(STR_M_GET) | STR_MB(STR_M_HEAD))
+static const str_route rt_tab[] = {
+    {"/healthz", GH, 0, h_a, NULL, 1},
+    {"/api/v1/lessons", GH, 0, h_a, NULL, 2},
+    {"/api/v1/lessons", STR_MB(STR_M_POST), 0, h_b, NULL, 2},
+    {"/api/v1/lessons/{id}", GH | STR_MB(STR_M_DELETE), 0, h_a, NULL, 2},
+    {"/api/v1/sites/{code}", GH, 0, h_b, NULL, 3},
+    {"/hls/**", GH, 0, h_a, NULL, 4},
+    {"/api/**", GH | STR_MB(STR_M_POST) | STR_MB(STR_M_DELETE), 0, h_b, NULL,
+     5},
+    {"/**", GH, 0, h_b, NULL, 6},
+};
+#define RT_N (sizeof(rt_tab) / sizeof(rt_tab[0]))
+
+static void route_matches_literals_ids_codes_and_rests(void **state)
+{
+    str_route_match m;
+
+    (void)state;
+    assert_int_equal(str_route_find(rt_tab, RT_N, "/healthz", STR_M_GET, &m),
+                     0);
+    assert_ptr_equal(m.route, &rt_tab[0]);
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/lessons", STR_M_POST, &m), 0);
+    assert_ptr_equal(m.route, &rt_tab[2]);
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/lessons/42", STR_M_DELETE, &m),
+        0);
+    assert_ptr_equal(m.route, &rt_tab[3]);
+    assert_int_equal(m.id, 42);
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/sites/5329", STR_M_HEAD, &m), 0);
+    assert_string_equal(m.arg, "5329");
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/hls/7/v0/seg.m4s", STR_M_GET, &m), 0);
+    assert_ptr_equal(m.route, &rt_tab[5]);
+    assert_string_equal(m.arg, "7/v0/seg.m4s");
+    assert_int_equal(str_route_find(rt_tab, RT_N, "/", STR_M_GET, &m), 0);
+    assert_ptr_equal(m.route, &rt_tab[7]);
+    assert_string_equal(m.arg, "");
+}
+
+static void
+route_405_lists_the_methods_and_fallbacks_stay_fallbacks(void **state)
+{
+    str_route_match m;
+    char allow[64];
+
+    (void)state;
+    /* A path a real row knows, with another method: 405, not the "**"
+     * fallbacks below it. */
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/lessons", STR_M_DELETE, &m), 405);
+    assert_null(m.route);
+    assert_ptr_equal(m.near, &rt_tab[1]);
+    str_route_allow(m.allowed, allow, sizeof(allow));
+    assert_string_equal(allow, "GET, HEAD, POST");
+    assert_int_equal(str_route_find(rt_tab, RT_N, "/healthz", STR_M_POST, &m),
+                     405);
+    str_route_allow(m.allowed, allow, sizeof(allow));
+    assert_string_equal(allow, "GET, HEAD");
+    assert_int_equal(str_route_find(rt_tab, RT_N, "/hls/7/x", STR_M_POST, &m),
+                     405);
+    /* Ids: digits only, 1..2^62; anything else is not this row. */
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/lessons/0", STR_M_GET, &m), 0);
+    assert_ptr_equal(m.route, &rt_tab[6]); /* the api fallback */
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/lessons/1x", STR_M_GET, &m), 0);
+    assert_ptr_equal(m.route, &rt_tab[6]);
+    assert_int_equal(str_route_find(rt_tab, RT_N,
+                                    "/api/v1/lessons/1234567890123456789",
+                                    STR_M_GET, &m),
+                     0);
+    assert_ptr_equal(m.route, &rt_tab[6]);
+    /* A literal must match whole segments, and a code is one segment. */
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/lessonsX", STR_M_GET, &m), 0);
+    assert_ptr_equal(m.route, &rt_tab[6]);
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/sites/53/x", STR_M_GET, &m), 0);
+    assert_ptr_equal(m.route, &rt_tab[6]);
+    assert_int_equal(
+        str_route_find(rt_tab, RT_N, "/api/v1/sites/", STR_M_GET, &m), 0);
+    assert_ptr_equal(m.route, &rt_tab[6]);
+    /* No row: 404. */
+    assert_int_equal(str_route_find(rt_tab, 3, "/x", STR_M_GET, &m), 404);
+    assert_int_equal(str_route_find(rt_tab, RT_N, "x", STR_M_GET, &m), 404);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(range_forms),
+        cmocka_unit_test(route_matches_literals_ids_codes_and_rests),
+        cmocka_unit_test(
+            route_405_lists_the_methods_and_fallbacks_stay_fallbacks),
         cmocka_unit_test(job_relpaths),
         cmocka_unit_test(range_refused),
         cmocka_unit_test(range_huge_numbers),
