@@ -135,7 +135,7 @@ head -c 16000000 /dev/urandom >"$DATA/hls/1/v0/big.m4s"
 touch -d '1 minute ago' "$DATA/hls/1/master.m3u8"
 expect_eq "$(code "$BASE/hls/1/master.m3u8")" 200 "master (cached)"
 expect_eq "$(code "$BASE/hls/1/master.m3u8")" 200 "master (from cache)"
-curl -s "$BASE/metrics" | grep -q '^yunling_file_cache_hits_total [1-9]' ||
+grep -q '^yunling_file_cache_hits_total [1-9]' <<<"$(curl -s "$BASE/metrics")" ||
     fail "master.m3u8 was not served from the cache"
 curl -s --limit-rate 8M -o "$YL_TMPDIR/dl" "$BASE/hls/1/v0/big.m4s" &
 DL=$!

@@ -71,7 +71,7 @@ expect_eq "$(jstate "$J2")/$(resp .attempts)" cancelled/0 "no run of job $J2"
 grep -q 'unknown lesson' "$YL_TMPDIR/server.log" &&
     fail "a cancelled job was published or retried: $(grep 'unknown lesson' \
         "$YL_TMPDIR/server.log" | head -2)"
-curl -s "$BASE/metrics" | grep -q '^yunling_jobs{state="cancelled"} 2$' ||
+grep -q '^yunling_jobs{state="cancelled"} 2$' <<<"$(curl -s "$BASE/metrics")" ||
     fail "/metrics: $(curl -s "$BASE/metrics" | grep '^yunling_jobs')"
 ok "cancelled jobs are not retried and do not hold the queue"
 

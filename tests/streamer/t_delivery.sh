@@ -183,9 +183,9 @@ ok "precompressed .gz siblings: gzip when accepted, Vary, identity otherwise"
 
 # --- metrics count what happened
 M=$(curl -s "$BASE/metrics")
-echo "$M" | grep -q 'yunling_http_requests_total{route="hls",status="206"}' ||
+grep -q 'yunling_http_requests_total{route="hls",status="206"}' <<<"$M" ||
     fail "metrics lack hls 206"
-echo "$M" | grep -q 'yunling_http_requests_total{route="hls",status="304"}' ||
+grep -q 'yunling_http_requests_total{route="hls",status="304"}' <<<"$M" ||
     fail "metrics lack hls 304"
 expect_eq "$(curl -s "$BASE/healthz")" ok "healthz"
 stop_server

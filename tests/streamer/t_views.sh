@@ -146,9 +146,9 @@ expect_eq "$(curl -s "$BASE/healthz")" ok "healthz"
 M=$(curl -s "$BASE/metrics")
 A=$(echo "$M" | sed -n 's/^yunling_view_events_total{result="accepted"} //p')
 [ "${A:-0}" -ge 3 ] || fail "metrics: accepted events ($A)"
-echo "$M" | grep -q '^yunling_view_events_total{result="duplicate"} 3$' ||
+grep -q '^yunling_view_events_total{result="duplicate"} 3$' <<<"$M" ||
     fail "metrics: duplicate events"
-echo "$M" | grep -q '^yunling_active_sessions ' || fail "metrics: sessions"
+grep -q '^yunling_active_sessions ' <<<"$M" || fail "metrics: sessions"
 C=$(echo "$M" | sed -n 's/^yunling_view_credit_capped_total //p')
 [ "${C:-0}" -ge 1 ] || fail "metrics: capped sessions ($C)"
 stop_server
