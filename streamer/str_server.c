@@ -25,6 +25,7 @@
 #include "streamer/str_api.h"
 #include "streamer/str_fcache.h"
 #include "streamer/str_internal.h"
+#include "streamer/str_fanout.h"
 #include "streamer/str_route.h"
 
 #ifndef YL_SRCDIR
@@ -32,6 +33,9 @@
 #endif
 
 #define TICK_US (200 * LWS_US_PER_MS)
+
+/* Shared fan-out buffers keep this much room for lws_write(). */
+_Static_assert(LWS_PRE <= STR_FAN_PRE, "STR_FAN_PRE below LWS_PRE");
 
 /* The one server of this process, for the signal handler only. */
 static str_server *volatile sig_srv;

@@ -16,6 +16,7 @@
 
 #include "common/yl_err.h"
 #include "streamer/str_api.h"
+#include "streamer/str_fanout.h"
 #include "streamer/str_fcache.h"
 #include "streamer/str_httputil.h"
 #include "streamer/str_multipart.h"
@@ -678,10 +679,79 @@ route_405_lists_the_methods_and_fallbacks_stay_fallbacks(void **state)
     assert_int_equal(str_route_find(rt_tab, RT_N, "x", STR_M_GET, &m), 404);
 }
 
+/* ---- fan-out: one buffer, many bounded queues ---- */
+
+static void fanout_shares_one_buffer(void **state)
+{
+    str_fanq q[3];
+    str_fbuf *b = str_fbuf_new("{\"type\":\"notice\"}", 17, STR_FAN_HIGH, 0);
+    int i;
+
+    (void)state;
+    assert_non_null(b);
+    assert_memory_equal(str_fbuf_data(b), "{\"type\":\"notice\"}", 17);
+    assert_int_equal(str_fbuf_data(b)[17], '\0');
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(str_fanq_init(&q[i], 4, 1024), 0);
+        assert_int_equal(str_fanq_push(&q[i], b), STR_FANQ_OK);
+    }
+    assert_int_equal(atomic_load(&b->refs), 4);
+    str_fbuf_unref(b); /* the sender's: the queues keep it alive */
+    assert_ptr_equal(str_fanq_peek(&q[0]), b);
+    str_fanq_pop(&q[0]);
+    assert_null(str_fanq_peek(&q[0]));
+    assert_int_equal(atomic_load(&b->refs), 2);
+    for (i = 0; i < 3; i++)
+        str_fanq_fini(&q[i]); /* the last reference frees (ASan checks) */
+}
+
+static void fanout_queue_bounds_and_overflow(void **state)
+{
+    str_fanq q;
+    str_fbuf *lo[4], *hi = str_fbuf_new("H", 1, STR_FAN_HIGH, 0),
+                     *big = str_fbuf_new(NULL, 2000, STR_FAN_HIGH, 1);
+    int i;
+
+    (void)state;
+    assert_int_equal(str_fanq_init(&q, 3, 1024), 0);
+    for (i = 0; i < 4; i++)
+        lo[i] = str_fbuf_new("L", 1, STR_FAN_LOW, 0);
+    /* Three fit; a fourth low one is not queued. */
+    for (i = 0; i < 3; i++)
+        assert_int_equal(str_fanq_push(&q, lo[i]), STR_FANQ_OK);
+    assert_int_equal(str_fanq_push(&q, lo[3]), STR_FANQ_DROPPED);
+    assert_int_equal(q.n, 3);
+    /* A high one makes room by dropping the oldest low entry after the
+     * head (the head may be half written). */
+    assert_int_equal(str_fanq_push(&q, hi), STR_FANQ_OK);
+    assert_int_equal(q.n, 3);
+    assert_ptr_equal(str_fanq_peek(&q), lo[0]);
+    str_fanq_pop(&q);
+    assert_ptr_equal(str_fanq_peek(&q), lo[2]);
+    str_fanq_pop(&q);
+    assert_ptr_equal(str_fanq_peek(&q), hi);
+    assert_int_equal(q.dropped, 2);
+    /* Over the byte bound with nothing to drop: overflow, not growth. */
+    assert_int_equal(str_fanq_push(&q, big), STR_FANQ_OVERFLOW);
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.bytes, 1);
+    /* Only high entries left and full: overflow. */
+    assert_int_equal(str_fanq_push(&q, hi), STR_FANQ_OK);
+    assert_int_equal(str_fanq_push(&q, hi), STR_FANQ_OK);
+    assert_int_equal(str_fanq_push(&q, hi), STR_FANQ_OVERFLOW);
+    str_fanq_fini(&q);
+    for (i = 0; i < 4; i++)
+        str_fbuf_unref(lo[i]);
+    str_fbuf_unref(hi);
+    str_fbuf_unref(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(range_forms),
+        cmocka_unit_test(fanout_shares_one_buffer),
+        cmocka_unit_test(fanout_queue_bounds_and_overflow),
         cmocka_unit_test(route_matches_literals_ids_codes_and_rests),
         cmocka_unit_test(
             route_405_lists_the_methods_and_fallbacks_stay_fallbacks),
