@@ -1,5 +1,5 @@
 /* cat_lessons.h - lessons: created pending by an upload (with its job),
- * published from the transcoder's lesson.json (contracts.md §3), listed,
+ * published from the transcoder's lesson.json (docs/transcode.md), listed,
  * searched by title in any language, deleted.
  *
  * JSON item (GET /api/v1/lessons and /lessons/{id}):
@@ -71,7 +71,7 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
 int cat_lessons_create_submit(cat_writer *w, const cat_lesson_new *ln,
                               cat_write_done done, void *ud);
 
-/* Reads and checks OUTDIR/lesson.json (contracts.md §3) into *meta (caller
+/* Reads and checks OUTDIR/lesson.json (docs/transcode.md) into *meta (caller
  * owns). Any thread. YL_ECORRUPT with a message naming the field in err. */
 int cat_lessons_meta_load(const char *path, json_t **meta, char *err,
                           size_t errlen);

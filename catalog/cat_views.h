@@ -1,5 +1,5 @@
-/* cat_views.h - viewing events (contracts.md §5) into sessions and daily
- * rollups.
+/* cat_views.h - viewing events (docs/api.md, POST /api/v1/views) into sessions
+ * and daily rollups.
  *
  * Flow in the server: the lws service thread parses the body with
  * cat_views_parse() (shape, types, limit, token scope: no DB access), then

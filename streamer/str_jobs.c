@@ -1,7 +1,7 @@
 /* str_jobs.c - the job runner: one thread that claims queued transcode jobs
  * from the catalog and runs each as a child process,
  *   /proc/self/exe transcode --progress json -i ... -o DATA/hls/.job-N
- * (contracts.md §1), never transcoding in the server process. Progress
+ * (docs/transcode.md), never transcoding in the server process. Progress
  * lines go to the catalog; on success DATA/hls/.job-N is renamed to
  * DATA/hls/<lesson-id> and the lesson published from its lesson.json; on
  * failure the catalog requeues the job until it has failed job_attempts

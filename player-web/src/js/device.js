@@ -1,6 +1,6 @@
 // This device: which station (site) it belongs to, TV mode, client kind.
 // A station device is set up once with /?setup=<site-code>.<site-token>
-// (contracts.md §6) or by hand in the setup dialog; both are remembered in
+// (player-web/README.md) or by hand in the setup dialog; both are remembered in
 // localStorage. TV mode: /?tv=1 (remembered; /?tv=0 turns it off).
 import { load, save } from './store.js';
 import * as api from './api.js';

@@ -2,7 +2,7 @@
 // recognises), with a gloss in the UI language for the clerk. The native
 // names match the transcoder's table (transcode/tc_lang.c), which writes
 // them as NAME= in master.m3u8; that file cites a source for each.
-// Tags are BCP-47 in the shortest ISO 639 form (contracts.md §3).
+// Tags are BCP-47 in the shortest ISO 639 form (docs/transcode.md).
 
 const TABLE = {
   zh: { name: '中文', zh: '普通话', en: 'Mandarin' },

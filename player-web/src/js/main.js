@@ -24,7 +24,7 @@ const app = {
 };
 window.yl = app; // for tests and for debugging on a TV
 
-// Remembered switches from the URL (contracts.md §6).
+// Remembered switches from the URL (player-web/README.md).
 if (params.has('tv')) dev.setTv(params.get('tv') !== '0');
 if (params.has('lang')) setUiLang(params.get('lang'));
 setUiLang(uiLang());

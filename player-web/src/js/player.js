@@ -244,7 +244,7 @@ export class PlayerView {
     this.showMsg(t('codec', { why: 'no HLS / MSE' }));
   }
 
-  /** An audio rendition's playlist: a-<lang>/index.m3u8 (contracts.md §2). */
+  /** An audio rendition's playlist: a-<lang>/index.m3u8 (docs/transcode.md). */
   audioUrl(lang) {
     return new URL(`a-${lang}/index.m3u8`, this.master).href;
   }

@@ -1,4 +1,4 @@
-// Viewing events (contracts.md §5): start, a beat every 15 s of *playing*
+// Viewing events (docs/api.md, POST /api/v1/views): start, a beat every 15 s of *playing*
 // time, end on close. Events go through a queue kept in localStorage, so a
 // dropped link loses nothing: they are sent in order when the link is back,
 // and each (session, seq) is removed from the queue only after the server
