@@ -307,16 +307,12 @@ bool str_req_close_after(str_req *r)
 {
     str_conn *c = r->conn;
 
-    if (c->close_after || c->peer_eof || c->srv->draining ||
-        !str_h1_keep_alive(c->h1))
-        return true;
-    if (!c->msg_done && !c->body_taken && body_left(c) > DISCARD_MAX) {
-        /* A body we will not read: dropping it costs more than a new
-         * connection. */
-        c->close_after = true;
-        return true;
-    }
-    return false;
+    /* A body we will not read: dropping it costs more than a new
+     * connection. */
+    if (c->peer_eof || c->srv->draining || !str_h1_keep_alive(c->h1) ||
+        (!c->msg_done && !c->body_taken && body_left(c) > DISCARD_MAX))
+        c->close_after = true; /* what the header says, the server does */
+    return c->close_after;
 }
 
 int str_req_complete(str_req *r)

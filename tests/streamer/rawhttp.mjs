@@ -209,6 +209,15 @@ const cases = {
     r = await exchange([GET + GET], { want: 2, halfClose: true });
     expectStatuses(r, [200, 200], 'two GETs then FIN');
     ok('half-closed clients get their answers');
+    // HTTP/1.0 and "Connection: close": one answer, then the server closes
+    // (and reads nothing after it as a request).
+    r = await exchange(['GET /healthz HTTP/1.0\r\n\r\n'], { ms: 3000 });
+    expectStatuses(r, [200], 'HTTP/1.0');
+    if (!r.closed || r.resps[0].headers.connection !== 'close') fail('HTTP/1.0: connection left open');
+    r = await exchange(['GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' + GET], { ms: 3000 });
+    expectStatuses(r, [200], 'Connection: close, then another request');
+    if (!r.closed) fail('Connection: close: connection left open');
+    ok('HTTP/1.0 and Connection: close end the connection after one answer');
   },
 
   // Slow clients are cut by deadlines (the config sets 2 s).
