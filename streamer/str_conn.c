@@ -454,17 +454,22 @@ static int hb_put(str_conn *c, const char *at, size_t len, bool start)
 {
     size_t need = len + 1;
 
+    /* Once over a limit, nothing more is stored (the answer is 431). */
+    if (c->hdr_many || c->hdr_full)
+        return 0;
     if (start) {
         if (c->nstr >= (int)(sizeof(c->hoff) / sizeof(c->hoff[0]))) {
             c->hdr_many = true;
+            return 0;
+        }
+        if (c->hb_len + 2 > c->hb_cap && c->nstr > 0) {
+            c->hdr_full = true; /* no room even for the separator */
             return 0;
         }
         if (c->nstr > 0)
             c->hb[c->hb_len++] = '\0'; /* ends the previous string */
         c->hoff[c->nstr++] = (uint32_t)c->hb_len;
     }
-    if (c->hdr_many || c->hdr_full)
-        return 0;
     if (c->hb_len + need + 1 > c->hb_cap) {
         size_t lim = (size_t)c->srv->header_space, cap;
         char *n;
@@ -599,8 +604,7 @@ static int req_prepare(str_conn *c, const char **why)
     r->head_only = r->method == STR_M_HEAD;
     r->has_body = body_left(c) > 0;
     snprintf(r->path, sizeof(r->path), "/");
-    if (c->hb_len < c->hb_cap || c->hb != NULL)
-        c->hb[c->hb_len] = '\0';
+    /* Every string in hb is NUL-terminated as it is stored (hb_put). */
     if (c->uri_long) {
         *why = "uri";
         return 414;
