@@ -585,7 +585,8 @@ static void defer_done(void *ud, int rc, const cat_write_result *res)
         d->duplicates = res->duplicates;
         d->replayed = res->replayed;
         if (c->kind == DEF_DELETE)
-            d->json = json_incref(res->json);
+            /* A copy: a refcount shared with the writer thread races (TSan). */
+            d->json = json_deep_copy(res->json);
         snprintf(d->error, sizeof(d->error), "%s", res->error);
     }
     str_outbox_post(c->srv, &d->base);

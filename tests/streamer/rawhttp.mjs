@@ -162,7 +162,7 @@ const cases = {
     const len = Buffer.byteLength(stream0);
     for (let i = 1; i < len; i++) {
       const buf = Buffer.from(viewsReq(`${prefix}${i}`) + GET);
-      const r = await exchange([buf.subarray(0, i), buf.subarray(i)], { want: 2, gap: 8 });
+      const r = await exchange([buf.subarray(0, i), buf.subarray(i)], { want: 2, gap: 3 });
       if (r.resps.length !== 2 || r.resps[0].status !== 200 || r.resps[1].status !== 200)
         fail(`split at byte ${i}: statuses ${r.resps.map((x) => `${x.status} ${x.body}`).join(' | ')}`);
       const a = JSON.parse(r.resps[0].body);
