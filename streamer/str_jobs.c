@@ -697,6 +697,7 @@ static void wait_for_work(str_jobs *j, int seconds)
 static void *runner(void *arg)
 {
     str_jobs *j = arg;
+    bool ro_said = false;
     cat_sync s;
     int rc;
 
@@ -726,8 +727,12 @@ static void *runner(void *arg)
             rc = cat_sync_wait(&s);
         if (rc == 0 && s.res.json != NULL)
             job = json_incref(s.res.json);
-        if (rc < 0 && rc != YL_ENOTFOUND)
+        /* A read-only database refuses every claim: said once (the
+         * writer said why at start), not every IDLE_WAIT_S. */
+        if (rc < 0 && rc != YL_ENOTFOUND && (rc != -EROFS || !ro_said))
             YL_LOGW("jobs", "claiming a job: %s", s.res.error);
+        if (rc == -EROFS)
+            ro_said = true;
         cat_sync_fini(&s);
         if (job == NULL) {
             wait_for_work(j, IDLE_WAIT_S);
