@@ -268,8 +268,10 @@ static void *writer_main(void *p)
             struct timespec ts;
 
             /* Idle: look at the database file once a second, so a
-             * deleted one is noticed without a write. */
-            clock_gettime(CLOCK_REALTIME, &ts);
+             * deleted one is noticed without a write. The monotonic
+             * clock (w->cond's): a wall clock set back would stretch
+             * this second by as much. */
+            clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_sec += 1;
             if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT &&
                 w->head == NULL && !atomic_load(&w->lost)) {
@@ -321,7 +323,14 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     if (w->cfg.active_window_s <= 0)
         w->cfg.active_window_s = 60;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     atomic_init(&w->lost, false);
     pthread_mutex_init(&w->ckpt_lock, NULL);
     pthread_cond_init(&w->ckpt_cond, NULL);

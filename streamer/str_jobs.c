@@ -684,7 +684,10 @@ static void wait_for_work(str_jobs *j, int seconds)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
+    /* j->cond waits on CLOCK_MONOTONIC (str_jobs_start): with the wall
+     * clock set back a day, a CLOCK_REALTIME deadline would keep the
+     * runner from looking for due retries for that day. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += seconds;
     pthread_mutex_lock(&j->lock);
     while (!j->wake && !atomic_load(&j->stop))
@@ -764,7 +767,14 @@ int str_jobs_start(str_server *srv, str_jobs **out)
                         : j->keep_failed_ms > 600000 ? 600000
                                                      : j->keep_failed_ms;
     pthread_mutex_init(&j->lock, NULL);
-    pthread_cond_init(&j->cond, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&j->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     atomic_init(&j->stop, false);
     atomic_init(&j->finished, false);
     atomic_init(&j->current, 0);
