@@ -465,7 +465,10 @@ int cat_jobs_sources_expired(cat_db *db, const json_t *ids, int64_t now_ms,
         } else if (rc == SQLITE_ROW) {
             const char *state = cat_col_text(st, 0);
 
+            /* cancelled: its lesson's delete removes them, but a kill
+             * -9 right after that commit leaves them behind. */
             go = strcmp(state, "done") == 0 ||
+                 strcmp(state, "cancelled") == 0 ||
                  (strcmp(state, "failed") == 0 &&
                   sqlite3_column_int64(st, 1) + keep_ms <= now_ms);
         } else {
