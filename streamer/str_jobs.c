@@ -209,15 +209,32 @@ static int fail_job(str_jobs *j, int64_t id, const char *reason, bool permanent)
 {
     char rel[1024];
     cat_sync s;
-    int rc;
+    int rc, tries;
 
     /* The reason is shown through the API: no server paths in it. */
     str_jobs_relpaths(j->data_dir, reason, rel, sizeof(rel));
-    cat_sync_init(&s);
-    rc = cat_jobs_fail_submit(j->w, id, rel, permanent ? 1 : j->max_attempts,
-                              j->retry_delay_ms, cat_sync_done, &s);
-    if (rc == 0)
-        rc = cat_sync_wait(&s);
+    /* A full disk that failed the attempt often fails this write too.
+     * Left unrecorded, the job would stay "running" until a restart, the
+     * queue moving on without it: so a write refused for want of space
+     * (or a busy database) is tried again every second until it is
+     * stored or the server stops. Nothing else can run meanwhile. */
+    for (tries = 0;; tries++) {
+        cat_sync_init(&s);
+        rc =
+            cat_jobs_fail_submit(j->w, id, rel, permanent ? 1 : j->max_attempts,
+                                 j->retry_delay_ms, cat_sync_done, &s);
+        if (rc == 0)
+            rc = cat_sync_wait(&s);
+        if (rc >= 0 || (rc != -ENOSPC && rc != -EBUSY) || atomic_load(&j->stop))
+            break;
+        if (tries == 0)
+            YL_LOGW("jobs",
+                    "[job=%" PRId64 "] recording the failure: %s; "
+                    "trying again every second",
+                    id, s.res.error);
+        cat_sync_fini(&s);
+        sleep(1);
+    }
     if (rc < 0)
         YL_LOGE("jobs", "[job=%" PRId64 "] recording the failure: %s", id,
                 s.res.error);
