@@ -31,6 +31,14 @@ int cat_err(cat_db *db, int rc, const char *what)
     int prim = rc & 0xff;
 
     YL_LOGE("cat", "%s: %s (sqlite %d)", what, sqlite3_errmsg(db->h), rc);
+    /* A read-only database file (its mode, a read-only mount) is the
+     * operator's to fix: the API answers 503 read_only and says so. */
+    if (prim == SQLITE_READONLY) {
+        snprintf(db->errmsg, sizeof(db->errmsg),
+                 "the database is read-only (%s: %s); nothing was stored", what,
+                 sqlite3_errmsg(db->h));
+        return -EROFS;
+    }
     snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", what,
              sqlite3_errmsg(db->h));
     if (prim == SQLITE_CONSTRAINT)
@@ -60,6 +68,8 @@ int cat_exec(cat_db *db, const char *sql)
         sqlite3_free(msg);
         if ((rc & 0xff) == SQLITE_FULL)
             return -ENOSPC;
+        if ((rc & 0xff) == SQLITE_READONLY)
+            return -EROFS;
         return (rc & 0xff) == SQLITE_BUSY ? -EBUSY : YL_EDB;
     }
     return 0;

@@ -97,11 +97,16 @@ static int update_job(cat_db *db, sqlite3_stmt *st, int64_t id,
     return 0;
 }
 
+/* A queued job is due when its retry time has come, or when the clock
+ * reads earlier than the failure that set it (updated_ms): the wall clock
+ * was set back, and how long the job really waited is unknown. Waiting
+ * for the clock to catch up would hold a retry for as long as the jump
+ * (a day, a year); retrying early costs one attempt at most. */
 int cat_jobs_claim(cat_db *db, json_t **job)
 {
     static const char sql_pick[] =
-        "SELECT id FROM jobs WHERE state = 'queued' AND not_before_ms <= ?1 "
-        "ORDER BY id LIMIT 1";
+        "SELECT id FROM jobs WHERE state = 'queued' AND "
+        "(not_before_ms <= ?1 OR updated_ms > ?1) ORDER BY id LIMIT 1";
     static const char sql_run[] =
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
         "progress = 0, updated_ms = ?2 WHERE id = ?1";
@@ -460,7 +465,10 @@ int cat_jobs_sources_expired(cat_db *db, const json_t *ids, int64_t now_ms,
         } else if (rc == SQLITE_ROW) {
             const char *state = cat_col_text(st, 0);
 
+            /* cancelled: its lesson's delete removes them, but a kill
+             * -9 right after that commit leaves them behind. */
             go = strcmp(state, "done") == 0 ||
+                 strcmp(state, "cancelled") == 0 ||
                  (strcmp(state, "failed") == 0 &&
                   sqlite3_column_int64(st, 1) + keep_ms <= now_ms);
         } else {

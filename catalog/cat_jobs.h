@@ -77,10 +77,10 @@ int cat_jobs_recover_submit(cat_writer *w, cat_write_done done, void *ud);
 
 /* Writer connection: which upload dirs (DATA/uploads/<job-id>) may go.
  * ids: a JSON array of job ids found there (borrowed). *remove (caller
- * owns) gets the array of those whose job is done (the sources are no
- * longer needed), failed for keep_ms or longer before now_ms (kept until
- * then so the job can be retried), or unknown (an upload whose create
- * never committed). Run through the writer, so a dir renamed in by a
+ * owns) gets the array of those whose job is done or cancelled (the
+ * sources are no longer needed), failed for keep_ms or longer before now_ms
+ * (kept until then so the job can be retried), or unknown (an upload whose
+ * create never committed). Run through the writer, so a dir renamed in by a
  * create that commits later is never judged on a half-done state. */
 int cat_jobs_sources_expired(cat_db *db, const json_t *ids, int64_t now_ms,
                              int64_t keep_ms, json_t **remove);

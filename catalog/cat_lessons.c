@@ -787,6 +787,27 @@ int cat_lessons_get(cat_db *db, int64_t id, const char *pref_lang, json_t **out)
     return rc;
 }
 
+int cat_lessons_is_deleted(cat_db *db, int64_t id)
+{
+    static const char sql[] = "SELECT state = 'deleted' FROM lessons "
+                              "WHERE id = ?1";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_column_int(st, 0) != 0;
+    else if (rc == SQLITE_DONE)
+        rc = 0;
+    else
+        rc = cat_err(db, rc, "lesson state");
+    cat_stmt_done(st);
+    return rc;
+}
+
 int cat_lessons_owner(cat_db *db, int64_t id, char code[CAT_CODE_MAX])
 {
     static const char sql[] = "SELECT owner_id FROM lessons WHERE id = ?1";

@@ -110,6 +110,10 @@ int cat_lessons_get(cat_db *db, int64_t id, const char *pref_lang,
  * an id that never existed. Any connection. */
 int cat_lessons_owner(cat_db *db, int64_t id, char code[CAT_CODE_MAX]);
 
+/* 1 when lesson id exists and is deleted, 0 when it is not (or never
+ * existed), or a negative error. Any connection. */
+int cat_lessons_is_deleted(cat_db *db, int64_t id);
+
 /* Writer connection: marks the lesson deleted (it leaves lists at once; its
  * history stays) and cancels its queued or running job in the same
  * transaction. The caller removes DIR/hls/<id> once in-flight readers are

@@ -188,12 +188,12 @@ static void run_batch(cat_writer *w, wreq *list)
     }
     if (aborted) {
         /* A full disk aborts everyone's writes: each is told so (507),
-         * not a generic database error. */
-        int cause = rc == -ENOSPC ? -ENOSPC : YL_EDB;
+         * not a generic database error; so does a read-only file (503). */
+        int cause = rc == -ENOSPC || rc == -EROFS ? rc : YL_EDB;
 
         for (wreq *r = list; r != NULL; r = r->next)
-            if (r->rc == -ENOSPC)
-                cause = -ENOSPC;
+            if (r->rc == -ENOSPC || r->rc == -EROFS)
+                cause = r->rc;
         YL_LOGE("cat", "writer transaction aborted: %s", db->errmsg);
         cat_db_rollback(db);
         cat_views_txn_end(db, false);
@@ -268,8 +268,10 @@ static void *writer_main(void *p)
             struct timespec ts;
 
             /* Idle: look at the database file once a second, so a
-             * deleted one is noticed without a write. */
-            clock_gettime(CLOCK_REALTIME, &ts);
+             * deleted one is noticed without a write. The monotonic
+             * clock (w->cond's): a wall clock set back would stretch
+             * this second by as much. */
+            clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_sec += 1;
             if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT &&
                 w->head == NULL && !atomic_load(&w->lost)) {
@@ -321,7 +323,14 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     if (w->cfg.active_window_s <= 0)
         w->cfg.active_window_s = 60;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     atomic_init(&w->lost, false);
     pthread_mutex_init(&w->ckpt_lock, NULL);
     pthread_cond_init(&w->ckpt_cond, NULL);
@@ -329,6 +338,15 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     rc = cat_db_open(cfg->db_path, 0, &w->db);
     if (rc < 0)
         goto fail;
+    /* SQLite opens a file it may not write (mode 0444 for a non-root
+     * user, a read-only mount) read-only: reads are served, every write
+     * fails with -EROFS (503 read_only). Said once, here. */
+    if (sqlite3_db_readonly(cat_db_sqlite(w->db), "main") == 1)
+        YL_LOGW("cat",
+                "the database %s is read-only: serving reads, refusing "
+                "every write (503 read_only) until it is writable and the "
+                "server restarted",
+                cfg->db_path);
     rc = cat_live_new(w->db, w->cfg.active_window_s, cat_now_ms(), &w->live);
     if (rc < 0)
         goto fail;

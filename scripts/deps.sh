@@ -12,6 +12,7 @@ PKGS=(
     nodejs npm chromium
     libharfbuzz-bin woff2 fontconfig
     nginx-light wrk time jq
+    faketime
 )
 
 missing=()

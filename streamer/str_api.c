@@ -99,6 +99,7 @@ static int status_of(int rc)
         return 413;
     case YL_EINTR:
     case YL_EDBLOST:
+    case -EROFS:
         return 503;
     case -ENOSPC:
         return 507;
@@ -131,6 +132,13 @@ static const char *code_of(int status)
     }
 }
 
+/* The error code of rc's answer: by status, but a read-only database
+ * has its own (503 read_only), so an operator tells it from stopping. */
+static const char *code_of_rc(int rc, int status)
+{
+    return rc == -EROFS ? "read_only" : code_of(status);
+}
+
 /* Answers a catalog error: message from the catalog connection. */
 static int reply_cat_error(str_req *r, int rc, const char *msg)
 {
@@ -139,7 +147,7 @@ static int reply_cat_error(str_req *r, int rc, const char *msg)
 
     if (msg == NULL || msg[0] == '\0')
         msg = yl_strerror(rc, buf, sizeof(buf));
-    return str_reply_error(r, st, code_of(st), "%s", msg);
+    return str_reply_error(r, st, code_of_rc(rc, st), "%s", msg);
 }
 
 static int reply_json_obj(str_req *r, int status, json_t *obj)
@@ -426,7 +434,7 @@ static void defer_error_as(str_req *r, int rc, const char *msg,
     if (msg == NULL || msg[0] == '\0')
         msg = yl_strerror(rc, buf, sizeof(buf));
     o = json_pack("{s:{s:s,s:s}}", "error", "code",
-                  st == 400 && code400 != NULL ? code400 : code_of(st),
+                  st == 400 && code400 != NULL ? code400 : code_of_rc(rc, st),
                   "message", msg);
     if (o != NULL) {
         body = json_dumps(o, JSON_COMPACT);

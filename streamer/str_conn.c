@@ -889,7 +889,7 @@ static int conn_step(str_conn *c)
         }
         if (c->busy && c->req_done && (c->msg_done || c->close_after)) {
             req_end(c);
-            if (c->close_after)
+            if (c->close_after || c->srv->draining)
                 return linger(c);
             set_state(c, CS_IDLE);
         }
@@ -1062,8 +1062,14 @@ void str_conn_drain(str_server *srv)
     str_conn *c;
 
     /* Idle keep-alive connections go now; busy ones after their answer
-     * (each answer says "connection: close"). */
+     * (each answer says "connection: close"). A request whose body is
+     * still arriving (an upload streaming in) is in flight too: marking
+     * it close_after now would stop reading its body, so it could never
+     * finish and would hang until shutdown_grace; it closes after its
+     * answer instead (conn_step). */
     for (c = srv->conns; c != NULL; c = c->next) {
+        if (c->busy && !c->msg_done)
+            continue;
         c->close_after = true;
         if (!c->busy && c->out_off == c->out_len)
             conn_kill(c);

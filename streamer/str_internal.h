@@ -304,6 +304,11 @@ int str_pathf(char *buf, size_t len, const char *fmt, ...)
  * upload staging dirs, deferred-delete trash and transcoder temp dirs an
  * earlier run left. Logs what it removed; never fails the start. */
 void str_sweep_leftovers(str_server *srv);
+/* Main thread, at start, once the catalog is open and before the loop
+ * runs: removes DATA/hls/<id> of lessons the catalog says are deleted (a
+ * kill -9 between a delete's commit and the removal of its files would
+ * otherwise leave them served for ever). Never fails the start. */
+void str_sweep_deleted(str_server *srv);
 /* Any thread: "DIR/PREFIX-<pid>-<serial>-<random>" into buf, a name no
  * earlier run can have used (callers still create it exclusively: mkdir,
  * or renameat2 RENAME_NOREPLACE, and retry on EEXIST). 0 or

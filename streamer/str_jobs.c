@@ -209,15 +209,32 @@ static int fail_job(str_jobs *j, int64_t id, const char *reason, bool permanent)
 {
     char rel[1024];
     cat_sync s;
-    int rc;
+    int rc, tries;
 
     /* The reason is shown through the API: no server paths in it. */
     str_jobs_relpaths(j->data_dir, reason, rel, sizeof(rel));
-    cat_sync_init(&s);
-    rc = cat_jobs_fail_submit(j->w, id, rel, permanent ? 1 : j->max_attempts,
-                              j->retry_delay_ms, cat_sync_done, &s);
-    if (rc == 0)
-        rc = cat_sync_wait(&s);
+    /* A full disk that failed the attempt often fails this write too.
+     * Left unrecorded, the job would stay "running" until a restart, the
+     * queue moving on without it: so a write refused for want of space
+     * (or a busy database) is tried again every second until it is
+     * stored or the server stops. Nothing else can run meanwhile. */
+    for (tries = 0;; tries++) {
+        cat_sync_init(&s);
+        rc =
+            cat_jobs_fail_submit(j->w, id, rel, permanent ? 1 : j->max_attempts,
+                                 j->retry_delay_ms, cat_sync_done, &s);
+        if (rc == 0)
+            rc = cat_sync_wait(&s);
+        if (rc >= 0 || (rc != -ENOSPC && rc != -EBUSY) || atomic_load(&j->stop))
+            break;
+        if (tries == 0)
+            YL_LOGW("jobs",
+                    "[job=%" PRId64 "] recording the failure: %s; "
+                    "trying again every second",
+                    id, s.res.error);
+        cat_sync_fini(&s);
+        sleep(1);
+    }
     if (rc < 0)
         YL_LOGE("jobs", "[job=%" PRId64 "] recording the failure: %s", id,
                 s.res.error);
@@ -684,7 +701,10 @@ static void wait_for_work(str_jobs *j, int seconds)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
+    /* j->cond waits on CLOCK_MONOTONIC (str_jobs_start): with the wall
+     * clock set back a day, a CLOCK_REALTIME deadline would keep the
+     * runner from looking for due retries for that day. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += seconds;
     pthread_mutex_lock(&j->lock);
     while (!j->wake && !atomic_load(&j->stop))
@@ -697,6 +717,7 @@ static void wait_for_work(str_jobs *j, int seconds)
 static void *runner(void *arg)
 {
     str_jobs *j = arg;
+    bool ro_said = false;
     cat_sync s;
     int rc;
 
@@ -726,8 +747,12 @@ static void *runner(void *arg)
             rc = cat_sync_wait(&s);
         if (rc == 0 && s.res.json != NULL)
             job = json_incref(s.res.json);
-        if (rc < 0 && rc != YL_ENOTFOUND)
+        /* A read-only database refuses every claim: said once (the
+         * writer said why at start), not every IDLE_WAIT_S. */
+        if (rc < 0 && rc != YL_ENOTFOUND && (rc != -EROFS || !ro_said))
             YL_LOGW("jobs", "claiming a job: %s", s.res.error);
+        if (rc == -EROFS)
+            ro_said = true;
         cat_sync_fini(&s);
         if (job == NULL) {
             wait_for_work(j, IDLE_WAIT_S);
@@ -759,7 +784,14 @@ int str_jobs_start(str_server *srv, str_jobs **out)
                         : j->keep_failed_ms > 600000 ? 600000
                                                      : j->keep_failed_ms;
     pthread_mutex_init(&j->lock, NULL);
-    pthread_cond_init(&j->cond, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&j->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     atomic_init(&j->stop, false);
     atomic_init(&j->finished, false);
     atomic_init(&j->current, 0);

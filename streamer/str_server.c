@@ -712,6 +712,7 @@ int str_server_run(const str_config *cfg)
     ret = str_api_open(srv);
     if (ret < 0)
         goto out;
+    str_sweep_deleted(srv); /* a delete killed between commit and files */
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     protocols[0].per_session_data_size = str_conn_size();

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/cat_lessons.h"
 #include "common/yl_log.h"
 #include "streamer/str_internal.h"
 
@@ -161,6 +163,36 @@ void str_sweep_leftovers(str_server *srv)
                 "swept %d leftover dir(s) of an earlier run (%.1f MB) "
                 "from %s/uploads and %s/hls",
                 st.dirs, (double)st.bytes / 1e6, data, data);
+}
+
+void str_sweep_deleted(str_server *srv)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    sweep_stats st = {0, 0};
+    struct dirent *de;
+    DIR *d;
+
+    if (srv->lock_fd < 0 || srv->rd == NULL ||
+        str_pathf(dir, sizeof(dir), "%s/hls", srv->cfg.cat.data_dir) < 0 ||
+        (d = opendir(dir)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        long long id = strtoll(de->d_name, &end, 10);
+
+        /* Only names the runner publishes: "<id>", no sign, no zeros. */
+        if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end != '\0' ||
+            cat_lessons_is_deleted(srv->rd, (int64_t)id) != 1 ||
+            str_pathf(path, sizeof(path), "%s/%s", dir, de->d_name) < 0)
+            continue;
+        remove_one(path, &st);
+    }
+    closedir(d);
+    if (st.dirs > 0)
+        YL_LOGI("str",
+                "removed the files of %d deleted lesson(s) (%.1f MB) "
+                "that an earlier run left in %s",
+                st.dirs, (double)st.bytes / 1e6, dir);
 }
 
 int str_unique_name(char *buf, size_t len, const char *dir, const char *prefix,

@@ -92,7 +92,15 @@ int tc_status_get(tc_status *st, int *code, char *msg, size_t len)
 void tc_clock_init(tc_clock *c)
 {
     pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->cond, NULL);
+    {
+        /* Waited on with CLOCK_MONOTONIC deadlines (see below). */
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     c->now_us = 0;
     c->final_us = -1;
 }
@@ -131,7 +139,9 @@ int64_t tc_clock_bound(tc_clock *c, int64_t wait_until, tc_status *st,
            !tc_aborted(st)) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
+        /* Monotonic: a wall clock set back would stretch these 100 ms
+         * (the abort check) by as much. */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 100 * 1000 * 1000;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;

@@ -55,8 +55,10 @@ static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     struct timespec ts;
 
-    /* Bounded so that an abort is seen even if nobody signals. */
-    clock_gettime(CLOCK_REALTIME, &ts);
+    /* Bounded so that an abort is seen even if nobody signals; on the
+     * monotonic clock (c is made so in tc_vout_new), which a wall clock
+     * set back does not stretch. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_nsec += 100 * 1000 * 1000;
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
@@ -232,7 +234,14 @@ int tc_vout_new(const tc_vout_opts *o, tc_vout **out)
     v->height = o->height;
     v->st = o->st;
     pthread_mutex_init(&v->lock, NULL);
-    pthread_cond_init(&v->cond, NULL);
+    {
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&v->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
 
     ret = open_encoder(v, o);
     if (ret < 0)
