@@ -393,6 +393,22 @@ static void mp_malformed(void **state)
     }
 }
 
+/* The query lookup behind str_req_query() (moved out of str_conn.c so
+ * fuzz_query can reach it). */
+static void query_get(void **state)
+{
+    char b[8];
+    (void)state;
+
+    assert_int_equal(str_query_get("a=1&q=x+y%21&q=2", "q", b, sizeof(b)), 4);
+    assert_string_equal(b, "x y!");
+    assert_int_equal(str_query_get("qq=1&q", "q", b, sizeof(b)), -1);
+    assert_int_equal(str_query_get("q=%00", "q", b, sizeof(b)), -3);
+    assert_int_equal(str_query_get("q=12345678", "q", b, sizeof(b)), -2);
+    assert_int_equal(str_query_get("q=", "q", b, 0), -2);
+    assert_int_equal(str_query_get("", "q", b, sizeof(b)), -1);
+}
+
 static void mp_handler_stops(void **state)
 {
     static const char b[] = "--b\r\nContent-Disposition: form-data; "
@@ -589,6 +605,7 @@ int main(void)
         cmocka_unit_test(mp_truncated),
         cmocka_unit_test(mp_malformed),
         cmocka_unit_test(mp_handler_stops),
+        cmocka_unit_test(query_get),
         cmocka_unit_test(mp_boundary_param),
         cmocka_unit_test(fcache),
     };
