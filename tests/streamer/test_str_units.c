@@ -496,6 +496,7 @@ static void mp_handler_stops(void **state)
     assert_int_equal(str_mp_feed(mp, b, sizeof(b) - 1), -EPERM);
     /* a failed parser stays failed */
     assert_int_equal(str_mp_feed(mp, "x", 1), YL_EINVAL);
+    assert_int_equal(str_mp_feed(mp, "", 0), YL_EINVAL); /* fuzz_multipart */
     assert_int_equal(str_mp_finish(mp), YL_EINVAL);
     str_mp_free(mp);
 }
