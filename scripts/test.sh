@@ -2,7 +2,9 @@
 # scripts/test.sh - set up and run every test: a -Werror build, then the same
 # tests again under AddressSanitizer + UBSan, and again under
 # ThreadSanitizer (the server's loop, writer, ingest, query and job threads;
-# the transcoder's rung and dub threads). ctest prints the counts.
+# the transcoder's rung and dub threads), then every libFuzzer target for a
+# bounded time (YL_FUZZ_SECONDS each, 25 by default). ctest prints the
+# counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -23,3 +25,13 @@ bash scripts/setup.sh build-tsan -DYL_WERROR=ON -DYL_TSAN=ON \
     -DCMAKE_BUILD_TYPE=Debug
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 (cd build-tsan && ctest --output-on-failure -j"$jobs" -LE no-asan ${YL_CTEST_ARGS:-})
+
+echo "== build the libFuzzer targets with clang and run each for a while"
+# Only the targets and the libraries they need are built here: the rest
+# of the tree is tested above. Each target fuzzes a copy of its seeds
+# (tests/fuzz/run-fuzz.sh) under ASan + UBSan; a crash fails its test.
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DYL_WERROR=ON -DYL_FUZZ=ON -DYL_FUZZ_SECONDS="${YL_FUZZ_SECONDS:-25}" \
+    >/dev/null
+cmake --build build-fuzz -j"$jobs" --target yl_fuzz
+(cd build-fuzz && ctest --output-on-failure -j"$jobs" -L fuzz)

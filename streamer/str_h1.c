@@ -10,12 +10,14 @@ struct str_h1 {
     http_parser_settings s;
     const str_h1_cb *cb;
     void *ud;
+    bool in_head; /* between message begin and headers complete */
 };
 
 #define H1(p) ((str_h1 *)(p)->data)
 
 static int on_begin(http_parser *p)
 {
+    H1(p)->in_head = true;
     return H1(p)->cb->begin(H1(p)->ud);
 }
 
@@ -24,18 +26,28 @@ static int on_url(http_parser *p, const char *at, size_t len)
     return H1(p)->cb->url(H1(p)->ud, at, len);
 }
 
+/* http-parser reports the trailer fields of a chunked body through the
+ * same callbacks, after the head. They are dropped (RFC 9112 §7.1.2 lets
+ * a recipient discard them): a trailer must not join the request's
+ * headers, where a handler reading "authorization" after the body would
+ * take it, and the head's buffer must not grow under a parsed request. */
 static int on_field(http_parser *p, const char *at, size_t len)
 {
+    if (!H1(p)->in_head)
+        return 0;
     return H1(p)->cb->field(H1(p)->ud, at, len);
 }
 
 static int on_value(http_parser *p, const char *at, size_t len)
 {
+    if (!H1(p)->in_head)
+        return 0;
     return H1(p)->cb->value(H1(p)->ud, at, len);
 }
 
 static int on_headers(http_parser *p)
 {
+    H1(p)->in_head = false;
     /* 0 only: 1 would mean "no body", which is for responses. */
     return H1(p)->cb->headers(H1(p)->ud) ? -1 : 0;
 }

@@ -13,7 +13,9 @@
 
 typedef struct str_h1 str_h1;
 
-/* Callbacks: each returns 0 to go on, non-zero to stop with STR_H1_ECB. */
+/* Callbacks: each returns 0 to go on, non-zero to stop with STR_H1_ECB.
+ * field and value come only before headers: the trailer fields of a
+ * chunked body are parsed and dropped. */
 typedef struct str_h1_cb {
     int (*begin)(void *ud);
     int (*url)(void *ud, const char *at, size_t len);

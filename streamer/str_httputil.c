@@ -2,6 +2,7 @@
 #include "streamer/str_httputil.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,4 +271,63 @@ int str_http_date_parse(const char *s, time_t *t)
     tm.tm_year -= 1900;
     *t = timegm(&tm);
     return *t == (time_t)-1 ? -1 : 0;
+}
+
+static int unhex(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int str_url_decode(const char *s, size_t n, char *out, size_t outlen, bool plus)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        int ch = (unsigned char)s[i];
+
+        if (ch == '%' && i + 2 < n && unhex((unsigned char)s[i + 1]) >= 0 &&
+            unhex((unsigned char)s[i + 2]) >= 0) {
+            ch = unhex((unsigned char)s[i + 1]) * 16 +
+                 unhex((unsigned char)s[i + 2]);
+            i += 2;
+            if (ch == 0)
+                return -EINVAL; /* %00: never part of a name */
+        } else if (ch == '+' && plus) {
+            ch = ' ';
+        }
+        if (o + 1 >= outlen)
+            return -ENAMETOOLONG;
+        out[o++] = (char)ch;
+    }
+    if (outlen == 0)
+        return -ENAMETOOLONG;
+    out[o] = '\0';
+    return (int)o;
+}
+
+int str_query_get(const char *query, const char *name, char *buf, size_t len)
+{
+    const char *q = query, *amp, *eq;
+    size_t nl = strlen(name);
+
+    while (*q) {
+        amp = strchr(q, '&');
+        if (amp == NULL)
+            amp = q + strlen(q);
+        eq = memchr(q, '=', (size_t)(amp - q));
+        if (eq != NULL && (size_t)(eq - q) == nl && memcmp(q, name, nl) == 0) {
+            int n =
+                str_url_decode(eq + 1, (size_t)(amp - eq - 1), buf, len, true);
+
+            return n == -ENAMETOOLONG ? -2 : n < 0 ? -3 : n;
+        }
+        q = *amp ? amp + 1 : amp;
+    }
+    return -1;
 }

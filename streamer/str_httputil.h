@@ -1,8 +1,10 @@
-/* str_httputil.h - pure HTTP helpers for file delivery: MIME types, byte
- * ranges, entity tags and HTTP dates. No lws, no I/O: any thread. */
+/* str_httputil.h - pure HTTP helpers: MIME types, byte ranges, entity
+ * tags and HTTP dates for file delivery; %-decoding and query strings for
+ * every request. No lws, no I/O: any thread (and the fuzz targets). */
 #ifndef YL_STR_HTTPUTIL_H
 #define YL_STR_HTTPUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -50,5 +52,14 @@ int str_etag_match_list(const char *hdr, const char *etag);
 void str_http_date(time_t t, char *out, size_t outlen);
 /* Parses an IMF-fixdate; returns 0 and *t, or -1. */
 int str_http_date_parse(const char *s, time_t *t);
+
+/* %-decodes s[0..n) into out (NUL-terminated). Length, -ENAMETOOLONG, or
+ * -EINVAL for %00. plus: '+' means a space (query strings). */
+int str_url_decode(const char *s, size_t n, char *out, size_t outlen,
+                   bool plus);
+/* Copies argument name of a query string ("a=1&b=x%20y", no '?'),
+ * %-decoded ('+' is a space), into buf. Returns its length, -1 when
+ * absent, -2 when it does not fit, -3 when it holds %00. */
+int str_query_get(const char *query, const char *name, char *buf, size_t len);
 
 #endif

@@ -235,12 +235,8 @@ void str_req_body_taken(str_req *r);
 int str_req_hdr(str_req *r, const char *name, char *buf, size_t len);
 /* Copies query argument name, %-decoded ('+' is a space), into buf.
  * Returns its length, -1 when absent, -2 when it does not fit, -3 when
- * it holds %00. */
+ * it holds %00 (str_query_get() on the request's query). */
 int str_req_query(str_req *r, const char *name, char *buf, size_t len);
-/* %-decodes s[0..n) into out (NUL-terminated). Length, -ENAMETOOLONG, or
- * -EINVAL for %00. plus: '+' means a space (query strings). */
-int str_url_decode(const char *s, size_t n, char *out, size_t outlen,
-                   bool plus);
 
 /* ---- str_reply.c: responses ---- */
 /* Starts a header block: status line, Content-Type (may be NULL),

@@ -306,6 +306,8 @@ int str_mp_feed(str_mp *mp, const char *data, size_t len)
     size_t i = 0, used;
     int r;
 
+    if (mp->state == MP_FAILED)
+        return YL_EINVAL; /* even for no bytes: the parse is over */
     while (i < len) {
         char c = data[i];
 

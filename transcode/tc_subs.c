@@ -411,12 +411,18 @@ static const struct {
     {"rlm;", "\xe2\x80\x8f"},
 };
 
+/* A decoded character reference. Control characters other than tab
+ * become U+FFFD like NUL: "&#13;" or "&#10;" in a cue would otherwise put
+ * a line break into the text, and two of them an empty line, which ends
+ * the cue in the WebVTT we write and lets the rest of the line pass for
+ * a new cue. */
 static int put_codepoint(struct sbuf *t, unsigned long cp)
 {
     char u[4];
     size_t n;
 
-    if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    if (cp == 0 || (cp < 0x20 && cp != '\t') || cp == 0x7f || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
         cp = 0xfffd;
     if (cp < 0x80) {
         u[0] = (char)cp;

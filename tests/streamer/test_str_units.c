@@ -18,6 +18,7 @@
 #include "streamer/str_api.h"
 #include "streamer/str_fanout.h"
 #include "streamer/str_fcache.h"
+#include "streamer/str_h1.h"
 #include "streamer/str_httputil.h"
 #include "streamer/str_multipart.h"
 #include "streamer/str_path.h"
@@ -395,6 +396,94 @@ static void mp_malformed(void **state)
     }
 }
 
+/* Header fields seen by the framing callbacks, joined "name:value;". */
+typedef struct h1_rec {
+    char fields[256];
+    int done;
+} h1_rec;
+
+static int h1_nop(void *ud)
+{
+    (void)ud;
+    return 0;
+}
+
+static int h1_data(void *ud, const char *at, size_t len)
+{
+    (void)ud;
+    (void)at;
+    (void)len;
+    return 0;
+}
+
+static int h1_put(void *ud, const char *at, size_t len, char sep)
+{
+    h1_rec *r = ud;
+    size_t n = strlen(r->fields);
+
+    snprintf(r->fields + n, sizeof(r->fields) - n, "%.*s%c", (int)len, at, sep);
+    return 0;
+}
+
+static int h1_field(void *ud, const char *at, size_t len)
+{
+    return h1_put(ud, at, len, ':');
+}
+
+static int h1_value(void *ud, const char *at, size_t len)
+{
+    return h1_put(ud, at, len, ';');
+}
+
+static int h1_done(void *ud)
+{
+    ((h1_rec *)ud)->done++;
+    return 0;
+}
+
+/* Found by fuzz_h1: the trailer fields of a chunked body came through the
+ * header callbacks after the head, and str_conn.c added them to the
+ * request's headers. */
+static void h1_trailers_dropped(void **state)
+{
+    static const char req[] = "POST /api/v1/views HTTP/1.1\r\nHost: x\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n"
+                              "2\r\n{}\r\n0\r\n"
+                              "Authorization: Bearer x\r\n\r\n";
+    static const str_h1_cb cb = {h1_nop, h1_data, h1_field, h1_value,
+                                 h1_nop, h1_data, h1_done};
+    h1_rec r;
+    str_h1 *h;
+    int err;
+    (void)state;
+
+    memset(&r, 0, sizeof(r));
+    h = str_h1_new(&cb, &r);
+    assert_non_null(h);
+    assert_int_equal(str_h1_execute(h, req, sizeof(req) - 1, &err),
+                     sizeof(req) - 1);
+    assert_int_equal(err, STR_H1_OK);
+    assert_int_equal(r.done, 1);
+    assert_string_equal(r.fields, "Host:x;Transfer-Encoding:chunked;");
+    str_h1_free(h);
+}
+
+/* The query lookup behind str_req_query() (moved out of str_conn.c so
+ * fuzz_query can reach it). */
+static void query_get(void **state)
+{
+    char b[8];
+    (void)state;
+
+    assert_int_equal(str_query_get("a=1&q=x+y%21&q=2", "q", b, sizeof(b)), 4);
+    assert_string_equal(b, "x y!");
+    assert_int_equal(str_query_get("qq=1&q", "q", b, sizeof(b)), -1);
+    assert_int_equal(str_query_get("q=%00", "q", b, sizeof(b)), -3);
+    assert_int_equal(str_query_get("q=12345678", "q", b, sizeof(b)), -2);
+    assert_int_equal(str_query_get("q=", "q", b, 0), -2);
+    assert_int_equal(str_query_get("", "q", b, sizeof(b)), -1);
+}
+
 static void mp_handler_stops(void **state)
 {
     static const char b[] = "--b\r\nContent-Disposition: form-data; "
@@ -409,6 +498,7 @@ static void mp_handler_stops(void **state)
     assert_int_equal(str_mp_feed(mp, b, sizeof(b) - 1), -EPERM);
     /* a failed parser stays failed */
     assert_int_equal(str_mp_feed(mp, "x", 1), YL_EINVAL);
+    assert_int_equal(str_mp_feed(mp, "", 0), YL_EINVAL); /* fuzz_multipart */
     assert_int_equal(str_mp_finish(mp), YL_EINVAL);
     str_mp_free(mp);
 }
@@ -767,6 +857,8 @@ int main(void)
         cmocka_unit_test(mp_truncated),
         cmocka_unit_test(mp_malformed),
         cmocka_unit_test(mp_handler_stops),
+        cmocka_unit_test(h1_trailers_dropped),
+        cmocka_unit_test(query_get),
         cmocka_unit_test(mp_boundary_param),
         cmocka_unit_test(fcache),
     };

@@ -390,6 +390,28 @@ static void escaping_on_output(void **state)
     tc_subs_free(s);
 }
 
+/* Found by fuzz_subs: a character reference to CR or LF put a line break
+ * into the cue, and two an empty line, so the WebVTT we wrote ended the
+ * cue there and read what followed as a cue of its own. */
+static void control_references_stay_text(void **state)
+{
+    tc_subs *s = parse_ok("WEBVTT\n\n00:01.000 --> 00:02.000\n"
+                          "a&#xd;&#13;00:00.000 --&#x3e; 09:00.000&#10;b"
+                          "&#9;&#x7f;c\n");
+    char *vtt = NULL;
+    (void)state;
+
+    assert_int_equal(tc_subs_count(s), 1);
+#define FFFD "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
+    check_cue(s, 0, 1000, 2000,
+              "a" FFFD FFFD "00:00.000 --> 09:00.000" FFFD "b\t" FFFD "c");
+#undef FFFD
+    assert_int_equal(tc_subs_render_vtt(s, 0, &vtt), 0);
+    assert_null(strchr(vtt, '\r'));
+    free(vtt);
+    tc_subs_free(s);
+}
+
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -665,6 +687,7 @@ int main(void)
         cmocka_unit_test(broken_timestamps_name_the_line),
         cmocka_unit_test(not_subtitles_is_corrupt),
         cmocka_unit_test(escaping_on_output),
+        cmocka_unit_test(control_references_stay_text),
         cmocka_unit_test(write_files),
         cmocka_unit_test(encodings_other_than_utf8),
         cmocka_unit_test(duplicates_and_detection),
