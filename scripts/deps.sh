@@ -11,7 +11,7 @@ PKGS=(
     libcmocka-dev libinih-dev libhttp-parser-dev
     nodejs npm chromium
     libharfbuzz-bin woff2 fontconfig
-    nginx-light wrk time jq
+    nginx-light wrk time jq gnuplot-nox
 )
 
 missing=()
