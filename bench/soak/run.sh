@@ -181,6 +181,8 @@ SRV=
     echo "server exit status after SIGTERM: $rc"
     echo "server log lines: $(wc -l <"$OUT/server.log") (errors: $(grep -c ' E ' "$OUT/server.log" || true))"
     echo "uploads: $(($(wc -l <"$OUT/uploads.csv") - 1)), not 202: $(awk -F, 'NR > 1 && $4 != 202' "$OUT/uploads.csv" | wc -l)"
+    # Every acknowledged view (200) is one row; junk views are all refused.
+    echo "views acknowledged (200): $(sed -n 's/.* view \([0-9]*\) (\([0-9]*\) errors).*/\1 - \2/p' "$OUT/soakload.log" | bc), rows in view_events: $(sqlite3 "$D/yunling.db" 'SELECT count(*) FROM view_events')"
     echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "first and last sample:"

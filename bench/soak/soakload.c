@@ -37,8 +37,11 @@
  * CPU (from /proc/PID), the database and WAL sizes (--data), gauges from
  * /metrics, and per class the requests, errors, p50 and p99 (ms) of that
  * interval, measured from the request's first byte sent to the answer's
- * last byte received. A request without an answer within 10 s is an error
- * (its connection is closed). */
+ * last byte received, the time the /metrics fetch took and the longest
+ * pass of our own loop (a stall of the load generator, not the server).
+ * A request without an answer within 10 s is an error (its connection is
+ * closed). After --seconds no new request starts and the answers in
+ * flight get up to 10 s, so every view the server stored was counted. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -125,6 +128,8 @@ static int fifo_head, fifo_len;
 static long fifo_dropped;
 static double max_lag; /* views: worst due-to-send delay this interval */
 static double slow_held_max;
+static double loop_gap_max; /* the longest pass of our own loop: a stall
+                             * of the load generator, not of the server */
 static char scratch[1 << 18];
 
 static double now_s(void)
@@ -708,7 +713,8 @@ static void csv_header(FILE *f)
     for (c = 0; c < C_N; c++)
         fprintf(f, ",%s_n,%s_err,%s_p50_ms,%s_p99_ms", cls_name[c], cls_name[c],
                 cls_name[c], cls_name[c]);
-    fprintf(f, ",view_backlog,view_max_lag_s,view_dropped,slow_held_max_s\n");
+    fprintf(f, ",view_backlog,view_max_lag_s,view_dropped,slow_held_max_s,"
+               "metrics_ms,loop_gap_max_s\n");
     fflush(f);
 }
 
@@ -719,8 +725,11 @@ static void sample(FILE *f, int minute, double t, double dt, double *cpu_prev)
     size_t i;
     int c;
 
+    double m0 = now_s(), metrics_ms;
+
     if (get_metrics(mbuf, sizeof(mbuf)) < 0)
         mbuf[0] = '\0';
+    metrics_ms = (now_s() - m0) * 1000;
     fprintf(f, "%d,%.0f,%ld,%ld,%ld,%.1f,%ld,%ld", minute, t,
             proc_status("VmRSS"), count_fds(), proc_status("Threads"),
             dt > 0 ? (cpu - *cpu_prev) / dt : 0, file_kb("yunling.db"),
@@ -738,11 +747,12 @@ static void sample(FILE *f, int minute, double t, double dt, double *cpu_prev)
         a->n = 0;
         a->err = 0;
     }
-    fprintf(f, ",%d,%.2f,%ld,%.0f\n", fifo_len, max_lag, fifo_dropped,
-            slow_held_max);
+    fprintf(f, ",%d,%.2f,%ld,%.0f,%.1f,%.2f\n", fifo_len, max_lag, fifo_dropped,
+            slow_held_max, metrics_ms, loop_gap_max);
     fflush(f);
     max_lag = 0;
     slow_held_max = 0;
+    loop_gap_max = 0;
 }
 
 /* ---- main loop ---- */
@@ -789,9 +799,9 @@ int main(int argc, char **argv)
     const char *stations_path = NULL, *hls_path = NULL, *lesson_list = NULL;
     char **lines = NULL;
     conn *cs;
-    int ncs, i, minute = 0, nslow = 0;
+    int ncs, i, k, minute = 0, nslow = 0, stopping = 0;
     double t_start, t_end, t_next_sample, t_hls, t_stats, t_junk, t_slow;
-    double t_last_sample, cpu_prev;
+    double t_last_sample, cpu_prev, t_loop;
     long vround = 0;
     int vnext = 0;
     FILE *csv;
@@ -855,7 +865,7 @@ int main(int argc, char **argv)
         free(lines[i]);
         if (nprefs < 64 &&
             (nprefs == 0 || strncmp(prefs[nprefs - 1], st[i].code, 4))) {
-            int k, dup = 0;
+            int dup = 0;
 
             for (k = 0; k < nprefs; k++)
                 dup |= !strncmp(prefs[k], st[i].code, 4);
@@ -915,11 +925,16 @@ int main(int argc, char **argv)
     t_hls = t_stats = t_junk = t_start;
     t_slow = t_start + 5;
     cpu_prev = cpu_ticks();
+    t_loop = t_start;
     for (;;) {
         double t = now_s();
-        int n, k;
 
-        if (t >= t_next_sample) {
+        if (t - t_loop > loop_gap_max)
+            loop_gap_max = t - t_loop;
+        t_loop = t;
+        int n;
+
+        if (t >= t_next_sample && !stopping) {
             sample(csv, ++minute, t - t_start, t - t_last_sample, &cpu_prev);
             t_last_sample = t;
             t_next_sample += interval;
@@ -928,11 +943,28 @@ int main(int argc, char **argv)
                 break;
             }
         }
-        if (t >= t_end)
-            break;
+        if (t >= t_end && !stopping) {
+            /* No new request from now on; the ones in flight get up to
+             * 10 s for their answers, so every view the server stored
+             * was counted (the database check in run.sh). */
+            stopping = 1;
+            for (k = 0; k < ncs; k++)
+                if (cs[k].cls == C_SLOW && cs[k].state != S_IDLE) {
+                    conn_close(&cs[k]);
+                    cs[k].cls = C_JUNK;
+                }
+        }
+        if (stopping) {
+            int busy = 0;
+
+            for (k = 0; k < ncs; k++)
+                busy += cs[k].state != S_IDLE;
+            if (busy == 0 || t >= t_end + 10)
+                break;
+        }
 
         /* stations whose beat is due join the queue */
-        for (;;) {
+        for (; !stopping;) {
             double due = t_start + vround * beat + vnext * beat / nst;
 
             if (due > t)
@@ -989,6 +1021,8 @@ int main(int argc, char **argv)
                 }
                 continue;
             }
+            if (stopping)
+                continue;
             switch (c->cls) {
             case C_VIEW:
                 if (fifo_len == 0)
