@@ -12,7 +12,7 @@ PKGS=(
     clang libclang-rt-14-dev
     nodejs npm chromium
     libharfbuzz-bin woff2 fontconfig
-    nginx-light wrk time jq
+    nginx-light wrk time jq gnuplot-nox
     faketime
 )
 
