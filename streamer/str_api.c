@@ -602,8 +602,12 @@ static void defer_done(void *ud, int rc, const cat_write_result *res)
         d->job_id = res->job_id;
         d->accepted = res->accepted;
         d->duplicates = res->duplicates;
-        if (c->kind == DEF_DELETE)
-            d->json = json_incref(res->json);
+        /* A copy, not another reference (as cat_sync_done): the writer
+         * drops its reference right after this callback while the loop
+         * drops ours, and jansson's json_decref() reads the count
+         * without atomics (ThreadSanitizer saw the race). */
+        if (c->kind == DEF_DELETE && res->json != NULL)
+            d->json = json_deep_copy(res->json);
         snprintf(d->error, sizeof(d->error), "%s", res->error);
     }
     str_outbox_post(c->srv, &d->base);
