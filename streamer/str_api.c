@@ -592,8 +592,11 @@ static void defer_done(void *ud, int rc, const cat_write_result *res)
         d->accepted = res->accepted;
         d->duplicates = res->duplicates;
         d->replayed = res->replayed;
-        if (c->kind == DEF_DELETE)
-            /* A copy: a refcount shared with the writer thread races (TSan). */
+        /* A copy, not another reference (as cat_sync_done): the writer
+         * drops its reference right after this callback while the loop
+         * drops ours, and jansson's json_decref() reads the count
+         * without atomics (ThreadSanitizer saw the race). */
+        if (c->kind == DEF_DELETE && res->json != NULL)
             d->json = json_deep_copy(res->json);
         snprintf(d->error, sizeof(d->error), "%s", res->error);
     }

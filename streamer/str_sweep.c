@@ -8,6 +8,9 @@
  *   hls/.job-*               the job runner's transcoder output dir
  *   hls/.<name>.tmp-*[.old]  a transcoder's temporary output (tc_publish.c),
  *                            with its "<dir>.lock" beside it
+ *   hls/.<name>.tmp-*.lock   alone: the transcoder was killed between
+ *                            renaming its temp dir into place and
+ *                            removing the lock
  * At start, holding DATA/serve.lock, the server owns all of them: no other
  * server uses the directory and the previous one's transcoders died with
  * it (PR_SET_PDEATHSIG). A transcoder started by hand (`yunling transcode
@@ -40,6 +43,7 @@
 
 typedef struct sweep_stats {
     int dirs;
+    int locks; /* lock files whose temp dir is gone */
     int64_t bytes;
 } sweep_stats;
 
@@ -116,6 +120,30 @@ static bool tmp_is_stale(const char *path)
     return stale;
 }
 
+/* A transcoder's "<dir>.lock" whose dir is gone (renamed into place by
+ * a run killed right after): removed unless a live run still holds it
+ * (one between that rename and its own unlink). */
+static void sweep_lone_lock(const char *lock, sweep_stats *st)
+{
+    char dir[PATH_MAX];
+    size_t n = strlen(lock) - 5; /* without ".lock" */
+    struct stat sb;
+    int fd;
+
+    if (n >= sizeof(dir))
+        return;
+    memcpy(dir, lock, n);
+    dir[n] = '\0';
+    if (lstat(dir, &sb) == 0)
+        return; /* goes with its dir, or stays with it */
+    fd = open(lock, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return; /* swept with its dir just now */
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(lock) == 0)
+        st->locks++;
+    close(fd);
+}
+
 /* Sweeps DATA/sub: entries that the predicate matches. */
 static void sweep_dir(const char *data, const char *sub, sweep_stats *st)
 {
@@ -144,6 +172,8 @@ static void sweep_dir(const char *data, const char *sub, sweep_stats *st)
         } else if (strstr(n, ".tmp-") != NULL && !has_suffix(n, ".lock")) {
             if (tmp_is_stale(path))
                 remove_one(path, st);
+        } else if (strstr(n, ".tmp-") != NULL) {
+            sweep_lone_lock(path, st);
         }
     }
     closedir(d);
@@ -152,23 +182,23 @@ static void sweep_dir(const char *data, const char *sub, sweep_stats *st)
 void str_sweep_leftovers(str_server *srv)
 {
     const char *data = srv->cfg.cat.data_dir;
-    sweep_stats st = {0, 0};
+    sweep_stats st = {0, 0, 0};
 
     if (srv->lock_fd < 0)
         return; /* only the owner of serve.lock may sweep */
     sweep_dir(data, "uploads", &st);
     sweep_dir(data, "hls", &st);
-    if (st.dirs > 0)
+    if (st.dirs > 0 || st.locks > 0)
         YL_LOGI("str",
-                "swept %d leftover dir(s) of an earlier run (%.1f MB) "
-                "from %s/uploads and %s/hls",
-                st.dirs, (double)st.bytes / 1e6, data, data);
+                "swept %d leftover dir(s) and %d lock file(s) of an "
+                "earlier run (%.1f MB) from %s/uploads and %s/hls",
+                st.dirs, st.locks, (double)st.bytes / 1e6, data, data);
 }
 
 void str_sweep_deleted(str_server *srv)
 {
     char dir[PATH_MAX], path[PATH_MAX];
-    sweep_stats st = {0, 0};
+    sweep_stats st = {0, 0, 0};
     struct dirent *de;
     DIR *d;
 

@@ -661,7 +661,7 @@ RESULTS=()
 T_ALL=$SECONDS
 
 # The cells in a seeded random order, started while the time budget lasts
-# (YL_FAULT_BUDGET seconds, default 200: a sanitizer build is several
+# (YL_FAULT_BUDGET seconds, default 170: a sanitizer build is several
 # times slower and the ctest TIMEOUT is 300 s); the cells left out are
 # named, and the next seed orders them differently.
 CELLS=()
@@ -676,7 +676,7 @@ for ((i = ${#CELLS[@]} - 1; i > 0; i--)); do
     CELLS[i]=${CELLS[k]}
     CELLS[k]=$c
 done
-BUDGET=${YL_FAULT_BUDGET:-200}
+BUDGET=${YL_FAULT_BUDGET:-170}
 NOT_RUN=()
 for c in "${CELLS[@]}"; do
     read -r p f <<<"$c"

@@ -45,12 +45,18 @@ mkdir -p "$DATA/hls/..job-97.tmp-held12"
 flock -o "$DATA/hls/..job-97.tmp-held12.lock" sleep 30 >/dev/null 2>&1 &
 HOLDER=$!
 mkdir -p "$DATA/hls/..job-96.tmp-new123" # no lock yet, brand new
+# A lock alone: its transcoder renamed the dir into place and was killed
+# before removing it (stale); another's lock is still held (kept).
+: >"$DATA/hls/..job-95.tmp-gone12.lock"
+: >"$DATA/hls/..job-94.tmp-held34.lock"
+flock -o "$DATA/hls/..job-94.tmp-held34.lock" sleep 30 >/dev/null 2>&1 &
+HOLDER2=$!
 sleep 0.3
 
 start_server
 for p in uploads/.staging-1 uploads/.staging-60 hls/.trash-3-7 hls/.job-99 \
     hls/..job-99.tmp-AbC123 hls/..job-99.tmp-AbC123.lock \
-    hls/..job-98.tmp-old123; do
+    hls/..job-98.tmp-old123 hls/..job-95.tmp-gone12.lock; do
     [ ! -e "$DATA/$p" ] || fail "$p not swept at start"
 done
 left=$(find "$DATA/uploads" -maxdepth 1 -name '.staging-*' | wc -l)
@@ -59,6 +65,8 @@ expect_eq "$left" 0 "staging dirs left after the restart"
     fail "a temp dir whose lock is held was swept"
 [ -d "$DATA/hls/..job-96.tmp-new123" ] ||
     fail "a brand-new temp dir without its lock yet was swept"
+[ -e "$DATA/hls/..job-94.tmp-held34.lock" ] || fail "a held lone lock was swept"
+kill "$HOLDER2" 2>/dev/null || true
 grep -q 'swept' "$YL_TMPDIR/server.log" || fail "the sweep was not logged"
 kill "$HOLDER" 2>/dev/null || true
 ok "kill -9 leftovers swept at start; live transcoder temp dirs kept"
