@@ -139,7 +139,14 @@ grep -q '^yunling_file_cache_hits_total [1-9]' <<<"$(curl -s "$BASE/metrics")" |
     fail "master.m3u8 was not served from the cache"
 curl -s --limit-rate 8M -o "$YL_TMPDIR/dl" "$BASE/hls/1/v0/big.m4s" &
 DL=$!
-sleep 0.5
+# Wait until the reader is really in flight (its first bytes arrived),
+# never for a fixed time: on a loaded machine curl may not have connected
+# after 0.5 s, and then the delete is right to remove the files at once.
+for _ in $(seq 1 200); do
+    [ -s "$YL_TMPDIR/dl" ] && break
+    sleep 0.05
+done
+[ -s "$YL_TMPDIR/dl" ] || fail "the reader never started"
 expect_eq "$(api DELETE /api/v1/lessons/1 "${AUTH[@]}")" 200 "delete"
 expect_eq "$(resp .deleted)" 1 "delete answer"
 [ ! -e "$DATA/hls/1" ] || fail "hls/1 still reachable after delete"

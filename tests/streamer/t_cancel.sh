@@ -48,8 +48,12 @@ gone "$DATA/uploads/$J2" || fail "sources of the cancelled queued job stay"
 ok "deleting a lesson cancels its queued job and removes its sources"
 
 # A running job: the transcoder is killed at once.
-sleep 0.5
-CHILD=$(pgrep -P "$SRV_PID" || true)
+CHILD=
+for _ in $(seq 1 200); do
+    CHILD=$(pgrep -P "$SRV_PID" || true)
+    [ -n "$CHILD" ] && break
+    sleep 0.05
+done
 [ -n "$CHILD" ] || fail "no transcoder child while job $J1 runs"
 expect_eq "$(api DELETE "/api/v1/lessons/$L1" "${A[@]}")" 200 "delete running"
 expect_eq "$(jstate "$J1")" cancelled "running job after its lesson's delete"

@@ -27,7 +27,12 @@ OUT=$YL_TMPDIR/dl
 curl -s --limit-rate 8M -o "$OUT" -w '%{http_code}' \
     "$BASE/hls/7/v0/big.m4s" >"$YL_TMPDIR/dl.code" &
 CURL=$!
-sleep 0.7
+# In flight for sure (its first bytes arrived), not after a fixed time.
+for _ in $(seq 1 200); do
+    [ -s "$OUT" ] && break
+    sleep 0.05
+done
+[ -s "$OUT" ] || fail "the download never started"
 T0=$(date +%s.%N)
 kill -TERM "$SRV_PID"
 sleep 0.3
