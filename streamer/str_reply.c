@@ -271,6 +271,9 @@ static void json_escape(const char *s, char *out, size_t outlen)
  * wanted. extra: more header lines or NULL. */
 static int reply_error_v(str_req *r, int status, const char *code,
                          const char *extra, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static int reply_error_v(str_req *r, int status, const char *code,
+                         const char *extra, const char *fmt, va_list ap)
 {
     char msg[512], emsg[1100], body[1300], hdrs[512];
     const char *base = status == 401 ? unauth_extra : api_extra;
