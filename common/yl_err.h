@@ -25,11 +25,11 @@
 #define YL_EDB       YL_ERRTAG('Y', 'D', 'B', 'E') /* database error */
 #define YL_ETOOBIG   YL_ERRTAG('Y', 'B', 'I', 'G') /* over a size limit */
 #define YL_EFORBIDDEN                                                          \
-    YL_ERRTAG('Y', 'F', 'B', 'D')                /* outside the token's scope */
-#define YL_EDBLOST YL_ERRTAG('Y', 'D', 'B', 'L') /* db file removed/replaced   \
-                                                  */
-#define YL_ENOINIT                                                             \
-    YL_ERRTAG('Y', 'N', 'I', 'T') /* catalog missing, no --init */
+    YL_ERRTAG('Y', 'F', 'B', 'D') /* outside the token's scope */
+/* The database file was removed or replaced under the server. */
+#define YL_EDBLOST YL_ERRTAG('Y', 'D', 'B', 'L')
+/* No catalog, and the data directory holds lessons: needs --init. */
+#define YL_ENOINIT YL_ERRTAG('Y', 'N', 'I', 'T')
 
 /* Writes a message for err into buf and returns buf: ours, else strerror
  * for -errno, else av_strerror-style "Error number N". */
