@@ -306,9 +306,9 @@ static int need_admin(str_req *r, const char *what, int *ret)
     }
     if (r->tok.role != CAT_ROLE_ADMIN) {
         *ret = str_reply_error(r, 403, "forbidden",
-                               "%s needs an admin token; this is the site "
+                               "%s needs an admin token; this is the %s "
                                "token of %s",
-                               what, r->tok.scope);
+                               what, cat_role_name(r->tok.role), r->tok.scope);
         return 1;
     }
     return 0;
@@ -804,14 +804,14 @@ static int stats_region(str_req *r, char *region, size_t len, int *ret)
                                "region: \"%s\" is not a division code", region);
         return 1;
     }
-    if (r->tok.role != CAT_ROLE_ADMIN) {
+    if (r->tok.role == CAT_ROLE_SITE) {
         *ret = str_reply_error(r, 403, "forbidden",
                                "a site token reads only "
                                "/api/v1/stats/sites/%s",
                                r->tok.scope);
         return 1;
     }
-    return need_within(r, region, ret);
+    return need_within(r, region, ret); /* admin or viewer, in scope */
 }
 
 int str_api_stats_now(str_req *r)
@@ -963,6 +963,10 @@ int str_api_views_begin(str_req *r)
      * headers. The ingest thread checks it (str_query.c). Only in the
      * text/plain body a beacon sends, and at most a beacon's 64 KB, so
      * anonymous requests cost no more than before. */
+    if (r->has_token && r->tok.role == CAT_ROLE_VIEWER)
+        return str_reply_error(r, 403, "forbidden",
+                               "a viewer token reads statistics; it cannot "
+                               "send viewing events");
     if (!r->has_token && !beacon_body(r))
         return str_reply_error(r, 401, "unauthorized",
                                "viewing events need a site or admin "

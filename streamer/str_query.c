@@ -211,6 +211,13 @@ static void run_views(cat_db *rd, str_qpool *p, str_query *q)
         json_decref(body);
         return;
     }
+    if (q->tok.role == CAT_ROLE_VIEWER) {
+        fail(q, YL_EFORBIDDEN, 403, "forbidden",
+             "a viewer token reads statistics; it cannot send viewing "
+             "events");
+        json_decref(body);
+        return;
+    }
     if (q->tok.role == CAT_ROLE_ADMIN && views_admin_scope(rd, q, body) < 0) {
         json_decref(body);
         return;
