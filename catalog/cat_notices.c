@@ -259,12 +259,12 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
     }
     res->id = id;
     res->accepted = (int)n;
-    res->json =
-        json_pack("{s:s, s:I, s:O, s:O, s:O, s:s, s:I}", "type", "notice", "id",
-                  (json_int_t)id, "title", json_object_get(a->in, "title"),
-                  "body", json_object_get(a->in, "body"), "attachments",
-                  att != NULL ? att : json_array(), "from", a->from, "sent_ms",
-                  (json_int_t)a->sent_ms);
+    res->json = json_pack(
+        "{s:s, s:I, s:O, s:O, s:o, s:s, s:I, s:O}", "type", "notice", "id",
+        (json_int_t)id, "title", json_object_get(a->in, "title"), "body",
+        json_object_get(a->in, "body"), "attachments",
+        att != NULL ? json_incref(att) : json_array(), "from", a->from,
+        "sent_ms", (json_int_t)a->sent_ms, "targets", targets);
     rc = res->json != NULL ? 0 : cat_fail(db, -ENOMEM, "out of memory");
 out:
     free(att_s);
@@ -298,36 +298,49 @@ struct ack_arg {
     cat_notice_ack acks[];
 };
 
+static int ack_step(cat_db *db, const char *sql, const cat_notice_ack *k,
+                    int state, cat_write_result *res)
+{
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_int64(st, 1, strtoll(k->site, NULL, 10));
+    sqlite3_bind_int64(st, 2, k->notice);
+    sqlite3_bind_int64(st, 3, k->at_ms);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE)
+        return cat_err(db, rc, "notice receipt");
+    if (sqlite3_changes(db->h) == 0)
+        return 0;
+    res->accepted++;
+    if (res->json == NULL)
+        res->json = json_array();
+    json_array_append_new(res->json, json_pack("[s, I, i]", k->site,
+                                               (json_int_t)k->notice, state));
+    return 0;
+}
+
 static int ack_op(cat_db *db, void *arg, cat_write_result *res)
 {
     static const char sql_del[] =
         "UPDATE notice_sites SET delivered_ms = ?3 "
         "WHERE site_id = ?1 AND notice_id = ?2 AND delivered_ms IS NULL";
     static const char sql_read[] =
-        "UPDATE notice_sites SET read_ms = ?3, "
-        "delivered_ms = coalesce(delivered_ms, ?3) "
+        "UPDATE notice_sites SET read_ms = ?3 "
         "WHERE site_id = ?1 AND notice_id = ?2 AND read_ms IS NULL";
     struct ack_arg *a = arg;
-    int i, rc, changed = 0;
+    int i, rc = 0;
 
-    for (i = 0; i < a->n; i++) {
-        const cat_notice_ack *k = &a->acks[i];
-        sqlite3_stmt *st =
-            cat_stmt(db, k->state == CAT_NOTICE_READ ? sql_read : sql_del);
-
-        if (st == NULL)
-            return YL_EDB;
-        sqlite3_bind_int64(st, 1, strtoll(k->site, NULL, 10));
-        sqlite3_bind_int64(st, 2, k->notice);
-        sqlite3_bind_int64(st, 3, k->at_ms);
-        rc = sqlite3_step(st);
-        cat_stmt_done(st);
-        if (rc != SQLITE_DONE)
-            return cat_err(db, rc, "notice receipt");
-        changed += sqlite3_changes(db->h);
+    /* "read" implies delivered: both steps, each reported on its own. */
+    for (i = 0; i < a->n && rc == 0; i++) {
+        rc = ack_step(db, sql_del, &a->acks[i], CAT_NOTICE_DELIVERED, res);
+        if (rc == 0 && a->acks[i].state == CAT_NOTICE_READ)
+            rc = ack_step(db, sql_read, &a->acks[i], CAT_NOTICE_READ, res);
     }
-    res->accepted = changed;
-    return 0;
+    return rc;
 }
 
 int cat_notices_ack_submit(cat_writer *w, const cat_notice_ack *acks, int n,
@@ -369,7 +382,7 @@ static int withdraw_op(cat_db *db, void *arg, cat_write_result *res)
     if (sqlite3_changes(db->h) == 0)
         return cat_fail(db, YL_ENOTFOUND, "no notice %" PRId64, a->id);
     res->id = a->id;
-    return 0;
+    return cat_notices_get(db, a->id, &res->json);
 }
 
 int cat_notices_withdraw_submit(cat_writer *w, int64_t id, int64_t now_ms,
@@ -413,7 +426,7 @@ int cat_notices_pending(cat_db *db, const char *site, int64_t since,
 
 #define NOTICE_COLS                                                            \
     "n.id, n.title, n.body, n.attachments, s.code, n.sent_ms, "                \
-    "n.withdrawn_ms, n.n_sites"
+    "n.withdrawn_ms, n.n_sites, n.targets"
 
 /* A notice row (NOTICE_COLS at column 0) as JSON. */
 static json_t *notice_json(sqlite3_stmt *st)
@@ -426,6 +439,11 @@ static json_t *notice_json(sqlite3_stmt *st)
                           "from", cat_col_text(st, 4), "sent_ms",
                           (json_int_t)sqlite3_column_int64(st, 5));
 
+    if (o != NULL) {
+        json_t *t = json_loads(cat_col_text(st, 8), 0, NULL);
+
+        json_object_set_new(o, "targets", t != NULL ? t : json_array());
+    }
     if (o != NULL && sqlite3_column_type(st, 6) != SQLITE_NULL)
         json_object_set_new(o, "withdrawn_ms",
                             json_integer(sqlite3_column_int64(st, 6)));
@@ -509,8 +527,8 @@ int cat_notices_for_site(cat_db *db, const char *site, int64_t since, int limit,
 
         if (o == NULL)
             break;
-        set_ms(o, "delivered_ms", st, 8);
-        set_ms(o, "read_ms", st, 9);
+        set_ms(o, "delivered_ms", st, 9);
+        set_ms(o, "read_ms", st, 10);
         json_array_append_new(arr, o);
     }
     cat_stmt_done(st);

@@ -42,9 +42,9 @@ int cat_notices_check(const json_t *in, char *err, size_t errlen);
  * (in is copied), sent by region from (the sender's scope) with token
  * token_id at sent_ms, and one receipt row per station below its targets.
  * res->id is the notice id, res->accepted the number of sites, res->json
- * the notice as pushed: {"id","title","body","attachments","from",
- * "sent_ms"}. YL_EINVAL naming an unknown target code, or a target list
- * that reaches no station. */
+ * the notice as pushed, {"type":"notice","id","title","body",
+ * "attachments","from","sent_ms"}, plus its "targets". YL_EINVAL naming an
+ * unknown target code, or a target list that reaches no station. */
 int cat_notices_create_submit(cat_writer *w, const json_t *in, const char *from,
                               int64_t token_id, int64_t sent_ms,
                               cat_write_done done, void *ud);
@@ -60,12 +60,14 @@ typedef struct cat_notice_ack {
 /* Through the writer: records the first delivered/read time of each
  * (site, notice) of acks[0..n) (copied); "read" implies delivered. Acks
  * for a site the notice was not sent to change nothing; res->accepted is
- * the number of rows that changed. */
+ * the number of rows that changed and res->json (NULL when none) lists
+ * them as [site, notice, state]: what the wall's counts move by. */
 int cat_notices_ack_submit(cat_writer *w, const cat_notice_ack *acks, int n,
                            cat_write_done done, void *ud);
 
-/* Through the writer: marks notice id withdrawn at now_ms. YL_ENOTFOUND
- * for an unknown id; withdrawing twice keeps the first time. */
+/* Through the writer: marks notice id withdrawn at now_ms; res->json is
+ * the notice (cat_notices_get). YL_ENOTFOUND for an unknown id;
+ * withdrawing twice keeps the first time. */
 int cat_notices_withdraw_submit(cat_writer *w, int64_t id, int64_t now_ms,
                                 cat_write_done done, void *ud);
 
@@ -75,8 +77,8 @@ int cat_notices_withdraw_submit(cat_writer *w, int64_t id, int64_t now_ms,
 int cat_notices_pending(cat_db *db, const char *site, int64_t since,
                         int64_t *ids, int max);
 
-/* Reader. The notice as pushed ({"id","title","body","attachments",
- * "from","sent_ms"} plus "withdrawn_ms" when withdrawn). YL_ENOTFOUND. */
+/* Reader. The notice ({"id","title","body","attachments","from","sent_ms",
+ * "targets"} plus "withdrawn_ms" when withdrawn). YL_ENOTFOUND. */
 int cat_notices_get(cat_db *db, int64_t id, json_t **out);
 
 /* Reader. 1 when notice id was sent to site, 0 when not (or unknown). */
