@@ -752,7 +752,11 @@ int str_server_run(const str_config *cfg)
         goto out;
     str_sweep_deleted(srv); /* a delete killed between commit and files */
 
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+    /* YL_LWS_LOG=<lws level mask> (e.g. 15 adds notices and info) for
+     * debugging lws itself; errors and warnings otherwise. */
+    lws_set_log_level(getenv("YL_LWS_LOG") != NULL ? atoi(getenv("YL_LWS_LOG"))
+                                                   : LLL_ERR | LLL_WARN,
+                      lws_log_emit);
     protocols[1].per_session_data_size = str_conn_size();
     protocols[3].per_session_data_size = str_ws_size();
     /* Channel keepalive: a ping after ws_ping_s of silence, and a peer

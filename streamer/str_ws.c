@@ -1035,11 +1035,17 @@ static int ws_writeable(str_ws *ws)
     str_fbuf *b;
     int n;
 
+    /* Closing: what is queued goes first (the error that explains the
+     * close), except for a client closed for not reading. */
+    if (ws->close_code != 0 && ws->close_code != 4429 && ws->q_ready &&
+        str_fanq_peek(&ws->q) != NULL)
+        goto write;
     if (ws->close_code != 0) {
         lws_close_reason(ws->wsi, (enum lws_close_status)ws->close_code,
                          (unsigned char *)ws->close_why, strlen(ws->close_why));
         return -1;
     }
+write:
     b = ws->q_ready ? str_fanq_peek(&ws->q) : NULL;
     if (b == NULL) {
         if (ws->replaying)
@@ -1052,7 +1058,7 @@ static int ws_writeable(str_ws *ws)
         return -1;
     reg_of(ws->srv)->frames_out++;
     str_fanq_pop(&ws->q);
-    if (str_fanq_peek(&ws->q) != NULL || ws->replaying)
+    if (str_fanq_peek(&ws->q) != NULL || ws->replaying || ws->close_code)
         lws_callback_on_writable(ws->wsi);
     return 0;
 }
