@@ -169,6 +169,8 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
     size_t i;
     int rc;
 
+    if (a->sent_ms == 0) /* accepted now, in the transaction storing it */
+        a->sent_ms = cat_now_ms();
     st = cat_stmt(db, sql_site);
     if (st == NULL)
         return YL_EDB;

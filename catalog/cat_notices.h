@@ -40,7 +40,8 @@ int cat_notices_check(const json_t *in, char *err, size_t errlen);
 
 /* Through the writer: stores the notice checked by cat_notices_check()
  * (in is copied), sent by region from (the sender's scope) with token
- * token_id at sent_ms, and one receipt row per station below its targets.
+ * token_id at sent_ms (0: the time the writer stores it, the server's
+ * acceptance), and one receipt row per station below its targets.
  * res->id is the notice id, res->accepted the number of sites, res->json
  * the notice as pushed, {"type":"notice","id","title","body",
  * "attachments","from","sent_ms"}, plus its "targets". YL_EINVAL naming an

@@ -168,6 +168,8 @@ static void writer_done(void *ud, int rc, const cat_write_result *res)
             json_t *f = json_copy(res->json);
 
             d->targets = json_deep_copy(json_object_get(res->json, "targets"));
+            d->sent_ms =
+                json_integer_value(json_object_get(res->json, "sent_ms"));
             json_object_del(f, "targets");
             {
                 char *s = json_dumps(f, JSON_COMPACT);
@@ -246,9 +248,8 @@ int str_notices_post_body(str_req *r)
         ret = str_reply_error(r, 500, "internal", "out of memory");
         goto out;
     }
-    d->sent_ms = cat_now_ms();
-    rc = cat_notices_create_submit(srv->w, in, r->tok.scope, r->tok.id,
-                                   d->sent_ms, writer_done, d);
+    rc = cat_notices_create_submit(srv->w, in, r->tok.scope, r->tok.id, 0,
+                                   writer_done, d);
     if (rc < 0) {
         nmsg_free(&d->base);
         ret = str_reply_error(r, 503, "unavailable",

@@ -572,7 +572,7 @@ static int open_listener(const char *addr, int port, int *bound)
     if (fd < 0)
         return -errno;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0 ||
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 4096) < 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
         int e = -errno;
 
