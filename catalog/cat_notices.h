@@ -105,4 +105,20 @@ int cat_notices_report(cat_db *db, int64_t id, const char *region,
 int cat_notices_totals(cat_db *db, int64_t id, const char *region,
                        int64_t out[3]);
 
+/* ---- attachments ---- */
+
+/* Through the writer: records an attachment whose bytes are already in
+ * DATA/attachments/file. res->id is its id. */
+int cat_attachments_add_submit(cat_writer *w, const char *type,
+                               const char *name, int64_t bytes,
+                               const char *file, const char *owner,
+                               cat_write_done done, void *ud);
+
+/* Reader. {"id","type","name","bytes","file","owner","url"}. YL_ENOTFOUND. */
+int cat_attachments_get(cat_db *db, int64_t id, json_t **out);
+
+/* Reader. 1 when a notice carrying attachment id, not withdrawn, was sent
+ * to site; 0 otherwise. */
+int cat_attachments_for_site(cat_db *db, int64_t id, const char *site);
+
 #endif

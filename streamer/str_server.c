@@ -205,6 +205,9 @@ static const str_route routes[] = {
     {"/api/v1/notices/{id}", D, API, str_notices_withdraw, NULL, STR_R_NOTICES},
     {"/api/v1/notices/{id}/read", P, API, str_notices_read, NULL,
      STR_R_NOTICES},
+    {"/api/v1/attachments", P, API, str_attach_post, str_attach_post_body,
+     STR_R_NOTICES},
+    {"/api/v1/attachments/{id}", GH, API, str_attach_get, NULL, STR_R_NOTICES},
     {"/api/**", ALL, API, str_api_not_found, NULL, STR_R_API_OTHER},
     {"/**", GH, 0, web, NULL, STR_R_WEB},
 };

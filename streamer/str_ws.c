@@ -1041,6 +1041,8 @@ static int ws_writeable(str_ws *ws)
         str_fanq_peek(&ws->q) != NULL)
         goto write;
     if (ws->close_code != 0) {
+        /* lws sends the close frame and waits (up to 5 s) for the
+         * client's before it closes TCP (RFC 6455 §7). */
         lws_close_reason(ws->wsi, (enum lws_close_status)ws->close_code,
                          (unsigned char *)ws->close_why, strlen(ws->close_why));
         return -1;
