@@ -10,7 +10,9 @@
 // Prints one JSON object with the figures.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import { execSync } from 'node:child_process';
+import { exec } from 'node:child_process';
+import { promisify } from 'node:util';
+const execP = promisify(exec);
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,12 +151,30 @@ if (!isMainThread) {
     const welcomed = c.reduce((s, x) => s + x.welcomed, 0);
     await sleep(1000);
     const rss1 = rss();
+    // An HTTP probe (--probe URL, e.g. a playlist) every 10 ms: how long a
+    // plain request takes while idle and while notices go out.
+    const probe = async (ms) => {
+        const t = [], end = Date.now() + ms;
+        while (a.probe && Date.now() < end) {
+            const t0 = performance.now();
+            const r = await fetch(a.probe);
+            await r.arrayBuffer();
+            t.push(performance.now() - t0);
+            await sleep(10);
+        }
+        t.sort((x, y) => x - y);
+        return t.length ? { n: t.length, p50_ms: +t[t.length >> 1].toFixed(2),
+            p99_ms: +t[Math.floor(t.length * 0.99)].toFixed(2), max_ms: +t[t.length - 1].toFixed(2) } : null;
+    };
+    const idleProbe = await probe(3000);
     const sent = [];
+    const busy = probe(notices * 1500 + 1000);
     for (let i = 0; i < notices; i++) {
-        const out = execSync(a.send, { encoding: 'utf8' });
-        sent.push(out.trim());
+        const out = await execP(a.send);
+        sent.push(out.stdout.trim());
         await sleep(1500);
     }
+    const busyProbe = await busy;
     await sleep(3000);
     const reps = await ask('report');
     const lat = reps.flatMap((r) => r.lat).sort((x, y) => x - y);
@@ -170,7 +190,8 @@ if (!isMainThread) {
         notices, expected: notices * n, received: lat.length, lost: notices * n - lat.length,
         closed_early: lost,
         p50_ms: q(0.5), p99_ms: q(0.99), max_ms: lat.length ? lat[lat.length - 1] : null,
-        storm_s: stormS, storm_welcomed: rewelcomed, sent,
+        storm_s: stormS, storm_welcomed: rewelcomed,
+        http_probe_idle: idleProbe, http_probe_during_notices: busyProbe, sent,
     };
     console.log(JSON.stringify(res));
     for (const w of workers) w.postMessage({ cmd: 'quit' });

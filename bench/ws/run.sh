@@ -8,7 +8,8 @@
 #  client acknowledges "delivered"); latency from the server's sent_ms to
 #  receipt, lost frames, server RSS per idle connection, the time until
 #  every site's delivery is recorded, and a reconnect storm (every client
-#  reconnects at once).
+#  reconnects at once); and an HTTP probe (GET /api/v1/sites/5329 every
+#  10 ms) while idle and while the notices go out.
 #  reference: the same clients against a minimal node `ws` broadcast server
 #  (bench/ws/ref_server.mjs) in the same run.
 # The clients run in another process (two worker threads): the machine
@@ -62,7 +63,8 @@ curl -s -H 'Authorization: Bearer $ADMIN' -H 'content-type: application/json' \
 SEND
 node "$src/bench/ws/clients.mjs" --url "ws://127.0.0.1:$PORT/ws" \
     --tokens "$WORK/sites.tsv" --n "$N" --notices "$NOTICES" \
-    --send "bash $WORK/send.sh" --pid "$SRV" >"$WORK/yl.json"
+    --send "bash $WORK/send.sh" --pid "$SRV" \
+    --probe "http://127.0.0.1:$PORT/api/v1/sites/5329" >"$WORK/yl.json"
 cat "$WORK/yl.json"
 # Every connected site's delivery recorded: receipts per notice, and the
 # time from sent_ms to the last receipt taken.
