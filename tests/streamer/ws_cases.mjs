@@ -36,7 +36,7 @@ async function refused() {
 
     c = new Client(port);
     await c.opened;
-    cl = await c.closedWith(4000);
+    cl = await c.closedWith(15000);
     check(cl.code === 4408, `no hello within ws_hello: 4408 (${cl.reason})`);
 
     // The subprotocol is required; other paths are not websockets.
@@ -139,7 +139,7 @@ async function presence() {
 
     const tv = new Client(port);
     await tv.hello(E.SITE);
-    let d = await wall.next('presence', 4000);
+    let d = await wall.next("presence", 15000);
     check(d.snapshot === undefined && d.online === 1 && d.children['5329'] === 1 &&
         Object.keys(d.children).length === 1, 'a TV connects: a delta with only what changed');
 
@@ -153,14 +153,14 @@ async function presence() {
 
     const other = new Client(port);
     await other.hello(E.SITE2);
-    d = await wall.next('presence', 4000);
+    d = await wall.next("presence", 15000);
     check(d.online === 2 && d.children['5329'] === 2, 'another Dali village: 5329 counts 2');
 
     tv.close();
     await wall.none('presence', 2500); // the phone is still there
     phone.close();
     other.close();
-    d = await wall.next('presence', 4000);
+    d = await wall.next("presence", 15000);
     check(d.online === 0 && d.children['5329'] === 0, 'all gone: online 0');
     wall.close();
 }
@@ -211,9 +211,9 @@ async function notices() {
     check(true, 'a site outside the targets gets nothing');
 
     tv.send({ type: 'ack', notice: id, state: 'delivered' });
-    let d = await adminWs.next('notices', 4000);
+    let d = await adminWs.next("notices", 15000);
     while (!(d.notices || []).some((x) => x.id === id && x.delivered === 1))
-        d = await adminWs.next('notices', 4000);
+        d = await adminWs.next("notices", 15000);
     check(true, 'the admin\'s notices subscription counts the delivery');
     let rep;
     for (let i = 0; i < 50; i++) { // the receipt is in the next writer batch
