@@ -1305,8 +1305,8 @@ void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
             continue;
         /* A connection still replaying older notices gets this one from
          * its replay, in order. */
-        if (ws->replaying)
-            continue;
+        if (ws->replaying || id <= ws->replay_after)
+            continue; /* its replay has it (hello after the commit) */
         ws_push(ws, frame);
         ws->replay_after = id;
         n++;
