@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "catalog/cat_courses.h"
 #include "catalog/cat_jobs.h"
 #include "catalog/cat_lessons.h"
 #include "catalog/cat_metrics.h"
@@ -678,6 +679,64 @@ int str_api_lesson_get(str_req *r)
         return str_reply_error(r, 404, "not_found",
                                "lesson %" PRId64 " is not published", id);
     }
+    return reply_json_obj(r, 200, out);
+}
+
+/* ?state=all (admins only): 1 when set, 0 when not, -1 when it answered. */
+static int state_all(str_req *r, int *ret)
+{
+    char state[16];
+
+    if (!qarg(r, "state", state, sizeof(state)))
+        return 0;
+    if (strcmp(state, "all") != 0) {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "state: only \"all\" is accepted");
+        return -1;
+    }
+    if (need_admin(r, "state=all", ret))
+        return -1;
+    return 1;
+}
+
+int str_api_courses_list(str_req *r)
+{
+    cat_course_query cq;
+    json_t *out = NULL;
+    int rc, ret = 0, all;
+
+    memset(&cq, 0, sizeof(cq));
+    if (qint(r, "page", 1, CAT_LESSONS_PAGE_MAX, &cq.page, &ret) < 0 ||
+        qint(r, "per_page", 1, 100, &cq.per_page, &ret) < 0)
+        return ret;
+    if ((all = state_all(r, &ret)) < 0)
+        return ret;
+    cq.all_states = all == 1;
+    rc = cat_courses_list(r->srv->rd, &cq, &out);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+int str_api_course_get(str_req *r)
+{
+    cat_course_query cq;
+    char lang[64];
+    json_t *out = NULL;
+    int rc;
+
+    memset(&cq, 0, sizeof(cq));
+    if (qarg(r, "lang", lang, sizeof(lang)))
+        cq.lang = lang;
+    /* Admins see pending and failed lessons in their place, as in
+     * /lessons/{id}. */
+    cq.all_states = r->has_token && r->tok.role == CAT_ROLE_ADMIN;
+    rc = cat_courses_get(r->srv->rd, r->id, &cq, &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "%s",
+                               cat_db_errmsg(r->srv->rd));
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
     return reply_json_obj(r, 200, out);
 }
 

@@ -10,8 +10,8 @@
 #include "streamer/str_internal.h"
 
 static const char *const route_names[STR_R_COUNT] = {
-    "web",   "hls", "lessons", "jobs",    "sites", "views",
-    "stats", "api", "metrics", "healthz", "other"};
+    "web",   "hls",   "lessons", "jobs",    "courses", "sites",
+    "views", "stats", "api",     "metrics", "healthz", "other"};
 
 static const int status_codes[STR_NSTATUS - 1] = {
     200, 202, 204, 206, 304, 400, 401, 403, 404, 405,
