@@ -590,7 +590,8 @@ out:
     "x.state = 'ready'), "                                                     \
     "(SELECT x.id FROM lessons x WHERE x.course_id = l.course_id AND "         \
     "x.state = 'ready' AND (x.course_index, x.id) > "                          \
-    "(l.course_index, l.id) ORDER BY x.course_index, x.id LIMIT 1) "           \
+    "(l.course_index, l.id) ORDER BY x.course_index, x.id LIMIT 1), "          \
+    "json_type(l.meta, '$.poster') "                                           \
     "FROM lessons l LEFT JOIN courses c ON c.id = l.course_id "
 
 static json_t *parse_or(const char *s, json_t *dflt)
@@ -650,7 +651,12 @@ static json_t *item_from(sqlite3_stmt *st, const char *pref)
         const char *poster = cat_col_text(st, 7);
         snprintf(buf, sizeof(buf), "/hls/%lld/%s", (long long)id,
                  poster[0] ? poster : "poster.jpg");
-        json_object_set_new(item, "poster", json_string(buf));
+        /* "poster": null in lesson.json: an audio-only lesson transcoded
+         * before cards existed has no picture; null, not a 404. */
+        json_object_set_new(item, "poster",
+                            strcmp(cat_col_text(st, 17), "null") == 0
+                                ? json_null()
+                                : json_string(buf));
         /* A small picture for lists (lessons transcoded before it existed
          * have none: clients use the poster). */
         if (sqlite3_column_type(st, 9) == SQLITE_TEXT) {
