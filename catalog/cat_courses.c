@@ -198,6 +198,99 @@ int cat_courses_attach(cat_db *db, int64_t lesson_id, const char *course,
     return 0;
 }
 
+int cat_courses_set(cat_db *db, int64_t lesson_id, const char *course,
+                    int index, const char *owner)
+{
+    static const char sql_chk[] =
+        "SELECT 1 FROM lessons WHERE id = ?1 AND state <> 'deleted'";
+    static const char sql_none[] =
+        "UPDATE lessons SET course_id = NULL, course_index = NULL "
+        "WHERE id = ?1";
+    sqlite3_stmt *st;
+    cat_tx tx;
+    int rc;
+
+    if (course == NULL && index != 0)
+        return cat_fail(db, YL_EINVAL, "index: given without a course");
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    st = cat_stmt(db, sql_chk);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto end;
+    }
+    sqlite3_bind_int64(st, 1, lesson_id);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc == SQLITE_DONE) {
+        rc = cat_fail(db, YL_ENOTFOUND, "no lesson %lld", (long long)lesson_id);
+        goto end;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = cat_err(db, rc, "lesson");
+        goto end;
+    }
+    if (course != NULL) {
+        rc = cat_courses_attach(db, lesson_id, course, index, owner, NULL);
+        goto end;
+    }
+    st = cat_stmt(db, sql_none);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto end;
+    }
+    sqlite3_bind_int64(st, 1, lesson_id);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "leave course");
+end:
+    return cat_tx_end(db, &tx, rc);
+}
+
+struct set_arg {
+    int64_t lesson;
+    char *course, *owner;
+    int index;
+};
+
+static void set_free(void *p)
+{
+    struct set_arg *a = p;
+
+    free(a->course);
+    free(a->owner);
+    free(a);
+}
+
+static int set_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct set_arg *a = arg;
+
+    res->id = a->lesson;
+    return cat_courses_set(db, a->lesson, a->course, a->index, a->owner);
+}
+
+int cat_courses_set_submit(cat_writer *w, int64_t lesson_id, const char *course,
+                           int index, const char *owner, cat_write_done done,
+                           void *ud)
+{
+    struct set_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    a->lesson = lesson_id;
+    a->index = index;
+    a->course = course != NULL ? strdup(course) : NULL;
+    a->owner = owner != NULL ? strdup(owner) : NULL;
+    if ((course != NULL && a->course == NULL) ||
+        (owner != NULL && a->owner == NULL)) {
+        set_free(a);
+        return -ENOMEM;
+    }
+    return cat_writer_submit(w, set_op, a, set_free, done, ud);
+}
+
 /* Columns of a course: published lessons counted, the first one's id and
  * thumb (for a card). */
 #define COURSE_COLS                                                            \

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "catalog/cat_db.h"
+#include "catalog/cat_writer.h"
 
 #define CAT_COURSE_INDEX_MAX 10000 /* highest course_index */
 #define CAT_COURSE_TITLE_MAX 200   /* characters */
@@ -41,6 +42,18 @@
  * (a course of another region) with a message naming the field. */
 int cat_courses_attach(cat_db *db, int64_t lesson_id, const char *course,
                        int index, const char *owner, int64_t *course_id);
+
+/* Writer connection: moves lesson_id (not deleted) into course at index
+ * as cat_courses_attach() does (the lesson leaves the course it was in;
+ * course NULL: into none), in its own transaction. owner is the acting
+ * admin's region code. YL_ENOTFOUND for an unknown or deleted lesson,
+ * YL_EINVAL, YL_EFORBIDDEN. */
+int cat_courses_set(cat_db *db, int64_t lesson_id, const char *course,
+                    int index, const char *owner);
+/* Same through the writer (strings copied): res->id = lesson_id. */
+int cat_courses_set_submit(cat_writer *w, int64_t lesson_id, const char *course,
+                           int index, const char *owner, cat_write_done done,
+                           void *ud);
 
 typedef struct cat_course_query {
     int page;         /* 1..; 0 means 1 */

@@ -258,12 +258,53 @@ static void list_and_get_in_order(void **state)
     fx_rmdir(dir);
 }
 
+/* Moving a lesson within its course, out of it, into another. */
+static void set_moves_and_leaves(void **state)
+{
+    char *dir = fx_tmpdir(), b[32];
+    cat_db *db = fx_open_with_sites(dir);
+    int64_t l1, l2, l3;
+
+    (void)state;
+    l1 = create_in(db, "一", "课程甲", 0, "91");
+    l2 = create_in(db, "二", "课程甲", 0, "91");
+    l3 = create_in(db, "三", "课程甲", 0, "91");
+    publish(db, l1);
+    publish(db, l2);
+    publish(db, l3);
+    /* l3 to the front: 3, 1, 2. */
+    assert_int_equal(cat_courses_set(db, l3, "1", 1, "91"), 0);
+    assert_string_equal(place_of(db, l3, b, sizeof(b)), "1/3");
+    assert_int_equal(next_of(db, l3), l1);
+    assert_int_equal(next_of(db, l2), 0);
+    /* l1 to the end (no index): 3, 2, 1. */
+    assert_int_equal(cat_courses_set(db, l1, "课程甲", 0, "91"), 0);
+    assert_int_equal(next_of(db, l2), l1);
+    assert_string_equal(place_of(db, l1, b, sizeof(b)), "3/3");
+    /* l2 leaves: 3, 1. */
+    assert_int_equal(cat_courses_set(db, l2, NULL, 0, "91"), 0);
+    assert_string_equal(place_of(db, l2, b, sizeof(b)), "none");
+    assert_int_equal(next_of(db, l3), l1);
+    assert_string_equal(place_of(db, l1, b, sizeof(b)), "2/2");
+    /* Refused: an index without a course, an unknown or deleted lesson,
+     * another region's course. */
+    assert_int_equal(cat_courses_set(db, l2, NULL, 2, "91"), YL_EINVAL);
+    assert_int_equal(cat_courses_set(db, 99, "1", 0, "91"), YL_ENOTFOUND);
+    assert_int_equal(cat_lessons_delete(db, l2, NULL), 0);
+    assert_int_equal(cat_courses_set(db, l2, "1", 0, "91"), YL_ENOTFOUND);
+    assert_int_equal(cat_courses_set(db, l1, "1", 0, "910101"), YL_EFORBIDDEN);
+    assert_string_equal(place_of(db, l1, b, sizeof(b)), "2/2");
+    cat_db_close(db);
+    fx_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(order_next_and_counts),
         cmocka_unit_test(course_by_id_title_and_scope),
         cmocka_unit_test(list_and_get_in_order),
+        cmocka_unit_test(set_moves_and_leaves),
     };
     return cmocka_run_group_tests_name("cat_courses", tests, NULL, NULL);
 }

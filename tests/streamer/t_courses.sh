@@ -127,3 +127,63 @@ expect_eq "$(item "$ins" '[.course.index, .course.count, .next] | @csv')" \
 api GET /api/v1/courses/1 >/dev/null
 expect_eq "$(resp '[.lessons[].id] | @csv')" "3,$ins,2" "course order now"
 ok "insert by id at an index; delete leaves no hole"
+
+# --- POST /api/v1/lessons/{id}/course: move, reorder, leave; bad bodies
+cset() { # cset ID JSON [token]: prints the status
+    api POST "/api/v1/lessons/$1/course" \
+        -H "Authorization: Bearer ${3:-$ADMIN}" \
+        -H 'Content-Type: application/json' -d "$2"
+}
+# Course 1 is now 3, $ins, 2; lesson 4 (in no course) joins it first.
+expect_eq "$(cset 4 '{"course":1,"index":1}')" 200 "lesson 4 into course 1"
+expect_eq "$(resp '[.id, .course.id, .course.index, .course.count, .next]
+    | @csv')" "4,1,1,4,3" "the answer is the lesson item"
+api GET /api/v1/courses/1 >/dev/null
+expect_eq "$(resp '[.lessons[].id] | @csv')" "4,3,$ins,2" "order after join"
+# Move lesson 2 (last) to the front, by title; then out of any course.
+expect_eq "$(cset 2 '{"course":"森林防火","index":1}')" 200 "reorder"
+api GET /api/v1/courses/1 >/dev/null
+expect_eq "$(resp '[.lessons[].id] | @csv')" "2,4,3,$ins" "order after move"
+expect_eq "$(cset 4 '{"course":null}')" 200 "leave the course"
+expect_eq "$(resp 'has("course")')" false "no course after leaving"
+expect_eq "$(resp .next)" null "no next after leaving"
+expect_eq "$(item 2 .next)" 3 "the course closes the gap"
+# A new course by title, appended (no index).
+expect_eq "$(cset 4 '{"course":"草果种植"}')" 200 "a new course by title"
+expect_eq "$(resp '[.course.title, .course.index, .course.count] | @csv')" \
+    '"草果种植",1,1' "alone in its new course"
+ok "POST /lessons/{id}/course: join, reorder, leave, new course"
+
+badset() { # badset WHAT STATUS REGEX ID JSON [token]
+    expect_eq "$(cset "$4" "$5" "${6:-$ADMIN}")" "$2" "$1"
+    expect_match "$(resp .error.message)" "$3" "$1: message"
+}
+before=$(db "SELECT group_concat(id || ':' || ifnull(course_id, '-') || ':' ||
+    ifnull(course_index, '-')) FROM lessons")
+badset "unknown course id" 400 '^course: unknown course 99$' 2 '{"course":99}'
+badset "negative index" 400 '^index: want an integer in 1\.\.10000$' 2 \
+    '{"course":1,"index":-1}'
+badset "index as a string" 400 '^index:' 2 '{"course":1,"index":"2"}'
+badset "index as a float" 400 '^index:' 2 '{"course":1,"index":1.5}'
+badset "course as a float" 400 '^course: want a course id' 2 '{"course":1.5}'
+badset "course as an array" 400 '^course: want' 2 '{"course":[1]}'
+badset "course 0" 400 '^course: want' 2 '{"course":0}'
+badset "empty title" 400 '^course: want' 2 '{"course":""}'
+badset "no course" 400 '^course: missing' 2 '{"index":2}'
+badset "index with null" 400 '^index: given with' 2 \
+    '{"course":null,"index":2}'
+badset "unknown field" 400 '^order: unknown field' 2 '{"course":1,"order":2}'
+badset "not an object" 400 '^body: want an object' 2 '[1]'
+badset "not JSON" 400 '^body is not JSON' 2 '{"course":'
+expect_eq "$(resp .error.code)" malformed_json "not JSON: code"
+badset "unknown lesson" 404 '^no lesson 999$' 999 '{"course":1}'
+badset "deleted lesson" 404 '^no lesson 1$' 1 '{"course":1}'
+expect_eq "$(api POST /api/v1/lessons/2/course -H 'Content-Type: application/json' \
+    -d '{"course":1}')" 401 "anonymous"
+badset "site token" 403 'admin token' 2 '{"course":1}' "$SITE"
+badset "outside the lesson's region" 403 "belongs to region 53" 2 \
+    '{"course":1}' "$DALI"
+expect_eq "$(db "SELECT group_concat(id || ':' || ifnull(course_id, '-') || ':' ||
+    ifnull(course_index, '-')) FROM lessons")" "$before" \
+    "refused changes changed nothing"
+ok "bad course changes → 400/401/403/404 naming the field, nothing changed"
