@@ -1777,6 +1777,9 @@ static int run(tc_job *j)
                            av_err(ret, e, sizeof(e)));
         }
         j->n_thumbs = ret;
+        YL_LOGD("tc", "seek thumbnails: %d tiles in %d sheets, %.1f ms CPU",
+                j->n_thumbs, (j->n_thumbs + 99) / 100,
+                (double)tc_thumbs_cpu_ns(j->thumbs) / 1e6);
     }
     ret = write_subs(j);
     if (ret < 0)

@@ -61,6 +61,11 @@ int tc_thumbs_offer(tc_thumbs *t, const AVFrame *f, int64_t t_us);
  * AVERROR / -errno. */
 int tc_thumbs_finish(tc_thumbs *t, double duration_s);
 
+/* CPU time the track has cost its thread so far (scaling, clearing,
+ * JPEG encoding, writing), nanoseconds: the measure of what thumbnails
+ * add to a transcode (logged at debug level). */
+int64_t tc_thumbs_cpu_ns(const tc_thumbs *t);
+
 void tc_thumbs_free(tc_thumbs *t); /* NULL is a no-op */
 
 #endif
