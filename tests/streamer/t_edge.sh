@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The edge tier on stock nginx (deploy/nginx/edge.conf, unchanged but for
+# the origin's address, the port and the cache path): one origin, two
+# edges on loopback. Hundreds of clients (another process) fetch the same
+# lesson through the edges at once and the origin sees about one request
+# per file per edge (proxy_cache_lock); with the origin stopped both edges
+# keep serving the lesson (proxy_cache_use_stale); a websocket through an
+# edge receives a notice; the API passes through.
+. "$(dirname "$0")/lib.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh)"
+
+setup_catalog
+L=$DATA/hls/7
+make_hls "$L"
+start_server --init
+NGX=()
+cleanup_edges() {
+    local p
+    for p in "${NGX[@]}"; do kill -QUIT "$p" 2>/dev/null || true; done
+}
+trap 'cleanup_edges; _on_exit' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# edge NAME: an nginx from deploy/nginx/edge.conf in its own prefix; its
+# port in EPORT.
+edge() {
+    local d=$YL_TMPDIR/$1 port
+    port=$(free_port)
+    mkdir -p "$d/cache" "$d/logs"
+    sed -e "s|server 127.0.0.1:8080;|server 127.0.0.1:$PORT;|" \
+        -e "s|listen 80;|listen 127.0.0.1:$port;|" \
+        -e "s|/var/cache/nginx/yunling|$d/cache|" \
+        "$here/../../deploy/nginx/edge.conf" >"$d/edge.conf"
+    cat >"$d/nginx.conf" <<NGX
+user root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    include /etc/nginx/mime.types;
+    client_body_temp_path $d/body;
+    proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fcgi;
+    uwsgi_temp_path $d/uwsgi;
+    scgi_temp_path $d/scgi;
+    include $d/edge.conf;
+}
+NGX
+    nginx -t -q -p "$d" -c "$d/nginx.conf" || fail "$1: nginx -t"
+    nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;' \
+        >"$d/logs/out.log" 2>&1 &
+    NGX+=($!)
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
+        sleep 0.05
+    done
+    EPORT=$port
+}
+edge e1
+E1=$EPORT
+edge e2
+E2=$EPORT
+ok "two edges up ($E1, $E2) in front of the origin ($PORT)"
+
+hls_count() {
+    curl -s "$BASE/metrics" |
+        awk '/^yunling_http_requests_total\{route="hls"/ { s += $2 } END { print s + 0 }'
+}
+(cd "$L" && find . -type f ! -name lesson.json | sed 's|^\.|/hls/7|' | sort) \
+    >"$YL_TMPDIR/paths"
+NFILES=$(wc -l <"$YL_TMPDIR/paths")
+before=$(hls_count)
+out=$(node "$here/edge_load.mjs" "http://127.0.0.1:$E1,http://127.0.0.1:$E2" \
+    "$YL_TMPDIR/paths" 300)
+expect_match "$out" '"failed":0' "300 clients through the edges"
+got=$(($(hls_count) - before))
+served=$((300 * NFILES))
+echo "origin saw $got HLS requests for $served responses ($NFILES files, 2 edges)"
+# About one per file per edge; the 2 s playlists may be fetched again
+# while the load runs.
+[ "$got" -le $((2 * NFILES + 8)) ] ||
+    fail "origin saw $got requests, want about $((2 * NFILES)) (one per file per edge)"
+ok "proxy_cache_lock: $served responses cost the origin $got requests"
+
+# The API and the websocket channel pass through an edge.
+expect_eq "$(code "http://127.0.0.1:$E1/api/v1/sites/5329")" 200 "API through an edge"
+expect_eq "$(code "http://127.0.0.1:$E1/metrics")" 404 "the origin's metrics stay private"
+cat >"$YL_TMPDIR/ws_edge.mjs" <<JS
+import { Client, check, api } from '$here/wslib.mjs';
+const tv = new Client($E2);
+await tv.hello('$SITE');
+const r = await api($E1, 'POST', '/api/v1/notices', '$ADMIN',
+    { title: '经边缘节点', body: '测试', targets: ['532901104201'] });
+check(r.status === 201, 'a notice sent through edge 1: 201');
+const n = await tv.next('notice');
+check(n.id === r.json.id, 'received over a websocket through edge 2');
+tv.close();
+process.exit(0);
+JS
+node "$YL_TMPDIR/ws_edge.mjs" || fail "websocket through an edge"
+
+# The origin goes away: the edges keep serving what they have, playlists
+# past their 2 s lifetime included (stale).
+kill -KILL "$SRV_PID"
+wait "$SRV_PID" 2>/dev/null || true
+SRV_PID=
+sleep 3 # the playlists' max-age (2 s) runs out
+out=$(node "$here/edge_load.mjs" "http://127.0.0.1:$E1,http://127.0.0.1:$E2" \
+    "$YL_TMPDIR/paths" 20)
+expect_match "$out" '"failed":0' "with the origin down, both edges serve the lesson"
+expect_eq "$(code "http://127.0.0.1:$E1/api/v1/sites/5329")" 502 \
+    "the API says the origin is down (502)"
+ok "edge tier"
