@@ -162,6 +162,7 @@ int cat_tx_begin(cat_db *db, cat_tx *tx)
     int rc;
 
     if (sqlite3_get_autocommit(db->h)) {
+        db->tx_poisoned = false;
         rc = run_cached(db, "BEGIN IMMEDIATE");
         if (rc < 0)
             return rc;
@@ -355,8 +356,9 @@ void cat_db_close(cat_db *db)
 {
     if (db == NULL)
         return;
-    if (db->vctx != NULL)
-        cat_vctx_free(db->vctx);
+    for (size_t i = 0; i < CAT_CDATA_SLOTS; i++)
+        if (db->cdata[i].key != NULL && db->cdata[i].destroy != NULL)
+            db->cdata[i].destroy(db->cdata[i].data);
     for (size_t i = 0; i < CAT_STMT_SLOTS; i++)
         sqlite3_finalize(db->stmts[i].st);
     sqlite3_close_v2(db->h);
@@ -388,7 +390,50 @@ int cat_db_schema_latest(void)
 
 int cat_db_begin(cat_db *db)
 {
+    db->tx_poisoned = false;
     return run_cached(db, "BEGIN IMMEDIATE");
+}
+
+void cat_tx_poison(cat_db *db)
+{
+    db->tx_poisoned = true;
+}
+
+bool cat_tx_poisoned(const cat_db *db)
+{
+    return db->tx_poisoned;
+}
+
+int cat_db_set_clientdata(cat_db *db, const void *key, void *data,
+                          void (*destroy)(void *data))
+{
+    size_t i, free_slot = CAT_CDATA_SLOTS;
+
+    for (i = 0; i < CAT_CDATA_SLOTS; i++) {
+        if (db->cdata[i].key == key)
+            break;
+        if (db->cdata[i].key == NULL && free_slot == CAT_CDATA_SLOTS)
+            free_slot = i;
+    }
+    if (i == CAT_CDATA_SLOTS) {
+        if (free_slot == CAT_CDATA_SLOTS)
+            return -ENOSPC;
+        i = free_slot;
+    } else if (db->cdata[i].destroy != NULL && db->cdata[i].data != data) {
+        db->cdata[i].destroy(db->cdata[i].data);
+    }
+    db->cdata[i].key = data != NULL ? key : NULL;
+    db->cdata[i].data = data;
+    db->cdata[i].destroy = destroy;
+    return 0;
+}
+
+void *cat_db_clientdata(cat_db *db, const void *key)
+{
+    for (size_t i = 0; i < CAT_CDATA_SLOTS; i++)
+        if (db->cdata[i].key == key)
+            return db->cdata[i].data;
+    return NULL;
 }
 
 int cat_db_commit(cat_db *db)
