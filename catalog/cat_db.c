@@ -3,7 +3,6 @@
 #include "catalog/cat_db.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -528,20 +527,6 @@ void cat_day_format(int64_t day, char buf[11])
     buf[8] = (char)('0' + d / 10);
     buf[9] = (char)('0' + d % 10);
     buf[10] = '\0';
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path) < 0 ? -1 : 0;
-}
-
-int cat_rmtree(const char *path)
-{
-    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
-        return errno == ENOENT ? 0 : -errno;
-    return 0;
 }
 
 size_t cat_utf8_len(const char *s)

@@ -179,8 +179,6 @@ extern const struct cat_writer_hooks *const cat_writer_modules[];
 void cat_writer_counters(struct cat_writer *w, uint64_t c[3]);
 
 /* ---- helpers ---- */
-/* Recursively removes path (a directory tree or a file). 0 or -errno. */
-int cat_rmtree(const char *path);
 /* Number of UTF-8 code points in s. */
 size_t cat_utf8_len(const char *s);
 /* UTF-8 text checks: yl_utf8_text() in common/yl_utf8.h. */

@@ -14,6 +14,7 @@
 #include "catalog/cat_internal.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_time.h"
 
 typedef struct wreq {
     struct wreq *next;
@@ -296,15 +297,11 @@ static void *writer_main(void *p)
 
         pthread_mutex_lock(&w->lock);
         while (w->head == NULL && !w->stopping) {
-            struct timespec ts;
-
             /* Idle: look at the database file once a second, so a
              * deleted one is noticed without a write. The monotonic
              * clock (w->cond's): a wall clock set back would stretch
              * this second by as much. */
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += 1;
-            if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT &&
+            if (yl_timed_wait_ms(&w->cond, &w->lock, 1000) == ETIMEDOUT &&
                 w->head == NULL && !atomic_load(&w->lost)) {
                 pthread_mutex_unlock(&w->lock);
                 file_ok(w);
@@ -354,14 +351,7 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     if (w->cfg.active_window_s <= 0)
         w->cfg.active_window_s = 60;
     pthread_mutex_init(&w->lock, NULL);
-    {
-        pthread_condattr_t ca;
-
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&w->cond, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    yl_cond_init_mono(&w->cond);
     atomic_init(&w->lost, false);
     pthread_mutex_init(&w->ckpt_lock, NULL);
     pthread_cond_init(&w->ckpt_cond, NULL);

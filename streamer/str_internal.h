@@ -286,11 +286,7 @@ int str_hls_remove(str_server *srv, int64_t lesson);
 int str_metrics_reply(str_req *r);
 int str_status_index(int status);
 
-/* ---- str_fs.c ---- */
-/* mkdir -p with mode 0755. 0 or -errno. */
-int str_mkdirs(const char *path);
-/* rm -rf without following symlinks. 0 or -errno. */
-int str_rmtree(const char *path);
+/* ---- str_fs.c (rmtree and mkdir -p: common/yl_fs.h) ---- */
 /* snprintf into a path buffer: 0, or -ENAMETOOLONG when it does not fit. */
 int str_pathf(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -42,6 +42,8 @@
 #include "catalog/cat_lessons.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_time.h"
+#include "common/yl_fs.h"
 #include "streamer/str_api.h"
 
 extern char **environ;
@@ -56,7 +58,7 @@ typedef struct str_jobs {
     int timeout_s;
     int64_t keep_failed_ms; /* a failed job's sources, then removed */
     int64_t sweep_every_ms; /* look for expired sources this often */
-    int64_t next_sweep_ms;  /* mono_ms() of the next look */
+    int64_t next_sweep_ms;  /* yl_mono_ms() of the next look */
 
     pthread_t th;
     bool started;
@@ -70,14 +72,6 @@ typedef struct str_jobs {
     atomic_llong cancel;  /* any thread: a running job cancelled, 0 none
                            * (one runs at a time: one slot is enough) */
 } str_jobs;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A character that can be part of a path: a data dir prefix preceded by
  * one is the tail of another path, not the data dir. */
@@ -153,7 +147,7 @@ static void sweep_sources(str_jobs *j)
     int rc, n = 0;
     DIR *d;
 
-    j->next_sweep_ms = mono_ms() + j->sweep_every_ms;
+    j->next_sweep_ms = yl_mono_ms() + j->sweep_every_ms;
     if (ids == NULL ||
         str_pathf(dir, sizeof(dir), "%s/uploads", j->data_dir) < 0 ||
         (d = opendir(dir)) == NULL) {
@@ -187,7 +181,7 @@ static void sweep_sources(str_jobs *j)
         if (str_pathf(path, sizeof(path), "%s/%" PRId64, dir,
                       (int64_t)json_integer_value(v)) < 0)
             continue;
-        r = str_rmtree(path);
+        r = yl_rmtree(path);
         if (r < 0)
             YL_LOGW("jobs", "remove %s: %s", path, strerror(-r));
         else
@@ -373,7 +367,7 @@ static void on_line(str_jobs *j, int64_t id, attempt *at, char *line)
         /* ignored: not one of ours */
     } else if (strcmp(ev, "progress") == 0) {
         double p = json_number_value(json_object_get(o, "progress"));
-        int64_t now = mono_ms();
+        int64_t now = yl_mono_ms();
 
         if (p < 0)
             p = 0;
@@ -411,7 +405,7 @@ static int watch(str_jobs *j, int64_t id, pid_t pid, int fd, attempt *at)
 {
     char buf[8192], line[8192];
     size_t llen = 0;
-    int64_t start = mono_ms();
+    int64_t start = yl_mono_ms();
     int status = 0;
 
     for (;;) {
@@ -423,7 +417,7 @@ static int watch(str_jobs *j, int64_t id, pid_t pid, int fd, attempt *at)
             kill_child(j, SIGTERM); /* exits 130, leaves nothing behind */
         }
         if (j->timeout_s > 0 && !at->killed_timeout &&
-            mono_ms() - start > (int64_t)j->timeout_s * 1000) {
+            yl_mono_ms() - start > (int64_t)j->timeout_s * 1000) {
             at->killed_timeout = true;
             kill_child(j, SIGKILL);
         }
@@ -431,11 +425,11 @@ static int watch(str_jobs *j, int64_t id, pid_t pid, int fd, attempt *at)
          * temporary output; one that does not go within 5 s is killed. */
         if (!at->killed_cancel && atomic_load(&j->cancel) == id) {
             at->killed_cancel = true;
-            at->cancel_at = mono_ms();
+            at->cancel_at = yl_mono_ms();
             kill_child(j, SIGTERM);
         }
         if (at->killed_cancel && !at->killed_hard &&
-            mono_ms() - at->cancel_at > 5000) {
+            yl_mono_ms() - at->cancel_at > 5000) {
             at->killed_hard = true;
             kill_child(j, SIGKILL);
         }
@@ -491,7 +485,7 @@ static int publish(str_jobs *j, int64_t id, int64_t lesson, const char *outdir,
         return rc;
     }
     /* A dir left by a publish that crashed before its commit. */
-    str_rmtree(final);
+    yl_rmtree(final);
     if (rename(outdir, final) < 0) {
         rc = -errno;
         snprintf(why, whylen, "publish: rename %.200s -> %.200s: %s", outdir,
@@ -506,12 +500,12 @@ static int publish(str_jobs *j, int64_t id, int64_t lesson, const char *outdir,
     if (rc < 0) {
         snprintf(why, whylen, "publish: %s",
                  s.res.error[0] ? s.res.error : "catalog refused the lesson");
-        str_rmtree(final);
+        yl_rmtree(final);
     }
     cat_sync_fini(&s);
     if (rc == 0) {
         /* The sources are no longer needed once the lesson is out. */
-        str_rmtree(srcdir);
+        yl_rmtree(srcdir);
     }
     return rc;
 }
@@ -524,8 +518,8 @@ static void cancelled(int64_t id, const char *outdir, const char *srcdir,
     static const char line[] = "=== cancelled: the lesson was deleted\n";
 
     YL_LOGI("jobs", "[job=%" PRId64 "] cancelled: its lesson was deleted", id);
-    str_rmtree(outdir);
-    str_rmtree(srcdir);
+    yl_rmtree(outdir);
+    yl_rmtree(srcdir);
     if (logfd >= 0 && write(logfd, line, sizeof(line) - 1) < 0)
         YL_LOGW("jobs", "[job=%" PRId64 "] write log: %s", id, strerror(errno));
 }
@@ -543,7 +537,7 @@ static void run_job(str_jobs *j, json_t *job)
     job_argv *av = NULL;
     attempt at;
     pid_t pid;
-    int64_t t0 = mono_ms();
+    int64_t t0 = yl_mono_ms();
 
     memset(&at, 0, sizeof(at));
     atomic_store(&j->current, id);
@@ -578,7 +572,7 @@ static void run_job(str_jobs *j, json_t *job)
         fail_job(j, id, "too many inputs for one transcoder command", true);
         goto out;
     }
-    str_rmtree(outdir); /* a previous attempt's leftovers */
+    yl_rmtree(outdir); /* a previous attempt's leftovers */
     logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (logfd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
         snprintf(why, sizeof(why), "cannot start the transcoder: %.300s: %s",
@@ -643,7 +637,7 @@ static void run_job(str_jobs *j, json_t *job)
                 "[job=%" PRId64 "] stopped with the server; it runs "
                 "again at the next start",
                 id);
-        str_rmtree(outdir);
+        yl_rmtree(outdir);
         goto out;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && at.got_done) {
@@ -651,7 +645,7 @@ static void run_job(str_jobs *j, json_t *job)
             YL_LOGI("jobs",
                     "[job=%" PRId64 " lesson=%" PRId64 "] done in "
                     "%.1f s: /hls/%" PRId64 "/master.m3u8",
-                    id, lesson, (double)(mono_ms() - t0) / 1000.0, lesson);
+                    id, lesson, (double)(yl_mono_ms() - t0) / 1000.0, lesson);
             goto out;
         }
         /* Deleted between the transcoder's end and the publish. */
@@ -682,7 +676,7 @@ static void run_job(str_jobs *j, json_t *job)
             "[job=%" PRId64 " lesson=%" PRId64 "] attempt %" PRId64
             " failed: %s",
             id, lesson, attempts, why);
-    str_rmtree(outdir);
+    yl_rmtree(outdir);
     fail_job(j, id, why,
              !at.killed_timeout && WIFEXITED(status) &&
                  (WEXITSTATUS(status) == 64 || WEXITSTATUS(status) == 65));
@@ -699,16 +693,14 @@ out:
 
 static void wait_for_work(str_jobs *j, int seconds)
 {
-    struct timespec ts;
-
     /* j->cond waits on CLOCK_MONOTONIC (str_jobs_start): with the wall
      * clock set back a day, a CLOCK_REALTIME deadline would keep the
      * runner from looking for due retries for that day. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += seconds;
+    struct timespec ts = yl_deadline_ms((int64_t)seconds * 1000);
+
     pthread_mutex_lock(&j->lock);
     while (!j->wake && !atomic_load(&j->stop))
-        if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) == ETIMEDOUT)
+        if (yl_timed_wait(&j->cond, &j->lock, &ts) == ETIMEDOUT)
             break;
     j->wake = false;
     pthread_mutex_unlock(&j->lock);
@@ -738,7 +730,7 @@ static void *runner(void *arg)
     while (!atomic_load(&j->stop)) {
         json_t *job = NULL;
 
-        if (mono_ms() >= j->next_sweep_ms)
+        if (yl_mono_ms() >= j->next_sweep_ms)
             sweep_sources(j);
 
         cat_sync_init(&s);
@@ -784,14 +776,7 @@ int str_jobs_start(str_server *srv, str_jobs **out)
                         : j->keep_failed_ms > 600000 ? 600000
                                                      : j->keep_failed_ms;
     pthread_mutex_init(&j->lock, NULL);
-    {
-        pthread_condattr_t ca;
-
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&j->cond, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    yl_cond_init_mono(&j->cond);
     atomic_init(&j->stop, false);
     atomic_init(&j->finished, false);
     atomic_init(&j->current, 0);

@@ -19,7 +19,7 @@
 #include "common/yl_log.h"
 #include "transcode/tc_job.h"
 #include "transcode/tc_ladder.h"
-#include "transcode/tc_lang.h"
+#include "common/yl_lang.h"
 #include "transcode/tc_progress.h"
 #include "transcode/tc_status.h"
 
@@ -118,7 +118,7 @@ static const char *split_lang(const char *opt, const char *arg, char *lang,
     }
     memcpy(tag, arg, (size_t)(eq - arg));
     tag[eq - arg] = '\0';
-    if (tc_lang_normalize(tag, lang, len) < 0) {
+    if (yl_lang_normalize(tag, lang, len) < 0) {
         snprintf(err, errlen,
                  "--%s %s: \"%s\" is not a well-formed BCP-47 language tag",
                  opt, arg, tag);
@@ -132,7 +132,7 @@ struct cli {
     tc_job_lang langs[MAX_ARGS];
     tc_job_file dubs[MAX_ARGS];
     tc_job_file subs[MAX_ARGS];
-    char lang_buf[3 * MAX_ARGS][TC_LANG_MAX];
+    char lang_buf[3 * MAX_ARGS][YL_LANG_MAX];
     int n_lang_buf;
     int heights[TC_LADDER_MAX];
     int progress_mode;
@@ -194,7 +194,7 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
                              optarg);
                     return YL_EUSAGE;
                 }
-                if (tc_lang_normalize(end + 1, lang, TC_LANG_MAX) < 0) {
+                if (yl_lang_normalize(end + 1, lang, YL_LANG_MAX) < 0) {
                     snprintf(err, errlen,
                              "--audio-lang %s: \"%s\" is not a well-formed "
                              "BCP-47 language tag",
@@ -209,7 +209,7 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
                 tc_job_file *f =
                     ch == 'A' ? &c->dubs[c->o.n_dubs] : &c->subs[c->o.n_subs];
 
-                v = split_lang(opt, optarg, lang, TC_LANG_MAX, err, errlen);
+                v = split_lang(opt, optarg, lang, YL_LANG_MAX, err, errlen);
                 if (v == NULL)
                     return YL_EUSAGE;
                 f->lang = lang;
