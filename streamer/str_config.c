@@ -38,8 +38,13 @@ static const yl_conf_key keys[] = {
 int str_config_extra(void *ud, const char *section, const char *key,
                      const char *value)
 {
-    str_config scratch, *cfg = ud != NULL ? ud : &scratch;
+    str_config scratch, *cfg = ud;
     char err[256];
+
+    if (cfg == NULL) { /* checked, not kept */
+        str_config_defaults(&scratch);
+        cfg = &scratch;
+    }
 
     if (section != NULL && section[0] != '\0' && strcmp(section, "server") != 0)
         return YL_ENOTFOUND;

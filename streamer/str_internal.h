@@ -284,6 +284,10 @@ int str_hls_remove(str_server *srv, int64_t lesson);
 
 /* ---- str_metrics.c ---- */
 int str_metrics_reply(str_req *r);
+/* The gauges of the catalog and the job runner, one text line each
+ * through emit (defined in str_api.c, which owns both). */
+void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
+                       void *ud);
 int str_status_index(int status);
 
 /* ---- str_fs.c (rmtree and mkdir -p: common/yl_fs.h) ---- */

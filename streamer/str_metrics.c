@@ -18,10 +18,6 @@ static const int status_codes[STR_NSTATUS - 1] = {
     200, 202, 204, 206, 304, 400, 401, 403, 404, 405,
     409, 411, 413, 414, 415, 416, 431, 500, 503};
 
-/* Extra gauges from the job runner and the catalog (str_api.c). */
-void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
-                       void *ud);
-
 static void emit_line(void *ud, const char *line)
 {
     yl_buf_printf(ud, "%s", line);
