@@ -393,6 +393,69 @@ int cat_db_begin(cat_db *db)
     return run_cached(db, "BEGIN IMMEDIATE");
 }
 
+/* Binds the arguments ap to st as fmt says (see cat_query()). */
+static int bind_v(cat_db *db, sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+    int rc = SQLITE_OK;
+
+    for (int i = 1; fmt[i - 1] != '\0' && rc == SQLITE_OK; i++) {
+        switch (fmt[i - 1]) {
+        case 'i':
+            rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+            break;
+        case 'I':
+            rc = sqlite3_bind_int(st, i, va_arg(ap, int));
+            break;
+        case 'd':
+            rc = sqlite3_bind_double(st, i, va_arg(ap, double));
+            break;
+        case 't':
+            rc = cat_bind_text(st, i, va_arg(ap, const char *));
+            break;
+        default:
+            return cat_fail(db, YL_EINVAL, "bind: bad type '%c'", fmt[i - 1]);
+        }
+    }
+    return rc == SQLITE_OK ? 0 : cat_err(db, rc, "bind");
+}
+
+sqlite3_stmt *cat_query(cat_db *db, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    va_list ap;
+    int rc;
+
+    if (st == NULL)
+        return NULL;
+    va_start(ap, fmt);
+    rc = bind_v(db, st, fmt, ap);
+    va_end(ap);
+    if (rc < 0) {
+        cat_stmt_done(st);
+        return NULL;
+    }
+    return st;
+}
+
+int cat_run(cat_db *db, const char *what, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    va_list ap;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    va_start(ap, fmt);
+    rc = bind_v(db, st, fmt, ap);
+    va_end(ap);
+    if (rc == 0) {
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : cat_err(db, rc, what);
+    }
+    cat_stmt_done(st);
+    return rc;
+}
+
 void cat_tx_poison(cat_db *db)
 {
     db->tx_poisoned = true;

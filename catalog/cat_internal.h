@@ -87,6 +87,19 @@ void *cat_db_clientdata(cat_db *db, const void *key);
 void cat_tx_poison(cat_db *db);
 bool cat_tx_poisoned(const cat_db *db);
 
+/* Prepare, bind and step in one call (as fossil's db_multi_exec). sql is
+ * a string literal (cat_stmt() caches it by address); fmt has one letter
+ * per parameter ?1, ?2, ... in order, taking the next argument:
+ *   i  int64_t      I  int      d  double
+ *   t  const char * (NULL binds NULL; copied by SQLite)
+ * cat_query() returns the prepared, bound statement for a row loop (the
+ * caller steps it and calls cat_stmt_done()), or NULL with the message in
+ * db->errmsg. cat_run() steps it once for a statement without rows:
+ * 0, or cat_err(db, rc, what). */
+sqlite3_stmt *cat_query(cat_db *db, const char *sql, const char *fmt, ...);
+int cat_run(cat_db *db, const char *what, const char *sql, const char *fmt,
+            ...);
+
 /* Runs a statement without results ("PRAGMA ..."). */
 int cat_exec(cat_db *db, const char *sql);
 

@@ -55,7 +55,7 @@ struct arend {
     tc_aout *out;
     tc_hls_stats stats;
     /* Source stream (demux thread) */
-    int stream; /* index in the source, -1 for a dub */
+    int stream; /* index in the source; a dub: -1 - its index in fmt */
     AVCodecContext *dec;
     int64_t start_pts; /* stream start, for positions */
     /* Dub (its own thread) */
