@@ -14,7 +14,6 @@ export default [
             'no-unused-vars': ['error', { args: 'none', caughtErrors: 'none' }],
             eqeqeq: ['error', 'smart'],
             'no-var': 'error',
-            'prefer-const': ['error', { destructuring: 'all' }],
         },
     },
     {

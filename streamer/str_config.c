@@ -20,6 +20,12 @@ void str_config_defaults(str_config *cfg)
     cfg->send_timeout_s = 60;
     cfg->shutdown_grace_s = 20;
     cfg->job_timeout_s = 0;
+    cfg->ws_hello_s = 10;
+    cfg->ws_ping_s = 25; /* a dead village link is noticed within 55 s */
+    cfg->ws_max_message = 256 * 1024;
+    cfg->ws_rate = 20;
+    cfg->ws_queue = 64;
+    cfg->ws_push_ms = 1000;
 }
 
 /* The server's own keys, section [server] (the catalog's are in
@@ -32,6 +38,13 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("send_timeout", str_config, send_timeout_s, 1, 3600),
     YL_CONF_INT_KEY("shutdown_grace", str_config, shutdown_grace_s, 0, 3600),
     YL_CONF_INT_KEY("job_timeout", str_config, job_timeout_s, 0, 7 * 24 * 3600),
+    YL_CONF_INT_KEY("ws_hello", str_config, ws_hello_s, 1, 600),
+    YL_CONF_INT_KEY("ws_ping", str_config, ws_ping_s, 1, 600),
+    YL_CONF_INT_KEY("ws_max_message", str_config, ws_max_message, 1024,
+                    16 << 20),
+    YL_CONF_INT_KEY("ws_rate", str_config, ws_rate, 1, 100000),
+    YL_CONF_INT_KEY("ws_queue", str_config, ws_queue, 4, 65536),
+    YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
     YL_CONF_END,
 };
 
