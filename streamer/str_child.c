@@ -161,7 +161,7 @@ static int reap(str_child *c, int *status)
     siginfo_t si;
     int rc;
 
-    while ((rc = waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT)) < 0 &&
+    while (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOWAIT) < 0 &&
            errno == EINTR)
         ;
     pthread_mutex_lock(&c->lock);
