@@ -419,41 +419,44 @@ static int bind_v(cat_db *db, sqlite3_stmt *st, const char *fmt, va_list ap)
     return rc == SQLITE_OK ? 0 : cat_err(db, rc, "bind");
 }
 
-sqlite3_stmt *cat_query(cat_db *db, const char *sql, const char *fmt, ...)
+/* cat_stmt() and bind_v(): the statement, or NULL (message in errmsg). */
+static sqlite3_stmt *query_v(cat_db *db, const char *sql, const char *fmt,
+                             va_list ap)
 {
     sqlite3_stmt *st = cat_stmt(db, sql);
-    va_list ap;
-    int rc;
 
-    if (st == NULL)
-        return NULL;
-    va_start(ap, fmt);
-    rc = bind_v(db, st, fmt, ap);
-    va_end(ap);
-    if (rc < 0) {
+    if (st != NULL && bind_v(db, st, fmt, ap) < 0) {
         cat_stmt_done(st);
-        return NULL;
+        st = NULL;
     }
+    return st;
+}
+
+sqlite3_stmt *cat_query(cat_db *db, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+
+    va_start(ap, fmt);
+    st = query_v(db, sql, fmt, ap);
+    va_end(ap);
     return st;
 }
 
 int cat_run(cat_db *db, const char *what, const char *sql, const char *fmt, ...)
 {
-    sqlite3_stmt *st = cat_stmt(db, sql);
+    sqlite3_stmt *st;
     va_list ap;
     int rc;
 
+    va_start(ap, fmt);
+    st = query_v(db, sql, fmt, ap);
+    va_end(ap);
     if (st == NULL)
         return YL_EDB;
-    va_start(ap, fmt);
-    rc = bind_v(db, st, fmt, ap);
-    va_end(ap);
-    if (rc == 0) {
-        rc = sqlite3_step(st);
-        rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : cat_err(db, rc, what);
-    }
+    rc = sqlite3_step(st);
     cat_stmt_done(st);
-    return rc;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : cat_err(db, rc, what);
 }
 
 void cat_tx_poison(cat_db *db)
