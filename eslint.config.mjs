@@ -26,9 +26,10 @@ export default [
         },
     },
     {
-        // Node scripts: tests and tools. Functions they hand to
+        // Node scripts: tests, benchmarks and tools. Functions they hand to
         // page.evaluate() run in the browser, so its globals are known.
-        files: ['tests/**/*.mjs', 'player-web/tools/**/*.mjs'],
+        files: ['tests/**/*.mjs', 'player-web/tools/**/*.mjs',
+                'bench/**/*.mjs'],
         languageOptions: {
             ecmaVersion: 2022,
             sourceType: 'module',

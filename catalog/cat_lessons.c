@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/cat_courses.h"
 #include "catalog/cat_internal.h"
 #include "catalog/cat_lang.h"
 #include "common/yl_err.h"
@@ -89,6 +90,8 @@ static int check_new(cat_db *db, const cat_lesson_new *ln)
     rc = check_lang_map(db, json_object_get(ln->inputs, "audio"), "audio");
     if (rc == 0)
         rc = check_lang_map(db, json_object_get(ln->inputs, "subs"), "subs");
+    if (rc == 0 && ln->course == NULL && ln->course_index != 0)
+        rc = cat_fail(db, YL_EINVAL, "course_index: given without a course");
     if (rc == 0 && ln->uploads_dir == NULL)
         rc = cat_fail(db, YL_EINVAL, "uploads_dir: missing");
     if (rc == 0 && ln->owner != NULL) {
@@ -261,6 +264,12 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
         }
         rc = 0;
     }
+    if (ln->course != NULL) {
+        rc = cat_courses_attach(db, lid, ln->course, ln->course_index,
+                                ln->owner, NULL);
+        if (rc < 0)
+            goto end;
+    }
     st = cat_stmt(db, sql_j);
     if (st == NULL) {
         rc = YL_EDB;
@@ -331,7 +340,7 @@ struct create_arg {
     cat_lesson_new ln;
     json_t *titles, *inputs;
     char *category, *source_name, *staged_dir, *uploads_dir, *owner;
-    char *idem_key;
+    char *idem_key, *course;
 };
 
 static void create_free(void *p)
@@ -346,6 +355,7 @@ static void create_free(void *p)
     free(a->uploads_dir);
     free(a->owner);
     free(a->idem_key);
+    free(a->course);
     free(a);
 }
 
@@ -386,6 +396,7 @@ int cat_lessons_create_submit(cat_writer *w, const cat_lesson_new *ln,
     a->uploads_dir = dup_or_null(ln->uploads_dir, &fail);
     a->owner = dup_or_null(ln->owner, &fail);
     a->idem_key = dup_or_null(ln->idem_key, &fail);
+    a->course = dup_or_null(ln->course, &fail);
     if (fail || (ln->titles && !a->titles) || (ln->inputs && !a->inputs)) {
         create_free(a);
         return -ENOMEM;
@@ -399,6 +410,8 @@ int cat_lessons_create_submit(cat_writer *w, const cat_lesson_new *ln,
     a->ln.owner = a->owner;
     a->ln.idem_key = a->idem_key;
     a->ln.idem_token = ln->idem_token;
+    a->ln.course = a->course;
+    a->ln.course_index = ln->course_index;
     return cat_writer_submit(w, create_op, a, create_free, done, ud);
 }
 
@@ -460,8 +473,8 @@ int cat_lessons_meta_load(const char *path, json_t **meta, char *err,
         rc = meta_err(err, errlen, path, "audio", "want an array");
         goto out;
     }
-    for (i = 0; i < 2; i++) {
-        const char *key = i == 0 ? "poster" : "thumb";
+    for (i = 0; i < 3; i++) {
+        const char *key = i == 0 ? "poster" : i == 1 ? "thumb" : "thumbs";
 
         v = json_object_get(m, key);
         if (v != NULL && !json_is_null(v) &&
@@ -570,8 +583,17 @@ out:
     "l.subtitles, l.created_ms, json_extract(l.meta, '$.poster'), "            \
     "(SELECT json_group_object(t.lang, t.title) FROM lesson_titles t "         \
     "WHERE t.lesson_id = l.id), json_extract(l.meta, '$.thumb'), "             \
-    "l.owner_id "                                                              \
-    "FROM lessons l "
+    "l.owner_id, json_extract(l.meta, '$.thumbs'), l.course_id, c.title, "     \
+    "(SELECT count(*) FROM lessons x WHERE x.course_id = l.course_id AND "     \
+    "x.state = 'ready' AND (x.course_index, x.id) < "                          \
+    "(l.course_index, l.id)), "                                                \
+    "(SELECT count(*) FROM lessons x WHERE x.course_id = l.course_id AND "     \
+    "x.state = 'ready'), "                                                     \
+    "(SELECT x.id FROM lessons x WHERE x.course_id = l.course_id AND "         \
+    "x.state = 'ready' AND (x.course_index, x.id) > "                          \
+    "(l.course_index, l.id) ORDER BY x.course_index, x.id LIMIT 1), "          \
+    "json_type(l.meta, '$.poster') "                                           \
+    "FROM lessons l LEFT JOIN courses c ON c.id = l.course_id "
 
 static json_t *parse_or(const char *s, json_t *dflt)
 {
@@ -630,7 +652,12 @@ static json_t *item_from(sqlite3_stmt *st, const char *pref)
         const char *poster = cat_col_text(st, 7);
         snprintf(buf, sizeof(buf), "/hls/%lld/%s", (long long)id,
                  poster[0] ? poster : "poster.jpg");
-        json_object_set_new(item, "poster", json_string(buf));
+        /* "poster": null in lesson.json: an audio-only lesson transcoded
+         * before cards existed has no picture; null, not a 404. */
+        json_object_set_new(item, "poster",
+                            strcmp(cat_col_text(st, 17), "null") == 0
+                                ? json_null()
+                                : json_string(buf));
         /* A small picture for lists (lessons transcoded before it existed
          * have none: clients use the poster). */
         if (sqlite3_column_type(st, 9) == SQLITE_TEXT) {
@@ -647,6 +674,32 @@ static json_t *item_from(sqlite3_stmt *st, const char *pref)
         json_object_set_new(item, "thumb", json_null());
         json_object_set_new(item, "hls", json_null());
     }
+    /* The seek-preview track (lessons transcoded before it, and
+     * audio-only ones, have none). */
+    if (ready && sqlite3_column_type(st, 11) == SQLITE_TEXT) {
+        snprintf(buf, sizeof(buf), "/hls/%lld/%s", (long long)id,
+                 cat_col_text(st, 11));
+        json_object_set_new(item, "thumbs", json_string(buf));
+    } else {
+        json_object_set_new(item, "thumbs", json_null());
+    }
+    if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+        /* Among the course's published lessons; one not yet published
+         * counts itself too (admins see it in its place). */
+        json_int_t count = sqlite3_column_int64(st, 15) + (ready ? 0 : 1);
+
+        json_object_set_new(
+            item, "course",
+            json_pack("{s:I, s:s, s:I, s:I}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 12), "title",
+                      cat_col_text(st, 13), "index",
+                      (json_int_t)sqlite3_column_int64(st, 14) + 1, "count",
+                      count));
+    }
+    json_object_set_new(item, "next",
+                        sqlite3_column_type(st, 16) == SQLITE_NULL
+                            ? json_null()
+                            : json_integer(sqlite3_column_int64(st, 16)));
     return item;
 }
 

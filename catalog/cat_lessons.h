@@ -7,7 +7,14 @@
  *    "languages": ["zh","bo"], "subtitles": ["bo"], "duration_s": 30.0,
  *    "poster": "/hls/7/poster.jpg", "hls": "/hls/7/master.m3u8",
  *    "category": "policy", "state": "ready", "created_ms": ...,
- *    "owner": "532901"}
+ *    "owner": "532901", "thumbs": "/hls/7/thumbs.vtt",
+ *    "course": {"id": 3, "title": "...", "index": 2, "count": 5},
+ *    "next": 9}
+ * "course" is absent for a lesson in no course; "index" (1-based) and
+ * "count" are among the course's published lessons (a lesson not yet
+ * published counts itself too); "next" is the next published lesson of
+ * its course, null at the end or without a course (cat_courses.h).
+ * "thumbs" is the seek-preview WebVTT track, null when none.
  * "title" is the title in the preferred language, else zh, else the first
  * one. Pending lessons have "languages": [], "duration_s": null,
  * "poster"/"hls": null. "owner" is the region the lesson belongs to (its
@@ -53,6 +60,9 @@ typedef struct cat_lesson_new {
     bool *replayed;          /* may be NULL; set when idem_key was known:
                               * the ids are the first upload's and
                               * staged_dir is removed */
+    const char *course;      /* a course id (digits) or title, or NULL
+                              * (cat_courses_attach()) */
+    int course_index;        /* order key in the course, 1..; 0: last */
 } cat_lesson_new;
 
 /* Any thread with its own connection (a reader). The lesson and job an

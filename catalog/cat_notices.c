@@ -169,6 +169,8 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
     size_t i;
     int rc;
 
+    if (a->sent_ms == 0) /* accepted now, in the transaction storing it */
+        a->sent_ms = cat_now_ms();
     st = cat_stmt(db, sql_site);
     if (st == NULL)
         return YL_EDB;
@@ -193,6 +195,32 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
                             json_string_value(v));
         if (rc != SQLITE_ROW)
             return cat_err(db, rc, "notice target");
+    }
+    /* Attachment ids become what a client shows and fetches. */
+    if (json_is_array(att) && json_array_size(att) > 0) {
+        json_t *full = json_array();
+
+        json_array_foreach(att, i, v)
+        {
+            json_t *o = NULL;
+
+            rc = cat_attachments_get(db, json_integer_value(v), &o);
+            if (rc == YL_ENOTFOUND) {
+                json_decref(full);
+                return cat_fail(db, YL_EINVAL,
+                                "attachments[%zu]: unknown attachment %" PRId64,
+                                i, (int64_t)json_integer_value(v));
+            }
+            if (rc < 0) {
+                json_decref(full);
+                return rc;
+            }
+            json_object_del(o, "file");
+            json_object_del(o, "owner");
+            json_array_append_new(full, o);
+        }
+        json_object_set_new(a->in, "attachments", full);
+        att = full;
     }
     att_s = json_dumps(json_is_array(att) ? att : json_array(), JSON_COMPACT);
     tgt_s = json_dumps(targets, JSON_COMPACT);
@@ -663,4 +691,123 @@ fail:
     json_decref(kids);
     json_decref(o);
     return rc;
+}
+
+/* ---- attachments ---- */
+
+struct attach_arg {
+    char type[32];
+    char *name;
+    int64_t bytes;
+    char file[80];
+    char owner[CAT_CODE_MAX];
+};
+
+static void attach_free(void *p)
+{
+    struct attach_arg *a = p;
+
+    free(a->name);
+    free(a);
+}
+
+static int attach_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    static const char sql[] =
+        "INSERT INTO attachments(type, name, bytes, file, owner_id, "
+        "created_ms) SELECT ?1, ?2, ?3, ?4, id, ?6 FROM sites "
+        "WHERE code = ?5";
+    struct attach_arg *a = arg;
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    cat_bind_text(st, 1, a->type);
+    cat_bind_text(st, 2, a->name);
+    sqlite3_bind_int64(st, 3, a->bytes);
+    cat_bind_text(st, 4, a->file);
+    cat_bind_text(st, 5, a->owner);
+    sqlite3_bind_int64(st, 6, cat_now_ms());
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE)
+        return cat_err(db, rc, "insert attachment");
+    if (sqlite3_changes(db->h) == 0)
+        return cat_fail(db, YL_EINVAL, "owner: unknown region %s", a->owner);
+    res->id = sqlite3_last_insert_rowid(db->h);
+    return 0;
+}
+
+int cat_attachments_add_submit(cat_writer *w, const char *type,
+                               const char *name, int64_t bytes,
+                               const char *file, const char *owner,
+                               cat_write_done done, void *ud)
+{
+    struct attach_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    a->name = strdup(name);
+    if (a->name == NULL) {
+        free(a);
+        return -ENOMEM;
+    }
+    snprintf(a->type, sizeof(a->type), "%s", type);
+    a->bytes = bytes;
+    snprintf(a->file, sizeof(a->file), "%s", file);
+    snprintf(a->owner, sizeof(a->owner), "%s", owner);
+    return cat_writer_submit(w, attach_op, a, attach_free, done, ud);
+}
+
+int cat_attachments_get(cat_db *db, int64_t id, json_t **out)
+{
+    static const char sql[] =
+        "SELECT a.type, a.name, a.bytes, a.file, s.code FROM attachments a "
+        "JOIN sites s ON s.id = a.owner_id WHERE a.id = ?1";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    char url[64];
+    int rc;
+
+    *out = NULL;
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(url, sizeof(url), "/api/v1/attachments/%" PRId64, id);
+        *out = json_pack(
+            "{s:I, s:s, s:s, s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "type",
+            cat_col_text(st, 0), "name", cat_col_text(st, 1), "bytes",
+            (json_int_t)sqlite3_column_int64(st, 2), "file",
+            cat_col_text(st, 3), "owner", cat_col_text(st, 4), "url", url);
+        rc = *out != NULL ? 0 : cat_fail(db, -ENOMEM, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        rc = cat_fail(db, YL_ENOTFOUND, "no attachment %" PRId64, id);
+    } else {
+        rc = cat_err(db, rc, "attachment");
+    }
+    cat_stmt_done(st);
+    return rc;
+}
+
+int cat_attachments_for_site(cat_db *db, int64_t id, const char *site)
+{
+    static const char sql[] =
+        "SELECT 1 FROM notice_sites ns JOIN notices n ON n.id = ns.notice_id "
+        "WHERE ns.site_id = ?1 AND n.withdrawn_ms IS NULL AND EXISTS "
+        "(SELECT 1 FROM json_each(n.attachments) j "
+        " WHERE json_extract(j.value, '$.id') = ?2) LIMIT 1";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    sqlite3_bind_int64(st, 1, strtoll(site, NULL, 10));
+    sqlite3_bind_int64(st, 2, id);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : cat_err(db, rc, "attachment access");
 }

@@ -40,7 +40,8 @@ int cat_notices_check(const json_t *in, char *err, size_t errlen);
 
 /* Through the writer: stores the notice checked by cat_notices_check()
  * (in is copied), sent by region from (the sender's scope) with token
- * token_id at sent_ms, and one receipt row per station below its targets.
+ * token_id at sent_ms (0: the time the writer stores it, the server's
+ * acceptance), and one receipt row per station below its targets.
  * res->id is the notice id, res->accepted the number of sites, res->json
  * the notice as pushed, {"type":"notice","id","title","body",
  * "attachments","from","sent_ms"}, plus its "targets". YL_EINVAL naming an
@@ -103,5 +104,21 @@ int cat_notices_report(cat_db *db, int64_t id, const char *region,
 /* Reader. Totals {targeted, delivered, read} of notice id within region. */
 int cat_notices_totals(cat_db *db, int64_t id, const char *region,
                        int64_t out[3]);
+
+/* ---- attachments ---- */
+
+/* Through the writer: records an attachment whose bytes are already in
+ * DATA/attachments/file. res->id is its id. */
+int cat_attachments_add_submit(cat_writer *w, const char *type,
+                               const char *name, int64_t bytes,
+                               const char *file, const char *owner,
+                               cat_write_done done, void *ud);
+
+/* Reader. {"id","type","name","bytes","file","owner","url"}. YL_ENOTFOUND. */
+int cat_attachments_get(cat_db *db, int64_t id, json_t **out);
+
+/* Reader. 1 when a notice carrying attachment id, not withdrawn, was sent
+ * to site; 0 otherwise. */
+int cat_attachments_for_site(cat_db *db, int64_t id, const char *site);
 
 #endif

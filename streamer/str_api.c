@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "catalog/cat_courses.h"
 #include "catalog/cat_jobs.h"
 #include "catalog/cat_lessons.h"
 #include "catalog/cat_metrics.h"
@@ -377,7 +378,7 @@ static int need_owner(str_req *r, int64_t id, const char *what, int *ret)
 
 /* ---- deferred answers: writer thread → loop ---- */
 
-enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE };
+enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE, DEF_COURSE };
 
 typedef struct defer_ctx {
     str_server *srv;
@@ -554,6 +555,30 @@ static void defer_run(str_server *srv, str_msg *m)
                      d->job_id, d->replayed ? ",\"replayed\":true" : "");
         str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
         return;
+    case DEF_COURSE: {
+        json_t *item = NULL;
+        int rc;
+
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            str_api_defer_error(r, d->rc, d->error);
+            return;
+        }
+        /* Committed: this thread's reader sees it. */
+        rc = cat_lessons_get(srv->rd, c->arg, NULL, &item);
+        if (rc < 0) {
+            str_api_defer_error(r, rc, cat_db_errmsg(srv->rd));
+            return;
+        }
+        {
+            char *s = json_dumps(item, JSON_COMPACT);
+
+            json_decref(item);
+            str_api_defer_reply(r, 200, s, s != NULL ? strlen(s) : 0);
+        }
+        return;
+    }
     case DEF_DELETE:
         if (d->rc == 0) {
             int rr = str_hls_remove(srv, c->arg);
@@ -685,6 +710,183 @@ int str_api_lesson_get(str_req *r)
                                "lesson %" PRId64 " is not published", id);
     }
     return reply_json_obj(r, 200, out);
+}
+
+/* ?state=all (admins only): 1 when set, 0 when not, -1 when it answered. */
+static int state_all(str_req *r, int *ret)
+{
+    char state[16];
+
+    if (!qarg(r, "state", state, sizeof(state)))
+        return 0;
+    if (strcmp(state, "all") != 0) {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "state: only \"all\" is accepted");
+        return -1;
+    }
+    if (need_admin(r, "state=all", ret))
+        return -1;
+    return 1;
+}
+
+int str_api_courses_list(str_req *r)
+{
+    cat_course_query cq;
+    json_t *out = NULL;
+    int rc, ret = 0, all;
+
+    memset(&cq, 0, sizeof(cq));
+    if (qint(r, "page", 1, CAT_LESSONS_PAGE_MAX, &cq.page, &ret) < 0 ||
+        qint(r, "per_page", 1, 100, &cq.per_page, &ret) < 0)
+        return ret;
+    if ((all = state_all(r, &ret)) < 0)
+        return ret;
+    cq.all_states = all == 1;
+    rc = cat_courses_list(r->srv->rd, &cq, &out);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+int str_api_course_get(str_req *r)
+{
+    cat_course_query cq;
+    char lang[64];
+    json_t *out = NULL;
+    int rc;
+
+    memset(&cq, 0, sizeof(cq));
+    if (qarg(r, "lang", lang, sizeof(lang)))
+        cq.lang = lang;
+    /* Admins see pending and failed lessons in their place, as in
+     * /lessons/{id}. */
+    cq.all_states = r->has_token && r->tok.role == CAT_ROLE_ADMIN;
+    rc = cat_courses_get(r->srv->rd, r->id, &cq, &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "%s",
+                               cat_db_errmsg(r->srv->rd));
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    return reply_json_obj(r, 200, out);
+}
+
+int str_api_lesson_course_begin(str_req *r)
+{
+    int ret;
+
+    if (need_admin(r, "changing a lesson's course", &ret))
+        return ret;
+    if (need_owner(r, r->id, "changing a lesson's course", &ret))
+        return ret;
+    if (cat_lessons_is_deleted(r->srv->rd, r->id) == 1)
+        return str_reply_error(r, 404, "not_found", "no lesson %" PRId64,
+                               r->id);
+    if (cat_writer_queue_depth(r->srv->w) > WRITER_BUSY)
+        return str_reply_error_hdrs(r, 503, "busy", "retry-after: 1\r\n",
+                                    "the catalog writer is behind; retry");
+    return str_body_begin(r, STR_BODY_JSON, r->srv->cfg.cat.max_body_bytes);
+}
+
+/* {"course": ID | "title" | null, "index": N}: the fields as the catalog
+ * takes them (course as text; NULL for none). 1 when it answered. */
+static int course_body(str_req *r, char *course, size_t len, bool *none,
+                       int *index, int *ret)
+{
+    json_error_t jerr;
+    json_t *body, *c, *ix, *v;
+    const char *k;
+    int rc = 1;
+
+    body = json_loadb(r->body ? r->body : "", r->body_len,
+                      JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL) {
+        *ret = str_reply_error(r, 400, "malformed_json",
+                               "body is not JSON: %s (line %d, column %d)",
+                               jerr.text, jerr.line, jerr.column);
+        return 1;
+    }
+    if (!json_is_object(body)) {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "body: want an object {\"course\": ..., "
+                               "\"index\": ...}");
+        goto out;
+    }
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "course") != 0 && strcmp(k, "index") != 0) {
+            *ret = str_reply_error(r, 400, "invalid",
+                                   "%.64s: unknown field (expected course, "
+                                   "index)",
+                                   k);
+            goto out;
+        }
+    }
+    c = json_object_get(body, "course");
+    ix = json_object_get(body, "index");
+    *none = false;
+    if (c == NULL) {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "course: missing (a course id, a title, or "
+                               "null for none)");
+        goto out;
+    } else if (json_is_null(c)) {
+        *none = true;
+    } else if (json_is_integer(c) && json_integer_value(c) > 0) {
+        snprintf(course, len, "%" JSON_INTEGER_FORMAT, json_integer_value(c));
+    } else if (json_is_string(c) && json_string_length(c) > 0 &&
+               json_string_length(c) < len &&
+               strlen(json_string_value(c)) == json_string_length(c)) {
+        snprintf(course, len, "%s", json_string_value(c));
+    } else {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "course: want a course id (an integer > 0), "
+                               "a title (a non-empty string) or null");
+        goto out;
+    }
+    *index = 0;
+    if (ix != NULL && !json_is_null(ix)) {
+        if (!json_is_integer(ix) || json_integer_value(ix) < 1 ||
+            json_integer_value(ix) > CAT_COURSE_INDEX_MAX) {
+            *ret = str_reply_error(r, 400, "invalid",
+                                   "index: want an integer in 1..%d",
+                                   CAT_COURSE_INDEX_MAX);
+            goto out;
+        }
+        if (*none) {
+            *ret = str_reply_error(r, 400, "invalid",
+                                   "index: given with \"course\": null");
+            goto out;
+        }
+        *index = (int)json_integer_value(ix);
+    }
+    rc = 0;
+out:
+    json_decref(body);
+    return rc;
+}
+
+int str_api_lesson_course_done(str_req *r)
+{
+    char course[1024];
+    bool none = false;
+    int index = 0, rc, ret = 0;
+    defer_ctx *c;
+
+    if (course_body(r, course, sizeof(course), &none, &index, &ret))
+        return ret;
+    c = defer_new(r, DEF_COURSE);
+    if (c == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    c->arg = r->id;
+    defer_wait(r);
+    rc = cat_courses_set_submit(r->srv->w, r->id, none ? NULL : course, index,
+                                r->tok.scope, defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
 }
 
 int str_api_lesson_delete(str_req *r)

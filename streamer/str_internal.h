@@ -32,6 +32,7 @@ enum str_route_label {
     STR_R_HLS,
     STR_R_LESSONS,
     STR_R_JOBS,
+    STR_R_COURSES,
     STR_R_SITES,
     STR_R_VIEWS,
     STR_R_STATS,

@@ -10,18 +10,27 @@
  * Threads: handlers on the service thread; *_done callbacks on the writer
  * thread, which only copy and post to the loop. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/rand.h>
 
 #include "catalog/cat_notices.h"
 #include "catalog/cat_sites.h"
 #include "catalog/cat_tokens.h"
 #include "common/yl_err.h"
+#include "common/yl_fs.h"
 #include "common/yl_log.h"
+#include "common/yl_utf8.h"
+#include "streamer/str_multipart.h"
 #include "streamer/str_api.h"
 #include "streamer/str_ws.h"
 
@@ -168,6 +177,8 @@ static void writer_done(void *ud, int rc, const cat_write_result *res)
             json_t *f = json_copy(res->json);
 
             d->targets = json_deep_copy(json_object_get(res->json, "targets"));
+            d->sent_ms =
+                json_integer_value(json_object_get(res->json, "sent_ms"));
             json_object_del(f, "targets");
             {
                 char *s = json_dumps(f, JSON_COMPACT);
@@ -246,9 +257,8 @@ int str_notices_post_body(str_req *r)
         ret = str_reply_error(r, 500, "internal", "out of memory");
         goto out;
     }
-    d->sent_ms = cat_now_ms();
-    rc = cat_notices_create_submit(srv->w, in, r->tok.scope, r->tok.id,
-                                   d->sent_ms, writer_done, d);
+    rc = cat_notices_create_submit(srv->w, in, r->tok.scope, r->tok.id, 0,
+                                   writer_done, d);
     if (rc < 0) {
         nmsg_free(&d->base);
         ret = str_reply_error(r, 503, "unavailable",
@@ -523,4 +533,328 @@ void str_notices_flush(str_server *srv)
         off += n;
     }
     srv->nacks = 0;
+}
+
+/* ---- attachments: POST /api/v1/attachments, GET .../{id} ---- */
+
+#define ATTACH_MAX (20 << 20) /* bytes of one attachment */
+
+/* The type of a file by its first bytes: PDF, JPEG, PNG or WebP. NULL for
+ * anything else (whatever its name or Content-Type claims). */
+static const char *sniff(const unsigned char *p, size_t n, const char **ext)
+{
+    if (n >= 5 && memcmp(p, "%PDF-", 5) == 0) {
+        *ext = "pdf";
+        return "application/pdf";
+    }
+    if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
+        *ext = "jpg";
+        return "image/jpeg";
+    }
+    if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        *ext = "png";
+        return "image/png";
+    }
+    if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0) {
+        *ext = "webp";
+        return "image/webp";
+    }
+    return NULL;
+}
+
+typedef struct att_parse {
+    char *data;
+    size_t len, cap;
+    char name[STR_MP_FILE_MAX];
+    int files;
+    bool in_file;
+    bool too_big;
+} att_parse;
+
+static int att_begin(void *ud, const char *name, const char *filename,
+                     const char *ctype)
+{
+    att_parse *a = ud;
+
+    (void)ctype;
+    a->in_file = filename != NULL && strcmp(name, "file") == 0;
+    if (a->in_file) {
+        a->files++;
+        snprintf(a->name, sizeof(a->name), "%s", filename);
+    }
+    return 0;
+}
+
+static int att_data(void *ud, const char *data, size_t len)
+{
+    att_parse *a = ud;
+
+    if (!a->in_file || a->files > 1)
+        return 0;
+    if (a->len + len > ATTACH_MAX) {
+        a->too_big = true;
+        return YL_ETOOBIG;
+    }
+    if (a->len + len > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 65536;
+        char *n;
+
+        while (cap < a->len + len)
+            cap *= 2;
+        n = realloc(a->data, cap);
+        if (n == NULL)
+            return -ENOMEM;
+        a->data = n;
+        a->cap = cap;
+    }
+    memcpy(a->data + a->len, data, len);
+    a->len += len;
+    return 0;
+}
+
+static int att_end(void *ud)
+{
+    ((att_parse *)ud)->in_file = false;
+    return 0;
+}
+
+int str_attach_post(str_req *r)
+{
+    char ct[256], b[80];
+    int ret;
+
+    if (str_api_need_admin(r, "uploading an attachment", &ret))
+        return ret;
+    if (str_req_hdr(r, "content-type", ct, sizeof(ct)) <= 0 ||
+        str_mp_boundary(ct, b, sizeof(b)) < 0)
+        return str_reply_error(r, 415, "unsupported_media_type",
+                               "an attachment is sent as multipart/form-data "
+                               "with a file field \"file\"");
+    return str_body_begin(r, STR_BODY_JSON, ATTACH_MAX + 64 * 1024);
+}
+
+/* Writer result of the attachment's row. */
+typedef struct amsg {
+    str_msg base;
+    str_server *srv;
+    uint64_t serial;
+    int rc;
+    int64_t id;
+    char path[PATH_MAX];
+    json_t *out; /* the answer, built on the loop */
+    char type[32], name[STR_MP_FILE_MAX];
+    int64_t bytes;
+    char error[512];
+} amsg;
+
+static void amsg_free(str_msg *m)
+{
+    free(m);
+}
+
+static void amsg_run(str_server *srv, str_msg *m)
+{
+    amsg *d = (amsg *)m;
+    str_req *r = str_waiting_find(srv, d->serial);
+    char url[64];
+
+    if (d->rc < 0) {
+        unlink(d->path); /* not recorded: the bytes go */
+        if (r != NULL)
+            str_api_defer_error(r, d->rc, d->error);
+        return;
+    }
+    YL_LOGI("str", "[attachment=%" PRId64 "] %s, %" PRId64 " bytes", d->id,
+            d->type, d->bytes);
+    snprintf(url, sizeof(url), "/api/v1/attachments/%" PRId64, d->id);
+    reply_body(srv, d->serial, 201,
+               json_pack("{s:I, s:s, s:s, s:I, s:s}", "id", (json_int_t)d->id,
+                         "type", d->type, "name", d->name, "bytes",
+                         (json_int_t)d->bytes, "url", url));
+}
+
+static void amsg_done(void *ud, int rc, const cat_write_result *res)
+{
+    amsg *d = ud;
+
+    d->rc = rc;
+    if (res != NULL) {
+        d->id = res->id;
+        snprintf(d->error, sizeof(d->error), "%s", res->error);
+    }
+    str_outbox_post(d->srv, &d->base);
+}
+
+int str_attach_post_body(str_req *r)
+{
+    str_server *srv = r->srv;
+    static const str_mp_cbs cbs = {att_begin, att_data, att_end};
+    att_parse a = {0};
+    char ct[256], b[80], hex[33], file[64];
+    unsigned char rnd[16];
+    const char *type, *ext = "";
+    str_mp *mp = NULL;
+    amsg *d = NULL;
+    int rc, ret = 0, fd = -1;
+
+    str_req_hdr(r, "content-type", ct, sizeof(ct));
+    if (str_mp_boundary(ct, b, sizeof(b)) < 0 ||
+        str_mp_new(b, &cbs, &a, &mp) < 0) {
+        ret = str_reply_error(r, 400, "invalid_upload", "bad multipart body");
+        goto out;
+    }
+    rc = str_mp_feed(mp, r->body ? r->body : "", r->body_len);
+    if (rc == 0)
+        rc = str_mp_finish(mp);
+    if (a.too_big) {
+        ret = str_reply_error(r, 413, "too_large",
+                              "an attachment is at most %d bytes", ATTACH_MAX);
+        goto out;
+    }
+    if (rc < 0) {
+        ret = str_reply_error(r, 400, "invalid_upload", "multipart: %s",
+                              rc == YL_ETRUNC ? "the body ends early"
+                                              : str_mp_error(mp));
+        goto out;
+    }
+    if (a.files != 1 || a.len == 0) {
+        ret = str_reply_error(r, 400, "invalid_upload",
+                              "file: want exactly one non-empty file field "
+                              "\"file\"");
+        goto out;
+    }
+    type = sniff((const unsigned char *)a.data, a.len, &ext);
+    if (type == NULL) {
+        ret = str_reply_error(r, 415, "unsupported_media_type",
+                              "file: not a PDF, JPEG, PNG or WebP (checked "
+                              "by its content, not its name)");
+        goto out;
+    }
+    if (!yl_utf8_text(a.name) || a.name[0] == '\0')
+        snprintf(a.name, sizeof(a.name), "attachment.%s", ext);
+    /* A random name: the id is only known after the commit, and the file
+     * must be whole before the row that points at it exists. */
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ret = str_reply_error(r, 500, "internal", "no random bytes");
+        goto out;
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+    snprintf(file, sizeof(file), "%s.%s", hex, ext);
+    d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        ret = str_reply_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    d->base.run = amsg_run;
+    d->base.free_fn = amsg_free;
+    d->srv = srv;
+    d->serial = r->serial;
+    d->bytes = (int64_t)a.len;
+    snprintf(d->type, sizeof(d->type), "%s", type);
+    snprintf(d->name, sizeof(d->name), "%s", a.name);
+    if (str_pathf(d->path, sizeof(d->path), "%s/attachments",
+                  srv->cfg.cat.data_dir) < 0 ||
+        yl_mkdirs(d->path) < 0 ||
+        str_pathf(d->path, sizeof(d->path), "%s/attachments/%s",
+                  srv->cfg.cat.data_dir, file) < 0) {
+        ret = str_reply_error(r, 500, "internal", "attachments directory");
+        goto out;
+    }
+    fd = open(d->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, a.data, a.len) != (ssize_t)a.len || fsync(fd) < 0) {
+        int e = errno;
+
+        if (fd >= 0)
+            unlink(d->path);
+        ret = e == ENOSPC
+                  ? str_reply_error(r, 507, "no_space", "the disk is full")
+                  : str_reply_error(r, 500, "internal", "store attachment: %s",
+                                    strerror(e));
+        goto out;
+    }
+    rc = cat_attachments_add_submit(srv->w, type, a.name, (int64_t)a.len, file,
+                                    r->tok.scope, amsg_done, d);
+    if (rc < 0) {
+        unlink(d->path);
+        ret = str_reply_error(r, 503, "unavailable",
+                              "the server is stopping; retry");
+        goto out;
+    }
+    d = NULL; /* the writer's now */
+    str_waiting_add(srv, r);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(d);
+    str_mp_free(mp);
+    free(a.data);
+    return ret;
+}
+
+int str_attach_get(str_req *r)
+{
+    json_t *o = NULL;
+    char path[PATH_MAX], hdr[1024];
+    unsigned char *p = (unsigned char *)hdr, *end = p + sizeof(hdr);
+    const char *owner;
+    struct stat sb;
+    int rc, fd;
+
+    if (!r->has_token)
+        return str_reply_error(r, 401, "unauthorized",
+                               "attachments need a token (Authorization: "
+                               "Bearer ...)");
+    rc = cat_attachments_get(r->srv->rd, r->id, &o);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "no attachment %" PRId64,
+                               r->id);
+    if (rc < 0)
+        return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    owner = json_string_value(json_object_get(o, "owner"));
+    if (r->tok.role == CAT_ROLE_SITE)
+        rc = cat_attachments_for_site(r->srv->rd, r->id, r->tok.scope);
+    else
+        rc = cat_tokens_allows(r->srv->rd, &r->tok, owner ? owner : "");
+    if (rc != 1) {
+        json_decref(o);
+        return str_reply_error(r, 404, "not_found",
+                               "no attachment %" PRId64 " for this token",
+                               r->id);
+    }
+    if (str_pathf(path, sizeof(path), "%s/attachments/%s",
+                  r->srv->cfg.cat.data_dir,
+                  json_string_value(json_object_get(o, "file"))) < 0 ||
+        (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        json_decref(o);
+        return str_reply_error(r, 404, "not_found",
+                               "attachment %" PRId64 " has no file", r->id);
+    }
+    if (fstat(fd, &sb) < 0) {
+        close(fd);
+        json_decref(o);
+        return str_reply_error(r, 500, "internal", "stat attachment");
+    }
+    if (str_hdr_begin(r, 200, json_string_value(json_object_get(o, "type")),
+                      (int64_t)sb.st_size, &p, end) < 0 ||
+        str_hdr_add(r, "cache-control:", "private, max-age=86400", &p, end) <
+            0 ||
+        str_hdr_add(r, "content-disposition:", "inline", &p, end) < 0 ||
+        str_hdr_end(r, &p, end) < 0) {
+        close(fd);
+        json_decref(o);
+        return str_reply_error(r, 500, "internal", "headers");
+    }
+    json_decref(o);
+    if (r->head_only) {
+        close(fd);
+        return str_send_final(r, (unsigned char *)hdr,
+                              (size_t)(p - (unsigned char *)hdr));
+    }
+    r->fd = fd;
+    r->has_fd = true;
+    r->off = 0;
+    r->end = sb.st_size;
+    return str_reply_start_file(r, (unsigned char *)hdr,
+                                (size_t)(p - (unsigned char *)hdr));
 }

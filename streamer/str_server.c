@@ -189,7 +189,11 @@ static const str_route routes[] = {
     {"/api/v1/lessons/{id}", GH, API, str_api_lesson_get, NULL, STR_R_LESSONS},
     {"/api/v1/lessons/{id}", D, API, str_api_lesson_delete, NULL,
      STR_R_LESSONS},
+    {"/api/v1/lessons/{id}/course", P, API, str_api_lesson_course_begin,
+     str_api_lesson_course_done, STR_R_LESSONS},
     {"/api/v1/jobs/{id}", GH, API, str_api_job_get, NULL, STR_R_JOBS},
+    {"/api/v1/courses", GH, API, str_api_courses_list, NULL, STR_R_COURSES},
+    {"/api/v1/courses/{id}", GH, API, str_api_course_get, NULL, STR_R_COURSES},
     {"/api/v1/sites", GH, API, str_api_sites_list, NULL, STR_R_SITES},
     {"/api/v1/sites/{code}", GH, API, str_api_site_get, NULL, STR_R_SITES},
     {"/api/v1/views", P, API, str_api_views_begin, str_api_views_done,
@@ -206,6 +210,9 @@ static const str_route routes[] = {
     {"/api/v1/notices/{id}", D, API, str_notices_withdraw, NULL, STR_R_NOTICES},
     {"/api/v1/notices/{id}/read", P, API, str_notices_read, NULL,
      STR_R_NOTICES},
+    {"/api/v1/attachments", P, API, str_attach_post, str_attach_post_body,
+     STR_R_NOTICES},
+    {"/api/v1/attachments/{id}", GH, API, str_attach_get, NULL, STR_R_NOTICES},
     {"/api/**", ALL, API, str_api_not_found, NULL, STR_R_API_OTHER},
     {"/**", GH, 0, web, NULL, STR_R_WEB},
 };
@@ -573,7 +580,7 @@ static int open_listener(const char *addr, int port, int *bound)
     if (fd < 0)
         return -errno;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0 ||
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 4096) < 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
         int e = -errno;
 

@@ -4,9 +4,10 @@
  * staging dir to DATA/uploads/<job-id>/ in the same transaction.
  *
  * Fields (DESIGN.md): source (file), audio.LANG (file), subs.LANG (file),
- * title.LANG (text), category (text), and audio_lang.N (text: the language
- * of the source's audio stream N, for untagged sources). Anything else is
- * a 400 and nothing is kept.
+ * title.LANG (text), category (text), audio_lang.N (text: the language
+ * of the source's audio stream N, for untagged sources), course (text: a
+ * course id or title) and course_index (text: the lesson's place in it).
+ * Anything else is a 400 and nothing is kept.
  *
  * Threads: service thread only (the lws body callbacks). */
 #include <ctype.h>
@@ -22,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "catalog/cat_courses.h"
 #include "catalog/cat_lang.h"
 #include "catalog/cat_lessons.h"
 #include "common/yl_err.h"
@@ -41,7 +43,9 @@ enum part_kind {
     P_SUBS,
     P_TITLE,
     P_CATEGORY,
-    P_AUDIO_LANG
+    P_AUDIO_LANG,
+    P_COURSE,
+    P_COURSE_INDEX
 };
 
 typedef struct str_upload {
@@ -53,8 +57,8 @@ typedef struct str_upload {
     int kind;
     char field[STR_MP_NAME_MAX];
     char lang[40];
-    char fname[96]; /* file name inside staged */
-    char text[TEXT_MAX];
+    char fname[96];          /* file name inside staged */
+    char text[TEXT_MAX + 1]; /* + 1: room for a NUL after a full field */
     size_t text_len;
     int64_t file_bytes;
     int64_t synced;          /* writeback started up to here */
@@ -64,6 +68,8 @@ typedef struct str_upload {
     char source_name[STR_MP_FILE_MAX];
     char category[TEXT_MAX + 1];
     bool have_category;
+    char course[TEXT_MAX + 1]; /* "" when none */
+    int course_index;          /* 0: none given */
     int err_status;
     char err[400];
 } str_upload;
@@ -166,6 +172,10 @@ static int part_begin(void *ud, const char *name, const char *filename,
             return rc;
     } else if (strcmp(name, "category") == 0) {
         up->kind = P_CATEGORY;
+    } else if (strcmp(name, "course") == 0) {
+        up->kind = P_COURSE;
+    } else if (strcmp(name, "course_index") == 0) {
+        up->kind = P_COURSE_INDEX;
     } else if (strncmp(name, "audio_lang.", 11) == 0) {
         const char *d = name + 11;
 
@@ -185,7 +195,7 @@ static int part_begin(void *ud, const char *name, const char *filename,
         return up_fail(up, 400,
                        "unknown field \"%s\" (expected source, "
                        "audio.LANG, subs.LANG, title.LANG, "
-                       "category, audio_lang.N)",
+                       "category, audio_lang.N, course, course_index)",
                        name);
     }
 
@@ -278,8 +288,26 @@ static int part_end(void *ud)
             return up_fail(up, 500, "out of memory");
         return 0;
     }
+    if (up->kind == P_COURSE_INDEX) {
+        char *end;
+        long v;
+
+        up->text[up->text_len] = '\0';
+        if (up->course_index != 0)
+            return up_fail(up, 400, "course_index: given twice");
+        errno = 0;
+        v = strtol(up->text, &end, 10);
+        if (!isdigit((unsigned char)up->text[0]) || errno != 0 ||
+            *end != '\0' || v < 1 || v > CAT_COURSE_INDEX_MAX)
+            return up_fail(up, 400,
+                           "course_index: \"%.40s\" is not an integer in "
+                           "1..%d",
+                           up->text, CAT_COURSE_INDEX_MAX);
+        up->course_index = (int)v;
+        return 0;
+    }
     if (up->kind == P_CATEGORY || up->kind == P_TITLE ||
-        up->kind == P_AUDIO_LANG) {
+        up->kind == P_AUDIO_LANG || up->kind == P_COURSE) {
         /* jansson refuses strings that are not UTF-8. */
         s = json_stringn(up->text, up->text_len);
         if (s == NULL)
@@ -287,6 +315,17 @@ static int part_end(void *ud)
         if (up->text_len == 0) {
             json_decref(s);
             return up_fail(up, 400, "%s: empty", up->field);
+        }
+        if (up->kind == P_COURSE) {
+            /* Checked by the catalog (an id it knows, or a title). */
+            json_decref(s);
+            if (up->course[0] != '\0')
+                return up_fail(up, 400, "course: given twice");
+            memcpy(up->course, up->text, up->text_len);
+            up->course[up->text_len] = '\0';
+            if (strlen(up->course) != up->text_len)
+                return up_fail(up, 400, "course: holds a NUL byte");
+            return 0;
         }
         if (up->kind == P_CATEGORY) {
             json_decref(s);
@@ -494,6 +533,12 @@ int str_upload_done(str_req *r)
                 "field named \"source\")");
         return up_reply_error(r);
     }
+    if (up->course_index != 0 && up->course[0] == '\0') {
+        up_fail(up, 400,
+                "course_index: given without a course (a course id or "
+                "title)");
+        return up_reply_error(r);
+    }
     if (json_object_size(up->titles) == 0) {
         up_fail(up, 400,
                 "title.LANG: at least one title is needed (e.g. "
@@ -522,6 +567,8 @@ int str_upload_done(str_req *r)
     ln.owner = r->tok.scope;
     ln.idem_key = up->idem[0] ? up->idem : NULL;
     ln.idem_token = r->tok.id;
+    ln.course = up->course[0] ? up->course : NULL;
+    ln.course_index = up->course_index;
     {
         char uploads[PATH_MAX];
 

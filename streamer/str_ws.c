@@ -1041,6 +1041,8 @@ static int ws_writeable(str_ws *ws)
         str_fanq_peek(&ws->q) != NULL)
         goto write;
     if (ws->close_code != 0) {
+        /* lws sends the close frame and waits (up to 5 s) for the
+         * client's before it closes TCP (RFC 6455 §7). */
         lws_close_reason(ws->wsi, (enum lws_close_status)ws->close_code,
                          (unsigned char *)ws->close_why, strlen(ws->close_why));
         return -1;
@@ -1303,8 +1305,8 @@ void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
             continue;
         /* A connection still replaying older notices gets this one from
          * its replay, in order. */
-        if (ws->replaying)
-            continue;
+        if (ws->replaying || id <= ws->replay_after)
+            continue; /* its replay has it (hello after the commit) */
         ws_push(ws, frame);
         ws->replay_after = id;
         n++;

@@ -71,6 +71,9 @@ int str_notices_list(str_req *r);      /* GET /api/v1/notices */
 int str_notices_get(str_req *r);       /* GET /api/v1/notices/{id} */
 int str_notices_read(str_req *r);      /* POST /api/v1/notices/{id}/read */
 int str_notices_withdraw(str_req *r);  /* DELETE /api/v1/notices/{id} */
+int str_attach_post(str_req *r);       /* POST /api/v1/attachments: head */
+int str_attach_post_body(str_req *r);  /* ... its body is whole */
+int str_attach_get(str_req *r);        /* GET /api/v1/attachments/{id} */
 /* Receipts from the channel or REST go through one batch to the writer:
  * queues one (site, notice, state); sent on the next tick. */
 void str_notices_ack(str_server *srv, const char *site, int64_t notice,

@@ -91,6 +91,8 @@ static void usage(FILE *f)
         "      --preset P             x264 preset (default veryfast)\n"
         "      --threads N,N,...      x264 threads per rung (default: sized\n"
         "                             for this machine, e.g. 3,2,1,1)\n"
+        "      --thumbs S             a seek-preview picture every S seconds\n"
+        "                             (1..600, default 10; 0: none)\n"
         "  -h, --help                 this text\n"
         "\n"
         "LANG is a BCP-47 tag (zh, bo, lis, duu, wbm, ...). Exit codes: 0 ok,\n"
@@ -151,6 +153,7 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
         {"progress", required_argument, NULL, 'p'},
         {"preset", required_argument, NULL, 'P'},
         {"threads", required_argument, NULL, 'T'},
+        {"thumbs", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -274,6 +277,18 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
         case 'T':
             c->o.threads = optarg;
             break;
+        case 'N': {
+            long s = strtol(optarg, &end, 10);
+
+            if (end == optarg || *end != '\0' || s < 0 || s > 600) {
+                snprintf(err, errlen,
+                         "--thumbs %s: expected 0 (none) to 600 seconds",
+                         optarg);
+                return YL_EUSAGE;
+            }
+            c->o.thumbs_s = s == 0 ? -1 : (int)s;
+            break;
+        }
         case 'h':
             return 1;
         case ':':

@@ -38,6 +38,7 @@
 #include "transcode/tc_ladder.h"
 #include "transcode/tc_playlist.h"
 #include "transcode/tc_poster.h"
+#include "transcode/tc_thumbs.h"
 #include "transcode/tc_publish.h"
 #include "transcode/tc_rotate.h"
 #include "transcode/tc_status.h"
@@ -114,8 +115,13 @@ struct tc_job {
     int64_t next_key; /* next segment boundary index */
     int64_t vframes;
     int64_t vdecode_errors, vpackets;
-    AVFrame *poster;  /* frame ~10% in, owned reference */
-    int master_audio; /* audio-only: index in audio[] of the clock */
+    AVFrame *poster;   /* frame ~10% in, owned reference; audio-only: the
+                        * card drawn at the end */
+    tc_thumbs *thumbs; /* seek-preview track, NULL before the first frame
+                        * or when off */
+    int n_thumbs;      /* tiles written (0: no thumbs.vtt) */
+    tc_wave *wave;     /* audio-only: loudness for the card */
+    int master_audio;  /* audio-only: index in audio[] of the clock */
 
     struct vrend video[TC_LADDER_MAX];
     int n_video;
@@ -1035,6 +1041,28 @@ static int on_video_frame(tc_job *j, AVFrame *f)
         if (j->poster == NULL)
             return oom(j);
     }
+    if (j->o.thumbs_s >= 0) {
+        int64_t rel_us = av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q);
+
+        if (j->thumbs == NULL) {
+            ret = tc_thumbs_new(
+                j->tmp, j->o.thumbs_s ? j->o.thumbs_s : TC_THUMBS_INTERVAL,
+                f->width, f->height, &j->thumbs);
+            if (ret < 0)
+                return oom(j);
+        }
+        ret = tc_thumbs_offer(j->thumbs, f, rel_us);
+        if (ret < 0) {
+            char e[128];
+
+            return tc_fail(&j->st,
+                           ret > -4096 && ret != AVERROR(ENOMEM)
+                               ? TC_EK_OUTPUT
+                               : TC_EK_INTERNAL,
+                           ret, "%s/thumbs-*.jpg: cannot write: %s", j->tmp,
+                           av_err(ret, e, sizeof(e)));
+        }
+    }
     f->pts = rel;
     for (i = 0; i < j->n_video; i++) {
         ret = tc_vout_push(j->video[i].out, f, key);
@@ -1099,6 +1127,11 @@ static int decode_audio(tc_job *j, struct arend *a, AVPacket *pkt, AVFrame *f)
 
             if (e > j->any_end_us)
                 j->any_end_us = e;
+        }
+        if (j->vstream < 0 && a == &j->audio[j->master_audio] &&
+            j->wave != NULL && tc_wave_add(j->wave, f, pos) < 0) {
+            av_frame_unref(f);
+            return oom(j);
         }
         if (j->vstream < 0 && a == &j->audio[j->master_audio]) {
             int64_t end = (pos == AV_NOPTS_VALUE ? j->end_us : pos) +
@@ -1266,12 +1299,28 @@ static int write_picture(tc_job *j, const char *name, int width, int height,
  * lists, where a village on a slow link would otherwise fetch every
  * poster in full. */
 #define THUMB_W 320
+#define CARD_W  1280 /* the card of an audio-only lesson */
+#define CARD_H  720
 static int write_poster(tc_job *j)
 {
-    int w = j->video[0].rung.width, h = j->video[0].rung.height;
+    int w = j->n_video > 0 ? j->video[0].rung.width : CARD_W;
+    int h = j->n_video > 0 ? j->video[0].rung.height : CARD_H;
     int tw = w, th = h;
     int ret;
 
+    if (j->n_video == 0) {
+        /* No picture to take: a card drawn from the sound, so players
+         * and lists always have a poster. */
+        av_frame_free(&j->poster);
+        ret = tc_poster_card(j->wave, CARD_W, CARD_H, &j->poster);
+        if (ret < 0) {
+            char e[128];
+
+            return tc_fail(&j->st, TC_EK_INTERNAL, ret,
+                           "drawing the audio lesson's card failed: %s",
+                           av_err(ret, e, sizeof(e)));
+        }
+    }
     if (j->poster == NULL)
         return 0;
     ret = write_picture(j, "poster.jpg", w, h, 3);
@@ -1414,10 +1463,14 @@ static int write_lesson_json(tc_job *j, char codecs[][64])
     json_object_set_new(root, "duration_s",
                         json_real(round(j->duration_s * 1000) / 1000));
     json_object_set_new(root, "poster",
-                        j->n_video > 0 ? json_string("poster.jpg")
-                                       : json_null());
-    json_object_set_new(
-        root, "thumb", j->n_video > 0 ? json_string("thumb.jpg") : json_null());
+                        j->poster != NULL ? json_string("poster.jpg")
+                                          : json_null());
+    json_object_set_new(root, "thumb",
+                        j->poster != NULL ? json_string("thumb.jpg")
+                                          : json_null());
+    json_object_set_new(root, "thumbs",
+                        j->n_thumbs > 0 ? json_string("thumbs.vtt")
+                                        : json_null());
     json_object_set_new(root, "video", video);
     json_object_set_new(root, "audio", audio);
     json_object_set_new(root, "subtitles", subs);
@@ -1613,6 +1666,10 @@ static void teardown(tc_job *j)
         j->subs[i].subs = NULL;
     }
     av_frame_free(&j->poster);
+    tc_thumbs_free(j->thumbs);
+    j->thumbs = NULL;
+    tc_wave_free(j->wave);
+    j->wave = NULL;
     av_frame_free(&j->rframe);
     tc_rotate_free(j->rot);
     j->rot = NULL;
@@ -1669,6 +1726,8 @@ static int run(tc_job *j)
         }
     }
 
+    if (j->vstream < 0 && tc_wave_new(&j->wave) < 0)
+        return oom(j);
     ret = demux(j);
     if (ret < 0)
         return ret;
@@ -1703,10 +1762,25 @@ static int run(tc_job *j)
     }
     if (tc_aborted(&j->st))
         return YL_EINTR;
-    if (j->n_video > 0) {
-        ret = write_poster(j);
-        if (ret < 0)
-            return ret;
+    ret = write_poster(j);
+    if (ret < 0)
+        return ret;
+    if (j->thumbs != NULL) {
+        ret = tc_thumbs_finish(j->thumbs, j->duration_s);
+        if (ret < 0) {
+            char e[128];
+
+            return tc_fail(&j->st,
+                           ret > -4096 && ret != AVERROR(ENOMEM)
+                               ? TC_EK_OUTPUT
+                               : TC_EK_INTERNAL,
+                           ret, "%s/thumbs.vtt: cannot write: %s", j->tmp,
+                           av_err(ret, e, sizeof(e)));
+        }
+        j->n_thumbs = ret;
+        YL_LOGD("tc", "seek thumbnails: %d tiles in %d sheets, %.1f ms CPU",
+                j->n_thumbs, (j->n_thumbs + 99) / 100,
+                (double)tc_thumbs_cpu_ns(j->thumbs) / 1e6);
     }
     ret = write_subs(j);
     if (ret < 0)

@@ -40,6 +40,9 @@ typedef struct tc_job_opts {
     int force;             /* replace an existing out_dir */
     const char *preset;    /* x264 preset; NULL: "veryfast" */
     const char *threads;   /* x264 threads per rung "2,1,1,1"; NULL: auto */
+    int thumbs_s;          /* seconds between seek-preview tiles
+                            * (tc_thumbs.h); 0: TC_THUMBS_INTERVAL,
+                            * negative: no thumbnail track */
     tc_progress *progress; /* may be NULL */
 } tc_job_opts;
 

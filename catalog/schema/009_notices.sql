@@ -47,3 +47,17 @@ CREATE TABLE notice_sites (
     PRIMARY KEY (site_id, notice_id)
 ) WITHOUT ROWID;
 CREATE INDEX notice_sites_notice ON notice_sites(notice_id);
+
+-- A notice's attachment (a PDF or an image, its type checked by content),
+-- stored as DATA/attachments/<file> and served only to the sites a notice
+-- carrying it was sent to (and to admins of its owner's region).
+CREATE TABLE attachments (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    type       TEXT    NOT NULL CHECK (type IN ('application/pdf',
+                   'image/jpeg', 'image/png', 'image/webp')),
+    name       TEXT    NOT NULL,           -- the uploader's file name
+    bytes      INTEGER NOT NULL,
+    file       TEXT    NOT NULL UNIQUE,    -- name under DATA/attachments/
+    owner_id   INTEGER NOT NULL REFERENCES sites(id),
+    created_ms INTEGER NOT NULL
+);

@@ -442,6 +442,41 @@ static void delete_cancels_the_job(void **state)
     cat_db_close(db);
 }
 
+/* An audio-only lesson transcoded before cards existed says "poster":
+ * null: its item has no poster (a URL would be a 404), while a meta
+ * without the key (older still) keeps the default poster.jpg. */
+static void poster_null_stays_null(void **state)
+{
+    cat_db *db = NULL;
+    int64_t j1 = 0, j2 = 0, a, b;
+    json_t *meta, *item = NULL;
+
+    (void)state;
+    assert_int_equal(cat_db_open(":memory:", 0, &db), 0);
+    a = create(db, "{\"zh\":\"广播\"}", NULL, &j1);
+    b = create(db, "{\"zh\":\"旧课\"}", NULL, &j2);
+    meta = fx_json("{\"version\":1,\"duration_s\":5.0,\"poster\":null,"
+                   "\"thumb\":null,\"video\":[],\"audio\":[],"
+                   "\"languages\":[\"bo\"]}");
+    assert_int_equal(cat_lessons_publish(db, a, meta), 0);
+    json_decref(meta);
+    meta = fx_json("{\"version\":1,\"duration_s\":5.0,\"video\":[],"
+                   "\"audio\":[],\"languages\":[\"zh\"]}");
+    assert_int_equal(cat_lessons_publish(db, b, meta), 0);
+    json_decref(meta);
+    assert_int_equal(cat_lessons_get(db, a, NULL, &item), 0);
+    assert_true(json_is_null(json_object_get(item, "poster")));
+    assert_true(json_is_null(json_object_get(item, "thumb")));
+    assert_string_equal(json_string_value(json_object_get(item, "hls")),
+                        "/hls/1/master.m3u8");
+    json_decref(item);
+    assert_int_equal(cat_lessons_get(db, b, NULL, &item), 0);
+    assert_string_equal(json_string_value(json_object_get(item, "poster")),
+                        "/hls/2/poster.jpg");
+    json_decref(item);
+    cat_db_close(db);
+}
+
 static void running_job_is_requeued_after_restart(void **state)
 {
     char *dir = fx_tmpdir();
@@ -493,6 +528,7 @@ int main(void)
         cmocka_unit_test(job_retry_waits_and_doubles),
         cmocka_unit_test(running_job_is_requeued_after_restart),
         cmocka_unit_test(delete_cancels_the_job),
+        cmocka_unit_test(poster_null_stays_null),
     };
     return cmocka_run_group_tests_name("cat_lessons", tests, NULL, NULL);
 }

@@ -47,6 +47,41 @@ expect_eq "$(db "SELECT count(*) FROM view_events v JOIN sessions s ON \
 cases subscribe
 cases deadPeer
 
+# Attachments: type checked by content, size-limited, served only to the
+# sites a notice carrying them was sent to.
+printf '%%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%%%EOF\n' >"$YL_TMPDIR/a.pdf"
+printf 'MZ not a pdf at all' >"$YL_TMPDIR/fake.pdf"
+A=(-H "Authorization: Bearer $ADMIN")
+expect_eq "$(api POST /api/v1/attachments "${A[@]}" \
+    -F "file=@$YL_TMPDIR/a.pdf")" 201 "a PDF attachment"
+AID=$(resp .id)
+expect_eq "$(resp .type)" application/pdf "its type, from its content"
+expect_eq "$(api POST /api/v1/attachments "${A[@]}" \
+    -F "file=@$YL_TMPDIR/fake.pdf;type=application/pdf")" 415 \
+    "a file named .pdf that is not one"
+expect_eq "$(api POST /api/v1/attachments "${A[@]}" \
+    -H 'content-type: application/json' -d '{}')" 415 "not multipart"
+expect_eq "$(api POST /api/v1/attachments -H "Authorization: Bearer $SITE" \
+    -F "file=@$YL_TMPDIR/a.pdf")" 403 "a site cannot upload"
+head -c 21000000 /dev/zero >"$YL_TMPDIR/big.pdf"
+expect_eq "$(api POST /api/v1/attachments "${A[@]}" \
+    -F "file=@$YL_TMPDIR/big.pdf")" 413 "over 20 MB"
+expect_eq "$(api POST /api/v1/notices "${A[@]}" \
+    -d "{\"title\":\"附件\",\"body\":\"见附件\",\"targets\":[\"5329\"],\"attachments\":[999]}")" \
+    400 "a notice with an unknown attachment"
+expect_match "$(resp .error.message)" 'attachments\[0\]: unknown attachment 999' \
+    "named"
+expect_eq "$(api POST /api/v1/notices "${A[@]}" \
+    -d "{\"title\":\"附件\",\"body\":\"见附件\",\"targets\":[\"5329\"],\"attachments\":[$AID]}")" \
+    201 "a notice with the attachment"
+expect_eq "$(curl -s -H "Authorization: Bearer $SITE" \
+    "$BASE/api/v1/attachments/$AID" | cmp - "$YL_TMPDIR/a.pdf" && echo same)" \
+    same "a targeted site gets the file"
+expect_eq "$(code -H "Authorization: Bearer $CHUX_SITE" \
+    "$BASE/api/v1/attachments/$AID")" 404 "a site it was not sent to: 404"
+expect_eq "$(code "$BASE/api/v1/attachments/$AID")" 401 "no token: 401"
+ok "attachments"
+
 # kill -9 right after the 201: the notice and its receipt rows were
 # committed before the answer, so the site gets it when it comes back.
 SINCE=$(db "SELECT coalesce(max(id), 0) FROM notices")

@@ -36,7 +36,7 @@ async function refused() {
 
     c = new Client(port);
     await c.opened;
-    cl = await c.closedWith(4000);
+    cl = await c.closedWith(15000);
     check(cl.code === 4408, `no hello within ws_hello: 4408 (${cl.reason})`);
 
     // The subprotocol is required; other paths are not websockets.
@@ -88,7 +88,9 @@ async function bad() {
     await big.hello(E.SITE);
     big.send({ type: 'ping', pad: 'x'.repeat(20000) });
     cl = await big.closedWith();
-    check(cl.code === 1009, `message over ws_max_message: 1009 (${cl.reason})`);
+    // 1006 when the server's close crossed the rest of the client's
+    // message on the wire (the client's TCP then drops the close frame).
+    check(cl.code === 1009 || cl.code === 1006, `message over ws_max_message: closed ${cl.code} (${cl.reason})`);
 
     // A flood from one client: rate-limited, then closed.
     const fl = new Client(port);
@@ -101,7 +103,9 @@ async function bad() {
     check(m.code === 'rate_limited', 'a flood: rate_limited error first');
     for (let i = 0; i < 30; i++) fl.send({ type: 'ping' });
     cl = await fl.closedWith();
-    check(cl.code === 1008, `then closed 1008 (${cl.reason})`);
+    check(cl.code === 1008 || cl.code === 1006, `then closed ${cl.code} (${cl.reason})`);
+    const met = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    check(/yunling_ws_rate_limited_total [1-9]/.test(met), 'the dropped messages are counted');
 
     // Scope: an admin of Dali cannot watch the province; a viewer can
     // watch within its region but sends no events.
@@ -135,7 +139,7 @@ async function presence() {
 
     const tv = new Client(port);
     await tv.hello(E.SITE);
-    let d = await wall.next('presence', 4000);
+    let d = await wall.next("presence", 15000);
     check(d.snapshot === undefined && d.online === 1 && d.children['5329'] === 1 &&
         Object.keys(d.children).length === 1, 'a TV connects: a delta with only what changed');
 
@@ -149,14 +153,14 @@ async function presence() {
 
     const other = new Client(port);
     await other.hello(E.SITE2);
-    d = await wall.next('presence', 4000);
+    d = await wall.next("presence", 15000);
     check(d.online === 2 && d.children['5329'] === 2, 'another Dali village: 5329 counts 2');
 
     tv.close();
     await wall.none('presence', 2500); // the phone is still there
     phone.close();
     other.close();
-    d = await wall.next('presence', 4000);
+    d = await wall.next("presence", 15000);
     check(d.online === 0 && d.children['5329'] === 0, 'all gone: online 0');
     wall.close();
 }
@@ -207,9 +211,9 @@ async function notices() {
     check(true, 'a site outside the targets gets nothing');
 
     tv.send({ type: 'ack', notice: id, state: 'delivered' });
-    let d = await adminWs.next('notices', 4000);
+    let d = await adminWs.next("notices", 15000);
     while (!(d.notices || []).some((x) => x.id === id && x.delivered === 1))
-        d = await adminWs.next('notices', 4000);
+        d = await adminWs.next("notices", 15000);
     check(true, 'the admin\'s notices subscription counts the delivery');
     let rep;
     for (let i = 0; i < 50; i++) { // the receipt is in the next writer batch

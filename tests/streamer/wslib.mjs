@@ -46,7 +46,7 @@ export class Client {
         return this.next('welcome');
     }
     // The next message whose type is `type` (others before it are kept).
-    async next(type, ms = 5000) {
+    async next(type, ms = 15000) {
         const end = Date.now() + ms;
         for (;;) {
             const i = this.msgs.findIndex((m) => m.type === type);
@@ -58,7 +58,7 @@ export class Client {
         }
     }
     // Resolves with {code, reason} once the server closed the connection.
-    async closedWith(ms = 5000) {
+    async closedWith(ms = 15000) {
         const end = Date.now() + ms;
         while (!this.closed) {
             const left = end - Date.now();

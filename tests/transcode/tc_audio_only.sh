@@ -10,8 +10,19 @@ ffmpeg -nostdin -v error -y -f lavfi -i "sine=frequency=330:sample_rate=44100" \
 no_output out
 "$YUNLING" transcode -i talk.m4a -o out
 [ ! -d out/v0 ] || fail "video rung in an audio-only lesson"
-[ ! -e out/poster.jpg ] && [ ! -e out/thumb.jpg ] ||
-    fail "poster for an audio-only lesson"
+# A card drawn from the sound stands in for a picture (issue 11: the
+# poster of an audio-only lesson was a 404).
+p=$(ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 out/poster.jpg)
+[ "$p" = "mjpeg,1280,720" ] || fail "audio-only poster.jpg: $p"
+p=$(ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 out/thumb.jpg)
+[ "$p" = "mjpeg,320,180" ] || fail "audio-only thumb.jpg: $p"
+# Not a black frame: the card's mean luma is that of a dark blue ground
+# with amber bars (a black picture is 16 or less).
+y=$(ffprobe -v error -f lavfi -i "movie=out/poster.jpg,signalstats" \
+    -show_entries frame_tags=lavfi.signalstats.YAVG -of csv=p=0)
+awk -v y="$y" 'BEGIN { exit !(y > 30 && y < 120) }' ||
+    fail "audio-only poster luma $y"
+[ ! -e out/thumbs.vtt ] || fail "seek thumbnails for an audio-only lesson"
 grep -q 'TYPE=AUDIO.*LANGUAGE="bo".*NAME="བོད་སྐད"' out/master.m3u8 ||
     fail "no bo audio rendition"
 ! grep -q 'RESOLUTION=' out/master.m3u8 || fail "video variant listed"
@@ -20,7 +31,8 @@ line=$(grep '^#EXT-X-STREAM-INF' out/master.m3u8)
 [ "$(grep -A1 '^#EXT-X-STREAM-INF' out/master.m3u8 | tail -1)" = "a-bo/index.m3u8" ] ||
     fail "audio-only variant URI"
 near "$(dur out/a-bo/index.m3u8)" 5 0.04 || fail "duration $(dur out/a-bo/index.m3u8)"
-jq -e '.video == [] and .poster == null and .thumb == null and .languages == ["bo"]
+jq -e '.video == [] and .poster == "poster.jpg" and .thumb == "thumb.jpg"
+    and .thumbs == null and .languages == ["bo"]
     and (.duration_s - 5 | fabs) < 0.05' out/lesson.json >/dev/null ||
     fail "lesson.json: $(cat out/lesson.json)"
 ffmpeg -nostdin -v error -i out/master.m3u8 -f null - || fail "not playable"
