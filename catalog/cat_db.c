@@ -3,7 +3,6 @@
 #include "catalog/cat_db.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +161,7 @@ int cat_tx_begin(cat_db *db, cat_tx *tx)
     int rc;
 
     if (sqlite3_get_autocommit(db->h)) {
+        db->tx_poisoned = false;
         rc = run_cached(db, "BEGIN IMMEDIATE");
         if (rc < 0)
             return rc;
@@ -355,8 +355,9 @@ void cat_db_close(cat_db *db)
 {
     if (db == NULL)
         return;
-    if (db->vctx != NULL)
-        cat_vctx_free(db->vctx);
+    for (size_t i = 0; i < CAT_CDATA_SLOTS; i++)
+        if (db->cdata[i].key != NULL && db->cdata[i].destroy != NULL)
+            db->cdata[i].destroy(db->cdata[i].data);
     for (size_t i = 0; i < CAT_STMT_SLOTS; i++)
         sqlite3_finalize(db->stmts[i].st);
     sqlite3_close_v2(db->h);
@@ -388,7 +389,116 @@ int cat_db_schema_latest(void)
 
 int cat_db_begin(cat_db *db)
 {
+    db->tx_poisoned = false;
     return run_cached(db, "BEGIN IMMEDIATE");
+}
+
+/* Binds the arguments ap to st as fmt says (see cat_query()). */
+static int bind_v(cat_db *db, sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+    int rc = SQLITE_OK;
+
+    for (int i = 1; fmt[i - 1] != '\0' && rc == SQLITE_OK; i++) {
+        switch (fmt[i - 1]) {
+        case 'i':
+            rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+            break;
+        case 'I':
+            rc = sqlite3_bind_int(st, i, va_arg(ap, int));
+            break;
+        case 'd':
+            rc = sqlite3_bind_double(st, i, va_arg(ap, double));
+            break;
+        case 't':
+            rc = cat_bind_text(st, i, va_arg(ap, const char *));
+            break;
+        default:
+            return cat_fail(db, YL_EINVAL, "bind: bad type '%c'", fmt[i - 1]);
+        }
+    }
+    return rc == SQLITE_OK ? 0 : cat_err(db, rc, "bind");
+}
+
+/* cat_stmt() and bind_v(): the statement, or NULL (message in errmsg). */
+static sqlite3_stmt *query_v(cat_db *db, const char *sql, const char *fmt,
+                             va_list ap)
+{
+    sqlite3_stmt *st = cat_stmt(db, sql);
+
+    if (st != NULL && bind_v(db, st, fmt, ap) < 0) {
+        cat_stmt_done(st);
+        st = NULL;
+    }
+    return st;
+}
+
+sqlite3_stmt *cat_query(cat_db *db, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+
+    va_start(ap, fmt);
+    st = query_v(db, sql, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+int cat_run(cat_db *db, const char *what, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st;
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    st = query_v(db, sql, fmt, ap);
+    va_end(ap);
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : cat_err(db, rc, what);
+}
+
+void cat_tx_poison(cat_db *db)
+{
+    db->tx_poisoned = true;
+}
+
+bool cat_tx_poisoned(const cat_db *db)
+{
+    return db->tx_poisoned;
+}
+
+int cat_db_set_clientdata(cat_db *db, const void *key, void *data,
+                          void (*destroy)(void *data))
+{
+    size_t i, free_slot = CAT_CDATA_SLOTS;
+
+    for (i = 0; i < CAT_CDATA_SLOTS; i++) {
+        if (db->cdata[i].key == key)
+            break;
+        if (db->cdata[i].key == NULL && free_slot == CAT_CDATA_SLOTS)
+            free_slot = i;
+    }
+    if (i == CAT_CDATA_SLOTS) {
+        if (free_slot == CAT_CDATA_SLOTS)
+            return -ENOSPC;
+        i = free_slot;
+    } else if (db->cdata[i].destroy != NULL && db->cdata[i].data != data) {
+        db->cdata[i].destroy(db->cdata[i].data);
+    }
+    db->cdata[i].key = data != NULL ? key : NULL;
+    db->cdata[i].data = data;
+    db->cdata[i].destroy = destroy;
+    return 0;
+}
+
+void *cat_db_clientdata(cat_db *db, const void *key)
+{
+    for (size_t i = 0; i < CAT_CDATA_SLOTS; i++)
+        if (db->cdata[i].key == key)
+            return db->cdata[i].data;
+    return NULL;
 }
 
 int cat_db_commit(cat_db *db)
@@ -483,20 +593,6 @@ void cat_day_format(int64_t day, char buf[11])
     buf[8] = (char)('0' + d / 10);
     buf[9] = (char)('0' + d % 10);
     buf[10] = '\0';
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path) < 0 ? -1 : 0;
-}
-
-int cat_rmtree(const char *path)
-{
-    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
-        return errno == ENOENT ? 0 : -errno;
-    return 0;
 }
 
 size_t cat_utf8_len(const char *s)

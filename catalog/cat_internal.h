@@ -20,10 +20,8 @@ extern const cat_schema_step cat_schema_steps[];
 extern const int cat_schema_nsteps;
 
 /* ---- connections (cat_db.c) ---- */
-#define CAT_STMT_SLOTS 256
-
-struct cat_live;
-struct cat_vctx;
+#define CAT_STMT_SLOTS  256
+#define CAT_CDATA_SLOTS 8
 
 struct cat_db {
     sqlite3 *h;
@@ -34,9 +32,14 @@ struct cat_db {
         const char *sql; /* key: the address of a string literal */
         sqlite3_stmt *st;
     } stmts[CAT_STMT_SLOTS];
-    /* Writer connection only (set by cat_writer.c / cat_views.c). */
-    struct cat_vctx *vctx; /* views transaction state, owned */
-    struct cat_live *live; /* borrowed from the writer, may be NULL */
+    /* Per-connection state of other modules (cat_db_clientdata()). */
+    struct {
+        const void *key;
+        void *data;
+        void (*destroy)(void *data);
+    } cdata[CAT_CDATA_SLOTS];
+    /* The open transaction cannot commit (cat_tx_poison()). */
+    bool tx_poisoned;
     /* The database file this connection opened (cat_db_check_file()). */
     bool have_id; /* false for ":memory:" and temporary databases */
     dev_t dev;
@@ -65,6 +68,37 @@ typedef struct cat_tx {
 } cat_tx;
 int cat_tx_begin(cat_db *db, cat_tx *tx);
 int cat_tx_end(cat_db *db, cat_tx *tx, int rc);
+
+/* Module state attached to a connection, as sqlite3_set_clientdata():
+ * key is the address of a static object of the module that owns it, so
+ * two modules never collide and the connection knows none of them.
+ * destroy(data) runs at cat_db_close() or when data is replaced (may be
+ * NULL: borrowed). Returns 0 or -ENOSPC when every slot is taken. The
+ * thread that owns db. */
+int cat_db_set_clientdata(cat_db *db, const void *key, void *data,
+                          void (*destroy)(void *data));
+/* The data set for key, or NULL. */
+void *cat_db_clientdata(cat_db *db, const void *key);
+
+/* Marks the open transaction as unable to commit: an operation that wrote
+ * half of its changes before it failed (and ran without a savepoint). The
+ * writer stops the batch there and rolls it back; the flag clears at the
+ * next cat_db_begin(). */
+void cat_tx_poison(cat_db *db);
+bool cat_tx_poisoned(const cat_db *db);
+
+/* Prepare, bind and step in one call (as fossil's db_multi_exec). sql is
+ * a string literal (cat_stmt() caches it by address); fmt has one letter
+ * per parameter ?1, ?2, ... in order, taking the next argument:
+ *   i  int64_t      I  int      d  double
+ *   t  const char * (NULL binds NULL; copied by SQLite)
+ * cat_query() returns the prepared, bound statement for a row loop (the
+ * caller steps it and calls cat_stmt_done()), or NULL with the message in
+ * db->errmsg. cat_run() steps it once for a statement without rows:
+ * 0, or cat_err(db, rc, what). */
+sqlite3_stmt *cat_query(cat_db *db, const char *sql, const char *fmt, ...);
+int cat_run(cat_db *db, const char *what, const char *sql, const char *fmt,
+            ...);
 
 /* Runs a statement without results ("PRAGMA ..."). */
 int cat_exec(cat_db *db, const char *sql);
@@ -134,29 +168,30 @@ void cat_live_totals(cat_live *l, int64_t now_ms, int64_t *sessions,
 /* The writer's tree (writer thread only). */
 const cat_tree *cat_live_tree(cat_live *l);
 
-/* ---- views transaction hooks (cat_views.c), writer connection ---- */
-/* Before COMMIT: writes the session rows and rollups gathered in the open
- * transaction. */
-int cat_views_flush(cat_db *db);
-/* After COMMIT (committed) or ROLLBACK: applies the gathered changes to
- * db->live, or drops them. */
-void cat_views_txn_end(cat_db *db, bool committed);
-/* true when a view batch failed half-applied: the transaction must abort. */
-bool cat_views_poisoned(cat_db *db);
+/* The active view a writer connection updates (borrowed), or NULL. */
+cat_live *cat_live_of(cat_db *db);
+int cat_live_attach(cat_db *db, cat_live *l);
+
+/* ---- viewing events (cat_views.c) ---- */
+/* The views module's writer hooks (registered by cat_modules.c). */
+struct cat_writer;
+struct cat_writer_hooks;
+extern const struct cat_writer_hooks cat_views_hooks;
 /* A lesson changed (published): drop its cached duration. */
 void cat_views_forget_lesson(cat_db *db, int64_t id);
-void cat_vctx_free(struct cat_vctx *v);
+/* Events accepted, duplicates, batches rejected, sessions capped, since
+ * the writer started (any thread). */
+void cat_views_counters(struct cat_writer *w, uint64_t c[4]);
 
 /* ---- writer internals ---- */
-struct cat_writer;
 cat_live *cat_writer_live(struct cat_writer *w);
-/* accepted, duplicates, rejected batches, transactions, requests, writer
- * thread CPU ns */
-void cat_writer_counters(struct cat_writer *w, uint64_t c[7]);
+/* The hook sets every writer registers at start (cat_modules.c), NULL
+ * terminated: the one place that names the catalog's writer modules. */
+extern const struct cat_writer_hooks *const cat_writer_modules[];
+/* transactions, requests, writer thread CPU ns */
+void cat_writer_counters(struct cat_writer *w, uint64_t c[3]);
 
 /* ---- helpers ---- */
-/* Recursively removes path (a directory tree or a file). 0 or -errno. */
-int cat_rmtree(const char *path);
 /* Number of UTF-8 code points in s. */
 size_t cat_utf8_len(const char *s);
 /* UTF-8 text checks: yl_utf8_text() in common/yl_utf8.h. */

@@ -118,12 +118,11 @@ int cat_jobs_claim(cat_db *db, json_t **job)
     rc = cat_tx_begin(db, &tx);
     if (rc < 0)
         return rc;
-    st = cat_stmt(db, sql_pick);
+    st = cat_query(db, sql_pick, "i", cat_now_ms());
     if (st == NULL) {
         rc = YL_EDB;
         goto out;
     }
-    sqlite3_bind_int64(st, 1, cat_now_ms());
     rc = sqlite3_step(st);
     id = sqlite3_column_int64(st, 0);
     cat_stmt_done(st);
@@ -135,16 +134,7 @@ int cat_jobs_claim(cat_db *db, json_t **job)
         rc = cat_err(db, rc, "claim job");
         goto out;
     }
-    st = cat_stmt(db, sql_run);
-    if (st == NULL) {
-        rc = YL_EDB;
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, cat_now_ms());
-    rc = sqlite3_step(st);
-    cat_stmt_done(st);
-    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "claim job");
+    rc = cat_run(db, "claim job", sql_run, "ii", id, cat_now_ms());
     if (rc == 0)
         rc = job_json(db, id, true, job);
 out:

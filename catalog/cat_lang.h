@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 /* Checks a BCP-47 tag and writes its canonical form into out (the same
- * rules as tc_lang_normalize() in transcode/tc_lang.h): RFC 5646 syntax,
+ * rules as yl_lang_normalize() in common/yl_lang.h): RFC 5646 syntax,
  * the shortest ISO 639 code (zho/chi -> zh, bod/tib -> bo; lis, duu stay),
  * language lower case, Script title case, REGION upper case. Returns 0, or
  * YL_EBADLANG (also when out is too small). */

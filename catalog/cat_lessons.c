@@ -17,6 +17,7 @@
 #include "common/yl_err.h"
 #include "common/yl_utf8.h"
 #include "common/yl_log.h"
+#include "common/yl_fs.h"
 
 #define TITLE_MAX 400
 
@@ -208,7 +209,7 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
             /* The same upload again: the first one's answer, and this
              * copy of the files goes. */
             if (ln->staged_dir != NULL)
-                cat_rmtree(ln->staged_dir);
+                yl_rmtree(ln->staged_dir);
             if (ln->replayed != NULL)
                 *ln->replayed = true;
             *lesson_id = lid;
@@ -316,7 +317,7 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
         if (lstat(dir, &sb) == 0) {
             YL_LOGW("cat", "[job=%lld] removing orphan \"%s\"", (long long)jid,
                     dir);
-            cat_rmtree(dir);
+            yl_rmtree(dir);
         }
         if (rename(ln->staged_dir, dir) < 0) {
             rc = -errno;

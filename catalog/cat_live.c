@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "catalog/cat_internal.h"
-#include "catalog/cat_sites.h"
+#include "catalog/cat_code.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
 
@@ -403,4 +403,17 @@ void cat_live_totals(cat_live *l, int64_t now_ms, int64_t *sessions,
     pthread_mutex_unlock(&l->lock);
     *sessions = a;
     *sites = b;
+}
+
+/* The key of the active view on a writer connection (cat_db_clientdata). */
+static const char live_key = 'l';
+
+cat_live *cat_live_of(cat_db *db)
+{
+    return cat_db_clientdata(db, &live_key);
+}
+
+int cat_live_attach(cat_db *db, cat_live *l)
+{
+    return cat_db_set_clientdata(db, &live_key, l, NULL); /* borrowed */
 }

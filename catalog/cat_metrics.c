@@ -15,15 +15,16 @@ int cat_metrics_get(cat_writer *w, cat_db *rd, int64_t now_ms, cat_metrics *m)
 
     memset(m, 0, sizeof(*m));
     if (w != NULL) {
-        uint64_t c[7];
+        uint64_t c[3], v[4];
         cat_writer_counters(w, c);
-        m->writer_cpu_s = c[5] / 1e9;
-        m->events_accepted = c[0];
-        m->events_duplicate = c[1];
-        m->batches_rejected = c[2];
-        m->write_transactions = c[3];
-        m->write_requests = c[4];
-        m->credit_capped = c[6];
+        cat_views_counters(w, v);
+        m->write_transactions = c[0];
+        m->write_requests = c[1];
+        m->writer_cpu_s = c[2] / 1e9;
+        m->events_accepted = v[0];
+        m->events_duplicate = v[1];
+        m->batches_rejected = v[2];
+        m->credit_capped = v[3];
         m->writer_queue = cat_writer_queue_depth(w);
         cat_live_totals(cat_writer_live(w), now_ms, &m->active_sessions,
                         &m->active_sites);

@@ -15,25 +15,9 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "catalog/cat_code.h"
 #include "catalog/cat_db.h"
 #include "catalog/cat_writer.h"
-
-enum cat_level {
-    CAT_LEVEL_PROVINCE = 1,
-    CAT_LEVEL_PREFECTURE = 2,
-    CAT_LEVEL_COUNTY = 3,
-    CAT_LEVEL_TOWNSHIP = 4,
-    CAT_LEVEL_VILLAGE = 5,
-};
-
-#define CAT_CODE_MAX 13 /* 12 digits + NUL */
-
-/* "province", "prefecture", "county", "township", "village" (or "?"). */
-const char *cat_level_name(int level);
-
-/* Checks code is 2, 4, 6, 9 or 12 ASCII digits; returns its level or
- * YL_EINVAL. */
-int cat_code_level(const char *code);
 
 typedef struct cat_import_stats {
     int counts[6]; /* by enum cat_level: sites of the province after import */

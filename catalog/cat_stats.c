@@ -193,10 +193,9 @@ int cat_stats_ranking(cat_db *db, const char *region_code, const char *from,
     if (rc < 0)
         return rc;
     clen = child_code_len(r.level + 1);
-    st = cat_stmt(db, sql_kids);
+    st = cat_query(db, sql_kids, "i", r.id);
     if (st == NULL)
         return YL_EDB;
-    sqlite3_bind_int64(st, 1, r.id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         child *c;
         if (nkids == cap) {
@@ -229,14 +228,11 @@ int cat_stats_ranking(cat_db *db, const char *region_code, const char *from,
             goto out;
         }
     /* Sums: children x days rows of one index range. */
-    st = cat_stmt(db, sql_sum);
+    st = cat_query(db, sql_sum, "iii", r.id, d0, d1);
     if (st == NULL) {
         rc = YL_EDB;
         goto out;
     }
-    sqlite3_bind_int64(st, 1, r.id);
-    sqlite3_bind_int64(st, 2, d0);
-    sqlite3_bind_int64(st, 3, d1);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         void *v = cat_map_get(&idx, (uint64_t)sqlite3_column_int64(st, 0));
         if (v != NULL) {
@@ -347,14 +343,11 @@ int cat_stats_site(cat_db *db, const char *code, const char *from,
         return rc;
     days = json_array();
     lessons = json_array();
-    st = cat_stmt(db, sql_days);
+    st = cat_query(db, sql_days, "iii", r.id, d0, d1);
     if (st == NULL) {
         rc = YL_EDB;
         goto out;
     }
-    sqlite3_bind_int64(st, 1, r.id);
-    sqlite3_bind_int64(st, 2, d0);
-    sqlite3_bind_int64(st, 3, d1);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         char d[11];
         double w = sqlite3_column_double(st, 1);
@@ -391,17 +384,12 @@ int cat_stats_site(cat_db *db, const char *code, const char *from,
         lo[0] = r.id * m9, hi[0] = (r.id + 1) * m9;
         lo[1] = r.id * m12, hi[1] = (r.id + 1) * m12;
     }
-    st = cat_stmt(db, sql_lessons);
+    st = cat_query(db, sql_lessons, "iiiiii", lo[0], hi[0], lo[1], hi[1], d0,
+                   d1);
     if (st == NULL) {
         rc = YL_EDB;
         goto out;
     }
-    sqlite3_bind_int64(st, 1, lo[0]);
-    sqlite3_bind_int64(st, 2, hi[0]);
-    sqlite3_bind_int64(st, 3, lo[1]);
-    sqlite3_bind_int64(st, 4, hi[1]);
-    sqlite3_bind_int64(st, 5, d0);
-    sqlite3_bind_int64(st, 6, d1);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(
             lessons,

@@ -3,13 +3,14 @@
  *
  * Within one writer transaction, sessions and rollup deltas gather in
  * memory (struct cat_vctx) and are written once per key by
- * cat_views_flush() just before COMMIT, so a transaction of many small
- * batches costs one upsert per touched (region, day) instead of one per
- * event. After COMMIT the touched sessions go to the active view. */
+ * views_flush() (the before-commit hook) just before COMMIT, so a transaction
+ * of many small batches costs one upsert per touched (region, day) instead of
+ * one per event. After COMMIT the touched sessions go to the active view. */
 #include "catalog/cat_views.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 
 #include "catalog/cat_internal.h"
 #include "catalog/cat_lang.h"
-#include "catalog/cat_sites.h"
+#include "catalog/cat_code.h"
 #include "common/yl_err.h"
 #include "common/yl_utf8.h"
 #include "common/yl_log.h"
@@ -412,8 +413,14 @@ static void vctx_end(struct cat_vctx *v, bool committed)
     v->poisoned = false;
 }
 
-void cat_vctx_free(struct cat_vctx *v)
+/* The key of the views state on a writer connection (cat_db_clientdata):
+ * the connection does not know this module. */
+static const char vctx_key = 'v';
+
+static void vctx_free(void *p)
 {
+    struct cat_vctx *v = p;
+
     if (v == NULL)
         return;
     vctx_end(v, false);
@@ -430,9 +437,14 @@ void cat_vctx_free(struct cat_vctx *v)
     free(v);
 }
 
+static struct cat_vctx *vctx_of(cat_db *db)
+{
+    return cat_db_clientdata(db, &vctx_key);
+}
+
 static int vctx_get(cat_db *db, struct cat_vctx **out)
 {
-    struct cat_vctx *v = db->vctx;
+    struct cat_vctx *v = vctx_of(db);
     int rc;
 
     if (v == NULL) {
@@ -440,25 +452,24 @@ static int vctx_get(cat_db *db, struct cat_vctx **out)
         if (v == NULL)
             return -ENOMEM;
         rc = cat_tree_load(db, &v->tree);
+        if (rc == 0)
+            rc = cat_db_set_clientdata(db, &vctx_key, v, vctx_free);
         if (rc < 0) {
+            cat_tree_free(v->tree);
             free(v);
             return rc;
         }
-        db->vctx = v;
     }
     *out = v;
     return 0;
 }
 
-bool cat_views_poisoned(cat_db *db)
-{
-    return db->vctx != NULL && db->vctx->poisoned;
-}
-
 void cat_views_forget_lesson(cat_db *db, int64_t id)
 {
-    if (db->vctx != NULL)
-        free(cat_map_del(&db->vctx->lessons, (uint64_t)id));
+    struct cat_vctx *v = vctx_of(db);
+
+    if (v != NULL)
+        free(cat_map_del(&v->lessons, (uint64_t)id));
 }
 
 /* Site node of id; reloads the tree (at most every 2 s) when a site exists
@@ -486,8 +497,8 @@ static int find_site(cat_db *db, struct cat_vctx *v, int64_t id)
         return -1;
     cat_tree_free(v->tree);
     v->tree = t;
-    if (db->live != NULL)
-        cat_live_reload_tree(db->live, db);
+    if (cat_live_of(db) != NULL)
+        cat_live_reload_tree(cat_live_of(db), db);
     return cat_tree_find(v->tree, id);
 }
 
@@ -924,7 +935,7 @@ static int add_delta(struct cat_vctx *v, int node, int64_t lesson, int64_t day,
     return 0;
 }
 
-/* A new session: only in memory until cat_views_flush() inserts it with
+/* A new session: only in memory until views_flush() inserts it with
  * its final state (one INSERT instead of INSERT + UPDATE). Its id is taken
  * here: this connection holds the write lock for the whole transaction, so
  * max(id) + n cannot collide. */
@@ -1130,6 +1141,7 @@ static int apply_batch(cat_db *db, const cat_view_batch *b, int *accepted,
         rc = apply_one(db, v, &b->ev[i], accepted, dups, capped);
         if (rc < 0) {
             v->poisoned = true; /* deltas are half-applied */
+            cat_tx_poison(db);
             return rc;
         }
     }
@@ -1197,7 +1209,9 @@ static int mark_active(cat_db *db, int64_t site, int64_t day)
     return rc == SQLITE_DONE ? 0 : cat_err(db, rc, "activity");
 }
 
-int cat_views_flush(cat_db *db)
+/* Before COMMIT: writes the session rows and rollups gathered in the open
+ * transaction. */
+static int views_flush(cat_db *db)
 {
     static const char sql_sess[] =
         "UPDATE sessions SET client = ?2, audio_lang = ?3, rendition = ?4, "
@@ -1228,7 +1242,7 @@ int cat_views_flush(cat_db *db)
         "SET last_recv_ms = excluded.last_recv_ms, "
         "backlog_s = excluded.backlog_s, "
         "backlog_until_ms = excluded.backlog_until_ms";
-    struct cat_vctx *v = db->vctx;
+    struct cat_vctx *v = vctx_of(db);
     sqlite3_stmt *st, *ins;
     char holes[HOLES_MAX * 44];
     size_t i;
@@ -1329,9 +1343,12 @@ int cat_views_flush(cat_db *db)
     return rc;
 }
 
-void cat_views_txn_end(cat_db *db, bool committed)
+/* After COMMIT (committed) or ROLLBACK: applies the gathered changes to
+ * the active view, or drops them. */
+static void views_txn_end(cat_db *db, bool committed)
 {
-    struct cat_vctx *v = db->vctx;
+    struct cat_vctx *v = vctx_of(db);
+    cat_live *live = cat_live_of(db);
     size_t i = 0;
     uint64_t k;
     void *val;
@@ -1345,8 +1362,8 @@ void cat_views_txn_end(cat_db *db, bool committed)
 
     for (size_t n = 0; n < v->ntxn; n++) {
         vsess *s = v->txn[n];
-        if (committed && db->live != NULL)
-            cat_live_touch(db->live, s->id, s->site_id,
+        if (committed && live != NULL)
+            cat_live_touch(live, s->id, s->site_id,
                            seen > s->last_ms ? seen : s->last_ms,
                            s->ended != 0);
         s->touched = false;
@@ -1365,6 +1382,66 @@ void cat_views_txn_end(cat_db *db, bool committed)
     vctx_end(v, committed);
 }
 
+/* ---- writer hooks ---- */
+
+/* Per writer: the counters of /metrics (any thread reads them). */
+typedef struct views_stats {
+    atomic_uint_least64_t accepted, duplicates, rejected, capped;
+} views_stats;
+
+static int hook_start(cat_writer *w, void *arg, void **state)
+{
+    views_stats *vs = calloc(1, sizeof(*vs));
+
+    (void)w, (void)arg;
+    if (vs == NULL)
+        return -ENOMEM;
+    *state = vs;
+    return 0;
+}
+
+static void hook_stop(void *ud)
+{
+    free(ud);
+}
+
+static int hook_before_commit(void *ud, cat_db *db)
+{
+    (void)ud;
+    return views_flush(db);
+}
+
+static void hook_after_commit(void *ud, cat_db *db)
+{
+    (void)ud;
+    views_txn_end(db, true);
+}
+
+static void hook_rollback(void *ud, cat_db *db)
+{
+    (void)ud;
+    views_txn_end(db, false);
+}
+
+const cat_writer_hooks cat_views_hooks = {
+    .name = "views",
+    .start = hook_start,
+    .stop = hook_stop,
+    .before_commit = hook_before_commit,
+    .after_commit = hook_after_commit,
+    .rollback = hook_rollback,
+};
+
+void cat_views_counters(cat_writer *w, uint64_t c[4])
+{
+    views_stats *vs = cat_writer_hook_state(w, &cat_views_hooks);
+
+    c[0] = vs != NULL ? atomic_load(&vs->accepted) : 0;
+    c[1] = vs != NULL ? atomic_load(&vs->duplicates) : 0;
+    c[2] = vs != NULL ? atomic_load(&vs->rejected) : 0;
+    c[3] = vs != NULL ? atomic_load(&vs->capped) : 0;
+}
+
 /* ---- entry points ---- */
 
 static int views_op(cat_db *db, void *arg, cat_write_result *res)
@@ -1372,7 +1449,30 @@ static int views_op(cat_db *db, void *arg, cat_write_result *res)
     return apply_batch(db, arg, &res->accepted, &res->duplicates, &res->capped);
 }
 
-const cat_write_fn cat_views_op_fn = views_op;
+/* Writer thread, after the transaction: counts for /metrics. */
+static void views_finished(cat_writer *w, int rc, const cat_write_result *res)
+{
+    views_stats *vs = cat_writer_hook_state(w, &cat_views_hooks);
+
+    if (vs == NULL)
+        return;
+    if (rc < 0) {
+        atomic_fetch_add(&vs->rejected, 1);
+    } else {
+        atomic_fetch_add(&vs->accepted, (uint64_t)res->accepted);
+        atomic_fetch_add(&vs->duplicates, (uint64_t)res->duplicates);
+        atomic_fetch_add(&vs->capped, (uint64_t)res->capped);
+    }
+}
+
+/* View batches validate before they write and poison the whole
+ * transaction if a write fails, so they need no savepoint. */
+static const cat_write_op views_wop = {
+    .name = "views",
+    .fn = views_op,
+    .flags = CAT_WOP_NO_SAVEPOINT,
+    .finished = views_finished,
+};
 
 static void batch_free(void *p)
 {
@@ -1382,7 +1482,7 @@ static void batch_free(void *p)
 int cat_views_submit(cat_writer *w, cat_view_batch *b, cat_write_done done,
                      void *ud)
 {
-    return cat_writer_submit(w, views_op, b, batch_free, done, ud);
+    return cat_writer_submit_op(w, &views_wop, b, batch_free, done, ud);
 }
 
 int cat_views_apply(cat_db *db, const cat_view_batch *b, int *accepted,
@@ -1397,9 +1497,9 @@ int cat_views_apply(cat_db *db, const cat_view_batch *b, int *accepted,
         return rc;
     rc = apply_batch(db, b, accepted, duplicates, &capped);
     if (rc >= 0)
-        rc = cat_views_flush(db);
+        rc = views_flush(db);
     rc = cat_tx_end(db, &tx, rc);
     /* The gathered state is dropped either way: flushed, or rolled back. */
-    cat_views_txn_end(db, own && rc >= 0);
+    views_txn_end(db, own && rc >= 0);
     return rc;
 }

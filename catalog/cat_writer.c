@@ -12,12 +12,13 @@
 #include <time.h>
 
 #include "catalog/cat_internal.h"
-#include "catalog/cat_views.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_time.h"
 
 typedef struct wreq {
     struct wreq *next;
+    const cat_write_op *op; /* NULL: plain fn, the default flags */
     cat_write_fn fn;
     void *arg;
     void (*arg_free)(void *);
@@ -53,14 +54,52 @@ struct cat_writer {
     atomic_bool lost;
     void (*on_lost)(void *ud);
     void *on_lost_ud;
+    /* Registered hooks (lock guards nhooks; an entry is written before
+     * nhooks counts it and never changes after). */
+    struct {
+        const cat_writer_hooks *h;
+        void *state;
+    } hooks[CAT_WRITER_HOOKS];
+    int nhooks;
     /* counters for /metrics, any thread */
-    atomic_uint_least64_t accepted, duplicates, rejected, txns, requests;
-    atomic_uint_least64_t capped; /* sessions flagged by the credit caps */
+    atomic_uint_least64_t txns, requests;
     atomic_uint_least64_t cpu_ns; /* writer thread CPU time */
 };
 
-/* Defined in cat_views.c: lets the writer count rejected view batches. */
-extern const cat_write_fn cat_views_op_fn;
+/* Writer thread: the hooks registered so far, in order. */
+static int hooks_now(cat_writer *w)
+{
+    int n;
+
+    pthread_mutex_lock(&w->lock);
+    n = w->nhooks;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+/* Writer thread: runs every before-commit hook; the first error wins. */
+static int hooks_before_commit(cat_writer *w, int n)
+{
+    int rc = 0;
+
+    for (int i = 0; i < n && rc == 0; i++)
+        if (w->hooks[i].h->before_commit != NULL)
+            rc = w->hooks[i].h->before_commit(w->hooks[i].state, w->db);
+    return rc;
+}
+
+/* Writer thread: the transaction ended (committed, or rolled back). */
+static void hooks_end(cat_writer *w, int n, bool committed)
+{
+    for (int i = 0; i < n; i++) {
+        const cat_writer_hooks *h = w->hooks[i].h;
+
+        if (committed && h->after_commit != NULL)
+            h->after_commit(w->hooks[i].state, w->db);
+        else if (!committed && h->rollback != NULL)
+            h->rollback(w->hooks[i].state, w->db);
+    }
+}
 
 static void finish_all(cat_writer *w, wreq *list)
 {
@@ -73,20 +112,15 @@ static void finish_all(cat_writer *w, wreq *list)
             snprintf(r->res.error, sizeof(r->res.error), "%s",
                      yl_strerror(r->rc, buf, sizeof(buf)));
         }
-        if (r->fn == cat_views_op_fn) {
-            if (r->rc < 0)
-                atomic_fetch_add(&w->rejected, 1);
-            else {
-                atomic_fetch_add(&w->accepted, (uint64_t)r->res.accepted);
-                atomic_fetch_add(&w->duplicates, (uint64_t)r->res.duplicates);
-                atomic_fetch_add(&w->capped, (uint64_t)r->res.capped);
-            }
-        }
+        if (r->op != NULL && r->op->finished != NULL)
+            r->op->finished(w, r->rc, &r->res);
         if (r->done != NULL)
             r->done(r->ud, r->rc, &r->res);
         if (r->arg_free != NULL)
             r->arg_free(r->arg);
         json_decref(r->res.json);
+        if (r->res.payload_free != NULL)
+            r->res.payload_free(r->res.payload);
         free(r);
     }
 }
@@ -130,6 +164,7 @@ static void run_batch(cat_writer *w, wreq *list)
 {
     cat_db *db = w->db;
     bool aborted = false, lost = false;
+    int nhooks = hooks_now(w);
     int rc;
 
     if (!file_ok(w)) {
@@ -148,10 +183,7 @@ static void run_batch(cat_writer *w, wreq *list)
     }
     for (wreq *r = list; r != NULL; r = r->next) {
         cat_tx sp;
-
-        /* View batches validate before they write and poison the whole
-         * transaction if a write fails, so they need no savepoint. */
-        bool need_sp = r->fn != cat_views_op_fn;
+        bool need_sp = r->op == NULL || !(r->op->flags & CAT_WOP_NO_SAVEPOINT);
 
         db->errmsg[0] = '\0';
         r->rc = need_sp ? cat_tx_begin(db, &sp) : 0;
@@ -162,13 +194,13 @@ static void run_batch(cat_writer *w, wreq *list)
             if (need_sp)
                 r->rc = cat_tx_end(db, &sp, r->rc);
         }
-        if (db->vctx != NULL && cat_views_poisoned(db)) {
-            aborted = true; /* a view batch failed half-applied */
+        if (cat_tx_poisoned(db)) {
+            aborted = true; /* an operation failed half-applied */
             break;
         }
     }
     if (!aborted) {
-        rc = cat_views_flush(db);
+        rc = hooks_before_commit(w, nhooks);
         /* Acknowledge nothing that would go into a file nobody will
          * open again. */
         if (rc == 0 && !file_ok(w)) {
@@ -182,7 +214,7 @@ static void run_batch(cat_writer *w, wreq *list)
     }
     if (lost) {
         cat_db_rollback(db);
-        cat_views_txn_end(db, false);
+        hooks_end(w, nhooks, false);
         fail_lost(w, list);
         return;
     }
@@ -196,7 +228,7 @@ static void run_batch(cat_writer *w, wreq *list)
                 cause = r->rc;
         YL_LOGE("cat", "writer transaction aborted: %s", db->errmsg);
         cat_db_rollback(db);
-        cat_views_txn_end(db, false);
+        hooks_end(w, nhooks, false);
         for (wreq *r = list; r != NULL; r = r->next) {
             if (r->rc >= 0) {
                 r->rc = cause;
@@ -205,7 +237,7 @@ static void run_batch(cat_writer *w, wreq *list)
             }
         }
     } else {
-        cat_views_txn_end(db, true);
+        hooks_end(w, nhooks, true);
         atomic_fetch_add(&w->txns, 1);
     }
     finish_all(w, list);
@@ -265,15 +297,11 @@ static void *writer_main(void *p)
 
         pthread_mutex_lock(&w->lock);
         while (w->head == NULL && !w->stopping) {
-            struct timespec ts;
-
             /* Idle: look at the database file once a second, so a
              * deleted one is noticed without a write. The monotonic
              * clock (w->cond's): a wall clock set back would stretch
              * this second by as much. */
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += 1;
-            if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT &&
+            if (yl_timed_wait_ms(&w->cond, &w->lock, 1000) == ETIMEDOUT &&
                 w->head == NULL && !atomic_load(&w->lost)) {
                 pthread_mutex_unlock(&w->lock);
                 file_ok(w);
@@ -323,14 +351,7 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     if (w->cfg.active_window_s <= 0)
         w->cfg.active_window_s = 60;
     pthread_mutex_init(&w->lock, NULL);
-    {
-        pthread_condattr_t ca;
-
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&w->cond, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    yl_cond_init_mono(&w->cond);
     atomic_init(&w->lost, false);
     pthread_mutex_init(&w->ckpt_lock, NULL);
     pthread_cond_init(&w->ckpt_cond, NULL);
@@ -350,7 +371,14 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     rc = cat_live_new(w->db, w->cfg.active_window_s, cat_now_ms(), &w->live);
     if (rc < 0)
         goto fail;
-    w->db->live = w->live;
+    rc = cat_live_attach(w->db, w->live);
+    if (rc < 0)
+        goto fail;
+    for (int i = 0; cat_writer_modules[i] != NULL; i++) {
+        rc = cat_writer_add_hooks(w, cat_writer_modules[i], NULL);
+        if (rc < 0)
+            goto fail;
+    }
     rc = cat_db_open(cfg->db_path, 0, &w->ckpt_db);
     if (rc < 0)
         goto fail;
@@ -399,6 +427,9 @@ void cat_writer_stop(cat_writer *w)
     }
     cat_db_close(w->ckpt_db);
     cat_db_close(w->db);
+    for (int i = w->nhooks - 1; i >= 0; i--)
+        if (w->hooks[i].h->stop != NULL)
+            w->hooks[i].h->stop(w->hooks[i].state);
     cat_live_free(w->live);
     pthread_mutex_destroy(&w->ckpt_lock);
     pthread_cond_destroy(&w->ckpt_cond);
@@ -407,9 +438,9 @@ void cat_writer_stop(cat_writer *w)
     free(w);
 }
 
-int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
-                      void (*arg_free)(void *arg), cat_write_done done,
-                      void *ud)
+static int submit(cat_writer *w, const cat_write_op *op, cat_write_fn fn,
+                  void *arg, void (*arg_free)(void *arg), cat_write_done done,
+                  void *ud)
 {
     wreq *r = calloc(1, sizeof(*r));
 
@@ -418,6 +449,7 @@ int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
             arg_free(arg);
         return -ENOMEM;
     }
+    r->op = op;
     r->fn = fn;
     r->arg = arg;
     r->arg_free = arg_free;
@@ -437,6 +469,60 @@ int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
     return 0;
+}
+
+int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
+                      void (*arg_free)(void *arg), cat_write_done done,
+                      void *ud)
+{
+    return submit(w, NULL, fn, arg, arg_free, done, ud);
+}
+
+int cat_writer_submit_op(cat_writer *w, const cat_write_op *op, void *arg,
+                         void (*arg_free)(void *arg), cat_write_done done,
+                         void *ud)
+{
+    return submit(w, op, op->fn, arg, arg_free, done, ud);
+}
+
+int cat_writer_add_hooks(cat_writer *w, const cat_writer_hooks *h, void *arg)
+{
+    void *state = NULL;
+    int rc;
+
+    pthread_mutex_lock(&w->lock);
+    rc = w->nhooks < CAT_WRITER_HOOKS ? 0 : -ENOSPC;
+    pthread_mutex_unlock(&w->lock);
+    if (rc == 0 && h->start != NULL)
+        rc = h->start(w, arg, &state);
+    if (rc < 0) {
+        YL_LOGE("cat", "writer hooks \"%s\" not registered", h->name);
+        return rc;
+    }
+    pthread_mutex_lock(&w->lock);
+    if (w->nhooks < CAT_WRITER_HOOKS) {
+        w->hooks[w->nhooks].h = h;
+        w->hooks[w->nhooks].state = state;
+        w->nhooks++;
+    } else {
+        rc = -ENOSPC;
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (rc < 0 && h->stop != NULL)
+        h->stop(state);
+    return rc;
+}
+
+void *cat_writer_hook_state(cat_writer *w, const cat_writer_hooks *h)
+{
+    void *state = NULL;
+
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->nhooks; i++)
+        if (w->hooks[i].h == h)
+            state = w->hooks[i].state;
+    pthread_mutex_unlock(&w->lock);
+    return state;
 }
 
 void cat_writer_on_lost(cat_writer *w, void (*fn)(void *ud), void *ud)
@@ -462,15 +548,11 @@ cat_live *cat_writer_live(cat_writer *w)
     return w->live;
 }
 
-void cat_writer_counters(cat_writer *w, uint64_t c[7])
+void cat_writer_counters(cat_writer *w, uint64_t c[3])
 {
-    c[6] = atomic_load(&w->capped);
-    c[5] = atomic_load(&w->cpu_ns);
-    c[0] = atomic_load(&w->accepted);
-    c[1] = atomic_load(&w->duplicates);
-    c[2] = atomic_load(&w->rejected);
-    c[3] = atomic_load(&w->txns);
-    c[4] = atomic_load(&w->requests);
+    c[0] = atomic_load(&w->txns);
+    c[1] = atomic_load(&w->requests);
+    c[2] = atomic_load(&w->cpu_ns);
 }
 
 void cat_sync_init(cat_sync *s)
@@ -492,6 +574,8 @@ void cat_sync_done(void *ud, int rc, const cat_write_result *res)
      * jansson's reference counts are not meant to be shared by threads. */
     if (res->json != NULL)
         s->res.json = json_deep_copy(res->json);
+    s->res.payload = NULL; /* the writer frees it after this callback */
+    s->res.payload_free = NULL;
     s->finished = 1;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);

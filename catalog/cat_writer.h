@@ -15,8 +15,14 @@
  * own queue and call lws_cancel_service(); it must not block or call back
  * into the writer synchronously.
  *
+ * Modules act at the transaction's edges through hooks (as
+ * sqlite3_commit_hook() and sqlite3_rollback_hook() do): before COMMIT
+ * (write what the batch gathered in memory), after COMMIT (publish it)
+ * and after ROLLBACK (drop it). The viewing-events module is one such set
+ * (cat_views.c); the writer core names none of them.
+ *
  * The writer also owns the in-memory view of active sessions that
- * cat_stats_now() reads (updated after each COMMIT). */
+ * cat_stats_now() reads (updated after each COMMIT by the views hooks). */
 #ifndef YL_CAT_WRITER_H
 #define YL_CAT_WRITER_H
 
@@ -41,6 +47,12 @@ typedef struct cat_write_result {
     bool replayed;   /* lesson create: the Idempotency-Key was known */
     json_t *json;    /* job claim: the job; token create: {"token": ...} */
     char error[512]; /* rc < 0: one line naming the field ("" otherwise) */
+    /* An operation's own result, for outputs the fields above do not
+     * name: set by the operation (with payload_free, which the writer
+     * calls after done; may be NULL). Borrowed by done like the rest;
+     * cat_sync does not keep it. */
+    void *payload;
+    void (*payload_free)(void *payload);
 } cat_write_result;
 
 /* Writer thread, after COMMIT (or after the rollback of this request when
@@ -51,6 +63,47 @@ typedef void (*cat_write_done)(void *ud, int rc, const cat_write_result *res);
  * the writer connection. Return 0 or a negative yl code; on error put the
  * message in res->error (or leave it empty to use cat_db_errmsg(db)). */
 typedef int (*cat_write_fn)(cat_db *db, void *arg, cat_write_result *res);
+
+/* An operation's description, for operations that need more than a
+ * function: a static const object of the module that defines it. */
+enum cat_write_op_flags {
+    /* Run without its own SAVEPOINT: the operation validates before it
+     * writes and, when a write fails half-way, calls cat_tx_poison() (in
+     * catalog/cat_internal.h) so that the whole batch rolls back. Saves
+     * a savepoint per request on the hot path (viewing events). */
+    CAT_WOP_NO_SAVEPOINT = 1 << 0,
+};
+
+typedef struct cat_write_op {
+    const char *name; /* for logs */
+    cat_write_fn fn;
+    unsigned flags; /* enum cat_write_op_flags */
+    /* Writer thread, after the transaction ended and before done (may be
+     * NULL): count or observe the outcome (rc is final). */
+    void (*finished)(cat_writer *w, int rc, const cat_write_result *res);
+} cat_write_op;
+
+/* Hooks a module registers with the writer. Each runs on the writer
+ * thread with the writer connection; any may be NULL. */
+typedef struct cat_writer_hooks {
+    const char *name;
+    /* At registration, on the registering thread: make the module's state
+     * (*state, passed to the others as ud; no SQL here, the connection
+     * belongs to the writer thread). 0 or a negative yl code, which fails
+     * the registration (and cat_writer_start()). */
+    int (*start)(cat_writer *w, void *arg, void **state);
+    /* cat_writer_stop(), after the thread ended: free the state. */
+    void (*stop)(void *ud);
+    /* After the batch's operations, before COMMIT: write what the
+     * transaction gathered. A negative yl code rolls everything back
+     * (every request of the batch fails). */
+    int (*before_commit)(void *ud, cat_db *db);
+    /* After COMMIT (durable), before the done callbacks. */
+    void (*after_commit)(void *ud, cat_db *db);
+    /* After ROLLBACK of the whole transaction (not of one request's
+     * savepoint), before the done callbacks. */
+    void (*rollback)(void *ud, cat_db *db);
+} cat_writer_hooks;
 
 /* Opens the writer connection on cfg->db_path (creating and migrating the
  * database), loads the active-session view and starts the thread. cfg is
@@ -69,6 +122,23 @@ void cat_writer_stop(cat_writer *w);
 int cat_writer_submit(cat_writer *w, cat_write_fn fn, void *arg,
                       void (*arg_free)(void *arg), cat_write_done done,
                       void *ud);
+
+/* Any thread. The same with an operation description (op: static, it
+ * outlives the writer). */
+int cat_writer_submit_op(cat_writer *w, const cat_write_op *op, void *arg,
+                         void (*arg_free)(void *arg), cat_write_done done,
+                         void *ud);
+
+/* Registers hooks (h: static, it outlives the writer); they run in
+ * registration order, the catalog's own modules (cat_modules.c) first.
+ * h->start(w, arg, &state) runs here. At most CAT_WRITER_HOOKS sets.
+ * Any thread; a batch already running does not see them. Returns 0,
+ * -ENOSPC, or start's error. */
+#define CAT_WRITER_HOOKS 16
+int cat_writer_add_hooks(cat_writer *w, const cat_writer_hooks *h, void *arg);
+
+/* The state start() made for h on w, or NULL if h is not registered. */
+void *cat_writer_hook_state(cat_writer *w, const cat_writer_hooks *h);
 
 /* The database file was deleted or replaced under the writer (checked
  * before every COMMIT and once a second when idle, cat_db_check_file()).

@@ -9,7 +9,7 @@ PKGS=(
     libswscale-dev libswresample-dev
     libwebsockets-dev libssl-dev libsqlite3-dev sqlite3 libjansson-dev
     libcmocka-dev libinih-dev libhttp-parser-dev
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev cppcheck
     nodejs npm chromium
     libharfbuzz-bin woff2 fontconfig
     nginx-light wrk time jq gnuplot-nox

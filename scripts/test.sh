@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/test.sh - set up and run every test: a -Werror build, then the same
+# scripts/test.sh - set up and run every test: a -Werror build, static
+# analysis (cppcheck and eslint, about 15 s) and the tests, then the same
 # tests again under AddressSanitizer + UBSan, and again under
 # ThreadSanitizer (the server's loop, writer, ingest, query and job threads;
 # the transcoder's rung and dub threads), then every libFuzzer target for a
@@ -9,8 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
-echo "== build (-Wall -Wextra -Werror) and test"
+echo "== build (-Wall -Wextra -Wmissing-prototypes -Werror)"
 bash scripts/setup.sh build -DYL_WERROR=ON
+
+echo "== static analysis (cppcheck) and the JavaScript lint (eslint)"
+bash scripts/analyze.sh
+node_modules/.bin/eslint . # eslint.config.mjs: player-web, tests, tools
+
+echo "== test"
 (cd build && ctest --output-on-failure -j"$jobs" ${YL_CTEST_ARGS:-})
 
 echo "== build with AddressSanitizer + UBSan and test again"

@@ -27,6 +27,7 @@
 #include "catalog/cat_views.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_fs.h"
 #include "streamer/str_api.h"
 #include "streamer/str_ws.h"
 
@@ -486,7 +487,7 @@ static void cancel_jobs(str_server *srv, int64_t lesson, const json_t *jobs)
         rc = str_pathf(src, sizeof(src), "%s/uploads/%" PRId64,
                        srv->cfg.cat.data_dir, id);
         if (rc == 0)
-            rc = str_rmtree(src);
+            rc = yl_rmtree(src);
         if (rc < 0 && rc != -ENOENT)
             YL_LOGW("str", "[job=%" PRId64 "] remove sources: %s", id,
                     strerror(-rc));
@@ -528,7 +529,7 @@ static void defer_run(str_server *srv, str_msg *m)
         if (d->rc < 0) {
             srv->m.uploads_failed++;
             if (c->staged != NULL)
-                str_rmtree(c->staged); /* the rename did not happen */
+                yl_rmtree(c->staged); /* the rename did not happen */
             /* The catalog's checks (category, title tags) refuse the
              * upload as the multipart checks do: one code for both. */
             if (r != NULL)

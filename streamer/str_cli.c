@@ -6,7 +6,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
+#include "catalog/cat_cli.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
 #include "streamer/str_server.h"
@@ -50,95 +52,63 @@ static void usage(FILE *f)
 int str_cli_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
+        CAT_CLI_LONG_OPTIONS,
         {"listen", required_argument, NULL, 'l'},
-        {"data", required_argument, NULL, 'd'},
         {"web", required_argument, NULL, 'w'},
-        {"db", required_argument, NULL, 'b'},
-        {"init", no_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *config = NULL, *flag_keys[4] = {NULL};
-    const char *flag_vals[4] = {NULL};
-    int nflags = 0, c, i, rc, init = 0, fault = 0;
+    const char *flags[] = {"listen", NULL, "web", NULL, NULL};
+    cat_cli_opts co = {0};
+    int c, rc, ex, fault = 0;
     str_config cfg;
     char err[512];
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c':
-            config = optarg;
+        case 'l': /* flags win over the file: applied after it */
+            flags[1] = optarg;
             break;
-        case 'l':
-        case 'd':
         case 'w':
-        case 'b':
-            /* Flags win over the file: remember them, apply after it. */
-            if (nflags == 4) {
-                fputs("yunling serve: too many flags\n", stderr);
-                return 64;
-            }
-            flag_keys[nflags] = c == 'l'   ? "listen"
-                                : c == 'd' ? "data"
-                                : c == 'w' ? "web"
-                                           : "db";
-            flag_vals[nflags++] = optarg;
-            break;
-        case 'i':
-            init = 1;
+            flags[3] = optarg;
             break;
         case 'h':
             usage(stdout);
-            return 0;
+            return EX_OK;
         default:
+            if (cat_cli_opt(&co, c, optarg))
+                break;
             usage(stderr);
-            return 64;
+            return EX_USAGE;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "yunling serve: unexpected argument '%s'\n",
                 argv[optind]);
         usage(stderr);
-        return 64;
+        return EX_USAGE;
     }
 
     str_config_defaults(&cfg);
-    if (config != NULL) {
-        rc = cat_config_load(&cfg.cat, config, str_config_extra, &cfg, err,
-                             sizeof(err));
-        if (rc < 0) {
-            fprintf(stderr, "yunling serve: %s\n", err);
-            return rc == YL_EINVAL ? 78 : 66;
-        }
-    }
-    for (i = 0; i < nflags; i++) {
-        rc = cat_config_set(&cfg.cat, "server", flag_keys[i], flag_vals[i], err,
-                            sizeof(err));
-        if (rc < 0) {
-            fprintf(stderr, "yunling serve: --%s: %s\n", flag_keys[i], err);
-            return 64;
-        }
-    }
-    cfg.cat.init = init;
-    rc = cat_config_finish(&cfg.cat, err, sizeof(err));
-    if (rc == 0)
-        rc = str_config_listen(&cfg, err, sizeof(err));
+    ex = cat_cli_config("serve", &co, str_config_extra, &cfg, flags, &cfg.cat);
+    if (ex != 0)
+        return ex;
+    rc = str_config_listen(&cfg, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "yunling serve: %s\n", err);
-        return rc == YL_ENOINIT ? 66 : 78;
+        return EX_CONFIG;
     }
     cfg.fault = &fault;
     rc = str_server_run(&cfg);
     if (rc < 0) {
         fprintf(stderr, "yunling serve: cannot start: %s\n",
                 yl_strerror(rc, err, sizeof(err)));
-        return 70;
+        return EX_SOFTWARE;
     }
     if (fault < 0) {
         fprintf(stderr, "yunling serve: stopped: %s\n",
                 yl_strerror(fault, err, sizeof(err)));
-        return 70;
+        return EX_SOFTWARE;
     }
-    return 0;
+    return EX_OK;
 }

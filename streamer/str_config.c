@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/yl_conf.h"
 #include "common/yl_err.h"
 #include "streamer/str_server.h"
 
@@ -27,6 +28,43 @@ void str_config_defaults(str_config *cfg)
     cfg->ws_push_ms = 1000;
 }
 
+/* The server's own keys, section [server] (the catalog's are in
+ * catalog/cat_config.c). */
+static const yl_conf_key keys[] = {
+    YL_CONF_INT_KEY("max_header", str_config, max_header, 1024, 16000),
+    YL_CONF_INT_KEY("keepalive", str_config, keepalive_s, 1, 3600),
+    YL_CONF_INT_KEY("header_timeout", str_config, header_timeout_s, 1, 3600),
+    YL_CONF_INT_KEY("body_timeout", str_config, body_timeout_s, 1, 3600),
+    YL_CONF_INT_KEY("send_timeout", str_config, send_timeout_s, 1, 3600),
+    YL_CONF_INT_KEY("shutdown_grace", str_config, shutdown_grace_s, 0, 3600),
+    YL_CONF_INT_KEY("job_timeout", str_config, job_timeout_s, 0, 7 * 24 * 3600),
+    YL_CONF_INT_KEY("ws_hello", str_config, ws_hello_s, 1, 600),
+    YL_CONF_INT_KEY("ws_ping", str_config, ws_ping_s, 1, 600),
+    YL_CONF_INT_KEY("ws_max_message", str_config, ws_max_message, 1024,
+                    16 << 20),
+    YL_CONF_INT_KEY("ws_rate", str_config, ws_rate, 1, 100000),
+    YL_CONF_INT_KEY("ws_queue", str_config, ws_queue, 4, 65536),
+    YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
+    YL_CONF_END,
+};
+
+int str_config_extra(void *ud, const char *section, const char *key,
+                     const char *value)
+{
+    str_config scratch, *cfg = ud;
+    char err[256];
+
+    if (cfg == NULL) { /* checked, not kept */
+        str_config_defaults(&scratch);
+        cfg = &scratch;
+    }
+
+    if (section != NULL && section[0] != '\0' && strcmp(section, "server") != 0)
+        return YL_ENOTFOUND;
+    return yl_conf_set(keys, cfg, key, value, err, sizeof(err));
+}
+
+/* A port: decimal digits only (no size suffix). */
 static int parse_int(const char *v, int lo, int hi, int *out)
 {
     char *end;
@@ -38,42 +76,6 @@ static int parse_int(const char *v, int lo, int hi, int *out)
         return YL_EINVAL;
     *out = (int)n;
     return 0;
-}
-
-int str_config_extra(void *ud, const char *section, const char *key,
-                     const char *value)
-{
-    str_config *cfg = ud;
-
-    if (section != NULL && section[0] != '\0' && strcmp(section, "server") != 0)
-        return YL_EINVAL;
-    if (strcmp(key, "max_header") == 0)
-        return parse_int(value, 1024, 16000, &cfg->max_header);
-    if (strcmp(key, "keepalive") == 0)
-        return parse_int(value, 1, 3600, &cfg->keepalive_s);
-    if (strcmp(key, "header_timeout") == 0)
-        return parse_int(value, 1, 3600, &cfg->header_timeout_s);
-    if (strcmp(key, "body_timeout") == 0)
-        return parse_int(value, 1, 3600, &cfg->body_timeout_s);
-    if (strcmp(key, "send_timeout") == 0)
-        return parse_int(value, 1, 3600, &cfg->send_timeout_s);
-    if (strcmp(key, "shutdown_grace") == 0)
-        return parse_int(value, 0, 3600, &cfg->shutdown_grace_s);
-    if (strcmp(key, "ws_hello") == 0)
-        return parse_int(value, 1, 600, &cfg->ws_hello_s);
-    if (strcmp(key, "ws_ping") == 0)
-        return parse_int(value, 1, 600, &cfg->ws_ping_s);
-    if (strcmp(key, "ws_max_message") == 0)
-        return parse_int(value, 1024, 16 << 20, &cfg->ws_max_message);
-    if (strcmp(key, "ws_rate") == 0)
-        return parse_int(value, 1, 100000, &cfg->ws_rate);
-    if (strcmp(key, "ws_queue") == 0)
-        return parse_int(value, 4, 65536, &cfg->ws_queue);
-    if (strcmp(key, "ws_push_ms") == 0)
-        return parse_int(value, 50, 60000, &cfg->ws_push_ms);
-    if (strcmp(key, "job_timeout") == 0)
-        return parse_int(value, 0, 7 * 24 * 3600, &cfg->job_timeout_s);
-    return YL_EINVAL;
 }
 
 int str_config_listen(str_config *cfg, char *err, size_t errlen)

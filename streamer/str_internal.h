@@ -293,15 +293,15 @@ int str_hls_remove(str_server *srv, int64_t lesson);
 
 /* ---- str_metrics.c ---- */
 int str_metrics_reply(str_req *r);
+/* The gauges of the catalog and the job runner, one text line each
+ * through emit (defined in str_api.c, which owns both). */
+void str_metrics_extra(str_server *srv, void (*emit)(void *, const char *),
+                       void *ud);
 int str_status_index(int status);
 /* The statuses counted one by one; the rest count as "other". */
 extern const int str_status_codes[STR_NSTATUS - 1];
 
-/* ---- str_fs.c ---- */
-/* mkdir -p with mode 0755. 0 or -errno. */
-int str_mkdirs(const char *path);
-/* rm -rf without following symlinks. 0 or -errno. */
-int str_rmtree(const char *path);
+/* ---- str_fs.c (rmtree and mkdir -p: common/yl_fs.h) ---- */
 /* snprintf into a path buffer: 0, or -ENAMETOOLONG when it does not fit. */
 int str_pathf(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

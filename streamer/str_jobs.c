@@ -23,11 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +39,10 @@
 #include "catalog/cat_lessons.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_time.h"
+#include "common/yl_fs.h"
 #include "streamer/str_api.h"
-
-extern char **environ;
+#include "streamer/str_child.h"
 
 #define IDLE_WAIT_S 5 /* look for queued jobs at least this often */
 
@@ -56,28 +54,20 @@ typedef struct str_jobs {
     int timeout_s;
     int64_t keep_failed_ms; /* a failed job's sources, then removed */
     int64_t sweep_every_ms; /* look for expired sources this often */
-    int64_t next_sweep_ms;  /* mono_ms() of the next look */
+    int64_t next_sweep_ms;  /* yl_mono_ms() of the next look */
 
     pthread_t th;
     bool started;
     pthread_mutex_t lock; /* guards wake, child */
     pthread_cond_t cond;
     bool wake;
-    pid_t child;          /* running transcoder, 0 none */
+    str_child *child;     /* running transcoder, NULL none */
     atomic_bool stop;     /* any thread */
     atomic_bool finished; /* any thread: the thread has returned */
     atomic_llong current; /* any thread: job id being run, 0 none */
     atomic_llong cancel;  /* any thread: a running job cancelled, 0 none
                            * (one runs at a time: one slot is enough) */
 } str_jobs;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A character that can be part of a path: a data dir prefix preceded by
  * one is the tail of another path, not the data dir. */
@@ -153,7 +143,7 @@ static void sweep_sources(str_jobs *j)
     int rc, n = 0;
     DIR *d;
 
-    j->next_sweep_ms = mono_ms() + j->sweep_every_ms;
+    j->next_sweep_ms = yl_mono_ms() + j->sweep_every_ms;
     if (ids == NULL ||
         str_pathf(dir, sizeof(dir), "%s/uploads", j->data_dir) < 0 ||
         (d = opendir(dir)) == NULL) {
@@ -187,7 +177,7 @@ static void sweep_sources(str_jobs *j)
         if (str_pathf(path, sizeof(path), "%s/%" PRId64, dir,
                       (int64_t)json_integer_value(v)) < 0)
             continue;
-        r = str_rmtree(path);
+        r = yl_rmtree(path);
         if (r < 0)
             YL_LOGW("jobs", "remove %s: %s", path, strerror(-r));
         else
@@ -201,10 +191,10 @@ static void sweep_sources(str_jobs *j)
                 n, j->keep_failed_ms / 1000);
 }
 
-/* permanent: the transcoder said the input is unusable (exit 64 usage, 65
- * corrupt or unreadable media): another attempt would fail the same way, so
- * the job fails now; anything else (output, internal, signal, timeout) is
- * tried again up to max_attempts. */
+/* permanent: the transcoder said the input is unusable (STR_EXIT_BAD_INPUT:
+ * EX_USAGE, or EX_DATAERR for corrupt or unreadable media): another attempt
+ * would fail the same way, so the job fails now; anything else (output,
+ * internal, signal, timeout) is tried again up to max_attempts. */
 static int fail_job(str_jobs *j, int64_t id, const char *reason, bool permanent)
 {
     char rel[1024];
@@ -309,58 +299,22 @@ static int build_argv(job_argv *a, const char *dir, const json_t *inputs,
     return rc ? -E2BIG : 0;
 }
 
-/* Starts the transcoder. fork + exec rather than posix_spawn because the
- * child must die with the server (PR_SET_PDEATHSIG): after a kill -9 the
- * restarted server runs the job again, and an orphan would still be
- * writing into the same output dir. Between fork and exec the child only
- * makes async-signal-safe calls (this process has threads). */
-static pid_t spawn(job_argv *a, const char *cwd, int out_fd, int log_fd)
-{
-    pid_t parent = getpid(), pid;
-    sigset_t none;
-
-    sigemptyset(&none);
-    pid = fork();
-    if (pid != 0)
-        return pid; /* parent: the child's pid, or -1 */
-    /* child */
-    setpgid(0, 0); /* a Ctrl-C on our terminal is the server's to handle */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) /* the server died before prctl */
-        _exit(130);
-    signal(SIGPIPE, SIG_DFL); /* the server ignores it; the child must not */
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (dup2(out_fd, 1) < 0 || dup2(log_fd, 2) < 0 || chdir(cwd) < 0)
-        _exit(127);
-    {
-        int nul = open("/dev/null", O_RDONLY);
-
-        if (nul >= 0 && nul != 0) {
-            dup2(nul, 0);
-            close(nul);
-        }
-    }
-    /* lws, SQLite and others may hold fds without O_CLOEXEC. */
-    syscall(SYS_close_range, 3, ~0U, 0);
-    execve("/proc/self/exe", a->v, environ);
-    _exit(127);
-}
-
 /* What one attempt produced. */
 typedef struct attempt {
+    str_jobs *j;
+    int64_t id;
     bool got_done;
     char error[512]; /* from an {"event":"error"} line */
     double progress, sent_progress;
     int64_t sent_at;
-    bool killed_stop, killed_timeout;
-    bool killed_cancel, killed_hard; /* the job was cancelled */
-    int64_t cancel_at;
 } attempt;
 
-static void on_line(str_jobs *j, int64_t id, attempt *at, char *line)
+/* A progress line of the transcoder (docs/transcode.md). */
+static void on_line(void *ud, char *line)
 {
+    attempt *at = ud;
+    str_jobs *j = at->j;
+    int64_t id = at->id;
     json_t *o = json_loads(line, 0, NULL);
     const char *ev;
 
@@ -373,7 +327,7 @@ static void on_line(str_jobs *j, int64_t id, attempt *at, char *line)
         /* ignored: not one of ours */
     } else if (strcmp(ev, "progress") == 0) {
         double p = json_number_value(json_object_get(o, "progress"));
-        int64_t now = mono_ms();
+        int64_t now = yl_mono_ms();
 
         if (p < 0)
             p = 0;
@@ -397,77 +351,14 @@ static void on_line(str_jobs *j, int64_t id, attempt *at, char *line)
     json_decref(o);
 }
 
-static void kill_child(str_jobs *j, int sig)
+/* Its lesson was deleted: SIGTERM lets the transcoder remove its
+ * temporary output; one that does not go within 5 s is killed. */
+static void on_tick(void *ud, str_child *c)
 {
-    pthread_mutex_lock(&j->lock);
-    if (j->child > 0)
-        kill(j->child, sig);
-    pthread_mutex_unlock(&j->lock);
-}
+    attempt *at = ud;
 
-/* Reads the child's stdout to EOF, then reaps it. Returns the wait
- * status. */
-static int watch(str_jobs *j, int64_t id, pid_t pid, int fd, attempt *at)
-{
-    char buf[8192], line[8192];
-    size_t llen = 0;
-    int64_t start = mono_ms();
-    int status = 0;
-
-    for (;;) {
-        struct pollfd pfd = {fd, POLLIN, 0};
-        int n = poll(&pfd, 1, 200);
-
-        if (atomic_load(&j->stop) && !at->killed_stop) {
-            at->killed_stop = true;
-            kill_child(j, SIGTERM); /* exits 130, leaves nothing behind */
-        }
-        if (j->timeout_s > 0 && !at->killed_timeout &&
-            mono_ms() - start > (int64_t)j->timeout_s * 1000) {
-            at->killed_timeout = true;
-            kill_child(j, SIGKILL);
-        }
-        /* Its lesson was deleted: SIGTERM lets the transcoder remove its
-         * temporary output; one that does not go within 5 s is killed. */
-        if (!at->killed_cancel && atomic_load(&j->cancel) == id) {
-            at->killed_cancel = true;
-            at->cancel_at = mono_ms();
-            kill_child(j, SIGTERM);
-        }
-        if (at->killed_cancel && !at->killed_hard &&
-            mono_ms() - at->cancel_at > 5000) {
-            at->killed_hard = true;
-            kill_child(j, SIGKILL);
-        }
-        if (n < 0 && errno != EINTR)
-            break;
-        if (n <= 0)
-            continue;
-        {
-            ssize_t r = read(fd, buf, sizeof(buf));
-            ssize_t i;
-
-            if (r < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (r <= 0)
-                break; /* EOF: the child closed stdout (exited) */
-            for (i = 0; i < r; i++) {
-                if (buf[i] == '\n') {
-                    line[llen] = '\0';
-                    on_line(j, id, at, line);
-                    llen = 0;
-                } else if (llen + 1 < sizeof(line)) {
-                    line[llen++] = buf[i];
-                }
-            }
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    pthread_mutex_lock(&j->lock);
-    j->child = 0;
-    pthread_mutex_unlock(&j->lock);
-    return status;
+    if (atomic_load(&at->j->cancel) == at->id)
+        str_child_terminate(c, 5000);
 }
 
 /* The attempt succeeded: move the output into place and publish. */
@@ -491,7 +382,7 @@ static int publish(str_jobs *j, int64_t id, int64_t lesson, const char *outdir,
         return rc;
     }
     /* A dir left by a publish that crashed before its commit. */
-    str_rmtree(final);
+    yl_rmtree(final);
     if (rename(outdir, final) < 0) {
         rc = -errno;
         snprintf(why, whylen, "publish: rename %.200s -> %.200s: %s", outdir,
@@ -506,12 +397,12 @@ static int publish(str_jobs *j, int64_t id, int64_t lesson, const char *outdir,
     if (rc < 0) {
         snprintf(why, whylen, "publish: %s",
                  s.res.error[0] ? s.res.error : "catalog refused the lesson");
-        str_rmtree(final);
+        yl_rmtree(final);
     }
     cat_sync_fini(&s);
     if (rc == 0) {
         /* The sources are no longer needed once the lesson is out. */
-        str_rmtree(srcdir);
+        yl_rmtree(srcdir);
     }
     return rc;
 }
@@ -524,8 +415,8 @@ static void cancelled(int64_t id, const char *outdir, const char *srcdir,
     static const char line[] = "=== cancelled: the lesson was deleted\n";
 
     YL_LOGI("jobs", "[job=%" PRId64 "] cancelled: its lesson was deleted", id);
-    str_rmtree(outdir);
-    str_rmtree(srcdir);
+    yl_rmtree(outdir);
+    yl_rmtree(srcdir);
     if (logfd >= 0 && write(logfd, line, sizeof(line) - 1) < 0)
         YL_LOGW("jobs", "[job=%" PRId64 "] write log: %s", id, strerror(errno));
 }
@@ -539,13 +430,18 @@ static void run_job(str_jobs *j, json_t *job)
     json_t *inputs = json_object_get(job, "inputs");
     char outdir[PATH_MAX], logpath[PATH_MAX], why[700];
     char reldir[PATH_MAX], relout[64];
-    int pfd[2] = {-1, -1}, logfd = -1, status;
+    static const str_child_ops ops = {on_line, on_tick};
+    int logfd = -1, rc;
     job_argv *av = NULL;
     attempt at;
-    pid_t pid;
-    int64_t t0 = mono_ms();
+    str_child *child = NULL;
+    str_child_end end;
+    enum str_exit_kind kind;
+    int64_t t0 = yl_mono_ms();
 
     memset(&at, 0, sizeof(at));
+    at.j = j;
+    at.id = id;
     atomic_store(&j->current, id);
     if (str_pathf(outdir, sizeof(outdir), "%s/hls/.job-%" PRId64, j->data_dir,
                   id) < 0 ||
@@ -578,11 +474,11 @@ static void run_job(str_jobs *j, json_t *job)
         fail_job(j, id, "too many inputs for one transcoder command", true);
         goto out;
     }
-    str_rmtree(outdir); /* a previous attempt's leftovers */
+    yl_rmtree(outdir); /* a previous attempt's leftovers */
     logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (logfd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+    if (logfd < 0) {
         snprintf(why, sizeof(why), "cannot start the transcoder: %.300s: %s",
-                 logfd < 0 ? logpath : "pipe", strerror(errno));
+                 logpath, strerror(errno));
         fail_job(j, id, why, false);
         goto out;
     }
@@ -603,55 +499,64 @@ static void run_job(str_jobs *j, json_t *job)
             YL_LOGW("jobs", "write %s: %s", logpath, strerror(errno));
     }
     pthread_mutex_lock(&j->lock);
-    if (atomic_load(&j->stop))
-        pid = -2;
-    else if (atomic_load(&j->cancel) == id)
-        pid = -3;
-    else
-        pid = spawn(av, j->data_dir, pfd[1], logfd);
-    if (pid > 0)
-        j->child = pid;
+    if (atomic_load(&j->stop)) {
+        rc = 1;
+    } else if (atomic_load(&j->cancel) == id) {
+        rc = 2;
+    } else {
+        str_child_opts o = {
+            .argv = av->v,
+            .cwd = j->data_dir,
+            .log_fd = logfd,
+            .timeout_ms = (int64_t)j->timeout_s * 1000,
+            .stop = &j->stop,
+        };
+        rc = str_child_spawn(&o, &child);
+        j->child = child;
+    }
     pthread_mutex_unlock(&j->lock);
-    close(pfd[1]);
-    pfd[1] = -1;
-    if (pid == -2)
+    if (rc == 1)
         goto out; /* stopping: the job stays "running" and is requeued */
-    if (pid == -3) {
+    if (rc == 2) {
         cancelled(id, outdir, dir, logfd); /* between claim and start */
         goto out;
     }
-    if (pid < 0) {
+    if (rc < 0) {
         snprintf(why, sizeof(why), "cannot start the transcoder: %s",
-                 strerror(errno));
+                 strerror(-rc));
         fail_job(j, id, why, false);
         goto out;
     }
     YL_LOGI("jobs",
             "[job=%" PRId64 " lesson=%" PRId64 "] attempt %" PRId64
             " started (pid %d)",
-            id, lesson, attempts, (int)pid);
-    status = watch(j, id, pid, pfd[0], &at);
+            id, lesson, attempts, (int)str_child_pid(child));
+    str_child_wait(child, &ops, &at, &end);
+    pthread_mutex_lock(&j->lock);
+    j->child = NULL;
+    pthread_mutex_unlock(&j->lock);
+    kind = str_child_classify(&end);
 
-    if (at.killed_cancel || atomic_load(&j->cancel) == id) {
+    if (end.terminated || atomic_load(&j->cancel) == id) {
         cancelled(id, outdir, dir, logfd);
         goto out;
     }
-    if (at.killed_stop) {
+    if (kind == STR_EXIT_STOPPED) {
         /* Server stopping: not the job's fault. It stays "running" and
          * cat_jobs_recover() requeues it at the next start. */
         YL_LOGI("jobs",
                 "[job=%" PRId64 "] stopped with the server; it runs "
                 "again at the next start",
                 id);
-        str_rmtree(outdir);
+        yl_rmtree(outdir);
         goto out;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && at.got_done) {
+    if (kind == STR_EXIT_OK && at.got_done) {
         if (publish(j, id, lesson, outdir, dir, why, sizeof(why)) == 0) {
             YL_LOGI("jobs",
                     "[job=%" PRId64 " lesson=%" PRId64 "] done in "
                     "%.1f s: /hls/%" PRId64 "/master.m3u8",
-                    id, lesson, (double)(mono_ms() - t0) / 1000.0, lesson);
+                    id, lesson, (double)(yl_mono_ms() - t0) / 1000.0, lesson);
             goto out;
         }
         /* Deleted between the transcoder's end and the publish. */
@@ -659,39 +564,34 @@ static void run_job(str_jobs *j, json_t *job)
             cancelled(id, outdir, dir, logfd);
             goto out;
         }
-    } else if (at.killed_timeout) {
+    } else if (kind == STR_EXIT_TIMEOUT) {
         snprintf(why, sizeof(why), "transcoder timed out after %d s",
                  j->timeout_s);
     } else if (at.error[0]) {
         snprintf(why, sizeof(why), "%s", at.error);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    } else if (kind == STR_EXIT_OK) {
         snprintf(why, sizeof(why),
                  "transcoder exited without finishing (see jobs/%" PRId64
                  ".log)",
                  id);
-    } else if (WIFEXITED(status)) {
+    } else if (WIFEXITED(end.status)) {
         snprintf(why, sizeof(why),
                  "transcoder exited with code %d (see jobs/%" PRId64 ".log)",
-                 WEXITSTATUS(status), id);
+                 WEXITSTATUS(end.status), id);
     } else {
         snprintf(why, sizeof(why),
                  "transcoder killed by signal %d (see jobs/%" PRId64 ".log)",
-                 WIFSIGNALED(status) ? WTERMSIG(status) : 0, id);
+                 WIFSIGNALED(end.status) ? WTERMSIG(end.status) : 0, id);
     }
     YL_LOGW("jobs",
             "[job=%" PRId64 " lesson=%" PRId64 "] attempt %" PRId64
             " failed: %s",
             id, lesson, attempts, why);
-    str_rmtree(outdir);
-    fail_job(j, id, why,
-             !at.killed_timeout && WIFEXITED(status) &&
-                 (WEXITSTATUS(status) == 64 || WEXITSTATUS(status) == 65));
+    yl_rmtree(outdir);
+    fail_job(j, id, why, kind == STR_EXIT_BAD_INPUT);
 out:
     atomic_store(&j->current, 0);
-    if (pfd[0] >= 0)
-        close(pfd[0]);
-    if (pfd[1] >= 0)
-        close(pfd[1]);
+    str_child_free(child);
     if (logfd >= 0)
         close(logfd);
     free(av);
@@ -699,16 +599,14 @@ out:
 
 static void wait_for_work(str_jobs *j, int seconds)
 {
-    struct timespec ts;
-
     /* j->cond waits on CLOCK_MONOTONIC (str_jobs_start): with the wall
      * clock set back a day, a CLOCK_REALTIME deadline would keep the
      * runner from looking for due retries for that day. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += seconds;
+    struct timespec ts = yl_deadline_ms((int64_t)seconds * 1000);
+
     pthread_mutex_lock(&j->lock);
     while (!j->wake && !atomic_load(&j->stop))
-        if (pthread_cond_timedwait(&j->cond, &j->lock, &ts) == ETIMEDOUT)
+        if (yl_timed_wait(&j->cond, &j->lock, &ts) == ETIMEDOUT)
             break;
     j->wake = false;
     pthread_mutex_unlock(&j->lock);
@@ -738,7 +636,7 @@ static void *runner(void *arg)
     while (!atomic_load(&j->stop)) {
         json_t *job = NULL;
 
-        if (mono_ms() >= j->next_sweep_ms)
+        if (yl_mono_ms() >= j->next_sweep_ms)
             sweep_sources(j);
 
         cat_sync_init(&s);
@@ -784,14 +682,7 @@ int str_jobs_start(str_server *srv, str_jobs **out)
                         : j->keep_failed_ms > 600000 ? 600000
                                                      : j->keep_failed_ms;
     pthread_mutex_init(&j->lock, NULL);
-    {
-        pthread_condattr_t ca;
-
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&j->cond, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    yl_cond_init_mono(&j->cond);
     atomic_init(&j->stop, false);
     atomic_init(&j->finished, false);
     atomic_init(&j->current, 0);
@@ -820,15 +711,15 @@ void str_jobs_stop(str_jobs *j)
 {
     atomic_store(&j->stop, true);
     pthread_mutex_lock(&j->lock);
-    if (j->child > 0)
-        kill(j->child, SIGTERM);
+    if (j->child != NULL)
+        str_child_kill(j->child, SIGTERM);
     pthread_cond_signal(&j->cond);
     pthread_mutex_unlock(&j->lock);
 }
 
 void str_jobs_cancel(str_jobs *j, int64_t id)
 {
-    atomic_store(&j->cancel, id); /* watch() sees it within 200 ms */
+    atomic_store(&j->cancel, id); /* on_tick() sees it within 200 ms */
 }
 
 bool str_jobs_stopped(str_jobs *j)

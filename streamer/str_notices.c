@@ -27,6 +27,7 @@
 #include "catalog/cat_sites.h"
 #include "catalog/cat_tokens.h"
 #include "common/yl_err.h"
+#include "common/yl_fs.h"
 #include "common/yl_log.h"
 #include "common/yl_utf8.h"
 #include "streamer/str_multipart.h"
@@ -754,7 +755,7 @@ int str_attach_post_body(str_req *r)
     snprintf(d->name, sizeof(d->name), "%s", a.name);
     if (str_pathf(d->path, sizeof(d->path), "%s/attachments",
                   srv->cfg.cat.data_dir) < 0 ||
-        str_mkdirs(d->path) < 0 ||
+        yl_mkdirs(d->path) < 0 ||
         str_pathf(d->path, sizeof(d->path), "%s/attachments/%s",
                   srv->cfg.cat.data_dir, file) < 0) {
         ret = str_reply_error(r, 500, "internal", "attachments directory");

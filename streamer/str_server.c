@@ -22,6 +22,7 @@
 
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_fs.h"
 #include "streamer/str_api.h"
 #include "streamer/str_fcache.h"
 #include "streamer/str_internal.h"
@@ -693,7 +694,7 @@ static int prepare_dirs(str_server *srv)
 
     for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", srv->cfg.cat.data_dir, sub[i]);
-        r = str_mkdirs(path);
+        r = yl_mkdirs(path);
         if (r < 0) {
             YL_LOGE("str", "create %s: %s", path, strerror(-r));
             return r;

@@ -37,8 +37,9 @@ void str_config_defaults(str_config *cfg);
 /* Takes the server-only INI keys of section [server] (max_header,
  * keepalive, header_timeout, body_timeout, send_timeout, shutdown_grace,
  * job_timeout, ws_hello, ws_ping, ws_max_message, ws_rate, ws_queue,
- * ws_push_ms). A cat_config_extra_fn whose ud
- * is the str_config. */
+ * ws_push_ms; a key table in str_config.c). A cat_config_extra_fn whose
+ * ud is the str_config, or NULL to check a value without keeping it (the
+ * catalog commands reading the server's file). */
 int str_config_extra(void *ud, const char *section, const char *key,
                      const char *value);
 

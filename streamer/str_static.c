@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/yl_log.h"
+#include "common/yl_fs.h"
 #include "streamer/str_fcache.h"
 #include "streamer/str_httputil.h"
 #include "streamer/str_internal.h"
@@ -76,7 +77,7 @@ void str_hold_unref(str_server *srv, int64_t lesson)
     if (h == NULL || --h->refs > 0)
         return;
     if (h->trash != NULL) {
-        int r = str_rmtree(h->trash);
+        int r = yl_rmtree(h->trash);
 
         if (r < 0)
             YL_LOGW("str", "remove %s: %s", h->trash, strerror(-r));
@@ -129,7 +130,7 @@ int str_hls_remove(str_server *srv, int64_t lesson)
             return 0;
         }
     }
-    r = str_rmtree(to);
+    r = yl_rmtree(to);
     return r;
 }
 

@@ -37,6 +37,7 @@
 
 #include "catalog/cat_lessons.h"
 #include "common/yl_log.h"
+#include "common/yl_fs.h"
 #include "streamer/str_internal.h"
 
 #define LOCKLESS_AGE_S 600 /* as tc_publish.c's own sweep */
@@ -88,7 +89,7 @@ static int64_t tree_bytes(const char *path)
 static void remove_one(const char *path, sweep_stats *st)
 {
     int64_t bytes = tree_bytes(path);
-    int r = str_rmtree(path);
+    int r = yl_rmtree(path);
 
     if (r < 0) {
         YL_LOGW("str", "sweep: remove %s: %s", path, strerror(-r));

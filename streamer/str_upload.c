@@ -28,6 +28,7 @@
 #include "catalog/cat_lessons.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_fs.h"
 #include "streamer/str_api.h"
 #include "streamer/str_multipart.h"
 
@@ -372,7 +373,7 @@ void str_upload_free(str_req *r)
         close(up->fd);
     if (up->staged_owned) {
         /* Unfinished, refused or abandoned: keep nothing. */
-        int rc = str_rmtree(up->staged);
+        int rc = yl_rmtree(up->staged);
 
         if (rc < 0)
             YL_LOGW("str", "remove %s: %s", up->staged, strerror(-rc));

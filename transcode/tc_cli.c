@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include <libavutil/log.h>
 
@@ -19,18 +20,15 @@
 #include "common/yl_log.h"
 #include "transcode/tc_job.h"
 #include "transcode/tc_ladder.h"
-#include "transcode/tc_lang.h"
+#include "common/yl_lang.h"
 #include "transcode/tc_progress.h"
 #include "transcode/tc_status.h"
 
-enum {
-    EXIT_OK = 0,
-    EXIT_USAGE = 64,    /* EX_USAGE */
-    EXIT_INPUT = 65,    /* EX_DATAERR: unreadable or corrupt input */
-    EXIT_INTERNAL = 70, /* EX_SOFTWARE */
-    EXIT_OUTPUT = 73,   /* EX_CANTCREAT */
-    EXIT_INTR = 130,    /* 128 + SIGINT, also for SIGTERM */
-};
+/* Exit codes: <sysexits.h> (EX_USAGE, EX_DATAERR for unreadable or
+ * corrupt input, EX_SOFTWARE, EX_CANTCREAT for the output), and the
+ * shell's 128 + SIGINT for an interrupt (also SIGTERM), which sysexits
+ * does not name. */
+#define EXIT_INTR 130
 
 #define MAX_ARGS 32
 
@@ -120,7 +118,7 @@ static const char *split_lang(const char *opt, const char *arg, char *lang,
     }
     memcpy(tag, arg, (size_t)(eq - arg));
     tag[eq - arg] = '\0';
-    if (tc_lang_normalize(tag, lang, len) < 0) {
+    if (yl_lang_normalize(tag, lang, len) < 0) {
         snprintf(err, errlen,
                  "--%s %s: \"%s\" is not a well-formed BCP-47 language tag",
                  opt, arg, tag);
@@ -134,7 +132,7 @@ struct cli {
     tc_job_lang langs[MAX_ARGS];
     tc_job_file dubs[MAX_ARGS];
     tc_job_file subs[MAX_ARGS];
-    char lang_buf[3 * MAX_ARGS][TC_LANG_MAX];
+    char lang_buf[3 * MAX_ARGS][YL_LANG_MAX];
     int n_lang_buf;
     int heights[TC_LADDER_MAX];
     int progress_mode;
@@ -197,7 +195,7 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
                              optarg);
                     return YL_EUSAGE;
                 }
-                if (tc_lang_normalize(end + 1, lang, TC_LANG_MAX) < 0) {
+                if (yl_lang_normalize(end + 1, lang, YL_LANG_MAX) < 0) {
                     snprintf(err, errlen,
                              "--audio-lang %s: \"%s\" is not a well-formed "
                              "BCP-47 language tag",
@@ -212,7 +210,7 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
                 tc_job_file *f =
                     ch == 'A' ? &c->dubs[c->o.n_dubs] : &c->subs[c->o.n_subs];
 
-                v = split_lang(opt, optarg, lang, TC_LANG_MAX, err, errlen);
+                v = split_lang(opt, optarg, lang, YL_LANG_MAX, err, errlen);
                 if (v == NULL)
                     return YL_EUSAGE;
                 f->lang = lang;
@@ -319,15 +317,15 @@ static int exit_code(int kind)
 {
     switch (kind) {
     case TC_EK_USAGE:
-        return EXIT_USAGE;
+        return EX_USAGE;
     case TC_EK_INPUT:
-        return EXIT_INPUT;
+        return EX_DATAERR;
     case TC_EK_OUTPUT:
-        return EXIT_OUTPUT;
+        return EX_CANTCREAT;
     case TC_EK_INTR:
         return EXIT_INTR;
     default:
-        return EXIT_INTERNAL;
+        return EX_SOFTWARE;
     }
 }
 
@@ -338,17 +336,17 @@ int tc_cli_main(int argc, char **argv)
     tc_job *job = NULL;
     struct sigaction sa;
     char err[1024] = "";
-    int ret, rc = EXIT_INTERNAL;
+    int ret, rc = EX_SOFTWARE;
 
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
         fputs("yunling transcode: out of memory\n", stderr);
-        return EXIT_INTERNAL;
+        return EX_SOFTWARE;
     }
     ret = parse(c, argc, argv, err, sizeof(err));
     if (ret == 1) {
         usage(stdout);
-        rc = EXIT_OK;
+        rc = EX_OK;
         goto out;
     }
     if (tc_progress_new(c->progress_mode, &prog) < 0) {
@@ -359,7 +357,7 @@ int tc_cli_main(int argc, char **argv)
         tc_progress_error(prog, tc_ekind_name(TC_EK_USAGE), err);
         if (c->progress_mode != TC_PROGRESS_JSON)
             fputs("('yunling transcode --help' lists the options)\n", stderr);
-        rc = EXIT_USAGE;
+        rc = EX_USAGE;
         goto out;
     }
 
@@ -390,7 +388,7 @@ int tc_cli_main(int argc, char **argv)
         if (realpath(c->o.out_dir, abs) == NULL)
             snprintf(abs, sizeof(abs), "%s", c->o.out_dir);
         tc_progress_done(prog, tc_job_duration(job), abs);
-        rc = EXIT_OK;
+        rc = EX_OK;
     } else {
         int kind = tc_job_error(job, err, sizeof(err));
 

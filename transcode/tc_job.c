@@ -30,11 +30,12 @@
 #include <libavutil/opt.h>
 
 #include "common/yl_err.h"
+#include "common/yl_fs.h"
+#include "common/yl_lang.h"
 #include "common/yl_log.h"
 #include "transcode/tc_aout.h"
 #include "transcode/tc_hls.h"
 #include "transcode/tc_ladder.h"
-#include "transcode/tc_lang.h"
 #include "transcode/tc_playlist.h"
 #include "transcode/tc_poster.h"
 #include "transcode/tc_thumbs.h"
@@ -49,13 +50,13 @@
 
 /* One audio rendition: a source stream or a dub. */
 struct arend {
-    char lang[TC_LANG_MAX];
+    char lang[YL_LANG_MAX];
     char dir[64];     /* "a-zh", "a-zh-2" for a second zh rendition */
     char label[1024]; /* file it comes from, for messages */
     tc_aout *out;
     tc_hls_stats stats;
     /* Source stream (demux thread) */
-    int stream; /* index in the source, -1 for a dub */
+    int stream; /* index in the source; a dub: -1 - its index in fmt */
     AVCodecContext *dec;
     int64_t start_pts; /* stream start, for positions */
     /* Dub (its own thread) */
@@ -68,7 +69,7 @@ struct arend {
 };
 
 struct srend {
-    char lang[TC_LANG_MAX];
+    char lang[YL_LANG_MAX];
     char dir[64];
     const char *path; /* borrowed from opts; NULL for a source stream */
     tc_subs *subs;
@@ -337,7 +338,7 @@ static int probe_source(tc_job *j)
         } else {
             t = av_dict_get(st->metadata, "language", NULL, 0);
             if (t == NULL || t->value[0] == '\0' ||
-                tc_lang_normalize(t->value, a->lang, sizeof(a->lang)) < 0) {
+                yl_lang_normalize(t->value, a->lang, sizeof(a->lang)) < 0) {
                 if (t != NULL && t->value[0] != '\0')
                     YL_LOGW("tc",
                             "%s: audio stream %d: language tag \"%s\" is not "
@@ -512,7 +513,7 @@ static int open_embedded_subs(tc_job *j)
             avcodec_descriptor_get(st->codecpar->codec_id);
         AVDictionaryEntry *t;
         struct srend *s;
-        char lang[TC_LANG_MAX] = "und";
+        char lang[YL_LANG_MAX] = "und";
         int taken = 0;
 
         if (st->codecpar->codec_type != AVMEDIA_TYPE_SUBTITLE)
@@ -526,7 +527,7 @@ static int open_embedded_subs(tc_job *j)
         }
         t = av_dict_get(st->metadata, "language", NULL, 0);
         if (t != NULL && t->value[0] != '\0' &&
-            tc_lang_normalize(t->value, lang, sizeof(lang)) < 0)
+            yl_lang_normalize(t->value, lang, sizeof(lang)) < 0)
             snprintf(lang, sizeof(lang), "und");
         for (k = 0; k < j->n_subs; k++)
             taken |=
@@ -1413,7 +1414,7 @@ static int measure(tc_job *j)
 static int write_text(tc_job *j, const char *name, const char *text)
 {
     const char *p = tmp_path(j, name);
-    int ret = tc_write_file_atomic(p, text, strlen(text));
+    int ret = yl_write_file_atomic(p, text, strlen(text));
 
     if (ret < 0)
         return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s: cannot write: %s", p,
@@ -1495,7 +1496,7 @@ static int write_lesson_json(tc_job *j, char codecs[][64])
         snprintf(uri, sizeof(uri), "%s/index.m3u8", a->dir);
         json_array_append_new(
             audio, json_pack("{s:s,s:s,s:b,s:s,s:I,s:I}", "lang", a->lang,
-                             "name", tc_lang_display_name(a->lang), "default",
+                             "name", yl_lang_display_name(a->lang), "default",
                              i == 0, "playlist", uri, "bandwidth",
                              (json_int_t)a->stats.peak_bps, "average_bandwidth",
                              (json_int_t)a->stats.avg_bps));
@@ -1507,7 +1508,7 @@ static int write_lesson_json(tc_job *j, char codecs[][64])
         snprintf(uri, sizeof(uri), "%s/index.m3u8", s->dir);
         json_array_append_new(
             subs, json_pack("{s:s,s:s,s:s}", "lang", s->lang, "name",
-                            tc_lang_display_name(s->lang), "playlist", uri));
+                            yl_lang_display_name(s->lang), "playlist", uri));
         json_array_append_new(slangs, json_string(s->lang));
     }
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
@@ -1562,7 +1563,7 @@ static int write_master(tc_job *j, char codecs[][64])
 
         snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", a->dir);
         aud[i].lang = a->lang;
-        aud[i].name = tc_lang_display_name(a->lang);
+        aud[i].name = yl_lang_display_name(a->lang);
         aud[i].is_default = i == 0;
         aud[i].autoselect = 1;
         aud[i].uri = uris[k++];
@@ -1573,7 +1574,7 @@ static int write_master(tc_job *j, char codecs[][64])
 
         snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", s->dir);
         sub[i].lang = s->lang;
-        sub[i].name = tc_lang_display_name(s->lang);
+        sub[i].name = yl_lang_display_name(s->lang);
         sub[i].is_default = 0;
         sub[i].autoselect = 1;
         sub[i].uri = uris[k++];
@@ -1858,7 +1859,7 @@ int tc_job_run(tc_job *j)
     teardown(j);
     if (j->tmp != NULL) {
         if (!j->published)
-            tc_rmtree(j->tmp);
+            yl_rmtree(j->tmp);
         tc_publish_release(j->tmp, j->lock_fd);
         j->lock_fd = -1;
         free(j->tmp);

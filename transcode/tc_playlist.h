@@ -53,9 +53,4 @@ typedef struct tc_pl_master {
  * or YL_EINVAL / -ENOMEM. */
 int tc_playlist_master(const tc_pl_master *m, char **out);
 
-/* Writes data to path atomically: path.tmp, fsync, rename, fsync of the
- * directory. 0 or -errno; on error path.tmp is removed and path is
- * untouched. */
-int tc_write_file_atomic(const char *path, const char *data, size_t len);
-
 #endif

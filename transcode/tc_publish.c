@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,47 +14,7 @@
 #include <unistd.h>
 
 #include "common/yl_err.h"
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    if (flag == FTW_DP)
-        return rmdir(path) == 0 || errno == ENOENT ? 0 : -errno;
-    return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
-}
-
-int tc_rmtree(const char *path)
-{
-    struct stat sb;
-
-    if (lstat(path, &sb) != 0)
-        return errno == ENOENT ? 0 : -errno;
-    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* mkdir -p for the parents of the output directory. */
-static int mkdirs(const char *dir)
-{
-    char buf[4096];
-    size_t i, n = strlen(dir);
-
-    if (n == 0 || n >= sizeof(buf))
-        return -ENAMETOOLONG;
-    memcpy(buf, dir, n + 1);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-
-            buf[i] = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -errno;
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
+#include "common/yl_fs.h"
 
 /* Splits out_dir into parent and base name (trailing slashes ignored). */
 static int split(const char *out_dir, char *parent, char *base, size_t len)
@@ -108,7 +67,7 @@ static void sweep_stale(const char *parent, const char *base)
             close(fd); /* a live run holds it */
             continue;
         }
-        tc_rmtree(path);
+        yl_rmtree(path);
         unlink(lock);
         if (fd >= 0)
             close(fd);
@@ -154,7 +113,7 @@ int tc_publish_begin(const char *out_dir, int force, char **tmp, int *lock_fd,
             return -ENOTDIR;
         }
     }
-    ret = mkdirs(parent);
+    ret = yl_mkdirs(parent);
     if (ret < 0) {
         snprintf(err, errlen, "%s: cannot create directory: %s", parent,
                  strerror(-ret));
@@ -227,7 +186,7 @@ int tc_publish_commit(const char *tmp, const char *out_dir, int force,
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_EXCHANGE) == 0) {
             /* tmp now holds the old lesson. */
             sync_dir(parent);
-            tc_rmtree(tmp);
+            yl_rmtree(tmp);
             return 0;
         }
         if (errno != EINVAL && errno != ENOSYS) {
@@ -249,7 +208,7 @@ int tc_publish_commit(const char *tmp, const char *out_dir, int force,
                          strerror(errno));
                 return ret;
             }
-            tc_rmtree(old);
+            yl_rmtree(old);
             sync_dir(parent);
             return 0;
         }

@@ -24,7 +24,5 @@ void tc_publish_release(const char *tmp, int lock_fd);
  * Returns 0 or a negative code with a reason in err. */
 int tc_publish_commit(const char *tmp, const char *out_dir, int force,
                       char *err, size_t errlen);
-/* Removes a directory tree (no symlinks followed). 0 or -errno. */
-int tc_rmtree(const char *path);
 
 #endif

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/yl_time.h"
+
 const char *tc_ekind_name(int kind)
 {
     switch (kind) {
@@ -92,15 +94,7 @@ int tc_status_get(tc_status *st, int *code, char *msg, size_t len)
 void tc_clock_init(tc_clock *c)
 {
     pthread_mutex_init(&c->lock, NULL);
-    {
-        /* Waited on with CLOCK_MONOTONIC deadlines (see below). */
-        pthread_condattr_t ca;
-
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&c->cond, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    yl_cond_init_mono(&c->cond); /* monotonic deadlines (see below) */
     c->now_us = 0;
     c->final_us = -1;
 }
@@ -137,17 +131,9 @@ int64_t tc_clock_bound(tc_clock *c, int64_t wait_until, tc_status *st,
     pthread_mutex_lock(&c->lock);
     while (wait_until >= 0 && c->final_us < 0 && c->now_us < wait_until &&
            !tc_aborted(st)) {
-        struct timespec ts;
-
         /* Monotonic: a wall clock set back would stretch these 100 ms
          * (the abort check) by as much. */
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+        yl_timed_wait_ms(&c->cond, &c->lock, 100);
     }
     *is_final = c->final_us >= 0;
     bound = *is_final ? c->final_us : c->now_us;

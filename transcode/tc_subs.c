@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/yl_buf.h"
 #include "common/yl_err.h"
+#include "common/yl_fs.h"
 #include "common/yl_utf8.h"
 #include "transcode/tc_playlist.h"
 
@@ -43,37 +45,6 @@ struct parser {
     char *why;
     size_t whylen;
 };
-
-/* A growing byte string. */
-struct sbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static int sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        char *p;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        p = realloc(b->s, cap);
-        if (p == NULL)
-            return -ENOMEM;
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return 0;
-}
-
-static int sb_putc(struct sbuf *b, char c)
-{
-    return sb_put(b, &c, 1);
-}
 
 static int fail(struct parser *p, int ret, size_t line_idx, const char *fmt,
                 ...) __attribute__((format(printf, 4, 5)));
@@ -311,7 +282,7 @@ bad:
 
 /* Appends a line of text, dropping trailing blanks; a line that ends up
  * empty is left out (an empty line would end a WebVTT cue). */
-static int text_add_line(struct sbuf *t, const char *s, size_t n)
+static int text_add_line(yl_buf *t, const char *s, size_t n)
 {
     int ret;
 
@@ -319,17 +290,17 @@ static int text_add_line(struct sbuf *t, const char *s, size_t n)
         n--;
     if (n == 0)
         return 0;
-    if (t->len > 0 && (ret = sb_putc(t, '\n')) < 0)
+    if (t->len > 0 && (ret = yl_buf_putc(t, '\n')) < 0)
         return ret;
-    return sb_put(t, s, n);
+    return yl_buf_put(t, s, n);
 }
 
 /* Normalises built text: no leading blanks on the first line handled by
  * callers; here the lines are re-split so markup removal that emptied a
  * line leaves no empty line behind. Takes ownership of raw->s. */
-static int text_finish(struct sbuf *raw, char **out)
+static int text_finish(yl_buf *raw, char **out)
 {
-    struct sbuf t = {0};
+    yl_buf t = {0};
     const char *s = raw->s != NULL ? raw->s : "";
     int ret = 0;
 
@@ -364,7 +335,7 @@ static int tag_is(const char *s, size_t n, const char *name)
 /* SRT line: removes the formatting tags players know (<i> <b> <u> <s>
  * <font ...> and their ends) and ASS-style {\...} blocks that many SRT
  * files carry; any other '<' is text. */
-static int srt_text(struct sbuf *t, const char *s, size_t n)
+static int srt_text(yl_buf *t, const char *s, size_t n)
 {
     static const char *const tags[] = {"i", "b", "u", "s", "font"};
     int ret;
@@ -389,7 +360,7 @@ static int srt_text(struct sbuf *t, const char *s, size_t n)
                 continue;
             }
         }
-        if ((ret = sb_putc(t, s[i])) < 0)
+        if ((ret = yl_buf_putc(t, s[i])) < 0)
             return ret;
         i++;
     }
@@ -416,7 +387,7 @@ static const struct {
  * a line break into the text, and two of them an empty line, which ends
  * the cue in the WebVTT we write and lets the rest of the line pass for
  * a new cue. */
-static int put_codepoint(struct sbuf *t, unsigned long cp)
+static int put_codepoint(yl_buf *t, unsigned long cp)
 {
     char u[4];
     size_t n;
@@ -443,12 +414,12 @@ static int put_codepoint(struct sbuf *t, unsigned long cp)
         u[3] = (char)(0x80 | (cp & 0x3f));
         n = 4;
     }
-    return sb_put(t, u, n);
+    return yl_buf_put(t, u, n);
 }
 
 /* WebVTT cue line: every <...> is markup (a literal '<' is written &lt;),
  * so tags go and character references are decoded. */
-static int vtt_text(struct sbuf *t, const char *s, size_t n)
+static int vtt_text(yl_buf *t, const char *s, size_t n)
 {
     int ret;
 
@@ -470,7 +441,7 @@ static int vtt_text(struct sbuf *t, const char *s, size_t n)
                     break;
             }
             if (j < sizeof(entities) / sizeof(entities[0])) {
-                ret = sb_put(t, entities[j].utf8, strlen(entities[j].utf8));
+                ret = yl_buf_put(t, entities[j].utf8, strlen(entities[j].utf8));
                 if (ret < 0)
                     return ret;
                 i += 1 + strlen(entities[j].name);
@@ -499,7 +470,7 @@ static int vtt_text(struct sbuf *t, const char *s, size_t n)
                 }
             }
         }
-        if ((ret = sb_putc(t, s[i])) < 0)
+        if ((ret = yl_buf_putc(t, s[i])) < 0)
             return ret;
         i++;
     }
@@ -509,7 +480,7 @@ static int vtt_text(struct sbuf *t, const char *s, size_t n)
 /* ASS Text field: {...} override blocks go (and drawings between {\pN}
  * and {\p0}), \N is a hard line break, \n a soft one (a space unless the
  * script's WrapStyle is 2, which we do not track), \h a no-break space. */
-static int ass_text(struct sbuf *t, const char *s, size_t n)
+static int ass_text(yl_buf *t, const char *s, size_t n)
 {
     int drawing = 0, ret = 0;
 
@@ -533,15 +504,15 @@ static int ass_text(struct sbuf *t, const char *s, size_t n)
         if (s[i] == '\\' && i + 1 < n &&
             (s[i + 1] == 'N' || s[i + 1] == 'n' || s[i + 1] == 'h')) {
             if (s[i + 1] == 'N')
-                ret = sb_putc(t, '\n');
+                ret = yl_buf_putc(t, '\n');
             else if (s[i + 1] == 'n')
-                ret = sb_putc(t, ' ');
+                ret = yl_buf_putc(t, ' ');
             else
-                ret = sb_put(t, "\xc2\xa0", 2);
+                ret = yl_buf_put(t, "\xc2\xa0", 2);
             i += 2;
             continue;
         }
-        ret = sb_putc(t, s[i]);
+        ret = yl_buf_putc(t, s[i]);
         i++;
     }
     return ret;
@@ -646,7 +617,7 @@ static int parse_srt(struct parser *p)
     int ret;
 
     while (li < p->n_lines) {
-        struct sbuf raw = {0};
+        yl_buf raw = {0};
         int64_t start, end;
         size_t stop;
         char *text = NULL;
@@ -679,7 +650,7 @@ static int parse_srt(struct parser *p)
             raw.cap = raw.len + 1;
             p->subs->cues[p->subs->n - 1].text = NULL;
             for (; li < stop; li++)
-                if ((ret = sb_putc(&raw, '\n')) < 0 ||
+                if ((ret = yl_buf_putc(&raw, '\n')) < 0 ||
                     (ret = srt_text(&raw, p->lines[li].s, p->lines[li].n)) < 0)
                     break;
             if (ret >= 0)
@@ -696,7 +667,7 @@ static int parse_srt(struct parser *p)
         stop = text_end(p, li, 1);
         for (ret = 0; li < stop && ret >= 0; li++) {
             if (raw.len > 0)
-                ret = sb_putc(&raw, '\n');
+                ret = yl_buf_putc(&raw, '\n');
             if (ret >= 0)
                 ret = srt_text(&raw, p->lines[li].s, p->lines[li].n);
         }
@@ -721,7 +692,7 @@ static int parse_vtt(struct parser *p, size_t li)
            !has_arrow(&p->lines[li]))
         li++;
     while (li < p->n_lines) {
-        struct sbuf raw = {0};
+        yl_buf raw = {0};
         int64_t start, end;
         size_t stop;
         char *text = NULL;
@@ -754,7 +725,7 @@ static int parse_vtt(struct parser *p, size_t li)
         stop = text_end(p, li, 0);
         for (ret = 0; li < stop && ret >= 0; li++) {
             if (raw.len > 0)
-                ret = sb_putc(&raw, '\n');
+                ret = yl_buf_putc(&raw, '\n');
             if (ret >= 0)
                 ret = vtt_text(&raw, p->lines[li].s, p->lines[li].n);
         }
@@ -839,7 +810,7 @@ static int parse_ass(struct parser *p)
         const struct line *l = &p->lines[li];
         const char *field[ASS_MAX_FIELDS];
         size_t flen[ASS_MAX_FIELDS], i, k;
-        struct sbuf raw = {0};
+        yl_buf raw = {0};
         int64_t start, end;
         char *text = NULL;
 
@@ -1118,7 +1089,7 @@ int tc_subs_add_ass(tc_subs *s, int64_t start_ms, int64_t end_ms,
                     const char *text, size_t len)
 {
     const unsigned char *u = (const unsigned char *)text;
-    struct sbuf raw = {0};
+    yl_buf raw = {0};
     char *t = NULL;
     int ret;
 
@@ -1170,7 +1141,7 @@ enum tc_subs_format tc_subs_format(const tc_subs *s)
 
 int tc_subs_render_vtt(const tc_subs *s, int64_t mpegts, char **out)
 {
-    struct sbuf b = {0};
+    yl_buf b = {0};
     char head[96], a[48], e[48], line[112];
     int ret;
 
@@ -1181,26 +1152,26 @@ int tc_subs_render_vtt(const tc_subs *s, int64_t mpegts, char **out)
     snprintf(head, sizeof(head),
              "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:%" PRId64 ",LOCAL:00:00:00.000\n",
              mpegts);
-    ret = sb_put(&b, head, strlen(head));
+    ret = yl_buf_put(&b, head, strlen(head));
     for (size_t i = 0; i < s->n && ret >= 0; i++) {
         const tc_cue *c = &s->cues[i];
 
         fmt_ts(a, sizeof(a), c->start_ms);
         fmt_ts(e, sizeof(e), c->end_ms);
         snprintf(line, sizeof(line), "\n%s --> %s\n", a, e);
-        ret = sb_put(&b, line, strlen(line));
+        ret = yl_buf_put(&b, line, strlen(line));
         for (const char *t = c->text; *t != '\0' && ret >= 0; t++) {
             if (*t == '&')
-                ret = sb_put(&b, "&amp;", 5);
+                ret = yl_buf_put(&b, "&amp;", 5);
             else if (*t == '<')
-                ret = sb_put(&b, "&lt;", 4);
+                ret = yl_buf_put(&b, "&lt;", 4);
             else if (*t == '>')
-                ret = sb_put(&b, "&gt;", 4);
+                ret = yl_buf_put(&b, "&gt;", 4);
             else
-                ret = sb_putc(&b, *t);
+                ret = yl_buf_putc(&b, *t);
         }
         if (ret >= 0)
-            ret = sb_putc(&b, '\n');
+            ret = yl_buf_putc(&b, '\n');
     }
     if (ret < 0) {
         free(b.s);
@@ -1218,7 +1189,7 @@ int tc_subs_write_vtt(const tc_subs *s, const char *path, int64_t mpegts)
     ret = tc_subs_render_vtt(s, mpegts, &text);
     if (ret < 0)
         return ret;
-    ret = tc_write_file_atomic(path, text, strlen(text));
+    ret = yl_write_file_atomic(path, text, strlen(text));
     free(text);
     return ret;
 }
@@ -1242,7 +1213,7 @@ int tc_subs_write_playlist(const char *path, const char *vtt_uri,
                  ceil(duration_s), duration_s, vtt_uri);
     if (n < 0 || (size_t)n >= sizeof(buf))
         return YL_EINVAL;
-    return tc_write_file_atomic(path, buf, (size_t)n);
+    return yl_write_file_atomic(path, buf, (size_t)n);
 }
 
 void tc_subs_free(tc_subs *s)

@@ -13,6 +13,7 @@
 
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_time.h"
 #include "transcode/tc_hls.h"
 
 /* Decoded frames waiting for this rung. All rungs hold references to the
@@ -51,21 +52,9 @@ struct tc_vout {
     char codecs[32];
 };
 
-static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m)
-{
-    struct timespec ts;
-
-    /* Bounded so that an abort is seen even if nobody signals; on the
-     * monotonic clock (c is made so in tc_vout_new), which a wall clock
-     * set back does not stretch. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 100 * 1000 * 1000;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(c, m, &ts);
-}
+/* Waits are bounded so that an abort is seen even if nobody signals; on
+ * the monotonic clock (the condition is made so in tc_vout_new). */
+#define POLL_MS 100
 
 static int out_err(tc_vout *v, int ret, const char *what)
 {
@@ -132,7 +121,7 @@ static void *worker(void *arg)
     for (;;) {
         pthread_mutex_lock(&v->lock);
         while (v->q_len == 0 && !v->eof && !tc_aborted(v->st))
-            timed_wait(&v->cond, &v->lock);
+            yl_timed_wait_ms(&v->cond, &v->lock, POLL_MS);
         if (tc_aborted(v->st)) {
             pthread_mutex_unlock(&v->lock);
             ret = YL_EINTR;
@@ -234,14 +223,7 @@ int tc_vout_new(const tc_vout_opts *o, tc_vout **out)
     v->height = o->height;
     v->st = o->st;
     pthread_mutex_init(&v->lock, NULL);
-    {
-        pthread_condattr_t ca;
-
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&v->cond, &ca);
-        pthread_condattr_destroy(&ca);
-    }
+    yl_cond_init_mono(&v->cond);
 
     ret = open_encoder(v, o);
     if (ret < 0)
@@ -304,7 +286,7 @@ int tc_vout_push(tc_vout *v, const AVFrame *frame, int key)
         return tc_fail(v->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
     pthread_mutex_lock(&v->lock);
     while (v->q_len == VOUT_QUEUE && !tc_aborted(v->st))
-        timed_wait(&v->cond, &v->lock);
+        yl_timed_wait_ms(&v->cond, &v->lock, POLL_MS);
     if (tc_aborted(v->st)) {
         pthread_mutex_unlock(&v->lock);
         av_frame_free(&ref);

@@ -85,10 +85,29 @@ grep -q "province 99" err.txt || fail "unknown province msg: $(cat err.txt)"
 expect_rc 66 "$YUNLING" sites import --from /nonexistent --data d1
 grep -q "/nonexistent/provinces.csv" err.txt || fail "missing dir msg"
 expect_rc 64 "$YUNLING" sites frobnicate --data d1
+# The same fault exits with the same code from every command: a bad
+# config file 78 (EX_CONFIG), a missing one 66, a bad flag value 64.
 printf '[server]\nbogus = 1\n' >bad.ini
-expect_rc 65 "$YUNLING" sites show 53 --config bad.ini
-grep -q "bad.ini:2" err.txt || fail "config msg: $(cat err.txt)"
-expect_rc 66 "$YUNLING" sites show 53 --config missing.ini
+printf '[server]\ndata = d1\nkeepalive = 0\n' >bad2.ini
+printf '[server]\ndata = d1\nmax_events = lots\n' >bad3.ini
+for ini in bad.ini bad2.ini bad3.ini; do
+    expect_rc 78 "$YUNLING" sites show 53 --config $ini
+    grep -q "$ini:[23]" err.txt || fail "config msg: $(cat err.txt)"
+    expect_rc 78 "$YUNLING" token revoke 1 --config $ini
+    expect_rc 78 "$YUNLING" serve --listen 127.0.0.1:0 --config $ini
+done
+for cmd in "sites show 53" "token revoke 1" "serve --listen 127.0.0.1:0"; do
+    # shellcheck disable=SC2086
+    expect_rc 66 "$YUNLING" $cmd --config missing.ini
+    # shellcheck disable=SC2086
+    expect_rc 64 "$YUNLING" $cmd --data ''
+    touch notadir
+    # shellcheck disable=SC2086
+    expect_rc 78 "$YUNLING" $cmd --data notadir
+done
+# The server's own keys are welcome in a file the catalog commands read.
+printf '[server]\ndata = d1\nkeepalive = 10\nmax_header = 8k\n' >serve.ini
+expect_rc 0 "$YUNLING" sites show 53 --config serve.ini
 "$YUNLING" sites show 5333 --data d1 | jq -e '.own_lang == "lis"' >/dev/null ||
     fail "language lost after errors"
 echo "cli ok"

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -185,6 +186,140 @@ static void bad_request_does_not_spoil_its_batch(void **state)
     }
     cat_writer_stop(w);
     /* After stop, submitting fails cleanly. */
+}
+
+/* Hooks a test module registers: what ran, in order, on the writer
+ * thread; before_commit fails when asked to. */
+typedef struct hook_log {
+    char seq[64];
+    atomic_int len;
+    bool fail_before;
+    bool stopped;
+} hook_log;
+
+static void hook_note(hook_log *l, char c)
+{
+    int n = atomic_load(&l->len);
+
+    if (n < (int)sizeof(l->seq) - 1) {
+        l->seq[n] = c;
+        atomic_store(&l->len, n + 1);
+    }
+}
+
+static int t_start(cat_writer *w, void *arg, void **state)
+{
+    (void)w;
+    *state = arg;
+    return 0;
+}
+
+static void t_stop(void *ud)
+{
+    ((hook_log *)ud)->stopped = true;
+}
+
+static int t_before(void *ud, cat_db *db)
+{
+    hook_log *l = ud;
+
+    (void)db;
+    hook_note(l, 'B');
+    return l->fail_before ? YL_EDB : 0;
+}
+
+static void t_after(void *ud, cat_db *db)
+{
+    (void)db;
+    hook_note(ud, 'C');
+}
+
+static void t_rollback(void *ud, cat_db *db)
+{
+    (void)db;
+    hook_note(ud, 'R');
+}
+
+static const cat_writer_hooks test_hooks = {
+    .name = "test",
+    .start = t_start,
+    .stop = t_stop,
+    .before_commit = t_before,
+    .after_commit = t_after,
+    .rollback = t_rollback,
+};
+
+static int payload_frees;
+
+static void payload_free(void *p)
+{
+    payload_frees++;
+    free(p);
+}
+
+/* An operation with its own result payload. */
+static int op_with_payload(cat_db *db, void *arg, cat_write_result *res)
+{
+    int *v = malloc(sizeof(*v));
+
+    (void)db, (void)arg;
+    if (v == NULL)
+        return -ENOMEM;
+    *v = 42;
+    res->payload = v;
+    res->payload_free = payload_free;
+    return 0;
+}
+
+static void payload_seen(void *ud, int rc, const cat_write_result *res)
+{
+    int *out = ud;
+
+    *out = rc == 0 && res->payload != NULL ? *(int *)res->payload : -1;
+}
+
+static void hooks_run_at_commit_and_rollback(void **state)
+{
+    fx *f = *state;
+    cat_writer *w = NULL;
+    hook_log l = {.fail_before = false};
+    cat_sync s;
+    int seen = 0;
+
+    assert_int_equal(cat_writer_start(&f->cfg, &w), 0);
+    assert_int_equal(cat_writer_add_hooks(w, &test_hooks, &l), 0);
+    assert_ptr_equal(cat_writer_hook_state(w, &test_hooks), &l);
+    /* A committed batch: before-commit, then after-commit; the payload
+     * reaches done and is freed after it. */
+    cat_sync_init(&s);
+    assert_int_equal(
+        cat_writer_submit(w, op_with_payload, NULL, NULL, payload_seen, &seen),
+        0);
+    assert_int_equal(cat_jobs_claim_submit(w, cat_sync_done, &s), 0);
+    assert_int_equal(cat_sync_wait(&s), YL_ENOTFOUND);
+    cat_sync_fini(&s);
+    assert_int_equal(seen, 42);
+    assert_int_equal(payload_frees, 1);
+    assert_true(atomic_load(&l.len) >= 2);
+    assert_int_equal(l.seq[0], 'B');
+    assert_int_equal(l.seq[1], 'C');
+    /* A failing before-commit hook rolls the batch back: every request
+     * fails, the rollback hooks run. */
+    l.fail_before = true;
+    atomic_store(&l.len, 0);
+    cat_sync_init(&s);
+    assert_int_equal(
+        cat_writer_submit(w, op_with_payload, NULL, NULL, cat_sync_done, &s),
+        0);
+    assert_int_equal(cat_sync_wait(&s), YL_EDB);
+    assert_null(s.res.payload);
+    cat_sync_fini(&s);
+    assert_int_equal(atomic_load(&l.len), 2);
+    assert_int_equal(l.seq[0], 'B');
+    assert_int_equal(l.seq[1], 'R');
+    cat_writer_stop(w);
+    assert_true(l.stopped);
+    assert_int_equal(payload_frees, 2);
 }
 
 struct pusher {
@@ -387,6 +522,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(publish_updates_the_cached_duration,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(callback_fires_after_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(hooks_run_at_commit_and_rollback, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(bad_request_does_not_spoil_its_batch,
                                         setup, teardown),

@@ -242,8 +242,10 @@ check_apis() {
         "$w: stats of a site"
     expect_eq "$(api GET "/api/v1/jobs/$(tail -1 "$ACKS" | cut -d' ' -f2)" \
         "${A[@]}")" 200 "$w: GET a job"
-    curl -s "$BASE/metrics" | grep -q '^yunling_jobs{state="done"}' ||
-        fail "$w: /metrics"
+    local mm
+    mm=$(curl -s -w '\nHTTP %{http_code}' "$BASE/metrics") || true
+    grep -q '^yunling_jobs{state="done"}' <<<"$mm" ||
+        { echo "$mm" | tail -30 >&2; fail "$w: /metrics"; }
 }
 
 # Every acknowledged upload's job ends done and its lesson is ready;

@@ -11,11 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "common/yl_err.h"
 #include "streamer/str_api.h"
+#include "streamer/str_child.h"
 #include "streamer/str_fanout.h"
 #include "streamer/str_fcache.h"
 #include "streamer/str_h1.h"
@@ -836,6 +840,122 @@ static void fanout_queue_bounds_and_overflow(void **state)
     str_fbuf_unref(big);
 }
 
+/* Exit classification: pure. */
+static void child_exit_classes(void **state)
+{
+    str_child_end e;
+    (void)state;
+
+    memset(&e, 0, sizeof(e));
+    e.status = 0; /* exited 0 */
+    assert_int_equal(str_child_classify(&e), STR_EXIT_OK);
+    e.status = EX_DATAERR << 8;
+    assert_int_equal(str_child_classify(&e), STR_EXIT_BAD_INPUT);
+    e.status = EX_USAGE << 8;
+    assert_int_equal(str_child_classify(&e), STR_EXIT_BAD_INPUT);
+    e.status = EX_CANTCREAT << 8;
+    assert_int_equal(str_child_classify(&e), STR_EXIT_FAILED);
+    e.status = EX_SOFTWARE << 8;
+    assert_int_equal(str_child_classify(&e), STR_EXIT_FAILED);
+    e.status = SIGSEGV; /* killed by a signal */
+    assert_true(WIFSIGNALED(e.status));
+    assert_int_equal(str_child_classify(&e), STR_EXIT_SIGNALED);
+    /* What we did comes first: a timeout's SIGKILL is a timeout, a
+     * stop's SIGTERM (or the 130 it exits with) a stop, even for bad
+     * input. */
+    e.status = SIGKILL;
+    e.timed_out = true;
+    assert_int_equal(str_child_classify(&e), STR_EXIT_TIMEOUT);
+    e.status = EX_DATAERR << 8;
+    assert_int_equal(str_child_classify(&e), STR_EXIT_TIMEOUT);
+    e.stopped = true;
+    e.status = 130 << 8;
+    assert_int_equal(str_child_classify(&e), STR_EXIT_STOPPED);
+}
+
+struct child_lines {
+    int n;
+    char last[64];
+    bool terminate; /* once a line came: the child is ready */
+};
+
+static void child_line(void *ud, char *line)
+{
+    struct child_lines *l = ud;
+
+    l->n++;
+    snprintf(l->last, sizeof(l->last), "%s", line);
+}
+
+static void child_tick(void *ud, str_child *c)
+{
+    struct child_lines *l = ud;
+
+    if (l->terminate && l->n > 0)
+        str_child_terminate(c, 300);
+}
+
+static int run_sh(const char *script, int64_t timeout_ms, atomic_bool *stop,
+                  bool terminate, struct child_lines *l, str_child_end *end)
+{
+    char *argv[] = {"sh", "-c", (char *)script, NULL};
+    str_child_opts o = {.path = "/bin/sh",
+                        .argv = argv,
+                        .cwd = "/",
+                        .log_fd = 2,
+                        .timeout_ms = timeout_ms,
+                        .stop = stop};
+    str_child_ops ops = {child_line, child_tick};
+    str_child *c = NULL;
+    int rc = str_child_spawn(&o, &c);
+
+    if (rc < 0)
+        return rc;
+    l->terminate = terminate;
+    rc = str_child_wait(c, &ops, l, end);
+    str_child_free(c);
+    return rc;
+}
+
+/* The supervisor on real children: lines, exit codes, the time limit,
+ * the stop flag, a terminate that escalates to SIGKILL. */
+static void child_supervisor(void **state)
+{
+    struct child_lines l = {0};
+    atomic_bool stop;
+    str_child_end e;
+    (void)state;
+
+    atomic_init(&stop, false);
+    assert_int_equal(run_sh("echo one; printf 'two\\nthree'; exit 65", 0, &stop,
+                            false, &l, &e),
+                     0);
+    assert_int_equal(l.n, 2); /* "three" has no newline: not a line */
+    assert_string_equal(l.last, "two");
+    assert_int_equal(str_child_classify(&e), STR_EXIT_BAD_INPUT);
+
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(run_sh("exec sleep 10", 300, &stop, false, &l, &e), 0);
+    assert_true(e.timed_out);
+    assert_int_equal(str_child_classify(&e), STR_EXIT_TIMEOUT);
+    assert_true(e.ms < 5000);
+
+    atomic_store(&stop, true);
+    assert_int_equal(run_sh("exec sleep 10", 0, &stop, false, &l, &e), 0);
+    assert_true(e.stopped);
+    assert_int_equal(str_child_classify(&e), STR_EXIT_STOPPED);
+    atomic_store(&stop, false);
+
+    /* SIGTERM ignored: SIGKILL after the grace. */
+    assert_int_equal(run_sh("trap '' TERM; echo ready; sleep 10; sleep 10", 0,
+                            &stop, true, &l, &e),
+                     0);
+    assert_true(e.terminated);
+    assert_true(WIFSIGNALED(e.status));
+    assert_int_equal(WTERMSIG(e.status), SIGKILL);
+    assert_true(e.ms < 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -861,6 +981,8 @@ int main(void)
         cmocka_unit_test(query_get),
         cmocka_unit_test(mp_boundary_param),
         cmocka_unit_test(fcache),
+        cmocka_unit_test(child_exit_classes),
+        cmocka_unit_test(child_supervisor),
     };
     return cmocka_run_group_tests_name("str_units", tests, NULL, NULL);
 }

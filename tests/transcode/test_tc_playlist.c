@@ -293,63 +293,6 @@ static void quoting_and_bad_input(void **state)
 #undef RESET
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return buf;
-}
-
-static void atomic_write(void **state)
-{
-    char dir[] = "/tmp/yl_tc_pl_XXXXXX", path[128], tmp[140];
-    struct stat st;
-    char *got;
-    (void)state;
-
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/master.m3u8", dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    assert_int_equal(tc_write_file_atomic(path, "old\n", 4), 0);
-    assert_int_equal(tc_write_file_atomic(path, "#EXTM3U\n", 8), 0);
-    got = slurp(path);
-    assert_string_equal(got, "#EXTM3U\n");
-    free(got);
-    assert_int_equal(stat(tmp, &st), -1); /* no temporary left */
-    assert_int_equal(tc_write_file_atomic(path, "", 0), 0);
-    assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(st.st_size, 0);
-    unlink(path);
-
-    /* A missing directory fails with -ENOENT and writes nothing. */
-    quiet(1);
-    snprintf(path, sizeof(path), "%s/nodir/master.m3u8", dir);
-    assert_int_equal(tc_write_file_atomic(path, "x", 1), -ENOENT);
-    /* A directory in the way of the rename: the temporary is removed. */
-    snprintf(path, sizeof(path), "%s/busy", dir);
-    assert_int_equal(mkdir(path, 0755), 0);
-    snprintf(tmp, sizeof(tmp), "%s/x", path);
-    assert_int_equal(mkdir(tmp, 0755), 0); /* non-empty: rename fails */
-    assert_true(tc_write_file_atomic(path, "x", 1) < 0);
-    quiet(0);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    assert_int_equal(stat(tmp, &st), -1);
-    snprintf(tmp, sizeof(tmp), "%s/x", path);
-    rmdir(tmp);
-    rmdir(path);
-    assert_int_equal(rmdir(dir), 0); /* empty: nothing else was left */
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,7 +302,6 @@ int main(void)
         cmocka_unit_test(video_without_audio),
         cmocka_unit_test(repeated_names_are_numbered),
         cmocka_unit_test(quoting_and_bad_input),
-        cmocka_unit_test(atomic_write),
     };
     return cmocka_run_group_tests_name("tc_playlist", tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/yl_err.h"
+#include "common/yl_fs.h"
 #include "transcode/tc_hls.h"
 #include "transcode/tc_publish.h"
 
@@ -29,7 +30,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    return tc_rmtree(root);
+    return yl_rmtree(root);
 }
 
 static void put(const char *dir, const char *name, const char *text)
@@ -102,7 +103,7 @@ static void commit_never_replaces_without_force(void **state)
     assert_int_equal(tc_publish_commit(tmp, out, 0, err, sizeof(err)),
                      YL_EEXIST);
     assert_true(exists("late/theirs"));
-    tc_rmtree(tmp);
+    yl_rmtree(tmp);
     tc_publish_release(tmp, fd);
     free(tmp);
 }
@@ -126,9 +127,9 @@ static void stale_temporary_directories_are_swept(void **state)
     assert_false(exists(".sw.tmp-dead00"));
     assert_false(exists(".sw.tmp-dead00.lock"));
     assert_true(exists(tmp + strlen(root) + 1));
-    tc_rmtree(tmp);
+    yl_rmtree(tmp);
     tc_publish_release(tmp, fd);
-    tc_rmtree(tmp2);
+    yl_rmtree(tmp2);
     tc_publish_release(tmp2, fd2);
     assert_false(exists(".sw.tmp-dead00.lock"));
     free(tmp);

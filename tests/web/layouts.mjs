@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, browser, expectPlaying, shot, until, log, SRC, TMP } from './lib/fixture.mjs';
+import { setup, browser, expectPlaying, shot, until, log, TMP } from './lib/fixture.mjs';
 
 const BUDGET_KB = 500;
 // Screenshots go to the test's temporary directory; to refresh the ones in

@@ -1,4 +1,4 @@
-/* Units for tc_lang: BCP-47 normalisation and the language name table. */
+/* Units for yl_lang: BCP-47 normalisation and the language name table. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,27 +7,27 @@
 #include <string.h>
 
 #include "common/yl_err.h"
-#include "transcode/tc_lang.h"
+#include "common/yl_lang.h"
 
 static void check_norm(const char *in, const char *want)
 {
-    char out[TC_LANG_MAX];
+    char out[YL_LANG_MAX];
 
     memset(out, 'X', sizeof(out));
-    if (tc_lang_normalize(in, out, sizeof(out)) != 0)
-        fail_msg("tc_lang_normalize(\"%s\") failed", in);
+    if (yl_lang_normalize(in, out, sizeof(out)) != 0)
+        fail_msg("yl_lang_normalize(\"%s\") failed", in);
     if (strcmp(out, want) != 0)
-        fail_msg("tc_lang_normalize(\"%s\") = \"%s\", want \"%s\"", in, out,
+        fail_msg("yl_lang_normalize(\"%s\") = \"%s\", want \"%s\"", in, out,
                  want);
 }
 
 static void check_bad(const char *in)
 {
-    char out[TC_LANG_MAX] = "unchanged";
-    int ret = tc_lang_normalize(in, out, sizeof(out));
+    char out[YL_LANG_MAX] = "unchanged";
+    int ret = yl_lang_normalize(in, out, sizeof(out));
 
     if (ret != YL_EBADLANG)
-        fail_msg("tc_lang_normalize(\"%s\") = %d (\"%s\"), want YL_EBADLANG",
+        fail_msg("yl_lang_normalize(\"%s\") = %d (\"%s\"), want YL_EBADLANG",
                  in ? in : "(null)", ret, out);
     assert_string_equal(out, "unchanged"); /* untouched on error */
 }
@@ -92,7 +92,7 @@ static void case_follows_bcp47(void **state)
 
 static void malformed_tags_are_refused(void **state)
 {
-    char out[TC_LANG_MAX];
+    char out[YL_LANG_MAX];
     (void)state;
 
     check_bad("x");
@@ -120,14 +120,14 @@ static void malformed_tags_are_refused(void **state)
     check_bad("i-klingon");     /* grandfathered, not accepted */
     check_bad("zh-CN-yue");     /* extlang after region */
     check_bad("abcde-yue");     /* extlang after a 5-letter language */
-    /* Well-formed but longer than TC_LANG_MAX - 1. */
+    /* Well-formed but longer than YL_LANG_MAX - 1. */
     check_bad("en-Latn-US-abcdefgh-abcdefgh-abcdefgh");
     /* The output buffer must hold the result. */
-    assert_int_equal(tc_lang_normalize("zh-Hans", out, 7), YL_EINVAL);
-    assert_int_equal(tc_lang_normalize("zh-Hans", out, 8), 0);
+    assert_int_equal(yl_lang_normalize("zh-Hans", out, 7), YL_EINVAL);
+    assert_int_equal(yl_lang_normalize("zh-Hans", out, 8), 0);
     assert_string_equal(out, "zh-Hans");
-    assert_int_equal(tc_lang_normalize("zho", out, 3), 0); /* "zh" fits */
-    assert_int_equal(tc_lang_normalize("zh", NULL, 0), YL_EINVAL);
+    assert_int_equal(yl_lang_normalize("zho", out, 3), 0); /* "zh" fits */
+    assert_int_equal(yl_lang_normalize("zh", NULL, 0), YL_EINVAL);
 }
 
 /* Decodes UTF-8; 0 at the end, -1 when invalid. */
@@ -166,7 +166,7 @@ static long next_cp(const unsigned char **s)
 /* Every letter of name is in [lo, hi] or is punctuation/space. */
 static void check_script(const char *tag, long lo, long hi)
 {
-    const char *name = tc_lang_native_name(tag);
+    const char *name = yl_lang_native_name(tag);
     const unsigned char *p = (const unsigned char *)name;
     long cp;
     int letters = 0;
@@ -192,23 +192,23 @@ static void native_names_for_province_languages(void **state)
     (void)state;
 
     for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
-        const char *n = tc_lang_native_name(tags[i]);
+        const char *n = yl_lang_native_name(tags[i]);
 
         if (n == NULL || n[0] == '\0')
             fail_msg("no native name for %s", tags[i]);
-        if (tc_lang_zh_name(tags[i]) == NULL)
+        if (yl_lang_zh_name(tags[i]) == NULL)
             fail_msg("no Chinese name for %s", tags[i]);
-        assert_true(tc_lang_is_known(tags[i]));
-        assert_string_equal(tc_lang_display_name(tags[i]), n);
+        assert_true(yl_lang_is_known(tags[i]));
+        assert_string_equal(yl_lang_display_name(tags[i]), n);
     }
-    assert_string_equal(tc_lang_native_name("zh"), "中文");
-    assert_string_equal(tc_lang_native_name("bo"), "བོད་སྐད");
-    assert_string_equal(tc_lang_native_name("lis"), "ꓡꓲ-ꓢꓴ");
-    assert_string_equal(tc_lang_native_name("ii"), "ꆈꌠꉙ");
-    assert_string_equal(tc_lang_native_name("kac"), "Jinghpaw");
-    assert_string_equal(tc_lang_native_name("hni"), "Haqniqdoq");
-    assert_string_equal(tc_lang_native_name("za"), "Vahcuengh");
-    assert_string_equal(tc_lang_native_name("hmn"), "Hmoob");
+    assert_string_equal(yl_lang_native_name("zh"), "中文");
+    assert_string_equal(yl_lang_native_name("bo"), "བོད་སྐད");
+    assert_string_equal(yl_lang_native_name("lis"), "ꓡꓲ-ꓢꓴ");
+    assert_string_equal(yl_lang_native_name("ii"), "ꆈꌠꉙ");
+    assert_string_equal(yl_lang_native_name("kac"), "Jinghpaw");
+    assert_string_equal(yl_lang_native_name("hni"), "Haqniqdoq");
+    assert_string_equal(yl_lang_native_name("za"), "Vahcuengh");
+    assert_string_equal(yl_lang_native_name("hmn"), "Hmoob");
     /* Names are in the language's own script (Unicode blocks). */
     check_script("bo", 0x0f00, 0x0fff);  /* Tibetan */
     check_script("lis", 0xa4d0, 0xa4ff); /* Lisu (Fraser) */
@@ -216,41 +216,41 @@ static void native_names_for_province_languages(void **state)
     check_script("tdd", 0x1950, 0x197f); /* Tai Le */
     check_script("khb", 0x1980, 0x19df); /* New Tai Lue */
     check_script("zh", 0x4e00, 0x9fff);  /* CJK */
-    assert_string_equal(tc_lang_zh_name("bo"), "藏语");
-    assert_string_equal(tc_lang_zh_name("lis"), "傈僳语");
-    assert_string_equal(tc_lang_zh_name("ii"), "彝语");
+    assert_string_equal(yl_lang_zh_name("bo"), "藏语");
+    assert_string_equal(yl_lang_zh_name("lis"), "傈僳语");
+    assert_string_equal(yl_lang_zh_name("ii"), "彝语");
 }
 
 static void lookup_falls_back_to_primary_subtag(void **state)
 {
     (void)state;
-    assert_string_equal(tc_lang_native_name("bo-CN"), "བོད་སྐད");
-    assert_string_equal(tc_lang_native_name("zh-Hans-CN"), "中文");
-    assert_string_equal(tc_lang_native_name("lis-Lisu"), "ꓡꓲ-ꓢꓴ");
-    assert_string_equal(tc_lang_native_name("BO"), "བོད་སྐད");
+    assert_string_equal(yl_lang_native_name("bo-CN"), "བོད་སྐད");
+    assert_string_equal(yl_lang_native_name("zh-Hans-CN"), "中文");
+    assert_string_equal(yl_lang_native_name("lis-Lisu"), "ꓡꓲ-ꓢꓴ");
+    assert_string_equal(yl_lang_native_name("BO"), "བོད་སྐད");
     /* A prefix is not a primary subtag. */
-    assert_null(tc_lang_native_name("b"));
-    assert_null(tc_lang_native_name("bod"));
-    assert_null(tc_lang_native_name("zhx"));
+    assert_null(yl_lang_native_name("b"));
+    assert_null(yl_lang_native_name("bod"));
+    assert_null(yl_lang_native_name("zhx"));
 }
 
 static void unknown_tags_are_named_by_tag(void **state)
 {
-    char tag[TC_LANG_MAX];
+    char tag[YL_LANG_MAX];
     (void)state;
 
-    assert_int_equal(tc_lang_normalize("fra", tag, sizeof(tag)), 0);
-    assert_null(tc_lang_native_name(tag));
-    assert_null(tc_lang_zh_name(tag));
-    assert_false(tc_lang_is_known(tag));
-    assert_string_equal(tc_lang_display_name(tag), "fr");
-    assert_string_equal(tc_lang_display_name("qaa-x-village"), "qaa-x-village");
+    assert_int_equal(yl_lang_normalize("fra", tag, sizeof(tag)), 0);
+    assert_null(yl_lang_native_name(tag));
+    assert_null(yl_lang_zh_name(tag));
+    assert_false(yl_lang_is_known(tag));
+    assert_string_equal(yl_lang_display_name(tag), "fr");
+    assert_string_equal(yl_lang_display_name("qaa-x-village"), "qaa-x-village");
     /* und: known, no own name, shown as its tag. */
-    assert_true(tc_lang_is_known("und"));
-    assert_null(tc_lang_native_name("und"));
-    assert_string_equal(tc_lang_display_name("und"), "und");
-    assert_null(tc_lang_native_name(NULL));
-    assert_null(tc_lang_native_name(""));
+    assert_true(yl_lang_is_known("und"));
+    assert_null(yl_lang_native_name("und"));
+    assert_string_equal(yl_lang_display_name("und"), "und");
+    assert_null(yl_lang_native_name(NULL));
+    assert_null(yl_lang_native_name(""));
 }
 
 /* Random strings: normalising never overflows and is idempotent. */
@@ -261,7 +261,7 @@ static void normalize_is_idempotent(void **state)
     (void)state;
 
     for (int iter = 0; iter < 200000; iter++) {
-        char in[48], out[TC_LANG_MAX], again[TC_LANG_MAX];
+        char in[48], out[YL_LANG_MAX], again[YL_LANG_MAX];
         size_t n;
 
         x ^= x << 13;
@@ -275,10 +275,10 @@ static void normalize_is_idempotent(void **state)
             in[i] = alphabet[x % (sizeof(alphabet) - 1)];
         }
         in[n] = '\0';
-        if (tc_lang_normalize(in, out, sizeof(out)) != 0)
+        if (yl_lang_normalize(in, out, sizeof(out)) != 0)
             continue;
-        assert_true(strlen(out) < TC_LANG_MAX);
-        if (tc_lang_normalize(out, again, sizeof(again)) != 0 ||
+        assert_true(strlen(out) < YL_LANG_MAX);
+        if (yl_lang_normalize(out, again, sizeof(again)) != 0 ||
             strcmp(out, again) != 0)
             fail_msg("\"%s\" -> \"%s\" -> \"%s\"", in, out, again);
     }
@@ -296,5 +296,5 @@ int main(void)
         cmocka_unit_test(unknown_tags_are_named_by_tag),
         cmocka_unit_test(normalize_is_idempotent),
     };
-    return cmocka_run_group_tests_name("tc_lang", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("yl_lang", tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
-/* tc_lang.c - BCP-47 well-formedness, ISO 639-2 -> 639-1 shortening and the
+/* yl_lang.c - BCP-47 well-formedness, ISO 639-2 -> 639-1 shortening and the
  * built-in table of the province's languages with their own names.
  * Pure functions over static tables: any thread. */
-#include "transcode/tc_lang.h"
+#include "common/yl_lang.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -172,9 +172,9 @@ enum stage {
     ST_PRIV_BODY,
 };
 
-int tc_lang_normalize(const char *in, char *out, size_t outlen)
+int yl_lang_normalize(const char *in, char *out, size_t outlen)
 {
-    char buf[TC_LANG_MAX];
+    char buf[YL_LANG_MAX];
     size_t len, pos, n;
     enum stage st;
     int n_extlang = 0;
@@ -298,28 +298,28 @@ static const struct lang_entry *find_entry(const char *tag)
     return NULL;
 }
 
-const char *tc_lang_native_name(const char *tag)
+const char *yl_lang_native_name(const char *tag)
 {
     const struct lang_entry *e = find_entry(tag);
 
     return e != NULL ? e->native : NULL;
 }
 
-const char *tc_lang_zh_name(const char *tag)
+const char *yl_lang_zh_name(const char *tag)
 {
     const struct lang_entry *e = find_entry(tag);
 
     return e != NULL ? e->zh : NULL;
 }
 
-const char *tc_lang_display_name(const char *tag)
+const char *yl_lang_display_name(const char *tag)
 {
-    const char *name = tc_lang_native_name(tag);
+    const char *name = yl_lang_native_name(tag);
 
     return name != NULL ? name : tag;
 }
 
-int tc_lang_is_known(const char *tag)
+int yl_lang_is_known(const char *tag)
 {
     return find_entry(tag) != NULL;
 }

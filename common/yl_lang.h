@@ -1,11 +1,11 @@
-/* tc_lang.h - language tags (BCP-47) and their names. Pure functions: any
+/* yl_lang.h - language tags (BCP-47) and their names. Pure functions: any
  * thread may call them; the returned names are static strings. */
-#ifndef YL_TC_LANG_H
-#define YL_TC_LANG_H
+#ifndef YL_LANG_H
+#define YL_LANG_H
 
 #include <stddef.h>
 
-#define TC_LANG_MAX 36 /* longest tag kept, incl. NUL */
+#define YL_LANG_MAX 36 /* longest tag kept, incl. NUL */
 
 /* Normalises a tag: well-formed BCP-47 check (RFC 5646 syntax: language
  * 2-3 letters [or 5-8], optional extlang/script/region/variants/extensions/
@@ -13,22 +13,22 @@
  * 2-letter ISO 639-1 equivalent become it (zho/chi->zh, bod/tib->bo,
  * eng->en, ...); case as BCP-47 recommends (lang lower, Script title,
  * REGION upper). Returns 0, or YL_EBADLANG (also for a tag that needs more
- * than TC_LANG_MAX bytes), or YL_EINVAL when out/outlen cannot hold it. */
-int tc_lang_normalize(const char *in, char *out, size_t outlen);
+ * than YL_LANG_MAX bytes), or YL_EINVAL when out/outlen cannot hold it. */
+int yl_lang_normalize(const char *in, char *out, size_t outlen);
 
 /* Name in the language's own script for a normalised tag ("bo" -> Tibetan
  * script, "lis" -> Lisu in Fraser script, "zh" -> "中文"), matching on the
  * primary subtag if the full tag is not in the table; NULL when unknown. */
-const char *tc_lang_native_name(const char *tag);
+const char *yl_lang_native_name(const char *tag);
 
 /* Simplified Chinese name ("bo" -> "藏语"), NULL when unknown. */
-const char *tc_lang_zh_name(const char *tag);
+const char *yl_lang_zh_name(const char *tag);
 
 /* Display name for a playlist NAME: native name, else the tag itself. */
-const char *tc_lang_display_name(const char *tag);
+const char *yl_lang_display_name(const char *tag);
 
 /* 1 if tag's primary subtag is in the built-in table (the province's
  * languages and a few more), else 0. */
-int tc_lang_is_known(const char *tag);
+int yl_lang_is_known(const char *tag);
 
 #endif
