@@ -120,6 +120,8 @@ struct str_ws {
 
     int64_t replay_after; /* next pending notice above this id */
     bool replaying;
+    int64_t sent[8]; /* notices pushed lately: their acks need no lookup */
+    unsigned nsent;
 
     unsigned topics;
     char region[CAT_CODE_MAX];
@@ -427,8 +429,10 @@ static void replay_step(str_ws *ws)
         str_fbuf *b = nc_get(ws->srv, ids[i]);
 
         ws->replay_after = ids[i];
-        if (b != NULL)
+        if (b != NULL) {
             ws_push(ws, b);
+            ws->sent[ws->nsent++ % 8] = ids[i];
+        }
     }
     if (n < REPLAY_CHUNK)
         ws->replaying = false;
@@ -898,7 +902,15 @@ static void on_ack(str_ws *ws, json_t *m)
         ws_error(ws, "invalid", "ack: state: want delivered or read");
         return;
     }
-    rc = cat_notices_sent_to(ws->srv->rd, json_integer_value(n), ws->tok.scope);
+    /* A notice this connection was just sent (the usual ack) was sent
+     * to its site: no lookup. */
+    rc = 0;
+    for (unsigned i = 0; i < 8 && i < ws->nsent; i++)
+        if (ws->sent[i] == json_integer_value(n))
+            rc = 1;
+    if (rc == 0)
+        rc = cat_notices_sent_to(ws->srv->rd, json_integer_value(n),
+                                 ws->tok.scope);
     if (rc == 0) {
         ws_error(ws, "not_found", "notice %" PRId64 " was not sent to %s",
                  (int64_t)json_integer_value(n), ws->tok.scope);
@@ -1308,6 +1320,7 @@ void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
         if (ws->replaying || id <= ws->replay_after)
             continue; /* its replay has it (hello after the commit) */
         ws_push(ws, frame);
+        ws->sent[ws->nsent++ % 8] = id;
         ws->replay_after = id;
         n++;
     }
