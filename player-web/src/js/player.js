@@ -433,7 +433,7 @@ export class PlayerView {
       if (!this.audioOnly && hls.levels.length > 1) {
         const bw = eng.savedBandwidth();
         const low = hls.levels[eng.lowestLevel(hls.levels)];
-        if (this.level < 0 && bw && low && bw < low.bitrate && !this.triedVideo) {
+        if (this.level < 0 && bw && low && bw < low.bitrate * 1.25 && !this.triedVideo) {
           this.goAudioOnly();
           return;
         }
