@@ -82,7 +82,7 @@ const state = (page) => page.evaluate(() => {
   const tr = p.hls && p.hls.audioTracks[p.hls.audioTrack];
   return {
     audio: p.audioLang, track: tr && tr.lang, subs: p.subLang, level: p.level, rendition: p.rendition(), audioOnly: p.audioOnly,
-    url: p.hls && p.hls.url, rate: p.video.playbackRate, paused: p.video.paused, idle: p.idle, cue: p.cueStyle,
+    url: p.hls && p.hls.url, rate: p.video.playbackRate, paused: p.video.paused, idle: p.el.classList.contains('idle'), cue: p.cueStyle,
   };
 });
 
