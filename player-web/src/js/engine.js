@@ -184,14 +184,18 @@ export function saveResume(id, pos, dur) {
   save('resume', all);
 }
 
-/** A position worth resuming from: past the first 10 s, before the last 15 s. */
+// The end of a lesson, for resuming and watched marks: its last 15 s, or
+// last tenth when it is shorter than 150 s.
+const tail = (dur) => Math.min(15, dur * 0.1);
+
+/** A position worth resuming from: past the first 10 s, before the end. */
 export function resumePoint(id) {
   const r = resumeOf(id);
-  return r && r.pos > 10 && r.pos < r.dur - 15 ? r.pos : 0;
+  return r && r.pos > 10 && r.pos < r.dur - tail(r.dur) ? r.pos : 0;
 }
 
-/** Finished on this device (within the last 15 s, or to the end). */
+/** Finished on this device (to its end, as tail() counts it). */
 export function watched(id) {
   const r = resumeOf(id);
-  return !!r && r.dur > 0 && r.pos >= r.dur - 15;
+  return !!r && r.dur > 0 && r.pos >= r.dur - tail(r.dur);
 }

@@ -6,7 +6,7 @@ import { t, uiLang } from './i18n.js';
 import * as api from './api.js';
 import { langName, canonLang } from './langs.js';
 import * as dev from './device.js';
-import { resumeOf } from './engine.js';
+import { resumeOf, watched } from './engine.js';
 
 // The unfiltered first page of the catalog, fetched once per page load and
 // shared by the list and the player (next lesson, end-screen suggestions).
@@ -84,6 +84,7 @@ export class ListView {
     // Back from the player: focus the card that was opened (TV remote users
     // continue where they were).
     if (!this.items.length) this.load(); // the first load was cut short
+    else this.renderItems(); // progress and watched marks may have changed
     const card = this.lastOpened && this.grid.querySelector(`[data-id="${this.lastOpened}"]`);
     if (card) card.focus({ preventScroll: false });
     else if (dev.isTv()) this.focusFirst();
@@ -175,7 +176,7 @@ export class ListView {
     const poster = api.thumbUrl(it);
     const r = resumeOf(it.id);
     const pct = r && r.dur ? Math.min(100, Math.round((100 * r.pos) / r.dur)) : 0;
-    const done = r && r.dur && r.pos >= r.dur - 15;
+    const done = watched(it.id);
     const c = it.course;
     // No picture, or one that fails (an audio-only lesson's poster may be
     // missing): a title card, never a broken-image icon.
