@@ -149,7 +149,7 @@ async function tvRun(width, height) {
       .filter((el) => el.getClientRects().length).map((el) => [el.dataset.menu || el.className, el.getBoundingClientRect()])
       .filter(([, r]) => r.left < 0 || r.top < 0 || r.right > w || r.bottom > hh).map(([n]) => n), [width, height]);
     assert.deepEqual(off, [], `${tag}: every control lies on screen`);
-    await shot(page, path.join(shots, width === 1920 ? 'tv-player.png' : 'tv-player-720.png'));
+    await shot(page, path.join(shots, width === 1920 ? 'tv-controls.png' : 'tv-controls-720.png'));
 
     // 3. Language by the options row: OK opens the menu, ↓ OK picks Lisu.
     await reach(page, 'audio');
