@@ -7,7 +7,8 @@
 // title and controls while loading or stalled; resume with 从头播放,
 // progress and watched marks on cards; an audio-only lesson shows a title
 // card, never a broken picture, and keeps its title on a TV; the EN switch
-// holds for one tab only.
+// holds for one tab only; seek preview (time, thumbnails track) and the
+// next-up card.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -210,6 +211,54 @@ test('the EN switch holds for this tab only (a station TV is shared)', async () 
     await p2.goto(`${srv.base}/`);
     assert.equal(await p2.locator('.brand-name').innerText(), '云岭课堂', 'the next viewer (a new tab) gets Chinese');
     assert.equal(await p2.evaluate(() => localStorage.getItem('yl.ui')), null, 'nothing stored for the device');
+  } finally {
+    await b.close();
+  }
+});
+
+test('seek preview: time and the thumbnail from the thumbs track; the next-up card names the next lesson', async () => {
+  const b = await browser();
+  const { page } = b;
+  try {
+    // The contract of issue 11 (thumbs, course, next), added where the
+    // server does not give it yet; a thumbs track over the lesson's own
+    // thumb.jpg when the server has none.
+    await page.route(/\/api\/v1\/lessons\/\d+$/, async (route) => {
+      const res = await route.fetch();
+      const j = await res.json();
+      if (j.id === srv.lesson) {
+        if (!j.thumbs) j.thumbs = `/hls/${srv.lesson}/thumbs.vtt`;
+        if (!('next' in j)) Object.assign(j, { course: { id: 7, title: '农村安全', index: 1, count: 2 }, next: srv.lesson2 });
+      }
+      await route.fulfill({ response: res, json: j });
+    });
+    await page.route(/\/thumbs\.vtt$/, async (route) => {
+      const res = await route.fetch();
+      if (res.ok()) return route.fulfill({ response: res });
+      let vtt = 'WEBVTT\n\n';
+      for (let t = 0; t < 30; t += 5) vtt += `00:00:${String(t).padStart(2, '0')}.000 --> 00:00:${String(t + 5).padStart(2, '0')}.000\nthumb.jpg#xywh=0,0,160,90\n\n`;
+      return route.fulfill({ status: 200, contentType: 'text/vtt', body: vtt });
+    });
+    await page.goto(`${srv.base}/`);
+    await page.locator(`.card[data-id="${srv.lesson}"]`).click();
+    await expectPlaying(page, 1, 20000);
+    const bar = await page.locator('input.seek').boundingBox();
+    await page.mouse.move(bar.x + bar.width * 0.5, bar.y + bar.height / 2);
+    const tip = page.locator('.seektip');
+    await until(async () => tip.isVisible(), 3000, 'the seek preview');
+    assert.match(await tip.locator('.t').innerText(), /^0:1[4-6]$/, 'the time under the pointer');
+    const pic = await tip.locator('.pic').evaluate((el) => ({ hidden: el.hidden, bg: el.style.backgroundImage, w: el.style.width }));
+    assert.ok(!pic.hidden && /thumb\.jpg/.test(pic.bg) && pic.w === '160px', `the thumbnail of that time (${JSON.stringify(pic)})`);
+    await shot(page, path.join(shots, 'seek-preview.png'));
+    await page.mouse.move(10, 10);
+    // The end: a next-up card with the next lesson's title and picture.
+    await page.evaluate(() => { const v = window.yl.player.video; v.currentTime = v.duration - 0.5; });
+    const card = page.locator('.upnext:not([hidden])');
+    await card.waitFor({ timeout: 10000 });
+    assert.equal(await card.locator('.next-title').innerText(), '核桃种植技术');
+    await until(() => card.locator('img').evaluate((i) => i.complete && i.naturalWidth > 0), 5000, 'the next lesson\'s picture');
+    await card.locator('button.primary').click();
+    await until(async () => (await page.evaluate(() => location.hash)) === `#/lesson/${srv.lesson2}`, 5000, 'the next lesson');
   } finally {
     await b.close();
   }
