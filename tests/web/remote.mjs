@@ -3,13 +3,13 @@
 // 1920x1080 and 1280x720. Nothing is focused or clicked by script: arrow
 // keys, Enter, Back and the colour keys (sent through the DevTools
 // protocol with their key values and TV keyCodes) do everything.
-// Checks, at both sizes: the first key on hidden controls only shows them;
-// every visible control is reached in the grid (seek bar / transport row /
+// Checks, at both sizes: every visible control is reached in the grid (seek bar / transport row /
 // options row) and lies on screen; language, subtitles (and caption size),
 // quality, audio only, speed and next lesson are driven by keys; the next
 // lesson follows the course, and the course's end shows an end screen that
-// holds the focus (the TV does not freeze on the last frame). Then: focus
-// after a server error, a focused second-row card not clipped at 720p,
+// holds the focus (the TV does not freeze on the last frame). Then: the
+// first key (OK, Back) on hidden controls only shows them; focus after a
+// server error, a focused second-row card not clipped at 720p,
 // subtitle tags on TV cards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -102,16 +102,7 @@ async function tvRun(width, height) {
     await page.locator('.player').waitFor();
     await expectPlaying(page, 1.5, 20000, `${tag} playback`);
 
-    // 1. Hidden controls: OK only shows them (it used to press the hidden,
-    // focused button: pause, or leave the lesson from 返回).
-    await until(async () => (await state(page)).idle, 10000, `${tag}: the controls to hide while playing`);
-    const f0 = await focused(page);
-    await press(page, 'Enter');
-    let st = await state(page);
-    assert.ok(!st.idle && !st.paused, `${tag}: OK on hidden controls shows them and does nothing else (focus ${f0}, state ${JSON.stringify(st)})`);
-    assert.match(await page.evaluate(() => location.hash), new RegExp(`#/lesson/${srv.lesson}`));
-
-    // 2. The grid: every visible control is reached, and lies on screen.
+    // 1. The grid: every visible control is reached, and lies on screen.
     await press(page, 'ArrowUp', 3);
     assert.equal(await focused(page), 'seek', `${tag}: ↑ reaches the seek bar`);
     const seen = new Set(['seek']);
@@ -151,24 +142,24 @@ async function tvRun(width, height) {
     assert.deepEqual(off, [], `${tag}: every control lies on screen`);
     await shot(page, path.join(shots, width === 1920 ? 'tv-controls.png' : 'tv-controls-720.png'));
 
-    // 3. Language by the options row: OK opens the menu, ↓ OK picks Lisu.
+    // 2. Language by the options row: OK opens the menu, ↓ OK picks Lisu.
     await reach(page, 'audio');
     await press(page, 'Enter');
     await choose(page, 'lis');
     await until(async () => (await state(page)).track === 'lis', 8000, `${tag}: hls.js to play the Lisu rendition`);
     await expectPlaying(page, 1, 10000, `${tag}: playback in Lisu`);
 
-    // 4. Subtitles by the green key (key value), then a larger caption size.
+    // 3. Subtitles by the green key (key value), then a larger caption size.
     await remoteKey(page, 'ColorF1Green', 404);
     await choose(page, 'lis');
     await until(async () => (await state(page)).subs === 'lis', 3000, `${tag}: Lisu subtitles`);
     await remoteKey(page, 'Unidentified', 404); // a TV that sends only the keyCode
     await choose(page, 'size:l');
-    st = await state(page);
+    const st = await state(page);
     assert.equal(st.cue.size, 'l', `${tag}: caption size large`);
     assert.equal(JSON.parse(await page.evaluate(() => localStorage.getItem('yl.cueStyle'))).size, 'l', 'caption size remembered');
 
-    // 5. Quality by the yellow key: the lowest rung.
+    // 4. Quality by the yellow key: the lowest rung.
     const low = await page.evaluate(() => {
       const lv = window.yl.player.hls.levels;
       let i = 0;
@@ -179,7 +170,7 @@ async function tvRun(width, height) {
     await choose(page, String(low.i));
     await until(async () => (await state(page)).rendition === `${low.h}p`, 8000, `${tag}: the ${low.h}p rung`);
 
-    // 6. Audio only: the blue key on and off, then the 只听声音 button.
+    // 5. Audio only: the blue key on and off, then the 只听声音 button.
     await remoteKey(page, 'ColorF3Blue', 406);
     await until(async () => { const s = await state(page); return s.audioOnly && /^blob:/.test(s.url); }, 5000, `${tag}: blue: audio only`);
     await expectPlaying(page, 1, 10000, `${tag}: audio-only playback`);
@@ -192,14 +183,14 @@ async function tvRun(width, height) {
     await until(async () => !(await state(page)).audioOnly, 5000, `${tag}: 只听声音 off by OK`);
     await expectPlaying(page, 1, 10000, `${tag}: playback with the picture`);
 
-    // 7. Speed.
+    // 6. Speed.
     await reach(page, 'speed');
     await press(page, 'Enter');
     await choose(page, '1.25');
     await until(async () => (await state(page)).rate === 1.25, 3000, `${tag}: playback rate 1.25`);
     assert.equal(await page.evaluate(() => localStorage.getItem('yl.speed')), '1.25', 'speed remembered on the device');
 
-    // 8. Next lesson: the course's lesson 2; at its end, the end of the
+    // 7. Next lesson: the course's lesson 2; at its end, the end of the
     // course: an end screen holding the focus.
     await reach(page, 'next');
     await press(page, 'Enter');
@@ -227,6 +218,34 @@ test('TV 1920x1080: every control by remote keys', async () => {
 
 test('TV 1280x720: every control by remote keys', async () => {
   await tvRun(1280, 720);
+});
+
+test('TV: the first key on hidden controls only shows them (OK does not press the hidden button)', async () => {
+  const b = await browser({ viewport: { width: 1920, height: 1080 } });
+  const { page } = b;
+  try {
+    await page.goto(`${srv.base}/?tv=1`);
+    await until(async () => /^card:/.test((await focused(page)) || ''), 5000, 'a focused card');
+    for (let i = 0; i < 8 && (await focused(page)) !== `card:${srv.lesson}`; i++) await press(page, 'ArrowRight');
+    await press(page, 'Enter');
+    await page.locator('.player').waitFor();
+    await expectPlaying(page, 1, 20000, 'TV playback');
+    for (const [key, what] of [['Enter', 'OK'], ['Escape', 'Back']]) {
+      await until(async () => (await state(page)).idle, 10000, 'the controls to hide while playing');
+      const f0 = await focused(page);
+      await press(page, key);
+      const st = await state(page);
+      assert.ok(!st.idle && !st.paused, `${what} on hidden controls shows them and does nothing else (focus ${f0}, state ${JSON.stringify(st)})`);
+      assert.match(await page.evaluate(() => location.hash), new RegExp(`#/lesson/${srv.lesson}`), `${what}: still in the lesson`);
+    }
+    // Shown, OK acts: on 返回 it leaves the lesson.
+    await press(page, 'ArrowLeft', 6);
+    assert.equal(await focused(page), 'back');
+    await press(page, 'Enter');
+    await page.locator('.list').waitFor({ timeout: 5000 });
+  } finally {
+    await b.close();
+  }
 });
 
 test('TV: after a server error the retry button has the focus, and OK retries', async () => {
@@ -257,7 +276,6 @@ test('TV 720p: a focused card of the second row is not clipped; cards show subti
     });
     await b.page.goto(`${srv.base}/?tv=1`);
     await until(async () => /^card:/.test((await focused(b.page)) || ''), 5000, 'a focused card');
-    assert.ok(await b.page.locator(`.card[data-id="${srv.lesson}"] li.sub`).first().isVisible(), 'TV cards show subtitle tags');
     for (const n of [1, 2]) {
       await press(b.page, 'ArrowDown');
       await b.page.waitForTimeout(400); // the focus transition
@@ -269,6 +287,7 @@ test('TV 720p: a focused card of the second row is not clipped; cards show subti
       });
       assert.ok(r.top >= 0 && r.bottom <= r.h, `row ${n + 1}: the focused card and its ring are on screen (${JSON.stringify(r)})`);
     }
+    assert.ok(await b.page.locator(`.card[data-id="${srv.lesson}"] li.sub`).first().isVisible(), 'TV cards show subtitle tags');
   } finally {
     await b.close();
   }
