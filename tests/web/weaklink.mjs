@@ -68,7 +68,7 @@ const pstate = (page) => page.evaluate(() => {
   const p = window.yl.player;
   if (!p) return {};
   return { audioOnly: p.audioOnly, autoAudio: p.autoAudio, probing: !!p.probing, rendition: p.rendition(), url: p.hls && p.hls.url,
-    notice: p.notice.hidden ? '' : p.notice.textContent, t: p.video.currentTime, bw: p.bw, errors: p.errors };
+    notice: !p.notice || p.notice.hidden ? '' : p.notice.textContent, t: p.video.currentTime, bw: p.bw, errors: p.errors };
 });
 
 test('512 kbit/s, 300 ms: first frame within 3 s; the forward buffer is capped', async () => {
