@@ -76,7 +76,7 @@ test('a refused token keeps the events, says so, counts them in /metrics; a new 
     const r0 = await rejected();
     await page.locator(`.card[data-id="${srv.lesson2}"]`).click();
     await expectPlaying(page, 3, 20000);
-    await until(async () => (await queued(page)).length >= 3, 10000, 'events to queue');
+    await until(async () => (await queued(page)).length >= 3, 10000, 'the refused events to stay queued');
     await until(async () => /本站未注册\/令牌无效/.test(await page.locator('header .site').innerText().catch(() => '')) ||
       page.evaluate(() => !!(JSON.parse(localStorage.getItem('yl.device')) || {}).bad), 8000, 'the device to learn its token is refused');
     const q = await queued(page);
@@ -167,7 +167,8 @@ test('an audio-only lesson: a title card, never a broken picture; its title stay
     await page.waitForTimeout(1500); // the poster request answered
     const pic = await card.evaluate((c) => {
       const img = c.querySelector('img');
-      return { img: !!img, ok: !!img && img.complete && img.naturalWidth > 0, tcard: c.querySelector('.tcard').textContent };
+      const tc = c.querySelector('.tcard');
+      return { img: !!img, ok: !!img && img.complete && img.naturalWidth > 0, tcard: tc ? tc.textContent : '' };
     });
     assert.ok(!pic.img || pic.ok, `no broken picture on the card (${JSON.stringify(pic)})`);
     assert.match(pic.tcard, /广播讲座/, 'the title card is there');
