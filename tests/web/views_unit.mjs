@@ -163,7 +163,10 @@ test('queue: 401/403 (token refused) keeps every event, reports it, and sends th
     assert.equal(q.length, 2, `${status}: the events stay queued`);
     assert.deepEqual(auth, [[false, status]], `${status}: the refusal is reported`);
     assert.equal(tm.pending(), 1, `${status}: a retry is scheduled`);
+    const n = srv.requests;
     s.event('end', {});
+    await q.flush();
+    assert.equal(srv.requests, n, `${status}: a new event waits for the retry, no request per event`);
     srv.status = 200;
     tm.advance(60000);
     await settle();

@@ -129,6 +129,9 @@ export class ViewQueue {
   /** Send what is queued, oldest first, one request at a time. Resolves when
    * the queue is empty or a send failed (a retry is then scheduled). */
   flush({ keepalive = false } = {}) {
+    // The token was refused and a retry is due: new events wait for it (or
+    // for online() / a new setup) instead of each drawing another 401.
+    if (this.refused && this.timer && !keepalive) return Promise.resolve();
     if (this.inflight) {
       if (!keepalive) return this.inflight;
       // On page close do not wait for the running request: send the rest
