@@ -216,15 +216,49 @@ out:
     return ex;
 }
 
+static int level_parse(const char *s)
+{
+    static const char *const names[] = {"prefecture", "county", "township",
+                                        "village"};
+
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return CAT_LEVEL_PREFECTURE + i;
+    return YL_EINVAL;
+}
+
+/* One line per site token made by --each-site; ud is the base URL. */
+static void emit_site_token(const char *code, const char *token, void *ud)
+{
+    const char *base = ud;
+    size_t n = strlen(base);
+
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    printf("%s\t%s\t%.*s/?setup=%s.%s\n", code, token, (int)n, base, code,
+           token);
+}
+
 static void token_usage(FILE *f)
 {
-    fputs("usage: yunling token create --role admin|site --scope CODE "
+    fputs("usage: yunling token create --role admin|site|viewer --scope CODE "
           "[--ttl DAYS] [--name TEXT]\n"
+          "       yunling token create --role site --scope REGION --each-site "
+          "[--level village|township|county|prefecture] [--ttl DAYS] "
+          "[--rotate] [--base-url URL]\n"
           "       yunling token revoke ID\n"
           "common options: [--config FILE] [--data DIR] [--db FILE] [--init]\n"
           "create prints the new token on standard output, nothing else; it "
           "is stored\n"
-          "hashed and cannot be shown again.\n",
+          "hashed and cannot be shown again. --each-site makes one site "
+          "token for every\n"
+          "site of --level (default village) under REGION that has none "
+          "(all of them,\n"
+          "old ones revoked, with --rotate), in one transaction, and prints "
+          "one line per\n"
+          "new token: CODE<TAB>TOKEN<TAB>SETUP_URL (BASE/?setup=CODE.TOKEN; "
+          "--base-url\n"
+          "defaults to http://127.0.0.1:8080).\n",
           f);
 }
 
@@ -235,6 +269,10 @@ int cat_cli_token(int argc, char **argv)
         {"scope", required_argument, NULL, 's'},
         {"ttl", required_argument, NULL, 't'},
         {"name", required_argument, NULL, 'n'},
+        {"each-site", no_argument, NULL, 'E'},
+        {"level", required_argument, NULL, 'L'},
+        {"rotate", no_argument, NULL, 'R'},
+        {"base-url", required_argument, NULL, 'U'},
         {"config", required_argument, NULL, 'c'},
         {"data", required_argument, NULL, 'd'},
         {"db", required_argument, NULL, 'b'},
@@ -244,6 +282,8 @@ int cat_cli_token(int argc, char **argv)
     };
     common_opts co = {0};
     const char *role = NULL, *scope = NULL, *name = NULL, *sub;
+    const char *level = "village", *base = "http://127.0.0.1:8080";
+    bool each = false, rotate = false;
     long ttl = 0;
     char *end;
     cat_config cfg;
@@ -279,6 +319,18 @@ int cat_cli_token(int argc, char **argv)
         case 'n':
             name = optarg;
             break;
+        case 'E':
+            each = true;
+            break;
+        case 'L':
+            level = optarg;
+            break;
+        case 'R':
+            rotate = true;
+            break;
+        case 'U':
+            base = optarg;
+            break;
         case 'c':
             co.config = optarg;
             break;
@@ -310,9 +362,22 @@ int cat_cli_token(int argc, char **argv)
         r = cat_role_parse(role);
         if (r < 0) {
             fprintf(stderr,
-                    "yunling token create: --role: want admin or "
-                    "site, got \"%s\"\n",
+                    "yunling token create: --role: want admin, site or "
+                    "viewer, got \"%s\"\n",
                     role);
+            return EX_USAGE;
+        }
+        if (each && r != CAT_ROLE_SITE) {
+            fputs("yunling token create: --each-site makes site tokens: "
+                  "use --role site\n",
+                  stderr);
+            return EX_USAGE;
+        }
+        if (each && level_parse(level) < 0) {
+            fprintf(stderr,
+                    "yunling token create: --level: want village, "
+                    "township, county or prefecture, got \"%s\"\n",
+                    level);
             return EX_USAGE;
         }
     } else if (strcmp(sub, "revoke") != 0 || argc != 1) {
@@ -328,7 +393,19 @@ int cat_cli_token(int argc, char **argv)
         ex = open_db("token", &cfg, &db);
     if (ex != 0)
         goto out;
-    if (strcmp(sub, "create") == 0) {
+    if (strcmp(sub, "create") == 0 && each) {
+        int made = 0, kept = 0;
+
+        rc = cat_tokens_each_site(db, scope, level_parse(level), (int)ttl,
+                                  rotate, emit_site_token, (void *)base, &made,
+                                  &kept);
+        if (rc == 0)
+            fprintf(stderr,
+                    "yunling token create: %d new site token(s) under %s; "
+                    "%d site(s) kept theirs%s\n",
+                    made, scope, kept,
+                    kept > 0 ? " (--rotate replaces them)" : "");
+    } else if (strcmp(sub, "create") == 0) {
         char tok[CAT_TOKEN_LEN + 1];
         rc = cat_tokens_create(db, r, scope, (int)ttl, name, tok, NULL);
         if (rc == 0)

@@ -536,3 +536,52 @@ int cat_jobs_counts(cat_db *db, int64_t counts[CAT_JOB_NSTATES])
     cat_stmt_done(st);
     return rc == SQLITE_DONE ? 0 : cat_err(db, rc, "count jobs");
 }
+
+int cat_jobs_recent(cat_db *db, const char *region, int64_t since_ms,
+                    json_t **out)
+{
+    static const char sql[] =
+        "SELECT j.id, j.lesson_id, j.state, j.progress, j.error, "
+        "j.updated_ms, coalesce(s.code, '') FROM jobs j "
+        "JOIN lessons l ON l.id = j.lesson_id "
+        "LEFT JOIN sites s ON s.id = l.owner_id "
+        "WHERE j.state IN ('queued', 'running') OR j.updated_ms > ?1 "
+        "ORDER BY j.id DESC LIMIT 50";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    size_t rl = region != NULL ? strlen(region) : 0;
+    json_t *arr = json_array();
+    int rc;
+
+    *out = NULL;
+    if (st == NULL || arr == NULL) {
+        json_decref(arr);
+        return st == NULL ? YL_EDB : -ENOMEM;
+    }
+    sqlite3_bind_int64(st, 1, since_ms);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *owner = cat_col_text(st, 6);
+
+        /* Division codes are prefixes of the codes below them; a lesson
+         * without an owner is province-wide. */
+        if (rl > 2 && strncmp(owner, region, rl) != 0)
+            continue;
+        json_array_append_new(
+            arr,
+            json_pack("{s:I, s:I, s:s, s:f, s:s?, s:I}", "id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "lesson",
+                      (json_int_t)sqlite3_column_int64(st, 1), "state",
+                      cat_col_text(st, 2), "progress",
+                      sqlite3_column_double(st, 3), "error",
+                      sqlite3_column_type(st, 4) == SQLITE_NULL
+                          ? NULL
+                          : cat_col_text(st, 4),
+                      "updated_ms", (json_int_t)sqlite3_column_int64(st, 5)));
+    }
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return cat_err(db, rc, "recent jobs");
+    }
+    *out = arr;
+    return 0;
+}

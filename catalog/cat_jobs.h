@@ -88,6 +88,12 @@ int cat_jobs_sources_expired(cat_db *db, const json_t *ids, int64_t now_ms,
 int cat_jobs_sources_expired_submit(cat_writer *w, json_t *ids, int64_t keep_ms,
                                     cat_write_done done, void *ud);
 
+/* Reader. Jobs queued or running, or changed after since_ms, newest
+ * first (at most 50), of lessons owned within region (NULL: all):
+ * [{"id","lesson","state","progress","error","updated_ms"}]. */
+int cat_jobs_recent(cat_db *db, const char *region, int64_t since_ms,
+                    json_t **out);
+
 /* Jobs per state (for /metrics). counts has CAT_JOB_NSTATES entries. */
 int cat_jobs_counts(cat_db *db, int64_t counts[CAT_JOB_NSTATES]);
 

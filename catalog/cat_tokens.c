@@ -14,9 +14,10 @@
 
 const char *cat_role_name(int role)
 {
-    return role == CAT_ROLE_ADMIN  ? "admin"
-           : role == CAT_ROLE_SITE ? "site"
-                                   : "?";
+    return role == CAT_ROLE_ADMIN    ? "admin"
+           : role == CAT_ROLE_SITE   ? "site"
+           : role == CAT_ROLE_VIEWER ? "viewer"
+                                     : "?";
 }
 
 int cat_role_parse(const char *s)
@@ -25,6 +26,8 @@ int cat_role_parse(const char *s)
         return CAT_ROLE_ADMIN;
     if (s != NULL && strcmp(s, "site") == 0)
         return CAT_ROLE_SITE;
+    if (s != NULL && strcmp(s, "viewer") == 0)
+        return CAT_ROLE_VIEWER;
     return YL_EINVAL;
 }
 
@@ -70,8 +73,8 @@ int cat_tokens_create(cat_db *db, int role, const char *scope, int ttl_days,
     cat_tx tx;
     int rc;
 
-    if (role != CAT_ROLE_ADMIN && role != CAT_ROLE_SITE)
-        return cat_fail(db, YL_EINVAL, "role: want admin or site");
+    if (cat_role_name(role)[0] == '?')
+        return cat_fail(db, YL_EINVAL, "role: want admin, site or viewer");
     if (ttl_days < 0 || ttl_days > 36500)
         return cat_fail(db, YL_EINVAL, "ttl: want 0..36500 days");
     if (name != NULL && (strlen(name) > 120 || !yl_utf8_text(name)))
@@ -232,4 +235,112 @@ int cat_tokens_revoke(cat_db *db, int64_t id)
     if (rc == 0 && sqlite3_changes(db->h) == 0)
         rc = cat_fail(db, YL_ENOTFOUND, "unknown token id %lld", (long long)id);
     return cat_tx_end(db, &tx, rc);
+}
+
+typedef struct each_row {
+    char code[CAT_CODE_MAX];
+    char tok[CAT_TOKEN_LEN + 1];
+} each_row;
+
+int cat_tokens_each_site(cat_db *db, const char *region, int level,
+                         int ttl_days, bool rotate, cat_token_emit emit,
+                         void *ud, int *created, int *kept)
+{
+    static const char sql_sites[] =
+        "WITH RECURSIVE sub(id, code, level) AS ("
+        " SELECT id, code, level FROM sites WHERE code = ?1"
+        " UNION ALL SELECT s.id, s.code, s.level FROM sites s JOIN sub"
+        " ON s.parent_id = sub.id) "
+        "SELECT id, code FROM sub WHERE level = ?2 ORDER BY code";
+    static const char sql_has[] =
+        "SELECT 1 FROM tokens WHERE scope_id = ?1 AND role = 'site' AND "
+        "revoked = 0 AND (expires_ms IS NULL OR expires_ms > ?2) LIMIT 1";
+    static const char sql_revoke[] =
+        "UPDATE tokens SET revoked = 1 WHERE scope_id = ?1 AND role = "
+        "'site' AND revoked = 0";
+    each_row *rows = NULL, *nr;
+    size_t n = 0, cap = 0;
+    int64_t now = cat_now_ms();
+    sqlite3_stmt *st, *q;
+    cat_tx tx;
+    int rc;
+
+    *created = *kept = 0;
+    if (level < CAT_LEVEL_PREFECTURE || level > CAT_LEVEL_VILLAGE)
+        return cat_fail(db, YL_EINVAL,
+                        "level: want prefecture, county, township or village");
+    st = cat_stmt(db, sql_sites);
+    if (st == NULL)
+        return YL_EDB;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0) {
+        cat_stmt_done(st);
+        return rc;
+    }
+    cat_bind_text(st, 1, region);
+    sqlite3_bind_int(st, 2, level);
+    /* The candidates first: creating tokens while the recursive query is
+     * still stepping would write under an open read of sites. */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            nr = realloc(rows, cap * sizeof(*rows));
+            if (nr == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            rows = nr;
+        }
+        snprintf(rows[n].code, sizeof(rows[n].code), "%s", cat_col_text(st, 1));
+        rows[n].tok[0] = '\0';
+        n++;
+    }
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        rc = rc == SQLITE_NOMEM ? cat_fail(db, -ENOMEM, "out of memory")
+                                : cat_err(db, rc, "sites of the region");
+        goto out;
+    }
+    rc = 0;
+    if (n == 0 && cat_sites_within(db, region, region) != 1) {
+        rc = cat_fail(db, YL_ENOTFOUND, "scope: unknown region %s", region);
+        goto out;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int64_t sid = strtoll(rows[i].code, NULL, 10);
+
+        q = cat_stmt(db, rotate ? sql_revoke : sql_has);
+        if (q == NULL) {
+            rc = YL_EDB;
+            break;
+        }
+        sqlite3_bind_int64(q, 1, sid);
+        if (!rotate)
+            sqlite3_bind_int64(q, 2, now);
+        rc = sqlite3_step(q);
+        cat_stmt_done(q);
+        if (rc == SQLITE_ROW) { /* has one and no --rotate: kept */
+            (*kept)++;
+            rc = 0;
+            continue;
+        }
+        if (rc != SQLITE_DONE) {
+            rc = cat_err(db, rc, "site token");
+            break;
+        }
+        rc = cat_tokens_create(db, CAT_ROLE_SITE, rows[i].code, ttl_days, NULL,
+                               rows[i].tok, NULL);
+        if (rc == 0)
+            (*created)++;
+    }
+out:
+    rc = cat_tx_end(db, &tx, rc);
+    /* Printed only once committed: a token shown is a token that works. */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (rows[i].tok[0] != '\0')
+            emit(rows[i].code, rows[i].tok, ud);
+    if (rc < 0)
+        *created = 0;
+    free(rows);
+    return rc;
 }

@@ -1,7 +1,8 @@
 /* cat_tokens.h - bearer tokens. A token is 32 characters of base64url
  * (24 random bytes from OpenSSL's RAND_bytes); only its SHA-256 is stored.
  * Roles: admin scoped to a region (acts and reads within it), site bound to
- * one site code.
+ * one site code, viewer scoped to a region (reads statistics only: a wall
+ * display anyone in the room can see).
  *
  * Threads: functions taking cat_db run on the thread that owns it. */
 #ifndef YL_CAT_TOKENS_H
@@ -17,6 +18,7 @@
 enum cat_role {
     CAT_ROLE_ADMIN = 1,
     CAT_ROLE_SITE = 2,
+    CAT_ROLE_VIEWER = 3, /* reads statistics within its region (walls) */
 };
 
 #define CAT_TOKEN_LEN 32 /* characters, without the NUL */
@@ -31,7 +33,7 @@ typedef struct cat_token_info {
     char name[128];
 } cat_token_info;
 
-/* "admin" / "site" <-> enum cat_role (parse returns YL_EINVAL). */
+/* "admin" / "site" / "viewer" <-> enum cat_role (parse returns YL_EINVAL). */
 const char *cat_role_name(int role);
 int cat_role_parse(const char *s);
 
@@ -56,6 +58,17 @@ int cat_tokens_verify(cat_db *db, const char *token, int64_t now_ms,
 /* 1 when code is the token's scope or lies below it, 0 when not,
  * YL_ENOTFOUND for an unknown code. */
 int cat_tokens_allows(cat_db *db, const cat_token_info *t, const char *code);
+
+/* Writer connection, one transaction: a site token for every site of
+ * level (enum cat_level) under region that has no valid one yet (with
+ * rotate: every one, the old ones revoked). After the COMMIT, emit(code,
+ * token, ud) for each token made, in code order. *created and *kept count
+ * the sites given a token and those that kept theirs. YL_ENOTFOUND for an
+ * unknown region. */
+typedef void (*cat_token_emit)(const char *code, const char *token, void *ud);
+int cat_tokens_each_site(cat_db *db, const char *region, int level,
+                         int ttl_days, bool rotate, cat_token_emit emit,
+                         void *ud, int *created, int *kept);
 
 /* Writer connection: revokes token id. 0 or YL_ENOTFOUND. */
 int cat_tokens_revoke(cat_db *db, int64_t id);

@@ -83,5 +83,14 @@ cat <<MSG
   村站设备 / set-up village:   $base/?setup=$village.$site
   API:                        $base/api/v1/lessons
   admin token (province 53):  $admin
+
+发通知到村 / send a notice to every village of the province (one click):
+  curl -s -H "Authorization: Bearer $admin" -H 'content-type: application/json' \\
+    -d '{"title":"关于秋季森林防火的通知","body":"各村党群服务站：请于本周五前完成检查。","targets":["53"]}' \\
+    $base/api/v1/notices
+  谁已收到、已读 / who has it, who read it:
+  curl -s -H "Authorization: Bearer $admin" $base/api/v1/notices/1
+  the village TV above ($base/?tv=1 after its set-up link) shows it at once.
+  每村一个令牌 / a token per village:  yunling token create --role site --scope 5329 --each-site
 MSG
 wait $server

@@ -27,6 +27,7 @@
 #include "common/yl_err.h"
 #include "common/yl_log.h"
 #include "streamer/str_api.h"
+#include "streamer/str_ws.h"
 
 #define WRITER_BUSY  20000 /* queued writes before we answer 503 */
 #define TOKCACHE_N   256   /* verified tokens kept (direct-mapped) */
@@ -177,7 +178,7 @@ static const struct {
 } query_params[] = {
     {"q", 255},   {"lang", 63},     {"category", 127}, {"state", 15},
     {"page", 31}, {"per_page", 31}, {"parent", 31},    {"region", 31},
-    {"from", 31}, {"to", 31},
+    {"from", 31}, {"to", 31},       {"site", 31},      {"since", 31},
 };
 
 /* Refuses, by name, a known query parameter too long for its handler or
@@ -306,9 +307,9 @@ static int need_admin(str_req *r, const char *what, int *ret)
     }
     if (r->tok.role != CAT_ROLE_ADMIN) {
         *ret = str_reply_error(r, 403, "forbidden",
-                               "%s needs an admin token; this is the site "
+                               "%s needs an admin token; this is the %s "
                                "token of %s",
-                               what, r->tok.scope);
+                               what, cat_role_name(r->tok.role), r->tok.scope);
         return 1;
     }
     return 0;
@@ -508,8 +509,12 @@ static void defer_run(str_server *srv, str_msg *m)
         } else {
             srv->m.events_rejected++;
         }
-        if (r == NULL)
-            return; /* the client left; the events are stored anyway */
+        if (r == NULL) { /* a websocket batch, or the client left */
+            str_ws_views_answer(srv, c->serial, d->rc,
+                                code_of_rc(d->rc, status_of(d->rc)), d->error,
+                                d->accepted, d->duplicates);
+            return;
+        }
         if (d->rc < 0) {
             str_api_defer_error(r, d->rc, d->error);
             return;
@@ -804,14 +809,14 @@ static int stats_region(str_req *r, char *region, size_t len, int *ret)
                                "region: \"%s\" is not a division code", region);
         return 1;
     }
-    if (r->tok.role != CAT_ROLE_ADMIN) {
+    if (r->tok.role == CAT_ROLE_SITE) {
         *ret = str_reply_error(r, 403, "forbidden",
                                "a site token reads only "
                                "/api/v1/stats/sites/%s",
                                r->tok.scope);
         return 1;
     }
-    return need_within(r, region, ret);
+    return need_within(r, region, ret); /* admin or viewer, in scope */
 }
 
 int str_api_stats_now(str_req *r)
@@ -1003,6 +1008,12 @@ int str_api_views_begin(str_req *r)
      * headers. The ingest thread checks it (str_query.c). Only in the
      * text/plain body a beacon sends, and at most a beacon's 64 KB, so
      * anonymous requests cost no more than before. */
+    if (r->has_token && r->tok.role == CAT_ROLE_VIEWER) {
+        srv->m.events_rejected++;
+        return str_reply_error(r, 403, "forbidden",
+                               "a viewer token reads statistics; it cannot "
+                               "send viewing events");
+    }
     if (!r->has_token && !beacon_body(r)) {
         srv->m.events_rejected++;
         return str_reply_error(r, 401, "unauthorized",
@@ -1231,4 +1242,41 @@ void str_api_close(str_server *srv)
     free(srv->tokcache);
     srv->tokcache = NULL;
     srv->catalog_ok = false;
+}
+
+/* ---- for the other handler files (str_notices.c, str_ws.c) ---- */
+
+int str_api_token(str_server *srv, const char *tok, cat_token_info *info)
+{
+    if (tok == NULL || strlen(tok) != CAT_TOKEN_LEN) {
+        memset(info, 0, sizeof(*info));
+        return YL_ENOTFOUND;
+    }
+    return token_verify(srv, tok, cat_now_ms(), info);
+}
+
+int str_api_need_admin(str_req *r, const char *what, int *ret)
+{
+    return need_admin(r, what, ret);
+}
+
+int str_api_need_within(str_req *r, const char *code, int *ret)
+{
+    return need_within(r, code, ret);
+}
+
+int str_api_reply_cat_error(str_req *r, int rc, const char *msg)
+{
+    return reply_cat_error(r, rc, msg);
+}
+
+int str_api_reply_json(str_req *r, int status, json_t *obj)
+{
+    return reply_json_obj(r, status, obj);
+}
+
+int str_api_qint(str_req *r, const char *name, int lo, int hi, int *out,
+                 int *ret)
+{
+    return qint(r, name, lo, hi, out, ret);
 }

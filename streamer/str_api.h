@@ -70,6 +70,22 @@ void str_api_defer_error(str_req *r, int rc, const char *msg);
 int str_token_judge(int rc, const cat_token_info *info, const char **code,
                     char *msg, size_t len);
 
+/* Service thread, for the handlers in other files: a token's info
+ * (through the token cache; YL_ENOTFOUND for an unknown or revoked one or
+ * one of the wrong length; check info->expired), and str_api.c's checks
+ * and answers: need_admin/need_within answer (403/401/404) and return 1
+ * when the request may not go on, *ret holding the callback's return. */
+int str_api_token(str_server *srv, const char *tok, cat_token_info *info);
+int str_api_need_admin(str_req *r, const char *what, int *ret);
+int str_api_need_within(str_req *r, const char *code, int *ret);
+int str_api_reply_cat_error(str_req *r, int rc, const char *msg);
+/* Sends obj (taken) as the JSON body. */
+int str_api_reply_json(str_req *r, int status, json_t *obj);
+/* Query integer in lo..hi into *out (0 when absent); -1 when it answered
+ * 400 (*ret). */
+int str_api_qint(str_req *r, const char *name, int lo, int hi, int *out,
+                 int *ret);
+
 /* ---- str_query.c: slow reads on a pool of reader threads ---- */
 #define STR_QUERY_THREADS 1 /* 2 cores: the loop and the writer need theirs */
 enum str_query_kind { STR_Q_RANKING, STR_Q_SITE, STR_Q_VIEWS };
@@ -86,6 +102,11 @@ int str_query_submit(str_req *r, int kind, const char *code, const char *from,
  * and checks it and submits it to the writer (str_api_submit_views), or
  * answers r with the error. 0 or -ENOMEM. */
 int str_query_submit_views(str_req *r);
+/* The same for a batch from the websocket channel: in (malloc'd, taken)
+ * is the message, tok its sender; the answer goes to
+ * str_ws_views_answer(serial). 0 or -ENOMEM. */
+int str_query_submit_raw_views(str_server *srv, uint64_t serial,
+                               const cat_token_info *tok, char *in, size_t len);
 /* Any thread: see str_api.c. Takes ownership of b. */
 int str_api_submit_views(str_server *srv, uint64_t serial, cat_view_batch *b);
 /* Service thread, once per loop round: wakes the pool's thread if queries

@@ -19,6 +19,12 @@ void str_config_defaults(str_config *cfg)
     cfg->send_timeout_s = 60;
     cfg->shutdown_grace_s = 20;
     cfg->job_timeout_s = 0;
+    cfg->ws_hello_s = 10;
+    cfg->ws_ping_s = 25; /* a dead village link is noticed within 55 s */
+    cfg->ws_max_message = 256 * 1024;
+    cfg->ws_rate = 20;
+    cfg->ws_queue = 64;
+    cfg->ws_push_ms = 1000;
 }
 
 static int parse_int(const char *v, int lo, int hi, int *out)
@@ -53,6 +59,18 @@ int str_config_extra(void *ud, const char *section, const char *key,
         return parse_int(value, 1, 3600, &cfg->send_timeout_s);
     if (strcmp(key, "shutdown_grace") == 0)
         return parse_int(value, 0, 3600, &cfg->shutdown_grace_s);
+    if (strcmp(key, "ws_hello") == 0)
+        return parse_int(value, 1, 600, &cfg->ws_hello_s);
+    if (strcmp(key, "ws_ping") == 0)
+        return parse_int(value, 1, 600, &cfg->ws_ping_s);
+    if (strcmp(key, "ws_max_message") == 0)
+        return parse_int(value, 1024, 16 << 20, &cfg->ws_max_message);
+    if (strcmp(key, "ws_rate") == 0)
+        return parse_int(value, 1, 100000, &cfg->ws_rate);
+    if (strcmp(key, "ws_queue") == 0)
+        return parse_int(value, 4, 65536, &cfg->ws_queue);
+    if (strcmp(key, "ws_push_ms") == 0)
+        return parse_int(value, 50, 60000, &cfg->ws_push_ms);
     if (strcmp(key, "job_timeout") == 0)
         return parse_int(value, 0, 7 * 24 * 3600, &cfg->job_timeout_s);
     return YL_EINVAL;

@@ -31,6 +31,7 @@
 #include "streamer/str_h1.h"
 #include "streamer/str_httputil.h"
 #include "streamer/str_internal.h"
+#include "streamer/str_ws.h"
 
 #define IN_CAP      (64 * 1024)  /* one recv(); uploads stream through it */
 #define OUT_HIGH    (256 * 1024) /* stop taking requests above this */
@@ -87,6 +88,7 @@ struct str_conn {
     bool rx_on;        /* POLLIN wanted */
     bool killed;       /* lws is closing it */
     bool lingering;    /* CS_LINGER */
+    bool handed_off;   /* a websocket now (str_ws.c): never shut it */
     bool in_writeable; /* inside our WRITEABLE callback */
     bool rearm;        /* on srv->rearm: wants POLLOUT after it */
     struct str_conn *rearm_next;
@@ -95,6 +97,7 @@ struct str_conn {
 };
 
 static uint64_t body_left(str_conn *c);
+static void rx_want(str_conn *c, bool on);
 
 /* ---- deadlines ---- */
 
@@ -588,6 +591,77 @@ static int req_prepare(str_conn *c, const char **why)
     return 0;
 }
 
+/* Appends "name: value\r\n" for request header name, if present. */
+static int head_put(str_req *r, char *head, size_t cap, size_t *len,
+                    const char *name)
+{
+    char v[1024];
+    int n = str_req_hdr(r, name, v, sizeof(v));
+
+    if (n == -1)
+        return 0;
+    if (n < 0)
+        return -1;
+    n = snprintf(head + *len, cap - *len, "%s: %s\r\n", name, v);
+    if (n < 0 || (size_t)n >= cap - *len)
+        return -1;
+    *len += (size_t)n;
+    return 0;
+}
+
+/* A websocket upgrade. /ws goes to lws with a request head rebuilt from
+ * the headers the handshake and the channel use (lws takes at most 2 KB
+ * first); anything else is a 404, and the connection goes, since the
+ * client may already speak frames. */
+static int upgrade(str_conn *c)
+{
+    static const char *const keep[] = {
+        "host",
+        "upgrade",
+        "connection",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-protocol",
+        "origin",
+        "authorization",
+        "x-forwarded-for",
+    };
+    str_req *r = &c->req;
+    const char *why = "";
+    char head[2048];
+    size_t len = 0;
+    int st, n;
+
+    r->route = STR_R_WS;
+    c->close_after = true;
+    if (strcmp(r->path, "/ws") != 0)
+        return str_reply_error(r, 404, "not_found",
+                               "no websocket endpoint at %s", r->path);
+    st = str_ws_upgrade_check(r, &why);
+    if (st != 0)
+        return str_reply_error(r, st, st == 503 ? "unavailable" : "bad_request",
+                               "%s", why);
+    n = snprintf(head, sizeof(head), "GET /ws HTTP/1.1\r\n");
+    len = (size_t)n;
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        if (head_put(r, head, sizeof(head) - 2, &len, keep[i]) < 0)
+            return str_reply_error(r, 431, "header_too_long",
+                                   "websocket upgrade headers over 2 KB");
+    memcpy(head + len, "\r\n", 2);
+    len += 2;
+    /* From here the socket is lws's: nothing more is read or written on
+     * this connection, and it closes without a shutdown (linger()). */
+    c->handed_off = true;
+    rx_want(c, false);
+    if (str_ws_handoff(c->srv, c->fd, head, len) < 0) {
+        YL_LOGW("str", "websocket handoff refused by lws");
+        return -1;
+    }
+    str_req_count(r, 101);
+    r->responded = true;
+    return str_req_complete(r);
+}
+
 static int on_headers_complete(void *ud)
 {
     str_conn *c = ud;
@@ -605,11 +679,7 @@ static int on_headers_complete(void *ud)
     } else if (st == 0 && str_h1_upgrade(c->h1) &&
                str_req_hdr(r, "upgrade", up, sizeof(up)) > 0 &&
                strncasecmp(up, "websocket", 9) == 0) {
-        /* No websocket endpoint answers here (yet): a plain 404, and the
-         * connection goes, since the client may already speak frames. */
-        c->close_after = true;
-        ret = str_reply_error(r, 404, "not_found",
-                              "no websocket endpoint at %s", r->path);
+        ret = upgrade(c);
     } else if (st == 414) {
         c->close_after = true;
         ret = str_reply_error(r, 414, "uri_too_long",
@@ -792,8 +862,8 @@ static int linger(str_conn *c)
 {
     if (c->lingering)
         return 0;
-    if (c->peer_eof)
-        return -1;
+    if (c->peer_eof || c->handed_off)
+        return -1; /* handed off: the socket lives on in lws */
     c->lingering = true;
     shutdown(c->fd, SHUT_WR);
     set_state(c, CS_LINGER);

@@ -23,6 +23,8 @@
 
 struct str_upload;
 struct str_jobs;
+struct str_wsreg;
+struct cat_notice_ack;
 
 /* Routes, for dispatch and for the request counters in /metrics. */
 enum str_route_label {
@@ -33,6 +35,8 @@ enum str_route_label {
     STR_R_SITES,
     STR_R_VIEWS,
     STR_R_STATS,
+    STR_R_NOTICES,
+    STR_R_WS,
     STR_R_API_OTHER,
     STR_R_METRICS,
     STR_R_HEALTHZ,
@@ -115,7 +119,7 @@ typedef struct str_http_handlers {
 } str_http_handlers;
 
 /* Counters behind /metrics. Service thread only. */
-#define STR_NSTATUS 20
+#define STR_NSTATUS 22
 typedef struct str_metrics {
     uint64_t req[STR_R_COUNT][STR_NSTATUS];
     uint64_t events_accepted, events_duplicate, events_rejected;
@@ -189,6 +193,10 @@ typedef struct str_server {
 
     str_hold *holds;
     int n_holds, cap_holds;
+
+    struct str_wsreg *ws;        /* the websocket channel (str_ws.c) */
+    struct cat_notice_ack *acks; /* receipts for the next writer batch */
+    int nacks, cap_acks;
 
     atomic_bool stop; /* SIGTERM/SIGINT seen (set from the handler) */
     bool draining;    /* listen socket closed, finishing requests */
@@ -285,6 +293,8 @@ int str_hls_remove(str_server *srv, int64_t lesson);
 /* ---- str_metrics.c ---- */
 int str_metrics_reply(str_req *r);
 int str_status_index(int status);
+/* The statuses counted one by one; the rest count as "other". */
+extern const int str_status_codes[STR_NSTATUS - 1];
 
 /* ---- str_fs.c ---- */
 /* mkdir -p with mode 0755. 0 or -errno. */

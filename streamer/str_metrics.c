@@ -8,14 +8,15 @@
 
 #include "streamer/str_fcache.h"
 #include "streamer/str_internal.h"
+#include "streamer/str_ws.h"
 
 static const char *const route_names[STR_R_COUNT] = {
-    "web",   "hls", "lessons", "jobs",    "sites", "views",
-    "stats", "api", "metrics", "healthz", "other"};
+    "web",     "hls", "lessons", "jobs",    "sites",   "views", "stats",
+    "notices", "ws",  "api",     "metrics", "healthz", "other"};
 
-static const int status_codes[STR_NSTATUS - 1] = {
-    200, 202, 204, 206, 304, 400, 401, 403, 404, 405,
-    409, 411, 413, 414, 415, 416, 431, 500, 503};
+const int str_status_codes[STR_NSTATUS - 1] = {
+    101, 200, 201, 202, 204, 206, 304, 400, 401, 403, 404,
+    405, 409, 411, 413, 414, 415, 416, 431, 500, 503};
 
 typedef struct sbuf {
     char *s;
@@ -89,7 +90,7 @@ int str_metrics_reply(str_req *r)
                 sb_printf(&b,
                           "yunling_http_requests_total{route=\"%s\","
                           "status=\"%d\"} %" PRIu64 "\n",
-                          route_names[i], status_codes[j], m->req[i][j]);
+                          route_names[i], str_status_codes[j], m->req[i][j]);
             else
                 sb_printf(&b,
                           "yunling_http_requests_total{route=\"%s\","
@@ -149,6 +150,13 @@ int str_metrics_reply(str_req *r)
                   "yunling_file_cache_bytes %zu\n",
                   str_fcache_hits(r->srv->fcache),
                   str_fcache_bytes(r->srv->fcache));
+    {
+        char ws[2048];
+        int n = str_ws_metrics(r->srv, ws, sizeof(ws));
+
+        if (n > 0 && n < (int)sizeof(ws))
+            sb_printf(&b, "%s", ws);
+    }
     str_metrics_extra(r->srv, emit_line, &b);
     if (b.oom) {
         free(b.s);

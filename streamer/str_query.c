@@ -25,6 +25,7 @@
 #include "common/yl_err.h"
 #include "common/yl_log.h"
 #include "streamer/str_api.h"
+#include "streamer/str_ws.h"
 
 typedef struct str_query {
     str_msg base; /* first: the query travels back as the message */
@@ -94,6 +95,23 @@ static void reply_error(str_req *r, str_query *q)
     str_api_defer_reply(r, q->status, body, strlen(body));
 }
 
+/* The error code of a failed batch without its own status. */
+static const char *ws_code(int rc)
+{
+    switch (rc) {
+    case YL_EINVAL:
+    case YL_EBADTIME:
+    case YL_EBADUTF8:
+        return "invalid";
+    case YL_EFORBIDDEN:
+        return "forbidden";
+    case YL_ENOTFOUND:
+        return "not_found";
+    default:
+        return "internal";
+    }
+}
+
 /* Service thread: the answer is back. */
 static void reply(str_server *srv, str_msg *m)
 {
@@ -106,8 +124,14 @@ static void reply(str_server *srv, str_msg *m)
         srv->m.events_rejected++;
     }
     r = str_waiting_find(srv, q->serial);
-    if (r == NULL)
-        return; /* the client left */
+    if (r == NULL) {
+        /* A batch from the websocket channel, or the client left. */
+        if (q->kind == STR_Q_VIEWS)
+            str_ws_views_answer(srv, q->serial, q->rc < 0 ? q->rc : YL_EINVAL,
+                                q->status ? q->ecode : ws_code(q->rc), q->err,
+                                0, 0);
+        return;
+    }
     if (q->rc < 0) {
         reply_error(r, q);
         return;
@@ -208,6 +232,13 @@ static void run_views(cat_db *rd, str_qpool *p, str_query *q)
         return;
     }
     if (q->body_token && body_token(rd, q, body) < 0) {
+        json_decref(body);
+        return;
+    }
+    if (q->tok.role == CAT_ROLE_VIEWER) {
+        fail(q, YL_EFORBIDDEN, 403, "forbidden",
+             "a viewer token reads statistics; it cannot send viewing "
+             "events");
         json_decref(body);
         return;
     }
@@ -340,7 +371,8 @@ int str_query_start(str_server *srv, const char *name, int n, str_qpool **out)
 
 static void enqueue(str_qpool *p, str_req *r, str_query *q)
 {
-    str_waiting_add(r->srv, r);
+    if (r != NULL)
+        str_waiting_add(r->srv, r);
     pthread_mutex_lock(&p->lock);
     if (p->tail)
         p->tail->qnext = q;
@@ -391,6 +423,28 @@ int str_query_submit_views(str_req *r)
     q->body_token = !r->has_token;
     q->max_events = r->srv->cfg.cat.max_batch_events;
     enqueue(r->srv->vpool, r, q);
+    return 0;
+}
+
+int str_query_submit_raw_views(str_server *srv, uint64_t serial,
+                               const cat_token_info *tok, char *in, size_t len)
+{
+    str_query *q = calloc(1, sizeof(*q));
+
+    if (q == NULL) {
+        free(in);
+        return -ENOMEM;
+    }
+    q->base.run = reply;
+    q->base.free_fn = query_free;
+    q->serial = serial;
+    q->kind = STR_Q_VIEWS;
+    q->now_ms = cat_now_ms();
+    q->in = in;
+    q->in_len = len;
+    q->tok = *tok;
+    q->max_events = srv->cfg.cat.max_batch_events;
+    enqueue(srv->vpool, NULL, q);
     return 0;
 }
 

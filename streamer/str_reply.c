@@ -21,13 +21,10 @@
 
 int str_status_index(int status)
 {
-    static const int known[STR_NSTATUS - 1] = {
-        200, 202, 204, 206, 304, 400, 401, 403, 404, 405,
-        409, 411, 413, 414, 415, 416, 431, 500, 503};
     int i;
 
     for (i = 0; i < STR_NSTATUS - 1; i++)
-        if (known[i] == status)
+        if (str_status_codes[i] == status)
             return i;
     return STR_NSTATUS - 1; /* "other" */
 }

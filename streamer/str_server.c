@@ -27,6 +27,7 @@
 #include "streamer/str_internal.h"
 #include "streamer/str_fanout.h"
 #include "streamer/str_route.h"
+#include "streamer/str_ws.h"
 
 #ifndef YL_SRCDIR
 #define YL_SRCDIR "."
@@ -198,6 +199,16 @@ static const str_route routes[] = {
      STR_R_STATS},
     {"/api/v1/stats/sites/{code}", GH, API, str_api_stats_site, NULL,
      STR_R_STATS},
+    {"/api/v1/notices", GH, API, str_notices_list, NULL, STR_R_NOTICES},
+    {"/api/v1/notices", P, API, str_notices_post, str_notices_post_body,
+     STR_R_NOTICES},
+    {"/api/v1/notices/{id}", GH, API, str_notices_get, NULL, STR_R_NOTICES},
+    {"/api/v1/notices/{id}", D, API, str_notices_withdraw, NULL, STR_R_NOTICES},
+    {"/api/v1/notices/{id}/read", P, API, str_notices_read, NULL,
+     STR_R_NOTICES},
+    {"/api/v1/attachments", P, API, str_attach_post, str_attach_post_body,
+     STR_R_NOTICES},
+    {"/api/v1/attachments/{id}", GH, API, str_attach_get, NULL, STR_R_NOTICES},
     {"/api/**", ALL, API, str_api_not_found, NULL, STR_R_API_OTHER},
     {"/**", GH, 0, web, NULL, STR_R_WEB},
 };
@@ -389,6 +400,7 @@ static void begin_drain(str_server *srv)
         srv->listen_wsi = NULL;
     }
     str_conn_drain(srv);
+    str_ws_drain(srv);
     str_api_stopping(srv);
 }
 
@@ -511,9 +523,28 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
 /* protocols[0] carries every HTTP connection; its per-connection size is
  * the HTTP core's, set in str_server_run(). Websocket protocols go after
  * these two. */
+/* lws's own HTTP phase of a handed-over websocket upgrade (str_ws.c):
+ * lws parses the request head we give it and upgrades; nothing else is
+ * ever served here. */
+static int upgrade_cb(struct lws *wsi, enum lws_callback_reasons reason,
+                      void *user, void *in, size_t len)
+{
+    if (reason == LWS_CALLBACK_HTTP)
+        return -1; /* not an upgrade after all: close */
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* protocols[0] is lws's HTTP phase of upgrades handed over from the HTTP
+ * core; "yl-http" carries every HTTP connection (adopted by name, its
+ * per-connection size set in str_server_run()); yunling.v1 is the
+ * channel, chosen by lws from Sec-WebSocket-Protocol. The channel's rx
+ * buffer is small (1 KB per connection: 16,000 idle villages); longer
+ * messages arrive in pieces (str_ws.c joins them). */
 static struct lws_protocols protocols[] = {
+    {"yl-upgrade", upgrade_cb, 0, 0, 0, NULL, 0},
     {"yl-http", str_conn_cb, 0, 0, 0, NULL, 0},
     {"yl-listen", listen_cb, 0, 0, 0, NULL, 0},
+    {STR_WS_PROTOCOL, str_ws_cb, 0, 1024, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* Binds and listens on addr:port (port 0: any free one). Returns the fd
@@ -545,7 +576,7 @@ static int open_listener(const char *addr, int port, int *bound)
     if (fd < 0)
         return -errno;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0 ||
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 4096) < 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
         int e = -errno;
 
@@ -565,12 +596,18 @@ static const struct lws_protocol_vhost_options hdr_cors = {
 
 static void lws_log_emit(int level, const char *line)
 {
+    /* lws 4.1.6 reports every adoption with a first read (our websocket
+     * handoff, str_ws.c) at error level: not an error. */
+    if (strstr(line, "adopt_socket_readbuf: calling service") != NULL)
+        return;
     int l = level & LLL_ERR    ? YL_LOG_ERR
             : level & LLL_WARN ? YL_LOG_WARN
                                : YL_LOG_INFO;
 
     yl_log(l, "lws", "%s", line);
 }
+
+static lws_retry_bo_t ws_retry;
 
 static void tick(lws_sorted_usec_list_t *sul);
 static lws_sorted_usec_list_t tick_sul;
@@ -588,6 +625,7 @@ static void tick(lws_sorted_usec_list_t *sul)
         swept = now;
         str_conn_sweep(srv);
     }
+    str_ws_tick(srv);
     if (srv->accept_paused_until_us != 0 &&
         now >= srv->accept_paused_until_us) {
         srv->accept_paused_until_us = 0;
@@ -713,10 +751,23 @@ int str_server_run(const str_config *cfg)
     ret = str_api_open(srv);
     if (ret < 0)
         goto out;
+    ret = str_ws_open(srv);
+    if (ret < 0)
+        goto out;
     str_sweep_deleted(srv); /* a delete killed between commit and files */
 
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
-    protocols[0].per_session_data_size = str_conn_size();
+    /* YL_LWS_LOG=<lws level mask> (e.g. 15 adds notices and info) for
+     * debugging lws itself; errors and warnings otherwise. */
+    lws_set_log_level(getenv("YL_LWS_LOG") != NULL ? atoi(getenv("YL_LWS_LOG"))
+                                                   : LLL_ERR | LLL_WARN,
+                      lws_log_emit);
+    protocols[1].per_session_data_size = str_conn_size();
+    protocols[3].per_session_data_size = str_ws_size();
+    /* Channel keepalive: a ping after ws_ping_s of silence, and a peer
+     * that answers nothing for 2 x ws_ping_s + 5 s is gone (a village
+     * link that dropped without a FIN). */
+    ws_retry.secs_since_valid_ping = (uint16_t)cfg->ws_ping_s;
+    ws_retry.secs_since_valid_hangup = (uint16_t)(2 * cfg->ws_ping_s + 5);
 
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
@@ -739,6 +790,7 @@ int str_server_run(const str_config *cfg)
     info.vhost_name = "yunling";
     info.keepalive_timeout = cfg->keepalive_s;
     info.headers = &hdr_cors;
+    info.retry_and_idle_policy = &ws_retry;
     srv->vh = lws_create_vhost(srv->ctx, &info);
     if (srv->vh == NULL) {
         YL_LOGE("str", "lws_create_vhost failed");
@@ -815,6 +867,8 @@ out:
         lws_context_destroy(srv->ctx);
     }
     outbox_drain(srv); /* frees what threads posted at the very end */
+    str_ws_close(srv);
+    free(srv->acks);
     str_fcache_free(srv->fcache);
     if (srv->hls_fd >= 0)
         close(srv->hls_fd);

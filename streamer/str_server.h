@@ -18,6 +18,13 @@ typedef struct str_config {
     int send_timeout_s;   /* a client that takes none of its answer */
     int shutdown_grace_s; /* SIGTERM: how long in-flight requests get */
     int job_timeout_s;    /* one transcode attempt; 0 = no limit */
+    /* The websocket channel (/ws). */
+    int ws_hello_s;     /* a connection must say hello within this */
+    int ws_ping_s;      /* idle this long: ping; 2x + 5 s silent: gone */
+    int ws_max_message; /* bytes of one incoming message */
+    int ws_rate;        /* incoming messages per second, sustained */
+    int ws_queue;       /* frames queued for one slow client */
+    int ws_push_ms;     /* subscriptions: at most one delta per topic */
     /* Optional, owned by the caller: a server that stops because of a
      * fault (the database file removed or replaced) stores the negative
      * yl code there before str_server_run() returns 0. Service thread. */
@@ -29,7 +36,8 @@ void str_config_defaults(str_config *cfg);
 
 /* Takes the server-only INI keys of section [server] (max_header,
  * keepalive, header_timeout, body_timeout, send_timeout, shutdown_grace,
- * job_timeout). A cat_config_extra_fn whose ud
+ * job_timeout, ws_hello, ws_ping, ws_max_message, ws_rate, ws_queue,
+ * ws_push_ms). A cat_config_extra_fn whose ud
  * is the str_config. */
 int str_config_extra(void *ud, const char *section, const char *key,
                      const char *value);

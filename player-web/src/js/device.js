@@ -34,6 +34,7 @@ export async function setup(site, token, msg) {
     if (err.status === 401 || err.status === 403) throw new SetupError(msg('tokenBad'));
     throw err;
   }
+  if (who.role === 'viewer') throw new SetupError(msg('tokenViewer'));
   if (who.role === 'site' && who.scope !== site) {
     throw new SetupError(msg('tokenOther', { name: (who.site && who.site.name) || who.scope }));
   }

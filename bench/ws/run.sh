@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# bench/ws/run.sh - the websocket fan-out benchmark (issue 10), figures to
+# stdout as two JSON lines and a summary:
+#  yunling: N connections (default 16,147: every one of Yunnan's 14,888
+#  villages with its own site token, 1,259 of them with a second device)
+#  say hello and are welcomed; then NOTICES notices to province 53 (sent
+#  through POST /api/v1/notices, stored before they are pushed; each
+#  client acknowledges "delivered"); latency from the server's sent_ms to
+#  receipt, lost frames, server RSS per idle connection, the time until
+#  every site's delivery is recorded, and a reconnect storm (every client
+#  reconnects at once); and an HTTP probe (GET /api/v1/sites/5329 every
+#  10 ms) while idle and while the notices go out.
+#  reference: the same clients against a minimal node `ws` broadcast server
+#  (bench/ws/ref_server.mjs) in the same run.
+# The clients run in another process (two worker threads): the machine
+# allows 20,000 open files per process.
+# Environment: N (16147), NOTICES (10), WORK (scratch dir, removed).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+N=${N:-16147}
+NOTICES=${NOTICES:-10}
+WORK=${WORK:-$(mktemp -d /tmp/yl-bench-ws.XXXXXX)}
+B=$src/build-bench
+Y=$B/app/yunling
+SRV=
+REF=
+
+cleanup() {
+    [ -n "$SRV" ] && kill -TERM "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
+    [ -n "$REF" ] && kill -TERM "$REF" 2>/dev/null && wait "$REF" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+ulimit -n 20000
+
+cmake -S "$src" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$B" -j2 --target yunling >/dev/null 2>&1
+
+D=$WORK/data
+mkdir -p "$D"
+"$Y" sites import --data "$D" >/dev/null 2>&1
+t0=$(date +%s.%N)
+"$Y" token create --role site --scope 53 --each-site --data "$D" \
+    >"$WORK/sites.tsv" 2>/dev/null
+t1=$(date +%s.%N)
+ADMIN=$("$Y" token create --role admin --scope 53 --data "$D" 2>/dev/null)
+echo "provisioning: $(wc -l <"$WORK/sites.tsv") village tokens in" \
+    "$(echo "$t1 - $t0" | bc) s"
+
+# ---- yunling ----
+"$Y" serve --listen 127.0.0.1:0 --data "$D" >"$WORK/serve.out" \
+    2>"$WORK/serve.log" &
+SRV=$!
+for _ in $(seq 100); do
+    grep -q '^listening on ' "$WORK/serve.out" && break
+    sleep 0.1
+done
+PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/serve.out")
+cat >"$WORK/send.sh" <<SEND
+curl -s -H 'Authorization: Bearer $ADMIN' -H 'content-type: application/json' \
+  -d '{"title":"关于秋季森林防火的通知","body":"各村党群服务站：请于本周五前完成秋季森林防火检查。","targets":["53"]}' \
+  http://127.0.0.1:$PORT/api/v1/notices
+SEND
+node "$src/bench/ws/clients.mjs" --url "ws://127.0.0.1:$PORT/ws" \
+    --tokens "$WORK/sites.tsv" --n "$N" --notices "$NOTICES" \
+    --send "bash $WORK/send.sh" --pid "$SRV" \
+    --probe "http://127.0.0.1:$PORT/api/v1/sites/5329" >"$WORK/yl.json"
+cat "$WORK/yl.json"
+# Every connected site's delivery recorded: receipts per notice, and the
+# time from sent_ms to the last receipt taken.
+sleep 1
+sqlite3 "$D/yunling.db" "SELECT 'delivered recorded: notice ' || n.id || ': ' ||
+    count(ns.delivered_ms) || ' of ' || n.n_sites || ' sites, last ' ||
+    (max(ns.delivered_ms) - n.sent_ms) || ' ms after sent_ms'
+    FROM notices n JOIN notice_sites ns ON ns.notice_id = n.id
+    GROUP BY n.id ORDER BY n.id"
+curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^yunling_(ws|notices)_' || true
+kill -TERM "$SRV"
+wait "$SRV" || true
+SRV=
+
+# ---- the reference ----
+node "$src/bench/ws/ref_server.mjs" 0 >"$WORK/ref.out" 2>&1 &
+REF=$!
+for _ in $(seq 100); do
+    grep -q '^listening on ' "$WORK/ref.out" && break
+    sleep 0.1
+done
+RPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/ref.out")
+node "$src/bench/ws/clients.mjs" --url "ws://127.0.0.1:$RPORT/" \
+    --tokens "$WORK/sites.tsv" --n "$N" --notices "$NOTICES" \
+    --send "curl -s -XPOST http://127.0.0.1:$RPORT/notice" --pid "$REF" \
+    --ref >"$WORK/ref.json"
+cat "$WORK/ref.json"
+kill -TERM "$REF"
+wait "$REF" 2>/dev/null || true
+REF=
+
+node -e '
+const y = require(process.argv[1]), r = require(process.argv[2]);
+const f = (k) => `${k}: yunling ${y[k]} / node ws ${r[k]} = ${(y[k] / r[k]).toFixed(2)}`;
+console.log(f("p50_ms")); console.log(f("p99_ms")); console.log(f("max_ms"));
+console.log(f("rss_per_conn_kb")); console.log(f("connect_s")); console.log(f("storm_s"));
+console.log(`lost: yunling ${y.lost}, node ws ${r.lost}`);
+' "$WORK/yl.json" "$WORK/ref.json"

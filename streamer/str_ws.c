@@ -1,0 +1,1415 @@
+/* str_ws.c - the websocket channel at /ws, subprotocol yunling.v1: hello
+ * and welcome, presence (a site counts once however many of its devices
+ * are connected), notices pushed and replayed, receipts, viewing events,
+ * and subscriptions (presence, stats, notices, jobs) with a snapshot and
+ * then deltas at most once per ws_push_ms.
+ *
+ * Framing, the handshake, ping/pong and the close handshake are lws's;
+ * this file sees whole JSON messages. Every frame to a client is a
+ * str_fbuf: a broadcast (a notice to 16,000 villages) is encoded once and
+ * shared by reference; each connection has a bounded queue
+ * (str_fanq) and writes only from LWS_CALLBACK_SERVER_WRITEABLE, one
+ * lws_write() per call. A client whose queue overflows is closed (4429):
+ * it reconnects and replays what it missed from "since".
+ *
+ * Threads: service thread only. Database reads here are indexed point or
+ * range reads on the service thread's reader (the token check at hello,
+ * a site's pending notices); receipts and views go to the writer and the
+ * ingest thread. */
+#include <errno.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <unistd.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "catalog/cat_jobs.h"
+#include "catalog/cat_notices.h"
+#include "catalog/cat_sites.h"
+#include "catalog/cat_stats.h"
+#include "catalog/cat_tokens.h"
+#include "common/yl_err.h"
+#include "common/yl_log.h"
+#include "streamer/str_api.h"
+#include "streamer/str_ws.h"
+
+#define SITE_BUCKETS 16384
+#define REG_BUCKETS  4096
+#define PEND_BUCKETS 1024
+#define NC_MAX       1024 /* notice frames kept in memory */
+#define REPLAY_CHUNK 16   /* pending notices read per step */
+#define WS_Q_BYTES   (4u << 20)
+
+enum ws_state { WS_HELLO, WS_READY };
+
+enum ws_topic {
+    T_PRESENCE = 1u << 0,
+    T_STATS = 1u << 1,
+    T_NOTICES = 1u << 2,
+    T_JOBS = 1u << 3,
+};
+
+/* A connected site: how many of its devices are here. */
+typedef struct site_ent {
+    struct site_ent *next;
+    uint64_t key;
+    int devices;
+    char code[CAT_CODE_MAX];
+} site_ent;
+
+/* A region (or site) with at least one connected site in it. */
+typedef struct reg_ent {
+    struct reg_ent *next, *dnext;
+    uint64_t key;
+    char code[CAT_CODE_MAX];
+    char parent[CAT_CODE_MAX]; /* "" for a province */
+    int online;                /* distinct sites connected within */
+    bool dirty;                /* changed since the last push */
+} reg_ent;
+
+typedef struct str_ws str_ws;
+
+/* A viewing batch waiting for its answer. */
+typedef struct ws_pend {
+    struct ws_pend *next, *wnext;
+    uint64_t serial;
+    str_ws *ws;
+} ws_pend;
+
+/* A notice's frame, kept for replays. */
+typedef struct nc_ent {
+    struct nc_ent *next;
+    int64_t id;
+    str_fbuf *frame;
+} nc_ent;
+
+/* A notice a "notices" subscriber follows: its counts in the region. */
+typedef struct ws_nfollow {
+    int64_t id;
+    int64_t targeted, delivered, read;
+    bool dirty;
+} ws_nfollow;
+
+#define NFOLLOW 10
+
+struct str_ws {
+    str_server *srv;
+    struct lws *wsi;
+    str_ws *next, *prev;
+    int state;
+    int64_t hello_deadline_us;
+    cat_token_info tok;
+    char hdr_token[CAT_TOKEN_LEN + 1]; /* Authorization: Bearer, if any */
+    char client[8];
+    site_ent *site; /* role site: its presence entry */
+
+    str_fanq q;
+    bool q_ready;
+
+    char *rx; /* a message arriving in fragments */
+    size_t rx_len;
+    bool rx_skip; /* the rest of an oversized message */
+
+    double bucket; /* rate limit: messages allowed now */
+    int64_t bucket_us;
+    int strikes;
+
+    int64_t replay_after; /* next pending notice above this id */
+    bool replaying;
+
+    unsigned topics;
+    char region[CAT_CODE_MAX];
+    json_t *last_stats;
+    json_t *last_jobs; /* {"<id>": job} */
+    ws_nfollow nf[NFOLLOW];
+    int nnf;
+    bool notices_dirty;
+
+    int close_code;
+    char close_why[96];
+    ws_pend *pend;
+};
+
+typedef struct str_wsreg {
+    str_ws *all;
+    int n;
+    int sites_online;
+    site_ent *sites[SITE_BUCKETS];
+    reg_ent *regs[REG_BUCKETS];
+    reg_ent *dirty;
+    ws_pend *pend[PEND_BUCKETS];
+    nc_ent *nc[256];
+    int nc_n;
+    int64_t last_push_us;
+    int64_t jobs_since_ms;
+    /* counters for /metrics */
+    uint64_t frames_in, frames_out, closed_slow, hello_refused;
+    uint64_t notices_pushed, rate_limited, welcomed;
+} str_wsreg;
+
+static str_wsreg *reg_of(str_server *srv)
+{
+    return srv->ws;
+}
+
+/* Division codes are decimal and unique across levels. */
+static uint64_t key_of(const char *code)
+{
+    return strtoull(code, NULL, 10);
+}
+
+/* ---- sending ---- */
+
+static void ws_close(str_ws *ws, int code, const char *why)
+{
+    if (ws->close_code != 0)
+        return;
+    ws->close_code = code;
+    snprintf(ws->close_why, sizeof(ws->close_why), "%.90s", why);
+    lws_callback_on_writable(ws->wsi);
+}
+
+/* Queues a reference to b for ws. */
+static void ws_push(str_ws *ws, str_fbuf *b)
+{
+    int r;
+
+    if (ws->close_code != 0)
+        return;
+    if (!ws->q_ready) {
+        if (str_fanq_init(&ws->q, (unsigned)ws->srv->cfg.ws_queue, WS_Q_BYTES) <
+            0) {
+            ws_close(ws, 1011, "out of memory");
+            return;
+        }
+        ws->q_ready = true;
+    }
+    r = str_fanq_push(&ws->q, b);
+    if (r == STR_FANQ_OVERFLOW || r == STR_FANQ_NOMEM) {
+        /* It does not read: it will reconnect and replay from since. */
+        reg_of(ws->srv)->closed_slow++;
+        ws_close(ws, 4429, "too slow: reconnect and replay");
+        return;
+    }
+    lws_callback_on_writable(ws->wsi);
+}
+
+static str_fbuf *fbuf_json(json_t *o, int prio)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    str_fbuf *b = NULL;
+
+    if (s != NULL)
+        b = str_fbuf_new(s, strlen(s), prio, 0);
+    free(s);
+    return b;
+}
+
+/* Sends o (taken) to ws alone. */
+static void ws_send(str_ws *ws, json_t *o, int prio)
+{
+    str_fbuf *b;
+
+    if (o == NULL)
+        return;
+    b = fbuf_json(o, prio);
+    json_decref(o);
+    if (b == NULL) {
+        ws_close(ws, 1011, "out of memory");
+        return;
+    }
+    ws_push(ws, b);
+    str_fbuf_unref(b);
+}
+
+static void ws_error(str_ws *ws, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void ws_error(str_ws *ws, const char *code, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ws_send(ws,
+            json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
+                      "message", msg),
+            STR_FAN_HIGH);
+}
+
+/* ---- presence ---- */
+
+static reg_ent *reg_get(str_wsreg *g, const char *code, const char *parent,
+                        bool make)
+{
+    uint64_t k = key_of(code);
+    reg_ent **b = &g->regs[k % REG_BUCKETS], *e;
+
+    for (e = *b; e != NULL; e = e->next)
+        if (e->key == k)
+            return e;
+    if (!make)
+        return NULL;
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->key = k;
+    snprintf(e->code, sizeof(e->code), "%s", code);
+    snprintf(e->parent, sizeof(e->parent), "%s", parent);
+    e->next = *b;
+    *b = e;
+    return e;
+}
+
+static void reg_mark(str_wsreg *g, reg_ent *e)
+{
+    if (e->dirty)
+        return;
+    e->dirty = true;
+    e->dnext = g->dirty;
+    g->dirty = e;
+}
+
+/* The site and each region above it (its code's prefixes) move by d. */
+static void presence_move(str_wsreg *g, const char *site, int d)
+{
+    static const int lens[] = {2, 4, 6, 9, 12};
+    size_t sl = strlen(site);
+    char code[CAT_CODE_MAX], parent[CAT_CODE_MAX] = "";
+
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        reg_ent *e;
+
+        if ((size_t)lens[i] > sl)
+            break;
+        memcpy(code, site, (size_t)lens[i]);
+        code[lens[i]] = '\0';
+        e = reg_get(g, code, parent, d > 0);
+        if (e != NULL) {
+            e->online += d;
+            reg_mark(g, e);
+        }
+        memcpy(parent, code, sizeof(parent));
+    }
+}
+
+static void site_join(str_ws *ws)
+{
+    str_wsreg *g = reg_of(ws->srv);
+    uint64_t k = key_of(ws->tok.scope);
+    site_ent **b = &g->sites[k % SITE_BUCKETS], *e;
+
+    for (e = *b; e != NULL; e = e->next)
+        if (e->key == k)
+            break;
+    if (e == NULL) {
+        e = calloc(1, sizeof(*e));
+        if (e == NULL)
+            return;
+        e->key = k;
+        snprintf(e->code, sizeof(e->code), "%s", ws->tok.scope);
+        e->next = *b;
+        *b = e;
+    }
+    if (e->devices++ == 0) {
+        g->sites_online++;
+        presence_move(g, e->code, +1);
+    }
+    ws->site = e;
+}
+
+static void site_leave(str_ws *ws)
+{
+    str_wsreg *g = reg_of(ws->srv);
+    site_ent *e = ws->site, **pp;
+
+    if (e == NULL)
+        return;
+    ws->site = NULL;
+    if (--e->devices > 0)
+        return;
+    g->sites_online--;
+    presence_move(g, e->code, -1);
+    for (pp = &g->sites[e->key % SITE_BUCKETS]; *pp != e; pp = &(*pp)->next)
+        ;
+    *pp = e->next;
+    free(e);
+}
+
+/* ---- notice frames ---- */
+
+static str_fbuf *nc_find(str_wsreg *g, int64_t id)
+{
+    for (nc_ent *e = g->nc[(uint64_t)id % 256]; e != NULL; e = e->next)
+        if (e->id == id)
+            return e->frame;
+    return NULL;
+}
+
+static void nc_drop(str_wsreg *g, int64_t id)
+{
+    nc_ent **pp = &g->nc[(uint64_t)id % 256], *e;
+
+    for (; (e = *pp) != NULL; pp = &e->next)
+        if (e->id == id) {
+            *pp = e->next;
+            str_fbuf_unref(e->frame);
+            free(e);
+            g->nc_n--;
+            return;
+        }
+}
+
+static void nc_put(str_wsreg *g, int64_t id, str_fbuf *frame)
+{
+    nc_ent *e;
+
+    if (nc_find(g, id) != NULL)
+        return;
+    if (g->nc_n >= NC_MAX) /* the oldest hang at the chains' ends: */
+        for (int i = 0; i < 256 && g->nc_n >= NC_MAX; i++)
+            while (g->nc[i] != NULL && g->nc_n >= NC_MAX)
+                nc_drop(g, g->nc[i]->id);
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return;
+    e->id = id;
+    e->frame = str_fbuf_ref(frame);
+    e->next = g->nc[(uint64_t)id % 256];
+    g->nc[(uint64_t)id % 256] = e;
+    g->nc_n++;
+}
+
+/* The frame of notice id (cached, else read). NULL when it is gone. */
+static str_fbuf *nc_get(str_server *srv, int64_t id)
+{
+    str_wsreg *g = reg_of(srv);
+    str_fbuf *b = nc_find(g, id);
+    json_t *o = NULL;
+
+    if (b != NULL)
+        return b;
+    if (cat_notices_get(srv->rd, id, &o) < 0)
+        return NULL;
+    json_object_set_new(o, "type", json_string("notice"));
+    json_object_del(o, "withdrawn_ms");
+    json_object_del(o, "targets");
+    b = fbuf_json(o, STR_FAN_HIGH);
+    json_decref(o);
+    if (b == NULL)
+        return NULL;
+    nc_put(g, id, b);
+    str_fbuf_unref(b); /* the cache holds it */
+    return b;
+}
+
+/* Queues the next few pending notices of a site's connection. */
+static void replay_step(str_ws *ws)
+{
+    int64_t ids[REPLAY_CHUNK];
+    int n, i;
+
+    n = cat_notices_pending(ws->srv->rd, ws->tok.scope, ws->replay_after, ids,
+                            REPLAY_CHUNK);
+    if (n < 0) {
+        YL_LOGW("str", "[site=%s] pending notices: %s", ws->tok.scope,
+                cat_db_errmsg(ws->srv->rd));
+        ws->replaying = false;
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        str_fbuf *b = nc_get(ws->srv, ids[i]);
+
+        ws->replay_after = ids[i];
+        if (b != NULL)
+            ws_push(ws, b);
+    }
+    if (n < REPLAY_CHUNK)
+        ws->replaying = false;
+}
+
+/* ---- viewing batches answered ---- */
+
+static void pend_add(str_ws *ws, uint64_t serial)
+{
+    str_wsreg *g = reg_of(ws->srv);
+    ws_pend *p = calloc(1, sizeof(*p));
+
+    if (p == NULL)
+        return;
+    p->serial = serial;
+    p->ws = ws;
+    p->next = g->pend[serial % PEND_BUCKETS];
+    g->pend[serial % PEND_BUCKETS] = p;
+    p->wnext = ws->pend;
+    ws->pend = p;
+}
+
+static void pend_unlink(str_wsreg *g, ws_pend *p)
+{
+    ws_pend **pp = &g->pend[p->serial % PEND_BUCKETS];
+
+    while (*pp != p)
+        pp = &(*pp)->next;
+    *pp = p->next;
+    for (pp = &p->ws->pend; *pp != p; pp = &(*pp)->wnext)
+        ;
+    *pp = p->wnext;
+    free(p);
+}
+
+void str_ws_views_answer(str_server *srv, uint64_t serial, int rc,
+                         const char *code, const char *msg, int accepted,
+                         int duplicates)
+{
+    str_wsreg *g = reg_of(srv);
+    ws_pend *p;
+    str_ws *ws;
+
+    if (g == NULL)
+        return;
+    for (p = g->pend[serial % PEND_BUCKETS]; p != NULL; p = p->next)
+        if (p->serial == serial)
+            break;
+    if (p == NULL)
+        return; /* the connection went; the events are stored anyway */
+    ws = p->ws;
+    pend_unlink(g, p);
+    if (rc < 0) {
+        ws_send(ws,
+                json_pack("{s:s, s:s, s:s, s:s}", "type", "error", "for",
+                          "views", "code", code ? code : "invalid", "message",
+                          msg ? msg : ""),
+                STR_FAN_HIGH);
+        return;
+    }
+    ws_send(ws,
+            json_pack("{s:s, s:i, s:i}", "type", "views_ack", "accepted",
+                      accepted, "duplicates", duplicates),
+            STR_FAN_HIGH);
+}
+
+/* ---- subscriptions ---- */
+
+static bool within(const char *code, const char *region)
+{
+    return strncmp(code, region, strlen(region)) == 0;
+}
+
+static json_t *presence_snapshot(str_ws *ws)
+{
+    str_wsreg *g = reg_of(ws->srv);
+    reg_ent *e = reg_get(g, ws->region, "", false);
+    json_t *kids = json_object(), *list = NULL, *it;
+    size_t i;
+
+    /* Every child region, zeros included, so a wall can draw them all. */
+    if (cat_sites_list(ws->srv->rd, ws->region, 0, 0, &list) == 0)
+        json_array_foreach(json_object_get(list, "items"), i, it)
+        {
+            const char *c = json_string_value(json_object_get(it, "code"));
+            reg_ent *k = c ? reg_get(g, c, "", false) : NULL;
+
+            if (c != NULL)
+                json_object_set_new(kids, c, json_integer(k ? k->online : 0));
+        }
+    json_decref(list);
+    return json_pack("{s:s, s:s, s:b, s:i, s:o}", "type", "presence", "region",
+                     ws->region, "snapshot", 1, "online", e ? e->online : 0,
+                     "children", kids);
+}
+
+static json_t *stats_now(str_ws *ws)
+{
+    json_t *o = NULL;
+
+    if (cat_stats_now(ws->srv->w, ws->region, cat_now_ms(), &o) < 0)
+        return NULL;
+    return o;
+}
+
+static json_t *jobs_now(str_ws *ws, int64_t since_ms)
+{
+    json_t *arr = NULL, *o, *j;
+    size_t i;
+
+    if (cat_jobs_recent(ws->srv->rd,
+                        ws->tok.scope_level == CAT_LEVEL_PROVINCE ? NULL
+                                                                  : ws->region,
+                        since_ms, &arr) < 0)
+        return NULL;
+    o = json_object();
+    json_array_foreach(arr, i, j)
+    {
+        char k[24];
+
+        snprintf(k, sizeof(k), "%" PRId64,
+                 (int64_t)json_integer_value(json_object_get(j, "id")));
+        json_object_set(o, k, j);
+    }
+    json_decref(arr);
+    return o;
+}
+
+static json_t *nfollow_json(const ws_nfollow *f)
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "id", (json_int_t)f->id,
+                     "targeted", (json_int_t)f->targeted, "delivered",
+                     (json_int_t)f->delivered, "read", (json_int_t)f->read);
+}
+
+/* Follows the newest notices sent within the subscriber's region. */
+static json_t *notices_snapshot(str_ws *ws)
+{
+    json_t *list = NULL, *arr = json_array(), *it;
+    size_t i;
+
+    ws->nnf = 0;
+    if (cat_notices_list(ws->srv->rd, ws->region, 0, NFOLLOW, &list) == 0)
+        json_array_foreach(list, i, it)
+        {
+            ws_nfollow *f = &ws->nf[ws->nnf];
+            int64_t t[3];
+            json_t *o;
+
+            f->id = json_integer_value(json_object_get(it, "id"));
+            if (cat_notices_totals(ws->srv->rd, f->id, ws->region, t) < 0)
+                continue;
+            f->targeted = t[0];
+            f->delivered = t[1];
+            f->read = t[2];
+            f->dirty = false;
+            o = nfollow_json(f);
+            json_object_set(o, "title", json_object_get(it, "title"));
+            json_object_set(o, "sent_ms", json_object_get(it, "sent_ms"));
+            json_array_append_new(arr, o);
+            ws->nnf++;
+        }
+    json_decref(list);
+    return json_pack("{s:s, s:s, s:b, s:o}", "type", "notices", "region",
+                     ws->region, "snapshot", 1, "notices", arr);
+}
+
+/* The keys of now whose values differ from last (NULL: all of now). */
+static json_t *diff(const json_t *last, json_t *now)
+{
+    json_t *d = json_object(), *v;
+    const char *k;
+
+    json_object_foreach(now, k, v)
+    {
+        if (last == NULL || !json_equal(json_object_get(last, k), v))
+            json_object_set(d, k, v);
+    }
+    return d;
+}
+
+static void on_subscribe(str_ws *ws, json_t *m)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"presence", T_PRESENCE},
+                 {"stats", T_STATS},
+                 {"notices", T_NOTICES},
+                 {"jobs", T_JOBS}};
+    const json_t *topics = json_object_get(m, "topics"), *t;
+    const char *region = json_string_value(json_object_get(m, "region"));
+    unsigned want = 0;
+    size_t i, j;
+    int rc;
+
+    if (ws->tok.role == CAT_ROLE_SITE) {
+        ws_error(ws, "forbidden",
+                 "a site token cannot subscribe: statistics need an admin or "
+                 "viewer token");
+        return;
+    }
+    if (!json_is_array(topics) || json_array_size(topics) == 0) {
+        ws_error(ws, "invalid",
+                 "topics: want an array of presence, stats, "
+                 "notices, jobs");
+        return;
+    }
+    json_array_foreach(topics, i, t)
+    {
+        const char *s = json_string_value(t);
+
+        for (j = 0; j < sizeof(names) / sizeof(names[0]); j++)
+            if (s != NULL && strcmp(s, names[j].name) == 0)
+                break;
+        if (j == sizeof(names) / sizeof(names[0])) {
+            ws_error(ws, "invalid",
+                     "topics[%zu]: want presence, stats, notices or jobs", i);
+            return;
+        }
+        want |= names[j].bit;
+    }
+    if ((want & T_JOBS) && ws->tok.role != CAT_ROLE_ADMIN) {
+        ws_error(ws, "forbidden", "jobs: an admin token's topic");
+        return;
+    }
+    if (region == NULL)
+        region = ws->tok.scope;
+    if (cat_code_level(region) < 0) {
+        ws_error(ws, "invalid", "region: \"%.20s\" is not a division code",
+                 region);
+        return;
+    }
+    rc = cat_tokens_allows(ws->srv->rd, &ws->tok, region);
+    if (rc == YL_ENOTFOUND) {
+        ws_error(ws, "not_found", "region: unknown code %s", region);
+        return;
+    }
+    if (rc != 1) {
+        ws_error(ws, "forbidden", "region %s is outside this token's region %s",
+                 region, ws->tok.scope);
+        return;
+    }
+    snprintf(ws->region, sizeof(ws->region), "%s", region);
+    ws->topics = want;
+    json_decref(ws->last_stats);
+    json_decref(ws->last_jobs);
+    ws->last_stats = ws->last_jobs = NULL;
+    ws_send(ws,
+            json_pack("{s:s, s:O, s:s}", "type", "subscribed", "topics", topics,
+                      "region", ws->region),
+            STR_FAN_HIGH);
+    if (want & T_PRESENCE)
+        ws_send(ws, presence_snapshot(ws), STR_FAN_HIGH);
+    if (want & T_STATS) {
+        ws->last_stats = stats_now(ws);
+        if (ws->last_stats != NULL) {
+            json_t *o = json_deep_copy(ws->last_stats);
+
+            json_object_set_new(o, "type", json_string("stats"));
+            json_object_set_new(o, "snapshot", json_true());
+            json_object_set_new(o, "region", json_string(ws->region));
+            ws_send(ws, o, STR_FAN_HIGH);
+        }
+    }
+    if (want & T_NOTICES)
+        ws_send(ws, notices_snapshot(ws), STR_FAN_HIGH);
+    if (want & T_JOBS) {
+        ws->last_jobs = jobs_now(ws, cat_now_ms() - 3600 * 1000);
+        if (ws->last_jobs != NULL) {
+            json_t *arr = json_array(), *v;
+            const char *k;
+
+            json_object_foreach(ws->last_jobs, k, v) json_array_append(arr, v);
+            ws_send(ws,
+                    json_pack("{s:s, s:b, s:o}", "type", "jobs", "snapshot", 1,
+                              "jobs", arr),
+                    STR_FAN_HIGH);
+        }
+    }
+}
+
+/* The deltas of one subscriber. */
+static void push_deltas(str_ws *ws, str_wsreg *g)
+{
+    if (ws->topics & T_PRESENCE) {
+        json_t *kids = json_object(), *o;
+        bool any = false;
+        int online = -1;
+
+        for (reg_ent *e = g->dirty; e != NULL; e = e->dnext) {
+            if (strcmp(e->code, ws->region) == 0) {
+                online = e->online;
+                any = true;
+            } else if (strcmp(e->parent, ws->region) == 0) {
+                json_object_set_new(kids, e->code, json_integer(e->online));
+                any = true;
+            }
+        }
+        if (any) {
+            o = json_pack("{s:s, s:s, s:o}", "type", "presence", "region",
+                          ws->region, "children", kids);
+            if (online >= 0)
+                json_object_set_new(o, "online", json_integer(online));
+            ws_send(ws, o, STR_FAN_LOW);
+        } else {
+            json_decref(kids);
+        }
+    }
+    if (ws->topics & T_STATS) {
+        json_t *now = stats_now(ws), *d;
+
+        if (now != NULL) {
+            d = diff(ws->last_stats, now);
+            json_decref(ws->last_stats);
+            ws->last_stats = now;
+            if (json_object_size(d) > 0) {
+                json_object_set_new(d, "type", json_string("stats"));
+                json_object_set_new(d, "region", json_string(ws->region));
+                ws_send(ws, d, STR_FAN_LOW);
+            } else {
+                json_decref(d);
+            }
+        }
+    }
+    if ((ws->topics & T_NOTICES) && ws->notices_dirty) {
+        json_t *arr = json_array();
+
+        ws->notices_dirty = false;
+        for (int i = 0; i < ws->nnf; i++)
+            if (ws->nf[i].dirty) {
+                ws->nf[i].dirty = false;
+                json_array_append_new(arr, nfollow_json(&ws->nf[i]));
+            }
+        ws_send(ws,
+                json_pack("{s:s, s:s, s:o}", "type", "notices", "region",
+                          ws->region, "notices", arr),
+                STR_FAN_LOW);
+    }
+    if ((ws->topics & T_JOBS) && ws->last_jobs != NULL) {
+        json_t *now = jobs_now(ws, g->jobs_since_ms), *arr, *v;
+        const char *k;
+
+        if (now != NULL) {
+            arr = json_array();
+            json_object_foreach(now, k, v)
+            {
+                if (!json_equal(json_object_get(ws->last_jobs, k), v)) {
+                    json_array_append(arr, v);
+                    json_object_set(ws->last_jobs, k, v);
+                }
+            }
+            json_decref(now);
+            if (json_array_size(arr) > 0)
+                ws_send(ws,
+                        json_pack("{s:s, s:o}", "type", "jobs", "jobs", arr),
+                        STR_FAN_LOW);
+            else
+                json_decref(arr);
+        }
+    }
+}
+
+void str_ws_receipts(str_server *srv, const cat_notice_ack *rows, int n)
+{
+    str_wsreg *g = reg_of(srv);
+
+    for (str_ws *ws = g ? g->all : NULL; ws != NULL; ws = ws->next) {
+        if (!(ws->topics & T_NOTICES))
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (!within(rows[i].site, ws->region))
+                continue;
+            for (int j = 0; j < ws->nnf; j++)
+                if (ws->nf[j].id == rows[i].notice) {
+                    if (rows[i].state == CAT_NOTICE_READ)
+                        ws->nf[j].read++;
+                    else
+                        ws->nf[j].delivered++;
+                    ws->nf[j].dirty = true;
+                    ws->notices_dirty = true;
+                }
+        }
+    }
+}
+
+/* ---- incoming messages ---- */
+
+static void on_hello(str_ws *ws, json_t *m)
+{
+    str_server *srv = ws->srv;
+    const char *tok = json_string_value(json_object_get(m, "token"));
+    const char *client = json_string_value(json_object_get(m, "client"));
+    const json_t *since = json_object_get(m, "since");
+    char msg[128];
+    const char *code;
+    int rc, st;
+
+    if (tok == NULL && ws->hdr_token[0] != '\0')
+        tok = ws->hdr_token;
+    if (tok == NULL) {
+        reg_of(srv)->hello_refused++;
+        ws_close(ws, 4401, "hello needs a token");
+        return;
+    }
+    if (since != NULL && !json_is_null(since) &&
+        (!json_is_integer(since) || json_integer_value(since) < 0)) {
+        ws_close(ws, 4400, "since: want the highest notice id seen");
+        return;
+    }
+    if (client != NULL && strcmp(client, "tv") != 0 &&
+        strcmp(client, "pc") != 0 && strcmp(client, "phone") != 0 &&
+        strcmp(client, "wall") != 0) {
+        ws_close(ws, 4400, "client: want tv, pc, phone or wall");
+        return;
+    }
+    rc = str_api_token(srv, tok, &ws->tok);
+    st = str_token_judge(rc, &ws->tok, &code, msg, sizeof(msg));
+    if (st != 0) {
+        reg_of(srv)->hello_refused++;
+        ws_close(ws, st == 401 ? 4401 : 1011,
+                 st == 401 ? msg : "catalog error");
+        return;
+    }
+    if (ws->tok.role == CAT_ROLE_SITE &&
+        cat_code_level(ws->tok.scope) < CAT_LEVEL_TOWNSHIP) {
+        reg_of(srv)->hello_refused++;
+        ws_close(ws, 4403, "a site token of a region is not a station");
+        return;
+    }
+    snprintf(ws->client, sizeof(ws->client), "%s", client ? client : "");
+    ws->state = WS_READY;
+    reg_of(srv)->welcomed++;
+    ws_send(ws,
+            json_pack("{s:s, s:s, s:s, s:I, s:i}", "type", "welcome", "role",
+                      cat_role_name(ws->tok.role), "scope", ws->tok.scope,
+                      "server_ms", (json_int_t)cat_now_ms(), "ping_s",
+                      srv->cfg.ws_ping_s),
+            STR_FAN_HIGH);
+    if (ws->tok.role == CAT_ROLE_SITE) {
+        site_join(ws);
+        ws->replay_after = since ? json_integer_value(since) : 0;
+        ws->replaying = true;
+        replay_step(ws);
+    }
+}
+
+static void on_ack(str_ws *ws, json_t *m)
+{
+    const json_t *n = json_object_get(m, "notice");
+    const char *state = json_string_value(json_object_get(m, "state"));
+    int st, rc;
+
+    if (ws->tok.role != CAT_ROLE_SITE) {
+        ws_error(ws, "forbidden", "ack: only a site acknowledges notices");
+        return;
+    }
+    if (!json_is_integer(n) || json_integer_value(n) <= 0) {
+        ws_error(ws, "invalid", "ack: notice: want a notice id");
+        return;
+    }
+    if (state != NULL && strcmp(state, "delivered") == 0)
+        st = CAT_NOTICE_DELIVERED;
+    else if (state != NULL && strcmp(state, "read") == 0)
+        st = CAT_NOTICE_READ;
+    else {
+        ws_error(ws, "invalid", "ack: state: want delivered or read");
+        return;
+    }
+    rc = cat_notices_sent_to(ws->srv->rd, json_integer_value(n), ws->tok.scope);
+    if (rc == 0) {
+        ws_error(ws, "not_found", "notice %" PRId64 " was not sent to %s",
+                 (int64_t)json_integer_value(n), ws->tok.scope);
+        return;
+    }
+    if (rc < 0) {
+        ws_error(ws, "internal", "%s", cat_db_errmsg(ws->srv->rd));
+        return;
+    }
+    str_notices_ack(ws->srv, ws->tok.scope, json_integer_value(n), st);
+}
+
+static void on_views(str_ws *ws, const char *text, size_t len)
+{
+    str_server *srv = ws->srv;
+    uint64_t serial;
+    char *copy;
+
+    if (ws->tok.role == CAT_ROLE_VIEWER) {
+        ws_error(ws, "forbidden", "a viewer token cannot send viewing events");
+        return;
+    }
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        ws_close(ws, 1011, "out of memory");
+        return;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    serial = ++srv->next_serial;
+    if (str_query_submit_raw_views(srv, serial, &ws->tok, copy, len) < 0) {
+        ws_error(ws, "internal", "out of memory");
+        return;
+    }
+    pend_add(ws, serial);
+}
+
+/* One whole text message. */
+static void on_message(str_ws *ws, const char *text, size_t len)
+{
+    str_server *srv = ws->srv;
+    int64_t now = lws_now_usecs();
+    json_error_t jerr;
+    const char *type;
+    json_t *m;
+
+    reg_of(srv)->frames_in++;
+    /* Token bucket: ws_rate per second, bursts of twice that. */
+    ws->bucket += (double)(now - ws->bucket_us) * srv->cfg.ws_rate / 1e6;
+    ws->bucket_us = now;
+    if (ws->bucket > 2.0 * srv->cfg.ws_rate)
+        ws->bucket = 2.0 * srv->cfg.ws_rate;
+    if (ws->bucket < 1.0) {
+        reg_of(srv)->rate_limited++;
+        if (++ws->strikes > srv->cfg.ws_rate) {
+            ws_close(ws, 1008, "too many messages");
+            return;
+        }
+        if (ws->strikes == 1)
+            ws_error(ws, "rate_limited",
+                     "more than %d messages a second: slow down or be "
+                     "disconnected",
+                     srv->cfg.ws_rate);
+        return;
+    }
+    ws->bucket -= 1.0;
+    ws->strikes = 0;
+    m = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (m == NULL || !json_is_object(m)) {
+        if (ws->state == WS_HELLO)
+            ws_close(ws, 4400, "the first message must be a hello");
+        else
+            ws_error(ws, "malformed_json", "not a JSON object: %s",
+                     m == NULL ? jerr.text : "another JSON value");
+        json_decref(m);
+        return;
+    }
+    type = json_string_value(json_object_get(m, "type"));
+    if (ws->state == WS_HELLO) {
+        if (type != NULL && strcmp(type, "hello") == 0)
+            on_hello(ws, m);
+        else
+            ws_close(ws, 4400, "the first message must be a hello");
+    } else if (type == NULL) {
+        ws_error(ws, "invalid", "type: want a string");
+    } else if (strcmp(type, "ack") == 0) {
+        on_ack(ws, m);
+    } else if (strcmp(type, "views") == 0) {
+        on_views(ws, text, len);
+    } else if (strcmp(type, "subscribe") == 0) {
+        on_subscribe(ws, m);
+    } else if (strcmp(type, "ping") == 0) {
+        ws_send(ws,
+                json_pack("{s:s, s:I}", "type", "pong", "server_ms",
+                          (json_int_t)cat_now_ms()),
+                STR_FAN_HIGH);
+    } else if (strcmp(type, "hello") == 0) {
+        ws_error(ws, "invalid", "hello: already welcomed");
+    } else {
+        ws_error(ws, "unknown_type", "unknown message type \"%.40s\"", type);
+    }
+    json_decref(m);
+}
+
+/* ---- the protocol callback ---- */
+
+static void ws_free(str_ws *ws)
+{
+    str_wsreg *g = reg_of(ws->srv);
+
+    site_leave(ws);
+    while (ws->pend != NULL)
+        pend_unlink(g, ws->pend);
+    if (ws->q_ready)
+        str_fanq_fini(&ws->q);
+    ws->q_ready = false;
+    free(ws->rx);
+    ws->rx = NULL;
+    json_decref(ws->last_stats);
+    json_decref(ws->last_jobs);
+    ws->last_stats = ws->last_jobs = NULL;
+    if (ws->prev)
+        ws->prev->next = ws->next;
+    else
+        g->all = ws->next;
+    if (ws->next)
+        ws->next->prev = ws->prev;
+    g->n--;
+    ws->srv = NULL;
+}
+
+static int ws_writeable(str_ws *ws)
+{
+    str_fbuf *b;
+    int n;
+
+    /* Closing: what is queued goes first (the error that explains the
+     * close), except for a client closed for not reading. */
+    if (ws->close_code != 0 && ws->close_code != 4429 && ws->q_ready &&
+        str_fanq_peek(&ws->q) != NULL)
+        goto write;
+    if (ws->close_code != 0) {
+        /* lws sends the close frame and waits (up to 5 s) for the
+         * client's before it closes TCP (RFC 6455 §7). */
+        lws_close_reason(ws->wsi, (enum lws_close_status)ws->close_code,
+                         (unsigned char *)ws->close_why, strlen(ws->close_why));
+        return -1;
+    }
+write:
+    b = ws->q_ready ? str_fanq_peek(&ws->q) : NULL;
+    if (b == NULL) {
+        if (ws->replaying)
+            replay_step(ws);
+        return 0;
+    }
+    n = lws_write(ws->wsi, str_fbuf_data(b), b->len,
+                  b->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    if (n < (int)b->len)
+        return -1;
+    reg_of(ws->srv)->frames_out++;
+    str_fanq_pop(&ws->q);
+    if (str_fanq_peek(&ws->q) != NULL || ws->replaying || ws->close_code)
+        lws_callback_on_writable(ws->wsi);
+    return 0;
+}
+
+static int ws_receive(str_ws *ws, const char *in, size_t len)
+{
+    str_server *srv = ws->srv;
+    bool first = lws_is_first_fragment(ws->wsi) != 0;
+    bool final = lws_is_final_fragment(ws->wsi) != 0 &&
+                 lws_remaining_packet_payload(ws->wsi) == 0;
+
+    if (lws_frame_is_binary(ws->wsi)) {
+        ws_close(ws, 1003, "binary frames are not part of yunling.v1");
+        return 0;
+    }
+    if (first && ws->rx == NULL)
+        ws->rx_skip = false;
+    if (ws->rx_skip || ws->close_code != 0)
+        return 0;
+    if (final && ws->rx == NULL) { /* the usual case: one piece */
+        on_message(ws, in, len);
+        return 0;
+    }
+    if (ws->rx_len + len > (size_t)srv->cfg.ws_max_message) {
+        free(ws->rx);
+        ws->rx = NULL;
+        ws->rx_len = 0;
+        ws_close(ws, 1009, "message too big");
+        return 0;
+    }
+    {
+        char *nr = realloc(ws->rx, ws->rx_len + len + 1);
+
+        if (nr == NULL) {
+            ws_close(ws, 1011, "out of memory");
+            return 0;
+        }
+        ws->rx = nr;
+    }
+    memcpy(ws->rx + ws->rx_len, in, len);
+    ws->rx_len += len;
+    if (final) {
+        on_message(ws, ws->rx, ws->rx_len);
+        free(ws->rx);
+        ws->rx = NULL;
+        ws->rx_len = 0;
+    }
+    return 0;
+}
+
+int str_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+              void *in, size_t len)
+{
+    str_server *srv = lws_context_user(lws_get_context(wsi));
+    str_ws *ws = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED: {
+        str_wsreg *g = reg_of(srv);
+        char h[128];
+        int n;
+
+        memset(ws, 0, sizeof(*ws));
+        if (g == NULL || srv->draining)
+            return -1;
+        ws->srv = srv;
+        ws->wsi = wsi;
+        ws->state = WS_HELLO;
+        ws->hello_deadline_us =
+            lws_now_usecs() + (int64_t)srv->cfg.ws_hello_s * LWS_US_PER_SEC;
+        ws->bucket = 2.0 * srv->cfg.ws_rate;
+        ws->bucket_us = lws_now_usecs();
+        /* Non-browser clients may authenticate on the upgrade. */
+        n = lws_hdr_copy(wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION);
+        if (n > 7 && strncasecmp(h, "Bearer ", 7) == 0) {
+            const char *t = h + 7;
+
+            while (*t == ' ')
+                t++;
+            if (strlen(t) == CAT_TOKEN_LEN)
+                memcpy(ws->hdr_token, t, CAT_TOKEN_LEN + 1);
+            else
+                snprintf(ws->hdr_token, sizeof(ws->hdr_token), "-");
+        }
+        ws->next = g->all;
+        if (g->all)
+            g->all->prev = ws;
+        g->all = ws;
+        g->n++;
+        return 0;
+    }
+    case LWS_CALLBACK_RECEIVE:
+        if (ws->srv == NULL)
+            return -1;
+        return ws_receive(ws, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (ws->srv == NULL)
+            return -1;
+        return ws_writeable(ws);
+    case LWS_CALLBACK_CLOSED:
+        if (ws->srv != NULL)
+            ws_free(ws);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+size_t str_ws_size(void)
+{
+    return sizeof(str_ws);
+}
+
+/* ---- the upgrade ---- */
+
+int str_ws_upgrade_check(str_req *r, const char **why)
+{
+    char proto[128], ver[16], key[64];
+    const char *p;
+
+    if (r->method != STR_M_GET) {
+        *why = "a websocket upgrade is a GET";
+        return 400;
+    }
+    if (str_req_hdr(r, "sec-websocket-key", key, sizeof(key)) <= 0 ||
+        str_req_hdr(r, "sec-websocket-version", ver, sizeof(ver)) <= 0 ||
+        strcmp(ver, "13") != 0) {
+        *why = "websocket upgrade without Sec-WebSocket-Key or version 13";
+        return 400;
+    }
+    if (str_req_hdr(r, "sec-websocket-protocol", proto, sizeof(proto)) <= 0) {
+        *why = "websocket subprotocol " STR_WS_PROTOCOL " required "
+               "(Sec-WebSocket-Protocol)";
+        return 400;
+    }
+    for (p = proto; (p = strstr(p, STR_WS_PROTOCOL)) != NULL; p++) {
+        char after = p[sizeof(STR_WS_PROTOCOL) - 1];
+
+        if ((p == proto || p[-1] == ' ' || p[-1] == ',') &&
+            (after == '\0' || after == ',' || after == ' '))
+            break;
+    }
+    if (p == NULL) {
+        *why = "websocket subprotocol " STR_WS_PROTOCOL " required "
+               "(Sec-WebSocket-Protocol)";
+        return 400;
+    }
+    if (reg_of(r->srv) == NULL || r->srv->draining) {
+        *why = "the channel is not available";
+        return 503;
+    }
+    return 0;
+}
+
+int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len)
+{
+    int d = dup(fd);
+
+    if (d < 0)
+        return -1;
+    /* lws takes d: on failure it has closed it. */
+    if (lws_adopt_socket_vhost_readbuf(srv->vh, d, head, len) == NULL)
+        return -1;
+    return 0;
+}
+
+/* ---- ticks ---- */
+
+void str_ws_tick(str_server *srv)
+{
+    str_wsreg *g = reg_of(srv);
+    int64_t now = lws_now_usecs();
+    reg_ent *e, *next;
+
+    if (g == NULL)
+        return;
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
+        if (ws->state == WS_HELLO && now > ws->hello_deadline_us)
+            ws_close(ws, 4408, "no hello in time");
+    str_notices_flush(srv);
+    if (now - g->last_push_us < (int64_t)srv->cfg.ws_push_ms * 1000)
+        return;
+    g->last_push_us = now;
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
+        if (ws->topics != 0 && ws->close_code == 0)
+            push_deltas(ws, g);
+    g->jobs_since_ms = cat_now_ms() - 10 * 1000;
+    /* Regions nobody is in any more go once they were pushed as 0. */
+    for (e = g->dirty, g->dirty = NULL; e != NULL; e = next) {
+        next = e->dnext;
+        e->dirty = false;
+        e->dnext = NULL;
+        if (e->online == 0) {
+            reg_ent **pp = &g->regs[e->key % REG_BUCKETS];
+
+            while (*pp != e)
+                pp = &(*pp)->next;
+            *pp = e->next;
+            free(e);
+        }
+    }
+}
+
+void str_ws_drain(str_server *srv)
+{
+    str_wsreg *g = reg_of(srv);
+
+    for (str_ws *ws = g ? g->all : NULL; ws != NULL; ws = ws->next)
+        ws_close(ws, 1001, "server restarting");
+}
+
+/* ---- notices pushed ---- */
+
+static bool targeted(const char *site, const json_t *targets)
+{
+    const json_t *t;
+    size_t i;
+
+    json_array_foreach(targets, i, t)
+    {
+        const char *c = json_string_value(t);
+
+        if (c != NULL && within(site, c))
+            return true;
+    }
+    return false;
+}
+
+void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
+                        const json_t *targets)
+{
+    str_wsreg *g = reg_of(srv);
+    uint64_t n = 0;
+
+    if (g == NULL)
+        return;
+    nc_put(g, id, frame);
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next) {
+        if (ws->site == NULL || ws->close_code != 0)
+            continue;
+        if (!targeted(ws->site->code, targets))
+            continue;
+        /* A connection still replaying older notices gets this one from
+         * its replay, in order. */
+        if (ws->replaying || id <= ws->replay_after)
+            continue; /* its replay has it (hello after the commit) */
+        ws_push(ws, frame);
+        ws->replay_after = id;
+        n++;
+    }
+    g->notices_pushed += n;
+    /* Subscribers follow the newest notices: take the new one in. */
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
+        if ((ws->topics & T_NOTICES) && ws->close_code == 0)
+            ws_send(ws, notices_snapshot(ws), STR_FAN_LOW);
+}
+
+void str_ws_notice_withdrawn(str_server *srv, int64_t id, const json_t *targets)
+{
+    str_wsreg *g = reg_of(srv);
+    json_t *o;
+    str_fbuf *b;
+
+    if (g == NULL)
+        return;
+    nc_drop(g, id);
+    o = json_pack("{s:s, s:I}", "type", "notice_withdrawn", "id",
+                  (json_int_t)id);
+    b = o ? fbuf_json(o, STR_FAN_HIGH) : NULL;
+    json_decref(o);
+    if (b == NULL)
+        return;
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
+        if (ws->site != NULL && targeted(ws->site->code, targets))
+            ws_push(ws, b);
+    str_fbuf_unref(b);
+}
+
+/* ---- set-up and /metrics ---- */
+
+int str_ws_open(str_server *srv)
+{
+    srv->ws = calloc(1, sizeof(str_wsreg));
+    return srv->ws != NULL ? 0 : -ENOMEM;
+}
+
+void str_ws_close(str_server *srv)
+{
+    str_wsreg *g = reg_of(srv);
+
+    if (g == NULL)
+        return;
+    /* lws_context_destroy() closed every connection (CLOSED freed each). */
+    for (int i = 0; i < REG_BUCKETS; i++)
+        while (g->regs[i] != NULL) {
+            reg_ent *e = g->regs[i];
+
+            g->regs[i] = e->next;
+            free(e);
+        }
+    for (int i = 0; i < SITE_BUCKETS; i++)
+        while (g->sites[i] != NULL) {
+            site_ent *e = g->sites[i];
+
+            g->sites[i] = e->next;
+            free(e);
+        }
+    for (int i = 0; i < 256; i++)
+        while (g->nc[i] != NULL)
+            nc_drop(g, g->nc[i]->id);
+    free(g);
+    srv->ws = NULL;
+}
+
+int str_ws_metrics(str_server *srv, char *buf, size_t len)
+{
+    str_wsreg *g = reg_of(srv);
+
+    if (g == NULL)
+        return 0;
+    return snprintf(
+        buf, len,
+        "# HELP yunling_ws_connections Open websocket channel connections.\n"
+        "# TYPE yunling_ws_connections gauge\n"
+        "yunling_ws_connections %d\n"
+        "# HELP yunling_ws_sites_online Distinct sites with a connection.\n"
+        "# TYPE yunling_ws_sites_online gauge\n"
+        "yunling_ws_sites_online %d\n"
+        "# HELP yunling_ws_frames_total Websocket messages by direction.\n"
+        "# TYPE yunling_ws_frames_total counter\n"
+        "yunling_ws_frames_total{dir=\"in\"} %" PRIu64 "\n"
+        "yunling_ws_frames_total{dir=\"out\"} %" PRIu64 "\n"
+        "# HELP yunling_ws_welcomed_total Hellos answered with a welcome.\n"
+        "# TYPE yunling_ws_welcomed_total counter\n"
+        "yunling_ws_welcomed_total %" PRIu64 "\n"
+        "# HELP yunling_ws_refused_total Hellos refused (4401, 4403).\n"
+        "# TYPE yunling_ws_refused_total counter\n"
+        "yunling_ws_refused_total %" PRIu64 "\n"
+        "# HELP yunling_ws_closed_slow_total Clients closed for not "
+        "reading (queue full).\n"
+        "# TYPE yunling_ws_closed_slow_total counter\n"
+        "yunling_ws_closed_slow_total %" PRIu64 "\n"
+        "# HELP yunling_ws_rate_limited_total Messages dropped by the "
+        "per-connection rate limit.\n"
+        "# TYPE yunling_ws_rate_limited_total counter\n"
+        "yunling_ws_rate_limited_total %" PRIu64 "\n"
+        "# HELP yunling_notices_pushed_total Notice frames pushed live.\n"
+        "# TYPE yunling_notices_pushed_total counter\n"
+        "yunling_notices_pushed_total %" PRIu64 "\n",
+        g->n, g->sites_online, g->frames_in, g->frames_out, g->welcomed,
+        g->hello_refused, g->closed_slow, g->rate_limited, g->notices_pushed);
+}

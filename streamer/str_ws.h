@@ -1,0 +1,84 @@
+/* str_ws.h - the websocket channel at /ws (subprotocol yunling.v1) and the
+ * notices that ride on it, as the rest of streamer/ sees them.
+ * Folder-private. Service thread only unless a comment says otherwise.
+ *
+ * The HTTP core (str_conn.c) frames every request itself; an upgrade to
+ * /ws is handed to lws (str_ws_handoff), which does the websocket
+ * handshake and framing and calls str_ws_cb for the protocol. */
+#ifndef YL_STR_WS_H
+#define YL_STR_WS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "streamer/str_fanout.h"
+#include "streamer/str_internal.h"
+
+#define STR_WS_PROTOCOL "yunling.v1"
+
+/* Sets up / frees the channel's registry (srv->ws). */
+int str_ws_open(str_server *srv);
+void str_ws_close(str_server *srv);
+
+/* The lws callback of protocol yunling.v1 and its per-session size. */
+int str_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+              void *in, size_t len);
+size_t str_ws_size(void);
+
+/* An upgrade request for /ws whose head the HTTP core has parsed: checks
+ * it (0 to hand over, or an HTTP status with the reason in *why) ... */
+int str_ws_upgrade_check(str_req *r, const char **why);
+/* ... and hands the connection to lws: fd is dup'ed, head (a rebuilt
+ * request head, at most 2 KB) is what lws parses first. 0, or -1 when lws
+ * refused (the dup is closed). */
+int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len);
+
+/* About every 200 ms (str_server.c's tick): hello deadlines, receipts to
+ * the writer, subscription deltas. */
+void str_ws_tick(str_server *srv);
+/* SIGTERM: every channel connection is closed (1001, going away). */
+void str_ws_drain(str_server *srv);
+
+/* A viewing batch sent over the channel was answered (the writer
+ * committed it, or checking refused it). Called for a serial that no HTTP
+ * request waits for; unknown serials are ignored. */
+void str_ws_views_answer(str_server *srv, uint64_t serial, int rc,
+                         const char *code, const char *msg, int accepted,
+                         int duplicates);
+
+/* A notice was stored: frame is its "notice" frame (a reference is
+ * taken), targets its target codes. Pushes it to every connected site
+ * below a target. */
+void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
+                        const json_t *targets);
+/* A notice was withdrawn: its sites are told to remove it. */
+void str_ws_notice_withdrawn(str_server *srv, int64_t id,
+                             const json_t *targets);
+
+/* Receipts that changed a row (the writer committed them): moves the
+ * counts of "notices" subscribers. rows[i].state is what changed. */
+struct cat_notice_ack;
+void str_ws_receipts(str_server *srv, const struct cat_notice_ack *rows, int n);
+
+/* Writes the channel's /metrics lines into buf; returns snprintf's. */
+int str_ws_metrics(str_server *srv, char *buf, size_t len);
+
+/* ---- str_notices.c: the REST side of notices ---- */
+int str_notices_post(str_req *r);      /* POST /api/v1/notices: head */
+int str_notices_post_body(str_req *r); /* ... its body is whole */
+int str_notices_list(str_req *r);      /* GET /api/v1/notices */
+int str_notices_get(str_req *r);       /* GET /api/v1/notices/{id} */
+int str_notices_read(str_req *r);      /* POST /api/v1/notices/{id}/read */
+int str_notices_withdraw(str_req *r);  /* DELETE /api/v1/notices/{id} */
+int str_attach_post(str_req *r);       /* POST /api/v1/attachments: head */
+int str_attach_post_body(str_req *r);  /* ... its body is whole */
+int str_attach_get(str_req *r);        /* GET /api/v1/attachments/{id} */
+/* Receipts from the channel or REST go through one batch to the writer:
+ * queues one (site, notice, state); sent on the next tick. */
+void str_notices_ack(str_server *srv, const char *site, int64_t notice,
+                     int state);
+/* The tick: submits queued receipts. */
+void str_notices_flush(str_server *srv);
+
+#endif

@@ -1,0 +1,359 @@
+// ws_cases.mjs PHASE - the websocket channel driven by real clients
+// (node `ws`), one phase per call of t_ws.sh. Environment: PORT, ADMIN,
+// DALI, SITE (532901104201), CHUX_SITE (532301103201), EXPIRED, VIEWER,
+// SITE2 (another Dali village), LID (a published lesson).
+import { Client, WebSocket, check, api } from './wslib.mjs';
+
+const E = process.env;
+const port = E.PORT;
+const phase = process.argv[2];
+
+async function refused() {
+    // Bad, expired and wrong-shape hellos.
+    let c = new Client(port);
+    await c.opened;
+    c.send({ type: 'hello', token: 'x'.repeat(32), since: 0, client: 'tv' });
+    let cl = await c.closedWith();
+    check(cl.code === 4401, `unknown token: closed 4401 (${cl.code} ${cl.reason})`);
+
+    c = new Client(port);
+    await c.opened;
+    c.send({ type: 'hello', token: E.EXPIRED });
+    cl = await c.closedWith();
+    check(cl.code === 4401 && /expired/.test(cl.reason), `expired token: 4401 "${cl.reason}"`);
+
+    c = new Client(port);
+    await c.opened;
+    c.send({ type: 'views', events: [] });
+    cl = await c.closedWith();
+    check(cl.code === 4400, `a first message that is not a hello: 4400 (${cl.reason})`);
+
+    c = new Client(port);
+    await c.opened;
+    c.send('{not json');
+    cl = await c.closedWith();
+    check(cl.code === 4400, 'malformed JSON as the first message: 4400');
+
+    c = new Client(port);
+    await c.opened;
+    cl = await c.closedWith(15000);
+    check(cl.code === 4408, `no hello within ws_hello: 4408 (${cl.reason})`);
+
+    // The subprotocol is required; other paths are not websockets.
+    c = new Client(port, { protocol: null });
+    let err = await c.opened.then(() => 'open', (e) => e.message);
+    check(err === 'HTTP 400', `no subprotocol: ${err}`);
+    c = new Client(port, { path: '/ws/nope' });
+    err = await c.opened.then(() => 'open', (e) => e.message);
+    check(err === 'HTTP 404', `another path: ${err}`);
+
+    // Non-browser clients may authenticate on the upgrade.
+    c = new Client(port, { headers: { authorization: `Bearer ${E.SITE}` } });
+    await c.opened;
+    c.send({ type: 'hello', since: 0, client: 'pc' });
+    const w = await c.next('welcome');
+    check(w.role === 'site' && w.scope === '532901104201' && w.server_ms > 0,
+        'Authorization: Bearer on the upgrade, hello without a token: welcome');
+    c.close();
+}
+
+async function bad() {
+    const c = new Client(port);
+    await c.hello(E.SITE);
+    c.send('[1,2');
+    let m = await c.next('error');
+    check(m.code === 'malformed_json', 'malformed JSON after hello: error frame, still open');
+    c.send({ type: 'frobnicate' });
+    m = await c.next('error');
+    check(m.code === 'unknown_type' && /frobnicate/.test(m.message), 'unknown type: error naming it');
+    c.send({ type: 'subscribe', topics: ['stats'] });
+    m = await c.next('error');
+    check(m.code === 'forbidden', 'a site token subscribing to stats: forbidden');
+    c.send({ type: 'ack', notice: 999999, state: 'delivered' });
+    m = await c.next('error');
+    check(m.code === 'not_found', 'an ack for a notice not sent to this site: not_found');
+    c.send({ type: 'ack', notice: 1, state: 'seen' });
+    m = await c.next('error');
+    check(m.code === 'invalid', 'an ack with an unknown state: invalid');
+    c.send({ type: 'ping' });
+    m = await c.next('pong');
+    check(m.server_ms > 0, 'application ping: pong');
+    // Binary frames are not part of the protocol.
+    c.ws.send(Buffer.from([1, 2, 3]));
+    let cl = await c.closedWith();
+    check(cl.code === 1003, `binary frame: closed 1003 (${cl.reason})`);
+
+    // Oversized message (ws_max_message = 8192 in the test config).
+    const big = new Client(port);
+    await big.hello(E.SITE);
+    big.send({ type: 'ping', pad: 'x'.repeat(20000) });
+    cl = await big.closedWith();
+    // 1006 when the server's close crossed the rest of the client's
+    // message on the wire (the client's TCP then drops the close frame).
+    check(cl.code === 1009 || cl.code === 1006, `message over ws_max_message: closed ${cl.code} (${cl.reason})`);
+
+    // A flood from one client: rate-limited, then closed.
+    const fl = new Client(port);
+    await fl.hello(E.SITE);
+    // (In two bursts: a server that closes while a client's data is still
+    // unread in its socket gets an RST, which throws away what the client
+    // had not read yet; the close itself is what matters.)
+    for (let i = 0; i < 50; i++) fl.send({ type: 'ping' });
+    m = await fl.next('error');
+    check(m.code === 'rate_limited', 'a flood: rate_limited error first');
+    for (let i = 0; i < 30; i++) fl.send({ type: 'ping' });
+    cl = await fl.closedWith();
+    check(cl.code === 1008 || cl.code === 1006, `then closed ${cl.code} (${cl.reason})`);
+    const met = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    check(/yunling_ws_rate_limited_total [1-9]/.test(met), 'the dropped messages are counted');
+
+    // Scope: an admin of Dali cannot watch the province; a viewer can
+    // watch within its region but sends no events.
+    const dali = new Client(port);
+    await dali.hello(E.DALI, { client: 'pc' });
+    dali.send({ type: 'subscribe', topics: ['presence'], region: '53' });
+    m = await dali.next('error');
+    check(m.code === 'forbidden' && /outside/.test(m.message), 'admin subscribing outside its scope: forbidden');
+    dali.send({ type: 'subscribe', topics: ['presence', 'warp'] });
+    m = await dali.next('error');
+    check(m.code === 'invalid' && /topics\[1\]/.test(m.message), 'unknown topic: invalid naming it');
+    dali.close();
+    const v = new Client(port);
+    const w = await v.hello(E.VIEWER, { client: 'wall' });
+    check(w.role === 'viewer', 'a viewer token is welcomed as viewer');
+    v.send({ type: 'views', events: [] });
+    m = await v.next('error');
+    check(m.code === 'forbidden', 'a viewer cannot send viewing events');
+    v.close();
+}
+
+async function presence() {
+    const wall = new Client(port);
+    await wall.hello(E.VIEWER, { client: 'wall' });
+    wall.send({ type: 'subscribe', topics: ['presence'], region: '53' });
+    await wall.next('subscribed');
+    let s = await wall.next('presence');
+    check(s.snapshot === true && s.region === '53' && s.online === 0 &&
+        s.children['5329'] === 0 && Object.keys(s.children).length === 16,
+        'presence snapshot: 16 prefectures, nobody online');
+
+    const tv = new Client(port);
+    await tv.hello(E.SITE);
+    let d = await wall.next("presence", 15000);
+    check(d.snapshot === undefined && d.online === 1 && d.children['5329'] === 1 &&
+        Object.keys(d.children).length === 1, 'a TV connects: a delta with only what changed');
+
+    // A second device of the same site: the site counts once.
+    const phone = new Client(port);
+    await phone.hello(E.SITE, { client: 'phone', device: 'p2' });
+    await wall.none('presence', 2500);
+    let met = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    check(/yunling_ws_sites_online 1\n/.test(met) && /yunling_ws_connections [3-9]\n/.test(met),
+        'two devices of one site: one site online');
+
+    const other = new Client(port);
+    await other.hello(E.SITE2);
+    d = await wall.next("presence", 15000);
+    check(d.online === 2 && d.children['5329'] === 2, 'another Dali village: 5329 counts 2');
+
+    tv.close();
+    await wall.none('presence', 2500); // the phone is still there
+    phone.close();
+    other.close();
+    d = await wall.next("presence", 15000);
+    check(d.online === 0 && d.children['5329'] === 0, 'all gone: online 0');
+    wall.close();
+}
+
+async function notices() {
+    const tv = new Client(port);
+    await tv.hello(E.SITE);
+    const adminWs = new Client(port);
+    await adminWs.hello(E.ADMIN, { client: 'pc' });
+    adminWs.send({ type: 'subscribe', topics: ['notices'], region: '53' });
+    await adminWs.next('subscribed');
+    await adminWs.next('notices');
+
+    // Refusals, each naming the problem.
+    let r = await api(port, 'POST', '/api/v1/notices', E.ADMIN,
+        { title: 'x', body: 'y', targets: ['53', '5399'] });
+    check(r.status === 400 && /targets\[1\]: unknown code 5399/.test(r.json.error.message),
+        `unknown target code: 400 naming it (${r.text})`);
+    r = await api(port, 'POST', '/api/v1/notices', E.ADMIN, { title: 'x', body: 'y', targets: [] });
+    check(r.status === 400 && /targets/.test(r.json.error.message), 'no target: 400');
+    r = await api(port, 'POST', '/api/v1/notices', E.ADMIN, { title: 'x', body: 'y', targets: ['abc'] });
+    check(r.status === 400 && /targets\[0\]/.test(r.json.error.message), 'not a code: 400');
+    r = await api(port, 'POST', '/api/v1/notices', E.ADMIN, { title: '', body: 'y', targets: ['53'] });
+    check(r.status === 400 && /title/.test(r.json.error.message), 'empty title: 400');
+    r = await api(port, 'POST', '/api/v1/notices', E.DALI, { title: 'x', body: 'y', targets: ['5323'] });
+    check(r.status === 403 && /outside/.test(r.json.error.message), 'a target outside the admin region: 403');
+    r = await api(port, 'POST', '/api/v1/notices', E.SITE, { title: 'x', body: 'y', targets: ['53'] });
+    check(r.status === 403, 'a site token cannot send: 403');
+    r = await fetch(`http://127.0.0.1:${port}/api/v1/notices`, {
+        method: 'POST', headers: { authorization: `Bearer ${E.ADMIN}` }, body: '{"title":' });
+    check(r.status === 400, 'malformed JSON body: 400');
+
+    // Sent: stored, answered 201, pushed to the connected village.
+    const body = '各村党群服务站：\n\n请于本周五前完成秋季森林防火检查。<b>不是HTML</b>';
+    r = await api(port, 'POST', '/api/v1/notices', E.ADMIN,
+        { title: '关于秋季森林防火的通知', body, targets: ['5329'] });
+    check(r.status === 201 && r.json.id > 0 && r.json.targets > 1000 && r.json.sent_ms > 0,
+        `notice to Dali: 201 ${r.text}`);
+    const id = r.json.id;
+    const n = await tv.next('notice');
+    const recvMs = Date.now();
+    check(n.id === id && n.title === '关于秋季森林防火的通知' && n.body === body &&
+        n.from === '53' && n.sent_ms === r.json.sent_ms, 'the TV received the notice as stored');
+    check(recvMs - n.sent_ms < 2000, `pushed within ${recvMs - n.sent_ms} ms of acceptance`);
+    const chux = new Client(port);
+    await chux.hello(E.CHUX_SITE);
+    await chux.none('notice', 1000);
+    check(true, 'a site outside the targets gets nothing');
+
+    tv.send({ type: 'ack', notice: id, state: 'delivered' });
+    let d = await adminWs.next("notices", 15000);
+    while (!(d.notices || []).some((x) => x.id === id && x.delivered === 1))
+        d = await adminWs.next("notices", 15000);
+    check(true, 'the admin\'s notices subscription counts the delivery');
+    let rep;
+    for (let i = 0; i < 50; i++) { // the receipt is in the next writer batch
+        rep = await api(port, 'GET', `/api/v1/notices/${id}`, E.ADMIN);
+        if (rep.json.totals.delivered === 1) break;
+        await new Promise((res) => setTimeout(res, 100));
+    }
+    const kid = rep.json.children.find((c) => c.code === '5329');
+    check(rep.status === 200 && rep.json.totals.delivered === 1 && rep.json.totals.read === 0 &&
+        kid && kid.delivered === 1 && kid.targeted === rep.json.totals.targeted,
+        'GET /notices/{id}: delivered 1, per child region');
+    rep = await api(port, 'GET', `/api/v1/notices/${id}?region=5329`, E.DALI);
+    check(rep.status === 200 && rep.json.children.length > 5 &&
+        rep.json.children.some((c) => c.code === '532901' && c.delivered === 1),
+        'a Dali admin sees its counties, 大理市 delivered 1');
+
+    // Read over REST (a client without the channel).
+    r = await api(port, 'POST', `/api/v1/notices/${id}/read`, E.SITE);
+    check(r.status === 200 && r.json.changed === true, 'POST /notices/{id}/read: 200');
+    r = await api(port, 'POST', `/api/v1/notices/${id}/read`, E.SITE);
+    check(r.status === 200 && r.json.changed === false, 'read twice: the first time kept');
+    r = await api(port, 'POST', `/api/v1/notices/${id}/read`, E.CHUX_SITE);
+    check(r.status === 404, 'read by a site it was not sent to: 404');
+    rep = await api(port, 'GET', `/api/v1/notices/${id}`, E.ADMIN);
+    check(rep.json.totals.read === 1, 'report: read 1');
+    r = await api(port, 'GET', '/api/v1/notices', E.SITE);
+    check(r.status === 200 && r.json.items.some((x) => x.id === id && x.read_ms > 0),
+        'GET /notices (site): its notices with receipts');
+    r = await api(port, 'GET', '/api/v1/notices?site=532301103201', E.SITE);
+    check(r.status === 403, 'a site reading another site\'s notices: 403');
+    r = await api(port, 'GET', `/api/v1/notices/${id}`, E.CHUX_SITE);
+    check(r.status === 404, 'a notice not sent to the site: 404');
+
+    // Replay: a village that was offline gets what it has not acknowledged,
+    // in order; acknowledged ones are not sent again.
+    tv.close();
+    chux.close();
+    const ids = [];
+    for (const t of ['第一条', '第二条', '第三条']) {
+        r = await api(port, 'POST', '/api/v1/notices', E.ADMIN,
+            { title: t, body: t, targets: ['532901104201'] });
+        check(r.status === 201 && r.json.targets === 1, `to one village: ${t}`);
+        ids.push(r.json.id);
+    }
+    let back = new Client(port);
+    await back.hello(E.SITE, { since: id });
+    const got = [await back.next('notice'), await back.next('notice'), await back.next('notice')];
+    check(got.map((x) => x.id).join() === ids.join(), `replayed in order: ${got.map((x) => x.id)}`);
+    back.send({ type: 'ack', notice: ids[0], state: 'delivered' });
+    back.send({ type: 'ack', notice: ids[1], state: 'read' });
+    await new Promise((res) => setTimeout(res, 600)); // receipts: next tick
+    back.close();
+    back = new Client(port);
+    await back.hello(E.SITE, { since: 0 });
+    const again = await back.next('notice');
+    check(again.id === ids[2], 'reconnect: only the unacknowledged one comes again');
+    await back.none('notice', 800);
+
+    // Withdrawn: connected sites are told; it is not replayed again.
+    r = await api(port, 'DELETE', `/api/v1/notices/${ids[2]}`, E.DALI);
+    check(r.status === 403, 'withdrawing a province notice as Dali: 403');
+    r = await api(port, 'DELETE', `/api/v1/notices/${ids[2]}`, E.ADMIN);
+    check(r.status === 200, 'withdrawn: 200');
+    const wd = await back.next('notice_withdrawn');
+    check(wd.id === ids[2], 'the connected site is told to remove it');
+    back.close();
+    back = new Client(port);
+    await back.hello(E.SITE, { since: 0 });
+    await back.none('notice', 800);
+    check(true, 'a withdrawn notice is not replayed');
+    back.close();
+    adminWs.close();
+}
+
+async function views() {
+    const tv = new Client(port);
+    await tv.hello(E.SITE);
+    const ev = (seq, kind, pos) => ({
+        session: 'ws-s1', seq, site: '532901104201', lesson: Number(E.LID), kind,
+        position_s: pos, audio_lang: 'zh', rendition: '480p', client: 'tv',
+    });
+    const batch = { type: 'views', events: [ev(1, 'start', 0), ev(2, 'beat', 15)] };
+    tv.send(batch);
+    let a = await tv.next('views_ack');
+    check(a.accepted === 2 && a.duplicates === 0, 'views over the channel: accepted 2');
+    tv.send(batch);
+    a = await tv.next('views_ack');
+    check(a.accepted === 0 && a.duplicates === 2, 'the same batch again: duplicates 2');
+    tv.send({ type: 'views', events: [{ ...ev(3, 'beat', 30), site: '532301103201' }] });
+    let e = await tv.next('error');
+    check(e.for === 'views' && e.code === 'forbidden', `another site's events: forbidden (${e.message})`);
+    tv.send({ type: 'views', events: [{ ...ev(3, 'beat', 'x') }] });
+    e = await tv.next('error');
+    check(e.for === 'views' && /position_s/.test(e.message), `wrong type: invalid naming the field (${e.message})`);
+    tv.close();
+}
+
+async function subscribe() {
+    const adm = new Client(port);
+    await adm.hello(E.ADMIN, { client: 'pc' });
+    adm.send({ type: 'subscribe', topics: ['stats', 'jobs'], region: '5329' });
+    await adm.next('subscribed');
+    const s = await adm.next('stats');
+    check(s.snapshot === true && s.region === '5329', 'stats snapshot for 5329');
+    const j = await adm.next('jobs');
+    check(j.snapshot === true && Array.isArray(j.jobs), 'jobs snapshot');
+    adm.close();
+}
+
+// After a kill -9 right after the 201: the site still gets the notice.
+async function afterCrash() {
+    const tv = new Client(port);
+    await tv.hello(E.SITE, { since: Number(E.SINCE) });
+    const n = await tv.next('notice');
+    check(n.id === Number(E.NID), `after kill -9 and restart the notice ${n.id} is replayed`);
+    tv.close();
+}
+
+// A client that stops answering (its socket paused: no pong) goes offline.
+async function deadPeer() {
+    const tv = new Client(port);
+    await tv.hello(E.SITE);
+    tv.ws._socket.pause();
+    const t0 = Date.now();
+    for (;;) {
+        const met = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        if (/yunling_ws_sites_online 0\n/.test(met)) break;
+        if (Date.now() - t0 > 20000) throw new Error('FAIL: the silent peer is still online after 20 s');
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    check(true, `a peer that answers no ping is dropped after ${Date.now() - t0} ms (ws_ping 2: within 2x2+5 s)`);
+    tv.ws.terminate();
+}
+
+const phases = { refused, bad, presence, notices, views, subscribe, afterCrash, deadPeer };
+try {
+    await phases[phase]();
+    process.exit(0);
+} catch (e) {
+    console.error(e.stack || String(e));
+    process.exit(1);
+}
+void WebSocket;
