@@ -953,8 +953,9 @@ export class PlayerView {
   }
 
   onStageTap() {
-    // Touch: the first tap shows the controls, a second one toggles play.
-    if (this.idle) this.poke();
+    // Where the controls fade (TV, full screen) the first tap only shows
+    // them; below the picture they never fade, so a tap plays or pauses.
+    if (this.idle && (dev.isTv() || document.fullscreenElement === this.el)) this.poke();
     else this.togglePlay();
   }
 
