@@ -2,8 +2,10 @@
 # player-web/build.sh - build player-web/dist (served by `yunling serve` at /)
 # from player-web/src and the npm packages in node_modules: hls.js and the
 # web fonts (Tibetan, Lisu, Yi, and a CJK fallback cut into unicode-range
-# slices so a browser fetches only what a page shows). No bundler: the sources
-# are plain ES modules and are copied as they are.
+# slices so a browser fetches only what a page shows). The sources are plain
+# ES modules, copied as they are; beside them esbuild makes js/legacy.js, one
+# ES2015 script of the same code for browsers without modules (<script
+# nomodule>: old Android WebViews).
 # Builds into a temporary directory and swaps it in, so a running server
 # never serves half a build. Idempotent.
 set -euo pipefail
@@ -16,7 +18,7 @@ tmp=$here/.dist.tmp
 # Up to date? (setup.sh calls this on every run.)
 stamp=$dist/.built
 if [ -f "$stamp" ] && [ -z "${YL_WEB_REBUILD:-}" ] &&
-    [ -z "$(find "$here/src" "$here/tools" "$here/build.sh" "$root/package-lock.json" -newer "$stamp" -print -quit)" ]; then
+    [ -z "$(find "$here/src" "$here/legacy" "$here/tools" "$here/build.sh" "$root/package-lock.json" -newer "$stamp" -print -quit)" ]; then
     echo "player-web: dist is up to date"
     exit 0
 fi
@@ -29,6 +31,7 @@ need() {
     fi
 }
 need "$nm/hls.js/dist/hls.min.js"
+need "$nm/.bin/esbuild"
 need "$nm/@fontsource/noto-serif-tibetan/files"
 need "$nm/@fontsource/noto-sans-lisu/files"
 need "$nm/@fontsource/noto-sans-yi/files"
@@ -38,6 +41,12 @@ need "$nm/@fontsource/noto-sans-sc/files/noto-sans-sc-chinese-simplified-400-nor
 rm -rf "$tmp"
 mkdir -p "$tmp/vendor" "$tmp/fonts"
 cp -R "$here/src/." "$tmp/"
+
+# The legacy bundle: every module (the player's too: no code splitting in
+# an IIFE) lowered to ES2015. Modern browsers skip <script nomodule> without
+# fetching it, so the first-load budget does not see it.
+"$nm/.bin/esbuild" "$here/legacy/entry.js" --bundle --format=iife \
+    --target=es2015 --minify --log-level=warning --outfile="$tmp/js/legacy.js"
 
 # hls.js: the full build (the light build lacks alternate audio and
 # subtitles). Loaded by the player only when a lesson opens, and only where
@@ -51,7 +60,8 @@ cp "$nm/hls.js/LICENSE" "$tmp/vendor/hls.js.LICENSE"
 # a file only when the page shows a character of that range and no local
 # font earlier in the CSS font stack has it (app.css lists local fonts
 # first). Families get our own names so a same-named local font never
-# shadows or is shadowed by them.
+# shadows or is shadowed by them; each lists the same font installed on the
+# device as a local() source first, so a device that has it fetches nothing.
 fs=$nm/@fontsource
 cp "$fs/noto-serif-tibetan/files/noto-serif-tibetan-tibetan-400-normal.woff2" \
     "$tmp/fonts/tibetan-400.woff2"
@@ -68,7 +78,8 @@ cp "$fs/noto-serif-tibetan/LICENSE" "$tmp/fonts/LICENSE-OFL.txt" 2>/dev/null ||
   font-style: normal;
   font-weight: 400;
   font-display: swap;
-  src: url(tibetan-400.woff2) format('woff2');
+  src: local('Noto Serif Tibetan'), local('NotoSerifTibetan-Regular'), local('Noto Sans Tibetan'), local('Jomolhari'),
+    url(tibetan-400.woff2) format('woff2');
   unicode-range: U+0F00-0FFF, U+25CC;
 }
 @font-face {
@@ -76,7 +87,8 @@ cp "$fs/noto-serif-tibetan/LICENSE" "$tmp/fonts/LICENSE-OFL.txt" 2>/dev/null ||
   font-style: normal;
   font-weight: 400;
   font-display: swap;
-  src: url(lisu-400.woff2) format('woff2');
+  src: local('Noto Sans Lisu'), local('NotoSansLisu-Regular'),
+    url(lisu-400.woff2) format('woff2');
   unicode-range: U+A4D0-A4FF, U+11FB0;
 }
 @font-face {
@@ -84,7 +96,8 @@ cp "$fs/noto-serif-tibetan/LICENSE" "$tmp/fonts/LICENSE-OFL.txt" 2>/dev/null ||
   font-style: normal;
   font-weight: 400;
   font-display: swap;
-  src: url(yi-400.woff2) format('woff2');
+  src: local('Noto Sans Yi'), local('NotoSansYi-Regular'),
+    url(yi-400.woff2) format('woff2');
   unicode-range: U+A000-A4CF;
 }
 CSS

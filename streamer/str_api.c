@@ -1143,7 +1143,47 @@ int str_api_prepare(str_req *r, int *ret)
                                "the catalog is not available");
         return 1;
     }
-    return query_check(r, ret) || authenticate(r, ret);
+    if (query_check(r, ret))
+        return 1;
+    if (authenticate(r, ret)) {
+        /* A station whose token is wrong or expired keeps its events
+         * queued and resends them; /metrics shows the refusals. */
+        if (r->route == STR_R_VIEWS)
+            r->srv->m.events_rejected++;
+        return 1;
+    }
+    return 0;
+}
+
+/* GET /api/v1/whoami: which role, scope and site a token is for, so a
+ * device refuses a wrong token at setup instead of losing its events. */
+int str_api_whoami(str_req *r)
+{
+    json_t *out, *site = NULL;
+    int rc;
+
+    if (!r->has_token)
+        return str_reply_error(r, 401, "unauthorized",
+                               "whoami needs a token (Authorization: "
+                               "Bearer ...)");
+    if (r->tok.role == CAT_ROLE_SITE) {
+        json_t *s = NULL;
+
+        rc = cat_sites_get(r->srv->rd, r->tok.scope, &s);
+        if (rc < 0 && rc != YL_ENOTFOUND)
+            return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+        site = json_pack("{s:s, s:O}", "code", r->tok.scope, "name",
+                         s != NULL && json_is_string(json_object_get(s, "name"))
+                             ? json_object_get(s, "name")
+                             : json_null());
+        json_decref(s);
+    }
+    out = json_pack("{s:s, s:s, s:o}", "role", cat_role_name(r->tok.role),
+                    "scope", r->tok.scope, "site",
+                    site != NULL ? site : json_null());
+    if (out == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    return reply_json_obj(r, 200, out);
 }
 
 int str_api_not_found(str_req *r)
@@ -1171,16 +1211,20 @@ int str_api_views_begin(str_req *r)
      * headers. The ingest thread checks it (str_query.c). Only in the
      * text/plain body a beacon sends, and at most a beacon's 64 KB, so
      * anonymous requests cost no more than before. */
-    if (r->has_token && r->tok.role == CAT_ROLE_VIEWER)
+    if (r->has_token && r->tok.role == CAT_ROLE_VIEWER) {
+        srv->m.events_rejected++;
         return str_reply_error(r, 403, "forbidden",
                                "a viewer token reads statistics; it cannot "
                                "send viewing events");
-    if (!r->has_token && !beacon_body(r))
+    }
+    if (!r->has_token && !beacon_body(r)) {
+        srv->m.events_rejected++;
         return str_reply_error(r, 401, "unauthorized",
                                "viewing events need a site or admin "
                                "token (Authorization: Bearer ..., or "
                                "\"token\" in a text/plain body as "
                                "navigator.sendBeacon sends it)");
+    }
     if (cat_writer_queue_depth(srv->w) > WRITER_BUSY)
         return str_reply_error_hdrs(r, 503, "busy", "retry-after: 1\r\n",
                                     "the catalog writer is behind; retry");

@@ -44,6 +44,7 @@ int str_api_courses_list(str_req *r);  /* GET /api/v1/courses */
 int str_api_course_get(str_req *r);    /* GET /api/v1/courses/{id} */
 int str_api_sites_list(str_req *r);    /* GET /api/v1/sites */
 int str_api_site_get(str_req *r);      /* GET /api/v1/sites/{code} */
+int str_api_whoami(str_req *r);        /* GET /api/v1/whoami */
 int str_api_views_begin(str_req *r);   /* POST /api/v1/views: head */
 int str_api_views_done(str_req *r);    /* ... its body is whole */
 int str_api_stats_now(str_req *r);     /* GET /api/v1/stats/now */

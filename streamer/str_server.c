@@ -196,6 +196,7 @@ static const str_route routes[] = {
     {"/api/v1/courses/{id}", GH, API, str_api_course_get, NULL, STR_R_COURSES},
     {"/api/v1/sites", GH, API, str_api_sites_list, NULL, STR_R_SITES},
     {"/api/v1/sites/{code}", GH, API, str_api_site_get, NULL, STR_R_SITES},
+    {"/api/v1/whoami", GH, API, str_api_whoami, NULL, STR_R_SITES},
     {"/api/v1/views", P, API, str_api_views_begin, str_api_views_done,
      STR_R_VIEWS},
     {"/api/v1/stats/now", GH, API, str_api_stats_now, NULL, STR_R_STATS},

@@ -3,7 +3,10 @@
 // (budget 500 KB), search, TV mode driven by arrow keys and Enter alone
 // (open and play a lesson, the next lesson plays on its own, Back), and the
 // phone layout at 390x844 (and landscape) without horizontal scrolling.
-// Saves docs/screenshots/tv.png, tv-player.png and phone.png.
+// Issue 11 small ones: one lessons request per load, local() font sources,
+// the 1366x768 fold, no sliver of the hidden toast, 44 px touch targets and
+// an unwrapped quality label on phones.
+// Saves docs/screenshots/tv.png, tv-player.png, phone.png and pc-1366.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -200,6 +203,83 @@ test('phone: 390x844 lays out without horizontal scroll, portrait and landscape'
     assert.ok(o.sw <= o.cw, `landscape: no horizontal scroll (${JSON.stringify(o)})`);
     const stage = await p.locator('.stage').boundingBox();
     assert.ok(stage.height <= 390, `landscape: the picture fits the screen height (${stage.height})`);
+  } finally {
+    await b.close();
+  }
+});
+
+// ---- issue 11, the small ones ----------------------------------------------
+
+test('one /api/v1/lessons request per load; the Tibetan face has a local() source', async () => {
+  const b = await browser();
+  try {
+    const lessons = [];
+    b.page.on('request', (r) => { if (/\/api\/v1\/lessons(\?|$)/.test(r.url())) lessons.push(r.url()); });
+    await b.page.goto(`${srv.base}/`);
+    await b.page.locator('.card').nth(1).waitFor();
+    await b.page.waitForTimeout(1000);
+    assert.equal(lessons.length, 1, `the lesson list is asked for once (${lessons.join(' ')})`);
+    // Opening a lesson and its end-of-list logic reuse that answer.
+    await b.page.locator(`.card[data-id="${srv.lesson}"]`).click();
+    await expectPlaying(b.page, 0.5, 20000);
+    await b.page.evaluate(() => window.yl.player.nextId());
+    assert.equal(lessons.length, 1, 'the player reuses the list');
+    const css = await (await fetch(`${srv.base}/fonts/fonts.css`)).text();
+    const face = /@font-face\s*{[^}]*'YL Tibetan'[^}]*}/.exec(css);
+    assert.ok(face && /src:\s*local\(/.test(face[0]), `YL Tibetan tries an installed font first: ${face && face[0]}`);
+  } finally {
+    await b.close();
+  }
+});
+
+test('PC 1366x768: the title and the key help are above the fold; the hidden toast shows no sliver', async () => {
+  const b = await browser({ viewport: { width: 1366, height: 768 } });
+  try {
+    const p = b.page;
+    await p.goto(`${srv.base}/`);
+    const sliver = () => p.evaluate(() => {
+      const t = document.querySelector('.toast');
+      const r = t.getBoundingClientRect();
+      const onScreen = r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth && r.height > 0;
+      return { onScreen, visibility: getComputedStyle(t).visibility, shown: t.classList.contains('show'), r: [r.top, r.bottom] };
+    });
+    await p.locator('.card').nth(1).waitFor();
+    let s = await sliver();
+    assert.ok(!s.shown && (!s.onScreen || s.visibility === 'hidden'), `list: nothing of the hidden toast shows (${JSON.stringify(s)})`);
+    await p.locator(`.card[data-id="${srv.lesson}"]`).click();
+    await expectPlaying(p, 0.5, 20000);
+    for (const sel of ['.info h1', '.info .help', '.controls']) {
+      const r = await p.locator(sel).boundingBox();
+      assert.ok(r && r.y + r.height <= 768, `${sel} above the fold at 1366x768 (${JSON.stringify(r)})`);
+    }
+    await p.waitForTimeout(5000);
+    s = await sliver();
+    assert.ok(!s.shown && (!s.onScreen || s.visibility === 'hidden'), `player: nothing of the hidden toast shows (${JSON.stringify(s)})`);
+    await shot(p, path.join(shots, 'pc-1366.png'));
+  } finally {
+    await b.close();
+  }
+});
+
+test('phone: touch targets are at least 44 px; the quality label stays on one line', async () => {
+  const b = await browser({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  try {
+    const p = b.page;
+    const small = () => p.evaluate(() => [...document.querySelectorAll('button, .chip, input.seek')]
+      .filter((el) => el.getClientRects().length && !el.closest('[hidden]') && getComputedStyle(el).visibility !== 'hidden')
+      .map((el) => ({ n: el.dataset.menu || el.className || el.tagName, r: el.getBoundingClientRect() }))
+      .filter((x) => x.r.height < 43.5 || (x.n !== 'seek' && x.r.width < 43.5))
+      .map((x) => `${x.n} ${Math.round(x.r.width)}x${Math.round(x.r.height)}`));
+    await p.goto(`${srv.base}/`);
+    await p.locator('.card').nth(1).waitFor();
+    assert.deepEqual(await small(), [], 'list: every touch target is 44 px or more');
+    await p.locator(`.card[data-id="${srv.lesson}"]`).tap();
+    await expectPlaying(p, 1, 20000);
+    await p.locator('button[data-menu="quality"]').waitFor();
+    assert.deepEqual(await small(), [], 'player: every touch target is 44 px or more');
+    await until(async () => /·/.test(await p.locator('button[data-menu="quality"] .v').innerText()), 10000, 'the quality label to name the rung');
+    const lines = await p.locator('button[data-menu="quality"] .v').evaluate((el) => el.getClientRects().length);
+    assert.equal(lines, 1, `the quality label (${await p.locator('button[data-menu="quality"] .v').innerText()}) does not wrap`);
   } finally {
     await b.close();
   }

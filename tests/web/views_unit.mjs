@@ -1,6 +1,6 @@
 // Unit tests of player-web/src/js/views.js under node (no browser): the
 // offline queue (order, no resend of acknowledged events, retry, 413 split,
-// dropped 4xx) and the beat clock (15 s of *playing* time; paused time does
+// dropped 4xx, kept 401/403, parse only on change) and the beat clock (15 s of *playing* time; paused time does
 // not count). Fake clock, timers, storage and fetch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -143,10 +143,60 @@ test('queue: 413 halves the batch; a permanent 4xx drops the batch', async () =>
   await q.flush();
   assert.equal(srv.got.length, 10);
   assert.deepEqual(srv.got.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  srv.status = 401;
+  srv.status = 400;
   s.event('beat', {});
   await q.flush();
-  assert.equal(q.length, 0, 'a refused batch does not block the queue');
+  assert.equal(q.length, 0, 'a refused batch (bad event) does not block the queue');
+});
+
+test('queue: 401/403 (token refused) keeps every event, reports it, and sends them once the token is good', async () => {
+  for (const status of [401, 403]) {
+    const srv = fakeServer();
+    const tm = fakeTimers();
+    const auth = [];
+    const q = new ViewQueue({ storage: memStorage(), fetchFn: srv.fetch, auth: () => ({ token: 't' }), setTimer: tm.setTimer, clearTimer: tm.clearTimer, onAuth: (ok, st) => auth.push([ok, st]) });
+    const s = new ViewSession({ queue: q, site: '1', lesson: 1, client: 'tv' });
+    s.event('start', {});
+    s.event('beat', {});
+    srv.status = status;
+    await q.flush();
+    assert.equal(q.length, 2, `${status}: the events stay queued`);
+    assert.deepEqual(auth, [[false, status]], `${status}: the refusal is reported`);
+    assert.equal(tm.pending(), 1, `${status}: a retry is scheduled`);
+    const n = srv.requests;
+    s.event('end', {});
+    await q.flush();
+    assert.equal(srv.requests, n, `${status}: a new event waits for the retry, no request per event`);
+    srv.status = 200;
+    tm.advance(60000);
+    await settle();
+    await settle();
+    assert.equal(q.length, 0, `${status}: sent once the server takes them`);
+    assert.deepEqual(srv.got.map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual(auth.at(-1), [true, undefined], `${status}: recovery is reported`);
+  }
+});
+
+test('queue: read() parses the stored queue only when it changed', async () => {
+  const st = memStorage();
+  const q = new ViewQueue({ storage: st, fetchFn: fakeServer().fetch, auth: () => null });
+  const s = new ViewSession({ queue: q, site: '1', lesson: 1, client: 'pc' });
+  s.event('start', {});
+  for (let i = 0; i < 50; i++) s.event('beat', {});
+  const parse = JSON.parse;
+  let parses = 0;
+  JSON.parse = (...a) => { parses++; return parse(...a); };
+  try {
+    for (let i = 0; i < 100; i++) s.event('beat', {});
+    assert.equal(q.length, 151);
+    assert.equal(parses, 0, 'pushes and reads of an unchanged queue parse nothing');
+    // Another tab changed the queue: read again.
+    st.setItem('yl.views.q', JSON.stringify([{ session: 'x', seq: 1 }]));
+    assert.equal(q.length, 1);
+    assert.equal(parses, 1);
+  } finally {
+    JSON.parse = parse;
+  }
 });
 
 test('queue: nothing is sent while the device is not set up', async () => {

@@ -9,10 +9,12 @@ export class ApiError extends Error {
   }
 }
 
-async function getJSON(path, { signal } = {}) {
+async function getJSON(path, { signal, token } = {}) {
   let res;
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
   try {
-    res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
+    res = await fetch(path, { signal, headers });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', err.message);
@@ -45,6 +47,12 @@ export function lesson(id, opts) {
   return getJSON(`api/v1/lessons/${encodeURIComponent(id)}`, opts);
 }
 
+/** GET /api/v1/whoami: {role, scope, site: {code, name} | null} of a token;
+ * ApiError 401 for a wrong, revoked or expired one. */
+export function whoami(token, opts = {}) {
+  return getJSON('api/v1/whoami', { ...opts, token });
+}
+
 export function site(code, opts) {
   return getJSON(`api/v1/sites/${encodeURIComponent(code)}`, opts);
 }
@@ -52,6 +60,14 @@ export function site(code, opts) {
 /** The lesson's master playlist URL (the API gives a path). */
 export function hlsUrl(item) {
   return new URL(item.hls || `/hls/${item.id}/master.m3u8`, document.baseURI).href;
+}
+
+/** Audio only: no video rungs (the API's `video: false`, else no
+ * resolution: an audio-only lesson lists no rungs). */
+export function isAudioLesson(item) {
+  if (item.video === false || item.audio_only === true) return true;
+  if (Array.isArray(item.renditions)) return !item.renditions.some((r) => /^\d+p$/.test(r.name || r));
+  return false;
 }
 
 /** The poster URL: the API may give a path, or a name inside the lesson. */

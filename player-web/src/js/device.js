@@ -17,12 +17,46 @@ export function parseSetup(s) {
   return m ? { site: m[1], token: m[2] } : null;
 }
 
-/** Remember the device's site; fetches the site's name and language. */
-export async function setup(site, token) {
-  const s = await api.site(site); // throws ApiError (404: no such site)
-  dev = { site: String(site), token, name: s.name || String(site), lang: s.lang || '' };
+/** A setup the server refused, with a message for the screen. */
+export class SetupError extends Error {}
+
+/** Remember the device's site once the server says the token is this
+ * site's (GET /api/v1/whoami): a wrong token is refused here, not found
+ * out later when every viewing event comes back 401. Fetches the site's
+ * name and language. Throws SetupError (message in the UI language) or
+ * ApiError (server unreachable). */
+export async function setup(site, token, msg) {
+  site = String(site);
+  let who;
+  try {
+    who = await api.whoami(token);
+  } catch (err) {
+    if (err.status === 401 || err.status === 403) throw new SetupError(msg('tokenBad'));
+    throw err;
+  }
+  if (who.role === 'viewer') throw new SetupError(msg('tokenViewer'));
+  if (who.role === 'site' && who.scope !== site) {
+    throw new SetupError(msg('tokenOther', { name: (who.site && who.site.name) || who.scope }));
+  }
+  if (who.role !== 'site' && !site.startsWith(who.scope)) throw new SetupError(msg('tokenScope', { code: site }));
+  let s;
+  try {
+    s = await api.site(site);
+  } catch (err) {
+    if (err.status === 404 || err.status === 400) throw new SetupError(msg('siteUnknown', { code: site }));
+    throw err;
+  }
+  dev = { site, token, name: s.name || site, lang: s.lang || '', bad: false };
   save('device', dev);
   return dev;
+}
+
+/** The server refused the token (401 to the viewing events): remembered so
+ * the header says so until the device is set up again. */
+export function markBad(bad) {
+  if (!dev || !!dev.bad === bad) return;
+  dev = { ...dev, bad };
+  save('device', dev);
 }
 
 export function clearSetup() {

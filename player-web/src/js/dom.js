@@ -11,7 +11,15 @@ export function h(sel, attrs, ...kids) {
     else if (k in el && typeof v !== 'string') el[k] = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of kids.flat()) {
+  // No Array.prototype.flat: the legacy bundle runs on WebViews without it.
+  const flat = [];
+  (function add(list) {
+    for (const c of list) {
+      if (Array.isArray(c)) add(c);
+      else flat.push(c);
+    }
+  })(kids);
+  for (const c of flat) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }

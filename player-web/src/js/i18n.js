@@ -1,6 +1,7 @@
-// UI strings: Simplified Chinese first, English second (a switch in the
-// header, remembered per device).
-import { load, save } from './store.js';
+// UI strings: Simplified Chinese first, English second. The switch in the
+// header holds for this browser tab only (sessionStorage): a station's TV
+// is shared, and the next viewer must find it in Chinese again.
+import { load, save, loadSession, saveSession } from './store.js';
 
 const S = {
   zh: {
@@ -48,10 +49,48 @@ const S = {
     help: '快捷键：空格 播放/暂停 · ←/→ 快退/快进 · ↑/↓ 音量 · F 全屏 · M 静音 · L 切换语言 · C 字幕 · N 下一课 · Esc 返回',
     slow: '网速较慢，可以选择“只听声音”',
     langs: '语言',
-    notFound: '找不到这节课',
+    notFound: '课程不存在',
     uiSwitch: 'EN',
     minutes: '{m} 分钟',
     tapToPlay: '按确定键播放',
+    seekbar: '播放进度',
+    fromStart: '从头播放',
+    resumed: '从 {time} 继续播放',
+    speed: '速度',
+    normal: '正常',
+    cueSize: '字幕大小',
+    cueBg: '字幕背景',
+    small: '小',
+    medium: '中',
+    large: '大',
+    on: '开',
+    off: '关',
+    autoAudio: '网速太慢，已自动切换为只听声音',
+    measuring: '正在测量网速，先播放声音…',
+    showPicture: '恢复画面',
+    audioLesson: '音频课',
+    upNext: '下一课',
+    playNext: '播放下一课',
+    noNext: '这是最后一课',
+    courseOf: '{title} · 第 {i}/{n} 课',
+    courseDone: '《{title}》已全部学完',
+    lessonDone: '本课已播放完',
+    replay: '重新播放',
+    backToList: '返回课程列表',
+    watchNext: '接下来可以看',
+    watched: '已看完',
+    progress: '已看 {p}%',
+    tokenBad: '站点令牌无效或已过期',
+    tokenOther: '这个令牌属于另一个站点（{name}）',
+    tokenScope: '这个管理令牌不管辖站点 {code}',
+    tokenViewer: '这是只读统计令牌，不能用于站点设备',
+    siteUnknown: '没有站点 {code}',
+    setupFormat: '格式应为“站点代码.令牌”',
+    notRegistered: '本站未注册/令牌无效，收看记录暂存本机',
+    noPlayer: '无法加载播放器',
+    noHls: '浏览器不支持 HLS 播放',
+    codecUnknown: '视频编码不受支持',
+    playFailed: '视频无法播放',
   },
   en: {
     app: 'Yunling Classroom',
@@ -102,10 +141,49 @@ const S = {
     uiSwitch: '中文',
     minutes: '{m} min',
     tapToPlay: 'Press OK to play',
+    seekbar: 'Position',
+    fromStart: 'Play from start',
+    resumed: 'Resuming at {time}',
+    speed: 'Speed',
+    normal: 'Normal',
+    cueSize: 'Subtitle size',
+    cueBg: 'Subtitle background',
+    small: 'Small',
+    medium: 'Medium',
+    large: 'Large',
+    on: 'On',
+    off: 'Off',
+    autoAudio: 'The link is too slow: switched to audio only',
+    measuring: 'Measuring the link: sound first…',
+    showPicture: 'Show the picture',
+    audioLesson: 'Audio lesson',
+    upNext: 'Up next',
+    playNext: 'Play next lesson',
+    noNext: 'This is the last lesson',
+    courseOf: '{title} · lesson {i} of {n}',
+    courseDone: 'You have finished “{title}”',
+    lessonDone: 'The lesson has ended',
+    replay: 'Play again',
+    backToList: 'Back to lessons',
+    watchNext: 'Watch next',
+    watched: 'Watched',
+    progress: '{p}% watched',
+    tokenBad: 'The site token is wrong or expired',
+    tokenOther: 'This token belongs to another site ({name})',
+    tokenScope: 'This admin token does not cover site {code}',
+    tokenViewer: 'This is a read-only statistics token, not for a station device',
+    siteUnknown: 'No site {code}',
+    setupFormat: 'Use SITECODE.TOKEN',
+    notRegistered: 'Station not registered / token invalid: viewing records are kept on this device',
+    noPlayer: 'cannot load the player',
+    noHls: 'this browser cannot play HLS',
+    codecUnknown: 'unsupported video format',
+    playFailed: 'the video cannot be played',
   },
 };
 
-let ui = load('ui', 'zh') === 'en' ? 'en' : 'zh';
+save('ui', null); // the old per-device switch, no longer kept
+let ui = loadSession('ui', 'zh') === 'en' ? 'en' : 'zh';
 
 export function uiLang() {
   return ui;
@@ -113,7 +191,7 @@ export function uiLang() {
 
 export function setUiLang(l) {
   ui = l === 'en' ? 'en' : 'zh';
-  save('ui', ui);
+  saveSession('ui', ui);
   document.documentElement.lang = ui === 'zh' ? 'zh-Hans' : 'en';
 }
 

@@ -6,6 +6,20 @@ import { t, uiLang } from './i18n.js';
 import * as api from './api.js';
 import { langName, canonLang } from './langs.js';
 import * as dev from './device.js';
+import { resumeOf, watched } from './engine.js';
+
+// The unfiltered first page of the catalog, fetched once per page load and
+// shared by the list and the player (next lesson, end-screen suggestions).
+let firstPage = null;
+export function lessonsOnce(opts) {
+  if (!firstPage) {
+    firstPage = api.lessons({}, opts).catch((err) => {
+      firstPage = null;
+      throw err;
+    });
+  }
+  return firstPage;
+}
 
 /** The title to show first, and a second one in the site's language. */
 export function titles(item) {
@@ -43,8 +57,7 @@ export class ListView {
     this.abort = null;
     this.lastOpened = null;
     this.build();
-    this.mount(root);
-    this.load();
+    this.mount(root); // loads the first page
   }
 
   build() {
@@ -71,6 +84,7 @@ export class ListView {
     // Back from the player: focus the card that was opened (TV remote users
     // continue where they were).
     if (!this.items.length) this.load(); // the first load was cut short
+    else this.renderItems(); // progress and watched marks may have changed
     const card = this.lastOpened && this.grid.querySelector(`[data-id="${this.lastOpened}"]`);
     if (card) card.focus({ preventScroll: false });
     else if (dev.isTv()) this.focusFirst();
@@ -117,12 +131,17 @@ export class ListView {
     this.state.page = page;
     if (page === 1) this.status.textContent = t('loading');
     let res;
+    const plain = page === 1 && !this.state.q && !this.state.lang && !this.state.category;
     try {
-      res = await api.lessons(this.state, { signal: ac.signal });
+      res = plain ? await lessonsOnce() : await api.lessons(this.state, { signal: ac.signal });
+      if (ac.signal.aborted) return;
     } catch (err) {
-      if (err.name === 'AbortError') return;
-      clear(this.status).append(t('serverDown'), ' ',
-        h('button.retry', { type: 'button', onclick: () => this.load(page) }, t('retry')));
+      if (err.name === 'AbortError' || ac.signal.aborted) return;
+      const retry = h('button.retry', { type: 'button', onclick: () => this.load(page) }, t('retry'));
+      clear(this.status).append(t('serverDown'), ' ', retry);
+      // A remote needs something focused to press.
+      const a = document.activeElement;
+      if (dev.isTv() && (!a || a === document.body || !a.isConnected)) retry.focus();
       return;
     }
     const items = res.items || [];
@@ -155,13 +174,24 @@ export class ListView {
   card(it) {
     const { first, second, secondLang } = titles(it);
     const poster = api.thumbUrl(it);
+    const r = resumeOf(it.id);
+    const pct = r && r.dur ? Math.min(100, Math.round((100 * r.pos) / r.dur)) : 0;
+    const done = watched(it.id);
+    const c = it.course;
+    // No picture, or one that fails (an audio-only lesson's poster may be
+    // missing): a title card, never a broken-image icon.
+    const thumb = h('div.thumb', {},
+      h('span.tcard', { 'aria-hidden': 'true' }, first),
+      poster ? h('img', { src: poster, alt: '', loading: 'lazy', decoding: 'async', onerror: (e) => e.target.remove() }) : null,
+      done ? h('span.watched', {}, t('watched')) : null,
+      pct > 0 && !done ? h('span.progress', { style: `--p:${pct}%`, title: t('progress', { p: pct }) }) : null,
+      h('span.dur', {}, fmtTime(it.duration_s)));
     return h('a.card', { href: `#/lesson/${it.id}`, 'data-id': String(it.id), role: 'listitem', onclick: () => { this.lastOpened = it.id; } },
-      h('div.thumb', {},
-        poster ? h('img', { src: poster, alt: '', loading: 'lazy', decoding: 'async' }) : null,
-        h('span.dur', {}, fmtTime(it.duration_s))),
+      thumb,
       h('div.meta', {},
         h('h3.title', {}, first),
         second ? h('p.alt', { lang: secondLang }, second) : null,
+        c && c.title ? h('p.course', {}, t('courseOf', { title: c.title, i: c.index, n: c.count })) : null,
         langChips(it)));
   }
 

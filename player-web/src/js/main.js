@@ -36,6 +36,12 @@ app.queue = new ViewQueue({
   fetchFn: (...a) => fetch(...a),
   auth: () => dev.device(),
   onChange: (n) => showQueued(n),
+  // 401/403: the events stay queued; the station learns why.
+  onAuth: (ok) => {
+    dev.markBad(!ok);
+    renderShell();
+    if (!ok) toast(t('notRegistered'), 8000);
+  },
   log: (m) => console.info(m),
 });
 window.addEventListener('online', () => app.queue.online());
@@ -70,8 +76,9 @@ function renderShell() {
   uiBtn.textContent = t('uiSwitch');
   setupBtn.textContent = `⚙ ${t('setup')}`;
   const d = dev.device();
-  siteEl.textContent = d ? d.name : t('notSetUp');
+  siteEl.textContent = d ? (d.bad ? `${d.name} · ${t('notRegistered')}` : d.name) : t('notSetUp');
   siteEl.classList.toggle('unset', !d);
+  siteEl.classList.toggle('bad', !!(d && d.bad));
   showQueued(app.queue.length);
 }
 
@@ -105,23 +112,25 @@ async function applySetupParam() {
   history.replaceState(null, '', `${location.pathname}${qs ? `?${qs}` : ''}${location.hash}`);
   const p = dev.parseSetup(s);
   if (!p) {
-    toast(t('setupBad', { why: 'site-code.token' }), 8000);
+    toast(t('setupBad', { why: t('setupFormat') }), 8000);
     return;
   }
   await doSetup(p.site, p.token);
 }
 
+/** Check the token with the server, then remember the station. Returns
+ * '' when saved, else the reason (also shown in a toast). */
 async function doSetup(site, token) {
   try {
-    const d = await dev.setup(site, token);
+    const d = await dev.setup(site, token, t);
     toast(t('setupSaved', { name: d.name }));
     renderShell();
-    app.queue.flush();
-    return true;
+    app.queue.online(); // events kept while the token was refused go now
+    return '';
   } catch (err) {
-    const why = err instanceof ApiError && err.status === 404 ? `${site}?` : err.message;
+    const why = err instanceof dev.SetupError ? err.message : err instanceof ApiError && err.status === 0 ? t('serverDown') : t('playError', { why: err.message });
     toast(t('setupBad', { why }), 8000);
-    return false;
+    return why;
   }
 }
 
@@ -130,18 +139,26 @@ function openSetup() {
   const code = h('input.code', { type: 'text', inputmode: 'numeric', autocomplete: 'off', value: d ? d.site : '', placeholder: '532901104201' });
   const tok = h('input.token', { type: 'password', autocomplete: 'off', value: d ? d.token : '' });
   const tvBox = h('input', { type: 'checkbox', checked: dev.isTv() });
+  const err = h('p.error', { role: 'alert', hidden: true });
   const dlg = h('div.dialog', { role: 'dialog', 'aria-modal': 'true', 'aria-label': t('setup') },
     h('h2', { text: t('setup') }),
     h('label', {}, h('span', { text: t('siteCode') }), code),
     h('label', {}, h('span', { text: t('token') }), tok),
     h('label.check', {}, tvBox, h('span', { text: t('tvMode') })),
     h('p.hint', { text: t('setupLink') }),
+    err,
     h('div.row', {},
       h('button.primary', { type: 'button', onclick: async () => {
         dev.setTv(tvBox.checked);
         document.documentElement.classList.toggle('tv', dev.isTv());
-        if (code.value.trim() && (await doSetup(code.value.trim(), tok.value.trim()))) closeOverlay();
-        else if (!code.value.trim()) closeOverlay();
+        if (!code.value.trim()) {
+          closeOverlay();
+          return;
+        }
+        const why = await doSetup(code.value.trim(), tok.value.trim());
+        err.hidden = !why;
+        err.textContent = why ? t('setupBad', { why }) : '';
+        if (!why) closeOverlay();
       } }, t('save')),
       h('button', { type: 'button', onclick: () => { dev.clearSetup(); renderShell(); closeOverlay(); } }, t('clear')),
       h('button', { type: 'button', onclick: () => closeOverlay() }, t('close'))));

@@ -1,7 +1,7 @@
-// The player: hls.js where Media Source Extensions exist, the browser's own
-// HLS elsewhere (Safari, many TVs). Audio-language, subtitle and quality
-// menus; "只听声音" (audio only) plays the chosen language's audio
-// rendition alone; subtitles are drawn by us (fonts, size, TV legibility).
+// The player's view: the picture, the controls and their keys, menus,
+// subtitles drawn by us (fonts, size, TV legibility), resume, next lesson
+// and the end of a course. The engine (hls.js or the browser's own HLS, its
+// weak-link settings, the audio-only master) is engine.js.
 // Viewing events: start, a beat per 15 s of playing time, end (views.js).
 import { h, clear, fmtTime } from './dom.js';
 import { t, uiLang } from './i18n.js';
@@ -9,31 +9,23 @@ import * as api from './api.js';
 import * as dev from './device.js';
 import { load, save } from './store.js';
 import { langName, langGloss, pickLang, canonLang } from './langs.js';
-import { titles, langChips } from './list.js';
+import { titles, langChips, lessonsOnce } from './list.js';
 import { BeatClock, ViewSession } from './views.js';
 import { icon } from './icons.js';
+import { focusables, move } from './nav.js';
+import * as eng from './engine.js';
 
-const hasMSE = () => !!(window.MediaSource || window.ManagedMediaSource || window.WebKitMediaSource);
-
-let hlsLoading = null;
-/** Load vendor/hls.min.js once (about 540 KB, so not on the first page). */
-function loadHls() {
-  if (window.Hls) return Promise.resolve(window.Hls);
-  if (!hlsLoading) {
-    hlsLoading = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = 'vendor/hls.min.js';
-      s.onload = () => (window.Hls ? resolve(window.Hls) : reject(new Error('hls.js did not load')));
-      s.onerror = () => {
-        hlsLoading = null;
-        s.remove();
-        reject(new Error('vendor/hls.min.js: cannot load'));
-      };
-      document.head.append(s);
-    });
-  }
-  return hlsLoading;
+export const SPEEDS = [0.75, 1, 1.25, 1.5];
+// Colour keys of a TV remote: the key values of the W3C UI Events "Key"
+// list, and the keyCodes TV browsers (HbbTV, webOS, Tizen) send.
+const COLOUR_KEYS = { ColorF0Red: 'audio', ColorF1Green: 'subs', ColorF2Yellow: 'quality', ColorF3Blue: 'aonly' };
+const COLOUR_CODES = { 403: 'audio', 404: 'subs', 405: 'quality', 406: 'aonly' };
+export function colourAction(e) {
+  return COLOUR_KEYS[e.key] || COLOUR_CODES[e.keyCode] || null;
 }
+const MEDIA_KEYS = new Set(['MediaPlayPause', 'MediaPlay', 'MediaPause', 'MediaFastForward', 'MediaRewind', 'MediaTrackNext']);
+const STALL_LONG_MS = 6000; // a stall this long at the lowest rung: audio only
+const STALLS_MAX = 3; // or this many stalls at the lowest rung within a minute
 
 // "<c.yellow>x</c>" -> "x": cue markup is not ours to trust or style.
 const cueText = (c) => (c.text || '').replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
@@ -45,16 +37,26 @@ export class PlayerView {
     this.listIds = listIds;
     this.item = null;
     this.hls = null;
+    this.engine = null;
     this.audioLang = null;
     this.subLang = null; // null: off
     this.audioOnly = !!load('audioOnly', false);
+    this.autoAudio = false; // audio only because the lowest rung stalled
+    this.audioLesson = false; // the lesson has no picture at all
     this.level = -1; // -1: auto
+    this.speed = SPEEDS.includes(load('speed', 1)) ? load('speed', 1) : 1;
+    this.cueStyle = { size: 'm', bg: true, ...(load('cueStyle', null) || {}) };
     this.session = null;
     this.closed = false;
     this.errors = [];
     this.recoveries = 0;
     this.hideTimer = null;
     this.upnextTimer = null;
+    this.idle = false;
+    this.playingNow = false;
+    this.stalls = []; // times of stalls at the lowest rung
+    this.firstFrameMs = 0; // ms from start() to the first frame (tests)
+    this.thumbCues = null;
     this.clock = new BeatClock({ intervalMs: app.beatMs, onBeat: () => this.beat() });
     app.player = this; // tests read the player's state here
     this.build();
@@ -72,52 +74,79 @@ export class PlayerView {
     this.msg = h('div.msg', { hidden: true, role: 'alert' });
     this.busy = h('div.busy', { hidden: true });
     this.upnext = h('div.upnext', { hidden: true });
-    this.audioBadge = h('div.audio-badge');
+    this.endEl = h('div.endscreen', { hidden: true });
+    this.notice = h('div.notice', { hidden: true, role: 'status' });
+    // Audio: the poster (or a title card when there is none) over the
+    // element, which plays the sound only.
+    this.posterImg = h('img', { alt: '', hidden: true });
+    this.cardTitle = h('h2.card-title');
+    this.cardLang = h('p.card-lang');
+    this.audioCard = h('div.audio-card', {}, this.posterImg, h('div.card-text', {}, this.cardTitle, this.cardLang));
     this.bigPlay = btn('bigplay', () => this.togglePlay(), { hidden: true });
-    this.stage = h('div.stage', { onclick: (e) => { if (e.target === this.video || e.target === this.cues) this.onStageTap(); } },
-      this.video, this.audioBadge, this.cues, this.busy, this.bigPlay, this.msg, this.upnext);
+    this.stage = h('div.stage', { onclick: (e) => { if (e.target === this.video || e.target === this.cues || this.audioCard.contains(e.target)) this.onStageTap(); } },
+      this.video, this.audioCard, this.cues, this.busy, this.bigPlay, this.msg, this.notice, this.upnext, this.endEl);
 
     this.seek = h('input.seek', {
-      type: 'range', min: '0', max: '0', step: '0.1', value: '0', 'aria-label': 'seek',
-      oninput: () => { this.video.currentTime = Number(this.seek.value); },
+      type: 'range', min: '0', max: '0', step: '0.1', value: '0',
+      oninput: () => {
+        this.video.currentTime = Number(this.seek.value);
+        this.showSeekTip(Number(this.seek.value));
+      },
       onpointerdown: () => { this.seekDragging = true; },
-      onpointerup: () => { this.seekDragging = false; },
-      onpointercancel: () => { this.seekDragging = false; },
+      onpointerup: () => { this.seekDragging = false; this.hideSeekTip(800); },
+      onpointercancel: () => { this.seekDragging = false; this.hideSeekTip(800); },
+      onpointermove: (e) => this.hoverSeek(e),
+      onpointerleave: () => { if (!this.seekDragging) this.hideSeekTip(0); },
     });
     this.time = h('span.time', {}, '0:00 / 0:00');
+    this.tipPic = h('div.pic', { hidden: true });
+    this.tipTime = h('span.t');
+    this.seekTip = h('div.seektip', { hidden: true, 'aria-hidden': 'true' }, this.tipPic, this.tipTime);
     this.b = {
-      back: btn('back', () => this.onBack()),
+      back: btn('back', () => this.onBack(true)),
+      fromStart: btn('from-start', () => this.playFromStart(), { hidden: true }),
       play: btn('play', () => this.togglePlay()),
       rew: btn('rew', () => this.skip(-10)),
       fwd: btn('fwd', () => this.skip(10)),
-      audio: btn('menu-btn.audio', () => this.openMenu('audio'), { 'data-menu': 'audio' }),
-      subs: btn('menu-btn.subs', () => this.openMenu('subs'), { 'data-menu': 'subs' }),
-      quality: btn('menu-btn.quality', () => this.openMenu('quality'), { 'data-menu': 'quality' }),
       next: btn('next', () => this.playNext(false)),
       mute: btn('mute', () => { this.video.muted = !this.video.muted; this.relabel(); }),
       fs: btn('fs', () => this.toggleFullscreen()),
+      audio: btn('menu-btn.audio', () => this.openMenu('audio'), { 'data-menu': 'audio' }),
+      subs: btn('menu-btn.subs', () => this.openMenu('subs'), { 'data-menu': 'subs' }),
+      quality: btn('menu-btn.quality', () => this.openMenu('quality'), { 'data-menu': 'quality' }),
+      aonly: btn('menu-btn.aonly', () => this.setQuality(this.audioOnly ? '-1' : 'audio'), { 'data-menu': 'aonly' }),
+      speed: btn('menu-btn.speed', () => this.openMenu('speed'), { 'data-menu': 'speed' }),
     };
     const b = this.b;
+    // Two rows of buttons under the seek bar on a TV: the remote moves
+    // along a row with ←/→ and between rows with ↑/↓ (gridMove).
+    this.transport = h('div.transport', {}, b.back, b.fromStart, b.play, b.rew, b.fwd, b.next, b.mute, b.fs);
+    this.opts = h('div.opts', {}, b.audio, b.subs, b.quality, b.aonly, b.speed);
     this.controls = h('div.controls', {},
+      this.seekTip,
       h('div.seekrow', {}, this.seek, this.time),
-      h('div.bar', {}, b.back, b.play, b.rew, b.fwd, b.next, h('span.spacer'), b.audio, b.subs, b.quality, b.mute, b.fs));
+      h('div.bar', {}, this.transport, h('span.spacer'), this.opts));
     this.info = h('div.info');
     this.el = h('section.player', {}, this.stage, this.controls, this.info);
     if (dev.isTv()) b.fs.hidden = true;
+    this.applyCueStyle();
 
     const v = this.video;
-    for (const ev of ['play', 'playing', 'pause', 'waiting', 'seeking', 'seeked', 'ended', 'stalled', 'canplay', 'emptied']) {
+    for (const ev of ['play', 'playing', 'pause', 'waiting', 'seeking', 'seeked', 'ended', 'stalled', 'canplay', 'emptied', 'loadeddata']) {
       v.addEventListener(ev, () => this.onMediaState(ev));
     }
     v.addEventListener('timeupdate', () => this.onTime());
     v.addEventListener('durationchange', () => this.onTime());
     v.addEventListener('volumechange', () => this.relabel());
+    v.addEventListener('ratechange', () => this.relabel());
     v.addEventListener('error', () => this.onVideoError());
     v.textTracks.addEventListener('addtrack', (e) => {
       e.track.addEventListener('cuechange', () => this.renderCues());
       this.syncTextTracks();
     });
-    for (const ev of ['mousemove', 'touchstart', 'keydown']) this.el.addEventListener(ev, () => this.poke(), { passive: true });
+    // Pointer and touch show the controls; keys are handled in onKey (on a
+    // TV the first key on hidden controls only shows them).
+    for (const ev of ['mousemove', 'touchstart']) this.el.addEventListener(ev, () => this.poke(), { passive: true });
     this.onOnline = () => this.retryNetwork();
     window.addEventListener('online', this.onOnline);
     this.relabel();
@@ -138,24 +167,37 @@ export class PlayerView {
     lbl(b.mute, t('mute'), this.video.muted ? 'muted' : 'vol');
     b.mute.setAttribute('aria-pressed', String(this.video.muted));
     lbl(b.fs, t('fullscreen'), 'fs');
+    b.fromStart.textContent = t('fromStart');
+    b.fromStart.setAttribute('aria-label', t('fromStart'));
+    this.seek.setAttribute('aria-label', t('seekbar'));
     // Menu buttons show the current choice in its own script.
-    const menuLbl = (el, title, value, lang) => {
+    const menuLbl = (el, title, value, lang, key) => {
       el.setAttribute('aria-label', `${title}: ${value}`);
       el.title = title;
-      clear(el).append(h('span.k', {}, title), h('span.v', { lang }, value));
+      clear(el).append(h('span.k', {}, key ? h('i.ck', { 'data-c': key, 'aria-hidden': 'true' }) : null, title), h('span.v', { lang }, value));
     };
-    menuLbl(b.audio, t('audio'), this.audioLang ? langName(this.audioLang) : '—', this.audioLang || undefined);
-    menuLbl(b.subs, t('subs'), this.subLang ? langName(this.subLang) : t('subsOff'), this.subLang || undefined);
-    menuLbl(b.quality, t('quality'), this.qualityLabel());
-    b.subs.disabled = !(this.item && (this.item.subtitles || []).length) || (this.audioOnly && this.engine !== 'hls.js');
+    menuLbl(b.audio, t('audio'), this.audioLang ? langName(this.audioLang) : '—', this.audioLang || undefined, 'red');
+    menuLbl(b.subs, t('subs'), this.subLang ? langName(this.subLang) : t('subsOff'), this.subLang || undefined, 'green');
+    menuLbl(b.quality, t('quality'), this.qualityLabel(), undefined, 'yellow');
+    menuLbl(b.aonly, t('audioOnly'), this.audioOnly ? t('on') : t('off'), undefined, 'blue');
+    b.aonly.setAttribute('aria-pressed', String(this.audioOnly));
+    b.aonly.hidden = this.audioLesson;
+    b.quality.hidden = this.audioLesson;
+    menuLbl(b.speed, t('speed'), `${this.speed}×`);
+    b.subs.disabled = !(this.item && (this.item.subtitles || []).length) || (this.audioOnly && this.engine === 'native');
     // The browser's own HLS without an audioTracks API (Chromium's) cannot
     // switch languages while showing the picture; audio only still can.
-    b.audio.disabled = this.engine === 'native' && !this.video.audioTracks && !this.audioOnly;
+    b.audio.disabled = !(this.item && (this.item.languages || []).length > 1) || (this.engine === 'native' && !this.video.audioTracks && !this.audioOnly);
     clear(this.bigPlay).append(icon('play'));
-    this.audioBadge.textContent = `${t('audioOnly')} · ${this.audioLang ? langName(this.audioLang) : ''}`;
-    this.audioBadge.lang = this.audioLang || '';
-    this.stage.classList.toggle('audio-only', this.audioOnly);
     this.bigPlay.setAttribute('aria-label', t('play'));
+    const audioView = this.audioOnly || this.audioLesson;
+    this.stage.classList.toggle('audio-only', audioView);
+    this.el.classList.toggle('audio-view', audioView);
+    if (this.item) {
+      this.cardTitle.textContent = titles(this.item).first;
+      this.cardLang.textContent = `${this.audioLesson ? t('audioLesson') : t('audioOnly')} · ${this.audioLang ? langName(this.audioLang) : ''}`;
+      this.cardLang.lang = this.audioLang || '';
+    }
     this.renderInfo();
   }
 
@@ -164,6 +206,8 @@ export class PlayerView {
     const { first, second, secondLang } = titles(this.item);
     const kids = [h('h1.title', {}, first)];
     if (second) kids.push(h('p.alt', { lang: secondLang }, second));
+    const c = this.item.course;
+    if (c && c.title) kids.push(h('p.course', {}, t('courseOf', { title: c.title, i: c.index, n: c.count })));
     kids.push(langChips(this.item));
     if (dev.clientKind() === 'pc') kids.push(h('p.help', {}, t('help')));
     clear(this.info).append(...kids);
@@ -179,7 +223,7 @@ export class PlayerView {
 
   /** The rung being shown, as events name it: "720p" ... or "audio". */
   rendition() {
-    if (this.audioOnly) return 'audio';
+    if (this.audioOnly || this.audioLesson) return 'audio';
     if (this.hls) {
       const lv = this.hls.levels[this.hls.currentLevel];
       if (lv && lv.height) return `${lv.height}p`;
@@ -188,18 +232,34 @@ export class PlayerView {
     return 'auto';
   }
 
-  showMsg(text) {
+  /** A message over the picture; action: {label, run} adds a button, which
+   * takes the focus on a TV (a remote has nothing else to press). */
+  showMsg(text, action) {
     this.msg.hidden = !text;
-    this.msg.textContent = text || '';
+    clear(this.msg);
+    if (!text) return;
+    this.msg.append(h('p', {}, text));
+    if (action) {
+      const b = h('button.primary', { type: 'button', onclick: action.run }, action.label);
+      this.msg.append(b);
+      if (dev.isTv() || document.activeElement === document.body) b.focus();
+    } else if (dev.isTv() && (!document.activeElement || document.activeElement === document.body || !this.el.contains(document.activeElement))) {
+      this.b.back.focus();
+    }
+    this.poke();
   }
 
   // ---- start ---------------------------------------------------------------
 
   async start() {
+    this.t0 = performance.now();
+    this.busy.hidden = false;
     try {
       this.item = await api.lesson(this.id);
     } catch (err) {
-      this.showMsg(err.status === 404 ? t('notFound') : t('serverDown'));
+      this.busy.hidden = true;
+      if (err.status === 404) this.showMsg(t('notFound'), { label: t('backToList'), run: () => this.app.go('#/') });
+      else this.showMsg(t('serverDown'), { label: t('retry'), run: () => { this.showMsg(''); this.start(); } });
       return;
     }
     if (this.closed) return;
@@ -213,56 +273,146 @@ export class PlayerView {
     this.audioLang = pickLang(it.languages || [], ua ? [ua, ...prefs] : prefs);
     const us = this.app.choice.subs; // 'off' or a tag
     this.subLang = us === 'off' ? null : pickLang(it.subtitles || [], us ? [us, ...prefs] : prefs, false);
-    // The list's thumb (cached already) until the picture moves; the full
-    // poster only where it stays on screen: audio only.
-    this.video.poster = this.audioOnly ? api.posterUrl(it) : api.thumbUrl(it);
+    // The list's thumb (cached already) until the picture moves. Audio
+    // views show the poster in their card, or the title alone when there
+    // is none (an audio-only lesson's poster may be missing).
+    this.video.poster = it.thumb ? api.thumbUrl(it) : '';
+    this.loadPoster();
+    this.resumeAt = eng.resumePoint(this.id);
     this.relabel();
     this.master = api.hlsUrl(it);
     this.b.play.focus({ preventScroll: true });
-    this.busy.hidden = false;
-    if (hasMSE() && this.app.engine !== 'native') {
-      try {
-        await loadHls();
-      } catch (err) {
-        this.showMsg(t('playError', { why: err.message }));
-        return;
-      }
-      if (this.closed) return;
-      if (window.Hls.isSupported()) {
-        this.engine = 'hls.js';
-        this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.master, -1);
-        return;
-      }
-    }
-    if (this.video.canPlayType('application/vnd.apple.mpegurl')) {
-      this.engine = 'native';
-      this.video.src = this.audioOnly ? this.audioUrl(this.audioLang) : this.master;
-      this.video.addEventListener('loadedmetadata', () => this.nativeTracks(), { once: true });
-      this.autoplay();
+    this.loadThumbs();
+    let engine;
+    try {
+      engine = await eng.pickEngine(this.video, this.app.engine);
+    } catch (err) {
+      this.showMsg(t('playError', { why: t('noPlayer') }));
       return;
     }
-    this.showMsg(t('codec', { why: 'no HLS / MSE' }));
-  }
-
-  /** An audio rendition's playlist: a-<lang>/index.m3u8 (docs/transcode.md). */
-  audioUrl(lang) {
-    return new URL(`a-${lang}/index.m3u8`, this.master).href;
-  }
-
-  /** Audio only with hls.js: a master playlist of our own (a blob: URL)
-   * with the audio rendition as its one variant and the lesson's subtitle
-   * renditions, so subtitles still show while only the sound is fetched.
-   * (hls.js drops the lesson master's audio-only variant when it has video
-   * variants, and a media playlist alone carries no subtitles.) */
-  audioMaster(lang) {
-    const abs = (p) => new URL(p, this.master).href;
-    const q = (v) => String(v).replace(/"/g, '');
-    const subs = this.item.subtitles || [];
-    let m = '#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n';
-    for (const l of subs) {
-      m += `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="${q(l)}",NAME="${q(langName(l))}",AUTOSELECT=YES,URI="${abs(`s-${q(l)}/index.m3u8`)}"\n`;
+    if (this.closed) return;
+    this.engine = engine;
+    if (engine === 'hls.js') {
+      // Weak links: a device that has never measured its link starts with
+      // the sound alone (a 4 s audio segment is ~35 KB, a 240p one ~150 KB)
+      // and measures the link on it; the picture follows when the link
+      // carries the cheapest rung (probeDone).
+      if (!this.audioOnly && !eng.savedBandwidth()) {
+        this.probing = { bytes: 0, ms: 0, n: 0 };
+        this.audioOnly = true;
+        this.showNotice(t('measuring'));
+        this.relabel();
+      }
+      this.lowestBw = this.fetchLowest();
+      this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.master, this.resumeAt || -1);
+    } else if (engine === 'native') {
+      this.video.src = this.audioOnly ? eng.audioUrl(this.master, this.audioLang) : this.master;
+      this.video.addEventListener('loadedmetadata', () => {
+        if (this.resumeAt) this.video.currentTime = this.resumeAt;
+        if (!this.video.videoWidth && !this.audioOnly) this.setAudioLesson(true);
+        this.nativeTracks();
+      }, { once: true });
+      this.autoplay();
+    } else {
+      this.showMsg(t('codec', { why: t('noHls') }));
+      return;
     }
-    m += `#EXT-X-STREAM-INF:BANDWIDTH=160000,CODECS="mp4a.40.2"${subs.length ? ',SUBTITLES="subs"' : ''}\n${abs(`a-${q(lang)}/index.m3u8`)}\n`;
+    if (this.resumeAt) {
+      this.b.fromStart.hidden = false;
+      this.app.toast(t('resumed', { time: fmtTime(this.resumeAt) }), 5000);
+      this.fromStartTimer = setTimeout(() => this.hideFromStart(), 15000);
+    }
+  }
+
+  loadPoster() {
+    const url = api.posterUrl(this.item);
+    this.posterImg.hidden = true;
+    if (!url) return;
+    this.posterImg.onload = () => { this.posterImg.hidden = false; };
+    this.posterImg.onerror = () => { this.posterImg.hidden = true; this.posterImg.removeAttribute('src'); };
+    // Fetched only when an audio view shows it.
+    this.posterWant = url;
+    if (this.audioOnly || this.audioLesson) this.posterImg.src = url;
+  }
+
+  setAudioLesson(on) {
+    this.audioLesson = on;
+    if (on && this.posterWant && !this.posterImg.getAttribute('src')) this.posterImg.src = this.posterWant;
+    this.relabel();
+  }
+
+  async loadThumbs() {
+    const it = this.item;
+    if (!it.thumbs) return;
+    try {
+      const url = new URL(it.thumbs, document.baseURI).href;
+      const res = await fetch(url);
+      if (!res.ok) return;
+      this.thumbCues = eng.parseThumbsVtt(await res.text(), url);
+    } catch {
+      /* no previews: the time alone is shown */
+    }
+  }
+
+  /** The cheapest video rung's BANDWIDTH in the master playlist (0 when
+   * it has none or cannot be read). */
+  async fetchLowest() {
+    try {
+      const text = await (await fetch(this.master)).text();
+      const bws = [...text.matchAll(/#EXT-X-STREAM-INF:([^\n]*)/g)].filter((m) => /RESOLUTION=/.test(m[1]))
+        .map((m) => Number((/(?:^|,)BANDWIDTH=(\d+)/.exec(m[1]) || [])[1])).filter((x) => x > 0);
+      return bws.length ? Math.min(...bws) : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** A loaded fragment's throughput, without the time to its first byte
+   * (on a 300 ms link that latency, not the bandwidth, dominates a small
+   * audio segment's load). */
+  sampleBandwidth(frag) {
+    const st = frag && frag.stats;
+    if (!st || !st.loaded || !st.loading) return;
+    const ms = Math.max(1, st.loading.end - (st.loading.first || st.loading.start));
+    const bps = (st.loaded * 8 * 1000) / ms;
+    this.bw = this.bw ? this.bw * 0.6 + bps * 0.4 : bps;
+    if (this.probing) {
+      this.probing.bytes += st.loaded;
+      this.probing.ms += ms;
+      this.probing.n += 1;
+      if (this.probing.n >= 2 || this.probing.bytes >= 60000) this.probeDone();
+    } else if (Date.now() - (this.bwSaved || 0) > 5000) {
+      this.bwSaved = Date.now();
+      eng.saveBandwidth(this.bw);
+    }
+  }
+
+  /** The link is measured: the picture at the rung it carries, or the
+   * sound alone (with a way back) when it cannot carry even the cheapest. */
+  async probeDone() {
+    const p = this.probing;
+    this.probing = null;
+    const bw = (p.bytes * 8 * 1000) / Math.max(1, p.ms);
+    eng.saveBandwidth(bw);
+    this.bwSaved = Date.now();
+    const low = await this.lowestBw;
+    if (this.closed || this.audioLesson) {
+      this.showNotice('');
+      return;
+    }
+    if (!low || bw >= low * 1.25) {
+      this.audioOnly = false;
+      this.showNotice('');
+      this.reload();
+    } else {
+      this.autoAudio = true;
+      this.showNotice(t('autoAudio'), { label: t('showPicture'), run: () => this.setQuality('-1') });
+      this.relabel();
+    }
+  }
+
+  audioMaster(lang) {
+    const m = eng.audioMasterText(this.master, lang, this.item.subtitles || [], langName);
     if (this.blobUrl) URL.revokeObjectURL(this.blobUrl);
     this.blobUrl = URL.createObjectURL(new Blob([m], { type: 'application/vnd.apple.mpegurl' }));
     return this.blobUrl;
@@ -271,19 +421,24 @@ export class PlayerView {
   attachHls(src, startPosition) {
     const Hls = window.Hls;
     if (this.hls) this.hls.destroy();
-    const cfg = {
-      startPosition,
-      capLevelToPlayerSize: true,
-      backBufferLength: 30,
-      renderTextTracksNatively: true,
-    };
-    if (this.audioLang) cfg.audioPreference = { lang: this.audioLang };
-    if (this.subLang) cfg.subtitlePreference = { lang: this.subLang };
-    const hls = new Hls(cfg);
+    const hls = new Hls(eng.hlsConfig({ startPosition, audioLang: this.audioLang, subLang: this.subLang }));
     this.hls = hls;
     hls.subtitleDisplay = false; // tracks stay 'hidden'; renderCues draws them
     const E = Hls.Events;
     hls.on(E.MANIFEST_PARSED, () => {
+      const video = hls.levels.filter((l) => l.height || l.videoCodec);
+      if (!this.audioOnly) this.setAudioLesson(!video.length);
+      // Weak links: the rung the measured bandwidth carries, the cheapest
+      // without one; none at all when it cannot carry the cheapest.
+      if (!this.audioOnly && hls.levels.length > 1) {
+        const bw = eng.savedBandwidth();
+        const low = hls.levels[eng.lowestLevel(hls.levels)];
+        if (this.level < 0 && bw && low && bw < low.bitrate * 1.25 && !this.triedVideo) {
+          this.goAudioOnly();
+          return;
+        }
+        hls.startLevel = this.level >= 0 ? this.level : eng.startLevel(hls.levels);
+      }
       this.applyAudio();
       this.applySubs();
       if (this.level >= 0 && !this.audioOnly) hls.currentLevel = this.level;
@@ -293,11 +448,13 @@ export class PlayerView {
     hls.on(E.AUDIO_TRACK_SWITCHED, () => this.relabel());
     hls.on(E.SUBTITLE_TRACK_SWITCH, () => { this.syncTextTracks(); this.relabel(); });
     hls.on(E.LEVEL_SWITCHED, () => { this.relabel(); this.checkSlow(); });
-    hls.on(E.FRAG_LOADED, () => {
+    hls.on(E.FRAG_LOADED, (_, d) => {
       if (this.netDown) {
         this.netDown = false;
         this.showMsg('');
       }
+      // Measure the link (and remember it for the next start).
+      if (d && d.frag && d.frag.type === 'main' && d.frag.sn !== 'initSegment') this.sampleBandwidth(d.frag);
     });
     hls.on(E.ERROR, (_, d) => this.onHlsError(d));
     hls.attachMedia(this.video);
@@ -305,6 +462,8 @@ export class PlayerView {
   }
 
   autoplay() {
+    this.video.defaultPlaybackRate = this.speed;
+    this.video.playbackRate = this.speed;
     const p = this.video.play();
     if (p && p.catch) {
       p.catch((err) => {
@@ -367,6 +526,12 @@ export class PlayerView {
     if (text) this.cues.append(h('span.cue', { lang: this.subLang }, text));
   }
 
+  applyCueStyle() {
+    const st = this.cueStyle;
+    this.cues.dataset.size = st.size;
+    this.cues.classList.toggle('nobg', !st.bg);
+  }
+
   nativeTracks() {
     // Native HLS: audio languages through video.audioTracks where it exists.
     const at = this.video.audioTracks;
@@ -393,8 +558,27 @@ export class PlayerView {
     this.relabel();
   }
 
+  setSpeed(x) {
+    this.speed = SPEEDS.includes(x) ? x : 1;
+    save('speed', this.speed);
+    this.video.defaultPlaybackRate = this.speed;
+    this.video.playbackRate = this.speed;
+    this.relabel();
+  }
+
+  setCueStyle(k, v) {
+    this.cueStyle = { ...this.cueStyle, [k]: v };
+    save('cueStyle', this.cueStyle);
+    this.applyCueStyle();
+  }
+
   setQuality(v) {
     const wasAudio = this.audioOnly;
+    if (this.audioLesson) return;
+    this.autoAudio = false;
+    this.probing = null;
+    if (v !== 'audio') this.triedVideo = true; // the viewer asked for the picture
+    this.showNotice('');
     if (v === 'audio') {
       this.audioOnly = true;
       save('audioOnly', true);
@@ -402,6 +586,7 @@ export class PlayerView {
     } else {
       this.audioOnly = false;
       save('audioOnly', false);
+      this.stalls = [];
       this.level = Number(v);
       if (wasAudio) this.reload();
       else if (this.hls) this.hls.currentLevel = this.level;
@@ -414,13 +599,12 @@ export class PlayerView {
   reload() {
     const pos = this.video.currentTime || 0;
     const wasPlaying = !this.video.paused;
-    const src = this.audioOnly ? this.audioUrl(this.audioLang) : this.master;
-    this.stage.classList.toggle('audio-only', this.audioOnly);
-    if (this.audioOnly) this.video.poster = api.posterUrl(this.item);
+    if (this.audioOnly && this.posterWant && !this.posterImg.getAttribute('src')) this.posterImg.src = this.posterWant;
+    this.relabel();
     if (this.engine === 'hls.js') {
       this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.master, pos);
     } else if (this.engine === 'native') {
-      this.video.src = src;
+      this.video.src = this.audioOnly ? eng.audioUrl(this.master, this.audioLang) : this.master;
       this.video.addEventListener('loadedmetadata', () => { this.video.currentTime = pos; this.nativeTracks(); }, { once: true });
     }
     if (wasPlaying) this.autoplay();
@@ -429,6 +613,7 @@ export class PlayerView {
   // ---- menus ---------------------------------------------------------------
 
   openMenu(kind) {
+    if (!this.item) return;
     const opts = [];
     if (kind === 'audio') {
       const langs = this.hls && !this.audioOnly && this.hls.audioTracks.length ? this.hls.audioTracks.map((tr) => tr.lang) : this.item.languages || [];
@@ -436,24 +621,37 @@ export class PlayerView {
     } else if (kind === 'subs') {
       opts.push({ value: '', label: t('subsOff'), on: !this.subLang });
       for (const l of this.item.subtitles || []) opts.push({ value: l, label: langName(l), gloss: langGloss(l, uiLang()), lang: l, on: canonLang(l) === canonLang(this.subLang) });
+      // Caption style for elderly viewers: size and background.
+      opts.push({ head: t('cueSize') });
+      for (const [v, k] of [['s', 'small'], ['m', 'medium'], ['l', 'large']]) opts.push({ value: `size:${v}`, label: t(k), on: this.cueStyle.size === v });
+      opts.push({ head: t('cueBg') });
+      opts.push({ value: 'bg:1', label: t('on'), on: this.cueStyle.bg });
+      opts.push({ value: 'bg:0', label: t('off'), on: !this.cueStyle.bg });
+    } else if (kind === 'speed') {
+      for (const x of SPEEDS) opts.push({ value: String(x), label: `${x}×`, gloss: x === 1 ? t('normal') : '', on: this.speed === x });
     } else {
       opts.push({ value: '-1', label: t('auto'), on: !this.audioOnly && this.level < 0 });
       const lv = (this.hls && !this.audioOnly ? this.hls.levels : []).map((l, i) => ({ l, i })).filter((x) => x.l.height).sort((a, b) => b.l.height - a.l.height);
       for (const { l, i } of lv) opts.push({ value: String(i), label: `${l.height}p`, gloss: `${Math.round(l.bitrate / 1000)} kbit/s`, on: !this.audioOnly && this.level === i });
       opts.push({ value: 'audio', label: t('audioOnly'), on: this.audioOnly });
     }
-    const title = { audio: t('audio'), subs: t('subs'), quality: t('quality') }[kind];
+    const title = { audio: t('audio'), subs: t('subs'), quality: t('quality'), speed: t('speed') }[kind];
+    const pick = (v) => {
+      this.app.closeOverlay();
+      if (kind === 'audio') this.setAudio(v);
+      else if (kind === 'subs') {
+        if (v.startsWith('size:')) this.setCueStyle('size', v.slice(5));
+        else if (v.startsWith('bg:')) this.setCueStyle('bg', v === 'bg:1');
+        else this.setSubs(v || null);
+      } else if (kind === 'speed') this.setSpeed(Number(v));
+      else this.setQuality(v);
+    };
     const menu = h('div.menu', { role: 'menu', 'aria-label': title, 'data-kind': kind },
       h('h2', {}, title),
-      opts.map((o) => h('button.opt', {
+      opts.map((o) => (o.head ? h('h3', {}, o.head) : h('button.opt', {
         type: 'button', role: 'menuitemradio', 'aria-checked': String(!!o.on), 'data-value': o.value,
-        onclick: () => {
-          this.app.closeOverlay();
-          if (kind === 'audio') this.setAudio(o.value);
-          else if (kind === 'subs') this.setSubs(o.value || null);
-          else this.setQuality(o.value);
-        },
-      }, h('span.name', { lang: o.lang }, o.label), o.gloss && o.gloss !== o.label ? h('span.gloss', {}, o.gloss) : null)));
+        onclick: () => pick(o.value),
+      }, h('span.name', { lang: o.lang }, o.label), o.gloss && o.gloss !== o.label ? h('span.gloss', {}, o.gloss) : null))));
     this.app.openOverlay(h('div.menu-backdrop', { onclick: (e) => { if (e.target === e.currentTarget) this.app.closeOverlay(); } }, menu));
     (menu.querySelector('[aria-checked="true"]') || menu.querySelector('.opt')).focus();
   }
@@ -465,12 +663,18 @@ export class PlayerView {
     if (ev === 'playing' || ev === 'canplay') this.busy.hidden = true;
     if (ev === 'waiting') this.busy.hidden = false;
     if (ev === 'play' || ev === 'playing') this.bigPlay.hidden = true;
+    if ((ev === 'playing' || ev === 'loadeddata') && !this.firstFrameMs && v.readyState >= 2) this.firstFrameMs = performance.now() - this.t0;
     const playing = !v.paused && !v.ended && !v.seeking && v.readyState >= 3;
+    this.playingNow = playing;
     if (playing && !this.session) this.startSession();
     this.clock.setPlaying(playing);
+    if (ev === 'waiting' && !v.seeking) this.onStall();
+    if (ev === 'playing') this.onStallEnd();
     if (ev === 'ended') this.onEnded();
     if (ev === 'play' || ev === 'pause' || ev === 'ended') this.relabel();
-    this.poke();
+    // Not playing (paused, stalled, loading): the title and controls stay.
+    if (!playing) this.poke();
+    else if (!this.hideTimer) this.poke();
   }
 
   startSession() {
@@ -499,9 +703,14 @@ export class PlayerView {
     this.clock = new BeatClock({ intervalMs: this.app.beatMs, onBeat: () => this.beat() });
   }
 
+  duration() {
+    const v = this.video;
+    return Number.isFinite(v.duration) && v.duration > 0 ? v.duration : (this.item && this.item.duration_s) || 0;
+  }
+
   onTime() {
     const v = this.video;
-    const d = Number.isFinite(v.duration) ? v.duration : (this.item && this.item.duration_s) || 0;
+    const d = this.duration();
     if (!this.seekDragging) {
       this.seek.max = String(d);
       this.seek.value = String(v.currentTime || 0);
@@ -509,20 +718,94 @@ export class PlayerView {
     this.seek.style.setProperty('--pct', d ? `${(100 * (v.currentTime || 0)) / d}%` : '0%');
     this.time.textContent = `${fmtTime(v.currentTime)} / ${fmtTime(d)}`;
     this.renderCues();
+    if (this.resumeAt && !this.b.fromStart.hidden && v.currentTime > this.resumeAt + 30) this.hideFromStart();
+    if (Date.now() - (this.posSaved || 0) > 5000 && v.currentTime > 0 && !v.seeking) this.savePosition();
   }
+
+  savePosition(end = false) {
+    const d = this.duration();
+    if (!d || !this.item) return;
+    this.posSaved = Date.now();
+    eng.saveResume(this.id, end ? d : this.video.currentTime || 0, d);
+  }
+
+  hideFromStart() {
+    clearTimeout(this.fromStartTimer);
+    if (document.activeElement === this.b.fromStart) this.b.play.focus({ preventScroll: true });
+    this.b.fromStart.hidden = true;
+  }
+
+  playFromStart() {
+    this.hideFromStart();
+    this.video.currentTime = 0;
+    if (this.video.paused) this.autoplay();
+  }
+
+  // ---- weak links ----------------------------------------------------------
+
+  atLowest() {
+    const hls = this.hls;
+    if (!hls || this.audioOnly || this.audioLesson || !hls.levels.length) return false;
+    const low = eng.lowestLevel(hls.levels);
+    return hls.currentLevel === low || hls.levels.length === 1;
+  }
+
+  onStall() {
+    if (!this.firstFrameMs) return; // still starting
+    this.stallAt = Date.now();
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => { if (this.atLowest()) this.goAudioOnly(); }, STALL_LONG_MS);
+  }
+
+  onStallEnd() {
+    clearTimeout(this.stallTimer);
+    if (!this.stallAt) return;
+    this.stallAt = 0;
+    if (!this.atLowest()) return;
+    const now = Date.now();
+    this.stalls = this.stalls.filter((x) => now - x < 60000);
+    this.stalls.push(now);
+    if (this.stalls.length >= STALLS_MAX) this.goAudioOnly();
+  }
+
+  /** Even the cheapest picture stalls: keep the sound going alone, say so,
+   * and offer the picture back (the button here, the blue key, the menu). */
+  goAudioOnly() {
+    if (this.audioOnly || this.closed) return;
+    this.audioOnly = true; // not remembered: the link may be better tomorrow
+    this.autoAudio = true;
+    this.stalls = [];
+    this.reload();
+    this.showNotice(t('autoAudio'), { label: t('showPicture'), run: () => this.setQuality('-1') });
+  }
+
+  showNotice(text, action) {
+    clear(this.notice);
+    this.notice.hidden = !text;
+    if (!text) return;
+    this.notice.append(h('span', {}, text));
+    if (action) this.notice.append(h('button', { type: 'button', onclick: action.run }, action.label));
+  }
+
+  // ---- end of a lesson, next lesson, end of a course ----------------------------
 
   onEnded() {
+    this.savePosition(true);
     this.endSession();
     this.app.queue.flush();
-    if (dev.isTv()) this.upNext();
-    else this.b.next.focus({ preventScroll: true });
+    this.upNext();
   }
 
+  /** The next lesson: the course's when the API names one (null at the end
+   * of a course), else the list's order for lessons of no course. */
   async nextId() {
+    const it = this.item;
+    if (it && Object.prototype.hasOwnProperty.call(it, 'next')) return it.next || null;
+    if (it && it.course) return null;
     let ids = this.listIds;
     if (!ids) {
       try {
-        ids = ((await api.lessons({})).items || []).map((i) => i.id);
+        ids = ((await lessonsOnce()).items || []).map((i) => i.id);
       } catch {
         ids = [];
       }
@@ -531,22 +814,41 @@ export class PlayerView {
     return i >= 0 && i + 1 < ids.length ? ids[i + 1] : null;
   }
 
-  /** TV: the next lesson plays on its own after a short countdown. */
+  /** The next-up card (title and picture of the next lesson); on a TV it
+   * plays after a 5 s countdown. Without a next lesson: the end screen. */
   async upNext() {
     const next = await this.nextId();
-    if (!next || this.closed) return;
+    if (this.closed) return;
+    if (!next) {
+      this.showEnd();
+      return;
+    }
+    let item = null;
+    try {
+      item = await api.lesson(next);
+    } catch {
+      /* the card without a title */
+    }
+    if (this.closed) return;
     let n = 5;
-    const label = h('p', {}, t('nextIn', { n }));
-    const go = h('button.primary', { type: 'button', onclick: () => this.playNext(true, next) }, t('next'));
+    const tv = dev.isTv();
+    const label = h('p.count', {}, tv ? t('nextIn', { n }) : t('upNext'));
+    const go = h('button.primary', { type: 'button', onclick: () => this.playNext(true, next) }, t('playNext'));
     const cancel = h('button', { type: 'button', onclick: () => this.cancelUpNext() }, t('cancel'));
-    clear(this.upnext).append(label, h('div.row', {}, go, cancel));
+    const thumb = item && (item.thumb || item.poster) ? h('img', { alt: '', src: api.thumbUrl(item), onerror: (e) => e.target.remove() }) : null;
+    clear(this.upnext).append(
+      h('div.next-card', {}, h('div.next-thumb', {}, thumb), h('div', {}, label, h('h2.next-title', {}, item ? titles(item).first : `#${next}`))),
+      h('div.row', {}, go, cancel));
     this.upnext.hidden = false;
     go.focus();
-    this.upnextTimer = setInterval(() => {
-      n -= 1;
-      label.textContent = t('nextIn', { n });
-      if (n <= 0) this.playNext(true, next);
-    }, 1000);
+    this.poke();
+    if (tv) {
+      this.upnextTimer = setInterval(() => {
+        n -= 1;
+        label.textContent = t('nextIn', { n });
+        if (n <= 0) this.playNext(true, next);
+      }, 1000);
+    }
   }
 
   cancelUpNext() {
@@ -556,11 +858,40 @@ export class PlayerView {
     this.b.play.focus();
   }
 
+  /** The end of a course (or of the list): what to watch next. */
+  async showEnd() {
+    const c = this.item && this.item.course;
+    const kids = [h('h2', {}, c ? t('courseDone', { title: c.title }) : t('lessonDone'))];
+    const row = h('div.row');
+    row.append(h('button.primary', { type: 'button', onclick: () => { this.endEl.hidden = true; this.playFromStart(); } }, t('replay')),
+      h('button', { type: 'button', onclick: () => this.app.go('#/') }, t('backToList')));
+    kids.push(row);
+    const more = h('div.more-lessons');
+    kids.push(more);
+    clear(this.endEl).append(...kids);
+    this.endEl.hidden = false;
+    row.firstChild.focus();
+    this.poke();
+    // Suggestions: lessons of the catalog not yet watched here, first lessons
+    // of a course first.
+    try {
+      const items = ((await lessonsOnce()).items || []).filter((i) => i.id !== this.id && i.hls);
+      const pickable = items.filter((i) => !eng.watched(i.id) && (!i.course || i.course.index === 1 || !c || i.course.id !== c.id));
+      const list = (pickable.length ? pickable : items).slice(0, 3);
+      if (!list.length || this.closed) return;
+      more.append(h('h3', {}, t('watchNext')), h('div.row', {}, list.map((i) => h('button.suggest', { type: 'button', 'data-id': String(i.id), onclick: () => this.app.go(`#/lesson/${i.id}`, true) },
+        i.thumb ? h('img', { alt: '', src: api.thumbUrl(i), onerror: (e) => e.target.remove() }) : null, h('span', {}, titles(i).first)))));
+    } catch {
+      /* offline: replay and the list remain */
+    }
+  }
+
   async playNext(auto, id) {
     clearInterval(this.upnextTimer);
     const next = id || (await this.nextId());
     if (!next) {
-      this.app.toast(t('noResults'));
+      if (!this.video.ended) this.app.toast(t('noNext'));
+      else this.showEnd();
       return;
     }
     this.app.go(`#/lesson/${next}`, auto);
@@ -575,8 +906,45 @@ export class PlayerView {
 
   skip(s) {
     const v = this.video;
-    const d = Number.isFinite(v.duration) ? v.duration : Infinity;
+    const d = this.duration() || Infinity;
     v.currentTime = Math.max(0, Math.min(d - 0.5, (v.currentTime || 0) + s));
+    this.showSeekTip(v.currentTime);
+    this.hideSeekTip(1500);
+  }
+
+  /** Time (and picture, with a thumbnails track) over the seek bar. */
+  showSeekTip(time) {
+    clearTimeout(this.tipTimer);
+    const d = this.duration();
+    this.tipTime.textContent = fmtTime(time);
+    const c = this.thumbCues && this.thumbCues.find((x) => time >= x.start && time < x.end);
+    if (c && c.w) {
+      this.tipPic.hidden = false;
+      Object.assign(this.tipPic.style, {
+        width: `${c.w}px`, height: `${c.h}px`, backgroundImage: `url("${c.url}")`, backgroundPosition: `-${c.x}px -${c.y}px`,
+      });
+    } else {
+      this.tipPic.hidden = true;
+    }
+    this.seekTip.hidden = false;
+    const sr = this.seek.getBoundingClientRect();
+    const cr = this.controls.getBoundingClientRect();
+    const w = this.seekTip.offsetWidth;
+    const x = sr.left - cr.left + (d ? (time / d) * sr.width : 0) - w / 2;
+    this.seekTip.style.left = `${Math.max(0, Math.min(cr.width - w, x))}px`;
+  }
+
+  hideSeekTip(ms) {
+    clearTimeout(this.tipTimer);
+    this.tipTimer = setTimeout(() => { this.seekTip.hidden = true; }, ms);
+  }
+
+  hoverSeek(e) {
+    if (e.pointerType === 'touch' && !this.seekDragging) return;
+    const r = this.seek.getBoundingClientRect();
+    const d = this.duration();
+    if (!d || !r.width) return;
+    this.showSeekTip(Math.max(0, Math.min(d, ((e.clientX - r.left) / r.width) * d)));
   }
 
   toggleFullscreen() {
@@ -585,17 +953,24 @@ export class PlayerView {
   }
 
   onStageTap() {
-    // Touch: the first tap shows the controls, a second one toggles play.
-    if (this.el.classList.contains('idle')) this.poke();
+    // Where the controls fade (TV, full screen) the first tap only shows
+    // them; below the picture they never fade, so a tap plays or pauses.
+    if (this.idle && (dev.isTv() || document.fullscreenElement === this.el)) this.poke();
     else this.togglePlay();
   }
 
-  /** Show the controls; hide them again after a while of playing. */
+  /** Show the controls; hide them again after a while, but only while the
+   * lesson is really playing (never while paused, stalled or loading). */
   poke() {
+    this.idle = false;
     this.el.classList.remove('idle');
     clearTimeout(this.hideTimer);
     this.hideTimer = setTimeout(() => {
-      if (!this.video.paused && !this.app.overlay && !this.seekDragging) this.el.classList.add('idle');
+      this.hideTimer = null;
+      if (this.playingNow && !this.app.overlay && !this.seekDragging && this.upnext.hidden && this.endEl.hidden && this.msg.hidden) {
+        this.idle = true;
+        this.el.classList.add('idle');
+      }
     }, 4000);
   }
 
@@ -615,28 +990,105 @@ export class PlayerView {
     }
   }
 
-  /** Keys. TV: arrows move the focus (main.js) except on the seek bar.
+  /** TV: the controls as a grid: the seek bar, the transport row, the
+   * options row. ←/→ move along a row (on the seek bar they seek), ↑/↓
+   * between rows to the nearest button. Every visible control is reached
+   * from every other, in the same way at any screen size. */
+  rows() {
+    const can = (el) => !el.hidden && !el.disabled && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+    return [[this.seek], [...this.transport.children].filter(can), [...this.opts.children].filter(can)].filter((r) => r.length);
+  }
+
+  gridMove(k) {
+    const rows = this.rows();
+    const a = document.activeElement;
+    const r = rows.findIndex((row) => row.includes(a));
+    if (r < 0) {
+      (this.b.play.hidden ? rows[0][0] : this.b.play).focus({ preventScroll: true });
+      return;
+    }
+    const row = rows[r];
+    const c = row.indexOf(a);
+    if (k === 'ArrowLeft' || k === 'ArrowRight') {
+      const n = c + (k === 'ArrowRight' ? 1 : -1);
+      if (n >= 0 && n < row.length) row[n].focus({ preventScroll: true });
+      return;
+    }
+    const nr = r + (k === 'ArrowDown' ? 1 : -1);
+    if (nr < 0 || nr >= rows.length) return;
+    const ar = a.getBoundingClientRect();
+    const ax = ar.left + ar.width / 2;
+    let best = rows[nr][0];
+    let bd = Infinity;
+    for (const el of rows[nr]) {
+      const br = el.getBoundingClientRect();
+      const dx = Math.abs(br.left + br.width / 2 - ax);
+      if (dx < bd) {
+        bd = dx;
+        best = el;
+      }
+    }
+    // From the seek bar down: back to the button the viewer came from.
+    if (a === this.seek && this.lastRowFocus && rows[nr].includes(this.lastRowFocus)) best = this.lastRowFocus;
+    if (a !== this.seek && best === this.seek) this.lastRowFocus = a;
+    best.focus({ preventScroll: true });
+  }
+
+  /** Keys. TV: remote keys (arrows in the controls' grid, colour keys).
    * PC: Space, arrows, F, M, L, C, N. Returns true when consumed. */
   onKey(e) {
     const v = this.video;
     const k = e.key;
     const a = document.activeElement;
+    const tv = dev.isTv();
+    const colour = colourAction(e);
+    if (MEDIA_KEYS.has(k) || colour) this.poke();
     if (k === 'MediaPlayPause' || k === 'MediaPlay' || k === 'MediaPause') { this.togglePlay(); return true; }
     if (k === 'MediaFastForward') { this.skip(10); return true; }
     if (k === 'MediaRewind') { this.skip(-10); return true; }
     if (k === 'MediaTrackNext') { this.playNext(false); return true; }
-    if (dev.isTv()) {
+    if (colour) {
+      if (colour === 'aonly') {
+        if (!this.audioLesson) this.setQuality(this.audioOnly ? '-1' : 'audio');
+      } else if (!this.b[colour].disabled && !this.b[colour].hidden) this.openMenu(colour);
+      return true;
+    }
+    if (tv) {
+      // The first key on hidden controls only shows them: the focused
+      // button cannot be seen, so OK must not press it.
+      if (this.idle) {
+        this.poke();
+        return true;
+      }
+      this.poke();
+      if (!k.startsWith('Arrow')) return false;
+      // Panels over the picture (next lesson, end screen, messages): move
+      // among their buttons; ↓ from them goes to the controls.
+      for (const panel of [this.upnext, this.endEl, this.msg, this.notice]) {
+        if (!panel.hidden && panel.contains(a)) {
+          if (!move(k, a, focusables(panel)) && k === 'ArrowDown') this.b.play.focus({ preventScroll: true });
+          return true;
+        }
+      }
       if (a === this.seek && (k === 'ArrowLeft' || k === 'ArrowRight')) {
         this.skip(k === 'ArrowLeft' ? -10 : 10);
         return true;
       }
-      // The first key on hidden controls only shows them.
-      if (this.el.classList.contains('idle') && k.startsWith('Arrow')) {
-        this.poke();
+      if (k === 'ArrowUp' && (a === this.seek || !this.controls.contains(a))) {
+        // Up from the top row: a panel's button, if one is showing.
+        for (const panel of [this.notice, this.msg, this.endEl, this.upnext]) {
+          const f = !panel.hidden && focusables(panel)[0];
+          if (f) {
+            f.focus({ preventScroll: true });
+            return true;
+          }
+        }
         return true;
       }
-      return false;
+      this.gridMove(k);
+      return true;
     }
+    this.poke();
     if (a && (a.tagName === 'INPUT' && a.type !== 'range')) return false;
     switch (k) {
       case ' ':
@@ -675,7 +1127,12 @@ export class PlayerView {
     }
   }
 
-  onBack() {
+  /** Back (key, or the 返回 button: fromButton). */
+  onBack(fromButton = false) {
+    if (!fromButton && dev.isTv() && this.idle) {
+      this.poke();
+      return true;
+    }
     if (this.upnextTimer) {
       this.cancelUpNext();
       return true;
@@ -691,11 +1148,25 @@ export class PlayerView {
   // ---- errors --------------------------------------------------------------
 
   onHlsError(d) {
-    this.errors.push(`${d.type}/${d.details}${d.fatal ? ' (fatal)' : ''}`);
+    this.errors.push(`${d.type}/${d.details}${d.fatal ? ' (fatal)' : ''}${d.response && d.response.code ? ` ${d.response.code}` : ''}`);
     const Hls = window.Hls;
-    if (d.details === Hls.ErrorDetails.MANIFEST_INCOMPATIBLE_CODECS_ERROR || d.details === Hls.ErrorDetails.BUFFER_ADD_CODEC_ERROR ||
-        d.details === Hls.ErrorDetails.BUFFER_INCOMPATIBLE_CODECS_ERROR) {
-      this.showMsg(t('codec', { why: `${d.details}${d.mimeType ? ` ${d.mimeType}` : ''}` }));
+    const D = Hls.ErrorDetails;
+    if (d.details === D.MANIFEST_INCOMPATIBLE_CODECS_ERROR || d.details === D.BUFFER_ADD_CODEC_ERROR ||
+        d.details === D.BUFFER_INCOMPATIBLE_CODECS_ERROR) {
+      this.showMsg(t('codec', { why: d.mimeType || t('codecUnknown') }));
+      return;
+    }
+    // A playlist the server does not have (404/410): the lesson is gone,
+    // which no retry will change. Offline or a 5xx is "network down".
+    const code = d.response && d.response.code;
+    if (d.type === Hls.ErrorTypes.NETWORK_ERROR && (code === 404 || code === 410) &&
+        (d.details === D.MANIFEST_LOAD_ERROR || d.details === D.LEVEL_LOAD_ERROR || d.details === D.AUDIO_TRACK_LOAD_ERROR)) {
+      this.gone = true;
+      this.busy.hidden = true;
+      if (this.hls) this.hls.stopLoad();
+      clearTimeout(this.netTimer);
+      this.netDown = false;
+      this.showMsg(t('notFound'), { label: t('backToList'), run: () => this.app.go('#/') });
       return;
     }
     if (!d.fatal) return;
@@ -709,22 +1180,35 @@ export class PlayerView {
       this.recoveries += 1;
       this.hls.recoverMediaError();
     } else {
-      this.showMsg(t('playError', { why: d.details }));
+      this.showMsg(t('playError', { why: t('playFailed') }), { label: t('retry'), run: () => { this.showMsg(''); this.reload(); } });
     }
   }
 
   retryNetwork() {
-    if (!this.netDown || !this.hls) return;
+    if (!this.netDown || !this.hls || this.gone) return;
     clearTimeout(this.netTimer);
-    this.hls.startLoad(this.video.currentTime || -1);
+    if (!this.hls.levels.length) this.hls.loadSource(this.hls.url);
+    else this.hls.startLoad(this.video.currentTime || -1);
     this.netTimer = setTimeout(() => this.retryNetwork(), 5000);
   }
 
-  onVideoError() {
+  async onVideoError() {
     const e = this.video.error;
     if (!e || this.engine === 'hls.js') return;
     this.errors.push(`video ${e.code} ${e.message || ''}`);
-    this.showMsg(e.code === 4 ? t('codec', { why: e.message || 'MEDIA_ERR_SRC_NOT_SUPPORTED' }) : t('playError', { why: e.message || e.code }));
+    // The browser's own HLS says little: ask the server whether the
+    // playlist is there at all.
+    try {
+      const res = await fetch(this.master, { method: 'HEAD' });
+      if (res.status === 404 || res.status === 410) {
+        this.showMsg(t('notFound'), { label: t('backToList'), run: () => this.app.go('#/') });
+        return;
+      }
+    } catch {
+      this.showMsg(t('netRetry'));
+      return;
+    }
+    this.showMsg(e.code === 4 ? t('codec', { why: t('codecUnknown') }) : t('playError', { why: t('playFailed') }));
   }
 
   checkSlow() {
@@ -742,11 +1226,15 @@ export class PlayerView {
   /** unloading: the page goes away; main.js sends the queue with keepalive. */
   close({ unloading = false } = {}) {
     if (this.closed) return;
+    if (!this.video.ended && this.video.currentTime > 0) this.savePosition();
     this.closed = true;
     this.endSession();
     if (!unloading) this.app.queue.flush();
     clearTimeout(this.hideTimer);
     clearTimeout(this.netTimer);
+    clearTimeout(this.stallTimer);
+    clearTimeout(this.fromStartTimer);
+    clearTimeout(this.tipTimer);
     clearInterval(this.upnextTimer);
     window.removeEventListener('online', this.onOnline);
     if (this.hls) this.hls.destroy();

@@ -21,3 +21,23 @@ export function save(key, value) {
     return false;
   }
 }
+
+// The same for sessionStorage: what holds for this tab only.
+export function loadSession(key, fallback = null) {
+  try {
+    const v = window.sessionStorage.getItem(PREFIX + key);
+    return v === null ? fallback : JSON.parse(v);
+  } catch {
+    return fallback;
+  }
+}
+
+export function saveSession(key, value) {
+  try {
+    if (value === null || value === undefined) window.sessionStorage.removeItem(PREFIX + key);
+    else window.sessionStorage.setItem(PREFIX + key, JSON.stringify(value));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -43,7 +43,12 @@ export class ViewQueue {
    * auth(): {token} of the device, or null when it is not set up.
    * onChange(n): called with the queue length after each change.
    */
-  constructor({ storage, fetchFn, auth, endpoint = 'api/v1/views', setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (id) => clearTimeout(id), onChange = () => {}, log = () => {} }) {
+  /**
+   * onAuth(ok): false when the server refused the token (401/403): the
+   * events stay queued and are sent again later (the station may be
+   * registered or its token fixed meanwhile); true when a send succeeded.
+   */
+  constructor({ storage, fetchFn, auth, endpoint = 'api/v1/views', setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (id) => clearTimeout(id), onChange = () => {}, onAuth = () => {}, log = () => {} }) {
     this.storage = storage;
     this.fetchFn = fetchFn;
     this.auth = auth;
@@ -51,7 +56,11 @@ export class ViewQueue {
     this.setTimer = setTimer;
     this.clearTimer = clearTimer;
     this.onChange = onChange;
+    this.onAuth = onAuth;
     this.log = log;
+    this.rawCache = undefined;
+    this.qCache = [];
+    this.refused = 0; // events the server refused for the token (last answer)
     this.inflight = null;
     this.retryMs = RETRY_MIN_MS;
     this.timer = null;
@@ -60,27 +69,45 @@ export class ViewQueue {
   }
 
   // The queue is re-read from storage before every change, because another
-  // tab of the same device may have changed it.
+  // tab of the same device may have changed it; it is parsed again only
+  // when the stored text differs from what this object last read or wrote
+  // (a beat every 15 s need not parse 5,000 queued events).
   read() {
+    let raw;
     try {
-      const v = JSON.parse(this.storage.getItem('yl.views.q') || '[]');
-      return Array.isArray(v) ? v : [];
+      raw = this.storage.getItem('yl.views.q') || '[]';
     } catch {
       return [];
     }
+    if (raw !== this.rawCache) {
+      let v;
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        v = [];
+      }
+      this.qCache = Array.isArray(v) ? v : [];
+      this.rawCache = raw;
+    }
+    return this.qCache.slice();
   }
 
   write(q) {
+    let raw = JSON.stringify(q);
     try {
-      this.storage.setItem('yl.views.q', JSON.stringify(q));
+      this.storage.setItem('yl.views.q', raw);
     } catch {
       // Storage full: keep the newest half rather than nothing.
+      q = q.slice(q.length >> 1);
+      raw = JSON.stringify(q);
       try {
-        this.storage.setItem('yl.views.q', JSON.stringify(q.slice(q.length >> 1)));
+        this.storage.setItem('yl.views.q', raw);
       } catch {
-        /* nothing more to do */
+        raw = null; /* nothing more to do */
       }
     }
+    this.rawCache = raw;
+    this.qCache = raw === null ? [] : q.slice();
     this.onChange(q.length);
   }
 
@@ -102,6 +129,9 @@ export class ViewQueue {
   /** Send what is queued, oldest first, one request at a time. Resolves when
    * the queue is empty or a send failed (a retry is then scheduled). */
   flush({ keepalive = false } = {}) {
+    // The token was refused and a retry is due: new events wait for it (or
+    // for online() / a new setup) instead of each drawing another 401.
+    if (this.refused && this.timer && !keepalive) return Promise.resolve();
     if (this.inflight) {
       if (!keepalive) return this.inflight;
       // On page close do not wait for the running request: send the rest
@@ -146,6 +176,10 @@ export class ViewQueue {
         this.remove(batch);
         this.sent += batch.length;
         this.retryMs = RETRY_MIN_MS;
+        if (this.refused) {
+          this.refused = 0;
+          this.onAuth(true);
+        }
         if (keepalive) return;
         continue;
       }
@@ -153,9 +187,21 @@ export class ViewQueue {
         max = Math.max(1, max >> 1);
         continue;
       }
+      if (res.status === 401 || res.status === 403) {
+        // The token is wrong, expired or not this site's: the events are
+        // good, the device's setup is not. Keep them all (nothing is lost
+        // while the station is registered or its token fixed), say so, and
+        // try again at the slowest pace.
+        this.refused = q.length;
+        this.log(`views: token refused (${res.status}); ${q.length} events kept`);
+        this.onAuth(false, res.status);
+        this.retryMs = RETRY_MAX_MS;
+        this.retryLater();
+        return;
+      }
       if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
-        // The server will never take these (bad token, bad event): drop
-        // them, or the queue would be stuck behind them for ever.
+        // The server will never take these (a bad event): drop them, or
+        // the queue would be stuck behind them for ever.
         let why = '';
         try {
           why = (await res.text()).slice(0, 200);

