@@ -18,7 +18,7 @@ export default [
     },
     {
         // The player: ES modules in the browser (STYLE.md §9).
-        files: ['player-web/src/**/*.js'],
+        files: ['player-web/src/**/*.js', 'player-web/legacy/**/*.js'],
         languageOptions: {
             ecmaVersion: 2022,
             sourceType: 'module',

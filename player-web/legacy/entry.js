@@ -6,7 +6,6 @@
 if (!Object.entries) Object.entries = (o) => Object.keys(o).map((k) => [k, o[k]]);
 if (!Object.values) Object.values = (o) => Object.keys(o).map((k) => o[k]);
 if (!String.prototype.padStart) {
-  // eslint-disable-next-line no-extend-native
   String.prototype.padStart = function padStart(n, f) {
     let s = String(this);
     const fill = f === undefined ? ' ' : String(f);

@@ -1,7 +1,7 @@
 // UI strings: Simplified Chinese first, English second. The switch in the
 // header holds for this browser tab only (sessionStorage): a station's TV
 // is shared, and the next viewer must find it in Chinese again.
-import { load, save, loadSession, saveSession } from './store.js';
+import { save, loadSession, saveSession } from './store.js';
 
 const S = {
   zh: {
