@@ -276,7 +276,7 @@ test('read: over the channel when open, by REST when not, again at the next welc
 });
 
 test('sync: notices another device received, reads elsewhere, withdrawals missed offline', async () => {
-  const { ws, n, rest, arrived } = mkNotices();
+  const { t, ws, n, rest, arrived } = mkNotices();
   rest.items = [
     { id: 1, title: 'a', body: '', from: '53', sent_ms: 1, delivered_ms: 5, read_ms: 6 },
     { id: 2, title: 'b', body: '', from: '53', sent_ms: 2, delivered_ms: 5, read_ms: null },
@@ -284,12 +284,40 @@ test('sync: notices another device received, reads elsewhere, withdrawals missed
   ];
   n.refresh();
   for (let i = 0; i < 5; i++) await tick();
+  assert.equal(rest.gets, 0, 'no REST before the channel answered: the hello says what this device saw');
+  let s = ws.last();
+  s.welcome();
+  assert.equal(s.sent[0].since, 0);
+  t.advance(0);
+  for (let i = 0; i < 5; i++) await tick();
   assert.deepEqual(n.store.items.map((x) => [x.id, x.read]), [[2, false], [1, true]]);
   assert.deepEqual(arrived, [2], 'only the unread one is announced');
   assert.equal(n.store.since, 2);
-  const s = ws.last();
-  s.accept();
+  assert.deepEqual(s.acks(), [], 'delivered elsewhere already: no ack needed');
+  // After a reconnect: since 2, and a sync again within 10 s.
+  s.drop(1001);
+  t.advance(1000);
+  s = ws.last();
+  s.welcome();
   assert.equal(s.sent[0].since, 2);
+  t.advance(10000);
+  for (let i = 0; i < 5; i++) await tick();
+  assert.equal(rest.gets, 2);
+});
+
+test('sync by REST when the channel cannot connect (a proxy without websockets)', async () => {
+  const { t, ws, n, rest } = mkNotices();
+  rest.items = [{ id: 4, title: 'd', body: '', from: '53', sent_ms: 4, delivered_ms: null, read_ms: null }];
+  n.refresh();
+  ws.last().drop(1006);
+  t.advance(0);
+  for (let i = 0; i < 5; i++) await tick();
+  assert.deepEqual(n.store.items.map((x) => x.id), [4]);
+  ws.last().drop(1006);
+  t.advance(1000);
+  ws.last().drop(1006);
+  for (let i = 0; i < 5; i++) await tick();
+  assert.equal(rest.gets, 1, 'once per page, not at every failed attempt');
 });
 
 test('views over the channel while open; HTTP when closed, for page close and big batches', async () => {

@@ -480,7 +480,10 @@ export class Notices {
       device: dev,
       since: () => this.store.since,
       onFrame: (m) => this.frame(m),
-      onState: (s, info) => (o.onState || (() => {}))(s, info),
+      onState: (s, info) => {
+        if (s === 'retry') this.channelDown();
+        (o.onState || (() => {}))(s, info);
+      },
     });
   }
 
@@ -499,8 +502,8 @@ export class Notices {
     this.store.load(String(a.site));
     this.onChange(this.store);
     this.welcomes = 0;
+    this.synced = false;
     this.channel.start();
-    this.sync();
   }
 
   stop() {
@@ -519,8 +522,11 @@ export class Notices {
         else if (!it.acked) this.ack(it, 'delivered');
       }
       s.save();
-      // After a reconnect: catch up by REST, spread over 0-10 s.
-      if (this.welcomes > 1) this.syncSoon(Math.round(this.random() * 10000));
+      // Catch up by REST once the channel is up (so the hello's `since`
+      // is this device's own and the server replays what it missed); after
+      // a reconnect spread over 0-10 s, as every station reconnects at once
+      // after a server restart.
+      this.syncSoon(this.welcomes > 1 ? Math.round(this.random() * 10000) : 0);
       return;
     }
     if (m.type === 'notice') {
@@ -587,6 +593,12 @@ export class Notices {
       .catch(() => { /* again at the next welcome */ });
   }
 
+  /** The channel is down: the first time on this page, show what REST has
+   * (a proxy that does not pass websockets still gets the inbox). */
+  channelDown() {
+    if (!this.synced) this.syncSoon(0);
+  }
+
   syncSoon(ms) {
     if (this.syncTimer !== null) return;
     this.syncTimer = this.setTimer(() => {
@@ -600,6 +612,7 @@ export class Notices {
   async sync() {
     const a = this.auth();
     if (!a || !a.token || !this.fetchFn) return false;
+    this.synced = true;
     const key = `${a.site}|${a.token}`;
     const s = this.store;
     const oldest = s.items.length ? s.items[s.items.length - 1].id : 0;
