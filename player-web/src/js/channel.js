@@ -94,6 +94,7 @@ export class Channel {
     this.lastRx = 0;
     this.timers = {};
     this.views = []; // pending views batches, answered in order
+    this.trail = [];
   }
 
   get open() {
@@ -116,6 +117,9 @@ export class Channel {
   setState(state, info = {}) {
     this.state = state;
     this.info = info;
+    // The last states with their close codes and delays (tests, debugging).
+    this.trail.push({ state, ...info, at: this.now() });
+    if (this.trail.length > 50) this.trail.shift();
     this.onState(state, info);
   }
 
@@ -660,6 +664,7 @@ export class Notices {
       else if (!it.acked) this.ack(it, 'delivered');
     }
     s.save();
+    this.syncs = (this.syncs || 0) + 1; // completed syncs (tests)
     this.onChange(s);
     if (arrived.length) this.onArrive(arrived);
     return true;

@@ -266,7 +266,7 @@ export class Inbox {
     }
     this.count = h('span.ib-count');
     this.status = h('p.ib-status', { hidden: true });
-    this.list = h('div.ib-list', { role: 'list' });
+    this.list = h('ul.ib-list');
     this.closeBtn = h('button.ib-close', { type: 'button', onclick: () => this.app.closeOverlay() });
     this.backBtn = h('button.ib-back', { type: 'button', onclick: () => this.showList() });
     this.rtitle = h('h2.ib-rtitle');
@@ -317,13 +317,13 @@ export class Inbox {
     const a = document.activeElement;
     const focusedId = a && a.classList && a.classList.contains('ib-item') ? a.dataset.id : null;
     clear(this.list);
-    if (!s.items.length) this.list.append(h('p.ib-empty', {}, tr('empty')));
+    if (!s.items.length) this.list.append(h('li.ib-empty', {}, tr('empty')));
     for (const it of s.items) {
       const meta = [it.from ? tr('from', { name: this.siteName(it.from) }) : '', fmtWhen(it.sent_ms)].filter(Boolean).join(' · ');
-      this.list.append(h(`button.ib-item${it.read ? '' : '.unread'}`, {
-        type: 'button', role: 'listitem', 'data-id': String(it.id), onclick: () => this.openItem(it.id),
+      this.list.append(h('li', {}, h(`button.ib-item${it.read ? '' : '.unread'}`, {
+        type: 'button', 'data-id': String(it.id), onclick: () => this.openItem(it.id),
       }, h('span.ib-dot', { 'aria-hidden': 'true' }),
-      h('span.ib-text', {}, h('span.ib-ititle', { text: it.title }), h('span.ib-meta', { text: meta }))));
+      h('span.ib-text', {}, h('span.ib-ititle', { text: it.title }), h('span.ib-meta', { text: meta })))));
     }
     if (focusedId) {
       const el = this.list.querySelector(`[data-id="${focusedId}"]`);
