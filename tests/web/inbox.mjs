@@ -249,6 +249,16 @@ test('PC: a withdrawn notice disappears from the open inbox and after a reload',
   const p = b.page;
   await p.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}`);
   await until(async () => (await channelState(p)) === 'open', 10000, 'the channel to open');
+  // Two while the banner shows: it counts them; one withdrawn: it names
+  // the other; that one withdrawn too: the banner goes.
+  const w1 = await send('第一条（将撤回）', '一');
+  const w2 = await send('第二条（将撤回）', '二');
+  await until(async () => /2 条新通知/.test(await p.locator('.ib-banner.show').innerText().catch(() => '')), 5000, 'the banner to say 2 条新通知');
+  assert.equal((await srv.api('DELETE', `/api/v1/notices/${w1}`, { token: srv.admin })).status, 200);
+  await until(async () => (await p.locator('.ib-banner.show .ib-banner-text').innerText().catch(() => '')) === '新通知：第二条（将撤回）', 5000, 'the banner to name the one left');
+  assert.equal((await srv.api('DELETE', `/api/v1/notices/${w2}`, { token: srv.admin })).status, 200);
+  await until(async () => (await p.locator('.ib-banner.show').count()) === 0, 5000, 'the banner to go with its last notice');
+  assert.equal(await unread(p), '0');
   await p.locator('.ib-btn').click();
   await p.locator('.ib-panel').waitFor();
   const n0 = await p.locator('.ib-item').count();

@@ -188,17 +188,33 @@ export class Inbox {
     this.badge.textContent = n > 99 ? '99+' : String(n);
     this.btn.setAttribute('aria-label', n ? `${tr('inbox')}（${tr('unread', { n })}）` : tr('inbox'));
     this.btn.dataset.unread = String(n);
+    if (this.banner.classList.contains('show')) this.bannerText_();
     if (this.panel) this.renderPanel();
   }
 
   arrived(items) {
     if (this.panel) return; // the open inbox shows them
-    const first = items[0];
-    this.bannerText.textContent = items.length === 1 ? tr('newOne', { title: first.title }) : tr('newMany', { n: items.length });
-    this.banner.dataset.id = String(first.id);
+    // While the banner shows, later arrivals add up ("3 条新通知").
+    if (!this.banner.classList.contains('show')) this.shown = new Set();
+    for (const it of items) this.shown.add(it.id);
+    if (!this.bannerText_()) return;
     this.banner.classList.add('show');
     clearTimeout(this.bannerTimer);
     this.bannerTimer = setTimeout(() => this.hideBanner(), BANNER_MS);
+  }
+
+  /** The banner's text from its notices still unread (one may have been
+   * withdrawn, or read on another device); false, and hidden, if none. */
+  bannerText_() {
+    const all = [...(this.shown || [])].map((id) => this.store.get(id)).filter((it) => it && !it.read);
+    if (!all.length) {
+      this.hideBanner();
+      return false;
+    }
+    const last = all[all.length - 1];
+    this.bannerText.textContent = all.length === 1 ? tr('newOne', { title: last.title }) : tr('newMany', { n: all.length });
+    this.banner.dataset.id = String(last.id);
+    return true;
   }
 
   hideBanner() {
