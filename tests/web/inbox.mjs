@@ -20,7 +20,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Server, browser, makeShortMedia, expectPlaying, expectWebFont, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
 
@@ -59,8 +59,8 @@ after(async () => {
   if (srv) await srv.stop();
 });
 
-async function send(title, body, targets = [srv.site]) {
-  const r = await srv.api('POST', '/api/v1/notices', { token: srv.admin, json: { title, body, targets } });
+async function send(title, body, targets = [srv.site], attachments = []) {
+  const r = await srv.api('POST', '/api/v1/notices', { token: srv.admin, json: { title, body, targets, attachments } });
   assert.equal(r.status, 201, `POST /api/v1/notices: ${r.status} ${r.text}`);
   return r.body.id;
 }
@@ -122,7 +122,14 @@ const active = (p) => p.evaluate(() => {
 test('phone: a notice sent while the page was closed is replayed when it opens; read by touch', async () => {
   const title = '关于开展冬季防火检查的通知';
   const body = '各村党群服务站：\n\n请于12月10日前完成辖区防火检查。\n检查结果报乡镇。\n\n大理市应急管理局';
-  const id = await send(title, body);
+  // With a picture attached (served only with the site token).
+  const png = path.join(TMP, '检查表.png');
+  execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:duration=1', '-frames:v', '1', png]);
+  const form = new FormData();
+  form.append('file', new Blob([fs.readFileSync(png)]), '检查表.png');
+  const up = await srv.api('POST', '/api/v1/attachments', { token: srv.admin, form });
+  assert.equal(up.status, 201, `POST /api/v1/attachments: ${up.status} ${up.text}`);
+  const id = await send(title, body, [srv.site], [up.body.id]);
   log(`notice ${id} sent while no page is open`);
   const b = await pageWith({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
   const p = b.page;
@@ -153,6 +160,8 @@ test('phone: a notice sent while the page was closed is replayed when it opens; 
   assert.deepEqual(await p.locator('.ib-rbody p').allInnerTexts(),
     ['各村党群服务站：', '请于12月10日前完成辖区防火检查。\n检查结果报乡镇。', '大理市应急管理局'], 'paragraphs and line breaks of the plain text');
   await expectWebFont(p, '.ib-rtitle', 'the notice title');
+  await p.locator('.ib-attbtn').tap();
+  await until(() => p.evaluate(() => { const i = document.querySelector('.ib-attimg'); return i && i.complete && i.naturalWidth === 320; }), 5000, 'the attached picture, fetched with the token, shown in the notice');
   await expectTotals(id, { delivered: 1, read: 1 }, 'read on the phone');
   assert.equal(await unread(p), '0');
   await shot(p, path.join(shots, 'inbox-phone-read.png'));
@@ -321,7 +330,7 @@ test('the server restarts: the page reconnects by itself (1001, jittered back-of
   assert.ok(r[1].at - r[0].at >= r[0].ms - 50, 'no attempt before its delay');
   await restartServer();
   const id = await send('服务器重启后的通知', '重启后发出。');
-  await until(async () => (await p.locator(`.ib-btn[data-unread="1"]`).count()) === 1, 20000, async () => `the notice after the restart (channel ${JSON.stringify(await ch())})`);
+  await until(() => p.evaluate((nid) => !!window.yl.inbox.store.get(nid), id), 20000, async () => `the notice after the restart (channel ${JSON.stringify(await ch())})`);
   const c1 = await ch();
   assert.equal(c1.state, 'open');
   assert.ok(c1.connects > c0.connects, `a new connection (${c0.connects} -> ${c1.connects})`);

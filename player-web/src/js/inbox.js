@@ -40,6 +40,7 @@ const S = {
     connecting: '正在连接…',
     withdrawn: '这条通知已被撤回',
     attachments: '附件',
+    attFailed: '附件打不开（{why}）',
     notSetUp: '设置本站后，这里会收到上级发来的通知。',
   },
   en: {
@@ -61,6 +62,7 @@ const S = {
     connecting: 'Connecting…',
     withdrawn: 'This notice was withdrawn',
     attachments: 'Attachments',
+    attFailed: 'Cannot open the attachment ({why})',
     notSetUp: 'Once the station is set up, notices from above arrive here.',
   },
 };
@@ -364,16 +366,47 @@ export class Inbox {
     this.rmeta.textContent = [it.from ? tr('from', { name: this.siteName(it.from) }) : '', fmtWhen(it.sent_ms)].filter(Boolean).join(' · ');
     clear(this.rbody);
     for (const para of paragraphs(it.body)) this.rbody.append(h('p', { text: para }));
-    const att = (it.attachments || []).filter((x) => x && typeof x === 'object' && typeof x.url === 'string' && /^(\/|api\/|https?:)/.test(x.url));
+    // Attachments ({id, type, name, bytes, url}) are served only with the
+    // site token in the Authorization header: fetched, then shown from a
+    // blob: URL (images inline, a PDF in a new tab).
+    const att = (it.attachments || []).filter((x) => x && typeof x === 'object' && typeof x.url === 'string' && /^\/?api\/v1\/attachments\/\d+$/.test(x.url));
     if (att.length) {
       this.rbody.append(h('h3.ib-att', { text: tr('attachments') }),
-        h('ul.ib-atts', {}, att.map((x) => h('li', {}, h('a', { href: x.url, target: '_blank', rel: 'noopener', text: x.name || x.url })))));
+        h('ul.ib-atts', {}, att.map((x) => {
+          const li = h('li');
+          const kb = x.bytes ? ` (${Math.max(1, Math.round(x.bytes / 1024))} KB)` : '';
+          const btn = h('button.ib-attbtn', { type: 'button', onclick: () => this.openAttachment(x, li, btn) }, `📎 ${x.name || tr('attachments')}${kb}`);
+          li.append(btn);
+          return li;
+        })));
     }
     this.rbody.scrollTop = 0;
     this.listView.hidden = true;
     this.reader.hidden = false;
     this.backBtn.focus({ preventScroll: true });
     this.notices.markRead(id);
+  }
+
+  async openAttachment(x, li, btn) {
+    const d = dev.device();
+    if (!d) return;
+    btn.disabled = true;
+    try {
+      const r = await fetch(x.url.replace(/^\//, ''), { headers: { Authorization: `Bearer ${d.token}` } });
+      if (!r.ok) throw new Error(String(r.status));
+      const blob = await r.blob();
+      const url = URL.createObjectURL(blob);
+      if (/^image\//.test(blob.type)) {
+        li.append(h('img.ib-attimg', { src: url, alt: x.name || '' }));
+        btn.hidden = true;
+      } else {
+        btn.disabled = false;
+        window.open(url, '_blank', 'noopener');
+      }
+    } catch (err) {
+      btn.disabled = false;
+      if (this.app.toast) this.app.toast(tr('attFailed', { why: err.message }), 5000);
+    }
   }
 
   showList() {
