@@ -851,7 +851,10 @@ int str_server_run(const str_config *cfg)
         str_query_kick(srv->vpool);
         str_query_kick(srv->qpool);
         if (srv->draining) {
-            if (srv->inflight <= 0 && str_api_idle(srv))
+            /* Channel connections were told 1001 (str_ws_drain): their
+             * close handshakes finish before the context goes. */
+            if (srv->inflight <= 0 && str_api_idle(srv) &&
+                str_ws_count(srv) == 0)
                 break;
             if (lws_now_usecs() > srv->drain_deadline_us) {
                 YL_LOGW("str",

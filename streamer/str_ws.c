@@ -1276,6 +1276,11 @@ void str_ws_tick(str_server *srv)
     }
 }
 
+int str_ws_count(str_server *srv)
+{
+    return reg_of(srv) != NULL ? reg_of(srv)->n : 0;
+}
+
 void str_ws_drain(str_server *srv)
 {
     str_wsreg *g = reg_of(srv);

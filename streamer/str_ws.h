@@ -39,6 +39,8 @@ int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len);
 void str_ws_tick(str_server *srv);
 /* SIGTERM: every channel connection is closed (1001, going away). */
 void str_ws_drain(str_server *srv);
+/* Channel connections open now. */
+int str_ws_count(str_server *srv);
 
 /* A viewing batch sent over the channel was answered (the writer
  * committed it, or checking refused it). Called for a serial that no HTTP

@@ -95,4 +95,16 @@ SRV_PID=
 start_server --config "$YL_TMPDIR/y.ini"
 export PORT SINCE NID
 cases afterCrash
+
+# SIGTERM: connected clients get a close frame (1001), then the server
+# exits 0.
+node "$here/ws_cases.mjs" sigterm >"$YL_TMPDIR/sigterm.out" 2>&1 &
+NODE=$!
+for _ in $(seq 100); do
+    grep -q connected "$YL_TMPDIR/sigterm.out" && break
+    sleep 0.1
+done
+stop_server
+wait "$NODE" || fail "sigterm: $(cat "$YL_TMPDIR/sigterm.out")"
+cat "$YL_TMPDIR/sigterm.out"
 ok "websocket channel"

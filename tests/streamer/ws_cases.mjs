@@ -348,7 +348,16 @@ async function deadPeer() {
     tv.ws.terminate();
 }
 
-const phases = { refused, bad, presence, notices, views, subscribe, afterCrash, deadPeer };
+// SIGTERM while connected: told 1001 (going away) before the server exits.
+async function sigterm() {
+    const tv = new Client(port);
+    await tv.hello(E.SITE);
+    console.log('connected');
+    const cl = await tv.closedWith(30000);
+    check(cl.code === 1001, `SIGTERM: closed ${cl.code} (${cl.reason})`);
+}
+
+const phases = { refused, bad, presence, notices, views, subscribe, afterCrash, deadPeer, sigterm };
 try {
     await phases[phase]();
     process.exit(0);

@@ -8,6 +8,7 @@ import { ViewQueue } from './views.js';
 import { isBackKey, focusables, move } from './nav.js';
 import { ListView } from './list.js';
 import { ApiError } from './api.js';
+import { startInbox } from './inbox.js';
 
 const params = new URLSearchParams(location.search);
 const app = {
@@ -290,6 +291,7 @@ function go(hash, replace = false) {
 window.addEventListener('hashchange', route);
 
 renderShell();
+startInbox(app); // notices: the channel, the inbox, the banner (inbox.js)
 applySetupParam().finally(() => {
   route();
   dev.refresh().then(renderShell);
