@@ -33,7 +33,7 @@ function args() {
 
 if (!isMainThread) {
     // ---- a worker: its share of the connections ----
-    const { url, list, ref, lo } = workerData;
+    const { url, list, ref, lo, noack } = workerData;
     const conns = new Array(list.length);
     const lat = [];
     let welcomed = 0, want = 0, storm = false;
@@ -60,7 +60,7 @@ if (!isMainThread) {
             } else if (m.type === 'notice') {
                 lat.push(now - m.sent_ms);
                 seen.add(`${m.id}`);
-                if (!ref) ws.send(JSON.stringify({ type: 'ack', notice: m.id, state: 'delivered' }));
+                if (!ref && !noack) ws.send(JSON.stringify({ type: 'ack', notice: m.id, state: 'delivered' }));
             }
         });
         ws.on('error', () => {});
@@ -124,7 +124,7 @@ if (!isMainThread) {
     for (let w = 0; w < W; w++) {
         const lo = Math.floor((n * w) / W), hi = Math.floor((n * (w + 1)) / W);
         workers.push(new Worker(fileURLToPath(import.meta.url), {
-            workerData: { url: a.url, list: list.slice(lo, hi), ref: !!a.ref, lo },
+            workerData: { url: a.url, list: list.slice(lo, hi), ref: !!a.ref, lo, noack: !!a.noack },
         }));
     }
     let lost = 0;
