@@ -800,8 +800,9 @@ export class PlayerView {
    * of a course), else the list's order for lessons of no course. */
   async nextId() {
     const it = this.item;
-    if (it && Object.prototype.hasOwnProperty.call(it, 'next')) return it.next || null;
-    if (it && it.course) return null;
+    // The API sends "next" for every lesson (null without a course): it
+    // counts only for a lesson of a course.
+    if (it && it.course) return it.next || null;
     let ids = this.listIds;
     if (!ids) {
       try {
