@@ -222,7 +222,7 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
         json_object_set_new(a->in, "attachments", full);
         att = full;
     }
-    att_s = json_dumps(json_is_array(att) ? att : json_array(), JSON_COMPACT);
+    att_s = json_is_array(att) ? json_dumps(att, JSON_COMPACT) : strdup("[]");
     tgt_s = json_dumps(targets, JSON_COMPACT);
     if (!json_is_array(att))
         att = NULL;
