@@ -6,11 +6,13 @@
 #include "catalog/cat_notices.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog/cat_internal.h"
 #include "common/yl_err.h"
@@ -26,20 +28,6 @@ static size_t utf8_chars(const char *s)
         if (((unsigned char)*s & 0xC0) != 0x80)
             n++;
     return n;
-}
-
-static bool utf8_ok(const char *s)
-{
-    size_t left = strlen(s), n;
-
-    while (left > 0) {
-        n = yl_utf8_seq((const unsigned char *)s, left);
-        if (n == 0)
-            return false;
-        s += n;
-        left -= n;
-    }
-    return true;
 }
 
 int cat_notices_check(const json_t *in, char *err, size_t errlen)
@@ -87,7 +75,7 @@ int cat_notices_check(const json_t *in, char *err, size_t errlen)
             return YL_EINVAL;
         }
     }
-    if (!utf8_ok(t)) {
+    if (!yl_utf8_valid(t)) {
         snprintf(err, errlen, "body: not UTF-8");
         return YL_EINVAL;
     }
@@ -503,22 +491,29 @@ int cat_notices_get(cat_db *db, int64_t id, json_t **out)
     return rc;
 }
 
-int cat_notices_sent_to(cat_db *db, int64_t id, const char *site)
+/* 1 when sql (?1 the site's id, ?2 id) has a row, 0 when not. */
+static int site_has(cat_db *db, const char *sql, int64_t id, const char *site,
+                    const char *what)
 {
-    static const char sql[] = "SELECT 1 FROM notice_sites "
-                              "WHERE site_id = ?1 AND notice_id = ?2";
-    sqlite3_stmt *st = cat_stmt(db, sql);
+    sqlite3_stmt *st =
+        cat_query(db, sql, "ii", (int64_t)strtoll(site, NULL, 10), id);
     int rc;
 
     if (st == NULL)
         return YL_EDB;
-    sqlite3_bind_int64(st, 1, strtoll(site, NULL, 10));
-    sqlite3_bind_int64(st, 2, id);
     rc = sqlite3_step(st);
     cat_stmt_done(st);
     if (rc == SQLITE_ROW)
         return 1;
-    return rc == SQLITE_DONE ? 0 : cat_err(db, rc, "notice receipt");
+    return rc == SQLITE_DONE ? 0 : cat_err(db, rc, what);
+}
+
+int cat_notices_sent_to(cat_db *db, int64_t id, const char *site)
+{
+    static const char sql[] = "SELECT 1 FROM notice_sites "
+                              "WHERE site_id = ?1 AND notice_id = ?2";
+
+    return site_has(db, sql, id, site, "notice receipt");
 }
 
 static void set_ms(json_t *o, const char *key, sqlite3_stmt *st, int col)
@@ -700,6 +695,7 @@ struct attach_arg {
     char *name;
     int64_t bytes;
     char file[80];
+    char *path;
     char owner[CAT_CODE_MAX];
 };
 
@@ -708,7 +704,31 @@ static void attach_free(void *p)
     struct attach_arg *a = p;
 
     free(a->name);
+    free(a->path);
     free(a);
+}
+
+/* fsync of the file at path, then of its directory (the new name). */
+static int fsync_file_dir(cat_db *db, char *path)
+{
+    char *slash = strrchr(path, '/');
+    int fd, rc = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        rc = cat_fail(db, -errno, "fsync \"%s\": %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0 || slash == NULL)
+        return rc;
+    *slash = '\0';
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        rc = cat_fail(db, -errno, "fsync \"%s\": %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    *slash = '/';
+    return rc;
 }
 
 static int attach_op(cat_db *db, void *arg, cat_write_result *res)
@@ -723,6 +743,9 @@ static int attach_op(cat_db *db, void *arg, cat_write_result *res)
 
     if (st == NULL)
         return YL_EDB;
+    rc = fsync_file_dir(db, a->path);
+    if (rc < 0)
+        return rc;
     cat_bind_text(st, 1, a->type);
     cat_bind_text(st, 2, a->name);
     sqlite3_bind_int64(st, 3, a->bytes);
@@ -741,16 +764,17 @@ static int attach_op(cat_db *db, void *arg, cat_write_result *res)
 
 int cat_attachments_add_submit(cat_writer *w, const char *type,
                                const char *name, int64_t bytes,
-                               const char *file, const char *owner,
-                               cat_write_done done, void *ud)
+                               const char *file, const char *path,
+                               const char *owner, cat_write_done done, void *ud)
 {
     struct attach_arg *a = calloc(1, sizeof(*a));
 
     if (a == NULL)
         return -ENOMEM;
     a->name = strdup(name);
-    if (a->name == NULL) {
-        free(a);
+    a->path = strdup(path);
+    if (a->name == NULL || a->path == NULL) {
+        attach_free(a);
         return -ENOMEM;
     }
     snprintf(a->type, sizeof(a->type), "%s", type);
@@ -798,16 +822,6 @@ int cat_attachments_for_site(cat_db *db, int64_t id, const char *site)
         "WHERE ns.site_id = ?1 AND n.withdrawn_ms IS NULL AND EXISTS "
         "(SELECT 1 FROM json_each(n.attachments) j "
         " WHERE json_extract(j.value, '$.id') = ?2) LIMIT 1";
-    sqlite3_stmt *st = cat_stmt(db, sql);
-    int rc;
 
-    if (st == NULL)
-        return YL_EDB;
-    sqlite3_bind_int64(st, 1, strtoll(site, NULL, 10));
-    sqlite3_bind_int64(st, 2, id);
-    rc = sqlite3_step(st);
-    cat_stmt_done(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : cat_err(db, rc, "attachment access");
+    return site_has(db, sql, id, site, "attachment access");
 }

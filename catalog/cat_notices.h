@@ -108,11 +108,14 @@ int cat_notices_totals(cat_db *db, int64_t id, const char *region,
 /* ---- attachments ---- */
 
 /* Through the writer: records an attachment whose bytes are already in
- * DATA/attachments/file. res->id is its id. */
+ * DATA/attachments/file (path: that file's full path). The writer thread
+ * fsyncs the file and its directory before the row exists (never the
+ * event loop: as lesson uploads, cat_lessons.c). res->id is its id. */
 int cat_attachments_add_submit(cat_writer *w, const char *type,
                                const char *name, int64_t bytes,
-                               const char *file, const char *owner,
-                               cat_write_done done, void *ud);
+                               const char *file, const char *path,
+                               const char *owner, cat_write_done done,
+                               void *ud);
 
 /* Reader. {"id","type","name","bytes","file","owner","url"}. YL_ENOTFOUND. */
 int cat_attachments_get(cat_db *db, int64_t id, json_t **out);

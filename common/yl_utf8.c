@@ -40,6 +40,22 @@ size_t yl_utf8_seq(const unsigned char *s, size_t avail)
     return n;
 }
 
+bool yl_utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
+
+    while (left > 0) {
+        size_t n = yl_utf8_seq(p, left);
+
+        if (n == 0)
+            return false;
+        p += n;
+        left -= n;
+    }
+    return true;
+}
+
 bool yl_utf8_text(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -11,6 +11,9 @@
  * nothing above U+10FFFF). A NUL byte is a valid one-byte sequence. */
 size_t yl_utf8_seq(const unsigned char *s, size_t avail);
 
+/* s (NUL-terminated) is valid UTF-8 (any characters). */
+bool yl_utf8_valid(const char *s);
+
 /* s (NUL-terminated) is UTF-8 text without control characters other than
  * tab. */
 bool yl_utf8_text(const char *s);

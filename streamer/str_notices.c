@@ -762,7 +762,8 @@ int str_attach_post_body(str_req *r)
         goto out;
     }
     fd = open(d->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, a.data, a.len) != (ssize_t)a.len || fsync(fd) < 0) {
+    /* The fsync is the writer thread's (cat_attachments_add_submit). */
+    if (fd < 0 || write(fd, a.data, a.len) != (ssize_t)a.len) {
         int e = errno;
 
         if (fd >= 0)
@@ -774,7 +775,7 @@ int str_attach_post_body(str_req *r)
         goto out;
     }
     rc = cat_attachments_add_submit(srv->w, type, a.name, (int64_t)a.len, file,
-                                    r->tok.scope, amsg_done, d);
+                                    d->path, r->tok.scope, amsg_done, d);
     if (rc < 0) {
         unlink(d->path);
         ret = str_reply_error(r, 503, "unavailable",
