@@ -612,8 +612,6 @@ static void lws_log_emit(int level, const char *line)
     yl_log(l, "lws", "%s", line);
 }
 
-static lws_retry_bo_t ws_retry;
-
 static void tick(lws_sorted_usec_list_t *sul);
 static lws_sorted_usec_list_t tick_sul;
 static str_server *tick_srv;
@@ -768,12 +766,6 @@ int str_server_run(const str_config *cfg)
                       lws_log_emit);
     protocols[1].per_session_data_size = str_conn_size();
     protocols[3].per_session_data_size = str_ws_size();
-    /* Channel keepalive: a ping after ws_ping_s of silence, and a peer
-     * that answers nothing for 2 x ws_ping_s + 5 s is gone (a village
-     * link that dropped without a FIN). */
-    ws_retry.secs_since_valid_ping = (uint16_t)cfg->ws_ping_s;
-    ws_retry.secs_since_valid_hangup = (uint16_t)(2 * cfg->ws_ping_s + 5);
-
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     if (strchr(cfg->listen_addr, ':') == NULL)
@@ -795,7 +787,6 @@ int str_server_run(const str_config *cfg)
     info.vhost_name = "yunling";
     info.keepalive_timeout = cfg->keepalive_s;
     info.headers = &hdr_cors;
-    info.retry_and_idle_policy = &ws_retry;
     srv->vh = lws_create_vhost(srv->ctx, &info);
     if (srv->vh == NULL) {
         YL_LOGE("str", "lws_create_vhost failed");

@@ -134,6 +134,13 @@ struct str_ws {
     int close_code;
     char close_why[96];
     ws_pend *pend;
+
+    /* Keepalive (ours, not lws's validity timer: that one re-inserts a
+     * timer into lws's sorted list on every pong, a walk over every
+     * connection each time; at 16k villages it was half the loop's CPU). */
+    int64_t rx_us;   /* the peer's last frame, any kind */
+    int64_t ping_us; /* our last ping */
+    bool ping_due;   /* write a ping at the next writeable */
 };
 
 typedef struct str_wsreg {
@@ -149,7 +156,7 @@ typedef struct str_wsreg {
     int64_t last_push_us;
     int64_t jobs_since_ms;
     /* counters for /metrics */
-    uint64_t frames_in, frames_out, closed_slow, hello_refused;
+    uint64_t frames_in, frames_out, closed_slow, closed_silent, hello_refused;
     uint64_t notices_pushed, rate_limited, welcomed;
 } str_wsreg;
 
@@ -1060,6 +1067,19 @@ static int ws_writeable(str_ws *ws)
         return -1;
     }
 write:
+    if (ws->ping_due) {
+        /* With a payload: lws 4.1 does not report an empty pong. */
+        unsigned char ping[LWS_PRE + 2] = {0};
+
+        ping[LWS_PRE] = 'y';
+        ping[LWS_PRE + 1] = 'l';
+        ws->ping_due = false;
+        if (lws_write(ws->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 2)
+            return -1;
+        if ((ws->q_ready && str_fanq_peek(&ws->q) != NULL) || ws->replaying)
+            lws_callback_on_writable(ws->wsi);
+        return 0;
+    }
     b = ws->q_ready ? str_fanq_peek(&ws->q) : NULL;
     if (b == NULL) {
         if (ws->replaying)
@@ -1145,6 +1165,7 @@ int str_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             lws_now_usecs() + (int64_t)srv->cfg.ws_hello_s * LWS_US_PER_SEC;
         ws->bucket = 2.0 * srv->cfg.ws_rate;
         ws->bucket_us = lws_now_usecs();
+        ws->rx_us = ws->ping_us = ws->bucket_us;
         /* Non-browser clients may authenticate on the upgrade. */
         n = lws_hdr_copy(wsi, h, sizeof(h), WSI_TOKEN_HTTP_AUTHORIZATION);
         if (n > 7 && strncasecmp(h, "Bearer ", 7) == 0) {
@@ -1167,7 +1188,12 @@ int str_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_RECEIVE:
         if (ws->srv == NULL)
             return -1;
+        ws->rx_us = lws_now_usecs();
         return ws_receive(ws, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (ws->srv != NULL)
+            ws->rx_us = lws_now_usecs();
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (ws->srv == NULL)
             return -1;
@@ -1241,6 +1267,27 @@ int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len)
 
 /* ---- ticks ---- */
 
+/* A ping after ws_ping_s of silence (and again each ws_ping_s while it
+ * lasts); silent for 2 x ws_ping_s + 5 s: the link is gone (a village
+ * link that dropped without a FIN), closed without a close handshake. */
+static void keepalive(str_ws *ws, int64_t now)
+{
+    int64_t ping = (int64_t)ws->srv->cfg.ws_ping_s * LWS_US_PER_SEC;
+
+    if (ws->close_code != 0)
+        return;
+    if (now - ws->rx_us > 2 * ping + 5 * LWS_US_PER_SEC) {
+        reg_of(ws->srv)->closed_silent++;
+        lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    if (now - ws->rx_us > ping && now - ws->ping_us > ping) {
+        ws->ping_us = now;
+        ws->ping_due = true;
+        lws_callback_on_writable(ws->wsi);
+    }
+}
+
 void str_ws_tick(str_server *srv)
 {
     str_wsreg *g = reg_of(srv);
@@ -1249,9 +1296,11 @@ void str_ws_tick(str_server *srv)
 
     if (g == NULL)
         return;
-    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next) {
         if (ws->state == WS_HELLO && now > ws->hello_deadline_us)
             ws_close(ws, 4408, "no hello in time");
+        keepalive(ws, now);
+    }
     str_notices_flush(srv);
     if (now - g->last_push_us < (int64_t)srv->cfg.ws_push_ms * 1000)
         return;
@@ -1421,6 +1470,10 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len)
         "reading (queue full).\n"
         "# TYPE yunling_ws_closed_slow_total counter\n"
         "yunling_ws_closed_slow_total %" PRIu64 "\n"
+        "# HELP yunling_ws_closed_silent_total Clients closed for answering "
+        "no ping (a link gone without a FIN).\n"
+        "# TYPE yunling_ws_closed_silent_total counter\n"
+        "yunling_ws_closed_silent_total %" PRIu64 "\n"
         "# HELP yunling_ws_rate_limited_total Messages dropped by the "
         "per-connection rate limit.\n"
         "# TYPE yunling_ws_rate_limited_total counter\n"
@@ -1429,5 +1482,6 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len)
         "# TYPE yunling_notices_pushed_total counter\n"
         "yunling_notices_pushed_total %" PRIu64 "\n",
         g->n, g->sites_online, g->frames_in, g->frames_out, g->welcomed,
-        g->hello_refused, g->closed_slow, g->rate_limited, g->notices_pushed);
+        g->hello_refused, g->closed_slow, g->closed_silent, g->rate_limited,
+        g->notices_pushed);
 }

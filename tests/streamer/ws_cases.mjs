@@ -333,7 +333,12 @@ async function afterCrash() {
 }
 
 // A client that stops answering (its socket paused: no pong) goes offline.
+// One that says nothing but answers pings stays (the server pings it).
 async function deadPeer() {
+    const alive = new Client(port);
+    let pings = 0;
+    alive.ws.on('ping', () => { pings++; });
+    await alive.hello(E.ADMIN);
     const tv = new Client(port);
     await tv.hello(E.SITE);
     tv.ws._socket.pause();
@@ -345,6 +350,11 @@ async function deadPeer() {
         await new Promise((r) => setTimeout(r, 250));
     }
     check(true, `a peer that answers no ping is dropped after ${Date.now() - t0} ms (ws_ping 2: within 2x2+5 s)`);
+    const met = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    check(/yunling_ws_closed_silent_total [1-9]/.test(met), 'counted in yunling_ws_closed_silent_total');
+    await new Promise((r) => setTimeout(r, 1500));
+    check(alive.closed === null && pings >= 2, `a silent peer that answers pings stays connected (${pings} pings, closed ${JSON.stringify(alive.closed)})`);
+    alive.close();
     tv.ws.terminate();
 }
 
