@@ -53,9 +53,10 @@ static int job_json(cat_db *db, int64_t id, bool with_inputs, json_t **out)
                       "attempts", sqlite3_column_int(st, 5), "created_ms",
                       (json_int_t)sqlite3_column_int64(st, 6), "updated_ms",
                       (json_int_t)sqlite3_column_int64(st, 7));
-        /* A requeued job waiting for its next attempt says when. */
+        /* A requeued job says when its next attempt may start (a time
+         * already past when the runner has not picked it up yet). */
         if (j != NULL && strcmp(cat_col_text(st, 2), "queued") == 0 &&
-            sqlite3_column_int64(st, 10) > cat_now_ms())
+            sqlite3_column_int(st, 5) > 0 && sqlite3_column_int64(st, 10) > 0)
             json_object_set_new(
                 j, "retry_at_ms",
                 json_integer((json_int_t)sqlite3_column_int64(st, 10)));
