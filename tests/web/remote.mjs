@@ -169,7 +169,7 @@ async function tvRun(width, height) {
     });
     await remoteKey(page, 'ColorF2Yellow', 405);
     await choose(page, String(low.i));
-    await until(async () => (await state(page)).rendition === `${low.h}p`, 8000, `${tag}: the ${low.h}p rung`);
+    await until(async () => (await state(page)).rendition === `${low.h}p`, 20000, `${tag}: the ${low.h}p rung`);
 
     // 5. Audio only: the blue key on and off, then the 只听声音 button.
     await remoteKey(page, 'ColorF3Blue', 406);

@@ -311,14 +311,21 @@ export async function fontsOf(page, selector) {
 /** Fail unless the element's non-ASCII text was drawn with our web fonts:
  * this machine has no Tibetan, Lisu or CJK font, so a system font drawing
  * it means empty boxes. System fonts may draw at most the ASCII characters. */
-export async function expectWebFont(page, selector, what) {
-  const f = await fontsOf(page, selector);
-  const text = await page.locator(selector).first().innerText();
-  const ascii = [...text].filter((ch) => ch.codePointAt(0) < 0x80).length;
-  const sys = f.filter((x) => !x.isCustomFont).reduce((n, x) => n + x.glyphCount, 0);
-  const names = f.map((x) => `${x.familyName}${x.isCustomFont ? " (web)" : ""} x${x.glyphCount}`).join(", ");
-  check(f.some((x) => x.isCustomFont) && sys <= ascii, `${what} (${selector}: "${text}") is not drawn with the bundled web fonts: ${names}`);
-  return names;
+export async function expectWebFont(page, selector, what, ms = 15000) {
+  // The web fonts load after the first paint (font-display: swap; a
+  // machine with a system CJK font draws with it meanwhile): wait for them.
+  const end = Date.now() + ms;
+  for (;;) {
+    const f = await fontsOf(page, selector);
+    const text = await page.locator(selector).first().innerText();
+    const ascii = [...text].filter((ch) => ch.codePointAt(0) < 0x80).length;
+    const sys = f.filter((x) => !x.isCustomFont).reduce((n, x) => n + x.glyphCount, 0);
+    const names = f.map((x) => `${x.familyName}${x.isCustomFont ? " (web)" : ""} x${x.glyphCount}`).join(", ");
+    const ok = f.some((x) => x.isCustomFont) && sys <= ascii;
+    if (ok) return names;
+    if (Date.now() > end) check(ok, `${what} (${selector}: "${text}") is not drawn with the bundled web fonts within ${ms} ms: ${names}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** A screenshot for docs/screenshots, without the passing toast. */
