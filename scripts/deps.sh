@@ -7,7 +7,8 @@ PKGS=(
     build-essential cmake pkg-config clang-format git curl ca-certificates
     ffmpeg libavformat-dev libavcodec-dev libavutil-dev libavfilter-dev
     libswscale-dev libswresample-dev
-    libwebsockets-dev libssl-dev libsqlite3-dev sqlite3 libjansson-dev
+    libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libssl-dev
+    libsqlite3-dev sqlite3 libjansson-dev
     libcmocka-dev libinih-dev libhttp-parser-dev
     clang libclang-rt-14-dev cppcheck
     nodejs npm chromium

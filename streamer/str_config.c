@@ -26,6 +26,7 @@ void str_config_defaults(str_config *cfg)
     cfg->ws_rate = 20;
     cfg->ws_queue = 64;
     cfg->ws_push_ms = 1000;
+    snprintf(cfg->event_loop, sizeof(cfg->event_loop), "poll");
 }
 
 /* The server's own keys, section [server] (the catalog's are in
@@ -45,6 +46,7 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("ws_rate", str_config, ws_rate, 1, 100000),
     YL_CONF_INT_KEY("ws_queue", str_config, ws_queue, 4, 65536),
     YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
+    YL_CONF_STR_KEY("event_loop", str_config, event_loop, "libuv or poll"),
     YL_CONF_END,
 };
 
@@ -61,6 +63,9 @@ int str_config_extra(void *ud, const char *section, const char *key,
 
     if (section != NULL && section[0] != '\0' && strcmp(section, "server") != 0)
         return YL_ENOTFOUND;
+    if (strcmp(key, "event_loop") == 0 && strcmp(value, "libuv") != 0 &&
+        strcmp(value, "poll") != 0)
+        return YL_EINVAL;
     return yl_conf_set(keys, cfg, key, value, err, sizeof(err));
 }
 

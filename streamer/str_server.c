@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "common/yl_err.h"
 #include "common/yl_log.h"
@@ -733,6 +734,10 @@ int str_server_run(const str_config *cfg)
     struct sigaction sa;
     str_server *srv;
     int ret = 0, n = 0, i, lfd;
+    /* libuv: lws runs on our loop (a "foreign" one), so that this thread
+     * keeps its own turn of the loop below, as with poll. */
+    uv_loop_t *uv = NULL;
+    void *foreign[1];
 
     srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
@@ -773,6 +778,18 @@ int str_server_run(const str_config *cfg)
     info.user = srv;
     info.server_string = "yunling";
     info.timeout_secs = 30;
+    if (strcmp(cfg->event_loop, "libuv") == 0) {
+        uv = calloc(1, sizeof(*uv));
+        if (uv == NULL || uv_loop_init(uv) != 0) {
+            free(uv);
+            uv = NULL;
+            ret = -ENOMEM;
+            goto out;
+        }
+        foreign[0] = uv;
+        info.foreign_loops = foreign;
+        info.options |= LWS_SERVER_OPTION_LIBUV;
+    }
     srv->ctx = lws_create_context(&info);
     if (srv->ctx == NULL) {
         YL_LOGE("str", "lws_create_context failed");
@@ -836,7 +853,11 @@ int str_server_run(const str_config *cfg)
     tick_srv = srv;
     lws_sul_schedule(srv->ctx, 0, &tick_sul, tick, TICK_US);
     while (n >= 0) {
-        n = lws_service(srv->ctx, 0);
+        /* One turn: wait for events (or the next lws timer), run them. */
+        if (uv != NULL)
+            n = uv_run(uv, UV_RUN_ONCE) != 0 ? 0 : -1;
+        else
+            n = lws_service(srv->ctx, 0);
         str_conn_rearm(srv);
         /* Requests this round queued for the pool threads: one wake each. */
         str_query_kick(srv->vpool);
@@ -864,6 +885,18 @@ out:
     if (srv->ctx) {
         lws_sul_cancel(&tick_sul);
         lws_context_destroy(srv->ctx);
+        if (uv != NULL) {
+            /* lws closes its libuv handles asynchronously: the loop runs
+             * until they are closed, then lws frees the context. */
+            uv_run(uv, UV_RUN_DEFAULT);
+            lws_context_destroy(srv->ctx);
+        }
+    }
+    if (uv != NULL) {
+        uv_run(uv, UV_RUN_DEFAULT);
+        if (uv_loop_close(uv) != 0)
+            YL_LOGW("str", "libuv loop closed with handles still open");
+        free(uv);
     }
     outbox_drain(srv); /* frees what threads posted at the very end */
     str_ws_close(srv);

@@ -25,6 +25,9 @@ typedef struct str_config {
     int ws_rate;        /* incoming messages per second, sustained */
     int ws_queue;       /* frames queued for one slow client */
     int ws_push_ms;     /* subscriptions: at most one delta per topic */
+    /* The event loop under lws: "poll" (lws's own, the default) or
+     * "libuv" (epoll; experimental: see docs/architecture.md). */
+    char event_loop[8];
     /* Optional, owned by the caller: a server that stops because of a
      * fault (the database file removed or replaced) stores the negative
      * yl code there before str_server_run() returns 0. Service thread. */
@@ -37,8 +40,8 @@ void str_config_defaults(str_config *cfg);
 /* Takes the server-only INI keys of section [server] (max_header,
  * keepalive, header_timeout, body_timeout, send_timeout, shutdown_grace,
  * job_timeout, ws_hello, ws_ping, ws_max_message, ws_rate, ws_queue,
- * ws_push_ms; a key table in str_config.c). A cat_config_extra_fn whose
- * ud is the str_config, or NULL to check a value without keeping it (the
+ * ws_push_ms, event_loop; a key table in str_config.c). A cat_config_extra_fn
+ * whose ud is the str_config, or NULL to check a value without keeping it (the
  * catalog commands reading the server's file). */
 int str_config_extra(void *ud, const char *section, const char *key,
                      const char *value);

@@ -73,6 +73,10 @@ typedef struct reg_ent {
 
 typedef struct str_ws str_ws;
 
+/* lws's own opcode for a close frame (lib/roles/ws/private-lib-roles-ws.h
+ * in 4.1: LWS_WRITE_CLOSE 4); the public header leaves it out. */
+#define YL_LWS_WRITE_CLOSE 4
+
 /* A viewing batch waiting for its answer. */
 typedef struct ws_pend {
     struct ws_pend *next, *wnext;
@@ -1060,10 +1064,19 @@ static int ws_writeable(str_ws *ws)
         str_fanq_peek(&ws->q) != NULL)
         goto write;
     if (ws->close_code != 0) {
-        /* lws sends the close frame and waits (up to 5 s) for the
-         * client's before it closes TCP (RFC 6455 §7). */
-        lws_close_reason(ws->wsi, (enum lws_close_status)ws->close_code,
-                         (unsigned char *)ws->close_why, strlen(ws->close_why));
+        /* The close frame, written here, then TCP closes. Not through
+         * lws_close_reason() and lws's own handshake: Debian's lws is a
+         * debug build, and on libuv its service closes a wsi that returned
+         * -1 twice ("uv repeat test"), the second time before the close
+         * frame it had queued went out. */
+        unsigned char cf[LWS_PRE + 2 + sizeof(ws->close_why)];
+        size_t why = strlen(ws->close_why);
+
+        cf[LWS_PRE] = (unsigned char)(ws->close_code >> 8);
+        cf[LWS_PRE + 1] = (unsigned char)(ws->close_code & 0xff);
+        memcpy(cf + LWS_PRE + 2, ws->close_why, why);
+        lws_write(ws->wsi, cf + LWS_PRE, why + 2,
+                  (enum lws_write_protocol)YL_LWS_WRITE_CLOSE);
         return -1;
     }
 write:

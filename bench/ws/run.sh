@@ -14,7 +14,8 @@
 #  (bench/ws/ref_server.mjs) in the same run.
 # The clients run in another process (two worker threads): the machine
 # allows 20,000 open files per process.
-# Environment: N (16147), NOTICES (10), WORK (scratch dir, removed).
+# Environment: N (16147), NOTICES (10), WORK (scratch dir, removed),
+# LOOPS ("poll"; "poll libuv": a run on each event loop).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-16147}
@@ -28,7 +29,7 @@ REF=
 cleanup() {
     [ -n "$SRV" ] && kill -TERM "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
     [ -n "$REF" ] && kill -TERM "$REF" 2>/dev/null && wait "$REF" 2>/dev/null
-    rm -rf "$WORK"
+    [ -n "${KEEP:-}" ] || rm -rf "$WORK" # KEEP=1: logs kept
 }
 trap cleanup EXIT
 ulimit -n 20000
@@ -47,37 +48,47 @@ ADMIN=$("$Y" token create --role admin --scope 53 --data "$D" 2>/dev/null)
 echo "provisioning: $(wc -l <"$WORK/sites.tsv") village tokens in" \
     "$(echo "$t1 - $t0" | bc) s"
 
-# ---- yunling ----
-"$Y" serve --listen 127.0.0.1:0 --data "$D" >"$WORK/serve.out" \
-    2>"$WORK/serve.log" &
-SRV=$!
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$WORK/serve.out" && break
-    sleep 0.1
-done
-PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/serve.out")
-cat >"$WORK/send.sh" <<SEND
-curl -s -H 'Authorization: Bearer $ADMIN' -H 'content-type: application/json' \
-  -d '{"title":"关于秋季森林防火的通知","body":"各村党群服务站：请于本周五前完成秋季森林防火检查。","targets":["53"]}' \
-  http://127.0.0.1:$PORT/api/v1/notices
+# ---- yunling, on each event loop (config event_loop) ----
+run_yunling() {
+    local loop=$1 DL=$WORK/data-$1
+    cp -a "$D" "$DL" # the same catalog, no notices yet, for each run
+    printf '[server]\nevent_loop = %s\n' "$loop" >"$WORK/$loop.ini"
+    "$Y" serve --listen 127.0.0.1:0 --data "$DL" --config "$WORK/$loop.ini" \
+        >"$WORK/serve.out" 2>"$WORK/serve-$loop.log" &
+    SRV=$!
+    for _ in $(seq 100); do
+        grep -q '^listening on ' "$WORK/serve.out" && break
+        sleep 0.1
+    done
+    PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/serve.out")
+    cat >"$WORK/send.sh" <<SEND
+    curl -s -H 'Authorization: Bearer $ADMIN' -H 'content-type: application/json' \
+      -d '{"title":"关于秋季森林防火的通知","body":"各村党群服务站：请于本周五前完成秋季森林防火检查。","targets":["53"]}' \
+      http://127.0.0.1:$PORT/api/v1/notices
 SEND
-node "$src/bench/ws/clients.mjs" --url "ws://127.0.0.1:$PORT/ws" \
-    --tokens "$WORK/sites.tsv" --n "$N" --notices "$NOTICES" \
-    --send "bash $WORK/send.sh" --pid "$SRV" \
-    --probe "http://127.0.0.1:$PORT/api/v1/sites/5329" >"$WORK/yl.json"
-cat "$WORK/yl.json"
-# Every connected site's delivery recorded: receipts per notice, and the
-# time from sent_ms to the last receipt taken.
-sleep 1
-sqlite3 "$D/yunling.db" "SELECT 'delivered recorded: notice ' || n.id || ': ' ||
-    count(ns.delivered_ms) || ' of ' || n.n_sites || ' sites, last ' ||
-    (max(ns.delivered_ms) - n.sent_ms) || ' ms after sent_ms'
-    FROM notices n JOIN notice_sites ns ON ns.notice_id = n.id
-    GROUP BY n.id ORDER BY n.id"
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^yunling_(ws|notices)_' || true
-kill -TERM "$SRV"
-wait "$SRV" || true
-SRV=
+    node "$src/bench/ws/clients.mjs" --url "ws://127.0.0.1:$PORT/ws" \
+        --tokens "$WORK/sites.tsv" --n "$N" --notices "$NOTICES" \
+        --send "bash $WORK/send.sh" --pid "$SRV" \
+        --probe "http://127.0.0.1:$PORT/api/v1/sites/5329" >"$WORK/yl-$loop.json"
+    cat "$WORK/yl-$loop.json"
+    # Every connected site's delivery recorded: receipts per notice, and the
+    # time from sent_ms to the last receipt taken.
+    sleep 1
+    sqlite3 "$DL/yunling.db" "SELECT 'delivered recorded: notice ' || n.id || ': ' ||
+        count(ns.delivered_ms) || ' of ' || n.n_sites || ' sites, last ' ||
+        (max(ns.delivered_ms) - n.sent_ms) || ' ms after sent_ms'
+        FROM notices n JOIN notice_sites ns ON ns.notice_id = n.id
+        GROUP BY n.id ORDER BY n.id"
+    curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^yunling_(ws|notices)_' || true
+    kill -TERM "$SRV"
+    wait "$SRV" || true
+    SRV=
+}
+LOOPS=${LOOPS:-poll}
+for loop in $LOOPS; do
+    echo "== yunling, event_loop = $loop"
+    run_yunling "$loop"
+done
 
 # ---- the reference ----
 node "$src/bench/ws/ref_server.mjs" 0 >"$WORK/ref.out" 2>&1 &
@@ -96,10 +107,15 @@ kill -TERM "$REF"
 wait "$REF" 2>/dev/null || true
 REF=
 
-node -e '
+for loop in $LOOPS; do
+    echo "== ratios, event_loop = $loop"
+    node -e '
 const y = require(process.argv[1]), r = require(process.argv[2]);
 const f = (k) => `${k}: yunling ${y[k]} / node ws ${r[k]} = ${(y[k] / r[k]).toFixed(2)}`;
 console.log(f("p50_ms")); console.log(f("p99_ms")); console.log(f("max_ms"));
 console.log(f("rss_per_conn_kb")); console.log(f("connect_s")); console.log(f("storm_s"));
 console.log(`lost: yunling ${y.lost}, node ws ${r.lost}`);
-' "$WORK/yl.json" "$WORK/ref.json"
+const p = y.http_probe_during_notices;
+if (p) console.log(`HTTP probe during notices: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms`);
+' "$WORK/yl-$loop.json" "$WORK/ref.json"
+done

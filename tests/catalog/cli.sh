@@ -90,7 +90,8 @@ expect_rc 64 "$YUNLING" sites frobnicate --data d1
 printf '[server]\nbogus = 1\n' >bad.ini
 printf '[server]\ndata = d1\nkeepalive = 0\n' >bad2.ini
 printf '[server]\ndata = d1\nmax_events = lots\n' >bad3.ini
-for ini in bad.ini bad2.ini bad3.ini; do
+printf '[server]\ndata = d1\nevent_loop = epoll\n' >bad4.ini
+for ini in bad.ini bad2.ini bad3.ini bad4.ini; do
     expect_rc 78 "$YUNLING" sites show 53 --config $ini
     grep -q "$ini:[23]" err.txt || fail "config msg: $(cat err.txt)"
     expect_rc 78 "$YUNLING" token revoke 1 --config $ini
