@@ -8,7 +8,7 @@ PKGS=(
     ffmpeg libavformat-dev libavcodec-dev libavutil-dev libavfilter-dev
     libswscale-dev libswresample-dev
     libwebsockets-dev libssl-dev libsqlite3-dev sqlite3 libjansson-dev
-    libcmocka-dev libinih-dev libhttp-parser-dev
+    libcmocka-dev libinih-dev libhttp-parser-dev libsodium-dev
     clang libclang-rt-14-dev cppcheck
     nodejs npm chromium
     libharfbuzz-bin woff2 fontconfig
