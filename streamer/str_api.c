@@ -272,8 +272,17 @@ static int authenticate(str_req *r, int *ret)
 
     r->has_token = false;
     n = str_req_hdr(r, "authorization", h, sizeof(h));
-    if (n == -1)
+    if (n == -1) {
+        /* No header: a person's session cookie, if any. A stale cookie
+         * is anonymous (the player shares the origin), and handlers that
+         * need a caller say why (session_expired). */
+        rc = str_session_auth(r);
+        if (rc < 0) {
+            *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+            return 1;
+        }
         return 0;
+    }
     if (n <= 0 || strncasecmp(h, "Bearer ", 7) != 0) {
         *ret = str_reply_error(r, 401, "unauthorized",
                                "Authorization must be \"Bearer <token>\"");
@@ -300,6 +309,12 @@ static int authenticate(str_req *r, int *ret)
 /* 1 when it answered (no token → 401, site token → 403). */
 static int need_admin(str_req *r, const char *what, int *ret)
 {
+    if (!r->has_token && r->session_state == STR_SESSION_EXPIRED) {
+        *ret =
+            str_reply_error(r, 401, "session_expired",
+                            "%s: the session has expired; sign in again", what);
+        return 1;
+    }
     if (!r->has_token) {
         *ret = str_reply_error(r, 401, "unauthorized",
                                "%s needs an admin token (Authorization: "
@@ -457,6 +472,18 @@ static void defer_error_as(str_req *r, int rc, const char *msg,
 void str_api_defer_error(str_req *r, int rc, const char *msg)
 {
     defer_error_as(r, rc, msg, NULL);
+}
+
+void str_api_defer_error_code(str_req *r, int status, const char *code,
+                              const char *msg)
+{
+    json_t *o =
+        json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    str_api_defer_reply(r, body != NULL ? status : 500, body,
+                        body != NULL ? strlen(body) : 0);
 }
 
 /* Service thread: the lesson's delete committed and cancelled its queued
@@ -1152,6 +1179,8 @@ int str_api_prepare(str_req *r, int *ret)
             r->srv->m.events_rejected++;
         return 1;
     }
+    if (r->via_session && str_session_csrf(r, ret))
+        return 1;
     return 0;
 }
 
@@ -1246,7 +1275,11 @@ int str_api_writeable(str_req *r)
     r->pend_body = NULL;
     if (body == NULL) /* the answer could not be made (out of memory) */
         return str_reply_error(r, 500, "internal", "out of memory");
-    ret = str_reply_json(r, r->pend_status, body, r->pend_len);
+    if (r->pend_extra != NULL)
+        ret = str_reply(r, r->pend_status, "application/json", body,
+                        r->pend_len, r->pend_extra);
+    else
+        ret = str_reply_json(r, r->pend_status, body, r->pend_len);
     free(body);
     return ret;
 }
@@ -1255,6 +1288,8 @@ void str_api_req_cleanup(str_req *r)
 {
     free(r->pend_body);
     r->pend_body = NULL;
+    free(r->pend_extra);
+    r->pend_extra = NULL;
     str_upload_free(r);
 }
 
@@ -1378,6 +1413,9 @@ int str_api_open(str_server *srv)
     srv->tokcache = calloc(1, sizeof(*srv->tokcache));
     if (srv->tokcache == NULL)
         return -ENOMEM;
+    rc = str_session_open(srv);
+    if (rc < 0)
+        return rc;
     rc = cat_writer_start(&srv->cfg.cat, &srv->w);
     if (rc < 0) {
         char buf[128];
@@ -1444,6 +1482,7 @@ void str_api_close(str_server *srv)
     srv->rd = NULL;
     free(srv->tokcache);
     srv->tokcache = NULL;
+    str_session_close(srv);
     srv->catalog_ok = false;
 }
 

@@ -66,6 +66,9 @@ int str_api_create_lesson(str_req *r, const cat_lesson_new *ln,
 /* Answers a deferred request with an error object for rc (yl code) and
  * msg. */
 void str_api_defer_error(str_req *r, int rc, const char *msg);
+/* The same with its own status and error code. */
+void str_api_defer_error_code(str_req *r, int status, const char *code,
+                              const char *msg);
 
 /* Any thread: how a token stands once cat_tokens_verify answered rc (info
  * filled when 0; YL_ENOTFOUND also for a token of the wrong length). 0:
@@ -93,7 +96,7 @@ int str_api_qint(str_req *r, const char *name, int lo, int hi, int *out,
 
 /* ---- str_query.c: slow reads on a pool of reader threads ---- */
 #define STR_QUERY_THREADS 1 /* 2 cores: the loop and the writer need theirs */
-enum str_query_kind { STR_Q_RANKING, STR_Q_SITE, STR_Q_VIEWS };
+enum str_query_kind { STR_Q_RANKING, STR_Q_SITE, STR_Q_VIEWS, STR_Q_SIGNIN };
 struct str_qpool;
 /* A pool of n reader threads named name ("yl-query", "yl-ingest"). */
 int str_query_start(str_server *srv, const char *name, int n,
@@ -107,6 +110,12 @@ int str_query_submit(str_req *r, int kind, const char *code, const char *from,
  * and checks it and submits it to the writer (str_api_submit_views), or
  * answers r with the error. 0 or -ENOMEM. */
 int str_query_submit_views(str_req *r);
+/* Service thread: checks a sign-in's password on a pool thread (slow on
+ * purpose) and opens its session through the writer; the answer goes to
+ * str_session_signin_done(). Strings are copied (the password is wiped
+ * once checked). 0 or -ENOMEM. */
+int str_query_submit_signin(str_req *r, const char *name, const char *password,
+                            const char *addr);
 /* The same for a batch from the websocket channel: in (malloc'd, taken)
  * is the message, tok its sender; the answer goes to
  * str_ws_views_answer(serial). 0 or -ENOMEM. */
