@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -393,7 +394,7 @@ static int need_owner(str_req *r, int64_t id, const char *what, int *ret)
 
 /* ---- deferred answers: writer thread → loop ---- */
 
-enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE, DEF_COURSE };
+enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE, DEF_COURSE, DEF_RETRY };
 
 typedef struct defer_ctx {
     str_server *srv;
@@ -624,6 +625,25 @@ static void defer_run(str_server *srv, str_msg *m)
         }
         n = snprintf(buf, sizeof(buf), "{\"deleted\":%" PRId64 "}", c->arg);
         str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+        return;
+    case DEF_RETRY:
+        if (d->rc == 0) {
+            YL_LOGI("str", "[job=%" PRId64 " lesson=%" PRId64 "] queued again",
+                    c->arg, d->id);
+            if (srv->jobs != NULL)
+                str_jobs_wake(srv->jobs);
+        }
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            str_api_defer_error(r, d->rc, d->error);
+            return;
+        }
+        n = snprintf(buf, sizeof(buf),
+                     "{\"job\":%" PRId64 ",\"lesson\":%" PRId64
+                     ",\"state\":\"queued\"}",
+                     c->arg, d->id);
+        str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
         return;
     }
 }
@@ -977,6 +997,51 @@ int str_api_job_get(str_req *r)
         json_object_set_new(out, "error", json_string(rel));
     }
     return reply_json_obj(r, 200, out);
+}
+
+/* POST /api/v1/jobs/{id}/retry: a failed job once more, from the sources
+ * kept after its failure (keep_failed_sources). */
+int str_api_job_retry(str_req *r)
+{
+    int64_t id = r->id;
+    json_t *out = NULL;
+    char src[PATH_MAX];
+    struct stat stt;
+    defer_ctx *c;
+    int rc, ret;
+
+    if (need_admin(r, "retrying a job", &ret))
+        return ret;
+    rc = cat_jobs_get(r->srv->rd, id, &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "no job %" PRId64, id);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    rc = need_owner(r, json_integer_value(json_object_get(out, "lesson")),
+                    "retrying a job", &ret);
+    json_decref(out);
+    if (rc)
+        return ret;
+    rc = str_pathf(src, sizeof(src), "%s/uploads/%" PRId64,
+                   r->srv->cfg.cat.data_dir, id);
+    if (rc == 0 && stat(src, &stt) != 0)
+        return str_reply_error(r, 409, "conflict",
+                               "job %" PRId64 ": its uploaded files were "
+                               "removed (kept %d s after a failure); upload "
+                               "the lesson again",
+                               id, r->srv->cfg.cat.keep_failed_sources_s);
+    c = defer_new(r, DEF_RETRY);
+    if (c == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    c->arg = id;
+    defer_wait(r);
+    rc = cat_jobs_retry_submit(r->srv->w, id, defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
 }
 
 int str_api_sites_list(str_req *r)

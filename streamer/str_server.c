@@ -192,6 +192,7 @@ static const str_route routes[] = {
     {"/api/v1/lessons/{id}/course", P, API, str_api_lesson_course_begin,
      str_api_lesson_course_done, STR_R_LESSONS},
     {"/api/v1/jobs/{id}", GH, API, str_api_job_get, NULL, STR_R_JOBS},
+    {"/api/v1/jobs/{id}/retry", P, API, str_api_job_retry, NULL, STR_R_JOBS},
     {"/api/v1/courses", GH, API, str_api_courses_list, NULL, STR_R_COURSES},
     {"/api/v1/courses/{id}", GH, API, str_api_course_get, NULL, STR_R_COURSES},
     {"/api/v1/sites", GH, API, str_api_sites_list, NULL, STR_R_SITES},

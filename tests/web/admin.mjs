@@ -132,6 +132,16 @@ test('an upload that is not media fails and the console shows why', async () => 
   }), 90000, 'the failure and its reason on the page');
   log(`non-media upload: ${why}`);
   assert.ok(why.length > 12, `a reason is shown: ${why}`);
+  // 重试 queues the failed job again; it runs and fails again (same file),
+  // which the channel pushes.
+  if (why.startsWith('job:')) {
+    const pushed = () => srv.adminPage.frames.filter((m) => m.type === 'jobs' && !m.snapshot).length;
+    await p.click('#lessons button.retry');
+    await until(() => p.evaluate(() => !document.querySelector('#lessons button.retry')), 5000, 'the job shown queued');
+    const n0 = pushed();
+    await until(() => p.evaluate(() => !!document.querySelector('#lessons button.retry')), 60000, 'the retried job to fail again');
+    assert.ok(pushed() > n0, 'the second failure was pushed');
+  }
 });
 
 test('a notice with no targets is refused', async () => {

@@ -164,7 +164,8 @@ function renderLessons() {
       st = el('td', { class: `state-${j.state}`, 'data-job': j.id, 'data-state': j.state },
         STATE[j.state] || j.state,
         j.state === 'running' || j.state === 'queued' ? el('progress', { max: 1, value: j.progress || 0 }) : null,
-        j.state === 'failed' && j.error ? el('div', { class: 'jerr' }, typeof j.error === 'string' ? j.error : JSON.stringify(j.error)) : null);
+        j.state === 'failed' && j.error ? el('div', { class: 'jerr' }, typeof j.error === 'string' ? j.error : JSON.stringify(j.error)) : null,
+        j.state === 'failed' && S.user.role === 'admin' ? el('button', { class: 'retry', onclick: () => retryJob(j) }, '重试') : null);
     } else {
       st = el('td', { class: `state-${l.state === 'ready' || (j && j.state === 'done') ? 'done' : l.state}`, 'data-state': j ? j.state : l.state }, STATE[l.state] || (j && STATE[j.state]) || l.state || '');
     }
@@ -172,6 +173,16 @@ function renderLessons() {
     tb.append(el('tr', { 'data-lesson': id },
       el('td', {}, String(id)), el('td', {}, l.title || ''), el('td', {}, langs), st,
       el('td', {}, S.user.role === 'admin' ? el('button', { onclick: () => delLesson(id, l.title) }, '删除') : null)));
+  }
+}
+
+async function retryJob(j) {
+  try {
+    await api('POST', `/api/v1/jobs/${j.id}/retry`);
+    S.jobs.set(j.id, { ...j, state: 'queued', progress: 0, error: null });
+    renderLessons();
+  } catch (e) {
+    $('up-err').textContent = `重试失败：${e.message}`;
   }
 }
 
