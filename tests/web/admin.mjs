@@ -187,6 +187,19 @@ test('a notice reaches a station and its read receipt arrives live', async () =>
     const tr = document.querySelector('#report-table tr[data-code="5329"]');
     return tr && tr.cells[3].textContent === '1';
   }), 10000, 'the read receipt in the per-region report');
+  // Down the report to the villages: 大理州 → 大理市 → 喜洲镇, where the
+  // village that read it is not in the unread list and the others are.
+  await p.click('#report-table tr[data-code="5329"] a');
+  await p.waitForSelector('#report-table tr[data-code="532901"] a');
+  await p.click('#report-table tr[data-code="532901"] a');
+  await p.waitForSelector('#report-table tr[data-code="532901104"] a');
+  await p.click('#report-table tr[data-code="532901104"] a');
+  await p.waitForSelector(`#report-table tr[data-code="${srv.site}"]`);
+  const unread = await p.textContent('#unread');
+  assert.match(unread, /^未读的村：/, `the unread villages: ${unread}`);
+  assert.ok(!unread.includes('喜洲村委会'), 'the village that read it is not listed as unread');
+  await p.click('#report-up');
+  await p.waitForSelector('#report-table tr[data-code="532901104"]');
   station.close();
   srv.notice = n.id;
   await shot(p, path.join(shots, 'admin.png'));

@@ -123,7 +123,7 @@ function connect() {
     } else if (m.type === 'notices') {
       for (const n of m.notices || []) S.notices.set(n.id, { ...S.notices.get(n.id), ...n });
       renderNotices();
-      if (S.report && (m.notices || []).some((n) => n.id === S.report)) showReport(S.report);
+      if (S.report && (m.notices || []).some((n) => n.id === S.report)) showReport(S.report, S.reportRegion);
     }
   };
   ws.onclose = (ev) => {
@@ -306,18 +306,32 @@ function renderNotices() {
   }
 }
 
-async function showReport(id) {
+// The parent of a division code ('' at or above the user's scope).
+function parentCode(code) {
+  const p = code.slice(0, { 12: 9, 9: 6, 6: 4, 4: 2 }[code.length] || 0);
+  return p.length > S.user.scope.length ? p : '';
+}
+
+// The report of notice id within region (default: the user's scope); a
+// row opens its own region's report, down to the villages, so an office
+// sees exactly which villages have not read it.
+async function showReport(id, region) {
+  if (id !== S.report) S.reportRegion = '';
+  if (region !== undefined) S.reportRegion = region;
   S.report = id;
+  const at = S.reportRegion || S.user.scope;
   const box = $('report');
   try {
-    const r = await api('GET', `/api/v1/notices/${id}?region=${S.user.scope}`);
+    const r = await api('GET', `/api/v1/notices/${id}?region=${at}`);
     const unread = (r.children || []).filter((c) => c.targeted > 0 && c.read < c.targeted);
+    const villages = at.length >= 9;
     box.replaceChildren(
-      el('h3', {}, `《${r.title}》 各下级区域送达 / 已读`),
+      el('h3', {}, `《${r.title}》 ${at === S.user.scope ? '' : `${at} `}各下级${villages ? '村' : '区域'}送达 / 已读`),
+      at !== S.user.scope ? el('button', { id: 'report-up', onclick: () => showReport(id, parentCode(at)) }, '返回上级') : null,
       el('table', { id: 'report-table' }, el('thead', {}, el('tr', {}, el('th', {}, '区域'), el('th', {}, '目标'), el('th', {}, '送达'), el('th', {}, '已读'))),
         el('tbody', {}, (r.children || []).filter((c) => c.targeted > 0).map((c) => el('tr', { 'data-code': c.code },
-          el('td', {}, c.name), el('td', {}, String(c.targeted)), el('td', {}, String(c.delivered)), el('td', { class: c.read < c.targeted ? 'unread' : '' }, String(c.read)))))),
-      el('p', {}, unread.length ? `未读完的区域：${unread.map((c) => c.name).join('、')}` : '全部已读'));
+          el('td', {}, villages ? c.name : el('a', { href: '#', onclick: (e) => { e.preventDefault(); showReport(id, c.code); } }, c.name)), el('td', {}, String(c.targeted)), el('td', {}, String(c.delivered)), el('td', { class: c.read < c.targeted ? 'unread' : '' }, String(c.read)))))),
+      el('p', { id: 'unread' }, unread.length ? `${villages ? '未读的村' : '未读完的区域'}：${unread.map((c) => c.name).join('、')}` : '全部已读'));
     box.hidden = false;
   } catch (e) {
     box.replaceChildren(el('p', { class: 'err' }, e.message));
