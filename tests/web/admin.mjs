@@ -205,6 +205,23 @@ test('a notice reaches a station and its read receipt arrives live', async () =>
   await shot(p, path.join(shots, 'admin.png'));
 });
 
+test('statistics: the ranking in scope, and CSV for Excel', async () => {
+  const p = srv.adminPage.page;
+  await p.click('.tab[data-tab="stats"]');
+  await p.waitForSelector('#ranking tbody tr[data-code="5329"]');
+  assert.equal(await p.$$eval('#ranking tbody tr', (r) => r.length), 16, 'the 16 prefectures of Yunnan');
+  await p.click('#ranking tr[data-code="5329"] a');
+  await p.waitForSelector('#ranking tbody tr[data-code="532901"]');
+  const [dl] = await Promise.all([p.waitForEvent('download'), p.click('#st-csv')]);
+  const csv = fs.readFileSync(await dl.path());
+  assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 with a BOM (Excel)');
+  const text = csv.toString('utf8');
+  assert.match(text, /^\ufeff名次,代码,区域,/, 'a Chinese header row');
+  assert.match(text, /532901,大理市,/, 'a row per county');
+  assert.match(dl.suggestedFilename(), /\.csv$/);
+  await p.click('.tab[data-tab="notices"]');
+});
+
 test('a county admin sees its own county only', async () => {
   const b = await signIn('dalishi', 'county-pass');
   const p = b.page;
@@ -218,6 +235,12 @@ test('a county admin sees its own county only', async () => {
     report: (await fetch(`/api/v1/notices/${id}?region=5329`)).status >= 403,
   }), srv.notice);
   assert.deepEqual(r, { other: 403, up: 403, own: 200, report: true }, 'another county, the prefecture: 403');
+  await p.click('.tab[data-tab="stats"]');
+  await p.waitForSelector('#ranking tbody tr');
+  assert.equal(await p.inputValue('#st-region'), '532901', 'the ranking starts at the county');
+  await p.fill('#st-region', '5323');
+  await p.click('#st-form button[type=submit]');
+  await until(async () => /查询失败/.test(await p.textContent('#st-err')), 5000, 'another prefecture refused on the page');
   // The channel's jobs snapshot holds its own county's jobs only.
   assert.ok(!b.frames.some((m) => m.type === 'jobs' && m.jobs.some((j) => j.lesson === srv.lesson)), 'the province lesson\'s job is not shown to the county');
 });

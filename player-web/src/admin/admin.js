@@ -99,6 +99,8 @@ for (const b of document.querySelectorAll('.tab')) {
     for (const t of document.querySelectorAll('.tab')) t.classList.toggle('on', t === b);
     $('tab-lessons').hidden = b.dataset.tab !== 'lessons';
     $('tab-notices').hidden = b.dataset.tab !== 'notices';
+    $('tab-stats').hidden = b.dataset.tab !== 'stats';
+    if (b.dataset.tab === 'stats' && !S.ranking) loadRanking();
   });
 }
 
@@ -427,6 +429,71 @@ $('nt-form').addEventListener('submit', async (ev) => {
   } finally {
     $('nt-go').disabled = false;
   }
+});
+
+// ---- statistics: the ranking of child regions, and CSV export ----
+
+const pct = (x) => `${(100 * (x || 0)).toFixed(1)}%`;
+const hrs = (x) => (x || 0).toFixed(2);
+
+async function loadRanking() {
+  const err = $('st-err');
+  err.textContent = '';
+  const region = $('st-region').value.trim() || S.user.scope;
+  const q = new URLSearchParams({ region });
+  if ($('st-from').value) q.set('from', $('st-from').value);
+  if ($('st-to').value) q.set('to', $('st-to').value);
+  try {
+    const r = await api('GET', `/api/v1/stats/ranking?${q}`);
+    S.ranking = r;
+    $('st-region').value = r.region.code;
+    if (!$('st-from').value) $('st-from').value = r.from;
+    if (!$('st-to').value) $('st-to').value = r.to;
+    const tb = $('ranking').tBodies[0];
+    const worst = r.items.length > 3 ? r.items.length - 3 : r.items.length;
+    tb.replaceChildren(...r.items.map((it, i) => el('tr', { 'data-code': it.code, class: i >= worst && r.items.length > 3 ? 'worst' : '' },
+      el('td', {}, String(it.rank)),
+      el('td', {}, it.level === 'village' ? it.name : el('a', { href: '#', onclick: (e) => { e.preventDefault(); $('st-region').value = it.code; loadRanking(); } }, it.name)),
+      el('td', { class: 'num' }, String(it.sites)), el('td', { class: 'num' }, String(it.active_sites)),
+      el('td', { class: 'num' }, pct(it.active_share)), el('td', { class: 'num' }, hrs(it.watch_hours)),
+      el('td', { class: 'num' }, hrs(it.watch_hours_per_site)), el('td', { class: 'num' }, pct(it.completion_rate)))));
+  } catch (e) {
+    err.textContent = `查询失败：${e.message}`;
+  }
+}
+
+// CSV for Excel: UTF-8 with a byte order mark (else Excel reads the
+// Chinese names as GBK), CRLF rows, fields quoted where needed.
+function toCSV(rows) {
+  const q = (v) => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return `\ufeff${rows.map((r) => r.map(q).join(',')).join('\r\n')}\r\n`;
+}
+
+function rankingCSV(r) {
+  return toCSV([
+    ['名次', '代码', '区域', '站点数', '活跃站点', '活跃率', '观看小时', '站均小时', '观看次数', '完成次数', '完成率'],
+    ...r.items.map((it) => [it.rank, it.code, it.name, it.sites, it.active_sites, it.active_share, it.watch_hours,
+      it.watch_hours_per_site, it.sessions, it.completions, it.completion_rate]),
+  ]);
+}
+
+$('st-form').addEventListener('submit', (e) => { e.preventDefault(); loadRanking(); });
+$('st-up').addEventListener('click', () => {
+  const c = $('st-region').value.trim();
+  const p = c.slice(0, { 12: 9, 9: 6, 6: 4, 4: 2 }[c.length] || 0);
+  if (p.length >= S.user.scope.length) { $('st-region').value = p; loadRanking(); }
+});
+$('st-csv').addEventListener('click', () => {
+  if (!S.ranking) return;
+  const blob = new Blob([rankingCSV(S.ranking)], { type: 'text/csv;charset=utf-8' });
+  const a = el('a', { href: URL.createObjectURL(blob), download: `排名-${S.ranking.region.name}-${S.ranking.from}-${S.ranking.to}.csv` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 });
 
 // ---- start: resume a session after a reload ----
