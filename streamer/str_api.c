@@ -394,7 +394,15 @@ static int need_owner(str_req *r, int64_t id, const char *what, int *ret)
 
 /* ---- deferred answers: writer thread → loop ---- */
 
-enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE, DEF_COURSE, DEF_RETRY };
+enum defer_kind {
+    DEF_VIEWS,
+    DEF_CREATE,
+    DEF_DELETE,
+    DEF_COURSE,
+    DEF_RETRY,
+    DEF_PROVISION,
+    DEF_REVOKE
+};
 
 typedef struct defer_ctx {
     str_server *srv;
@@ -402,6 +410,7 @@ typedef struct defer_ctx {
     int kind;
     int64_t arg;  /* lesson id (delete) */
     char *staged; /* upload staging dir (create), removed on failure */
+    char code[CAT_CODE_MAX]; /* provision, revoke: the site */
 } defer_ctx;
 
 typedef struct defer_msg {
@@ -522,6 +531,48 @@ static void cancel_jobs(str_server *srv, int64_t lesson, const json_t *jobs)
     }
 }
 
+/* Service thread: the site tokens of a region are made; the answer lists
+ * each with its site's name and setup path, for a printable page. */
+static void provision_answer(str_server *srv, str_req *r, defer_ctx *c,
+                             defer_msg *d)
+{
+    json_t *items, *tok;
+    size_t i;
+
+    if (d->rc == 0)
+        YL_LOGI("str", "[region=%s] %d site token(s) made, %d kept", c->code,
+                d->accepted, d->duplicates);
+    if (r == NULL)
+        return;
+    if (d->rc < 0 || d->json == NULL) {
+        str_api_defer_error(r, d->rc < 0 ? d->rc : -ENOMEM, d->error);
+        return;
+    }
+    items = json_object_get(d->json, "tokens");
+    json_array_foreach(items, i, tok)
+    {
+        const char *code = json_string_value(json_object_get(tok, "code"));
+        const char *t = json_string_value(json_object_get(tok, "token"));
+        json_t *s = NULL;
+        char setup[128];
+
+        if (code == NULL || t == NULL)
+            continue;
+        if (cat_sites_get(srv->rd, code, &s) == 0 &&
+            json_is_string(json_object_get(s, "name")))
+            json_object_set(tok, "name", json_object_get(s, "name"));
+        json_decref(s);
+        snprintf(setup, sizeof(setup), "/?setup=%s.%s", code, t);
+        json_object_set_new(tok, "setup", json_string(setup));
+    }
+    json_object_set_new(d->json, "region", json_string(c->code));
+    {
+        char *body = json_dumps(d->json, JSON_COMPACT);
+
+        str_api_defer_reply(r, 201, body, body != NULL ? strlen(body) : 0);
+    }
+}
+
 /* Service thread: a writer result arrived. */
 static void defer_run(str_server *srv, str_msg *m)
 {
@@ -626,6 +677,23 @@ static void defer_run(str_server *srv, str_msg *m)
         n = snprintf(buf, sizeof(buf), "{\"deleted\":%" PRId64 "}", c->arg);
         str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
         return;
+    case DEF_PROVISION:
+        provision_answer(srv, r, c, d);
+        return;
+    case DEF_REVOKE:
+        if (d->rc == 0)
+            YL_LOGI("str", "[site=%s] %d site token(s) revoked", c->code,
+                    d->accepted);
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            str_api_defer_error(r, d->rc, d->error);
+            return;
+        }
+        n = snprintf(buf, sizeof(buf), "{\"site\":\"%s\",\"revoked\":%d}",
+                     c->code, d->accepted);
+        str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+        return;
     case DEF_RETRY:
         if (d->rc == 0) {
             YL_LOGI("str", "[job=%" PRId64 " lesson=%" PRId64 "] queued again",
@@ -674,7 +742,8 @@ static void defer_done(void *ud, int rc, const cat_write_result *res)
          * drops its reference right after this callback while the loop
          * drops ours, and jansson's json_decref() reads the count
          * without atomics (ThreadSanitizer saw the race). */
-        if (c->kind == DEF_DELETE && res->json != NULL)
+        if ((c->kind == DEF_DELETE || c->kind == DEF_PROVISION) &&
+            res->json != NULL)
             d->json = json_deep_copy(res->json);
         snprintf(d->error, sizeof(d->error), "%s", res->error);
     }
@@ -1036,6 +1105,97 @@ int str_api_job_retry(str_req *r)
     c->arg = id;
     defer_wait(r);
     rc = cat_jobs_retry_submit(r->srv->w, id, defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
+}
+
+/* The {code} of a /api/v1/sites/{code}/... row into buf; 0 or answered. */
+static int path_code(str_req *r, char *buf, size_t len, int *ret)
+{
+    size_t n = r->arg != NULL ? strcspn(r->arg, "/") : 0;
+
+    if (n == 0 || n >= len) {
+        *ret = str_reply_error(r, 400, "invalid", "no site code in the path");
+        return 1;
+    }
+    memcpy(buf, r->arg, n); /* the {code} segment of r->path */
+    buf[n] = '\0';
+    if (cat_code_level(buf) < 0) {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "\"%s\" is not a division code", buf);
+        return 1;
+    }
+    return 0;
+}
+
+/* POST /api/v1/sites/{code}/tokens?level=village&rotate=1: a site token
+ * for every station of level under a county or smaller region that has
+ * none (rotate: new ones for all, the old revoked) — the console's
+ * provisioning page. Larger regions: `yunling token create --each-site`. */
+int str_api_site_tokens(str_req *r)
+{
+    static const char *const names[] = {"township", "village"};
+    char code[CAT_CODE_MAX], lv[16], rot[8];
+    int level = CAT_LEVEL_VILLAGE, rc, ret;
+    bool rotate = false;
+    defer_ctx *c;
+
+    if (need_admin(r, "provisioning stations", &ret) ||
+        path_code(r, code, sizeof(code), &ret) || need_within(r, code, &ret))
+        return ret;
+    if (cat_code_level(code) < CAT_LEVEL_COUNTY)
+        return str_reply_error(r, 400, "invalid",
+                               "%s: provision a county or a township at a "
+                               "time here (yunling token create --each-site "
+                               "for larger regions)",
+                               code);
+    if (str_req_query(r, "level", lv, sizeof(lv)) > 0) {
+        level = 0;
+        for (int i = 0; i < 2; i++)
+            if (strcmp(lv, names[i]) == 0)
+                level = CAT_LEVEL_TOWNSHIP + i;
+        if (level == 0)
+            return str_reply_error(r, 400, "invalid",
+                                   "level: want township or village");
+    }
+    rotate = str_req_query(r, "rotate", rot, sizeof(rot)) > 0 &&
+             strcmp(rot, "1") == 0;
+    c = defer_new(r, DEF_PROVISION);
+    if (c == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    snprintf(c->code, sizeof(c->code), "%s", code);
+    defer_wait(r);
+    rc = cat_tokens_each_site_submit(r->srv->w, code, level, 0, rotate,
+                                     defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
+}
+
+/* DELETE /api/v1/sites/{code}/tokens: revokes the station's site tokens
+ * (a stolen or retired TV). */
+int str_api_site_tokens_revoke(str_req *r)
+{
+    char code[CAT_CODE_MAX];
+    defer_ctx *c;
+    int rc, ret;
+
+    if (need_admin(r, "revoking a station's token", &ret) ||
+        path_code(r, code, sizeof(code), &ret) || need_within(r, code, &ret))
+        return ret;
+    c = defer_new(r, DEF_REVOKE);
+    if (c == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    snprintf(c->code, sizeof(c->code), "%s", code);
+    defer_wait(r);
+    rc = cat_tokens_revoke_site_submit(r->srv->w, code, defer_done, c);
     if (rc < 0) {
         str_waiting_remove(r->srv, r);
         defer_ctx_free(c);

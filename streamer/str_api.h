@@ -39,18 +39,20 @@ int str_api_lesson_delete(str_req *r); /* DELETE .../lessons/{id} */
 /* POST /api/v1/lessons/{id}/course: head, then its JSON body. */
 int str_api_lesson_course_begin(str_req *r);
 int str_api_lesson_course_done(str_req *r);
-int str_api_job_get(str_req *r);       /* GET /api/v1/jobs/{id} */
-int str_api_job_retry(str_req *r);     /* POST /api/v1/jobs/{id}/retry */
-int str_api_courses_list(str_req *r);  /* GET /api/v1/courses */
-int str_api_course_get(str_req *r);    /* GET /api/v1/courses/{id} */
-int str_api_sites_list(str_req *r);    /* GET /api/v1/sites */
-int str_api_site_get(str_req *r);      /* GET /api/v1/sites/{code} */
-int str_api_whoami(str_req *r);        /* GET /api/v1/whoami */
-int str_api_views_begin(str_req *r);   /* POST /api/v1/views: head */
-int str_api_views_done(str_req *r);    /* ... its body is whole */
-int str_api_stats_now(str_req *r);     /* GET /api/v1/stats/now */
-int str_api_stats_ranking(str_req *r); /* .../stats/ranking */
-int str_api_stats_site(str_req *r);    /* .../stats/sites/{code} */
+int str_api_job_get(str_req *r);      /* GET /api/v1/jobs/{id} */
+int str_api_job_retry(str_req *r);    /* POST /api/v1/jobs/{id}/retry */
+int str_api_courses_list(str_req *r); /* GET /api/v1/courses */
+int str_api_course_get(str_req *r);   /* GET /api/v1/courses/{id} */
+int str_api_sites_list(str_req *r);   /* GET /api/v1/sites */
+int str_api_site_get(str_req *r);     /* GET /api/v1/sites/{code} */
+int str_api_site_tokens(str_req *r);  /* POST /api/v1/sites/{code}/tokens */
+int str_api_site_tokens_revoke(str_req *r); /* DELETE ... */
+int str_api_whoami(str_req *r);             /* GET /api/v1/whoami */
+int str_api_views_begin(str_req *r);        /* POST /api/v1/views: head */
+int str_api_views_done(str_req *r);         /* ... its body is whole */
+int str_api_stats_now(str_req *r);          /* GET /api/v1/stats/now */
+int str_api_stats_ranking(str_req *r);      /* .../stats/ranking */
+int str_api_stats_site(str_req *r);         /* .../stats/sites/{code} */
 /* WRITEABLE without a file body: a deferred answer is ready. */
 int str_api_writeable(str_req *r);
 /* The request is going away: drop what the API held for it. */
