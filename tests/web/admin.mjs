@@ -200,7 +200,15 @@ test('a notice reaches a station and its read receipt arrives live', async () =>
   assert.ok(!unread.includes('喜洲村委会'), 'the village that read it is not listed as unread');
   await p.click('#report-up');
   await p.waitForSelector('#report-table tr[data-code="532901104"]');
+  // 站点: the connected station shows online in 大理州, pushed.
+  await p.click('.tab[data-tab="stations"]');
+  await until(() => p.evaluate(() => {
+    const tr = document.querySelector('#presence tr[data-code="5329"]');
+    return tr && tr.cells[2].textContent === '1';
+  }), 10000, 'the station online under 5329');
   station.close();
+  await until(() => p.evaluate(() => document.getElementById('online-total').textContent === '0'), 70000, 'the station offline once it closed');
+  await p.click('.tab[data-tab="notices"]');
   srv.notice = n.id;
   await shot(p, path.join(shots, 'admin.png'));
 });
@@ -235,6 +243,16 @@ test('a county admin sees its own county only', async () => {
     report: (await fetch(`/api/v1/notices/${id}?region=5329`)).status >= 403,
   }), srv.notice);
   assert.deepEqual(r, { other: 403, up: 403, own: 200, report: true }, 'another county, the prefecture: 403');
+  // Provisioning the county's TVs: a setup link per village, once.
+  await p.click('.tab[data-tab="stations"]');
+  await until(async () => (await p.inputValue('#pv-region')) === '532901', 5000, 'the county prefilled');
+  await p.click('#pv-go');
+  await p.waitForSelector('#pv-list tbody tr');
+  const links = await p.$$eval('#pv-list tbody tr', (r) => r.map((x) => x.cells[2].textContent));
+  assert.ok(links.length > 100 && links.every((l) => l.startsWith(`${srv.base}/?setup=532901`)), `setup links: ${links.length}`);
+  await p.fill('#pv-region', '532301');
+  await p.click('#pv-go');
+  await until(async () => /生成失败/.test(await p.textContent('#pv-err')), 5000, 'another county refused');
   await p.click('.tab[data-tab="stats"]');
   await p.waitForSelector('#ranking tbody tr');
   assert.equal(await p.inputValue('#st-region'), '532901', 'the ranking starts at the county');

@@ -100,6 +100,8 @@ for (const b of document.querySelectorAll('.tab')) {
     $('tab-lessons').hidden = b.dataset.tab !== 'lessons';
     $('tab-notices').hidden = b.dataset.tab !== 'notices';
     $('tab-stats').hidden = b.dataset.tab !== 'stats';
+    $('tab-stations').hidden = b.dataset.tab !== 'stations';
+    if (b.dataset.tab === 'stations') loadPresence();
     if (b.dataset.tab === 'stats' && !S.ranking) loadRanking();
   });
 }
@@ -116,12 +118,17 @@ function connect() {
     if (m.type === 'welcome') {
       S.wsRetry = 1;
       $('live').classList.add('on');
-      const topics = S.user.role === 'admin' ? ['notices', 'jobs'] : ['notices'];
+      const topics = S.user.role === 'admin' ? ['notices', 'jobs', 'presence'] : ['notices', 'presence'];
       ws.send(JSON.stringify({ type: 'subscribe', topics, region: S.user.scope }));
     } else if (m.type === 'jobs') {
       for (const j of m.jobs || []) S.jobs.set(j.id, { ...S.jobs.get(j.id), ...j });
       renderLessons();
       if ((m.jobs || []).some((j) => j.state === 'done' || j.state === 'failed')) loadLessons();
+    } else if (m.type === 'presence') {
+      if (m.snapshot) S.online = {};
+      Object.assign(S.online, m.children || {});
+      S.onlineTotal = m.online;
+      renderPresence();
     } else if (m.type === 'notices') {
       for (const n of m.notices || []) S.notices.set(n.id, { ...S.notices.get(n.id), ...n });
       renderNotices();
@@ -431,6 +438,81 @@ $('nt-form').addEventListener('submit', async (ev) => {
   }
 });
 
+// ---- stations: who is online now; provisioning and revocation ----
+
+async function loadPresence() {
+  if (S.children) return renderPresence();
+  try {
+    S.children = (await api('GET', `/api/v1/sites?parent=${S.user.scope}`)).items;
+  } catch (e) {
+    S.children = [];
+  }
+  if (!$('pv-region').value && S.user.scope.length >= 6) $('pv-region').value = S.user.scope;
+  return renderPresence();
+}
+
+function renderPresence() {
+  if (!S.children) return;
+  const on = S.online || {};
+  $('presence').tBodies[0].replaceChildren(
+    ...S.children.map((c) => el('tr', { 'data-code': c.code }, el('td', {}, c.name), el('td', {}, String(c.stations)),
+      el('td', { class: on[c.code] ? 'ok' : '' }, String(on[c.code] || 0)))),
+    el('tr', {}, el('th', {}, '合计'), el('th', {}, ''), el('th', { id: 'online-total' }, String(S.onlineTotal || 0))));
+}
+
+$('pv-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const err = $('pv-err');
+  err.textContent = '';
+  err.classList.remove('ok');
+  const code = $('pv-region').value.trim();
+  const q = new URLSearchParams({ level: $('pv-level').value });
+  if ($('pv-rotate').checked) {
+    if (!confirm(`作废 ${code} 下所有站点的旧令牌并重新生成？已设置的电视需要重新设置。`)) return;
+    q.set('rotate', '1');
+  }
+  try {
+    const r = await api('POST', `/api/v1/sites/${encodeURIComponent(code)}/tokens?${q}`);
+    S.provision = r;
+    $('pv-list').tBodies[0].replaceChildren(...r.tokens.map((t) => el('tr', { 'data-code': t.code },
+      el('td', {}, t.code), el('td', {}, t.name || ''), el('td', {}, location.origin + t.setup))));
+    err.textContent = `新开通 ${r.created} 个站点；${r.kept} 个站点已有令牌（未列出）。链接只显示这一次，请打印或导出。`;
+    err.classList.add('ok');
+  } catch (e) {
+    err.textContent = `生成失败：${e.message}`;
+  }
+});
+$('pv-print').addEventListener('click', () => window.print());
+$('pv-csv').addEventListener('click', () => {
+  if (!S.provision) return;
+  download(toCSV([['代码', '名称', '设置链接'], ...S.provision.tokens.map((t) => [t.code, t.name || '', location.origin + t.setup])]),
+    `开通-${S.provision.region}.csv`);
+});
+$('rv-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const err = $('rv-err');
+  err.textContent = '';
+  err.classList.remove('ok');
+  const code = $('rv-code').value.trim();
+  if (!confirm(`吊销站点 ${code} 的令牌？该站电视将无法接收通知和上报。`)) return;
+  try {
+    const r = await api('DELETE', `/api/v1/sites/${encodeURIComponent(code)}/tokens`);
+    err.textContent = `已吊销 ${r.revoked} 个令牌`;
+    err.classList.add('ok');
+  } catch (e) {
+    err.textContent = `吊销失败：${e.message}`;
+  }
+});
+
+function download(text, name) {
+  const blob = new Blob([text], { type: 'text/csv;charset=utf-8' });
+  const a = el('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
 // ---- statistics: the ranking of child regions, and CSV export ----
 
 const pct = (x) => `${(100 * (x || 0)).toFixed(1)}%`;
@@ -488,12 +570,7 @@ $('st-up').addEventListener('click', () => {
 });
 $('st-csv').addEventListener('click', () => {
   if (!S.ranking) return;
-  const blob = new Blob([rankingCSV(S.ranking)], { type: 'text/csv;charset=utf-8' });
-  const a = el('a', { href: URL.createObjectURL(blob), download: `排名-${S.ranking.region.name}-${S.ranking.from}-${S.ranking.to}.csv` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  download(rankingCSV(S.ranking), `排名-${S.ranking.region.name}-${S.ranking.from}-${S.ranking.to}.csv`);
 });
 
 // ---- start: resume a session after a reload ----
