@@ -77,6 +77,11 @@ test('a wrong password is refused on the page', async () => {
   await until(async () => (await b.page.textContent('#si-err')).includes('密码错误'), 10000, 'the wrong-password message');
   const cookies = await b.ctx.cookies();
   assert.equal(cookies.length, 0, 'no cookie after a wrong password');
+  // First load over the wire (gzip siblings), far under the 1 MB budget.
+  const bytes = await b.page.evaluate(() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+    .reduce((n, e) => n + (e.transferSize || 0), 0));
+  log(`first load: ${bytes} bytes`);
+  assert.ok(bytes > 0 && bytes < 1024 * 1024, `first load ${bytes} bytes`);
 });
 
 test('the admin uploads a lesson and sees it transcode to done', async () => {
