@@ -401,7 +401,8 @@ enum defer_kind {
     DEF_COURSE,
     DEF_RETRY,
     DEF_PROVISION,
-    DEF_REVOKE
+    DEF_REVOKE,
+    DEF_EDIT
 };
 
 typedef struct defer_ctx {
@@ -680,6 +681,27 @@ static void defer_run(str_server *srv, str_msg *m)
     case DEF_PROVISION:
         provision_answer(srv, r, c, d);
         return;
+    case DEF_EDIT: {
+        json_t *out = NULL;
+        char *body;
+
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            str_api_defer_error(r, d->rc, d->error);
+            return;
+        }
+        YL_LOGI("str", "[lesson=%" PRId64 "] titles or category edited",
+                c->arg);
+        if (cat_lessons_get(srv->rd, c->arg, NULL, &out) < 0) {
+            str_api_defer_error(r, YL_EDB, cat_db_errmsg(srv->rd));
+            return;
+        }
+        body = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        str_api_defer_reply(r, 200, body, body != NULL ? strlen(body) : 0);
+        return;
+    }
     case DEF_REVOKE:
         if (d->rc == 0)
             YL_LOGI("str", "[site=%s] %d site token(s) revoked", c->code,
@@ -1066,6 +1088,48 @@ int str_api_job_get(str_req *r)
         json_object_set_new(out, "error", json_string(rel));
     }
     return reply_json_obj(r, 200, out);
+}
+
+/* POST /api/v1/lessons/{id} (JSON): edit titles and category (the
+ * console), by an admin of the lesson's region. */
+int str_api_lesson_edit_begin(str_req *r)
+{
+    int ret;
+
+    if (need_admin(r, "editing a lesson", &ret) ||
+        need_owner(r, r->id, "editing a lesson", &ret))
+        return ret;
+    return str_body_begin(r, STR_BODY_JSON, 64 * 1024);
+}
+
+int str_api_lesson_edit_done(str_req *r)
+{
+    json_error_t jerr;
+    defer_ctx *c;
+    json_t *in;
+    int rc;
+
+    in = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES,
+                    &jerr);
+    if (in == NULL)
+        return str_reply_error(r, 400, "malformed_json",
+                               "body is not JSON: %s (line %d, column %d)",
+                               jerr.text, jerr.line, jerr.column);
+    c = defer_new(r, DEF_EDIT);
+    if (c == NULL) {
+        json_decref(in);
+        return str_reply_error(r, 500, "internal", "out of memory");
+    }
+    c->arg = r->id;
+    defer_wait(r);
+    rc = cat_lessons_edit_submit(r->srv->w, r->id, in, defer_done, c);
+    json_decref(in);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
 }
 
 /* POST /api/v1/jobs/{id}/retry: a failed job once more, from the sources

@@ -39,8 +39,10 @@ int str_api_lesson_delete(str_req *r); /* DELETE .../lessons/{id} */
 /* POST /api/v1/lessons/{id}/course: head, then its JSON body. */
 int str_api_lesson_course_begin(str_req *r);
 int str_api_lesson_course_done(str_req *r);
-int str_api_job_get(str_req *r);      /* GET /api/v1/jobs/{id} */
-int str_api_job_retry(str_req *r);    /* POST /api/v1/jobs/{id}/retry */
+int str_api_job_get(str_req *r);           /* GET /api/v1/jobs/{id} */
+int str_api_job_retry(str_req *r);         /* POST /api/v1/jobs/{id}/retry */
+int str_api_lesson_edit_begin(str_req *r); /* POST /api/v1/lessons/{id} */
+int str_api_lesson_edit_done(str_req *r);
 int str_api_courses_list(str_req *r); /* GET /api/v1/courses */
 int str_api_course_get(str_req *r);   /* GET /api/v1/courses/{id} */
 int str_api_sites_list(str_req *r);   /* GET /api/v1/sites */

@@ -187,6 +187,8 @@ static const str_route routes[] = {
     {"/api/v1/lessons", GH, API, str_api_lessons_list, NULL, STR_R_LESSONS},
     {"/api/v1/lessons", P, API, str_api_lesson_upload, NULL, STR_R_LESSONS},
     {"/api/v1/lessons/{id}", GH, API, str_api_lesson_get, NULL, STR_R_LESSONS},
+    {"/api/v1/lessons/{id}", P, API, str_api_lesson_edit_begin,
+     str_api_lesson_edit_done, STR_R_LESSONS},
     {"/api/v1/lessons/{id}", D, API, str_api_lesson_delete, NULL,
      STR_R_LESSONS},
     {"/api/v1/lessons/{id}/course", P, API, str_api_lesson_course_begin,
