@@ -119,6 +119,14 @@ test('the admin uploads a lesson and sees it transcode to done', async () => {
   const l = await srv.api('GET', `/api/v1/lessons/${lesson}`);
   assert.equal(l.status, 200);
   assert.deepEqual(l.body.subtitles, ['bo'], 'the dropped subtitle is in the lesson');
+  // 编辑: the title and category edited in place.
+  await p.click(`#lessons tr[data-lesson="${lesson}"] button.edit`);
+  await p.fill(`#lessons tr[data-lesson="${lesson}"] .ed-title`, '核桃种植技术（修订）');
+  await p.fill(`#lessons tr[data-lesson="${lesson}"] .ed-cat`, '林业');
+  await p.click(`#lessons tr[data-lesson="${lesson}"] .ed-save`);
+  await until(() => p.evaluate((id) => document.querySelector(`#lessons tr[data-lesson="${id}"]`).cells[1].textContent === '核桃种植技术（修订）', lesson), 5000, 'the edited title');
+  const e = await srv.api('GET', `/api/v1/lessons/${lesson}`);
+  assert.equal(e.body.category, '林业', 'the category stored');
   srv.lesson = lesson;
   srv.adminPage = b;
 });

@@ -181,8 +181,27 @@ function renderLessons() {
     const langs = [...(l.languages || []).map((t) => `🔊${langName(t)}`), ...(l.subtitles || []).map((t) => `💬${langName(t)}`)].join(' ');
     tb.append(el('tr', { 'data-lesson': id },
       el('td', {}, String(id)), el('td', {}, l.title || ''), el('td', {}, langs), st,
-      el('td', {}, S.user.role === 'admin' ? el('button', { onclick: () => delLesson(id, l.title) }, '删除') : null)));
+      el('td', {}, S.user.role === 'admin' ? [el('button', { class: 'edit', onclick: (e) => editLesson(e.target.closest('tr'), l) }, '编辑'), ' ',
+        el('button', { onclick: () => delLesson(id, l.title) }, '删除')] : null)));
   }
+}
+
+// Inline edit of the Mandarin title and the category (POST /api/v1/lessons/ID).
+function editLesson(tr, l) {
+  const title = el('input', { class: 'ed-title', value: (l.titles && l.titles.zh) || l.title || '' });
+  const cat = el('input', { class: 'ed-cat', value: l.category || '', placeholder: '分类', list: 'cats' });
+  const save = el('button', { class: 'ed-save' }, '保存');
+  tr.cells[1].replaceChildren(title, cat, save);
+  save.addEventListener('click', async () => {
+    try {
+      const out = await api('POST', `/api/v1/lessons/${l.id}`, { titles: { zh: title.value.trim() }, category: cat.value.trim() || null });
+      S.lessons.set(l.id, { ...l, ...out });
+      renderLessons();
+    } catch (e) {
+      $('up-err').textContent = `保存失败：${e.message}`;
+    }
+  });
+  title.focus();
 }
 
 async function retryJob(j) {
