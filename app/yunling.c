@@ -22,6 +22,9 @@ static void usage(FILE *f)
           "  sites list       a site's children as JSON\n"
           "  token create     create an API token (admin or site)\n"
           "  token revoke     revoke a token by its id\n"
+          "  user add         add a person who signs in to /admin/\n"
+          "  user passwd      set a user's password (ends its sessions)\n"
+          "  user disable     refuse a user's sign-in (ends its sessions)\n"
           "\n"
           "'yunling <command> --help' describes each command;\n"
           "'yunling --version' prints the version.\n",
@@ -53,6 +56,8 @@ int main(int argc, char **argv)
         return cat_cli_sites(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0)
         return cat_cli_token(argc - 1, argv + 1);
+    if (strcmp(argv[1], "user") == 0)
+        return cat_cli_user(argc - 1, argv + 1);
     fprintf(stderr, "yunling: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EX_USAGE;

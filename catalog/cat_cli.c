@@ -1,6 +1,6 @@
-/* cat_cli.c - `yunling sites ...` and `yunling token ...`, and the
- * options and config loading every catalog command shares (cat_cli.h
- * lists the exit codes). Main thread. */
+/* cat_cli.c - `yunling sites ...`, `yunling token ...` and `yunling user`, and
+ * the options and config loading every catalog command shares (cat_cli.h lists
+ * the exit codes). Main thread. */
 #include "catalog/cat_cli.h"
 
 #include <errno.h>
@@ -8,10 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "catalog/cat_db.h"
 #include "catalog/cat_sites.h"
 #include "catalog/cat_tokens.h"
+#include "catalog/cat_users.h"
 #include "common/yl_err.h"
 
 static int exit_of(int rc)
@@ -448,6 +452,181 @@ int cat_cli_token(int argc, char **argv)
         ex = exit_of(rc);
     }
 out:
+    cat_db_close(db);
+    return ex;
+}
+
+/* ---- yunling user ---- */
+
+static void user_usage(FILE *f)
+{
+    fputs("usage: yunling user add --name NAME --role admin|viewer --scope "
+          "CODE [--generate]\n"
+          "       yunling user passwd NAME [--generate]\n"
+          "       yunling user disable NAME     (ends its sessions)\n"
+          "       yunling user enable NAME\n"
+          "       yunling user list             (as JSON)\n"
+          "common options: [--config FILE] [--data DIR] [--db FILE] [--init]\n"
+          "The password is the first line of standard input when it is not "
+          "a terminal\n"
+          "(8 to 256 bytes); with --generate, or on a terminal, a random one "
+          "is made and\n"
+          "printed once on standard output. Stored as an Argon2id hash "
+          "(libsodium).\n",
+          f);
+}
+
+/* The password for add/passwd: stdin's first line, or a generated one
+ * (printed by the caller after the commit). 0 or an exit code. */
+static int read_password(const char *cmd, bool generate, char *pw, size_t len,
+                         bool *made)
+{
+    static const char alphabet[] =
+        "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    unsigned char raw[16];
+    size_t n;
+
+    *made = false;
+    if (generate || isatty(STDIN_FILENO)) {
+        if (RAND_bytes(raw, sizeof(raw)) != 1) {
+            fprintf(stderr, "yunling user %s: no random bytes\n", cmd);
+            return EX_SOFTWARE;
+        }
+        for (n = 0; n < sizeof(raw) && n + 1 < len; n++)
+            pw[n] = alphabet[raw[n] % (sizeof(alphabet) - 1)];
+        pw[n] = '\0';
+        *made = true;
+        return 0;
+    }
+    if (fgets(pw, (int)len, stdin) == NULL) {
+        fprintf(stderr,
+                "yunling user %s: no password on standard input (or use "
+                "--generate)\n",
+                cmd);
+        return EX_DATAERR;
+    }
+    n = strcspn(pw, "\r\n");
+    if (pw[n] == '\0' && strlen(pw) == len - 1) {
+        fprintf(stderr, "yunling user %s: password longer than %d bytes\n", cmd,
+                CAT_PASSWORD_MAX);
+        return EX_DATAERR;
+    }
+    pw[n] = '\0';
+    return 0;
+}
+
+int cat_cli_user(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"role", required_argument, NULL, 'r'},
+        {"scope", required_argument, NULL, 's'},
+        {"generate", no_argument, NULL, 'g'},
+        CAT_CLI_LONG_OPTIONS,
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cat_cli_opts co = {0};
+    const char *name = NULL, *role = NULL, *scope = NULL, *sub;
+    char pw[CAT_PASSWORD_MAX + 2];
+    bool generate = false, made = false;
+    cat_config cfg;
+    cat_db *db = NULL;
+    json_t *j = NULL;
+    int c, rc = 0, ex, r = 0;
+
+    pw[0] = '\0';
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        user_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EX_USAGE : EX_OK;
+    }
+    sub = argv[1];
+    optind = 0;
+    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            name = optarg;
+            break;
+        case 'r':
+            role = optarg;
+            break;
+        case 's':
+            scope = optarg;
+            break;
+        case 'g':
+            generate = true;
+            break;
+        case 'h':
+            user_usage(stdout);
+            return EX_OK;
+        default:
+            if (cat_cli_opt(&co, c, optarg))
+                break;
+            user_usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    argc -= optind + 1;
+    argv += optind + 1;
+    if (strcmp(sub, "add") == 0) {
+        if (argc != 0 || name == NULL || role == NULL || scope == NULL) {
+            fputs("yunling user add: --name, --role and --scope are "
+                  "required\n",
+                  stderr);
+            return EX_USAGE;
+        }
+        r = cat_role_parse(role);
+        if (r != CAT_ROLE_ADMIN && r != CAT_ROLE_VIEWER) {
+            fprintf(stderr,
+                    "yunling user add: --role: want admin or viewer, got "
+                    "\"%s\"\n",
+                    role);
+            return EX_USAGE;
+        }
+    } else if (strcmp(sub, "passwd") == 0 || strcmp(sub, "disable") == 0 ||
+               strcmp(sub, "enable") == 0) {
+        if (argc != 1) {
+            fprintf(stderr, "yunling user %s: want one user name\n", sub);
+            return EX_USAGE;
+        }
+        name = argv[0];
+    } else if (strcmp(sub, "list") != 0 || argc != 0) {
+        fprintf(stderr,
+                "yunling user: unknown command or wrong arguments: %s\n", sub);
+        user_usage(stderr);
+        return EX_USAGE;
+    }
+    if (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0) {
+        ex = read_password(sub, generate, pw, sizeof(pw), &made);
+        if (ex != 0)
+            goto out;
+    }
+    ex = load_config("user", &co, &cfg);
+    if (ex == 0)
+        ex = open_db("user", &cfg, &db);
+    if (ex != 0)
+        goto out;
+    if (strcmp(sub, "add") == 0)
+        rc = cat_users_add(db, name, r, scope, pw);
+    else if (strcmp(sub, "passwd") == 0)
+        rc = cat_users_passwd(db, name, pw);
+    else if (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0)
+        rc = cat_users_disable(db, name, strcmp(sub, "disable") == 0);
+    else
+        rc = cat_users_list(db, &j);
+    if (rc < 0) {
+        fprintf(stderr, "yunling user %s: %s\n", sub, cat_db_errmsg(db));
+        ex = exit_of(rc);
+        goto out;
+    }
+    if (j != NULL)
+        print_json(j);
+    if (made) /* printed once, only when stored */
+        printf("%s\n", pw);
+out:
+    explicit_bzero(pw, sizeof(pw));
+    json_decref(j);
     cat_db_close(db);
     return ex;
 }

@@ -22,6 +22,8 @@
 /* argv[0] is "sites" / "token". Each returns the process exit code. */
 int cat_cli_sites(int argc, char **argv);
 int cat_cli_token(int argc, char **argv);
+/* `yunling user add|passwd|disable|enable|list` (cat_users.h). */
+int cat_cli_user(int argc, char **argv);
 
 /* The shared options, as getopt_long() returns them. */
 typedef struct cat_cli_opts {

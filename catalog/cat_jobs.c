@@ -576,3 +576,91 @@ int cat_jobs_recent(cat_db *db, const char *region, int64_t since_ms,
     *out = arr;
     return 0;
 }
+
+int cat_jobs_retry(cat_db *db, int64_t id, int64_t *lesson)
+{
+    static const char sql[] =
+        "UPDATE jobs SET state = 'queued', attempts = 0, progress = 0, "
+        "error = NULL, not_before_ms = 0, updated_ms = ?2 "
+        "WHERE id = ?1 AND state = 'failed' RETURNING lesson_id";
+    static const char sql_known[] = "SELECT state FROM jobs WHERE id = ?1";
+    static const char sql_lesson[] =
+        "UPDATE lessons SET state = 'pending' WHERE id = ?1 AND "
+        "state = 'failed'";
+    sqlite3_stmt *st;
+    int64_t lid = 0;
+    cat_tx tx;
+    int rc;
+
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    st = cat_stmt(db, sql);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, cat_now_ms());
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        lid = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+    }
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        rc = cat_err(db, rc, "retry job");
+        goto out;
+    }
+    if (lid == 0) { /* not failed: say what it is */
+        st = cat_stmt(db, sql_known);
+        if (st == NULL) {
+            rc = YL_EDB;
+            goto out;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            rc = cat_fail(db, YL_EINVAL, "job %lld is %s, not failed",
+                          (long long)id, cat_col_text(st, 0));
+        else
+            rc = cat_fail(db, YL_ENOTFOUND, "no job %lld", (long long)id);
+        cat_stmt_done(st);
+        goto out;
+    }
+    st = cat_stmt(db, sql_lesson);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, lid);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "retry lesson");
+    if (rc == 0 && lesson != NULL)
+        *lesson = lid;
+out:
+    return cat_tx_end(db, &tx, rc);
+}
+
+static int retry_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct job_arg *a = arg;
+    int64_t lesson = 0;
+    int rc = cat_jobs_retry(db, a->id, &lesson);
+
+    if (rc == 0)
+        res->id = lesson;
+    return rc;
+}
+
+int cat_jobs_retry_submit(cat_writer *w, int64_t id, cat_write_done done,
+                          void *ud)
+{
+    struct job_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    a->id = id;
+    return cat_writer_submit(w, retry_op, a, job_arg_free, done, ud);
+}

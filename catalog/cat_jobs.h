@@ -69,6 +69,14 @@ int cat_jobs_fail_submit(cat_writer *w, int64_t id, const char *reason,
                          int max_attempts, int64_t retry_delay_ms,
                          cat_write_done done, void *ud);
 
+/* Writer connection: an administrator asks for a failed job again (the
+ * console's 重试). It goes back to "queued" with its attempts reset and
+ * its lesson to "pending"; res->id is the lesson. YL_ENOTFOUND for no such
+ * job, YL_EINVAL when it is not failed. */
+int cat_jobs_retry(cat_db *db, int64_t id, int64_t *lesson);
+int cat_jobs_retry_submit(cat_writer *w, int64_t id, cat_write_done done,
+                          void *ud);
+
 /* Writer connection, at server start: jobs left "running" by a previous
  * process go back to "queued"; the interrupted attempt is not counted.
  * Returns the number requeued or a negative code. */

@@ -1001,3 +1001,158 @@ int cat_lessons_delete_submit(cat_writer *w, int64_t id, cat_write_done done,
     *a = id;
     return cat_writer_submit(w, delete_op, a, free, done, ud);
 }
+
+int cat_lessons_edit(cat_db *db, int64_t id, const json_t *edit)
+{
+    static const char sql_live[] =
+        "SELECT 1 FROM lessons WHERE id = ?1 AND state <> 'deleted'";
+    static const char sql_set[] =
+        "INSERT INTO lesson_titles(lesson_id, lang, title) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(lesson_id, lang) DO UPDATE SET title = excluded.title";
+    static const char sql_del[] =
+        "DELETE FROM lesson_titles WHERE lesson_id = ?1 AND lang = ?2";
+    static const char sql_count[] =
+        "SELECT count(*) FROM lesson_titles WHERE lesson_id = ?1";
+    static const char sql_cat[] =
+        "UPDATE lessons SET category = ?2 WHERE id = ?1";
+    const json_t *titles = json_object_get(edit, "titles");
+    const json_t *cat = json_object_get(edit, "category");
+    const char *k;
+    json_t *v;
+    char canon[64];
+    sqlite3_stmt *st;
+    cat_tx tx;
+    int rc;
+
+    if (!json_is_object(edit) || (titles != NULL && !json_is_object(titles)))
+        return cat_fail(db, YL_EINVAL,
+                        "want {\"titles\": {LANG: title}, \"category\": ...}");
+    json_object_foreach((json_t *)titles, k, v)
+    {
+        const char *t = json_string_value(v);
+
+        if (cat_lang_normalize(k, canon, sizeof(canon)) < 0)
+            return cat_fail(db, YL_EBADLANG,
+                            "titles.%s: \"%s\" is not a BCP-47 tag", k, k);
+        if (!json_is_null(v) &&
+            (t == NULL || t[0] == '\0' || !yl_utf8_text(t) ||
+             cat_utf8_len(t) > TITLE_MAX))
+            return cat_fail(db, YL_EINVAL,
+                            "titles.%s: want 1..%d characters of UTF-8 text "
+                            "(null removes it)",
+                            k, TITLE_MAX);
+    }
+    if (cat != NULL && !json_is_null(cat) &&
+        (!json_is_string(cat) || json_string_value(cat)[0] == '\0' ||
+         !yl_utf8_text(json_string_value(cat)) ||
+         cat_utf8_len(json_string_value(cat)) > 64))
+        return cat_fail(db, YL_EINVAL,
+                        "category: want 1..64 characters (null clears it)");
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    st = cat_stmt(db, sql_live);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE
+                 ? cat_fail(db, YL_ENOTFOUND, "no lesson %lld", (long long)id)
+                 : cat_err(db, rc, "edit lesson");
+        goto out;
+    }
+    rc = 0;
+    json_object_foreach((json_t *)titles, k, v)
+    {
+        cat_lang_normalize(k, canon, sizeof(canon));
+        st = cat_stmt(db, json_is_null(v) ? sql_del : sql_set);
+        if (st == NULL) {
+            rc = YL_EDB;
+            goto out;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        cat_bind_text(st, 2, canon);
+        if (!json_is_null(v))
+            cat_bind_text(st, 3, json_string_value(v));
+        rc = sqlite3_step(st);
+        cat_stmt_done(st);
+        if (rc != SQLITE_DONE) {
+            rc = cat_err(db, rc, "edit title");
+            goto out;
+        }
+        rc = 0;
+    }
+    st = cat_stmt(db, sql_count);
+    if (st == NULL) {
+        rc = YL_EDB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    cat_stmt_done(st);
+    if (rc <= 0) {
+        rc = rc < 0 ? cat_err(db, SQLITE_ERROR, "count titles")
+                    : cat_fail(db, YL_EINVAL,
+                               "titles: a lesson keeps at least one title");
+        goto out;
+    }
+    rc = 0;
+    if (cat != NULL) {
+        st = cat_stmt(db, sql_cat);
+        if (st == NULL) {
+            rc = YL_EDB;
+            goto out;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        cat_bind_text(st, 2, json_string_value(cat)); /* NULL clears */
+        rc = sqlite3_step(st);
+        cat_stmt_done(st);
+        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "edit category");
+    }
+out:
+    return cat_tx_end(db, &tx, rc);
+}
+
+struct edit_arg {
+    int64_t id;
+    json_t *edit;
+};
+
+static void edit_arg_free(void *p)
+{
+    struct edit_arg *a = p;
+
+    if (a != NULL)
+        json_decref(a->edit);
+    free(a);
+}
+
+/* Writer thread. */
+static int edit_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct edit_arg *a = arg;
+
+    res->id = a->id;
+    return cat_lessons_edit(db, a->id, a->edit);
+}
+
+int cat_lessons_edit_submit(cat_writer *w, int64_t id, const json_t *edit,
+                            cat_write_done done, void *ud)
+{
+    struct edit_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    a->id = id;
+    /* A copy: the writer thread owns it (jansson counts are not atomic). */
+    a->edit = json_deep_copy(edit);
+    if (a->edit == NULL) {
+        free(a);
+        return -ENOMEM;
+    }
+    return cat_writer_submit(w, edit_op, a, edit_arg_free, done, ud);
+}

@@ -135,4 +135,14 @@ int cat_lessons_delete(cat_db *db, int64_t id, json_t **jobs);
 int cat_lessons_delete_submit(cat_writer *w, int64_t id, cat_write_done done,
                               void *ud);
 
+/* Writer connection: edits a lesson's titles and category (the console).
+ * edit = {"titles": {LANG: "title" or null (removes it)}, "category":
+ * "..." or null (clears it)}; either key may be absent. A lesson keeps at
+ * least one title. YL_ENOTFOUND for no such (or a deleted) lesson,
+ * YL_EINVAL / YL_EBADLANG naming the field. */
+int cat_lessons_edit(cat_db *db, int64_t id, const json_t *edit);
+/* Same through the writer (edit is copied). */
+int cat_lessons_edit_submit(cat_writer *w, int64_t id, const json_t *edit,
+                            cat_write_done done, void *ud);
+
 #endif

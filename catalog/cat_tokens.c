@@ -344,3 +344,120 @@ out:
     free(rows);
     return rc;
 }
+
+/* ---- through the writer: provisioning and revocation by site ---- */
+
+struct each_arg {
+    char region[CAT_CODE_MAX + 8];
+    int level;
+    int ttl;
+    bool rotate;
+    json_t *out; /* the tokens made, filled by emit */
+};
+
+static void each_arg_free(void *p)
+{
+    struct each_arg *a = p;
+
+    if (a == NULL)
+        return;
+    json_decref(a->out);
+    free(a);
+}
+
+static void each_emit(const char *code, const char *token, void *ud)
+{
+    struct each_arg *a = ud;
+
+    json_array_append_new(
+        a->out, json_pack("{s:s, s:s}", "code", code, "token", token));
+}
+
+/* Writer thread. */
+static int each_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct each_arg *a = arg;
+    int made = 0, kept = 0, rc;
+
+    a->out = json_array();
+    if (a->out == NULL)
+        return -ENOMEM;
+    rc = cat_tokens_each_site(db, a->region, a->level, a->ttl, a->rotate,
+                              each_emit, a, &made, &kept);
+    if (rc == 0) {
+        res->accepted = made;
+        res->duplicates = kept;
+        res->json = json_pack("{s:i, s:i, s:O}", "created", made, "kept", kept,
+                              "tokens", a->out);
+        if (res->json == NULL)
+            rc = -ENOMEM;
+    }
+    return rc;
+}
+
+int cat_tokens_each_site_submit(cat_writer *w, const char *region, int level,
+                                int ttl_days, bool rotate, cat_write_done done,
+                                void *ud)
+{
+    struct each_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    snprintf(a->region, sizeof(a->region), "%s", region ? region : "");
+    a->level = level;
+    a->ttl = ttl_days;
+    a->rotate = rotate;
+    return cat_writer_submit(w, each_op, a, each_arg_free, done, ud);
+}
+
+int cat_tokens_revoke_site(cat_db *db, const char *code)
+{
+    static const char sql[] =
+        "UPDATE tokens SET revoked = 1 WHERE role = 'site' AND revoked = 0 "
+        "AND scope_id = (SELECT id FROM sites WHERE code = ?1)";
+    sqlite3_stmt *st = cat_stmt(db, sql);
+    cat_tx tx;
+    int rc;
+
+    if (st == NULL)
+        return YL_EDB;
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0) {
+        cat_stmt_done(st);
+        return rc;
+    }
+    cat_bind_text(st, 1, code);
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    rc = rc == SQLITE_DONE ? sqlite3_changes(db->h)
+                           : cat_err(db, rc, "revoke site tokens");
+    return cat_tx_end(db, &tx, rc);
+}
+
+struct revoke_arg {
+    char code[CAT_CODE_MAX + 8];
+};
+
+/* Writer thread. */
+static int revoke_site_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct revoke_arg *a = arg;
+    int rc = cat_tokens_revoke_site(db, a->code);
+
+    if (rc >= 0) {
+        res->accepted = rc;
+        rc = 0;
+    }
+    return rc;
+}
+
+int cat_tokens_revoke_site_submit(cat_writer *w, const char *code,
+                                  cat_write_done done, void *ud)
+{
+    struct revoke_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    snprintf(a->code, sizeof(a->code), "%s", code ? code : "");
+    return cat_writer_submit(w, revoke_site_op, a, free, done, ud);
+}

@@ -70,6 +70,19 @@ int cat_tokens_each_site(cat_db *db, const char *region, int level,
                          int ttl_days, bool rotate, cat_token_emit emit,
                          void *ud, int *created, int *kept);
 
+/* The same through the writer (the console's provisioning page):
+ * res->json = {"created": N, "kept": M, "tokens": [{"code","token"}]}. */
+int cat_tokens_each_site_submit(cat_writer *w, const char *region, int level,
+                                int ttl_days, bool rotate, cat_write_done done,
+                                void *ud);
+
+/* Writer connection: revokes every site token of site code; returns how
+ * many (0 when it had none) or a negative code. The _submit form puts the
+ * count in res->accepted. */
+int cat_tokens_revoke_site(cat_db *db, const char *code);
+int cat_tokens_revoke_site_submit(cat_writer *w, const char *code,
+                                  cat_write_done done, void *ud);
+
 /* Writer connection: revokes token id. 0 or YL_ENOTFOUND. */
 int cat_tokens_revoke(cat_db *db, int64_t id);
 

@@ -9,7 +9,7 @@ PKGS=(
     libswscale-dev libswresample-dev
     libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libssl-dev
     libsqlite3-dev sqlite3 libjansson-dev
-    libcmocka-dev libinih-dev libhttp-parser-dev
+    libcmocka-dev libinih-dev libhttp-parser-dev libsodium-dev
     clang libclang-rt-14-dev cppcheck
     nodejs npm chromium
     libharfbuzz-bin woff2 fontconfig

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -272,8 +273,17 @@ static int authenticate(str_req *r, int *ret)
 
     r->has_token = false;
     n = str_req_hdr(r, "authorization", h, sizeof(h));
-    if (n == -1)
+    if (n == -1) {
+        /* No header: a person's session cookie, if any. A stale cookie
+         * is anonymous (the player shares the origin), and handlers that
+         * need a caller say why (session_expired). */
+        rc = str_session_auth(r);
+        if (rc < 0) {
+            *ret = reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+            return 1;
+        }
         return 0;
+    }
     if (n <= 0 || strncasecmp(h, "Bearer ", 7) != 0) {
         *ret = str_reply_error(r, 401, "unauthorized",
                                "Authorization must be \"Bearer <token>\"");
@@ -300,6 +310,12 @@ static int authenticate(str_req *r, int *ret)
 /* 1 when it answered (no token → 401, site token → 403). */
 static int need_admin(str_req *r, const char *what, int *ret)
 {
+    if (!r->has_token && r->session_state == STR_SESSION_EXPIRED) {
+        *ret =
+            str_reply_error(r, 401, "session_expired",
+                            "%s: the session has expired; sign in again", what);
+        return 1;
+    }
     if (!r->has_token) {
         *ret = str_reply_error(r, 401, "unauthorized",
                                "%s needs an admin token (Authorization: "
@@ -378,7 +394,16 @@ static int need_owner(str_req *r, int64_t id, const char *what, int *ret)
 
 /* ---- deferred answers: writer thread → loop ---- */
 
-enum defer_kind { DEF_VIEWS, DEF_CREATE, DEF_DELETE, DEF_COURSE };
+enum defer_kind {
+    DEF_VIEWS,
+    DEF_CREATE,
+    DEF_DELETE,
+    DEF_COURSE,
+    DEF_RETRY,
+    DEF_PROVISION,
+    DEF_REVOKE,
+    DEF_EDIT
+};
 
 typedef struct defer_ctx {
     str_server *srv;
@@ -386,6 +411,7 @@ typedef struct defer_ctx {
     int kind;
     int64_t arg;  /* lesson id (delete) */
     char *staged; /* upload staging dir (create), removed on failure */
+    char code[CAT_CODE_MAX]; /* provision, revoke: the site */
 } defer_ctx;
 
 typedef struct defer_msg {
@@ -459,6 +485,18 @@ void str_api_defer_error(str_req *r, int rc, const char *msg)
     defer_error_as(r, rc, msg, NULL);
 }
 
+void str_api_defer_error_code(str_req *r, int status, const char *code,
+                              const char *msg)
+{
+    json_t *o =
+        json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    str_api_defer_reply(r, body != NULL ? status : 500, body,
+                        body != NULL ? strlen(body) : 0);
+}
+
 /* Service thread: the lesson's delete committed and cancelled its queued
  * or running job (jobs: its jobs as they were before). A running
  * transcoder is stopped by the runner; the sources of every job that did
@@ -491,6 +529,48 @@ static void cancel_jobs(str_server *srv, int64_t lesson, const json_t *jobs)
         if (rc < 0 && rc != -ENOENT)
             YL_LOGW("str", "[job=%" PRId64 "] remove sources: %s", id,
                     strerror(-rc));
+    }
+}
+
+/* Service thread: the site tokens of a region are made; the answer lists
+ * each with its site's name and setup path, for a printable page. */
+static void provision_answer(str_server *srv, str_req *r, defer_ctx *c,
+                             defer_msg *d)
+{
+    json_t *items, *tok;
+    size_t i;
+
+    if (d->rc == 0)
+        YL_LOGI("str", "[region=%s] %d site token(s) made, %d kept", c->code,
+                d->accepted, d->duplicates);
+    if (r == NULL)
+        return;
+    if (d->rc < 0 || d->json == NULL) {
+        str_api_defer_error(r, d->rc < 0 ? d->rc : -ENOMEM, d->error);
+        return;
+    }
+    items = json_object_get(d->json, "tokens");
+    json_array_foreach(items, i, tok)
+    {
+        const char *code = json_string_value(json_object_get(tok, "code"));
+        const char *t = json_string_value(json_object_get(tok, "token"));
+        json_t *s = NULL;
+        char setup[128];
+
+        if (code == NULL || t == NULL)
+            continue;
+        if (cat_sites_get(srv->rd, code, &s) == 0 &&
+            json_is_string(json_object_get(s, "name")))
+            json_object_set(tok, "name", json_object_get(s, "name"));
+        json_decref(s);
+        snprintf(setup, sizeof(setup), "/?setup=%s.%s", code, t);
+        json_object_set_new(tok, "setup", json_string(setup));
+    }
+    json_object_set_new(d->json, "region", json_string(c->code));
+    {
+        char *body = json_dumps(d->json, JSON_COMPACT);
+
+        str_api_defer_reply(r, 201, body, body != NULL ? strlen(body) : 0);
     }
 }
 
@@ -598,6 +678,63 @@ static void defer_run(str_server *srv, str_msg *m)
         n = snprintf(buf, sizeof(buf), "{\"deleted\":%" PRId64 "}", c->arg);
         str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
         return;
+    case DEF_PROVISION:
+        provision_answer(srv, r, c, d);
+        return;
+    case DEF_EDIT: {
+        json_t *out = NULL;
+        char *body;
+
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            str_api_defer_error(r, d->rc, d->error);
+            return;
+        }
+        YL_LOGI("str", "[lesson=%" PRId64 "] titles or category edited",
+                c->arg);
+        if (cat_lessons_get(srv->rd, c->arg, NULL, &out) < 0) {
+            str_api_defer_error(r, YL_EDB, cat_db_errmsg(srv->rd));
+            return;
+        }
+        body = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        str_api_defer_reply(r, 200, body, body != NULL ? strlen(body) : 0);
+        return;
+    }
+    case DEF_REVOKE:
+        if (d->rc == 0)
+            YL_LOGI("str", "[site=%s] %d site token(s) revoked", c->code,
+                    d->accepted);
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            str_api_defer_error(r, d->rc, d->error);
+            return;
+        }
+        n = snprintf(buf, sizeof(buf), "{\"site\":\"%s\",\"revoked\":%d}",
+                     c->code, d->accepted);
+        str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+        return;
+    case DEF_RETRY:
+        if (d->rc == 0) {
+            YL_LOGI("str", "[job=%" PRId64 " lesson=%" PRId64 "] queued again",
+                    c->arg, d->id);
+            if (srv->jobs != NULL)
+                str_jobs_wake(srv->jobs);
+        }
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            str_api_defer_error(r, d->rc, d->error);
+            return;
+        }
+        n = snprintf(buf, sizeof(buf),
+                     "{\"job\":%" PRId64 ",\"lesson\":%" PRId64
+                     ",\"state\":\"queued\"}",
+                     c->arg, d->id);
+        str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
+        return;
     }
 }
 
@@ -627,7 +764,8 @@ static void defer_done(void *ud, int rc, const cat_write_result *res)
          * drops its reference right after this callback while the loop
          * drops ours, and jansson's json_decref() reads the count
          * without atomics (ThreadSanitizer saw the race). */
-        if (c->kind == DEF_DELETE && res->json != NULL)
+        if ((c->kind == DEF_DELETE || c->kind == DEF_PROVISION) &&
+            res->json != NULL)
             d->json = json_deep_copy(res->json);
         snprintf(d->error, sizeof(d->error), "%s", res->error);
     }
@@ -952,6 +1090,184 @@ int str_api_job_get(str_req *r)
     return reply_json_obj(r, 200, out);
 }
 
+/* POST /api/v1/lessons/{id} (JSON): edit titles and category (the
+ * console), by an admin of the lesson's region. */
+int str_api_lesson_edit_begin(str_req *r)
+{
+    int ret;
+
+    if (need_admin(r, "editing a lesson", &ret) ||
+        need_owner(r, r->id, "editing a lesson", &ret))
+        return ret;
+    return str_body_begin(r, STR_BODY_JSON, 64 * 1024);
+}
+
+int str_api_lesson_edit_done(str_req *r)
+{
+    json_error_t jerr;
+    defer_ctx *c;
+    json_t *in;
+    int rc;
+
+    in = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES,
+                    &jerr);
+    if (in == NULL)
+        return str_reply_error(r, 400, "malformed_json",
+                               "body is not JSON: %s (line %d, column %d)",
+                               jerr.text, jerr.line, jerr.column);
+    c = defer_new(r, DEF_EDIT);
+    if (c == NULL) {
+        json_decref(in);
+        return str_reply_error(r, 500, "internal", "out of memory");
+    }
+    c->arg = r->id;
+    defer_wait(r);
+    rc = cat_lessons_edit_submit(r->srv->w, r->id, in, defer_done, c);
+    json_decref(in);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
+}
+
+/* POST /api/v1/jobs/{id}/retry: a failed job once more, from the sources
+ * kept after its failure (keep_failed_sources). */
+int str_api_job_retry(str_req *r)
+{
+    int64_t id = r->id;
+    json_t *out = NULL;
+    char src[PATH_MAX];
+    struct stat stt;
+    defer_ctx *c;
+    int rc, ret;
+
+    if (need_admin(r, "retrying a job", &ret))
+        return ret;
+    rc = cat_jobs_get(r->srv->rd, id, &out);
+    if (rc == YL_ENOTFOUND)
+        return str_reply_error(r, 404, "not_found", "no job %" PRId64, id);
+    if (rc < 0)
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    rc = need_owner(r, json_integer_value(json_object_get(out, "lesson")),
+                    "retrying a job", &ret);
+    json_decref(out);
+    if (rc)
+        return ret;
+    rc = str_pathf(src, sizeof(src), "%s/uploads/%" PRId64,
+                   r->srv->cfg.cat.data_dir, id);
+    if (rc == 0 && stat(src, &stt) != 0)
+        return str_reply_error(r, 409, "conflict",
+                               "job %" PRId64 ": its uploaded files were "
+                               "removed (kept %d s after a failure); upload "
+                               "the lesson again",
+                               id, r->srv->cfg.cat.keep_failed_sources_s);
+    c = defer_new(r, DEF_RETRY);
+    if (c == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    c->arg = id;
+    defer_wait(r);
+    rc = cat_jobs_retry_submit(r->srv->w, id, defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
+}
+
+/* The {code} of a /api/v1/sites/{code}/... row into buf; 0 or answered. */
+static int path_code(str_req *r, char *buf, size_t len, int *ret)
+{
+    size_t n = r->arg != NULL ? strcspn(r->arg, "/") : 0;
+
+    if (n == 0 || n >= len) {
+        *ret = str_reply_error(r, 400, "invalid", "no site code in the path");
+        return 1;
+    }
+    memcpy(buf, r->arg, n); /* the {code} segment of r->path */
+    buf[n] = '\0';
+    if (cat_code_level(buf) < 0) {
+        *ret = str_reply_error(r, 400, "invalid",
+                               "\"%s\" is not a division code", buf);
+        return 1;
+    }
+    return 0;
+}
+
+/* POST /api/v1/sites/{code}/tokens?level=village&rotate=1: a site token
+ * for every station of level under a county or smaller region that has
+ * none (rotate: new ones for all, the old revoked) — the console's
+ * provisioning page. Larger regions: `yunling token create --each-site`. */
+int str_api_site_tokens(str_req *r)
+{
+    static const char *const names[] = {"township", "village"};
+    char code[CAT_CODE_MAX], lv[16], rot[8];
+    int level = CAT_LEVEL_VILLAGE, rc, ret;
+    bool rotate = false;
+    defer_ctx *c;
+
+    if (need_admin(r, "provisioning stations", &ret) ||
+        path_code(r, code, sizeof(code), &ret) || need_within(r, code, &ret))
+        return ret;
+    if (cat_code_level(code) < CAT_LEVEL_COUNTY)
+        return str_reply_error(r, 400, "invalid",
+                               "%s: provision a county or a township at a "
+                               "time here (yunling token create --each-site "
+                               "for larger regions)",
+                               code);
+    if (str_req_query(r, "level", lv, sizeof(lv)) > 0) {
+        level = 0;
+        for (int i = 0; i < 2; i++)
+            if (strcmp(lv, names[i]) == 0)
+                level = CAT_LEVEL_TOWNSHIP + i;
+        if (level == 0)
+            return str_reply_error(r, 400, "invalid",
+                                   "level: want township or village");
+    }
+    rotate = str_req_query(r, "rotate", rot, sizeof(rot)) > 0 &&
+             strcmp(rot, "1") == 0;
+    c = defer_new(r, DEF_PROVISION);
+    if (c == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    snprintf(c->code, sizeof(c->code), "%s", code);
+    defer_wait(r);
+    rc = cat_tokens_each_site_submit(r->srv->w, code, level, 0, rotate,
+                                     defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
+}
+
+/* DELETE /api/v1/sites/{code}/tokens: revokes the station's site tokens
+ * (a stolen or retired TV). */
+int str_api_site_tokens_revoke(str_req *r)
+{
+    char code[CAT_CODE_MAX];
+    defer_ctx *c;
+    int rc, ret;
+
+    if (need_admin(r, "revoking a station's token", &ret) ||
+        path_code(r, code, sizeof(code), &ret) || need_within(r, code, &ret))
+        return ret;
+    c = defer_new(r, DEF_REVOKE);
+    if (c == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    snprintf(c->code, sizeof(c->code), "%s", code);
+    defer_wait(r);
+    rc = cat_tokens_revoke_site_submit(r->srv->w, code, defer_done, c);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
+}
+
 int str_api_sites_list(str_req *r)
 {
     char parent[32];
@@ -1152,6 +1468,8 @@ int str_api_prepare(str_req *r, int *ret)
             r->srv->m.events_rejected++;
         return 1;
     }
+    if (r->via_session && str_session_csrf(r, ret))
+        return 1;
     return 0;
 }
 
@@ -1246,7 +1564,11 @@ int str_api_writeable(str_req *r)
     r->pend_body = NULL;
     if (body == NULL) /* the answer could not be made (out of memory) */
         return str_reply_error(r, 500, "internal", "out of memory");
-    ret = str_reply_json(r, r->pend_status, body, r->pend_len);
+    if (r->pend_extra != NULL)
+        ret = str_reply(r, r->pend_status, "application/json", body,
+                        r->pend_len, r->pend_extra);
+    else
+        ret = str_reply_json(r, r->pend_status, body, r->pend_len);
     free(body);
     return ret;
 }
@@ -1255,6 +1577,8 @@ void str_api_req_cleanup(str_req *r)
 {
     free(r->pend_body);
     r->pend_body = NULL;
+    free(r->pend_extra);
+    r->pend_extra = NULL;
     str_upload_free(r);
 }
 
@@ -1378,6 +1702,9 @@ int str_api_open(str_server *srv)
     srv->tokcache = calloc(1, sizeof(*srv->tokcache));
     if (srv->tokcache == NULL)
         return -ENOMEM;
+    rc = str_session_open(srv);
+    if (rc < 0)
+        return rc;
     rc = cat_writer_start(&srv->cfg.cat, &srv->w);
     if (rc < 0) {
         char buf[128];
@@ -1444,6 +1771,7 @@ void str_api_close(str_server *srv)
     srv->rd = NULL;
     free(srv->tokcache);
     srv->tokcache = NULL;
+    str_session_close(srv);
     srv->catalog_ok = false;
 }
 

@@ -39,17 +39,22 @@ int str_api_lesson_delete(str_req *r); /* DELETE .../lessons/{id} */
 /* POST /api/v1/lessons/{id}/course: head, then its JSON body. */
 int str_api_lesson_course_begin(str_req *r);
 int str_api_lesson_course_done(str_req *r);
-int str_api_job_get(str_req *r);       /* GET /api/v1/jobs/{id} */
-int str_api_courses_list(str_req *r);  /* GET /api/v1/courses */
-int str_api_course_get(str_req *r);    /* GET /api/v1/courses/{id} */
-int str_api_sites_list(str_req *r);    /* GET /api/v1/sites */
-int str_api_site_get(str_req *r);      /* GET /api/v1/sites/{code} */
-int str_api_whoami(str_req *r);        /* GET /api/v1/whoami */
-int str_api_views_begin(str_req *r);   /* POST /api/v1/views: head */
-int str_api_views_done(str_req *r);    /* ... its body is whole */
-int str_api_stats_now(str_req *r);     /* GET /api/v1/stats/now */
-int str_api_stats_ranking(str_req *r); /* .../stats/ranking */
-int str_api_stats_site(str_req *r);    /* .../stats/sites/{code} */
+int str_api_job_get(str_req *r);           /* GET /api/v1/jobs/{id} */
+int str_api_job_retry(str_req *r);         /* POST /api/v1/jobs/{id}/retry */
+int str_api_lesson_edit_begin(str_req *r); /* POST /api/v1/lessons/{id} */
+int str_api_lesson_edit_done(str_req *r);
+int str_api_courses_list(str_req *r); /* GET /api/v1/courses */
+int str_api_course_get(str_req *r);   /* GET /api/v1/courses/{id} */
+int str_api_sites_list(str_req *r);   /* GET /api/v1/sites */
+int str_api_site_get(str_req *r);     /* GET /api/v1/sites/{code} */
+int str_api_site_tokens(str_req *r);  /* POST /api/v1/sites/{code}/tokens */
+int str_api_site_tokens_revoke(str_req *r); /* DELETE ... */
+int str_api_whoami(str_req *r);             /* GET /api/v1/whoami */
+int str_api_views_begin(str_req *r);        /* POST /api/v1/views: head */
+int str_api_views_done(str_req *r);         /* ... its body is whole */
+int str_api_stats_now(str_req *r);          /* GET /api/v1/stats/now */
+int str_api_stats_ranking(str_req *r);      /* .../stats/ranking */
+int str_api_stats_site(str_req *r);         /* .../stats/sites/{code} */
 /* WRITEABLE without a file body: a deferred answer is ready. */
 int str_api_writeable(str_req *r);
 /* The request is going away: drop what the API held for it. */
@@ -66,6 +71,9 @@ int str_api_create_lesson(str_req *r, const cat_lesson_new *ln,
 /* Answers a deferred request with an error object for rc (yl code) and
  * msg. */
 void str_api_defer_error(str_req *r, int rc, const char *msg);
+/* The same with its own status and error code. */
+void str_api_defer_error_code(str_req *r, int status, const char *code,
+                              const char *msg);
 
 /* Any thread: how a token stands once cat_tokens_verify answered rc (info
  * filled when 0; YL_ENOTFOUND also for a token of the wrong length). 0:
@@ -93,7 +101,7 @@ int str_api_qint(str_req *r, const char *name, int lo, int hi, int *out,
 
 /* ---- str_query.c: slow reads on a pool of reader threads ---- */
 #define STR_QUERY_THREADS 1 /* 2 cores: the loop and the writer need theirs */
-enum str_query_kind { STR_Q_RANKING, STR_Q_SITE, STR_Q_VIEWS };
+enum str_query_kind { STR_Q_RANKING, STR_Q_SITE, STR_Q_VIEWS, STR_Q_SIGNIN };
 struct str_qpool;
 /* A pool of n reader threads named name ("yl-query", "yl-ingest"). */
 int str_query_start(str_server *srv, const char *name, int n,
@@ -107,6 +115,12 @@ int str_query_submit(str_req *r, int kind, const char *code, const char *from,
  * and checks it and submits it to the writer (str_api_submit_views), or
  * answers r with the error. 0 or -ENOMEM. */
 int str_query_submit_views(str_req *r);
+/* Service thread: checks a sign-in's password on a pool thread (slow on
+ * purpose) and opens its session through the writer; the answer goes to
+ * str_session_signin_done(). Strings are copied (the password is wiped
+ * once checked). 0 or -ENOMEM. */
+int str_query_submit_signin(str_req *r, const char *name, const char *password,
+                            const char *addr);
 /* The same for a batch from the websocket channel: in (malloc'd, taken)
  * is the message, tok its sender; the answer goes to
  * str_ws_views_answer(serial). 0 or -ENOMEM. */

@@ -27,6 +27,10 @@ void str_config_defaults(str_config *cfg)
     cfg->ws_queue = 64;
     cfg->ws_push_ms = 1000;
     snprintf(cfg->event_loop, sizeof(cfg->event_loop), "poll");
+    cfg->session_ttl_s = 12 * 3600; /* a working day */
+    cfg->signin_fails = 5;
+    cfg->signin_fails_addr = 30; /* an office shares one address */
+    cfg->signin_window_s = 15 * 60;
 }
 
 /* The server's own keys, section [server] (the catalog's are in
@@ -47,6 +51,12 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("ws_queue", str_config, ws_queue, 4, 65536),
     YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
     YL_CONF_STR_KEY("event_loop", str_config, event_loop, "libuv or poll"),
+    YL_CONF_INT_KEY("session_ttl", str_config, session_ttl_s, 1,
+                    30 * 24 * 3600),
+    YL_CONF_INT_KEY("signin_fails", str_config, signin_fails, 1, 1000),
+    YL_CONF_INT_KEY("signin_fails_addr", str_config, signin_fails_addr, 1,
+                    100000),
+    YL_CONF_INT_KEY("signin_window", str_config, signin_window_s, 1, 86400),
     YL_CONF_END,
 };
 

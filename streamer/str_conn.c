@@ -18,12 +18,14 @@
  * keep-alive, a client that does not read), swept once a second.
  *
  * Threads: service thread only. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -359,6 +361,25 @@ static const char *hstr(str_conn *c, int i)
     return c->hb + c->hoff[i];
 }
 
+void str_req_peer(str_req *r, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int fd = lws_get_socket_fd(r->conn->wsi);
+
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf,
+                  (socklen_t)len);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf,
+                  (socklen_t)len);
+}
+
 int str_req_hdr(str_req *r, const char *name, char *buf, size_t len)
 {
     str_conn *c = r->conn;
@@ -624,6 +645,7 @@ static int upgrade(str_conn *c)
         "sec-websocket-protocol",
         "origin",
         "authorization",
+        "cookie", /* a person's session (the admin console) */
         "x-forwarded-for",
     };
     str_req *r = &c->req;

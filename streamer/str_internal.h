@@ -18,10 +18,12 @@
 
 #include "catalog/cat_db.h"
 #include "catalog/cat_tokens.h"
+#include "catalog/cat_users.h"
 #include "catalog/cat_writer.h"
 #include "streamer/str_server.h"
 
 struct str_upload;
+struct str_signin_limits;
 struct str_jobs;
 struct str_wsreg;
 struct cat_notice_ack;
@@ -37,6 +39,7 @@ enum str_route_label {
     STR_R_VIEWS,
     STR_R_STATS,
     STR_R_NOTICES,
+    STR_R_SESSION,
     STR_R_WS,
     STR_R_API_OTHER,
     STR_R_METRICS,
@@ -99,9 +102,17 @@ typedef struct str_req {
     char *pend_body; /* JSON, malloc'd */
     size_t pend_len;
 
-    bool has_token;             /* Authorization checked and valid */
-    cat_token_info tok;         /* the caller, when has_token */
-    const char *query;          /* raw query string (after '?'), or NULL */
+    bool has_token;     /* Authorization checked and valid */
+    cat_token_info tok; /* the caller, when has_token */
+    /* A person signed in with a session cookie (no Authorization header):
+     * tok holds the user's role and scope; state-changing requests must
+     * carry X-CSRF-Token equal to csrf. */
+    bool via_session;
+    int session_state; /* enum str_session_state */
+    char sid[CAT_SESSION_LEN + 1];
+    char csrf[CAT_CSRF_LEN + 1];
+    char *pend_extra;  /* deferred answer: more header lines, malloc'd */
+    const char *query; /* raw query string (after '?'), or NULL */
     const struct str_route *rt; /* the route table row answering it */
     int64_t id;                 /* the row's {id} */
     const char *arg;            /* the row's {code} or "**" (in path) */
@@ -170,6 +181,7 @@ typedef struct str_server {
     struct str_qpool *qpool; /* reader thread for slow queries */
     struct str_qpool *vpool; /* ingest thread: parses viewing batches */
     struct str_tokcache *tokcache;
+    struct str_signin_limits *limits; /* failed sign-ins (str_session.c) */
 
     str_metrics m;
     str_http_handlers http;
@@ -242,10 +254,44 @@ void str_req_body_taken(str_req *r);
 /* Copies request header name (any case; repeats joined with ", ") into
  * buf. Returns its length, -1 when absent, -2 when it does not fit. */
 int str_req_hdr(str_req *r, const char *name, char *buf, size_t len);
+/* The client's address (the socket's peer) as text into buf; "" when
+ * unknown. */
+void str_req_peer(str_req *r, char *buf, size_t len);
 /* Copies query argument name, %-decoded ('+' is a space), into buf.
  * Returns its length, -1 when absent, -2 when it does not fit, -3 when
  * it holds %00 (str_query_get() on the request's query). */
 int str_req_query(str_req *r, const char *name, char *buf, size_t len);
+
+/* ---- str_session.c: people signed in with a cookie ---- */
+enum str_session_state {
+    STR_SESSION_NONE,    /* no session cookie */
+    STR_SESSION_OK,      /* r->tok is the user's */
+    STR_SESSION_EXPIRED, /* past its expiry: sign in again */
+    STR_SESSION_UNKNOWN, /* ended, unknown, or its user disabled */
+};
+#define STR_SESSION_COOKIE "yl_session"
+/* Reads the session cookie when no Authorization header came: sets
+ * r->via_session, r->tok and r->csrf for a live session. Returns 0, or a
+ * negative yl code when the catalog failed. */
+int str_session_auth(str_req *r);
+/* The session id in a Cookie header's value into sid: 1, or 0 when there
+ * is none (the websocket channel's hello, str_ws.c). */
+int str_session_cookie(const char *cookie, char sid[CAT_SESSION_LEN + 1]);
+/* Whether r, authenticated by its cookie, may change state: GET, HEAD and
+ * OPTIONS always; others need X-CSRF-Token equal to the session's. 1 when
+ * it answered 403 (*ret holds the callback's return). */
+int str_session_csrf(str_req *r, int *ret);
+int str_session_get(str_req *r);       /* GET /api/v1/session */
+int str_session_post(str_req *r);      /* POST /api/v1/session: head */
+int str_session_post_body(str_req *r); /* ... its body is whole */
+int str_session_delete(str_req *r);    /* DELETE /api/v1/session */
+/* A sign-in's check finished on a pool thread (str_query.c): rc 0 with
+ * json the writer's session, or a yl code. Service thread. */
+void str_session_signin_done(str_server *srv, uint64_t serial, int rc,
+                             json_t *json, const char *err, const char *name,
+                             const char *addr);
+int str_session_open(str_server *srv);
+void str_session_close(str_server *srv);
 
 /* ---- str_reply.c: responses ---- */
 /* Starts a header block: status line, Content-Type (may be NULL),

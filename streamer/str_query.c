@@ -21,6 +21,7 @@
 
 #include "catalog/cat_stats.h"
 #include "catalog/cat_tokens.h"
+#include "catalog/cat_users.h"
 #include "catalog/cat_views.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
@@ -42,6 +43,12 @@ typedef struct str_query {
     cat_token_info tok;
     bool body_token; /* no Authorization header: "token" in the body */
     int max_events;
+    /* sign-in: who, from where; the password (owned, wiped); the session */
+    char *pw;
+    char name[CAT_USER_NAME_MAX + 1];
+    char addr[64];
+    int ttl_s;
+    json_t *res;
     /* result (pool thread) */
     int rc;
     int status;        /* an error with its own status and code, or 0 */
@@ -70,6 +77,11 @@ static void query_free(str_msg *m)
 
     free(q->body);
     free(q->in);
+    if (q->pw != NULL) {
+        explicit_bzero(q->pw, strlen(q->pw));
+        free(q->pw);
+    }
+    json_decref(q->res);
     free(q);
 }
 
@@ -122,6 +134,11 @@ static void reply(str_server *srv, str_msg *m)
         if (q->rc == 0)
             return; /* with the writer now; its result answers */
         srv->m.events_rejected++;
+    }
+    if (q->kind == STR_Q_SIGNIN) {
+        str_session_signin_done(srv, q->serial, q->rc, q->res, q->err, q->name,
+                                q->addr);
+        return;
     }
     r = str_waiting_find(srv, q->serial);
     if (r == NULL) {
@@ -266,6 +283,33 @@ static void run_views(cat_db *rd, str_qpool *p, str_query *q)
         fail(q, rc, 503, "unavailable", "the server is stopping; retry");
 }
 
+/* Pool thread: the password's check (slow), then the session through
+ * the writer. */
+static void run_signin(cat_db *rd, str_qpool *p, str_query *q)
+{
+    int64_t uid = 0;
+    cat_sync s;
+
+    q->rc = cat_users_check(rd, q->name, q->pw, &uid);
+    explicit_bzero(q->pw, strlen(q->pw));
+    if (q->rc < 0) {
+        snprintf(q->err, sizeof(q->err), "%s", cat_db_errmsg(rd));
+        return;
+    }
+    cat_sync_init(&s);
+    q->rc = cat_users_session_submit(p->w, uid, q->ttl_s, cat_sync_done, &s);
+    if (q->rc == 0)
+        q->rc = cat_sync_wait(&s);
+    if (q->rc == 0 && s.res.json != NULL)
+        q->res = json_deep_copy(s.res.json);
+    else if (q->rc == 0)
+        q->rc = -ENOMEM;
+    if (q->rc < 0)
+        snprintf(q->err, sizeof(q->err), "%s",
+                 s.res.error[0] ? s.res.error : "the session was not stored");
+    cat_sync_fini(&s);
+}
+
 /* Pool thread. */
 static void run_query(cat_db *rd, str_qpool *p, str_query *q)
 {
@@ -273,6 +317,10 @@ static void run_query(cat_db *rd, str_qpool *p, str_query *q)
 
     if (q->kind == STR_Q_VIEWS) {
         run_views(rd, p, q);
+        return;
+    }
+    if (q->kind == STR_Q_SIGNIN) {
+        run_signin(rd, p, q);
         return;
     }
     switch (q->kind) {
@@ -423,6 +471,25 @@ int str_query_submit_views(str_req *r)
     q->body_token = !r->has_token;
     q->max_events = r->srv->cfg.cat.max_batch_events;
     enqueue(r->srv->vpool, r, q);
+    return 0;
+}
+
+int str_query_submit_signin(str_req *r, const char *name, const char *password,
+                            const char *addr)
+{
+    str_query *q = query_new(r, STR_Q_SIGNIN);
+
+    if (q == NULL)
+        return -ENOMEM;
+    q->pw = strdup(password);
+    if (q->pw == NULL) {
+        query_free(&q->base);
+        return -ENOMEM;
+    }
+    snprintf(q->name, sizeof(q->name), "%s", name);
+    snprintf(q->addr, sizeof(q->addr), "%s", addr);
+    q->ttl_s = r->srv->cfg.session_ttl_s;
+    enqueue(r->srv->qpool, r, q);
     return 0;
 }
 

@@ -18,6 +18,9 @@
 #define STR_RF_API                                                             \
     1u /* under /api/v1: catalog up, query checked, token read                 \
         * before the handler */
+#define STR_RF_NO_COOKIE                                                       \
+    2u /* the session cookie is not read (sign-in: who the caller was          \
+        * does not matter, and no CSRF token is asked) */
 
 typedef struct str_req str_req;
 

@@ -107,7 +107,8 @@ struct str_ws {
     int state;
     int64_t hello_deadline_us;
     cat_token_info tok;
-    char hdr_token[CAT_TOKEN_LEN + 1]; /* Authorization: Bearer, if any */
+    char hdr_token[CAT_TOKEN_LEN + 1];     /* Authorization: Bearer, if any */
+    char hdr_session[CAT_SESSION_LEN + 1]; /* a same-origin session cookie */
     char client[8];
     site_ent *site; /* role site: its presence entry */
 
@@ -832,6 +833,34 @@ void str_ws_receipts(str_server *srv, const cat_notice_ack *rows, int n)
 
 /* ---- incoming messages ---- */
 
+/* Service thread, at ESTABLISHED: a browser signed in to the admin
+ * console authenticates with its session cookie (its page cannot read the
+ * HttpOnly cookie to put it in the hello). Only from a page of this origin:
+ * a browser sends cookies with a websocket upgrade whichever site opened
+ * it, so Origin must name the Host the request went to. */
+static void cookie_session(str_ws *ws, struct lws *wsi)
+{
+    char cookie[4096], origin[256], host[256];
+    const char *o;
+
+    ws->hdr_session[0] = '\0';
+    if (lws_hdr_copy(wsi, cookie, sizeof(cookie), WSI_TOKEN_HTTP_COOKIE) <= 0 ||
+        !str_session_cookie(cookie, ws->hdr_session))
+        return;
+    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0 ||
+        lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0) {
+        ws->hdr_session[0] = '\0';
+        return;
+    }
+    o = strstr(origin, "://");
+    o = o != NULL ? o + 3 : origin;
+    if (strcasecmp(o, host) != 0) {
+        YL_LOGW("str", "ws: a session cookie from origin %s (host %s) ignored",
+                origin, host);
+        ws->hdr_session[0] = '\0';
+    }
+}
+
 static void on_hello(str_ws *ws, json_t *m)
 {
     str_server *srv = ws->srv;
@@ -844,7 +873,7 @@ static void on_hello(str_ws *ws, json_t *m)
 
     if (tok == NULL && ws->hdr_token[0] != '\0')
         tok = ws->hdr_token;
-    if (tok == NULL) {
+    if (tok == NULL && ws->hdr_session[0] == '\0') {
         reg_of(srv)->hello_refused++;
         ws_close(ws, 4401, "hello needs a token");
         return;
@@ -860,6 +889,20 @@ static void on_hello(str_ws *ws, json_t *m)
         ws_close(ws, 4400, "client: want tv, pc, phone or wall");
         return;
     }
+    if (tok == NULL) { /* the session cookie of the upgrade */
+        char csrf[CAT_CSRF_LEN + 1];
+
+        rc = cat_users_session_verify(srv->rd, ws->hdr_session, cat_now_ms(),
+                                      &ws->tok, csrf);
+        if (rc < 0 || ws->tok.expired) {
+            reg_of(srv)->hello_refused++;
+            ws_close(ws, rc < 0 && rc != YL_ENOTFOUND ? 1011 : 4401,
+                     rc == 0 ? "the session has expired; sign in again"
+                             : "not signed in");
+            return;
+        }
+        goto welcome;
+    }
     rc = str_api_token(srv, tok, &ws->tok);
     st = str_token_judge(rc, &ws->tok, &code, msg, sizeof(msg));
     if (st != 0) {
@@ -874,6 +917,7 @@ static void on_hello(str_ws *ws, json_t *m)
         ws_close(ws, 4403, "a site token of a region is not a station");
         return;
     }
+welcome:
     snprintf(ws->client, sizeof(ws->client), "%s", client ? client : "");
     ws->state = WS_READY;
     reg_of(srv)->welcomed++;
@@ -1191,6 +1235,7 @@ int str_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             else
                 snprintf(ws->hdr_token, sizeof(ws->hdr_token), "-");
         }
+        cookie_session(ws, wsi);
         ws->next = g->all;
         if (g->all)
             g->all->prev = ws;
