@@ -94,6 +94,16 @@ export function cstDay(nowMs, back = 0) {
   return new Date(nowMs + 8 * 3600e3 - back * 86400e3).toISOString().slice(0, 10);
 }
 
+// The peoples in Yunnan's autonomous prefectures' and counties' names.
+const PEOPLES = '彝族|白族|哈尼族|傣族|景颇族|傈僳族|藏族|壮族|苗族|佤族|拉祜族|布朗族|纳西族|蒙古族|回族|普米族|独龙族|怒族|瑶族|布依族|水族|阿昌族|德昂族|基诺族';
+const AUTONOMOUS = new RegExp(`^(.+?)(?:${PEOPLES})+自治(州|县)$`);
+
+/** The short name a table shows: 楚雄彝族自治州 → 楚雄州, 双江拉祜族佤族布朗族傣族自治县 → 双江县. */
+export function shortName(name) {
+  const m = AUTONOMOUS.exec(name || '');
+  return m ? m[1] + m[2] : name || '';
+}
+
 export function pct(x) {
   return `${Math.round((Number(x) || 0) * 100)}%`;
 }

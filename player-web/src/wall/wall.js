@@ -17,7 +17,7 @@
 import { echarts } from './echarts.js';
 import { Channel, PROTOCOL } from '../js/channel.js';
 import { langGloss } from '../js/langs.js';
-import { Figures, composite, levelOf, cstDay, pct, decodeGeo } from './model.js';
+import { Figures, composite, levelOf, cstDay, pct, decodeGeo, shortName } from './model.js';
 
 const KEY = 'yl.wall';
 const DRAW_MS = 1000; // at most one redraw a second
@@ -55,9 +55,11 @@ async function get(path, token) {
   return body;
 }
 
-/** Share (0..1) to a colour between the stops. */
+/** Share (0..1) to a colour between the stops, on a square-root scale:
+ * one village watching in a county of 150 stations must show from
+ * across the room (the legend marks 25% at its middle). */
 export function colour(x) {
-  const v = Math.max(0, Math.min(1, Number(x) || 0));
+  const v = Math.sqrt(Math.max(0, Math.min(1, Number(x) || 0)));
   let i = 1;
   while (i < STOPS.length - 1 && v > STOPS[i][0]) i++;
   const [a, ca] = STOPS[i - 1];
@@ -341,7 +343,7 @@ class Wall {
     const f = this.fig;
     const st = this.info ? this.info.stations : 0;
     $('k-online').textContent = num(f.online);
-    $('k-online-s').textContent = `共 ${num(st)} 站 · ${pct(st ? f.online / st : 0)}`;
+    $('k-online-s').textContent = `共 ${num(st)} 站 ${pct(st ? f.online / st : 0)}`;
     $('k-watch').textContent = num(f.sessions);
     $('k-watch-s').textContent = `${num(f.sites)} 个站点`;
     $('k-hours').textContent = this.hours === null ? '–' : this.hours.toFixed(1);
@@ -408,7 +410,7 @@ class Wall {
       del.style.width = pct(c.targeted ? c.delivered / c.targeted : 0);
       rd.style.width = pct(c.targeted ? c.read / c.targeted : 0);
       b.append(del, rd);
-      li.append(h('span', 'nm', c.name), b, h('span', 'p', pct(c.targeted ? c.read / c.targeted : 0)));
+      li.append(h('span', 'nm', shortName(c.name)), b, h('span', 'p', pct(c.targeted ? c.read / c.targeted : 0)));
       li.dataset.code = c.code;
       return li;
     });
@@ -467,19 +469,23 @@ class Wall {
   drawRanking() {
     let rows = composite(this.ranking, this.notice ? this.rates : null);
     if (rows.length > ROWS) rows = [...rows.slice(0, ROWS - 3), ...rows.slice(-3)];
+    // The lowest value of each column in red, unless all are the same.
     const low = {};
     for (const k of ['watch_hours_per_site', 'active_share', 'completion_rate', 'read']) {
-      low[k] = Math.min(...rows.map((r) => (r[k] === null ? Infinity : Number(r[k]) || 0)));
+      const v = rows.filter((r) => r[k] !== null && r[k] !== undefined).map((r) => Number(r[k]) || 0);
+      low[k] = v.length > 1 && Math.min(...v) < Math.max(...v) ? Math.min(...v) : null;
     }
     $('rank').tBodies[0].replaceChildren(...rows.map((r) => {
       const tr = h('tr', r.worst ? 'worst' : '');
       tr.dataset.code = r.code;
       const cell = (k, text) => {
-        const td = h('td', r[k] !== undefined && r[k] !== null && rows.length > 1 && Number(r[k]) === low[k] ? 'low' : '', text);
+        const td = h('td', low[k] !== null && r[k] !== null && r[k] !== undefined && (Number(r[k]) || 0) === low[k] ? 'low' : '', text);
         tr.append(td);
       };
-      tr.append(h('td', null, String(r.rank)), h('td', null, r.name));
-      cell('watch_hours_per_site', `${(Number(r.watch_hours_per_site) || 0).toFixed(2)} 时`);
+      const name = h('td', null, shortName(r.name));
+      name.title = r.name;
+      tr.append(h('td', null, String(r.rank)), name);
+      cell('watch_hours_per_site', (Number(r.watch_hours_per_site) || 0).toFixed(2));
       cell('active_share', pct(r.active_share));
       cell('completion_rate', pct(r.completion_rate));
       cell('read', r.read === null ? '–' : pct(r.read));
