@@ -21,10 +21,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Server, browser, makeShortMedia, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
+const WebSocket = createRequire(import.meta.url)(path.join(SRC, 'node_modules/ws'));
+const stations = []; // station sockets (the TVs of 大理市's villages)
 const ini = path.join(TMP, 'wall.ini');
 let srv;
 let b; // the wall's browser, kept across tests (a wall runs all day)
@@ -37,6 +40,9 @@ before(async () => {
   srv.admin = srv.cli('token', 'create', '--role', 'admin', '--scope', '53');
   srv.viewer = srv.cli('token', 'create', '--role', 'viewer', '--scope', '53', '--name', 'wall');
   srv.siteToken = srv.cli('token', 'create', '--role', 'site', '--scope', '532901104201');
+  // Site tokens for the villages of 大理市: their TVs come online below.
+  srv.tvs = srv.cli('token', 'create', '--role', 'site', '--scope', '532901', '--each-site').split('\n')
+    .map((l) => l.split('\t')).filter((x) => x.length >= 2).slice(0, 24).map(([code, token]) => ({ code, token }));
   srv.villages = srv.sqlRows("SELECT code FROM sites WHERE level=5 AND code LIKE '5329%' ORDER BY code LIMIT 40").map((r) => r.code);
   fs.writeFileSync(ini, '[server]\nws_push_ms = 50\n');
   const media = makeShortMedia(path.join(TMP, 'media'), 4);
@@ -46,6 +52,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const w of stations) w.terminate();
   if (b) await b.close().catch(() => {});
   if (srv) await srv.stop();
 });
@@ -58,6 +65,20 @@ async function view(site, session, kind, lang = 'zh') {
 }
 
 const text = (p, sel) => p.locator(sel).innerText();
+
+/** A station's TV on the channel (hello with its site token). */
+function tv({ code, token }) {
+  return new Promise((resolve, reject) => {
+    const w = new WebSocket(`${srv.base.replace('http', 'ws')}/ws`, 'yunling.v1');
+    w.on('open', () => w.send(JSON.stringify({ type: 'hello', token, since: 0, client: 'tv', device: `tv-${code}` })));
+    w.on('message', (d) => {
+      const m = JSON.parse(String(d));
+      if (m.type === 'welcome') resolve(w);
+    });
+    w.on('error', reject);
+    stations.push(w);
+  });
+}
 const wallState = (p) => p.evaluate(() => window.yl.wall && window.yl.wall.channel.state);
 
 test('bad input: a wrong setup token and a site token are refused in Chinese, nothing stored', async () => {
@@ -130,13 +151,28 @@ test('a session starts in 大理市: count, colour, lesson with its language, ti
   await until(async () => /核桃种植技术/.test(await text(p, '#lessons')), 5000, 'the lesson among those watched now');
   assert.equal(await p.locator('#lessons .mix span[data-lang="bca"]').innerText(), '白语 1', 'its language mix');
   await until(async () => /大理市喜洲镇喜洲村委会 开始收看《核桃种植技术》/.test(await text(p, '#ticker')), 5000, async () => `the ticker (${await text(p, '#ticker')})`);
+  // 大理市's TVs come online; a notice to the province, read by some.
+  await Promise.all(srv.tvs.map(tv));
+  await until(async () => (await text(p, '#k-online')) === String(srv.tvs.length), 5000, async () => `${srv.tvs.length} stations online (shows ${await text(p, '#k-online')})`);
+  const r = await srv.api('POST', '/api/v1/notices', { token: srv.admin, json: { title: '关于冬季森林防火的通知', body: '请各村完成防火检查。', targets: ['53'] } });
+  assert.equal(r.status, 201, `POST /api/v1/notices: ${r.text}`);
+  for (const t of srv.tvs.slice(0, 8)) {
+    const rd = await srv.api('POST', `/api/v1/notices/${r.body.id}/read`, { token: t.token });
+    assert.equal(rd.status, 200, `read: ${rd.text}`);
+  }
+  await until(async () => /冬季森林防火/.test(await text(p, '#ntitle')), 5000, 'the newest notice on the wall');
+  await until(async () => /已读 8/.test(await text(p, '#ntotal')), 10000, async () => `8 read (${await text(p, '#ntotal')})`);
+  await until(async () => (await p.locator('#nrates li[data-code="5329"] .p').innerText().catch(() => '')) !== '0%', 15000, '大理州\'s read rate');
+  for (let i = 0; i < 6; i++) await view(srv.villages[i * 5], `wall-t${i}`, 'start', ['zh', 'bo', 'lis', 'ii', 'zh', 'zh'][i]);
+  await until(async () => (await text(p, '#k-watch')) === '7', 5000, '7 sessions watching');
+  await sleep(1200);
   await shot(p, path.join(shots, 'wall.png'));
   // A click on 大理市 opens 大理州 with its 12 counties; back to the province.
   await p.evaluate(() => window.yl.wall.clicked({ name: '532901' }));
   await until(async () => (await p.evaluate(() => window.yl.wall.colours())).regions.length === 12, 10000, '大理州\'s 12 counties');
   assert.equal(await text(p, '#rank-title'), '县市区综合排名');
   await until(async () => (await p.locator('#rank tbody tr').count()) === 12, 10000, 'the ranking of 大理州\'s counties');
-  await until(async () => (await text(p, '#k-watch')) === '1', 5000, 'the session watching in 大理州 too');
+  await until(async () => (await text(p, '#k-watch')) === '7', 5000, 'the sessions watching in 大理州 too');
   await p.locator('#crumbs button').click();
   await until(async () => (await p.evaluate(() => window.yl.wall.colours())).regions.length === 129, 10000, 'the province again');
   // 4K: the same layout at twice the size, no scrolling.

@@ -23,7 +23,7 @@ const KEY = 'yl.wall';
 const DRAW_MS = 1000; // at most one redraw a second
 const HOURS_MS = 60000; // today's watch hours: at most once a minute
 const RANK_MS = 300000; // the ranking: at most every 5 minutes
-const RATES_MS = 10000; // the notice's per-region report
+const RATES_MS = 5000; // the notice's per-region report
 const PERIODS = [[1, '今日'], [7, '近7天'], [30, '近30天']];
 const ROWS = 20; // ranking rows that fit the screen
 const STOPS = [[0, [27, 38, 68]], [0.34, [31, 111, 139]], [0.67, [61, 220, 151]], [1, [255, 207, 63]]];
@@ -100,6 +100,7 @@ class Wall {
     this.hours = null;
     this.titles = new Map(); // lesson id -> title
     this.last = { draw: 0, hours: 0, rank: 0, rates: 0 };
+    this.trail = { hours: null, rank: null, rates: null }; // pending reads (due())
     this.drawTimer = null;
     this.seenStart = 0;
     this.gen = 0; // region changes: a late answer for an old region is dropped
@@ -417,10 +418,29 @@ class Wall {
     $('nrates').replaceChildren(...rows);
   }
 
+  /** Throttle of the HTTP reads that deltas trigger: true to read now;
+   * else false, and one read is made when the window ends (the last
+   * change is never left unread). */
+  due(what, ms, force, again) {
+    const wait = this.last[what] + ms - Date.now();
+    if (force || wait <= 0) {
+      clearTimeout(this.trail[what]);
+      this.trail[what] = null;
+      this.last[what] = Date.now();
+      return true;
+    }
+    if (!this.trail[what]) {
+      this.trail[what] = setTimeout(() => {
+        this.trail[what] = null;
+        again();
+      }, wait);
+    }
+    return false;
+  }
+
   async loadRates(force) {
     const n = this.notice;
-    if (!n || (!force && Date.now() - this.last.rates < RATES_MS)) return;
-    this.last.rates = Date.now();
+    if (!n || !this.due('rates', RATES_MS, force, () => this.loadRates(true))) return;
     const gen = this.gen;
     try {
       const r = await get(`notices/${n.id}?region=${this.region}`, this.token);
@@ -436,8 +456,7 @@ class Wall {
   }
 
   async loadHours(force) {
-    if (!force && Date.now() - this.last.hours < HOURS_MS) return;
-    this.last.hours = Date.now();
+    if (!this.due('hours', HOURS_MS, force, () => this.loadHours(true))) return;
     const gen = this.gen;
     const day = cstDay(Date.now());
     try {
@@ -451,8 +470,7 @@ class Wall {
   }
 
   async loadRanking(force) {
-    if (!force && Date.now() - this.last.rank < RANK_MS) return;
-    this.last.rank = Date.now();
+    if (!this.due('rank', RANK_MS, force, () => this.loadRanking(true))) return;
     const gen = this.gen;
     const now = Date.now();
     try {
