@@ -173,7 +173,16 @@ test('a session starts in 大理市: count, colour, lesson with its language, ti
   assert.equal(await text(p, '#rank-title'), '县市区综合排名');
   await until(async () => (await p.locator('#rank tbody tr').count()) === 12, 10000, 'the ranking of 大理州\'s counties');
   await until(async () => (await text(p, '#k-watch')) === '7', 5000, 'the sessions watching in 大理州 too');
-  await p.locator('#crumbs button').click();
+  // A county has no township shapes: the treemap fallback, one box each.
+  const towns = srv.sqlRows("SELECT count(*) AS n FROM sites WHERE level=4 AND code LIKE '532901%'")[0].n;
+  await p.evaluate(() => window.yl.wall.clicked({ name: '532901' }));
+  await until(async () => {
+    const c = await p.evaluate(() => window.yl.wall.colours());
+    return c.mode === 'treemap' && c.regions.length === towns && c.regions.every((r) => r.fill);
+  }, 10000, `大理市's ${towns} townships as a treemap`);
+  assert.equal(await text(p, '#rank-title'), '乡镇综合排名');
+  assert.equal(await p.locator('#crumbs button').count(), 2, 'back to the prefecture or the province');
+  await p.locator('#crumbs button').first().click();
   await until(async () => (await p.evaluate(() => window.yl.wall.colours())).regions.length === 129, 10000, 'the province again');
   // 4K: the same layout at twice the size, no scrolling.
   await p.setViewportSize({ width: 3840, height: 2160 });

@@ -518,7 +518,8 @@ class Wall {
 
   /** Tests: the map's regions and the colour each is drawn with. */
   colours() {
-    const s = this.chart.getModel().getSeriesByIndex(0);
+    const s = this.chart.getModel() && this.chart.getModel().getSeriesByIndex(0);
+    if (!s) return { mode: this.mode, regions: [] }; // between two regions
     const d = s.getData();
     const out = [];
     for (let i = 0; i < d.count(); i++) {
@@ -526,7 +527,8 @@ class Wall {
       const fill = m.get(['itemStyle', this.mode === 'map' ? 'areaColor' : 'color']);
       out.push({ code: this.mode === 'map' ? d.getName(i) : (d.getRawDataItem(i) || {}).code, fill: fill || null });
     }
-    return { mode: this.mode, regions: out };
+    // A treemap's data also holds its root, which is no region.
+    return { mode: this.mode, regions: out.filter((r) => r.code) };
   }
 }
 
