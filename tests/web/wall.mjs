@@ -99,6 +99,20 @@ test('bad input: a wrong setup token and a site token are refused in Chinese, no
   }
 });
 
+test('a prefecture\'s wall: a viewer token of 大理州 shows its 12 counties, never the province', async () => {
+  const token = srv.cli('token', 'create', '--role', 'viewer', '--scope', '5329', '--name', 'dali-wall');
+  const x = await browser({ viewport: { width: 1920, height: 1080 } });
+  try {
+    await x.page.goto(`${srv.base}/wall/?setup=${token}&region=53`);
+    await until(async () => (await x.page.evaluate(() => window.yl.wall && window.yl.wall.colours().regions.length)) === 12, 15000, '大理州\'s 12 counties');
+    assert.equal(await text(x.page, '#title'), '大理白族自治州 监控大屏', 'a region outside the token\'s falls back to its own');
+    assert.equal(await x.page.locator('#crumbs button').count(), 0, 'no way up from the token\'s region');
+    assert.equal(await text(x.page, '#rank-title'), '县市区综合排名');
+  } finally {
+    await x.close();
+  }
+});
+
 test('setup, first load under 1 MB, 129 coloured counties, the ranking, no scrolling', async () => {
   b = await browser({ viewport: { width: 1920, height: 1080 } });
   const p = b.page;
