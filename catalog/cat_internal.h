@@ -162,9 +162,9 @@ int cat_live_reload_tree(cat_live *l, cat_db *db);
 void cat_live_touch(cat_live *l, int64_t session_id, int64_t site_id,
                     int64_t lesson, const char *audio, int64_t last_ms,
                     bool ended);
-/* Any thread. */
-int cat_live_now_json(cat_live *l, const char *region, int64_t now_ms,
-                      void **json_out /* json_t ** */);
+/* Any thread. depth 2 adds "grandchildren": the children's items. */
+int cat_live_now_json(cat_live *l, const char *region, int depth,
+                      int64_t now_ms, void **json_out /* json_t ** */);
 void cat_live_totals(cat_live *l, int64_t now_ms, int64_t *sessions,
                      int64_t *sites);
 /* The writer's tree (writer thread only). */

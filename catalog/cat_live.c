@@ -525,10 +525,10 @@ static json_t *starts_json_locked(cat_live *l, int idx)
     return arr;
 }
 
-int cat_live_now_json(cat_live *l, const char *region, int64_t now_ms,
-                      void **json_out)
+int cat_live_now_json(cat_live *l, const char *region, int depth,
+                      int64_t now_ms, void **json_out)
 {
-    json_t *res = NULL, *items;
+    json_t *res = NULL, *items, *grand = NULL;
     int idx = -1, rc = 0;
 
     pthread_mutex_lock(&l->lock);
@@ -548,10 +548,18 @@ int cat_live_now_json(cat_live *l, const char *region, int64_t now_ms,
         goto out;
     }
     items = json_array();
-    for (int k = 0; k < l->tree->nodes[idx].nkids; k++)
-        json_array_append_new(
-            items, node_json_locked(
-                       l, l->tree->kids[l->tree->nodes[idx].first_child + k]));
+    if (depth >= 2)
+        grand = json_array();
+    for (int k = 0; k < l->tree->nodes[idx].nkids; k++) {
+        int c = l->tree->kids[l->tree->nodes[idx].first_child + k];
+
+        json_array_append_new(items, node_json_locked(l, c));
+        for (int j = 0; grand != NULL && j < l->tree->nodes[c].nkids; j++)
+            json_array_append_new(
+                grand,
+                node_json_locked(
+                    l, l->tree->kids[l->tree->nodes[c].first_child + j]));
+    }
     res = json_pack(
         "{s:{s:s, s:s, s:s}, s:I, s:I, s:i, s:i, s:o, s:o, s:o}", "region",
         "code", l->tree->nodes[idx].code, "name", l->tree->nodes[idx].name,
@@ -562,6 +570,8 @@ int cat_live_now_json(cat_live *l, const char *region, int64_t now_ms,
         starts_json_locked(l, idx));
     if (res == NULL)
         rc = -ENOMEM;
+    else if (grand != NULL)
+        json_object_set_new(res, "grandchildren", grand);
 out:
     pthread_mutex_unlock(&l->lock);
     *json_out = res;

@@ -560,30 +560,11 @@ static json_t *presence_snapshot(str_ws *ws)
 
 static json_t *stats_now(str_ws *ws)
 {
-    json_t *o = NULL, *gk, *it;
-    int64_t now = cat_now_ms();
-    size_t i;
+    json_t *o = NULL;
 
-    if (cat_stats_now(ws->srv->w, ws->region, now, &o) < 0)
+    if (cat_stats_now_depth(ws->srv->w, ws->region, ws->depth, cat_now_ms(),
+                            &o) < 0)
         return NULL;
-    if (ws->depth != 2)
-        return o;
-    /* The children's children: one more read of the active view (no
-     * SQL) per child. */
-    gk = json_array();
-    json_array_foreach(json_object_get(o, "items"), i, it)
-    {
-        const char *c = json_string_value(json_object_get(it, "code"));
-        json_t *sub = NULL, *jt;
-        size_t j;
-
-        if (c == NULL || cat_stats_now(ws->srv->w, c, now, &sub) < 0)
-            continue;
-        json_array_foreach(json_object_get(sub, "items"), j, jt)
-            json_array_append(gk, jt);
-        json_decref(sub);
-    }
-    json_object_set_new(o, "grandchildren", gk);
     return o;
 }
 

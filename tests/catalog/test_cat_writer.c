@@ -592,6 +592,22 @@ static void active_view_has_top_lessons_and_starts(void **state)
     cat_sync_fini(&s);
     assert_int_equal(cat_stats_now(w, NULL, t + 10, &now), 0);
     assert_int_equal(json_array_size(json_object_get(now, "starts")), 4);
+    assert_null(json_object_get(now, "grandchildren"));
+    json_decref(now);
+    /* Depth 2: the counties of the province too (一县 has three active
+     * stations, 三县 one). */
+    assert_int_equal(cat_stats_now_depth(w, NULL, 2, t + 10, &now), 0);
+    it = json_object_get(now, "grandchildren");
+    assert_int_equal(json_array_size(it), 3);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(it, 0), "code")),
+        "910101");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(it, 0),
+                                                        "active_sites")),
+                     3);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(it, 2),
+                                                        "active_sites")),
+                     1);
     json_decref(now);
     cat_writer_stop(w);
 }
