@@ -209,10 +209,17 @@ test('memory: the JS heap stays flat over many pushed deltas', async () => {
   const p = b.page;
   const cdp = await p.context().newCDPSession(p);
   await cdp.send('Performance.enable');
+  // The heap after a full GC; the smallest of three readings, since a
+  // draw or a fetch in flight at a reading holds a few hundred KB.
   const heap = async () => {
-    await cdp.send('HeapProfiler.collectGarbage');
-    const { metrics } = await cdp.send('Performance.getMetrics');
-    return metrics.find((m) => m.name === 'JSHeapUsedSize').value;
+    let min = Infinity;
+    for (let i = 0; i < 3; i++) {
+      await cdp.send('HeapProfiler.collectGarbage');
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      min = Math.min(min, metrics.find((m) => m.name === 'JSHeapUsedSize').value);
+      await sleep(300);
+    }
+    return min;
   };
   // Warm up (lesson titles fetched, first draws), then measure.
   const churn = async (ms) => {
@@ -231,6 +238,7 @@ test('memory: the JS heap stays flat over many pushed deltas', async () => {
   const h0 = await heap();
   const f0 = b.frames;
   const d0 = await p.evaluate(() => window.yl.wall.draws);
+  const t0 = Date.now();
   let n = await churn(8000);
   const hm = await heap();
   n += await churn(8000);
@@ -238,9 +246,10 @@ test('memory: the JS heap stays flat over many pushed deltas', async () => {
   log(`heap mid-way ${(hm / 1e6).toFixed(2)} MB`);
   const frames = b.frames - f0;
   const draws = (await p.evaluate(() => window.yl.wall.draws)) - d0;
-  log(`heap ${(h0 / 1e6).toFixed(2)} -> ${(h1 / 1e6).toFixed(2)} MB over ${n} sessions, ${frames} frames pushed, ${draws} draws`);
+  const secs = (Date.now() - t0) / 1000;
+  log(`heap ${(h0 / 1e6).toFixed(2)} -> ${(h1 / 1e6).toFixed(2)} MB over ${n} sessions, ${frames} frames pushed, ${draws} draws in ${secs.toFixed(1)} s`);
   assert.ok(frames >= 60, `many deltas pushed (${frames})`);
-  assert.ok(draws <= 19, `at most one draw a second (${draws} in 16 s)`);
+  assert.ok(draws <= secs + 1, `at most one draw a second (${draws} in ${secs.toFixed(1)} s)`);
   assert.ok(h1 - h0 < 2e6, `heap growth under 2 MB: ${h0} -> ${h1}`);
   await cdp.detach();
 });
