@@ -18,7 +18,8 @@ export default [
     },
     {
         // The player: ES modules in the browser (STYLE.md §9).
-        files: ['player-web/src/**/*.js', 'player-web/legacy/**/*.js'],
+        files: ['player-web/src/**/*.js', 'player-web/legacy/**/*.js',
+                'player-web/wall/**/*.js'],
         languageOptions: {
             ecmaVersion: 2022,
             sourceType: 'module',

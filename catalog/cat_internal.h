@@ -156,13 +156,15 @@ int cat_live_new(cat_db *db, int window_s, int64_t now_ms, cat_live **out);
 void cat_live_free(cat_live *l);
 /* Writer thread: the site tree changed (sites imported while serving). */
 int cat_live_reload_tree(cat_live *l, cat_db *db);
-/* Writer thread, after COMMIT: a session got an event received at
- * last_ms (ended: its "end"). */
+/* Writer thread, after COMMIT: a session of lesson in audio language
+ * audio ("" if none) got an event received at last_ms (ended: its "end").
+ * A session new to the view is also a start for the wall's ticker. */
 void cat_live_touch(cat_live *l, int64_t session_id, int64_t site_id,
-                    int64_t last_ms, bool ended);
-/* Any thread. */
-int cat_live_now_json(cat_live *l, const char *region, int64_t now_ms,
-                      void **json_out /* json_t ** */);
+                    int64_t lesson, const char *audio, int64_t last_ms,
+                    bool ended);
+/* Any thread. depth 2 adds "grandchildren": the children's items. */
+int cat_live_now_json(cat_live *l, const char *region, int depth,
+                      int64_t now_ms, void **json_out /* json_t ** */);
 void cat_live_totals(cat_live *l, int64_t now_ms, int64_t *sessions,
                      int64_t *sites);
 /* The writer's tree (writer thread only). */

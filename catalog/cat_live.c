@@ -7,10 +7,14 @@
  * everything inside is guarded by l->lock. Sessions sit in a list sorted by
  * their last event's receipt time, so expiry pops from the head. Counts per
  * node (active sessions and active stations of its subtree) are kept
- * incrementally, so /stats/now costs O(children) and no SQL. */
+ * incrementally, so /stats/now costs O(children) and no SQL; its top
+ * lessons (with their audio languages) walk the active sessions, and the
+ * latest session starts sit in a small ring (the wall's ticker). */
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,10 +131,23 @@ fail:
 typedef struct lsess {
     int64_t id;
     int64_t site_id;
+    int64_t lesson;
     int node; /* index in l->tree, -1 if the site is unknown to it */
     int64_t last_ms;
+    char audio[24]; /* BCP-47 tag, "" if none yet */
     struct lsess *prev, *next;
 } lsess;
+
+/* A session start, for the ticker. */
+typedef struct lstart {
+    int64_t site_id, lesson, at_ms;
+    char audio[24];
+} lstart;
+
+#define STARTS_MAX  64 /* ring of the latest starts */
+#define STARTS_JSON 10 /* starts in one answer */
+#define TOP_LESSONS 5
+#define TOP_LANGS   8
 
 struct cat_live {
     pthread_mutex_t lock;
@@ -142,6 +159,8 @@ struct cat_live {
     cat_map by_id;      /* session id -> lsess */
     lsess *head, *tail; /* by last_ms, oldest first */
     int64_t total_sessions;
+    lstart starts[STARTS_MAX]; /* ring; starts_n ever added */
+    uint64_t starts_n;
 };
 
 static void count_locked(cat_live *l, int node, int dir)
@@ -220,17 +239,30 @@ static int alloc_counts(cat_live *l)
     return l->sessions && l->sites && l->own ? 0 : -ENOMEM;
 }
 
-void cat_live_touch(cat_live *l, int64_t session_id, int64_t site_id,
-                    int64_t last_ms, bool ended)
+static void add_start_locked(cat_live *l, const lsess *s)
 {
-    lsess *s;
+    lstart *st = &l->starts[l->starts_n++ % STARTS_MAX];
 
-    pthread_mutex_lock(&l->lock);
-    s = cat_map_get(&l->by_id, (uint64_t)session_id);
+    st->site_id = s->site_id;
+    st->lesson = s->lesson;
+    st->at_ms = s->last_ms;
+    snprintf(st->audio, sizeof(st->audio), "%s", s->audio);
+}
+
+/* Inserts a session new to the view; start: also a start for the ticker
+ * (not when the view is rebuilt at startup). */
+static void touch_locked(cat_live *l, int64_t session_id, int64_t site_id,
+                         int64_t lesson, const char *audio, int64_t last_ms,
+                         bool ended, bool start)
+{
+    lsess *s = cat_map_get(&l->by_id, (uint64_t)session_id);
+
     if (ended) {
         if (s != NULL)
             remove_locked(l, s);
     } else if (s != NULL) {
+        if (audio != NULL && audio[0] != '\0')
+            snprintf(s->audio, sizeof(s->audio), "%s", audio);
         if (last_ms > s->last_ms) {
             unlink_locked(l, s);
             s->last_ms = last_ms;
@@ -239,24 +271,36 @@ void cat_live_touch(cat_live *l, int64_t session_id, int64_t site_id,
     } else if ((s = calloc(1, sizeof(*s))) != NULL) {
         s->id = session_id;
         s->site_id = site_id;
+        s->lesson = lesson;
         s->node = cat_tree_find(l->tree, site_id);
         s->last_ms = last_ms;
+        snprintf(s->audio, sizeof(s->audio), "%s", audio ? audio : "");
         if (cat_map_put(&l->by_id, (uint64_t)session_id, s) < 0) {
             free(s);
         } else {
             insert_sorted_locked(l, s);
             count_locked(l, s->node, +1);
             l->total_sessions++;
+            if (start)
+                add_start_locked(l, s);
         }
     }
+}
+
+void cat_live_touch(cat_live *l, int64_t session_id, int64_t site_id,
+                    int64_t lesson, const char *audio, int64_t last_ms,
+                    bool ended)
+{
+    pthread_mutex_lock(&l->lock);
+    touch_locked(l, session_id, site_id, lesson, audio, last_ms, ended, true);
     pthread_mutex_unlock(&l->lock);
 }
 
 int cat_live_new(cat_db *db, int window_s, int64_t now_ms, cat_live **out)
 {
     static const char sql[] =
-        "SELECT id, site_id, last_ms FROM sessions WHERE last_ms >= ?1 AND "
-        "ended = 0 ORDER BY last_ms";
+        "SELECT id, site_id, lesson_id, audio_lang, last_ms FROM sessions "
+        "WHERE last_ms >= ?1 AND ended = 0 ORDER BY last_ms";
     cat_live *l;
     sqlite3_stmt *st;
     int rc;
@@ -279,10 +323,13 @@ int cat_live_new(cat_db *db, int window_s, int64_t now_ms, cat_live **out)
         goto fail;
     }
     sqlite3_bind_int64(st, 1, now_ms - l->window_ms);
+    pthread_mutex_lock(&l->lock);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        cat_live_touch(l, sqlite3_column_int64(st, 0),
-                       sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-                       false);
+        touch_locked(l, sqlite3_column_int64(st, 0),
+                     sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                     cat_col_text(st, 3), sqlite3_column_int64(st, 4), false,
+                     false);
+    pthread_mutex_unlock(&l->lock);
     cat_stmt_done(st);
     if (rc != SQLITE_DONE) {
         rc = cat_err(db, rc, "load active sessions");
@@ -348,10 +395,140 @@ static json_t *node_json_locked(cat_live *l, int i)
                      l->sites[i]);
 }
 
-int cat_live_now_json(cat_live *l, const char *region, int64_t now_ms,
-                      void **json_out)
+static bool node_within(const cat_tree *t, int node, int idx)
 {
-    json_t *res = NULL, *items;
+    for (int i = node; i >= 0; i = t->nodes[i].parent)
+        if (i == idx)
+            return true;
+    return false;
+}
+
+typedef struct ltop {
+    int64_t lesson;
+    int sessions, nlangs;
+    struct {
+        char tag[24];
+        int n;
+    } langs[TOP_LANGS];
+} ltop;
+
+static int cmp_ltop(const void *a, const void *b)
+{
+    const ltop *x = a, *y = b;
+
+    if (x->sessions != y->sessions)
+        return x->sessions > y->sessions ? -1 : 1;
+    return x->lesson < y->lesson ? -1 : x->lesson > y->lesson;
+}
+
+/* The lessons watched now within node idx, most sessions first, each with
+ * its sessions per audio language: [{"lesson":7,"sessions":3,
+ * "langs":{"zh":2,"bo":1}}]. O(active sessions). */
+static json_t *lessons_json_locked(cat_live *l, int idx)
+{
+    json_t *arr = json_array();
+    ltop *top = NULL;
+    int n = 0, cap = 0;
+    cat_map at;
+
+    cat_map_init(&at);
+    for (lsess *s = l->head; s != NULL; s = s->next) {
+        void *v;
+        ltop *t;
+        int k;
+
+        if (!node_within(l->tree, s->node, idx))
+            continue;
+        v = cat_map_get(&at, (uint64_t)s->lesson);
+        if (v == NULL) {
+            if (n == cap) {
+                ltop *nt =
+                    realloc(top, sizeof(*top) * (size_t)(cap ? cap * 2 : 16));
+                if (nt == NULL)
+                    break;
+                top = nt;
+                cap = cap ? cap * 2 : 16;
+            }
+            if (cat_map_put(&at, (uint64_t)s->lesson,
+                            (void *)(uintptr_t)(n + 1)) < 0)
+                break;
+            memset(&top[n], 0, sizeof(top[n]));
+            top[n].lesson = s->lesson;
+            v = (void *)(uintptr_t)(++n);
+        }
+        t = &top[(uintptr_t)v - 1];
+        t->sessions++;
+        for (k = 0; k < t->nlangs; k++)
+            if (strcmp(t->langs[k].tag, s->audio) == 0)
+                break;
+        if (k == t->nlangs && k < TOP_LANGS) {
+            snprintf(t->langs[k].tag, sizeof(t->langs[k].tag), "%s",
+                     s->audio[0] ? s->audio : "und");
+            t->nlangs++;
+        }
+        if (k < TOP_LANGS)
+            t->langs[k].n++;
+    }
+    if (n > 1)
+        qsort(top, (size_t)n, sizeof(*top), cmp_ltop);
+    for (int i = 0; i < n && i < TOP_LESSONS; i++) {
+        json_t *langs = json_object();
+
+        for (int k = 0; k < top[i].nlangs; k++)
+            json_object_set_new(langs, top[i].langs[k].tag,
+                                json_integer(top[i].langs[k].n));
+        json_array_append_new(arr,
+                              json_pack("{s:I, s:i, s:o}", "lesson",
+                                        (json_int_t)top[i].lesson, "sessions",
+                                        top[i].sessions, "langs", langs));
+    }
+    free(top);
+    cat_map_fini(&at);
+    return arr;
+}
+
+/* The latest session starts within node idx, newest first:
+ * [{"site":"532901104201","place":"大理市喜洲镇喜洲村委会","lesson":7,
+ *   "audio":"zh","at_ms":...}]; place names the county, township and
+ * village (what lies below the prefecture). */
+static json_t *starts_json_locked(cat_live *l, int idx)
+{
+    json_t *arr = json_array();
+    uint64_t i = l->starts_n, lo = i > STARTS_MAX ? i - STARTS_MAX : 0;
+
+    while (i > lo && json_array_size(arr) < STARTS_JSON) {
+        const lstart *st = &l->starts[--i % STARTS_MAX];
+        int node = cat_tree_find(l->tree, st->site_id), chain[8], nc = 0;
+        char place[384];
+        size_t len = 0;
+
+        if (node < 0 || !node_within(l->tree, node, idx))
+            continue;
+        for (int k = node; k >= 0 && nc < 8 && l->tree->nodes[k].level >= 3;
+             k = l->tree->nodes[k].parent)
+            chain[nc++] = k;
+        place[0] = '\0';
+        while (nc > 0 && len < sizeof(place) - 1) {
+            int w = snprintf(place + len, sizeof(place) - len, "%s",
+                             l->tree->nodes[chain[--nc]].name);
+            if (w < 0)
+                break;
+            len += (size_t)w < sizeof(place) - len ? (size_t)w
+                                                   : sizeof(place) - len - 1;
+        }
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:I, s:s, s:I}", "site",
+                           l->tree->nodes[node].code, "place", place, "lesson",
+                           (json_int_t)st->lesson, "audio", st->audio, "at_ms",
+                           (json_int_t)st->at_ms));
+    }
+    return arr;
+}
+
+int cat_live_now_json(cat_live *l, const char *region, int depth,
+                      int64_t now_ms, void **json_out)
+{
+    json_t *res = NULL, *items, *grand = NULL;
     int idx = -1, rc = 0;
 
     pthread_mutex_lock(&l->lock);
@@ -371,18 +548,30 @@ int cat_live_now_json(cat_live *l, const char *region, int64_t now_ms,
         goto out;
     }
     items = json_array();
-    for (int k = 0; k < l->tree->nodes[idx].nkids; k++)
-        json_array_append_new(
-            items, node_json_locked(
-                       l, l->tree->kids[l->tree->nodes[idx].first_child + k]));
+    if (depth >= 2)
+        grand = json_array();
+    for (int k = 0; k < l->tree->nodes[idx].nkids; k++) {
+        int c = l->tree->kids[l->tree->nodes[idx].first_child + k];
+
+        json_array_append_new(items, node_json_locked(l, c));
+        for (int j = 0; grand != NULL && j < l->tree->nodes[c].nkids; j++)
+            json_array_append_new(
+                grand,
+                node_json_locked(
+                    l, l->tree->kids[l->tree->nodes[c].first_child + j]));
+    }
     res = json_pack(
-        "{s:{s:s, s:s, s:s}, s:I, s:I, s:i, s:i, s:o}", "region", "code",
-        l->tree->nodes[idx].code, "name", l->tree->nodes[idx].name, "level",
-        cat_level_name(l->tree->nodes[idx].level), "at_ms", (json_int_t)now_ms,
-        "window_s", (json_int_t)(l->window_ms / 1000), "active_sessions",
-        l->sessions[idx], "active_sites", l->sites[idx], "items", items);
+        "{s:{s:s, s:s, s:s}, s:I, s:I, s:i, s:i, s:o, s:o, s:o}", "region",
+        "code", l->tree->nodes[idx].code, "name", l->tree->nodes[idx].name,
+        "level", cat_level_name(l->tree->nodes[idx].level), "at_ms",
+        (json_int_t)now_ms, "window_s", (json_int_t)(l->window_ms / 1000),
+        "active_sessions", l->sessions[idx], "active_sites", l->sites[idx],
+        "items", items, "lessons", lessons_json_locked(l, idx), "starts",
+        starts_json_locked(l, idx));
     if (res == NULL)
         rc = -ENOMEM;
+    else if (grand != NULL)
+        json_object_set_new(res, "grandchildren", grand);
 out:
     pthread_mutex_unlock(&l->lock);
     *json_out = res;

@@ -11,15 +11,21 @@
 #include "catalog/cat_sites.h"
 #include "common/yl_err.h"
 
-int cat_stats_now(cat_writer *w, const char *region, int64_t now_ms,
-                  json_t **out)
+int cat_stats_now_depth(cat_writer *w, const char *region, int depth,
+                        int64_t now_ms, json_t **out)
 {
     void *j = NULL;
-    int rc = cat_live_now_json(cat_writer_live(w), region, now_ms, &j);
+    int rc = cat_live_now_json(cat_writer_live(w), region, depth, now_ms, &j);
 
     if (rc == 0)
         *out = j;
     return rc;
+}
+
+int cat_stats_now(cat_writer *w, const char *region, int64_t now_ms,
+                  json_t **out)
+{
+    return cat_stats_now_depth(w, region, 1, now_ms, out);
 }
 
 int cat_stats_now_refresh(cat_writer *w, cat_db *rd, const char *region)

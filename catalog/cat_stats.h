@@ -6,8 +6,12 @@
  * /stats/now:
  *   {"region": {"code","name","level"}, "at_ms": ..., "window_s": 60,
  *    "active_sessions": N, "active_sites": M,
- *    "items": [{"code","name","level","active_sessions","active_sites"}]}
- *   one item per child region (zeros included), in code order.
+ *    "items": [{"code","name","level","active_sessions","active_sites"}],
+ *    "lessons": [{"lesson","sessions","langs": {TAG: n}}],
+ *    "starts": [{"site","place","lesson","audio","at_ms"}]}
+ *   one item per child region (zeros included), in code order; the top 5
+ *   lessons watched now with their sessions per audio language; the 10
+ *   latest session starts within the region, newest first.
  * /stats/ranking:
  *   {"region": {...}, "from": "2026-02-01", "to": "2026-04-30",
  *    "items": [{"rank": 1, "code","name","level", "sites": S,
@@ -43,6 +47,10 @@
  * in the server; fixed in tests). YL_ENOTFOUND for an unknown region. */
 int cat_stats_now(cat_writer *w, const char *region, int64_t now_ms,
                   json_t **out);
+/* The same; depth 2 adds "grandchildren": every child's items in one
+ * array, in code order (a province's wall colours its counties). */
+int cat_stats_now_depth(cat_writer *w, const char *region, int depth,
+                        int64_t now_ms, json_t **out);
 
 /* After cat_stats_now() said YL_ENOTFOUND: if region is in the sites
  * table as rd sees it (imported while the server runs), reloads the active

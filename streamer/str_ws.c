@@ -129,6 +129,7 @@ struct str_ws {
     unsigned nsent;
 
     unsigned topics;
+    int depth; /* 2: presence and stats of the children's children too */
     char region[CAT_CODE_MAX];
     json_t *last_stats;
     json_t *last_jobs; /* {"<id>": job} */
@@ -535,6 +536,34 @@ static json_t *presence_snapshot(str_ws *ws)
             if (c != NULL)
                 json_object_set_new(kids, c, json_integer(k ? k->online : 0));
         }
+    if (ws->depth == 2) {
+        json_t *gkids = json_object(), *sub = NULL, *jt;
+        size_t j;
+
+        json_array_foreach(json_object_get(list, "items"), i, it)
+        {
+            const char *c = json_string_value(json_object_get(it, "code"));
+
+            if (c == NULL || cat_sites_list(ws->srv->rd, c, 0, 0, &sub) < 0)
+                continue;
+            json_array_foreach(json_object_get(sub, "items"), j, jt)
+            {
+                const char *gc = json_string_value(json_object_get(jt, "code"));
+                reg_ent *k = gc ? reg_get(g, gc, "", false) : NULL;
+
+                if (gc != NULL)
+                    json_object_set_new(gkids, gc,
+                                        json_integer(k ? k->online : 0));
+            }
+            json_decref(sub);
+            sub = NULL;
+        }
+        json_decref(list);
+        return json_pack("{s:s, s:s, s:b, s:i, s:o, s:o}", "type", "presence",
+                         "region", ws->region, "snapshot", 1, "online",
+                         e ? e->online : 0, "children", kids, "grandchildren",
+                         gkids);
+    }
     json_decref(list);
     return json_pack("{s:s, s:s, s:b, s:i, s:o}", "type", "presence", "region",
                      ws->region, "snapshot", 1, "online", e ? e->online : 0,
@@ -545,7 +574,8 @@ static json_t *stats_now(str_ws *ws)
 {
     json_t *o = NULL;
 
-    if (cat_stats_now(ws->srv->w, ws->region, cat_now_ms(), &o) < 0)
+    if (cat_stats_now_depth(ws->srv->w, ws->region, ws->depth, cat_now_ms(),
+                            &o) < 0)
         return NULL;
     return o;
 }
@@ -637,7 +667,9 @@ static void on_subscribe(str_ws *ws, json_t *m)
                  {"jobs", T_JOBS}};
     const json_t *topics = json_object_get(m, "topics"), *t;
     const char *region = json_string_value(json_object_get(m, "region"));
+    const json_t *jd = json_object_get(m, "depth");
     unsigned want = 0;
+    int depth = 1;
     size_t i, j;
     int rc;
 
@@ -667,6 +699,13 @@ static void on_subscribe(str_ws *ws, json_t *m)
         }
         want |= names[j].bit;
     }
+    if (jd != NULL) {
+        depth = json_is_integer(jd) ? (int)json_integer_value(jd) : 0;
+        if (depth != 1 && depth != 2) {
+            ws_error(ws, "invalid", "depth: want 1 or 2");
+            return;
+        }
+    }
     if ((want & T_JOBS) && ws->tok.role != CAT_ROLE_ADMIN) {
         ws_error(ws, "forbidden", "jobs: an admin token's topic");
         return;
@@ -690,6 +729,7 @@ static void on_subscribe(str_ws *ws, json_t *m)
     }
     snprintf(ws->region, sizeof(ws->region), "%s", region);
     ws->topics = want;
+    ws->depth = depth;
     json_decref(ws->last_stats);
     json_decref(ws->last_jobs);
     ws->last_stats = ws->last_jobs = NULL;
@@ -731,9 +771,9 @@ static void on_subscribe(str_ws *ws, json_t *m)
 static void push_deltas(str_ws *ws, str_wsreg *g)
 {
     if (ws->topics & T_PRESENCE) {
-        json_t *kids = json_object(), *o;
+        json_t *kids = json_object(), *gkids = json_object(), *o;
         bool any = false;
-        int online = -1;
+        int online = -1, glevel = cat_code_level(ws->region) + 2;
 
         for (reg_ent *e = g->dirty; e != NULL; e = e->dnext) {
             if (strcmp(e->code, ws->region) == 0) {
@@ -742,6 +782,10 @@ static void push_deltas(str_ws *ws, str_wsreg *g)
             } else if (strcmp(e->parent, ws->region) == 0) {
                 json_object_set_new(kids, e->code, json_integer(e->online));
                 any = true;
+            } else if (ws->depth == 2 && within(e->code, ws->region) &&
+                       cat_code_level(e->code) == glevel) {
+                json_object_set_new(gkids, e->code, json_integer(e->online));
+                any = true;
             }
         }
         if (any) {
@@ -749,10 +793,13 @@ static void push_deltas(str_ws *ws, str_wsreg *g)
                           ws->region, "children", kids);
             if (online >= 0)
                 json_object_set_new(o, "online", json_integer(online));
+            if (json_object_size(gkids) > 0)
+                json_object_set(o, "grandchildren", gkids);
             ws_send(ws, o, STR_FAN_LOW);
         } else {
             json_decref(kids);
         }
+        json_decref(gkids);
     }
     if (ws->topics & T_STATS) {
         json_t *now = stats_now(ws), *d;

@@ -61,6 +61,9 @@ if (have.size < 5000) throw new Error(`${ttf}: only ${have.size} CJK characters;
 const ui = new Set();
 for (const f of fs.readdirSync(uiDir, { recursive: true })) {
   if (!/\.(js|html)$/.test(f)) continue;
+  // The wall's labels are not the player's: a village's first load should
+  // not carry them (the wall takes them from the frequency slices).
+  if (f.split(path.sep)[0] === 'wall') continue;
   for (const ch of fs.readFileSync(path.join(uiDir, f), 'utf8')) {
     const c = ch.codePointAt(0);
     if (have.has(c)) ui.add(c);

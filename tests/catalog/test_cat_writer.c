@@ -516,6 +516,102 @@ static void publish_updates_the_cached_duration(void **state)
     cat_db_close(db);
 }
 
+/* One "start" event of session sess at site in audio language lang. */
+static cat_view_batch *start_in(const char *site, const char *sess,
+                                int64_t lesson, const char *lang, int64_t t)
+{
+    json_t *body = json_pack("{s:[{s:s, s:i, s:s, s:I, s:s, s:f, s:s}]}",
+                             "events", "session", sess, "seq", 0, "site", site,
+                             "lesson", (json_int_t)lesson, "kind", "start",
+                             "position_s", 0.0, "audio_lang", lang);
+    cat_view_batch *b = NULL;
+    char err[256];
+
+    if (cat_views_parse(body, NULL, 500, t, &b, err, sizeof(err)) != 0)
+        fail_msg("parse: %s", err);
+    json_decref(body);
+    return b;
+}
+
+/* The wall's figures in /stats/now: the lessons watched now with their
+ * audio languages, and the latest starts named by place, newest first,
+ * both limited to the region asked for. */
+static void active_view_has_top_lessons_and_starts(void **state)
+{
+    fx *f = *state;
+    cat_writer *w = NULL;
+    cat_sync s;
+    json_t *now = NULL, *les, *st, *it;
+    int64_t t = cat_now_ms();
+    static const struct {
+        const char *site, *sess, *lang;
+    } ev[] = {{"910101001001", "w1", "zh"},
+              {"910101001002", "w2", "bo"},
+              {"910101002001", "w3", "zh"},
+              {"910201001001", "w4", "lis"}};
+
+    assert_int_equal(cat_writer_start(&f->cfg, &w), 0);
+    for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+        cat_sync_init(&s);
+        cat_views_submit(w,
+                         start_in(ev[i].site, ev[i].sess, f->lesson, ev[i].lang,
+                                  t + (int64_t)i),
+                         cat_sync_done, &s);
+        assert_int_equal(cat_sync_wait(&s), 0);
+        cat_sync_fini(&s);
+    }
+    assert_int_equal(cat_stats_now(w, "9101", t + 10, &now), 0);
+    les = json_object_get(now, "lessons");
+    assert_int_equal(json_array_size(les), 1);
+    it = json_array_get(les, 0);
+    assert_int_equal(json_integer_value(json_object_get(it, "lesson")),
+                     f->lesson);
+    assert_int_equal(json_integer_value(json_object_get(it, "sessions")), 3);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(it, "langs"), "zh")),
+        2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(it, "langs"), "bo")),
+        1);
+    assert_null(json_object_get(json_object_get(it, "langs"), "lis"));
+    st = json_object_get(now, "starts");
+    assert_int_equal(json_array_size(st), 3); /* 乙州's start is not 甲市's */
+    it = json_array_get(st, 0);
+    assert_string_equal(json_string_value(json_object_get(it, "site")),
+                        "910101002001");
+    assert_string_equal(json_string_value(json_object_get(it, "place")),
+                        "一县西乡三村");
+    assert_string_equal(json_string_value(json_object_get(it, "audio")), "zh");
+    json_decref(now);
+    /* A further event of a session is no new start. */
+    cat_sync_init(&s);
+    cat_views_submit(w,
+                     batch("910101001001", "w1", 1, 1, f->lesson, t + 5, NULL),
+                     cat_sync_done, &s);
+    assert_int_equal(cat_sync_wait(&s), 0);
+    cat_sync_fini(&s);
+    assert_int_equal(cat_stats_now(w, NULL, t + 10, &now), 0);
+    assert_int_equal(json_array_size(json_object_get(now, "starts")), 4);
+    assert_null(json_object_get(now, "grandchildren"));
+    json_decref(now);
+    /* Depth 2: the counties of the province too (一县 has three active
+     * stations, 三县 one). */
+    assert_int_equal(cat_stats_now_depth(w, NULL, 2, t + 10, &now), 0);
+    it = json_object_get(now, "grandchildren");
+    assert_int_equal(json_array_size(it), 3);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(it, 0), "code")),
+        "910101");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(it, 0),
+                                                        "active_sites")),
+                     3);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(it, 2),
+                                                        "active_sites")),
+                     1);
+    json_decref(now);
+    cat_writer_stop(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +627,8 @@ int main(void)
             concurrent_submitters_and_the_active_view, setup, teardown),
         cmocka_unit_test_setup_teardown(end_event_leaves_the_active_view, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(active_view_has_top_lessons_and_starts,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests_name("cat_writer", tests, NULL, NULL);
 }

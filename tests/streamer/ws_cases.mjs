@@ -136,12 +136,31 @@ async function presence() {
     check(s.snapshot === true && s.region === '53' && s.online === 0 &&
         s.children['5329'] === 0 && Object.keys(s.children).length === 16,
         'presence snapshot: 16 prefectures, nobody online');
+    // A province wall colouring counties: depth 2 adds the grandchildren.
+    const wall2 = new Client(port);
+    await wall2.hello(E.VIEWER, { client: 'wall', device: 'w2' });
+    wall2.send({ type: 'subscribe', topics: ['presence', 'stats'], region: '53', depth: 3 });
+    let e2 = await wall2.next('error');
+    check(e2.code === 'invalid' && /depth/.test(e2.message), 'depth 3: invalid naming it');
+    wall2.send({ type: 'subscribe', topics: ['presence', 'stats'], region: '53', depth: 2 });
+    await wall2.next('subscribed');
+    let s2 = await wall2.next('presence');
+    check(s2.snapshot === true && Object.keys(s2.grandchildren).length === 129 && s2.grandchildren['532901'] === 0,
+        'depth 2: presence snapshot with the 129 counties');
+    s2 = await wall2.next('stats');
+    check(s2.snapshot === true && s2.grandchildren.length === 129 && Array.isArray(s2.lessons) && Array.isArray(s2.starts),
+        'depth 2: stats snapshot with the 129 counties, lessons and starts');
 
     const tv = new Client(port);
     await tv.hello(E.SITE);
     let d = await wall.next("presence", 15000);
     check(d.snapshot === undefined && d.online === 1 && d.children['5329'] === 1 &&
-        Object.keys(d.children).length === 1, 'a TV connects: a delta with only what changed');
+        Object.keys(d.children).length === 1 && d.grandchildren === undefined,
+        'a TV connects: a delta with only what changed');
+    d = await wall2.next('presence', 15000);
+    check(d.children['5329'] === 1 && d.grandchildren['532901'] === 1 && Object.keys(d.grandchildren).length === 1,
+        'depth 2: the delta names the TV\'s county');
+    wall2.close();
 
     // A second device of the same site: the site counts once.
     const phone = new Client(port);

@@ -114,7 +114,8 @@ export class Server {
     return run(YUNLING, [...args, '--data', this.data]).trim();
   }
 
-  async start() {
+  /** extra: more arguments of `yunling serve` (e.g. --config FILE). */
+  async start(extra = []) {
     check(fs.existsSync(YUNLING), `${YUNLING}: no such binary`);
     // YL_WEB: another build of player-web (to show a test fails on it).
     const web = process.env.YL_WEB || path.join(SRC, 'player-web/dist');
@@ -123,7 +124,7 @@ export class Server {
     this.base = `http://127.0.0.1:${this.port}`;
     serverLog = path.join(TMP, 'server.log');
     const out = fs.openSync(serverLog, 'a');
-    this.proc = spawn(YUNLING, ['serve', '--listen', `127.0.0.1:${this.port}`, '--data', this.data, '--web', web], { stdio: ['ignore', out, out] });
+    this.proc = spawn(YUNLING, ['serve', '--listen', `127.0.0.1:${this.port}`, '--data', this.data, '--web', web, ...extra], { stdio: ['ignore', out, out] });
     this.exited = null;
     this.proc.on('exit', (code, sig) => { this.exited = `exit ${code} ${sig || ''}`; });
     await until(async () => {
