@@ -12,8 +12,9 @@
 #include "streamer/str_ws.h"
 
 static const char *const route_names[STR_R_COUNT] = {
-    "web",   "hls",     "lessons", "jobs", "courses", "sites",   "views",
-    "stats", "notices", "ws",      "api",  "metrics", "healthz", "other"};
+    "web",   "hls",     "lessons", "jobs",     "courses", "sites",
+    "views", "stats",   "notices", "meetings", "live",    "ws",
+    "api",   "metrics", "healthz", "other"};
 
 const int str_status_codes[STR_NSTATUS - 1] = {
     101, 200, 201, 202, 204, 206, 304, 400, 401, 403, 404,

@@ -1357,6 +1357,25 @@ void str_ws_notice_withdrawn(str_server *srv, int64_t id, const json_t *targets)
     str_fbuf_unref(b);
 }
 
+/* ---- meetings ---- */
+
+void str_ws_meeting(str_server *srv, json_t *frame, const json_t *targets)
+{
+    str_wsreg *g = reg_of(srv);
+    str_fbuf *b;
+
+    if (g == NULL)
+        return;
+    b = fbuf_json(frame, STR_FAN_HIGH);
+    if (b == NULL)
+        return;
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
+        if (ws->site != NULL && ws->close_code == 0 &&
+            targeted(ws->site->code, targets))
+            ws_push(ws, b);
+    str_fbuf_unref(b);
+}
+
 /* ---- set-up and /metrics ---- */
 
 int str_ws_open(str_server *srv)
