@@ -41,6 +41,11 @@
 #define KEEP_FILES  15 /* segments hlssink2 keeps on disk */
 #define FPS         25 /* every rung: a keyframe each FPS frames = 1 s */
 #define EOS_WAIT_NS (5 * GST_SECOND)
+#define LOSS_NS     (1 * GST_SECOND) /* no frame for this long: slate */
+#define STUCK_NS    (3 * GST_SECOND) /* then rebuild the ingest */
+#define SLATE_TEXT  "信号中断，请稍候"
+#define AUDIO_CAPS                                                             \
+    "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
 
 typedef struct seg {
     int64_t idx;     /* file number */
@@ -81,6 +86,18 @@ struct live_meeting {
     bool ready;
     atomic_int audio_linked;
     atomic_bool video_linked;
+
+    /* A network source (srt://, rtsp://) is ingested by a pipeline of its
+     * own (ingest), joined to the encoding pipeline by inter elements:
+     * when the feed stops, the encoders go on with black frames, the
+     * slate text and silence, and the ingest is rebuilt until the feed
+     * returns. Meeting thread, but last_in_ns: streaming threads. */
+    bool split;
+    GstElement *ingest;
+    atomic_llong last_in_ns; /* monotonic time of the last ingested frame */
+    bool lost;               /* the slate is shown */
+    gint64 retry_at_us;      /* rebuild the ingest then; 0 none */
+    int restarts;
 };
 
 /* ---- checking a source URI (pure) ---- */
@@ -349,20 +366,24 @@ static void pad_added(GstElement *src, GstPad *pad, gpointer ud)
     GstElement *to = NULL;
     char name[16];
 
-    (void)src;
     if (caps != NULL && gst_caps_get_size(caps) > 0)
         kind = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+    GstElement *bin = GST_ELEMENT(gst_element_get_parent(src));
+
+    if (bin == NULL)
+        goto out;
     if (strncmp(kind, "video/", 6) == 0 &&
         !atomic_exchange(&m->video_linked, true)) {
-        to = gst_bin_get_by_name(GST_BIN(m->pipe), "vin");
+        to = gst_bin_get_by_name(GST_BIN(bin), "vin");
     } else if (strncmp(kind, "audio/", 6) == 0) {
         int i = atomic_fetch_add(&m->audio_linked, 1);
 
         if (i < m->naudio) {
             snprintf(name, sizeof(name), "ain%d", i);
-            to = gst_bin_get_by_name(GST_BIN(m->pipe), name);
+            to = gst_bin_get_by_name(GST_BIN(bin), name);
         }
     }
+    gst_object_unref(bin);
     if (to != NULL) {
         GstPad *sink = gst_element_get_static_pad(to, "sink");
 
@@ -372,6 +393,7 @@ static void pad_added(GstElement *src, GstPad *pad, gpointer ud)
         gst_object_unref(sink);
         gst_object_unref(to);
     }
+out:
     if (caps != NULL)
         gst_caps_unref(caps);
 }
@@ -456,7 +478,7 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
         int h, w, kbps;
     } rungs[] = {{720, 1280, 2500}, {360, 640, 800}};
     char *langs[MAX_AUDIO] = {0};
-    const char *pace;
+    const char *pace = "";
     char name[32];
     int i, n = 0, ret = 0;
 
@@ -485,12 +507,29 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
                 goto out;
             }
         } else {
-            /* A feed that is not there yet cannot be probed: one
-             * Mandarin track at up to 720p until source health lands. */
+            /* A feed that is not there yet cannot be probed: its first
+             * audio track, as Mandarin, at up to 720p. */
             m->src_height = 720;
             langs[0] = strdup("zh");
             n = 1;
         }
+    }
+    if (m->split) {
+        yl_buf_printf(b,
+                      "intervideosrc channel=yl%" PRId64 "v timeout=%d ! "
+                      "video/x-raw,format=I420,width=1280,height=720,"
+                      "framerate=%d/1,pixel-aspect-ratio=1/1 ! textoverlay "
+                      "name=slate text=\"%s\" font-desc=\"Sans 40\" "
+                      "valignment=center halignment=center silent=true ! "
+                      "tee name=vt\n",
+                      m->id, (int)(LOSS_NS / 1000), FPS, SLATE_TEXT);
+        for (i = 0; i < n; i++)
+            yl_buf_printf(b,
+                          "interaudiosrc channel=yl%" PRId64 "a%d ! %s ! "
+                          "queue name=ain%d\n",
+                          m->id, i, AUDIO_CAPS, i);
+        pace = "";
+    } else if (m->kind != LIVE_SRC_TEST) {
         /* A file plays in real time (clocksync), as a rehearsal should. */
         yl_buf_printf(b,
                       "uridecodebin name=src uri=\"%s\"\n"
@@ -529,7 +568,7 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
             if (strcmp(langs[j], langs[i]) == 0)
                 snprintf(name, sizeof(name), "a_%.20s_%d", langs[i], i);
         add_stream(m, name, langs[i], 0, 0, 96);
-        if (m->kind != LIVE_SRC_TEST)
+        if (m->kind == LIVE_SRC_FILE)
             yl_buf_printf(b, "queue name=ain%d ! ", i);
         else
             yl_buf_printf(b, "ain%d. ! ", i);
@@ -545,6 +584,138 @@ out:
     for (i = 0; i < MAX_AUDIO; i++)
         free(langs[i]);
     return ret;
+}
+
+/* ---- the ingest of a network source (split) ---- */
+
+/* Streaming thread of the ingest: a frame reached the encoders' side. */
+static GstPadProbeReturn on_frame(GstPad *pad, GstPadProbeInfo *info,
+                                  gpointer ud)
+{
+    live_meeting *m = ud;
+
+    (void)pad;
+    (void)info;
+    atomic_store(&m->last_in_ns, (long long)g_get_monotonic_time() * 1000);
+    return GST_PAD_PROBE_OK;
+}
+
+static void ingest_stop(live_meeting *m)
+{
+    if (m->ingest == NULL)
+        return;
+    gst_element_set_state(m->ingest, GST_STATE_NULL);
+    gst_object_unref(m->ingest);
+    m->ingest = NULL;
+}
+
+/* Builds and starts the ingest; on failure retries in a second. */
+static void ingest_start(live_meeting *m)
+{
+    yl_buf b = YL_BUF_INIT;
+    GError *gerr = NULL;
+    GstElement *e;
+    GstPad *pad;
+    int i;
+
+    m->retry_at_us = 0;
+    atomic_store(&m->video_linked, false);
+    atomic_store(&m->audio_linked, 0);
+    yl_buf_printf(&b,
+                  "uridecodebin name=src uri=\"%s\"\n"
+                  "queue name=vin ! videoconvert ! videoscale ! videorate ! "
+                  "video/x-raw,format=I420,width=1280,height=720,"
+                  "framerate=%d/1,pixel-aspect-ratio=1/1 ! intervideosink "
+                  "name=vsink channel=yl%" PRId64 "v\n",
+                  m->source, FPS, m->id);
+    for (i = 0; i < m->naudio; i++)
+        yl_buf_printf(&b,
+                      "queue name=ain%d ! audioconvert ! audioresample ! %s ! "
+                      "interaudiosink channel=yl%" PRId64 "a%d\n",
+                      i, AUDIO_CAPS, m->id, i);
+    if (b.err == 0)
+        m->ingest = gst_parse_launch(b.s, &gerr);
+    yl_buf_free(&b);
+    if (m->ingest == NULL || gerr != NULL) {
+        YL_LOGE("live", "[meeting=%" PRId64 "] ingest: %s", m->id,
+                gerr ? gerr->message : "cannot build");
+        g_clear_error(&gerr);
+        ingest_stop(m);
+        m->retry_at_us = g_get_monotonic_time() + G_USEC_PER_SEC;
+        return;
+    }
+    e = gst_bin_get_by_name(GST_BIN(m->ingest), "src");
+    g_signal_connect(e, "pad-added", G_CALLBACK(pad_added), m);
+    gst_object_unref(e);
+    e = gst_bin_get_by_name(GST_BIN(m->ingest), "vsink");
+    pad = gst_element_get_static_pad(e, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_frame, m, NULL);
+    gst_object_unref(pad);
+    gst_object_unref(e);
+    atomic_store(&m->last_in_ns, 0);
+    if (gst_element_set_state(m->ingest, GST_STATE_PLAYING) ==
+        GST_STATE_CHANGE_FAILURE) {
+        YL_LOGW("live", "[meeting=%" PRId64 "] ingest of %s refused to start",
+                m->id, m->source);
+        ingest_stop(m);
+        m->retry_at_us = g_get_monotonic_time() + G_USEC_PER_SEC;
+    }
+}
+
+/* Meeting thread, every round: the slate on loss, the ingest's bus,
+ * rebuilding it after an error or when it stays silent. */
+static void ingest_watch(live_meeting *m)
+{
+    gint64 now_us = g_get_monotonic_time();
+    long long last = atomic_load(&m->last_in_ns);
+    bool lost = last == 0 || now_us * 1000 - last > (long long)LOSS_NS;
+    GstElement *slate;
+    GstMessage *msg;
+    GstBus *bus;
+
+    if (lost != m->lost) {
+        m->lost = lost;
+        slate = gst_bin_get_by_name(GST_BIN(m->pipe), "slate");
+        if (slate != NULL) {
+            g_object_set(slate, "silent", lost ? FALSE : TRUE, NULL);
+            gst_object_unref(slate);
+        }
+        if (lost)
+            YL_LOGW("live", "[meeting=%" PRId64 "] source lost: slate on",
+                    m->id);
+        else
+            YL_LOGI("live", "[meeting=%" PRId64 "] source back", m->id);
+    }
+    if (m->ingest != NULL) {
+        bus = gst_element_get_bus(m->ingest);
+        while ((msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR |
+                                                    GST_MESSAGE_EOS)) != NULL) {
+            if (m->retry_at_us == 0) {
+                GError *e = NULL;
+
+                if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+                    gst_message_parse_error(msg, &e, NULL);
+                YL_LOGW("live",
+                        "[meeting=%" PRId64 "] source: %s; again in 1 s", m->id,
+                        e ? e->message : "end of stream");
+                g_clear_error(&e);
+                m->retry_at_us = now_us + G_USEC_PER_SEC;
+            }
+            gst_message_unref(msg);
+        }
+        gst_object_unref(bus);
+        /* A feed that came and went: SRT listeners wait for the next
+         * caller best from a fresh socket. */
+        if (m->retry_at_us == 0 && last != 0 &&
+            now_us * 1000 - last > (long long)STUCK_NS)
+            m->retry_at_us = now_us;
+        if (m->retry_at_us != 0)
+            ingest_stop(m);
+    }
+    if (m->ingest == NULL && m->retry_at_us != 0 && now_us >= m->retry_at_us) {
+        m->restarts++;
+        ingest_start(m);
+    }
 }
 
 static void once_init(void)
@@ -606,9 +777,13 @@ static void *meeting_main(void *arg)
         failed = true;
         goto out;
     }
+    if (m->split)
+        ingest_start(m);
     while (!eos && !failed) {
         GstMessage *msg;
 
+        if (m->split && eos_at == GST_CLOCK_TIME_NONE)
+            ingest_watch(m);
         if (atomic_load(&m->stop) && eos_at == GST_CLOCK_TIME_NONE) {
             gst_element_send_event(m->pipe, gst_event_new_eos());
             eos_at = gst_clock_get_time(clock);
@@ -652,6 +827,7 @@ static void *meeting_main(void *arg)
         gst_message_unref(msg);
     }
 out:
+    ingest_stop(m);
     if (m->pipe != NULL)
         gst_element_set_state(m->pipe, GST_STATE_NULL);
     /* What was written stays playable, and players see the end. */
@@ -693,6 +869,7 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
         return -ENOMEM;
     m->id = opts->id;
     m->kind = kind;
+    m->split = kind == LIVE_SRC_SRT || kind == LIVE_SRC_RTSP;
     m->event = opts->event;
     m->ud = opts->ud;
     m->source = strdup(opts->source);
@@ -700,6 +877,7 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
     atomic_init(&m->stop, false);
     atomic_init(&m->audio_linked, 0);
     atomic_init(&m->video_linked, false);
+    atomic_init(&m->last_in_ns, 0);
     if (m->source == NULL || m->dir == NULL) {
         live_meeting_free(m);
         return -ENOMEM;
