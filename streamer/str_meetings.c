@@ -320,6 +320,23 @@ static void mmsg_run(str_server *srv, str_msg *m)
     }
 }
 
+bool str_meetings_nth(str_server *srv, int i, const json_t **frame,
+                      const json_t **targets)
+{
+    struct str_live *l = srv->live;
+
+    for (int k = 0; l != NULL && k < l->n; k++) {
+        if (l->v[k].stopping)
+            continue;
+        if (i-- == 0) {
+            *frame = l->v[k].frame_live;
+            *targets = l->v[k].targets;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- handlers ---- */
 
 int str_meetings_post(str_req *r)

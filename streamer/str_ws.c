@@ -821,6 +821,8 @@ void str_ws_receipts(str_server *srv, const cat_notice_ack *rows, int n)
 
 /* ---- incoming messages ---- */
 
+static bool targeted(const char *site, const json_t *targets);
+
 static void on_hello(str_ws *ws, json_t *m)
 {
     str_server *srv = ws->srv;
@@ -873,7 +875,13 @@ static void on_hello(str_ws *ws, json_t *m)
                       srv->cfg.ws_ping_s),
             STR_FAN_HIGH);
     if (ws->tok.role == CAT_ROLE_SITE) {
+        const json_t *frame, *targets;
+
         site_join(ws);
+        /* A station that connects during a meeting sent to it. */
+        for (int i = 0; str_meetings_nth(srv, i, &frame, &targets); i++)
+            if (targeted(ws->tok.scope, targets))
+                ws_send(ws, json_deep_copy(frame), STR_FAN_HIGH);
         ws->replay_after = since ? json_integer_value(since) : 0;
         ws->replaying = true;
         replay_step(ws);

@@ -78,6 +78,11 @@ int str_meetings_current(str_req *r);   /* GET /api/v1/meetings/current */
 int str_meetings_start(str_req *r);     /* POST .../meetings/{id}/start */
 int str_meetings_stop(str_req *r);      /* POST .../meetings/{id}/stop */
 int str_live_files(str_req *r);         /* GET /live/<id>/<file> */
+/* The i-th running meeting (not stopping): its "meeting" frame (state
+ * live) and targets, borrowed; false past the last. For a site that says
+ * hello during a meeting. */
+bool str_meetings_nth(str_server *srv, int i, const json_t **frame,
+                      const json_t **targets);
 /* After the catalog is open: restarts the pipelines of meetings the
  * catalog says are live (a restart of the server). Never fails. */
 void str_meetings_open(str_server *srv);

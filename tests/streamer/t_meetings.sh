@@ -73,6 +73,21 @@ expect_eq "$(jq -r .hls <<<"$msg")" "/live/$ID/master.m3u8" "... its HLS"
 expect_eq "$(jq -r .ws <<<"$msg")" "/ws/live/$ID" "... its websocket"
 expect_eq "$(jq -r .title <<<"$msg")" "全省部署会" "... its title"
 
+# A Dali station that connects during the meeting is told at its hello.
+LATE_CODE=$(db "SELECT code FROM sites WHERE code LIKE '532901%' AND \
+    level = 5 AND code != '532901104201' ORDER BY code LIMIT 1")
+LATE=$("$YUNLING" token create --role site --scope "$LATE_CODE" \
+    --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
+node "$here/meeting_ws.mjs" "$PORT" "$LATE" "$YL_TMPDIR/late.jsonl" \
+    2>/dev/null &
+LATE_WS=$!
+for i in $(seq 1 100); do
+    grep -q '"live"' "$YL_TMPDIR/late.jsonl" 2>/dev/null && break
+    sleep 0.1
+done
+expect_eq "$(head -1 "$YL_TMPDIR/late.jsonl" | jq -r .id)" "$ID" \
+    "a station connecting during the meeting is told at its hello"
+
 expect_eq "$(api GET "/api/v1/meetings/current" \
     -H "Authorization: Bearer $SITE")" 200 "current, live"
 expect_eq "$(resp .meeting.id)" "$ID" "the site's current meeting"
@@ -147,6 +162,7 @@ ok "every media playlist ends with EXT-X-ENDLIST"
 wait "$DALI_WS" || fail "the Dali site saw no ended message: $(cat "$YL_TMPDIR/dali.err")"
 expect_eq "$(tail -1 "$YL_TMPDIR/dali.jsonl" | jq -r .state)" ended \
     "the Dali site is told: ended"
+wait "$LATE_WS" || fail "the late station saw no ended message"
 kill "$CHUX_WS" 2>/dev/null || true
 wait "$CHUX_WS" 2>/dev/null || true
 expect_eq "$(wc -c <"$YL_TMPDIR/chux.jsonl")" 0 \
