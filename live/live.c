@@ -720,14 +720,16 @@ static void ingest_watch(live_meeting *m)
 
 /* LeakSanitizer (ASan builds): GLib allocates in its library constructor
  * and never frees it (16 KB, reported at every exit of a process that
- * links GStreamer). GLib and GStreamer are built without frame pointers,
+ * links GStreamer); fontconfig and Pango (the slate's text) keep caches
+ * for the life of the process. GLib and GStreamer are built without frame pointers,
  * so the fast unwinder stops in them: suppress by module. A leak of ours
  * through malloc() still shows. Unused outside sanitizer builds. */
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)
 {
     return "leak:libglib-2.0.so\nleak:libgobject-2.0.so\n"
-           "leak:libgstreamer-1.0.so\n";
+           "leak:libgstreamer-1.0.so\nleak:libfontconfig.so\n"
+           "leak:libpango-1.0.so\nleak:libpangoft2-1.0.so\n";
 }
 
 static void once_init(void)
