@@ -18,10 +18,12 @@ ID=$(resp .id)
 expect_eq "$(api POST "/api/v1/meetings/$ID/start" "${A[@]}")" 200 "start"
 
 # No encoder yet: the slate keeps the stream going.
-for i in $(seq 1 150); do
+# (About 3 s; a minute under ThreadSanitizer on a busy machine.)
+for i in $(seq 1 600); do
     [ "$(code "$BASE/live/$ID/master.m3u8")" == 200 ] && break
     sleep 0.1
 done
+expect_eq "$(code "$BASE/live/$ID/master.m3u8")" 200 "the master playlist is up"
 expect_eq "$(code "$BASE/live/$ID/master.m3u8")" 200 \
     "live HLS from the slate before the encoder connects"
 grep -q 'source lost: slate on' "$YL_TMPDIR/server.log" ||
