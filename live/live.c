@@ -721,15 +721,32 @@ static void ingest_watch(live_meeting *m)
 /* LeakSanitizer (ASan builds): GLib allocates in its library constructor
  * and never frees it (16 KB, reported at every exit of a process that
  * links GStreamer); fontconfig and Pango (the slate's text) keep caches
- * for the life of the process. GLib and GStreamer are built without frame pointers,
- * so the fast unwinder stops in them: suppress by module. A leak of ours
- * through malloc() still shows. Unused outside sanitizer builds. */
+ * for the life of the process. GLib and GStreamer are built without frame
+ * pointers, so the fast unwinder stops in them: suppress by module. A leak of
+ * ours through malloc() still shows. Unused outside sanitizer builds. */
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void)
 {
     return "leak:libglib-2.0.so\nleak:libgobject-2.0.so\n"
            "leak:libgstreamer-1.0.so\nleak:libfontconfig.so\n"
            "leak:libpango-1.0.so\nleak:libpangoft2-1.0.so\n";
+}
+
+/* ThreadSanitizer (TSan builds): GLib and GStreamer are not instrumented
+ * and synchronise their streaming threads in ways TSan cannot see (GLib's
+ * slice allocator, GstMiniObject refcounts), so races reported inside
+ * them are not ours to fix. The suppressions also hide races in our
+ * callbacks that their threads run (pad_added, on_frame): those touch
+ * atomics only, for that reason. Races between our own threads (meeting
+ * thread, service thread) still show. Unused outside sanitizer builds. */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+    return "race:libglib-2.0.so\nrace:libgobject-2.0.so\nrace:libgst*\n"
+           "race:libgio-2.0.so\nrace:libpango*\nrace:libfontconfig*\n"
+           "race:libharfbuzz*\nrace:libfreetype*\nrace:libcairo*\n"
+           "race:libx264*\nrace:libav*\nrace:libsrt*\nrace:liborc*\n"
+           "deadlock:libglib-2.0.so\ndeadlock:libgst*\n";
 }
 
 static void once_init(void)
