@@ -197,17 +197,24 @@ fail:
     return rc;
 }
 
-/* Records a failure in the catalog (the answer is only logged). */
-static void submit_failed(str_server *srv, int64_t id, const char *why)
+/* Records an end nobody asked for in the catalog: "failed" (why) or
+ * "ended" (the source ended). The answer is only logged. */
+static void submit_end(str_server *srv, int64_t id, const char *state,
+                       const char *why)
 {
     mmsg *d = mmsg_new(srv, 0, M_FAIL);
 
     if (d == NULL)
         return;
     d->id = id;
-    if (cat_meetings_set_state_submit(srv->w, id, "failed", why, writer_done,
-                                      d) < 0)
+    if (cat_meetings_set_state_submit(srv->w, id, state, why, writer_done, d) <
+        0)
         mmsg_free(&d->base);
+}
+
+static void submit_failed(str_server *srv, int64_t id, const char *why)
+{
+    submit_end(srv, id, "failed", why);
 }
 
 static void reply_meeting(str_server *srv, uint64_t serial, int status,
@@ -247,6 +254,16 @@ static void on_event(str_server *srv, mmsg *d)
         ent_drop(srv, e);
         break;
     case LIVE_EV_ENDED:
+        if (!e->stopping) {
+            /* The source ended by itself (a rehearsal file's end). */
+            submit_end(srv, d->id, "ended", NULL);
+            f = json_deep_copy(e->frame_live);
+            if (f != NULL) {
+                json_object_set_new(f, "state", json_string("ended"));
+                str_ws_meeting(srv, f, e->targets);
+            }
+            json_decref(f);
+        }
         ent_drop(srv, e);
         break;
     }
@@ -268,7 +285,7 @@ static void mmsg_run(str_server *srv, str_msg *m)
     }
     if (d->rc < 0) {
         if (d->kind == M_FAIL) {
-            YL_LOGW("str", "[meeting=%" PRId64 "] state failed not stored: %s",
+            YL_LOGW("str", "[meeting=%" PRId64 "] its end not stored: %s",
                     d->id, d->error);
             return;
         }

@@ -188,5 +188,22 @@ expect_eq "$(db "SELECT state FROM meetings WHERE id = $JID")" failed \
     "the junk meeting failed"
 expect_eq "$(code "$BASE/healthz")" 200 "the server lives on"
 
+# A rehearsal file plays in real time and ends the meeting at its end.
+make_src "$YL_TMPDIR/rehearsal.mp4" 4 640x360
+expect_eq "$(meeting "file://$YL_TMPDIR/rehearsal.mp4")" 201 "a file meeting"
+FID=$(resp .id)
+expect_eq "$(api POST "/api/v1/meetings/$FID/start" "${A[@]}")" 200 \
+    "the file meeting starts"
+for i in $(seq 1 600); do
+    [ "$(db "SELECT state FROM meetings WHERE id = $FID")" == ended ] && break
+    sleep 0.1
+done
+expect_eq "$(db "SELECT state FROM meetings WHERE id = $FID")" ended \
+    "the file meeting ended with its file"
+curl -s "$BASE/live/$FID/v360.m3u8" | grep -q '#EXT-X-ENDLIST' ||
+    fail "the file meeting's playlist has no ENDLIST"
+expect_eq "$(code "$BASE/live/$FID/v720.m3u8")" 404 \
+    "no 720p rung above a 360p source"
+
 stop_server
 ok "meetings"
