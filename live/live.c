@@ -43,7 +43,12 @@
 #define EOS_WAIT_NS (5 * GST_SECOND)
 #define LOSS_NS     (1 * GST_SECOND) /* no frame for this long: slate */
 #define STUCK_NS    (3 * GST_SECOND) /* then rebuild the ingest */
-#define SLATE_TEXT  "信号中断，请稍候"
+/* The slate: 1280x720, "信号中断，请稍候" in white on black. A picture, not
+ * textoverlay: rendering CJK text needs a system CJK font, and installing
+ * one changes what browsers on the machine draw. */
+#ifndef YL_LIVE_SLATE
+#define YL_LIVE_SLATE "live/slate.png"
+#endif
 #define AUDIO_CAPS                                                             \
     "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
 
@@ -516,13 +521,12 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
     }
     if (m->split) {
         yl_buf_printf(b,
-                      "intervideosrc channel=yl%" PRId64 "v timeout=%d ! "
+                      "intervideosrc channel=yl%" PRId64 "v timeout=%llu ! "
                       "video/x-raw,format=I420,width=1280,height=720,"
-                      "framerate=%d/1,pixel-aspect-ratio=1/1 ! textoverlay "
-                      "name=slate text=\"%s\" font-desc=\"Sans 40\" "
-                      "valignment=center halignment=center silent=true ! "
+                      "framerate=%d/1,pixel-aspect-ratio=1/1 ! "
+                      "gdkpixbufoverlay name=slate location=\"%s\" alpha=0 ! "
                       "tee name=vt\n",
-                      m->id, (int)(LOSS_NS / 1000), FPS, SLATE_TEXT);
+                      m->id, (unsigned long long)LOSS_NS, FPS, YL_LIVE_SLATE);
         for (i = 0; i < n; i++)
             yl_buf_printf(b,
                           "interaudiosrc channel=yl%" PRId64 "a%d ! %s ! "
@@ -677,7 +681,7 @@ static void ingest_watch(live_meeting *m)
         m->lost = lost;
         slate = gst_bin_get_by_name(GST_BIN(m->pipe), "slate");
         if (slate != NULL) {
-            g_object_set(slate, "silent", lost ? FALSE : TRUE, NULL);
+            g_object_set(slate, "alpha", lost ? 1.0 : 0.0, NULL);
             gst_object_unref(slate);
         }
         if (lost)
@@ -720,8 +724,8 @@ static void ingest_watch(live_meeting *m)
 
 /* LeakSanitizer (ASan builds): GLib allocates in its library constructor
  * and never frees it (16 KB, reported at every exit of a process that
- * links GStreamer); fontconfig and Pango (the slate's text) keep caches
- * for the life of the process. GLib and GStreamer are built without frame
+ * links GStreamer); fontconfig and Pango, when loaded, keep caches for
+ * the life of the process. GLib and GStreamer are built without frame
  * pointers, so the fast unwinder stops in them: suppress by module. A leak of
  * ours through malloc() still shows. Unused outside sanitizer builds. */
 const char *__lsan_default_suppressions(void);

@@ -16,7 +16,7 @@ PKGS=(
     faketime
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
     gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-    gstreamer1.0-libav gstreamer1.0-x fonts-wqy-microhei
+    gstreamer1.0-libav
 )
 
 missing=()
