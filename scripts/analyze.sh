@@ -23,5 +23,5 @@ cppcheck --quiet --error-exitcode=1 --std=c11 -D_GNU_SOURCE -I . \
     --library=scripts/cppcheck/yunling.cfg \
     --suppressions-list=scripts/cppcheck/suppressions.txt \
     --suppress=missingIncludeSystem --inline-suppr \
-    -j"$(nproc)" common catalog streamer transcode app
+    -j"$(nproc)" common catalog live streamer transcode app
 echo "analyze: cppcheck found nothing"

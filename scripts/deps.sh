@@ -15,6 +15,9 @@ PKGS=(
     libharfbuzz-bin woff2 fontconfig
     nginx-light wrk time jq gnuplot-nox
     faketime
+    libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+    gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+    gstreamer1.0-libav
 )
 
 missing=()

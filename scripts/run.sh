@@ -120,5 +120,15 @@ cat <<MSG
   curl -s -H "Authorization: Bearer $admin" $base/api/v1/notices/1
   the village TV above ($base/?tv=1 after its set-up link) shows it at once.
   每村一个令牌 / a token per village:  yunling token create --role site --scope 5329 --each-site
+
+直播会议彩排 / rehearse a live meeting (generated picture, Mandarin + Tibetan tones):
+  curl -s -H "Authorization: Bearer $admin" -H 'content-type: application/json' \\
+    -d '{"title":"全省部署会（彩排）","targets":["53"],"source":"test:"}' \\
+    $base/api/v1/meetings                      # -> {"id": N, ...}
+  curl -s -X POST -H "Authorization: Bearer $admin" $base/api/v1/meetings/N/start
+  every village of the province gets {"type":"meeting","state":"live",...} on /ws;
+  live HLS: $base/live/N/master.m3u8  (ffplay/ffprobe/hls.js read it)
+  curl -s -X POST -H "Authorization: Bearer $admin" $base/api/v1/meetings/N/stop
+  from OBS over SRT instead: "source":"srt://:9000?mode=listener" (docs/operations.md)
 MSG
 wait $server

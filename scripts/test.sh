@@ -31,7 +31,9 @@ echo "== build with ThreadSanitizer and test again"
 bash scripts/setup.sh build-tsan -DYL_WERROR=ON -DYL_TSAN=ON \
     -DCMAKE_BUILD_TYPE=Debug
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-(cd build-tsan && ctest --output-on-failure -j"$jobs" -LE no-asan ${YL_CTEST_ARGS:-})
+# no-tsan: the live meeting tests (x264 in real time does not keep up
+# under TSan on 2 cores; see tests/streamer/CMakeLists.txt).
+(cd build-tsan && ctest --output-on-failure -j"$jobs" -LE "no-asan|no-tsan" ${YL_CTEST_ARGS:-})
 
 echo "== build the libFuzzer targets with clang and run each for a while"
 # Only the targets and the libraries they need are built here: the rest

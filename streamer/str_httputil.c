@@ -105,6 +105,8 @@ const char *str_cache_control(int cls)
         return "public, max-age=2";
     case STR_CACHE_SHORT:
         return "public, max-age=300";
+    case STR_CACHE_LIVE:
+        return "public, max-age=1";
     default:
         return "no-cache";
     }

@@ -12,10 +12,11 @@
 
 /* How long clients and caches may keep a file: chosen from its type. */
 enum str_cache_class {
-    STR_CACHE_IMMUTABLE, /* media segments, init segments, WebVTT */
-    STR_CACHE_PLAYLIST,  /* m3u8: re-read every few seconds */
-    STR_CACHE_SHORT,     /* posters, metadata, static web assets */
-    STR_CACHE_REVALIDATE /* html: always revalidate (ETag) */
+    STR_CACHE_IMMUTABLE,  /* media segments, init segments, WebVTT */
+    STR_CACHE_PLAYLIST,   /* m3u8: re-read every few seconds */
+    STR_CACHE_SHORT,      /* posters, metadata, static web assets */
+    STR_CACHE_REVALIDATE, /* html: always revalidate (ETag) */
+    STR_CACHE_LIVE        /* live playlists: change every second */
 };
 
 /* MIME type for a file name, from its extension (case-insensitive);

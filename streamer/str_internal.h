@@ -40,6 +40,8 @@ enum str_route_label {
     STR_R_STATS,
     STR_R_NOTICES,
     STR_R_SESSION,
+    STR_R_MEETINGS,
+    STR_R_LIVE,
     STR_R_WS,
     STR_R_API_OTHER,
     STR_R_METRICS,
@@ -168,7 +170,9 @@ typedef struct str_server {
 
     char hls_root[PATH_MAX];   /* realpath of DATA/hls */
     char web_root[PATH_MAX];   /* realpath of the player-web dist dir */
+    char live_root[PATH_MAX];  /* realpath of DATA/live */
     int hls_fd, web_fd;        /* O_PATH dir fds; -1 when absent */
+    int live_fd;               /* O_PATH fd of DATA/live; -1 */
     int lock_fd;               /* DATA/serve.lock, flock'ed; -1 */
     struct str_fcache *fcache; /* small HLS files in memory */
     bool have_web;
@@ -208,6 +212,7 @@ typedef struct str_server {
     int n_holds, cap_holds;
 
     struct str_wsreg *ws;        /* the websocket channel (str_ws.c) */
+    struct str_live *live;       /* running meetings (str_meetings.c) */
     struct cat_notice_ack *acks; /* receipts for the next writer batch */
     int nacks, cap_acks;
 
@@ -330,6 +335,7 @@ void str_reply_file_close(str_req *r);
 /* ---- str_static.c: files ---- */
 int str_static_hls(str_req *r, const char *rel);
 int str_static_web(str_req *r, const char *rel);
+int str_static_live(str_req *r, const char *rel);
 /* Lesson holds (service thread). */
 void str_hold_ref(str_server *srv, int64_t lesson);
 void str_hold_unref(str_server *srv, int64_t lesson);

@@ -12,8 +12,8 @@
 #include "streamer/str_ws.h"
 
 static const char *const route_names[STR_R_COUNT] = {
-    "web",   "hls",   "lessons", "jobs",    "courses",
-    "sites", "views", "stats",   "notices", "session",
+    "web",   "hls",   "lessons", "jobs",    "courses",  "sites",
+    "views", "stats", "notices", "session", "meetings", "live",
     "ws",    "api",   "metrics", "healthz", "other"};
 
 const int str_status_codes[STR_NSTATUS - 1] = {

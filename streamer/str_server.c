@@ -167,6 +167,11 @@ static int hls(str_req *r)
     return str_static_hls(r, r->arg);
 }
 
+static int live(str_req *r)
+{
+    return str_static_live(r, r->arg);
+}
+
 static int web(str_req *r)
 {
     return str_static_web(r, r->arg);
@@ -185,6 +190,7 @@ static const str_route routes[] = {
     {"/healthz", GH, 0, healthz, NULL, STR_R_HEALTHZ},
     {"/metrics", GH, 0, str_metrics_reply, NULL, STR_R_METRICS},
     {"/hls/**", GH, 0, hls, NULL, STR_R_HLS},
+    {"/live/**", GH, 0, live, NULL, STR_R_LIVE},
     {"/api/v1/lessons", GH, API, str_api_lessons_list, NULL, STR_R_LESSONS},
     {"/api/v1/lessons", P, API, str_api_lesson_upload, NULL, STR_R_LESSONS},
     {"/api/v1/lessons/{id}", GH, API, str_api_lesson_get, NULL, STR_R_LESSONS},
@@ -223,6 +229,15 @@ static const str_route routes[] = {
     {"/api/v1/notices/{id}", D, API, str_notices_withdraw, NULL, STR_R_NOTICES},
     {"/api/v1/notices/{id}/read", P, API, str_notices_read, NULL,
      STR_R_NOTICES},
+    {"/api/v1/meetings", P, API, str_meetings_post, str_meetings_post_body,
+     STR_R_MEETINGS},
+    {"/api/v1/meetings/current", GH, API, str_meetings_current, NULL,
+     STR_R_MEETINGS},
+    {"/api/v1/meetings/{id}", GH, API, str_meetings_get, NULL, STR_R_MEETINGS},
+    {"/api/v1/meetings/{id}/start", P, API, str_meetings_start, NULL,
+     STR_R_MEETINGS},
+    {"/api/v1/meetings/{id}/stop", P, API, str_meetings_stop, NULL,
+     STR_R_MEETINGS},
     {"/api/v1/attachments", P, API, str_attach_post, str_attach_post_body,
      STR_R_NOTICES},
     {"/api/v1/attachments/{id}", GH, API, str_attach_get, NULL, STR_R_NOTICES},
@@ -698,7 +713,7 @@ static int lock_data(str_server *srv)
 
 static int prepare_dirs(str_server *srv)
 {
-    static const char *const sub[] = {"hls", "uploads", "jobs"};
+    static const char *const sub[] = {"hls", "uploads", "jobs", "live"};
     char path[PATH_MAX];
     size_t i;
     int r;
@@ -721,6 +736,12 @@ static int prepare_dirs(str_server *srv)
         return -ENOMEM;
     snprintf(path, sizeof(path), "%s/hls", srv->cfg.cat.data_dir);
     r = open_root(path, srv->hls_root, sizeof(srv->hls_root), &srv->hls_fd);
+    if (r < 0) {
+        YL_LOGE("str", "open %s: %s", path, strerror(-r));
+        return r;
+    }
+    snprintf(path, sizeof(path), "%s/live", srv->cfg.cat.data_dir);
+    r = open_root(path, srv->live_root, sizeof(srv->live_root), &srv->live_fd);
     if (r < 0) {
         YL_LOGE("str", "open %s: %s", path, strerror(-r));
         return r;
@@ -754,7 +775,7 @@ int str_server_run(const str_config *cfg)
     if (srv == NULL)
         return -ENOMEM;
     srv->cfg = *cfg;
-    srv->hls_fd = srv->web_fd = srv->lock_fd = -1;
+    srv->hls_fd = srv->web_fd = srv->lock_fd = srv->live_fd = -1;
     srv->http = handlers;
     /* The head of one request: a few headers at their limit together. */
     srv->header_space =
@@ -774,6 +795,7 @@ int str_server_run(const str_config *cfg)
     if (ret < 0)
         goto out;
     str_sweep_deleted(srv); /* a delete killed between commit and files */
+    str_meetings_open(srv); /* meetings live when the last run stopped */
 
     /* YL_LWS_LOG=<lws level mask> (e.g. 15 adds notices and info) for
      * debugging lws itself; errors and warnings otherwise. */
@@ -891,7 +913,9 @@ int str_server_run(const str_config *cfg)
     ret = 0;
 out:
     sig_srv = NULL;
-    /* Order: jobs and writer first (they post to the loop), lws last. */
+    /* Order: pipelines, jobs and writer first (they post to the loop and
+     * wake it), lws last. */
+    str_meetings_close(srv);
     str_api_close(srv);
     if (srv->ctx) {
         lws_sul_cancel(&tick_sul);
@@ -917,6 +941,8 @@ out:
         close(srv->hls_fd);
     if (srv->web_fd >= 0)
         close(srv->web_fd);
+    if (srv->live_fd >= 0)
+        close(srv->live_fd);
     if (srv->reserve_fd >= 0)
         close(srv->reserve_fd);
     if (srv->lock_fd >= 0)

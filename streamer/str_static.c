@@ -430,6 +430,38 @@ int str_static_hls(str_req *r, const char *rel)
                     id);
 }
 
+/* /live/<meeting-id>/<file>: live HLS as the pipeline writes it. Never
+ * from the small-file cache (playlists change every second); playlists
+ * live for a second in caches, segments for good. */
+int str_static_live(str_req *r, const char *rel)
+{
+    str_server *srv = r->srv;
+    struct stat st;
+    const char *slash = strchr(rel, '/');
+    int cls, fd, i;
+
+    if (check_method(r) < 0)
+        return str_reply_error(r, 405, "method_not_allowed",
+                               "/live/ serves GET and HEAD only");
+    if (srv->live_fd < 0 || slash == NULL || slash == rel || slash - rel > 18)
+        return not_found(r, r->path);
+    for (i = 0; rel + i < slash; i++)
+        if (!isdigit((unsigned char)rel[i]))
+            return not_found(r, r->path);
+    if (rel[strlen(rel) - 1] == '/')
+        return not_found(r, r->path);
+    if (str_path_check(rel) < 0)
+        return str_reply_error(r, 403, "forbidden", "%s: path not allowed",
+                               r->path);
+    fd = str_path_open(srv->live_fd, srv->live_root, rel, &st);
+    if (fd < 0)
+        return open_error(r, fd == -EISDIR ? -ENOENT : fd, r->path);
+    cls = str_cache_class_hls(rel);
+    if (cls == STR_CACHE_PLAYLIST)
+        cls = STR_CACHE_LIVE;
+    return serve_fd(r, fd, NULL, &st, rel, cls, 0, 0);
+}
+
 int str_static_web(str_req *r, const char *rel)
 {
     str_server *srv = r->srv;

@@ -908,6 +908,8 @@ static void cookie_session(str_ws *ws, struct lws *wsi)
     }
 }
 
+static bool targeted(const char *site, const json_t *targets);
+
 static void on_hello(str_ws *ws, json_t *m)
 {
     str_server *srv = ws->srv;
@@ -975,7 +977,13 @@ welcome:
                       srv->cfg.ws_ping_s),
             STR_FAN_HIGH);
     if (ws->tok.role == CAT_ROLE_SITE) {
+        const json_t *frame, *targets;
+
         site_join(ws);
+        /* A station that connects during a meeting sent to it. */
+        for (int i = 0; str_meetings_nth(srv, i, &frame, &targets); i++)
+            if (targeted(ws->tok.scope, targets))
+                ws_send(ws, json_deep_copy(frame), STR_FAN_HIGH);
         ws->replay_after = since ? json_integer_value(since) : 0;
         ws->replaying = true;
         replay_step(ws);
@@ -1507,6 +1515,25 @@ void str_ws_notice_withdrawn(str_server *srv, int64_t id, const json_t *targets)
         return;
     for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
         if (ws->site != NULL && targeted(ws->site->code, targets))
+            ws_push(ws, b);
+    str_fbuf_unref(b);
+}
+
+/* ---- meetings ---- */
+
+void str_ws_meeting(str_server *srv, json_t *frame, const json_t *targets)
+{
+    str_wsreg *g = reg_of(srv);
+    str_fbuf *b;
+
+    if (g == NULL)
+        return;
+    b = fbuf_json(frame, STR_FAN_HIGH);
+    if (b == NULL)
+        return;
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
+        if (ws->site != NULL && ws->close_code == 0 &&
+            targeted(ws->site->code, targets))
             ws_push(ws, b);
     str_fbuf_unref(b);
 }

@@ -58,6 +58,10 @@ void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
 void str_ws_notice_withdrawn(str_server *srv, int64_t id,
                              const json_t *targets);
 
+/* A meeting went live or ended: frame (a "meeting" message; borrowed) is
+ * encoded once and pushed to every connected site below targets. */
+void str_ws_meeting(str_server *srv, json_t *frame, const json_t *targets);
+
 /* Receipts that changed a row (the writer committed them): moves the
  * counts of "notices" subscribers. rows[i].state is what changed. */
 struct cat_notice_ack;
@@ -65,6 +69,25 @@ void str_ws_receipts(str_server *srv, const struct cat_notice_ack *rows, int n);
 
 /* Writes the channel's /metrics lines into buf; returns snprintf's. */
 int str_ws_metrics(str_server *srv, char *buf, size_t len);
+
+/* ---- str_meetings.c: live meetings over REST, their pipelines ---- */
+int str_meetings_post(str_req *r);      /* POST /api/v1/meetings: head */
+int str_meetings_post_body(str_req *r); /* ... its body is whole */
+int str_meetings_get(str_req *r);       /* GET /api/v1/meetings/{id} */
+int str_meetings_current(str_req *r);   /* GET /api/v1/meetings/current */
+int str_meetings_start(str_req *r);     /* POST .../meetings/{id}/start */
+int str_meetings_stop(str_req *r);      /* POST .../meetings/{id}/stop */
+int str_live_files(str_req *r);         /* GET /live/<id>/<file> */
+/* The i-th running meeting (not stopping): its "meeting" frame (state
+ * live) and targets, borrowed; false past the last. For a site that says
+ * hello during a meeting. */
+bool str_meetings_nth(str_server *srv, int i, const json_t **frame,
+                      const json_t **targets);
+/* After the catalog is open: restarts the pipelines of meetings the
+ * catalog says are live (a restart of the server). Never fails. */
+void str_meetings_open(str_server *srv);
+/* Stops every pipeline and waits for their threads (before lws goes). */
+void str_meetings_close(str_server *srv);
 
 /* ---- str_notices.c: the REST side of notices ---- */
 int str_notices_post(str_req *r);      /* POST /api/v1/notices: head */

@@ -457,6 +457,7 @@ export class Notices {
     this.auth = o.auth;
     this.onChange = o.onChange || (() => {});
     this.onArrive = o.onArrive || (() => {});
+    this.onMeeting = o.onMeeting || (() => {});
     this.log = o.log || (() => {});
     this.setTimer = o.setTimer || ((f, ms) => setTimeout(f, ms));
     this.clearTimer = o.clearTimer || ((id) => clearTimeout(id));
@@ -548,6 +549,11 @@ export class Notices {
       s.save();
       this.onChange(s);
       if (added) this.onArrive([added]);
+      return;
+    }
+    if (m.type === 'meeting') {
+      // A live meeting sent to this site started or ended.
+      if (Number.isInteger(m.id) && m.id > 0 && (m.state === 'live' || m.state === 'ended')) this.onMeeting(m);
       return;
     }
     if (m.type === 'notice_withdrawn') {

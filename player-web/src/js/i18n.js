@@ -91,6 +91,10 @@ const S = {
     noHls: '浏览器不支持 HLS 播放',
     codecUnknown: '视频编码不受支持',
     playFailed: '视频无法播放',
+    liveNow: '直播：{title}',
+    liveWatch: '收看直播',
+    liveEnded: '直播已结束',
+    liveBadge: '直播',
   },
   en: {
     app: 'Yunling Classroom',
@@ -179,6 +183,10 @@ const S = {
     noHls: 'this browser cannot play HLS',
     codecUnknown: 'unsupported video format',
     playFailed: 'the video cannot be played',
+    liveNow: 'Live: {title}',
+    liveWatch: 'Watch live',
+    liveEnded: 'The live meeting has ended',
+    liveBadge: 'LIVE',
   },
 };
 

@@ -121,6 +121,7 @@ export class Inbox {
       url: channelUrl(document.baseURI),
       onChange: () => this.render(),
       onArrive: (items) => this.arrived(items),
+      onMeeting: (m) => app.onMeeting && app.onMeeting(m),
       onState: (s, info) => this.state(s, info),
       log: (m) => console.info(m),
     });

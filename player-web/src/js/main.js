@@ -250,13 +250,31 @@ let routeGen = 0;
 let playerMod = null;
 const loadPlayer = () => (playerMod ||= import('./player.js'));
 
+let liveMod = null;
+const loadLive = () => (liveMod ||= import('./live.js'));
+
 async function route() {
   closeOverlay();
   const m = /^#\/lesson\/(\d+)/.exec(location.hash);
+  const lm = /^#\/live\/(\d+)/.exec(location.hash);
   if (app.view && app.view.close) app.view.close();
   clear(main);
-  document.body.classList.toggle('playing', !!m);
-  if (m) {
+  document.body.classList.toggle('playing', !!(m || lm));
+  if (lm) {
+    app.view = null;
+    const gen = ++routeGen;
+    let mod;
+    try {
+      mod = await loadLive();
+    } catch (err) {
+      liveMod = null;
+      toast(t('serverDown'));
+      return;
+    }
+    if (gen !== routeGen) return;
+    const id = Number(lm[1]);
+    app.view = new mod.LiveView(app, main, id, app.live && app.live.id === id ? app.live.title : '');
+  } else if (m) {
     const id = Number(m[1]);
     app.view = null;
     const gen = ++routeGen;
@@ -290,10 +308,70 @@ function go(hash, replace = false) {
 
 window.addEventListener('hashchange', route);
 
+// ---- live meetings ---------------------------------------------------------
+
+/**
+ * A meeting sent to this station started or ended (the channel's "meeting"
+ * message, or the current meeting asked for at start). A TV goes to it by
+ * itself and back to where it was when it ends; a phone or PC shows a
+ * banner to tap.
+ */
+app.live = null; // {id, title} of the live meeting, or null
+app.onMeeting = (m) => {
+  const here = `#/live/${m.id}`;
+  if (m.state === 'live') {
+    if (app.live && app.live.id === m.id) return;
+    app.live = { id: m.id, title: String(m.title || '') };
+    if (dev.isTv()) {
+      if (location.hash !== here) app.liveReturn = location.hash || '#/';
+      go(here);
+    } else {
+      showLiveBanner(app.live);
+    }
+    return;
+  }
+  if (app.live && app.live.id === m.id) app.live = null;
+  hideLiveBanner();
+  if (location.hash === here) {
+    toast(t('liveEnded'));
+    const back = app.liveReturn || '#/';
+    app.liveReturn = null;
+    if (dev.isTv()) go(back, true);
+  }
+};
+
+let liveBanner = null;
+function showLiveBanner(live) {
+  hideLiveBanner();
+  liveBanner = h('div.live-banner', { role: 'status' },
+    h('span', { text: t('liveNow', { title: live.title }) }), ' ',
+    h('a.live-watch', { href: `#/live/${live.id}`, onclick: () => hideLiveBanner() }, t('liveWatch')));
+  document.body.append(liveBanner);
+}
+function hideLiveBanner() {
+  if (liveBanner) liveBanner.remove();
+  liveBanner = null;
+}
+
+/** A station's device turned on during a meeting: join it too. */
+async function joinCurrentMeeting() {
+  const d = dev.device();
+  if (!d || !d.token) return;
+  try {
+    const r = await fetch('api/v1/meetings/current', { headers: { Authorization: `Bearer ${d.token}` } });
+    if (!r.ok) return;
+    const j = await r.json();
+    if (j.meeting && j.meeting.state === 'live') app.onMeeting({ ...j.meeting, state: 'live' });
+  } catch (err) {
+    /* offline: the channel tells us when it connects */
+  }
+}
+
 renderShell();
 startInbox(app); // notices: the channel, the inbox, the banner (inbox.js)
 applySetupParam().finally(() => {
   route();
+  joinCurrentMeeting();
   dev.refresh().then(renderShell);
   app.queue.flush();
 });

@@ -1,0 +1,408 @@
+/* cat_meetings.c - live meetings and their targeted stations
+ * (cat_meetings.h). Site ids are the numeric division codes
+ * (001_init.sql), as for notices. */
+#include "catalog/cat_meetings.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/cat_code.h"
+#include "catalog/cat_internal.h"
+#include "common/yl_err.h"
+#include "common/yl_utf8.h"
+
+#define MEETING_TARGETS 1000
+
+/* ---- checking (pure) ---- */
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* YYYY-MM-DDTHH:MM[:SS[.fff]][Z|±HH:MM], loosely: digits where digits go. */
+static bool iso8601(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd";
+    size_t i;
+
+    for (i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return false;
+    for (s += i; *s; s++)
+        if (strchr("0123456789:.Z+-", *s) == NULL)
+            return false;
+    return true;
+}
+
+int cat_meetings_check(const json_t *in, char *err, size_t errlen)
+{
+    const json_t *title, *starts, *targets, *source, *v;
+    const char *t;
+    size_t i;
+
+    if (!json_is_object(in)) {
+        snprintf(err, errlen, "body: want a JSON object");
+        return YL_EINVAL;
+    }
+    title = json_object_get(in, "title");
+    starts = json_object_get(in, "starts_at");
+    targets = json_object_get(in, "targets");
+    source = json_object_get(in, "source");
+    if (!json_is_string(title) || json_string_length(title) == 0) {
+        snprintf(err, errlen, "title: want a non-empty string");
+        return YL_EINVAL;
+    }
+    t = json_string_value(title);
+    if (strlen(t) != json_string_length(title) || !yl_utf8_text(t) ||
+        utf8_chars(t) > CAT_MEETING_TITLE_MAX || strchr(t, '\n') != NULL) {
+        snprintf(err, errlen,
+                 "title: want one line of text, at most %d characters",
+                 CAT_MEETING_TITLE_MAX);
+        return YL_EINVAL;
+    }
+    if (starts != NULL && !json_is_null(starts) &&
+        (!json_is_string(starts) || json_string_length(starts) > 40 ||
+         !iso8601(json_string_value(starts)))) {
+        snprintf(err, errlen,
+                 "starts_at: want an ISO 8601 time such as "
+                 "2026-05-01T09:00:00+08:00");
+        return YL_EINVAL;
+    }
+    if (!json_is_string(source) || json_string_length(source) == 0 ||
+        json_string_length(source) > CAT_MEETING_SOURCE_MAX ||
+        strlen(json_string_value(source)) != json_string_length(source)) {
+        snprintf(err, errlen,
+                 "source: want a URI (srt://, rtsp://, file://, test:) of "
+                 "at most %d bytes",
+                 CAT_MEETING_SOURCE_MAX);
+        return YL_EINVAL;
+    }
+    if (!json_is_array(targets) || json_array_size(targets) == 0) {
+        snprintf(err, errlen,
+                 "targets: want a non-empty array of region or site codes");
+        return YL_EINVAL;
+    }
+    if (json_array_size(targets) > MEETING_TARGETS) {
+        snprintf(err, errlen, "targets: at most %d codes (use a region code)",
+                 MEETING_TARGETS);
+        return YL_EINVAL;
+    }
+    json_array_foreach(targets, i, v)
+    {
+        if (!json_is_string(v) || cat_code_level(json_string_value(v)) < 0) {
+            snprintf(err, errlen, "targets[%zu]: want a division code", i);
+            return YL_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* ---- reads ---- */
+
+#define MEETING_COLS                                                           \
+    "m.id, m.title, m.starts_at, m.source, m.targets, s.code, m.state, "       \
+    "m.error, m.n_sites, m.created_ms, m.started_ms, m.ended_ms"
+
+static json_t *opt_int(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL
+               ? json_null()
+               : json_integer(sqlite3_column_int64(st, i));
+}
+
+static json_t *opt_text(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL
+               ? json_null()
+               : json_string(cat_col_text(st, i));
+}
+
+static json_t *meeting_json(sqlite3_stmt *st)
+{
+    int64_t id = sqlite3_column_int64(st, 0);
+    json_t *targets = json_loads(cat_col_text(st, 4), 0, NULL);
+    char hls[64], ws[64];
+
+    snprintf(hls, sizeof(hls), "/live/%" PRId64 "/master.m3u8", id);
+    snprintf(ws, sizeof(ws), "/ws/live/%" PRId64, id);
+    return json_pack(
+        "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:o, s:I, s:I, "
+        "s:o, s:o, s:s, s:s}",
+        "id", (json_int_t)id, "title", cat_col_text(st, 1), "starts_at",
+        opt_text(st, 2), "source", cat_col_text(st, 3), "targets",
+        targets ? targets : json_array(), "owner", cat_col_text(st, 5), "state",
+        cat_col_text(st, 6), "error", opt_text(st, 7), "n_sites",
+        (json_int_t)sqlite3_column_int64(st, 8), "created_ms",
+        (json_int_t)sqlite3_column_int64(st, 9), "started_ms", opt_int(st, 10),
+        "ended_ms", opt_int(st, 11), "hls", hls, "ws", ws);
+}
+
+int cat_meetings_get(cat_db *db, int64_t id, json_t **out)
+{
+    static const char sql[] =
+        "SELECT " MEETING_COLS " FROM meetings m JOIN sites s ON s.id = "
+        "m.owner_id WHERE m.id = ?1";
+    sqlite3_stmt *st = cat_query(db, sql, "i", id);
+    int rc;
+
+    *out = NULL;
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = meeting_json(st);
+        rc = *out != NULL ? 0 : cat_fail(db, -ENOMEM, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        rc = cat_fail(db, YL_ENOTFOUND, "no meeting %" PRId64, id);
+    } else {
+        rc = cat_err(db, rc, "meeting");
+    }
+    cat_stmt_done(st);
+    return rc;
+}
+
+int cat_meetings_current(cat_db *db, const char *site, json_t **out)
+{
+    static const char sql[] = "SELECT " MEETING_COLS " FROM meeting_sites ms"
+                              " JOIN meetings m ON m.id = ms.meeting_id"
+                              " JOIN sites s ON s.id = m.owner_id"
+                              " WHERE ms.site_id = ?1 AND m.state = 'live'"
+                              " ORDER BY m.started_ms DESC, m.id DESC LIMIT 1";
+    sqlite3_stmt *st =
+        cat_query(db, sql, "i", (int64_t)strtoll(site, NULL, 10));
+    int rc;
+
+    *out = NULL;
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = meeting_json(st);
+        rc = *out != NULL ? 0 : cat_fail(db, -ENOMEM, "out of memory");
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "current meeting");
+    }
+    cat_stmt_done(st);
+    return rc;
+}
+
+int cat_meetings_live_ids(cat_db *db, int64_t *ids, int max)
+{
+    static const char sql[] =
+        "SELECT id FROM meetings WHERE state = 'live' ORDER BY id";
+    sqlite3_stmt *st = cat_query(db, sql, "");
+    int rc, n = 0;
+
+    if (st == NULL)
+        return YL_EDB;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    cat_stmt_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return cat_err(db, rc, "live meetings");
+    return n;
+}
+
+/* ---- create ---- */
+
+struct create_arg {
+    json_t *in;
+    char owner[CAT_CODE_MAX];
+    int64_t token_id;
+};
+
+static void create_free(void *p)
+{
+    struct create_arg *a = p;
+
+    json_decref(a->in);
+    free(a);
+}
+
+static int create_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    static const char sql_site[] = "SELECT id FROM sites WHERE code = ?1";
+    static const char sql_ins[] =
+        "INSERT INTO meetings(title, starts_at, source, targets, owner_id, "
+        "token_id, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    static const char sql_expand[] =
+        "WITH RECURSIVE sub(id, level) AS ("
+        " SELECT id, level FROM sites WHERE code = ?1"
+        " UNION ALL SELECT s.id, s.level FROM sites s JOIN sub"
+        " ON s.parent_id = sub.id)"
+        " INSERT OR IGNORE INTO meeting_sites(site_id, meeting_id)"
+        " SELECT id, ?2 FROM sub WHERE level >= 4";
+    static const char sql_count[] =
+        "UPDATE meetings SET n_sites = (SELECT count(*) FROM meeting_sites "
+        "WHERE meeting_id = ?1) WHERE id = ?1 RETURNING n_sites";
+    struct create_arg *a = arg;
+    const json_t *targets = json_object_get(a->in, "targets"), *v;
+    const json_t *starts = json_object_get(a->in, "starts_at");
+    sqlite3_stmt *st;
+    char *tgt_s = NULL;
+    int64_t owner_id, id, n;
+    size_t i;
+    int rc;
+
+    st = cat_query(db, sql_site, "t", a->owner);
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    owner_id = sqlite3_column_int64(st, 0);
+    cat_stmt_done(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE
+                   ? cat_fail(db, YL_EINVAL, "owner: unknown region %s",
+                              a->owner)
+                   : cat_err(db, rc, "meeting owner");
+    json_array_foreach(targets, i, v)
+    {
+        st = cat_query(db, sql_site, "t", json_string_value(v));
+        if (st == NULL)
+            return YL_EDB;
+        rc = sqlite3_step(st);
+        cat_stmt_done(st);
+        if (rc == SQLITE_DONE)
+            return cat_fail(db, YL_EINVAL, "targets[%zu]: unknown code %s", i,
+                            json_string_value(v));
+        if (rc != SQLITE_ROW)
+            return cat_err(db, rc, "meeting target");
+    }
+    tgt_s = json_dumps(targets, JSON_COMPACT);
+    if (tgt_s == NULL)
+        return cat_fail(db, -ENOMEM, "out of memory");
+    st = cat_query(db, sql_ins, "tttti",
+                   json_string_value(json_object_get(a->in, "title")),
+                   json_is_string(starts) ? json_string_value(starts) : NULL,
+                   json_string_value(json_object_get(a->in, "source")), tgt_s,
+                   owner_id);
+    free(tgt_s);
+    if (st == NULL)
+        return YL_EDB;
+    if (a->token_id > 0)
+        sqlite3_bind_int64(st, 6, a->token_id);
+    sqlite3_bind_int64(st, 7, cat_now_ms());
+    rc = sqlite3_step(st);
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE)
+        return cat_err(db, rc, "insert meeting");
+    id = sqlite3_last_insert_rowid(db->h);
+    json_array_foreach(targets, i, v)
+    {
+        rc = cat_run(db, "meeting sites", sql_expand, "ti",
+                     json_string_value(v), id);
+        if (rc < 0)
+            return rc;
+    }
+    st = cat_query(db, sql_count, "i", id);
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    n = sqlite3_column_int64(st, 0);
+    cat_stmt_done(st);
+    if (rc != SQLITE_ROW)
+        return cat_err(db, rc, "count meeting sites");
+    if (n == 0)
+        return cat_fail(db, YL_EINVAL,
+                        "targets: no station (township or village) lies in "
+                        "them");
+    res->id = id;
+    res->accepted = (int)n;
+    return cat_meetings_get(db, id, &res->json);
+}
+
+int cat_meetings_create_submit(cat_writer *w, const json_t *in,
+                               const char *owner, int64_t token_id,
+                               cat_write_done done, void *ud)
+{
+    struct create_arg *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -ENOMEM;
+    a->in = json_deep_copy(in); /* jansson refcounts are not thread-safe */
+    if (a->in == NULL) {
+        free(a);
+        return -ENOMEM;
+    }
+    snprintf(a->owner, sizeof(a->owner), "%s", owner);
+    a->token_id = token_id;
+    return cat_writer_submit(w, create_op, a, create_free, done, ud);
+}
+
+/* ---- state ---- */
+
+struct state_arg {
+    int64_t id;
+    char state[16];
+    char *error;
+};
+
+static void state_free(void *p)
+{
+    struct state_arg *a = p;
+
+    free(a->error);
+    free(a);
+}
+
+static int state_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    static const char sql_live[] =
+        "UPDATE meetings SET state = 'live', started_ms = ?2, ended_ms = "
+        "NULL, error = NULL WHERE id = ?1 AND state IN ('scheduled', "
+        "'failed')";
+    static const char sql_end[] =
+        "UPDATE meetings SET state = ?3, ended_ms = ?2, error = ?4 "
+        "WHERE id = ?1 AND state = 'live'";
+    struct state_arg *a = arg;
+    json_t *cur = NULL;
+    int rc;
+
+    rc = cat_meetings_get(db, a->id, &cur);
+    if (rc < 0)
+        return rc;
+    if (strcmp(a->state, "live") == 0)
+        rc = cat_run(db, "start meeting", sql_live, "ii", a->id, cat_now_ms());
+    else
+        rc = cat_run(db, "end meeting", sql_end, "iitt", a->id, cat_now_ms(),
+                     a->state, a->error);
+    if (rc == 0 && sqlite3_changes(db->h) == 0)
+        rc = cat_fail(db, YL_EEXIST, "meeting %" PRId64 " is %s", a->id,
+                      json_string_value(json_object_get(cur, "state")));
+    json_decref(cur);
+    if (rc < 0)
+        return rc;
+    res->id = a->id;
+    return cat_meetings_get(db, a->id, &res->json);
+}
+
+int cat_meetings_set_state_submit(cat_writer *w, int64_t id, const char *state,
+                                  const char *error, cat_write_done done,
+                                  void *ud)
+{
+    struct state_arg *a;
+
+    if (strcmp(state, "live") != 0 && strcmp(state, "ended") != 0 &&
+        strcmp(state, "failed") != 0)
+        return YL_EINVAL;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    a->id = id;
+    snprintf(a->state, sizeof(a->state), "%s", state);
+    if (error != NULL && (a->error = strdup(error)) == NULL) {
+        free(a);
+        return -ENOMEM;
+    }
+    return cat_writer_submit(w, state_op, a, state_free, done, ud);
+}

@@ -1,0 +1,59 @@
+/* cat_meetings.h - live meetings: what is sent where, from which source,
+ * and in which state (scheduled → live → ended, or failed).
+ *
+ * Targets are region or site codes as for notices (cat_notices.h); each
+ * expands to the stations below it, stored one row per station
+ * (meeting_sites) for "the meeting of this site now" and attendance.
+ *
+ * Threads: functions taking cat_db run on the thread that owns it; the
+ * *_submit functions on any thread. */
+#ifndef YL_CAT_MEETINGS_H
+#define YL_CAT_MEETINGS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "catalog/cat_db.h"
+#include "catalog/cat_writer.h"
+
+#define CAT_MEETING_TITLE_MAX  200 /* characters */
+#define CAT_MEETING_SOURCE_MAX 1024
+
+/* Checks a POST /api/v1/meetings body: title (one line), starts_at
+ * (optional ISO 8601 text), targets (non-empty array of division codes),
+ * source (a string; its URI is checked by live/). 0, or YL_EINVAL with the
+ * field named in err. Pure. */
+int cat_meetings_check(const json_t *in, char *err, size_t errlen);
+
+/* Through the writer: stores the meeting (in is copied) owned by region
+ * owner, with a row per station below its targets. res->id is its id,
+ * res->accepted the number of stations, res->json the meeting
+ * (cat_meetings_get's form). YL_EINVAL for an unknown target or targets
+ * reaching no station. */
+int cat_meetings_create_submit(cat_writer *w, const json_t *in,
+                               const char *owner, int64_t token_id,
+                               cat_write_done done, void *ud);
+
+/* Through the writer: moves meeting id to state ("live", "ended",
+ * "failed"; error is kept for "failed", may be NULL). Allowed: scheduled,
+ * failed → live; live → ended, failed. res->json is the meeting after the
+ * change. YL_ENOTFOUND for an unknown id, YL_EEXIST when the move is not
+ * allowed (res->error says the current state). */
+int cat_meetings_set_state_submit(cat_writer *w, int64_t id, const char *state,
+                                  const char *error, cat_write_done done,
+                                  void *ud);
+
+/* Reader. The meeting as JSON {"id","title","starts_at","source",
+ * "targets","owner","state","error","n_sites","created_ms","started_ms",
+ * "ended_ms","hls","ws"} into *out (caller decrefs), or YL_ENOTFOUND. */
+int cat_meetings_get(cat_db *db, int64_t id, json_t **out);
+
+/* Reader. The live meeting sent to site (the latest started), or *out
+ * NULL when there is none. 0 or a negative yl code. */
+int cat_meetings_current(cat_db *db, const char *site, json_t **out);
+
+/* Reader. Ids of meetings in state "live" (at most max): those a restart
+ * found live. Returns how many, or a negative yl code. */
+int cat_meetings_live_ids(cat_db *db, int64_t *ids, int max);
+
+#endif

@@ -1,0 +1,946 @@
+/* live.c - a meeting's GStreamer pipeline and its live HLS (live.h).
+ *
+ * The pipeline is described as gst_parse_launch() text: the source, a tee
+ * per video rung and a branch per audio language, each ending in its own
+ * hlssink2 (MPEG-TS segments of 1 s). hlssink2 of GStreamer 1.22 writes no
+ * EXT-X-PROGRAM-DATE-TIME and can mux only one audio track, so every
+ * rendition has a sink of its own and the media playlists are ours, made
+ * from splitmuxsink's fragment-opened/closed messages on the bus, with the
+ * wall clock of the pipeline's realtime clock.
+ *
+ * Threads: live_meeting_start() runs on the owner's thread; meeting_main()
+ * on the meeting's thread builds the pipeline, watches its bus, writes the
+ * playlists and reports events; pad_added() runs on a streaming thread and
+ * only links pads. */
+#include "live/live.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <gst/gst.h>
+#include <gst/pbutils/pbutils.h>
+
+#include "common/yl_buf.h"
+#include "common/yl_err.h"
+#include "common/yl_fs.h"
+#include "common/yl_lang.h"
+#include "common/yl_log.h"
+
+#define MAX_AUDIO   4
+#define MAX_STREAMS (2 + MAX_AUDIO)
+#define WINDOW      6  /* segments in a media playlist */
+#define KEEP_FILES  15 /* segments hlssink2 keeps on disk */
+#define FPS         25 /* every rung: a keyframe each FPS frames = 1 s */
+#define EOS_WAIT_NS (5 * GST_SECOND)
+#define LOSS_NS     (1 * GST_SECOND) /* no frame for this long: slate */
+#define STUCK_NS    (3 * GST_SECOND) /* then rebuild the ingest */
+/* The slate: 1280x720, "信号中断，请稍候" in white on black. A picture, not
+ * textoverlay: rendering CJK text needs a system CJK font, and installing
+ * one changes what browsers on the machine draw. */
+#ifndef YL_LIVE_SLATE
+#define YL_LIVE_SLATE "live/slate.png"
+#endif
+#define AUDIO_CAPS                                                             \
+    "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
+
+typedef struct seg {
+    int64_t idx;     /* file number */
+    double dur;      /* seconds */
+    int64_t wall_ms; /* wall clock of its first sample's ingest */
+} seg;
+
+/* One rendition: a video rung or an audio language. Meeting thread. */
+typedef struct stream {
+    char name[48]; /* file prefix and element name: v720, a_zh */
+    char lang[YL_LANG_MAX];
+    int width, height, kbps;
+    bool audio;
+    seg win[WINDOW];
+    int nwin;
+    int64_t next_idx, closed; /* fragments opened / closed so far */
+    guint64 open_rt;
+    int64_t open_wall_ms;
+    int target; /* EXT-X-TARGETDURATION: never lowered */
+} stream;
+
+struct live_meeting {
+    int64_t id;
+    char *source, *dir;
+    int kind;
+    live_event_fn event;
+    void *ud;
+    pthread_t th;
+    bool th_started;
+    atomic_bool stop;
+
+    /* Meeting thread (and pad_added, which reads what was set before the
+     * pipeline started). */
+    GstElement *pipe;
+    stream st[MAX_STREAMS];
+    int nst, nvideo, naudio;
+    int src_height;
+    bool ready;
+    atomic_int audio_linked;
+    atomic_bool video_linked;
+
+    /* A network source (srt://, rtsp://) is ingested by a pipeline of its
+     * own (ingest), joined to the encoding pipeline by inter elements:
+     * when the feed stops, the encoders go on with black frames, the
+     * slate text and silence, and the ingest is rebuilt until the feed
+     * returns. Meeting thread, but last_in_ns: streaming threads. */
+    bool split;
+    GstElement *ingest;
+    atomic_llong last_in_ns; /* monotonic time of the last ingested frame */
+    bool lost;               /* the slate is shown */
+    gint64 retry_at_us;      /* rebuild the ingest then; 0 none */
+    int restarts;
+};
+
+/* ---- checking a source URI (pure) ---- */
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return YL_EINVAL;
+}
+
+/* srt://[host]:port[?k=v&...] */
+static int check_srt(const char *uri, char *err, size_t errlen)
+{
+    const char *hp = uri + 6, *q = strchr(hp, '?'), *colon;
+    char *end;
+    long port;
+
+    colon = memrchr(hp, ':', q ? (size_t)(q - hp) : strlen(hp));
+    if (colon == NULL)
+        return fail(err, errlen, "source: %s has no :port", uri);
+    port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || port < 1 || port > 65535 || (q ? end != q : *end))
+        return fail(err, errlen, "source: %s: port is not 1..65535", uri);
+    if (colon == hp && (q == NULL || strstr(q, "mode=listener") == NULL))
+        return fail(err, errlen,
+                    "source: %s has no host (only mode=listener may omit it)",
+                    uri);
+    for (const char *p = q ? q + 1 : NULL; p != NULL && *p;) {
+        const char *amp = strchr(p, '&'), *eq = strchr(p, '=');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        size_t klen = eq && eq < p + len ? (size_t)(eq - p) : len;
+
+        if (!((klen == 4 && strncmp(p, "mode", 4) == 0) ||
+              (klen == 10 && strncmp(p, "passphrase", 10) == 0) ||
+              (klen == 7 && strncmp(p, "latency", 7) == 0) ||
+              (klen == 8 && strncmp(p, "streamid", 8) == 0) ||
+              (klen == 7 && strncmp(p, "pbkeylen", 7) == 0)))
+            return fail(err, errlen,
+                        "source: %s: unknown SRT parameter (mode, passphrase, "
+                        "latency, streamid, pbkeylen)",
+                        uri);
+        if (klen == 4 && strncmp(p, "mode", 4) == 0 &&
+            !(len == 13 && strncmp(p, "mode=listener", 13) == 0) &&
+            !(len == 11 && strncmp(p, "mode=caller", 11) == 0) &&
+            !(len == 15 && strncmp(p, "mode=rendezvous", 15) == 0))
+            return fail(err, errlen,
+                        "source: %s: mode is listener, caller or rendezvous",
+                        uri);
+        if (klen == 10 && strncmp(p, "passphrase", 10) == 0 &&
+            (len - 11 < 10 || len - 11 > 79))
+            return fail(err, errlen,
+                        "source: %s: an SRT passphrase has 10 to 79 "
+                        "characters",
+                        uri);
+        p = amp ? amp + 1 : NULL;
+    }
+    return LIVE_SRC_SRT;
+}
+
+int live_source_check(const char *uri, char *err, size_t errlen)
+{
+    struct stat sb;
+
+    if (uri == NULL || *uri == '\0')
+        return fail(err, errlen, "source: want a URI (%s)",
+                    "srt://, rtsp://, file://, test:");
+    for (const char *p = uri; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == '"' || *p == '\\' ||
+            (unsigned char)*p == 0x7f)
+            return fail(err, errlen, "source: %s",
+                        "a URI has no spaces, quotes or control characters");
+    if (strcmp(uri, "test:") == 0)
+        return LIVE_SRC_TEST;
+    if (strncmp(uri, "test:", 5) == 0)
+        return fail(err, errlen, "source: %s: test: takes no parameters", uri);
+    if (strncmp(uri, "file://", 7) == 0) {
+        if (uri[7] != '/')
+            return fail(err, errlen, "source: %s: want file:///absolute/path",
+                        uri);
+        if (strchr(uri, '%') != NULL || strchr(uri, '?') != NULL)
+            return fail(err, errlen,
+                        "source: %s: no %%-escapes or query in a file URI",
+                        uri);
+        if (stat(uri + 7, &sb) < 0 || !S_ISREG(sb.st_mode))
+            return fail(err, errlen, "source: %s: no such file", uri);
+        return LIVE_SRC_FILE;
+    }
+    if (strncmp(uri, "srt://", 6) == 0)
+        return check_srt(uri, err, errlen);
+    if (strncmp(uri, "rtsp://", 7) == 0) {
+        if (uri[7] == '\0' || uri[7] == '/' || uri[7] == ':')
+            return fail(err, errlen, "source: %s has no host", uri);
+        return LIVE_SRC_RTSP;
+    }
+    if (strstr(uri, "://") == NULL && strchr(uri, ':') == NULL)
+        return fail(err, errlen, "source: %s is not a URI", uri);
+    return fail(err, errlen,
+                "source: %s: unknown kind (srt://, rtsp://, file://, test:)",
+                uri);
+}
+
+/* ---- playlists (meeting thread) ---- */
+
+static int write_text(live_meeting *m, const char *name, yl_buf *b)
+{
+    char path[4096];
+    int r;
+
+    if (b->err)
+        return b->err;
+    snprintf(path, sizeof(path), "%s/%s", m->dir, name);
+    r = yl_write_file_atomic(path, b->s ? b->s : "", b->len);
+    if (r < 0)
+        YL_LOGW("live", "[meeting=%" PRId64 "] write %s: %s", m->id, path,
+                strerror(-r));
+    return r;
+}
+
+static void iso_ms(int64_t ms, char *buf, size_t len)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    int ms3 = (int)(ms % 1000);
+
+    gmtime_r(&s, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", /* UTC */
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, ms3 < 0 ? 0 : ms3);
+}
+
+static void write_media(live_meeting *m, stream *s, bool end)
+{
+    yl_buf b = YL_BUF_INIT;
+    char name[64], when[64];
+    int i;
+
+    yl_buf_printf(&b,
+                  "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%d\n"
+                  "#EXT-X-MEDIA-SEQUENCE:%" PRId64 "\n",
+                  s->target, s->nwin ? s->win[0].idx : s->next_idx);
+    for (i = 0; i < s->nwin; i++) {
+        iso_ms(s->win[i].wall_ms, when, sizeof(when));
+        yl_buf_printf(&b,
+                      "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%.3f,\n"
+                      "%s_%05" PRId64 ".ts\n",
+                      when, s->win[i].dur, s->name, s->win[i].idx);
+    }
+    if (end)
+        yl_buf_printf(&b, "#EXT-X-ENDLIST\n");
+    snprintf(name, sizeof(name), "%s.m3u8", s->name);
+    write_text(m, name, &b);
+    yl_buf_free(&b);
+}
+
+static void write_master(live_meeting *m)
+{
+    const stream *a0 = NULL;
+    yl_buf b = YL_BUF_INIT;
+    int i;
+
+    yl_buf_printf(&b,
+                  "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for (i = 0; i < m->nst; i++) {
+        const stream *s = &m->st[i];
+
+        if (!s->audio)
+            continue;
+        yl_buf_printf(
+            &b,
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",LANGUAGE=\"%s\","
+            "NAME=\"%s\",DEFAULT=%s,AUTOSELECT=YES,URI=\"%s.m3u8\"\n",
+            s->lang, yl_lang_display_name(s->lang), a0 == NULL ? "YES" : "NO",
+            s->name);
+        if (a0 == NULL)
+            a0 = s;
+    }
+    for (i = 0; i < m->nst; i++) {
+        const stream *s = &m->st[i];
+
+        if (s->audio)
+            continue;
+        yl_buf_printf(&b,
+                      "#EXT-X-STREAM-INF:BANDWIDTH=%d,RESOLUTION=%dx%d,"
+                      "FRAME-RATE=%d.000,CODECS=\"avc1.64001f%s\"%s\n"
+                      "%s.m3u8\n",
+                      (s->kbps + (a0 ? 128 : 0)) * 1000, s->width, s->height,
+                      FPS, a0 ? ",mp4a.40.2" : "", a0 ? ",AUDIO=\"aud\"" : "",
+                      s->name);
+    }
+    if (a0 != NULL) /* the audio-only rung, for the weakest links */
+        yl_buf_printf(&b,
+                      "#EXT-X-STREAM-INF:BANDWIDTH=128000,"
+                      "CODECS=\"mp4a.40.2\",AUDIO=\"aud\"\n%s.m3u8\n",
+                      a0->name);
+    write_text(m, "master.m3u8", &b);
+    yl_buf_free(&b);
+}
+
+static stream *stream_of(live_meeting *m, GstObject *src)
+{
+    GstObject *parent = gst_object_get_parent(src); /* the hlssink2 */
+    stream *found = NULL;
+
+    if (parent == NULL)
+        return NULL;
+    for (int i = 0; i < m->nst; i++)
+        if (strcmp(GST_OBJECT_NAME(parent), m->st[i].name) == 0)
+            found = &m->st[i];
+    gst_object_unref(parent);
+    return found;
+}
+
+static void on_fragment(live_meeting *m, GstMessage *msg, bool opened)
+{
+    const GstStructure *s = gst_message_get_structure(msg);
+    stream *st = stream_of(m, GST_MESSAGE_SRC(msg));
+    guint64 rt = 0;
+    int i;
+
+    if (st == NULL || !gst_structure_get_uint64(s, "running-time", &rt))
+        return;
+    if (opened) {
+        st->open_rt = rt;
+        /* The pipeline's clock is the realtime clock: base time plus
+         * running time is the wall clock of ingest. */
+        st->open_wall_ms =
+            (int64_t)((gst_element_get_base_time(m->pipe) + rt) / GST_MSECOND);
+        return;
+    }
+    if (st->nwin == WINDOW) {
+        memmove(&st->win[0], &st->win[1], (WINDOW - 1) * sizeof(seg));
+        st->nwin--;
+    }
+    st->win[st->nwin].idx = st->closed++;
+    st->win[st->nwin].dur = (double)(rt - st->open_rt) / GST_SECOND;
+    st->win[st->nwin].wall_ms = st->open_wall_ms;
+    if ((int)(st->win[st->nwin].dur + 0.5) > st->target)
+        st->target = (int)(st->win[st->nwin].dur + 0.5);
+    st->nwin++;
+    write_media(m, st, false);
+    if (!m->ready) {
+        for (i = 0; i < m->nst; i++)
+            if (m->st[i].closed < 2)
+                return;
+        write_master(m);
+        m->ready = true;
+        YL_LOGI("live", "[meeting=%" PRId64 "] live HLS ready in %s", m->id,
+                m->dir);
+        m->event(m->ud, m->id, LIVE_EV_READY, NULL);
+    }
+}
+
+/* ---- the pipeline ---- */
+
+/* Streaming thread: a decoded pad of uridecodebin appeared. */
+static void pad_added(GstElement *src, GstPad *pad, gpointer ud)
+{
+    live_meeting *m = ud;
+    GstCaps *caps = gst_pad_query_caps(pad, NULL);
+    const char *kind = "";
+    GstElement *to = NULL;
+    char name[16];
+
+    if (caps != NULL && gst_caps_get_size(caps) > 0)
+        kind = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+    GstElement *bin = GST_ELEMENT(gst_element_get_parent(src));
+
+    if (bin == NULL)
+        goto out;
+    if (strncmp(kind, "video/", 6) == 0 &&
+        !atomic_exchange(&m->video_linked, true)) {
+        to = gst_bin_get_by_name(GST_BIN(bin), "vin");
+    } else if (strncmp(kind, "audio/", 6) == 0) {
+        int i = atomic_fetch_add(&m->audio_linked, 1);
+
+        if (i < m->naudio) {
+            snprintf(name, sizeof(name), "ain%d", i);
+            to = gst_bin_get_by_name(GST_BIN(bin), name);
+        }
+    }
+    gst_object_unref(bin);
+    if (to != NULL) {
+        GstPad *sink = gst_element_get_static_pad(to, "sink");
+
+        if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+            YL_LOGW("live", "[meeting=%" PRId64 "] cannot link a %s pad", m->id,
+                    kind);
+        gst_object_unref(sink);
+        gst_object_unref(to);
+    }
+out:
+    if (caps != NULL)
+        gst_caps_unref(caps);
+}
+
+/* For a file: the height and the audio languages, by GstDiscoverer. */
+static int probe_file(live_meeting *m, char *langs[MAX_AUDIO], char *why,
+                      size_t whylen)
+{
+    GstDiscoverer *d = NULL;
+    GstDiscovererInfo *info = NULL;
+    GList *vs = NULL, *as = NULL;
+    GError *gerr = NULL;
+    int ret = 0, n = 0;
+
+    d = gst_discoverer_new(10 * GST_SECOND, &gerr);
+    if (d == NULL)
+        goto failed;
+    info = gst_discoverer_discover_uri(d, m->source, &gerr);
+    if (info == NULL ||
+        gst_discoverer_info_get_result(info) != GST_DISCOVERER_OK)
+        goto failed;
+    vs = gst_discoverer_info_get_video_streams(info);
+    as = gst_discoverer_info_get_audio_streams(info);
+    if (vs == NULL) {
+        snprintf(why, whylen, "%s has no video", m->source);
+        ret = YL_ENOVIDEO;
+        goto out;
+    }
+    m->src_height = (int)gst_discoverer_video_info_get_height(vs->data);
+    for (GList *l = as; l != NULL && n < MAX_AUDIO; l = l->next, n++) {
+        const char *t = gst_discoverer_audio_info_get_language(l->data);
+        char tag[YL_LANG_MAX];
+
+        if (t == NULL || yl_lang_normalize(t, tag, sizeof(tag)) < 0)
+            snprintf(tag, sizeof(tag), "%s", n == 0 ? "zh" : "und");
+        langs[n] = strdup(tag);
+    }
+    ret = n;
+    goto out;
+failed:
+    snprintf(why, whylen, "cannot read %s: %s", m->source,
+             gerr ? gerr->message : "discoverer failed");
+    ret = YL_ECORRUPT;
+out:
+    gst_discoverer_stream_info_list_free(vs);
+    gst_discoverer_stream_info_list_free(as);
+    if (info != NULL)
+        gst_discoverer_info_unref(info);
+    if (d != NULL)
+        g_object_unref(d);
+    g_clear_error(&gerr);
+    return ret;
+}
+
+static void add_stream(live_meeting *m, const char *name, const char *lang,
+                       int w, int h, int kbps)
+{
+    stream *s = &m->st[m->nst++];
+
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    snprintf(s->lang, sizeof(s->lang), "%s", lang ? lang : "");
+    s->audio = lang != NULL;
+    s->width = w;
+    s->height = h;
+    s->kbps = kbps;
+    s->target = 1;
+}
+
+static void sink_text(live_meeting *m, yl_buf *b, const char *name)
+{
+    yl_buf_printf(b,
+                  " ! hlssink2 name=%s location=\"%s/%s_%%05d.ts\" "
+                  "playlist-location=\"%s/.%s.gst.m3u8\" target-duration=1 "
+                  "playlist-length=%d max-files=%d\n",
+                  name, m->dir, name, m->dir, name, WINDOW, KEEP_FILES);
+}
+
+/* The gst_parse_launch() text of the whole pipeline into b. */
+static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
+{
+    static const struct {
+        int h, w, kbps;
+    } rungs[] = {{720, 1280, 2500}, {360, 640, 800}};
+    char *langs[MAX_AUDIO] = {0};
+    const char *pace = "";
+    char name[48];
+    int i, n = 0, ret = 0;
+
+    if (m->kind == LIVE_SRC_TEST) {
+        m->src_height = 720;
+        langs[0] = strdup("zh");
+        langs[1] = strdup("bo");
+        n = 2;
+        yl_buf_printf(b,
+                      "videotestsrc is-live=true pattern=smpte ! "
+                      "video/x-raw,width=1280,height=720,framerate=%d/1 ! "
+                      "tee name=vt\n",
+                      FPS);
+        for (i = 0; i < n; i++)
+            yl_buf_printf(b,
+                          "audiotestsrc is-live=true wave=sine freq=%d "
+                          "volume=0.2 ! audio/x-raw,rate=48000,channels=2 ! "
+                          "queue name=ain%d\n",
+                          440 + 220 * i, i);
+        pace = "";
+    } else {
+        if (m->kind == LIVE_SRC_FILE) {
+            n = probe_file(m, langs, why, whylen);
+            if (n < 0) {
+                ret = n;
+                goto out;
+            }
+        } else {
+            /* A feed that is not there yet cannot be probed: its first
+             * audio track, as Mandarin, at up to 720p. */
+            m->src_height = 720;
+            langs[0] = strdup("zh");
+            n = 1;
+        }
+    }
+    if (m->split) {
+        yl_buf_printf(b,
+                      "intervideosrc channel=yl%" PRId64 "v timeout=%llu ! "
+                      "video/x-raw,format=I420,width=1280,height=720,"
+                      "framerate=%d/1,pixel-aspect-ratio=1/1 ! "
+                      "gdkpixbufoverlay name=slate location=\"%s\" alpha=0 ! "
+                      "tee name=vt\n",
+                      m->id, (unsigned long long)LOSS_NS, FPS, YL_LIVE_SLATE);
+        for (i = 0; i < n; i++)
+            yl_buf_printf(b,
+                          "interaudiosrc channel=yl%" PRId64 "a%d ! %s ! "
+                          "queue name=ain%d\n",
+                          m->id, i, AUDIO_CAPS, i);
+        pace = "";
+    } else if (m->kind != LIVE_SRC_TEST) {
+        /* A file plays in real time (clocksync), as a rehearsal should. */
+        yl_buf_printf(b,
+                      "uridecodebin name=src uri=\"%s\"\n"
+                      "queue name=vin ! clocksync ! videoconvert ! videorate ! "
+                      "video/x-raw,framerate=%d/1 ! tee name=vt\n",
+                      m->source, FPS);
+        pace = "clocksync ! ";
+    }
+    for (i = 0; i < n; i++)
+        if (langs[i] == NULL) {
+            ret = -ENOMEM;
+            goto out;
+        }
+    m->naudio = n;
+    for (i = 0; i < 2; i++) {
+        /* Never above the source; the smallest rung always. */
+        if (rungs[i].h > m->src_height && i == 0)
+            continue;
+        snprintf(name, sizeof(name), "v%d", rungs[i].h);
+        add_stream(m, name, NULL, rungs[i].w, rungs[i].h, rungs[i].kbps);
+        m->nvideo++;
+        /* I420 + profile=high: x264enc would pick 4:4:4 otherwise. */
+        yl_buf_printf(b,
+                      "vt. ! queue max-size-time=2000000000 ! videoscale ! "
+                      "videoconvert ! video/x-raw,format=I420,width=%d,"
+                      "height=%d,pixel-aspect-ratio=1/1 ! x264enc "
+                      "tune=zerolatency speed-preset=veryfast bframes=0 "
+                      "key-int-max=%d bitrate=%d ! video/x-h264,profile=high ! "
+                      "h264parse",
+                      rungs[i].w, rungs[i].h, FPS, rungs[i].kbps);
+        sink_text(m, b, name);
+    }
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "a_%.20s", langs[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(langs[j], langs[i]) == 0)
+                snprintf(name, sizeof(name), "a_%.20s_%d", langs[i], i);
+        add_stream(m, name, langs[i], 0, 0, 96);
+        if (m->kind == LIVE_SRC_FILE)
+            yl_buf_printf(b, "queue name=ain%d ! ", i);
+        else
+            yl_buf_printf(b, "ain%d. ! ", i);
+        yl_buf_printf(b,
+                      "%saudioconvert ! audioresample ! "
+                      "audio/x-raw,rate=48000,channels=2 ! avenc_aac "
+                      "bitrate=96000 ! aacparse",
+                      pace);
+        sink_text(m, b, name);
+    }
+    ret = b->err;
+out:
+    for (i = 0; i < MAX_AUDIO; i++)
+        free(langs[i]);
+    return ret;
+}
+
+/* ---- the ingest of a network source (split) ---- */
+
+/* Streaming thread of the ingest: a frame reached the encoders' side. */
+static GstPadProbeReturn on_frame(GstPad *pad, GstPadProbeInfo *info,
+                                  gpointer ud)
+{
+    live_meeting *m = ud;
+
+    (void)pad;
+    (void)info;
+    atomic_store(&m->last_in_ns, (long long)g_get_monotonic_time() * 1000);
+    return GST_PAD_PROBE_OK;
+}
+
+static void ingest_stop(live_meeting *m)
+{
+    if (m->ingest == NULL)
+        return;
+    gst_element_set_state(m->ingest, GST_STATE_NULL);
+    gst_object_unref(m->ingest);
+    m->ingest = NULL;
+}
+
+/* Builds and starts the ingest; on failure retries in a second. */
+static void ingest_start(live_meeting *m)
+{
+    yl_buf b = YL_BUF_INIT;
+    GError *gerr = NULL;
+    GstElement *e;
+    GstPad *pad;
+    int i;
+
+    m->retry_at_us = 0;
+    atomic_store(&m->video_linked, false);
+    atomic_store(&m->audio_linked, 0);
+    yl_buf_printf(&b,
+                  "uridecodebin name=src uri=\"%s\"\n"
+                  "queue name=vin ! videoconvert ! videoscale ! videorate ! "
+                  "video/x-raw,format=I420,width=1280,height=720,"
+                  "framerate=%d/1,pixel-aspect-ratio=1/1 ! intervideosink "
+                  "name=vsink channel=yl%" PRId64 "v\n",
+                  m->source, FPS, m->id);
+    for (i = 0; i < m->naudio; i++)
+        yl_buf_printf(&b,
+                      "queue name=ain%d ! audioconvert ! audioresample ! %s ! "
+                      "interaudiosink channel=yl%" PRId64 "a%d\n",
+                      i, AUDIO_CAPS, m->id, i);
+    if (b.err == 0)
+        m->ingest = gst_parse_launch(b.s, &gerr);
+    yl_buf_free(&b);
+    if (m->ingest == NULL || gerr != NULL) {
+        YL_LOGE("live", "[meeting=%" PRId64 "] ingest: %s", m->id,
+                gerr ? gerr->message : "cannot build");
+        g_clear_error(&gerr);
+        ingest_stop(m);
+        m->retry_at_us = g_get_monotonic_time() + G_USEC_PER_SEC;
+        return;
+    }
+    e = gst_bin_get_by_name(GST_BIN(m->ingest), "src");
+    g_signal_connect(e, "pad-added", G_CALLBACK(pad_added), m);
+    gst_object_unref(e);
+    e = gst_bin_get_by_name(GST_BIN(m->ingest), "vsink");
+    pad = gst_element_get_static_pad(e, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_frame, m, NULL);
+    gst_object_unref(pad);
+    gst_object_unref(e);
+    atomic_store(&m->last_in_ns, 0);
+    if (gst_element_set_state(m->ingest, GST_STATE_PLAYING) ==
+        GST_STATE_CHANGE_FAILURE) {
+        YL_LOGW("live", "[meeting=%" PRId64 "] ingest of %s refused to start",
+                m->id, m->source);
+        ingest_stop(m);
+        m->retry_at_us = g_get_monotonic_time() + G_USEC_PER_SEC;
+    }
+}
+
+/* Meeting thread, every round: the slate on loss, the ingest's bus,
+ * rebuilding it after an error or when it stays silent. */
+static void ingest_watch(live_meeting *m)
+{
+    gint64 now_us = g_get_monotonic_time();
+    long long last = atomic_load(&m->last_in_ns);
+    bool lost = last == 0 || now_us * 1000 - last > (long long)LOSS_NS;
+    GstElement *slate;
+    GstMessage *msg;
+    GstBus *bus;
+
+    if (lost != m->lost) {
+        m->lost = lost;
+        slate = gst_bin_get_by_name(GST_BIN(m->pipe), "slate");
+        if (slate != NULL) {
+            g_object_set(slate, "alpha", lost ? 1.0 : 0.0, NULL);
+            gst_object_unref(slate);
+        }
+        if (lost)
+            YL_LOGW("live", "[meeting=%" PRId64 "] source lost: slate on",
+                    m->id);
+        else
+            YL_LOGI("live", "[meeting=%" PRId64 "] source back", m->id);
+    }
+    if (m->ingest != NULL) {
+        bus = gst_element_get_bus(m->ingest);
+        while ((msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR |
+                                                    GST_MESSAGE_EOS)) != NULL) {
+            if (m->retry_at_us == 0) {
+                GError *e = NULL;
+
+                if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+                    gst_message_parse_error(msg, &e, NULL);
+                YL_LOGW("live",
+                        "[meeting=%" PRId64 "] source: %s; again in 1 s", m->id,
+                        e ? e->message : "end of stream");
+                g_clear_error(&e);
+                m->retry_at_us = now_us + G_USEC_PER_SEC;
+            }
+            gst_message_unref(msg);
+        }
+        gst_object_unref(bus);
+        /* A feed that came and went: SRT listeners wait for the next
+         * caller best from a fresh socket. */
+        if (m->retry_at_us == 0 && last != 0 &&
+            now_us * 1000 - last > (long long)STUCK_NS)
+            m->retry_at_us = now_us;
+        if (m->retry_at_us != 0)
+            ingest_stop(m);
+    }
+    if (m->ingest == NULL && m->retry_at_us != 0 && now_us >= m->retry_at_us) {
+        m->restarts++;
+        ingest_start(m);
+    }
+}
+
+/* LeakSanitizer (ASan builds): GLib allocates in its library constructor
+ * and never frees it (16 KB, reported at every exit of a process that
+ * links GStreamer); fontconfig and Pango, when loaded, keep caches for
+ * the life of the process. GLib and GStreamer are built without frame
+ * pointers, so the fast unwinder stops in them: suppress by module. A leak of
+ * ours through malloc() still shows. Unused outside sanitizer builds. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libglib-2.0.so\nleak:libgobject-2.0.so\n"
+           "leak:libgstreamer-1.0.so\nleak:libfontconfig.so\n"
+           "leak:libpango-1.0.so\nleak:libpangoft2-1.0.so\n";
+}
+
+/* ThreadSanitizer (TSan builds): GLib and GStreamer are not instrumented
+ * and synchronise their streaming threads in ways TSan cannot see (GLib's
+ * slice allocator, GstMiniObject refcounts), so races reported inside
+ * them are not ours to fix. The suppressions also hide races in our
+ * callbacks that their threads run (pad_added, on_frame): those touch
+ * atomics only, for that reason. Races between our own threads (meeting
+ * thread, service thread) still show. Unused outside sanitizer builds. */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+    return "race:libglib-2.0.so\nrace:libgobject-2.0.so\nrace:libgst*\n"
+           "race:libgio-2.0.so\nrace:libpango*\nrace:libfontconfig*\n"
+           "race:libharfbuzz*\nrace:libfreetype*\nrace:libcairo*\n"
+           "race:libx264*\nrace:libav*\nrace:libsrt*\nrace:liborc*\n"
+           "deadlock:libglib-2.0.so\ndeadlock:libgst*\n";
+}
+
+static void once_init(void)
+{
+    gst_init(NULL, NULL);
+}
+
+/* Meeting thread: build, play, watch the bus, end. */
+static void *meeting_main(void *arg)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    live_meeting *m = arg;
+    GstClock *clock = NULL;
+    GstBus *bus = NULL;
+    GError *gerr = NULL;
+    GstClockTime eos_at = GST_CLOCK_TIME_NONE;
+    char why[512] = "";
+    bool failed = false, eos = false;
+    yl_buf desc = YL_BUF_INIT;
+    GstElement *src;
+    int r, i;
+
+    pthread_once(&once, once_init);
+    r = yl_mkdirs(m->dir);
+    if (r < 0) {
+        snprintf(why, sizeof(why), "create %s: %s", m->dir, strerror(-r));
+        failed = true;
+        goto out;
+    }
+    r = describe(m, &desc, why, sizeof(why));
+    if (r < 0) {
+        if (why[0] == '\0')
+            snprintf(why, sizeof(why), "pipeline: %s", strerror(-r));
+        failed = true;
+        goto out;
+    }
+    m->pipe = gst_parse_launch(desc.s, &gerr);
+    if (m->pipe == NULL || gerr != NULL) {
+        snprintf(why, sizeof(why), "pipeline: %s",
+                 gerr ? gerr->message : "gst_parse_launch failed");
+        failed = true;
+        goto out;
+    }
+    src = gst_bin_get_by_name(GST_BIN(m->pipe), "src");
+    if (src != NULL) {
+        g_signal_connect(src, "pad-added", G_CALLBACK(pad_added), m);
+        gst_object_unref(src);
+    }
+    /* Wall-clock timestamps for EXT-X-PROGRAM-DATE-TIME. */
+    clock = g_object_new(GST_TYPE_SYSTEM_CLOCK, "clock-type",
+                         GST_CLOCK_TYPE_REALTIME, NULL);
+    gst_pipeline_use_clock(GST_PIPELINE(m->pipe), clock);
+    bus = gst_element_get_bus(m->pipe);
+    YL_LOGI("live", "[meeting=%" PRId64 "] starting %s: %d rung(s), %d audio",
+            m->id, m->source, m->nvideo, m->naudio);
+    if (gst_element_set_state(m->pipe, GST_STATE_PLAYING) ==
+        GST_STATE_CHANGE_FAILURE) {
+        snprintf(why, sizeof(why), "pipeline refused to start");
+        failed = true;
+        goto out;
+    }
+    if (m->split)
+        ingest_start(m);
+    while (!eos && !failed) {
+        GstMessage *msg;
+
+        if (m->split && eos_at == GST_CLOCK_TIME_NONE)
+            ingest_watch(m);
+        if (atomic_load(&m->stop) && eos_at == GST_CLOCK_TIME_NONE) {
+            gst_element_send_event(m->pipe, gst_event_new_eos());
+            eos_at = gst_clock_get_time(clock);
+        }
+        if (eos_at != GST_CLOCK_TIME_NONE &&
+            gst_clock_get_time(clock) - eos_at > EOS_WAIT_NS) {
+            YL_LOGW("live", "[meeting=%" PRId64 "] no EOS after stop: cut",
+                    m->id);
+            break;
+        }
+        msg = gst_bus_timed_pop(bus, 100 * GST_MSECOND);
+        if (msg == NULL)
+            continue;
+        switch (GST_MESSAGE_TYPE(msg)) {
+        case GST_MESSAGE_EOS:
+            eos = true;
+            break;
+        case GST_MESSAGE_ERROR: {
+            GError *e = NULL;
+            gchar *dbg = NULL;
+
+            gst_message_parse_error(msg, &e, &dbg);
+            snprintf(why, sizeof(why), "%s: %s", GST_OBJECT_NAME(msg->src),
+                     e ? e->message : "error");
+            YL_LOGE("live", "[meeting=%" PRId64 "] %s (%s)", m->id, why,
+                    dbg ? dbg : "");
+            g_clear_error(&e);
+            g_free(dbg);
+            failed = true;
+            break;
+        }
+        case GST_MESSAGE_ELEMENT:
+            if (gst_message_has_name(msg, "splitmuxsink-fragment-opened"))
+                on_fragment(m, msg, true);
+            else if (gst_message_has_name(msg, "splitmuxsink-fragment-closed"))
+                on_fragment(m, msg, false);
+            break;
+        default:
+            break;
+        }
+        gst_message_unref(msg);
+    }
+out:
+    ingest_stop(m);
+    if (m->pipe != NULL)
+        gst_element_set_state(m->pipe, GST_STATE_NULL);
+    /* What was written stays playable, and players see the end. */
+    for (i = 0; i < m->nst; i++)
+        if (m->st[i].closed > 0)
+            write_media(m, &m->st[i], true);
+    if (!m->ready && m->nst > 0 && m->st[0].closed > 0)
+        write_master(m);
+    if (bus != NULL)
+        gst_object_unref(bus);
+    if (m->pipe != NULL) {
+        gst_object_unref(m->pipe);
+        m->pipe = NULL;
+    }
+    if (clock != NULL)
+        gst_object_unref(clock);
+    g_clear_error(&gerr);
+    yl_buf_free(&desc);
+    if (failed)
+        YL_LOGE("live", "[meeting=%" PRId64 "] failed: %s", m->id, why);
+    else
+        YL_LOGI("live", "[meeting=%" PRId64 "] ended", m->id);
+    m->event(m->ud, m->id, failed ? LIVE_EV_FAILED : LIVE_EV_ENDED,
+             failed ? why : NULL);
+    return NULL;
+}
+
+int live_meeting_start(const live_opts *opts, live_meeting **out)
+{
+    live_meeting *m;
+    char err[256];
+    int kind, r;
+
+    kind = live_source_check(opts->source, err, sizeof(err));
+    if (kind < 0)
+        return kind;
+    m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return -ENOMEM;
+    m->id = opts->id;
+    m->kind = kind;
+    m->split = kind == LIVE_SRC_SRT || kind == LIVE_SRC_RTSP;
+    m->event = opts->event;
+    m->ud = opts->ud;
+    m->source = strdup(opts->source);
+    m->dir = strdup(opts->out_dir);
+    atomic_init(&m->stop, false);
+    atomic_init(&m->audio_linked, 0);
+    atomic_init(&m->video_linked, false);
+    atomic_init(&m->last_in_ns, 0);
+    if (m->source == NULL || m->dir == NULL) {
+        live_meeting_free(m);
+        return -ENOMEM;
+    }
+    r = pthread_create(&m->th, NULL, meeting_main, m);
+    if (r != 0) {
+        live_meeting_free(m);
+        return -r;
+    }
+    m->th_started = true;
+    *out = m;
+    return 0;
+}
+
+void live_meeting_stop(live_meeting *m)
+{
+    if (m != NULL)
+        atomic_store(&m->stop, true);
+}
+
+void live_meeting_free(live_meeting *m)
+{
+    if (m == NULL)
+        return;
+    atomic_store(&m->stop, true);
+    if (m->th_started)
+        pthread_join(m->th, NULL);
+    free(m->source);
+    free(m->dir);
+    free(m);
+}

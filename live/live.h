@@ -1,0 +1,63 @@
+/* live.h - one live meeting's GStreamer pipeline: a source (test:, file://,
+ * srt://, rtsp://) decoded once into two H.264 rungs (720p, 360p; never
+ * above the source) and one AAC rendition per audio language, written as
+ * live HLS (1-second MPEG-TS segments, sliding window) under a directory
+ * of its own, with a master playlist that this module writes.
+ *
+ * Threads: each meeting runs its pipeline on GStreamer's streaming threads
+ * and watches its GstBus from a thread of its own (never the lws thread).
+ * The event callback runs on that thread: it must only copy and post (the
+ * streamer hands it to the service thread). live_* functions may be called
+ * from any one thread that owns the live_meeting. */
+#ifndef YL_LIVE_H
+#define YL_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct live_meeting live_meeting; /* opaque: live.c */
+
+enum live_event {
+    LIVE_EV_READY = 1, /* master and every media playlist are playable */
+    LIVE_EV_ENDED,     /* stopped: ENDLIST written, the thread is done */
+    LIVE_EV_FAILED,    /* the pipeline failed: ENDLIST written, done */
+};
+
+/* Meeting thread. detail: a reason for LIVE_EV_FAILED (borrowed for the
+ * call), else NULL. After ENDED or FAILED no further event comes. */
+typedef void (*live_event_fn)(void *ud, int64_t id, int ev, const char *detail);
+
+typedef struct live_opts {
+    int64_t id;          /* the meeting id, for logs and events */
+    const char *source;  /* URI checked by live_source_check(); copied */
+    const char *out_dir; /* created if missing; copied */
+    live_event_fn event;
+    void *ud;
+} live_opts;
+
+/* Source kinds live_source_check() recognises. */
+enum live_kind {
+    LIVE_SRC_TEST = 1,
+    LIVE_SRC_FILE,
+    LIVE_SRC_SRT,
+    LIVE_SRC_RTSP,
+};
+
+/* Checks a source URI: returns its kind (> 0), or YL_EINVAL with the
+ * problem named in err (malformed, unknown kind, bad parameter, missing
+ * file). Pure except for the stat() of a file:// path. Any thread. */
+int live_source_check(const char *uri, char *err, size_t errlen);
+
+/* Starts the meeting's thread and pipeline. Returns 0 and sets *out
+ * (free with live_meeting_free()), or a negative yl code. */
+int live_meeting_start(const live_opts *opts, live_meeting **out);
+
+/* Asks the pipeline to finish (EOS, ENDLIST); returns at once. The thread
+ * reports LIVE_EV_ENDED when done. */
+void live_meeting_stop(live_meeting *m);
+
+/* Stops if needed, waits for the thread (a few seconds at most) and frees.
+ * NULL is a no-op. */
+void live_meeting_free(live_meeting *m);
+
+#endif

