@@ -54,6 +54,7 @@ typedef struct view_ev {
     char audio[24];
     char rendition[24];
     char client[8];
+    char addr[48]; /* the client's network address, "" when unknown */
 } view_ev;
 
 struct cat_view_batch {
@@ -273,6 +274,12 @@ int cat_views_parse(const json_t *body, const char *site_scope, int max_events,
     return 0;
 }
 
+void cat_view_batch_set_addr(cat_view_batch *b, const char *addr)
+{
+    for (int i = 0; b != NULL && addr != NULL && i < b->n; i++)
+        scopy(b->ev[i].addr, sizeof(b->ev[i].addr), addr);
+}
+
 int cat_view_batch_count(const cat_view_batch *b)
 {
     return b != NULL ? b->n : 0;
@@ -313,6 +320,7 @@ typedef struct vsess {
     double backlog; /* drawn from its station's backlog (vsite) */
     int ended, completed, capped;
     char client[8], audio[24], rendition[24];
+    char addr[48];
     bool dirty;   /* row needs an UPDATE at flush */
     bool touched; /* got an accepted event: tell the active view */
     bool isnew;   /* not in the table yet: INSERT at flush */
@@ -648,8 +656,8 @@ static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     static const char sql[] =
         "SELECT id, site_id, lesson_id, client, audio_lang, rendition, "
         "start_ms, last_ms, last_seq, last_clock, watched_s, furthest_s, "
-        "ended, completed, holes, claimed_s, backlog_s, capped FROM sessions "
-        "WHERE skey = ?1";
+        "ended, completed, holes, claimed_s, backlog_s, capped, addr "
+        "FROM sessions WHERE skey = ?1";
     vsess *s = cat_map_get(&v->sess, e->khash), *head = s;
     sqlite3_stmt *st;
     int rc;
@@ -690,6 +698,7 @@ static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
         s->claimed = sqlite3_column_double(st, 15);
         s->backlog = sqlite3_column_double(st, 16);
         s->capped = sqlite3_column_int(st, 17);
+        scopy(s->addr, sizeof(s->addr), cat_col_text(st, 18));
         s->chain = head;
         rc = cat_map_put(&v->sess, e->khash, s);
         if (rc < 0)
@@ -973,6 +982,7 @@ static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     scopy(s->client, sizeof(s->client), e->client);
     scopy(s->audio, sizeof(s->audio), e->audio);
     scopy(s->rendition, sizeof(s->rendition), e->rendition);
+    scopy(s->addr, sizeof(s->addr), e->addr);
     s->chain = cat_map_get(&v->sess, e->khash);
     if (cat_map_put(&v->sess, e->khash, s) < 0) {
         free(s);
@@ -1054,6 +1064,8 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
             scopy(s->audio, sizeof(s->audio), e->audio);
         if (e->rendition[0])
             scopy(s->rendition, sizeof(s->rendition), e->rendition);
+        if (e->addr[0])
+            scopy(s->addr, sizeof(s->addr), e->addr);
     } else if (is_new) {
         s->ended = e->kind == KIND_END;
     }
@@ -1217,13 +1229,14 @@ static int views_flush(cat_db *db)
         "UPDATE sessions SET client = ?2, audio_lang = ?3, rendition = ?4, "
         "last_ms = ?5, last_seq = ?6, last_clock = ?7, watched_s = ?8, "
         "furthest_s = ?9, ended = ?10, completed = ?11, holes = ?16, "
-        "claimed_s = ?17, backlog_s = ?18, capped = ?19 WHERE id = ?1";
+        "claimed_s = ?17, backlog_s = ?18, capped = ?19, addr = ?20 "
+        "WHERE id = ?1";
     static const char sql_ins[] =
         "INSERT INTO sessions(id, client, audio_lang, rendition, last_ms, "
         "last_seq, last_clock, watched_s, furthest_s, ended, completed, skey, "
-        "site_id, lesson_id, start_ms, holes, claimed_s, backlog_s, capped) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-        "?14, ?15, ?16, ?17, ?18, ?19)";
+        "site_id, lesson_id, start_ms, holes, claimed_s, backlog_s, capped, "
+        "addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
     static const char sql_sld[] =
         "INSERT INTO roll_site_lesson_day(site_id, day, lesson_id, watched_s, "
         "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -1275,6 +1288,7 @@ static int views_flush(cat_db *db)
         sqlite3_bind_double(q, 17, s->claimed);
         sqlite3_bind_double(q, 18, s->backlog);
         sqlite3_bind_int(q, 19, s->capped);
+        cat_bind_text(q, 20, s->addr[0] ? s->addr : NULL);
         if (s->isnew) {
             sqlite3_bind_text(q, 12, s->skey, -1, SQLITE_STATIC);
             sqlite3_bind_int64(q, 13, s->site_id);

@@ -65,6 +65,9 @@ int cat_views_parse(const json_t *body, const char *site_scope, int max_events,
                     size_t errlen);
 
 int cat_view_batch_count(const cat_view_batch *b);
+/* The client's network address for every event of b (sessions.addr, the
+ * latest a session reported from). Any thread, before submitting. */
+void cat_view_batch_set_addr(cat_view_batch *b, const char *addr);
 void cat_view_batch_free(cat_view_batch *b); /* NULL is a no-op */
 
 /* Any thread. Queues b for the writer; takes ownership of b even on error.

@@ -122,10 +122,11 @@ int str_query_submit_views(str_req *r);
 int str_query_submit_signin(str_req *r, const char *name, const char *password,
                             const char *addr);
 /* The same for a batch from the websocket channel: in (malloc'd, taken)
- * is the message, tok its sender; the answer goes to
- * str_ws_views_answer(serial). 0 or -ENOMEM. */
+ * is the message, tok its sender, addr the client's address; the answer
+ * goes to str_ws_views_answer(serial). 0 or -ENOMEM. */
 int str_query_submit_raw_views(str_server *srv, uint64_t serial,
-                               const cat_token_info *tok, char *in, size_t len);
+                               const cat_token_info *tok, const char *addr,
+                               char *in, size_t len);
 /* Any thread: see str_api.c. Takes ownership of b. */
 int str_api_submit_views(str_server *srv, uint64_t serial, cat_view_batch *b);
 /* Service thread, once per loop round: wakes the pool's thread if queries

@@ -7,6 +7,7 @@
 
 #include "common/yl_conf.h"
 #include "common/yl_err.h"
+#include "streamer/str_internal.h"
 #include "streamer/str_server.h"
 
 void str_config_defaults(str_config *cfg)
@@ -51,6 +52,8 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("ws_queue", str_config, ws_queue, 4, 65536),
     YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
     YL_CONF_STR_KEY("event_loop", str_config, event_loop, "libuv or poll"),
+    YL_CONF_STR_KEY("trusted_proxies", str_config, trusted_proxies,
+                    "IP addresses and networks, e.g. 10.0.0.1, 10.2.0.0/16"),
     YL_CONF_INT_KEY("session_ttl", str_config, session_ttl_s, 1,
                     30 * 24 * 3600),
     YL_CONF_INT_KEY("signin_fails", str_config, signin_fails, 1, 1000),
@@ -76,6 +79,12 @@ int str_config_extra(void *ud, const char *section, const char *key,
     if (strcmp(key, "event_loop") == 0 && strcmp(value, "libuv") != 0 &&
         strcmp(value, "poll") != 0)
         return YL_EINVAL;
+    if (strcmp(key, "trusted_proxies") == 0) {
+        str_net nets[STR_PROXIES_MAX];
+
+        if (str_proxy_parse(value, nets, STR_PROXIES_MAX, err, sizeof(err)) < 0)
+            return YL_EINVAL;
+    }
     return yl_conf_set(keys, cfg, key, value, err, sizeof(err));
 }
 

@@ -380,6 +380,21 @@ void str_req_peer(str_req *r, char *buf, size_t len)
                   (socklen_t)len);
 }
 
+void str_req_client(str_req *r, char *buf, size_t len)
+{
+    char peer[INET6_ADDRSTRLEN], xff[512];
+    int n;
+
+    str_req_peer(r, peer, sizeof(peer));
+    if (r->srv->nproxies == 0) {
+        snprintf(buf, len, "%s", peer);
+        return;
+    }
+    n = str_req_hdr(r, "x-forwarded-for", xff, sizeof(xff));
+    str_proxy_client(r->srv->proxies, r->srv->nproxies, peer,
+                     n > 0 ? xff : NULL, buf, len);
+}
+
 int str_req_hdr(str_req *r, const char *name, char *buf, size_t len)
 {
     str_conn *c = r->conn;

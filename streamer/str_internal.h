@@ -161,6 +161,14 @@ typedef struct str_hold {
     char *trash; /* renamed dir to remove when refs drops to 0, or NULL */
 } str_hold;
 
+/* A trusted proxy's network (str_proxy.c). */
+#define STR_PROXIES_MAX 32
+typedef struct str_net {
+    unsigned char a[16];
+    int len;  /* 4 or 16 */
+    int bits; /* prefix length */
+} str_net;
+
 typedef struct str_server {
     str_config cfg;
     struct lws_context *ctx;
@@ -168,12 +176,14 @@ typedef struct str_server {
     struct lws *listen_wsi; /* our adopted listen socket; NULL once closed */
     int port;               /* actually bound */
 
-    char hls_root[PATH_MAX];   /* realpath of DATA/hls */
-    char web_root[PATH_MAX];   /* realpath of the player-web dist dir */
-    char live_root[PATH_MAX];  /* realpath of DATA/live */
-    int hls_fd, web_fd;        /* O_PATH dir fds; -1 when absent */
-    int live_fd;               /* O_PATH fd of DATA/live; -1 */
-    int lock_fd;               /* DATA/serve.lock, flock'ed; -1 */
+    char hls_root[PATH_MAX];          /* realpath of DATA/hls */
+    char web_root[PATH_MAX];          /* realpath of the player-web dist dir */
+    char live_root[PATH_MAX];         /* realpath of DATA/live */
+    int hls_fd, web_fd;               /* O_PATH dir fds; -1 when absent */
+    int live_fd;                      /* O_PATH fd of DATA/live; -1 */
+    int lock_fd;                      /* DATA/serve.lock, flock'ed; -1 */
+    str_net proxies[STR_PROXIES_MAX]; /* cfg.trusted_proxies, parsed */
+    int nproxies;
     struct str_fcache *fcache; /* small HLS files in memory */
     bool have_web;
 
@@ -262,6 +272,23 @@ int str_req_hdr(str_req *r, const char *name, char *buf, size_t len);
 /* The client's address (the socket's peer) as text into buf; "" when
  * unknown. */
 void str_req_peer(str_req *r, char *buf, size_t len);
+/* The client's own address: the peer, or behind trusted proxies the
+ * address X-Forwarded-For gives (str_proxy_client). */
+void str_req_client(str_req *r, char *buf, size_t len);
+
+/* ---- str_proxy.c: trusted proxies (config trusted_proxies) ---- */
+/* Parses "127.0.0.1, 10.20.0.0/16, ::1" into out. Returns the count, or
+ * YL_EINVAL with err naming the bad entry. */
+int str_proxy_parse(const char *list, str_net *out, int max, char *err,
+                    size_t errlen);
+/* Whether addr (text) is in one of the n networks. */
+bool str_proxy_trusted(const str_net *nets, int n, const char *addr);
+/* The client's address into out: peer, unless peer is trusted; then the
+ * rightmost address of xff (X-Forwarded-For, may be NULL) that is not
+ * trusted, or the leftmost if all are, stopping at anything that is not an
+ * address. */
+void str_proxy_client(const str_net *nets, int n, const char *peer,
+                      const char *xff, char *out, size_t len);
 /* Copies query argument name, %-decoded ('+' is a space), into buf.
  * Returns its length, -1 when absent, -2 when it does not fit, -3 when
  * it holds %00 (str_query_get() on the request's query). */

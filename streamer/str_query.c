@@ -278,6 +278,7 @@ static void run_views(cat_db *rd, str_qpool *p, str_query *q)
         q->rc = rc; /* status and code from rc; err from the catalog */
         return;
     }
+    cat_view_batch_set_addr(batch, q->addr);
     rc = str_api_submit_views(p->srv, q->serial, batch); /* takes batch */
     if (rc < 0)
         fail(q, rc, 503, "unavailable", "the server is stopping; retry");
@@ -470,6 +471,7 @@ int str_query_submit_views(str_req *r)
     q->tok = r->tok;
     q->body_token = !r->has_token;
     q->max_events = r->srv->cfg.cat.max_batch_events;
+    str_req_client(r, q->addr, sizeof(q->addr));
     enqueue(r->srv->vpool, r, q);
     return 0;
 }
@@ -494,7 +496,8 @@ int str_query_submit_signin(str_req *r, const char *name, const char *password,
 }
 
 int str_query_submit_raw_views(str_server *srv, uint64_t serial,
-                               const cat_token_info *tok, char *in, size_t len)
+                               const cat_token_info *tok, const char *addr,
+                               char *in, size_t len)
 {
     str_query *q = calloc(1, sizeof(*q));
 
@@ -511,6 +514,7 @@ int str_query_submit_raw_views(str_server *srv, uint64_t serial,
     q->in_len = len;
     q->tok = *tok;
     q->max_events = srv->cfg.cat.max_batch_events;
+    snprintf(q->addr, sizeof(q->addr), "%s", addr != NULL ? addr : "");
     enqueue(srv->vpool, NULL, q);
     return 0;
 }

@@ -785,6 +785,18 @@ int str_server_run(const str_config *cfg)
     pthread_mutex_init(&srv->ob_lock, NULL);
     atomic_init(&srv->stop, false);
 
+    if (cfg->trusted_proxies[0] != '\0') {
+        char err[160];
+
+        srv->nproxies = str_proxy_parse(cfg->trusted_proxies, srv->proxies,
+                                        STR_PROXIES_MAX, err, sizeof(err));
+        if (srv->nproxies < 0) {
+            YL_LOGE("str", "%s", err);
+            ret = srv->nproxies;
+            srv->nproxies = 0;
+            goto out;
+        }
+    }
     ret = prepare_dirs(srv);
     if (ret < 0)
         goto out;

@@ -28,6 +28,9 @@ typedef struct str_config {
     /* The event loop under lws: "poll" (lws's own, the default) or
      * "libuv" (epoll; experimental: see docs/architecture.md). */
     char event_loop[8];
+    /* Edges whose X-Forwarded-For is believed ("127.0.0.1, 10.0.0.0/8");
+     * empty: nobody's (the socket's peer is the client). */
+    char trusted_proxies[512];
     /* People signing in to the admin console (str_session.c). */
     int session_ttl_s;     /* a session cookie's life */
     int signin_fails;      /* failed sign-ins of one user per window */

@@ -300,7 +300,7 @@ int str_session_post_body(str_req *r)
         ret = str_reply_error(r, 401, "unauthorized", "wrong name or password");
         goto out;
     }
-    str_req_peer(r, addr, sizeof(addr));
+    str_req_client(r, addr, sizeof(addr));
     snprintf(ukey, sizeof(ukey), "u:%s", name);
     snprintf(akey, sizeof(akey), "a:%s", addr);
     wait = lim_wait(srv, ukey, srv->cfg.signin_fails);

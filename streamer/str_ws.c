@@ -110,6 +110,7 @@ struct str_ws {
     char hdr_token[CAT_TOKEN_LEN + 1];     /* Authorization: Bearer, if any */
     char hdr_session[CAT_SESSION_LEN + 1]; /* a same-origin session cookie */
     char client[8];
+    char addr[48];  /* the client's own (X-Forwarded-For from an edge) */
     site_ent *site; /* role site: its presence entry */
 
     str_fanq q;
@@ -910,6 +911,25 @@ static void cookie_session(str_ws *ws, struct lws *wsi)
 
 static bool targeted(const char *site, const json_t *targets);
 
+/* Service thread, at ESTABLISHED: the client's address, as
+ * str_req_client() reads it for HTTP (the upgrade kept X-Forwarded-For). */
+static void client_addr(str_ws *ws, struct lws *wsi)
+{
+    char peer[48], xff[512];
+    str_server *srv = ws->srv;
+
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    if (strncmp(peer, "::ffff:", 7) == 0)
+        memmove(peer, peer + 7, strlen(peer + 7) + 1);
+    if (srv->nproxies == 0 ||
+        lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0) {
+        snprintf(ws->addr, sizeof(ws->addr), "%s", peer);
+        return;
+    }
+    str_proxy_client(srv->proxies, srv->nproxies, peer, xff, ws->addr,
+                     sizeof(ws->addr));
+}
+
 static void on_hello(str_ws *ws, json_t *m)
 {
     str_server *srv = ws->srv;
@@ -1051,7 +1071,8 @@ static void on_views(str_ws *ws, const char *text, size_t len)
     memcpy(copy, text, len);
     copy[len] = '\0';
     serial = ++srv->next_serial;
-    if (str_query_submit_raw_views(srv, serial, &ws->tok, copy, len) < 0) {
+    if (str_query_submit_raw_views(srv, serial, &ws->tok, ws->addr, copy, len) <
+        0) {
         ws_error(ws, "internal", "out of memory");
         return;
     }
@@ -1291,6 +1312,7 @@ int str_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                 snprintf(ws->hdr_token, sizeof(ws->hdr_token), "-");
         }
         cookie_session(ws, wsi);
+        client_addr(ws, wsi);
         ws->next = g->all;
         if (g->all)
             g->all->prev = ws;

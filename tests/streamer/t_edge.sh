@@ -5,7 +5,8 @@
 # lesson through the edges at once and the origin sees about one request
 # per file per edge (proxy_cache_lock); with the origin stopped both edges
 # keep serving the lesson (proxy_cache_use_stale); a websocket through an
-# edge receives a notice; the API passes through.
+# edge receives a notice; the API passes through; a view through an edge
+# is stored with the village's address (trusted_proxies).
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh)"
@@ -13,7 +14,10 @@ command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh)"
 setup_catalog
 L=$DATA/hls/7
 make_hls "$L"
-start_server --init
+# The edges connect from 127.0.0.1: the origin believes their
+# X-Forwarded-For, nobody else's.
+printf '[server]\ntrusted_proxies = 127.0.0.1\n' >"$YL_TMPDIR/origin.ini"
+start_server --init --config "$YL_TMPDIR/origin.ini"
 NGX=()
 cleanup_edges() {
     local p
@@ -101,6 +105,25 @@ tv.close();
 process.exit(0);
 JS
 node "$YL_TMPDIR/ws_edge.mjs" || fail "websocket through an edge"
+
+# A view through an edge is stored with the village's own address (the
+# village at 127.0.0.5; the edge appends it to X-Forwarded-For); a client
+# at 127.0.0.7 talking to the origin directly cannot forge one.
+view() { # session interface port [extra header]
+    curl -s -o /dev/null -w '%{http_code}' --interface "$2" \
+        -H "Authorization: Bearer $SITE" -H 'Content-Type: application/json' \
+        ${4:+-H "$4"} -d "{\"events\":[{\"session\":\"$1\",\"seq\":1,\"site\":\"532901104201\",\"lesson\":7,\"kind\":\"start\",\"position_s\":0}]}" \
+        "http://127.0.0.1:$3/api/v1/views"
+}
+expect_eq "$(view edge-s1 127.0.0.5 "$E1" 'X-Forwarded-For: 6.6.6.6')" 200 \
+    "a view through an edge"
+expect_eq "$(db "SELECT addr FROM sessions WHERE skey = 'edge-s1'")" \
+    127.0.0.5 "stored with the village's address, not the edge's or a forged one"
+expect_eq "$(view direct-s1 127.0.0.7 "$PORT" 'X-Forwarded-For: 6.6.6.6')" \
+    200 "a view straight to the origin"
+expect_eq "$(db "SELECT addr FROM sessions WHERE skey = 'direct-s1'")" \
+    127.0.0.7 "an untrusted peer's X-Forwarded-For is ignored"
+ok "the client's address through the edge (trusted_proxies)"
 
 # The origin goes away: the edges keep serving what they have, playlists
 # past their 2 s lifetime included (stale).

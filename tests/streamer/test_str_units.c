@@ -956,6 +956,60 @@ static void child_supervisor(void **state)
     assert_true(e.ms < 5000);
 }
 
+/* Trusted proxies: parsing the list, and the client behind them. */
+static void proxy_client(void **state)
+{
+    str_net nets[STR_PROXIES_MAX];
+    char err[160], out[64];
+    int n;
+
+    (void)state;
+    n = str_proxy_parse(" 127.0.0.1, 10.20.0.0/16 ::1,192.168.1.0/24", nets,
+                        STR_PROXIES_MAX, err, sizeof(err));
+    assert_int_equal(n, 4);
+    assert_true(str_proxy_trusted(nets, n, "10.20.255.1"));
+    assert_false(str_proxy_trusted(nets, n, "10.21.0.1"));
+    assert_true(str_proxy_trusted(nets, n, "::ffff:127.0.0.1"));
+    assert_true(str_proxy_trusted(nets, n, "::1"));
+    assert_false(str_proxy_trusted(nets, n, "::2"));
+    assert_false(str_proxy_trusted(nets, n, "not an address"));
+    /* Bad lists, each named. */
+    assert_int_equal(
+        str_proxy_parse("10.0.0.1, edge1", nets, 4, err, sizeof(err)),
+        YL_EINVAL);
+    assert_non_null(strstr(err, "'edge1'"));
+    assert_int_equal(str_proxy_parse("10.0.0.0/33", nets, 4, err, sizeof(err)),
+                     YL_EINVAL);
+    assert_int_equal(str_proxy_parse("10.0.0.0/", nets, 4, err, sizeof(err)),
+                     YL_EINVAL);
+    assert_int_equal(
+        str_proxy_parse("1.1.1.1,2.2.2.2,3.3.3.3", nets, 2, err, sizeof(err)),
+        YL_EINVAL);
+    n = str_proxy_parse("127.0.0.1, 10.20.0.0/16", nets, STR_PROXIES_MAX, err,
+                        sizeof(err));
+    /* A village straight to the origin: its header is not believed. */
+    str_proxy_client(nets, n, "203.0.113.9", "1.2.3.4", out, sizeof(out));
+    assert_string_equal(out, "203.0.113.9");
+    /* Through an edge: the address the edge appended. */
+    str_proxy_client(nets, n, "127.0.0.1", "127.0.0.5", out, sizeof(out));
+    assert_string_equal(out, "127.0.0.5");
+    /* A forged first entry stays to the left of the real one. */
+    str_proxy_client(nets, n, "127.0.0.1", "6.6.6.6, 198.51.100.7", out,
+                     sizeof(out));
+    assert_string_equal(out, "198.51.100.7");
+    /* Two trusted hops (county edge behind a prefecture edge). */
+    str_proxy_client(nets, n, "127.0.0.1", "198.51.100.7,10.20.1.1", out,
+                     sizeof(out));
+    assert_string_equal(out, "198.51.100.7");
+    /* Garbage: the last good hop. */
+    str_proxy_client(nets, n, "127.0.0.1", "x, 10.20.1.1", out, sizeof(out));
+    assert_string_equal(out, "10.20.1.1");
+    str_proxy_client(nets, n, "127.0.0.1", "", out, sizeof(out));
+    assert_string_equal(out, "127.0.0.1");
+    str_proxy_client(nets, n, "127.0.0.1", NULL, out, sizeof(out));
+    assert_string_equal(out, "127.0.0.1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -983,6 +1037,7 @@ int main(void)
         cmocka_unit_test(fcache),
         cmocka_unit_test(child_exit_classes),
         cmocka_unit_test(child_supervisor),
+        cmocka_unit_test(proxy_client),
     };
     return cmocka_run_group_tests_name("str_units", tests, NULL, NULL);
 }
