@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gst/gst.h>
 #include <gst/pbutils/pbutils.h>
@@ -74,7 +75,12 @@ typedef struct stream {
 
 struct live_meeting {
     int64_t id;
-    char *source, *dir;
+    /* This run's start, in seconds since the epoch: in every segment's
+     * name (a meeting started again never reuses a name that caches hold
+     * as immutable) and the base of the media sequence numbers (a later
+     * run's are higher: its segments are ~1 s and it starts later). */
+    int64_t run;
+    char *source, *dir, *slate;
     int kind;
     live_event_fn event;
     void *ud;
@@ -106,6 +112,27 @@ struct live_meeting {
 };
 
 /* ---- checking a source URI (pure) ---- */
+
+const char *live_source_redact(const char *uri, char *buf, size_t len)
+{
+    const char *p = strstr(uri, "://"), *host, *at, *end, *q;
+
+    if (p == NULL) { /* test:, or not a URI at all */
+        snprintf(buf, len, "%.*s", (int)strcspn(uri, "?@"), uri);
+        return buf;
+    }
+    host = p + 3;
+    end = host + strcspn(host, "/?#");
+    at = memchr(host, '@', (size_t)(end - host));
+    if (at != NULL)
+        host = at + 1;
+    q = strchr(host, '?');
+    snprintf(buf, len, "%.*s%s%.*s%s", (int)(p + 3 - uri), uri,
+             at != NULL ? "…@" : "",
+             (int)(q != NULL ? q - host : (ptrdiff_t)strlen(host)), host,
+             q != NULL ? "?…" : "");
+    return buf;
+}
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
                                                       const char *fmt, ...)
@@ -247,13 +274,13 @@ static void write_media(live_meeting *m, stream *s, bool end)
     yl_buf_printf(&b,
                   "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%d\n"
                   "#EXT-X-MEDIA-SEQUENCE:%" PRId64 "\n",
-                  s->target, s->nwin ? s->win[0].idx : s->next_idx);
+                  s->target, m->run + (s->nwin ? s->win[0].idx : s->next_idx));
     for (i = 0; i < s->nwin; i++) {
         iso_ms(s->win[i].wall_ms, when, sizeof(when));
         yl_buf_printf(&b,
                       "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%.3f,\n"
-                      "%s_%05" PRId64 ".ts\n",
-                      when, s->win[i].dur, s->name, s->win[i].idx);
+                      "%s_%" PRId64 "_%05" PRId64 ".ts\n",
+                      when, s->win[i].dur, s->name, m->run, s->win[i].idx);
     }
     if (end)
         yl_buf_printf(&b, "#EXT-X-ENDLIST\n");
@@ -470,10 +497,10 @@ static void add_stream(live_meeting *m, const char *name, const char *lang,
 static void sink_text(live_meeting *m, yl_buf *b, const char *name)
 {
     yl_buf_printf(b,
-                  " ! hlssink2 name=%s location=\"%s/%s_%%05d.ts\" "
+                  " ! hlssink2 name=%s location=\"%s/%s_%" PRId64 "_%%05d.ts\" "
                   "playlist-location=\"%s/.%s.gst.m3u8\" target-duration=1 "
                   "playlist-length=%d max-files=%d\n",
-                  name, m->dir, name, m->dir, name, WINDOW, KEEP_FILES);
+                  name, m->dir, name, m->run, m->dir, name, WINDOW, KEEP_FILES);
 }
 
 /* The gst_parse_launch() text of the whole pipeline into b. */
@@ -519,6 +546,13 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
             n = 1;
         }
     }
+    if (m->split && access(m->slate, R_OK) != 0) {
+        snprintf(why, whylen,
+                 "the slate picture %s cannot be read (config live_slate)",
+                 m->slate);
+        ret = YL_EINVAL;
+        goto out;
+    }
     if (m->split) {
         yl_buf_printf(b,
                       "intervideosrc channel=yl%" PRId64 "v timeout=%llu ! "
@@ -526,7 +560,7 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
                       "framerate=%d/1,pixel-aspect-ratio=1/1 ! "
                       "gdkpixbufoverlay name=slate location=\"%s\" alpha=0 ! "
                       "tee name=vt\n",
-                      m->id, (unsigned long long)LOSS_NS, FPS, YL_LIVE_SLATE);
+                      m->id, (unsigned long long)LOSS_NS, FPS, m->slate);
         for (i = 0; i < n; i++)
             yl_buf_printf(b,
                           "interaudiosrc channel=yl%" PRId64 "a%d ! %s ! "
@@ -659,8 +693,10 @@ static void ingest_start(live_meeting *m)
     atomic_store(&m->last_in_ns, 0);
     if (gst_element_set_state(m->ingest, GST_STATE_PLAYING) ==
         GST_STATE_CHANGE_FAILURE) {
+        char src[256];
+
         YL_LOGW("live", "[meeting=%" PRId64 "] ingest of %s refused to start",
-                m->id, m->source);
+                m->id, live_source_redact(m->source, src, sizeof(src)));
         ingest_stop(m);
         m->retry_at_us = g_get_monotonic_time() + G_USEC_PER_SEC;
     }
@@ -766,7 +802,8 @@ static void *meeting_main(void *arg)
     GstClock *clock = NULL;
     GstBus *bus = NULL;
     GError *gerr = NULL;
-    GstClockTime eos_at = GST_CLOCK_TIME_NONE;
+    GstClockTime eos_at = GST_CLOCK_TIME_NONE; /* monotonic, ns */
+    char srcbuf[256];
     char why[512] = "";
     bool failed = false, eos = false;
     yl_buf desc = YL_BUF_INIT;
@@ -805,7 +842,8 @@ static void *meeting_main(void *arg)
     gst_pipeline_use_clock(GST_PIPELINE(m->pipe), clock);
     bus = gst_element_get_bus(m->pipe);
     YL_LOGI("live", "[meeting=%" PRId64 "] starting %s: %d rung(s), %d audio",
-            m->id, m->source, m->nvideo, m->naudio);
+            m->id, live_source_redact(m->source, srcbuf, sizeof(srcbuf)),
+            m->nvideo, m->naudio);
     if (gst_element_set_state(m->pipe, GST_STATE_PLAYING) ==
         GST_STATE_CHANGE_FAILURE) {
         snprintf(why, sizeof(why), "pipeline refused to start");
@@ -821,10 +859,11 @@ static void *meeting_main(void *arg)
             ingest_watch(m);
         if (atomic_load(&m->stop) && eos_at == GST_CLOCK_TIME_NONE) {
             gst_element_send_event(m->pipe, gst_event_new_eos());
-            eos_at = gst_clock_get_time(clock);
+            eos_at = (GstClockTime)g_get_monotonic_time() * 1000;
         }
         if (eos_at != GST_CLOCK_TIME_NONE &&
-            gst_clock_get_time(clock) - eos_at > EOS_WAIT_NS) {
+            (GstClockTime)g_get_monotonic_time() * 1000 - eos_at >
+                EOS_WAIT_NS) {
             YL_LOGW("live", "[meeting=%" PRId64 "] no EOS after stop: cut",
                     m->id);
             break;
@@ -909,11 +948,13 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
     m->ud = opts->ud;
     m->source = strdup(opts->source);
     m->dir = strdup(opts->out_dir);
+    m->slate = strdup(opts->slate != NULL ? opts->slate : YL_LIVE_SLATE);
+    m->run = (int64_t)time(NULL);
     atomic_init(&m->stop, false);
     atomic_init(&m->audio_linked, 0);
     atomic_init(&m->video_linked, false);
     atomic_init(&m->last_in_ns, 0);
-    if (m->source == NULL || m->dir == NULL) {
+    if (m->source == NULL || m->dir == NULL || m->slate == NULL) {
         live_meeting_free(m);
         return -ENOMEM;
     }
@@ -941,6 +982,7 @@ void live_meeting_free(live_meeting *m)
     if (m->th_started)
         pthread_join(m->th, NULL);
     free(m->source);
+    free(m->slate);
     free(m->dir);
     free(m);
 }

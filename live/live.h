@@ -31,6 +31,9 @@ typedef struct live_opts {
     int64_t id;          /* the meeting id, for logs and events */
     const char *source;  /* URI checked by live_source_check(); copied */
     const char *out_dir; /* created if missing; copied */
+    /* The picture shown while a network source is away; NULL: the one in
+     * the source tree (live/slate.png). Copied. */
+    const char *slate;
     live_event_fn event;
     void *ud;
 } live_opts;
@@ -47,6 +50,11 @@ enum live_kind {
  * problem named in err (malformed, unknown kind, bad parameter, missing
  * file). Pure except for the stat() of a file:// path. Any thread. */
 int live_source_check(const char *uri, char *err, size_t errlen);
+
+/* The source URI for a log line, without what may be secret (a user and
+ * password before '@', the query's values such as an SRT passphrase):
+ * "srt://:9000?…". Returns buf. Any thread. */
+const char *live_source_redact(const char *uri, char *buf, size_t len);
 
 /* Starts the meeting's thread and pipeline. Returns 0 and sets *out
  * (free with live_meeting_free()), or a negative yl code. */

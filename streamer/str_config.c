@@ -52,6 +52,7 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("ws_queue", str_config, ws_queue, 4, 65536),
     YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
     YL_CONF_STR_KEY("event_loop", str_config, event_loop, "libuv or poll"),
+    YL_CONF_PATH_KEY("live_slate", str_config, live_slate),
     YL_CONF_STR_KEY("trusted_proxies", str_config, trusted_proxies,
                     "IP addresses and networks, e.g. 10.0.0.1, 10.2.0.0/16"),
     YL_CONF_INT_KEY("session_ttl", str_config, session_ttl_s, 1,

@@ -391,6 +391,13 @@ void str_req_client(str_req *r, char *buf, size_t len)
         return;
     }
     n = str_req_hdr(r, "x-forwarded-for", xff, sizeof(xff));
+    if (n == -2 && str_proxy_trusted(r->srv->proxies, r->srv->nproxies, peer)) {
+        /* Longer than any real chain of edges: someone padded it, and its
+         * last hop cannot be read here. Neither the edge's address (one
+         * client would then count for everyone behind it) nor a guess. */
+        snprintf(buf, len, "unknown");
+        return;
+    }
     str_proxy_client(r->srv->proxies, r->srv->nproxies, peer,
                      n > 0 ? xff : NULL, buf, len);
 }

@@ -227,7 +227,9 @@ typedef struct str_server {
     int nacks, cap_acks;
 
     atomic_bool stop; /* SIGTERM/SIGINT seen (set from the handler) */
-    bool draining;    /* listen socket closed, finishing requests */
+
+    atomic_bool ctx_live; /* ctx may be woken (str_outbox_post) */
+    bool draining;        /* listen socket closed, finishing requests */
     int64_t drain_deadline_us;
 } str_server;
 

@@ -173,6 +173,7 @@ static int start_pipeline(str_server *srv, const json_t *mt, char *why,
     o.id = id;
     o.source = json_string_value(json_object_get(mt, "source"));
     o.out_dir = dir;
+    o.slate = srv->cfg.live_slate[0] != '\0' ? srv->cfg.live_slate : NULL;
     o.event = on_live_event;
     o.ud = srv;
     e->frame_live = frame_of(mt, "live");
@@ -202,8 +203,11 @@ fail:
 static void submit_end(str_server *srv, int64_t id, const char *state,
                        const char *why)
 {
-    mmsg *d = mmsg_new(srv, 0, M_FAIL);
+    mmsg *d;
 
+    if (srv->w == NULL) /* stopping: the state stays, the next run resumes */
+        return;
+    d = mmsg_new(srv, 0, M_FAIL);
     if (d == NULL)
         return;
     d->id = id;
@@ -273,7 +277,7 @@ static void on_event(str_server *srv, mmsg *d)
 static void mmsg_run(str_server *srv, str_msg *m)
 {
     mmsg *d = (mmsg *)m;
-    char why[512] = "";
+    char why[512] = "", src[256];
     str_req *r;
     json_t *f;
     live_ent *e;
@@ -304,8 +308,11 @@ static void mmsg_run(str_server *srv, str_msg *m)
         reply_meeting(srv, d->serial, 201, d->meeting);
         break;
     case M_START:
-        if (srv->live == NULL ||
-            start_pipeline(srv, d->meeting, why, sizeof(why)) < 0) {
+        if (srv->live == NULL) { /* stopping: the next run starts it */
+            YL_LOGW("str", "[meeting=%" PRId64 "] not started: stopping", id);
+            return;
+        }
+        if (start_pipeline(srv, d->meeting, why, sizeof(why)) < 0) {
             YL_LOGE("str", "[meeting=%" PRId64 "] cannot start: %s", id, why);
             submit_failed(srv, id, why);
             r = str_waiting_find(srv, d->serial);
@@ -314,7 +321,9 @@ static void mmsg_run(str_server *srv, str_msg *m)
             return;
         }
         YL_LOGI("str", "[meeting=%" PRId64 "] live from %s", id,
-                json_string_value(json_object_get(d->meeting, "source")));
+                live_source_redact(
+                    json_string_value(json_object_get(d->meeting, "source")),
+                    src, sizeof(src)));
         e = ent_find(srv, id);
         str_ws_meeting(srv, e->frame_live, e->targets);
         reply_meeting(srv, d->serial, 200, d->meeting);
@@ -521,8 +530,12 @@ int str_meetings_get(str_req *r)
     rc = cat_meetings_get(r->srv->rd, r->id, &mt);
     if (rc < 0)
         return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
-    if (r->tok.role == CAT_ROLE_SITE)
-        json_object_del(mt, "source"); /* may hold an SRT passphrase */
+    /* The source may hold an SRT passphrase or a camera's password: only
+     * for admins of the meeting's region. */
+    if (r->tok.role != CAT_ROLE_ADMIN ||
+        cat_tokens_allows(r->srv->rd, &r->tok,
+                          json_string_value(json_object_get(mt, "owner"))) != 1)
+        json_object_del(mt, "source");
     add_health(r->srv, mt);
     return str_api_reply_json(r, 200, mt);
 }

@@ -47,6 +47,7 @@ static str_server *volatile sig_srv;
 
 void str_outbox_post(str_server *srv, str_msg *m)
 {
+    struct lws_context *ctx;
     bool wake;
 
     m->next = NULL;
@@ -61,8 +62,11 @@ void str_outbox_post(str_server *srv, str_msg *m)
     /* The one thread-safe lws call. A non-empty queue already has a wake
      * pending (the loop takes the whole queue when it wakes), so a burst
      * of writer results costs one wake, not one per result. */
-    if (wake)
-        lws_cancel_service(srv->ctx);
+    /* No context yet (or any more): the loop drains the queue when it
+     * runs, or str_server_run() does at the end. */
+    ctx = atomic_load(&srv->ctx_live) ? srv->ctx : NULL;
+    if (wake && ctx != NULL)
+        lws_cancel_service(ctx);
 }
 
 /* Service thread: runs every queued message. Wake-ups coalesce, so this
@@ -807,7 +811,6 @@ int str_server_run(const str_config *cfg)
     if (ret < 0)
         goto out;
     str_sweep_deleted(srv); /* a delete killed between commit and files */
-    str_meetings_open(srv); /* meetings live when the last run stopped */
 
     /* YL_LWS_LOG=<lws level mask> (e.g. 15 adds notices and info) for
      * debugging lws itself; errors and warnings otherwise. */
@@ -895,6 +898,10 @@ int str_server_run(const str_config *cfg)
     YL_LOGI("str", "listening on %s:%d, data %s, web %s", cfg->listen_addr,
             srv->port, cfg->cat.data_dir, srv->have_web ? srv->web_root : "-");
 
+    atomic_store(&srv->ctx_live, true);
+    /* Meetings live when the last run stopped start again: after the
+     * context exists, since their threads wake the loop. */
+    str_meetings_open(srv);
     tick_srv = srv;
     lws_sul_schedule(srv->ctx, 0, &tick_sul, tick, TICK_US);
     while (n >= 0) {
@@ -927,8 +934,9 @@ out:
     sig_srv = NULL;
     /* Order: pipelines, jobs and writer first (they post to the loop and
      * wake it), lws last. */
-    str_meetings_close(srv);
+    str_meetings_close(srv); /* before ctx_live goes: their last events */
     str_api_close(srv);
+    atomic_store(&srv->ctx_live, false);
     if (srv->ctx) {
         lws_sul_cancel(&tick_sul);
         lws_context_destroy(srv->ctx);

@@ -31,6 +31,9 @@ typedef struct str_config {
     /* Edges whose X-Forwarded-For is believed ("127.0.0.1, 10.0.0.0/8");
      * empty: nobody's (the socket's peer is the client). */
     char trusted_proxies[512];
+    /* The picture a meeting shows while its network source is away; ""
+     * the source tree's live/slate.png (set it where the tree is not). */
+    char live_slate[4096];
     /* People signing in to the admin console (str_session.c). */
     int session_ttl_s;     /* a session cookie's life */
     int signin_fails;      /* failed sign-ins of one user per window */

@@ -922,8 +922,16 @@ static void client_addr(str_ws *ws, struct lws *wsi)
     if (strncmp(peer, "::ffff:", 7) == 0)
         memmove(peer, peer + 7, strlen(peer + 7) + 1);
     if (srv->nproxies == 0 ||
-        lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0) {
+        lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) <= 0) {
         snprintf(ws->addr, sizeof(ws->addr), "%s", peer);
+        return;
+    }
+    if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0) {
+        /* Padded past any real chain of edges (str_req_client). */
+        snprintf(ws->addr, sizeof(ws->addr), "%s",
+                 str_proxy_trusted(srv->proxies, srv->nproxies, peer)
+                     ? "unknown"
+                     : peer);
         return;
     }
     str_proxy_client(srv->proxies, srv->nproxies, peer, xff, ws->addr,

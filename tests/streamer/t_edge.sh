@@ -123,6 +123,11 @@ expect_eq "$(view direct-s1 127.0.0.7 "$PORT" 'X-Forwarded-For: 6.6.6.6')" \
     200 "a view straight to the origin"
 expect_eq "$(db "SELECT addr FROM sessions WHERE skey = 'direct-s1'")" \
     127.0.0.7 "an untrusted peer's X-Forwarded-For is ignored"
+pad=$(printf '10.0.0.1, %.0s' $(seq 60))
+expect_eq "$(view edge-s2 127.0.0.5 "$E1" "X-Forwarded-For: $pad")" 200 \
+    "a view through an edge with a padded X-Forwarded-For"
+expect_eq "$(db "SELECT addr FROM sessions WHERE skey = 'edge-s2'")" \
+    unknown "too long to read: neither the edge's address nor a guess"
 ok "the client's address through the edge (trusted_proxies)"
 
 # The origin goes away: the edges keep serving what they have, playlists
