@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/cat_code.h"
 #include "catalog/cat_internal.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_utf8.h"
 
 int cat_fail(cat_db *db, int code, const char *fmt, ...)
 {
@@ -603,4 +605,47 @@ size_t cat_utf8_len(const char *s)
         if (((unsigned char)*s & 0xC0) != 0x80)
             n++;
     return n;
+}
+
+int cat_check_title(const json_t *title, int max, char *err, size_t errlen)
+{
+    const char *t;
+
+    if (!json_is_string(title) || json_string_length(title) == 0) {
+        snprintf(err, errlen, "title: want a non-empty string");
+        return YL_EINVAL;
+    }
+    t = json_string_value(title);
+    if (strlen(t) != json_string_length(title) || !yl_utf8_text(t) ||
+        cat_utf8_len(t) > (size_t)max || strchr(t, '\n') != NULL) {
+        snprintf(err, errlen,
+                 "title: want one line of text, at most %d characters", max);
+        return YL_EINVAL;
+    }
+    return 0;
+}
+
+int cat_check_targets(const json_t *targets, int max, char *err, size_t errlen)
+{
+    const json_t *v;
+    size_t i;
+
+    if (!json_is_array(targets) || json_array_size(targets) == 0) {
+        snprintf(err, errlen,
+                 "targets: want a non-empty array of region or site codes");
+        return YL_EINVAL;
+    }
+    if (json_array_size(targets) > (size_t)max) {
+        snprintf(err, errlen, "targets: at most %d codes (use a region code)",
+                 max);
+        return YL_EINVAL;
+    }
+    json_array_foreach(targets, i, v)
+    {
+        if (!json_is_string(v) || cat_code_level(json_string_value(v)) < 0) {
+            snprintf(err, errlen, "targets[%zu]: want a division code", i);
+            return YL_EINVAL;
+        }
+    }
+    return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef YL_CAT_INTERNAL_H
 #define YL_CAT_INTERNAL_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -196,6 +197,11 @@ void cat_writer_counters(struct cat_writer *w, uint64_t c[3]);
 /* ---- helpers ---- */
 /* Number of UTF-8 code points in s. */
 size_t cat_utf8_len(const char *s);
+/* Request checks shared by notices and meetings: a "title" of one line of
+ * UTF-8 text with at most max characters; "targets", a non-empty array of
+ * at most max division codes. 0, or YL_EINVAL with err naming the field. */
+int cat_check_title(const json_t *title, int max, char *err, size_t errlen);
+int cat_check_targets(const json_t *targets, int max, char *err, size_t errlen);
 /* UTF-8 text checks: yl_utf8_text() in common/yl_utf8.h. */
 
 #endif

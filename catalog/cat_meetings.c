@@ -19,16 +19,6 @@
 
 /* ---- checking (pure) ---- */
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 /* YYYY-MM-DDTHH:MM[:SS[.fff]][Z|±HH:MM], loosely: digits where digits go. */
 static bool iso8601(const char *s)
 {
@@ -46,9 +36,7 @@ static bool iso8601(const char *s)
 
 int cat_meetings_check(const json_t *in, char *err, size_t errlen)
 {
-    const json_t *title, *starts, *targets, *source, *v;
-    const char *t;
-    size_t i;
+    const json_t *title, *starts, *targets, *source;
 
     if (!json_is_object(in)) {
         snprintf(err, errlen, "body: want a JSON object");
@@ -58,18 +46,8 @@ int cat_meetings_check(const json_t *in, char *err, size_t errlen)
     starts = json_object_get(in, "starts_at");
     targets = json_object_get(in, "targets");
     source = json_object_get(in, "source");
-    if (!json_is_string(title) || json_string_length(title) == 0) {
-        snprintf(err, errlen, "title: want a non-empty string");
+    if (cat_check_title(title, CAT_MEETING_TITLE_MAX, err, errlen) < 0)
         return YL_EINVAL;
-    }
-    t = json_string_value(title);
-    if (strlen(t) != json_string_length(title) || !yl_utf8_text(t) ||
-        utf8_chars(t) > CAT_MEETING_TITLE_MAX || strchr(t, '\n') != NULL) {
-        snprintf(err, errlen,
-                 "title: want one line of text, at most %d characters",
-                 CAT_MEETING_TITLE_MAX);
-        return YL_EINVAL;
-    }
     if (starts != NULL && !json_is_null(starts) &&
         (!json_is_string(starts) || json_string_length(starts) > 40 ||
          !iso8601(json_string_value(starts)))) {
@@ -87,24 +65,7 @@ int cat_meetings_check(const json_t *in, char *err, size_t errlen)
                  CAT_MEETING_SOURCE_MAX);
         return YL_EINVAL;
     }
-    if (!json_is_array(targets) || json_array_size(targets) == 0) {
-        snprintf(err, errlen,
-                 "targets: want a non-empty array of region or site codes");
-        return YL_EINVAL;
-    }
-    if (json_array_size(targets) > MEETING_TARGETS) {
-        snprintf(err, errlen, "targets: at most %d codes (use a region code)",
-                 MEETING_TARGETS);
-        return YL_EINVAL;
-    }
-    json_array_foreach(targets, i, v)
-    {
-        if (!json_is_string(v) || cat_code_level(json_string_value(v)) < 0) {
-            snprintf(err, errlen, "targets[%zu]: want a division code", i);
-            return YL_EINVAL;
-        }
-    }
-    return 0;
+    return cat_check_targets(targets, MEETING_TARGETS, err, errlen);
 }
 
 /* ---- reads ---- */

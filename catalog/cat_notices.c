@@ -20,16 +20,6 @@
 
 /* ---- checking a new notice (pure) ---- */
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 int cat_notices_check(const json_t *in, char *err, size_t errlen)
 {
     const json_t *title, *body, *targets, *att, *v;
@@ -44,18 +34,8 @@ int cat_notices_check(const json_t *in, char *err, size_t errlen)
     body = json_object_get(in, "body");
     targets = json_object_get(in, "targets");
     att = json_object_get(in, "attachments");
-    if (!json_is_string(title) || json_string_length(title) == 0) {
-        snprintf(err, errlen, "title: want a non-empty string");
+    if (cat_check_title(title, CAT_NOTICE_TITLE_MAX, err, errlen) < 0)
         return YL_EINVAL;
-    }
-    t = json_string_value(title);
-    if (strlen(t) != json_string_length(title) || !yl_utf8_text(t) ||
-        utf8_chars(t) > CAT_NOTICE_TITLE_MAX || strchr(t, '\n') != NULL) {
-        snprintf(err, errlen,
-                 "title: want one line of text, at most %d characters",
-                 CAT_NOTICE_TITLE_MAX);
-        return YL_EINVAL;
-    }
     if (!json_is_string(body)) {
         snprintf(err, errlen, "body: want a string (plain text)");
         return YL_EINVAL;
@@ -79,23 +59,8 @@ int cat_notices_check(const json_t *in, char *err, size_t errlen)
         snprintf(err, errlen, "body: not UTF-8");
         return YL_EINVAL;
     }
-    if (!json_is_array(targets) || json_array_size(targets) == 0) {
-        snprintf(err, errlen,
-                 "targets: want a non-empty array of region or site codes");
+    if (cat_check_targets(targets, CAT_NOTICE_TARGETS, err, errlen) < 0)
         return YL_EINVAL;
-    }
-    if (json_array_size(targets) > CAT_NOTICE_TARGETS) {
-        snprintf(err, errlen, "targets: at most %d codes (use a region code)",
-                 CAT_NOTICE_TARGETS);
-        return YL_EINVAL;
-    }
-    json_array_foreach(targets, i, v)
-    {
-        if (!json_is_string(v) || cat_code_level(json_string_value(v)) < 0) {
-            snprintf(err, errlen, "targets[%zu]: want a division code", i);
-            return YL_EINVAL;
-        }
-    }
     if (att != NULL && !json_is_null(att)) {
         if (!json_is_array(att) ||
             json_array_size(att) > CAT_NOTICE_ATTACH_MAX) {

@@ -383,23 +383,12 @@ void str_req_peer(str_req *r, char *buf, size_t len)
 void str_req_client(str_req *r, char *buf, size_t len)
 {
     char peer[INET6_ADDRSTRLEN], xff[512];
-    int n;
+    int n = -1;
 
     str_req_peer(r, peer, sizeof(peer));
-    if (r->srv->nproxies == 0) {
-        snprintf(buf, len, "%s", peer);
-        return;
-    }
-    n = str_req_hdr(r, "x-forwarded-for", xff, sizeof(xff));
-    if (n == -2 && str_proxy_trusted(r->srv->proxies, r->srv->nproxies, peer)) {
-        /* Longer than any real chain of edges: someone padded it, and its
-         * last hop cannot be read here. Neither the edge's address (one
-         * client would then count for everyone behind it) nor a guess. */
-        snprintf(buf, len, "unknown");
-        return;
-    }
-    str_proxy_client(r->srv->proxies, r->srv->nproxies, peer,
-                     n > 0 ? xff : NULL, buf, len);
+    if (r->srv->nproxies > 0)
+        n = str_req_hdr(r, "x-forwarded-for", xff, sizeof(xff));
+    str_client_addr(r->srv, peer, n > 0 ? xff : NULL, n == -2, buf, len);
 }
 
 int str_req_hdr(str_req *r, const char *name, char *buf, size_t len)

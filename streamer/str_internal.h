@@ -291,6 +291,13 @@ bool str_proxy_trusted(const str_net *nets, int n, const char *addr);
  * address. */
 void str_proxy_client(const str_net *nets, int n, const char *peer,
                       const char *xff, char *out, size_t len);
+/* The server's view of a client (HTTP and the channel alike): peer, or
+ * str_proxy_client() with srv's trusted proxies; xff_cut: the header was
+ * too long to read, so its last hop is unknown and the address is
+ * "unknown" (never the edge's own: one client would count for everyone
+ * behind it). */
+void str_client_addr(const str_server *srv, const char *peer, const char *xff,
+                     bool xff_cut, char *out, size_t len);
 /* Copies query argument name, %-decoded ('+' is a space), into buf.
  * Returns its length, -1 when absent, -2 when it does not fit, -3 when
  * it holds %00 (str_query_get() on the request's query). */

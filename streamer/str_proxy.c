@@ -158,3 +158,18 @@ void str_proxy_client(const str_net *nets, int n, const char *peer,
         end = start > xff ? start - 1 : xff;
     }
 }
+
+void str_client_addr(const str_server *srv, const char *peer, const char *xff,
+                     bool xff_cut, char *out, size_t len)
+{
+    if (srv->nproxies == 0) {
+        snprintf(out, len, "%s", peer);
+        return;
+    }
+    if (xff_cut && str_proxy_trusted(srv->proxies, srv->nproxies, peer)) {
+        snprintf(out, len, "unknown");
+        return;
+    }
+    str_proxy_client(srv->proxies, srv->nproxies, peer, xff_cut ? NULL : xff,
+                     out, len);
+}

@@ -916,26 +916,18 @@ static bool targeted(const char *site, const json_t *targets);
 static void client_addr(str_ws *ws, struct lws *wsi)
 {
     char peer[48], xff[512];
-    str_server *srv = ws->srv;
+    int have = 0, n = 0;
 
     lws_get_peer_simple(wsi, peer, sizeof(peer));
     if (strncmp(peer, "::ffff:", 7) == 0)
         memmove(peer, peer + 7, strlen(peer + 7) + 1);
-    if (srv->nproxies == 0 ||
-        lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) <= 0) {
-        snprintf(ws->addr, sizeof(ws->addr), "%s", peer);
-        return;
+    if (ws->srv->nproxies > 0) {
+        have = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+        if (have > 0)
+            n = lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR);
     }
-    if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0) {
-        /* Padded past any real chain of edges (str_req_client). */
-        snprintf(ws->addr, sizeof(ws->addr), "%s",
-                 str_proxy_trusted(srv->proxies, srv->nproxies, peer)
-                     ? "unknown"
-                     : peer);
-        return;
-    }
-    str_proxy_client(srv->proxies, srv->nproxies, peer, xff, ws->addr,
-                     sizeof(ws->addr));
+    str_client_addr(ws->srv, peer, n > 0 ? xff : NULL, have > 0 && n <= 0,
+                    ws->addr, sizeof(ws->addr));
 }
 
 static void on_hello(str_ws *ws, json_t *m)
