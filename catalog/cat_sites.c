@@ -505,6 +505,62 @@ int cat_sites_set_lang_submit(cat_writer *w, const char *code, const char *lang,
     return cat_writer_submit(w, lang_op, a, free, done, ud);
 }
 
+struct seen_arg {
+    int n;
+    cat_site_seen rows[];
+};
+
+static int seen_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    static const char sql[] =
+        "UPDATE sites SET seen_ms = max(coalesce(seen_ms, 0), ?2) "
+        "WHERE code = ?1";
+    struct seen_arg *a = arg;
+    int rc = 0;
+
+    (void)res;
+    for (int i = 0; i < a->n && rc == 0; i++)
+        rc = cat_run(db, "site seen", sql, "ti", a->rows[i].code,
+                     a->rows[i].ms);
+    return rc;
+}
+
+int cat_sites_seen_submit(cat_writer *w, const cat_site_seen *rows, int n,
+                          cat_write_done done, void *ud)
+{
+    struct seen_arg *a;
+
+    if (n <= 0)
+        return 0;
+    a = malloc(sizeof(*a) + (size_t)n * sizeof(a->rows[0]));
+    if (a == NULL)
+        return -ENOMEM;
+    a->n = n;
+    memcpy(a->rows, rows, (size_t)n * sizeof(a->rows[0]));
+    return cat_writer_submit(w, seen_op, a, free, done, ud);
+}
+
+int cat_sites_last_seen(cat_db *db, const char *code, int64_t *ms)
+{
+    static const char sql[] =
+        "SELECT max(coalesce(s.seen_ms, 0), coalesce((SELECT max(last_ms) "
+        "FROM sessions WHERE site_id = s.id), 0)) FROM sites s "
+        "WHERE s.code = ?1";
+    sqlite3_stmt *st = cat_query(db, sql, "t", code);
+    int rc;
+
+    *ms = 0;
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ms = sqlite3_column_int64(st, 0);
+    cat_stmt_done(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? YL_ENOTFOUND : cat_err(db, rc, "last seen");
+}
+
 int cat_sites_lang(cat_db *db, const char *code, char *buf, size_t len)
 {
     char from[CAT_CODE_MAX];

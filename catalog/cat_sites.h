@@ -54,6 +54,22 @@ int cat_sites_set_lang(cat_db *db, const char *code, const char *lang);
 int cat_sites_set_lang_submit(cat_writer *w, const char *code, const char *lang,
                               cat_write_done done, void *ud);
 
+/* One station's channel sighting (a device connected or the last one left)
+ * for cat_sites_seen_submit(). */
+typedef struct cat_site_seen {
+    char code[CAT_CODE_MAX];
+    int64_t ms;
+} cat_site_seen;
+
+/* Records when each station was last seen on the channel (keeps the later
+ * time; unknown codes are skipped). Copies rows; done may be NULL. */
+int cat_sites_seen_submit(cat_writer *w, const cat_site_seen *rows, int n,
+                          cat_write_done done, void *ud);
+
+/* When code was last seen: the later of its last channel sighting and its
+ * latest viewing event, in ms; 0 when never. 0 or a negative yl code. */
+int cat_sites_last_seen(cat_db *db, const char *code, int64_t *ms);
+
 /* The effective default language of code into buf ("" when none applies).
  * 0 or YL_ENOTFOUND. */
 int cat_sites_lang(cat_db *db, const char *code, char *buf, size_t len);

@@ -402,7 +402,8 @@ enum defer_kind {
     DEF_RETRY,
     DEF_PROVISION,
     DEF_REVOKE,
-    DEF_EDIT
+    DEF_EDIT,
+    DEF_LANG
 };
 
 typedef struct defer_ctx {
@@ -695,6 +696,29 @@ static void defer_run(str_server *srv, str_msg *m)
                 c->arg);
         if (cat_lessons_get(srv->rd, c->arg, NULL, &out) < 0) {
             str_api_defer_error(r, YL_EDB, cat_db_errmsg(srv->rd));
+            return;
+        }
+        body = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        str_api_defer_reply(r, 200, body, body != NULL ? strlen(body) : 0);
+        return;
+    }
+    case DEF_LANG: {
+        json_t *out = NULL;
+        char *body;
+        int rc;
+
+        if (d->rc == 0)
+            YL_LOGI("str", "[site=%s] default language set", c->code);
+        if (r == NULL)
+            return;
+        if (d->rc < 0) {
+            str_api_defer_error(r, d->rc, d->error);
+            return;
+        }
+        rc = cat_sites_get(srv->rd, c->code, &out);
+        if (rc < 0) {
+            str_api_defer_error(r, rc, cat_db_errmsg(srv->rd));
             return;
         }
         body = json_dumps(out, JSON_COMPACT);
@@ -1268,27 +1292,107 @@ int str_api_site_tokens_revoke(str_req *r)
     return 0;
 }
 
+/* ?state=1 on the site endpoints: who may read stations' state (an admin
+ * or viewer token within code). 1 when it answered. */
+static int need_state_reader(str_req *r, const char *code, int *ret)
+{
+    if (!r->has_token) {
+        *ret = str_reply_error(r, 401, "unauthorized",
+                               "state=1: stations' state needs an admin or "
+                               "viewer token (Authorization: Bearer ...)");
+        return 1;
+    }
+    if (r->tok.role == CAT_ROLE_SITE) {
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "state=1: stations' state needs an admin or "
+                               "viewer token; this is a site token");
+        return 1;
+    }
+    return need_within(r, code, ret);
+}
+
+/* Adds what the console's station browser shows: "online" (distinct
+ * stations connected at or below it now) and, for a station (township or
+ * village), "last_seen_ms" (0: never). */
+static int add_state(str_req *r, json_t *it)
+{
+    const char *code = json_string_value(json_object_get(it, "code"));
+    const char *lv = json_string_value(json_object_get(it, "level"));
+    int64_t ms = 0;
+    int rc;
+
+    if (code == NULL || lv == NULL)
+        return 0;
+    json_object_set_new(it, "online",
+                        json_integer(str_ws_online(r->srv, code)));
+    if (strcmp(lv, "township") != 0 && strcmp(lv, "village") != 0)
+        return 0;
+    rc = cat_sites_last_seen(r->srv->rd, code, &ms);
+    if (rc < 0)
+        return rc;
+    json_object_set_new(it, "last_seen_ms", json_integer(ms));
+    return 0;
+}
+
+/* Whether ?state=1 was asked (other values: 400). 1 yes, 0 no, -1
+ * answered. */
+static int want_state(str_req *r, int *ret)
+{
+    char v[8];
+
+    if (!qarg(r, "state", v, sizeof(v)))
+        return 0;
+    if (strcmp(v, "1") == 0)
+        return 1;
+    if (strcmp(v, "0") == 0)
+        return 0;
+    *ret = str_reply_error(r, 400, "invalid", "state: want 1 or 0");
+    return -1;
+}
+
 int str_api_sites_list(str_req *r)
 {
-    char parent[32];
-    json_t *out = NULL;
-    int page, per_page, rc, ret = 0;
+    char parent[32], root[CAT_CODE_MAX];
+    json_t *out = NULL, *it;
+    int page, per_page, rc, ret = 0, state;
+    bool has_parent;
+    size_t i;
 
     if (qint(r, "page", 1, 1000000, &page, &ret) < 0 ||
         qint(r, "per_page", 1, 1000, &per_page, &ret) < 0)
         return ret;
-    if (qarg(r, "parent", parent, sizeof(parent)) && cat_code_level(parent) < 0)
+    has_parent = qarg(r, "parent", parent, sizeof(parent));
+    if (has_parent && cat_code_level(parent) < 0)
         return str_reply_error(r, 400, "invalid",
                                "parent: \"%s\" is not a division code (2, "
                                "4, 6, 9 or 12 digits)",
                                parent);
-    rc = cat_sites_list(
-        r->srv->rd, qarg(r, "parent", parent, sizeof(parent)) ? parent : NULL,
-        page, per_page, &out);
+    state = want_state(r, &ret);
+    if (state < 0)
+        return ret;
+    if (state) {
+        /* The provinces' list is the root's state: read within it. */
+        if (!has_parent && cat_sites_root(r->srv->rd, root) < 0)
+            return str_reply_error(r, 400, "invalid",
+                                   "state=1: name the parent region");
+        if (need_state_reader(r, has_parent ? parent : root, &ret))
+            return ret;
+    }
+    rc = cat_sites_list(r->srv->rd, has_parent ? parent : NULL, page,
+                        per_page, &out);
     if (rc == YL_ENOTFOUND)
         return str_reply_error(r, 404, "not_found", "unknown site %s", parent);
     if (rc < 0)
         return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    if (state)
+        json_array_foreach(json_object_get(out, "items"), i, it)
+        {
+            rc = add_state(r, it);
+            if (rc < 0) {
+                json_decref(out);
+                return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+            }
+        }
     return reply_json_obj(r, 200, out);
 }
 
@@ -1296,19 +1400,82 @@ int str_api_site_get(str_req *r)
 {
     const char *code = r->arg;
     json_t *out = NULL;
-    int rc;
+    int rc, ret = 0, state;
 
     if (cat_code_level(code) < 0)
         return str_reply_error(r, 400, "invalid",
                                "\"%s\" is not a division code (2, 4, 6, 9 "
                                "or 12 digits)",
                                code);
+    state = want_state(r, &ret);
+    if (state < 0 || (state && need_state_reader(r, code, &ret)))
+        return ret;
     rc = cat_sites_get(r->srv->rd, code, &out);
     if (rc == YL_ENOTFOUND)
         return str_reply_error(r, 404, "not_found", "unknown site %s", code);
     if (rc < 0)
         return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    if (state && (rc = add_state(r, out)) < 0) {
+        json_decref(out);
+        return reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    }
     return reply_json_obj(r, 200, out);
+}
+
+/* POST /api/v1/sites/{code}/lang {"lang":"bo"} (or null to inherit): a
+ * region's or a station's default language, by an admin within code. */
+int str_api_site_lang_begin(str_req *r)
+{
+    char code[CAT_CODE_MAX];
+    int ret;
+
+    if (need_admin(r, "setting a default language", &ret) ||
+        path_code(r, code, sizeof(code), &ret) || need_within(r, code, &ret))
+        return ret;
+    return str_body_begin(r, STR_BODY_JSON, 4096);
+}
+
+int str_api_site_lang_done(str_req *r)
+{
+    char code[CAT_CODE_MAX];
+    json_error_t jerr;
+    const json_t *v;
+    const char *lang = NULL;
+    defer_ctx *c;
+    json_t *in;
+    int rc, ret;
+
+    if (path_code(r, code, sizeof(code), &ret))
+        return ret;
+    in = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES,
+                    &jerr);
+    if (in == NULL)
+        return str_reply_error(r, 400, "malformed_json",
+                               "body is not JSON: %s (line %d, column %d)",
+                               jerr.text, jerr.line, jerr.column);
+    v = json_is_object(in) ? json_object_get(in, "lang") : NULL;
+    if (v == NULL || !(json_is_string(v) || json_is_null(v))) {
+        json_decref(in);
+        return str_reply_error(r, 400, "invalid",
+                               "lang: want a language tag such as \"bo\", "
+                               "or null to inherit the parent's");
+    }
+    lang = json_string_value(v);
+    c = defer_new(r, DEF_LANG);
+    if (c == NULL) {
+        json_decref(in);
+        return str_reply_error(r, 500, "internal", "out of memory");
+    }
+    snprintf(c->code, sizeof(c->code), "%s", code);
+    defer_wait(r);
+    rc = cat_sites_set_lang_submit(r->srv->w, code, lang, defer_done, c);
+    json_decref(in);
+    if (rc < 0) {
+        str_waiting_remove(r->srv, r);
+        defer_ctx_free(c);
+        return reply_cat_error(r, rc, "the catalog writer is stopping");
+    }
+    return 0;
 }
 
 /* The region a stats request is about: ?region=, else the token's scope.

@@ -47,6 +47,8 @@ int str_api_courses_list(str_req *r); /* GET /api/v1/courses */
 int str_api_course_get(str_req *r);   /* GET /api/v1/courses/{id} */
 int str_api_sites_list(str_req *r);   /* GET /api/v1/sites */
 int str_api_site_get(str_req *r);     /* GET /api/v1/sites/{code} */
+int str_api_site_lang_begin(str_req *r); /* POST .../sites/{code}/lang */
+int str_api_site_lang_done(str_req *r);  /* ... its body is whole */
 int str_api_site_tokens(str_req *r);  /* POST /api/v1/sites/{code}/tokens */
 int str_api_site_tokens_revoke(str_req *r); /* DELETE ... */
 int str_api_whoami(str_req *r);             /* GET /api/v1/whoami */

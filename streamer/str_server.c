@@ -210,6 +210,8 @@ static const str_route routes[] = {
     {"/api/v1/courses/{id}", GH, API, str_api_course_get, NULL, STR_R_COURSES},
     {"/api/v1/sites", GH, API, str_api_sites_list, NULL, STR_R_SITES},
     {"/api/v1/sites/{code}", GH, API, str_api_site_get, NULL, STR_R_SITES},
+    {"/api/v1/sites/{code}/lang", P, API, str_api_site_lang_begin,
+     str_api_site_lang_done, STR_R_SITES},
     {"/api/v1/sites/{code}/tokens", P, API, str_api_site_tokens, NULL,
      STR_R_SITES},
     {"/api/v1/sites/{code}/tokens", D, API, str_api_site_tokens_revoke, NULL,

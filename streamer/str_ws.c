@@ -162,6 +162,10 @@ typedef struct str_wsreg {
     int nc_n;
     int64_t last_push_us;
     int64_t jobs_since_ms;
+    /* stations that connected or left since the last flush (last seen) */
+    cat_site_seen *seen;
+    int seen_n, seen_cap;
+    int64_t seen_flush_us;
     /* counters for /metrics */
     uint64_t frames_in, frames_out, closed_slow, closed_silent, hello_refused;
     uint64_t notices_pushed, rate_limited, welcomed;
@@ -315,6 +319,48 @@ static void presence_move(str_wsreg *g, const char *site, int d)
     }
 }
 
+/* ---- last seen: sightings batched to the writer ---- */
+
+#define SEEN_FLUSH_US (2 * 1000 * 1000)
+#define SEEN_MAX 65536
+
+/* One writer request for every sighting gathered (fire and forget: a
+ * lost one only makes "last seen" older). */
+static void seen_flush(str_server *srv, str_wsreg *g)
+{
+    char eb[96];
+    int rc;
+
+    g->seen_flush_us = lws_now_usecs();
+    if (g->seen_n == 0 || srv->w == NULL)
+        return;
+    rc = cat_sites_seen_submit(srv->w, g->seen, g->seen_n, NULL, NULL);
+    if (rc < 0)
+        YL_LOGW("str", "%d station sighting(s) not recorded: %s", g->seen_n,
+                yl_strerror(rc, eb, sizeof(eb)));
+    g->seen_n = 0;
+}
+
+static void seen_note(str_server *srv, str_wsreg *g, const char *code)
+{
+    if (g->seen_n == g->seen_cap) {
+        int cap = g->seen_cap ? 2 * g->seen_cap : 256;
+        cat_site_seen *n;
+
+        if (g->seen_n >= SEEN_MAX) {
+            seen_flush(srv, g);
+        } else {
+            n = realloc(g->seen, (size_t)cap * sizeof(*n));
+            if (n == NULL)
+                return; /* "last seen" stays older: nothing else hurts */
+            g->seen = n;
+            g->seen_cap = cap;
+        }
+    }
+    snprintf(g->seen[g->seen_n].code, sizeof(g->seen[0].code), "%s", code);
+    g->seen[g->seen_n++].ms = cat_now_ms();
+}
+
 static void site_join(str_ws *ws)
 {
     str_wsreg *g = reg_of(ws->srv);
@@ -336,6 +382,7 @@ static void site_join(str_ws *ws)
     if (e->devices++ == 0) {
         g->sites_online++;
         presence_move(g, e->code, +1);
+        seen_note(ws->srv, g, e->code);
     }
     ws->site = e;
 }
@@ -352,6 +399,7 @@ static void site_leave(str_ws *ws)
         return;
     g->sites_online--;
     presence_move(g, e->code, -1);
+    seen_note(ws->srv, g, e->code);
     for (pp = &g->sites[e->key % SITE_BUCKETS]; *pp != e; pp = &(*pp)->next)
         ;
     *pp = e->next;
@@ -1437,6 +1485,8 @@ void str_ws_tick(str_server *srv)
         keepalive(ws, now);
     }
     str_notices_flush(srv);
+    if (now - g->seen_flush_us >= SEEN_FLUSH_US)
+        seen_flush(srv, g);
     if (now - g->last_push_us < (int64_t)srv->cfg.ws_push_ms * 1000)
         return;
     g->last_push_us = now;
@@ -1469,8 +1519,24 @@ void str_ws_drain(str_server *srv)
 {
     str_wsreg *g = reg_of(srv);
 
-    for (str_ws *ws = g ? g->all : NULL; ws != NULL; ws = ws->next)
+    if (g == NULL)
+        return;
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
         ws_close(ws, 1001, "server restarting");
+    /* Every station online now was seen now: the writer stops before
+     * their connections' ends could be recorded. */
+    for (int i = 0; i < SITE_BUCKETS; i++)
+        for (site_ent *e = g->sites[i]; e != NULL; e = e->next)
+            seen_note(srv, g, e->code);
+    seen_flush(srv, g);
+}
+
+int str_ws_online(str_server *srv, const char *code)
+{
+    str_wsreg *g = reg_of(srv);
+    reg_ent *e = g != NULL ? reg_get(g, code, "", false) : NULL;
+
+    return e != NULL ? e->online : 0;
 }
 
 /* ---- notices pushed ---- */
@@ -1592,6 +1658,7 @@ void str_ws_close(str_server *srv)
     for (int i = 0; i < 256; i++)
         while (g->nc[i] != NULL)
             nc_drop(g, g->nc[i]->id);
+    free(g->seen);
     free(g);
     srv->ws = NULL;
 }

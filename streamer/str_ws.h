@@ -39,6 +39,8 @@ int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len);
 void str_ws_tick(str_server *srv);
 /* SIGTERM: every channel connection is closed (1001, going away). */
 void str_ws_drain(str_server *srv);
+/* Distinct stations online now at or below code (a site or a region). */
+int str_ws_online(str_server *srv, const char *code);
 /* Channel connections open now. */
 int str_ws_count(str_server *srv);
 
