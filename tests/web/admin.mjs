@@ -221,6 +221,23 @@ test('a notice reaches a station and its read receipt arrives live', async () =>
   }), 10000, 'the station online under 5329');
   station.close();
   await until(() => p.evaluate(() => document.getElementById('online-total').textContent === '0'), 70000, 'the station offline once it closed');
+  // Down the site tree to the village: offline now, with its last-seen
+  // time; its default language set from the row's list.
+  await p.click('#presence tr[data-code="5329"] a');
+  await p.waitForSelector('#presence tr[data-code="532901"] a');
+  await p.click('#presence tr[data-code="532901"] a');
+  await p.waitForSelector('#presence tr[data-code="532901104"] a');
+  await p.click('#presence tr[data-code="532901104"] a');
+  await p.waitForSelector(`#presence tr[data-code="${srv.site}"]`);
+  await until(() => p.evaluate((c) => /^\d{4}-\d\d-\d\d \d\d:\d\d/.test(document.querySelector(`#presence tr[data-code="${c}"]`).cells[3].textContent), srv.site), 10000, 'the village\'s last-seen time');
+  await p.selectOption(`#presence tr[data-code="${srv.site}"] select`, 'bo');
+  await until(async () => /藏语|བོད/.test(await p.textContent('#sb-err')), 5000, 'the language set, said on the page');
+  const lang = await p.evaluate(async (c) => (await (await fetch(`/api/v1/sites/${c}`)).json()).own_lang, srv.site);
+  assert.equal(lang, 'bo', 'the village\'s own default language stored');
+  await p.selectOption(`#presence tr[data-code="${srv.site}"] select`, '');
+  await until(async () => (await p.evaluate(async (c) => (await (await fetch(`/api/v1/sites/${c}`)).json()).own_lang, srv.site)) === null, 5000, 'cleared again');
+  await p.click('#sb-up');
+  await p.waitForSelector('#presence tr[data-code="532901104"]');
   await p.click('.tab[data-tab="notices"]');
   srv.notice = n.id;
   await shot(p, path.join(shots, 'admin.png'));
@@ -240,6 +257,17 @@ test('statistics: the ranking in scope, and CSV for Excel', async () => {
   assert.match(text, /^\ufeff名次,代码,区域,/, 'a Chinese header row');
   assert.match(text, /532901,大理市,/, 'a row per county');
   assert.match(dl.suggestedFilename(), /\.csv$/);
+  // A village's viewing history, from the ranking down to it.
+  await p.click('#ranking tr[data-code="532901"] a');
+  await p.waitForSelector('#ranking tbody tr[data-code="532901104"] a');
+  await p.click('#ranking tr[data-code="532901104"] a');
+  await p.waitForSelector(`#ranking tbody tr[data-code="${srv.site}"] a.hist`);
+  await p.click(`#ranking tr[data-code="${srv.site}"] a.hist`);
+  await until(async () => /喜洲村委会/.test(await p.textContent('#hist-name')), 5000, 'the village\'s history shown');
+  assert.match(await p.textContent('#hist-totals'), /观看 [\d.]+ 小时/, 'its totals');
+  const [dh] = await Promise.all([p.waitForEvent('download'), p.click('#hist-csv')]);
+  assert.match(fs.readFileSync(await dh.path(), 'utf8'), /^\ufeff日期,课程,/, 'its CSV');
+  await p.click('#hist-close');
   await p.click('.tab[data-tab="notices"]');
 });
 

@@ -101,7 +101,7 @@ for (const b of document.querySelectorAll('.tab')) {
     $('tab-notices').hidden = b.dataset.tab !== 'notices';
     $('tab-stats').hidden = b.dataset.tab !== 'stats';
     $('tab-stations').hidden = b.dataset.tab !== 'stations';
-    if (b.dataset.tab === 'stations') loadPresence();
+    if (b.dataset.tab === 'stations') loadPresence(S.sbRegion);
     if (b.dataset.tab === 'stats' && !S.ranking) loadRanking();
   });
 }
@@ -128,7 +128,7 @@ function connect() {
       if (m.snapshot) S.online = {};
       Object.assign(S.online, m.children || {});
       S.onlineTotal = m.online;
-      renderPresence();
+      presencePushed();
     } else if (m.type === 'notices') {
       for (const n of m.notices || []) S.notices.set(n.id, { ...S.notices.get(n.id), ...n });
       renderNotices();
@@ -457,27 +457,109 @@ $('nt-form').addEventListener('submit', async (ev) => {
   }
 });
 
-// ---- stations: who is online now; provisioning and revocation ----
+// ---- stations: the site tree with who is online now, last seen and the
+// default language; provisioning and revocation ----
 
-async function loadPresence() {
-  if (S.children) return renderPresence();
+// The region shown: its children with ?state=1 (online now, last seen).
+// At the token's scope the online counts follow the channel's presence
+// pushes; deeper down a push re-reads the list (at most every 5 s).
+async function loadPresence(code, keepMsg = false) {
+  const err = $('sb-err');
+  const region = code || S.sbRegion || S.user.scope;
+  if (!keepMsg) err.textContent = '';
   try {
-    S.children = (await api('GET', `/api/v1/sites?parent=${S.user.scope}`)).items;
+    const [here, list] = await Promise.all([
+      api('GET', `/api/v1/sites/${region}?state=1`),
+      api('GET', `/api/v1/sites?parent=${region}&state=1`)]);
+    S.sbRegion = region;
+    S.sbHere = here;
+    S.children = list.items;
+    S.sbRead = Date.now();
   } catch (e) {
-    S.children = [];
+    err.textContent = `读取失败：${e.message}`;
+    if (!S.children) S.children = [];
   }
   if (!$('pv-region').value && S.user.scope.length >= 6) $('pv-region').value = S.user.scope;
   return renderPresence();
 }
 
+function seenText(c) {
+  if (!('last_seen_ms' in c)) return '';
+  if (c.online > 0) return '在线';
+  if (!c.last_seen_ms) return '从未上线';
+  const d = new Date(c.last_seen_ms);
+  const days = Math.floor((Date.now() - c.last_seen_ms) / 86400000);
+  const p2 = (n) => String(n).padStart(2, '0');
+  const t = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}`;
+  return days >= 1 ? `${t}（${days} 天前）` : t;
+}
+
+function siteLangSelect(site) {
+  const sel = langSelect(site.own_lang ? canonLang(site.own_lang) : '');
+  sel.className = 'sb-lang';
+  sel.setAttribute('aria-label', `${site.name} 的默认语言`);
+  sel.prepend(el('option', { value: '' }, site.own_lang || !site.lang ? '（继承上级）' : `（继承：${langName(site.lang)}）`));
+  sel.value = site.own_lang ? canonLang(site.own_lang) : '';
+  sel.addEventListener('change', () => setLang(site, sel));
+  return sel;
+}
+
+async function setLang(site, sel) {
+  const err = $('sb-err');
+  err.classList.remove('ok');
+  try {
+    const r = await api('POST', `/api/v1/sites/${site.code}/lang`, { lang: sel.value || null });
+    err.textContent = `${r.name} 的默认语言：${r.own_lang ? langName(r.own_lang) : (r.lang ? `继承 ${langName(r.lang)}` : '未设置')}`;
+    err.classList.add('ok');
+    loadPresence(S.sbRegion, true);
+  } catch (e) {
+    err.textContent = `设置失败：${e.message}`;
+  }
+}
+
 function renderPresence() {
   if (!S.children) return;
-  const on = S.online || {};
-  $('presence').tBodies[0].replaceChildren(
-    ...S.children.map((c) => el('tr', { 'data-code': c.code }, el('td', {}, c.name), el('td', {}, String(c.stations)),
-      el('td', { class: on[c.code] ? 'ok' : '' }, String(on[c.code] || 0)))),
-    el('tr', {}, el('th', {}, '合计'), el('th', {}, ''), el('th', { id: 'online-total' }, String(S.onlineTotal || 0))));
+  const atScope = S.sbRegion === S.user.scope;
+  const on = atScope ? (S.online || {}) : {};
+  const online = (c) => (atScope && c.code in on ? on[c.code] : c.online || 0);
+  const here = S.sbHere;
+  $('sb-path').textContent = here ? `${here.name}（${here.code}）` : '';
+  $('sb-up').disabled = !here || here.code === S.user.scope;
+  $('sb-here-lang').replaceChildren(...(here && S.user.role === 'admin' ? [siteLangSelect(here)] : []));
+  let total = 0;
+  const rows = S.children.map((c) => {
+    const n = online(c);
+    total += n;
+    const leaf = c.children === 0;
+    return el('tr', { 'data-code': c.code, class: 'last_seen_ms' in c && n === 0 ? 'off' : '' },
+      el('td', {}, leaf ? c.name : el('a', { href: '#', onclick: (e) => { e.preventDefault(); loadPresence(c.code); } }, c.name)),
+      el('td', { class: 'num' }, String(c.stations)),
+      el('td', { class: n ? 'ok num' : 'num' }, String(n)),
+      el('td', { class: 'seen' }, seenText({ ...c, online: n })),
+      el('td', {}, S.user.role === 'admin' ? siteLangSelect(c) : (c.lang ? langName(c.lang) : '')));
+  });
+  $('presence').tBodies[0].replaceChildren(...rows,
+    el('tr', {}, el('th', {}, '合计'), el('th', {}, ''), el('th', { id: 'online-total' }, String(atScope ? S.onlineTotal || 0 : total)), el('th', {}, ''), el('th', {}, '')));
 }
+
+// A presence push: at the scope the counts are in it; deeper, re-read.
+function presencePushed() {
+  if (!S.children || $('tab-stations').hidden) return;
+  if (S.sbRegion === S.user.scope) { renderPresence(); return; }
+  if (Date.now() - (S.sbRead || 0) > 5000) loadPresence(S.sbRegion, true);
+}
+
+$('sb-up').addEventListener('click', () => {
+  const c = S.sbRegion || '';
+  const p = c.slice(0, { 12: 9, 9: 6, 6: 4, 4: 2 }[c.length] || 0);
+  if (p.length >= S.user.scope.length) loadPresence(p);
+});
+$('sb-csv').addEventListener('click', () => {
+  if (!S.children || !S.sbHere) return;
+  download(toCSV([['代码', '名称', '站点数', '在线', '最后在线', '默认语言'],
+    ...S.children.map((c) => [c.code, c.name, c.stations, c.online || 0, seenText(c), c.lang || ''])]),
+  `站点-${S.sbHere.name}.csv`);
+});
 
 $('pv-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -554,7 +636,9 @@ async function loadRanking() {
     const worst = r.items.length > 3 ? r.items.length - 3 : r.items.length;
     tb.replaceChildren(...r.items.map((it, i) => el('tr', { 'data-code': it.code, class: i >= worst && r.items.length > 3 ? 'worst' : '' },
       el('td', {}, String(it.rank)),
-      el('td', {}, it.level === 'village' ? it.name : el('a', { href: '#', onclick: (e) => { e.preventDefault(); $('st-region').value = it.code; loadRanking(); } }, it.name)),
+      el('td', {}, it.level === 'village'
+        ? el('a', { href: '#', class: 'hist', onclick: (e) => { e.preventDefault(); loadHistory(it.code); } }, it.name)
+        : el('a', { href: '#', onclick: (e) => { e.preventDefault(); $('st-region').value = it.code; loadRanking(); } }, it.name)),
       el('td', { class: 'num' }, String(it.sites)), el('td', { class: 'num' }, String(it.active_sites)),
       el('td', { class: 'num' }, pct(it.active_share)), el('td', { class: 'num' }, hrs(it.watch_hours)),
       el('td', { class: 'num' }, hrs(it.watch_hours_per_site)), el('td', { class: 'num' }, pct(it.completion_rate)))));
@@ -562,6 +646,41 @@ async function loadRanking() {
     err.textContent = `查询失败：${e.message}`;
   }
 }
+
+// One station's viewing history (GET /api/v1/stats/sites/{code}) for the
+// ranking's period: per day and per lesson.
+async function loadHistory(code) {
+  const err = $('hist-err');
+  err.textContent = '';
+  const q = new URLSearchParams();
+  if ($('st-from').value) q.set('from', $('st-from').value);
+  if ($('st-to').value) q.set('to', $('st-to').value);
+  $('hist').hidden = false;
+  try {
+    const r = await api('GET', `/api/v1/stats/sites/${code}?${q}`);
+    S.hist = r;
+    $('hist-name').textContent = `${r.site.name}（${r.site.code}） ${r.from} 至 ${r.to}`;
+    const t = r.totals;
+    $('hist-totals').textContent = `观看 ${hrs(t.watch_hours)} 小时，${t.sessions} 次，完成 ${t.completions} 次（${pct(t.completion_rate)}），活跃 ${t.active_days} 天`;
+    const row = (a, x) => el('tr', {}, el('td', {}, a), el('td', { class: 'num' }, hrs(x.watch_hours)),
+      el('td', { class: 'num' }, String(x.sessions)), el('td', { class: 'num' }, String(x.completions)));
+    $('hist-days').tBodies[0].replaceChildren(...(r.days.length ? r.days.map((d) => row(d.day, d)) : [el('tr', {}, el('td', { colspan: 4 }, '这段时间没有收看'))]));
+    $('hist-lessons').tBodies[0].replaceChildren(...r.lessons.map((l) => row(l.title, l)));
+    $('hist').scrollIntoView({ block: 'nearest' });
+  } catch (e) {
+    err.textContent = `查询失败：${e.message}`;
+  }
+}
+
+$('hist-close').addEventListener('click', () => { $('hist').hidden = true; });
+$('hist-csv').addEventListener('click', () => {
+  const r = S.hist;
+  if (!r) return;
+  download(toCSV([['日期', '课程', '观看小时', '观看次数', '完成次数'],
+    ...r.days.map((d) => [d.day, '', d.watch_hours, d.sessions, d.completions]),
+    ...r.lessons.map((l) => [`${r.from}~${r.to}`, l.title, l.watch_hours, l.sessions, l.completions])]),
+  `收看记录-${r.site.name}-${r.from}-${r.to}.csv`);
+});
 
 // CSV for Excel: UTF-8 with a byte order mark (else Excel reads the
 // Chinese names as GBK), CRLF rows, fields quoted where needed.
