@@ -520,8 +520,8 @@ static int seen_op(cat_db *db, void *arg, cat_write_result *res)
 
     (void)res;
     for (int i = 0; i < a->n && rc == 0; i++)
-        rc = cat_run(db, "site seen", sql, "ti", a->rows[i].code,
-                     a->rows[i].ms);
+        rc =
+            cat_run(db, "site seen", sql, "ti", a->rows[i].code, a->rows[i].ms);
     return rc;
 }
 

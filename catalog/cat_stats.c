@@ -426,3 +426,23 @@ out:
     json_decref(lessons);
     return rc;
 }
+
+int cat_stats_hours_today(cat_db *db, const char *code, int64_t now_ms,
+                          double *hours)
+{
+    static const char sql[] =
+        "SELECT coalesce(sum(r.watched_s), 0) FROM sites s "
+        "JOIN roll_region_day r ON r.region_id = s.id AND r.day = ?2 "
+        "WHERE s.code = ?1";
+    sqlite3_stmt *st = cat_query(db, sql, "ti", code, cat_day_of_ms(now_ms));
+    int rc;
+
+    *hours = 0;
+    if (st == NULL)
+        return YL_EDB;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *hours = sqlite3_column_double(st, 0) / 3600.0;
+    cat_stmt_done(st);
+    return rc == SQLITE_ROW ? 0 : cat_err(db, rc, "hours today");
+}

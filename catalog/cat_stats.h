@@ -68,4 +68,10 @@ int cat_stats_ranking(cat_db *db, const char *region, const char *from,
 int cat_stats_site(cat_db *db, const char *code, const char *from,
                    const char *to, int64_t now_ms, json_t **out);
 
+/* Watch hours credited today (CST) in region code (its whole subtree),
+ * from the daily roll-up: one indexed row. Any thread with its own
+ * connection. 0 or a negative yl code (an unknown code counts 0). */
+int cat_stats_hours_today(cat_db *db, const char *code, int64_t now_ms,
+                          double *hours);
+
 #endif

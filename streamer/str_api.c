@@ -1378,8 +1378,8 @@ int str_api_sites_list(str_req *r)
         if (need_state_reader(r, has_parent ? parent : root, &ret))
             return ret;
     }
-    rc = cat_sites_list(r->srv->rd, has_parent ? parent : NULL, page,
-                        per_page, &out);
+    rc = cat_sites_list(r->srv->rd, has_parent ? parent : NULL, page, per_page,
+                        &out);
     if (rc == YL_ENOTFOUND)
         return str_reply_error(r, 404, "not_found", "unknown site %s", parent);
     if (rc < 0)

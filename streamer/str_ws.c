@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,7 +323,7 @@ static void presence_move(str_wsreg *g, const char *site, int d)
 /* ---- last seen: sightings batched to the writer ---- */
 
 #define SEEN_FLUSH_US (2 * 1000 * 1000)
-#define SEEN_MAX 65536
+#define SEEN_MAX      65536
 
 /* One writer request for every sighting gathered (fire and forget: a
  * lost one only makes "last seen" older). */
@@ -622,10 +623,17 @@ static json_t *presence_snapshot(str_ws *ws)
 static json_t *stats_now(str_ws *ws)
 {
     json_t *o = NULL;
+    int64_t now = cat_now_ms();
+    double h = 0;
 
-    if (cat_stats_now_depth(ws->srv->w, ws->region, ws->depth, cat_now_ms(),
-                            &o) < 0)
+    if (cat_stats_now_depth(ws->srv->w, ws->region, ws->depth, now, &o) < 0)
         return NULL;
+    /* Today's watch hours: the roll-up the writer keeps per region and
+     * day, one indexed row read; pushed with the rest when it changed.
+     * Rounded to 0.01 h (36 s) so that not every beat is a delta. */
+    if (cat_stats_hours_today(ws->srv->rd, ws->region, now, &h) == 0)
+        json_object_set_new(o, "hours_today",
+                            json_real((double)llround(h * 100) / 100));
     return o;
 }
 

@@ -243,12 +243,42 @@ static void history_of_a_site(void **state)
                      YL_ENOTFOUND);
 }
 
+/* Today's hours for the wall's push: the day's roll-up of a region's
+ * whole subtree, nothing from other days, 0 for a day or code without. */
+static void hours_of_today(void **state)
+{
+    fx *f = *state;
+    double h = -1;
+
+    assert_int_equal(cat_stats_hours_today(f->db, "910101001001",
+                                           fx_ms("2026-03-02", 20, 0), &h),
+                     0);
+    assert_true(fabs(h - 30.0 / 3600) < 1e-9);
+    /* 一县 on 03-02: 一村 30 s and 东镇 15 s. */
+    assert_int_equal(
+        cat_stats_hours_today(f->db, "910101", fx_ms("2026-03-02", 20, 0), &h),
+        0);
+    assert_true(fabs(h - 45.0 / 3600) < 1e-9);
+    /* The province on 03-03: 四村's 600 s only. */
+    assert_int_equal(
+        cat_stats_hours_today(f->db, "91", fx_ms("2026-03-03", 23, 0), &h), 0);
+    assert_true(fabs(h - 600.0 / 3600) < 1e-9);
+    assert_int_equal(
+        cat_stats_hours_today(f->db, "91", fx_ms("2026-03-04", 12, 0), &h), 0);
+    assert_true(h == 0);
+    assert_int_equal(cat_stats_hours_today(f->db, "910101001009",
+                                           fx_ms("2026-03-02", 20, 0), &h),
+                     0);
+    assert_true(h == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(ranking_of_a_prefecture, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(history_of_a_site, setup, teardown),
+        cmocka_unit_test_setup_teardown(hours_of_today, setup, teardown),
     };
     return cmocka_run_group_tests_name("cat_stats", tests, NULL, NULL);
 }

@@ -337,6 +337,13 @@ async function subscribe() {
     await adm.next('subscribed');
     const s = await adm.next('stats');
     check(s.snapshot === true && s.region === '5329', 'stats snapshot for 5329');
+    // Today's watch hours ride on the stats topic: the same figure as the
+    // ranking's for today (rounded to 0.01 h).
+    const day = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+    const rk = await api(port, 'GET', `/api/v1/stats/ranking?region=5329&from=${day}&to=${day}`, E.ADMIN);
+    const want = rk.json.items.reduce((a, it) => a + it.watch_hours, 0);
+    check(typeof s.hours_today === 'number' && Math.abs(s.hours_today - want) <= 0.006,
+        `hours_today ${s.hours_today} is today's ranking total ${want.toFixed(4)}`);
     const j = await adm.next('jobs');
     check(j.snapshot === true && Array.isArray(j.jobs), 'jobs snapshot');
     adm.close();

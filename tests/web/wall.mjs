@@ -163,6 +163,7 @@ test('a session starts in 大理市: count, colour, lesson with its language, ti
   await until(async () => (await p.evaluate(() => window.yl.wall.colours())).regions.find((r) => r.code === '532901').fill !== c0, 5000,
     async () => `大理市 to change colour from ${c0} (figures ${JSON.stringify(await p.evaluate(() => { const w = window.yl.wall; return [w.fig.watching.get('532901'), w.fig.presence.get('532901'), w.stationsOf('532901'), w.depth, w.colours().regions.find((r) => r.code === '532901')]; }))})`);
   await until(async () => /核桃种植技术/.test(await text(p, '#lessons')), 5000, 'the lesson among those watched now');
+  assert.match(await text(p, '#k-hours'), /^\d+\.\d$/, 'today\'s watch hours, pushed with the stats');
   assert.equal(await p.locator('#lessons .mix span[data-lang="bca"]').innerText(), '白语 1', 'its language mix');
   await until(async () => /大理市喜洲镇喜洲村委会 开始收看《核桃种植技术》/.test(await text(p, '#ticker')), 5000, async () => `the ticker (${await text(p, '#ticker')})`);
   // 大理市's TVs come online; a notice to the province, read by some.

@@ -15,6 +15,7 @@ export class Figures {
     this.sites = 0; // stations watching now
     this.lessons = []; // [{lesson, sessions, langs: {tag: n}}]
     this.starts = []; // [{site, place, lesson, audio, at_ms}], newest first
+    this.hours = null; // watch hours credited today in the region (pushed)
     this.presence = new Map(); // child or grandchild code -> stations online
     this.watching = new Map(); // child or grandchild code -> stations watching
     this.updates = 0; // frames applied (tests)
@@ -37,6 +38,7 @@ export class Figures {
     if (typeof m.active_sites === 'number') this.sites = m.active_sites;
     if (Array.isArray(m.lessons)) this.lessons = m.lessons;
     if (Array.isArray(m.starts)) this.starts = m.starts;
+    if (typeof m.hours_today === 'number') this.hours = m.hours_today;
     if (m.snapshot) this.watching.clear();
     for (const k of ['items', 'grandchildren']) {
       if (!Array.isArray(m[k])) continue;

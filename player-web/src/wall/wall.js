@@ -8,10 +8,10 @@
 //
 // Live figures come from the websocket channel (subscribe to presence,
 // stats and notices: a snapshot, then deltas at most once per ws_push_ms);
-// the page draws at most once a second whatever arrives. The ranking and
-// today's watch hours are HTTP reads made when the region or the period
-// changes and, at most every few minutes, when deltas say viewing goes on
-// (no timer polls the server). After a server restart the channel
+// the page draws at most once a second whatever arrives; today's watch
+// hours come with the stats. The ranking is an HTTP read made when the
+// region or the period changes and, at most every few minutes, when deltas
+// say viewing goes on (no timer polls the server). After a server restart the channel
 // reconnects with back-off (channel.js) and the new subscription's
 // snapshot restores everything.
 import { echarts } from './echarts.js';
@@ -21,7 +21,6 @@ import { Figures, composite, levelOf, cstDay, pct, decodeGeo, shortName } from '
 
 const KEY = 'yl.wall';
 const DRAW_MS = 1000; // at most one redraw a second
-const HOURS_MS = 60000; // today's watch hours: at most once a minute
 const RANK_MS = 300000; // the ranking: at most every 5 minutes
 const RATES_MS = 5000; // the notice's per-region report
 const PERIODS = [[1, '今日'], [7, '近7天'], [30, '近30天']];
@@ -97,10 +96,9 @@ class Wall {
     this.rateRows = [];
     this.ranking = [];
     this.period = Number(conf.period) || 7;
-    this.hours = null;
     this.titles = new Map(); // lesson id -> title
-    this.last = { draw: 0, hours: 0, rank: 0, rates: 0 };
-    this.trail = { hours: null, rank: null, rates: null }; // pending reads (due())
+    this.last = { draw: 0, rank: 0, rates: 0 };
+    this.trail = { rank: null, rates: null }; // pending reads (due())
     this.drawTimer = null;
     this.seenStart = 0;
     this.gen = 0; // region changes: a late answer for an old region is dropped
@@ -166,7 +164,6 @@ class Wall {
     await this.shapes();
     this.subscribe();
     this.loadRanking(true);
-    this.loadHours(true);
     this.draw();
   }
 
@@ -301,10 +298,7 @@ class Wall {
         break;
       case 'stats':
         this.fig.applyStats(m);
-        if (!m.snapshot) {
-          this.loadHours(false);
-          this.loadRanking(false);
-        }
+        if (!m.snapshot) this.loadRanking(false);
         break;
       case 'notices':
         this.notices(m);
@@ -347,7 +341,7 @@ class Wall {
     $('k-online-s').textContent = `共 ${num(st)} 站 ${pct(st ? f.online / st : 0)}`;
     $('k-watch').textContent = num(f.sessions);
     $('k-watch-s').textContent = `${num(f.sites)} 个站点`;
-    $('k-hours').textContent = this.hours === null ? '–' : this.hours.toFixed(1);
+    $('k-hours').textContent = this.fig.hours === null ? '–' : this.fig.hours.toFixed(1);
     if (this.drawn && this.chart.getOption()) {
       this.chart.setOption({ series: [{ id: 'm', data: this.mode === 'map' ? this.mapData() : this.treeData() }] });
     }
@@ -452,20 +446,6 @@ class Wall {
       this.schedule();
     } catch {
       /* the next delta tries again */
-    }
-  }
-
-  async loadHours(force) {
-    if (!this.due('hours', HOURS_MS, force, () => this.loadHours(true))) return;
-    const gen = this.gen;
-    const day = cstDay(Date.now());
-    try {
-      const r = await get(`stats/ranking?region=${this.region}&from=${day}&to=${day}`, this.token);
-      if (gen !== this.gen) return;
-      this.hours = r.items.reduce((s, it) => s + (Number(it.watch_hours) || 0), 0);
-      this.schedule();
-    } catch {
-      /* kept as it was */
     }
   }
 
