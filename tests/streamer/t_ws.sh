@@ -24,7 +24,7 @@ ws_rate = 20
 ws_push_ms = 200
 INI
 start_server --config "$YL_TMPDIR/y.ini"
-export PORT ADMIN DALI SITE CHUX_SITE EXPIRED VIEWER SITE2
+export PORT ADMIN DALI SITE CHUX_SITE EXPIRED VIEWER SITE2 SITE2_CODE
 
 cases() { node "$here/ws_cases.mjs" "$1" || fail "phase $1"; }
 
@@ -45,6 +45,7 @@ expect_eq "$(db "SELECT count(*) FROM view_events v JOIN sessions s ON \
     s.id = v.session_id WHERE s.skey = 'ws-s1'")" 2 \
     "events sent over the channel are stored once"
 cases subscribe
+cases slow
 cases deadPeer
 
 # Attachments: type checked by content, size-limited, served only to the

@@ -384,6 +384,52 @@ async function deadPeer() {
     tv.ws.terminate();
 }
 
+// A station that stops reading while notices pile up: once its queue
+// (ws_queue frames) is full it is closed 4429 instead of growing memory or
+// stalling the loop; it reads what was in flight, is closed, comes
+// back with since = the highest id it has and gets every other one: none
+// lost.
+async function slow() {
+    const metric = async () => {
+        const met = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return Number((met.match(/yunling_ws_closed_slow_total (\d+)/) || [0, 0])[1]);
+    };
+    const slow0 = await metric();
+    const tv = new Client(port);
+    await tv.hello(E.SITE2, { since: 0 });
+    tv.ws._socket.pause();
+    const body = 'x'.repeat(19000);
+    const ids = [];
+    while ((await metric()) === slow0) {
+        if (ids.length >= 3000) throw new Error(`FAIL: not closed after ${ids.length} notices`);
+        const rs = await Promise.all(Array.from({ length: 25 }, (_, i) =>
+            api(port, 'POST', '/api/v1/notices', E.ADMIN,
+                { title: `积压 ${ids.length + i}`, body, targets: [E.SITE2_CODE] })));
+        for (const r of rs) {
+            if (r.status !== 201) throw new Error(`FAIL: notice ${r.status}`);
+            ids.push(r.json.id);
+        }
+    }
+    check(true, `closed as too slow after ${ids.length} notices of 19 KB (yunling_ws_closed_slow_total ${slow0 + 1})`);
+    tv.ws._socket.resume();
+    const cl = await tv.closedWith(30000);
+    // 4429 when the close frame still fit in its socket; when even that
+    // did not, the server drops the TCP connection (1006 on this side).
+    check(cl.code === 4429 || cl.code === 1006, `the station is closed (${cl.code} ${cl.reason})`);
+    const got = new Set(tv.msgs.filter((m) => m.type === 'notice').map((m) => m.id));
+    check(got.size > 0 && got.size < ids.length, `${got.size} of ${ids.length} arrived before the close`);
+    const since = Math.max(...got);
+    // It acknowledges what it has, comes back and gets the rest in order.
+    const tv2 = new Client(port);
+    await tv2.hello(E.SITE2, { since });
+    const rest = [];
+    while (rest.length < ids.filter((id) => id > since).length) rest.push((await tv2.next('notice', 20000)).id);
+    check(rest.every((id, i) => i === 0 || id > rest[i - 1]), 'the rest replayed in order');
+    for (const id of rest) got.add(id);
+    check(ids.every((id) => got.has(id)), `all ${ids.length} notices received, none lost`);
+    tv2.close();
+}
+
 // SIGTERM while connected: told 1001 (going away) before the server exits.
 async function sigterm() {
     const tv = new Client(port);
@@ -393,7 +439,7 @@ async function sigterm() {
     check(cl.code === 1001, `SIGTERM: closed ${cl.code} (${cl.reason})`);
 }
 
-const phases = { refused, bad, presence, notices, views, subscribe, afterCrash, deadPeer, sigterm };
+const phases = { refused, bad, presence, notices, views, subscribe, slow, afterCrash, deadPeer, sigterm };
 try {
     await phases[phase]();
     process.exit(0);
