@@ -562,14 +562,23 @@ static const char *sniff(const unsigned char *p, size_t n, const char **ext)
     return NULL;
 }
 
+/* The file field's bytes: a slice of the request body while the parser
+ * hands them over contiguously (the whole body is in memory already: no
+ * second copy of up to ATTACH_MAX bytes), else a copy of its own. */
 typedef struct att_parse {
-    char *data;
+    const char *ref; /* into the request body; NULL once copied */
+    char *data;      /* the copy, when the slices were not contiguous */
     size_t len, cap;
     char name[STR_MP_FILE_MAX];
     int files;
     bool in_file;
     bool too_big;
 } att_parse;
+
+static const char *att_bytes(const att_parse *a)
+{
+    return a->data != NULL ? a->data : a->ref;
+}
 
 static int att_begin(void *ud, const char *name, const char *filename,
                      const char *ctype)
@@ -595,8 +604,14 @@ static int att_data(void *ud, const char *data, size_t len)
         a->too_big = true;
         return YL_ETOOBIG;
     }
+    if (a->data == NULL && (a->len == 0 || data == a->ref + a->len)) {
+        if (a->len == 0)
+            a->ref = data;
+        a->len += len;
+        return 0;
+    }
     if (a->len + len > a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 65536;
+        size_t cap = a->cap ? a->cap : 65536;
         char *n;
 
         while (cap < a->len + len)
@@ -604,6 +619,8 @@ static int att_data(void *ud, const char *data, size_t len)
         n = realloc(a->data, cap);
         if (n == NULL)
             return -ENOMEM;
+        if (a->data == NULL && a->len > 0)
+            memcpy(n, a->ref, a->len); /* the slice so far */
         a->data = n;
         a->cap = cap;
     }
@@ -723,7 +740,7 @@ int str_attach_post_body(str_req *r)
                               "\"file\"");
         goto out;
     }
-    type = sniff((const unsigned char *)a.data, a.len, &ext);
+    type = sniff((const unsigned char *)att_bytes(&a), a.len, &ext);
     if (type == NULL) {
         ret = str_reply_error(r, 415, "unsupported_media_type",
                               "file: not a PDF, JPEG, PNG or WebP (checked "
@@ -763,7 +780,7 @@ int str_attach_post_body(str_req *r)
     }
     fd = open(d->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     /* The fsync is the writer thread's (cat_attachments_add_submit). */
-    if (fd < 0 || write(fd, a.data, a.len) != (ssize_t)a.len) {
+    if (fd < 0 || write(fd, att_bytes(&a), a.len) != (ssize_t)a.len) {
         int e = errno;
 
         if (fd >= 0)
