@@ -460,11 +460,16 @@ static void rec_finish(live_meeting *m)
 {
     yl_buf b = YL_BUF_INIT;
     char path[4096];
+    int64_t bytes = 0;
     int i, video = -1, na = 0;
 
     if (m->rec_dir == NULL)
         return;
     for (i = 0; i < m->nst; i++) {
+        off_t end = m->rec_fd[i] >= 0 ? lseek(m->rec_fd[i], 0, SEEK_END) : 0;
+
+        if (end > 0)
+            bytes += (int64_t)end;
         if (m->rec_fd[i] >= 0 && fsync(m->rec_fd[i]) < 0)
             YL_LOGW("live", "[meeting=%" PRId64 "] fsync recording: %s", m->id,
                     strerror(errno));
