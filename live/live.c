@@ -512,8 +512,9 @@ static void rec_finish(live_meeting *m)
                 strerror(-i));
     else
         YL_LOGI("live",
-                "[meeting=%" PRId64 "] recorded %.1f s, %d audio, in %s", m->id,
-                m->rec_dur, na, m->rec_dir);
+                "[meeting=%" PRId64 "] recorded %.1f s (%.1f MB), %d audio, "
+                "in %s",
+                m->id, m->rec_dur, (double)bytes / 1e6, na, m->rec_dir);
     yl_buf_free(&b);
 }
 

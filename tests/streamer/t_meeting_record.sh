@@ -93,6 +93,35 @@ expect_eq "$(jq -c .recording "$YL_TMPDIR/resp.json")" '{"lesson":null,"job":nul
 expect_eq "$(lessons_recorded)" "$before" "no lesson was created"
 [ -z "$(ls -A "$DATA/recordings" 2>/dev/null)" ] ||
     fail "an empty recording was left: $(ls "$DATA/recordings")"
+
+# A rehearsal file with two tagged audio tracks (zho, bod) ends by itself:
+# its recording becomes a lesson too, in the file's language order.
+ffmpeg -nostdin -v error -y -f lavfi -i "testsrc2=size=640x360:rate=25" \
+    -f lavfi -i sine=frequency=440:sample_rate=48000 \
+    -f lavfi -i sine=frequency=660:sample_rate=48000 -t 5 \
+    -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast \
+    -pix_fmt yuv420p -c:a aac -metadata:s:a:0 language=zho \
+    -metadata:s:a:1 language=bod "$YL_TMPDIR/two.mp4"
+ID4=$(api POST /api/v1/meetings "${A[@]}" -d "$(jq -n --arg s \
+    "file://$YL_TMPDIR/two.mp4" '{title: "彩排", targets: ["5329"],
+    source: $s}')" >/dev/null && resp .id)
+expect_eq "$(api POST "/api/v1/meetings/$ID4/start" "${A[@]}")" 200 \
+    "the file meeting starts"
+wait_rec "$ID4"
+expect_eq "$(resp .state)" ended "the file meeting ended with its file"
+JOB4=$(resp .recording.job)
+[[ $JOB4 =~ ^[0-9]+$ ]] || fail "no job for the file meeting: $(resp .recording)"
+LESSON4=$(resp .recording.lesson)
+wait_job "$JOB4" done 240
+expect_eq "$(api GET "/api/v1/lessons/$LESSON4")" 200 "the rehearsal's lesson"
+expect_eq "$(resp '.languages | sort | join(",")')" "bo,zh" \
+    "the file's tagged tracks are the lesson's languages"
+dur4=$(ffprobe -v error -show_entries format=duration -of csv=p=0 \
+    "$BASE$(resp .hls)")
+awk -v d="$dur4" 'BEGIN { exit !(d > 3.5 && d < 5.5) }' ||
+    fail "the 5 s rehearsal's lesson lasts ${dur4}s"
+ok "a 5 s rehearsal file became a lesson of ${dur4}s with zh and bo"
+before=$(lessons_recorded)
 stop_server
 
 # live_record = off: the meeting is not recorded.
