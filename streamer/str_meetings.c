@@ -259,8 +259,11 @@ static void rec_submit(str_server *srv, live_ent *e)
     if (json_object_get(rec, "cut") != NULL)
         YL_LOGW("str", "[meeting=%" PRId64 "] the recording stops early: %s",
                 e->id, json_string_value(json_object_get(rec, "cut")));
-    inputs = json_pack("{s:O, s:O}", "source", json_object_get(rec, "source"),
-                       "audio", json_object_get(rec, "audio"));
+    /* dub_clock: the files come from one pipeline, so each language is
+     * placed by its timestamps (its first sample is not the picture's). */
+    inputs = json_pack("{s:O, s:O, s:s}", "source",
+                       json_object_get(rec, "source"), "audio",
+                       json_object_get(rec, "audio"), "dub_clock", "source");
     snprintf(title, sizeof(title), "%s%s", e->title, REC_SUFFIX);
     titles = json_pack("{s:s}", "zh", title);
     if (inputs == NULL || titles == NULL)

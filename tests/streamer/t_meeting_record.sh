@@ -58,6 +58,8 @@ ok "meeting $ID ran ${meet_s}s; its recording is lesson $LESSON, job $JOB"
 inputs=$(db "SELECT inputs FROM jobs WHERE id = $JOB")
 expect_eq "$(jq -c '.audio | keys_unsorted' <<<"$inputs")" '["zh","bo"]' \
     "the job's dubs: Mandarin first, then Tibetan"
+expect_eq "$(jq -r .dub_clock <<<"$inputs")" source \
+    "the languages are placed on the picture's clock"
 [ -z "$(ls -A "$DATA/recordings" 2>/dev/null)" ] ||
     fail "the recording was not handed to the job: $(ls "$DATA/recordings")"
 
