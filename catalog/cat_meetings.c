@@ -72,7 +72,9 @@ int cat_meetings_check(const json_t *in, char *err, size_t errlen)
 
 #define MEETING_COLS                                                           \
     "m.id, m.title, m.starts_at, m.source, m.targets, s.code, m.state, "       \
-    "m.error, m.n_sites, m.created_ms, m.started_ms, m.ended_ms"
+    "m.error, m.n_sites, m.created_ms, m.started_ms, m.ended_ms, "             \
+    "m.rec_state, m.rec_lesson_id, m.rec_job_id, "                             \
+    "(SELECT state FROM jobs WHERE id = m.rec_job_id)"
 
 static json_t *opt_int(sqlite3_stmt *st, int i)
 {
@@ -88,6 +90,21 @@ static json_t *opt_text(sqlite3_stmt *st, int i)
                : json_string(cat_col_text(st, i));
 }
 
+/* {"lesson", "job", "state"} of columns 12..15, or null when the meeting
+ * never ended since recordings were kept. "state" is the job's while
+ * there is one, else why there is none ("none", "off", "lost"). */
+static json_t *recording_json(sqlite3_stmt *st)
+{
+    const char *rec = cat_col_text(st, 12), *job = cat_col_text(st, 15);
+
+    if (sqlite3_column_type(st, 12) == SQLITE_NULL)
+        return json_null();
+    if (strcmp(rec, "job") == 0)
+        rec = sqlite3_column_type(st, 15) == SQLITE_NULL ? "lost" : job;
+    return json_pack("{s:o, s:o, s:s}", "lesson", opt_int(st, 13), "job",
+                     opt_int(st, 14), "state", rec);
+}
+
 static json_t *meeting_json(sqlite3_stmt *st)
 {
     int64_t id = sqlite3_column_int64(st, 0);
@@ -98,14 +115,15 @@ static json_t *meeting_json(sqlite3_stmt *st)
     snprintf(ws, sizeof(ws), "/ws/live/%" PRId64, id);
     return json_pack(
         "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:o, s:I, s:I, "
-        "s:o, s:o, s:s, s:s}",
+        "s:o, s:o, s:s, s:s, s:o}",
         "id", (json_int_t)id, "title", cat_col_text(st, 1), "starts_at",
         opt_text(st, 2), "source", cat_col_text(st, 3), "targets",
         targets ? targets : json_array(), "owner", cat_col_text(st, 5), "state",
         cat_col_text(st, 6), "error", opt_text(st, 7), "n_sites",
         (json_int_t)sqlite3_column_int64(st, 8), "created_ms",
         (json_int_t)sqlite3_column_int64(st, 9), "started_ms", opt_int(st, 10),
-        "ended_ms", opt_int(st, 11), "hls", hls, "ws", ws);
+        "ended_ms", opt_int(st, 11), "hls", hls, "ws", ws, "recording",
+        recording_json(st));
 }
 
 int cat_meetings_get(cat_db *db, int64_t id, json_t **out)
@@ -366,4 +384,110 @@ int cat_meetings_set_state_submit(cat_writer *w, int64_t id, const char *state,
         return -ENOMEM;
     }
     return cat_writer_submit(w, state_op, a, state_free, done, ud);
+}
+
+/* ---- the recording ---- */
+
+struct rec_arg {
+    int64_t id;
+    char state[8];
+    bool has_ln;
+    cat_lesson_new ln; /* its strings and json are the fields below */
+    json_t *titles, *inputs;
+    char *category, *source_name, *staged_dir, *uploads_dir, *owner;
+};
+
+static void rec_free(void *p)
+{
+    struct rec_arg *a = p;
+
+    json_decref(a->titles);
+    json_decref(a->inputs);
+    free(a->category);
+    free(a->source_name);
+    free(a->staged_dir);
+    free(a->uploads_dir);
+    free(a->owner);
+    free(a);
+}
+
+static int rec_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    static const char sql[] =
+        "UPDATE meetings SET rec_state = ?2, rec_lesson_id = NULLIF(?3, 0), "
+        "rec_job_id = NULLIF(?4, 0) WHERE id = ?1";
+    struct rec_arg *a = arg;
+    int64_t lid = 0, jid = 0;
+    cat_tx tx;
+    int rc;
+
+    rc = cat_tx_begin(db, &tx);
+    if (rc < 0)
+        return rc;
+    if (a->has_ln)
+        rc = cat_lessons_create(db, &a->ln, &lid, &jid);
+    if (rc == 0)
+        rc = cat_run(db, "meeting recording", sql, "itii", a->id, a->state, lid,
+                     jid);
+    if (rc == 0 && sqlite3_changes(db->h) == 0)
+        rc = cat_fail(db, YL_ENOTFOUND, "no meeting %" PRId64, a->id);
+    rc = cat_tx_end(db, &tx, rc);
+    if (rc < 0)
+        return rc;
+    res->id = lid;
+    res->job_id = jid;
+    return 0;
+}
+
+static char *rec_dup(const char *s, bool *fail)
+{
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    d = strdup(s);
+    if (d == NULL)
+        *fail = true;
+    return d;
+}
+
+int cat_meetings_record_submit(cat_writer *w, int64_t id, const char *state,
+                               const cat_lesson_new *ln, cat_write_done done,
+                               void *ud)
+{
+    struct rec_arg *a;
+    bool fail = false;
+
+    if ((ln != NULL) != (strcmp(state, "job") == 0) ||
+        (strcmp(state, "job") != 0 && strcmp(state, "none") != 0 &&
+         strcmp(state, "off") != 0 && strcmp(state, "lost") != 0))
+        return YL_EINVAL;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return -ENOMEM;
+    a->id = id;
+    snprintf(a->state, sizeof(a->state), "%s", state);
+    if (ln != NULL) {
+        /* Deep copies: the caller's json may change after we return. */
+        a->has_ln = true;
+        a->titles = ln->titles ? json_deep_copy(ln->titles) : NULL;
+        a->inputs = ln->inputs ? json_deep_copy(ln->inputs) : NULL;
+        a->category = rec_dup(ln->category, &fail);
+        a->source_name = rec_dup(ln->source_name, &fail);
+        a->staged_dir = rec_dup(ln->staged_dir, &fail);
+        a->uploads_dir = rec_dup(ln->uploads_dir, &fail);
+        a->owner = rec_dup(ln->owner, &fail);
+        if (fail || (ln->titles && !a->titles) || (ln->inputs && !a->inputs)) {
+            rec_free(a);
+            return -ENOMEM;
+        }
+        a->ln.titles = a->titles;
+        a->ln.inputs = a->inputs;
+        a->ln.category = a->category;
+        a->ln.source_name = a->source_name;
+        a->ln.staged_dir = a->staged_dir;
+        a->ln.uploads_dir = a->uploads_dir;
+        a->ln.owner = a->owner;
+    }
+    return cat_writer_submit(w, rec_op, a, rec_free, done, ud);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "catalog/cat_db.h"
+#include "catalog/cat_lessons.h"
 #include "catalog/cat_writer.h"
 
 #define CAT_MEETING_TITLE_MAX  200 /* characters */
@@ -43,9 +44,24 @@ int cat_meetings_set_state_submit(cat_writer *w, int64_t id, const char *state,
                                   const char *error, cat_write_done done,
                                   void *ud);
 
+/* Through the writer: what became of meeting id's recording when it
+ * stopped. state "job" with ln: creates ln's lesson and transcode job
+ * (cat_lessons_create: ln->staged_dir, the recording, becomes the job's
+ * directory) and stores both ids on the meeting, in one transaction;
+ * res->id is the lesson, res->job_id the job. Else ln is NULL and state
+ * says why there is none: "none" (nothing recorded), "off" (recording
+ * off), "lost" (the lesson could not be made). YL_EINVAL for another
+ * state, YL_ENOTFOUND for no such meeting. */
+int cat_meetings_record_submit(cat_writer *w, int64_t id, const char *state,
+                               const cat_lesson_new *ln, cat_write_done done,
+                               void *ud);
+
 /* Reader. The meeting as JSON {"id","title","starts_at","source",
  * "targets","owner","state","error","n_sites","created_ms","started_ms",
- * "ended_ms","hls","ws"} into *out (caller decrefs), or YL_ENOTFOUND. */
+ * "ended_ms","hls","ws","recording"} into *out (caller decrefs), or
+ * YL_ENOTFOUND. "recording" is null until the meeting ended once, then
+ * {"lesson": id|null, "job": id|null, "state": the job's state, or
+ * "none", "off", "lost" when there is no job}. */
 int cat_meetings_get(cat_db *db, int64_t id, json_t **out);
 
 /* Reader. The live meeting sent to site (the latest started), or *out

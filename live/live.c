@@ -15,6 +15,7 @@
 #include "live/live.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -42,6 +43,7 @@
 #define KEEP_FILES  15 /* segments hlssink2 keeps on disk */
 #define FPS         25 /* every rung: a keyframe each FPS frames = 1 s */
 #define EOS_WAIT_NS (5 * GST_SECOND)
+#define REC_MIN_S   1.0 /* a shorter recording (a stop at once) is none */
 #define LOSS_NS     (1 * GST_SECOND) /* no frame for this long: slate */
 #define STUCK_NS    (3 * GST_SECOND) /* then rebuild the ingest */
 /* The slate: 1280x720, "信号中断，请稍候" in white on black. A picture, not
@@ -109,6 +111,15 @@ struct live_meeting {
     bool lost;               /* the slate is shown */
     gint64 retry_at_us;      /* rebuild the ingest then; 0 none */
     int restarts;
+
+    /* The recording (rec_*; live.h): NULL rec_dir, none. Meeting thread.
+     * rec_fd[i] appends st[i]'s closed segments, -1 when it is not
+     * recorded or not yet opened. */
+    char *rec_dir;
+    int rec_fd[MAX_STREAMS];
+    int64_t rec_segs[MAX_STREAMS];
+    double rec_dur;    /* seconds of the recorded video */
+    char rec_cut[256]; /* why recording stopped early; "" it did not */
 };
 
 /* ---- checking a source URI (pure) ---- */
@@ -333,6 +344,180 @@ static void write_master(live_meeting *m)
     yl_buf_free(&b);
 }
 
+/* ---- the recording (meeting thread) ----
+ *
+ * Each closed segment of a recorded stream is appended to rec_dir/NAME.ts:
+ * MPEG-TS segments of one muxer, one after the other, are one MPEG-TS
+ * stream (timestamps run on; each segment repeats PAT/PMT), which the
+ * transcoder reads like any upload. Appending as segments close, from
+ * the file hlssink2 just finished (it deletes it only KEEP_FILES segments
+ * later), costs a copy of the bytes and no memory that grows with the
+ * meeting's length. */
+
+/* The top video rung and the first audio stream of each language. */
+static bool rec_wanted(const live_meeting *m, const stream *s)
+{
+    int i = (int)(s - m->st);
+
+    for (int j = 0; j < i; j++) {
+        if (!s->audio && !m->st[j].audio)
+            return false; /* a lower rung */
+        if (s->audio && m->st[j].audio && strcmp(m->st[j].lang, s->lang) == 0)
+            return false; /* a second track of that language */
+    }
+    return true;
+}
+
+/* Appends the file at path to fd; on failure truncates fd back to where it
+ * was, so the recording holds whole segments only. 0 or -errno. */
+static int rec_copy(int fd, const char *path)
+{
+    char buf[64 * 1024];
+    off_t start = lseek(fd, 0, SEEK_END);
+    ssize_t n = 0, w;
+    int in = -1, ret = 0;
+
+    if (start < 0)
+        return -errno;
+    in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        ret = -errno;
+        goto out;
+    }
+    while ((n = read(in, buf, sizeof(buf))) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            ret = -errno;
+            goto out;
+        }
+        for (ssize_t off = 0; off < n; off += w) {
+            w = write(fd, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR) {
+                w = 0;
+                continue;
+            }
+            if (w < 0) {
+                ret = -errno;
+                goto out;
+            }
+        }
+    }
+out:
+    if (in >= 0)
+        close(in);
+    if (ret < 0 && ftruncate(fd, start) < 0)
+        YL_LOGW("live", "truncate a recording after a failed copy: %s",
+                strerror(errno));
+    return ret;
+}
+
+/* Segment idx of s closed (dur seconds): into the recording. After a
+ * failure nothing more is recorded, so every stream stops at the same
+ * place. (hlssink2 writes through giostreamsink: its messages carry no
+ * location, so the name is made as sink_text() has it made.) */
+static void rec_append(live_meeting *m, stream *s, int64_t idx, double dur)
+{
+    int i = (int)(s - m->st), r;
+    char file[4096], path[4096];
+
+    if (m->rec_dir == NULL || m->rec_cut[0] != '\0' || !rec_wanted(m, s))
+        return;
+    snprintf(path, sizeof(path), "%s/%s_%" PRId64 "_%05" PRId64 ".ts", m->dir,
+             s->name, m->run, idx);
+    if (m->rec_fd[i] < 0) {
+        snprintf(file, sizeof(file), "%s/%s.ts", m->rec_dir, s->name);
+        r = yl_mkdirs(m->rec_dir);
+        m->rec_fd[i] =
+            r < 0 ? r
+                  : open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (m->rec_fd[i] < 0) {
+            r = r < 0 ? r : -errno;
+            m->rec_fd[i] = -1;
+            snprintf(m->rec_cut, sizeof(m->rec_cut), "create %.180s: %s", file,
+                     strerror(-r));
+            goto failed;
+        }
+    }
+    r = rec_copy(m->rec_fd[i], path);
+    if (r < 0) {
+        snprintf(m->rec_cut, sizeof(m->rec_cut), "append %.180s: %s", path,
+                 strerror(-r));
+        goto failed;
+    }
+    m->rec_segs[i]++;
+    if (!s->audio)
+        m->rec_dur += dur;
+    return;
+failed:
+    YL_LOGE("live", "[meeting=%" PRId64 "] recording stops: %s", m->id,
+            m->rec_cut);
+}
+
+/* At the end: closes the files and describes them in recording.json (none
+ * when less than REC_MIN_S of video was recorded). */
+static void rec_finish(live_meeting *m)
+{
+    yl_buf b = YL_BUF_INIT;
+    char path[4096];
+    int64_t bytes = 0;
+    int i, video = -1, na = 0;
+
+    if (m->rec_dir == NULL)
+        return;
+    for (i = 0; i < m->nst; i++) {
+        off_t end = m->rec_fd[i] >= 0 ? lseek(m->rec_fd[i], 0, SEEK_END) : 0;
+
+        if (end > 0)
+            bytes += (int64_t)end;
+        if (m->rec_fd[i] >= 0 && fsync(m->rec_fd[i]) < 0)
+            YL_LOGW("live", "[meeting=%" PRId64 "] fsync recording: %s", m->id,
+                    strerror(errno));
+        if (m->rec_fd[i] >= 0)
+            close(m->rec_fd[i]);
+        m->rec_fd[i] = -1;
+        if (!m->st[i].audio && m->rec_segs[i] > 0 && video < 0)
+            video = i;
+    }
+    if (video < 0 || m->rec_dur < REC_MIN_S) {
+        /* The fragment an EOS at once closes is no lesson. */
+        YL_LOGI("live", "[meeting=%" PRId64 "] nothing recorded (%.1f s)",
+                m->id, m->rec_dur);
+        return;
+    }
+    yl_buf_printf(&b, "{\"source\": \"%s.ts\", \"audio\": {",
+                  m->st[video].name);
+    for (i = 0; i < m->nst; i++)
+        if (m->st[i].audio && m->rec_segs[i] > 0)
+            yl_buf_printf(&b, "%s\"%s\": \"%s.ts\"", na++ ? ", " : "",
+                          m->st[i].lang, m->st[i].name);
+    yl_buf_printf(&b, "}, \"duration_s\": %.3f, \"segments\": %" PRId64,
+                  m->rec_dur, m->rec_segs[video]);
+    if (m->rec_cut[0] != '\0') {
+        /* The reason is ours: paths and strerror(), no quotes to escape
+         * but those of a path, which are replaced. */
+        for (char *p = m->rec_cut; *p; p++)
+            if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+                *p = '_';
+        yl_buf_printf(&b, ", \"cut\": \"%s\"", m->rec_cut);
+    }
+    yl_buf_printf(&b, "}\n");
+    snprintf(path, sizeof(path), "%s/recording.json", m->rec_dir);
+    if (b.err == 0)
+        i = yl_write_file_atomic(path, b.s, b.len);
+    else
+        i = b.err;
+    if (i < 0)
+        YL_LOGE("live", "[meeting=%" PRId64 "] write %s: %s", m->id, path,
+                strerror(-i));
+    else
+        YL_LOGI("live",
+                "[meeting=%" PRId64 "] recorded %.1f s (%.1f MB), %d audio, "
+                "in %s",
+                m->id, m->rec_dur, (double)bytes / 1e6, na, m->rec_dir);
+    yl_buf_free(&b);
+}
+
 static stream *stream_of(live_meeting *m, GstObject *src)
 {
     GstObject *parent = gst_object_get_parent(src); /* the hlssink2 */
@@ -375,6 +560,7 @@ static void on_fragment(live_meeting *m, GstMessage *msg, bool opened)
         st->target = (int)(st->win[st->nwin].dur + 0.5);
     st->nwin++;
     write_media(m, st, false);
+    rec_append(m, st, st->win[st->nwin - 1].idx, st->win[st->nwin - 1].dur);
     if (!m->ready) {
         for (i = 0; i < m->nst; i++)
             if (m->st[i].closed < 2)
@@ -910,6 +1096,7 @@ out:
             write_media(m, &m->st[i], true);
     if (!m->ready && m->nst > 0 && m->st[0].closed > 0)
         write_master(m);
+    rec_finish(m);
     if (bus != NULL)
         gst_object_unref(bus);
     if (m->pipe != NULL) {
@@ -949,12 +1136,16 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
     m->source = strdup(opts->source);
     m->dir = strdup(opts->out_dir);
     m->slate = strdup(opts->slate != NULL ? opts->slate : YL_LIVE_SLATE);
+    m->rec_dir = opts->rec_dir != NULL ? strdup(opts->rec_dir) : NULL;
+    for (int i = 0; i < MAX_STREAMS; i++)
+        m->rec_fd[i] = -1;
     m->run = (int64_t)time(NULL);
     atomic_init(&m->stop, false);
     atomic_init(&m->audio_linked, 0);
     atomic_init(&m->video_linked, false);
     atomic_init(&m->last_in_ns, 0);
-    if (m->source == NULL || m->dir == NULL || m->slate == NULL) {
+    if (m->source == NULL || m->dir == NULL || m->slate == NULL ||
+        (opts->rec_dir != NULL && m->rec_dir == NULL)) {
         live_meeting_free(m);
         return -ENOMEM;
     }
@@ -984,5 +1175,6 @@ void live_meeting_free(live_meeting *m)
     free(m->source);
     free(m->slate);
     free(m->dir);
+    free(m->rec_dir);
     free(m);
 }

@@ -34,6 +34,15 @@ typedef struct live_opts {
     /* The picture shown while a network source is away; NULL: the one in
      * the source tree (live/slate.png). Copied. */
     const char *slate;
+    /* The recording, NULL for none: the top video rung and each audio
+     * language, already encoded, appended segment by segment to
+     * rec_dir/NAME.ts as they close (no second encode, nothing held in
+     * memory), and rec_dir/recording.json written before the last event:
+     * {"source": "v720.ts", "audio": {"zh": "a_zh.ts", ...},
+     *  "duration_s": 6.0, "segments": 6[, "cut": "why it stopped early"]}
+     * (the inputs of a transcode job). No recording.json: less than a
+     * second of video was recorded. Created if missing; copied. */
+    const char *rec_dir;
     live_event_fn event;
     void *ud;
 } live_opts;

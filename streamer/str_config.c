@@ -28,6 +28,7 @@ void str_config_defaults(str_config *cfg)
     cfg->ws_queue = 64;
     cfg->ws_push_ms = 1000;
     snprintf(cfg->event_loop, sizeof(cfg->event_loop), "poll");
+    snprintf(cfg->live_record, sizeof(cfg->live_record), "on");
     cfg->session_ttl_s = 12 * 3600; /* a working day */
     cfg->signin_fails = 5;
     cfg->signin_fails_addr = 30; /* an office shares one address */
@@ -53,6 +54,7 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
     YL_CONF_STR_KEY("event_loop", str_config, event_loop, "libuv or poll"),
     YL_CONF_PATH_KEY("live_slate", str_config, live_slate),
+    YL_CONF_STR_KEY("live_record", str_config, live_record, "on or off"),
     YL_CONF_STR_KEY("trusted_proxies", str_config, trusted_proxies,
                     "IP addresses and networks, e.g. 10.0.0.1, 10.2.0.0/16"),
     YL_CONF_INT_KEY("session_ttl", str_config, session_ttl_s, 1,
@@ -79,6 +81,9 @@ int str_config_extra(void *ud, const char *section, const char *key,
         return YL_ENOTFOUND;
     if (strcmp(key, "event_loop") == 0 && strcmp(value, "libuv") != 0 &&
         strcmp(value, "poll") != 0)
+        return YL_EINVAL;
+    if (strcmp(key, "live_record") == 0 && strcmp(value, "on") != 0 &&
+        strcmp(value, "off") != 0)
         return YL_EINVAL;
     if (strcmp(key, "trusted_proxies") == 0) {
         str_net nets[STR_PROXIES_MAX];

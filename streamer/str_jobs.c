@@ -289,6 +289,12 @@ static int build_argv(job_argv *a, const char *dir, const json_t *inputs,
         rc |= av_add(a, "--audio");
         rc |= av_add(a, "%s=%s/%s", key, dir, json_string_value(v));
     }
+    /* A meeting's recording: its dubs are on the source's clock. */
+    v = json_object_get(inputs, "dub_clock");
+    if (json_is_string(v) && strcmp(json_string_value(v), "source") == 0) {
+        rc |= av_add(a, "--dub-clock");
+        rc |= av_add(a, "source");
+    }
     json_object_foreach(json_object_get(inputs, "subs"), key, v)
     {
         rc |= av_add(a, "--subs");

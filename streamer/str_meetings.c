@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -37,6 +38,9 @@ typedef struct live_ent {
     json_t *frame_live; /* the "meeting" message, state live */
     json_t *targets;
     bool ready, stopping;
+    /* The recording (rec_submit): its directory (NULL when live_record is
+     * off), and what its lesson needs of the meeting. Owned. */
+    char *rec_dir, *title, *owner;
 } live_ent;
 
 struct str_live {
@@ -64,6 +68,9 @@ static void ent_drop(str_server *srv, live_ent *e)
     live_meeting_free(e->m);
     json_decref(e->frame_live);
     json_decref(e->targets);
+    free(e->rec_dir);
+    free(e->title);
+    free(e->owner);
     *e = l->v[--l->n];
 }
 
@@ -79,7 +86,7 @@ static json_t *frame_of(const json_t *mt, const char *state)
 
 /* ---- messages to the loop ---- */
 
-enum { M_CREATE, M_START, M_STOP, M_FAIL, M_EVENT };
+enum { M_CREATE, M_START, M_STOP, M_FAIL, M_EVENT, M_REC };
 
 typedef struct mmsg {
     str_msg base;
@@ -87,7 +94,8 @@ typedef struct mmsg {
     uint64_t serial; /* the waiting request; 0 none */
     int kind, rc, ev;
     int64_t id;
-    json_t *meeting; /* a copy made on the posting thread */
+    int64_t lesson, job; /* M_REC: what the recording became */
+    json_t *meeting;     /* a copy made on the posting thread */
     char error[512];
 } mmsg;
 
@@ -149,6 +157,154 @@ static void on_live_event(void *ud, int64_t id, int ev, const char *detail)
     str_outbox_post(srv, &d->base);
 }
 
+/* ---- the recording (service thread) ----
+ *
+ * live/ appends the top rung and each audio language to a directory of
+ * the meeting's run under DATA/recordings/ as segments close. When the
+ * pipeline ends (stopped, the source's end, or failed), that directory
+ * becomes an upload: cat_meetings_record_submit() creates the lesson and
+ * its transcode job exactly as POST /api/v1/lessons does with a source and
+ * one dub per language (cat_lessons_create renames the directory to
+ * DATA/uploads/<job-id>/), so the sweep removes it once the job is done
+ * and keeps it while a failed job may be retried. */
+
+#define REC_CATEGORY "会议录像"
+#define REC_SUFFIX   " 录像"
+
+/* The recording's directory and what its lesson needs, into e (before the
+ * pipeline starts). live_record = off: e->rec_dir stays NULL. */
+static int rec_prepare(str_server *srv, live_ent *e, const json_t *mt)
+{
+    int64_t id = json_integer_value(json_object_get(mt, "id"));
+    const char *title = json_string_value(json_object_get(mt, "title"));
+    const char *owner = json_string_value(json_object_get(mt, "owner"));
+    char dir[PATH_MAX];
+    struct timespec ts;
+    int rc;
+
+    e->title = strdup(title != NULL ? title : "");
+    e->owner = owner != NULL ? strdup(owner) : NULL;
+    if (e->title == NULL || (owner != NULL && e->owner == NULL))
+        return -ENOMEM;
+    if (strcmp(srv->cfg.live_record, "on") != 0)
+        return 0;
+    /* One directory per run: a run cut by a crash of the server leaves
+     * its part, which the next run does not overwrite. */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    rc = str_pathf(dir, sizeof(dir), "%s/recordings/%" PRId64 "-%lld",
+                   srv->cfg.cat.data_dir, id,
+                   (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    if (rc < 0)
+        return rc;
+    e->rec_dir = strdup(dir);
+    return e->rec_dir != NULL ? 0 : -ENOMEM;
+}
+
+/* Writer thread, after COMMIT of cat_meetings_record_submit. */
+static void rec_done(void *ud, int rc, const cat_write_result *res)
+{
+    mmsg *d = ud;
+
+    d->rc = rc;
+    if (res != NULL) {
+        snprintf(d->error, sizeof(d->error), "%s", res->error);
+        d->lesson = res->id;
+        d->job = res->job_id;
+    }
+    str_outbox_post(d->srv, &d->base);
+}
+
+static void rec_store(str_server *srv, int64_t id, const char *state,
+                      const cat_lesson_new *ln)
+{
+    mmsg *d = mmsg_new(srv, 0, M_REC);
+
+    if (d == NULL)
+        return;
+    d->id = id;
+    d->ev = strcmp(state, "lost") == 0; /* no second try of "lost" */
+    if (cat_meetings_record_submit(srv->w, id, state, ln, rec_done, d) < 0) {
+        YL_LOGE("str", "[meeting=%" PRId64 "] recording %s not stored", id,
+                state);
+        mmsg_free(&d->base);
+    }
+}
+
+/* e's pipeline ended (its thread wrote recording.json, or did not when
+ * nothing was recorded): its lesson and job, or why there are none. */
+static void rec_submit(str_server *srv, live_ent *e)
+{
+    char path[PATH_MAX], uploads[PATH_MAX], title[1024];
+    json_t *rec = NULL, *inputs = NULL, *titles = NULL;
+    json_error_t jerr;
+    cat_lesson_new ln;
+
+    if (srv->w == NULL) /* stopping: the files stay (operations.md) */
+        return;
+    if (e->rec_dir == NULL) {
+        rec_store(srv, e->id, "off", NULL);
+        return;
+    }
+    if (str_pathf(path, sizeof(path), "%s/recording.json", e->rec_dir) < 0 ||
+        str_pathf(uploads, sizeof(uploads), "%s/uploads",
+                  srv->cfg.cat.data_dir) < 0)
+        goto lost;
+    rec = json_load_file(path, 0, &jerr);
+    if (rec == NULL) {
+        /* Not one whole segment: nothing to keep. */
+        yl_rmtree(e->rec_dir);
+        rec_store(srv, e->id, "none", NULL);
+        return;
+    }
+    if (json_object_get(rec, "cut") != NULL)
+        YL_LOGW("str", "[meeting=%" PRId64 "] the recording stops early: %s",
+                e->id, json_string_value(json_object_get(rec, "cut")));
+    /* dub_clock: the files come from one pipeline, so each language is
+     * placed by its timestamps (its first sample is not the picture's). */
+    inputs = json_pack("{s:O, s:O, s:s}", "source",
+                       json_object_get(rec, "source"), "audio",
+                       json_object_get(rec, "audio"), "dub_clock", "source");
+    snprintf(title, sizeof(title), "%s%s", e->title, REC_SUFFIX);
+    titles = json_pack("{s:s}", "zh", title);
+    if (inputs == NULL || titles == NULL)
+        goto lost;
+    memset(&ln, 0, sizeof(ln));
+    ln.titles = titles;
+    ln.category = REC_CATEGORY;
+    ln.source_name = "recording.ts";
+    ln.inputs = inputs;
+    ln.staged_dir = e->rec_dir;
+    ln.uploads_dir = uploads;
+    ln.owner = e->owner;
+    YL_LOGI("str", "[meeting=%" PRId64 "] recording of %.1f s becomes a lesson",
+            e->id, json_real_value(json_object_get(rec, "duration_s")));
+    rec_store(srv, e->id, "job", &ln);
+    goto out;
+lost:
+    YL_LOGE("str", "[meeting=%" PRId64 "] recording in %s not made a lesson",
+            e->id, e->rec_dir);
+    rec_store(srv, e->id, "lost", NULL);
+out:
+    json_decref(rec);
+    json_decref(inputs);
+    json_decref(titles);
+}
+
+static void rec_result(str_server *srv, mmsg *d)
+{
+    if (d->rc < 0) {
+        YL_LOGE("str", "[meeting=%" PRId64 "] recording: %s", d->id, d->error);
+        if (!d->ev)
+            rec_store(srv, d->id, "lost", NULL); /* the files stay */
+        return;
+    }
+    if (d->lesson > 0)
+        YL_LOGI("str",
+                "[meeting=%" PRId64 "] recording: lesson %" PRId64
+                ", job %" PRId64,
+                d->id, d->lesson, d->job);
+}
+
 static int start_pipeline(str_server *srv, const json_t *mt, char *why,
                           size_t whylen)
 {
@@ -170,6 +326,10 @@ static int start_pipeline(str_server *srv, const json_t *mt, char *why,
     yl_rmtree(dir); /* an earlier run of this meeting */
     e = &srv->live->v[srv->live->n];
     memset(e, 0, sizeof(*e));
+    rc = rec_prepare(srv, e, mt);
+    if (rc < 0)
+        goto fail;
+    o.rec_dir = e->rec_dir;
     o.id = id;
     o.source = json_string_value(json_object_get(mt, "source"));
     o.out_dir = dir;
@@ -193,6 +353,9 @@ static int start_pipeline(str_server *srv, const json_t *mt, char *why,
 fail:
     json_decref(e->frame_live);
     json_decref(e->targets);
+    free(e->rec_dir);
+    free(e->title);
+    free(e->owner);
     if (why[0] == '\0')
         yl_strerror(rc, why, whylen);
     return rc;
@@ -255,6 +418,7 @@ static void on_event(str_server *srv, mmsg *d)
             }
             json_decref(f);
         }
+        rec_submit(srv, e); /* what was recorded before the failure */
         ent_drop(srv, e);
         break;
     case LIVE_EV_ENDED:
@@ -268,6 +432,7 @@ static void on_event(str_server *srv, mmsg *d)
             }
             json_decref(f);
         }
+        rec_submit(srv, e);
         ent_drop(srv, e);
         break;
     }
@@ -285,6 +450,10 @@ static void mmsg_run(str_server *srv, str_msg *m)
 
     if (d->kind == M_EVENT) {
         on_event(srv, d);
+        return;
+    }
+    if (d->kind == M_REC) {
+        rec_result(srv, d);
         return;
     }
     if (d->rc < 0) {
@@ -516,6 +685,11 @@ static void add_health(str_server *srv, json_t *mt)
                                     : e->stopping ? "stopping"
                                     : e->ready    ? "ok"
                                                   : "starting"));
+    /* Until it stops, the recording is the running pipeline's. */
+    if (e != NULL && e->rec_dir != NULL)
+        json_object_set_new(mt, "recording",
+                            json_pack("{s:n, s:n, s:s}", "lesson", "job",
+                                      "state", "recording"));
 }
 
 int str_meetings_get(str_req *r)

@@ -34,6 +34,9 @@ typedef struct str_config {
     /* The picture a meeting shows while its network source is away; ""
      * the source tree's live/slate.png (set it where the tree is not). */
     char live_slate[4096];
+    /* "on" (the default): a meeting is recorded while live and becomes a
+     * lesson when it stops (str_meetings.c); "off": not recorded. */
+    char live_record[4];
     /* People signing in to the admin console (str_session.c). */
     int session_ttl_s;     /* a session cookie's life */
     int signin_fails;      /* failed sign-ins of one user per window */

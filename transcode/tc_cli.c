@@ -81,6 +81,9 @@ static void usage(FILE *f)
         "      --audio-lang N=LANG    language of the source's N-th audio\n"
         "                             stream (0-based), overriding its tag\n"
         "      --audio LANG=FILE      add a dub (any audio or video file)\n"
+        "      --dub-clock C          own (default: a dub starts with the\n"
+        "                             lesson) or source (dubs are placed by\n"
+        "                             their timestamps on the source's clock)\n"
         "      --subs LANG=FILE       add subtitles (SRT, WebVTT or ASS)\n"
         "      --ladder H,H,...       rung heights (default 720,480,360,240)\n"
         "      --segment-type T       fmp4 (default) or ts\n"
@@ -154,6 +157,7 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
         {"preset", required_argument, NULL, 'P'},
         {"threads", required_argument, NULL, 'T'},
         {"thumbs", required_argument, NULL, 'N'},
+        {"dub-clock", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -221,6 +225,14 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
                     c->o.n_subs++;
             }
             c->n_lang_buf++;
+            break;
+        case 'D':
+            if (strcmp(optarg, "own") != 0 && strcmp(optarg, "source") != 0) {
+                snprintf(err, errlen, "--dub-clock %s: expected own or source",
+                         optarg);
+                return YL_EUSAGE;
+            }
+            c->o.dub_clock_source = strcmp(optarg, "source") == 0;
             break;
         case 'l':
             n = tc_ladder_parse(optarg, c->heights, TC_LADDER_MAX);

@@ -439,7 +439,12 @@ static int probe_dubs(tc_job *j)
         ret = open_decoder(j, a->path, a->fmt->streams[s], 1, &a->dec);
         if (ret < 0)
             return ret;
-        a->start_pts = stream_start(a->fmt->streams[s]);
+        /* On the source's clock, what comes before its start is dropped
+         * and a late start is preceded by silence (tc_aout_push). */
+        a->start_pts = j->o.dub_clock_source
+                           ? av_rescale_q(j->t0_us, AV_TIME_BASE_Q,
+                                          a->fmt->streams[s]->time_base)
+                           : stream_start(a->fmt->streams[s]);
         a->stream = -1 - s; /* dub: -1 - its stream index in a->fmt */
         unique_dir(j, "a", a->lang, a->dir, sizeof(a->dir), 1);
         j->n_audio++;

@@ -44,6 +44,11 @@ typedef struct tc_job_opts {
                             * (tc_thumbs.h); 0: TC_THUMBS_INTERVAL,
                             * negative: no thumbnail track */
     tc_progress *progress; /* may be NULL */
+    /* 1: the dubs share the source's clock (a meeting's recording: files
+     * cut from one live pipeline), so each is placed by its timestamps
+     * against the source's start; 0: a dub starts with the lesson, at its
+     * own first sample (a separately made file). */
+    int dub_clock_source;
 } tc_job_opts;
 
 int tc_job_new(const tc_job_opts *opts, tc_job **out);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog/cat_config.h"
 #include "catalog/cat_meetings.h"
@@ -178,11 +179,114 @@ static void create_start_stop_current(void **state)
     assert_int_equal(cat_meetings_get(f->rd, 999, &m), YL_ENOTFOUND);
 }
 
+static int sync_record(fx *f, int64_t id, const char *state,
+                       const cat_lesson_new *ln, int64_t *lesson, int64_t *job)
+{
+    cat_sync s;
+    int rc;
+
+    cat_sync_init(&s);
+    rc = cat_meetings_record_submit(f->w, id, state, ln, cat_sync_done, &s);
+    if (rc == 0)
+        rc = cat_sync_wait(&s);
+    if (lesson != NULL)
+        *lesson = s.res.id;
+    if (job != NULL)
+        *job = s.res.job_id;
+    cat_sync_fini(&s);
+    return rc;
+}
+
+/* "recording" of the meeting id as compact JSON into buf. */
+static const char *recording_of(fx *f, int64_t id, char *buf, size_t len)
+{
+    json_t *m = NULL;
+    char *s;
+
+    assert_int_equal(cat_meetings_get(f->rd, id, &m), 0);
+    s = json_dumps(json_object_get(m, "recording"),
+                   JSON_COMPACT | JSON_ENCODE_ANY);
+    snprintf(buf, len, "%s", s ? s : "?");
+    free(s);
+    json_decref(m);
+    return buf;
+}
+
+/* The recording's lesson and job are created with the meeting's link in
+ * one transaction; the staged directory becomes the job's; without a
+ * lesson the state says why. */
+static void recording_lesson_and_states(void **state)
+{
+    fx *f = *state;
+    json_t *m = NULL;
+    cat_lesson_new ln;
+    char staged[4096], uploads[4096], want[128], buf[4200];
+    int64_t id, lid = 0, jid = 0;
+    struct stat sb;
+
+    assert_int_equal(sync_create(f,
+                                 "{\"title\":\"全省部署会\",\"targets\":"
+                                 "[\"910101\"],\"source\":\"test:\"}",
+                                 &m),
+                     0);
+    id = json_integer_value(json_object_get(m, "id"));
+    json_decref(m);
+    assert_string_equal(recording_of(f, id, buf, sizeof(buf)), "null");
+
+    assert_int_equal(sync_record(f, id, "none", NULL, NULL, NULL), 0);
+    assert_string_equal(recording_of(f, id, buf, sizeof(buf)),
+                        "{\"lesson\":null,\"job\":null,\"state\":\"none\"}");
+    assert_int_equal(sync_record(f, id, "off", NULL, NULL, NULL), 0);
+    assert_string_equal(recording_of(f, id, buf, sizeof(buf)),
+                        "{\"lesson\":null,\"job\":null,\"state\":\"off\"}");
+    /* Refused before the writer: a lesson without "job", or a bad state. */
+    assert_int_equal(sync_record(f, id, "job", NULL, NULL, NULL), YL_EINVAL);
+    assert_int_equal(sync_record(f, id, "done", NULL, NULL, NULL), YL_EINVAL);
+    assert_int_equal(sync_record(f, 999, "none", NULL, NULL, NULL),
+                     YL_ENOTFOUND);
+
+    snprintf(staged, sizeof(staged), "%s/recordings/1-1", f->dir);
+    snprintf(uploads, sizeof(uploads), "%s/uploads", f->dir);
+    assert_int_equal(mkdir(uploads, 0755), 0);
+    snprintf(buf, sizeof(buf), "%s/recordings", f->dir);
+    assert_int_equal(mkdir(buf, 0755), 0);
+    assert_int_equal(mkdir(staged, 0755), 0);
+    memset(&ln, 0, sizeof(ln));
+    ln.titles = fx_json("{\"zh\":\"全省部署会 录像\"}");
+    ln.inputs = fx_json("{\"source\":\"v720.ts\",\"audio\":{\"zh\":"
+                        "\"a_zh.ts\",\"bo\":\"a_bo.ts\"}}");
+    ln.category = "会议录像";
+    ln.owner = "91";
+    ln.staged_dir = staged;
+    ln.uploads_dir = uploads;
+    assert_int_equal(sync_record(f, id, "job", &ln, &lid, &jid), 0);
+    assert_true(lid > 0 && jid > 0);
+    snprintf(want, sizeof(want),
+             "{\"lesson\":%lld,\"job\":%lld,\"state\":\"queued\"}",
+             (long long)lid, (long long)jid);
+    assert_string_equal(recording_of(f, id, buf, sizeof(buf)), want);
+    assert_int_equal(stat(staged, &sb), -1); /* renamed to uploads/<job> */
+    snprintf(buf, sizeof(buf), "%s/%lld", uploads, (long long)jid);
+    assert_int_equal(stat(buf, &sb), 0);
+
+    /* A lesson that cannot be made (no title) leaves the meeting as it
+     * was: one transaction. */
+    json_decref(ln.titles);
+    ln.titles = fx_json("{}");
+    ln.staged_dir = NULL;
+    assert_int_equal(sync_record(f, id, "job", &ln, NULL, NULL), YL_EINVAL);
+    assert_string_equal(recording_of(f, id, buf, sizeof(buf)), want);
+    json_decref(ln.titles);
+    json_decref(ln.inputs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(check_refuses_each_bad_field),
         cmocka_unit_test_setup_teardown(create_start_stop_current, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(recording_lesson_and_states, setup,
                                         teardown),
     };
     return cmocka_run_group_tests_name("cat_meetings", tests, NULL, NULL);
