@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "catalog/cat_attend.h"
 #include "catalog/cat_jobs.h"
 #include "catalog/cat_notices.h"
 #include "catalog/cat_sites.h"
@@ -573,11 +574,16 @@ static json_t *presence_snapshot(str_ws *ws)
 
 static json_t *stats_now(str_ws *ws)
 {
-    json_t *o = NULL;
+    json_t *o = NULL, *m = NULL;
 
     if (cat_stats_now_depth(ws->srv->w, ws->region, ws->depth, cat_now_ms(),
                             &o) < 0)
         return NULL;
+    /* The live meeting's attendance in the region ("meeting": null when
+     * none runs): one probe of meetings.state while nothing is live. */
+    if (cat_attend_live(ws->srv->rd, ws->region, &m) < 0)
+        m = NULL;
+    json_object_set_new(o, "meeting", m != NULL ? m : json_null());
     return o;
 }
 
