@@ -129,7 +129,7 @@ int cat_attend_apply(cat_db *db, const cat_attend_ev *e, int *accepted,
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return cat_err(db, rc, "attend session");
     if (rc == SQLITE_DONE) {
-        rc = cat_run(db, "attend new session", sql_new, "iiitiiiI", e->skey,
+        rc = cat_run(db, "attend new session", sql_new, "tiitiiiI", e->skey,
                      e->meeting, e->site_id, e->client, e->recv_ms, e->seq,
                      clock, e->kind == 2 ? 1 : 0);
     } else if (e->seq <= last_seq) {
@@ -151,7 +151,7 @@ int cat_attend_apply(cat_db *db, const cat_attend_ev *e, int *accepted,
             e->recv_ms - start_ms + CLAIM_MAX_MS - (int64_t)(watched * 1000.0);
         if (claim > room)
             claim = room > 0 ? room : 0;
-        rc = cat_run(db, "attend session", sql_upd, "iiiidI", e->skey,
+        rc = cat_run(db, "attend session", sql_upd, "tiiidI", e->skey,
                      e->recv_ms, e->seq, clock, (double)claim / 1000.0,
                      e->kind == 2 ? 1 : 0);
     }
