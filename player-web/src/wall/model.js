@@ -17,6 +17,7 @@ export class Figures {
     this.starts = []; // [{site, place, lesson, audio, at_ms}], newest first
     this.presence = new Map(); // child or grandchild code -> stations online
     this.watching = new Map(); // child or grandchild code -> stations watching
+    this.meeting = null; // the live meeting's {id, title, targeted, attended, share}
     this.updates = 0; // frames applied (tests)
   }
 
@@ -37,6 +38,8 @@ export class Figures {
     if (typeof m.active_sites === 'number') this.sites = m.active_sites;
     if (Array.isArray(m.lessons)) this.lessons = m.lessons;
     if (Array.isArray(m.starts)) this.starts = m.starts;
+    // Only in a frame where it changed; null when no meeting runs.
+    if ('meeting' in m) this.meeting = m.meeting && typeof m.meeting === 'object' ? m.meeting : null;
     if (m.snapshot) this.watching.clear();
     for (const k of ['items', 'grandchildren']) {
       if (!Array.isArray(m[k])) continue;
