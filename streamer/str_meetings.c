@@ -743,6 +743,55 @@ int str_meetings_attendance(str_req *r)
     return ret;
 }
 
+int str_meetings_list(str_req *r)
+{
+    char region[32];
+    json_t *arr = NULL, *m, *att;
+    size_t i;
+    int rc, ret, limit = 0;
+
+    if (!r->has_token)
+        return str_reply_error(r, 401, "unauthorized",
+                               "meetings need a token (Authorization: "
+                               "Bearer ...)");
+    if (r->tok.role == CAT_ROLE_SITE)
+        return str_reply_error(r, 403, "forbidden",
+                               "the list of meetings is for admin and viewer "
+                               "tokens (a station asks for "
+                               "/api/v1/meetings/current)");
+    if (str_req_query(r, "region", region, sizeof(region)) <= 0)
+        snprintf(region, sizeof(region), "%s", r->tok.scope);
+    else if (cat_code_level(region) < 0)
+        return str_reply_error(r, 400, "invalid",
+                               "region: not a division code");
+    else if (str_api_need_within(r, region, &ret))
+        return ret;
+    if (str_api_qint(r, "limit", 1, 100, &limit, &ret) < 0)
+        return ret;
+    rc = cat_meetings_list(r->srv->rd, region, limit ? limit : 20, &arr);
+    /* Each with its attendance within region; never the source URI (it
+     * may hold a passphrase: GET /api/v1/meetings/{id} gives it to the
+     * owner's admins). */
+    json_array_foreach(arr, i, m)
+    {
+        if (rc < 0)
+            break;
+        json_object_del(m, "source");
+        add_health(r->srv, m);
+        rc = cat_attend_totals(r->srv->rd,
+                               json_integer_value(json_object_get(m, "id")),
+                               region, &att);
+        if (rc == 0)
+            json_object_set_new(m, "attendance", att);
+    }
+    if (rc < 0) {
+        json_decref(arr);
+        return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    }
+    return str_api_reply_json(
+        r, 200, json_pack("{s:s, s:o}", "region", region, "meetings", arr));
+}
+
 int str_meetings_headcount(str_req *r)
 {
     if (!r->has_token)

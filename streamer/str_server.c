@@ -233,6 +233,7 @@ static const str_route routes[] = {
     {"/api/v1/notices/{id}", D, API, str_notices_withdraw, NULL, STR_R_NOTICES},
     {"/api/v1/notices/{id}/read", P, API, str_notices_read, NULL,
      STR_R_NOTICES},
+    {"/api/v1/meetings", GH, API, str_meetings_list, NULL, STR_R_MEETINGS},
     {"/api/v1/meetings", P, API, str_meetings_post, str_meetings_post_body,
      STR_R_MEETINGS},
     {"/api/v1/meetings/current", GH, API, str_meetings_current, NULL,

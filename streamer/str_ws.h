@@ -74,6 +74,7 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len);
 int str_meetings_post(str_req *r);      /* POST /api/v1/meetings: head */
 int str_meetings_post_body(str_req *r); /* ... its body is whole */
 int str_meetings_get(str_req *r);       /* GET /api/v1/meetings/{id} */
+int str_meetings_list(str_req *r);      /* GET /api/v1/meetings */
 int str_meetings_current(str_req *r);   /* GET /api/v1/meetings/current */
 int str_meetings_start(str_req *r);     /* POST .../meetings/{id}/start */
 int str_meetings_stop(str_req *r);      /* POST .../meetings/{id}/stop */

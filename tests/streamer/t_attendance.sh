@@ -130,6 +130,19 @@ expect_eq "$(resp .attendance.devices)" 2 "... its devices"
 expect_eq "$(api GET "/api/v1/meetings/$ID" "${A[@]}")" 200 "get, admin"
 expect_eq "$(resp .attendance.attended)" 2 "attended in the totals"
 
+# The list of meetings, with attendance within the region.
+expect_eq "$(api GET /api/v1/meetings -H "Authorization: Bearer $DALISHI")" 200 \
+    "the county admin's list"
+expect_eq "$(resp ".meetings[] | select(.id == $ID) | .attendance.attended")" 2 \
+    "... the province's meeting with its attendance in the county"
+expect_eq "$(resp ".meetings[] | select(.id == $ID) | .source")" null \
+    "... never the source URI"
+expect_eq "$(api GET /api/v1/meetings -H "Authorization: Bearer $YANGBI")" 200 \
+    "another county's list"
+expect_eq "$(resp "[.meetings[] | select(.id == $ID)] | length")" 0 \
+    "... does not hold a meeting sent elsewhere"
+expect_eq "$(api GET /api/v1/meetings "${S[@]}")" 403 "a site token has no list"
+
 # The wall's stats topic: the live meeting's attendance, pushed.
 node "$here/attend_stats.mjs" "$PORT" "$VIEWER" 5329 >"$YL_TMPDIR/stats.json" \
     2>"$YL_TMPDIR/stats.err" || fail "stats subscription: $(cat "$YL_TMPDIR/stats.err")"
