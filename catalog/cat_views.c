@@ -904,29 +904,18 @@ static int validate(cat_db *db, struct cat_vctx *v, const cat_view_batch *b)
             if (rc < 0)
                 return rc;
         }
-        if (e->meeting != 0 && s == NULL) {
-            for (int j = 0; j < i; j++) {
-                const view_ev *f = &b->ev[j];
-                if (f->khash == e->khash && strcmp(f->skey, e->skey) == 0) {
-                    if (f->site_id != e->site_id || f->meeting != e->meeting)
-                        return cat_fail(db, YL_EINVAL,
-                                        "events[%d]: session \"%s\" changes "
-                                        "site or meeting (see events[%d])",
-                                        i, e->skey, j);
-                    break;
-                }
-            }
-        } else if (s == NULL) {
+        if (s == NULL) {
             /* New session: its first event in this batch decides. */
             for (int j = 0; j < i; j++) {
                 const view_ev *f = &b->ev[j];
                 if (f->khash == e->khash && strcmp(f->skey, e->skey) == 0) {
                     if (f->site_id != e->site_id || f->lesson != e->lesson ||
-                        f->meeting != 0)
+                        f->meeting != e->meeting)
                         return cat_fail(db, YL_EINVAL,
                                         "events[%d]: session \"%s\" changes "
-                                        "site or lesson (see events[%d])",
-                                        i, e->skey, j);
+                                        "site or %s (see events[%d])",
+                                        i, e->skey,
+                                        e->meeting ? "meeting" : "lesson", j);
                     break;
                 }
             }

@@ -264,6 +264,16 @@ static void bad_live_events_reject_the_batch(void **state)
               t),
         YL_EINVAL);
     assert_non_null(strstr(err, "events[0].meeting"));
+    /* One session may not be a lesson's and a meeting's. */
+    snprintf(m, sizeof(m), "\"meeting\":%lld", (long long)id);
+    assert_int_equal(
+        views(f, &acc, &dups, err, sizeof(err),
+              "{\"events\":[" EV("z", 1, "910101001001", "\"lesson\":%lld",
+                                 "start") "," EV("z", 2, "910101001001", "%s",
+                                                 "beat") "]}",
+              (long long)f->lesson, t, m, t),
+        YL_EINVAL);
+    assert_non_null(strstr(err, "changes site or meeting"));
     /* Nothing of the rejected batches was stored. */
     assert_int_equal(cat_attend_totals(f->rd, id, "91", &tot), 0);
     assert_int_equal(ival(tot, "attended"), 0);
