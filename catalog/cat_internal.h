@@ -186,6 +186,27 @@ void cat_views_forget_lesson(cat_db *db, int64_t id);
  * the writer started (any thread). */
 void cat_views_counters(struct cat_writer *w, uint64_t c[4]);
 
+/* ---- meeting attendance (cat_attend.c) ---- */
+/* A view event of kind live (it names a meeting, not a lesson), as
+ * cat_views.c parsed it; strings borrowed for the call. */
+typedef struct cat_attend_ev {
+    const char *skey;
+    const char *client; /* "" when absent */
+    int64_t seq, site_id, meeting;
+    int64_t ts; /* client clock ms, -1 when absent */
+    int64_t recv_ms;
+    int kind; /* 0 start, 1 beat, 2 end */
+} cat_attend_ev;
+/* Writer thread, before any write of the batch: events[i] names a
+ * started meeting sent to its site, and a known session keeps its site
+ * and meeting. 0, or YL_EINVAL with the message in db. */
+int cat_attend_check(cat_db *db, int i, const cat_attend_ev *e);
+/* Writer thread, in the views transaction: stores e (a duplicate when its
+ * seq is not above the session's highest) and recomputes its station's
+ * meeting_sites row. */
+int cat_attend_apply(cat_db *db, const cat_attend_ev *e, int *accepted,
+                     int *dups);
+
 /* ---- writer internals ---- */
 cat_live *cat_writer_live(struct cat_writer *w);
 /* The hook sets every writer registers at start (cat_modules.c), NULL

@@ -192,6 +192,43 @@ int cat_meetings_live_ids(cat_db *db, int64_t *ids, int max)
     return n;
 }
 
+int cat_meetings_list(cat_db *db, const char *region, int limit, json_t **out)
+{
+    /* Owned within region, or sent to a station within it (a county
+     * office follows the province's meeting in its villages). */
+    static const char sql[] =
+        "WITH RECURSIVE sub(id) AS (SELECT id FROM sites WHERE code = ?1 "
+        "UNION ALL SELECT s.id FROM sites s JOIN sub ON s.parent_id = sub.id) "
+        "SELECT " MEETING_COLS " FROM meetings m JOIN sites s ON s.id = "
+        "m.owner_id WHERE m.owner_id IN (SELECT id FROM sub) OR EXISTS "
+        "(SELECT 1 FROM meeting_sites ms JOIN sub ON sub.id = ms.site_id "
+        "WHERE ms.meeting_id = m.id) ORDER BY m.id DESC LIMIT ?2";
+    sqlite3_stmt *st = cat_query(db, sql, "tI", region, limit);
+    json_t *arr = json_array(), *m;
+    int rc;
+
+    *out = NULL;
+    if (st == NULL || arr == NULL) {
+        cat_stmt_done(st);
+        json_decref(arr);
+        return st == NULL ? YL_EDB : cat_fail(db, -ENOMEM, "out of memory");
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        m = meeting_json(st);
+        if (m == NULL || json_array_append_new(arr, m) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    cat_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return cat_err(db, rc, "meetings list");
+    }
+    *out = arr;
+    return 0;
+}
+
 /* ---- create ---- */
 
 struct create_arg {

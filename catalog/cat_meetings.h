@@ -68,6 +68,11 @@ int cat_meetings_get(cat_db *db, int64_t id, json_t **out);
  * NULL when there is none. 0 or a negative yl code. */
 int cat_meetings_current(cat_db *db, const char *site, json_t **out);
 
+/* Reader. The newest meetings (at most limit) owned by a region within
+ * region or sent to a station within it, as a JSON array of
+ * cat_meetings_get's form, into *out (caller decrefs). */
+int cat_meetings_list(cat_db *db, const char *region, int limit, json_t **out);
+
 /* Reader. Ids of meetings in state "live" (at most max): those a restart
  * found live. Returns how many, or a negative yl code. */
 int cat_meetings_live_ids(cat_db *db, int64_t *ids, int max);

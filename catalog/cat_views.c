@@ -46,7 +46,8 @@ typedef struct view_ev {
     uint64_t khash;
     int64_t seq;
     int64_t site_id;
-    int64_t lesson;
+    int64_t lesson;  /* 0 for an event of kind live */
+    int64_t meeting; /* kind live (cat_attend.c): the meeting, else 0 */
     int kind;
     double pos;
     int64_t ts; /* -1: absent */
@@ -164,11 +165,26 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
                     scope);
     e->site_id = strtoll(s, NULL, 10);
 
-    v = json_object_get(o, "lesson");
-    if (!json_is_integer(v) || json_integer_value(v) <= 0)
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].lesson: want a lesson id (integer > 0)", i);
-    e->lesson = json_integer_value(v);
+    /* A lesson, or (kind live) a meeting: exactly one of the two. */
+    v = json_object_get(o, "meeting");
+    e->meeting = 0;
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            return perr(err, errlen, YL_EINVAL,
+                        "events[%d].meeting: want a meeting id (integer > 0)",
+                        i);
+        if (json_object_get(o, "lesson") != NULL)
+            return perr(err, errlen, YL_EINVAL,
+                        "events[%d]: name a lesson or a meeting, not both", i);
+        e->meeting = json_integer_value(v);
+        e->lesson = 0;
+    } else {
+        v = json_object_get(o, "lesson");
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            return perr(err, errlen, YL_EINVAL,
+                        "events[%d].lesson: want a lesson id (integer > 0)", i);
+        e->lesson = json_integer_value(v);
+    }
 
     v = json_object_get(o, "kind");
     s = json_is_string(v) ? json_string_value(v) : "";
@@ -830,14 +846,31 @@ static double session_credit(vsess *s, vsite *t, double claim,
     return want > s->watched ? want - s->watched : 0;
 }
 
-/* Every event must name a known station and lesson, and a session must
- * keep its site and lesson. Nothing is written here. */
+/* An event of kind live as cat_attend.c takes it (borrowing e's strings). */
+static const cat_attend_ev *attend_ev(const view_ev *e, cat_attend_ev *out)
+{
+    out->skey = e->skey;
+    out->client = e->client;
+    out->seq = e->seq;
+    out->site_id = e->site_id;
+    out->meeting = e->meeting;
+    out->ts = e->ts;
+    out->recv_ms = e->recv_ms;
+    out->kind = e->kind;
+    return out;
+}
+
+/* Every event must name a known station and lesson (or, kind live, a
+ * started meeting sent to that station: cat_attend_check), and a session
+ * must keep its site and lesson (or meeting). Nothing is written here. */
 static int validate(cat_db *db, struct cat_vctx *v, const cat_view_batch *b)
 {
+    cat_attend_ev ae;
+
     for (int i = 0; i < b->n; i++) {
         const view_ev *e = &b->ev[i];
         vlesson *l;
-        vsess *s;
+        vsess *s = NULL;
         int rc, idx;
 
         idx = find_site(db, v, e->site_id);
@@ -848,26 +881,41 @@ static int validate(cat_db *db, struct cat_vctx *v, const cat_view_batch *b)
             return cat_fail(db, YL_EINVAL,
                             "events[%d].site: %lld is not a station", i,
                             (long long)e->site_id);
-        rc = get_lesson(db, v, e->lesson, &l);
-        if (rc == YL_ENOTFOUND)
-            return cat_fail(db, YL_EINVAL,
-                            "events[%d].lesson: unknown lesson %lld", i,
-                            (long long)e->lesson);
-        if (rc < 0)
-            return rc;
-        rc = find_sess(db, v, e, &s);
-        if (rc < 0)
-            return rc;
+        if (e->meeting != 0) {
+            rc = find_sess(db, v, e, &s);
+            if (rc == 0 && s != NULL)
+                return cat_fail(db, YL_EINVAL,
+                                "events[%d].meeting: session \"%s\" belongs "
+                                "to lesson %lld",
+                                i, e->skey, (long long)s->lesson);
+            if (rc == 0)
+                rc = cat_attend_check(db, i, attend_ev(e, &ae));
+            if (rc < 0)
+                return rc;
+        } else {
+            rc = get_lesson(db, v, e->lesson, &l);
+            if (rc == YL_ENOTFOUND)
+                return cat_fail(db, YL_EINVAL,
+                                "events[%d].lesson: unknown lesson %lld", i,
+                                (long long)e->lesson);
+            if (rc < 0)
+                return rc;
+            rc = find_sess(db, v, e, &s);
+            if (rc < 0)
+                return rc;
+        }
         if (s == NULL) {
             /* New session: its first event in this batch decides. */
             for (int j = 0; j < i; j++) {
                 const view_ev *f = &b->ev[j];
                 if (f->khash == e->khash && strcmp(f->skey, e->skey) == 0) {
-                    if (f->site_id != e->site_id || f->lesson != e->lesson)
+                    if (f->site_id != e->site_id || f->lesson != e->lesson ||
+                        f->meeting != e->meeting)
                         return cat_fail(db, YL_EINVAL,
                                         "events[%d]: session \"%s\" changes "
-                                        "site or lesson (see events[%d])",
-                                        i, e->skey, j);
+                                        "site or %s (see events[%d])",
+                                        i, e->skey,
+                                        e->meeting ? "meeting" : "lesson", j);
                     break;
                 }
             }
@@ -1150,7 +1198,13 @@ static int apply_batch(cat_db *db, const cat_view_batch *b, int *accepted,
     if (rc < 0)
         return rc;
     for (int i = 0; i < b->n; i++) {
-        rc = apply_one(db, v, &b->ev[i], accepted, dups, capped);
+        cat_attend_ev ae;
+
+        if (b->ev[i].meeting != 0)
+            rc =
+                cat_attend_apply(db, attend_ev(&b->ev[i], &ae), accepted, dups);
+        else
+            rc = apply_one(db, v, &b->ev[i], accepted, dups, capped);
         if (rc < 0) {
             v->poisoned = true; /* deltas are half-applied */
             cat_tx_poison(db);

@@ -39,6 +39,12 @@
  *   completion (so completions / sessions <= 1 for any range). Watched
  *   seconds go to the day each event was received.
  * - Lessons that were deleted still accept events (history is kept).
+ * - Kind live (meeting attendance, cat_attend.h): an event may name
+ *   "meeting" instead of "lesson" (exactly one). It rides in the same
+ *   batch, validation and transaction, but is checked and stored by
+ *   cat_attend.c (a started meeting sent to the event's site; one session
+ *   per device; no holes: a seq at or below the highest is a duplicate)
+ *   and touches no lesson rollup, activity or active view.
  * - Active (cat_stats_now): the session's newest event was committed within
  *   active_window_s (commit follows receipt by the writer's queueing,
  *   milliseconds) and it was not an "end". */

@@ -20,8 +20,11 @@
 
 #include <jansson.h>
 
+#include "catalog/cat_attend.h"
+#include "catalog/cat_code.h"
 #include "catalog/cat_meetings.h"
 #include "catalog/cat_tokens.h"
+#include "common/yl_buf.h"
 #include "common/yl_err.h"
 #include "common/yl_fs.h"
 #include "common/yl_log.h"
@@ -86,7 +89,7 @@ static json_t *frame_of(const json_t *mt, const char *state)
 
 /* ---- messages to the loop ---- */
 
-enum { M_CREATE, M_START, M_STOP, M_FAIL, M_EVENT, M_REC };
+enum { M_CREATE, M_START, M_STOP, M_FAIL, M_EVENT, M_REC, M_HEAD };
 
 typedef struct mmsg {
     str_msg base;
@@ -510,6 +513,9 @@ static void mmsg_run(str_server *srv, str_msg *m)
         YL_LOGI("str", "[meeting=%" PRId64 "] ended", id);
         reply_meeting(srv, d->serial, 200, d->meeting);
         break;
+    case M_HEAD:
+        reply_meeting(srv, d->serial, 200, d->meeting);
+        break;
     case M_FAIL:
         break;
     }
@@ -694,7 +700,7 @@ static void add_health(str_server *srv, json_t *mt)
 
 int str_meetings_get(str_req *r)
 {
-    json_t *mt = NULL;
+    json_t *mt = NULL, *att = NULL;
     int rc;
 
     if (!r->has_token)
@@ -711,6 +717,15 @@ int str_meetings_get(str_req *r)
                           json_string_value(json_object_get(mt, "owner"))) != 1)
         json_object_del(mt, "source");
     add_health(r->srv, mt);
+    /* Attendance within what the token sees: its region, or its own
+     * station for a site token. */
+    rc = cat_attend_totals(r->srv->rd, r->id, r->tok.scope, &att);
+    if (rc < 0) {
+        json_decref(mt);
+        return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    }
+    json_object_set_new(att, "region", json_string(r->tok.scope));
+    json_object_set_new(mt, "attendance", att);
     return str_api_reply_json(r, 200, mt);
 }
 
@@ -748,6 +763,259 @@ int str_meetings_current(str_req *r)
     }
     return str_api_reply_json(
         r, 200, json_pack("{s:o}", "meeting", mt != NULL ? mt : json_null()));
+}
+
+/* ---- attendance ---- */
+
+/* 0 when admin or viewer token r may read meeting r->id's attendance: its
+ * region holds the meeting's owner or some of its stations. Else 1 and
+ * the answer in *ret (401, 403, 404). */
+static int attend_visible(str_req *r, int *ret)
+{
+    json_t *mt = NULL, *tot = NULL;
+    const char *owner;
+    int rc, n;
+
+    if (!r->has_token) {
+        *ret = str_reply_error(r, 401, "unauthorized",
+                               "attendance needs a token (Authorization: "
+                               "Bearer ...)");
+        return 1;
+    }
+    if (r->tok.role == CAT_ROLE_SITE) {
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "attendance is for admin and viewer tokens");
+        return 1;
+    }
+    rc = cat_meetings_get(r->srv->rd, r->id, &mt);
+    if (rc < 0) {
+        *ret = str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+        return 1;
+    }
+    owner = json_string_value(json_object_get(mt, "owner"));
+    rc = cat_tokens_allows(r->srv->rd, &r->tok, owner ? owner : "");
+    if (rc != 1)
+        rc = cat_attend_totals(r->srv->rd, r->id, r->tok.scope, &tot);
+    n = tot != NULL ? (int)json_integer_value(json_object_get(tot, "targeted"))
+                    : 1;
+    json_decref(tot);
+    if (rc < 0) {
+        *ret = str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    } else if (n == 0) {
+        *ret = str_reply_error(r, 403, "forbidden",
+                               "meeting %" PRId64 " belongs to region %s and "
+                               "is sent to no station of this token's region "
+                               "%s",
+                               r->id, owner ? owner : "?", r->tok.scope);
+    }
+    json_decref(mt);
+    return rc < 0 || n == 0;
+}
+
+/* One CSV field: quoted when it holds a comma, quote or line break. */
+static void csv_field(yl_buf *b, const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\r\n") != NULL) {
+        yl_buf_putc(b, '"');
+        for (; *s; s++) {
+            if (*s == '"')
+                yl_buf_putc(b, '"');
+            yl_buf_putc(b, *s);
+        }
+        yl_buf_putc(b, '"');
+    } else {
+        yl_buf_put(b, s, strlen(s));
+    }
+    yl_buf_put(b, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+static void csv_num(yl_buf *b, const json_t *v, bool last)
+{
+    char n[32] = "";
+
+    if (json_is_integer(v))
+        snprintf(n, sizeof(n), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(n, sizeof(n), "%.3f", json_real_value(v));
+    csv_field(b, n, last);
+}
+
+/* The report as CSV for Excel: UTF-8 with a byte order mark (as the
+ * admin console's exports, admin.js toCSV), CRLF lines; the stations
+ * when the report has them, else the child regions. */
+static int attend_csv(str_req *r, const json_t *rep)
+{
+    static const char *const kid_cols[] = {"targeted", "attended", "share",
+                                           "watched_h", "headcount"};
+    static const char *const site_cols[] = {"joined_ms", "left_ms", "watched_s",
+                                            "devices", "headcount"};
+    const json_t *sites = json_object_get(rep, "sites"), *row;
+    const char *const *cols = sites != NULL ? site_cols : kid_cols;
+    char extra[160];
+    yl_buf b = YL_BUF_INIT;
+    size_t i;
+    int ret;
+
+    yl_buf_put(&b, "\xEF\xBB\xBF", 3);
+    yl_buf_printf(&b, "%s\r\n",
+                  sites != NULL
+                      ? "代码,名称,加入时间(ms),离开时间(ms),收看秒数,设备数,"
+                        "到会人数"
+                      : "代码,名称,应到站点,实到站点,到会率,收看小时,"
+                        "到会人数");
+    json_array_foreach(sites != NULL ? sites : json_object_get(rep, "children"),
+                       i, row)
+    {
+        csv_field(&b, json_string_value(json_object_get(row, "code")), false);
+        csv_field(&b, json_string_value(json_object_get(row, "name")), false);
+        for (int k = 0; k < 5; k++)
+            csv_num(&b, json_object_get(row, cols[k]), k == 4);
+    }
+    if (b.err < 0) {
+        yl_buf_free(&b);
+        return str_reply_error(r, 500, "internal", "out of memory");
+    }
+    snprintf(extra, sizeof(extra),
+             "Content-Disposition: attachment; "
+             "filename=\"meeting-%" PRId64 "-%s.csv\"\r\n",
+             r->id, json_string_value(json_object_get(rep, "region")));
+    ret = str_reply(r, 200, "text/csv; charset=utf-8", b.s, b.len, extra);
+    yl_buf_free(&b);
+    return ret;
+}
+
+int str_meetings_attendance(str_req *r)
+{
+    char region[32], fmt[8], sites[4];
+    json_t *rep = NULL;
+    int rc, ret;
+    bool csv, with_sites;
+
+    if (attend_visible(r, &ret))
+        return ret;
+    if (str_req_query(r, "region", region, sizeof(region)) <= 0)
+        snprintf(region, sizeof(region), "%s", r->tok.scope);
+    else if (cat_code_level(region) < 0)
+        return str_reply_error(r, 400, "invalid",
+                               "region: not a division code");
+    else if (str_api_need_within(r, region, &ret))
+        return ret;
+    csv = str_req_query(r, "format", fmt, sizeof(fmt)) > 0;
+    if (csv && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
+        return str_reply_error(r, 400, "invalid",
+                               "format: want \"csv\" or \"json\"");
+    csv = csv && strcmp(fmt, "csv") == 0;
+    with_sites = str_req_query(r, "sites", sites, sizeof(sites)) > 0 &&
+                 strcmp(sites, "0") != 0;
+    rc = cat_attend_report(r->srv->rd, r->id, region, with_sites, &rep);
+    if (rc < 0)
+        return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    if (!csv)
+        return str_api_reply_json(r, 200, rep);
+    ret = attend_csv(r, rep);
+    json_decref(rep);
+    return ret;
+}
+
+int str_meetings_list(str_req *r)
+{
+    char region[32];
+    json_t *arr = NULL, *m, *att;
+    size_t i;
+    int rc, ret, limit = 0;
+
+    if (!r->has_token)
+        return str_reply_error(r, 401, "unauthorized",
+                               "meetings need a token (Authorization: "
+                               "Bearer ...)");
+    if (r->tok.role == CAT_ROLE_SITE)
+        return str_reply_error(r, 403, "forbidden",
+                               "the list of meetings is for admin and viewer "
+                               "tokens (a station asks for "
+                               "/api/v1/meetings/current)");
+    if (str_req_query(r, "region", region, sizeof(region)) <= 0)
+        snprintf(region, sizeof(region), "%s", r->tok.scope);
+    else if (cat_code_level(region) < 0)
+        return str_reply_error(r, 400, "invalid",
+                               "region: not a division code");
+    else if (str_api_need_within(r, region, &ret))
+        return ret;
+    if (str_api_qint(r, "limit", 1, 100, &limit, &ret) < 0)
+        return ret;
+    rc = cat_meetings_list(r->srv->rd, region, limit ? limit : 20, &arr);
+    /* Each with its attendance within region; never the source URI (it
+     * may hold a passphrase: GET /api/v1/meetings/{id} gives it to the
+     * owner's admins). */
+    json_array_foreach(arr, i, m)
+    {
+        if (rc < 0)
+            break;
+        json_object_del(m, "source");
+        add_health(r->srv, m);
+        rc = cat_attend_totals(r->srv->rd,
+                               json_integer_value(json_object_get(m, "id")),
+                               region, &att);
+        if (rc == 0)
+            json_object_set_new(m, "attendance", att);
+    }
+    if (rc < 0) {
+        json_decref(arr);
+        return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
+    }
+    return str_api_reply_json(
+        r, 200, json_pack("{s:s, s:o}", "region", region, "meetings", arr));
+}
+
+int str_meetings_headcount(str_req *r)
+{
+    if (!r->has_token)
+        return str_reply_error(r, 401, "unauthorized",
+                               "a headcount needs a token (Authorization: "
+                               "Bearer ...)");
+    if (r->tok.role == CAT_ROLE_VIEWER)
+        return str_reply_error(r, 403, "forbidden",
+                               "a viewer token cannot enter a headcount");
+    return str_body_begin(r, STR_BODY_JSON, 4096);
+}
+
+int str_meetings_headcount_body(str_req *r)
+{
+    json_error_t jerr;
+    char site[CAT_CODE_MAX + 8], err[256];
+    json_t *in;
+    mmsg *d;
+    int count, rc, ret = 0;
+
+    in = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES,
+                    &jerr);
+    if (in == NULL)
+        return str_reply_error(r, 400, "malformed_json",
+                               "body is not JSON: %s (line %d, column %d)",
+                               jerr.text, jerr.line, jerr.column);
+    rc = cat_attend_headcount_check(in, site, sizeof(site), &count, err,
+                                    sizeof(err));
+    json_decref(in);
+    if (rc < 0)
+        return str_reply_error(r, 400, "invalid", "%s", err);
+    /* A station enters its own count; an admin any within its region. */
+    if (r->tok.role == CAT_ROLE_SITE && strcmp(site, r->tok.scope) != 0)
+        return str_reply_error(r, 403, "forbidden",
+                               "the site token of %s cannot enter the "
+                               "headcount of %s",
+                               r->tok.scope, site);
+    if (r->tok.role != CAT_ROLE_SITE && str_api_need_within(r, site, &ret))
+        return ret;
+    d = mmsg_new(r->srv, r->serial, M_HEAD);
+    if (d == NULL)
+        return str_reply_error(r, 500, "internal", "out of memory");
+    if (cat_attend_headcount_submit(r->srv->w, r->id, site, count, writer_done,
+                                    d) < 0) {
+        mmsg_free(&d->base);
+        return str_reply_error(r, 503, "unavailable",
+                               "the server is stopping; retry");
+    }
+    str_waiting_add(r->srv, r);
+    return 0;
 }
 
 /* ---- set-up ---- */

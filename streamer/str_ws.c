@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "catalog/cat_attend.h"
 #include "catalog/cat_jobs.h"
 #include "catalog/cat_notices.h"
 #include "catalog/cat_sites.h"
@@ -622,7 +623,7 @@ static json_t *presence_snapshot(str_ws *ws)
 
 static json_t *stats_now(str_ws *ws)
 {
-    json_t *o = NULL;
+    json_t *o = NULL, *m = NULL;
     int64_t now = cat_now_ms();
     double h = 0;
 
@@ -634,6 +635,11 @@ static json_t *stats_now(str_ws *ws)
     if (cat_stats_hours_today(ws->srv->rd, ws->region, now, &h) == 0)
         json_object_set_new(o, "hours_today",
                             json_real((double)llround(h * 100) / 100));
+    /* The live meeting's attendance in the region ("meeting": null when
+     * none runs): one probe of meetings.state while nothing is live. */
+    if (cat_attend_live(ws->srv->rd, ws->region, &m) < 0)
+        m = NULL;
+    json_object_set_new(o, "meeting", m != NULL ? m : json_null());
     return o;
 }
 

@@ -76,10 +76,15 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len);
 int str_meetings_post(str_req *r);      /* POST /api/v1/meetings: head */
 int str_meetings_post_body(str_req *r); /* ... its body is whole */
 int str_meetings_get(str_req *r);       /* GET /api/v1/meetings/{id} */
+int str_meetings_list(str_req *r);      /* GET /api/v1/meetings */
 int str_meetings_current(str_req *r);   /* GET /api/v1/meetings/current */
 int str_meetings_start(str_req *r);     /* POST .../meetings/{id}/start */
 int str_meetings_stop(str_req *r);      /* POST .../meetings/{id}/stop */
-int str_live_files(str_req *r);         /* GET /live/<id>/<file> */
+/* GET .../meetings/{id}/attendance[?region=&sites=1&format=csv] */
+int str_meetings_attendance(str_req *r);
+int str_meetings_headcount(str_req *r);      /* POST .../{id}/headcount */
+int str_meetings_headcount_body(str_req *r); /* ... its body is whole */
+int str_live_files(str_req *r);              /* GET /live/<id>/<file> */
 /* The i-th running meeting (not stopping): its "meeting" frame (state
  * live) and targets, borrowed; false past the last. For a site that says
  * hello during a meeting. */

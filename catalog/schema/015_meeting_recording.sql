@@ -1,6 +1,6 @@
--- 014_meeting_recording.sql - what became of a meeting's recording (issue
+-- 015_meeting_recording.sql - what became of a meeting's recording (issue
 -- 13): the lesson and transcode job made from it when it stopped, or why
--- there is none. (Numbered 015 on main: 014 is another change's.)
+-- there is none.
 --   rec_state NULL     never ended since this step (or never started)
 --             'job'    rec_lesson_id/rec_job_id hold the lesson and its job
 --             'none'   stopped before a whole segment was recorded

@@ -271,6 +271,34 @@ test('statistics: the ranking in scope, and CSV for Excel', async () => {
   await p.click('.tab[data-tab="notices"]');
 });
 
+test('meetings: the 会议 tab, attendance down to the stations, and CSV', async () => {
+  const p = srv.adminPage.page;
+  const admin = srv.cli('token', 'create', '--role', 'admin', '--scope', '53');
+  const m = await srv.api('POST', '/api/v1/meetings', { token: admin, json: { title: '全省部署会', targets: ['532901104'], source: 'test:' } });
+  assert.equal(m.status, 201, m.text);
+  const id = m.body.id;
+  const hc = await srv.api('POST', `/api/v1/meetings/${id}/headcount`, { token: srv.siteToken, json: { site: srv.site, count: 23 } });
+  assert.equal(hc.status, 200, hc.text);
+  await p.click('.tab[data-tab="meetings"]');
+  const row = `#meetings tr[data-meeting="${id}"]`;
+  await p.waitForSelector(row);
+  assert.deepEqual(await p.$eval(row, (r) => [...r.cells].map((c) => c.textContent)),
+    [String(id), '全省部署会', '未开始', String(m.body.n_sites), '0', '0.0%', '0.00', '23'], 'the meeting with its attendance');
+  await p.click(`${row} a`);
+  for (const code of ['5329', '532901', '532901104']) {
+    await p.waitForSelector(`#attendance-table tr[data-code="${code}"] a`);
+    await p.click(`#attendance-table tr[data-code="${code}"] a`);
+  }
+  await p.waitForSelector(`#attendance-table tr[data-code="${srv.site}"]`);
+  assert.equal(await p.$eval(`#attendance-table tr[data-code="${srv.site}"]`, (r) => r.cells[5].textContent), '23', 'the station\'s headcount');
+  const [dl] = await Promise.all([p.waitForEvent('download'), p.click('#attendance a.button')]);
+  const csv = fs.readFileSync(await dl.path());
+  assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 with a BOM (Excel)');
+  assert.match(csv.toString('utf8'), /^\ufeff代码,名称,加入时间/, 'the stations\' CSV header');
+  assert.match(csv.toString('utf8'), new RegExp(`${srv.site},[^,]+,,,0,0,23`), 'the station\'s row');
+  await p.click('.tab[data-tab="notices"]');
+});
+
 test('a county admin sees its own county only', async () => {
   const b = await signIn('dalishi', 'county-pass');
   const p = b.page;

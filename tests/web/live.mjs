@@ -3,7 +3,9 @@
 // on the lesson list when a meeting sent to its prefecture starts; it goes
 // to the meeting by itself on the channel's "meeting" message, hls.js
 // plays the live HLS in the site's language (Tibetan), a viewer switches
-// to Mandarin, and when the meeting stops the TV goes back to the list.
+// to Mandarin, its attendance (start and beats of kind live) is recorded,
+// a cadre enters the headcount on the page, and when the meeting stops the
+// TV goes back to the list.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -37,7 +39,7 @@ test('a TV joins a live meeting by itself, switches language, and leaves', async
   const b = await browser();
   const { page } = b;
   try {
-    await page.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}&tv=1`);
+    await page.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}&tv=1&beat=1`);
     await until(async () => page.evaluate(() => !!(window.yl.view && window.yl.view.ids)), 15000, 'the lesson list');
     // Give the channel its welcome before the meeting starts.
     await page.waitForTimeout(1500);
@@ -57,6 +59,26 @@ test('a TV joins a live meeting by itself, switches language, and leaves', async
     const t1 = (await view(page)).t;
     await until(async () => (await view(page)).t > t1 + 1, 10000, 'playback after the switch');
     log('switched to Mandarin and still playing');
+
+    // Attendance: the TV's start and beats (kind live) reach its station's
+    // row, and a cadre enters the headcount on the page.
+    const mine = async () => {
+      const r = await srv.api('GET', `/api/v1/meetings/${id}/attendance?region=5333&sites=1`, { token: srv.admin });
+      assert.equal(r.status, 200, r.text);
+      return { totals: r.body.totals, site: r.body.sites.find((x) => x.code === srv.site) };
+    };
+    let a;
+    await until(async () => {
+      a = await mine();
+      return a.site.devices === 1 && a.site.watched_s >= 2;
+    }, 15000, () => `attendance of the TV (last ${JSON.stringify(a)})`, 500);
+    assert.equal(a.totals.attended, 1, 'one station attended');
+    assert.ok(a.site.joined_ms > 0 && a.site.left_ms >= a.site.joined_ms);
+    log(`attendance: ${a.site.watched_s} s on ${a.site.devices} device`);
+    await page.fill('.live-head input', '23');
+    await page.click('.live-head button');
+    await until(async () => (await mine()).site.headcount === 23, 10000, 'the headcount entered on the page');
+    log('headcount 23 entered on the live page');
 
     const sp = await srv.api('POST', `/api/v1/meetings/${id}/stop`, { token: srv.admin });
     assert.equal(sp.status, 200, sp.text);

@@ -84,6 +84,16 @@ test('events carry the contract fields, seq counts up, nothing before start or a
   assert.equal(q.length, 3);
 });
 
+test('kind live: a meeting instead of a lesson, and a resumed session continues its seq', () => {
+  const q = new ViewQueue({ storage: memStorage(), fetchFn: fakeServer().fetch, auth: () => null });
+  const s = new ViewSession({ queue: q, site: '532901104201', meeting: 9, client: 'tv', id: 'd3b0', seq: 4 });
+  const e = s.event('start', { position_s: 0 });
+  assert.equal(e.meeting, 9);
+  assert.equal('lesson' in e, false, 'no lesson key: the server takes exactly one');
+  assert.equal(e.session, 'd3b0');
+  assert.equal(e.seq, 5, 'after the stored seq');
+});
+
 test('queue: sent in order with the bearer token, removed only when acknowledged', async () => {
   const st = memStorage();
   const srv = fakeServer();

@@ -13,6 +13,8 @@
 //     colour changes, the lesson is listed with its language, the ticker
 //     names the village; a click drills down to 大理州's 12 counties;
 //   - memory: the JS heap after a GC stays flat over many pushed deltas;
+//   - a live meeting: its attended/targeted stations change with live
+//     events (kind live) and go when it ends;
 //   - the server restarts: the wall reconnects and shows the figures again.
 // Writes wall.png (1920x1080) to YL_SCREENSHOTS (docs/screenshots/ when
 // run for the docs).
@@ -253,6 +255,37 @@ test('memory: the JS heap stays flat over many pushed deltas', async () => {
   assert.ok(draws <= secs + 1, `at most one draw a second (${draws} in ${secs.toFixed(1)} s)`);
   assert.ok(h1 - h0 < 2e6, `heap growth under 2 MB: ${h0} -> ${h1}`);
   await cdp.detach();
+});
+
+test('a live meeting: its attendance on the wall changes with the stations\' beats', async () => {
+  const p = b.page;
+  const town = '532901104'; // 喜洲镇
+  const m = await srv.api('POST', '/api/v1/meetings', { token: srv.admin, json: { title: '全省部署会', targets: [town], source: 'test:' } });
+  assert.equal(m.status, 201, m.text);
+  const id = m.body.id;
+  const n = m.body.n_sites;
+  assert.equal(await p.locator('#k-meet').isHidden(), true, 'no meeting figure before the start');
+  const st = await srv.api('POST', `/api/v1/meetings/${id}/start`, { token: srv.admin });
+  assert.equal(st.status, 200, st.text);
+  try {
+    await until(async () => (await text(p, '#k-meet-v').catch(() => '')) === `0/${n}`, 10000, async () => `0/${n} attended when it starts (shows ${await text(p, '#k-meet-v').catch(() => '?')})`);
+    const live = async (site, session) => {
+      const ev = { session, seq: 1, site, meeting: id, kind: 'start', position_s: 0, client: 'tv' };
+      const r = await srv.api('POST', '/api/v1/views', { token: srv.admin, json: { events: [ev] } });
+      assert.equal(r.status, 200, `POST /api/v1/views: ${r.text}`);
+    };
+    const vills = srv.sqlRows(`SELECT code FROM sites WHERE level=5 AND code LIKE '${town}%' ORDER BY code LIMIT 2`).map((r) => r.code);
+    await live(vills[0], 'wall-m1');
+    await until(async () => (await text(p, '#k-meet-v')) === `1/${n}`, 5000, async () => `1/${n} attended (shows ${await text(p, '#k-meet-v')})`);
+    await live(vills[1], 'wall-m2');
+    await until(async () => (await text(p, '#k-meet-v')) === `2/${n}`, 5000, async () => `2/${n} attended (shows ${await text(p, '#k-meet-v')})`);
+    assert.match(await text(p, '#k-meet-s'), /全省部署会/, 'the meeting\'s title');
+    log(`meeting attendance on the wall: ${await text(p, '#k-meet-v')} ${await text(p, '#k-meet-s')}`);
+  } finally {
+    const sp = await srv.api('POST', `/api/v1/meetings/${id}/stop`, { token: srv.admin });
+    assert.equal(sp.status, 200, sp.text);
+  }
+  await until(async () => p.locator('#k-meet').isHidden(), 5000, 'the meeting figure goes when it ends');
 });
 
 test('the server restarts: the wall reconnects and shows the figures again', async () => {

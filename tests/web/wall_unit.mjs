@@ -35,6 +35,16 @@ test('presence and stats: a snapshot, then deltas of what changed', () => {
   // Many deltas: the maps keep one entry per region, whatever the count.
   for (let i = 0; i < 10000; i++) f.applyPresence({ type: 'presence', online: i % 7, children: { 5329: i % 5 } });
   assert.equal(f.presence.size, 1);
+  // The live meeting's attendance: kept across deltas without the key,
+  // replaced when it changes, gone with null.
+  assert.equal(f.meeting, null);
+  f.applyStats({ type: 'stats', meeting: { id: 3, title: '部署会', targeted: 14, attended: 1, share: 1 / 14 } });
+  f.applyStats({ type: 'stats', active_sessions: 6 });
+  assert.equal(f.meeting.attended, 1);
+  f.applyStats({ type: 'stats', meeting: { id: 3, title: '部署会', targeted: 14, attended: 2, share: 2 / 14 } });
+  assert.equal(f.meeting.attended, 2);
+  f.applyStats({ type: 'stats', meeting: null });
+  assert.equal(f.meeting, null);
 });
 
 test('composite ranking: four measures scaled to the best, the last marked', () => {

@@ -101,7 +101,9 @@ for (const b of document.querySelectorAll('.tab')) {
     $('tab-notices').hidden = b.dataset.tab !== 'notices';
     $('tab-stats').hidden = b.dataset.tab !== 'stats';
     $('tab-stations').hidden = b.dataset.tab !== 'stations';
+    $('tab-meetings').hidden = b.dataset.tab !== 'meetings';
     if (b.dataset.tab === 'stations') loadPresence(S.sbRegion);
+    if (b.dataset.tab === 'meetings') loadMeetings();
     if (b.dataset.tab === 'stats' && !S.ranking) loadRanking();
   });
 }
@@ -710,6 +712,69 @@ $('st-csv').addEventListener('click', () => {
   if (!S.ranking) return;
   download(rankingCSV(S.ranking), `排名-${S.ranking.region.name}-${S.ranking.from}-${S.ranking.to}.csv`);
 });
+
+// ---- meetings: state and attendance, per child region, CSV ----
+
+const MSTATE = { scheduled: '未开始', live: '直播中', ended: '已结束', failed: '失败' };
+
+async function loadMeetings() {
+  const err = $('mt-err');
+  err.textContent = '';
+  try {
+    const r = await api('GET', '/api/v1/meetings');
+    $('meetings').tBodies[0].replaceChildren(...r.meetings.map((m) => {
+      const a = m.attendance || {};
+      return el('tr', { 'data-meeting': m.id },
+        el('td', {}, String(m.id)),
+        el('td', {}, el('a', { href: '#', onclick: (e) => { e.preventDefault(); showAttendance(m.id, ''); } }, m.title || `会议 ${m.id}`)),
+        el('td', { class: `state ${m.state}` }, MSTATE[m.state] || m.state),
+        el('td', { class: 'num' }, String(a.targeted || 0)), el('td', { class: 'num attended' }, String(a.attended || 0)),
+        el('td', { class: 'num' }, pct(a.share)), el('td', { class: 'num' }, hrs((a.watched_s || 0) / 3600)),
+        el('td', { class: 'num' }, a.headcount_sites ? String(a.headcount) : '–'));
+    }));
+    if (S.meeting) showAttendance(S.meeting, S.meetingRegion || '');
+  } catch (e) {
+    err.textContent = `查询失败：${e.message}`;
+  }
+}
+
+// A meeting's attendance per child region of region (default: the
+// user's scope); a row opens its own region, down to the villages, where
+// the stations are listed with their devices and headcount. The CSV
+// comes from the server (UTF-8 with BOM, docs/api.md).
+async function showAttendance(id, region) {
+  S.meeting = id;
+  S.meetingRegion = region;
+  const at = region || S.user.scope;
+  const sites = at.length >= 9;
+  const box = $('attendance');
+  try {
+    const r = await api('GET', `/api/v1/meetings/${id}/attendance?region=${at}${sites ? '&sites=1' : ''}`);
+    const csv = (more) => el('a', { class: 'button', href: `/api/v1/meetings/${id}/attendance?region=${at}${more}&format=csv`, download: `会议${id}-到会-${at}${more ? '-站点' : ''}.csv` }, more ? '导出站点明细 CSV' : '导出 CSV');
+    const t = (ms) => (ms ? new Date(ms).toLocaleTimeString('zh-CN', { hour12: false }) : '–');
+    const table = sites
+      ? el('table', { id: 'attendance-table' }, el('thead', {}, el('tr', {}, ...['站点', '加入', '离开', '收看分钟', '设备数', '到会人数'].map((x) => el('th', {}, x)))),
+        el('tbody', {}, (r.sites || []).map((c) => el('tr', { 'data-code': c.code, class: c.joined_ms ? '' : 'unread' },
+          el('td', {}, c.name), el('td', {}, t(c.joined_ms)), el('td', {}, t(c.left_ms)), el('td', { class: 'num' }, String(Math.round((c.watched_s || 0) / 60))),
+          el('td', { class: 'num' }, String(c.devices || 0)), el('td', { class: 'num' }, c.headcount === null ? '–' : String(c.headcount))))))
+      : el('table', { id: 'attendance-table' }, el('thead', {}, el('tr', {}, ...['区域', '应到站点', '实到站点', '到会率', '收看小时', '到会人数'].map((x) => el('th', {}, x)))),
+        el('tbody', {}, (r.children || []).map((c) => el('tr', { 'data-code': c.code },
+          el('td', {}, el('a', { href: '#', onclick: (e) => { e.preventDefault(); showAttendance(id, c.code); } }, c.name)),
+          el('td', { class: 'num' }, String(c.targeted)), el('td', { class: 'num' }, String(c.attended)), el('td', { class: 'num' }, pct(c.share)),
+          el('td', { class: 'num' }, hrs(c.watched_h)), el('td', { class: 'num' }, String(c.headcount))))));
+    const tot = r.totals;
+    box.replaceChildren(
+      el('h3', {}, `《${r.title}》 ${at === S.user.scope ? '' : `${at} `}到会 ${tot.attended}/${tot.targeted}（${pct(tot.share)}）`),
+      at !== S.user.scope ? el('button', { onclick: () => showAttendance(id, parentCode(at)) }, '返回上级') : null,
+      sites ? csv('&sites=1') : csv(''), sites ? null : csv('&sites=1'), table);
+    box.hidden = false;
+  } catch (e) {
+    box.replaceChildren(el('p', { class: 'err' }, e.message));
+    box.hidden = false;
+  }
+}
+
+$('mt-reload').addEventListener('click', () => loadMeetings());
 
 // ---- start: resume a session after a reload ----
 

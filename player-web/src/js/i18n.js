@@ -95,6 +95,11 @@ const S = {
     liveWatch: '收看直播',
     liveEnded: '直播已结束',
     liveBadge: '直播',
+    headcount: '到会人数',
+    headcountSave: '登记',
+    headcountSaved: '已登记到会人数：{n}',
+    headcountBad: '请输入 0 到 10000 之间的整数',
+    headcountFailed: '登记失败：{why}',
   },
   en: {
     app: 'Yunling Classroom',
@@ -187,6 +192,11 @@ const S = {
     liveWatch: 'Watch live',
     liveEnded: 'The live meeting has ended',
     liveBadge: 'LIVE',
+    headcount: 'People present',
+    headcountSave: 'Save',
+    headcountSaved: 'Headcount saved: {n}',
+    headcountBad: 'Enter a whole number from 0 to 10000',
+    headcountFailed: 'Not saved: {why}',
   },
 };
 

@@ -7,6 +7,17 @@ import { t } from './i18n.js';
 import * as dev from './device.js';
 import { langName, pickLang } from './langs.js';
 import * as eng from './engine.js';
+import { BeatClock, ViewSession } from './views.js';
+
+// Attendance (issue 13): the page reports start/beat/end of kind live for
+// the meeting through the device's view queue (views.js, the same queue,
+// retries and beacon as lessons). One session per device and meeting, kept
+// in localStorage, so a reload or a return to the meeting continues it and
+// the server counts one device. Events go only for a meeting the server
+// says is live for this station (GET /api/v1/meetings/current): a batch is
+// all or nothing, and an event it refuses would take queued lesson events
+// with it.
+const SESSION_KEY = (id) => `yl.live.${id}`;
 
 export class LiveView {
   constructor(app, root, id, title) {
@@ -17,10 +28,96 @@ export class LiveView {
     this.video = h('video.live-video', { autoplay: true, playsInline: true, controls: true });
     this.langs = h('div.live-langs', { role: 'group' });
     this.title = h('h2.live-title', {}, h('span.live-badge', { text: t('liveBadge') }), ' ', title || '');
-    this.el = h('section.live', {}, this.title, this.video, this.langs);
+    this.head = h('form.live-head', { hidden: true, onsubmit: (e) => { e.preventDefault(); this.saveHeadcount(); } },
+      h('label', { for: 'live-head-n', text: t('headcount') }),
+      h('input', { id: 'live-head-n', type: 'number', min: '0', max: '10000', step: '1', inputmode: 'numeric' }),
+      h('button', { type: 'submit', text: t('headcountSave') }));
+    this.el = h('section.live', {}, this.title, this.video, this.langs, this.head);
+    this.session = null;
+    this.clock = new BeatClock({ intervalMs: app.beatMs || 15000, onBeat: () => this.event('beat') });
+    for (const ev of ['playing', 'pause', 'waiting', 'ended', 'emptied']) this.video.addEventListener(ev, () => this.onMedia());
     clear(root);
     root.append(this.el);
     this.start();
+    this.attend();
+  }
+
+  /** Starts the attendance session once the server confirms the meeting
+   * is live for this station (a station device only). */
+  async attend() {
+    const d = dev.device();
+    if (!d) return;
+    let cur = null;
+    try {
+      const res = await fetch('api/v1/meetings/current', { headers: { Authorization: `Bearer ${d.token}`, Accept: 'application/json' } });
+      if (res.ok) cur = (await res.json()).meeting;
+    } catch {
+      return; /* offline: no attendance to report from here */
+    }
+    if (this.closed || !cur || cur.id !== this.id) return;
+    let saved = null;
+    try {
+      saved = JSON.parse(localStorage.getItem(SESSION_KEY(this.id)) || 'null');
+    } catch {
+      saved = null;
+    }
+    const opts = { queue: this.app.queue, site: d.site, meeting: this.id, client: dev.clientKind() };
+    if (saved && typeof saved.id === 'string' && Number.isInteger(saved.seq)) Object.assign(opts, { id: saved.id, seq: saved.seq });
+    this.session = new ViewSession(opts);
+    this.head.hidden = false;
+    this.onMedia();
+  }
+
+  /** Playing time counts (BeatClock); the first playing frame starts. */
+  onMedia() {
+    const v = this.video;
+    const playing = !v.paused && !v.ended && v.readyState > 2;
+    if (playing && this.session && !this.session.started) this.event('start');
+    this.clock.setPlaying(playing && !!this.session);
+  }
+
+  event(kind) {
+    const s = this.session;
+    if (!s || !s.event(kind, { position_s: this.video.currentTime || 0, audio_lang: this.audioLang() || 'und', rendition: 'live' })) return;
+    try {
+      localStorage.setItem(SESSION_KEY(this.id), JSON.stringify({ id: s.id, seq: s.seq }));
+    } catch {
+      /* storage full: a reload counts as another device */
+    }
+    this.app.queue.flush();
+  }
+
+  /** POST /api/v1/meetings/{id}/headcount for this station. */
+  async saveHeadcount() {
+    const d = dev.device();
+    const input = this.head.querySelector('input');
+    const n = Number(input.value);
+    if (!d || input.value === '' || !Number.isInteger(n) || n < 0 || n > 10000) {
+      this.app.toast(t('headcountBad'));
+      return;
+    }
+    let res;
+    try {
+      res = await fetch(`api/v1/meetings/${this.id}/headcount`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${d.token}` },
+        body: JSON.stringify({ site: d.site, count: n }),
+      });
+    } catch (err) {
+      this.app.toast(t('headcountFailed', { why: err.message }));
+      return;
+    }
+    if (res.ok) {
+      this.app.toast(t('headcountSaved', { n }));
+      return;
+    }
+    let why = String(res.status);
+    try {
+      why = (await res.json()).error.message || why;
+    } catch {
+      /* not JSON */
+    }
+    this.app.toast(t('headcountFailed', { why }));
   }
 
   async start() {
@@ -94,6 +191,9 @@ export class LiveView {
 
   close() {
     this.closed = true;
+    this.clock.stop();
+    if (this.session && this.session.started) this.event('end');
+    this.session = null;
     if (this.hls) this.hls.destroy();
     this.hls = null;
     this.video.removeAttribute('src');

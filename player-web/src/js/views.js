@@ -339,16 +339,21 @@ export class BeatClock {
   }
 }
 
-/** One viewing session: one lesson played once on this page, start..end. */
+/** One viewing session: one lesson played once on this page, start..end;
+ * or (kind live, attendance) one device's watching of a live meeting: then
+ * `meeting` is given instead of `lesson`, and a session kept across page
+ * loads resumes with its id and last seq (the server takes a start on a
+ * known session as one more event). */
 export class ViewSession {
-  constructor({ queue, site, lesson, client, now = () => Date.now(), id = newSessionId() }) {
+  constructor({ queue, site, lesson, meeting, client, now = () => Date.now(), id = newSessionId(), seq = 0 }) {
     this.queue = queue;
     this.site = site;
     this.lesson = lesson;
+    this.meeting = meeting;
     this.client = client;
     this.now = now;
     this.id = id;
-    this.seq = 0;
+    this.seq = seq;
     this.started = false;
     this.ended = false;
   }
@@ -371,6 +376,10 @@ export class ViewSession {
       client: this.client,
       ts: this.now(),
     };
+    if (this.meeting) {
+      delete ev.lesson;
+      ev.meeting = this.meeting;
+    }
     this.queue.push(ev);
     return ev;
   }

@@ -18,6 +18,7 @@ export class Figures {
     this.hours = null; // watch hours credited today in the region (pushed)
     this.presence = new Map(); // child or grandchild code -> stations online
     this.watching = new Map(); // child or grandchild code -> stations watching
+    this.meeting = null; // the live meeting's {id, title, targeted, attended, share}
     this.updates = 0; // frames applied (tests)
   }
 
@@ -39,6 +40,8 @@ export class Figures {
     if (Array.isArray(m.lessons)) this.lessons = m.lessons;
     if (Array.isArray(m.starts)) this.starts = m.starts;
     if (typeof m.hours_today === 'number') this.hours = m.hours_today;
+    // Only in a frame where it changed; null when no meeting runs.
+    if ('meeting' in m) this.meeting = m.meeting && typeof m.meeting === 'object' ? m.meeting : null;
     if (m.snapshot) this.watching.clear();
     for (const k of ['items', 'grandchildren']) {
       if (!Array.isArray(m[k])) continue;

@@ -342,12 +342,24 @@ class Wall {
     $('k-watch').textContent = num(f.sessions);
     $('k-watch-s').textContent = `${num(f.sites)} 个站点`;
     $('k-hours').textContent = this.fig.hours === null ? '–' : this.fig.hours.toFixed(1);
+    this.drawMeeting();
     if (this.drawn && this.chart.getOption()) {
       this.chart.setOption({ series: [{ id: 'm', data: this.mode === 'map' ? this.mapData() : this.treeData() }] });
     }
     this.drawLessons();
     this.drawTicker();
     this.drawNotice();
+  }
+
+  /** The live meeting's attendance in the region (stats topic, pushed):
+   * attended / targeted stations and the share; hidden when none runs. */
+  drawMeeting() {
+    const m = this.fig.meeting;
+    $('k-meet').hidden = !m;
+    document.querySelector('.kpis').classList.toggle('has-meeting', !!m);
+    if (!m) return;
+    $('k-meet-v').textContent = `${num(m.attended)}/${num(m.targeted)}`;
+    $('k-meet-s').textContent = `${pct(m.share || 0)} 《${m.title || ''}》`;
   }
 
   title(id) {
