@@ -58,6 +58,32 @@ static int check_lang_map(cat_db *db, const json_t *m, const char *field)
     return 0;
 }
 
+/* inputs.burn: languages of inputs.subs, each once (--burn-subs). */
+static int check_burn(cat_db *db, const json_t *inputs)
+{
+    const json_t *b = json_object_get(inputs, "burn");
+    const json_t *subs = json_object_get(inputs, "subs");
+    size_t i, k;
+
+    if (b == NULL)
+        return 0;
+    if (!json_is_array(b))
+        return cat_fail(db, YL_EINVAL, "inputs.burn: want an array");
+    for (i = 0; i < json_array_size(b); i++) {
+        const char *lang = json_string_value(json_array_get(b, i));
+
+        if (lang == NULL || json_object_get(subs, lang) == NULL)
+            return cat_fail(db, YL_EINVAL,
+                            "burn_subs %s: no subs.%s file to burn in",
+                            lang ? lang : "?", lang ? lang : "LANG");
+        for (k = 0; k < i; k++)
+            if (strcmp(lang, json_string_value(json_array_get(b, k))) == 0)
+                return cat_fail(db, YL_EINVAL, "burn_subs %s: given twice",
+                                lang);
+    }
+    return 0;
+}
+
 static int check_new(cat_db *db, const cat_lesson_new *ln)
 {
     const char *k;
@@ -90,6 +116,8 @@ static int check_new(cat_db *db, const cat_lesson_new *ln)
     rc = check_lang_map(db, json_object_get(ln->inputs, "audio"), "audio");
     if (rc == 0)
         rc = check_lang_map(db, json_object_get(ln->inputs, "subs"), "subs");
+    if (rc == 0)
+        rc = check_burn(db, ln->inputs);
     if (rc == 0 && ln->course == NULL && ln->course_index != 0)
         rc = cat_fail(db, YL_EINVAL, "course_index: given without a course");
     if (rc == 0 && ln->uploads_dir == NULL)
@@ -592,7 +620,9 @@ out:
     "(SELECT x.id FROM lessons x WHERE x.course_id = l.course_id AND "         \
     "x.state = 'ready' AND (x.course_index, x.id) > "                          \
     "(l.course_index, l.id) ORDER BY x.course_index, x.id LIMIT 1), "          \
-    "json_type(l.meta, '$.poster') "                                           \
+    "json_type(l.meta, '$.poster'), "                                          \
+    "(SELECT json_group_array(json_extract(b.value, '$.lang')) "               \
+    "FROM json_each(l.meta, '$.burned') b) "                                   \
     "FROM lessons l LEFT JOIN courses c ON c.id = l.course_id "
 
 static json_t *parse_or(const char *s, json_t *dflt)
@@ -643,6 +673,11 @@ static json_t *item_from(sqlite3_stmt *st, const char *pref)
         "state", state, "created_ms", (json_int_t)sqlite3_column_int64(st, 6));
     if (item == NULL)
         return NULL;
+    /* Languages with a burned-in subtitle rung, each played from
+     * master-burn-LANG.m3u8 beside the master (docs/api.md). */
+    json_object_set_new(
+        item, "burned",
+        parse_or(ready ? cat_col_text(st, 18) : NULL, json_array()));
     /* Site ids are the numeric division codes. */
     json_object_set_new(item, "owner",
                         sqlite3_column_type(st, 10) == SQLITE_NULL

@@ -300,6 +300,15 @@ static int build_argv(job_argv *a, const char *dir, const json_t *inputs,
         rc |= av_add(a, "--subs");
         rc |= av_add(a, "%s=%s/%s", key, dir, json_string_value(v));
     }
+    {
+        size_t i;
+
+        json_array_foreach(json_object_get(inputs, "burn"), i, v)
+        {
+            rc |= av_add(a, "--burn-subs");
+            rc |= av_add(a, "%s", json_string_value(v));
+        }
+    }
     rc |= av_add(a, "-o");
     rc |= av_add(a, "%s", outdir);
     return rc ? -E2BIG : 0;

@@ -6,7 +6,9 @@
  * Fields (DESIGN.md): source (file), audio.LANG (file), subs.LANG (file),
  * title.LANG (text), category (text), audio_lang.N (text: the language
  * of the source's audio stream N, for untagged sources), course (text: a
- * course id or title) and course_index (text: the lesson's place in it).
+ * course id or title), course_index (text: the lesson's place in it) and
+ * burn_subs (text, repeatable: a language of a subs.LANG file to burn into
+ * a 480p rung, docs/transcode.md).
  * Anything else is a 400 and nothing is kept.
  *
  * Threads: service thread only (the lws body callbacks). */
@@ -45,7 +47,8 @@ enum part_kind {
     P_CATEGORY,
     P_AUDIO_LANG,
     P_COURSE,
-    P_COURSE_INDEX
+    P_COURSE_INDEX,
+    P_BURN
 };
 
 typedef struct str_upload {
@@ -64,6 +67,7 @@ typedef struct str_upload {
     int64_t synced;          /* writeback started up to here */
     char idem[IDEM_MAX + 1]; /* Idempotency-Key, or "" */
     json_t *titles, *audio, *subs, *audio_lang; /* owned */
+    json_t *burn;                               /* owned: ["bo", ...] */
     char source[96];
     char source_name[STR_MP_FILE_MAX];
     char category[TEXT_MAX + 1];
@@ -176,6 +180,8 @@ static int part_begin(void *ud, const char *name, const char *filename,
         up->kind = P_COURSE;
     } else if (strcmp(name, "course_index") == 0) {
         up->kind = P_COURSE_INDEX;
+    } else if (strcmp(name, "burn_subs") == 0) {
+        up->kind = P_BURN;
     } else if (strncmp(name, "audio_lang.", 11) == 0) {
         const char *d = name + 11;
 
@@ -195,7 +201,8 @@ static int part_begin(void *ud, const char *name, const char *filename,
         return up_fail(up, 400,
                        "unknown field \"%s\" (expected source, "
                        "audio.LANG, subs.LANG, title.LANG, "
-                       "category, audio_lang.N, course, course_index)",
+                       "category, audio_lang.N, course, course_index, "
+                       "burn_subs)",
                        name);
     }
 
@@ -306,6 +313,25 @@ static int part_end(void *ud)
         up->course_index = (int)v;
         return 0;
     }
+    if (up->kind == P_BURN) {
+        char tag[40];
+        size_t i;
+
+        up->text[up->text_len] = '\0';
+        if (strlen(up->text) != up->text_len ||
+            cat_lang_normalize(up->text, tag, sizeof(tag)) < 0)
+            return up_fail(up, 400,
+                           "burn_subs: \"%.40s\" is not a BCP-47 language tag",
+                           up->text);
+        for (i = 0; i < json_array_size(up->burn); i++)
+            if (strcmp(json_string_value(json_array_get(up->burn, i)), tag) ==
+                0)
+                return up_fail(up, 400, "burn_subs: %s given twice", tag);
+        if (json_array_size(up->burn) >= 4)
+            return up_fail(up, 400, "burn_subs: at most 4 languages");
+        json_array_append_new(up->burn, json_string(tag));
+        return 0;
+    }
     if (up->kind == P_CATEGORY || up->kind == P_TITLE ||
         up->kind == P_AUDIO_LANG || up->kind == P_COURSE) {
         /* jansson refuses strings that are not UTF-8. */
@@ -383,6 +409,7 @@ void str_upload_free(str_req *r)
     json_decref(up->audio);
     json_decref(up->subs);
     json_decref(up->audio_lang);
+    json_decref(up->burn);
     free(up);
     r->up = NULL;
 }
@@ -468,8 +495,9 @@ int str_upload_begin(str_req *r)
     up->audio = json_object();
     up->subs = json_object();
     up->audio_lang = json_object();
+    up->burn = json_array();
     if (!up->titles || !up->audio || !up->subs || !up->audio_lang ||
-        str_mp_new(boundary, &mp_cbs, up, &up->mp) < 0) {
+        !up->burn || str_mp_new(boundary, &mp_cbs, up, &up->mp) < 0) {
         str_upload_free(r);
         return str_reply_error(r, 500, "internal", "out of memory");
     }
@@ -545,6 +573,23 @@ int str_upload_done(str_req *r)
                 "title.zh)");
         return up_reply_error(r);
     }
+    /* Burned in from a subtitle file of this upload (the transcoder draws
+     * --subs files; the fields may come in any order, so checked here). */
+    {
+        size_t i;
+
+        for (i = 0; i < json_array_size(up->burn); i++) {
+            const char *l = json_string_value(json_array_get(up->burn, i));
+
+            if (json_object_get(up->subs, l) == NULL) {
+                up_fail(up, 400,
+                        "burn_subs: %s has no subs.%s file in this upload "
+                        "(burned subtitles are drawn from one)",
+                        l, l);
+                return up_reply_error(r);
+            }
+        }
+    }
     inputs = json_pack("{s:s}", "source", up->source);
     if (inputs == NULL) {
         up_fail(up, 500, "out of memory");
@@ -556,6 +601,8 @@ int str_upload_done(str_req *r)
         json_object_set(inputs, "subs", up->subs);
     if (json_object_size(up->audio_lang))
         json_object_set(inputs, "audio_lang", up->audio_lang);
+    if (json_array_size(up->burn))
+        json_object_set(inputs, "burn", up->burn);
 
     memset(&ln, 0, sizeof(ln));
     ln.titles = up->titles;

@@ -85,6 +85,11 @@ static void usage(FILE *f)
         "                             lesson) or source (dubs are placed by\n"
         "                             their timestamps on the source's clock)\n"
         "      --subs LANG=FILE       add subtitles (SRT, WebVTT or ASS)\n"
+        "      --burn-subs LANG       also a 480p rung with LANG's --subs drawn\n"
+        "                             into the picture, for TVs that cannot\n"
+        "                             show them (master-burn-LANG.m3u8)\n"
+        "      --fonts-dir DIR        fonts for --burn-subs (default: the\n"
+        "                             web player's, gathered by the build)\n"
         "      --ladder H,H,...       rung heights (default 720,480,360,240)\n"
         "      --segment-type T       fmp4 (default) or ts\n"
         "      --segment-seconds S    target segment duration (default 4)\n"
@@ -135,6 +140,8 @@ struct cli {
     tc_job_lang langs[MAX_ARGS];
     tc_job_file dubs[MAX_ARGS];
     tc_job_file subs[MAX_ARGS];
+    char burn_buf[TC_BURN_MAX][YL_LANG_MAX];
+    const char *burn[TC_BURN_MAX];
     char lang_buf[3 * MAX_ARGS][YL_LANG_MAX];
     int n_lang_buf;
     int heights[TC_LADDER_MAX];
@@ -149,6 +156,8 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
         {"audio-lang", required_argument, NULL, 'L'},
         {"audio", required_argument, NULL, 'A'},
         {"subs", required_argument, NULL, 'S'},
+        {"burn-subs", required_argument, NULL, 'B'},
+        {"fonts-dir", required_argument, NULL, 'F'},
         {"ladder", required_argument, NULL, 'l'},
         {"segment-type", required_argument, NULL, 't'},
         {"segment-seconds", required_argument, NULL, 's'},
@@ -233,6 +242,26 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
                 return YL_EUSAGE;
             }
             c->o.dub_clock_source = strcmp(optarg, "source") == 0;
+            break;
+        case 'B':
+            if (c->o.n_burn == TC_BURN_MAX) {
+                snprintf(err, errlen, "--burn-subs: at most %d languages",
+                         TC_BURN_MAX);
+                return YL_EUSAGE;
+            }
+            if (yl_lang_normalize(optarg, c->burn_buf[c->o.n_burn],
+                                  YL_LANG_MAX) < 0) {
+                snprintf(err, errlen,
+                         "--burn-subs %s: \"%s\" is not a well-formed "
+                         "BCP-47 language tag",
+                         optarg, optarg);
+                return YL_EUSAGE;
+            }
+            c->burn[c->o.n_burn] = c->burn_buf[c->o.n_burn];
+            c->o.n_burn++;
+            break;
+        case 'F':
+            c->o.fonts_dir = optarg;
             break;
         case 'l':
             n = tc_ladder_parse(optarg, c->heights, TC_LADDER_MAX);
@@ -319,9 +348,29 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
         snprintf(err, errlen, "-i SRC and -o OUTDIR are required");
         return YL_EUSAGE;
     }
+    for (n = 0; n < c->o.n_burn; n++) {
+        int k, found = 0;
+
+        for (k = 0; k < c->o.n_subs; k++)
+            found |= strcmp(c->subs[k].lang, c->burn[n]) == 0;
+        if (!found) {
+            snprintf(err, errlen,
+                     "--burn-subs %s: no --subs %s=FILE given (the burned "
+                     "subtitles are drawn from a --subs file)",
+                     c->burn[n], c->burn[n]);
+            return YL_EUSAGE;
+        }
+        for (k = 0; k < n; k++)
+            if (strcmp(c->burn[k], c->burn[n]) == 0) {
+                snprintf(err, errlen, "--burn-subs %s: given twice",
+                         c->burn[n]);
+                return YL_EUSAGE;
+            }
+    }
     c->o.audio_langs = c->langs;
     c->o.dubs = c->dubs;
     c->o.subs = c->subs;
+    c->o.burn = c->burn;
     return 0;
 }
 

@@ -83,7 +83,10 @@ struct vrend {
     tc_rung rung;
     tc_vout *out;
     tc_hls_stats stats;
-    char dir[16];
+    char dir[64];             /* "v0"; burned: "vb-bo" */
+    char lang[YL_LANG_MAX];   /* burned: the language drawn in */
+    const struct srend *subs; /* burned: its cues */
+    char codecs[64];          /* after finish */
 };
 
 struct tc_job {
@@ -125,6 +128,8 @@ struct tc_job {
 
     struct vrend video[TC_LADDER_MAX];
     int n_video;
+    struct vrend burn[TC_BURN_MAX]; /* burned-in subtitle rungs */
+    int n_burn;
     struct arend audio[MAX_AUDIO];
     int n_audio;
     struct srend subs[MAX_SUBS];
@@ -500,6 +505,52 @@ static int load_subs(tc_job *j)
     return 0;
 }
 
+/* --burn-subs LANG: each one a language of a --subs file (its cues are
+ * known before the picture is read; an embedded stream's are not), once. */
+static int check_burn(tc_job *j)
+{
+    int i, k;
+
+    if (j->o.n_burn > TC_BURN_MAX)
+        return tc_fail(&j->st, TC_EK_USAGE, YL_EUSAGE,
+                       "--burn-subs: at most %d languages", TC_BURN_MAX);
+    for (i = 0; i < j->o.n_burn; i++) {
+        const struct srend *found = NULL;
+        struct vrend *b = &j->burn[i];
+
+        for (k = 0; k < i; k++)
+            if (strcmp(j->o.burn[k], j->o.burn[i]) == 0)
+                return tc_fail(&j->st, TC_EK_USAGE, YL_EUSAGE,
+                               "--burn-subs %s: given twice", j->o.burn[i]);
+        for (k = 0; k < j->n_subs && found == NULL; k++)
+            if (j->subs[k].path != NULL &&
+                strcmp(j->subs[k].lang, j->o.burn[i]) == 0)
+                found = &j->subs[k];
+        if (found == NULL)
+            return tc_fail(&j->st, TC_EK_USAGE, YL_EUSAGE,
+                           "--burn-subs %s: no --subs %s=FILE given (burned "
+                           "subtitles are drawn from a --subs file)",
+                           j->o.burn[i], j->o.burn[i]);
+        snprintf(b->lang, sizeof(b->lang), "%s", found->lang);
+        snprintf(b->dir, sizeof(b->dir), "vb-%s", found->lang);
+        b->subs = found;
+    }
+    return 0;
+}
+
+/* The font family libass is asked for, by language: the web player's
+ * fonts (TC_FONTS_DIR); Noto Sans SC also covers Latin and most text. */
+static const char *burn_font(const char *lang)
+{
+    if (strncmp(lang, "bo", 2) == 0 && (lang[2] == '\0' || lang[2] == '-'))
+        return "Noto Serif Tibetan";
+    if (strncmp(lang, "lis", 3) == 0 && (lang[3] == '\0' || lang[3] == '-'))
+        return "Noto Sans Lisu";
+    if (strncmp(lang, "ii", 2) == 0 && (lang[2] == '\0' || lang[2] == '-'))
+        return "Noto Sans Yi";
+    return "Noto Sans SC";
+}
+
 /* ---- output setup ---------------------------------------------------- */
 
 /* Text subtitle streams of the source (SRT or ASS in Matroska, mov_text in
@@ -733,6 +784,77 @@ static void rung_threads(tc_job *j, int *threads, int n)
     }
 }
 
+/* The burned-in subtitle rungs: fed the same pictures and IDR decisions
+ * as the ladder (so their segments align with it), at most TC_BURN_HEIGHT
+ * lines and never above the source. */
+static int setup_burn(tc_job *j, AVStream *vs, AVRational fps, AVRational sar,
+                      int src_w, int src_h, int gop)
+{
+    const int height = TC_BURN_HEIGHT;
+    const char *fonts = j->o.fonts_dir ? j->o.fonts_dir : TC_FONTS_DIR;
+    struct stat sb;
+    char ass[4200];
+    int i, ret;
+
+    if (j->o.n_burn > 0 && (stat(fonts, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        return tc_fail(&j->st, TC_EK_USAGE, YL_EUSAGE,
+                       "--burn-subs: fonts directory %s is missing (run "
+                       "scripts/setup.sh, or give --fonts-dir DIR)",
+                       fonts);
+    for (i = 0; i < j->o.n_burn; i++) {
+        struct vrend *b = &j->burn[i];
+        tc_vout_opts vo;
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+        if (tc_ladder_pick(src_w, src_h, sar.num, sar.den, &height, 1, &b->rung,
+                           1) != 1)
+            return tc_fail(&j->st, TC_EK_INPUT, YL_EINVAL,
+                           "%s: no burned-in rung fits a %dx%d picture",
+                           j->o.in_path, src_w, src_h);
+        ret = make_dir(j, b->dir);
+        if (ret < 0)
+            return ret;
+        snprintf(ass, sizeof(ass), "%s/%s/burn.ass", j->tmp, b->dir);
+        ret = tc_subs_write_ass(b->subs->subs, ass, burn_font(b->lang));
+        if (ret < 0) {
+            char e[128];
+
+            return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s: cannot write: %s",
+                           ass, yl_strerror(ret, e, sizeof(e)));
+        }
+        memset(&vo, 0, sizeof(vo));
+        vo.dir = tmp_path(j, b->dir);
+        vo.width = b->rung.width;
+        vo.height = b->rung.height;
+        vo.bitrate_kbps = b->rung.bitrate_kbps;
+        vo.maxrate_kbps = b->rung.maxrate_kbps;
+        vo.bufsize_kbps = b->rung.bufsize_kbps;
+        vo.src_width = src_w;
+        vo.src_height = src_h;
+        vo.src_pix_fmt = j->vdec->pix_fmt;
+        vo.time_base = vs->time_base;
+        vo.fps = fps;
+        vo.src_sar = sar;
+        vo.gop = gop;
+        vo.threads = cores >= 2 ? (int)cores / 2 : 1;
+        vo.preset = j->o.preset ? j->o.preset : "veryfast";
+        vo.fmp4 = j->o.fmp4;
+        vo.seg_s = j->o.seg_s;
+        vo.offset_us = j->offset_us;
+        vo.st = &j->st;
+        vo.burn_ass = ass;
+        vo.fonts_dir = fonts;
+        ret = tc_vout_new(&vo, &b->out);
+        if (ret < 0)
+            return ret;
+        j->n_burn++;
+        YL_LOGD("tc", "burned-in %s rung: %dx%d %d kbps, font \"%s\" from %s",
+                b->lang, vo.width, vo.height, vo.bitrate_kbps,
+                burn_font(b->lang), fonts);
+    }
+    return 0;
+}
+
 static int setup_video(tc_job *j)
 {
     AVStream *vs = j->fmt->streams[j->vstream];
@@ -843,7 +965,7 @@ static int setup_video(tc_job *j)
         YL_LOGD("tc", "rung %d: %dx%d %d kbps, x264 threads %d", i, vo.width,
                 vo.height, vo.bitrate_kbps, vo.threads);
     }
-    return 0;
+    return setup_burn(j, vs, fps, sar, src_w, src_h, 2 * seg_frames);
 }
 
 static int setup_audio(tc_job *j, struct arend *a, AVCodecContext *dec)
@@ -1069,8 +1191,11 @@ static int on_video_frame(tc_job *j, AVFrame *f)
         }
     }
     f->pts = rel;
-    for (i = 0; i < j->n_video; i++) {
-        ret = tc_vout_push(j->video[i].out, f, key);
+    for (i = 0; i < j->n_video + j->n_burn; i++) {
+        tc_vout *out =
+            i < j->n_video ? j->video[i].out : j->burn[i - j->n_video].out;
+
+        ret = tc_vout_push(out, f, key);
         if (ret < 0)
             return ret;
     }
@@ -1397,11 +1522,14 @@ static int measure(tc_job *j)
     char p[4200];
     int i, ret;
 
-    for (i = 0; i < j->n_video + j->n_audio; i++) {
-        const char *dir =
-            i < j->n_video ? j->video[i].dir : j->audio[i - j->n_video].dir;
-        tc_hls_stats *st = i < j->n_video ? &j->video[i].stats
-                                          : &j->audio[i - j->n_video].stats;
+    for (i = 0; i < j->n_video + j->n_audio + j->n_burn; i++) {
+        int na = i - j->n_video, nb = na - j->n_audio;
+        const char *dir = i < j->n_video    ? j->video[i].dir
+                          : na < j->n_audio ? j->audio[na].dir
+                                            : j->burn[nb].dir;
+        tc_hls_stats *st = i < j->n_video    ? &j->video[i].stats
+                           : na < j->n_audio ? &j->audio[na].stats
+                                             : &j->burn[nb].stats;
 
         snprintf(p, sizeof(p), "%s/%s", j->tmp, dir);
         ret = tc_hls_measure(p, st);
@@ -1444,7 +1572,7 @@ static int64_t audio_max(tc_job *j, int avg)
 
 static int write_lesson_json(tc_job *j, char codecs[][64])
 {
-    json_t *root = NULL, *video, *audio, *subs, *langs, *slangs;
+    json_t *root = NULL, *video, *audio, *subs, *langs, *slangs, *burned;
     char *text = NULL, uri[128];
     int i, ret = 0;
 
@@ -1454,8 +1582,10 @@ static int write_lesson_json(tc_job *j, char codecs[][64])
     subs = json_array();
     langs = json_array();
     slangs = json_array();
+    burned = json_array();
     if (root == NULL || video == NULL || audio == NULL || subs == NULL ||
-        langs == NULL || slangs == NULL) {
+        langs == NULL || slangs == NULL || burned == NULL) {
+        json_decref(burned);
         json_decref(video);
         json_decref(audio);
         json_decref(subs);
@@ -1481,6 +1611,24 @@ static int write_lesson_json(tc_job *j, char codecs[][64])
     json_object_set_new(root, "subtitles", subs);
     json_object_set_new(root, "languages", langs);
     json_object_set_new(root, "subtitle_languages", slangs);
+    /* Burned-in subtitle rungs (docs/transcode.md): each its own master. */
+    json_object_set_new(root, "burned", burned);
+    for (i = 0; i < j->n_burn; i++) {
+        struct vrend *b = &j->burn[i];
+        char master[96];
+
+        snprintf(uri, sizeof(uri), "%s/index.m3u8", b->dir);
+        snprintf(master, sizeof(master), "master-burn-%s.m3u8", b->lang);
+        json_array_append_new(
+            burned,
+            json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:I,s:I}", "lang", b->lang,
+                      "name", yl_lang_display_name(b->lang), "master", master,
+                      "playlist", uri, "width", b->rung.width, "height",
+                      b->rung.height, "codecs", b->codecs, "bandwidth",
+                      (json_int_t)(b->stats.peak_bps + audio_max(j, 0)),
+                      "average_bandwidth",
+                      (json_int_t)(b->stats.avg_bps + audio_max(j, 1))));
+    }
     for (i = 0; i < j->n_video; i++) {
         struct vrend *v = &j->video[i];
 
@@ -1541,18 +1689,24 @@ out:
     return ret;
 }
 
-static int write_master(tc_job *j, char codecs[][64])
+/* master.m3u8 (burn < 0), or master-burn-LANG.m3u8 for burned rung
+ * burn: that one variant with the same audio renditions, no subtitle
+ * group (the text is in the picture) and no audio-only variant. A player
+ * that does not ask for it never sees the burned rung. */
+static int write_master(tc_job *j, char codecs[][64], int burn)
 {
     tc_pl_variant vars[TC_LADDER_MAX];
     tc_pl_media aud[MAX_AUDIO], sub[MAX_SUBS];
     char uris[TC_LADDER_MAX + MAX_AUDIO + MAX_SUBS][96];
+    char name[96];
     tc_pl_master m;
     char *text = NULL;
     int i, k = 0, ret;
+    int n_vars = burn < 0 ? j->n_video : 1;
 
     memset(&m, 0, sizeof(m));
-    for (i = 0; i < j->n_video; i++) {
-        struct vrend *v = &j->video[i];
+    for (i = 0; i < n_vars; i++) {
+        struct vrend *v = burn < 0 ? &j->video[i] : &j->burn[burn];
 
         snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", v->dir);
         vars[i].width = v->rung.width;
@@ -1560,7 +1714,7 @@ static int write_master(tc_job *j, char codecs[][64])
         vars[i].fps = j->fps;
         vars[i].bandwidth = v->stats.peak_bps + audio_max(j, 0);
         vars[i].avg_bandwidth = v->stats.avg_bps + audio_max(j, 1);
-        vars[i].codecs = codecs[i];
+        vars[i].codecs = burn < 0 ? codecs[i] : v->codecs;
         vars[i].uri = uris[k++];
     }
     for (i = 0; i < j->n_audio; i++) {
@@ -1586,12 +1740,13 @@ static int write_master(tc_job *j, char codecs[][64])
         sub[i].channels = 0;
     }
     m.variants = vars;
-    m.n_variants = j->n_video;
+    m.n_variants = n_vars;
     m.audio = aud;
     m.n_audio = j->n_audio;
     m.subs = sub;
-    m.n_subs = j->n_subs;
+    m.n_subs = burn < 0 ? j->n_subs : 0;
     m.ts_segments = !j->o.fmp4;
+    m.no_audio_only = burn >= 0;
     if (j->n_audio > 0) {
         m.audio_only_bandwidth = j->audio[0].stats.peak_bps;
         m.audio_only_avg_bandwidth = j->audio[0].stats.avg_bps;
@@ -1605,7 +1760,11 @@ static int write_master(tc_job *j, char codecs[][64])
                        "master.m3u8: cannot render: %s",
                        yl_strerror(ret, e, sizeof(e)));
     }
-    ret = write_text(j, "master.m3u8", text);
+    if (burn < 0)
+        snprintf(name, sizeof(name), "master.m3u8");
+    else
+        snprintf(name, sizeof(name), "master-burn-%s.m3u8", j->burn[burn].lang);
+    ret = write_text(j, name, text);
     free(text);
     return ret;
 }
@@ -1657,6 +1816,10 @@ static void teardown(tc_job *j)
         tc_vout_free(j->video[i].out);
         j->video[i].out = NULL;
     }
+    for (i = 0; i < j->n_burn; i++) {
+        tc_vout_free(j->burn[i].out);
+        j->burn[i].out = NULL;
+    }
     for (i = 0; i < j->n_audio; i++) {
         struct arend *a = &j->audio[i];
 
@@ -1697,9 +1860,17 @@ static int run(tc_job *j)
     ret = load_subs(j);
     if (ret < 0)
         return ret;
+    ret = check_burn(j);
+    if (ret < 0)
+        return ret;
     ret = open_embedded_subs(j);
     if (ret < 0)
         return ret;
+    if (j->o.n_burn > 0 && j->vstream < 0)
+        YL_LOGW("tc",
+                "%s: no picture to burn subtitles into: --burn-subs "
+                "ignored for this audio-only lesson",
+                j->o.in_path);
     ret = tc_publish_begin(j->o.out_dir, j->o.force, &j->tmp, &j->lock_fd, err,
                            sizeof(err));
     if (ret < 0)
@@ -1748,6 +1919,19 @@ static int run(tc_job *j)
         snprintf(codecs[i], sizeof(codecs[i]), "%s%s",
                  tc_vout_codecs(j->video[i].out),
                  j->n_audio > 0 ? ",mp4a.40.2" : "");
+    }
+    for (i = 0; i < j->n_burn; i++) {
+        struct vrend *b = &j->burn[i];
+        char p[4200];
+
+        ret = tc_vout_finish(b->out);
+        if (ret < 0)
+            return ret;
+        snprintf(b->codecs, sizeof(b->codecs), "%s%s", tc_vout_codecs(b->out),
+                 j->n_audio > 0 ? ",mp4a.40.2" : "");
+        /* Drawn: the script is not part of the lesson. */
+        snprintf(p, sizeof(p), "%s/%s/burn.ass", j->tmp, b->dir);
+        unlink(p);
     }
     for (i = 0; i < j->n_audio; i++) {
         struct arend *a = &j->audio[i];
@@ -1798,7 +1982,12 @@ static int run(tc_job *j)
         return ret;
     /* Last, so a reader of the temporary directory never sees a master
      * playlist pointing at missing renditions. */
-    ret = write_master(j, codecs);
+    for (i = 0; i < j->n_burn; i++) {
+        ret = write_master(j, codecs, i);
+        if (ret < 0)
+            return ret;
+    }
+    ret = write_master(j, codecs, -1);
     if (ret < 0)
         return ret;
     if (tc_aborted(&j->st))

@@ -49,7 +49,17 @@ typedef struct tc_job_opts {
      * against the source's start; 0: a dub starts with the lesson, at its
      * own first sample (a separately made file). */
     int dub_clock_source;
+    /* --burn-subs LANG: per language (each one of subs[].lang), a rung of
+     * at most TC_BURN_HEIGHT lines with those subtitles drawn into the
+     * picture, published with its own master-burn-LANG.m3u8. */
+    const char *const *burn;
+    int n_burn;
+    const char *fonts_dir; /* fonts for the burned subtitles; NULL: the
+                            * build's (TC_FONTS_DIR) */
 } tc_job_opts;
+
+#define TC_BURN_MAX    4
+#define TC_BURN_HEIGHT 480
 
 int tc_job_new(const tc_job_opts *opts, tc_job **out);
 /* Runs the whole job; blocks. Returns 0 once out_dir is published, or a

@@ -118,7 +118,7 @@ int tc_playlist_master(const tc_pl_master *m, char **out)
             return YL_EINVAL;
         }
     }
-    if (m->n_audio > 0) {
+    if (m->n_audio > 0 && !m->no_audio_only) {
         audio_default = &m->audio[0];
         for (int i = 0; i < m->n_audio; i++)
             if (m->audio[i].is_default)

@@ -39,6 +39,9 @@ typedef struct tc_pl_master {
     /* Added: 1 when segments are MPEG-TS (EXT-X-VERSION 6), 0 for fMP4
      * (EXT-X-VERSION 7). */
     int ts_segments;
+    /* 1: no audio-only variant, even with audio renditions (the master
+     * of one burned-in subtitle rung, whose point is the picture). */
+    int no_audio_only;
 } tc_pl_master;
 
 /* Renders master.m3u8: #EXTM3U, VERSION 7 for fMP4 / 6 for ts,

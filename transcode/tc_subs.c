@@ -1194,6 +1194,88 @@ int tc_subs_write_vtt(const tc_subs *s, const char *path, int64_t mpegts)
     return ret;
 }
 
+/* ASS times are H:MM:SS.cc (centiseconds). */
+static void fmt_ass_ts(char *buf, size_t len, int64_t ms)
+{
+    int64_t cs = (ms + 5) / 10;
+
+    snprintf(buf, len, "%" PRId64 ":%02d:%02d.%02d", cs / 360000,
+             (int)(cs / 6000 % 60), (int)(cs / 100 % 60), (int)(cs % 100));
+}
+
+int tc_subs_render_ass(const tc_subs *s, const char *font, char **out)
+{
+    yl_buf b = {0};
+    char line[1024], a[48], e[48];
+    int ret;
+
+    if (s == NULL || out == NULL || font == NULL || font[0] == '\0' ||
+        strpbrk(font, ",\r\n") != NULL || strlen(font) > 128)
+        return YL_EINVAL;
+    /* libavcodec's default header for text subtitles (PlayRes 384x288),
+     * with the style TC_SUBS_ASS_STYLE describes: the same picture the
+     * ffmpeg CLI draws from an SRT with that force_style. */
+    snprintf(line, sizeof(line),
+             "[Script Info]\nScriptType: v4.00+\nPlayResX: 384\n"
+             "PlayResY: 288\nScaledBorderAndShadow: yes\n\n"
+             "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, "
+             "PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+             "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, "
+             "Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
+             "MarginR, MarginV, Encoding\n"
+             "Style: Default,%s,%d,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,"
+             "100,0,0,1,%d,%d,2,10,10,%d,1\n\n"
+             "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, "
+             "MarginR, MarginV, Effect, Text\n",
+             font, TC_SUBS_ASS_SIZE, TC_SUBS_ASS_OUTLINE, TC_SUBS_ASS_SHADOW,
+             TC_SUBS_ASS_MARGINV);
+    ret = yl_buf_put(&b, line, strlen(line));
+    for (size_t i = 0; i < s->n && ret >= 0; i++) {
+        const tc_cue *c = &s->cues[i];
+
+        fmt_ass_ts(a, sizeof(a), c->start_ms);
+        fmt_ass_ts(e, sizeof(e), c->end_ms);
+        snprintf(line, sizeof(line), "Dialogue: 0,%s,%s,Default,,0,0,0,,", a,
+                 e);
+        ret = yl_buf_put(&b, line, strlen(line));
+        /* Plain text: a line break is \N; '{' would open an override
+         * block and a backslash before N, n, h, '{' or '}' an escape,
+         * so those get libass's escapes (\{ \}) or a word joiner. */
+        for (const char *t = c->text; *t != '\0' && ret >= 0; t++) {
+            if (*t == '\n')
+                ret = yl_buf_put(&b, "\\N", 2);
+            else if (*t == '{' || *t == '}')
+                ret = (ret = yl_buf_putc(&b, '\\')) < 0 ? ret
+                                                        : yl_buf_putc(&b, *t);
+            else if (*t == '\\' && t[1] != '\0' && strchr("Nnh{}", t[1]))
+                ret = yl_buf_put(&b, "\\\xe2\x81\xa0", 4);
+            else
+                ret = yl_buf_putc(&b, *t);
+        }
+        if (ret >= 0)
+            ret = yl_buf_putc(&b, '\n');
+    }
+    if (ret < 0) {
+        free(b.s);
+        return ret;
+    }
+    *out = b.s;
+    return 0;
+}
+
+int tc_subs_write_ass(const tc_subs *s, const char *path, const char *font)
+{
+    char *text = NULL;
+    int ret;
+
+    ret = tc_subs_render_ass(s, font, &text);
+    if (ret < 0)
+        return ret;
+    ret = yl_write_file_atomic(path, text, strlen(text));
+    free(text);
+    return ret;
+}
+
 int tc_subs_write_playlist(const char *path, const char *vtt_uri,
                            double duration_s)
 {

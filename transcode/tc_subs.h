@@ -71,6 +71,25 @@ int tc_subs_render_vtt(const tc_subs *s, int64_t mpegts, char **out);
  * 0, -errno or -ENOMEM. */
 int tc_subs_write_vtt(const tc_subs *s, const char *path, int64_t mpegts);
 
+/* The style of burned-in subtitles (docs/transcode.md), in ASS units of a
+ * 384x288 script (libavcodec's default for text subtitles; libass scales it
+ * to the picture): white text, black outline, bottom centre. The same as
+ * the ffmpeg CLI's subtitles filter with force_style "FontName=<font>,
+ * FontSize=22,Outline=2,Shadow=1,MarginV=14". */
+#define TC_SUBS_ASS_SIZE    22
+#define TC_SUBS_ASS_OUTLINE 2
+#define TC_SUBS_ASS_SHADOW  1
+#define TC_SUBS_ASS_MARGINV 14
+
+/* Renders the cues as an ASS script for libass (the `subtitles` filter),
+ * every cue in the style above with the font family font (no ',' or line
+ * breaks). *out is malloc'd, caller frees. 0, YL_EINVAL or -ENOMEM. */
+int tc_subs_render_ass(const tc_subs *s, const char *font, char **out);
+
+/* tc_subs_render_ass() into a file, atomically. 0, -errno, YL_EINVAL or
+ * -ENOMEM. */
+int tc_subs_write_ass(const tc_subs *s, const char *path, const char *font);
+
 /* Writes the HLS subtitle media playlist for one WebVTT file that covers
  * duration_s (EXT-X-PLAYLIST-TYPE:VOD, ENDLIST), atomically. 0, -errno, or
  * YL_EINVAL for a duration <= 0 or a URI that is empty or multi-line. */

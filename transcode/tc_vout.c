@@ -8,6 +8,9 @@
 #include <time.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
@@ -45,6 +48,9 @@ struct tc_vout {
     AVCodecContext *enc;
     struct SwsContext *sws;
     AVFrame *scaled;
+    AVFilterGraph *graph; /* burned-in subtitles, or NULL */
+    AVFilterContext *src, *sink;
+    AVFrame *burned;
     AVPacket *pkt;
     tc_hls *hls;
     int result;
@@ -99,12 +105,27 @@ static int encode_one(tc_vout *v, AVFrame *in, int key)
         v->scaled->pts = in->pts;
         f = v->scaled;
     }
+    if (v->graph != NULL) {
+        /* The filter copies a picture other rungs still read (it needs a
+         * writable frame): KEEP_REF leaves ours untouched. */
+        av_frame_unref(v->burned);
+        ret =
+            av_buffersrc_add_frame_flags(v->src, f, AV_BUFFERSRC_FLAG_KEEP_REF);
+        if (ret >= 0)
+            ret = av_buffersink_get_frame(v->sink, v->burned);
+        if (ret < 0)
+            return tc_fail(v->st, TC_EK_INTERNAL, ret,
+                           "%s: drawing the subtitles failed", v->dir);
+        f = v->burned;
+    }
     /* Identical decisions in every rung (made once by the demux thread):
      * IDR frames at the same timestamps, so segment boundaries align. */
     f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
     ret = avcodec_send_frame(v->enc, f);
     if (f == in)
         in->pict_type = AV_PICTURE_TYPE_NONE;
+    if (f == v->burned)
+        av_frame_unref(v->burned);
     if (ret < 0)
         return tc_fail(v->st, TC_EK_INTERNAL, ret, "%s: H.264 encoding failed",
                        v->dir);
@@ -209,6 +230,63 @@ static int open_encoder(tc_vout *v, const tc_vout_opts *o)
     return 0;
 }
 
+/* buffer -> subtitles (libass) -> buffersink, on the scaled pictures.
+ * Options are set one by one, so paths need no filtergraph escaping. */
+static int open_burn(tc_vout *v, const tc_vout_opts *o)
+{
+    AVFilterContext *subs = NULL;
+    char args[160], e[128];
+    int ret;
+
+    v->graph = avfilter_graph_alloc();
+    v->burned = av_frame_alloc();
+    if (v->graph == NULL || v->burned == NULL)
+        return tc_fail(v->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
+    v->graph->nb_threads = 1;
+    snprintf(args, sizeof(args),
+             "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=1/1",
+             o->width, o->height, AV_PIX_FMT_YUV420P, o->time_base.num,
+             o->time_base.den);
+    ret = avfilter_graph_create_filter(&v->src, avfilter_get_by_name("buffer"),
+                                       "in", args, NULL, v->graph);
+    if (ret >= 0)
+        ret = avfilter_graph_create_filter(&v->sink,
+                                           avfilter_get_by_name("buffersink"),
+                                           "out", NULL, NULL, v->graph);
+    if (ret < 0)
+        goto fail;
+    if (avfilter_get_by_name("subtitles") == NULL) {
+        ret = AVERROR_FILTER_NOT_FOUND;
+        goto fail;
+    }
+    subs = avfilter_graph_alloc_filter(
+        v->graph, avfilter_get_by_name("subtitles"), "burn");
+    if (subs == NULL) {
+        ret = AVERROR(ENOMEM);
+        goto fail;
+    }
+    ret = av_opt_set(subs, "filename", o->burn_ass, AV_OPT_SEARCH_CHILDREN);
+    if (ret >= 0 && o->fonts_dir != NULL)
+        ret =
+            av_opt_set(subs, "fontsdir", o->fonts_dir, AV_OPT_SEARCH_CHILDREN);
+    if (ret >= 0)
+        ret = avfilter_init_str(subs, NULL);
+    if (ret >= 0)
+        ret = avfilter_link(v->src, 0, subs, 0);
+    if (ret >= 0)
+        ret = avfilter_link(subs, 0, v->sink, 0);
+    if (ret >= 0)
+        ret = avfilter_graph_config(v->graph, NULL);
+    if (ret >= 0)
+        return 0;
+fail:
+    av_strerror(ret, e, sizeof(e));
+    return tc_fail(v->st, TC_EK_INTERNAL, ret,
+                   "%s: cannot set up the subtitles filter (libass) for "
+                   "%s: %s",
+                   v->dir, o->burn_ass, e);
+}
+
 int tc_vout_new(const tc_vout_opts *o, tc_vout **out)
 {
     tc_vout *v;
@@ -249,6 +327,11 @@ int tc_vout_new(const tc_vout_opts *o, tc_vout **out)
             ret = tc_fail(v->st, TC_EK_INTERNAL, ret, "out of memory");
             goto fail;
         }
+    }
+    if (o->burn_ass != NULL) {
+        ret = open_burn(v, o);
+        if (ret < 0)
+            goto fail;
     }
     v->pkt = av_packet_alloc();
     if (v->pkt == NULL) {
@@ -333,6 +416,8 @@ void tc_vout_free(tc_vout *v)
     tc_hls_free(v->hls);
     av_packet_free(&v->pkt);
     av_frame_free(&v->scaled);
+    av_frame_free(&v->burned);
+    avfilter_graph_free(&v->graph); /* frees src and sink too */
     sws_freeContext(v->sws);
     avcodec_free_context(&v->enc);
     pthread_cond_destroy(&v->cond);

@@ -29,6 +29,11 @@ typedef struct tc_vout_opts {
     double seg_s;       /* target segment duration */
     int64_t offset_us;  /* timestamp offset, see tc_hls_opts */
     tc_status *st;      /* failures go here; borrowed, outlives the rung */
+    /* Burned-in subtitles: an ASS script (tc_subs_write_ass) that
+     * libavfilter's `subtitles` filter (libass) draws into every picture
+     * after scaling, with the fonts of fonts_dir. NULL: a clean rung. */
+    const char *burn_ass;  /* copied */
+    const char *fonts_dir; /* copied; NULL: fontconfig's fonts only */
 } tc_vout_opts;
 
 /* Opens the encoder and muxer and starts the worker. 0 and *out, or a

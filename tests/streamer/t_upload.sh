@@ -27,16 +27,23 @@ nothing_kept() { # what
 # --- a good upload with a dub and subtitles
 st=$(api POST /api/v1/lessons "${A[@]}" -F "source=@$YL_TMPDIR/src.mp4" \
     -F "audio.bod=@$YL_TMPDIR/bo.m4a" -F "subs.bo=@$YL_TMPDIR/bo.srt" \
-    -F 'title.zh=草果种植' -F 'title.lis=ꓚꓳ ꓗꓪ' -F audio_lang.0=zh)
+    -F 'title.zh=草果种植' -F 'title.lis=ꓚꓳ ꓗꓪ' -F audio_lang.0=zh \
+    -F burn_subs=bod)
 expect_eq "$st" 202 "upload with dub and subs"
+GL=$(resp .lesson)
 wait_job "$(resp .job)" done
-api GET "/api/v1/lessons/$(resp .lesson)" >/dev/null
+api GET "/api/v1/lessons/$GL" >/dev/null
 expect_eq "$(resp '.languages | join(",")')" zh,bo "audio languages"
 expect_eq "$(resp '.subtitles | join(",")')" bo "subtitle languages"
+expect_eq "$(resp '.burned | join(",")')" bo "burned-in subtitle languages"
+expect_eq "$(curl -s "$BASE/hls/$GL/master-burn-bo.m3u8" | grep -A1 STREAM-INF |
+    tail -1)" vb-bo/index.m3u8 "burned master"
+curl -s "$BASE/hls/$GL/master.m3u8" | grep -q vb-bo &&
+    fail "master.m3u8 lists the burned rung"
 expect_eq "$(resp .titles.lis)" 'ꓚꓳ ꓗꓪ' "Lisu title"
 JOBS=1
 nothing_kept "after a good upload"
-ok "upload with a dub (audio.bod → bo) and subtitles becomes a lesson"
+ok "upload with a dub (audio.bod → bo), subtitles and burn_subs=bod becomes a lesson (burned: bo)"
 
 # --- bad uploads, each its own 4xx, nothing kept
 up_bad() { # want-status message-regex curl-args...
@@ -67,6 +74,10 @@ up_bad 400 'title.12345: .* not a BCP-47' -F "source=@$YL_TMPDIR/src.mp4" \
     -F 'title.12345=x'
 up_bad 400 'given twice' -F "source=@$YL_TMPDIR/src.mp4" \
     -F "source=@$YL_TMPDIR/src.mp4" -F title.zh=x
+up_bad 400 'burn_subs: zh has no subs.zh file' -F "source=@$YL_TMPDIR/src.mp4" \
+    -F 'title.zh=x' -F "subs.bo=@$YL_TMPDIR/bo.srt" -F burn_subs=zh
+up_bad 400 'burn_subs: "b@d" is not a BCP-47' -F "source=@$YL_TMPDIR/src.mp4" \
+    -F 'title.zh=x' -F "subs.bo=@$YL_TMPDIR/bo.srt" -F burn_subs=b@d
 up_bad 400 'not valid UTF-8' -F "source=@$YL_TMPDIR/src.mp4" \
     -F "title.zh=$(printf '\xff\xfe')"
 : >"$YL_TMPDIR/empty.mp4"

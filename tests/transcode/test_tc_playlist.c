@@ -174,6 +174,36 @@ static void no_subs_and_ts_segments(void **state)
     free(out);
 }
 
+/* master-burn-LANG.m3u8: one variant, the audio group, no subtitle group
+ * and no audio-only variant. */
+static void burned_master(void **state)
+{
+    tc_pl_master m = full_master();
+    char *out = NULL;
+    (void)state;
+
+    m.n_subs = 0;
+    m.subs = NULL;
+    m.n_variants = 1;
+    m.n_audio = 1;
+    m.no_audio_only = 1;
+    assert_int_equal(tc_playlist_master(&m, &out), 0);
+    assert_string_equal(
+        out, "#EXTM3U\n"
+             "#EXT-X-VERSION:7\n"
+             "#EXT-X-INDEPENDENT-SEGMENTS\n"
+             "\n"
+             "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",LANGUAGE=\"zh\","
+             "NAME=\"中文\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\","
+             "URI=\"a-zh/index.m3u8\"\n"
+             "\n"
+             "#EXT-X-STREAM-INF:BANDWIDTH=2900000,AVERAGE-BANDWIDTH=2600000,"
+             "RESOLUTION=1280x720,FRAME-RATE=25.000,"
+             "CODECS=\"avc1.64001f,mp4a.40.2\",AUDIO=\"aud\"\n"
+             "v0/index.m3u8\n");
+    free(out);
+}
+
 static void video_without_audio(void **state)
 {
     static const tc_pl_variant v[] = {
@@ -299,6 +329,7 @@ int main(void)
         cmocka_unit_test(master_exact_text),
         cmocka_unit_test(audio_only_lesson),
         cmocka_unit_test(no_subs_and_ts_segments),
+        cmocka_unit_test(burned_master),
         cmocka_unit_test(video_without_audio),
         cmocka_unit_test(repeated_names_are_numbered),
         cmocka_unit_test(quoting_and_bad_input),

@@ -390,6 +390,32 @@ static void escaping_on_output(void **state)
     tc_subs_free(s);
 }
 
+/* The ASS script burned-in subtitles are drawn from: the style of
+ * tc_subs.h, H:MM:SS.cc times, line breaks as \N, and text that libass
+ * would read as markup ({...}, \N typed in a cue) kept as text. */
+static void ass_for_burning(void **state)
+{
+    tc_subs *s = parse_ok("1\n00:00:01,000 --> 00:00:02,005\n"
+                          "བོད་ཡིག\nline {two}\n\n"
+                          "2\n01:02:03,450 --> 01:02:04,000\na\\Nb \\ c\n");
+    char *ass = NULL;
+    (void)state;
+
+    assert_int_equal(tc_subs_render_ass(s, "Noto Serif Tibetan", &ass), 0);
+    assert_non_null(strstr(ass, "PlayResX: 384\nPlayResY: 288\n"));
+    assert_non_null(strstr(ass, "Style: Default,Noto Serif Tibetan,22,&Hffffff,"
+                                "&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,2,1,2,"
+                                "10,10,14,1\n"));
+    assert_non_null(strstr(ass, "Dialogue: 0,0:00:01.00,0:00:02.01,Default,,0,"
+                                "0,0,,བོད་ཡིག\\Nline \\{two\\}\n"));
+    assert_non_null(strstr(ass, "Dialogue: 0,1:02:03.45,1:02:04.00,Default,,0,"
+                                "0,0,,a\\\xe2\x81\xa0Nb \\ c\n"));
+    free(ass);
+    assert_int_equal(tc_subs_render_ass(s, "A,B", &ass), YL_EINVAL);
+    assert_int_equal(tc_subs_render_ass(s, "", &ass), YL_EINVAL);
+    tc_subs_free(s);
+}
+
 /* Found by fuzz_subs: a character reference to CR or LF put a line break
  * into the cue, and two an empty line, so the WebVTT we wrote ended the
  * cue there and read what followed as a cue of its own. */
@@ -687,6 +713,7 @@ int main(void)
         cmocka_unit_test(broken_timestamps_name_the_line),
         cmocka_unit_test(not_subtitles_is_corrupt),
         cmocka_unit_test(escaping_on_output),
+        cmocka_unit_test(ass_for_burning),
         cmocka_unit_test(control_references_stay_text),
         cmocka_unit_test(write_files),
         cmocka_unit_test(encodings_other_than_utf8),

@@ -2,7 +2,8 @@
 // Debian's Chromium driven by playwright-core at 1366x768 (an office PC).
 //   - a province admin signs in with a password (yunling user add), uploads
 //     a short lesson (source by the file picker, a Tibetan subtitle file by
-//     drag and drop, its language guessed from the name), sees the upload
+//     drag and drop, its language guessed from the name, ticked to be
+//     burned into the picture too: "burned": ["bo"]), sees the upload
 //     progress and then the transcode job pushed on the channel until done;
 //   - an upload of a file that is not media fails, and the console shows
 //     the reason;
@@ -103,6 +104,8 @@ test('the admin uploads a lesson and sees it transcode to done', async () => {
   assert.deepEqual(rows, [['视频', 'short.mp4', ''], ['字幕', 'subs-bo.srt', 'bo']], 'source and a Tibetan subtitle listed');
   const boName = await p.$eval('#up-list select', (s) => s.selectedOptions[0].textContent);
   assert.match(boName, /^བོད་སྐད/, 'the language list shows native names');
+  // 烧录进画面: the same subtitles burned into a 480p rung (burn_subs=bo).
+  await p.check('#up-list input.burn');
   await p.fill('#up-title', '核桃种植技术');
   await p.fill('#up-cat', '农业');
   await p.click('#up-go');
@@ -119,6 +122,7 @@ test('the admin uploads a lesson and sees it transcode to done', async () => {
   const l = await srv.api('GET', `/api/v1/lessons/${lesson}`);
   assert.equal(l.status, 200);
   assert.deepEqual(l.body.subtitles, ['bo'], 'the dropped subtitle is in the lesson');
+  assert.deepEqual(l.body.burned, ['bo'], 'and burned into a rung (烧录进画面)');
   // 编辑: the title and category edited in place.
   await p.click(`#lessons tr[data-lesson="${lesson}"] button.edit`);
   await p.fill(`#lessons tr[data-lesson="${lesson}"] .ed-title`, '核桃种植技术（修订）');

@@ -254,7 +254,10 @@ function guessLang(name) {
 function addFiles(list) {
   for (const f of list) {
     const kind = SUB_RE.test(f.name) ? 'subs' : AUDIO_RE.test(f.name) ? 'audio' : files.some((x) => x.kind === 'source') ? 'audio' : 'source';
-    files.push({ file: f, kind, sel: kind === 'source' ? null : langSelect(guessLang(f.name)) });
+    // Subtitles may also be burned into a 480p rung for TVs that cannot
+    // show them (upload field burn_subs; docs/api.md).
+    const burn = kind === 'subs' ? el('input', { type: 'checkbox', class: 'burn' }) : null;
+    files.push({ file: f, kind, sel: kind === 'source' ? null : langSelect(guessLang(f.name)), burn });
   }
   renderFiles();
 }
@@ -266,7 +269,7 @@ function renderFiles() {
     tb.append(el('tr', {},
       el('td', {}, x.kind === 'source' ? '视频' : x.kind === 'audio' ? '配音' : '字幕'),
       el('td', {}, x.file.name),
-      el('td', {}, x.sel || ''),
+      el('td', {}, x.sel || '', x.burn ? el('label', { class: 'burn', title: '另做一路 480p 画面，字幕画在画面里，给显示不了字幕的电视用' }, x.burn, '烧录进画面（电视用）') : ''),
       el('td', {}, el('button', { type: 'button', onclick: () => { files.splice(i, 1); renderFiles(); } }, '移除'))));
   });
 }
@@ -288,6 +291,7 @@ $('up-form').addEventListener('submit', (ev) => {
   if ($('up-cat').value.trim()) fd.append('category', $('up-cat').value.trim());
   fd.append('source', src.file, src.file.name);
   for (const x of files) if (x !== src) fd.append(`${x.kind}.${x.sel.value}`, x.file, x.file.name);
+  for (const x of files) if (x.burn && x.burn.checked) fd.append('burn_subs', x.sel.value);
   // XMLHttpRequest: fetch has no upload progress.
   const xhr = new XMLHttpRequest();
   const prog = $('up-prog');

@@ -62,6 +62,13 @@ export function hlsUrl(item) {
   return new URL(item.hls || `/hls/${item.id}/master.m3u8`, document.baseURI).href;
 }
 
+/** The master playlist of the lesson's burned-in subtitle rung for lang
+ * (docs/api.md: `burned` lists the languages; the file sits beside the
+ * master as master-burn-LANG.m3u8). */
+export function burnedUrl(item, lang) {
+  return new URL(`master-burn-${encodeURIComponent(lang)}.m3u8`, hlsUrl(item)).href;
+}
+
 /** Audio only: no video rungs (the API's `video: false`, else no
  * resolution: an audio-only lesson lists no rungs). */
 export function isAudioLesson(item) {

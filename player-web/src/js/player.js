@@ -177,7 +177,7 @@ export class PlayerView {
       clear(el).append(h('span.k', {}, key ? h('i.ck', { 'data-c': key, 'aria-hidden': 'true' }) : null, title), h('span.v', { lang }, value));
     };
     menuLbl(b.audio, t('audio'), this.audioLang ? langName(this.audioLang) : '—', this.audioLang || undefined, 'red');
-    menuLbl(b.subs, t('subs'), this.subLang ? langName(this.subLang) : t('subsOff'), this.subLang || undefined, 'green');
+    menuLbl(b.subs, t('subs'), this.burnLang ? `${t('burned')} · ${langName(this.burnLang)}` : this.subLang ? langName(this.subLang) : t('subsOff'), this.burnLang || this.subLang || undefined, 'green');
     menuLbl(b.quality, t('quality'), this.qualityLabel(), undefined, 'yellow');
     menuLbl(b.aonly, t('audioOnly'), this.audioOnly ? t('on') : t('off'), undefined, 'blue');
     b.aonly.setAttribute('aria-pressed', String(this.audioOnly));
@@ -281,6 +281,16 @@ export class PlayerView {
     this.resumeAt = eng.resumePoint(this.id);
     this.relabel();
     this.master = api.hlsUrl(it);
+    // TV mode: a lesson with subtitles burned into a 480p rung (for TVs
+    // without Tibetan or Lisu fonts, or without WebVTT) plays from that
+    // rung's own master when chosen; the choice holds for this page.
+    this.burnLang = null;
+    const burned = dev.isTv() ? it.burned || [] : [];
+    const ub = this.app.choice.burn;
+    if (ub && ub !== 'off') this.burnLang = burned.find((l) => canonLang(l) === canonLang(ub)) || null;
+    if (this.burnLang) this.subLang = null;
+    const offer = !this.burnLang && ub !== 'off' && pickLang(burned, this.subLang ? [this.subLang, ...prefs] : prefs, false);
+    if (offer) this.offerBurned = offer;
     this.b.play.focus({ preventScroll: true });
     this.loadThumbs();
     let engine;
@@ -304,9 +314,11 @@ export class PlayerView {
         this.relabel();
       }
       this.lowestBw = this.fetchLowest();
-      this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.master, this.resumeAt || -1);
+      this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.videoMaster(), this.resumeAt || -1);
+      if (this.offerBurned && !this.probing) this.showBurnedOffer();
     } else if (engine === 'native') {
-      this.video.src = this.audioOnly ? eng.audioUrl(this.master, this.audioLang) : this.master;
+      this.video.src = this.audioOnly ? eng.audioUrl(this.master, this.audioLang) : this.videoMaster();
+      if (this.offerBurned) this.showBurnedOffer();
       this.video.addEventListener('loadedmetadata', () => {
         if (this.resumeAt) this.video.currentTime = this.resumeAt;
         if (!this.video.videoWidth && !this.audioOnly) this.setAudioLesson(true);
@@ -404,6 +416,7 @@ export class PlayerView {
       this.audioOnly = false;
       this.showNotice('');
       this.reload();
+      this.showBurnedOffer();
     } else {
       this.autoAudio = true;
       this.showNotice(t('autoAudio'), { label: t('showPicture'), run: () => this.setQuality('-1') });
@@ -554,8 +567,43 @@ export class PlayerView {
   setSubs(lang) {
     this.subLang = lang;
     this.app.choice.subs = lang || 'off';
+    if (this.burnLang) {
+      this.setBurned(null);
+      return;
+    }
     this.applySubs();
     this.relabel();
+  }
+
+  /** The master to play the picture from: the burned-in rung's when one
+   * is chosen (TV mode), else the lesson's (whose ladder never lists it). */
+  videoMaster() {
+    return this.burnLang ? api.burnedUrl(this.item, this.burnLang) : this.master;
+  }
+
+  /** TV mode: play the rung with lang's subtitles in the picture (null:
+   * back to the ladder). No WebVTT on top of burned text. */
+  setBurned(lang) {
+    this.burnLang = lang;
+    this.app.choice.burn = lang || 'off';
+    this.offerBurned = null;
+    this.showNotice('');
+    if (lang) {
+      this.subLang = null;
+      this.level = -1;
+      if (this.audioOnly && !this.audioLesson) {
+        this.audioOnly = false;
+        save('audioOnly', false);
+      }
+    }
+    this.reload();
+    this.relabel();
+  }
+
+  showBurnedOffer() {
+    const lang = this.offerBurned;
+    if (!lang) return;
+    this.showNotice(t('burnedOffer', { lang: langName(lang) }), { label: t('burned'), run: () => this.setBurned(lang) });
   }
 
   setSpeed(x) {
@@ -602,9 +650,9 @@ export class PlayerView {
     if (this.audioOnly && this.posterWant && !this.posterImg.getAttribute('src')) this.posterImg.src = this.posterWant;
     this.relabel();
     if (this.engine === 'hls.js') {
-      this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.master, pos);
+      this.attachHls(this.audioOnly ? this.audioMaster(this.audioLang) : this.videoMaster(), pos);
     } else if (this.engine === 'native') {
-      this.video.src = this.audioOnly ? eng.audioUrl(this.master, this.audioLang) : this.master;
+      this.video.src = this.audioOnly ? eng.audioUrl(this.master, this.audioLang) : this.videoMaster();
       this.video.addEventListener('loadedmetadata', () => { this.video.currentTime = pos; this.nativeTracks(); }, { once: true });
     }
     if (wasPlaying) this.autoplay();
@@ -620,7 +668,9 @@ export class PlayerView {
       for (const l of langs) opts.push({ value: l, label: langName(l), gloss: langGloss(l, uiLang()), lang: l, on: canonLang(l) === canonLang(this.audioLang) });
     } else if (kind === 'subs') {
       opts.push({ value: '', label: t('subsOff'), on: !this.subLang });
-      for (const l of this.item.subtitles || []) opts.push({ value: l, label: langName(l), gloss: langGloss(l, uiLang()), lang: l, on: canonLang(l) === canonLang(this.subLang) });
+      for (const l of this.item.subtitles || []) opts.push({ value: l, label: langName(l), gloss: langGloss(l, uiLang()), lang: l, on: !this.burnLang && canonLang(l) === canonLang(this.subLang) });
+      // TV mode: the same subtitles drawn into the picture (a 480p rung).
+      for (const l of dev.isTv() ? this.item.burned || [] : []) opts.push({ value: `burn:${l}`, label: `${t('burned')} · ${langName(l)}`, gloss: langGloss(l, uiLang()), on: canonLang(l) === canonLang(this.burnLang) });
       // Caption style for elderly viewers: size and background.
       opts.push({ head: t('cueSize') });
       for (const [v, k] of [['s', 'small'], ['m', 'medium'], ['l', 'large']]) opts.push({ value: `size:${v}`, label: t(k), on: this.cueStyle.size === v });
@@ -642,6 +692,7 @@ export class PlayerView {
       else if (kind === 'subs') {
         if (v.startsWith('size:')) this.setCueStyle('size', v.slice(5));
         else if (v.startsWith('bg:')) this.setCueStyle('bg', v === 'bg:1');
+        else if (v.startsWith('burn:')) this.setBurned(v.slice(5));
         else this.setSubs(v || null);
       } else if (kind === 'speed') this.setSpeed(Number(v));
       else this.setQuality(v);

