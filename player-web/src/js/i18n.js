@@ -95,6 +95,7 @@ const S = {
     liveWatch: '收看直播',
     liveEnded: '直播已结束',
     liveBadge: '直播',
+    liveLatency: '延迟 {s} 秒',
   },
   en: {
     app: 'Yunling Classroom',
@@ -187,6 +188,7 @@ const S = {
     liveWatch: 'Watch live',
     liveEnded: 'The live meeting has ended',
     liveBadge: 'LIVE',
+    liveLatency: 'latency {s} s',
   },
 };
 
