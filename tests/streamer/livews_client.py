@@ -7,7 +7,8 @@ livews_client.py PORT PATH OUT SECONDS [--stall N] [--rcvbuf BYTES]
   OUT, the text frames to OUT.txt (one per line) and a summary to
   OUT.json: {"status": HTTP status, "binary": bytes, "frames": n,
   "texts": n, "first_sync": bool}. --stall N: reads nothing after the
-  first N seconds (a slow viewer), then drains what the kernel holds."""
+  first N seconds (a slow viewer), then drains what the kernel holds.
+  Each clock frame in OUT.txt gets recv_ms, the wall clock of its arrival."""
 import base64
 import json
 import os
@@ -96,7 +97,9 @@ def main():
                 fo.write(payload)
             elif op == 1:
                 summary['texts'] += 1
-                ft.write(payload.decode() + '\n')
+                m = json.loads(payload.decode())
+                m['recv_ms'] = int(time.time() * 1000)
+                ft.write(json.dumps(m) + '\n')
                 ft.flush()
             elif op == 8:
                 summary['closed'] = struct.unpack('>H', payload[:2])[0] \

@@ -82,6 +82,10 @@ ing=$(jq .ingest_ms <<<"$clock")
 [ $((now_ms - ing)) -lt 30000 ] && [ $((now_ms - ing)) -gt 0 ] ||
     fail "ingest_ms $ing is not a recent wall clock (now $now_ms)"
 ok "clock frames carry the ingest wall clock"
+# The age of the newest picture when it reaches a viewer on loopback:
+# capture, x264 (zerolatency), mpegtsmux, the handoff to the loop.
+ages=$(jq -s '[.[] | .recv_ms - .ingest_ms] | sort' "$YL_TMPDIR/fast.txt")
+ok "picture age on arrival (ms): median $(jq '.[length / 2 | floor]' <<<"$ages"), max $(jq 'max' <<<"$ages"), all $(jq -c . <<<"$ages")"
 expect_eq "$(jq .texts "$YL_TMPDIR/slow.json")" 0 \
     "no clock frames without clock=1"
 

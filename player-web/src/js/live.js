@@ -185,9 +185,15 @@ export class LiveView {
     const p = mpegts.createPlayer({ type: 'mpegts', isLive: true, url }, {
       enableWorker: false,
       enableStashBuffer: false,
+      // Behind by more than 1.5 s: jump to 0.3 s from the newest picture;
+      // by more than 1 s: play a little faster back to 0.5 s.
       liveBufferLatencyChasing: true,
       liveBufferLatencyMaxLatency: 1.5,
       liveBufferLatencyMinRemain: 0.3,
+      liveSync: true,
+      liveSyncMaxLatency: 1.0,
+      liveSyncTargetLatency: 0.5,
+      liveSyncPlaybackRate: 1.2,
       customLoader: clockLoader(mpegts, (m) => { this.clock = { ingest: m.ingest_ms, at: Date.now() }; }),
     });
     this.ts = p;
