@@ -72,8 +72,8 @@ typedef struct tsout {
     GstClockTime pts;
     /* The last PAT and PMT packets, for a keyframe chunk's start. */
     unsigned char pat[188], pmt[188];
-    int pmt_pid; /* from the PAT; 0 before */
-    bool have_si;
+    int pmt_pid;   /* from the PAT; 0 before */
+    int video_pid; /* from the PMT; 0 before (then no key is found) */
 } tsout;
 
 typedef struct seg {
@@ -655,13 +655,17 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
         snprintf(name, sizeof(name), "v%d", rungs[i].h);
         add_stream(m, name, NULL, rungs[i].w, rungs[i].h, rungs[i].kbps);
         m->nvideo++;
-        /* I420 + profile=high: x264enc would pick 4:4:4 otherwise. */
+        /* I420 + profile=high: x264enc would pick 4:4:4 otherwise.
+         * scenecut=0: a keyframe each second and only then, at the same
+         * frames in every rung (x264's scene cuts put one every other
+         * frame on the test picture's moving noise). */
         yl_buf_printf(b,
                       "vt. ! queue max-size-time=2000000000 ! videoscale ! "
                       "videoconvert ! video/x-raw,format=I420,width=%d,"
                       "height=%d,pixel-aspect-ratio=1/1 ! x264enc "
                       "tune=zerolatency speed-preset=veryfast bframes=0 "
-                      "key-int-max=%d bitrate=%d ! video/x-h264,profile=high ! "
+                      "key-int-max=%d option-string=scenecut=0 bitrate=%d ! "
+                      "video/x-h264,profile=high ! "
                       "h264parse config-interval=-1 ! tee name=t_%s ! queue",
                       rungs[i].w, rungs[i].h, FPS, rungs[i].kbps, name);
         sink_text(m, b, name);
@@ -745,14 +749,56 @@ static void ts_append(tsout *t, const unsigned char *p, size_t len,
     t->len += len;
 }
 
-/* One buffer of the mux (whole TS packets). mpegtsmux's buffer flags do
- * not say where a keyframe starts (its periodic PAT/PMT come without
- * DELTA_UNIT too), the packets do: a video PES that starts with the
- * random access indicator set. A keyframe starts a chunk of its own, led
- * by copies of the last PAT and PMT (a duplicate packet for those who
- * already have them, what a new viewer needs to find the streams), and
- * marked key. Otherwise a chunk ends where the timestamp changes (one
- * frame's packets), or at CHUNK_MAX. */
+/* The H.264 PID of a PMT packet (stream type 0x1b), or 0. */
+static int pmt_video_pid(const unsigned char *k, size_t pay)
+{
+    const unsigned char *sec;
+    size_t end, j, info;
+
+    if (pay + 1 + k[pay] + 12 > TS_PKT)
+        return 0;
+    sec = k + pay + 1 + k[pay];
+    end = 3 + ((size_t)(sec[1] & 0x0f) << 8 | sec[2]) - 4; /* before CRC */
+    if (sec + end > k + TS_PKT)
+        end = (size_t)(k + TS_PKT - sec);
+    info = (size_t)(sec[10] & 0x0f) << 8 | sec[11];
+    for (j = 12 + info; j + 5 <= end;
+         j += 5 + ((size_t)(sec[j + 3] & 0x0f) << 8 | sec[j + 4]))
+        if (sec[j] == 0x1b)
+            return (sec[j + 1] & 0x1f) << 8 | sec[j + 2];
+    return 0;
+}
+
+/* Whether the video PES that starts in packet k (payload at pay) begins
+ * an IDR access unit: an SPS (h264parse config-interval=-1 puts one
+ * before every IDR) or an IDR slice among its first NAL units. */
+static bool pes_is_key(const unsigned char *k, size_t pay)
+{
+    size_t i;
+
+    if (pay + 9 > TS_PKT || k[pay] != 0 || k[pay + 1] != 0 || k[pay + 2] != 1)
+        return false;
+    for (i = pay + 9 + k[pay + 8]; i + 3 < TS_PKT; i++)
+        if (k[i] == 0 && k[i + 1] == 0 && k[i + 2] == 1) {
+            int type = k[i + 3] & 0x1f;
+
+            if (type == 7 || type == 5)
+                return true;
+            if (type == 1) /* a non-IDR slice */
+                return false;
+        }
+    return false;
+}
+
+/* One buffer of the mux (whole TS packets). mpegtsmux's buffer flags and
+ * random access indicators do not say where a keyframe starts (its
+ * periodic PAT/PMT come without DELTA_UNIT, and the indicator follows
+ * them), the H.264 does: a video PES that starts with an SPS or an IDR
+ * slice. A keyframe starts a chunk of its own, led by copies of the last
+ * PAT and PMT (a duplicate packet for those who already have them, what a
+ * new viewer needs to find the streams), and marked key. Otherwise a
+ * chunk ends where the timestamp changes (one frame's packets), or at
+ * CHUNK_MAX. */
 static void ts_add(tsout *t, GstBuffer *buf)
 {
     GstClockTime pts = GST_BUFFER_PTS(buf);
@@ -767,22 +813,24 @@ static void ts_add(tsout *t, GstBuffer *buf)
         bool pusi = (k[1] & 0x40) != 0, af = (k[3] & 0x20) != 0;
         size_t pay = 4 + (af ? 1u + k[4] : 0u);
 
-        if (k[0] != 0x47)
+        if (k[0] != 0x47 || pay >= TS_PKT)
             break;
-        if (pid == 0 && pusi && pay + 1 + k[pay] + 12 <= TS_PKT) {
+        if (!pusi)
+            continue;
+        if (pid == 0 && pay + 1 + k[pay] + 12 <= TS_PKT) {
             const unsigned char *sec = k + pay + 1 + k[pay];
 
             memcpy(t->pat, k, TS_PKT);
             t->pmt_pid = (sec[10] & 0x1f) << 8 | sec[11];
-        } else if (pid != 0 && pid == t->pmt_pid && pusi) {
+        } else if (pid != 0 && pid == t->pmt_pid) {
             memcpy(t->pmt, k, TS_PKT);
-            t->have_si = true;
-        } else if (key_at == SIZE_MAX && pusi && af && k[4] > 0 &&
-                   (k[5] & 0x40) != 0) {
+            t->video_pid = pmt_video_pid(k, pay);
+        } else if (key_at == SIZE_MAX && pid != 0 && pid == t->video_pid &&
+                   pes_is_key(k, pay)) {
             key_at = off;
         }
     }
-    if (key_at != SIZE_MAX && t->have_si) {
+    if (key_at != SIZE_MAX) {
         ts_append(t, mi.data, key_at, pts);
         ts_flush(t);
         ts_append(t, t->pat, TS_PKT, pts);

@@ -359,7 +359,7 @@ int str_livews_upgrade(str_req *r, char *path, size_t pathlen)
     live_meeting *m;
     char *end;
     int64_t id;
-    int rung, out, rung_i;
+    int rung, out, rung_i, n;
 
     errno = 0;
     id = strtoll(p, &end, 10);
@@ -370,6 +370,8 @@ int str_livews_upgrade(str_req *r, char *path, size_t pathlen)
     if (str_req_hdr(r, "sec-websocket-protocol", pairs, sizeof(pairs)) != -1)
         return str_reply_error(r, 400, "bad_request",
                                "/ws/live takes no websocket subprotocol");
+    if (r->srv->draining)
+        return str_reply_error(r, 503, "unavailable", "the server is stopping");
     m = str_meetings_pipeline(r->srv, id);
     if (m == NULL)
         return str_reply_error(r, 404, "not_found",
@@ -378,7 +380,11 @@ int str_livews_upgrade(str_req *r, char *path, size_t pathlen)
         (rung = rung_of(rung_s)) < 0)
         return str_reply_error(r, 400, "invalid",
                                "rung: want a height such as 360p");
-    if (str_req_query(r, "audio", lang, sizeof(lang)) < 0)
+    n = str_req_query(r, "audio", lang, sizeof(lang));
+    if (n < -1)
+        return str_reply_error(r, 400, "invalid",
+                               "audio: want a language tag such as zh");
+    if (n < 0)
         lang[0] = '\0';
     str_req_query(r, "clock", clock, sizeof(clock));
     if (lang[0] == '\0') /* the meeting's first language */

@@ -70,7 +70,7 @@ expect_eq "$(ffprobe -v error -show_entries stream=codec_name -of json \
     '["aac","h264"]' \
     "ffprobe sees h264 + aac in what was received"
 expect_eq "$(python3 "$here/ts_first_video.py" "$YL_TMPDIR/fast")" idr \
-    "the first video PES in what was received is an IDR (random access)"
+    "the first video PES in what was received begins an IDR access unit"
 expect_match "$(ffprobe -v error -select_streams v -show_frames \
     -show_entries frame=key_frame,pict_type -of csv=p=0 "$YL_TMPDIR/fast" |
     head -1)" "^1,I" "the first decoded picture is a keyframe"

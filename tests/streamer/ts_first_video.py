@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """ts_first_video.py FILE: prints "idr" when the first PES that starts in
-the MPEG-TS FILE on a PID other than PAT/PMT/audio (the video PID from
-the PMT) carries the random access indicator and an SPS or IDR NAL unit
-(types 7, 5), else what it found. For t_live_ws.sh: a viewer starts at a keyframe."""
+the MPEG-TS FILE on the H.264 PID (from the PMT) begins an IDR access
+unit (an SPS or IDR NAL unit, types 7 and 5, in its first packet), else
+what it found. For t_live_ws.sh: a viewer starts at a keyframe."""
 import re
 import sys
 
@@ -31,9 +31,9 @@ for i in range(0, len(d) - 187, 188):
                 break
             j += 5 + ((sec[j + 3] & 0x0f) << 8 | sec[j + 4])
     elif pid == video:
-        rai = af and p[4] > 0 and p[5] & 0x40
-        types = [p[m.end()] & 0x1f for m in re.finditer(b'\x00\x00\x01', p)
-                 if m.end() < len(p)]
-        print('idr' if rai and (5 in types or 7 in types) else 'not idr: %s' % types)
+        es = p[pay + 9 + p[pay + 8]:]
+        types = [es[m.end()] & 0x1f for m in re.finditer(b'\x00\x00\x01', es)
+                 if m.end() < len(es)]
+        print('idr' if 5 in types or 7 in types else 'not idr: %s' % types)
         sys.exit(0)
 print('no video (pmt pid %s, video pid %s)' % (pmt_pid, video))
