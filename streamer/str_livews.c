@@ -188,7 +188,9 @@ void str_livews_meeting_gone(str_server *srv, int64_t id)
             v->g = NULL; /* its pipeline is gone: nothing to unwatch */
             v->closing = true;
             lw->viewers--;
-            lws_callback_on_writable(v->wsi);
+            lws_callback_on_writable(v->wsi); /* a close frame, 1000 */
+            /* A viewer whose socket stays full gets none: cut then. */
+            lws_set_timeout(v->wsi, PENDING_TIMEOUT_USER_OK, 5);
         }
         group_free(lw, g);
     }
@@ -259,9 +261,10 @@ static void skip(str_livews *lw, viewer *v, int64_t now)
         v->skip_since_us = now;
         lw->skips++;
     } else if (now - v->skip_since_us > STALL_US && !v->closing) {
-        /* Took nothing for 30 s: a link that is gone. */
+        /* Took nothing for 30 s: a link that is gone. Its socket is not
+         * writeable, so no close frame: cut it. */
         v->closing = true;
-        lws_callback_on_writable(v->wsi);
+        lws_set_timeout(v->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
     v->need_key = true;
 }
@@ -307,6 +310,8 @@ static void chunk_run(str_server *srv, str_msg *m)
                 skip(lw, v, now);
             continue;
         }
+        if (v->skipping) /* the stale backlog goes: on from this key */
+            lw->dropped += str_fanq_trim(&v->q);
         if (str_fanq_push(&v->q, c->b) != STR_FANQ_OK) {
             skip(lw, v, now);
             continue;

@@ -103,7 +103,11 @@ expect_match "$metrics" 'yunling_live_ws_viewers 0' "no viewer left"
 # A viewer is closed (1000) when the meeting stops.
 python3 "$CLIENT" "$PORT" "/ws/live/$ID" "$YL_TMPDIR/end" 20 &
 END=$!
-sleep 2
+for i in $(seq 1 300); do # connected (a busy machine starts python slowly)
+    curl -s "$BASE/metrics" | grep -q '^yunling_live_ws_viewers 1$' && break
+    sleep 0.1
+done
+sleep 1
 expect_eq "$(api POST "/api/v1/meetings/$ID/stop" "${A[@]}")" 200 "stop"
 wait $END
 expect_eq "$(jq .closed "$YL_TMPDIR/end.json")" 1000 \
