@@ -196,6 +196,23 @@ void str_livews_meeting_gone(str_server *srv, int64_t id)
     }
 }
 
+void str_livews_drain(str_server *srv)
+{
+    str_livews *lw = reg_of(srv);
+
+    for (group *g = lw != NULL ? lw->groups : NULL; g != NULL; g = g->next)
+        for (viewer *v = g->head; v != NULL; v = v->next) {
+            v->closing = true; /* 1001 (srv->draining) from WRITEABLE */
+            lws_callback_on_writable(v->wsi);
+            lws_set_timeout(v->wsi, PENDING_TIMEOUT_USER_OK, 5);
+        }
+}
+
+int str_livews_count(str_server *srv)
+{
+    return reg_of(srv) != NULL ? reg_of(srv)->viewers : 0;
+}
+
 /* ---- chunks: streaming thread → loop ---- */
 
 typedef struct chunk_msg {
@@ -461,10 +478,14 @@ static int writeable(struct lws *wsi, viewer *v)
     int n;
 
     if (v->closing) {
-        static const char why[] = "meeting ended";
+        static const char ended[] = "meeting ended", away[] = "server stopping";
+        bool stopping = v->srv->draining && v->g != NULL;
 
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)why,
-                         sizeof(why) - 1);
+        lws_close_reason(wsi,
+                         stopping ? LWS_CLOSE_STATUS_GOINGAWAY
+                                  : LWS_CLOSE_STATUS_NORMAL,
+                         (unsigned char *)(stopping ? away : ended),
+                         stopping ? sizeof(away) - 1 : sizeof(ended) - 1);
         return -1;
     }
     if (!v->qinit || (b = str_fanq_peek(&v->q)) == NULL)

@@ -33,6 +33,12 @@ void str_livews_chunk(void *ud, int64_t id, int out, const live_chunk *c);
 /* Meeting id's pipeline is going away: its viewers are closed (1000). */
 void str_livews_meeting_gone(str_server *srv, int64_t id);
 
+/* SIGTERM: every viewer is closed (1001, going away; cut after 5 s when
+ * its socket stays full). */
+void str_livews_drain(str_server *srv);
+/* Viewers connected now (the drain waits for none). */
+int str_livews_count(str_server *srv);
+
 /* The /metrics lines into buf; returns snprintf's. */
 int str_livews_metrics(str_server *srv, char *buf, size_t len);
 

@@ -438,6 +438,7 @@ static void begin_drain(str_server *srv)
     }
     str_conn_drain(srv);
     str_ws_drain(srv);
+    str_livews_drain(srv);
     str_api_stopping(srv);
 }
 
@@ -930,10 +931,11 @@ int str_server_run(const str_config *cfg)
         str_query_kick(srv->vpool);
         str_query_kick(srv->qpool);
         if (srv->draining) {
-            /* Channel connections were told 1001 (str_ws_drain): their
-             * close handshakes finish before the context goes. */
+            /* Channel and live viewers were told 1001 (str_ws_drain,
+             * str_livews_drain): their close handshakes finish before
+             * the context goes. */
             if (srv->inflight <= 0 && str_api_idle(srv) &&
-                str_ws_count(srv) == 0)
+                str_ws_count(srv) == 0 && str_livews_count(srv) == 0)
                 break;
             if (lws_now_usecs() > srv->drain_deadline_us) {
                 YL_LOGW("str",

@@ -5,7 +5,7 @@
 # clock=1 adds clock text frames; a viewer that stops reading does not
 # stall another and is counted in /metrics; unknown meetings, rungs and
 # languages are refused with a clear error; the viewers are closed when
-# the meeting ends.
+# the meeting ends (1000) and when the server stops (1001).
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 CLIENT="$here/livews_client.py"
@@ -115,5 +115,25 @@ expect_eq "$(jq .closed "$YL_TMPDIR/end.json")" 1000 \
 [ "$(jq .binary "$YL_TMPDIR/end.json")" -gt 0 ] ||
     fail "the default rung (360p, first language) sent nothing"
 
+# SIGTERM closes a viewer with 1001 (going away) and the server exits 0.
+api POST /api/v1/meetings "${A[@]}" -d '{"title":"第二场",
+    "starts_at":"2026-05-01T09:00:00+08:00","targets":["5329"],
+    "source":"test:"}' >/dev/null
+ID2=$(resp .id)
+expect_eq "$(api POST "/api/v1/meetings/$ID2/start" "${A[@]}")" 200 \
+    "a second meeting starts"
+for i in $(seq 1 600); do
+    [ "$(code "$BASE/live/$ID2/master.m3u8")" == 200 ] && break
+    sleep 0.1
+done
+python3 "$CLIENT" "$PORT" "/ws/live/$ID2" "$YL_TMPDIR/term" 30 &
+TERM_V=$!
+for i in $(seq 1 300); do
+    curl -s "$BASE/metrics" | grep -q '^yunling_live_ws_viewers 1$' && break
+    sleep 0.1
+done
 stop_server
+wait $TERM_V
+expect_eq "$(jq .closed "$YL_TMPDIR/term.json")" 1001 \
+    "SIGTERM closes a viewer with 1001"
 ok "live websocket"
