@@ -67,7 +67,7 @@ typedef struct str_livews {
     group *groups;
     int viewers;
     unsigned gap_seen;
-    uint64_t chunks, bytes_out, skips, dropped, gaps, refused;
+    uint64_t chunks, bytes_out, skips, dropped, gaps;
 } str_livews;
 
 static str_livews *reg_of(str_server *srv)
@@ -423,7 +423,6 @@ int str_livews_upgrade(str_req *r, char *path, size_t pathlen)
                                     "meeting %" PRId64 " is starting", id);
     if (out < 0) {
         pairs_of(m, pairs, sizeof(pairs));
-        reg_of(r->srv)->refused++;
         return str_reply_error(r, 400, "invalid",
                                "no rung %s with audio \"%s\" in meeting "
                                "%" PRId64 ": it has %s",
