@@ -39,6 +39,8 @@
 
 #define MAX_AUDIO   4
 #define MAX_STREAMS (2 + MAX_AUDIO)
+#define CHUNK_MAX   (64 * 1024) /* a websocket chunk is sent from here */
+#define TS_PKT      188
 #define WINDOW      6  /* segments in a media playlist */
 #define KEEP_FILES  15 /* segments hlssink2 keeps on disk */
 #define FPS         25 /* every rung: a keyframe each FPS frames = 1 s */
@@ -54,6 +56,27 @@
 #endif
 #define AUDIO_CAPS                                                             \
     "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=2"
+
+/* One MPEG-TS mux for the websocket path: a video rung with one audio
+ * language. Set up on the meeting thread before the pipeline plays and
+ * then fixed, except watchers (any thread) and the chunk being gathered
+ * (its sink's streaming thread only). */
+typedef struct tsout {
+    live_meeting *m;
+    int index;
+    int rung; /* height */
+    char lang[YL_LANG_MAX];
+    atomic_int watchers;
+    /* Streaming thread of the sink: the chunk being gathered. */
+    unsigned char *buf;
+    size_t len, cap;
+    bool key;
+    GstClockTime pts;
+    /* The last PAT and PMT packets, for a keyframe chunk's start. */
+    unsigned char pat[188], pmt[188];
+    int pmt_pid;   /* from the PAT; 0 before */
+    int video_pid; /* from the PMT; 0 before (then no key is found) */
+} tsout;
 
 typedef struct seg {
     int64_t idx;     /* file number */
@@ -120,6 +143,12 @@ struct live_meeting {
     int64_t rec_segs[MAX_STREAMS];
     double rec_dur;    /* seconds of the recorded video */
     char rec_cut[256]; /* why recording stopped early; "" it did not */
+    /* The websocket path's muxes: filled by describe(), then published by
+     * nts (release); read-only after, but for their atomics. */
+    tsout ts[LIVE_TS_MAX];
+    atomic_int nts;
+    live_chunk_fn chunk;
+    GstClockTime base_time; /* set before PLAYING; read by streaming */
 };
 
 /* ---- checking a source URI (pure) ---- */
@@ -689,6 +718,42 @@ static void sink_text(live_meeting *m, yl_buf *b, const char *name)
                   name, m->dir, name, m->run, m->dir, name, WINDOW, KEEP_FILES);
 }
 
+/* The websocket path: one mpegtsmux per (video rung, audio language),
+ * fed from the renditions' tees through leaky queues (a stuck mux never
+ * holds back live HLS), ending in a fakesink whose pad probe takes the
+ * bytes (on_ts). Always on: every pair is muxed while the meeting runs,
+ * and only watched pairs are copied out (live_meeting_watch()). */
+static void describe_ts(live_meeting *m, yl_buf *b)
+{
+    static const char *const q = "queue leaky=downstream max-size-buffers=0 "
+                                 "max-size-bytes=0 max-size-time=2000000000";
+    int n = 0;
+
+    for (int v = 0; v < m->nst; v++) {
+        if (m->st[v].audio)
+            continue;
+        for (int a = 0; a < m->nst && n < LIVE_TS_MAX; a++) {
+            tsout *t = &m->ts[n];
+
+            if (!m->st[a].audio)
+                continue;
+            t->m = m;
+            t->index = n;
+            t->rung = m->st[v].height;
+            snprintf(t->lang, sizeof(t->lang), "%s", m->st[a].lang);
+            t->pts = GST_CLOCK_TIME_NONE;
+            atomic_init(&t->watchers, 0);
+            yl_buf_printf(b,
+                          "mpegtsmux name=mx%d ! fakesink name=ws%d sync=false "
+                          "async=false\n"
+                          "t_%s. ! %s ! mx%d.\n"
+                          "t_%s. ! %s ! mx%d.\n",
+                          n, n, m->st[v].name, q, n, m->st[a].name, q, n);
+            n++;
+        }
+    }
+}
+
 /* The gst_parse_launch() text of the whole pipeline into b. */
 static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
 {
@@ -775,15 +840,19 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
         snprintf(name, sizeof(name), "v%d", rungs[i].h);
         add_stream(m, name, NULL, rungs[i].w, rungs[i].h, rungs[i].kbps);
         m->nvideo++;
-        /* I420 + profile=high: x264enc would pick 4:4:4 otherwise. */
+        /* I420 + profile=high: x264enc would pick 4:4:4 otherwise.
+         * scenecut=0: a keyframe each second and only then, at the same
+         * frames in every rung (x264's scene cuts put one every other
+         * frame on the test picture's moving noise). */
         yl_buf_printf(b,
                       "vt. ! queue max-size-time=2000000000 ! videoscale ! "
                       "videoconvert ! video/x-raw,format=I420,width=%d,"
                       "height=%d,pixel-aspect-ratio=1/1 ! x264enc "
                       "tune=zerolatency speed-preset=veryfast bframes=0 "
-                      "key-int-max=%d bitrate=%d ! video/x-h264,profile=high ! "
-                      "h264parse",
-                      rungs[i].w, rungs[i].h, FPS, rungs[i].kbps);
+                      "key-int-max=%d option-string=scenecut=0 bitrate=%d ! "
+                      "video/x-h264,profile=high ! "
+                      "h264parse config-interval=-1 ! tee name=t_%s ! queue",
+                      rungs[i].w, rungs[i].h, FPS, rungs[i].kbps, name);
         sink_text(m, b, name);
     }
     for (i = 0; i < n; i++) {
@@ -799,15 +868,241 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
         yl_buf_printf(b,
                       "%saudioconvert ! audioresample ! "
                       "audio/x-raw,rate=48000,channels=2 ! avenc_aac "
-                      "bitrate=96000 ! aacparse",
-                      pace);
+                      "bitrate=96000 ! aacparse ! tee name=t_%s ! queue",
+                      pace, name);
         sink_text(m, b, name);
     }
+    describe_ts(m, b);
     ret = b->err;
 out:
     for (i = 0; i < MAX_AUDIO; i++)
         free(langs[i]);
     return ret;
+}
+
+/* ---- the websocket path's chunks (streaming threads) ---- */
+
+/* Hands the gathered chunk to the owner when someone watches; empties it. */
+static void ts_flush(tsout *t)
+{
+    live_meeting *m = t->m;
+    live_chunk c;
+
+    if (t->len > 0 && atomic_load(&t->watchers) > 0 && m->chunk != NULL) {
+        memset(&c, 0, sizeof(c));
+        c.data = t->buf;
+        c.len = t->len;
+        c.key = t->key;
+        if (GST_CLOCK_TIME_IS_VALID(t->pts)) {
+            /* The pipeline runs on the realtime clock: base time plus
+             * running time is the wall clock of the frame's capture. */
+            c.pts_ms = (int64_t)(t->pts / GST_MSECOND);
+            c.ingest_ms =
+                (int64_t)((gst_element_get_base_time(m->pipe) + t->pts) /
+                          GST_MSECOND);
+        } else {
+            c.pts_ms = -1;
+        }
+        m->chunk(m->ud, m->id, t->index, &c);
+    }
+    t->len = 0;
+    t->key = false;
+}
+
+/* Appends len bytes to the chunk being gathered (nothing when nobody
+ * watches, or when memory runs out: the owner then sees a gap and waits
+ * for the next keyframe). */
+static void ts_append(tsout *t, const unsigned char *p, size_t len,
+                      GstClockTime pts)
+{
+    if (atomic_load(&t->watchers) == 0 || len == 0)
+        return;
+    if (t->len + len > t->cap) {
+        size_t cap = t->len + len > CHUNK_MAX ? t->len + len : CHUNK_MAX;
+        unsigned char *nb = realloc(t->buf, cap);
+
+        if (nb == NULL) {
+            t->len = 0;
+            return;
+        }
+        t->buf = nb;
+        t->cap = cap;
+    }
+    if (t->len == 0)
+        t->pts = pts;
+    memcpy(t->buf + t->len, p, len);
+    t->len += len;
+}
+
+/* The H.264 PID of a PMT packet (stream type 0x1b), or 0. */
+static int pmt_video_pid(const unsigned char *k, size_t pay)
+{
+    const unsigned char *sec;
+    size_t end, j, info;
+
+    if (pay + 1 + k[pay] + 12 > TS_PKT)
+        return 0;
+    sec = k + pay + 1 + k[pay];
+    end = 3 + ((size_t)(sec[1] & 0x0f) << 8 | sec[2]) - 4; /* before CRC */
+    if (sec + end > k + TS_PKT)
+        end = (size_t)(k + TS_PKT - sec);
+    info = (size_t)(sec[10] & 0x0f) << 8 | sec[11];
+    for (j = 12 + info; j + 5 <= end;
+         j += 5 + ((size_t)(sec[j + 3] & 0x0f) << 8 | sec[j + 4]))
+        if (sec[j] == 0x1b)
+            return (sec[j + 1] & 0x1f) << 8 | sec[j + 2];
+    return 0;
+}
+
+/* Whether the video PES that starts in packet k (payload at pay) begins
+ * an IDR access unit: an SPS (h264parse config-interval=-1 puts one
+ * before every IDR) or an IDR slice among its first NAL units. */
+static bool pes_is_key(const unsigned char *k, size_t pay)
+{
+    size_t i;
+
+    if (pay + 9 > TS_PKT || k[pay] != 0 || k[pay + 1] != 0 || k[pay + 2] != 1)
+        return false;
+    for (i = pay + 9 + k[pay + 8]; i + 3 < TS_PKT; i++)
+        if (k[i] == 0 && k[i + 1] == 0 && k[i + 2] == 1) {
+            int type = k[i + 3] & 0x1f;
+
+            if (type == 7 || type == 5)
+                return true;
+            if (type == 1) /* a non-IDR slice */
+                return false;
+        }
+    return false;
+}
+
+/* One buffer of the mux (whole TS packets). mpegtsmux's buffer flags and
+ * random access indicators do not say where a keyframe starts (its
+ * periodic PAT/PMT come without DELTA_UNIT, and the indicator follows
+ * them), the H.264 does: a video PES that starts with an SPS or an IDR
+ * slice. A keyframe starts a chunk of its own, led by copies of the last
+ * PAT and PMT (a duplicate packet for those who already have them, what a
+ * new viewer needs to find the streams), and marked key. Otherwise a
+ * chunk ends where the timestamp changes (one frame's packets), or at
+ * CHUNK_MAX. */
+static void ts_add(tsout *t, GstBuffer *buf)
+{
+    GstClockTime pts = GST_BUFFER_PTS(buf);
+    size_t key_at = SIZE_MAX, off;
+    GstMapInfo mi;
+
+    if (!gst_buffer_map(buf, &mi, GST_MAP_READ))
+        return;
+    for (off = 0; off + TS_PKT <= mi.size; off += TS_PKT) {
+        const unsigned char *k = mi.data + off;
+        int pid = (k[1] & 0x1f) << 8 | k[2];
+        bool pusi = (k[1] & 0x40) != 0, af = (k[3] & 0x20) != 0;
+        size_t pay = 4 + (af ? 1u + k[4] : 0u);
+
+        if (k[0] != 0x47 || pay >= TS_PKT)
+            break;
+        if (!pusi)
+            continue;
+        if (pid == 0 && pay + 1 + k[pay] + 12 <= TS_PKT) {
+            const unsigned char *sec = k + pay + 1 + k[pay];
+
+            memcpy(t->pat, k, TS_PKT);
+            t->pmt_pid = (sec[10] & 0x1f) << 8 | sec[11];
+        } else if (pid != 0 && pid == t->pmt_pid) {
+            memcpy(t->pmt, k, TS_PKT);
+            t->video_pid = pmt_video_pid(k, pay);
+        } else if (key_at == SIZE_MAX && pid != 0 && pid == t->video_pid &&
+                   pes_is_key(k, pay)) {
+            key_at = off;
+        }
+    }
+    if (key_at != SIZE_MAX) {
+        ts_append(t, mi.data, key_at, pts);
+        ts_flush(t);
+        ts_append(t, t->pat, TS_PKT, pts);
+        ts_append(t, t->pmt, TS_PKT, pts);
+        t->key = t->len > 0;
+        ts_append(t, mi.data + key_at, mi.size - key_at, pts);
+    } else {
+        if (t->len > 0 && ((GST_CLOCK_TIME_IS_VALID(pts) && pts != t->pts) ||
+                           t->len + mi.size > CHUNK_MAX))
+            ts_flush(t);
+        ts_append(t, mi.data, mi.size, pts);
+    }
+    gst_buffer_unmap(buf, &mi);
+}
+
+/* The fakesink's streaming thread: never blocks, never calls lws. */
+static GstPadProbeReturn on_ts(GstPad *pad, GstPadProbeInfo *info, gpointer ud)
+{
+    tsout *t = ud;
+
+    (void)pad;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        ts_add(t, GST_PAD_PROBE_INFO_BUFFER(info));
+    } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        guint n = gst_buffer_list_length(l);
+
+        for (guint i = 0; i < n; i++)
+            ts_add(t, gst_buffer_list_get(l, i));
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+/* Meeting thread, before PLAYING: probes on the muxes' sinks, then the
+ * outputs are published to other threads. */
+static void ts_attach(live_meeting *m)
+{
+    int n = 0;
+    char name[16];
+
+    for (int i = 0; i < LIVE_TS_MAX && m->ts[i].m != NULL; i++) {
+        GstElement *sink;
+        GstPad *pad;
+
+        snprintf(name, sizeof(name), "ws%d", i);
+        sink = gst_bin_get_by_name(GST_BIN(m->pipe), name);
+        if (sink == NULL)
+            break;
+        pad = gst_element_get_static_pad(sink, "sink");
+        if (pad != NULL) {
+            gst_pad_add_probe(
+                pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                on_ts, &m->ts[i], NULL);
+            gst_object_unref(pad);
+        }
+        gst_object_unref(sink);
+        n++;
+    }
+    atomic_store_explicit(&m->nts, n, memory_order_release);
+}
+
+int live_meeting_output(live_meeting *m, int rung, const char *lang)
+{
+    int n = atomic_load_explicit(&m->nts, memory_order_acquire);
+
+    if (n == 0)
+        return -EAGAIN;
+    for (int i = 0; i < n; i++)
+        if (m->ts[i].rung == rung && strcmp(m->ts[i].lang, lang) == 0)
+            return i;
+    return -ENOENT;
+}
+
+int live_meeting_output_info(live_meeting *m, int i, int *rung,
+                             const char **lang)
+{
+    if (i < 0 || i >= atomic_load_explicit(&m->nts, memory_order_acquire))
+        return -ENOENT;
+    *rung = m->ts[i].rung;
+    *lang = m->ts[i].lang;
+    return 0;
+}
+
+void live_meeting_watch(live_meeting *m, int out, int delta)
+{
+    if (out >= 0 && out < atomic_load_explicit(&m->nts, memory_order_acquire))
+        atomic_fetch_add(&m->ts[out].watchers, delta);
 }
 
 /* ---- the ingest of a network source (split) ---- */
@@ -1022,6 +1317,7 @@ static void *meeting_main(void *arg)
         g_signal_connect(src, "pad-added", G_CALLBACK(pad_added), m);
         gst_object_unref(src);
     }
+    ts_attach(m);
     /* Wall-clock timestamps for EXT-X-PROGRAM-DATE-TIME. */
     clock = g_object_new(GST_TYPE_SYSTEM_CLOCK, "clock-type",
                          GST_CLOCK_TYPE_REALTIME, NULL);
@@ -1132,7 +1428,9 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
     m->kind = kind;
     m->split = kind == LIVE_SRC_SRT || kind == LIVE_SRC_RTSP;
     m->event = opts->event;
+    m->chunk = opts->chunk;
     m->ud = opts->ud;
+    atomic_init(&m->nts, 0);
     m->source = strdup(opts->source);
     m->dir = strdup(opts->out_dir);
     m->slate = strdup(opts->slate != NULL ? opts->slate : YL_LIVE_SLATE);
@@ -1172,6 +1470,8 @@ void live_meeting_free(live_meeting *m)
     atomic_store(&m->stop, true);
     if (m->th_started)
         pthread_join(m->th, NULL);
+    for (int i = 0; i < LIVE_TS_MAX; i++)
+        free(m->ts[i].buf);
     free(m->source);
     free(m->slate);
     free(m->dir);

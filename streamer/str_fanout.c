@@ -76,6 +76,23 @@ void str_fanq_pop(str_fanq *q)
     str_fbuf_unref(b);
 }
 
+unsigned str_fanq_trim(str_fanq *q)
+{
+    unsigned n = 0;
+
+    while (q->n > 1) {
+        unsigned at = (q->head + q->n - 1) % q->cap;
+
+        q->bytes -= q->ring[at]->len;
+        str_fbuf_unref(q->ring[at]);
+        q->ring[at] = NULL;
+        q->n--;
+        n++;
+    }
+    q->dropped += n;
+    return n;
+}
+
 static bool fits(const str_fanq *q, const str_fbuf *b)
 {
     return q->n < q->cap && q->bytes + b->len <= q->max_bytes;

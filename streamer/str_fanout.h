@@ -79,5 +79,9 @@ int str_fanq_push(str_fanq *q, str_fbuf *b);
 str_fbuf *str_fanq_peek(const str_fanq *q);
 /* Drops the oldest entry (its reference). */
 void str_fanq_pop(str_fanq *q);
+/* Drops every entry but the head (which its connection may be writing):
+ * a live viewer that skips to a keyframe sheds its backlog. Returns how
+ * many went (counted in dropped). */
+unsigned str_fanq_trim(str_fanq *q);
 
 #endif

@@ -26,6 +26,7 @@ struct str_upload;
 struct str_signin_limits;
 struct str_jobs;
 struct str_wsreg;
+struct str_livews;
 struct cat_notice_ack;
 
 /* Routes, for dispatch and for the request counters in /metrics. */
@@ -43,6 +44,7 @@ enum str_route_label {
     STR_R_MEETINGS,
     STR_R_LIVE,
     STR_R_WS,
+    STR_R_LIVE_WS,
     STR_R_API_OTHER,
     STR_R_METRICS,
     STR_R_HEALTHZ,
@@ -221,8 +223,13 @@ typedef struct str_server {
     str_hold *holds;
     int n_holds, cap_holds;
 
-    struct str_wsreg *ws;        /* the websocket channel (str_ws.c) */
-    struct str_live *live;       /* running meetings (str_meetings.c) */
+    struct str_wsreg *ws;      /* the websocket channel (str_ws.c) */
+    struct str_live *live;     /* running meetings (str_meetings.c) */
+    struct str_livews *livews; /* /ws/live viewers (str_livews.c) */
+    /* Chunks streaming threads posted that the loop has not run yet, and
+     * how often one was not posted for that (str_livews.c). */
+    atomic_int livews_inflight;
+    atomic_uint livews_gap;
     struct cat_notice_ack *acks; /* receipts for the next writer batch */
     int nacks, cap_acks;
 

@@ -30,6 +30,7 @@
 #include "common/yl_log.h"
 #include "live/live.h"
 #include "streamer/str_api.h"
+#include "streamer/str_livews.h"
 #include "streamer/str_ws.h"
 
 #define MAX_LIVE 16 /* pipelines at once: 2 cores encode two or three */
@@ -68,6 +69,7 @@ static void ent_drop(str_server *srv, live_ent *e)
 {
     struct str_live *l = srv->live;
 
+    str_livews_meeting_gone(srv, e->id);
     live_meeting_free(e->m);
     json_decref(e->frame_live);
     json_decref(e->targets);
@@ -338,6 +340,7 @@ static int start_pipeline(str_server *srv, const json_t *mt, char *why,
     o.out_dir = dir;
     o.slate = srv->cfg.live_slate[0] != '\0' ? srv->cfg.live_slate : NULL;
     o.event = on_live_event;
+    o.chunk = str_livews_chunk;
     o.ud = srv;
     e->frame_live = frame_of(mt, "live");
     e->targets = json_deep_copy(json_object_get(mt, "targets"));
@@ -519,6 +522,13 @@ static void mmsg_run(str_server *srv, str_msg *m)
     case M_FAIL:
         break;
     }
+}
+
+live_meeting *str_meetings_pipeline(str_server *srv, int64_t id)
+{
+    live_ent *e = ent_find(srv, id);
+
+    return e != NULL && !e->stopping ? e->m : NULL;
 }
 
 bool str_meetings_nth(str_server *srv, int i, const json_t **frame,

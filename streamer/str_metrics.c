@@ -9,12 +9,13 @@
 #include "common/yl_buf.h"
 #include "streamer/str_fcache.h"
 #include "streamer/str_internal.h"
+#include "streamer/str_livews.h"
 #include "streamer/str_ws.h"
 
 static const char *const route_names[STR_R_COUNT] = {
-    "web",   "hls",   "lessons", "jobs",    "courses",  "sites",
-    "views", "stats", "notices", "session", "meetings", "live",
-    "ws",    "api",   "metrics", "healthz", "other"};
+    "web",   "hls",     "lessons", "jobs",    "courses",  "sites",
+    "views", "stats",   "notices", "session", "meetings", "live",
+    "ws",    "live_ws", "api",     "metrics", "healthz",  "other"};
 
 const int str_status_codes[STR_NSTATUS - 1] = {
     101, 200, 201, 202, 204, 206, 304, 400, 401, 403, 404,
@@ -114,6 +115,13 @@ int str_metrics_reply(str_req *r)
 
         if (n > 0 && n < (int)sizeof(ws))
             yl_buf_printf(&b, "%s", ws);
+    }
+    {
+        char lw[2048];
+        int n = str_livews_metrics(r->srv, lw, sizeof(lw));
+
+        if (n > 0 && n < (int)sizeof(lw))
+            yl_buf_printf(&b, "%s", lw);
     }
     str_metrics_extra(r->srv, emit_line, &b);
     if (b.err < 0) {

@@ -29,6 +29,7 @@
 #include "streamer/str_internal.h"
 #include "streamer/str_fanout.h"
 #include "streamer/str_route.h"
+#include "streamer/str_livews.h"
 #include "streamer/str_ws.h"
 
 #ifndef YL_SRCDIR
@@ -444,6 +445,7 @@ static void begin_drain(str_server *srv)
     }
     str_conn_drain(srv);
     str_ws_drain(srv);
+    str_livews_drain(srv);
     str_api_stopping(srv);
 }
 
@@ -588,7 +590,16 @@ static struct lws_protocols protocols[] = {
     {"yl-http", str_conn_cb, 0, 0, 0, NULL, 0},
     {"yl-listen", listen_cb, 0, 0, 0, NULL, 0},
     {STR_WS_PROTOCOL, str_ws_cb, 0, 1024, 0, NULL, 0},
+    /* /ws/live viewers: mpegts.js sends no subprotocol, so this is the
+     * vhost's default (pvo "default" below); /ws insists on yunling.v1
+     * before the handoff, so nothing else arrives here without one. */
+    {"yl-live", str_livews_cb, 0, 512, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
+
+static const struct lws_protocol_vhost_options pvo_live_default = {
+    NULL, NULL, "default", "1"};
+static const struct lws_protocol_vhost_options pvo_live = {
+    NULL, &pvo_live_default, "yl-live", ""};
 
 /* Binds and listens on addr:port (port 0: any free one). Returns the fd
  * and the bound port, or -errno. */
@@ -817,6 +828,9 @@ int str_server_run(const str_config *cfg)
     ret = str_ws_open(srv);
     if (ret < 0)
         goto out;
+    ret = str_livews_open(srv);
+    if (ret < 0)
+        goto out;
     str_sweep_deleted(srv); /* a delete killed between commit and files */
 
     /* YL_LWS_LOG=<lws level mask> (e.g. 15 adds notices and info) for
@@ -826,6 +840,7 @@ int str_server_run(const str_config *cfg)
                       lws_log_emit);
     protocols[1].per_session_data_size = str_conn_size();
     protocols[3].per_session_data_size = str_ws_size();
+    protocols[4].per_session_data_size = str_livews_size();
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     if (strchr(cfg->listen_addr, ':') == NULL)
@@ -859,6 +874,7 @@ int str_server_run(const str_config *cfg)
     info.vhost_name = "yunling";
     info.keepalive_timeout = cfg->keepalive_s;
     info.headers = &hdr_cors;
+    info.pvo = &pvo_live;
     srv->vh = lws_create_vhost(srv->ctx, &info);
     if (srv->vh == NULL) {
         YL_LOGE("str", "lws_create_vhost failed");
@@ -922,10 +938,11 @@ int str_server_run(const str_config *cfg)
         str_query_kick(srv->vpool);
         str_query_kick(srv->qpool);
         if (srv->draining) {
-            /* Channel connections were told 1001 (str_ws_drain): their
-             * close handshakes finish before the context goes. */
+            /* Channel and live viewers were told 1001 (str_ws_drain,
+             * str_livews_drain): their close handshakes finish before
+             * the context goes. */
             if (srv->inflight <= 0 && str_api_idle(srv) &&
-                str_ws_count(srv) == 0)
+                str_ws_count(srv) == 0 && str_livews_count(srv) == 0)
                 break;
             if (lws_now_usecs() > srv->drain_deadline_us) {
                 YL_LOGW("str",
@@ -962,6 +979,7 @@ out:
     }
     outbox_drain(srv); /* frees what threads posted at the very end */
     str_ws_close(srv);
+    str_livews_close(srv);
     free(srv->acks);
     str_fcache_free(srv->fcache);
     if (srv->hls_fd >= 0)

@@ -6,7 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,12 +146,109 @@ static void test_source_plays(void **state)
     yl_rmtree(dir);
 }
 
+/* What the chunk callback saw (a streaming thread). */
+struct chunks {
+    pthread_mutex_t lock;
+    int n, keys, bad_first, wrong_out;
+    int key_not_pat; /* key chunks that do not start with the PAT */
+    size_t bytes;
+    int64_t ingest_ms;
+};
+
+static void on_chunk(void *ud, int64_t id, int out, const live_chunk *c)
+{
+    struct chunks *k = ud;
+    const unsigned char *p = c->data;
+
+    (void)id;
+    pthread_mutex_lock(&k->lock);
+    if (c->key)
+        k->key_not_pat += c->len < 2 * 188 || (p[1] & 0x1f) != 0 || p[2] != 0;
+    k->n++;
+    k->keys += c->key;
+    k->bad_first += c->len % 188 != 0 || p[0] != 0x47;
+    k->wrong_out += out != 1;
+    k->bytes += c->len;
+    k->ingest_ms = c->ingest_ms;
+    pthread_mutex_unlock(&k->lock);
+}
+
+static void on_event_quiet(void *ud, int64_t id, int ev, const char *detail)
+{
+    (void)ud;
+    (void)id;
+    (void)ev;
+    (void)detail;
+}
+
+/* The websocket path's outputs: every (rung, language) pair, and chunks
+ * of whole TS packets, only while watched, each keyframe chunk led by
+ * a PAT, about one keyframe a second. */
+static void test_ts_outputs(void **state)
+{
+    struct chunks k = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    char dir[] = "/tmp/yl-live-XXXXXX";
+    live_meeting *m = NULL;
+    live_opts o = {0};
+    const char *lang;
+    int i, out = -1, rung, n;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    o.id = 8;
+    o.source = "test:";
+    o.out_dir = dir;
+    o.event = on_event_quiet;
+    o.chunk = on_chunk;
+    o.ud = &k;
+    assert_int_equal(live_meeting_start(&o, &m), 0);
+    for (i = 0; i < 600; i++) {
+        out = live_meeting_output(m, 720, "bo");
+        if (out != -EAGAIN)
+            break;
+        usleep(100 * 1000);
+    }
+    assert_true(out >= 0);
+    assert_int_equal(live_meeting_output(m, 1080, "zh"), -ENOENT);
+    assert_int_equal(live_meeting_output(m, 360, "lis"), -ENOENT);
+    for (n = 0; live_meeting_output_info(m, n, &rung, &lang) == 0; n++)
+        assert_true((rung == 720 || rung == 360) &&
+                    (strcmp(lang, "zh") == 0 || strcmp(lang, "bo") == 0));
+    assert_int_equal(n, 4);   /* 2 rungs x 2 languages */
+    assert_int_equal(out, 1); /* 720p first, then its languages in order */
+    sleep(2);
+    pthread_mutex_lock(&k.lock);
+    assert_int_equal(k.n, 0); /* nobody watches: nothing copied */
+    pthread_mutex_unlock(&k.lock);
+    live_meeting_watch(m, out, 1);
+    for (i = 0; i < 600; i++) { /* 3 keyframes, or 60 s (sanitizers) */
+        usleep(100 * 1000);
+        pthread_mutex_lock(&k.lock);
+        n = k.keys;
+        pthread_mutex_unlock(&k.lock);
+        if (n >= 3)
+            break;
+    }
+    live_meeting_watch(m, out, -1);
+    live_meeting_stop(m);
+    live_meeting_free(m);
+    assert_true(k.keys >= 3);
+    printf("chunks %d, keys %d, bytes %zu\n", k.n, k.keys, k.bytes);
+    assert_true(k.n > k.keys * 10); /* a keyframe a second, 25 fps */
+    assert_int_equal(k.bad_first, 0);
+    assert_int_equal(k.key_not_pat, 0);
+    assert_int_equal(k.wrong_out, 0);
+    assert_true(k.ingest_ms > 1700000000000LL); /* a wall clock */
+    yl_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(source_kinds),
         cmocka_unit_test(source_refusals),
         cmocka_unit_test(test_source_plays),
+        cmocka_unit_test(test_ts_outputs),
     };
     return cmocka_run_group_tests_name("live", tests, NULL, NULL);
 }

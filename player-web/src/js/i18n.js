@@ -102,6 +102,7 @@ const S = {
     headcountSaved: '已登记到会人数：{n}',
     headcountBad: '请输入 0 到 10000 之间的整数',
     headcountFailed: '登记失败：{why}',
+    liveLatency: '延迟 {s} 秒',
   },
   en: {
     app: 'Yunling Classroom',
@@ -201,6 +202,7 @@ const S = {
     headcountSaved: 'Headcount saved: {n}',
     headcountBad: 'Enter a whole number from 0 to 10000',
     headcountFailed: 'Not saved: {why}',
+    liveLatency: 'latency {s} s',
   },
 };
 

@@ -1,7 +1,10 @@
-// The live page of a meeting (#/live/<id>): its live HLS in hls.js (or the
-// browser's own HLS), with the meeting's audio languages as buttons, the
-// site's language first. A TV comes here by itself when a meeting sent to
-// its station starts (main.js, on the channel's "meeting" message).
+// The live page of a meeting (#/live/<id>), with the meeting's audio
+// languages as buttons, the site's language first. Where Media Source
+// Extensions exist it plays the sub-second websocket stream
+// (/ws/live/<id>, MPEG-TS) in mpegts.js and shows its latency; elsewhere,
+// or when that fails, the live HLS in hls.js (or the browser's own HLS).
+// A TV comes here by itself when a meeting sent to its station starts
+// (main.js, on the channel's "meeting" message).
 import { h, clear } from './dom.js';
 import { t } from './i18n.js';
 import * as dev from './device.js';
@@ -19,15 +22,127 @@ import { BeatClock, ViewSession } from './views.js';
 // with it.
 const SESSION_KEY = (id) => `yl.live.${id}`;
 
+const WS_RUNG = '360p'; // the weakest links first; 2.5 Mbit/s 720p is too much
+
+let mpegtsLoading = null;
+/** Load vendor/mpegts.js once (about 275 KB), on the live page only. */
+function loadMpegts() {
+  if (window.mpegts) return Promise.resolve(window.mpegts);
+  if (!mpegtsLoading) {
+    mpegtsLoading = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = 'vendor/mpegts.js';
+      s.onload = () => (window.mpegts ? resolve(window.mpegts) : reject(new Error('mpegts.js')));
+      s.onerror = () => {
+        mpegtsLoading = null;
+        s.remove();
+        reject(new Error('vendor/mpegts.js'));
+      };
+      document.head.append(s);
+    });
+  }
+  return mpegtsLoading;
+}
+
+/** mpegts.js's websocket loader, but text frames (the server's clock
+ * frames, asked for with clock=1) go to onClock instead of failing the
+ * stream as mpegts.js's own loader does. */
+function clockLoader(mpegts, onClock) {
+  const { BaseLoader, LoaderStatus, LoaderErrors } = mpegts;
+  return class ClockLoader extends BaseLoader {
+    constructor() {
+      super('yl-ws-loader');
+      this._needStash = true;
+      this._ws = null;
+      this._aborted = false;
+      this._received = 0;
+    }
+
+    static isSupported() {
+      return typeof WebSocket !== 'undefined';
+    }
+
+    destroy() {
+      if (this._ws) this.abort();
+      super.destroy();
+    }
+
+    open(src) {
+      const ws = new WebSocket(src.url);
+      this._ws = ws;
+      ws.binaryType = 'arraybuffer';
+      this._status = LoaderStatus.kConnecting;
+      ws.onopen = () => { this._status = LoaderStatus.kBuffering; };
+      ws.onmessage = (e) => {
+        if (typeof e.data === 'string') {
+          try {
+            const m = JSON.parse(e.data);
+            if (m.type === 'clock') onClock(m);
+          } catch (err) { /* not ours */ }
+          return;
+        }
+        const start = this._received;
+        this._received += e.data.byteLength;
+        if (this._onDataArrival) this._onDataArrival(e.data, start, this._received);
+      };
+      ws.onclose = (e) => {
+        if (this._aborted) return;
+        this._status = LoaderStatus.kComplete;
+        if (e.code !== 1000 && this._onError) {
+          this._status = LoaderStatus.kError;
+          this._onError(LoaderErrors.CONNECTING_TIMEOUT, { code: e.code, msg: e.reason || 'websocket closed' });
+        } else if (this._onComplete) {
+          this._onComplete(0, this._received - 1);
+        }
+      };
+      ws.onerror = () => {
+        this._status = LoaderStatus.kError;
+        if (this._onError) this._onError(LoaderErrors.EXCEPTION, { code: -1, msg: 'websocket error' });
+      };
+    }
+
+    abort() {
+      const ws = this._ws;
+      if (ws && ws.readyState <= 1) {
+        this._aborted = true;
+        ws.close();
+      }
+      this._ws = null;
+      this._status = LoaderStatus.kComplete;
+    }
+  };
+}
+
+/** The audio languages of a meeting, from its live master playlist (a 404
+ * until the pipeline's first segments: null then). */
+async function meetingLangs(id) {
+  const r = await fetch(`live/${id}/master.m3u8`, { cache: 'no-store' });
+  if (!r.ok) return null;
+  const text = await r.text();
+  const langs = [];
+  for (const m of text.matchAll(/#EXT-X-MEDIA:[^\n]*LANGUAGE="([^"]+)"/g)) {
+    if (!langs.includes(m[1])) langs.push(m[1]);
+  }
+  return langs;
+}
+
 export class LiveView {
   constructor(app, root, id, title) {
     this.app = app;
     this.id = id;
     this.hls = null;
+    this.ts = null; // the mpegts.js player on the websocket path
+    this.mode = null; // 'ws' or 'hls', once playing starts
+    this.wsLangs = [];
+    this.wsLang = null;
+    this.switching = false;
+    this.clock = null; // the last clock frame and when it came
+    this.latency = null; // seconds, on the websocket path
     this.closed = false;
     this.video = h('video.live-video', { autoplay: true, playsInline: true, controls: true });
     this.langs = h('div.live-langs', { role: 'group' });
-    this.title = h('h2.live-title', {}, h('span.live-badge', { text: t('liveBadge') }), ' ', title || '');
+    this.latencyEl = h('span.live-latency', { 'aria-live': 'off' });
+    this.title = h('h2.live-title', {}, h('span.live-badge', { text: t('liveBadge') }), ' ', title || '', this.latencyEl);
     this.head = h('form.live-head', { hidden: true, onsubmit: (e) => { e.preventDefault(); this.saveHeadcount(); } },
       h('label', { for: 'live-head-n', text: t('headcount') }),
       h('input', { id: 'live-head-n', type: 'number', min: '0', max: '10000', step: '1', inputmode: 'numeric' }),
@@ -121,6 +236,119 @@ export class LiveView {
   }
 
   async start() {
+    if (eng.hasMSE() && this.app.liveEngine !== 'hls' && this.app.engine !== 'native') {
+      try {
+        await this.startWs();
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        this.stopWs();
+      }
+    }
+    this.startHls();
+  }
+
+  // ---- the websocket path (mpegts.js) -------------------------------------
+
+  async startWs() {
+    const mpegts = await loadMpegts();
+    if (!mpegts.getFeatureList().mseLivePlayback) throw new Error('no MSE live playback');
+    // The playlists (and the websocket) come a few seconds after the start.
+    let langs = null;
+    for (let i = 0; i < 40 && !this.closed; i++) {
+      langs = await meetingLangs(this.id);
+      if (langs && langs.length) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    if (this.closed) return;
+    if (!langs || !langs.length) throw new Error('the meeting has no playlist');
+    this.wsLangs = langs;
+    this.mode = 'ws';
+    this.playWs(pickLang(langs, dev.langPrefs()) || langs[0]);
+    this.drawLangs();
+    this.latencyTimer = setInterval(() => this.showLatency(), 1000);
+  }
+
+  /** (Re)connects the websocket in language lang: switching a language is
+   * a new connection (one mux per rung and language on the server). */
+  playWs(lang) {
+    const mpegts = window.mpegts;
+    this.stopWs();
+    this.wsLang = lang;
+    this.switching = true;
+    this.clock = null;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const url = `${proto}//${location.host}/ws/live/${this.id}?rung=${WS_RUNG}&audio=${encodeURIComponent(lang)}&clock=1`;
+    const p = mpegts.createPlayer({ type: 'mpegts', isLive: true, url }, {
+      enableWorker: false,
+      enableStashBuffer: false,
+      // Behind by more than 1.5 s: jump to 0.3 s from the newest picture;
+      // by more than 1 s: play a little faster back to 0.5 s.
+      liveBufferLatencyChasing: true,
+      liveBufferLatencyMaxLatency: 1.5,
+      liveBufferLatencyMinRemain: 0.3,
+      liveSync: true,
+      liveSyncMaxLatency: 1.0,
+      liveSyncTargetLatency: 0.5,
+      liveSyncPlaybackRate: 1.2,
+      customLoader: clockLoader(mpegts, (m) => { this.clock = { ingest: m.ingest_ms, at: Date.now() }; }),
+    });
+    this.ts = p;
+    p.on(mpegts.Events.ERROR, () => {
+      if (this.closed || this.ts !== p) return;
+      // The websocket failed (the server refused it, the link dropped):
+      // live HLS instead, which rides out a flaky link better.
+      this.stopWs();
+      this.mode = 'hls';
+      this.startHls();
+    });
+    const onPlaying = () => {
+      this.switching = false;
+      this.video.removeEventListener('playing', onPlaying);
+    };
+    this.video.addEventListener('playing', onPlaying);
+    p.attachMediaElement(this.video);
+    p.load();
+    const pr = p.play();
+    if (pr && pr.catch) pr.catch(() => { /* autoplay refused: the controls are there */ });
+    this.markLang();
+  }
+
+  stopWs() {
+    if (!this.ts) return;
+    const p = this.ts;
+    this.ts = null;
+    try {
+      p.pause();
+      p.unload();
+      p.detachMediaElement();
+      p.destroy();
+    } catch (err) { /* already gone */ }
+  }
+
+  /** Latency on the websocket path: how old the newest picture was when it
+   * arrived (the clock frame's capture time against this device's clock)
+   * plus what the player holds ahead of the picture shown now. */
+  showLatency() {
+    if (this.mode !== 'ws' || !this.clock) {
+      this.latency = null;
+      this.latencyEl.textContent = '';
+      return;
+    }
+    const v = this.video;
+    const b = v.buffered;
+    const ahead = b.length ? Math.max(0, b.end(b.length - 1) - v.currentTime) : 0;
+    const l = Math.max(0, (this.clock.at - this.clock.ingest) / 1000) + ahead;
+    this.latency = l;
+    this.latencyEl.textContent = t('liveLatency', { s: l.toFixed(1) });
+  }
+
+  // ---- live HLS (hls.js, or the browser's own) ----------------------------
+
+  async startHls() {
+    this.mode = 'hls';
+    clearInterval(this.latencyTimer);
+    this.latencyEl.textContent = '';
     const src = `live/${this.id}/master.m3u8`;
     let engine;
     try {
@@ -167,6 +395,17 @@ export class LiveView {
   /** One button per audio rendition (hls.js chose the station's
    * language through audioPreference), the preferred one first. */
   drawLangs() {
+    if (this.mode === 'ws') {
+      const want = pickLang(this.wsLangs, dev.langPrefs());
+      const langs = [...this.wsLangs].sort((x, y) => (y === want) - (x === want));
+      clear(this.langs);
+      for (const l of langs) {
+        this.langs.append(h('button.live-lang', { 'data-lang': l, onclick: () => { if (l !== this.wsLang) this.playWs(l); } },
+          langName(l) || l));
+      }
+      this.markLang();
+      return;
+    }
     const tracks = (this.hls.audioTracks || []).map((a, i) => ({ a, i }));
     const want = pickLang(tracks.map((x) => x.a.lang), dev.langPrefs());
     tracks.sort((x, y) => (y.a.lang === want) - (x.a.lang === want));
@@ -179,12 +418,17 @@ export class LiveView {
   }
 
   markLang() {
+    if (this.mode === 'ws') {
+      for (const b of this.langs.children) b.setAttribute('aria-pressed', String(b.dataset.lang === this.wsLang));
+      return;
+    }
     const cur = this.hls && this.hls.audioTracks[this.hls.audioTrack];
     for (const b of this.langs.children) b.setAttribute('aria-pressed', String(!!cur && b.dataset.lang === cur.lang));
   }
 
   /** The language playing now (tests): its BCP-47 tag, or null. */
   audioLang() {
+    if (this.mode === 'ws') return this.switching ? null : this.wsLang;
     const cur = this.hls && this.hls.audioTracks[this.hls.audioTrack];
     return cur ? cur.lang : null;
   }
@@ -194,6 +438,8 @@ export class LiveView {
     this.clock.stop();
     if (this.session && this.session.started) this.event('end');
     this.session = null;
+    clearInterval(this.latencyTimer);
+    this.stopWs();
     if (this.hls) this.hls.destroy();
     this.hls = null;
     this.video.removeAttribute('src');

@@ -17,6 +17,8 @@ const app = {
   beatMs: Math.max(1000, Number(params.get('beat')) * 1000 || 15000),
   // Test knob: ?engine=native plays with the browser's own HLS, not hls.js.
   engine: params.get('engine'),
+  // Test knob: ?live=hls plays a meeting's live HLS, not its websocket.
+  liveEngine: params.get('live'),
   choice: { audio: null, subs: null, burn: null }, // menu choices of this page (player.js)
   queue: null,
   toast,
