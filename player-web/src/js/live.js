@@ -136,7 +136,7 @@ export class LiveView {
     this.wsLangs = [];
     this.wsLang = null;
     this.switching = false;
-    this.clock = null; // the last clock frame and when it came
+    this.lastClock = null; // the last clock frame and when it came
     this.latency = null; // seconds, on the websocket path
     this.closed = false;
     this.video = h('video.live-video', { autoplay: true, playsInline: true, controls: true });
@@ -276,7 +276,7 @@ export class LiveView {
     this.stopWs();
     this.wsLang = lang;
     this.switching = true;
-    this.clock = null;
+    this.lastClock = null;
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const url = `${proto}//${location.host}/ws/live/${this.id}?rung=${WS_RUNG}&audio=${encodeURIComponent(lang)}&clock=1`;
     const p = mpegts.createPlayer({ type: 'mpegts', isLive: true, url }, {
@@ -291,7 +291,7 @@ export class LiveView {
       liveSyncMaxLatency: 1.0,
       liveSyncTargetLatency: 0.5,
       liveSyncPlaybackRate: 1.2,
-      customLoader: clockLoader(mpegts, (m) => { this.clock = { ingest: m.ingest_ms, at: Date.now() }; }),
+      customLoader: clockLoader(mpegts, (m) => { this.lastClock = { ingest: m.ingest_ms, at: Date.now() }; }),
     });
     this.ts = p;
     p.on(mpegts.Events.ERROR, () => {
@@ -330,7 +330,7 @@ export class LiveView {
    * arrived (the clock frame's capture time against this device's clock)
    * plus what the player holds ahead of the picture shown now. */
   showLatency() {
-    if (this.mode !== 'ws' || !this.clock) {
+    if (this.mode !== 'ws' || !this.lastClock) {
       this.latency = null;
       this.latencyEl.textContent = '';
       return;
@@ -338,7 +338,7 @@ export class LiveView {
     const v = this.video;
     const b = v.buffered;
     const ahead = b.length ? Math.max(0, b.end(b.length - 1) - v.currentTime) : 0;
-    const l = Math.max(0, (this.clock.at - this.clock.ingest) / 1000) + ahead;
+    const l = Math.max(0, (this.lastClock.at - this.lastClock.ingest) / 1000) + ahead;
     this.latency = l;
     this.latencyEl.textContent = t('liveLatency', { s: l.toFixed(1) });
   }
