@@ -14,6 +14,7 @@ import { BeatClock, ViewSession } from './views.js';
 import { icon } from './icons.js';
 import { focusables, move } from './nav.js';
 import * as eng from './engine.js';
+import * as off from './offline.js';
 
 export const SPEEDS = [0.75, 1, 1.25, 1.5];
 // Colour keys of a TV remote: the key values of the W3C UI Events "Key"
@@ -209,6 +210,7 @@ export class PlayerView {
     const c = this.item.course;
     if (c && c.title) kids.push(h('p.course', {}, t('courseOf', { title: c.title, i: c.index, n: c.count })));
     kids.push(langChips(this.item));
+    if (!dev.isTv() && off.supported()) kids.push(this.downloadBox());
     if (dev.clientKind() === 'pc') kids.push(h('p.help', {}, t('help')));
     clear(this.info).append(...kids);
   }
@@ -254,9 +256,18 @@ export class PlayerView {
   async start() {
     this.t0 = performance.now();
     this.busy.hidden = false;
+    // A lesson kept on this device (offline.js) plays from its cache; with
+    // the network off, its catalog item comes from the kept record too.
+    this.kept = off.record(this.id);
+    let failed = null;
     try {
       this.item = await api.lesson(this.id);
     } catch (err) {
+      failed = err;
+      if (this.kept && !err.status) this.item = this.kept.item;
+    }
+    if (!this.item) {
+      const err = failed || {};
       this.busy.hidden = true;
       if (err.status === 404) this.showMsg(t('notFound'), { label: t('backToList'), run: () => this.app.go('#/') });
       else this.showMsg(t('serverDown'), { label: t('retry'), run: () => { this.showMsg(''); this.start(); } });
@@ -273,6 +284,13 @@ export class PlayerView {
     this.audioLang = pickLang(it.languages || [], ua ? [ua, ...prefs] : prefs);
     const us = this.app.choice.subs; // 'off' or a tag
     this.subLang = us === 'off' ? null : pickLang(it.subtitles || [], us ? [us, ...prefs] : prefs, false);
+    if (this.kept) {
+      // What was kept: its one audio language and its subtitles, the
+      // picture (no probe of a link it does not use).
+      this.audioLang = this.kept.audio || this.audioLang;
+      this.subLang = us === 'off' ? null : this.kept.subs || null;
+      this.audioOnly = false;
+    }
     // The list's thumb (cached already) until the picture moves. Audio
     // views show the poster in their card, or the title alone when there
     // is none (an audio-only lesson's poster may be missing).
@@ -297,7 +315,7 @@ export class PlayerView {
       // the sound alone (a 4 s audio segment is ~35 KB, a 240p one ~150 KB)
       // and measures the link on it; the picture follows when the link
       // carries the cheapest rung (probeDone).
-      if (!this.audioOnly && !eng.savedBandwidth()) {
+      if (!this.audioOnly && !eng.savedBandwidth() && !this.kept) {
         this.probing = { bytes: 0, ms: 0, n: 0 };
         this.audioOnly = true;
         this.showNotice(t('measuring'));
@@ -433,7 +451,7 @@ export class PlayerView {
       if (!this.audioOnly && hls.levels.length > 1) {
         const bw = eng.savedBandwidth();
         const low = hls.levels[eng.lowestLevel(hls.levels)];
-        if (this.level < 0 && bw && low && bw < low.bitrate * 1.25 && !this.triedVideo) {
+        if (this.level < 0 && bw && low && bw < low.bitrate * 1.25 && !this.triedVideo && !this.kept) {
           this.goAudioOnly();
           return;
         }
@@ -1225,8 +1243,79 @@ export class PlayerView {
   // ---- end -----------------------------------------------------------------
 
   /** unloading: the page goes away; main.js sends the queue with keepalive. */
+  // ---- keeping the lesson (offline.js) ----------------------------------------
+
+  /** "下载" on a phone or PC: keep this lesson for offline viewing; then
+   * its progress and a cancel button; once kept, what was kept, where the
+   * list is, and delete. */
+  downloadBox() {
+    if (!this.dl) {
+      this.dl = h('div.download');
+      this.onDl = (e) => {
+        if (e.id === this.id) this.renderDownload();
+      };
+      off.events.addEventListener('change', this.onDl);
+    }
+    this.renderDownload();
+    return this.dl;
+  }
+
+  renderDownload() {
+    const box = this.dl;
+    if (!box || !this.item) return;
+    const pct = off.progress(this.id);
+    const rec = off.record(this.id);
+    // Progress only moves the bar and the figure: the cancel button keeps
+    // its focus.
+    if (pct >= 0 && box.dataset.state === 'busy') {
+      box.querySelector('progress').value = pct;
+      box.querySelector('.dl-state').textContent = t('downloading', { p: pct });
+      return;
+    }
+    clear(box);
+    if (pct >= 0) {
+      box.dataset.state = 'busy';
+      box.append(h('span.dl-state', { role: 'status' }, t('downloading', { p: pct })),
+        h('progress.dl-bar', { max: 100, value: pct }),
+        h('button.dl-cancel', { type: 'button', onclick: () => off.cancel(this.id) }, t('cancel')));
+    } else if (rec) {
+      box.dataset.state = 'kept';
+      box.append(h('span.dl-state', {}, t('keptInfo', { rung: rec.rung, size: off.fmtMB(rec.bytes) })),
+        h('a.dl-list', { href: '#/downloads' }, t('downloads')),
+        h('button.dl-delete', { type: 'button', onclick: () => off.remove(this.id) }, t('dlDelete')));
+    } else {
+      box.dataset.state = 'none';
+      box.append(h('button.dl-start', { type: 'button', onclick: () => this.startDownload() }, t('download')));
+    }
+    if (this.dlError) box.append(h('p.dl-error', { role: 'alert' }, this.dlError));
+  }
+
+  async startDownload() {
+    const it = this.item;
+    this.dlError = '';
+    const subs = this.subLang || pickLang(it.subtitles || [], [this.audioLang, ...dev.langPrefs()].filter(Boolean), false);
+    const kind = dev.clientKind();
+    try {
+      await off.download(it, { kind, audio: this.audioLang, subs });
+      this.app.toast(t('dlDone'));
+    } catch (err) {
+      if (err.name === 'AbortError') {
+        this.app.toast(t('dlCancelled'));
+      } else if (err instanceof off.NoRoomError) {
+        const free = Number.isFinite(err.free) ? off.fmtMB(err.free) : '?';
+        this.dlError = t(kind === 'phone' ? 'noRoom' : 'noRoomPc', { need: off.fmtMB(err.need), free });
+        this.app.toast(this.dlError, 8000);
+      } else {
+        this.dlError = t('dlFailed', { why: err.message });
+        this.app.toast(this.dlError, 8000);
+      }
+      this.renderDownload();
+    }
+  }
+
   close({ unloading = false } = {}) {
     if (this.closed) return;
+    if (this.onDl) off.events.removeEventListener('change', this.onDl);
     if (!this.video.ended && this.video.currentTime > 0) this.savePosition();
     this.closed = true;
     this.endSession();
