@@ -5,8 +5,9 @@
 // worker), opens "已下载" and plays the lesson from Cache Storage with its
 // Tibetan subtitles; the viewing events wait in the queue and reach the
 // server when the phone is back online. Then delete. Before that, on a
-// fresh profile: the refusal when the storage estimate leaves no room, and
-// a QuotaExceededError halfway: a clear message and nothing kept.
+// fresh profile: the refusal when the storage estimate leaves no room, a
+// cancelled download, and a QuotaExceededError halfway: a clear message
+// and nothing kept.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, browser, expectPlaying, until, log } from './lib/fixture.mjs';
@@ -39,7 +40,7 @@ test('the service worker is served with a JavaScript type and no-cache', async (
   assert.equal(r.headers.get('service-worker-allowed'), null, 'sw.js sits at the root: no Service-Worker-Allowed needed');
 });
 
-test('no room: the estimate refuses with a clear message, and a QuotaExceededError halfway keeps nothing', async () => {
+test('no room: the estimate refuses with a clear message; cancel and a QuotaExceededError halfway keep nothing', async () => {
   const q = await browser(PHONE);
   try {
     // 0.2 MB free: far less than the lesson needs.
@@ -57,6 +58,21 @@ test('no room: the estimate refuses with a clear message, and a QuotaExceededErr
     assert.deepEqual(await lessonCaches(p), [], 'nothing cached');
     assert.deepEqual(await kept(p), {}, 'nothing listed');
     assert.equal(await p.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length), 0, 'no service worker for a refused download');
+    // Cancelled halfway (segments slowed down): nothing kept, "下载" again.
+    await p.evaluate(() => {
+      navigator.storage.estimate = async () => ({ quota: 5e9, usage: 0 });
+    });
+    await p.route('**/hls/**/seg_*', async (r) => {
+      await new Promise((res) => setTimeout(res, 400));
+      await r.continue().catch(() => {});
+    });
+    await p.locator('.download .dl-start').click();
+    await until(async () => /^下载中 [1-9]\d*%$/.test(await p.locator('.download .dl-state').innerText().catch(() => '')), 20000, 'progress above 0%');
+    await p.locator('.download .dl-cancel').click();
+    await p.locator('.download .dl-start').waitFor({ timeout: 10000 });
+    await until(async () => (await lessonCaches(p)).length === 0, 5000, async () => `no lesson cache after cancel (${await lessonCaches(p)})`);
+    assert.deepEqual(await kept(p), {}, 'nothing listed after cancel');
+    await p.unroute('**/hls/**/seg_*');
     // Room by the estimate, but the storage fills up during the download.
     await p.evaluate(() => {
       navigator.storage.estimate = async () => ({ quota: 5e9, usage: 0 });

@@ -346,6 +346,8 @@ export async function download(item, { kind, audio, subs }) {
     changed(id, { done: rec });
     return rec;
   } catch (err) {
+    // The other fetches stop too (they share the signal).
+    if (!signal.aborted) ac.abort();
     active.delete(id);
     if (started || isQuota(err)) await caches.delete(name).catch(() => {});
     let e = err;
