@@ -10,10 +10,13 @@
 // and nothing kept.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, browser, expectPlaying, until, log } from './lib/fixture.mjs';
+import path from 'node:path';
+import { setup, browser, expectPlaying, shot, until, log, TMP } from './lib/fixture.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
 const BEAT_S = 2;
+// YL_SCREENSHOTS=$PWD/docs/screenshots refreshes docs/screenshots/offline.png.
+const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
 let b;
 let page;
@@ -165,6 +168,7 @@ test('offline: the app loads, lists the lesson under 已下载, and plays it wit
   log(`已下载 row: ${text.replace(/\n/g, ' / ')}`);
   for (const want of ['森林防火第一课', 'བོད་སྐད', 'MB', 'p ·', '下载', '播放', '删除']) assert.ok(text.includes(want), `the row shows ${want}: ${text}`);
   assert.match(await page.locator('.downloads .dl-offline').innerText(), /现在没有网络/);
+  await shot(page, path.join(shots, 'offline.png'));
   await row.locator('.dl-play').click();
   const s = await expectPlaying(page, 4, 30000, 'offline playback');
   log(`offline playing: ${JSON.stringify(s)}`);

@@ -16,11 +16,13 @@
 import * as api from './api.js';
 import { load, save } from './store.js';
 import { canonLang } from './langs.js';
+import { fmtMB } from './dom.js';
+
+export { fmtMB };
 
 export const SHELL_CACHE = 'yl-shell';
 export const cacheName = (id) => `yl-lesson-${id}`;
 const PARALLEL = 3; // segment fetches at once
-const MB = 1000 * 1000;
 
 /** Can this browser keep lessons? (Cache Storage and service workers need
  * a secure context: https, or http://localhost / 127.0.0.1.) */
@@ -56,10 +58,18 @@ function dropRecord(id) {
 }
 
 // Downloads running in this page: id -> {pct, ac}. Listeners hear every
-// change (progress, done, failed) through `events`.
+// change (progress, done, failed, removed) through `events`, as {id, ...}.
+// (Not an EventTarget: the old WebViews of the legacy bundle cannot
+// construct one, and this module loads with the player there too.)
 const active = new Map();
-export const events = new EventTarget();
-const changed = (id, detail = {}) => events.dispatchEvent(Object.assign(new Event('change'), { id, ...detail }));
+const listeners = new Set();
+export const events = {
+  addEventListener: (type, f) => listeners.add(f),
+  removeEventListener: (type, f) => listeners.delete(f),
+};
+const changed = (id, detail = {}) => {
+  for (const f of [...listeners]) f({ id, ...detail });
+};
 
 export function progress(id) {
   const a = active.get(id);
@@ -173,11 +183,6 @@ export function estimateBytes(variant, durS) {
   return Math.ceil((bw * durS) / 8 * 1.05) + 64 * 1024;
 }
 
-/** "85 MB", "0.9 MB". */
-export function fmtMB(bytes) {
-  const mb = Math.max(0, bytes) / MB;
-  return `${mb >= 10 ? Math.round(mb) : Math.round(mb * 10) / 10} MB`;
-}
 
 /** Not enough room: {need, free} in bytes. */
 export class NoRoomError extends Error {
@@ -235,9 +240,19 @@ async function keepShell() {
 }
 
 /** Remove caches of downloads that never finished (the page was closed
- * halfway): a lesson cache with no record. */
+ * halfway): a lesson cache with no record; and records whose lesson is
+ * no longer whole (the browser evicted it, or its data was cleared): a
+ * record with no master in its cache. */
 export async function sweep() {
   if (!supported()) return;
+  const all = records();
+  for (const [id, rec] of Object.entries(all)) {
+    if (active.has(Number(id)) || !rec.item) continue;
+    if (!(await caches.match(api.hlsUrl(rec.item), { cacheName: cacheName(id) }))) {
+      dropRecord(id);
+      changed(Number(id), { removed: true });
+    }
+  }
   const keep = new Set(Object.keys(records()).map(cacheName));
   for (const k of await caches.keys()) {
     if (k.startsWith('yl-lesson-') && !keep.has(k) && !active.has(Number(k.slice(10)))) await caches.delete(k);

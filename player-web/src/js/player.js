@@ -3,7 +3,7 @@
 // and the end of a course. The engine (hls.js or the browser's own HLS, its
 // weak-link settings, the audio-only master) is engine.js.
 // Viewing events: start, a beat per 15 s of playing time, end (views.js).
-import { h, clear, fmtTime } from './dom.js';
+import { h, clear, fmtTime, fmtMB } from './dom.js';
 import { t, uiLang } from './i18n.js';
 import * as api from './api.js';
 import * as dev from './device.js';
@@ -14,7 +14,18 @@ import { BeatClock, ViewSession } from './views.js';
 import { icon } from './icons.js';
 import { focusables, move } from './nav.js';
 import * as eng from './engine.js';
-import * as off from './offline.js';
+
+// offline.js ("下载", lessons kept for offline viewing) loads when the
+// viewer presses 下载 or 删除 (or it runs already): it is not part of what a
+// village waits for before the first frame. Kept lessons are read from
+// localStorage ("yl.offline") without it.
+const offlineOk = () => window.isSecureContext && 'caches' in window && 'serviceWorker' in navigator;
+const keptRecord = (id) => (load('offline', null) || {})[id] || null;
+let offLoading = null;
+const loadOffline = () => (offLoading ||= import('./offline.js').catch((err) => {
+  offLoading = null;
+  throw err;
+}));
 
 export const SPEEDS = [0.75, 1, 1.25, 1.5];
 // Colour keys of a TV remote: the key values of the W3C UI Events "Key"
@@ -58,6 +69,7 @@ export class PlayerView {
     this.stalls = []; // times of stalls at the lowest rung
     this.firstFrameMs = 0; // ms from start() to the first frame (tests)
     this.thumbCues = null;
+    this.off = null; // offline.js once loaded (useOffline)
     this.clock = new BeatClock({ intervalMs: app.beatMs, onBeat: () => this.beat() });
     app.player = this; // tests read the player's state here
     this.build();
@@ -210,8 +222,8 @@ export class PlayerView {
     const c = this.item.course;
     if (c && c.title) kids.push(h('p.course', {}, t('courseOf', { title: c.title, i: c.index, n: c.count })));
     kids.push(langChips(this.item));
-    if (!dev.isTv() && off.supported()) kids.push(this.downloadBox());
     if (dev.clientKind() === 'pc') kids.push(h('p.help', {}, t('help')));
+    if (!dev.isTv() && offlineOk()) kids.push(this.downloadBox());
     clear(this.info).append(...kids);
   }
 
@@ -258,7 +270,7 @@ export class PlayerView {
     this.busy.hidden = false;
     // A lesson kept on this device (offline.js) plays from its cache; with
     // the network off, its catalog item comes from the kept record too.
-    this.kept = off.record(this.id);
+    this.kept = keptRecord(this.id);
     let failed = null;
     try {
       this.item = await api.lesson(this.id);
@@ -1254,17 +1266,28 @@ export class PlayerView {
       this.onDl = (e) => {
         if (e.id === this.id) this.renderDownload();
       };
-      off.events.addEventListener('change', this.onDl);
+      if (offLoading) this.useOffline().catch(() => {}); // a download may run
     }
     this.renderDownload();
     return this.dl;
   }
 
+  /** offline.js, loaded once, with this view listening to its changes. */
+  async useOffline() {
+    const m = await loadOffline();
+    if (!this.off && !this.closed) {
+      this.off = m;
+      m.events.addEventListener('change', this.onDl);
+      this.renderDownload();
+    }
+    return m;
+  }
+
   renderDownload() {
     const box = this.dl;
     if (!box || !this.item) return;
-    const pct = off.progress(this.id);
-    const rec = off.record(this.id);
+    const pct = this.off ? this.off.progress(this.id) : -1;
+    const rec = keptRecord(this.id);
     // Progress only moves the bar and the figure: the cancel button keeps
     // its focus.
     if (pct >= 0 && box.dataset.state === 'busy') {
@@ -1272,17 +1295,22 @@ export class PlayerView {
       box.querySelector('.dl-state').textContent = t('downloading', { p: pct });
       return;
     }
+    // relabel() calls this often (track and level switches): rebuild only
+    // on a change, so a focused button keeps its focus.
+    const sig = `${pct >= 0 ? 'busy' : rec ? `kept${rec.ts}` : 'none'}|${this.dlError || ''}|${t('download')}`;
+    if (box.dataset.sig === sig) return;
+    box.dataset.sig = sig;
     clear(box);
     if (pct >= 0) {
       box.dataset.state = 'busy';
       box.append(h('span.dl-state', { role: 'status' }, t('downloading', { p: pct })),
         h('progress.dl-bar', { max: 100, value: pct }),
-        h('button.dl-cancel', { type: 'button', onclick: () => off.cancel(this.id) }, t('cancel')));
+        h('button.dl-cancel', { type: 'button', onclick: () => this.off.cancel(this.id) }, t('cancel')));
     } else if (rec) {
       box.dataset.state = 'kept';
-      box.append(h('span.dl-state', {}, t('keptInfo', { rung: rec.rung, size: off.fmtMB(rec.bytes) })),
+      box.append(h('span.dl-state', {}, t('keptInfo', { rung: rec.rung, size: fmtMB(rec.bytes) })),
         h('a.dl-list', { href: '#/downloads' }, t('downloads')),
-        h('button.dl-delete', { type: 'button', onclick: () => off.remove(this.id) }, t('dlDelete')));
+        h('button.dl-delete', { type: 'button', onclick: () => this.useOffline().then((m) => m.remove(this.id)).catch(() => this.app.toast(t('serverDown'))) }, t('dlDelete')));
     } else {
       box.dataset.state = 'none';
       box.append(h('button.dl-start', { type: 'button', onclick: () => this.startDownload() }, t('download')));
@@ -1296,14 +1324,15 @@ export class PlayerView {
     const subs = this.subLang || pickLang(it.subtitles || [], [this.audioLang, ...dev.langPrefs()].filter(Boolean), false);
     const kind = dev.clientKind();
     try {
+      const off = await this.useOffline();
       await off.download(it, { kind, audio: this.audioLang, subs });
       this.app.toast(t('dlDone'));
     } catch (err) {
       if (err.name === 'AbortError') {
         this.app.toast(t('dlCancelled'));
-      } else if (err instanceof off.NoRoomError) {
-        const free = Number.isFinite(err.free) ? off.fmtMB(err.free) : '?';
-        this.dlError = t(kind === 'phone' ? 'noRoom' : 'noRoomPc', { need: off.fmtMB(err.need), free });
+      } else if (err.name === 'NoRoomError') {
+        const free = Number.isFinite(err.free) ? fmtMB(err.free) : '?';
+        this.dlError = t(kind === 'phone' ? 'noRoom' : 'noRoomPc', { need: fmtMB(err.need), free });
         this.app.toast(this.dlError, 8000);
       } else {
         this.dlError = t('dlFailed', { why: err.message });
@@ -1315,7 +1344,7 @@ export class PlayerView {
 
   close({ unloading = false } = {}) {
     if (this.closed) return;
-    if (this.onDl) off.events.removeEventListener('change', this.onDl);
+    if (this.off) this.off.events.removeEventListener('change', this.onDl);
     if (!this.video.ended && this.video.currentTime > 0) this.savePosition();
     this.closed = true;
     this.endSession();
