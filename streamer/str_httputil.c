@@ -89,9 +89,14 @@ int str_cache_class_hls(const char *name)
 int str_cache_class_web(const char *name)
 {
     const char *ext = ext_of(name);
+    const char *base = strrchr(name, '/');
 
+    base = base != NULL ? base + 1 : name;
+    /* The player's service worker (sw.js at the root) is revalidated on
+     * every check, so a new build reaches a phone on its next online start
+     * rather than five minutes later. */
     if (ext == NULL || strcasecmp(ext, "html") == 0 ||
-        strcasecmp(ext, "htm") == 0)
+        strcasecmp(ext, "htm") == 0 || strcmp(base, "sw.js") == 0)
         return STR_CACHE_REVALIDATE;
     return STR_CACHE_SHORT;
 }

@@ -192,6 +192,9 @@ static void mime_and_cache(void **state)
     assert_int_equal(str_cache_class_hls("v0/index.m3u8"), STR_CACHE_PLAYLIST);
     assert_int_equal(str_cache_class_hls("poster.jpg"), STR_CACHE_SHORT);
     assert_int_equal(str_cache_class_web("index.html"), STR_CACHE_REVALIDATE);
+    assert_int_equal(str_cache_class_web("sw.js"), STR_CACHE_REVALIDATE);
+    assert_int_equal(str_cache_class_web("/sw.js"), STR_CACHE_REVALIDATE);
+    assert_int_equal(str_cache_class_web("js/main.js"), STR_CACHE_SHORT);
     assert_string_equal(str_cache_control(STR_CACHE_IMMUTABLE),
                         "public, max-age=31536000, immutable");
 }

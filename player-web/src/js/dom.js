@@ -40,3 +40,9 @@ export function fmtTime(s) {
   const ss = String(s % 60).padStart(2, '0');
   return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
+
+/** "85 MB", "0.9 MB" (decimal megabytes, as phones show storage). */
+export function fmtMB(bytes) {
+  const mb = Math.max(0, bytes) / 1e6;
+  return `${mb >= 10 ? Math.round(mb) : Math.round(mb * 10) / 10} MB`;
+}

@@ -7,6 +7,11 @@ import * as api from './api.js';
 import { langName, canonLang } from './langs.js';
 import * as dev from './device.js';
 import { resumeOf, watched } from './engine.js';
+import { load } from './store.js';
+
+/** Lessons kept on this device for offline viewing (offline.js). */
+const keptCount = () => Object.keys(load('offline', null) || {}).length;
+const dlLink = () => h('a.dl-link', { href: '#/downloads' }, t('downloadsN', { n: keptCount() }));
 
 // The unfiltered first page of the catalog, fetched once per page load and
 // shared by the list and the player (next lesson, end-screen suggestions).
@@ -67,11 +72,21 @@ export class ListView {
     this.grid = h('div.grid', { role: 'list' });
     this.status = h('p.status', { role: 'status' });
     this.more = h('button.more', { type: 'button', hidden: true, onclick: () => this.load(this.state.page + 1) });
-    this.el = h('section.list', {}, h('div.head', {}, h('div.filters', {}, this.q), this.langRow, this.catRow), this.status, this.grid, this.more);
+    this.dlRow = h('nav.dl-nav', { hidden: true });
+    this.el = h('section.list', {}, h('div.head', {}, h('div.filters', {}, this.q), this.dlRow, this.langRow, this.catRow), this.status, this.grid, this.more);
     this.relabel();
   }
 
+  /** "已下载 (N)" above the list on a device that keeps lessons. */
+  renderDlRow() {
+    const n = dev.isTv() ? 0 : keptCount();
+    this.dlRow.hidden = !n;
+    clear(this.dlRow);
+    if (n) this.dlRow.append(dlLink());
+  }
+
   relabel() {
+    this.renderDlRow();
     this.q.placeholder = t('search');
     this.q.setAttribute('aria-label', t('search'));
     this.more.textContent = t('more');
@@ -81,6 +96,7 @@ export class ListView {
 
   mount(root) {
     root.append(this.el);
+    this.renderDlRow();
     // Back from the player: focus the card that was opened (TV remote users
     // continue where they were).
     if (!this.items.length) this.load(); // the first load was cut short
@@ -138,7 +154,9 @@ export class ListView {
     } catch (err) {
       if (err.name === 'AbortError' || ac.signal.aborted) return;
       const retry = h('button.retry', { type: 'button', onclick: () => this.load(page) }, t('retry'));
-      clear(this.status).append(t('serverDown'), ' ', retry);
+      // No network on a device that keeps lessons: say so, and where they are.
+      if (!navigator.onLine && keptCount() && !dev.isTv()) clear(this.status).append(h('span.dl-offline', {}, t('dlOffline')), ' ', dlLink(), ' ', retry);
+      else clear(this.status).append(t('serverDown'), ' ', retry);
       // A remote needs something focused to press.
       const a = document.activeElement;
       if (dev.isTv() && (!a || a === document.body || !a.isConnected)) retry.focus();

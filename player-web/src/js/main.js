@@ -9,6 +9,7 @@ import { isBackKey, focusables, move } from './nav.js';
 import { ListView } from './list.js';
 import { ApiError } from './api.js';
 import { startInbox } from './inbox.js';
+import { load } from './store.js';
 
 const params = new URLSearchParams(location.search);
 const app = {
@@ -255,14 +256,31 @@ const loadPlayer = () => (playerMod ||= import('./player.js'));
 let liveMod = null;
 const loadLive = () => (liveMod ||= import('./live.js'));
 
+let dlMod = null;
+const loadDownloads = () => (dlMod ||= import('./downloads.js'));
+
 async function route() {
   closeOverlay();
   const m = /^#\/lesson\/(\d+)/.exec(location.hash);
   const lm = /^#\/live\/(\d+)/.exec(location.hash);
+  const dl = /^#\/downloads/.test(location.hash);
   if (app.view && app.view.close) app.view.close();
   clear(main);
   document.body.classList.toggle('playing', !!(m || lm));
-  if (lm) {
+  if (dl) {
+    app.view = null;
+    const gen = ++routeGen;
+    let mod;
+    try {
+      mod = await loadDownloads();
+    } catch (err) {
+      dlMod = null;
+      toast(t('serverDown'));
+      return;
+    }
+    if (gen !== routeGen) return;
+    app.view = new mod.DownloadsView(app, main);
+  } else if (lm) {
     app.view = null;
     const gen = ++routeGen;
     let mod;
@@ -369,7 +387,20 @@ async function joinCurrentMeeting() {
   }
 }
 
+/** A device that keeps lessons for offline viewing (offline.js) keeps its
+ * service worker registered (and updated); the others never get one. A
+ * lesson cache without a record is a download cut short: swept. */
+function offlineStart() {
+  if (dev.isTv() || !window.isSecureContext || !('serviceWorker' in navigator) || !('caches' in window)) return;
+  const kept = load('offline', null) || {};
+  if (Object.keys(kept).length) navigator.serviceWorker.register('sw.js', { scope: './' }).catch(() => {});
+  caches.keys().then((ks) => {
+    if (ks.some((k) => k.startsWith('yl-lesson-') && !kept[k.slice(10)])) import('./offline.js').then((m) => m.sweep());
+  }).catch(() => {});
+}
+
 renderShell();
+offlineStart();
 startInbox(app); // notices: the channel, the inbox, the banner (inbox.js)
 applySetupParam().finally(() => {
   route();

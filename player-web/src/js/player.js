@@ -3,7 +3,7 @@
 // and the end of a course. The engine (hls.js or the browser's own HLS, its
 // weak-link settings, the audio-only master) is engine.js.
 // Viewing events: start, a beat per 15 s of playing time, end (views.js).
-import { h, clear, fmtTime } from './dom.js';
+import { h, clear, fmtTime, fmtMB } from './dom.js';
 import { t, uiLang } from './i18n.js';
 import * as api from './api.js';
 import * as dev from './device.js';
@@ -14,6 +14,18 @@ import { BeatClock, ViewSession } from './views.js';
 import { icon } from './icons.js';
 import { focusables, move } from './nav.js';
 import * as eng from './engine.js';
+
+// offline.js ("下载", lessons kept for offline viewing) loads when the
+// viewer presses 下载 or 删除 (or it runs already): it is not part of what a
+// village waits for before the first frame. Kept lessons are read from
+// localStorage ("yl.offline") without it.
+const offlineOk = () => window.isSecureContext && 'caches' in window && 'serviceWorker' in navigator;
+const keptRecord = (id) => (load('offline', null) || {})[id] || null;
+let offLoading = null;
+const loadOffline = () => (offLoading ||= import('./offline.js').catch((err) => {
+  offLoading = null;
+  throw err;
+}));
 
 export const SPEEDS = [0.75, 1, 1.25, 1.5];
 // Colour keys of a TV remote: the key values of the W3C UI Events "Key"
@@ -57,6 +69,7 @@ export class PlayerView {
     this.stalls = []; // times of stalls at the lowest rung
     this.firstFrameMs = 0; // ms from start() to the first frame (tests)
     this.thumbCues = null;
+    this.off = null; // offline.js once loaded (useOffline)
     this.clock = new BeatClock({ intervalMs: app.beatMs, onBeat: () => this.beat() });
     app.player = this; // tests read the player's state here
     this.build();
@@ -210,6 +223,7 @@ export class PlayerView {
     if (c && c.title) kids.push(h('p.course', {}, t('courseOf', { title: c.title, i: c.index, n: c.count })));
     kids.push(langChips(this.item));
     if (dev.clientKind() === 'pc') kids.push(h('p.help', {}, t('help')));
+    if (!dev.isTv() && offlineOk()) kids.push(this.downloadBox());
     clear(this.info).append(...kids);
   }
 
@@ -254,9 +268,18 @@ export class PlayerView {
   async start() {
     this.t0 = performance.now();
     this.busy.hidden = false;
+    // A lesson kept on this device (offline.js) plays from its cache; with
+    // the network off, its catalog item comes from the kept record too.
+    this.kept = keptRecord(this.id);
+    let failed = null;
     try {
       this.item = await api.lesson(this.id);
     } catch (err) {
+      failed = err;
+      if (this.kept && !err.status) this.item = this.kept.item;
+    }
+    if (!this.item) {
+      const err = failed || {};
       this.busy.hidden = true;
       if (err.status === 404) this.showMsg(t('notFound'), { label: t('backToList'), run: () => this.app.go('#/') });
       else this.showMsg(t('serverDown'), { label: t('retry'), run: () => { this.showMsg(''); this.start(); } });
@@ -273,6 +296,13 @@ export class PlayerView {
     this.audioLang = pickLang(it.languages || [], ua ? [ua, ...prefs] : prefs);
     const us = this.app.choice.subs; // 'off' or a tag
     this.subLang = us === 'off' ? null : pickLang(it.subtitles || [], us ? [us, ...prefs] : prefs, false);
+    if (this.kept) {
+      // What was kept: its one audio language and its subtitles, the
+      // picture (no probe of a link it does not use).
+      this.audioLang = this.kept.audio || this.audioLang;
+      this.subLang = us === 'off' ? null : this.kept.subs || null;
+      this.audioOnly = false;
+    }
     // The list's thumb (cached already) until the picture moves. Audio
     // views show the poster in their card, or the title alone when there
     // is none (an audio-only lesson's poster may be missing).
@@ -307,7 +337,7 @@ export class PlayerView {
       // the sound alone (a 4 s audio segment is ~35 KB, a 240p one ~150 KB)
       // and measures the link on it; the picture follows when the link
       // carries the cheapest rung (probeDone).
-      if (!this.audioOnly && !eng.savedBandwidth()) {
+      if (!this.audioOnly && !eng.savedBandwidth() && !this.kept) {
         this.probing = { bytes: 0, ms: 0, n: 0 };
         this.audioOnly = true;
         this.showNotice(t('measuring'));
@@ -446,7 +476,7 @@ export class PlayerView {
       if (!this.audioOnly && hls.levels.length > 1) {
         const bw = eng.savedBandwidth();
         const low = hls.levels[eng.lowestLevel(hls.levels)];
-        if (this.level < 0 && bw && low && bw < low.bitrate * 1.25 && !this.triedVideo) {
+        if (this.level < 0 && bw && low && bw < low.bitrate * 1.25 && !this.triedVideo && !this.kept) {
           this.goAudioOnly();
           return;
         }
@@ -1276,8 +1306,96 @@ export class PlayerView {
   // ---- end -----------------------------------------------------------------
 
   /** unloading: the page goes away; main.js sends the queue with keepalive. */
+  // ---- keeping the lesson (offline.js) ----------------------------------------
+
+  /** "下载" on a phone or PC: keep this lesson for offline viewing; then
+   * its progress and a cancel button; once kept, what was kept, where the
+   * list is, and delete. */
+  downloadBox() {
+    if (!this.dl) {
+      this.dl = h('div.download');
+      this.onDl = (e) => {
+        if (e.id === this.id) this.renderDownload();
+      };
+      if (offLoading) this.useOffline().catch(() => {}); // a download may run
+    }
+    this.renderDownload();
+    return this.dl;
+  }
+
+  /** offline.js, loaded once, with this view listening to its changes. */
+  async useOffline() {
+    const m = await loadOffline();
+    if (!this.off && !this.closed) {
+      this.off = m;
+      m.events.addEventListener('change', this.onDl);
+      this.renderDownload();
+    }
+    return m;
+  }
+
+  renderDownload() {
+    const box = this.dl;
+    if (!box || !this.item) return;
+    const pct = this.off ? this.off.progress(this.id) : -1;
+    const rec = keptRecord(this.id);
+    // Progress only moves the bar and the figure: the cancel button keeps
+    // its focus.
+    if (pct >= 0 && box.dataset.state === 'busy') {
+      box.querySelector('progress').value = pct;
+      box.querySelector('.dl-state').textContent = t('downloading', { p: pct });
+      return;
+    }
+    // relabel() calls this often (track and level switches): rebuild only
+    // on a change, so a focused button keeps its focus.
+    const sig = `${pct >= 0 ? 'busy' : rec ? `kept${rec.ts}` : 'none'}|${this.dlError || ''}|${t('download')}`;
+    if (box.dataset.sig === sig) return;
+    box.dataset.sig = sig;
+    clear(box);
+    if (pct >= 0) {
+      box.dataset.state = 'busy';
+      box.append(h('span.dl-state', { role: 'status' }, t('downloading', { p: pct })),
+        h('progress.dl-bar', { max: 100, value: pct }),
+        h('button.dl-cancel', { type: 'button', onclick: () => this.off.cancel(this.id) }, t('cancel')));
+    } else if (rec) {
+      box.dataset.state = 'kept';
+      box.append(h('span.dl-state', {}, t('keptInfo', { rung: rec.rung, size: fmtMB(rec.bytes) })),
+        h('a.dl-list', { href: '#/downloads' }, t('downloads')),
+        h('button.dl-delete', { type: 'button', onclick: () => this.useOffline().then((m) => m.remove(this.id)).catch(() => this.app.toast(t('serverDown'))) }, t('dlDelete')));
+    } else {
+      box.dataset.state = 'none';
+      box.append(h('button.dl-start', { type: 'button', onclick: () => this.startDownload() }, t('download')));
+    }
+    if (this.dlError) box.append(h('p.dl-error', { role: 'alert' }, this.dlError));
+  }
+
+  async startDownload() {
+    const it = this.item;
+    this.dlError = '';
+    const subs = this.subLang || pickLang(it.subtitles || [], [this.audioLang, ...dev.langPrefs()].filter(Boolean), false);
+    const kind = dev.clientKind();
+    try {
+      const off = await this.useOffline();
+      await off.download(it, { kind, audio: this.audioLang, subs });
+      this.app.toast(t('dlDone'));
+    } catch (err) {
+      if (err.name === 'AbortError') {
+        this.app.toast(t('dlCancelled'));
+      } else if (err.name === 'NoRoomError') {
+        const free = Number.isFinite(err.free) ? fmtMB(err.free) : '?';
+        this.dlError = t(kind === 'phone' ? 'noRoom' : 'noRoomPc', { need: fmtMB(err.need), free });
+        this.app.toast(this.dlError, 8000);
+      } else {
+        this.dlError = t('dlFailed', { why: err.message });
+        this.app.toast(this.dlError, 8000);
+      }
+      this.renderDownload();
+    }
+  }
+
   close({ unloading = false } = {}) {
     if (this.closed) return;
+    if (this.off) this.off.events.removeEventListener('change', this.onDl);
     if (!this.video.ended && this.video.currentTime > 0) this.savePosition();
     this.closed = true;
     this.endSession();
