@@ -9,6 +9,7 @@ DATA=$YL_TMPDIR/data
 SRV_PID=
 PORT=
 BASE=
+NGX=() # edge() nginx processes
 
 fail() {
     echo "FAIL: $*" >&2
@@ -32,6 +33,7 @@ hval() { # file name
 
 _on_exit() {
     local rc=$?
+    cleanup_edges
     if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
         kill -KILL "$SRV_PID" 2>/dev/null || true
         wait "$SRV_PID" 2>/dev/null || true
@@ -179,3 +181,51 @@ api() {
         "$BASE$p"
 }
 resp() { jq -r "$1" "$YL_TMPDIR/resp.json"; }
+
+# ---- the edge tier (deploy/nginx/edge.conf on stock nginx) ----
+cleanup_edges() {
+    local p
+    for p in "${NGX[@]}"; do kill -QUIT "$p" 2>/dev/null || true; done
+    NGX=()
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# edge NAME: an nginx from deploy/nginx/edge.conf (unchanged but for the
+# origin's address, the port and the cache path) in its own prefix, in
+# front of the server started by start_server; its port in EPORT. Stopped
+# when the script exits.
+edge() {
+    local d=$YL_TMPDIR/$1 port
+    port=$(free_port)
+    mkdir -p "$d/cache" "$d/logs"
+    sed -e "s|server 127.0.0.1:8080;|server 127.0.0.1:$PORT;|" \
+        -e "s|listen 80;|listen 127.0.0.1:$port;|" \
+        -e "s|/var/cache/nginx/yunling|$d/cache|" \
+        "$YL_SRCDIR/deploy/nginx/edge.conf" >"$d/edge.conf"
+    cat >"$d/nginx.conf" <<NGX
+user root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    include /etc/nginx/mime.types;
+    client_body_temp_path $d/body;
+    proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fcgi;
+    uwsgi_temp_path $d/uwsgi;
+    scgi_temp_path $d/scgi;
+    include $d/edge.conf;
+}
+NGX
+    nginx -t -q -p "$d" -c "$d/nginx.conf" || fail "$1: nginx -t"
+    nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;' \
+        >"$d/logs/out.log" 2>&1 &
+    NGX+=($!)
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
+        sleep 0.05
+    done
+    EPORT=$port
+}

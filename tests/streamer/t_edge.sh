@@ -18,51 +18,6 @@ make_hls "$L"
 # X-Forwarded-For, nobody else's.
 printf '[server]\ntrusted_proxies = 127.0.0.1\n' >"$YL_TMPDIR/origin.ini"
 start_server --init --config "$YL_TMPDIR/origin.ini"
-NGX=()
-cleanup_edges() {
-    local p
-    for p in "${NGX[@]}"; do kill -QUIT "$p" 2>/dev/null || true; done
-}
-trap 'cleanup_edges; _on_exit' EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# edge NAME: an nginx from deploy/nginx/edge.conf in its own prefix; its
-# port in EPORT.
-edge() {
-    local d=$YL_TMPDIR/$1 port
-    port=$(free_port)
-    mkdir -p "$d/cache" "$d/logs"
-    sed -e "s|server 127.0.0.1:8080;|server 127.0.0.1:$PORT;|" \
-        -e "s|listen 80;|listen 127.0.0.1:$port;|" \
-        -e "s|/var/cache/nginx/yunling|$d/cache|" \
-        "$here/../../deploy/nginx/edge.conf" >"$d/edge.conf"
-    cat >"$d/nginx.conf" <<NGX
-user root;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    include /etc/nginx/mime.types;
-    client_body_temp_path $d/body;
-    proxy_temp_path $d/proxy;
-    fastcgi_temp_path $d/fcgi;
-    uwsgi_temp_path $d/uwsgi;
-    scgi_temp_path $d/scgi;
-    include $d/edge.conf;
-}
-NGX
-    nginx -t -q -p "$d" -c "$d/nginx.conf" || fail "$1: nginx -t"
-    nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;' \
-        >"$d/logs/out.log" 2>&1 &
-    NGX+=($!)
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
-        sleep 0.05
-    done
-    EPORT=$port
-}
 edge e1
 E1=$EPORT
 edge e2
@@ -106,13 +61,19 @@ process.exit(0);
 JS
 node "$YL_TMPDIR/ws_edge.mjs" || fail "websocket through an edge"
 
+# A view is for a lesson of the catalog: one uploaded through the API.
+make_src "$YL_TMPDIR/src.mp4" 2
+expect_eq "$(api POST /api/v1/lessons -H "Authorization: Bearer $ADMIN" \
+    -F "source=@$YL_TMPDIR/src.mp4" -F title.zh=课)" 202 "a lesson for the views"
+VL=$(resp .lesson)
+wait_job "$(resp .job)" done
 # A view through an edge is stored with the village's own address (the
 # village at 127.0.0.5; the edge appends it to X-Forwarded-For); a client
 # at 127.0.0.7 talking to the origin directly cannot forge one.
 view() { # session interface port [extra header]
     curl -s -o /dev/null -w '%{http_code}' --interface "$2" \
         -H "Authorization: Bearer $SITE" -H 'Content-Type: application/json' \
-        ${4:+-H "$4"} -d "{\"events\":[{\"session\":\"$1\",\"seq\":1,\"site\":\"532901104201\",\"lesson\":7,\"kind\":\"start\",\"position_s\":0}]}" \
+        ${4:+-H "$4"} -d "{\"events\":[{\"session\":\"$1\",\"seq\":1,\"site\":\"532901104201\",\"lesson\":$VL,\"kind\":\"start\",\"position_s\":0}]}" \
         "http://127.0.0.1:$3/api/v1/views"
 }
 expect_eq "$(view edge-s1 127.0.0.5 "$E1" 'X-Forwarded-For: 6.6.6.6')" 200 \
