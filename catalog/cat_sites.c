@@ -542,10 +542,11 @@ int cat_sites_seen_submit(cat_writer *w, const cat_site_seen *rows, int n,
 
 int cat_sites_last_seen(cat_db *db, const char *code, int64_t *ms)
 {
+    /* The channel's sightings only: sessions have no index by site (002
+     * dropped it to keep view ingest lean), and a station's devices are on
+     * the channel whenever they are on. */
     static const char sql[] =
-        "SELECT max(coalesce(s.seen_ms, 0), coalesce((SELECT max(last_ms) "
-        "FROM sessions WHERE site_id = s.id), 0)) FROM sites s "
-        "WHERE s.code = ?1";
+        "SELECT coalesce(seen_ms, 0) FROM sites WHERE code = ?1";
     sqlite3_stmt *st = cat_query(db, sql, "t", code);
     int rc;
 

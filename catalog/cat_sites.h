@@ -66,8 +66,8 @@ typedef struct cat_site_seen {
 int cat_sites_seen_submit(cat_writer *w, const cat_site_seen *rows, int n,
                           cat_write_done done, void *ud);
 
-/* When code was last seen: the later of its last channel sighting and its
- * latest viewing event, in ms; 0 when never. 0 or a negative yl code. */
+/* When code was last seen on the channel (a device connecting, the last
+ * one leaving), in ms; 0 when never. 0 or a negative yl code. */
 int cat_sites_last_seen(cat_db *db, const char *code, int64_t *ms);
 
 /* The effective default language of code into buf ("" when none applies).

@@ -509,9 +509,15 @@ static void rec_finish(live_meeting *m)
             video = i;
     }
     if (video < 0 || m->rec_dur < REC_MIN_S) {
-        /* The fragment an EOS at once closes is no lesson. */
+        /* The fragment an EOS at once closes is no lesson: its files go,
+         * so that a directory with data but no recording.json always
+         * means a recording whose description could not be written. */
         YL_LOGI("live", "[meeting=%" PRId64 "] nothing recorded (%.1f s)",
                 m->id, m->rec_dur);
+        for (i = 0; i < m->nst; i++) {
+            snprintf(path, sizeof(path), "%s/%s.ts", m->rec_dir, m->st[i].name);
+            unlink(path);
+        }
         return;
     }
     yl_buf_printf(&b, "{\"source\": \"%s.ts\", \"audio\": {",

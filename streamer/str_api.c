@@ -1313,7 +1313,7 @@ static int need_state_reader(str_req *r, const char *code, int *ret)
 
 /* Adds what the console's station browser shows: "online" (distinct
  * stations connected at or below it now) and, for a station (township or
- * village), "last_seen_ms" (0: never). */
+ * village), "last_seen_ms" on the channel (0: never): one row by code. */
 static int add_state(str_req *r, json_t *it)
 {
     const char *code = json_string_value(json_object_get(it, "code"));
@@ -1461,6 +1461,12 @@ int str_api_site_lang_done(str_req *r)
                                "or null to inherit the parent's");
     }
     lang = json_string_value(v);
+    if (lang != NULL && json_string_length(v) >= 64) {
+        json_decref(in);
+        return str_reply_error(r, 400, "invalid",
+                               "lang: want a BCP-47 language tag such as "
+                               "\"bo\" (at most 63 characters)");
+    }
     c = defer_new(r, DEF_LANG);
     if (c == NULL) {
         json_decref(in);

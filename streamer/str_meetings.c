@@ -9,6 +9,7 @@
  * Threads: handlers and *_run on the service thread; writer_done on the
  * writer thread and on_live_event on a meeting's thread, which only copy
  * and post to the loop (str_outbox_post). */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -235,6 +237,24 @@ static void rec_store(str_server *srv, int64_t id, const char *state,
     }
 }
 
+/* Whether dir holds a non-empty file (a recording's media). */
+static bool dir_has_data(const char *dir)
+{
+    struct dirent *de;
+    struct stat st;
+    bool any = false;
+    DIR *d = opendir(dir);
+
+    if (d == NULL)
+        return false;
+    while (!any && (de = readdir(d)) != NULL)
+        any = de->d_name[0] != '.' &&
+              fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
+              S_ISREG(st.st_mode) && st.st_size > 0;
+    closedir(d);
+    return any;
+}
+
 /* e's pipeline ended (its thread wrote recording.json, or did not when
  * nothing was recorded): its lesson and job, or why there are none. */
 static void rec_submit(str_server *srv, live_ent *e)
@@ -255,8 +275,16 @@ static void rec_submit(str_server *srv, live_ent *e)
                   srv->cfg.cat.data_dir) < 0)
         goto lost;
     rec = json_load_file(path, 0, &jerr);
+    if (rec == NULL && dir_has_data(e->rec_dir)) {
+        /* Recorded, but its description is missing or unreadable (a full
+         * disk at the very end): the files stay for a hand-made lesson
+         * (operations.md), never removed here. */
+        YL_LOGE("str", "[meeting=%" PRId64 "] recording.json: %s", e->id,
+                jerr.text);
+        goto lost;
+    }
     if (rec == NULL) {
-        /* Not one whole segment: nothing to keep. */
+        /* Not one whole segment (live/ removed the fragment): none. */
         yl_rmtree(e->rec_dir);
         rec_store(srv, e->id, "none", NULL);
         return;

@@ -35,6 +35,9 @@ expect_eq "$(api POST /api/v1/sites/532901/lang "${J[@]}" -d '{}' \
     "${D[@]}")" 400 "no lang"
 expect_eq "$(api POST /api/v1/sites/532901/lang "${J[@]}" \
     -d '{"lang":"not a tag!"}' "${D[@]}")" 400 "not a BCP-47 tag"
+long="bo-$(printf 'x%.0s' $(seq 70))"
+expect_eq "$(api POST /api/v1/sites/532901/lang "${J[@]}" \
+    -d "{\"lang\":\"$long\"}" "${D[@]}")" 400 "a tag of 73 bytes (never cut to fit)"
 ok "default language: 401, 403 (role, region), 404, 400 (code, JSON, type, tag)"
 
 expect_eq "$(api POST /api/v1/sites/532901/lang "${J[@]}" -d '{"lang":"bo"}' \

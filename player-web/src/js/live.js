@@ -177,7 +177,9 @@ export class LiveView {
       saved = null;
     }
     const opts = { queue: this.app.queue, site: d.site, meeting: this.id, client: dev.clientKind() };
-    if (saved && typeof saved.id === 'string' && Number.isInteger(saved.seq)) Object.assign(opts, { id: saved.id, seq: saved.seq });
+    // A session is its station's: a device set up for another station
+    // since starts a new one (the server refuses a session changing site).
+    if (saved && typeof saved.id === 'string' && Number.isInteger(saved.seq) && saved.site === d.site) Object.assign(opts, { id: saved.id, seq: saved.seq });
     this.session = new ViewSession(opts);
     this.head.hidden = false;
     this.onMedia();
@@ -195,7 +197,7 @@ export class LiveView {
     const s = this.session;
     if (!s || !s.event(kind, { position_s: this.video.currentTime || 0, audio_lang: this.audioLang() || 'und', rendition: 'live' })) return;
     try {
-      localStorage.setItem(SESSION_KEY(this.id), JSON.stringify({ id: s.id, seq: s.seq }));
+      localStorage.setItem(SESSION_KEY(this.id), JSON.stringify({ id: s.id, seq: s.seq, site: dev.device() && dev.device().site }));
     } catch {
       /* storage full: a reload counts as another device */
     }
