@@ -293,8 +293,8 @@ test('the server restarts: the wall reconnects and shows the figures again', asy
   await view('532901104201', 'wall-s2', 'start');
   await until(async () => Number(await text(p, '#k-watch')) > 0, 5000, 'sessions watching');
   await srv.stop();
-  await until(async () => (await wallState(p)) === 'retry', 10000, 'the wall to see the server go');
-  assert.match(await text(p, '#state'), /重新连接/);
+  // It says so while it waits to retry (between tries it shows 连接中…).
+  await until(async () => (await wallState(p)) === 'retry' && /重新连接/.test(await text(p, '#state')), 10000, 'the wall to see the server go and say it reconnects');
   const out = fs.openSync(path.join(TMP, 'server.log'), 'a');
   srv.proc = spawn(YUNLING, ['serve', '--listen', `127.0.0.1:${srv.port}`, '--data', srv.data, '--web', path.join(SRC, 'player-web/dist'), '--config', ini], { stdio: ['ignore', out, out] });
   srv.exited = null;
