@@ -43,13 +43,13 @@ int str_api_job_get(str_req *r);           /* GET /api/v1/jobs/{id} */
 int str_api_job_retry(str_req *r);         /* POST /api/v1/jobs/{id}/retry */
 int str_api_lesson_edit_begin(str_req *r); /* POST /api/v1/lessons/{id} */
 int str_api_lesson_edit_done(str_req *r);
-int str_api_courses_list(str_req *r); /* GET /api/v1/courses */
-int str_api_course_get(str_req *r);   /* GET /api/v1/courses/{id} */
-int str_api_sites_list(str_req *r);   /* GET /api/v1/sites */
-int str_api_site_get(str_req *r);     /* GET /api/v1/sites/{code} */
+int str_api_courses_list(str_req *r);    /* GET /api/v1/courses */
+int str_api_course_get(str_req *r);      /* GET /api/v1/courses/{id} */
+int str_api_sites_list(str_req *r);      /* GET /api/v1/sites */
+int str_api_site_get(str_req *r);        /* GET /api/v1/sites/{code} */
 int str_api_site_lang_begin(str_req *r); /* POST .../sites/{code}/lang */
 int str_api_site_lang_done(str_req *r);  /* ... its body is whole */
-int str_api_site_tokens(str_req *r);  /* POST /api/v1/sites/{code}/tokens */
+int str_api_site_tokens(str_req *r);     /* POST /api/v1/sites/{code}/tokens */
 int str_api_site_tokens_revoke(str_req *r); /* DELETE ... */
 int str_api_whoami(str_req *r);             /* GET /api/v1/whoami */
 int str_api_views_begin(str_req *r);        /* POST /api/v1/views: head */
