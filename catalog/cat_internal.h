@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "catalog/cat_db.h"
+#include "catalog/cat_lessons.h"
 
 /* ---- schema (cat_schema_gen.c, generated) ---- */
 typedef struct cat_schema_step {
@@ -224,5 +225,18 @@ size_t cat_utf8_len(const char *s);
 int cat_check_title(const json_t *title, int max, char *err, size_t errlen);
 int cat_check_targets(const json_t *targets, int max, char *err, size_t errlen);
 /* UTF-8 text checks: yl_utf8_text() in common/yl_utf8.h. */
+
+/* An owned deep copy of a cat_lesson_new for a writer request (the
+ * caller's strings and json may change once the submit returns): ln points
+ * into the fields; replayed is NULL. cat_lesson_copy_init() returns 0, or
+ * -ENOMEM with nothing left to free; cat_lesson_copy_fini() frees. */
+typedef struct cat_lesson_copy {
+    cat_lesson_new ln;
+    json_t *titles, *inputs;
+    char *category, *source_name, *staged_dir, *uploads_dir, *owner;
+    char *idem_key, *course;
+} cat_lesson_copy;
+int cat_lesson_copy_init(cat_lesson_copy *c, const cat_lesson_new *ln);
+void cat_lesson_copy_fini(cat_lesson_copy *c);
 
 #endif

@@ -364,35 +364,18 @@ out:
     return rc;
 }
 
-struct create_arg {
-    cat_lesson_new ln;
-    json_t *titles, *inputs;
-    char *category, *source_name, *staged_dir, *uploads_dir, *owner;
-    char *idem_key, *course;
-};
-
-static void create_free(void *p)
+void cat_lesson_copy_fini(cat_lesson_copy *c)
 {
-    struct create_arg *a = p;
-
-    json_decref(a->titles);
-    json_decref(a->inputs);
-    free(a->category);
-    free(a->source_name);
-    free(a->staged_dir);
-    free(a->uploads_dir);
-    free(a->owner);
-    free(a->idem_key);
-    free(a->course);
-    free(a);
-}
-
-static int create_op(cat_db *db, void *arg, cat_write_result *res)
-{
-    struct create_arg *a = arg;
-
-    a->ln.replayed = &res->replayed;
-    return cat_lessons_create(db, &a->ln, &res->id, &res->job_id);
+    json_decref(c->titles);
+    json_decref(c->inputs);
+    free(c->category);
+    free(c->source_name);
+    free(c->staged_dir);
+    free(c->uploads_dir);
+    free(c->owner);
+    free(c->idem_key);
+    free(c->course);
+    memset(c, 0, sizeof(*c));
 }
 
 static char *dup_or_null(const char *s, bool *fail)
@@ -407,40 +390,67 @@ static char *dup_or_null(const char *s, bool *fail)
     return d;
 }
 
+int cat_lesson_copy_init(cat_lesson_copy *c, const cat_lesson_new *ln)
+{
+    bool fail = false;
+
+    memset(c, 0, sizeof(*c));
+    c->titles = ln->titles ? json_deep_copy(ln->titles) : NULL;
+    c->inputs = ln->inputs ? json_deep_copy(ln->inputs) : NULL;
+    c->category = dup_or_null(ln->category, &fail);
+    c->source_name = dup_or_null(ln->source_name, &fail);
+    c->staged_dir = dup_or_null(ln->staged_dir, &fail);
+    c->uploads_dir = dup_or_null(ln->uploads_dir, &fail);
+    c->owner = dup_or_null(ln->owner, &fail);
+    c->idem_key = dup_or_null(ln->idem_key, &fail);
+    c->course = dup_or_null(ln->course, &fail);
+    if (fail || (ln->titles && !c->titles) || (ln->inputs && !c->inputs)) {
+        cat_lesson_copy_fini(c);
+        return -ENOMEM;
+    }
+    c->ln = *ln; /* the scalars */
+    c->ln.titles = c->titles;
+    c->ln.inputs = c->inputs;
+    c->ln.category = c->category;
+    c->ln.source_name = c->source_name;
+    c->ln.staged_dir = c->staged_dir;
+    c->ln.uploads_dir = c->uploads_dir;
+    c->ln.owner = c->owner;
+    c->ln.idem_key = c->idem_key;
+    c->ln.course = c->course;
+    c->ln.replayed = NULL;
+    return 0;
+}
+
+static void create_free(void *p)
+{
+    cat_lesson_copy *c = p;
+
+    cat_lesson_copy_fini(c);
+    free(c);
+}
+
+static int create_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    cat_lesson_copy *c = arg;
+
+    c->ln.replayed = &res->replayed;
+    return cat_lessons_create(db, &c->ln, &res->id, &res->job_id);
+}
+
 int cat_lessons_create_submit(cat_writer *w, const cat_lesson_new *ln,
                               cat_write_done done, void *ud)
 {
-    struct create_arg *a = calloc(1, sizeof(*a));
-    bool fail = false;
+    cat_lesson_copy *c = malloc(sizeof(*c));
 
-    if (a == NULL)
+    if (c == NULL)
         return -ENOMEM;
     /* Deep copies: the caller's json may change after we return. */
-    a->titles = ln->titles ? json_deep_copy(ln->titles) : NULL;
-    a->inputs = ln->inputs ? json_deep_copy(ln->inputs) : NULL;
-    a->category = dup_or_null(ln->category, &fail);
-    a->source_name = dup_or_null(ln->source_name, &fail);
-    a->staged_dir = dup_or_null(ln->staged_dir, &fail);
-    a->uploads_dir = dup_or_null(ln->uploads_dir, &fail);
-    a->owner = dup_or_null(ln->owner, &fail);
-    a->idem_key = dup_or_null(ln->idem_key, &fail);
-    a->course = dup_or_null(ln->course, &fail);
-    if (fail || (ln->titles && !a->titles) || (ln->inputs && !a->inputs)) {
-        create_free(a);
+    if (cat_lesson_copy_init(c, ln) < 0) {
+        free(c);
         return -ENOMEM;
     }
-    a->ln.titles = a->titles;
-    a->ln.inputs = a->inputs;
-    a->ln.category = a->category;
-    a->ln.source_name = a->source_name;
-    a->ln.staged_dir = a->staged_dir;
-    a->ln.uploads_dir = a->uploads_dir;
-    a->ln.owner = a->owner;
-    a->ln.idem_key = a->idem_key;
-    a->ln.idem_token = ln->idem_token;
-    a->ln.course = a->course;
-    a->ln.course_index = ln->course_index;
-    return cat_writer_submit(w, create_op, a, create_free, done, ud);
+    return cat_writer_submit(w, create_op, c, create_free, done, ud);
 }
 
 static int meta_err(char *err, size_t len, const char *path, const char *field,

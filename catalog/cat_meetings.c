@@ -429,22 +429,15 @@ struct rec_arg {
     int64_t id;
     char state[8];
     bool has_ln;
-    cat_lesson_new ln; /* its strings and json are the fields below */
-    json_t *titles, *inputs;
-    char *category, *source_name, *staged_dir, *uploads_dir, *owner;
+    cat_lesson_copy lc; /* has_ln: the lesson to create */
 };
 
 static void rec_free(void *p)
 {
     struct rec_arg *a = p;
 
-    json_decref(a->titles);
-    json_decref(a->inputs);
-    free(a->category);
-    free(a->source_name);
-    free(a->staged_dir);
-    free(a->uploads_dir);
-    free(a->owner);
+    if (a->has_ln)
+        cat_lesson_copy_fini(&a->lc);
     free(a);
 }
 
@@ -462,7 +455,7 @@ static int rec_op(cat_db *db, void *arg, cat_write_result *res)
     if (rc < 0)
         return rc;
     if (a->has_ln)
-        rc = cat_lessons_create(db, &a->ln, &lid, &jid);
+        rc = cat_lessons_create(db, &a->lc.ln, &lid, &jid);
     if (rc == 0)
         rc = cat_run(db, "meeting recording", sql, "itii", a->id, a->state, lid,
                      jid);
@@ -476,24 +469,11 @@ static int rec_op(cat_db *db, void *arg, cat_write_result *res)
     return 0;
 }
 
-static char *rec_dup(const char *s, bool *fail)
-{
-    char *d;
-
-    if (s == NULL)
-        return NULL;
-    d = strdup(s);
-    if (d == NULL)
-        *fail = true;
-    return d;
-}
-
 int cat_meetings_record_submit(cat_writer *w, int64_t id, const char *state,
                                const cat_lesson_new *ln, cat_write_done done,
                                void *ud)
 {
     struct rec_arg *a;
-    bool fail = false;
 
     if ((ln != NULL) != (strcmp(state, "job") == 0) ||
         (strcmp(state, "job") != 0 && strcmp(state, "none") != 0 &&
@@ -506,25 +486,11 @@ int cat_meetings_record_submit(cat_writer *w, int64_t id, const char *state,
     snprintf(a->state, sizeof(a->state), "%s", state);
     if (ln != NULL) {
         /* Deep copies: the caller's json may change after we return. */
-        a->has_ln = true;
-        a->titles = ln->titles ? json_deep_copy(ln->titles) : NULL;
-        a->inputs = ln->inputs ? json_deep_copy(ln->inputs) : NULL;
-        a->category = rec_dup(ln->category, &fail);
-        a->source_name = rec_dup(ln->source_name, &fail);
-        a->staged_dir = rec_dup(ln->staged_dir, &fail);
-        a->uploads_dir = rec_dup(ln->uploads_dir, &fail);
-        a->owner = rec_dup(ln->owner, &fail);
-        if (fail || (ln->titles && !a->titles) || (ln->inputs && !a->inputs)) {
-            rec_free(a);
+        if (cat_lesson_copy_init(&a->lc, ln) < 0) {
+            free(a);
             return -ENOMEM;
         }
-        a->ln.titles = a->titles;
-        a->ln.inputs = a->inputs;
-        a->ln.category = a->category;
-        a->ln.source_name = a->source_name;
-        a->ln.staged_dir = a->staged_dir;
-        a->ln.uploads_dir = a->uploads_dir;
-        a->ln.owner = a->owner;
+        a->has_ln = true;
     }
     return cat_writer_submit(w, rec_op, a, rec_free, done, ud);
 }
