@@ -158,6 +158,90 @@ static int run_cached(cat_db *db, const char *sql)
     return rc == SQLITE_DONE ? 0 : cat_err(db, rc, sql);
 }
 
+/* ---- files renamed inside a transaction (cat_tx_rename) ---- */
+
+struct cat_fmove {
+    char *from, *to;
+    int level; /* the cat_tx level open when it was renamed */
+};
+
+/* Renames back (newest first) every move made at level >= level. */
+static void moves_undo(cat_db *db, int level)
+{
+    while (db->nmoves > 0 && db->moves[db->nmoves - 1].level >= level) {
+        struct cat_fmove *m = &db->moves[--db->nmoves];
+
+        if (rename(m->to, m->from) < 0)
+            YL_LOGE("cat",
+                    "rolled back, but \"%s\" could not be moved back "
+                    "to \"%s\": %s",
+                    m->to, m->from, strerror(errno));
+        else
+            YL_LOGW("cat", "rolled back: \"%s\" moved back to \"%s\"", m->to,
+                    m->from);
+        free(m->from);
+        free(m->to);
+    }
+}
+
+/* The moves of a released savepoint belong to the level around it. */
+static void moves_release(cat_db *db, int level)
+{
+    for (int i = 0; i < db->nmoves; i++)
+        if (db->moves[i].level >= level)
+            db->moves[i].level = level - 1;
+}
+
+/* COMMIT succeeded: the moves are final. */
+static void moves_commit(cat_db *db)
+{
+    for (int i = 0; i < db->nmoves; i++) {
+        free(db->moves[i].from);
+        free(db->moves[i].to);
+    }
+    db->nmoves = 0;
+}
+
+int cat_tx_rename(cat_db *db, const char *from, const char *to)
+{
+    struct cat_fmove *m;
+    int rc;
+
+    if (rename(from, to) < 0) {
+        rc = -errno;
+        return cat_fail(db, rc, "rename \"%s\" to \"%s\": %s", from, to,
+                        strerror(-rc));
+    }
+    if (sqlite3_get_autocommit(db->h))
+        return 0; /* no transaction: nothing to undo */
+    if (db->nmoves == db->cap_moves) {
+        int cap = db->cap_moves ? db->cap_moves * 2 : 4;
+        struct cat_fmove *n = realloc(db->moves, sizeof(*n) * (size_t)cap);
+
+        if (n == NULL)
+            goto nomem;
+        db->moves = n;
+        db->cap_moves = cap;
+    }
+    m = &db->moves[db->nmoves];
+    m->from = strdup(from);
+    m->to = strdup(to);
+    if (m->from == NULL || m->to == NULL) {
+        free(m->from);
+        free(m->to);
+        goto nomem;
+    }
+    m->level = db->tx_depth;
+    db->nmoves++;
+    return 0;
+nomem:
+    /* Not undoable: not done. */
+    if (rename(to, from) < 0)
+        YL_LOGE("cat", "\"%s\" could not be moved back to \"%s\": %s", to, from,
+                strerror(errno));
+    return cat_fail(db, -ENOMEM, "rename \"%s\": out of memory", from);
+}
+
 int cat_tx_begin(cat_db *db, cat_tx *tx)
 {
     int rc;
@@ -194,6 +278,7 @@ int cat_tx_end(cat_db *db, cat_tx *tx, int rc)
                 cat_db_rollback(db);
                 return r;
             }
+            moves_commit(db);
             return rc;
         }
         cat_db_rollback(db);
@@ -201,10 +286,18 @@ int cat_tx_end(cat_db *db, cat_tx *tx, int rc)
         return rc;
     }
     db->tx_depth = tx->level - 1;
-    if (rc >= 0)
-        return (r = run_cached(db, sp_release[tx->level - 1])) < 0 ? r : rc;
+    if (rc >= 0) {
+        r = run_cached(db, sp_release[tx->level - 1]);
+        if (r < 0) {
+            moves_undo(db, tx->level);
+            return r;
+        }
+        moves_release(db, tx->level);
+        return rc;
+    }
     run_cached(db, sp_rollback[tx->level - 1]);
     run_cached(db, sp_release[tx->level - 1]);
+    moves_undo(db, tx->level);
     memcpy(db->errmsg, keep, sizeof(keep));
     return rc;
 }
@@ -362,6 +455,9 @@ void cat_db_close(cat_db *db)
             db->cdata[i].destroy(db->cdata[i].data);
     for (size_t i = 0; i < CAT_STMT_SLOTS; i++)
         sqlite3_finalize(db->stmts[i].st);
+    /* Closing with a transaction open rolls it back. */
+    moves_undo(db, 0);
+    free(db->moves);
     sqlite3_close_v2(db->h);
     free(db);
 }
@@ -505,13 +601,19 @@ void *cat_db_clientdata(cat_db *db, const void *key)
 
 int cat_db_commit(cat_db *db)
 {
-    return run_cached(db, "COMMIT");
+    int rc = run_cached(db, "COMMIT");
+
+    if (rc == 0)
+        moves_commit(db);
+    return rc;
 }
 
 void cat_db_rollback(cat_db *db)
 {
     if (!sqlite3_get_autocommit(db->h))
         cat_exec(db, "ROLLBACK");
+    /* Also when SQLite rolled back by itself (a full disk, I/O error). */
+    moves_undo(db, 0);
 }
 
 sqlite3 *cat_db_sqlite(cat_db *db)

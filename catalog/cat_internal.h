@@ -42,6 +42,10 @@ struct cat_db {
     } cdata[CAT_CDATA_SLOTS];
     /* The open transaction cannot commit (cat_tx_poison()). */
     bool tx_poisoned;
+    /* Files renamed inside the open transaction (cat_tx_rename()), in
+     * order: renamed back if their level rolls back. */
+    struct cat_fmove *moves;
+    int nmoves, cap_moves;
     /* The database file this connection opened (cat_db_check_file()). */
     bool have_id; /* false for ":memory:" and temporary databases */
     dev_t dev;
@@ -70,6 +74,14 @@ typedef struct cat_tx {
 } cat_tx;
 int cat_tx_begin(cat_db *db, cat_tx *tx);
 int cat_tx_end(cat_db *db, cat_tx *tx, int rc);
+
+/* rename(from, to) as part of the open transaction: if the transaction
+ * (or the savepoint open now) rolls back, or its COMMIT fails, the file is
+ * renamed back, so that a failed write never strands a file under a name
+ * that no row points to (a meeting's recording moved into uploads/ for a
+ * job that was never stored). Outside a transaction, a plain rename.
+ * Returns 0 or -errno (the message in db->errmsg). */
+int cat_tx_rename(cat_db *db, const char *from, const char *to);
 
 /* Module state attached to a connection, as sqlite3_set_clientdata():
  * key is the address of a static object of the module that owns it, so

@@ -347,11 +347,8 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
                     dir);
             yl_rmtree(dir);
         }
-        if (rename(ln->staged_dir, dir) < 0) {
-            rc = -errno;
-            cat_fail(db, rc, "rename \"%s\" to \"%s\": %s", ln->staged_dir, dir,
-                     strerror(errno));
-        }
+        /* Moved back if this request or its batch rolls back. */
+        rc = cat_tx_rename(db, ln->staged_dir, dir);
     }
 end:
     rc = cat_tx_end(db, &tx, rc);

@@ -2,6 +2,7 @@
  * per station below the targets, the state moves (scheduled → live →
  * ended, failed → live again) and "the live meeting of this site". Through
  * the real writer thread. */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -259,6 +260,23 @@ static void recording_lesson_and_states(void **state)
     ln.owner = "91";
     ln.staged_dir = staged;
     ln.uploads_dir = uploads;
+    /* The lesson is made, then the meeting's row is not found: the whole
+     * request rolls back, and the recording is back where it was (not
+     * stranded in uploads/ under a job that was never stored). */
+    assert_int_equal(sync_record(f, 999, "job", &ln, NULL, NULL), YL_ENOTFOUND);
+    assert_int_equal(stat(staged, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    {
+        DIR *d = opendir(uploads);
+        struct dirent *de;
+        int n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)) != NULL)
+            n += de->d_name[0] != '.';
+        closedir(d);
+        assert_int_equal(n, 0);
+    }
     assert_int_equal(sync_record(f, id, "job", &ln, &lid, &jid), 0);
     assert_true(lid > 0 && jid > 0);
     snprintf(want, sizeof(want),
