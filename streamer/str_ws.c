@@ -164,6 +164,16 @@ typedef struct str_wsreg {
     int nc_n;
     int64_t last_push_us;
     int64_t jobs_since_ms;
+    /* One push round's stats and jobs per (region, depth) and scope:
+     * computed for the first subscriber that needs them and shared by
+     * reference (never changed after) with the others of the round, so
+     * ten walls on one province cost one set of queries. */
+    struct {
+        char region[16];
+        int depth; /* stats: the depth; jobs: -1 */
+        json_t *o;
+    } round[16];
+    int nround;
     /* stations that connected or left since the last flush (last seen) */
     cat_site_seen *seen;
     int seen_n, seen_cap;
@@ -830,6 +840,38 @@ static void on_subscribe(str_ws *ws, json_t *m)
     }
 }
 
+/* What stats_now (depth >= 0) or jobs_now (depth -1) gives ws in this
+ * push round: computed once per region and depth, a new reference. */
+static json_t *round_get(str_ws *ws, str_wsreg *g, int depth)
+{
+    const char *key = depth >= 0 || ws->tok.scope_level != CAT_LEVEL_PROVINCE
+                          ? ws->region
+                          : "";
+    json_t *o;
+
+    for (int i = 0; i < g->nround; i++)
+        if (g->round[i].depth == depth && strcmp(g->round[i].region, key) == 0)
+            return json_incref(g->round[i].o);
+    o = depth >= 0 ? stats_now(ws) : jobs_now(ws, g->jobs_since_ms);
+    if (o != NULL &&
+        g->nround < (int)(sizeof(g->round) / sizeof(g->round[0])) &&
+        strlen(key) < sizeof(g->round[0].region)) {
+        snprintf(g->round[g->nround].region, sizeof(g->round[0].region), "%s",
+                 key);
+        g->round[g->nround].depth = depth;
+        g->round[g->nround].o = json_incref(o);
+        g->nround++;
+    }
+    return o;
+}
+
+static void round_end(str_wsreg *g)
+{
+    for (int i = 0; i < g->nround; i++)
+        json_decref(g->round[i].o);
+    g->nround = 0;
+}
+
 /* The deltas of one subscriber. */
 static void push_deltas(str_ws *ws, str_wsreg *g)
 {
@@ -865,7 +907,7 @@ static void push_deltas(str_ws *ws, str_wsreg *g)
         json_decref(gkids);
     }
     if (ws->topics & T_STATS) {
-        json_t *now = stats_now(ws), *d;
+        json_t *now = round_get(ws, g, ws->depth), *d;
 
         if (now != NULL) {
             d = diff(ws->last_stats, now);
@@ -895,7 +937,7 @@ static void push_deltas(str_ws *ws, str_wsreg *g)
                 STR_FAN_LOW);
     }
     if ((ws->topics & T_JOBS) && ws->last_jobs != NULL) {
-        json_t *now = jobs_now(ws, g->jobs_since_ms), *arr, *v;
+        json_t *now = round_get(ws, g, -1), *arr, *v;
         const char *k;
 
         if (now != NULL) {
@@ -1507,6 +1549,7 @@ void str_ws_tick(str_server *srv)
     for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
         if (ws->topics != 0 && ws->close_code == 0)
             push_deltas(ws, g);
+    round_end(g);
     g->jobs_since_ms = cat_now_ms() - 10 * 1000;
     /* Regions nobody is in any more go once they were pushed as 0. */
     for (e = g->dirty, g->dirty = NULL; e != NULL; e = next) {

@@ -346,6 +346,47 @@ async function subscribe() {
         `hours_today ${s.hours_today} is today's ranking total ${want.toFixed(4)}`);
     const j = await adm.next('jobs');
     check(j.snapshot === true && Array.isArray(j.jobs), 'jobs snapshot');
+
+    // Several walls on one region share one computation per push round
+    // (the server's round cache): each still gets its own deltas, the same
+    // for the same region, and a wall on the province its own.
+    const adm2 = new Client(port);
+    await adm2.hello(E.ADMIN, { client: 'wall', device: 'w-b' });
+    adm2.send({ type: 'subscribe', topics: ['stats'], region: '5329' });
+    await adm2.next('subscribed');
+    await adm2.next('stats');
+    const prov = new Client(port);
+    await prov.hello(E.ADMIN, { client: 'wall', device: 'w-c' });
+    prov.send({ type: 'subscribe', topics: ['stats'], region: '53' });
+    await prov.next('subscribed');
+    const p0 = await prov.next('stats');
+    const tv = new Client(port);
+    await tv.hello(E.SITE);
+    tv.send({ type: 'views', events: [{
+        session: 'ws-round', seq: 1, site: '532901104201', lesson: Number(E.LID), kind: 'start',
+        position_s: 0, audio_lang: 'zh', rendition: '480p', client: 'tv',
+    }] });
+    await tv.next('views_ack');
+    // The first delta that says more than the time (at_ms changes every
+    // round; hours_today may move with a beat in between).
+    const moved = async (c) => {
+        for (;;) {
+            const d = await c.next('stats', 5000);
+            delete d.at_ms; delete d.hours_today;
+            if (Object.keys(d).some((k) => k !== 'type' && k !== 'region')) return d;
+        }
+    };
+    const [d1, d2, d3] = await Promise.all([moved(adm), moved(adm2), moved(prov)]);
+    check(JSON.stringify(d1) === JSON.stringify(d2) && d1.region === '5329' && d1.snapshot === undefined,
+        `two walls on 5329 get the same delta (${JSON.stringify(d1).slice(0, 120)})`);
+    check(d3.region === '53' && JSON.stringify(d3) !== JSON.stringify(p0) &&
+        Array.isArray(d3.items) && d3.items.some((it) => it.code === '5329') &&
+        d3.items.every((it) => it.code.length === 4) &&
+        d1.items.every((it) => it.code.startsWith('5329') && it.code.length === 6),
+    'a wall on the province gets its own (prefectures), the walls on 5329 theirs (counties)');
+    tv.close();
+    adm2.close();
+    prov.close();
     adm.close();
 }
 
