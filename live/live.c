@@ -152,6 +152,7 @@ struct live_meeting {
     atomic_int pipe_restarts;
     gint64 fault_at_us;
     int fault_s, fault_left;
+    const char *fault_file; /* getenv()'s; NULL none */
     atomic_bool video_linked;
 
     /* A network source (srt://, rtsp://) is ingested by a pipeline of its
@@ -668,7 +669,6 @@ static void on_fragment(live_meeting *m, GstMessage *msg, bool opened)
             if (m->st[i].bclosed < 1)
                 return;
         m->resumed = true;
-        fault_arm(m);
         YL_LOGI("live", "[meeting=%" PRId64 "] live again after rebuild %d",
                 m->id, m->gen);
         m->event(m->ud, m->id, LIVE_EV_READY, NULL);
@@ -1388,10 +1388,13 @@ static void ts_reset(live_meeting *m)
 }
 
 /* Test only: YL_LIVE_TEST_FAIL="S[:K]" makes the top video rung's encoder
- * post an error S seconds after each of the first K builds (default 1)
- * is live (its first segments closed: fault_arm()), as a crashed element
- * would; for the tests of the rebuild (tests/streamer/
- * t_meeting_restart.sh). Never set in production. */
+ * post an error, as a crashed element would, S seconds after the first
+ * build is live (its first segments closed) and S seconds after each
+ * rebuild starts, K times in all (default 1): fault_arm().
+ * YL_LIVE_TEST_FAIL="file:PATH": the error comes when a file PATH appears
+ * (removed then), at a moment the test chooses. For the tests of the
+ * rebuild (tests/streamer/t_meeting_restart.sh). Never set in
+ * production. */
 static void fault_init(live_meeting *m)
 {
     const char *v = getenv("YL_LIVE_TEST_FAIL");
@@ -1400,6 +1403,14 @@ static void fault_init(live_meeting *m)
 
     if (v == NULL || *v == '\0')
         return;
+    if (strncmp(v, "file:", 5) == 0 && v[5] == '/') {
+        m->fault_file = v + 5;
+        YL_LOGW("live",
+                "[meeting=%" PRId64 "] test only: the pipeline fails when %s "
+                "appears",
+                m->id, m->fault_file);
+        return;
+    }
     sec = strtol(v, &end, 10);
     if (*end == ':')
         k = strtol(end + 1, &end, 10);
@@ -1411,7 +1422,7 @@ static void fault_init(live_meeting *m)
     m->fault_left = (int)k;
     YL_LOGW("live",
             "[meeting=%" PRId64 "] test only: the pipeline fails %ld s after "
-            "each of its first %ld build(s) is live",
+            "it is live, and after each rebuild starts, %ld time(s)",
             m->id, sec, k);
 }
 
@@ -1429,6 +1440,8 @@ static void fault_check(live_meeting *m)
     GError *err;
     char name[64];
 
+    if (m->fault_file != NULL && unlink(m->fault_file) == 0)
+        m->fault_at_us = g_get_monotonic_time(); /* it was there: now */
     if (m->fault_at_us == 0 || g_get_monotonic_time() < m->fault_at_us)
         return;
     m->fault_at_us = 0;
@@ -1520,6 +1533,8 @@ static int build(live_meeting *m, const char *desc, GstClock *clock,
     }
     *bus = gst_element_get_bus(m->pipe);
     m->built_at_us = g_get_monotonic_time();
+    if (m->gen > 0)
+        fault_arm(m);
     if (gst_element_set_state(m->pipe, GST_STATE_PLAYING) ==
         GST_STATE_CHANGE_FAILURE) {
         snprintf(why, whylen, "pipeline refused to start");
