@@ -254,7 +254,8 @@ static json_t *site_json(sqlite3_stmt *st)
 
 static int head_op(cat_db *db, void *arg, cat_write_result *res)
 {
-    static const char sql_m[] = "SELECT 1 FROM meetings WHERE id = ?1";
+    static const char sql_m[] =
+        "SELECT started_ms IS NULL FROM meetings WHERE id = ?1";
     static const char sql_set[] = "UPDATE meeting_sites SET headcount = ?3 "
                                   "WHERE meeting_id = ?1 AND site_id = ?2";
     static const char sql_get[] =
@@ -262,17 +263,27 @@ static int head_op(cat_db *db, void *arg, cat_write_result *res)
         "ms.site_id WHERE ms.meeting_id = ?1 AND ms.site_id = ?2";
     struct head_arg *a = arg;
     sqlite3_stmt *st;
+    bool scheduled;
     int rc;
 
     st = cat_query(db, sql_m, "i", a->id);
     if (st == NULL)
         return YL_EDB;
     rc = sqlite3_step(st);
+    scheduled = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
     cat_stmt_done(st);
     if (rc == SQLITE_DONE)
         return cat_fail(db, YL_ENOTFOUND, "no meeting %" PRId64, a->id);
     if (rc != SQLITE_ROW)
         return cat_err(db, rc, "headcount meeting");
+    /* A count of people present before anyone could be: a mistake (the
+     * wrong meeting picked on the phone). 409, as a start of a live one. */
+    if (scheduled)
+        return cat_fail(db, YL_EEXIST,
+                        "会议尚未开始，开始后才能填写到会人数 (meeting %" PRId64
+                        " has not started: a headcount is entered once it "
+                        "is live)",
+                        a->id);
     rc = cat_run(db, "headcount", sql_set, "iiI", a->id, a->site, a->count);
     if (rc < 0)
         return rc;

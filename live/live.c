@@ -48,6 +48,13 @@
 #define REC_MIN_S   1.0 /* a shorter recording (a stop at once) is none */
 #define LOSS_NS     (1 * GST_SECOND) /* no frame for this long: slate */
 #define STUCK_NS    (3 * GST_SECOND) /* then rebuild the ingest */
+/* A pipeline that failed after it was live is rebuilt after 1, 2, 4, 8,
+ * 8 ... s; after RESTART_MAX failures in a row the meeting fails. A build
+ * that stayed up HEALTHY_US clears the count. */
+#define RESTART_MAX      5
+#define RESTART_FIRST_US G_USEC_PER_SEC
+#define RESTART_CAP_US   (8 * G_USEC_PER_SEC)
+#define HEALTHY_US       (30 * G_USEC_PER_SEC)
 /* The slate: 1280x720, "信号中断，请稍候" in white on black. A picture, not
  * textoverlay: rendering CJK text needs a system CJK font, and installing
  * one changes what browsers on the machine draw. */
@@ -79,7 +86,10 @@ typedef struct tsout {
 } tsout;
 
 typedef struct seg {
-    int64_t idx;     /* file number */
+    int64_t idx;     /* media sequence from the run's start, every build */
+    int gen;         /* the build that wrote it (its file name) */
+    int64_t fidx;    /* its file number within that build */
+    bool disc;       /* the first after a rebuild: EXT-X-DISCONTINUITY */
     double dur;      /* seconds */
     int64_t wall_ms; /* wall clock of its first sample's ingest */
 } seg;
@@ -93,6 +103,9 @@ typedef struct stream {
     seg win[WINDOW];
     int nwin;
     int64_t next_idx, closed; /* fragments opened / closed so far */
+    int64_t bclosed;          /* fragments closed by this build */
+    bool disc_next;           /* the next segment follows a rebuild */
+    int64_t disc_seq;         /* EXT-X-DISCONTINUITY-SEQUENCE */
     guint64 open_rt;
     int64_t open_wall_ms;
     int target; /* EXT-X-TARGETDURATION: never lowered */
@@ -121,6 +134,25 @@ struct live_meeting {
     int src_height;
     bool ready;
     atomic_int audio_linked;
+    /* Rebuilds after a failure (restart_later()). gen: this build's
+     * number (0 the first), in its segments' names; fails: failures in a
+     * row; rebuild_at_us: when the next build starts (monotonic; the pipe
+     * is NULL until then); built_at_us: when this one started; resumed:
+     * the rebuilt pipeline closed a segment of every stream. pipe_restarts is
+     * read by any thread (live_meeting_restarts()). base_time: the first
+     * build's; rt_offset: what a rebuild adds to its running time after
+     * the encoders (the tees' sink pads), so that the timestamps of the
+     * segments, the recording and the websocket path go on from the
+     * first build's, across the gap (set before PLAYING, read by
+     * streaming threads). fault_*: the test-only failure
+     * (YL_LIVE_TEST_FAIL, see fault_arm()). */
+    int gen, fails;
+    gint64 rebuild_at_us, built_at_us;
+    bool resumed;
+    atomic_int pipe_restarts;
+    gint64 fault_at_us;
+    int fault_s, fault_left;
+    const char *fault_file; /* getenv()'s; NULL none */
     atomic_bool video_linked;
 
     /* A network source (srt://, rtsp://) is ingested by a pipeline of its
@@ -148,7 +180,7 @@ struct live_meeting {
     tsout ts[LIVE_TS_MAX];
     atomic_int nts;
     live_chunk_fn chunk;
-    GstClockTime base_time; /* set before PLAYING; read by streaming */
+    GstClockTime base_time, rt_offset; /* see gen */
 };
 
 /* ---- checking a source URI (pure) ---- */
@@ -305,22 +337,46 @@ static void iso_ms(int64_t ms, char *buf, size_t len)
              tm.tm_min, tm.tm_sec, ms3 < 0 ? 0 : ms3);
 }
 
+/* The part of a segment's name that tells the run and the build: the
+ * run's start ("1796433614"), and "r2" after it for the second rebuild,
+ * so that no name is ever reused (caches hold segments as immutable). */
+static void run_tag(const live_meeting *m, int gen, char *buf, size_t len)
+{
+    if (gen == 0)
+        snprintf(buf, len, "%" PRId64, m->run);
+    else
+        snprintf(buf, len, "%" PRId64 "r%d", m->run, gen);
+}
+
+/* The file name of segment fidx of build gen of s: v360_1796433614_00003.ts */
+static void seg_file(const live_meeting *m, const stream *s, int gen,
+                     int64_t fidx, char *buf, size_t len)
+{
+    char tag[40];
+
+    run_tag(m, gen, tag, sizeof(tag));
+    snprintf(buf, len, "%s_%s_%05" PRId64 ".ts", s->name, tag, fidx);
+}
+
 static void write_media(live_meeting *m, stream *s, bool end)
 {
     yl_buf b = YL_BUF_INIT;
-    char name[64], when[64];
+    char name[64], when[64], file[160];
     int i;
 
     yl_buf_printf(&b,
                   "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%d\n"
                   "#EXT-X-MEDIA-SEQUENCE:%" PRId64 "\n",
                   s->target, m->run + (s->nwin ? s->win[0].idx : s->next_idx));
+    if (s->disc_seq > 0)
+        yl_buf_printf(&b, "#EXT-X-DISCONTINUITY-SEQUENCE:%" PRId64 "\n",
+                      s->disc_seq);
     for (i = 0; i < s->nwin; i++) {
         iso_ms(s->win[i].wall_ms, when, sizeof(when));
-        yl_buf_printf(&b,
-                      "#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%.3f,\n"
-                      "%s_%" PRId64 "_%05" PRId64 ".ts\n",
-                      when, s->win[i].dur, s->name, m->run, s->win[i].idx);
+        seg_file(m, s, s->win[i].gen, s->win[i].fidx, file, sizeof(file));
+        yl_buf_printf(&b, "%s#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:%.3f,\n%s\n",
+                      s->win[i].disc ? "#EXT-X-DISCONTINUITY\n" : "", when,
+                      s->win[i].dur, file);
     }
     if (end)
         yl_buf_printf(&b, "#EXT-X-ENDLIST\n");
@@ -445,15 +501,16 @@ out:
  * failure nothing more is recorded, so every stream stops at the same
  * place. (hlssink2 writes through giostreamsink: its messages carry no
  * location, so the name is made as sink_text() has it made.) */
-static void rec_append(live_meeting *m, stream *s, int64_t idx, double dur)
+static void rec_append(live_meeting *m, stream *s, const seg *g)
 {
     int i = (int)(s - m->st), r;
-    char file[4096], path[4096];
+    char file[4096], path[4096], name[160];
+    double dur = g->dur;
 
     if (m->rec_dir == NULL || m->rec_cut[0] != '\0' || !rec_wanted(m, s))
         return;
-    snprintf(path, sizeof(path), "%s/%s_%" PRId64 "_%05" PRId64 ".ts", m->dir,
-             s->name, m->run, idx);
+    seg_file(m, s, g->gen, g->fidx, name, sizeof(name));
+    snprintf(path, sizeof(path), "%s/%s", m->dir, name);
     if (m->rec_fd[i] < 0) {
         snprintf(file, sizeof(file), "%s/%s.ts", m->rec_dir, s->name);
         r = yl_mkdirs(m->rec_dir);
@@ -567,6 +624,8 @@ static stream *stream_of(live_meeting *m, GstObject *src)
     return found;
 }
 
+static void fault_arm(live_meeting *m);
+
 static void on_fragment(live_meeting *m, GstMessage *msg, bool opened)
 {
     const GstStructure *s = gst_message_get_structure(msg);
@@ -581,27 +640,48 @@ static void on_fragment(live_meeting *m, GstMessage *msg, bool opened)
         /* The pipeline's clock is the realtime clock: base time plus
          * running time is the wall clock of ingest. */
         st->open_wall_ms =
-            (int64_t)((gst_element_get_base_time(m->pipe) + rt) / GST_MSECOND);
+            (int64_t)((gst_element_get_base_time(m->pipe) + rt - m->rt_offset) /
+                      GST_MSECOND);
         return;
     }
     if (st->nwin == WINDOW) {
+        if (st->win[0].disc) /* its tag leaves the playlist */
+            st->disc_seq++;
         memmove(&st->win[0], &st->win[1], (WINDOW - 1) * sizeof(seg));
         st->nwin--;
     }
     st->win[st->nwin].idx = st->closed++;
+    st->win[st->nwin].gen = m->gen;
+    st->win[st->nwin].fidx = st->bclosed++;
+    st->win[st->nwin].disc = st->disc_next;
+    st->disc_next = false;
     st->win[st->nwin].dur = (double)(rt - st->open_rt) / GST_SECOND;
     st->win[st->nwin].wall_ms = st->open_wall_ms;
     if ((int)(st->win[st->nwin].dur + 0.5) > st->target)
         st->target = (int)(st->win[st->nwin].dur + 0.5);
     st->nwin++;
     write_media(m, st, false);
-    rec_append(m, st, st->win[st->nwin - 1].idx, st->win[st->nwin - 1].dur);
+    rec_append(m, st, &st->win[st->nwin - 1]);
+    if (m->ready && !m->resumed) {
+        /* A rebuilt pipeline is live again once each stream closed a
+         * segment. */
+        for (i = 0; i < m->nst; i++)
+            if (m->st[i].bclosed < 1)
+                return;
+        m->resumed = true;
+        YL_LOGI("live", "[meeting=%" PRId64 "] live again after rebuild %d",
+                m->id, m->gen);
+        m->event(m->ud, m->id, LIVE_EV_READY, NULL);
+        return;
+    }
     if (!m->ready) {
         for (i = 0; i < m->nst; i++)
             if (m->st[i].closed < 2)
                 return;
         write_master(m);
         m->ready = true;
+        m->resumed = true;
+        fault_arm(m);
         YL_LOGI("live", "[meeting=%" PRId64 "] live HLS ready in %s", m->id,
                 m->dir);
         m->event(m->ud, m->id, LIVE_EV_READY, NULL);
@@ -715,13 +795,14 @@ static void add_stream(live_meeting *m, const char *name, const char *lang,
     s->target = 1;
 }
 
+/* An hlssink2; its location (the segments' names) is set by build(). */
 static void sink_text(live_meeting *m, yl_buf *b, const char *name)
 {
     yl_buf_printf(b,
-                  " ! hlssink2 name=%s location=\"%s/%s_%" PRId64 "_%%05d.ts\" "
+                  " ! hlssink2 name=%s "
                   "playlist-location=\"%s/.%s.gst.m3u8\" target-duration=1 "
                   "playlist-length=%d max-files=%d\n",
-                  name, m->dir, name, m->run, m->dir, name, WINDOW, KEEP_FILES);
+                  name, m->dir, name, WINDOW, KEEP_FILES);
 }
 
 /* The websocket path: one mpegtsmux per (video rung, audio language),
@@ -853,12 +934,12 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
         yl_buf_printf(b,
                       "vt. ! queue max-size-time=2000000000 ! videoscale ! "
                       "videoconvert ! video/x-raw,format=I420,width=%d,"
-                      "height=%d,pixel-aspect-ratio=1/1 ! x264enc "
+                      "height=%d,pixel-aspect-ratio=1/1 ! x264enc name=enc_%s "
                       "tune=zerolatency speed-preset=veryfast bframes=0 "
                       "key-int-max=%d option-string=scenecut=0 bitrate=%d ! "
                       "video/x-h264,profile=high ! "
                       "h264parse config-interval=-1 ! tee name=t_%s ! queue",
-                      rungs[i].w, rungs[i].h, FPS, rungs[i].kbps, name);
+                      rungs[i].w, rungs[i].h, name, FPS, rungs[i].kbps, name);
         sink_text(m, b, name);
     }
     for (i = 0; i < n; i++) {
@@ -903,9 +984,9 @@ static void ts_flush(tsout *t)
             /* The pipeline runs on the realtime clock: base time plus
              * running time is the wall clock of the frame's capture. */
             c.pts_ms = (int64_t)(t->pts / GST_MSECOND);
-            c.ingest_ms =
-                (int64_t)((gst_element_get_base_time(m->pipe) + t->pts) /
-                          GST_MSECOND);
+            c.ingest_ms = (int64_t)((gst_element_get_base_time(m->pipe) +
+                                     t->pts - m->rt_offset) /
+                                    GST_MSECOND);
         } else {
             c.pts_ms = -1;
         }
@@ -1200,7 +1281,7 @@ static void ingest_watch(live_meeting *m)
     GstMessage *msg;
     GstBus *bus;
 
-    if (lost != m->lost) {
+    if (lost != m->lost && m->pipe != NULL) { /* NULL: being rebuilt */
         m->lost = lost;
         slate = gst_bin_get_by_name(GST_BIN(m->pipe), "slate");
         if (slate != NULL) {
@@ -1286,23 +1367,252 @@ static void once_init(void)
     gst_init(NULL, NULL);
 }
 
-/* Meeting thread: build, play, watch the bus, end. */
+/* ---- building, failing and rebuilding the pipeline (meeting thread) ---- */
+
+/* The websocket path's chunks being gathered belong to the old muxes:
+ * dropped, so the first chunk of the new ones starts clean (PAT, PMT and
+ * an IDR). Only while no pipeline runs (no streaming thread). */
+static void ts_reset(live_meeting *m)
+{
+    int n = atomic_load_explicit(&m->nts, memory_order_acquire);
+
+    for (int i = 0; i < n; i++) {
+        tsout *t = &m->ts[i];
+
+        t->len = 0;
+        t->key = false;
+        t->pts = GST_CLOCK_TIME_NONE;
+        t->pmt_pid = 0;
+        t->video_pid = 0;
+    }
+}
+
+/* Test only: YL_LIVE_TEST_FAIL="S[:K]" makes the top video rung's encoder
+ * post an error, as a crashed element would, S seconds after the first
+ * build is live (its first segments closed) and S seconds after each
+ * rebuild starts, K times in all (default 1): fault_arm().
+ * YL_LIVE_TEST_FAIL="file:PATH": the error comes when a file PATH appears
+ * (removed then), at a moment the test chooses. For the tests of the
+ * rebuild (tests/streamer/t_meeting_restart.sh). Never set in
+ * production. */
+static void fault_init(live_meeting *m)
+{
+    const char *v = getenv("YL_LIVE_TEST_FAIL");
+    char *end;
+    long sec, k = 1;
+
+    if (v == NULL || *v == '\0')
+        return;
+    if (strncmp(v, "file:", 5) == 0 && v[5] == '/') {
+        m->fault_file = v + 5;
+        YL_LOGW("live",
+                "[meeting=%" PRId64 "] test only: the pipeline fails when %s "
+                "appears",
+                m->id, m->fault_file);
+        return;
+    }
+    sec = strtol(v, &end, 10);
+    if (*end == ':')
+        k = strtol(end + 1, &end, 10);
+    if (*end != '\0' || sec < 1 || sec > 3600 || k < 1 || k > 1000) {
+        YL_LOGW("live", "YL_LIVE_TEST_FAIL=%s: want S[:K], ignored", v);
+        return;
+    }
+    m->fault_s = (int)sec;
+    m->fault_left = (int)k;
+    YL_LOGW("live",
+            "[meeting=%" PRId64 "] test only: the pipeline fails %ld s after "
+            "it is live, and after each rebuild starts, %ld time(s)",
+            m->id, sec, k);
+}
+
+static void fault_arm(live_meeting *m)
+{
+    if (m->fault_left > 0) {
+        m->fault_left--;
+        m->fault_at_us = g_get_monotonic_time() + m->fault_s * G_USEC_PER_SEC;
+    }
+}
+
+static void fault_check(live_meeting *m)
+{
+    GstElement *enc = NULL;
+    GError *err;
+    char name[64];
+
+    if (m->fault_file != NULL && unlink(m->fault_file) == 0)
+        m->fault_at_us = g_get_monotonic_time(); /* it was there: now */
+    if (m->fault_at_us == 0 || g_get_monotonic_time() < m->fault_at_us)
+        return;
+    m->fault_at_us = 0;
+    for (int i = 0; i < m->nst && enc == NULL; i++) {
+        if (m->st[i].audio)
+            continue;
+        snprintf(name, sizeof(name), "enc_%s", m->st[i].name);
+        enc = gst_bin_get_by_name(GST_BIN(m->pipe), name);
+    }
+    if (enc == NULL)
+        return;
+    err = g_error_new_literal(GST_STREAM_ERROR, GST_STREAM_ERROR_ENCODE,
+                              "test fault (YL_LIVE_TEST_FAIL)");
+    gst_element_post_message(
+        enc, gst_message_new_error(GST_OBJECT(enc), err, "injected"));
+    g_error_free(err);
+    gst_object_unref(enc);
+}
+
+/* Builds the pipeline from desc as build m->gen and plays it; *bus is
+ * its bus. 0, or a negative yl code with why. On failure m->pipe may be
+ * set (teardown() frees it). */
+static int build(live_meeting *m, const char *desc, GstClock *clock,
+                 GstBus **bus, char *why, size_t whylen)
+{
+    GError *gerr = NULL;
+    GstElement *e;
+    char loc[4096], tag[40];
+    int i;
+
+    m->pipe = gst_parse_launch(desc, &gerr);
+    if (m->pipe == NULL || gerr != NULL) {
+        snprintf(why, whylen, "pipeline: %s",
+                 gerr ? gerr->message : "gst_parse_launch failed");
+        g_clear_error(&gerr);
+        return YL_EINVAL;
+    }
+    if (!m->split) { /* the decoder's pads come anew */
+        atomic_store(&m->video_linked, false);
+        atomic_store(&m->audio_linked, 0);
+    }
+    e = gst_bin_get_by_name(GST_BIN(m->pipe), "src");
+    if (e != NULL) {
+        g_signal_connect(e, "pad-added", G_CALLBACK(pad_added), m);
+        gst_object_unref(e);
+    }
+    run_tag(m, m->gen, tag, sizeof(tag));
+    for (i = 0; i < m->nst; i++) {
+        e = gst_bin_get_by_name(GST_BIN(m->pipe), m->st[i].name);
+        if (e == NULL)
+            continue;
+        snprintf(loc, sizeof(loc), "%s/%s_%s_%%05d.ts", m->dir, m->st[i].name,
+                 tag);
+        g_object_set(e, "location", loc, NULL);
+        gst_object_unref(e);
+        m->st[i].bclosed = 0;
+    }
+    ts_attach(m);
+    m->lost = false; /* the new slate starts hidden */
+    /* Wall-clock timestamps for EXT-X-PROGRAM-DATE-TIME. */
+    gst_pipeline_use_clock(GST_PIPELINE(m->pipe), clock);
+    m->rt_offset = 0;
+    if (m->gen > 0 && m->base_time != 0) {
+        /* The sources start from 0 on a base time of now (a live source
+         * on the first build's base time would first make up for the
+         * whole meeting so far); after the encoders, the running time
+         * goes on from the first build's, with the gap of the rebuild:
+         * segments, the recording and the websocket viewers see time
+         * move forward only. */
+        GstClockTime now = gst_clock_get_time(clock);
+
+        gst_element_set_start_time(m->pipe, GST_CLOCK_TIME_NONE);
+        gst_element_set_base_time(m->pipe, now);
+        m->rt_offset = now > m->base_time ? now - m->base_time : 0;
+        for (i = 0; i < m->nst; i++) {
+            GstPad *pad;
+
+            snprintf(loc, sizeof(loc), "t_%s", m->st[i].name);
+            e = gst_bin_get_by_name(GST_BIN(m->pipe), loc);
+            if (e == NULL)
+                continue;
+            pad = gst_element_get_static_pad(e, "sink");
+            if (pad != NULL) {
+                gst_pad_set_offset(pad, (gint64)m->rt_offset);
+                gst_object_unref(pad);
+            }
+            gst_object_unref(e);
+        }
+    }
+    *bus = gst_element_get_bus(m->pipe);
+    m->built_at_us = g_get_monotonic_time();
+    if (m->gen > 0)
+        fault_arm(m);
+    if (gst_element_set_state(m->pipe, GST_STATE_PLAYING) ==
+        GST_STATE_CHANGE_FAILURE) {
+        snprintf(why, whylen, "pipeline refused to start");
+        return YL_EINVAL;
+    }
+    return 0;
+}
+
+/* Stops and frees the pipeline (its streaming threads are gone after). */
+static void teardown(live_meeting *m, GstBus **bus)
+{
+    if (m->pipe == NULL)
+        return;
+    if (m->base_time == 0)
+        m->base_time = gst_element_get_base_time(m->pipe);
+    gst_element_set_state(m->pipe, GST_STATE_NULL);
+    if (*bus != NULL)
+        gst_object_unref(*bus);
+    *bus = NULL;
+    gst_object_unref(m->pipe);
+    m->pipe = NULL;
+    m->fault_at_us = 0;
+    ts_reset(m);
+}
+
+/* The pipeline failed (why): torn down, and rebuilt after a back-off
+ * unless it never was live (a source that cannot play: the meeting
+ * fails at once) or failed RESTART_MAX times in a row. Returns whether
+ * it will be rebuilt. */
+static bool restart_later(live_meeting *m, GstBus **bus, const char *why)
+{
+    gint64 now = g_get_monotonic_time(), delay;
+
+    if (m->built_at_us != 0 && now - m->built_at_us >= HEALTHY_US)
+        m->fails = 0;
+    teardown(m, bus);
+    now = g_get_monotonic_time(); /* the back-off from the teardown's end */
+    if (!m->ready || m->fails >= RESTART_MAX)
+        return false;
+    delay = RESTART_FIRST_US << m->fails;
+    if (delay > RESTART_CAP_US)
+        delay = RESTART_CAP_US;
+    m->fails++;
+    m->rebuild_at_us = now + delay;
+    m->resumed = false;
+    atomic_fetch_add(&m->pipe_restarts, 1);
+    for (int i = 0; i < m->nst; i++)
+        m->st[i].disc_next = true;
+    if (m->kind == LIVE_SRC_FILE && m->rec_dir != NULL &&
+        m->rec_cut[0] == '\0') {
+        /* A file starts again from its beginning: its timestamps too,
+         * which one recording cannot hold. */
+        snprintf(m->rec_cut, sizeof(m->rec_cut),
+                 "the pipeline was rebuilt after: %.200s", why);
+    }
+    YL_LOGW("live",
+            "[meeting=%" PRId64 "] pipeline failed (%s): rebuild %d in %.0f s",
+            m->id, why, m->gen + 1, (double)delay / G_USEC_PER_SEC);
+    m->event(m->ud, m->id, LIVE_EV_RESTARTING, why);
+    return true;
+}
+
+/* Meeting thread: build, play, watch the bus, rebuild, end. */
 static void *meeting_main(void *arg)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     live_meeting *m = arg;
     GstClock *clock = NULL;
     GstBus *bus = NULL;
-    GError *gerr = NULL;
     GstClockTime eos_at = GST_CLOCK_TIME_NONE; /* monotonic, ns */
     char srcbuf[256];
     char why[512] = "";
     bool failed = false, eos = false;
     yl_buf desc = YL_BUF_INIT;
-    GstElement *src;
     int r, i;
 
     pthread_once(&once, once_init);
+    fault_init(m);
     r = yl_mkdirs(m->dir);
     if (r < 0) {
         snprintf(why, sizeof(why), "create %s: %s", m->dir, strerror(-r));
@@ -1316,30 +1626,12 @@ static void *meeting_main(void *arg)
         failed = true;
         goto out;
     }
-    m->pipe = gst_parse_launch(desc.s, &gerr);
-    if (m->pipe == NULL || gerr != NULL) {
-        snprintf(why, sizeof(why), "pipeline: %s",
-                 gerr ? gerr->message : "gst_parse_launch failed");
-        failed = true;
-        goto out;
-    }
-    src = gst_bin_get_by_name(GST_BIN(m->pipe), "src");
-    if (src != NULL) {
-        g_signal_connect(src, "pad-added", G_CALLBACK(pad_added), m);
-        gst_object_unref(src);
-    }
-    ts_attach(m);
-    /* Wall-clock timestamps for EXT-X-PROGRAM-DATE-TIME. */
     clock = g_object_new(GST_TYPE_SYSTEM_CLOCK, "clock-type",
                          GST_CLOCK_TYPE_REALTIME, NULL);
-    gst_pipeline_use_clock(GST_PIPELINE(m->pipe), clock);
-    bus = gst_element_get_bus(m->pipe);
     YL_LOGI("live", "[meeting=%" PRId64 "] starting %s: %d rung(s), %d audio",
             m->id, live_source_redact(m->source, srcbuf, sizeof(srcbuf)),
             m->nvideo, m->naudio);
-    if (gst_element_set_state(m->pipe, GST_STATE_PLAYING) ==
-        GST_STATE_CHANGE_FAILURE) {
-        snprintf(why, sizeof(why), "pipeline refused to start");
+    if (build(m, desc.s, clock, &bus, why, sizeof(why)) < 0) {
         failed = true;
         goto out;
     }
@@ -1350,6 +1642,20 @@ static void *meeting_main(void *arg)
 
         if (m->split && eos_at == GST_CLOCK_TIME_NONE)
             ingest_watch(m);
+        if (m->pipe == NULL) { /* waiting to rebuild */
+            if (atomic_load(&m->stop))
+                break; /* stopped meanwhile: ended */
+            if (g_get_monotonic_time() < m->rebuild_at_us) {
+                g_usleep(100 * 1000);
+                continue;
+            }
+            m->gen++;
+            YL_LOGI("live", "[meeting=%" PRId64 "] rebuild %d", m->id, m->gen);
+            if (build(m, desc.s, clock, &bus, why, sizeof(why)) < 0)
+                failed = !restart_later(m, &bus, why);
+            continue;
+        }
+        fault_check(m);
         if (atomic_load(&m->stop) && eos_at == GST_CLOCK_TIME_NONE) {
             gst_element_send_event(m->pipe, gst_event_new_eos());
             eos_at = (GstClockTime)g_get_monotonic_time() * 1000;
@@ -1379,7 +1685,10 @@ static void *meeting_main(void *arg)
                     dbg ? dbg : "");
             g_clear_error(&e);
             g_free(dbg);
-            failed = true;
+            /* While stopping, an error ends it; else a live meeting's
+             * pipeline is rebuilt. */
+            if (eos_at != GST_CLOCK_TIME_NONE || !restart_later(m, &bus, why))
+                failed = true;
             break;
         }
         case GST_MESSAGE_ELEMENT:
@@ -1395,8 +1704,7 @@ static void *meeting_main(void *arg)
     }
 out:
     ingest_stop(m);
-    if (m->pipe != NULL)
-        gst_element_set_state(m->pipe, GST_STATE_NULL);
+    teardown(m, &bus);
     /* What was written stays playable, and players see the end. */
     for (i = 0; i < m->nst; i++)
         if (m->st[i].closed > 0)
@@ -1404,15 +1712,8 @@ out:
     if (!m->ready && m->nst > 0 && m->st[0].closed > 0)
         write_master(m);
     rec_finish(m);
-    if (bus != NULL)
-        gst_object_unref(bus);
-    if (m->pipe != NULL) {
-        gst_object_unref(m->pipe);
-        m->pipe = NULL;
-    }
     if (clock != NULL)
         gst_object_unref(clock);
-    g_clear_error(&gerr);
     yl_buf_free(&desc);
     if (failed)
         YL_LOGE("live", "[meeting=%" PRId64 "] failed: %s", m->id, why);
@@ -1453,6 +1754,7 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
     atomic_init(&m->audio_linked, 0);
     atomic_init(&m->video_linked, false);
     atomic_init(&m->last_in_ns, 0);
+    atomic_init(&m->pipe_restarts, 0);
     if (m->source == NULL || m->dir == NULL || m->slate == NULL ||
         (opts->rec_dir != NULL && m->rec_dir == NULL)) {
         live_meeting_free(m);
@@ -1472,6 +1774,11 @@ void live_meeting_stop(live_meeting *m)
 {
     if (m != NULL)
         atomic_store(&m->stop, true);
+}
+
+int live_meeting_restarts(live_meeting *m)
+{
+    return atomic_load(&m->pipe_restarts);
 }
 
 void live_meeting_free(live_meeting *m)

@@ -22,6 +22,10 @@ enum live_event {
     LIVE_EV_READY = 1, /* master and every media playlist are playable */
     LIVE_EV_ENDED,     /* stopped: ENDLIST written, the thread is done */
     LIVE_EV_FAILED,    /* the pipeline failed: ENDLIST written, done */
+    /* The pipeline failed after it was live (detail: why) and is rebuilt
+     * after a back-off; the playlists go on with a discontinuity, and
+     * LIVE_EV_READY comes again when it is live. */
+    LIVE_EV_RESTARTING,
 };
 
 /* Meeting thread. detail: a reason for LIVE_EV_FAILED (borrowed for the
@@ -105,6 +109,9 @@ int live_meeting_output_info(live_meeting *m, int i, int *rung,
 /* Viewers of output out went up or down by delta. Chunks are copied and
  * handed to opts->chunk only while an output has viewers. */
 void live_meeting_watch(live_meeting *m, int out, int delta);
+
+/* Rebuilds of the pipeline after a failure so far. Any thread. */
+int live_meeting_restarts(live_meeting *m);
 
 /* Stops if needed, waits for the thread (a few seconds at most) and frees.
  * NULL is a no-op. */

@@ -44,6 +44,11 @@ typedef struct live_ent {
     json_t *frame_live; /* the "meeting" message, state live */
     json_t *targets;
     bool ready, stopping;
+    /* The pipeline failed and is being rebuilt (LIVE_EV_RESTARTING until
+     * LIVE_EV_READY); restart_error: the last failure's reason, NULL
+     * none. Owned. */
+    bool restarting;
+    char *restart_error;
     /* The recording (rec_submit): its directory (NULL when live_record is
      * off), and what its lesson needs of the meeting. Owned. */
     char *rec_dir, *title, *owner;
@@ -52,6 +57,7 @@ typedef struct live_ent {
 struct str_live {
     live_ent v[MAX_LIVE];
     int n;
+    uint64_t restarts; /* pipelines rebuilt after a failure, all meetings */
 };
 
 /* ---- the registry (service thread) ---- */
@@ -78,6 +84,7 @@ static void ent_drop(str_server *srv, live_ent *e)
     free(e->rec_dir);
     free(e->title);
     free(e->owner);
+    free(e->restart_error);
     *e = l->v[--l->n];
 }
 
@@ -440,6 +447,17 @@ static void on_event(str_server *srv, mmsg *d)
     switch (d->ev) {
     case LIVE_EV_READY:
         e->ready = true;
+        e->restarting = false;
+        break;
+    case LIVE_EV_RESTARTING:
+        /* The meeting stays live: no state change, no message to the
+         * stations; players ride over the discontinuity. */
+        e->restarting = true;
+        srv->live->restarts++;
+        free(e->restart_error);
+        e->restart_error = strdup(d->error);
+        YL_LOGW("str", "[meeting=%" PRId64 "] pipeline rebuilt (%d so far): %s",
+                d->id, live_meeting_restarts(e->m), d->error);
         break;
     case LIVE_EV_FAILED:
         if (!e->stopping) {
@@ -725,10 +743,21 @@ static void add_health(str_server *srv, json_t *mt)
     live_ent *e = ent_find(srv, json_integer_value(json_object_get(mt, "id")));
 
     json_object_set_new(mt, "source_health",
-                        json_string(e == NULL     ? "none"
-                                    : e->stopping ? "stopping"
-                                    : e->ready    ? "ok"
-                                                  : "starting"));
+                        json_string(e == NULL       ? "none"
+                                    : e->stopping   ? "stopping"
+                                    : e->restarting ? "restarting"
+                                    : e->ready      ? "ok"
+                                                    : "starting"));
+    /* Rebuilds of this run's pipeline after a failure, and the last
+     * failure's reason (an element's name and message). */
+    if (e != NULL) {
+        json_object_set_new(mt, "source_restarts",
+                            json_integer(live_meeting_restarts(e->m)));
+        json_object_set_new(mt, "source_error",
+                            e->restart_error != NULL
+                                ? json_string(e->restart_error)
+                                : json_null());
+    }
     /* Until it stops, the recording is the running pipeline's. */
     if (e != NULL && e->rec_dir != NULL)
         json_object_set_new(mt, "recording",
@@ -1083,6 +1112,31 @@ void str_meetings_open(str_server *srv)
         }
         json_decref(mt);
     }
+}
+
+int str_meetings_metrics(str_server *srv, char *buf, size_t len)
+{
+    struct str_live *l = srv->live;
+    int restarting = 0;
+
+    if (l == NULL)
+        return 0;
+    for (int i = 0; i < l->n; i++)
+        restarting += l->v[i].restarting;
+    return snprintf(buf, len,
+                    "# HELP yunling_live_meetings Meeting pipelines running "
+                    "now.\n"
+                    "# TYPE yunling_live_meetings gauge\n"
+                    "yunling_live_meetings %d\n"
+                    "# HELP yunling_live_pipeline_restarts_total Meeting "
+                    "pipelines rebuilt after a failure.\n"
+                    "# TYPE yunling_live_pipeline_restarts_total counter\n"
+                    "yunling_live_pipeline_restarts_total %" PRIu64 "\n"
+                    "# HELP yunling_live_pipelines_restarting Meeting "
+                    "pipelines being rebuilt now.\n"
+                    "# TYPE yunling_live_pipelines_restarting gauge\n"
+                    "yunling_live_pipelines_restarting %d\n",
+                    l->n, l->restarts, restarting);
 }
 
 void str_meetings_close(str_server *srv)

@@ -123,6 +123,13 @@ int str_metrics_reply(str_req *r)
         if (n > 0 && n < (int)sizeof(lw))
             yl_buf_printf(&b, "%s", lw);
     }
+    {
+        char lm[1024];
+        int n = str_meetings_metrics(r->srv, lm, sizeof(lm));
+
+        if (n > 0 && n < (int)sizeof(lm))
+            yl_buf_printf(&b, "%s", lm);
+    }
     str_metrics_extra(r->srv, emit_line, &b);
     if (b.err < 0) {
         yl_buf_free(&b);

@@ -95,6 +95,9 @@ bool str_meetings_nth(str_server *srv, int i, const json_t **frame,
 void str_meetings_open(str_server *srv);
 /* Stops every pipeline and waits for their threads (before lws goes). */
 void str_meetings_close(str_server *srv);
+/* The meetings' lines of /metrics (pipeline rebuilds) into buf, as
+ * snprintf does. Service thread. */
+int str_meetings_metrics(str_server *srv, char *buf, size_t len);
 
 /* ---- str_notices.c: the REST side of notices ---- */
 int str_notices_post(str_req *r);      /* POST /api/v1/notices: head */

@@ -307,6 +307,7 @@ static void headcount_is_checked_and_summed(void **state)
     };
     char site[32], err[256];
     json_t *tot = NULL, *in;
+    cat_sync s;
     int n;
     int64_t id = meeting(f, false);
 
@@ -323,6 +324,17 @@ static void headcount_is_checked_and_summed(void **state)
                      0);
     json_decref(in);
     assert_int_equal(n, 10000);
+    /* Not before the start (409): nobody can be present yet. */
+    assert_int_equal(headcount(f, id, "910101001001", 12), YL_EEXIST);
+    assert_int_equal(cat_attend_totals(f->rd, id, "91", &tot), 0);
+    assert_int_equal(ival(tot, "headcount_sites"), 0);
+    json_decref(tot);
+    cat_sync_init(&s);
+    assert_int_equal(cat_meetings_set_state_submit(f->w, id, "live", NULL,
+                                                   cat_sync_done, &s),
+                     0);
+    assert_int_equal(cat_sync_wait(&s), 0);
+    cat_sync_fini(&s);
     assert_int_equal(headcount(f, id, "910101001001", 12), 0);
     assert_int_equal(headcount(f, id, "910101001001", 14), 0); /* replaces */
     assert_int_equal(headcount(f, id, "910201001", 7), 0);

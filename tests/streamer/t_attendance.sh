@@ -38,7 +38,7 @@ expect_eq "$(api POST /api/v1/views "${S[@]}" \
     -d "{\"events\":[$(ev a 1 start)]}")" 400 "no attendance before the start"
 expect_match "$(resp .error.message)" "has not started" "... says why"
 
-# Headcount: bad input first (the meeting need not run).
+# Headcount: bad input first (checked before the meeting's state).
 hc() { api POST "/api/v1/meetings/${3:-$ID}/headcount" "${@:4}" -d "$1$2"; }
 expect_eq "$(hc '{"site":"532901104201",' '"count":10001}' "$ID" "${S[@]}")" 400 "headcount over 10000"
 expect_match "$(resp .error.message)" "^count" "... names count"
@@ -49,18 +49,17 @@ expect_eq "$(hc '{"site":"5329",' '"count":3}' "$ID" "${S[@]}")" 400 "a region i
 expect_eq "$(hc '{"site":"532901104201",' '"count":3' "$ID" "${S[@]}")" 400 "malformed JSON"
 expect_eq "$(hc "{\"site\":\"$OTHER\"," '"count":3}' "$ID" "${S[@]}")" 403 \
     "a site token enters only its own headcount"
-expect_eq "$(hc '{"site":"532301103201",' '"count":3}' "$ID" "${A[@]}")" 400 \
-    "a station the meeting is not sent to"
-expect_match "$(resp .error.message)" "not sent to" "... says so"
 expect_eq "$(hc '{"site":"532901104201",' '"count":3}' 99999 "${A[@]}")" 404 "unknown meeting"
 expect_eq "$(hc '{"site":"532901104201",' '"count":3}' "$ID" \
     -H "Authorization: Bearer $YANGBI")" 403 "another county's admin"
 expect_eq "$(hc '{"site":"532901104201",' '"count":3}' "$ID" \
     -H "Authorization: Bearer $VIEWER")" 403 "a viewer token"
-expect_eq "$(hc '{"site":"532901104201",' '"count":23}' "$ID" "${S[@]}")" 200 "the site's headcount"
-expect_eq "$(resp .headcount)" 23 "... stored"
-expect_eq "$(hc "{\"site\":\"$OTHER\"," '"count":17}' "$ID" \
-    -H "Authorization: Bearer $DALISHI")" 200 "the county admin's headcount"
+# Not before the start: nobody can be present yet (409).
+expect_eq "$(hc '{"site":"532901104201",' '"count":23}' "$ID" "${S[@]}")" 409 \
+    "a headcount before the start"
+expect_match "$(resp .error.message)" "会议尚未开始" "... says why, in Chinese first"
+expect_eq "$(db "SELECT count(*) FROM meeting_sites WHERE meeting_id = $ID \
+    AND headcount IS NOT NULL")" 0 "... and nothing is stored"
 
 # The report's scope.
 expect_eq "$(api GET "/api/v1/meetings/$ID/attendance" \
@@ -72,8 +71,16 @@ expect_eq "$(api GET "/api/v1/meetings/$ID/attendance" "${S[@]}")" 403 \
 expect_eq "$(api GET "/api/v1/meetings/$ID/attendance?region=5323" \
     -H "Authorization: Bearer $VIEWER")" 403 "a region outside the viewer's"
 
-# Start; events of two devices in one village, one in another.
+# Start; the headcounts; events of two devices in one village, one in
+# another.
 expect_eq "$(api POST "/api/v1/meetings/$ID/start" "${A[@]}")" 200 "start"
+expect_eq "$(hc '{"site":"532301103201",' '"count":3}' "$ID" "${A[@]}")" 400 \
+    "a station the meeting is not sent to"
+expect_match "$(resp .error.message)" "not sent to" "... says so"
+expect_eq "$(hc '{"site":"532901104201",' '"count":23}' "$ID" "${S[@]}")" 200 "the site's headcount"
+expect_eq "$(resp .headcount)" 23 "... stored"
+expect_eq "$(hc "{\"site\":\"$OTHER\"," '"count":17}' "$ID" \
+    -H "Authorization: Bearer $DALISHI")" 200 "the county admin's headcount"
 expect_eq "$(api POST /api/v1/views "${S[@]}" \
     -d "{\"events\":[$(ev a 1 start 532301103201)]}")" 403 \
     "a site token reports only its own site"

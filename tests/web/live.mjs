@@ -5,8 +5,10 @@
 // plays the sub-second websocket stream (/ws/live/<id>) in the site's
 // language (Tibetan) and the page shows a latency under 3 s, a viewer
 // switches to Mandarin (a new connection), its attendance (start and
-// beats of kind live) is recorded, a cadre enters the headcount on the
-// page, and when the meeting stops the TV goes back to the list. With
+// beats of kind live) is recorded - for the meeting it shows, while a
+// second meeting started later is live for the same station - a cadre
+// enters the headcount on the page, and when the meeting stops the TV
+// goes back to the list. With
 // ?live=hls, hls.js plays the live HLS and switches its audio rendition.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,6 +51,13 @@ async function tvMeeting(query, check) {
   const m = await srv.api('POST', '/api/v1/meetings', { token: srv.admin, json: { title: '全省部署会', targets: ['5333'], source: 'test:' } });
   assert.equal(m.status, 201, m.text);
   const id = m.body.id;
+  // A second meeting live for the same station, started later: it is the
+  // one meetings/current names, yet the page reports attendance for the
+  // meeting it shows. (Live in the catalog only, once the TV is on the
+  // list: one pipeline is enough on two cores.)
+  const m2 = await srv.api('POST', '/api/v1/meetings', { token: srv.admin, json: { title: '另一场会', targets: ['5333'], source: 'test:' } });
+  assert.equal(m2.status, 201, m2.text);
+  const id2 = m2.body.id;
 
   const b = await browser();
   const { page } = b;
@@ -57,6 +66,9 @@ async function tvMeeting(query, check) {
     await until(async () => page.evaluate(() => !!(window.yl.view && window.yl.view.ids)), 15000, 'the lesson list');
     // Give the channel its welcome before the meeting starts.
     await page.waitForTimeout(1500);
+    srv.sql(`PRAGMA busy_timeout = 5000; UPDATE meetings SET state = 'live', started_ms = ${Date.now() + 3600000} WHERE id = ${id2}`);
+    const cur = await srv.api('GET', `/api/v1/meetings/current?site=${srv.site}`, { token: srv.admin });
+    assert.equal(cur.body.meeting && cur.body.meeting.id, id2, 'meetings/current names the later meeting');
     const st = await srv.api('POST', `/api/v1/meetings/${id}/start`, { token: srv.admin });
     assert.equal(st.status, 200, st.text);
     await until(async () => (await page.evaluate(() => location.hash)) === `#/live/${id}`, 10000, 'the TV to switch to the meeting');
@@ -97,6 +109,7 @@ async function tvMeeting(query, check) {
 
     const sp = await srv.api('POST', `/api/v1/meetings/${id}/stop`, { token: srv.admin });
     assert.equal(sp.status, 200, sp.text);
+    srv.sql(`PRAGMA busy_timeout = 5000; UPDATE meetings SET state = 'ended', ended_ms = ${Date.now()} WHERE id = ${id2}`);
     await until(async () => (await page.evaluate(() => location.hash)) !== `#/live/${id}`, 10000, 'the TV to leave the meeting');
     log(`back to ${await page.evaluate(() => location.hash || '(the list)')}`);
     assert.deepEqual(b.errors.filter((e) => !/favicon|404|Not Found/.test(e)), []);

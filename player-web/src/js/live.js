@@ -17,9 +17,10 @@ import { BeatClock, ViewSession } from './views.js';
 // retries and beacon as lessons). One session per device and meeting, kept
 // in localStorage, so a reload or a return to the meeting continues it and
 // the server counts one device. Events go only for a meeting the server
-// says is live for this station (GET /api/v1/meetings/current): a batch is
-// all or nothing, and an event it refuses would take queued lesson events
-// with it.
+// says is live and sent to this station (GET /api/v1/meetings/{id} of the
+// meeting shown: not meetings/current, which names only the latest when
+// two run at once for the station): a batch is all or nothing, and an
+// event it refuses would take queued lesson events with it.
 const SESSION_KEY = (id) => `yl.live.${id}`;
 
 const WS_RUNG = '360p'; // the weakest links first; 2.5 Mbit/s 720p is too much
@@ -158,18 +159,20 @@ export class LiveView {
   }
 
   /** Starts the attendance session once the server confirms the meeting
-   * is live for this station (a station device only). */
+   * shown is live and sent to this station (a station device only: its
+   * site token sees the meeting's totals over its own station). */
   async attend() {
     const d = dev.device();
     if (!d) return;
     let cur = null;
     try {
-      const res = await fetch('api/v1/meetings/current', { headers: { Authorization: `Bearer ${d.token}`, Accept: 'application/json' } });
-      if (res.ok) cur = (await res.json()).meeting;
+      const res = await fetch(`api/v1/meetings/${encodeURIComponent(this.id)}`, { headers: { Authorization: `Bearer ${d.token}`, Accept: 'application/json' } });
+      if (res.ok) cur = await res.json();
     } catch {
       return; /* offline: no attendance to report from here */
     }
-    if (this.closed || !cur || cur.id !== this.id) return;
+    if (this.closed || !cur || cur.id !== this.id || cur.state !== 'live') return;
+    if (!cur.attendance || !(cur.attendance.targeted > 0)) return; /* not sent here */
     let saved = null;
     try {
       saved = JSON.parse(localStorage.getItem(SESSION_KEY(this.id)) || 'null');
