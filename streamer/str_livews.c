@@ -40,6 +40,9 @@
 #define STALL_US     (30 * LWS_US_PER_SEC) /* skipping this long: close */
 #define CLOCK_US     LWS_US_PER_SEC
 
+/* Frames to one viewer per WRITEABLE, at most (a turn for the others). */
+#define WRITES_PER_ROUND 8
+
 typedef struct viewer viewer;
 
 /* The viewers of one (meeting, output). Service thread. */
@@ -487,15 +490,26 @@ static int writeable(struct lws *wsi, viewer *v)
                          stopping ? sizeof(away) - 1 : sizeof(ended) - 1);
         return -1;
     }
-    if (!v->qinit || (b = str_fanq_peek(&v->q)) == NULL)
+    if (!v->qinit)
         return 0;
-    n = lws_write(wsi, str_fbuf_data(b), b->len,
-                  b->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    if (n < (int)b->len)
-        return -1;
-    if (lw != NULL)
-        lw->bytes_out += b->len;
-    str_fanq_pop(&v->q);
+    /* A viewer that is behind (or a chunk with its clock frame) gets
+     * several frames in one round, while the socket takes them whole:
+     * each round otherwise costs a poll() over every descriptor. A frame
+     * the socket takes only in part is finished by lws (its buflist),
+     * after which lws_send_pipe_choked() says so and the rest waits. */
+    for (int i = 0; i < WRITES_PER_ROUND; i++) {
+        if ((b = str_fanq_peek(&v->q)) == NULL)
+            return 0;
+        if (i > 0 && lws_send_pipe_choked(wsi))
+            break;
+        n = lws_write(wsi, str_fbuf_data(b), b->len,
+                      b->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        if (n < (int)b->len)
+            return -1;
+        if (lw != NULL)
+            lw->bytes_out += b->len;
+        str_fanq_pop(&v->q);
+    }
     if (str_fanq_peek(&v->q) != NULL)
         lws_callback_on_writable(wsi);
     return 0;
