@@ -69,22 +69,23 @@ for n in $counts; do
     d0=$(metric yunling_live_ws_dropped_total)
     url="ws://127.0.0.1:$port/ws/live/$id?rung=360p&clock=1"
     if [ "$client" = node ]; then
-        node bench/live/fanout_client.mjs "$url" "$n" "$secs" >"$work/client-$n.json" &
+        node bench/live/fanout_client.mjs "$url" "$n" "$((secs + 3))" >"$work/client-$n.json" &
     else
-        "$C" "$url" "$n" "$secs" >"$work/client-$n.json" &
+        "$C" "$url" "$n" "$((secs + 3))" >"$work/client-$n.json" &
     fi
     cpid=$!
     # the window: once every viewer is connected (the client says nothing
-    # until the end, so wait for the server's gauge)
+    # until the end, so wait for the server's gauge); the client's own
+    # window (its ages) starts a little earlier and ends later
     for _ in $(seq 1 600); do
         [ "$(metric yunling_live_ws_viewers)" -ge "$n" ] && break
         sleep 0.1
     done
     c0=$(ticks); y1=$(metric yunling_live_ws_bytes_total); t0=$(date +%s.%N)
-    cc0=$(awk '{ print $14 + $15 }' "/proc/$cpid/stat")
+    cc0=$(awk '{ print $14 + $15 }' "/proc/$cpid/stat" 2>/dev/null || echo 0)
     sleep "$((secs - 2))"
     c1=$(ticks); y2=$(metric yunling_live_ws_bytes_total); t1=$(date +%s.%N)
-    cc1=$(awk '{ print $14 + $15 }' "/proc/$cpid/stat")
+    cc1=$(awk '{ print $14 + $15 }' "/proc/$cpid/stat" 2>/dev/null || echo 0)
     wait "$cpid"
     r=$(cat "$work/client-$n.json")
     s1=$(metric yunling_live_ws_skips_total)
