@@ -7,8 +7,8 @@
 # over the first row (run 1 first), what the server sent (Gbit/s), its
 # CPU (cores, /proc/PID/stat over the window; the pipeline's own encode is
 # in it: "above 1" is the CPU above the first row, the fan-out's share),
-# CPU per Gbit/s, the client's own CPU, the server's skip/drop counters
-# and the 1-minute load average when the row started. Issue 13's fan-out;
+# CPU per Gbit/s, the client's own CPU, the server's skip/drop/gap
+# counters and the 1-minute load average when the row started. Issue 13's fan-out;
 # SRS's published yardstick is 6,000 HTTP-FLV players at 84 % of one core.
 #
 # usage: bench/live/fanout.sh [N...]      (default: 1 1000)
@@ -62,14 +62,15 @@ sleep 2
 metric() { curl -s "$B/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$spid/stat"; }
 
-echo "| viewers | kept | age p50 | age p99 | age max | p99 over first | sent | server CPU | above first | CPU per Gbit/s | client CPU | skips | dropped | load |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| viewers | kept | age p50 | age p99 | age max | p99 over first | sent | server CPU | above first | CPU per Gbit/s | client CPU | skips | dropped | gaps | load |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 p99_1=
 cores_1=
 for n in $counts; do
     load=$(cut -d' ' -f1 /proc/loadavg)
     s0=$(metric yunling_live_ws_skips_total)
     d0=$(metric yunling_live_ws_dropped_total)
+    g0=$(metric yunling_live_ws_gaps_total)
     url="ws://127.0.0.1:$port/ws/live/$id?rung=360p&clock=1"
     if [ "$client" = node ]; then
         $nice node bench/live/fanout_client.mjs "$url" "$n" "$((secs + 3))" >"$work/client-$n.json" &
@@ -93,6 +94,7 @@ for n in $counts; do
     r=$(cat "$work/client-$n.json")
     s1=$(metric yunling_live_ws_skips_total)
     d1=$(metric yunling_live_ws_dropped_total)
+    g1=$(metric yunling_live_ws_gaps_total)
     read -r cores gbps ccores <<<"$(echo "$c0 $c1 $t0 $t1 $hz $y1 $y2 $cc0 $cc1" |
         awk '{ w = $4 - $3; printf "%.3f %.4f %.3f", ($2 - $1) / $5 / w, ($7 - $6) * 8 / w / 1e9, ($9 - $8) / $5 / w }')"
     # the C client measures its own CPU over its window; node's from /proc
@@ -103,7 +105,7 @@ for n in $counts; do
         "$p99 ms | $(jq -r .age_max <<<"$r") ms | $((p99 - p99_1)) ms |" \
         "$gbps Gbit/s | $cores | $(echo "$cores $cores_1" | awk '{ printf "%.3f", $1 - $2 }') |" \
         "$(echo "$cores $gbps" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "-" }') |" \
-        "$ccores | $((s1 - s0)) | $((d1 - d0)) | $load |"
+        "$ccores | $((s1 - s0)) | $((d1 - d0)) | $((g1 - g0)) | $load |"
     sleep 2
 done
 echo
