@@ -8,8 +8,10 @@
  * loop; here it is queued by reference on each viewer of that pair. Each
  * viewer's queue is bounded in bytes: when it is full, the viewer skips
  * what follows up to the next keyframe chunk (counted in /metrics); a new
- * viewer starts at a keyframe. Nothing here ever waits for a viewer, so
- * the pipeline and the other viewers go on.
+ * viewer starts at a keyframe. A chunk that reaches the loop more than a
+ * second after it was posted (the loop is behind) goes to nobody: its
+ * viewers wait for a fresh keyframe (a gap, counted). Nothing here ever
+ * waits for a viewer, so the pipeline and the other viewers go on.
  *
  * With clock=1 a text frame about once a second says which picture was
  * sent last and when it was captured: {"type":"clock","pts":ms,
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/yl_log.h"
 #include "live/live.h"
@@ -40,6 +43,15 @@
 #define STALL_US     (30 * LWS_US_PER_SEC) /* skipping this long: close */
 #define CLOCK_US     LWS_US_PER_SEC
 
+/* Frames to one viewer per WRITEABLE, at most (a turn for the others). */
+#define WRITES_PER_ROUND 8
+/* A chunk that waited this long between the streaming thread and the loop
+ * is stale: the loop is behind (2,000 viewers on a loaded machine left it
+ * 40 s behind, within MAX_INFLIGHT). It is a gap for its viewers, who
+ * wait for a fresh keyframe, so the loop catches up by dropping instead
+ * of sending every viewer old picture. */
+#define STALE_US (1 * LWS_US_PER_SEC)
+
 typedef struct viewer viewer;
 
 /* The viewers of one (meeting, output). Service thread. */
@@ -49,6 +61,7 @@ typedef struct group {
     viewer *head;
     int n, nclock;
     int64_t clock_us; /* the last clock frame */
+    bool stale;       /* dropping stale chunks (STALE_US) */
     struct group *next;
 } group;
 
@@ -221,7 +234,8 @@ typedef struct chunk_msg {
     int64_t id;
     int out;
     bool key;
-    unsigned gap; /* srv->livews_gap when posted */
+    unsigned gap;      /* srv->livews_gap when posted */
+    int64_t posted_us; /* CLOCK_MONOTONIC when posted */
     int64_t pts_ms, ingest_ms;
     str_fbuf *b;
 } chunk_msg;
@@ -236,6 +250,16 @@ static void chunk_free(str_msg *m)
 }
 
 static void chunk_run(str_server *srv, str_msg *m);
+
+/* CLOCK_MONOTONIC in µs, on any thread (lws_now_usecs() is the same
+ * clock, but the streaming threads do not call lws). */
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 void str_livews_chunk(void *ud, int64_t id, int out, const live_chunk *lc)
 {
@@ -262,6 +286,7 @@ void str_livews_chunk(void *ud, int64_t id, int out, const live_chunk *lc)
     c->pts_ms = lc->pts_ms;
     c->ingest_ms = lc->ingest_ms;
     c->gap = atomic_load(&srv->livews_gap);
+    c->posted_us = mono_us();
     str_outbox_post(srv, &c->base);
     return;
 gap:
@@ -308,6 +333,15 @@ static void chunk_run(str_server *srv, str_msg *m)
     if (g == NULL)
         return;
     lw->chunks++;
+    if (mono_us() - c->posted_us > STALE_US) {
+        if (!g->stale)
+            lw->gaps++;
+        g->stale = true;
+        for (viewer *v = g->head; v != NULL; v = v->next)
+            v->need_key = true;
+        return;
+    }
+    g->stale = false;
     if (g->nclock > 0 && c->pts_ms >= 0 && now - g->clock_us >= CLOCK_US) {
         char t[128];
         int n = snprintf(t, sizeof(t),
@@ -487,15 +521,26 @@ static int writeable(struct lws *wsi, viewer *v)
                          stopping ? sizeof(away) - 1 : sizeof(ended) - 1);
         return -1;
     }
-    if (!v->qinit || (b = str_fanq_peek(&v->q)) == NULL)
+    if (!v->qinit)
         return 0;
-    n = lws_write(wsi, str_fbuf_data(b), b->len,
-                  b->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    if (n < (int)b->len)
-        return -1;
-    if (lw != NULL)
-        lw->bytes_out += b->len;
-    str_fanq_pop(&v->q);
+    /* A viewer that is behind (or a chunk with its clock frame) gets
+     * several frames in one round, while the socket takes them whole:
+     * each round otherwise costs a poll() over every descriptor. A frame
+     * the socket takes only in part is finished by lws (its buflist),
+     * after which lws_send_pipe_choked() says so and the rest waits. */
+    for (int i = 0; i < WRITES_PER_ROUND; i++) {
+        if ((b = str_fanq_peek(&v->q)) == NULL)
+            return 0;
+        if (i > 0 && lws_send_pipe_choked(wsi))
+            break;
+        n = lws_write(wsi, str_fbuf_data(b), b->len,
+                      b->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        if (n < (int)b->len)
+            return -1;
+        if (lw != NULL)
+            lw->bytes_out += b->len;
+        str_fanq_pop(&v->q);
+    }
     if (str_fanq_peek(&v->q) != NULL)
         lws_callback_on_writable(wsi);
     return 0;

@@ -25,6 +25,10 @@ int str_livews_upgrade(str_req *r, char *path, size_t pathlen);
 int str_livews_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                   void *in, size_t len);
 size_t str_livews_size(void);
+/* The protocol's tx_packet_size: the most one send() of a viewer carries
+ * (lws buffers the rest). Above any chunk live/ makes, so a frame is one
+ * send() whenever the socket has room for it. */
+#define STR_LIVEWS_TX (256 * 1024)
 
 /* live_opts.chunk: a GStreamer streaming thread. Copies the chunk once
  * into a shared buffer and posts it to the loop; never blocks. ud: srv. */
