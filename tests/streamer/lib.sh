@@ -126,8 +126,20 @@ raw_http() {
 #   ADMIN (province 53), DALI (admin of prefecture 5329), SITE (site token
 #   of 喜洲村委会 532901104201), CHUX_SITE (site 532301103201, Chuxiong),
 #   EXPIRED (an admin token whose expiry is in the past).
+# Under ctest the import is done once per run by the fixture "catalog"
+# (tests/fixtures/catalog.sh): a data dir without a catalog yet gets a copy
+# of it. Run alone (no YL_FIXTURES), or over an existing catalog, it imports.
 setup_catalog() {
     mkdir -p "$DATA"
+    local fx=${YL_FIXTURES:-}/catalog
+    if [ -n "${YL_FIXTURES:-}" ] && [ ! -e "$DATA/yunling.db" ]; then
+        [ -f "$fx/tokens.env" ] ||
+            fail "YL_FIXTURES is set but $fx/tokens.env is missing (fixture_catalog)"
+        cp -a "$fx/tokens/." "$DATA/"
+        # shellcheck disable=SC1091
+        . "$fx/tokens.env"
+        return 0
+    fi
     "$YUNLING" sites import --data "$DATA" >/dev/null 2>>"$YL_TMPDIR/cli.log"
     ADMIN=$("$YUNLING" token create --role admin --scope 53 --data "$DATA" \
         2>>"$YL_TMPDIR/cli.log")
