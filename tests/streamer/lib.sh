@@ -76,6 +76,28 @@ start_server() {
     BASE=http://127.0.0.1:$PORT
 }
 
+# token_cache_conf: writes a config file that sets the test-only key
+# test_token_cache_ms to 300 (5000 by default), so a test sees a revoked
+# token refused within a poll (wait_code) instead of sleeping 5 s:
+#   start_server --config "$(token_cache_conf)"
+token_cache_conf() {
+    printf '[server]\ntest_token_cache_ms = 300\n' >"$YL_TMPDIR/tokcache.ini"
+    echo "$YL_TMPDIR/tokcache.ini"
+}
+
+# wait_code WANT SECONDS curl-args...: polls the request until its status
+# is WANT; fails with the last status after SECONDS.
+wait_code() {
+    local want=$1 t=$2 got= i
+    shift 2
+    for i in $(seq 1 $((t * 20))); do
+        got=$(code "$@")
+        [ "$got" == "$want" ] && return 0
+        sleep 0.05
+    done
+    fail "status $got after $t s, want $want: curl $*"
+}
+
 # stop_server: SIGTERM, expects a clean exit 0.
 stop_server() {
     local rc=0

@@ -313,9 +313,15 @@ function preparedStage({ siteLang, short, audio, burn }) {
  * them: the same lessons, ids and settings, transcoded once per run.
  */
 // burn: a language whose subtitles the first lesson also gets burned into
-// a 480p rung (upload field burn_subs), e.g. 'bo'.
-export async function setup({ siteLang = 'bo', short = false, audio = false, burn = null } = {}) {
+// a 480p rung (upload field burn_subs), e.g. 'bo'. conf: the text of a
+// config file for `yunling serve --config` (e.g. a test-only key).
+export async function setup({ siteLang = 'bo', short = false, audio = false, burn = null, conf = null } = {}) {
   const srv = new Server();
+  const extra = [];
+  if (conf) {
+    fs.writeFileSync(path.join(TMP, 'serve.ini'), conf);
+    extra.push('--config', path.join(TMP, 'serve.ini'));
+  }
   const stage = preparedStage({ siteLang, short, audio, burn });
   if (stage) {
     const dir = path.join(FIXTURES, 'web');
@@ -324,12 +330,12 @@ export async function setup({ siteLang = 'bo', short = false, audio = false, bur
     fs.cpSync(path.join(dir, stage), srv.data, { recursive: true });
     Object.assign(srv, JSON.parse(fs.readFileSync(path.join(dir, 'fixture.json'), 'utf8'))[stage]);
     log(`sites, tokens and lessons copied from the fixture web_lessons, stage ${stage} (${Date.now() - t} ms)`);
-    await srv.start();
+    await srv.start(extra);
     return srv;
   }
   prepareSite(srv, siteLang);
   const media = makeMedia(short, audio);
-  await srv.start();
+  await srv.start(extra);
   await UPLOADS.lesson(srv, media, burn);
   if (short) await UPLOADS.short(srv, media);
   if (audio) await UPLOADS.audio(srv, media);
