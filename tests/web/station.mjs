@@ -182,7 +182,8 @@ test('an audio-only lesson: a title card, never a broken picture; its title stay
     await page.waitForTimeout(500);
     if (await page.evaluate(() => window.yl.player.video.paused)) await page.keyboard.press('Enter');
     await expectPlaying(page, 1, 15000, 'the audio lesson');
-    await page.waitForTimeout(5500); // the controls hide
+    // The controls hide (4 s of playing): wait for it rather than for a time.
+    await until(() => page.evaluate(() => window.yl.player.el.classList.contains('idle')), 15000, 'the controls to hide while the audio lesson plays');
     const st = await page.evaluate(() => {
       const p = window.yl.player;
       const c = document.querySelector('.audio-card');

@@ -33,14 +33,18 @@ export function check(cond, msg) {
   if (!cond) fail(msg);
 }
 
-/** Poll fn() until it returns a truthy value or `ms` pass; fail with what(). */
+/** Poll fn() until it returns a truthy value or `ms` pass; fail with what().
+ * After the deadline fn() is asked once more: on a loaded machine one
+ * call can take seconds, and a condition that came true while the last
+ * one ran (what() then shows it true) is not a timeout. */
 export async function until(fn, ms, what, step = 100) {
   const end = Date.now() + ms;
   let last;
   for (;;) {
+    const late = Date.now() > end;
     last = await fn();
     if (last) return last;
-    if (Date.now() > end) fail(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? await what() : what}`);
+    if (late) fail(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? await what() : what}`);
     await sleep(step);
   }
 }
