@@ -32,9 +32,8 @@
 #include "streamer/str_api.h"
 #include "streamer/str_ws.h"
 
-#define WRITER_BUSY  20000 /* queued writes before we answer 503 */
-#define TOKCACHE_N   256   /* verified tokens kept (direct-mapped) */
-#define TOKCACHE_TTL 5000  /* ms: a revoked token works at most this long */
+#define WRITER_BUSY 20000 /* queued writes before we answer 503 */
+#define TOKCACHE_N  256   /* verified tokens kept (direct-mapped) */
 
 /* ---- token cache: the service thread's, saves a lookup per request ---- */
 
@@ -65,7 +64,7 @@ static int token_verify(str_server *srv, const char *tok, int64_t now,
     int rc;
 
     if (e->tok[0] && strcmp(e->tok, tok) == 0 &&
-        now - e->at_ms < TOKCACHE_TTL && now >= e->at_ms) {
+        now - e->at_ms < srv->cfg.token_cache_ms && now >= e->at_ms) {
         rc = e->rc;
         *info = e->info;
     } else {

@@ -33,6 +33,7 @@ void str_config_defaults(str_config *cfg)
     cfg->signin_fails = 5;
     cfg->signin_fails_addr = 30; /* an office shares one address */
     cfg->signin_window_s = 15 * 60;
+    cfg->token_cache_ms = 5000; /* a revoked token works at most this long */
 }
 
 /* The server's own keys, section [server] (the catalog's are in
@@ -63,6 +64,8 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("signin_fails_addr", str_config, signin_fails_addr, 1,
                     100000),
     YL_CONF_INT_KEY("signin_window", str_config, signin_window_s, 1, 86400),
+    /* Test-only: see str_server.h. */
+    YL_CONF_INT_KEY("test_token_cache_ms", str_config, token_cache_ms, 0, 5000),
     YL_CONF_END,
 };
 

@@ -42,6 +42,10 @@ typedef struct str_config {
     int signin_fails;      /* failed sign-ins of one user per window */
     int signin_fails_addr; /* ... from one address per window */
     int signin_window_s;   /* the rate limit's window */
+    /* Test-only (tests shorten it to see a revocation at once instead of
+     * sleeping): ms a verified token is trusted without a lookup; the
+     * default, 5000, is the one to run with. */
+    int token_cache_ms;
     /* Optional, owned by the caller: a server that stops because of a
      * fault (the database file removed or replaced) stores the negative
      * yl code there before str_server_run() returns 0. Service thread. */
@@ -55,9 +59,9 @@ void str_config_defaults(str_config *cfg);
  * keepalive, header_timeout, body_timeout, send_timeout, shutdown_grace,
  * job_timeout, ws_hello, ws_ping, ws_max_message, ws_rate, ws_queue,
  * ws_push_ms, event_loop, session_ttl, signin_fails, signin_fails_addr,
- * signin_window; a key table in str_config.c). A cat_config_extra_fn whose
- * ud is the str_config, or NULL to check a value without keeping it (the
- * catalog commands reading the server's file). */
+ * signin_window, test_token_cache_ms; a key table in str_config.c). A
+ * cat_config_extra_fn whose ud is the str_config, or NULL to check a value
+ * without keeping it (the catalog commands reading the server's file). */
 int str_config_extra(void *ud, const char *section, const char *key,
                      const char *value);
 

@@ -76,6 +76,28 @@ start_server() {
     BASE=http://127.0.0.1:$PORT
 }
 
+# token_cache_conf: writes a config file that sets the test-only key
+# test_token_cache_ms to 300 (5000 by default), so a test sees a revoked
+# token refused within a poll (wait_code) instead of sleeping 5 s:
+#   start_server --config "$(token_cache_conf)"
+token_cache_conf() {
+    printf '[server]\ntest_token_cache_ms = 300\n' >"$YL_TMPDIR/tokcache.ini"
+    echo "$YL_TMPDIR/tokcache.ini"
+}
+
+# wait_code WANT SECONDS curl-args...: polls the request until its status
+# is WANT; fails with the last status after SECONDS.
+wait_code() {
+    local want=$1 t=$2 got= i
+    shift 2
+    for i in $(seq 1 $((t * 20))); do
+        got=$(code "$@")
+        [ "$got" == "$want" ] && return 0
+        sleep 0.05
+    done
+    fail "status $got after $t s, want $want: curl $*"
+}
+
 # stop_server: SIGTERM, expects a clean exit 0.
 stop_server() {
     local rc=0
@@ -126,8 +148,20 @@ raw_http() {
 #   ADMIN (province 53), DALI (admin of prefecture 5329), SITE (site token
 #   of 喜洲村委会 532901104201), CHUX_SITE (site 532301103201, Chuxiong),
 #   EXPIRED (an admin token whose expiry is in the past).
+# Under ctest the import is done once per run by the fixture "catalog"
+# (tests/fixtures/catalog.sh): a data dir without a catalog yet gets a copy
+# of it. Run alone (no YL_FIXTURES), or over an existing catalog, it imports.
 setup_catalog() {
     mkdir -p "$DATA"
+    local fx=${YL_FIXTURES:-}/catalog
+    if [ -n "${YL_FIXTURES:-}" ] && [ ! -e "$DATA/yunling.db" ]; then
+        [ -f "$fx/tokens.env" ] ||
+            fail "YL_FIXTURES is set but $fx/tokens.env is missing (fixture_catalog)"
+        cp -a "$fx/tokens/." "$DATA/"
+        # shellcheck disable=SC1091
+        . "$fx/tokens.env"
+        return 0
+    fi
     "$YUNLING" sites import --data "$DATA" >/dev/null 2>>"$YL_TMPDIR/cli.log"
     ADMIN=$("$YUNLING" token create --role admin --scope 53 --data "$DATA" \
         2>>"$YL_TMPDIR/cli.log")

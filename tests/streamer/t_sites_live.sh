@@ -16,7 +16,8 @@ expect_eq "$(api GET '/api/v1/stats/now?region=5333' "${AUTH[@]}")" 404 \
     "region not imported yet"
 "$YUNLING" sites import --data "$DATA" >"$YL_TMPDIR/import.txt" 2>&1 ||
     fail "import while the server runs: $(cat "$YL_TMPDIR/import.txt")"
-sleep 2.1 # the on-demand reload is tried at most every 2 s
+# The on-demand reload is tried at most every 2 s: poll until it has been.
+wait_code 200 10 "$BASE/api/v1/stats/now?region=5333" "${AUTH[@]}"
 expect_eq "$(api GET '/api/v1/stats/now?region=5333' "${AUTH[@]}")" 200 \
     "region imported while running"
 expect_eq "$(resp .region.code)" 5333 "region code"

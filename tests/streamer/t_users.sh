@@ -149,8 +149,8 @@ expect_eq "$(signin prov province-pass "$YL_TMPDIR/jar.short")" 200 \
     "sign-in with 2 s sessions"
 CSRF=$(resp .csrf)
 SID=$(sed -n 's/^yl_session=\([^;]*\);.*/\1/p' <<<"$(hval "$YL_TMPDIR/h" set-cookie)")
-sleep 2.5
 X=(-H "Cookie: yl_session=$SID")
+wait_code 401 10 "$BASE/api/v1/session" "${X[@]}" # the 2 s run out
 expect_eq "$(api GET /api/v1/session "${X[@]}")" 401 "expired session"
 expect_eq "$(resp .error.code)" session_expired "expired code"
 expect_eq "$(api POST /api/v1/notices "${X[@]}" -H "X-CSRF-Token: $CSRF" \

