@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -37,6 +38,15 @@
 #endif
 
 #define TICK_US (200 * LWS_US_PER_MS)
+/* accept()s per loop round. On lws's poll loop the listener is served
+ * once per round (64 accepts); on libuv one round may read up to 48 x
+ * 1,024 epoll events, and lws closes descriptors only when libuv runs its
+ * close callbacks at the round's end: without a bound, a reconnect storm
+ * (16,147 clients gone and back at once) accepted the new connections
+ * while the old ones still held their descriptors, and ran out of them.
+ * Each accept holds at most two descriptors until the round ends (the
+ * socket and its dup() for a websocket handoff). */
+#define ACCEPT_ROUND 256
 
 /* Shared fan-out buffers keep this much room for lws_write(). */
 _Static_assert(LWS_PRE <= STR_FAN_PRE, "STR_FAN_PRE below LWS_PRE");
@@ -541,8 +551,16 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
         return 0;
     case LWS_CALLBACK_RAW_RX_FILE:
         for (i = 0; i < 64; i++) {
-            int fd = accept4(lws_get_socket_fd(wsi), NULL, NULL,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int fd;
+
+            if (srv->accepted_round >= ACCEPT_ROUND) {
+                /* Again after this round (accept_round_end()). */
+                srv->accept_round_paused = true;
+                lws_rx_flow_control(wsi, 0);
+                break;
+            }
+            fd = accept4(lws_get_socket_fd(wsi), NULL, NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
 
             if (fd < 0) {
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -553,6 +571,7 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
                     YL_LOGW("str", "accept: %s", strerror(errno));
                 break;
             }
+            srv->accepted_round++;
             adopt(srv, fd);
         }
         return 0;
@@ -562,6 +581,42 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
         return 0;
     default:
         return 0;
+    }
+}
+
+/* Service thread, after each loop round: the descriptors of the
+ * connections closed in it are closed now; the listener may go on. */
+static void accept_round_end(str_server *srv)
+{
+    srv->accepted_round = 0;
+    if (!srv->accept_round_paused)
+        return;
+    srv->accept_round_paused = false;
+    if (srv->listen_wsi != NULL && !srv->draining &&
+        srv->accept_paused_until_us == 0)
+        lws_rx_flow_control(srv->listen_wsi, 1);
+}
+
+/* The soft limit of open files up to the hard one (as nginx's
+ * worker_rlimit_nofile): 16,000 villages need 16,000 descriptors and
+ * a shell's default soft limit is often 1,024. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            YL_LOGW("str", "setrlimit(RLIMIT_NOFILE, %llu): %s",
+                    (unsigned long long)rl.rlim_max, strerror(errno));
+            return;
+        }
+        YL_LOGI("str", "open files: soft limit %llu raised to %llu",
+                (unsigned long long)was, (unsigned long long)rl.rlim_max);
     }
 }
 
@@ -802,6 +857,7 @@ int str_server_run(const str_config *cfg)
     /* The head of one request: a few headers at their limit together. */
     srv->header_space =
         cfg->max_header * 4 > 65000 ? 65000 : cfg->max_header * 4;
+    raise_nofile();
     /* A spare descriptor: at the fd limit it is closed to answer 503. */
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&srv->ob_lock, NULL);
@@ -934,6 +990,7 @@ int str_server_run(const str_config *cfg)
         else
             n = lws_service(srv->ctx, 0);
         str_conn_rearm(srv);
+        accept_round_end(srv);
         /* Requests this round queued for the pool threads: one wake each. */
         str_query_kick(srv->vpool);
         str_query_kick(srv->qpool);

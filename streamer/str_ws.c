@@ -17,6 +17,7 @@
  * a site's pending notices); receipts and views go to the writer and the
  * ingest thread. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <unistd.h>
@@ -1452,10 +1453,10 @@ int str_ws_upgrade_check(str_req *r, const char **why)
 
 int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len)
 {
-    int d = dup(fd);
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
     if (d < 0)
-        return -1;
+        return errno == EMFILE || errno == ENFILE ? -errno : -1;
     /* lws takes d: on failure it has closed it. */
     if (lws_adopt_socket_vhost_readbuf(srv->vh, d, head, len) == NULL)
         return -1;
