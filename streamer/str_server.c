@@ -991,6 +991,7 @@ int str_server_run(const str_config *cfg)
             n = lws_service(srv->ctx, 0);
         str_conn_rearm(srv);
         accept_round_end(srv);
+        str_ws_round(srv);
         /* Requests this round queued for the pool threads: one wake each. */
         str_query_kick(srv->vpool);
         str_query_kick(srv->qpool);

@@ -25,6 +25,7 @@ typedef struct str_config {
     int ws_rate;        /* incoming messages per second, sustained */
     int ws_queue;       /* frames queued for one slow client */
     int ws_push_ms;     /* subscriptions: at most one delta per topic */
+    int ws_pace;        /* libuv: connections asked to write per round; 0 all */
     /* The event loop under lws: "poll" (lws's own, the default) or
      * "libuv" (epoll; experimental: see docs/architecture.md). */
     char event_loop[8];
@@ -54,10 +55,10 @@ void str_config_defaults(str_config *cfg);
 /* Takes the server-only INI keys of section [server] (max_header,
  * keepalive, header_timeout, body_timeout, send_timeout, shutdown_grace,
  * job_timeout, ws_hello, ws_ping, ws_max_message, ws_rate, ws_queue,
- * ws_push_ms, event_loop, session_ttl, signin_fails, signin_fails_addr,
- * signin_window; a key table in str_config.c). A cat_config_extra_fn whose
- * ud is the str_config, or NULL to check a value without keeping it (the
- * catalog commands reading the server's file). */
+ * ws_push_ms, ws_pace, event_loop, session_ttl, signin_fails,
+ * signin_fails_addr, signin_window; a key table in str_config.c). A
+ * cat_config_extra_fn whose ud is the str_config, or NULL to check a value
+ * without keeping it (the catalog commands reading the server's file). */
 int str_config_extra(void *ud, const char *section, const char *key,
                      const char *value);
 

@@ -151,6 +151,10 @@ struct str_ws {
     int64_t rx_us;   /* the peer's last frame, any kind */
     int64_t ping_us; /* our last ping */
     bool ping_due;   /* write a ping at the next writeable */
+
+    /* Waiting its turn to be asked for WRITEABLE (pace_want()). */
+    str_ws *pnext, *pprev;
+    bool paced;
 };
 
 typedef struct str_wsreg {
@@ -165,6 +169,10 @@ typedef struct str_wsreg {
     int nc_n;
     int64_t last_push_us;
     int64_t jobs_since_ms;
+    /* Connections with frames queued, waiting their turn (oldest first)
+     * to be asked for WRITEABLE; pace > 0 on libuv (cfg.ws_pace). */
+    str_ws *pace_head, *pace_tail;
+    int pace;
     /* stations that connected or left since the last flush (last seen) */
     cat_site_seen *seen;
     int seen_n, seen_cap;
@@ -196,6 +204,61 @@ static void ws_close(str_ws *ws, int code, const char *why)
     lws_callback_on_writable(ws->wsi);
 }
 
+static void pace_unlink(str_wsreg *g, str_ws *ws)
+{
+    if (!ws->paced)
+        return;
+    if (ws->pprev)
+        ws->pprev->pnext = ws->pnext;
+    else
+        g->pace_head = ws->pnext;
+    if (ws->pnext)
+        ws->pnext->pprev = ws->pprev;
+    else
+        g->pace_tail = ws->pprev;
+    ws->pnext = ws->pprev = NULL;
+    ws->paced = false;
+}
+
+/* Asks for WRITEABLE now, or (on libuv, with ws_pace > 0) in turn: a
+ * notice to the province asks 16,000 connections at once, and on an epoll
+ * loop they would all be written in one round, before any HTTP request
+ * that arrived meanwhile. In turn, ws_pace of them per round
+ * (str_ws_round()), and the requests get a turn in between; with epoll a
+ * round costs what is ready, so more rounds cost little (with poll() each
+ * round walks every descriptor, so there it is not done). */
+static void pace_want(str_ws *ws)
+{
+    str_wsreg *g = reg_of(ws->srv);
+
+    if (g->pace <= 0) {
+        lws_callback_on_writable(ws->wsi);
+        return;
+    }
+    if (ws->paced)
+        return;
+    ws->paced = true;
+    ws->pnext = NULL;
+    ws->pprev = g->pace_tail;
+    if (g->pace_tail)
+        g->pace_tail->pnext = ws;
+    else
+        g->pace_head = ws;
+    g->pace_tail = ws;
+}
+
+void str_ws_round(str_server *srv)
+{
+    str_wsreg *g = reg_of(srv);
+    str_ws *ws;
+
+    for (int i = 0; g != NULL && i < g->pace && (ws = g->pace_head) != NULL;
+         i++) {
+        pace_unlink(g, ws);
+        lws_callback_on_writable(ws->wsi);
+    }
+}
+
 /* Queues a reference to b for ws. */
 static void ws_push(str_ws *ws, str_fbuf *b)
 {
@@ -218,7 +281,7 @@ static void ws_push(str_ws *ws, str_fbuf *b)
         ws_close(ws, 4429, "too slow: reconnect and replay");
         return;
     }
-    lws_callback_on_writable(ws->wsi);
+    pace_want(ws);
 }
 
 static str_fbuf *fbuf_json(json_t *o, int prio)
@@ -1267,6 +1330,7 @@ static void ws_free(str_ws *ws)
     str_wsreg *g = reg_of(ws->srv);
 
     site_leave(ws);
+    pace_unlink(g, ws);
     while (ws->pend != NULL)
         pend_unlink(g, ws->pend);
     if (ws->q_ready)
@@ -1697,7 +1761,11 @@ void str_ws_meeting(str_server *srv, json_t *frame, const json_t *targets)
 int str_ws_open(str_server *srv)
 {
     srv->ws = calloc(1, sizeof(str_wsreg));
-    return srv->ws != NULL ? 0 : -ENOMEM;
+    if (srv->ws == NULL)
+        return -ENOMEM;
+    if (strcmp(srv->cfg.event_loop, "libuv") == 0)
+        reg_of(srv)->pace = srv->cfg.ws_pace;
+    return 0;
 }
 
 void str_ws_close(str_server *srv)
