@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -597,29 +596,6 @@ static void accept_round_end(str_server *srv)
         lws_rx_flow_control(srv->listen_wsi, 1);
 }
 
-/* The soft limit of open files up to the hard one (as nginx's
- * worker_rlimit_nofile): 16,000 villages need 16,000 descriptors and
- * a shell's default soft limit is often 1,024. */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rlim_t was = rl.rlim_cur;
-
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-            YL_LOGW("str", "setrlimit(RLIMIT_NOFILE, %llu): %s",
-                    (unsigned long long)rl.rlim_max, strerror(errno));
-            return;
-        }
-        YL_LOGI("str", "open files: soft limit %llu raised to %llu",
-                (unsigned long long)was, (unsigned long long)rl.rlim_max);
-    }
-}
-
 /* protocols[0] carries every HTTP connection; its per-connection size is
  * the HTTP core's, set in str_server_run(). Websocket protocols go after
  * these two. */
@@ -857,7 +833,6 @@ int str_server_run(const str_config *cfg)
     /* The head of one request: a few headers at their limit together. */
     srv->header_space =
         cfg->max_header * 4 > 65000 ? 65000 : cfg->max_header * 4;
-    raise_nofile();
     /* A spare descriptor: at the fd limit it is closed to answer 503. */
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&srv->ob_lock, NULL);
