@@ -171,17 +171,23 @@ if (!isMainThread) {
     // An HTTP probe (--probe URL, e.g. a playlist) every 10 ms: how long a
     // plain request takes while idle and while notices go out.
     const probe = async (ms) => {
-        const t = [], end = Date.now() + ms;
+        const t = [], end = Date.now() + ms, errors = [];
         while (a.probe && Date.now() < end) {
             const t0 = performance.now();
-            const r = await fetch(a.probe);
-            await r.arrayBuffer();
-            t.push(performance.now() - t0);
+            try {
+                const r = await fetch(a.probe);
+                await r.arrayBuffer();
+                if (r.status !== 200) errors.push(`HTTP ${r.status}`);
+                else t.push(performance.now() - t0);
+            } catch (e) { // counted, not fatal: a reset is a figure too
+                errors.push(String(e.cause?.code || e.message));
+            }
             await sleep(10);
         }
         t.sort((x, y) => x - y);
         return t.length ? { n: t.length, p50_ms: +t[t.length >> 1].toFixed(2),
-            p99_ms: +t[Math.floor(t.length * 0.99)].toFixed(2), max_ms: +t[t.length - 1].toFixed(2) } : null;
+            p99_ms: +t[Math.floor(t.length * 0.99)].toFixed(2), max_ms: +t[t.length - 1].toFixed(2),
+            errors } : null;
     };
     const idleProbe = await probe(3000);
     const sent = [];
