@@ -26,8 +26,8 @@ typedef struct str_config {
     int ws_queue;       /* frames queued for one slow client */
     int ws_push_ms;     /* subscriptions: at most one delta per topic */
     int ws_pace;        /* libuv: connections asked to write per round; 0 all */
-    /* The event loop under lws: "poll" (lws's own, the default) or
-     * "libuv" (epoll; experimental: see docs/architecture.md). */
+    /* The event loop under lws: "libuv" (epoll, the default) or "poll"
+     * (lws's own: poll() over every descriptor each round). */
     char event_loop[8];
     /* Edges whose X-Forwarded-For is believed ("127.0.0.1, 10.0.0.0/8");
      * empty: nobody's (the socket's peer is the client). */
