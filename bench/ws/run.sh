@@ -18,7 +18,8 @@
 # of node `ws` clients (slower: they add their own queueing to the
 # latencies). The same clients drive yunling and the reference.
 # Environment: N (16147), NOTICES (10), WORK (scratch dir, removed),
-# LOOPS ("libuv"; "poll libuv": a run on each event loop), CLIENT (c).
+# LOOPS ("libuv"; "poll libuv": a run on each event loop), CLIENT (c),
+# SRV_NOFILE (20000: the server's ulimit -n).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-16147}
@@ -60,7 +61,10 @@ run_yunling() {
     local loop=$1 DL=$WORK/data-$1
     cp -a "$D" "$DL" # the same catalog, no notices yet, for each run
     printf '[server]\nevent_loop = %s\n' "$loop" >"$WORK/$loop.ini"
-    "$Y" serve --listen 127.0.0.1:0 --data "$DL" --config "$WORK/$loop.ini" \
+    # SRV_NOFILE: the server's descriptor limit (a storm of N clients
+    # needs up to 2 N at once if closes and accepts overlap).
+    bash -c 'ulimit -n "$0" && exec "$@"' "${SRV_NOFILE:-20000}" \
+        "$Y" serve --listen 127.0.0.1:0 --data "$DL" --config "$WORK/$loop.ini" \
         >"$WORK/serve.out" 2>"$WORK/serve-$loop.log" &
     SRV=$!
     for _ in $(seq 100); do
