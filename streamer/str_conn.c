@@ -696,9 +696,17 @@ static int upgrade(str_conn *c)
     len += 2;
     /* From here the socket is lws's: nothing more is read or written on
      * this connection, and it closes without a shutdown (linger()). */
-    c->handed_off = true;
     rx_want(c, false);
-    if (str_ws_handoff(c->srv, c->fd, head, len) < 0) {
+    n = str_ws_handoff(c->srv, c->fd, head, len);
+    if (n == -EMFILE || n == -ENFILE) {
+        /* At the descriptor limit (accept() took the last one): the
+         * client is told to come back, as at accept (accept_exhausted). */
+        c->srv->m.accept_errors++;
+        return str_reply_error_hdrs(r, 503, "unavailable", "retry-after: 5\r\n",
+                                    "server at its connection limit");
+    }
+    c->handed_off = true;
+    if (n < 0) {
         YL_LOGW("str", "websocket handoff refused by lws");
         return -1;
     }

@@ -207,6 +207,11 @@ typedef struct str_server {
     int nconns;
     int reserve_fd; /* spare descriptor for a 503 at EMFILE */
     int64_t accept_paused_until_us;
+    int accepted_round;       /* accept()s in this loop round */
+    bool accept_round_paused; /* listener off until the round ends */
+    int wsis;     /* lws connections whose descriptor is not closed yet */
+    int fd_limit; /* RLIMIT_NOFILE's soft limit at start-up */
+    int64_t headroom_short_us; /* accept found no headroom since */
     int64_t accept_log_us;
     uint64_t accept_fail_since_log;
     uint64_t next_serial;

@@ -12,11 +12,13 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -37,6 +39,18 @@
 #endif
 
 #define TICK_US (200 * LWS_US_PER_MS)
+/* accept()s per loop round. On lws's poll loop the listener is served
+ * once per round (64 accepts); on libuv one round may read up to 48 x
+ * 1,024 epoll events, and lws closes descriptors only when libuv runs its
+ * close callbacks at the round's end: without a bound, a reconnect storm
+ * (16,147 clients gone and back at once) accepted the new connections
+ * while the old ones still held their descriptors, and ran out of them.
+ * Each accept holds at most two descriptors until the round ends (the
+ * socket and its dup() for a websocket handoff). */
+#define ACCEPT_ROUND 256
+/* Descriptors kept free of connections: the catalog's files, pipes to
+ * children, the reserve, a handoff's dup(). */
+#define FD_SPARE 256
 
 /* Shared fan-out buffers keep this much room for lws_write(). */
 _Static_assert(LWS_PRE <= STR_FAN_PRE, "STR_FAN_PRE below LWS_PRE");
@@ -472,6 +486,18 @@ static void adopt(str_server *srv, int fd)
         close(fd);
 }
 
+/* Room for one more connection and its handoff's dup(): srv->wsis counts
+ * lws's connections until their descriptor is really closed (WSI_DESTROY;
+ * on libuv at the end of the round), so in a reconnect storm the new
+ * connections wait in the backlog until the old ones' descriptors are
+ * back instead of taking the last ones. */
+static bool fd_headroom(const str_server *srv)
+{
+    int spare = srv->fd_limit / 8 < FD_SPARE ? srv->fd_limit / 8 : FD_SPARE;
+
+    return srv->fd_limit <= 0 || srv->wsis + 2 + spare < srv->fd_limit;
+}
+
 /* accept() failed with EMFILE/ENFILE: every descriptor is in use. Retrying
  * at once would spin (the backlog stays readable), so accepting pauses for
  * a tick, the failure is logged once per 10 s with a count, and one
@@ -541,8 +567,34 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
         return 0;
     case LWS_CALLBACK_RAW_RX_FILE:
         for (i = 0; i < 64; i++) {
-            int fd = accept4(lws_get_socket_fd(wsi), NULL, NULL,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+            int fd;
+
+            if (srv->accepted_round >= ACCEPT_ROUND) {
+                /* Again after this round (accept_round_end()). */
+                srv->accept_round_paused = true;
+                lws_rx_flow_control(wsi, 0);
+                break;
+            }
+            if (!fd_headroom(srv)) {
+                /* Descriptors still closing (on libuv they go at the
+                 * round's end): the backlog waits for them. Still short
+                 * after a tick, the limit is real: as at EMFILE. */
+                int64_t now = lws_now_usecs();
+
+                if (srv->headroom_short_us == 0)
+                    srv->headroom_short_us = now;
+                if (now - srv->headroom_short_us > TICK_US) {
+                    srv->headroom_short_us = 0;
+                    accept_exhausted(srv, wsi, EMFILE);
+                    break;
+                }
+                srv->accept_round_paused = true;
+                lws_rx_flow_control(wsi, 0);
+                break;
+            }
+            srv->headroom_short_us = 0;
+            fd = accept4(lws_get_socket_fd(wsi), NULL, NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
 
             if (fd < 0) {
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -553,6 +605,7 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
                     YL_LOGW("str", "accept: %s", strerror(errno));
                 break;
             }
+            srv->accepted_round++;
             adopt(srv, fd);
         }
         return 0;
@@ -565,6 +618,19 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
     }
 }
 
+/* Service thread, after each loop round: the descriptors of the
+ * connections closed in it are closed now; the listener may go on. */
+static void accept_round_end(str_server *srv)
+{
+    srv->accepted_round = 0;
+    if (!srv->accept_round_paused)
+        return;
+    srv->accept_round_paused = false;
+    if (srv->listen_wsi != NULL && !srv->draining &&
+        srv->accept_paused_until_us == 0)
+        lws_rx_flow_control(srv->listen_wsi, 1);
+}
+
 /* protocols[0] carries every HTTP connection; its per-connection size is
  * the HTTP core's, set in str_server_run(). Websocket protocols go after
  * these two. */
@@ -574,6 +640,16 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
 static int upgrade_cb(struct lws *wsi, enum lws_callback_reasons reason,
                       void *user, void *in, size_t len)
 {
+    str_server *srv = lws_context_user(lws_get_context(wsi));
+
+    /* lws tells protocols[0] of every connection it makes and of every
+     * one whose descriptor it has closed (lws 4.1's close.c: after
+     * compatible_close()), whatever its protocol: the count of open
+     * connection descriptors, for accept's headroom. */
+    if (reason == LWS_CALLBACK_WSI_CREATE && srv != NULL)
+        srv->wsis++;
+    if (reason == LWS_CALLBACK_WSI_DESTROY && srv != NULL)
+        srv->wsis--;
     if (reason == LWS_CALLBACK_HTTP)
         return -1; /* not an upgrade after all: close */
     return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -806,6 +882,13 @@ int str_server_run(const str_config *cfg)
     /* The head of one request: a few headers at their limit together. */
     srv->header_space =
         cfg->max_header * 4 > 65000 ? 65000 : cfg->max_header * 4;
+    {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+            rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)INT_MAX)
+            srv->fd_limit = (int)rl.rlim_cur;
+    }
     /* A spare descriptor: at the fd limit it is closed to answer 503. */
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&srv->ob_lock, NULL);
@@ -938,6 +1021,8 @@ int str_server_run(const str_config *cfg)
         else
             n = lws_service(srv->ctx, 0);
         str_conn_rearm(srv);
+        accept_round_end(srv);
+        str_ws_round(srv);
         /* Requests this round queued for the pool threads: one wake each. */
         str_query_kick(srv->vpool);
         str_query_kick(srv->qpool);

@@ -25,8 +25,9 @@ typedef struct str_config {
     int ws_rate;        /* incoming messages per second, sustained */
     int ws_queue;       /* frames queued for one slow client */
     int ws_push_ms;     /* subscriptions: at most one delta per topic */
-    /* The event loop under lws: "poll" (lws's own, the default) or
-     * "libuv" (epoll; experimental: see docs/architecture.md). */
+    int ws_pace;        /* libuv: connections asked to write per round; 0 all */
+    /* The event loop under lws: "libuv" (epoll, the default) or "poll"
+     * (lws's own: poll() over every descriptor each round). */
     char event_loop[8];
     /* Edges whose X-Forwarded-For is believed ("127.0.0.1, 10.0.0.0/8");
      * empty: nobody's (the socket's peer is the client). */
@@ -58,10 +59,11 @@ void str_config_defaults(str_config *cfg);
 /* Takes the server-only INI keys of section [server] (max_header,
  * keepalive, header_timeout, body_timeout, send_timeout, shutdown_grace,
  * job_timeout, ws_hello, ws_ping, ws_max_message, ws_rate, ws_queue,
- * ws_push_ms, event_loop, session_ttl, signin_fails, signin_fails_addr,
- * signin_window, test_token_cache_ms; a key table in str_config.c). A
- * cat_config_extra_fn whose ud is the str_config, or NULL to check a value
- * without keeping it (the catalog commands reading the server's file). */
+ * ws_push_ms, ws_pace, event_loop, session_ttl, signin_fails,
+ * signin_fails_addr, signin_window, test_token_cache_ms; a key table in
+ * str_config.c). A cat_config_extra_fn whose ud is the str_config, or NULL to
+ * check a value without keeping it (the catalog commands reading the server's
+ * file). */
 int str_config_extra(void *ud, const char *section, const char *key,
                      const char *value);
 

@@ -17,6 +17,7 @@
  * a site's pending notices); receipts and views go to the writer and the
  * ingest thread. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <unistd.h>
@@ -150,6 +151,10 @@ struct str_ws {
     int64_t rx_us;   /* the peer's last frame, any kind */
     int64_t ping_us; /* our last ping */
     bool ping_due;   /* write a ping at the next writeable */
+
+    /* Waiting its turn to be asked for WRITEABLE (pace_want()). */
+    str_ws *pnext, *pprev;
+    bool paced;
 };
 
 typedef struct str_wsreg {
@@ -174,6 +179,10 @@ typedef struct str_wsreg {
         json_t *o;
     } round[16];
     int nround;
+    /* Connections with frames queued, waiting their turn (oldest first)
+     * to be asked for WRITEABLE; pace > 0 on libuv (cfg.ws_pace). */
+    str_ws *pace_head, *pace_tail;
+    int pace;
     /* stations that connected or left since the last flush (last seen) */
     cat_site_seen *seen;
     int seen_n, seen_cap;
@@ -205,6 +214,61 @@ static void ws_close(str_ws *ws, int code, const char *why)
     lws_callback_on_writable(ws->wsi);
 }
 
+static void pace_unlink(str_wsreg *g, str_ws *ws)
+{
+    if (!ws->paced)
+        return;
+    if (ws->pprev)
+        ws->pprev->pnext = ws->pnext;
+    else
+        g->pace_head = ws->pnext;
+    if (ws->pnext)
+        ws->pnext->pprev = ws->pprev;
+    else
+        g->pace_tail = ws->pprev;
+    ws->pnext = ws->pprev = NULL;
+    ws->paced = false;
+}
+
+/* Asks for WRITEABLE now, or (on libuv, with ws_pace > 0) in turn: a
+ * notice to the province asks 16,000 connections at once, and on an epoll
+ * loop they would all be written in one round, before any HTTP request
+ * that arrived meanwhile. In turn, ws_pace of them per round
+ * (str_ws_round()), and the requests get a turn in between; with epoll a
+ * round costs what is ready, so more rounds cost little (with poll() each
+ * round walks every descriptor, so there it is not done). */
+static void pace_want(str_ws *ws)
+{
+    str_wsreg *g = reg_of(ws->srv);
+
+    if (g->pace <= 0) {
+        lws_callback_on_writable(ws->wsi);
+        return;
+    }
+    if (ws->paced)
+        return;
+    ws->paced = true;
+    ws->pnext = NULL;
+    ws->pprev = g->pace_tail;
+    if (g->pace_tail)
+        g->pace_tail->pnext = ws;
+    else
+        g->pace_head = ws;
+    g->pace_tail = ws;
+}
+
+void str_ws_round(str_server *srv)
+{
+    str_wsreg *g = reg_of(srv);
+    str_ws *ws;
+
+    for (int i = 0; g != NULL && i < g->pace && (ws = g->pace_head) != NULL;
+         i++) {
+        pace_unlink(g, ws);
+        lws_callback_on_writable(ws->wsi);
+    }
+}
+
 /* Queues a reference to b for ws. */
 static void ws_push(str_ws *ws, str_fbuf *b)
 {
@@ -227,7 +291,7 @@ static void ws_push(str_ws *ws, str_fbuf *b)
         ws_close(ws, 4429, "too slow: reconnect and replay");
         return;
     }
-    lws_callback_on_writable(ws->wsi);
+    pace_want(ws);
 }
 
 static str_fbuf *fbuf_json(json_t *o, int prio)
@@ -1114,11 +1178,36 @@ welcome:
     }
 }
 
+/* A well-formed ack of notice id (> 0) with state st: recorded for the
+ * writer's next receipt batch. */
+static void ack_apply(str_ws *ws, int64_t id, int st)
+{
+    int rc = 0;
+
+    /* A notice this connection was just sent (the usual ack) was sent
+     * to its site: no lookup. */
+    for (unsigned i = 0; i < 8 && i < ws->nsent; i++)
+        if (ws->sent[i] == id)
+            rc = 1;
+    if (rc == 0)
+        rc = cat_notices_sent_to(ws->srv->rd, id, ws->tok.scope);
+    if (rc == 0) {
+        ws_error(ws, "not_found", "notice %" PRId64 " was not sent to %s", id,
+                 ws->tok.scope);
+        return;
+    }
+    if (rc < 0) {
+        ws_error(ws, "internal", "%s", cat_db_errmsg(ws->srv->rd));
+        return;
+    }
+    str_notices_ack(ws->srv, ws->tok.scope, id, st);
+}
+
 static void on_ack(str_ws *ws, json_t *m)
 {
     const json_t *n = json_object_get(m, "notice");
     const char *state = json_string_value(json_object_get(m, "state"));
-    int st, rc;
+    int st;
 
     if (ws->tok.role != CAT_ROLE_SITE) {
         ws_error(ws, "forbidden", "ack: only a site acknowledges notices");
@@ -1136,25 +1225,49 @@ static void on_ack(str_ws *ws, json_t *m)
         ws_error(ws, "invalid", "ack: state: want delivered or read");
         return;
     }
-    /* A notice this connection was just sent (the usual ack) was sent
-     * to its site: no lookup. */
-    rc = 0;
-    for (unsigned i = 0; i < 8 && i < ws->nsent; i++)
-        if (ws->sent[i] == json_integer_value(n))
-            rc = 1;
-    if (rc == 0)
-        rc = cat_notices_sent_to(ws->srv->rd, json_integer_value(n),
-                                 ws->tok.scope);
-    if (rc == 0) {
-        ws_error(ws, "not_found", "notice %" PRId64 " was not sent to %s",
-                 (int64_t)json_integer_value(n), ws->tok.scope);
-        return;
+    ack_apply(ws, json_integer_value(n), st);
+}
+
+/* The usual ack, exactly as clients write it (JSON.stringify of
+ * {type, notice, state}): {"type":"ack","notice":N,"state":"delivered"}
+ * or "read", N a positive integer of at most 18 digits without a leading
+ * zero, nothing else, not even a space. 16,000 of them arrive for each
+ * notice to the province while its frames still go out, and jansson
+ * building a tree for each was a large share of the loop's time. true
+ * when text had that shape and was handled (as on_ack() would have);
+ * false for anything else, which then goes through the full parser, so
+ * what is accepted or refused is unchanged. */
+static bool ack_fast(str_ws *ws, const char *text, size_t len)
+{
+    static const char head[] = "{\"type\":\"ack\",\"notice\":";
+    static const char mid[] = ",\"state\":\"";
+    const char *p = text, *end = text + len;
+    int64_t id = 0;
+    int digits = 0, st;
+
+    if (len < sizeof(head) - 1 || memcmp(p, head, sizeof(head) - 1) != 0)
+        return false;
+    p += sizeof(head) - 1;
+    if (p < end && *p == '0')
+        return false; /* 0, or a leading zero: the parser's answer */
+    for (; p < end && *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
+        id = id * 10 + (*p - '0');
+    if (digits == 0 || (size_t)(end - p) < sizeof(mid) - 1 ||
+        memcmp(p, mid, sizeof(mid) - 1) != 0)
+        return false;
+    p += sizeof(mid) - 1;
+    if ((size_t)(end - p) == 11 && memcmp(p, "delivered\"}", 11) == 0)
+        st = CAT_NOTICE_DELIVERED;
+    else if ((size_t)(end - p) == 6 && memcmp(p, "read\"}", 6) == 0)
+        st = CAT_NOTICE_READ;
+    else
+        return false;
+    if (ws->tok.role != CAT_ROLE_SITE) {
+        ws_error(ws, "forbidden", "ack: only a site acknowledges notices");
+        return true;
     }
-    if (rc < 0) {
-        ws_error(ws, "internal", "%s", cat_db_errmsg(ws->srv->rd));
-        return;
-    }
-    str_notices_ack(ws->srv, ws->tok.scope, json_integer_value(n), st);
+    ack_apply(ws, id, st);
+    return true;
 }
 
 static void on_views(str_ws *ws, const char *text, size_t len)
@@ -1213,6 +1326,8 @@ static void on_message(str_ws *ws, const char *text, size_t len)
     }
     ws->bucket -= 1.0;
     ws->strikes = 0;
+    if (ws->state == WS_READY && ack_fast(ws, text, len))
+        return;
     m = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (m == NULL || !json_is_object(m)) {
         if (ws->state == WS_HELLO)
@@ -1257,6 +1372,7 @@ static void ws_free(str_ws *ws)
     str_wsreg *g = reg_of(ws->srv);
 
     site_leave(ws);
+    pace_unlink(g, ws);
     while (ws->pend != NULL)
         pend_unlink(g, ws->pend);
     if (ws->q_ready)
@@ -1494,10 +1610,10 @@ int str_ws_upgrade_check(str_req *r, const char **why)
 
 int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len)
 {
-    int d = dup(fd);
+    int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
     if (d < 0)
-        return -1;
+        return errno == EMFILE || errno == ENFILE ? -errno : -1;
     /* lws takes d: on failure it has closed it. */
     if (lws_adopt_socket_vhost_readbuf(srv->vh, d, head, len) == NULL)
         return -1;
@@ -1688,7 +1804,11 @@ void str_ws_meeting(str_server *srv, json_t *frame, const json_t *targets)
 int str_ws_open(str_server *srv)
 {
     srv->ws = calloc(1, sizeof(str_wsreg));
-    return srv->ws != NULL ? 0 : -ENOMEM;
+    if (srv->ws == NULL)
+        return -ENOMEM;
+    if (strcmp(srv->cfg.event_loop, "libuv") == 0)
+        reg_of(srv)->pace = srv->cfg.ws_pace;
+    return 0;
 }
 
 void str_ws_close(str_server *srv)

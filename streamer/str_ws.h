@@ -30,13 +30,18 @@ size_t str_ws_size(void);
  * it (0 to hand over, or an HTTP status with the reason in *why) ... */
 int str_ws_upgrade_check(str_req *r, const char **why);
 /* ... and hands the connection to lws: fd is dup'ed, head (a rebuilt
- * request head, at most 2 KB) is what lws parses first. 0, or -1 when lws
- * refused (the dup is closed). */
+ * request head, at most 2 KB) is what lws parses first. 0; -EMFILE (or
+ * -ENFILE) when no descriptor was left for the dup, fd untouched; -1 when
+ * lws refused (the dup is closed). */
 int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len);
 
 /* About every 200 ms (str_server.c's tick): hello deadlines, receipts to
  * the writer, subscription deltas. */
 void str_ws_tick(str_server *srv);
+/* After each loop round: the next ws_pace connections with frames
+ * queued by a broadcast are asked for WRITEABLE (libuv only; see
+ * str_ws.c's pace_want()). */
+void str_ws_round(str_server *srv);
 /* SIGTERM: every channel connection is closed (1001, going away). */
 void str_ws_drain(str_server *srv);
 /* Distinct stations online now at or below code (a site or a region). */

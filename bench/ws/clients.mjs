@@ -7,10 +7,14 @@
 // node clients.mjs --url ws://127.0.0.1:PORT/ws --tokens FILE --n 16147
 //      --notices 10 --send CMD   (CMD: a shell command that sends one notice)
 //      [--pid SERVER_PID] [--ref]   (--ref: the reference server, no acks)
+//      [--client c --cbin PATH]  (the C clients, wsclients.c, in place of
+//      the two node worker threads; the probe and notices stay here)
 // Prints one JSON object with the figures.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import { exec } from 'node:child_process';
+import { exec, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import readline from 'node:readline';
 import { promisify } from 'node:util';
 const execP = promisify(exec);
 import fs from 'node:fs';
@@ -119,8 +123,21 @@ if (!isMainThread) {
     const sites = fs.readFileSync(a.tokens, 'utf8').trim().split('\n').map((l) => l.split('\t'));
     const list = [];
     for (let i = 0; i < n; i++) list.push(sites[i % sites.length]); // wraps: second devices
-    const W = 2;
+    const W = a.client === 'c' ? 0 : 2;
     const workers = [];
+    if (a.client === 'c') {
+        // One process of C clients (bench/ws/wsclients.c), spoken to as
+        // a worker: a command line in, JSON lines out.
+        const u = new URL(a.url);
+        const args = ['--port', u.port, '--path', u.pathname, '--tokens', a.tokens, '--n', String(n)];
+        if (a.ref) args.push('--ref');
+        if (a.noack) args.push('--noack');
+        const child = spawn(a.cbin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+        const w = new EventEmitter();
+        readline.createInterface({ input: child.stdout }).on('line', (l) => w.emit('message', JSON.parse(l)));
+        w.postMessage = (m) => child.stdin.write(m.cmd === 'connect' ? `connect ${m.par}\n` : `${m.cmd}\n`);
+        workers.push(w);
+    }
     for (let w = 0; w < W; w++) {
         const lo = Math.floor((n * w) / W), hi = Math.floor((n * (w + 1)) / W);
         workers.push(new Worker(fileURLToPath(import.meta.url), {
@@ -154,17 +171,23 @@ if (!isMainThread) {
     // An HTTP probe (--probe URL, e.g. a playlist) every 10 ms: how long a
     // plain request takes while idle and while notices go out.
     const probe = async (ms) => {
-        const t = [], end = Date.now() + ms;
+        const t = [], end = Date.now() + ms, errors = [];
         while (a.probe && Date.now() < end) {
             const t0 = performance.now();
-            const r = await fetch(a.probe);
-            await r.arrayBuffer();
-            t.push(performance.now() - t0);
+            try {
+                const r = await fetch(a.probe);
+                await r.arrayBuffer();
+                if (r.status !== 200) errors.push(`HTTP ${r.status}`);
+                else t.push(performance.now() - t0);
+            } catch (e) { // counted, not fatal: a reset is a figure too
+                errors.push(String(e.cause?.code || e.message));
+            }
             await sleep(10);
         }
         t.sort((x, y) => x - y);
         return t.length ? { n: t.length, p50_ms: +t[t.length >> 1].toFixed(2),
-            p99_ms: +t[Math.floor(t.length * 0.99)].toFixed(2), max_ms: +t[t.length - 1].toFixed(2) } : null;
+            p99_ms: +t[Math.floor(t.length * 0.99)].toFixed(2), max_ms: +t[t.length - 1].toFixed(2),
+            errors } : null;
     };
     const idleProbe = await probe(3000);
     const sent = [];

@@ -12,10 +12,14 @@
 #  10 ms) while idle and while the notices go out.
 #  reference: the same clients against a minimal node `ws` broadcast server
 #  (bench/ws/ref_server.mjs) in the same run.
-# The clients run in another process (two worker threads): the machine
-# allows 20,000 open files per process.
+# The clients run in another process: the machine allows 20,000 open files
+# per process. CLIENT=c (the default): bench/ws/wsclients.c, one epoll
+# thread with raw framing; CLIENT=node: clients.mjs's two worker threads
+# of node `ws` clients (slower: they add their own queueing to the
+# latencies). The same clients drive yunling and the reference.
 # Environment: N (16147), NOTICES (10), WORK (scratch dir, removed),
-# LOOPS ("poll"; "poll libuv": a run on each event loop).
+# LOOPS ("libuv"; "poll libuv": a run on each event loop), CLIENT (c),
+# SRV_NOFILE (20000: the server's ulimit -n).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-16147}
@@ -35,7 +39,10 @@ trap cleanup EXIT
 ulimit -n 20000
 
 cmake -S "$src" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$B" -j2 --target yunling >/dev/null 2>&1
+cmake --build "$B" -j2 --target yunling yl_wsclients >/dev/null 2>&1
+CLIENT=${CLIENT:-c}
+CARGS=()
+[ "$CLIENT" = c ] && CARGS=(--client c --cbin "$B/bench/ws/yl_wsclients")
 
 D=$WORK/data
 mkdir -p "$D"
@@ -45,6 +52,7 @@ t0=$(date +%s.%N)
     >"$WORK/sites.tsv" 2>/dev/null
 t1=$(date +%s.%N)
 ADMIN=$("$Y" token create --role admin --scope 53 --data "$D" 2>/dev/null)
+echo "clients: $CLIENT; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "provisioning: $(wc -l <"$WORK/sites.tsv") village tokens in" \
     "$(echo "$t1 - $t0" | bc) s"
 
@@ -53,7 +61,10 @@ run_yunling() {
     local loop=$1 DL=$WORK/data-$1
     cp -a "$D" "$DL" # the same catalog, no notices yet, for each run
     printf '[server]\nevent_loop = %s\n' "$loop" >"$WORK/$loop.ini"
-    "$Y" serve --listen 127.0.0.1:0 --data "$DL" --config "$WORK/$loop.ini" \
+    # SRV_NOFILE: the server's descriptor limit (a storm of N clients
+    # needs up to 2 N at once if closes and accepts overlap).
+    bash -c 'ulimit -n "$0" && exec "$@"' "${SRV_NOFILE:-20000}" \
+        "$Y" serve --listen 127.0.0.1:0 --data "$DL" --config "$WORK/$loop.ini" \
         >"$WORK/serve.out" 2>"$WORK/serve-$loop.log" &
     SRV=$!
     for _ in $(seq 100); do
@@ -68,7 +79,7 @@ run_yunling() {
 SEND
     node "$src/bench/ws/clients.mjs" --url "ws://127.0.0.1:$PORT/ws" \
         --tokens "$WORK/sites.tsv" --n "$N" --notices "$NOTICES" \
-        --send "bash $WORK/send.sh" --pid "$SRV" \
+        --send "bash $WORK/send.sh" --pid "$SRV" "${CARGS[@]}" \
         --probe "http://127.0.0.1:$PORT/api/v1/sites/5329" >"$WORK/yl-$loop.json"
     cat "$WORK/yl-$loop.json"
     # Every connected site's delivery recorded: receipts per notice, and the
@@ -84,7 +95,7 @@ SEND
     wait "$SRV" || true
     SRV=
 }
-LOOPS=${LOOPS:-poll}
+LOOPS=${LOOPS:-libuv}
 for loop in $LOOPS; do
     echo "== yunling, event_loop = $loop"
     run_yunling "$loop"
@@ -100,7 +111,7 @@ done
 RPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/ref.out")
 node "$src/bench/ws/clients.mjs" --url "ws://127.0.0.1:$RPORT/" \
     --tokens "$WORK/sites.tsv" --n "$N" --notices "$NOTICES" \
-    --send "curl -s -XPOST http://127.0.0.1:$RPORT/notice" --pid "$REF" \
+    --send "curl -s -XPOST http://127.0.0.1:$RPORT/notice" --pid "$REF" "${CARGS[@]}" \
     --ref >"$WORK/ref.json"
 cat "$WORK/ref.json"
 kill -TERM "$REF"
