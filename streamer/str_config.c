@@ -28,7 +28,7 @@ void str_config_defaults(str_config *cfg)
     cfg->ws_queue = 64;
     cfg->ws_push_ms = 1000;
     cfg->ws_pace = 1024;
-    snprintf(cfg->event_loop, sizeof(cfg->event_loop), "libuv");
+    snprintf(cfg->event_loop, sizeof(cfg->event_loop), "poll");
     snprintf(cfg->live_record, sizeof(cfg->live_record), "on");
     cfg->session_ttl_s = 12 * 3600; /* a working day */
     cfg->signin_fails = 5;

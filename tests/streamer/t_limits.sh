@@ -9,8 +9,8 @@ cat >"$YL_TMPDIR/yunling.ini" <<'INI'
 [server]
 # a small limit, so the test does not need huge requests
 max_header = 1024
-# lws's own poll loop (the default is libuv): tested here
-event_loop = poll
+# the libuv loop (the default is lws's poll): tested here
+event_loop = libuv
 INI
 # --init: hls/ was seeded by hand before any catalog existed.
 start_server --init --config "$YL_TMPDIR/yunling.ini"
