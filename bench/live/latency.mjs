@@ -123,7 +123,11 @@ const relayPort = await new Promise((resolve, reject) => {
   relay.on('exit', () => reject(new Error('ref_relay.mjs exited')));
 });
 
-const source = child('ffmpeg', SOURCE_ARGS, 'source');
+// The source is the camera: it must run in real time whatever else the
+// machine does, or yunling's ingest sees it stall and burst (and holds the
+// bursts back to their timestamps). Ahead of the neighbours' builds, then,
+// when allowed (root); nice says so on stderr and runs it anyway if not.
+const source = child('nice', ['-n', '-10', 'ffmpeg', ...SOURCE_ARGS], 'source');
 source.stdin.end();
 source.stdout.on('data', (chunk) => {
   const now = Date.now();
