@@ -17,7 +17,10 @@
 #
 # usage: bench/live/latency.sh
 # env: FLASHES (per case, default 20), CASES (names, default all), WORK
-# (/tmp/yl-bench-latency), YUNLING (default build/app/yunling).
+# (/tmp/yl-bench-latency), YUNLING (default build/app/yunling), NICE (e.g.
+# -10: run everything of the bench - yunling, nginx, ffmpeg, node,
+# Chromium - at that niceness, ahead of other work on a shared machine;
+# needs root; default: as started).
 # Not a test: run on a quiet machine; about 5 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,6 +29,7 @@ work=${WORK:-/tmp/yl-bench-latency}
 Y=${YUNLING:-$PWD/build/app/yunling}
 [ -x "$Y" ] || { echo "no $Y: run scripts/setup.sh first" >&2; exit 1; }
 [ -f player-web/dist/js/live.js ] || { echo "no player-web/dist: run scripts/setup.sh first" >&2; exit 1; }
+[ -n "${NICE:-}" ] && renice -n "$NICE" -p $$ >/dev/null
 rm -rf "$work"
 mkdir -p "$work/data" "$work/nginx/logs" "$work/hls"
 chmod 755 "$work" "$work/hls" # nginx workers run as nobody
@@ -38,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "# $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+echo "# $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), niceness $(nice)," \
     "$(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -1)," \
     "$(nginx -v 2>&1 | cut -d' ' -f3)"
 
