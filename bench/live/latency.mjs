@@ -68,7 +68,7 @@ const SOURCE_ARGS = ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', vsrc
   '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
   '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-profile:v', 'high',
   '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '2500k', '-g', String(FPS), '-keyint_min', String(FPS), '-sc_threshold', '0',
-  '-c:a', 'aac', '-b:a', '128k', '-flush_packets', '1', '-f', 'mpegts', 'pipe:1'];
+  '-c:a', 'aac', '-b:a', '128k', '-flush_packets', '1', '-f', 'mpegts', '-mpegts_flags', '+pat_pmt_at_frames', 'pipe:1'];
 fs.writeFileSync(path.join(WORK, 'source.cmd'), `ffmpeg ${SOURCE_ARGS.map((a) => (/[^\w\-.:/=]/.test(a) ? `"${a}"` : a)).join(' ')} | ...\n`);
 
 const sent = new Map(); // flash number -> wall ms its PES reached us
@@ -97,16 +97,43 @@ function parseTs(buf, now) {
   }
 }
 
+/** Offset of the PAT before the first video keyframe in buf (188-byte
+ * aligned; ffmpeg writes PAT and PMT before every frame with
+ * pat_pmt_at_frames, and flags a keyframe's first packet random access),
+ * or -1. */
+function keyframeAt(buf) {
+  let pat = -1;
+  for (let o = 0; o + 188 <= buf.length; o += 188) {
+    const pid = ((buf[o + 1] & 0x1f) << 8) | buf[o + 2];
+    if (pid === 0) pat = o;
+    const afc = (buf[o + 3] >> 4) & 3;
+    const rai = afc & 2 && buf[o + 4] > 0 && buf[o + 5] & 0x40;
+    if (rai && buf[o + 1] & 0x40 && pid !== 0) {
+      const p = o + 5 + buf[o + 4];
+      if (buf[p] === 0 && buf[p + 1] === 0 && buf[p + 2] === 1 && buf[p + 3] === 0xe0) return pat >= 0 ? pat : o;
+    }
+  }
+  return -1;
+}
+
 // ---- the consumers --------------------------------------------------------
 // The SRT push is started again when it ends: yunling's listener drops a
 // caller that went quiet (a source starved of CPU on a busy machine) and
 // waits for the next one.
-const SRT_ARGS = ['-nostdin', '-v', 'error', '-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy',
+// Its ffmpeg reads from a keyframe on (see the data handler) and probes
+// as little as it can: what it holds while probing it sends in one burst,
+// and yunling's ingest, which times the feed from its first packet, would
+// keep that as delay for the whole connection (a camera's encoder has no
+// such backlog).
+const SRT_ARGS = ['-nostdin', '-v', 'error', '-probesize', '65536', '-analyzeduration', '200000', '-fpsprobesize', '0',
+  '-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy',
   '-f', 'mpegts', '-flush_packets', '1', `srt://127.0.0.1:${SRT_PORT}?mode=caller&pkt_size=1316`];
 let srtPush = null;
 let srtPushes = 0;
+let srtFromKey = true; // a new push starts at the next keyframe
 function pushSrt() {
   srtPushes++;
+  srtFromKey = true;
   srtPush = child('ffmpeg', SRT_ARGS, 'srt-push');
   srtPush.on('exit', () => { if (!stopping) setTimeout(pushSrt, 200); });
 }
@@ -133,9 +160,17 @@ source.stdout.on('data', (chunk) => {
   const now = Date.now();
   const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
   const n = buf.length - (buf.length % 188);
-  parseTs(buf.subarray(0, n), now);
+  const ts = buf.subarray(0, n);
   rest = Buffer.from(buf.subarray(n));
-  for (const c of [srtPush, hlsRef, relay]) if (c.exitCode === null) c.stdin.write(chunk);
+  parseTs(ts, now);
+  for (const c of [hlsRef, relay]) if (c.exitCode === null) c.stdin.write(ts);
+  if (srtPush.exitCode === null) {
+    const at = srtFromKey ? keyframeAt(ts) : 0;
+    if (at >= 0) {
+      srtFromKey = false;
+      srtPush.stdin.write(ts.subarray(at));
+    }
+  }
 });
 
 // ---- the page's server: player-web/dist at /, this folder at /bench/ -----
