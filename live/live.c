@@ -48,7 +48,6 @@
 #define REC_MIN_S   1.0 /* a shorter recording (a stop at once) is none */
 #define LOSS_NS     (1 * GST_SECOND) /* no frame for this long: slate */
 #define STUCK_NS    (3 * GST_SECOND) /* then rebuild the ingest */
-#define TSDEMUX_MS  100 /* tsdemux's latency on the ingest (default 700) */
 /* The slate: 1280x720, "信号中断，请稍候" in white on black. A picture, not
  * textoverlay: rendering CJK text needs a system CJK font, and installing
  * one changes what browsers on the machine draw. */
@@ -1114,25 +1113,6 @@ void live_meeting_watch(live_meeting *m, int out, int delta)
 
 /* ---- the ingest of a network source (split) ---- */
 
-/* Streaming thread of the ingest, as uridecodebin adds its elements:
- * tsdemux's default latency (700 ms, "for smooth demuxing") holds every
- * frame of an MPEG-TS feed (SRT, UDP) that long before the encoders see
- * it, and the clock frames of /ws/live cannot show it (they start at the
- * encoders). SRT's own receive buffer (its latency, 125 ms by default, in
- * the source URI) already smooths the network. bench/live/latency.sh. */
-static void on_ingest_element(GstBin *bin, GstBin *sub, GstElement *e,
-                              gpointer ud)
-{
-    GstElementFactory *f = gst_element_get_factory(e);
-
-    (void)bin;
-    (void)sub;
-    (void)ud;
-    if (f != NULL && strcmp(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)),
-                            "tsdemux") == 0)
-        g_object_set(e, "latency", TSDEMUX_MS, NULL);
-}
-
 /* Streaming thread of the ingest: a frame reached the encoders' side. */
 static GstPadProbeReturn on_frame(GstPad *pad, GstPadProbeInfo *info,
                                   gpointer ud)
@@ -1189,8 +1169,6 @@ static void ingest_start(live_meeting *m)
         m->retry_at_us = g_get_monotonic_time() + G_USEC_PER_SEC;
         return;
     }
-    g_signal_connect(m->ingest, "deep-element-added",
-                     G_CALLBACK(on_ingest_element), m);
     e = gst_bin_get_by_name(GST_BIN(m->ingest), "src");
     g_signal_connect(e, "pad-added", G_CALLBACK(pad_added), m);
     gst_object_unref(e);
