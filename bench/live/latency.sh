@@ -20,7 +20,9 @@
 # (/tmp/yl-bench-latency), YUNLING (default build/app/yunling), NICE (e.g.
 # -10: run everything of the bench - yunling, nginx, ffmpeg, node,
 # Chromium - at that niceness, ahead of other work on a shared machine;
-# needs root; default: as started).
+# needs root; default: as started). With the kernel's autogroups
+# (sched_autogroup_enabled) niceness ranks processes only within their
+# session, so on a machine shared by other sessions it helps little.
 # Not a test: run on a quiet machine; about 5 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
