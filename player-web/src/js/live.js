@@ -25,6 +25,25 @@ const SESSION_KEY = (id) => `yl.live.${id}`;
 
 const WS_RUNG = '360p'; // the weakest links first; 2.5 Mbit/s 720p is too much
 
+/** mpegts.js's settings on the websocket path (bench/live/latency.sh
+ * measures the picture's latency with exactly these). */
+export const WS_PLAYER_CONFIG = Object.freeze({
+  enableWorker: false,
+  enableStashBuffer: false,
+  // Behind by more than 1.5 s: jump to 0.3 s from the newest picture;
+  // by more than 1 s: play a little faster back to 0.5 s.
+  liveBufferLatencyChasing: true,
+  liveBufferLatencyMaxLatency: 1.5,
+  liveBufferLatencyMinRemain: 0.3,
+  liveSync: true,
+  liveSyncMaxLatency: 1.0,
+  liveSyncTargetLatency: 0.5,
+  liveSyncPlaybackRate: 1.2,
+});
+
+/** hls.js's settings for live HLS (the same bench measures them). */
+export const HLS_LIVE_CONFIG = Object.freeze({ liveSyncDurationCount: 3, liveMaxLatencyDurationCount: 8 });
+
 let mpegtsLoading = null;
 /** Load vendor/mpegts.js once (about 275 KB), on the live page only. */
 function loadMpegts() {
@@ -48,7 +67,7 @@ function loadMpegts() {
 /** mpegts.js's websocket loader, but text frames (the server's clock
  * frames, asked for with clock=1) go to onClock instead of failing the
  * stream as mpegts.js's own loader does. */
-function clockLoader(mpegts, onClock) {
+export function clockLoader(mpegts, onClock) {
   const { BaseLoader, LoaderStatus, LoaderErrors } = mpegts;
   return class ClockLoader extends BaseLoader {
     constructor() {
@@ -112,6 +131,16 @@ function clockLoader(mpegts, onClock) {
       this._status = LoaderStatus.kComplete;
     }
   };
+}
+
+/** Latency on the websocket path, in seconds: how old the newest picture
+ * was when it arrived (the clock frame's ingest time against this
+ * device's clock; lastClock = {ingest, at}, both ms) plus what the player
+ * holds ahead of the picture shown now. */
+export function wsLatency(lastClock, video) {
+  const b = video.buffered;
+  const ahead = b.length ? Math.max(0, b.end(b.length - 1) - video.currentTime) : 0;
+  return Math.max(0, (lastClock.at - lastClock.ingest) / 1000) + ahead;
 }
 
 /** The audio languages of a meeting, from its live master playlist (a 404
@@ -285,17 +314,7 @@ export class LiveView {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const url = `${proto}//${location.host}/ws/live/${this.id}?rung=${WS_RUNG}&audio=${encodeURIComponent(lang)}&clock=1`;
     const p = mpegts.createPlayer({ type: 'mpegts', isLive: true, url }, {
-      enableWorker: false,
-      enableStashBuffer: false,
-      // Behind by more than 1.5 s: jump to 0.3 s from the newest picture;
-      // by more than 1 s: play a little faster back to 0.5 s.
-      liveBufferLatencyChasing: true,
-      liveBufferLatencyMaxLatency: 1.5,
-      liveBufferLatencyMinRemain: 0.3,
-      liveSync: true,
-      liveSyncMaxLatency: 1.0,
-      liveSyncTargetLatency: 0.5,
-      liveSyncPlaybackRate: 1.2,
+      ...WS_PLAYER_CONFIG,
       customLoader: clockLoader(mpegts, (m) => { this.lastClock = { ingest: m.ingest_ms, at: Date.now() }; }),
     });
     this.ts = p;
@@ -331,19 +350,14 @@ export class LiveView {
     } catch (err) { /* already gone */ }
   }
 
-  /** Latency on the websocket path: how old the newest picture was when it
-   * arrived (the clock frame's capture time against this device's clock)
-   * plus what the player holds ahead of the picture shown now. */
+  /** Shows wsLatency() once a second on the websocket path. */
   showLatency() {
     if (this.mode !== 'ws' || !this.lastClock) {
       this.latency = null;
       this.latencyEl.textContent = '';
       return;
     }
-    const v = this.video;
-    const b = v.buffered;
-    const ahead = b.length ? Math.max(0, b.end(b.length - 1) - v.currentTime) : 0;
-    const l = Math.max(0, (this.lastClock.at - this.lastClock.ingest) / 1000) + ahead;
+    const l = wsLatency(this.lastClock, this.video);
     this.latency = l;
     this.latencyEl.textContent = t('liveLatency', { s: l.toFixed(1) });
   }
@@ -371,7 +385,7 @@ export class LiveView {
       return;
     }
     const Hls = window.Hls;
-    const cfg = { liveSyncDurationCount: 3, liveMaxLatencyDurationCount: 8 };
+    const cfg = { ...HLS_LIVE_CONFIG };
     // The station's language first (hls.js picks it from EXT-X-MEDIA).
     const pref = dev.langPrefs()[0];
     if (pref) cfg.audioPreference = { lang: pref };
