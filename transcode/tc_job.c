@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -137,6 +138,7 @@ struct tc_job {
     double duration_s; /* published duration */
     double fps;
     int64_t offset_us; /* added to all output timestamps (tc_hls_opts) */
+    double start_s;    /* tc_now_s() when the run began, for phase() */
 };
 
 static int oom(tc_job *j)
@@ -148,6 +150,20 @@ static const char *av_err(int ret, char *buf, size_t len)
 {
     av_strerror(ret, buf, len);
     return buf;
+}
+
+/* Logs (YL_LOG=debug) when a phase of the run ends: wall seconds since
+ * the start and the process's CPU seconds so far, so that a profile of a
+ * short lesson shows its fixed costs (docs/performance.md). */
+static void phase(tc_job *j, const char *name)
+{
+    struct timespec cpu;
+
+    if (yl_log_get_level() < YL_LOG_DEBUG)
+        return;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    YL_LOGD("tc", "phase %-12s wall %7.3f s, CPU %7.3f s", name,
+            tc_now_s() - j->start_s, (double)cpu.tv_sec + cpu.tv_nsec / 1e9);
 }
 
 /* ---- input ------------------------------------------------------------ */
@@ -1851,6 +1867,7 @@ static int run(tc_job *j)
     char err[1024];
     int i, ret;
 
+    j->start_s = tc_now_s();
     ret = probe_source(j);
     if (ret < 0)
         return ret;
@@ -1871,6 +1888,7 @@ static int run(tc_job *j)
                 "%s: no picture to burn subtitles into: --burn-subs "
                 "ignored for this audio-only lesson",
                 j->o.in_path);
+    phase(j, "probed");
     ret = tc_publish_begin(j->o.out_dir, j->o.force, &j->tmp, &j->lock_fd, err,
                            sizeof(err));
     if (ret < 0)
@@ -1881,6 +1899,7 @@ static int run(tc_job *j)
         if (ret < 0)
             return ret;
     }
+    phase(j, "x264 opened");
     for (i = 0; i < j->n_audio; i++) {
         struct arend *a = &j->audio[i];
 
@@ -1904,9 +1923,11 @@ static int run(tc_job *j)
 
     if (j->vstream < 0 && tc_wave_new(&j->wave) < 0)
         return oom(j);
+    phase(j, "set up");
     ret = demux(j);
     if (ret < 0)
         return ret;
+    phase(j, "decoded");
     finish_embedded_subs(j);
     /* The lesson's duration is the decoded video's (or the master audio's);
      * every audio rendition now pads or trims to it. */
@@ -1920,6 +1941,7 @@ static int run(tc_job *j)
                  tc_vout_codecs(j->video[i].out),
                  j->n_audio > 0 ? ",mp4a.40.2" : "");
     }
+    phase(j, "video done");
     for (i = 0; i < j->n_burn; i++) {
         struct vrend *b = &j->burn[i];
         char p[4200];
@@ -1951,9 +1973,11 @@ static int run(tc_job *j)
     }
     if (tc_aborted(&j->st))
         return YL_EINTR;
+    phase(j, "audio done");
     ret = write_poster(j);
     if (ret < 0)
         return ret;
+    phase(j, "poster");
     if (j->thumbs != NULL) {
         ret = tc_thumbs_finish(j->thumbs, j->duration_s);
         if (ret < 0) {
@@ -1971,12 +1995,15 @@ static int run(tc_job *j)
                 j->n_thumbs, (j->n_thumbs + 99) / 100,
                 (double)tc_thumbs_cpu_ns(j->thumbs) / 1e6);
     }
+    phase(j, "thumbs");
     ret = write_subs(j);
     if (ret < 0)
         return ret;
+    phase(j, "subtitles");
     ret = measure(j);
     if (ret < 0)
         return ret;
+    phase(j, "measured");
     ret = write_lesson_json(j, codecs);
     if (ret < 0)
         return ret;
@@ -1992,10 +2019,12 @@ static int run(tc_job *j)
         return ret;
     if (tc_aborted(&j->st))
         return YL_EINTR;
+    phase(j, "playlists");
     ret = tc_publish_commit(j->tmp, j->o.out_dir, j->o.force, err, sizeof(err));
     if (ret < 0)
         return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s", err);
     j->published = 1; /* nothing to remove */
+    phase(j, "published");
     return 0;
 }
 
