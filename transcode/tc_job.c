@@ -121,6 +121,7 @@ struct tc_job {
     int64_t vdecode_errors, vpackets;
     AVFrame *poster;   /* frame ~10% in, owned reference; audio-only: the
                         * card drawn at the end */
+    int poster_done;   /* poster.jpg and thumb.jpg written */
     tc_thumbs *thumbs; /* seek-preview track, NULL before the first frame
                         * or when off */
     int n_thumbs;      /* tiles written (0: no thumbs.vtt) */
@@ -1124,6 +1125,8 @@ static int dub_start(tc_job *j, struct arend *a)
 
 /* ---- the demux thread's decode loop ----------------------------------- */
 
+static int write_poster(tc_job *j);
+
 static int on_video_frame(tc_job *j, AVFrame *f)
 {
     AVStream *vs = j->fmt->streams[j->vstream];
@@ -1176,13 +1179,19 @@ static int on_video_frame(tc_job *j, AVFrame *f)
         }
         f = j->rframe;
     }
-    if (j->poster == NULL &&
+    if (!j->poster_done && j->poster == NULL &&
         (j->expected_us <= 0 ||
          av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q) >=
              j->expected_us / 10)) {
         j->poster = av_frame_clone(f);
         if (j->poster == NULL)
             return oom(j);
+        /* Written now, while the rungs encode on the other cores, rather
+         * than in the serial tail after the last frame: on a short
+         * lesson that tail is wall time nothing else overlaps. */
+        ret = write_poster(j);
+        if (ret < 0)
+            return ret;
     }
     if (j->o.thumbs_s >= 0) {
         int64_t rel_us = av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q);
@@ -1454,6 +1463,8 @@ static int write_poster(tc_job *j)
     int tw = w, th = h;
     int ret;
 
+    if (j->poster_done)
+        return 0;
     if (j->n_video == 0) {
         /* No picture to take: a card drawn from the sound, so players
          * and lists always have a poster. */
@@ -1478,31 +1489,53 @@ static int write_poster(tc_job *j)
         if (th < 2)
             th = 2;
     }
-    return write_picture(j, "thumb.jpg", tw, th, 5);
+    ret = write_picture(j, "thumb.jpg", tw, th, 5);
+    if (ret < 0)
+        return ret;
+    j->poster_done = 1;
+    av_frame_free(&j->poster); /* a decoded picture the decoder can reuse */
+    return 0;
 }
 
 /* The X-TIMESTAMP-MAP of WebVTT maps cue time 0 to the media timestamp of
  * the lesson start: the first video (or audio) sample of the first segment
- * as the muxer wrote it, read back with libavformat. */
+ * as the muxer wrote it, read back with libavformat. The lowest pts of the
+ * first packets is that sample (what avformat_find_stream_info calls the
+ * start time), without the decoding find_stream_info does, which on a
+ * short lesson was wall time in the serial tail. */
+#define START_PACKETS 16
 static int64_t media_start_90k(tc_job *j)
 {
     AVFormatContext *fmt = NULL;
+    AVPacket *pkt = NULL;
     char p[4200];
-    int64_t ts = 0;
-    int ret;
+    int64_t ts = AV_NOPTS_VALUE;
+    int n, ret;
 
     if (j->n_video > 0)
         snprintf(p, sizeof(p), "%s/%s/index.m3u8", j->tmp, j->video[0].dir);
     else
         snprintf(p, sizeof(p), "%s/%s/index.m3u8", j->tmp,
                  j->audio[j->master_audio].dir);
+    pkt = av_packet_alloc();
+    if (pkt == NULL)
+        goto out;
     ret = avformat_open_input(&fmt, p, NULL, NULL);
-    if (ret >= 0 && avformat_find_stream_info(fmt, NULL) >= 0 &&
-        fmt->nb_streams > 0 && fmt->streams[0]->start_time != AV_NOPTS_VALUE)
-        ts = av_rescale_q(fmt->streams[0]->start_time,
-                          fmt->streams[0]->time_base, (AVRational){1, 90000});
+    if (ret < 0 || fmt->nb_streams == 0)
+        goto out;
+    for (n = 0; n < START_PACKETS && av_read_frame(fmt, pkt) >= 0; n++) {
+        if (pkt->stream_index == 0 && pkt->pts != AV_NOPTS_VALUE &&
+            (ts == AV_NOPTS_VALUE || pkt->pts < ts))
+            ts = pkt->pts;
+        av_packet_unref(pkt);
+    }
+    if (ts != AV_NOPTS_VALUE)
+        ts = av_rescale_q(ts, fmt->streams[0]->time_base,
+                          (AVRational){1, 90000});
+out:
+    av_packet_free(&pkt);
     avformat_close_input(&fmt);
-    return ts < 0 ? 0 : ts;
+    return ts == AV_NOPTS_VALUE || ts < 0 ? 0 : ts;
 }
 
 static int write_subs(tc_job *j)
@@ -1614,11 +1647,10 @@ static int write_lesson_json(tc_job *j, char codecs[][64])
     json_object_set_new(root, "duration_s",
                         json_real(round(j->duration_s * 1000) / 1000));
     json_object_set_new(root, "poster",
-                        j->poster != NULL ? json_string("poster.jpg")
-                                          : json_null());
-    json_object_set_new(root, "thumb",
-                        j->poster != NULL ? json_string("thumb.jpg")
-                                          : json_null());
+                        j->poster_done ? json_string("poster.jpg")
+                                       : json_null());
+    json_object_set_new(
+        root, "thumb", j->poster_done ? json_string("thumb.jpg") : json_null());
     json_object_set_new(root, "thumbs",
                         j->n_thumbs > 0 ? json_string("thumbs.vtt")
                                         : json_null());
