@@ -1965,28 +1965,13 @@ static int run(tc_job *j)
      * every audio rendition now pads or trims to it. */
     tc_clock_finish(&j->clock, j->end_us);
     j->duration_s = (double)j->end_us / 1e6;
-    for (i = 0; i < j->n_video; i++) {
-        ret = tc_vout_finish(j->video[i].out);
-        if (ret < 0)
-            return ret;
-        snprintf(codecs[i], sizeof(codecs[i]), "%s%s",
-                 tc_vout_codecs(j->video[i].out),
-                 j->n_audio > 0 ? ",mp4a.40.2" : "");
-    }
-    phase(j, "video done");
-    for (i = 0; i < j->n_burn; i++) {
-        struct vrend *b = &j->burn[i];
-        char p[4200];
-
-        ret = tc_vout_finish(b->out);
-        if (ret < 0)
-            return ret;
-        snprintf(b->codecs, sizeof(b->codecs), "%s%s", tc_vout_codecs(b->out),
-                 j->n_audio > 0 ? ",mp4a.40.2" : "");
-        /* Drawn: the script is not part of the lesson. */
-        snprintf(p, sizeof(p), "%s/%s/burn.ass", j->tmp, b->dir);
-        unlink(p);
-    }
+    /* The rungs encode what is queued and flush x264 (on a short lesson
+     * the longest step after the last frame) while this thread finishes
+     * the audio, the poster and the thumbnails; then it waits for them. */
+    for (i = 0; i < j->n_video; i++)
+        tc_vout_end(j->video[i].out);
+    for (i = 0; i < j->n_burn; i++)
+        tc_vout_end(j->burn[i].out);
     for (i = 0; i < j->n_audio; i++) {
         struct arend *a = &j->audio[i];
 
@@ -2028,6 +2013,28 @@ static int run(tc_job *j)
                 (double)tc_thumbs_cpu_ns(j->thumbs) / 1e6);
     }
     phase(j, "thumbs");
+    for (i = 0; i < j->n_video; i++) {
+        ret = tc_vout_finish(j->video[i].out);
+        if (ret < 0)
+            return ret;
+        snprintf(codecs[i], sizeof(codecs[i]), "%s%s",
+                 tc_vout_codecs(j->video[i].out),
+                 j->n_audio > 0 ? ",mp4a.40.2" : "");
+    }
+    for (i = 0; i < j->n_burn; i++) {
+        struct vrend *b = &j->burn[i];
+        char p[4200];
+
+        ret = tc_vout_finish(b->out);
+        if (ret < 0)
+            return ret;
+        snprintf(b->codecs, sizeof(b->codecs), "%s%s", tc_vout_codecs(b->out),
+                 j->n_audio > 0 ? ",mp4a.40.2" : "");
+        /* Drawn: the script is not part of the lesson. */
+        snprintf(p, sizeof(p), "%s/%s/burn.ass", j->tmp, b->dir);
+        unlink(p);
+    }
+    phase(j, "video done");
     ret = write_subs(j);
     if (ret < 0)
         return ret;
