@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -120,6 +121,7 @@ struct tc_job {
     int64_t vdecode_errors, vpackets;
     AVFrame *poster;   /* frame ~10% in, owned reference; audio-only: the
                         * card drawn at the end */
+    int poster_done;   /* poster.jpg and thumb.jpg written */
     tc_thumbs *thumbs; /* seek-preview track, NULL before the first frame
                         * or when off */
     int n_thumbs;      /* tiles written (0: no thumbs.vtt) */
@@ -137,6 +139,7 @@ struct tc_job {
     double duration_s; /* published duration */
     double fps;
     int64_t offset_us; /* added to all output timestamps (tc_hls_opts) */
+    double start_s;    /* tc_now_s() when the run began, for phase() */
 };
 
 static int oom(tc_job *j)
@@ -148,6 +151,20 @@ static const char *av_err(int ret, char *buf, size_t len)
 {
     av_strerror(ret, buf, len);
     return buf;
+}
+
+/* Logs (YL_LOG=debug) when a phase of the run ends: wall seconds since
+ * the start and the process's CPU seconds so far, so that a profile of a
+ * short lesson shows its fixed costs (docs/performance.md). */
+static void phase(tc_job *j, const char *name)
+{
+    struct timespec cpu;
+
+    if (yl_log_get_level() < YL_LOG_DEBUG)
+        return;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    YL_LOGD("tc", "phase %-12s wall %7.3f s, CPU %7.3f s", name,
+            tc_now_s() - j->start_s, (double)cpu.tv_sec + cpu.tv_nsec / 1e9);
 }
 
 /* ---- input ------------------------------------------------------------ */
@@ -1108,6 +1125,8 @@ static int dub_start(tc_job *j, struct arend *a)
 
 /* ---- the demux thread's decode loop ----------------------------------- */
 
+static int write_poster(tc_job *j);
+
 static int on_video_frame(tc_job *j, AVFrame *f)
 {
     AVStream *vs = j->fmt->streams[j->vstream];
@@ -1160,13 +1179,19 @@ static int on_video_frame(tc_job *j, AVFrame *f)
         }
         f = j->rframe;
     }
-    if (j->poster == NULL &&
+    if (!j->poster_done && j->poster == NULL &&
         (j->expected_us <= 0 ||
          av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q) >=
              j->expected_us / 10)) {
         j->poster = av_frame_clone(f);
         if (j->poster == NULL)
             return oom(j);
+        /* Written now, while the rungs encode on the other cores, rather
+         * than in the serial tail after the last frame: on a short
+         * lesson that tail is wall time nothing else overlaps. */
+        ret = write_poster(j);
+        if (ret < 0)
+            return ret;
     }
     if (j->o.thumbs_s >= 0) {
         int64_t rel_us = av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q);
@@ -1438,6 +1463,8 @@ static int write_poster(tc_job *j)
     int tw = w, th = h;
     int ret;
 
+    if (j->poster_done)
+        return 0;
     if (j->n_video == 0) {
         /* No picture to take: a card drawn from the sound, so players
          * and lists always have a poster. */
@@ -1462,31 +1489,53 @@ static int write_poster(tc_job *j)
         if (th < 2)
             th = 2;
     }
-    return write_picture(j, "thumb.jpg", tw, th, 5);
+    ret = write_picture(j, "thumb.jpg", tw, th, 5);
+    if (ret < 0)
+        return ret;
+    j->poster_done = 1;
+    av_frame_free(&j->poster); /* a decoded picture the decoder can reuse */
+    return 0;
 }
 
 /* The X-TIMESTAMP-MAP of WebVTT maps cue time 0 to the media timestamp of
  * the lesson start: the first video (or audio) sample of the first segment
- * as the muxer wrote it, read back with libavformat. */
+ * as the muxer wrote it, read back with libavformat. The lowest pts of the
+ * first packets is that sample (what avformat_find_stream_info calls the
+ * start time), without the decoding find_stream_info does, which on a
+ * short lesson was wall time in the serial tail. */
+#define START_PACKETS 16
 static int64_t media_start_90k(tc_job *j)
 {
     AVFormatContext *fmt = NULL;
+    AVPacket *pkt = NULL;
     char p[4200];
-    int64_t ts = 0;
-    int ret;
+    int64_t ts = AV_NOPTS_VALUE;
+    int n, ret;
 
     if (j->n_video > 0)
         snprintf(p, sizeof(p), "%s/%s/index.m3u8", j->tmp, j->video[0].dir);
     else
         snprintf(p, sizeof(p), "%s/%s/index.m3u8", j->tmp,
                  j->audio[j->master_audio].dir);
+    pkt = av_packet_alloc();
+    if (pkt == NULL)
+        goto out;
     ret = avformat_open_input(&fmt, p, NULL, NULL);
-    if (ret >= 0 && avformat_find_stream_info(fmt, NULL) >= 0 &&
-        fmt->nb_streams > 0 && fmt->streams[0]->start_time != AV_NOPTS_VALUE)
-        ts = av_rescale_q(fmt->streams[0]->start_time,
-                          fmt->streams[0]->time_base, (AVRational){1, 90000});
+    if (ret < 0 || fmt->nb_streams == 0)
+        goto out;
+    for (n = 0; n < START_PACKETS && av_read_frame(fmt, pkt) >= 0; n++) {
+        if (pkt->stream_index == 0 && pkt->pts != AV_NOPTS_VALUE &&
+            (ts == AV_NOPTS_VALUE || pkt->pts < ts))
+            ts = pkt->pts;
+        av_packet_unref(pkt);
+    }
+    if (ts != AV_NOPTS_VALUE)
+        ts = av_rescale_q(ts, fmt->streams[0]->time_base,
+                          (AVRational){1, 90000});
+out:
+    av_packet_free(&pkt);
     avformat_close_input(&fmt);
-    return ts < 0 ? 0 : ts;
+    return ts == AV_NOPTS_VALUE || ts < 0 ? 0 : ts;
 }
 
 static int write_subs(tc_job *j)
@@ -1598,11 +1647,10 @@ static int write_lesson_json(tc_job *j, char codecs[][64])
     json_object_set_new(root, "duration_s",
                         json_real(round(j->duration_s * 1000) / 1000));
     json_object_set_new(root, "poster",
-                        j->poster != NULL ? json_string("poster.jpg")
-                                          : json_null());
-    json_object_set_new(root, "thumb",
-                        j->poster != NULL ? json_string("thumb.jpg")
-                                          : json_null());
+                        j->poster_done ? json_string("poster.jpg")
+                                       : json_null());
+    json_object_set_new(
+        root, "thumb", j->poster_done ? json_string("thumb.jpg") : json_null());
     json_object_set_new(root, "thumbs",
                         j->n_thumbs > 0 ? json_string("thumbs.vtt")
                                         : json_null());
@@ -1851,6 +1899,7 @@ static int run(tc_job *j)
     char err[1024];
     int i, ret;
 
+    j->start_s = tc_now_s();
     ret = probe_source(j);
     if (ret < 0)
         return ret;
@@ -1871,6 +1920,7 @@ static int run(tc_job *j)
                 "%s: no picture to burn subtitles into: --burn-subs "
                 "ignored for this audio-only lesson",
                 j->o.in_path);
+    phase(j, "probed");
     ret = tc_publish_begin(j->o.out_dir, j->o.force, &j->tmp, &j->lock_fd, err,
                            sizeof(err));
     if (ret < 0)
@@ -1881,6 +1931,7 @@ static int run(tc_job *j)
         if (ret < 0)
             return ret;
     }
+    phase(j, "x264 opened");
     for (i = 0; i < j->n_audio; i++) {
         struct arend *a = &j->audio[i];
 
@@ -1904,14 +1955,64 @@ static int run(tc_job *j)
 
     if (j->vstream < 0 && tc_wave_new(&j->wave) < 0)
         return oom(j);
+    phase(j, "set up");
     ret = demux(j);
     if (ret < 0)
         return ret;
+    phase(j, "decoded");
     finish_embedded_subs(j);
     /* The lesson's duration is the decoded video's (or the master audio's);
      * every audio rendition now pads or trims to it. */
     tc_clock_finish(&j->clock, j->end_us);
     j->duration_s = (double)j->end_us / 1e6;
+    /* The rungs encode what is queued and flush x264 (on a short lesson
+     * the longest step after the last frame) while this thread finishes
+     * the audio, the poster and the thumbnails; then it waits for them. */
+    for (i = 0; i < j->n_video; i++)
+        tc_vout_end(j->video[i].out);
+    for (i = 0; i < j->n_burn; i++)
+        tc_vout_end(j->burn[i].out);
+    for (i = 0; i < j->n_audio; i++) {
+        struct arend *a = &j->audio[i];
+
+        if (a->stream >= 0) {
+            ret = tc_aout_finish(a->out);
+        } else {
+            pthread_join(a->thread, NULL);
+            a->thread_valid = 0;
+            ret = a->result;
+            if (ret == 0 && a->dub_s > 0)
+                YL_LOGD("tc", "%s: dub of %.2f s fitted to %.2f s", a->label,
+                        a->dub_s, j->duration_s);
+        }
+        if (ret < 0)
+            return ret;
+    }
+    if (tc_aborted(&j->st))
+        return YL_EINTR;
+    phase(j, "audio done");
+    ret = write_poster(j);
+    if (ret < 0)
+        return ret;
+    phase(j, "poster");
+    if (j->thumbs != NULL) {
+        ret = tc_thumbs_finish(j->thumbs, j->duration_s);
+        if (ret < 0) {
+            char e[128];
+
+            return tc_fail(&j->st,
+                           ret > -4096 && ret != AVERROR(ENOMEM)
+                               ? TC_EK_OUTPUT
+                               : TC_EK_INTERNAL,
+                           ret, "%s/thumbs.vtt: cannot write: %s", j->tmp,
+                           av_err(ret, e, sizeof(e)));
+        }
+        j->n_thumbs = ret;
+        YL_LOGD("tc", "seek thumbnails: %d tiles in %d sheets, %.1f ms CPU",
+                j->n_thumbs, (j->n_thumbs + 99) / 100,
+                (double)tc_thumbs_cpu_ns(j->thumbs) / 1e6);
+    }
+    phase(j, "thumbs");
     for (i = 0; i < j->n_video; i++) {
         ret = tc_vout_finish(j->video[i].out);
         if (ret < 0)
@@ -1933,50 +2034,15 @@ static int run(tc_job *j)
         snprintf(p, sizeof(p), "%s/%s/burn.ass", j->tmp, b->dir);
         unlink(p);
     }
-    for (i = 0; i < j->n_audio; i++) {
-        struct arend *a = &j->audio[i];
-
-        if (a->stream >= 0) {
-            ret = tc_aout_finish(a->out);
-        } else {
-            pthread_join(a->thread, NULL);
-            a->thread_valid = 0;
-            ret = a->result;
-            if (ret == 0 && a->dub_s > 0)
-                YL_LOGD("tc", "%s: dub of %.2f s fitted to %.2f s", a->label,
-                        a->dub_s, j->duration_s);
-        }
-        if (ret < 0)
-            return ret;
-    }
-    if (tc_aborted(&j->st))
-        return YL_EINTR;
-    ret = write_poster(j);
-    if (ret < 0)
-        return ret;
-    if (j->thumbs != NULL) {
-        ret = tc_thumbs_finish(j->thumbs, j->duration_s);
-        if (ret < 0) {
-            char e[128];
-
-            return tc_fail(&j->st,
-                           ret > -4096 && ret != AVERROR(ENOMEM)
-                               ? TC_EK_OUTPUT
-                               : TC_EK_INTERNAL,
-                           ret, "%s/thumbs.vtt: cannot write: %s", j->tmp,
-                           av_err(ret, e, sizeof(e)));
-        }
-        j->n_thumbs = ret;
-        YL_LOGD("tc", "seek thumbnails: %d tiles in %d sheets, %.1f ms CPU",
-                j->n_thumbs, (j->n_thumbs + 99) / 100,
-                (double)tc_thumbs_cpu_ns(j->thumbs) / 1e6);
-    }
+    phase(j, "video done");
     ret = write_subs(j);
     if (ret < 0)
         return ret;
+    phase(j, "subtitles");
     ret = measure(j);
     if (ret < 0)
         return ret;
+    phase(j, "measured");
     ret = write_lesson_json(j, codecs);
     if (ret < 0)
         return ret;
@@ -1992,10 +2058,12 @@ static int run(tc_job *j)
         return ret;
     if (tc_aborted(&j->st))
         return YL_EINTR;
+    phase(j, "playlists");
     ret = tc_publish_commit(j->tmp, j->o.out_dir, j->o.force, err, sizeof(err));
     if (ret < 0)
         return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s", err);
     j->published = 1; /* nothing to remove */
+    phase(j, "published");
     return 0;
 }
 

@@ -384,12 +384,17 @@ int tc_vout_push(tc_vout *v, const AVFrame *frame, int key)
     return 0;
 }
 
-int tc_vout_finish(tc_vout *v)
+void tc_vout_end(tc_vout *v)
 {
     pthread_mutex_lock(&v->lock);
     v->eof = 1;
     pthread_cond_broadcast(&v->cond);
     pthread_mutex_unlock(&v->lock);
+}
+
+int tc_vout_finish(tc_vout *v)
+{
+    tc_vout_end(v);
     if (v->thread_valid) {
         pthread_join(v->thread, NULL);
         v->thread_valid = 0;

@@ -43,8 +43,11 @@ int tc_vout_new(const tc_vout_opts *o, tc_vout **out);
  * start); key forces an IDR frame, which starts a segment. Blocks while the
  * rung's queue is full. 0, or negative once the job aborted. */
 int tc_vout_push(tc_vout *v, const AVFrame *frame, int key);
-/* Ends the input, waits for the worker to flush and write the trailer.
- * Returns 0 or the worker's negative code. */
+/* Ends the input without waiting: the worker encodes what is queued,
+ * then flushes x264, while the caller finishes other work. Idempotent. */
+void tc_vout_end(tc_vout *v);
+/* Ends the input (if tc_vout_end was not called), waits for the worker to
+ * flush and write the trailer. Returns 0 or the worker's negative code. */
 int tc_vout_finish(tc_vout *v);
 /* Stops (st must be aborted first if the worker still runs), frees. */
 void tc_vout_free(tc_vout *v);
