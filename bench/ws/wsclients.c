@@ -16,7 +16,9 @@
  * A connection closed by the server outside a storm: {"lost":"CODE"}.
  * Clients take source addresses 127.0.0.2-9 (one address has 28k ports;
  * a storm after 16k closes needs more, TIME_WAIT). Not a test. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
