@@ -18,8 +18,9 @@
 # of node `ws` clients (slower: they add their own queueing to the
 # latencies). The same clients drive yunling and the reference.
 # Environment: N (16147), NOTICES (10), WORK (scratch dir, removed),
-# LOOPS ("libuv"; "poll libuv": a run on each event loop), CLIENT (c),
-# SRV_NOFILE (20000: the server's ulimit -n).
+# LOOPS ("poll", the default loop; "poll libuv": a run on each), CLIENT (c),
+# SRV_NOFILE (20000: the server's ulimit -n), SRV_CONF (more [server]
+# lines for yunling's config, e.g. 'ws_pace = 0\n').
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-16147}
@@ -60,7 +61,8 @@ echo "provisioning: $(wc -l <"$WORK/sites.tsv") village tokens in" \
 run_yunling() {
     local loop=$1 DL=$WORK/data-$1
     cp -a "$D" "$DL" # the same catalog, no notices yet, for each run
-    printf '[server]\nevent_loop = %s\n' "$loop" >"$WORK/$loop.ini"
+    # SRV_CONF: more [server] lines (e.g. 'ws_pace = 0\n')
+    printf '[server]\nevent_loop = %s\n%b' "$loop" "${SRV_CONF:-}" >"$WORK/$loop.ini"
     # SRV_NOFILE: the server's descriptor limit (a storm of N clients
     # needs up to 2 N at once if closes and accepts overlap).
     bash -c 'ulimit -n "$0" && exec "$@"' "${SRV_NOFILE:-20000}" \
@@ -95,7 +97,7 @@ SEND
     wait "$SRV" || true
     SRV=
 }
-LOOPS=${LOOPS:-libuv}
+LOOPS=${LOOPS:-poll}
 for loop in $LOOPS; do
     echo "== yunling, event_loop = $loop"
     run_yunling "$loop"
