@@ -49,8 +49,8 @@
 #define LOSS_NS     (1 * GST_SECOND) /* no frame for this long: slate */
 #define STUCK_NS    (3 * GST_SECOND) /* then rebuild the ingest */
 /* A pipeline that failed after it was live is rebuilt after 1, 2, 4, 8,
- * 8 ... s; after RESTART_MAX failures in a row the meeting fails. A build
- * that stayed up HEALTHY_US clears the count. */
+ * 8 ... s, at most RESTART_MAX times in a row: the next failure fails the
+ * meeting. A build that stayed up HEALTHY_US clears the count. */
 #define RESTART_MAX      5
 #define RESTART_FIRST_US G_USEC_PER_SEC
 #define RESTART_CAP_US   (8 * G_USEC_PER_SEC)
@@ -1589,7 +1589,7 @@ static void teardown(live_meeting *m, GstBus **bus)
 
 /* The pipeline failed (why): torn down, and rebuilt after a back-off
  * unless it never was live (a source that cannot play: the meeting
- * fails at once) or failed RESTART_MAX times in a row. Returns whether
+ * fails at once) or was rebuilt RESTART_MAX times in a row. Returns whether
  * it will be rebuilt. */
 static bool restart_later(live_meeting *m, GstBus **bus, const char *why)
 {

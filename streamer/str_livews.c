@@ -337,8 +337,12 @@ static void chunk_run(str_server *srv, str_msg *m)
         if (!g->stale)
             lw->gaps++;
         g->stale = true;
-        for (viewer *v = g->head; v != NULL; v = v->next)
+        /* What is still queued is older yet: it goes too, and each
+         * viewer starts again at the next fresh keyframe. */
+        for (viewer *v = g->head; v != NULL; v = v->next) {
+            lw->dropped += str_fanq_trim(&v->q);
             v->need_key = true;
+        }
         return;
     }
     g->stale = false;

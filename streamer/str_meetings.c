@@ -30,6 +30,7 @@
 #include "common/yl_err.h"
 #include "common/yl_fs.h"
 #include "common/yl_log.h"
+#include "common/yl_utf8.h"
 #include "live/live.h"
 #include "streamer/str_api.h"
 #include "streamer/str_livews.h"
@@ -738,7 +739,22 @@ int str_meetings_stop(str_req *r)
 }
 
 /* Adds what only the running server knows: the pipeline's health. */
-static void add_health(str_server *srv, json_t *mt)
+/* The length of s's longest valid UTF-8 prefix: a reason cut to fit its
+ * buffer may end inside a character, and jansson refuses the whole. */
+static size_t utf8_prefix(const char *s)
+{
+    size_t at = 0, len = strlen(s), n;
+
+    while (at < len &&
+           (n = yl_utf8_seq((const unsigned char *)s + at, len - at)) > 0)
+        at += n;
+    return at;
+}
+
+/* errors: also the last failure's reason (an element's message, which
+ * may name a file or host of the source: for the meeting's admins only,
+ * as the source itself). */
+static void add_health(str_server *srv, json_t *mt, bool errors)
 {
     live_ent *e = ent_find(srv, json_integer_value(json_object_get(mt, "id")));
 
@@ -753,10 +769,13 @@ static void add_health(str_server *srv, json_t *mt)
     if (e != NULL) {
         json_object_set_new(mt, "source_restarts",
                             json_integer(live_meeting_restarts(e->m)));
-        json_object_set_new(mt, "source_error",
-                            e->restart_error != NULL
-                                ? json_string(e->restart_error)
-                                : json_null());
+        json_object_set_new(
+            mt, "source_error",
+            e->restart_error == NULL ? json_null()
+            : errors
+                ? json_stringn(e->restart_error, utf8_prefix(e->restart_error))
+                : json_string("信号源出错，正在重建 (details for the "
+                              "meeting's administrators)"));
     }
     /* Until it stops, the recording is the running pipeline's. */
     if (e != NULL && e->rec_dir != NULL)
@@ -768,6 +787,7 @@ static void add_health(str_server *srv, json_t *mt)
 int str_meetings_get(str_req *r)
 {
     json_t *mt = NULL, *att = NULL;
+    bool owner;
     int rc;
 
     if (!r->has_token)
@@ -779,11 +799,13 @@ int str_meetings_get(str_req *r)
         return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
     /* The source may hold an SRT passphrase or a camera's password: only
      * for admins of the meeting's region. */
-    if (r->tok.role != CAT_ROLE_ADMIN ||
+    owner =
+        r->tok.role == CAT_ROLE_ADMIN &&
         cat_tokens_allows(r->srv->rd, &r->tok,
-                          json_string_value(json_object_get(mt, "owner"))) != 1)
+                          json_string_value(json_object_get(mt, "owner"))) == 1;
+    if (!owner)
         json_object_del(mt, "source");
-    add_health(r->srv, mt);
+    add_health(r->srv, mt, owner);
     /* Attendance within what the token sees: its region, or its own
      * station for a site token. */
     rc = cat_attend_totals(r->srv->rd, r->id, r->tok.scope, &att);
@@ -826,7 +848,7 @@ int str_meetings_current(str_req *r)
         return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
     if (mt != NULL) {
         json_object_del(mt, "source");
-        add_health(r->srv, mt);
+        add_health(r->srv, mt, false);
     }
     return str_api_reply_json(
         r, 200, json_pack("{s:o}", "meeting", mt != NULL ? mt : json_null()));
@@ -1018,7 +1040,7 @@ int str_meetings_list(str_req *r)
         if (rc < 0)
             break;
         json_object_del(m, "source");
-        add_health(r->srv, m);
+        add_health(r->srv, m, false);
         rc = cat_attend_totals(r->srv->rd,
                                json_integer_value(json_object_get(m, "id")),
                                region, &att);

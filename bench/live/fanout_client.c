@@ -347,6 +347,8 @@ int main(int argc, char **argv)
     ep = epoll_create1(0);
     if (vs == NULL || rb == NULL || ep < 0)
         goto out;
+    for (int i = 0; i < n; i++)
+        vs[i].fd = -1; /* never started: nothing to close */
 
     /* Connect, HS_MAX handshakes at a time, until every viewer is up or
      * has failed (or 60 s). */

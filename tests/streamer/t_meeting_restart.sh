@@ -114,6 +114,11 @@ expect_eq "$(resp .state)" live "the meeting stays live"
 expect_eq "$(resp .source_restarts)" 1 "one rebuild in source_restarts"
 expect_match "$(resp .source_error)" "enc_v720.*YL_LIVE_TEST_FAIL" \
     "source_error names the failed element"
+expect_eq "$(api GET "/api/v1/meetings/$ID" -H "Authorization: Bearer $SITE")" \
+    200 "a station's get"
+expect_match "$(resp .source_error)" '^信号源出错' \
+    "a station sees that the source failed, not the element's message"
+expect_eq "$(resp .source)" null "nor the source"
 for i in $(seq 1 100); do
     api GET "/api/v1/meetings/$ID" "${A[@]}" >/dev/null
     [ "$(resp .source_health)" == ok ] && break
