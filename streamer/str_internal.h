@@ -212,6 +212,7 @@ typedef struct str_server {
     int wsis;     /* lws connections whose descriptor is not closed yet */
     int fd_limit; /* RLIMIT_NOFILE's soft limit at start-up */
     int64_t headroom_short_us; /* accept found no headroom since */
+    int headroom_wsis;         /* wsis when it paused for headroom */
     int64_t accept_log_us;
     uint64_t accept_fail_since_log;
     uint64_t next_serial;

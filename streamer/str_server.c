@@ -589,6 +589,7 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
                     break;
                 }
                 srv->accept_round_paused = true;
+                srv->headroom_wsis = srv->wsis;
                 lws_rx_flow_control(wsi, 0);
                 break;
             }
@@ -626,6 +627,14 @@ static void accept_round_end(str_server *srv)
     if (!srv->accept_round_paused)
         return;
     srv->accept_round_paused = false;
+    /* Paused for headroom and no descriptor was given back this round:
+     * turning the listener on would only wake the next round at once
+     * (the backlog is still readable); the tick tries again. */
+    if (srv->headroom_short_us != 0 && srv->wsis >= srv->headroom_wsis &&
+        srv->accept_paused_until_us == 0) {
+        srv->accept_paused_until_us = lws_now_usecs() + 1;
+        return;
+    }
     if (srv->listen_wsi != NULL && !srv->draining &&
         srv->accept_paused_until_us == 0)
         lws_rx_flow_control(srv->listen_wsi, 1);
