@@ -280,13 +280,18 @@ test('meetings: the 会议 tab, attendance down to the stations, and CSV', async
   const m = await srv.api('POST', '/api/v1/meetings', { token: admin, json: { title: '全省部署会', targets: ['532901104'], source: 'test:' } });
   assert.equal(m.status, 201, m.text);
   const id = m.body.id;
-  const hc = await srv.api('POST', `/api/v1/meetings/${id}/headcount`, { token: srv.siteToken, json: { site: srv.site, count: 23 } });
+  // A headcount is refused before the start (409); a meeting that ran
+  // (here in the catalog only: no pipeline needed for this page) takes it.
+  let hc = await srv.api('POST', `/api/v1/meetings/${id}/headcount`, { token: srv.siteToken, json: { site: srv.site, count: 23 } });
+  assert.equal(hc.status, 409, hc.text);
+  srv.sql(`PRAGMA busy_timeout = 5000; UPDATE meetings SET state = 'ended', started_ms = ${Date.now() - 60000}, ended_ms = ${Date.now()} WHERE id = ${id}`);
+  hc = await srv.api('POST', `/api/v1/meetings/${id}/headcount`, { token: srv.siteToken, json: { site: srv.site, count: 23 } });
   assert.equal(hc.status, 200, hc.text);
   await p.click('.tab[data-tab="meetings"]');
   const row = `#meetings tr[data-meeting="${id}"]`;
   await p.waitForSelector(row);
   assert.deepEqual(await p.$eval(row, (r) => [...r.cells].map((c) => c.textContent)),
-    [String(id), '全省部署会', '未开始', String(m.body.n_sites), '0', '0.0%', '0.00', '23'], 'the meeting with its attendance');
+    [String(id), '全省部署会', '已结束', String(m.body.n_sites), '0', '0.0%', '0.00', '23'], 'the meeting with its attendance');
   await p.click(`${row} a`);
   for (const code of ['5329', '532901', '532901104']) {
     await p.waitForSelector(`#attendance-table tr[data-code="${code}"] a`);
