@@ -65,8 +65,10 @@ test('no room: the estimate refuses with a clear message; cancel and a QuotaExce
     await p.evaluate(() => {
       navigator.storage.estimate = async () => ({ quota: 5e9, usage: 0 });
     });
+    // (1.5 s a segment: under CI load, 0.4 s let the whole download end
+    // between the progress check and the click on 取消.)
     await p.route('**/hls/**/seg_*', async (r) => {
-      await new Promise((res) => setTimeout(res, 400));
+      await new Promise((res) => setTimeout(res, 1500));
       await r.continue().catch(() => {});
     });
     await p.locator('.download .dl-start').click();
