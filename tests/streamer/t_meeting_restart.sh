@@ -23,11 +23,8 @@ expect_eq "$(api POST /api/v1/meetings "${A[@]}" -d '{"title":"重建",
     "targets":["5329"],"source":"test:"}')" 201 "a test: meeting"
 ID=$(resp .id)
 expect_eq "$(api POST "/api/v1/meetings/$ID/start" "${A[@]}")" 200 "start"
-for i in $(seq 1 600); do
-    [ "$(code "$BASE/live/$ID/master.m3u8")" == 200 ] && break
-    sleep 0.1
-done
-expect_eq "$(code "$BASE/live/$ID/master.m3u8")" 200 "live HLS is up"
+wait_code 200 60 "$BASE/live/$ID/master.m3u8"
+ok "live HLS is up"
 
 # A websocket viewer from before the failure to well after it.
 python3 "$here/livews_client.py" "$PORT" "/ws/live/$ID?rung=360p&audio=zh" \
