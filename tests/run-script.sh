@@ -12,6 +12,14 @@ case "$script" in
 *) bash "$script" "$@" ;;
 esac
 rc=$?
+# The CPU the test used (its processes that were waited for: the script,
+# servers, browsers, encoders), beside ctest's wall time: a test that used
+# far less CPU than its time waited on real time. tests/CMakeLists.txt
+# gives the CPU-bound ones 2 "cpus" slots (YL_TEST_HEAVY). `times` runs
+# in this shell: in a $(...) subshell it would count none of them.
+if times >"$YL_TMPDIR/.times" 2>/dev/null; then
+    echo "# cpu: user, sys $(tail -1 "$YL_TMPDIR/.times")"
+fi
 if [ $rc -ne 0 ] && [ -n "${YL_KEEP_TMP:-}" ]; then
     echo "kept $YL_TMPDIR" >&2
 else
