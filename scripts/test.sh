@@ -6,9 +6,37 @@
 # the transcoder's rung and dub threads), then every libFuzzer target for a
 # bounded time (YL_FUZZ_SECONDS each, 25 by default). ctest prints the
 # counts.
+#
+# The sanitizer and fuzz trees are built at the lowest priority (nice 19)
+# while the plain build's tests run, in the CPU those leave idle.
+#
+# YL_CTEST_JOBS (default: the number of cores) is ctest's -j. Above the
+# number of cores, ctest also gets a resource spec of that many "cpus"
+# slots: each test takes one, a CPU-bound one two (RESOURCE_GROUPS,
+# YL_TEST_HEAVY in tests/CMakeLists.txt), so YL_CTEST_JOBS=4 on 2 cores
+# runs up to four tests that mostly wait on real time (a browser playing,
+# a live source, a timer) but never more than two CPU-bound ones. Not the
+# default yet: it has not had two clean full runs on an unshared machine
+# (CONTRIBUTING.md, "How CI runs the tests").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-jobs=$(nproc)
+cores=$(nproc)
+jobs=${YL_CTEST_JOBS:-$cores}
+ctest_args=(--output-on-failure -j"$jobs")
+spec=
+bg_pid=
+cleanup() {
+    # The background builds' process group (setsid), and the spec file.
+    if [ -n "$bg_pid" ]; then kill -- -"$bg_pid" 2>/dev/null || true; fi
+    rm -f "$spec"
+}
+trap cleanup EXIT
+if [ "$jobs" -gt "$cores" ]; then
+    spec=$(mktemp /tmp/yl-ctest-resources.XXXXXX.json)
+    printf '{"version":{"major":1,"minor":0},"local":[{"cpus":[{"id":"0","slots":%d}]}]}\n' \
+        "$jobs" >"$spec"
+    ctest_args+=(--resource-spec-file "$spec")
+fi
 
 echo "== build (-Wall -Wextra -Wmissing-prototypes -Werror)"
 bash scripts/setup.sh build -DYL_WERROR=ON
@@ -17,30 +45,64 @@ echo "== static analysis (cppcheck) and the JavaScript lint (eslint)"
 bash scripts/analyze.sh
 node_modules/.bin/eslint . # eslint.config.mjs: player-web, tests, tools
 
-echo "== test"
-(cd build && ctest --output-on-failure -j"$jobs" ${YL_CTEST_ARGS:-})
+# The other trees, configured and built in the background at nice 19
+# (setup.sh's packages and web build are done above; only cmake here).
+# Their log is shown if they fail.
+bg_builds() {
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DYL_WERROR=ON \
+        -DYL_ASAN=ON -DYL_UBSAN=ON >/dev/null
+    cmake --build build-asan -j"$cores"
+    cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DYL_WERROR=ON \
+        -DYL_TSAN=ON >/dev/null
+    cmake --build build-tsan -j"$cores"
+    # Only the fuzz targets and the libraries they need (see below).
+    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DYL_WERROR=ON -DYL_FUZZ=ON -DYL_FUZZ_SECONDS="${YL_FUZZ_SECONDS:-25}" \
+        >/dev/null
+    cmake --build build-fuzz -j"$cores" --target yl_fuzz
+}
+echo "== build the sanitizer and fuzz trees in the background (nice 19)"
+bg_log=$(mktemp /tmp/yl-bg-build.XXXXXX)
+# Its own process group (setsid), so that cleanup stops all of it.
+setsid nice -n 19 bash -c "set -euo pipefail; $(declare -f bg_builds); cores=$cores; bg_builds" \
+    >"$bg_log" 2>&1 &
+bg_pid=$!
 
-echo "== build with AddressSanitizer + UBSan and test again"
-bash scripts/setup.sh build-asan -DYL_WERROR=ON -DYL_ASAN=ON -DYL_UBSAN=ON \
-    -DCMAKE_BUILD_TYPE=Debug
+echo "== test (ctest -j$jobs on $cores cores)"
+t0=$SECONDS
+rc=0
+(cd build && ctest "${ctest_args[@]}" ${YL_CTEST_ARGS:-}) || rc=$?
+echo "== plain pass: $((SECONDS - t0)) s"
+[ "$rc" = 0 ] || exit "$rc" # cleanup stops the background builds
+
+echo "== wait for the background builds"
+t0=$SECONDS
+if ! wait "$bg_pid"; then
+    tail -n 60 "$bg_log" >&2
+    echo "the sanitizer or fuzz build failed (log above: $bg_log)" >&2
+    exit 1
+fi
+bg_pid=
+rm -f "$bg_log"
+echo "== background builds done ($((SECONDS - t0)) s waited)"
+
+echo "== test again under AddressSanitizer + UBSan (build-asan)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-(cd build-asan && ctest --output-on-failure -j"$jobs" -LE no-asan ${YL_CTEST_ARGS:-})
+# Every test: the filter -LE no-asan this stage had matched no test (no
+# test was ever labelled no-asan), so it went.
+(cd build-asan && ctest "${ctest_args[@]}" ${YL_CTEST_ARGS:-})
 
-echo "== build with ThreadSanitizer and test again"
-bash scripts/setup.sh build-tsan -DYL_WERROR=ON -DYL_TSAN=ON \
-    -DCMAKE_BUILD_TYPE=Debug
+echo "== test again under ThreadSanitizer (build-tsan)"
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 # no-tsan: the live meeting tests (x264 in real time does not keep up
 # under TSan on 2 cores; see tests/streamer/CMakeLists.txt).
-(cd build-tsan && ctest --output-on-failure -j"$jobs" -LE "no-asan|no-tsan" ${YL_CTEST_ARGS:-})
+(cd build-tsan && ctest "${ctest_args[@]}" -LE no-tsan ${YL_CTEST_ARGS:-})
 
-echo "== build the libFuzzer targets with clang and run each for a while"
-# Only the targets and the libraries they need are built here: the rest
-# of the tree is tested above. Each target fuzzes a copy of its seeds
-# (tests/fuzz/run-fuzz.sh) under ASan + UBSan; a crash fails its test.
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DYL_WERROR=ON -DYL_FUZZ=ON -DYL_FUZZ_SECONDS="${YL_FUZZ_SECONDS:-25}" \
-    >/dev/null
-cmake --build build-fuzz -j"$jobs" --target yl_fuzz
-(cd build-fuzz && ctest --output-on-failure -j"$jobs" -L fuzz)
+echo "== run each libFuzzer target for a while (build-fuzz)"
+# Only the targets and the libraries they need were built (bg_builds):
+# the rest of the tree is tested above. Each target fuzzes a copy of its
+# seeds (tests/fuzz/run-fuzz.sh) under ASan + UBSan; a crash fails its
+# test. One target per core: each runs for a fixed time, so more at once
+# would only mean fewer inputs each.
+(cd build-fuzz && ctest --output-on-failure -j"$cores" -L fuzz)
