@@ -28,10 +28,10 @@ grep -A1 -- '^00:01:41.000 -->' $v | tail -1 |
 # Every cue names a sheet that exists and a tile inside it (each sheet
 # probed once: an ffprobe per tile was most of this test's time).
 declare -A SIZE
-for f in $(grep -o '^thumbs-[0-9]*\.jpg' $v | sort -u); do
+while read -r f; do
     [ -f "out/$f" ] || fail "cue names missing $f"
     SIZE[$f]=$(ffprobe -v error -show_entries stream=width,height -of csv=p=0:s=x "out/$f")
-done
+done < <(grep -o '^thumbs-[0-9]*\.jpg' $v | sort -u)
 while read -r f x y w h; do
     size=${SIZE[$f]}
     W=${size%x*} H=${size#*x}
