@@ -13,8 +13,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Server, SRC, browser, until, log } from './lib/fixture.mjs';
+import { Server, SRC, TMP, browser, until, log, shot } from './lib/fixture.mjs';
 
+// Saves live-tv.png (the TV playing the meeting over the websocket) to
+// YL_SCREENSHOTS (docs/screenshots: YL_SCREENSHOTS=$PWD/docs/screenshots).
+const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
 after(async () => {
   if (srv) await srv.stop();
@@ -80,10 +83,16 @@ async function tvMeeting(query, check) {
     }, 30000, () => `live playback (last ${JSON.stringify(v)}; ${b.errors.join('; ')})`, 250);
     assert.equal(v.lang, 'bo', `the site language (Tibetan) first; device ${await page.evaluate(() => localStorage.getItem('yl.device'))}`);
     log(`playing live at ${v.t.toFixed(1)} s in ${v.lang} over ${v.mode}`);
+    if (v.mode !== 'hls') await shot(page, path.join(shots, 'live-tv.png'));
     await check(page, v);
-    await page.locator('.live-lang[data-lang="zh"]').click();
+    // The remote only: an arrow key focuses the first control, arrows move
+    // along the languages, Enter picks Mandarin.
+    const focused = () => page.evaluate(() => (document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.lang || null : null));
+    for (let i = 0; i < 8 && (await focused()) !== 'zh'; i++) await page.keyboard.press(i === 0 ? 'ArrowDown' : 'ArrowRight');
+    assert.equal(await focused(), 'zh', 'the remote reaches the Mandarin button');
+    await page.keyboard.press('Enter');
     // 20 s: live HLS loads the new language's playlist and a segment first,
-    // and the encoder shares the CPU with ctest -j4's other tests.
+    // and the encoder shares the CPU with the other tests.
     await until(async () => (await view(page)).lang === 'zh', 20000, 'the switch to Mandarin');
     const t1 = (await view(page)).t;
     await until(async () => (await view(page)).t > t1 + 1, 20000, 'playback after the switch');

@@ -169,7 +169,7 @@ export class LiveView {
     this.lastClock = null; // the last clock frame and when it came
     this.latency = null; // seconds, on the websocket path
     this.closed = false;
-    this.video = h('video.live-video', { autoplay: true, playsInline: true, controls: true });
+    this.video = h('video.live-video', { autoplay: true, playsInline: true, controls: !dev.isTv() }); // TV: the remote, not native controls
     this.langs = h('div.live-langs', { role: 'group' });
     this.latencyEl = h('span.live-latency', { 'aria-live': 'off' });
     this.title = h('h2.live-title', {}, h('span.live-badge', { text: t('liveBadge') }), ' ', title || '', this.latencyEl);
