@@ -82,6 +82,12 @@ ok "the interpreter's loss silences bo only"
 push 60 &
 PUSH=$!
 wait_tone bo 1000 "the interpreter is back"
+# The websocket path of (360p, bo) carries the interpreter too.
+python3 "$(dirname "$0")/livews_client.py" "$PORT" \
+    "/ws/live/$ID?rung=360p&audio=bo" "$YL_TMPDIR/ws" 4
+expect_eq "$(jq .status "$YL_TMPDIR/ws.json")" 101 "/ws/live ?audio=bo"
+expect_eq "$(python3 "$TONE" "$YL_TMPDIR/ws" 440 1000 | cut -d' ' -f1)" 1000 \
+    "/ws/live ?audio=bo carries the interpreter's tone"
 kill "$PUSH" 2>/dev/null || true
 wait "$PUSH" 2>/dev/null || true
 ok "the interpreter's return is picked up in the same playlists"
@@ -94,5 +100,16 @@ for i in $(seq 1 100); do
     sleep 0.1
 done
 curl -s "$BASE/live/$ID/a_bo.m3u8" | grep -q ENDLIST || fail "no ENDLIST"
+# The recording has both languages (the job's dubs), Mandarin first.
+for i in $(seq 1 300); do
+    api GET "/api/v1/meetings/$ID" "${A[@]}" >/dev/null
+    [[ "$(resp .recording.job)" =~ ^[0-9]+$ ]] && break
+    sleep 0.1
+done
+JOB=$(resp .recording.job)
+[[ $JOB =~ ^[0-9]+$ ]] || fail "no recording job: $(resp .recording)"
+expect_eq "$(db "SELECT inputs FROM jobs WHERE id = $JOB" |
+    jq -c '.audio | keys_unsorted')" '["zh","bo"]' \
+    "the recording's languages: zh, then the interpreter's bo"
 stop_server
 ok "interpreter feed"
