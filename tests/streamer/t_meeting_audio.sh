@@ -100,6 +100,28 @@ grep -q 'language bo) -> bo' "$YL_TMPDIR/server.log" ||
     fail "the log says how the tracks were matched"
 kill "$PUSH" 2>/dev/null || true
 wait "$PUSH" 2>/dev/null || true
+
+# The encoder comes back without language tags (the same two tracks, 500
+# then 1200 Hz): the rebuilt ingest matches again, untagged tracks in
+# stream order: the first is zh, the second bo.
+n_back=$(grep -c 'source back' "$YL_TMPDIR/server.log")
+ffmpeg -nostdin -v error -re -f lavfi -i "testsrc2=size=640x360:rate=25" \
+    -f lavfi -i "sine=frequency=500:sample_rate=48000" \
+    -f lavfi -i "sine=frequency=1200:sample_rate=48000" -t 40 \
+    -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast \
+    -tune zerolatency -pix_fmt yuv420p -g 25 -c:a aac \
+    -f mpegts "srt://127.0.0.1:$SRT_PORT?mode=caller" \
+    2>"$YL_TMPDIR/push.err" &
+PUSH=$!
+wait_tone zh 500
+wait_tone bo 1200
+[ "$(grep -c 'source back' "$YL_TMPDIR/server.log")" -gt "$n_back" ] ||
+    fail "the encoder's return was picked up"
+grep -q 'language none) -> zh' "$YL_TMPDIR/server.log" ||
+    fail "the log says the untagged track went to zh"
+ok "untagged tracks fill the declared languages in stream order"
+kill "$PUSH" 2>/dev/null || true
+wait "$PUSH" 2>/dev/null || true
 expect_eq "$(api POST "/api/v1/meetings/$ID/stop" "${A[@]}")" 200 "stop"
 stop_server
 ok "declared audio tracks"
