@@ -815,7 +815,7 @@ static int sid_cmp(const apad *a, const apad *b)
 static void map_assign_locked(live_meeting *m)
 {
     bool taken[MAX_AUDIO] = {0};
-    int slot[MAX_APADS], order[MAX_APADS];
+    int slot[MAX_APADS] = {0}, order[MAX_APADS] = {0};
     char name[16];
 
     m->mapped = true;
