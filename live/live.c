@@ -10,8 +10,10 @@
  *
  * Threads: live_meeting_start() runs on the owner's thread; meeting_main()
  * on the meeting's thread builds the pipeline, watches its bus, writes the
- * playlists and reports events; pad_added() runs on a streaming thread and
- * only links pads. */
+ * playlists and reports events, and runs the ingests (the main one of a
+ * network source and each interpreter's); pad_added() and the matching of
+ * audio tracks (map_*, under map_lock) run on streaming threads and only
+ * link pads. */
 #include "live/live.h"
 
 #include <errno.h>
