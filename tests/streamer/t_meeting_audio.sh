@@ -45,6 +45,12 @@ bad '"audio":[{"lang":"bo","source":"srt://:9?mode=listener","x":1}]' \
     '^audio\[0\]: unknown key "x"' "an unknown key"
 bad '"audio":[{"lang":7,"source":"srt://:9?mode=listener"}]' \
     '^audio\[0\]\.lang: not a BCP-47' "a numeric lang"
+expect_eq "$(api POST /api/v1/meetings "${A[@]}" -d '{"title":"a",
+    "targets":["5329"], "source":"file:///etc/hostname",
+    "audio":["zh",{"lang":"bo","source":"srt://:9?mode=listener"}]}')" 400 \
+    "an interpreter with a file source"
+expect_match "$(resp .error.message)" 'needs a live main source' \
+    "an interpreter with a file source: the message"
 ok "bad audio declarations are refused with 400"
 
 # ---- two tagged tracks in the reverse order ----
