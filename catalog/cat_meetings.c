@@ -12,6 +12,7 @@
 
 #include "catalog/cat_code.h"
 #include "catalog/cat_internal.h"
+#include "catalog/cat_lang.h"
 #include "common/yl_err.h"
 #include "common/yl_utf8.h"
 
@@ -34,9 +35,114 @@ static bool iso8601(const char *s)
     return true;
 }
 
+/* One element of "audio": its normalised tag into tag, and its own
+ * source (borrowed from el) into *src, NULL for a track of the main
+ * source. 0 or YL_EINVAL with why. */
+static int audio_elem(const json_t *el, size_t i, char *tag, size_t taglen,
+                      const char **src, char *err, size_t errlen)
+{
+    const json_t *lang = el, *source = NULL, *v;
+    const char *k;
+
+    *src = NULL;
+    if (json_is_object(el)) {
+        json_object_foreach((json_t *)el, k, v)
+        {
+            if (strcmp(k, "lang") != 0 && strcmp(k, "source") != 0) {
+                snprintf(err, errlen,
+                         "audio[%zu]: unknown key \"%.40s\" (want lang, "
+                         "source)",
+                         i, k);
+                return YL_EINVAL;
+            }
+        }
+        lang = json_object_get(el, "lang");
+        source = json_object_get(el, "source");
+        if (!json_is_string(source) || json_string_length(source) == 0 ||
+            json_string_length(source) > CAT_MEETING_SOURCE_MAX ||
+            strlen(json_string_value(source)) != json_string_length(source)) {
+            snprintf(err, errlen,
+                     "audio[%zu].source: want an srt:// URI of at most %d "
+                     "bytes",
+                     i, CAT_MEETING_SOURCE_MAX);
+            return YL_EINVAL;
+        }
+        *src = json_string_value(source);
+    } else if (!json_is_string(el)) {
+        snprintf(err, errlen,
+                 "audio[%zu]: want a language tag or {\"lang\": TAG, "
+                 "\"source\": URI}",
+                 i);
+        return YL_EINVAL;
+    }
+    if (!json_is_string(lang) || json_string_length(lang) > 64 ||
+        strlen(json_string_value(lang)) != json_string_length(lang) ||
+        cat_lang_normalize(json_string_value(lang), tag, taglen) < 0) {
+        snprintf(err, errlen, "audio[%zu]%s: not a BCP-47 language tag", i,
+                 json_is_object(el) ? ".lang" : "");
+        return YL_EINVAL;
+    }
+    return 0;
+}
+
+int cat_meetings_audio(const json_t *audio, json_t **out, char *err,
+                       size_t errlen)
+{
+    char tags[CAT_MEETING_AUDIO_MAX][64];
+    const json_t *el;
+    const char *src;
+    json_t *res = NULL, *item;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    if (audio == NULL || json_is_null(audio))
+        return 0;
+    if (!json_is_array(audio) || json_array_size(audio) == 0 ||
+        json_array_size(audio) > CAT_MEETING_AUDIO_MAX) {
+        snprintf(err, errlen,
+                 "audio: want an array of 1 to %d language tags (the "
+                 "source's audio tracks)",
+                 CAT_MEETING_AUDIO_MAX);
+        return YL_EINVAL;
+    }
+    res = json_array();
+    if (res == NULL)
+        goto nomem;
+    json_array_foreach(audio, i, el)
+    {
+        rc = audio_elem(el, i, tags[i], sizeof(tags[i]), &src, err, errlen);
+        if (rc < 0)
+            goto fail;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(tags[j], tags[i]) == 0) {
+                snprintf(err, errlen,
+                         "audio[%zu]: %s is given twice (audio[%zu])", i,
+                         tags[i], j);
+                rc = YL_EINVAL;
+                goto fail;
+            }
+        item = src == NULL
+                   ? json_string(tags[i])
+                   : json_pack("{s:s, s:s}", "lang", tags[i], "source", src);
+        if (json_array_append_new(res, item) < 0)
+            goto nomem;
+    }
+    *out = res;
+    return 0;
+nomem:
+    snprintf(err, errlen, "audio: out of memory");
+    rc = -ENOMEM;
+fail:
+    json_decref(res);
+    return rc;
+}
+
 int cat_meetings_check(const json_t *in, char *err, size_t errlen)
 {
     const json_t *title, *starts, *targets, *source;
+    json_t *audio = NULL;
+    int rc;
 
     if (!json_is_object(in)) {
         snprintf(err, errlen, "body: want a JSON object");
@@ -65,6 +171,10 @@ int cat_meetings_check(const json_t *in, char *err, size_t errlen)
                  CAT_MEETING_SOURCE_MAX);
         return YL_EINVAL;
     }
+    rc = cat_meetings_audio(json_object_get(in, "audio"), &audio, err, errlen);
+    json_decref(audio);
+    if (rc < 0)
+        return rc;
     return cat_check_targets(targets, MEETING_TARGETS, err, errlen);
 }
 
@@ -74,7 +184,7 @@ int cat_meetings_check(const json_t *in, char *err, size_t errlen)
     "m.id, m.title, m.starts_at, m.source, m.targets, s.code, m.state, "       \
     "m.error, m.n_sites, m.created_ms, m.started_ms, m.ended_ms, "             \
     "m.rec_state, m.rec_lesson_id, m.rec_job_id, "                             \
-    "(SELECT state FROM jobs WHERE id = m.rec_job_id)"
+    "(SELECT state FROM jobs WHERE id = m.rec_job_id), m.audio"
 
 static json_t *opt_int(sqlite3_stmt *st, int i)
 {
@@ -109,21 +219,25 @@ static json_t *meeting_json(sqlite3_stmt *st)
 {
     int64_t id = sqlite3_column_int64(st, 0);
     json_t *targets = json_loads(cat_col_text(st, 4), 0, NULL);
+    json_t *audio = sqlite3_column_type(st, 16) == SQLITE_NULL
+                        ? NULL
+                        : json_loads(cat_col_text(st, 16), 0, NULL);
     char hls[64], ws[64];
 
     snprintf(hls, sizeof(hls), "/live/%" PRId64 "/master.m3u8", id);
     snprintf(ws, sizeof(ws), "/ws/live/%" PRId64, id);
-    return json_pack(
-        "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:o, s:I, s:I, "
-        "s:o, s:o, s:s, s:s, s:o}",
-        "id", (json_int_t)id, "title", cat_col_text(st, 1), "starts_at",
-        opt_text(st, 2), "source", cat_col_text(st, 3), "targets",
-        targets ? targets : json_array(), "owner", cat_col_text(st, 5), "state",
-        cat_col_text(st, 6), "error", opt_text(st, 7), "n_sites",
-        (json_int_t)sqlite3_column_int64(st, 8), "created_ms",
-        (json_int_t)sqlite3_column_int64(st, 9), "started_ms", opt_int(st, 10),
-        "ended_ms", opt_int(st, 11), "hls", hls, "ws", ws, "recording",
-        recording_json(st));
+    return json_pack("{s:I, s:s, s:o, s:s, s:o, s:o, s:s, s:s, s:o, s:I, s:I, "
+                     "s:o, s:o, s:s, s:s, s:o}",
+                     "id", (json_int_t)id, "title", cat_col_text(st, 1),
+                     "starts_at", opt_text(st, 2), "source",
+                     cat_col_text(st, 3), "audio", audio ? audio : json_null(),
+                     "targets", targets ? targets : json_array(), "owner",
+                     cat_col_text(st, 5), "state", cat_col_text(st, 6), "error",
+                     opt_text(st, 7), "n_sites",
+                     (json_int_t)sqlite3_column_int64(st, 8), "created_ms",
+                     (json_int_t)sqlite3_column_int64(st, 9), "started_ms",
+                     opt_int(st, 10), "ended_ms", opt_int(st, 11), "hls", hls,
+                     "ws", ws, "recording", recording_json(st));
 }
 
 int cat_meetings_get(cat_db *db, int64_t id, json_t **out)
@@ -250,7 +364,8 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
     static const char sql_site[] = "SELECT id FROM sites WHERE code = ?1";
     static const char sql_ins[] =
         "INSERT INTO meetings(title, starts_at, source, targets, owner_id, "
-        "token_id, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        "token_id, created_ms, audio) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8)";
     static const char sql_expand[] =
         "WITH RECURSIVE sub(id, level) AS ("
         " SELECT id, level FROM sites WHERE code = ?1"
@@ -265,7 +380,8 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
     const json_t *targets = json_object_get(a->in, "targets"), *v;
     const json_t *starts = json_object_get(a->in, "starts_at");
     sqlite3_stmt *st;
-    char *tgt_s = NULL;
+    char *tgt_s = NULL, *audio_s = NULL, err[256];
+    json_t *audio = NULL;
     int64_t owner_id, id, n;
     size_t i;
     int rc;
@@ -294,20 +410,35 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
         if (rc != SQLITE_ROW)
             return cat_err(db, rc, "meeting target");
     }
+    /* Stored normalised (checked by cat_meetings_check() before). */
+    rc = cat_meetings_audio(json_object_get(a->in, "audio"), &audio, err,
+                            sizeof(err));
+    if (rc < 0)
+        return cat_fail(db, rc, "%s", err);
     tgt_s = json_dumps(targets, JSON_COMPACT);
-    if (tgt_s == NULL)
+    audio_s = audio != NULL ? json_dumps(audio, JSON_COMPACT) : NULL;
+    json_decref(audio);
+    if (tgt_s == NULL || (audio != NULL && audio_s == NULL)) {
+        free(tgt_s);
+        free(audio_s);
         return cat_fail(db, -ENOMEM, "out of memory");
+    }
     st = cat_query(db, sql_ins, "tttti",
                    json_string_value(json_object_get(a->in, "title")),
                    json_is_string(starts) ? json_string_value(starts) : NULL,
                    json_string_value(json_object_get(a->in, "source")), tgt_s,
                    owner_id);
     free(tgt_s);
-    if (st == NULL)
+    if (st == NULL) {
+        free(audio_s);
         return YL_EDB;
+    }
     if (a->token_id > 0)
         sqlite3_bind_int64(st, 6, a->token_id);
     sqlite3_bind_int64(st, 7, cat_now_ms());
+    if (audio_s != NULL)
+        sqlite3_bind_text(st, 8, audio_s, -1, SQLITE_TRANSIENT);
+    free(audio_s);
     rc = sqlite3_step(st);
     cat_stmt_done(st);
     if (rc != SQLITE_DONE)

@@ -19,12 +19,25 @@
 
 #define CAT_MEETING_TITLE_MAX  200 /* characters */
 #define CAT_MEETING_SOURCE_MAX 1024
+#define CAT_MEETING_AUDIO_MAX  4 /* declared audio tracks (live.h's too) */
 
 /* Checks a POST /api/v1/meetings body: title (one line), starts_at
  * (optional ISO 8601 text), targets (non-empty array of division codes),
- * source (a string; its URI is checked by live/). 0, or YL_EINVAL with the
- * field named in err. Pure. */
+ * source (a string; its URI is checked by live/), audio (optional, see
+ * cat_meetings_audio()). 0, or YL_EINVAL with the field named in err.
+ * Pure. */
 int cat_meetings_check(const json_t *in, char *err, size_t errlen);
+
+/* The declared audio tracks of a meeting body's "audio" (NULL or JSON
+ * null: none, *out NULL): an array of 1..CAT_MEETING_AUDIO_MAX elements,
+ * each a BCP-47 tag or {"lang": TAG, "source": URI} (an interpreter's own
+ * feed; its URI is checked by live/). Sets *out (caller decrefs) to the
+ * same list with every tag normalised (cat_lang_normalize(): bod -> bo)
+ * and objects reduced to those two keys. YL_EINVAL with the element named
+ * in err ("audio[1]: ...") for a wrong type, a malformed tag, a language
+ * given twice, too many elements or an unknown key. Pure. */
+int cat_meetings_audio(const json_t *audio, json_t **out, char *err,
+                       size_t errlen);
 
 /* Through the writer: stores the meeting (in is copied) owned by region
  * owner, with a row per station below its targets. res->id is its id,
@@ -57,7 +70,8 @@ int cat_meetings_record_submit(cat_writer *w, int64_t id, const char *state,
                                void *ud);
 
 /* Reader. The meeting as JSON {"id","title","starts_at","source",
- * "targets","owner","state","error","n_sites","created_ms","started_ms",
+ * "audio" (cat_meetings_audio()'s list, or
+ * null),"targets","owner","state","error","n_sites","created_ms","started_ms",
  * "ended_ms","hls","ws","recording"} into *out (caller decrefs), or
  * YL_ENOTFOUND. "recording" is null until the meeting ended once, then
  * {"lesson": id|null, "job": id|null, "state": the job's state, or

@@ -10,8 +10,10 @@
  *
  * Threads: live_meeting_start() runs on the owner's thread; meeting_main()
  * on the meeting's thread builds the pipeline, watches its bus, writes the
- * playlists and reports events; pad_added() runs on a streaming thread and
- * only links pads. */
+ * playlists and reports events, and runs the ingests (the main one of a
+ * network source and each interpreter's); pad_added() and the matching of
+ * audio tracks (map_*, under map_lock) run on streaming threads and only
+ * link pads. */
 #include "live/live.h"
 
 #include <errno.h>
@@ -37,7 +39,12 @@
 #include "common/yl_lang.h"
 #include "common/yl_log.h"
 
-#define MAX_AUDIO   4
+#define MAX_AUDIO LIVE_AUDIO_MAX
+#define MAX_APADS 8 /* decoded audio pads of a source looked at */
+/* The tracks of a source are matched to the declared languages once every
+ * decoded audio pad brought its first buffer (and its tags); a track that
+ * brings none this long after the first pad appeared is matched without. */
+#define MAP_WAIT_US (2 * G_USEC_PER_SEC)
 #define MAX_STREAMS (2 + MAX_AUDIO)
 #define CHUNK_MAX   (64 * 1024) /* a websocket chunk is sent from here */
 #define TS_PKT      188
@@ -85,6 +92,31 @@ typedef struct tsout {
     int pmt_pid;   /* from the PAT; 0 before */
     int video_pid; /* from the PMT; 0 before (then no key is found) */
 } tsout;
+
+/* An interpreter's own audio-only feed (live_audio.source): an ingest
+ * pipeline of its own feeding its language's interaudiosink, started,
+ * watched and rebuilt by the meeting thread like the main ingest. Meeting
+ * thread, but last_in_ns and linked: streaming threads. */
+typedef struct interp {
+    live_meeting *m;
+    int slot;  /* the audio rendition (interaudio channel yl<ID>a<slot>) */
+    char *uri; /* owned */
+    GstElement *pipe;
+    atomic_llong last_in_ns; /* monotonic time of its last audio buffer */
+    atomic_bool linked;      /* its first decoded audio pad is linked */
+    gint64 retry_at_us;      /* rebuild then; 0 none */
+    bool up;                 /* the feed is there (for the log) */
+} interp;
+
+/* A decoded audio pad of the main ingest waiting to be matched to a
+ * declared language (map_*): blocked at its first buffer. */
+typedef struct apad {
+    GstPad *pad;            /* a ref */
+    gulong probe;           /* the blocking probe; 0 once removed */
+    bool ready;             /* its first buffer came: its tags are known */
+    char lang[YL_LANG_MAX]; /* its language tag, normalised; "" none */
+    char *sid; /* its stream id (g_free), for stream order; may be NULL */
+} apad;
 
 typedef struct seg {
     int64_t idx;     /* media sequence from the run's start, every build */
@@ -167,6 +199,28 @@ struct live_meeting {
     bool lost;               /* the slate is shown */
     gint64 retry_at_us;      /* rebuild the ingest then; 0 none */
     int restarts;
+
+    /* The declared audio renditions (live_opts.audio), ndecl of them (0:
+     * none declared). decl_src[i]: an interpreter's feed (owned), NULL for
+     * a track of the main source. Set before the thread starts. */
+    int ndecl;
+    char decl_lang[MAX_AUDIO][YL_LANG_MAX];
+    char *decl_src[MAX_AUDIO];
+    interp interp[MAX_AUDIO];
+    int ninterp;
+    /* Matching the main ingest's decoded audio pads to the declared
+     * languages (map: a split meeting with declared audio). Under
+     * map_lock (streaming threads and the meeting thread): map_bin is the
+     * ingest pipeline (borrowed while it runs), apads the pads seen,
+     * more_pads: uridecodebin said it has no more, mapped: done for this
+     * ingest, map_since_us: when the first pad came. */
+    bool map;
+    pthread_mutex_t map_lock;
+    GstElement *map_bin;
+    apad apads[MAX_APADS];
+    int napads;
+    bool more_pads, mapped;
+    gint64 map_since_us;
 
     /* The recording (rec_*; live.h): NULL rec_dir, none. Meeting thread.
      * rec_fd[i] appends st[i]'s closed segments, -1 when it is not
@@ -691,6 +745,263 @@ static void on_fragment(live_meeting *m, GstMessage *msg, bool opened)
 
 /* ---- the pipeline ---- */
 
+/* ---- matching the main feed's audio tracks to the declared languages ----
+ *
+ * The order in which decodebin exposes decoded pads is not the order of
+ * the streams in the PMT, and a track's language (the MPEG-TS ISO 639
+ * descriptor, a tag event from tsdemux) is known only once it flows. So
+ * each decoded audio pad of the main ingest is held by a blocking probe at
+ * its first buffer; by then its sticky tag events have passed through it.
+ * When every pad is held and uridecodebin has no more (or MAP_WAIT_US
+ * after the first one, by the meeting thread), they are matched at once:
+ * a track tagged with a declared language takes that rendition; untagged
+ * tracks fill the renditions left, in stream order (stream ids); a track
+ * left over is ignored (a line in the log); a rendition without a track
+ * stays silent (interaudiosrc). Then the pads are linked and let go. */
+
+/* The language of pad's sticky tag events, normalised, into out ("" for
+ * none). Any thread. */
+static void pad_lang(GstPad *pad, char *out, size_t len)
+{
+    GstEvent *ev;
+
+    out[0] = '\0';
+    for (guint i = 0; out[0] == '\0' &&
+                      (ev = gst_pad_get_sticky_event(pad, GST_EVENT_TAG, i));
+         i++) {
+        GstTagList *tl = NULL;
+        gchar *code = NULL;
+
+        gst_event_parse_tag(ev, &tl);
+        if (tl != NULL &&
+            gst_tag_list_get_string(tl, GST_TAG_LANGUAGE_CODE, &code) &&
+            code != NULL && yl_lang_normalize(code, out, len) < 0)
+            out[0] = '\0';
+        g_free(code);
+        gst_event_unref(ev);
+    }
+}
+
+/* The declared rendition of language lang that is a track of the main
+ * source and still free, or -1. The full tag first, then the primary
+ * subtag ("zh" for a track tagged "zh-Hans"). */
+static int map_slot(const live_meeting *m, const bool *taken, const char *lang)
+{
+    size_t p = strcspn(lang, "-");
+
+    for (int k = 0; k < m->ndecl; k++)
+        if (!taken[k] && strcmp(m->decl_lang[k], lang) == 0)
+            return k;
+    for (int k = 0; k < m->ndecl; k++)
+        if (!taken[k] && strncmp(m->decl_lang[k], lang, p) == 0 &&
+            strcspn(m->decl_lang[k], "-") == p)
+            return k;
+    return -1;
+}
+
+/* A stream id for the log: its last part (tsdemux's ends in the PID). */
+static const char *sid_short(const char *sid)
+{
+    const char *p = sid != NULL ? strrchr(sid, '/') : NULL;
+
+    return p != NULL ? p + 1 : sid != NULL ? sid : "?";
+}
+
+static int sid_cmp(const apad *a, const apad *b)
+{
+    return strcmp(a->sid != NULL ? a->sid : "", b->sid != NULL ? b->sid : "");
+}
+
+/* Matches the pads held so far, links them and lets them go. Under
+ * map_lock; a streaming thread or the meeting thread. */
+static void map_assign_locked(live_meeting *m)
+{
+    bool taken[MAX_AUDIO] = {0};
+    int slot[MAX_APADS] = {0}, order[MAX_APADS] = {0};
+    char name[16];
+
+    m->mapped = true;
+    for (int i = 0; i < m->napads; i++)
+        if (!m->apads[i].ready) /* timed out: what it has */
+            pad_lang(m->apads[i].pad, m->apads[i].lang,
+                     sizeof(m->apads[i].lang));
+    for (int k = 0; k < m->ndecl; k++)
+        taken[k] = m->decl_src[k] != NULL; /* an interpreter's */
+    for (int i = 0; i < m->napads; i++) {
+        slot[i] = -1;
+        order[i] = i;
+        if (m->apads[i].lang[0] != '\0') {
+            slot[i] = map_slot(m, taken, m->apads[i].lang);
+            if (slot[i] >= 0)
+                taken[slot[i]] = true;
+        }
+    }
+    /* Untagged tracks in stream order (insertion sort: a handful). */
+    for (int i = 1; i < m->napads; i++)
+        for (int j = i;
+             j > 0 && sid_cmp(&m->apads[order[j - 1]], &m->apads[order[j]]) > 0;
+             j--) {
+            int t = order[j];
+
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int o = 0; o < m->napads; o++) {
+        int i = order[o];
+
+        if (m->apads[i].lang[0] != '\0')
+            continue;
+        for (int k = 0; k < m->ndecl && slot[i] < 0; k++)
+            if (!taken[k]) {
+                slot[i] = k;
+                taken[k] = true;
+            }
+    }
+    for (int i = 0; i < m->napads; i++) {
+        apad *a = &m->apads[i];
+        GstElement *to = NULL;
+
+        if (slot[i] < 0) {
+            YL_LOGW("live",
+                    "[meeting=%" PRId64 "] audio track %s (language %s) "
+                    "has no declared rendition: ignored",
+                    m->id, sid_short(a->sid), a->lang[0] ? a->lang : "none");
+        } else {
+            snprintf(name, sizeof(name), "ain%d", slot[i]);
+            to = m->map_bin != NULL
+                     ? gst_bin_get_by_name(GST_BIN(m->map_bin), name)
+                     : NULL;
+            YL_LOGI("live",
+                    "[meeting=%" PRId64 "] audio track %s (language %s) -> "
+                    "%s",
+                    m->id, sid_short(a->sid), a->lang[0] ? a->lang : "none",
+                    m->decl_lang[slot[i]]);
+        }
+        if (to != NULL) {
+            GstPad *sink = gst_element_get_static_pad(to, "sink");
+
+            if (gst_pad_link(a->pad, sink) != GST_PAD_LINK_OK)
+                YL_LOGW("live", "[meeting=%" PRId64 "] cannot link audio %s",
+                        m->id, m->decl_lang[slot[i]]);
+            gst_object_unref(sink);
+            gst_object_unref(to);
+        }
+        /* An ignored track flows unlinked: decodebin goes on while some
+         * of its pads are linked. */
+        if (a->probe != 0)
+            gst_pad_remove_probe(a->pad, a->probe);
+        a->probe = 0;
+    }
+    for (int k = 0; k < m->ndecl; k++)
+        if (!taken[k])
+            YL_LOGW("live",
+                    "[meeting=%" PRId64 "] no audio track for %s: silence",
+                    m->id, m->decl_lang[k]);
+}
+
+static bool map_complete_locked(const live_meeting *m)
+{
+    if (!m->more_pads || m->napads == 0)
+        return false;
+    for (int i = 0; i < m->napads; i++)
+        if (!m->apads[i].ready)
+            return false;
+    return true;
+}
+
+/* Streaming thread: the first buffer of a held pad. Returns OK: the pad
+ * stays blocked until map_assign_locked() removes the probe (possibly
+ * just now, from here). */
+static GstPadProbeReturn on_apad_block(GstPad *pad, GstPadProbeInfo *info,
+                                       gpointer ud)
+{
+    live_meeting *m = ud;
+
+    (void)info;
+    pthread_mutex_lock(&m->map_lock);
+    for (int i = 0; i < m->napads; i++)
+        if (m->apads[i].pad == pad && !m->apads[i].ready) {
+            pad_lang(pad, m->apads[i].lang, sizeof(m->apads[i].lang));
+            m->apads[i].ready = true;
+        }
+    if (!m->mapped && map_complete_locked(m))
+        map_assign_locked(m);
+    pthread_mutex_unlock(&m->map_lock);
+    return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread (pad_added): holds a decoded audio pad of the main
+ * ingest until the tracks are matched. */
+static void map_add_pad(live_meeting *m, GstPad *pad)
+{
+    apad *a;
+
+    pthread_mutex_lock(&m->map_lock);
+    if (m->mapped || m->napads == MAX_APADS) {
+        pthread_mutex_unlock(&m->map_lock);
+        YL_LOGW("live",
+                "[meeting=%" PRId64 "] an audio track came after the "
+                "others were matched: ignored",
+                m->id);
+        return;
+    }
+    a = &m->apads[m->napads++];
+    memset(a, 0, sizeof(*a));
+    a->pad = gst_object_ref(pad);
+    a->sid = gst_pad_get_stream_id(pad);
+    if (m->map_since_us == 0)
+        m->map_since_us = g_get_monotonic_time();
+    /* Not an IDLE probe: the callback never runs from here, under the
+     * lock. */
+    a->probe =
+        gst_pad_add_probe(pad,
+                          GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER |
+                              GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                          on_apad_block, m, NULL);
+    pthread_mutex_unlock(&m->map_lock);
+}
+
+/* Streaming thread: uridecodebin exposed all its pads. */
+static void on_no_more_pads(GstElement *src, gpointer ud)
+{
+    live_meeting *m = ud;
+
+    (void)src;
+    pthread_mutex_lock(&m->map_lock);
+    m->more_pads = true;
+    if (!m->mapped && map_complete_locked(m))
+        map_assign_locked(m);
+    pthread_mutex_unlock(&m->map_lock);
+}
+
+/* Meeting thread: pads that waited MAP_WAIT_US are matched as they are. */
+static void map_timeout(live_meeting *m)
+{
+    pthread_mutex_lock(&m->map_lock);
+    if (!m->mapped && m->napads > 0 &&
+        g_get_monotonic_time() - m->map_since_us > MAP_WAIT_US)
+        map_assign_locked(m);
+    pthread_mutex_unlock(&m->map_lock);
+}
+
+/* Meeting thread, once the ingest is stopped (no streaming thread): the
+ * held pads are let go, for the next ingest. bin: the next one, or NULL. */
+static void map_reset(live_meeting *m, GstElement *bin)
+{
+    pthread_mutex_lock(&m->map_lock);
+    for (int i = 0; i < m->napads; i++) {
+        gst_object_unref(m->apads[i].pad);
+        g_free(m->apads[i].sid);
+    }
+    memset(m->apads, 0, sizeof(m->apads));
+    m->napads = 0;
+    m->more_pads = false;
+    m->mapped = false;
+    m->map_since_us = 0;
+    m->map_bin = bin;
+    pthread_mutex_unlock(&m->map_lock);
+}
+
 /* Streaming thread: a decoded pad of uridecodebin appeared. */
 static void pad_added(GstElement *src, GstPad *pad, gpointer ud)
 {
@@ -709,6 +1020,8 @@ static void pad_added(GstElement *src, GstPad *pad, gpointer ud)
     if (strncmp(kind, "video/", 6) == 0 &&
         !atomic_exchange(&m->video_linked, true)) {
         to = gst_bin_get_by_name(GST_BIN(bin), "vin");
+    } else if (strncmp(kind, "audio/", 6) == 0 && m->map) {
+        map_add_pad(m, pad);
     } else if (strncmp(kind, "audio/", 6) == 0) {
         int i = atomic_fetch_add(&m->audio_linked, 1);
 
@@ -854,21 +1167,31 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
     int i, n = 0, ret = 0;
 
     if (m->kind == LIVE_SRC_TEST) {
+        /* A tone per language (440, 660, 880 ... Hz): zh and bo unless
+         * declared; an interpreter's language comes from its feed. */
         m->src_height = 720;
-        langs[0] = strdup("zh");
-        langs[1] = strdup("bo");
-        n = 2;
+        n = m->ndecl > 0 ? m->ndecl : 2;
+        for (i = 0; i < n; i++)
+            langs[i] = strdup(m->ndecl > 0 ? m->decl_lang[i]
+                              : i == 0     ? "zh"
+                                           : "bo");
         yl_buf_printf(b,
                       "videotestsrc is-live=true pattern=smpte ! "
                       "video/x-raw,width=1280,height=720,framerate=%d/1 ! "
                       "tee name=vt\n",
                       FPS);
         for (i = 0; i < n; i++)
-            yl_buf_printf(b,
-                          "audiotestsrc is-live=true wave=sine freq=%d "
-                          "volume=0.2 ! audio/x-raw,rate=48000,channels=2 ! "
-                          "queue name=ain%d\n",
-                          440 + 220 * i, i);
+            if (m->decl_src[i] != NULL)
+                yl_buf_printf(b,
+                              "interaudiosrc channel=yl%" PRId64 "a%d ! %s ! "
+                              "queue name=ain%d\n",
+                              m->id, i, AUDIO_CAPS, i);
+            else
+                yl_buf_printf(b,
+                              "audiotestsrc is-live=true wave=sine freq=%d "
+                              "volume=0.2 ! audio/x-raw,rate=48000,channels=2 "
+                              "! queue name=ain%d\n",
+                              440 + 220 * i, i);
         pace = "";
     } else {
         if (m->kind == LIVE_SRC_FILE) {
@@ -877,6 +1200,30 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
                 ret = n;
                 goto out;
             }
+            /* Declared languages label the file's tracks in order; a
+             * language without a track is left out, a track without a
+             * language too. */
+            if (m->ndecl > 0) {
+                if (n != m->ndecl)
+                    YL_LOGW("live",
+                            "[meeting=%" PRId64 "] the file has %d audio "
+                            "track(s), %d declared: %d used",
+                            m->id, n, m->ndecl, n < m->ndecl ? n : m->ndecl);
+                for (i = 0; i < MAX_AUDIO; i++) {
+                    free(langs[i]);
+                    langs[i] = NULL;
+                }
+                n = n < m->ndecl ? n : m->ndecl;
+                for (i = 0; i < n; i++)
+                    langs[i] = strdup(m->decl_lang[i]);
+            }
+        } else if (m->ndecl > 0) {
+            /* The declared renditions, matched to the feed's tracks when
+             * it comes (map_*; interpreters: their own feeds). */
+            m->src_height = 720;
+            n = m->ndecl;
+            for (i = 0; i < n; i++)
+                langs[i] = strdup(m->decl_lang[i]);
         } else {
             /* A feed that is not there yet cannot be probed: its first
              * audio track, as Mandarin, at up to 720p. */
@@ -1231,6 +1578,8 @@ static void ingest_stop(live_meeting *m)
     if (m->ingest == NULL)
         return;
     gst_element_set_state(m->ingest, GST_STATE_NULL);
+    if (m->map)
+        map_reset(m, NULL);
     gst_object_unref(m->ingest);
     m->ingest = NULL;
 }
@@ -1260,10 +1609,12 @@ static void ingest_start(live_meeting *m)
                   "name=vsink sync=false channel=yl%" PRId64 "v\n",
                   m->source, FPS, m->id);
     for (i = 0; i < m->naudio; i++)
-        yl_buf_printf(&b,
-                      "queue name=ain%d ! audioconvert ! audioresample ! %s ! "
-                      "interaudiosink sync=false channel=yl%" PRId64 "a%d\n",
-                      i, AUDIO_CAPS, m->id, i);
+        if (m->decl_src[i] == NULL) /* else an interpreter's feed */
+            yl_buf_printf(&b,
+                          "queue name=ain%d ! audioconvert ! audioresample ! "
+                          "%s ! interaudiosink sync=false channel=yl%" PRId64
+                          "a%d\n",
+                          i, AUDIO_CAPS, m->id, i);
     if (b.err == 0)
         m->ingest = gst_parse_launch(b.s, &gerr);
     yl_buf_free(&b);
@@ -1279,6 +1630,10 @@ static void ingest_start(live_meeting *m)
                      G_CALLBACK(on_ingest_element), m);
     e = gst_bin_get_by_name(GST_BIN(m->ingest), "src");
     g_signal_connect(e, "pad-added", G_CALLBACK(pad_added), m);
+    if (m->map) {
+        g_signal_connect(e, "no-more-pads", G_CALLBACK(on_no_more_pads), m);
+        map_reset(m, m->ingest);
+    }
     gst_object_unref(e);
     e = gst_bin_get_by_name(GST_BIN(m->ingest), "vsink");
     pad = gst_element_get_static_pad(e, "sink");
@@ -1321,6 +1676,8 @@ static void ingest_watch(live_meeting *m)
         else
             YL_LOGI("live", "[meeting=%" PRId64 "] source back", m->id);
     }
+    if (m->ingest != NULL && m->map)
+        map_timeout(m);
     if (m->ingest != NULL) {
         bus = gst_element_get_bus(m->ingest);
         while ((msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR |
@@ -1351,6 +1708,164 @@ static void ingest_watch(live_meeting *m)
         m->restarts++;
         ingest_start(m);
     }
+}
+
+/* ---- an interpreter's own feed (interp) ---- */
+
+/* Streaming thread of an interpreter's ingest: its first decoded audio
+ * pad feeds the language's channel; anything else stays unlinked. */
+static void interp_pad_added(GstElement *src, GstPad *pad, gpointer ud)
+{
+    interp *it = ud;
+    GstCaps *caps = gst_pad_query_caps(pad, NULL);
+    GstElement *bin = GST_ELEMENT(gst_element_get_parent(src)), *to = NULL;
+    const char *kind = "";
+
+    if (caps != NULL && gst_caps_get_size(caps) > 0)
+        kind = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+    if (bin != NULL && strncmp(kind, "audio/", 6) == 0 &&
+        !atomic_exchange(&it->linked, true))
+        to = gst_bin_get_by_name(GST_BIN(bin), "ain");
+    if (to != NULL) {
+        GstPad *sink = gst_element_get_static_pad(to, "sink");
+
+        if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+            YL_LOGW("live",
+                    "[meeting=%" PRId64 "] cannot link the interpreter's "
+                    "audio (%s)",
+                    it->m->id, it->m->decl_lang[it->slot]);
+        gst_object_unref(sink);
+        gst_object_unref(to);
+    }
+    if (bin != NULL)
+        gst_object_unref(bin);
+    if (caps != NULL)
+        gst_caps_unref(caps);
+}
+
+/* Streaming thread of an interpreter's ingest: audio reached its sink. */
+static GstPadProbeReturn on_interp_audio(GstPad *pad, GstPadProbeInfo *info,
+                                         gpointer ud)
+{
+    interp *it = ud;
+
+    (void)pad;
+    (void)info;
+    atomic_store(&it->last_in_ns, (long long)g_get_monotonic_time() * 1000);
+    return GST_PAD_PROBE_OK;
+}
+
+static void interp_stop(interp *it)
+{
+    if (it->pipe == NULL)
+        return;
+    gst_element_set_state(it->pipe, GST_STATE_NULL);
+    gst_object_unref(it->pipe);
+    it->pipe = NULL;
+}
+
+/* Meeting thread: builds and starts an interpreter's ingest (its sink
+ * does not sync, as the main ingest's); on failure retries in a second. */
+static void interp_start(interp *it)
+{
+    live_meeting *m = it->m;
+    yl_buf b = YL_BUF_INIT;
+    GError *gerr = NULL;
+    GstElement *e;
+    GstPad *pad;
+    char src[256];
+
+    it->retry_at_us = 0;
+    atomic_store(&it->linked, false);
+    atomic_store(&it->last_in_ns, 0);
+    yl_buf_printf(&b,
+                  "uridecodebin name=src uri=\"%s\"\n"
+                  "queue name=ain ! audioconvert ! audioresample ! %s ! "
+                  "interaudiosink name=asink sync=false channel=yl%" PRId64
+                  "a%d\n",
+                  it->uri, AUDIO_CAPS, m->id, it->slot);
+    if (b.err == 0)
+        it->pipe = gst_parse_launch(b.s, &gerr);
+    yl_buf_free(&b);
+    if (it->pipe == NULL || gerr != NULL) {
+        YL_LOGE("live", "[meeting=%" PRId64 "] interpreter (%s): %s", m->id,
+                m->decl_lang[it->slot], gerr ? gerr->message : "cannot build");
+        g_clear_error(&gerr);
+        goto retry;
+    }
+    g_signal_connect(it->pipe, "deep-element-added",
+                     G_CALLBACK(on_ingest_element), m);
+    e = gst_bin_get_by_name(GST_BIN(it->pipe), "src");
+    g_signal_connect(e, "pad-added", G_CALLBACK(interp_pad_added), it);
+    gst_object_unref(e);
+    e = gst_bin_get_by_name(GST_BIN(it->pipe), "asink");
+    pad = gst_element_get_static_pad(e, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_interp_audio, it,
+                      NULL);
+    gst_object_unref(pad);
+    gst_object_unref(e);
+    if (gst_element_set_state(it->pipe, GST_STATE_PLAYING) !=
+        GST_STATE_CHANGE_FAILURE)
+        return;
+    YL_LOGW("live",
+            "[meeting=%" PRId64 "] interpreter (%s) %s refused to start", m->id,
+            m->decl_lang[it->slot],
+            live_source_redact(it->uri, src, sizeof(src)));
+retry:
+    interp_stop(it);
+    it->retry_at_us = g_get_monotonic_time() + G_USEC_PER_SEC;
+}
+
+/* Meeting thread, every round: an interpreter's feed came or went (its
+ * rendition is silent while it is away: interaudiosrc), its bus, and a
+ * rebuild after an error or when it stays silent, as ingest_watch(). */
+static void interp_watch(interp *it)
+{
+    live_meeting *m = it->m;
+    gint64 now_us = g_get_monotonic_time();
+    long long last = atomic_load(&it->last_in_ns);
+    bool up = last != 0 && now_us * 1000 - last <= (long long)LOSS_NS;
+    GstMessage *msg;
+    GstBus *bus;
+
+    if (up != it->up) {
+        it->up = up;
+        if (up)
+            YL_LOGI("live", "[meeting=%" PRId64 "] interpreter (%s) back",
+                    m->id, m->decl_lang[it->slot]);
+        else
+            YL_LOGW("live",
+                    "[meeting=%" PRId64 "] interpreter (%s) lost: silence",
+                    m->id, m->decl_lang[it->slot]);
+    }
+    if (it->pipe != NULL) {
+        bus = gst_element_get_bus(it->pipe);
+        while ((msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR |
+                                                    GST_MESSAGE_EOS)) != NULL) {
+            if (it->retry_at_us == 0) {
+                GError *e = NULL;
+
+                if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+                    gst_message_parse_error(msg, &e, NULL);
+                YL_LOGW("live",
+                        "[meeting=%" PRId64 "] interpreter (%s): %s; again "
+                        "in 1 s",
+                        m->id, m->decl_lang[it->slot],
+                        e ? e->message : "end of stream");
+                g_clear_error(&e);
+                it->retry_at_us = now_us + G_USEC_PER_SEC;
+            }
+            gst_message_unref(msg);
+        }
+        gst_object_unref(bus);
+        if (it->retry_at_us == 0 && last != 0 &&
+            now_us * 1000 - last > (long long)STUCK_NS)
+            it->retry_at_us = now_us;
+        if (it->retry_at_us != 0)
+            interp_stop(it);
+    }
+    if (it->pipe == NULL && it->retry_at_us != 0 && now_us >= it->retry_at_us)
+        interp_start(it);
 }
 
 /* LeakSanitizer (ASan builds): GLib allocates in its library constructor
@@ -1664,11 +2179,15 @@ static void *meeting_main(void *arg)
     }
     if (m->split)
         ingest_start(m);
+    for (i = 0; i < m->ninterp; i++)
+        interp_start(&m->interp[i]);
     while (!eos && !failed) {
         GstMessage *msg;
 
         if (m->split && eos_at == GST_CLOCK_TIME_NONE)
             ingest_watch(m);
+        for (i = 0; i < m->ninterp && eos_at == GST_CLOCK_TIME_NONE; i++)
+            interp_watch(&m->interp[i]);
         if (m->pipe == NULL) { /* waiting to rebuild */
             if (atomic_load(&m->stop))
                 break; /* stopped meanwhile: ended */
@@ -1731,6 +2250,8 @@ static void *meeting_main(void *arg)
     }
 out:
     ingest_stop(m);
+    for (i = 0; i < m->ninterp; i++)
+        interp_stop(&m->interp[i]);
     teardown(m, &bus);
     /* What was written stays playable, and players see the end. */
     for (i = 0; i < m->nst; i++)
@@ -1751,6 +2272,53 @@ out:
     return NULL;
 }
 
+/* Copies the declared audio renditions into m: 0, or YL_EINVAL for a
+ * malformed tag, a language twice, too many, or an interpreter's feed
+ * that is not srt:// (or that a file source cannot take: a file plays
+ * paced by its own clock in one pipeline, which a live feed would stall),
+ * -ENOMEM. */
+static int declare_audio(live_meeting *m, const live_opts *opts)
+{
+    char err[256], src[256];
+
+    if (opts->naudio < 0 || opts->naudio > MAX_AUDIO ||
+        (opts->naudio > 0 && opts->audio == NULL))
+        return YL_EINVAL;
+    for (int i = 0; i < opts->naudio; i++) {
+        const live_audio *a = &opts->audio[i];
+
+        if (a->lang == NULL ||
+            yl_lang_normalize(a->lang, m->decl_lang[i], YL_LANG_MAX) < 0)
+            return YL_EINVAL;
+        for (int j = 0; j < i; j++)
+            if (strcmp(m->decl_lang[j], m->decl_lang[i]) == 0)
+                return YL_EINVAL;
+        m->ndecl = i + 1;
+        if (a->source == NULL)
+            continue;
+        if (live_source_check(a->source, err, sizeof(err)) != LIVE_SRC_SRT ||
+            m->kind == LIVE_SRC_FILE) {
+            YL_LOGE("live", "[meeting=%" PRId64 "] interpreter (%s) %s: %s",
+                    m->id, m->decl_lang[i],
+                    live_source_redact(a->source, src, sizeof(src)),
+                    m->kind == LIVE_SRC_FILE ? "not with a file:// source"
+                                             : "want srt://");
+            return YL_EINVAL;
+        }
+        m->decl_src[i] = strdup(a->source);
+        m->interp[m->ninterp].uri = strdup(a->source);
+        if (m->decl_src[i] == NULL || m->interp[m->ninterp].uri == NULL)
+            return -ENOMEM;
+        m->interp[m->ninterp].m = m;
+        m->interp[m->ninterp].slot = i;
+        atomic_init(&m->interp[m->ninterp].last_in_ns, 0);
+        atomic_init(&m->interp[m->ninterp].linked, false);
+        m->ninterp++;
+    }
+    m->map = m->split && m->ndecl > 0;
+    return 0;
+}
+
 int live_meeting_start(const live_opts *opts, live_meeting **out)
 {
     live_meeting *m;
@@ -1766,6 +2334,7 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
     m->id = opts->id;
     m->kind = kind;
     m->split = kind == LIVE_SRC_SRT || kind == LIVE_SRC_RTSP;
+    pthread_mutex_init(&m->map_lock, NULL);
     m->event = opts->event;
     m->chunk = opts->chunk;
     m->ud = opts->ud;
@@ -1786,6 +2355,11 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
         (opts->rec_dir != NULL && m->rec_dir == NULL)) {
         live_meeting_free(m);
         return -ENOMEM;
+    }
+    r = declare_audio(m, opts);
+    if (r < 0) {
+        live_meeting_free(m);
+        return r;
     }
     r = pthread_create(&m->th, NULL, meeting_main, m);
     if (r != 0) {
@@ -1821,5 +2395,10 @@ void live_meeting_free(live_meeting *m)
     free(m->slate);
     free(m->dir);
     free(m->rec_dir);
+    for (int i = 0; i < MAX_AUDIO; i++) {
+        free(m->decl_src[i]);
+        free(m->interp[i].uri);
+    }
+    pthread_mutex_destroy(&m->map_lock);
     free(m);
 }

@@ -50,9 +50,28 @@ typedef struct live_chunk {
 typedef void (*live_chunk_fn)(void *ud, int64_t id, int out,
                               const live_chunk *c);
 
+/* The most audio renditions of a meeting. */
+#define LIVE_AUDIO_MAX 4
+
+/* One declared audio rendition (live_opts.audio). */
+typedef struct live_audio {
+    const char *lang; /* a normalised BCP-47 tag ("bo"); copied */
+    /* NULL: a track of the main source (matched by its language tag, else
+     * in stream order); else the URI of an interpreter's own audio-only
+     * feed (srt://, listener or caller), ingested by a pipeline of its
+     * own. Copied. */
+    const char *source;
+} live_audio;
+
 typedef struct live_opts {
-    int64_t id;          /* the meeting id, for logs and events */
-    const char *source;  /* URI checked by live_source_check(); copied */
+    int64_t id;         /* the meeting id, for logs and events */
+    const char *source; /* URI checked by live_source_check(); copied */
+    /* The declared audio renditions in their order (the first is the
+     * default), naudio of them (at most LIVE_AUDIO_MAX); naudio 0: the
+     * source's own (a network source's first track as "zh", a file's
+     * probed tracks, test:'s "zh" and "bo"). Copied. */
+    const live_audio *audio;
+    int naudio;
     const char *out_dir; /* created if missing; copied */
     /* The picture shown while a network source is away; NULL: the one in
      * the source tree (live/slate.png). Copied. */

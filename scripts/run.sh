@@ -130,5 +130,7 @@ cat <<MSG
   live HLS: $base/live/N/master.m3u8  (ffplay/ffprobe/hls.js read it)
   curl -s -X POST -H "Authorization: Bearer $admin" $base/api/v1/meetings/N/stop
   from OBS over SRT instead: "source":"srt://:9000?mode=listener" (docs/operations.md)
+  with a Tibetan interpreter pushing audio to port 9101 (ffmpeg ... -f mpegts 'srt://127.0.0.1:9101?mode=caller'):
+    -d '{"title":"全省部署会（口译）","targets":["53"],"source":"test:","audio":["zh",{"lang":"bo","source":"srt://:9101?mode=listener"}]}'
 MSG
 wait $server

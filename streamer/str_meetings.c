@@ -38,6 +38,9 @@
 
 #define MAX_LIVE 16 /* pipelines at once: 2 cores encode two or three */
 
+_Static_assert(CAT_MEETING_AUDIO_MAX == LIVE_AUDIO_MAX,
+               "the catalog accepts what live/ can run");
+
 /* A running pipeline. Service thread. */
 typedef struct live_ent {
     int64_t id;
@@ -346,11 +349,34 @@ static void rec_result(str_server *srv, mmsg *d)
                 d->id, d->lesson, d->job);
 }
 
+/* The meeting's declared audio (cat_meetings_audio()'s stored form) as
+ * live/ takes it: strings borrowed from mt. Returns how many. */
+static int audio_opts(const json_t *mt, live_audio *a)
+{
+    const json_t *el;
+    size_t i;
+    int n = 0;
+
+    json_array_foreach(json_object_get(mt, "audio"), i, el)
+    {
+        if (n == LIVE_AUDIO_MAX)
+            break;
+        a[n].lang = json_is_string(el)
+                        ? json_string_value(el)
+                        : json_string_value(json_object_get(el, "lang"));
+        a[n].source = json_string_value(json_object_get(el, "source"));
+        if (a[n].lang != NULL)
+            n++;
+    }
+    return n;
+}
+
 static int start_pipeline(str_server *srv, const json_t *mt, char *why,
                           size_t whylen)
 {
     int64_t id = json_integer_value(json_object_get(mt, "id"));
     char dir[PATH_MAX];
+    live_audio audio[LIVE_AUDIO_MAX];
     live_opts o = {0};
     live_ent *e;
     int rc;
@@ -373,6 +399,8 @@ static int start_pipeline(str_server *srv, const json_t *mt, char *why,
     o.rec_dir = e->rec_dir;
     o.id = id;
     o.source = json_string_value(json_object_get(mt, "source"));
+    o.audio = audio;
+    o.naudio = audio_opts(mt, audio);
     o.out_dir = dir;
     o.slate = srv->cfg.live_slate[0] != '\0' ? srv->cfg.live_slate : NULL;
     o.event = on_live_event;
@@ -597,6 +625,87 @@ bool str_meetings_nth(str_server *srv, int i, const json_t **frame,
 
 /* ---- handlers ---- */
 
+/* The port of an srt:// URI (checked by live_source_check()), or 0. */
+static long srt_port(const char *uri)
+{
+    const char *hp, *q, *colon;
+
+    if (uri == NULL || strncmp(uri, "srt://", 6) != 0)
+        return 0;
+    hp = uri + 6;
+    q = strchr(hp, '?');
+    colon = memrchr(hp, ':', q ? (size_t)(q - hp) : strlen(hp));
+    return colon != NULL ? strtol(colon + 1, NULL, 10) : 0;
+}
+
+/* The interpreters' feeds of a checked body's "audio": each an srt://
+ * listener or caller (live_source_check()), none on the port of the main
+ * source or of another interpreter (one SRT listener a port), and none
+ * with a file:// main source (a file is paced by its own clock in one
+ * pipeline, which a live feed cannot join). 0, or YL_EINVAL with why. */
+static int check_interpreters(const json_t *in, char *err, size_t errlen)
+{
+    const char *main_src = json_string_value(json_object_get(in, "source"));
+    long ports[LIVE_AUDIO_MAX + 1];
+    const json_t *el;
+    const char *src;
+    size_t i;
+    int np = 0;
+    char sub[400];
+
+    ports[np++] = srt_port(main_src);
+    json_array_foreach(json_object_get(in, "audio"), i, el)
+    {
+        src = json_string_value(json_object_get(el, "source"));
+        if (src == NULL)
+            continue;
+        if (strncmp(main_src, "file://", 7) == 0) {
+            snprintf(err, errlen,
+                     "audio[%zu].source: an interpreter's feed needs a live "
+                     "main source (srt://, rtsp://, test:), not file://",
+                     i);
+            return YL_EINVAL;
+        }
+        if (live_source_check(src, sub, sizeof(sub)) != LIVE_SRC_SRT) {
+            snprintf(err, errlen, "audio[%zu].%s", i,
+                     strncmp(src, "srt://", 6) == 0
+                         ? sub
+                         : "source: an interpreter's feed is srt:// "
+                           "(mode=listener or caller)");
+            return YL_EINVAL;
+        }
+        if (strstr(src, "mode=rendezvous") != NULL) {
+            snprintf(err, errlen,
+                     "audio[%zu].source: an interpreter's feed is an SRT "
+                     "listener or caller, not rendezvous",
+                     i);
+            return YL_EINVAL;
+        }
+        for (int j = 0; j < np; j++)
+            if (ports[j] != 0 && ports[j] == srt_port(src)) {
+                snprintf(err, errlen,
+                         "audio[%zu].source: port %ld is already the %s's", i,
+                         ports[j],
+                         j == 0 ? "main source" : "other interpreter");
+                return YL_EINVAL;
+            }
+        ports[np++] = srt_port(src);
+    }
+    return 0;
+}
+
+/* For those who may not see the sources (they may hold an SRT passphrase
+ * or a camera's password): the main source and every interpreter's go. */
+static void hide_sources(json_t *mt)
+{
+    json_t *el;
+    size_t i;
+
+    json_object_del(mt, "source");
+    json_array_foreach(json_object_get(mt, "audio"), i, el)
+        json_object_del(el, "source");
+}
+
 int str_meetings_post(str_req *r)
 {
     int ret;
@@ -624,7 +733,8 @@ int str_meetings_post_body(str_req *r)
                                jerr.text, jerr.line, jerr.column);
     if (cat_meetings_check(in, err, sizeof(err)) < 0 ||
         live_source_check(json_string_value(json_object_get(in, "source")), err,
-                          sizeof(err)) < 0) {
+                          sizeof(err)) < 0 ||
+        check_interpreters(in, err, sizeof(err)) < 0) {
         ret = str_reply_error(r, 400, "invalid", "%s", err);
         goto out;
     }
@@ -804,7 +914,7 @@ int str_meetings_get(str_req *r)
         cat_tokens_allows(r->srv->rd, &r->tok,
                           json_string_value(json_object_get(mt, "owner"))) == 1;
     if (!owner)
-        json_object_del(mt, "source");
+        hide_sources(mt);
     add_health(r->srv, mt, owner);
     /* Attendance within what the token sees: its region, or its own
      * station for a site token. */
@@ -847,7 +957,7 @@ int str_meetings_current(str_req *r)
     if (rc < 0)
         return str_api_reply_cat_error(r, rc, cat_db_errmsg(r->srv->rd));
     if (mt != NULL) {
-        json_object_del(mt, "source");
+        hide_sources(mt);
         add_health(r->srv, mt, false);
     }
     return str_api_reply_json(
@@ -1039,7 +1149,7 @@ int str_meetings_list(str_req *r)
     {
         if (rc < 0)
             break;
-        json_object_del(m, "source");
+        hide_sources(m);
         add_health(r->srv, m, false);
         rc = cat_attend_totals(r->srv->rd,
                                json_integer_value(json_object_get(m, "id")),

@@ -13,6 +13,7 @@
 #include "catalog/cat_internal.h"
 #include "catalog/cat_lang.h"
 #include "catalog/cat_lessons.h"
+#include "catalog/cat_meetings.h"
 #include "cat_fixture.h"
 #include "common/yl_err.h"
 
@@ -243,6 +244,48 @@ static void courses_step_keeps_lessons(void **state)
     fx_rmdir(dir);
 }
 
+/* The meeting audio step (found by name) on a catalog with a meeting: it
+ * stays, with no declared audio (null: the behaviour before the step). */
+static void meeting_audio_step_keeps_meetings(void **state)
+{
+    char *dir = fx_tmpdir(), path[600], sql[512];
+    sqlite3 *h = NULL;
+    cat_db *db = NULL;
+    json_t *m = NULL;
+    int k = -1;
+
+    (void)state;
+    for (int i = 0; i < cat_schema_nsteps; i++)
+        if (strstr(cat_schema_steps[i].name, "_meeting_audio.sql") != NULL)
+            k = i;
+    assert_true(k > 0);
+    snprintf(path, sizeof(path), "%s/old.db", dir);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    for (int i = 0; i < k; i++)
+        assert_int_equal(
+            sqlite3_exec(h, cat_schema_steps[i].sql, NULL, NULL, NULL),
+            SQLITE_OK);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO sites(id, code, level, name) VALUES (53, '53', 1, "
+             "'云南省');"
+             "INSERT INTO meetings(id, title, source, targets, owner_id, "
+             "created_ms) VALUES (3, 'm', 'srt://:9000?mode=listener', "
+             "'[\"53\"]', 53, 1);"
+             "PRAGMA user_version = %d;",
+             k);
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(cat_db_open(path, 0, &db), 0);
+    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    assert_int_equal(cat_meetings_get(db, 3, &m), 0);
+    assert_true(json_is_null(json_object_get(m, "audio")));
+    assert_string_equal(json_string_value(json_object_get(m, "source")),
+                        "srt://:9000?mode=listener");
+    json_decref(m);
+    cat_db_close(db);
+    fx_rmdir(dir);
+}
+
 static void reader_refuses_writes_and_old_schema(void **state)
 {
     char *dir = fx_tmpdir();
@@ -397,6 +440,7 @@ int main(void)
         cmocka_unit_test(step5_gives_old_lessons_the_province),
         cmocka_unit_test(step6_keeps_jobs_and_their_ids),
         cmocka_unit_test(courses_step_keeps_lessons),
+        cmocka_unit_test(meeting_audio_step_keeps_meetings),
         cmocka_unit_test(reader_refuses_writes_and_old_schema),
         cmocka_unit_test(days_are_china_standard_time),
         cmocka_unit_test(lang_tags_are_checked_and_canonical),

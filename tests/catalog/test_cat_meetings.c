@@ -69,6 +69,22 @@ static void check_refuses_each_bad_field(void **state)
         {"{\"title\":\"t\",\"targets\":[\"91\"],\"source\":\"test:\","
          "\"starts_at\":\"tomorrow\"}",
          "starts_at"},
+#define AUDIO(a)                                                               \
+    "{\"title\":\"t\",\"targets\":[\"91\"],\"source\":\"test:\",\"audio\":" a  \
+    "}"
+        {AUDIO("\"zh\""), "audio: want an array"},
+        {AUDIO("[]"), "audio: want an array"},
+        {AUDIO("[\"zh\",\"bo\",\"lis\",\"ii\",\"wbm\"]"), "audio: want"},
+        {AUDIO("[\"zh\",\"x y\"]"), "audio[1]: not a BCP-47"},
+        {AUDIO("[\"zh\",\"bo\",\"tib\"]"), "audio[2]: bo is given twice"},
+        {AUDIO("[\"zh\",true]"), "audio[1]: want a language tag"},
+        {AUDIO("[{\"lang\":\"bo\"}]"), "audio[0].source"},
+        {AUDIO("[{\"lang\":\"bo\",\"source\":7}]"), "audio[0].source"},
+        {AUDIO("[{\"lang\":\"b_o\",\"source\":\"srt://:1\"}]"),
+         "audio[0].lang"},
+        {AUDIO("[{\"lang\":\"bo\",\"source\":\"srt://:1\",\"k\":1}]"),
+         "audio[0]: unknown key"},
+#undef AUDIO
     };
     char err[256];
     (void)state;
@@ -121,6 +137,40 @@ static int sync_state(fx *f, int64_t id, const char *state, const char *err)
         rc = cat_sync_wait(&s);
     cat_sync_fini(&s);
     return rc;
+}
+
+/* The declared audio is stored normalised and read back; none is null. */
+static void audio_is_stored_normalised(void **state)
+{
+    fx *f = *state;
+    json_t *m = NULL, *got = NULL;
+    char *s;
+
+    assert_int_equal(
+        sync_create(f,
+                    "{\"title\":\"口译\",\"targets\":[\"910101\"],"
+                    "\"source\":\"srt://:9000?mode=listener\",\"audio\":"
+                    "[\"ZHO\",{\"lang\":\"tib\",\"source\":\"srt://:9101?"
+                    "mode=listener\"},\"lis\"]}",
+                    &m),
+        0);
+    assert_int_equal(
+        cat_meetings_get(f->rd, json_integer_value(json_object_get(m, "id")),
+                         &got),
+        0);
+    s = json_dumps(json_object_get(got, "audio"), JSON_COMPACT);
+    assert_string_equal(s, "[\"zh\",{\"lang\":\"bo\",\"source\":\"srt://"
+                           ":9101?mode=listener\"},\"lis\"]");
+    free(s);
+    json_decref(m);
+    json_decref(got);
+    assert_int_equal(sync_create(f,
+                                 "{\"title\":\"t\",\"targets\":[\"910101\"],"
+                                 "\"source\":\"test:\"}",
+                                 &m),
+                     0);
+    assert_true(json_is_null(json_object_get(m, "audio")));
+    json_decref(m);
 }
 
 static void create_start_stop_current(void **state)
@@ -302,6 +352,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(check_refuses_each_bad_field),
+        cmocka_unit_test_setup_teardown(audio_is_stored_normalised, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(create_start_stop_current, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(recording_lesson_and_states, setup,
