@@ -96,6 +96,7 @@ typedef struct tsout {
     GstClockTime pts;
     /* The last PAT and PMT packets, for a keyframe chunk's start. */
     unsigned char pat[188], pmt[188];
+    size_t stale;  /* bytes dropped as held by the stopped mux (STALE_NS) */
     int pmt_pid;   /* from the PAT; 0 before */
     int video_pid; /* from the PMT; 0 before (then no key is found) */
 } tsout;
@@ -1132,7 +1133,18 @@ static void ts_add(tsout *t, GstBuffer *buf)
         pts + STALE_NS < open_rt) {
         t->len = 0; /* held by the mux since it stopped: nobody's */
         t->key = false;
-    } else if (key_at != SIZE_MAX) {
+        t->stale += mi.size;
+        gst_buffer_unmap(buf, &mi);
+        return;
+    }
+    if (t->stale > 0) {
+        YL_LOGI("live",
+                "[meeting=%" PRId64 "] output %d (%dp/%s): %zu byte(s) the "
+                "mux held since it stopped dropped",
+                t->m->id, t->index, t->rung, t->lang, t->stale);
+        t->stale = 0;
+    }
+    if (key_at != SIZE_MAX) {
         ts_append(t, mi.data, key_at, pts);
         ts_flush(t);
         ts_append(t, t->pat, TS_PKT, pts);
@@ -1519,6 +1531,7 @@ static void ts_reset(live_meeting *m)
         t->video_pid = 0;
         atomic_store(&t->open, false); /* the new mux starts at a key */
         atomic_store(&t->open_rt, GST_CLOCK_TIME_NONE);
+        t->stale = 0;
     }
 }
 
