@@ -48,6 +48,11 @@
 #define MAX_STREAMS (2 + MAX_AUDIO)
 #define CHUNK_MAX   (64 * 1024) /* a websocket chunk is sent from here */
 #define TS_PKT      188
+/* A stopped mux keeps what it held (its aggregator waits for the other
+ * input): output this much older than the keyframe that started it again
+ * is that, and goes to nobody. Below a keyframe interval, above any
+ * difference between a buffer's time in and out of the mux. */
+#define STALE_NS    (GST_SECOND / 2)
 #define WINDOW      6  /* segments in a media playlist */
 #define KEEP_FILES  15 /* segments hlssink2 keeps on disk */
 #define FPS         25 /* every rung: a keyframe each FPS frames = 1 s */
@@ -74,14 +79,23 @@
 
 /* One MPEG-TS mux for the websocket path: a video rung with one audio
  * language. Set up on the meeting thread before the pipeline plays and
- * then fixed, except watchers (any thread) and the chunk being gathered
- * (its sink's streaming thread only). */
+ * then fixed, except watchers (any thread), open (the gates' streaming
+ * threads; ts_reset()) and the chunk being gathered (its sink's streaming
+ * thread only). */
 typedef struct tsout {
     live_meeting *m;
     int index;
     int rung; /* height */
     char lang[YL_LANG_MAX];
     atomic_int watchers;
+    /* The gates in front of the mux (gate_video(), gate_audio()): set by
+     * the video gate at the first keyframe while someone watches, cleared
+     * by it when nobody does. The mux is fed only while it is set. */
+    atomic_bool open;
+    /* The running time of the keyframe that opened the gate last (ns;
+     * GST_CLOCK_TIME_NONE before): what the mux outputs from before it
+     * (STALE_NS) is what it held when it was stopped, not passed on. */
+    atomic_ullong open_rt;
     /* Streaming thread of the sink: the chunk being gathered. */
     unsigned char *buf;
     size_t len, cap;
@@ -89,6 +103,7 @@ typedef struct tsout {
     GstClockTime pts;
     /* The last PAT and PMT packets, for a keyframe chunk's start. */
     unsigned char pat[188], pmt[188];
+    size_t stale;  /* bytes dropped as held by the stopped mux (STALE_NS) */
     int pmt_pid;   /* from the PAT; 0 before */
     int video_pid; /* from the PMT; 0 before (then no key is found) */
 } tsout;
@@ -1122,8 +1137,14 @@ static void sink_text(live_meeting *m, yl_buf *b, const char *name)
 /* The websocket path: one mpegtsmux per (video rung, audio language),
  * fed from the renditions' tees through leaky queues (a stuck mux never
  * holds back live HLS), ending in a fakesink whose pad probe takes the
- * bytes (on_ts). Always on: every pair is muxed while the meeting runs,
- * and only watched pairs are copied out (live_meeting_watch()). */
+ * bytes (on_ts). A mux runs only while its pair is watched: the probes on
+ * its queues' sink pads (gate_video(), gate_audio(); ts_attach()) drop
+ * every buffer until a viewer comes and the video's next keyframe, and
+ * again once the last viewer has left, so an unwatched pair costs a
+ * pointer test per buffer (docs/performance.md, "Live meetings"). The
+ * muxes are made with the pipeline all the same: linking one into a
+ * playing pipeline would mean new request pads on the tees and the mux's
+ * aggregator catching up from nothing. */
 static void describe_ts(live_meeting *m, yl_buf *b)
 {
     static const char *const q = "queue leaky=downstream max-size-buffers=0 "
@@ -1144,12 +1165,15 @@ static void describe_ts(live_meeting *m, yl_buf *b)
             snprintf(t->lang, sizeof(t->lang), "%s", m->st[a].lang);
             t->pts = GST_CLOCK_TIME_NONE;
             atomic_init(&t->watchers, 0);
+            atomic_init(&t->open, false);
+            atomic_init(&t->open_rt, GST_CLOCK_TIME_NONE);
             yl_buf_printf(b,
-                          "mpegtsmux name=mx%d ! fakesink name=ws%d sync=false "
+                          "mpegtsmux name=mx%d start-time-selection=first ! "
+                          "fakesink name=ws%d sync=false "
                           "async=false\n"
-                          "t_%s. ! %s ! mx%d.\n"
-                          "t_%s. ! %s ! mx%d.\n",
-                          n, n, m->st[v].name, q, n, m->st[a].name, q, n);
+                          "t_%s. ! %s name=wv%d ! mx%d.\n"
+                          "t_%s. ! %s name=wa%d ! mx%d.\n",
+                          n, n, m->st[v].name, q, n, n, m->st[a].name, q, n, n);
             n++;
         }
     }
@@ -1418,10 +1442,12 @@ static bool pes_is_key(const unsigned char *k, size_t pay)
  * PAT and PMT (a duplicate packet for those who already have them, what a
  * new viewer needs to find the streams), and marked key. Otherwise a
  * chunk ends where the timestamp changes (one frame's packets), or at
- * CHUNK_MAX. */
+ * CHUNK_MAX. Output older than the keyframe that last started the mux
+ * (STALE_NS) is dropped: the mux held it while it was stopped. */
 static void ts_add(tsout *t, GstBuffer *buf)
 {
     GstClockTime pts = GST_BUFFER_PTS(buf);
+    GstClockTime open_rt = atomic_load(&t->open_rt);
     size_t key_at = SIZE_MAX, off;
     GstMapInfo mi;
 
@@ -1449,6 +1475,21 @@ static void ts_add(tsout *t, GstBuffer *buf)
                    pes_is_key(k, pay)) {
             key_at = off;
         }
+    }
+    if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(open_rt) &&
+        pts + STALE_NS < open_rt) {
+        t->len = 0; /* held by the mux since it stopped: nobody's */
+        t->key = false;
+        t->stale += mi.size;
+        gst_buffer_unmap(buf, &mi);
+        return;
+    }
+    if (t->stale > 0) {
+        YL_LOGI("live",
+                "[meeting=%" PRId64 "] output %d (%dp/%s): %zu byte(s) the "
+                "mux held since it stopped dropped",
+                t->m->id, t->index, t->rung, t->lang, t->stale);
+        t->stale = 0;
     }
     if (key_at != SIZE_MAX) {
         ts_append(t, mi.data, key_at, pts);
@@ -1484,8 +1525,88 @@ static GstPadProbeReturn on_ts(GstPad *pad, GstPadProbeInfo *info, gpointer ud)
     return GST_PAD_PROBE_OK;
 }
 
-/* Meeting thread, before PLAYING: probes on the muxes' sinks, then the
- * outputs are published to other threads. */
+/* The video rung's streaming thread (its tee), in front of a mux's video
+ * queue: nothing passes while nobody watches; once someone does, the
+ * mux's input starts at a keyframe (h264parse leads each one with SPS and
+ * PPS), so its first output is PAT, PMT and an IDR. Waiting for the next
+ * natural keyframe (one a second, at the same frame in every rung) keeps
+ * the rungs aligned, which a forced one would not. Events pass: the mux
+ * keeps its caps and segment, ready to go. Never blocks. */
+static GstPadProbeReturn gate_video(GstPad *pad, GstPadProbeInfo *info,
+                                    gpointer ud)
+{
+    tsout *t = ud;
+    GstBuffer *buf = NULL;
+    GstEvent *ev;
+
+    if (atomic_load(&t->watchers) <= 0) {
+        if (atomic_exchange(&t->open, false))
+            YL_LOGI("live",
+                    "[meeting=%" PRId64 "] output %d (%dp/%s): no viewer, "
+                    "mux stopped",
+                    t->m->id, t->index, t->rung, t->lang);
+        return GST_PAD_PROBE_DROP;
+    }
+    if (atomic_load(&t->open))
+        return GST_PAD_PROBE_OK;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+        buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST &&
+             gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info)) > 0)
+        buf = gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
+    if (buf == NULL || GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+        return GST_PAD_PROBE_DROP;
+    ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
+    if (ev != NULL) {
+        const GstSegment *sg;
+
+        gst_event_parse_segment(ev, &sg);
+        atomic_store(&t->open_rt,
+                     gst_segment_to_running_time(sg, GST_FORMAT_TIME,
+                                                 GST_BUFFER_PTS(buf)));
+        gst_event_unref(ev);
+    }
+    atomic_store(&t->open, true);
+    YL_LOGI("live",
+            "[meeting=%" PRId64 "] output %d (%dp/%s): mux started at a "
+            "keyframe",
+            t->m->id, t->index, t->rung, t->lang);
+    return GST_PAD_PROBE_OK;
+}
+
+/* The audio language's streaming thread, in front of a mux's audio
+ * queue: passes while the video gate is open. */
+static GstPadProbeReturn gate_audio(GstPad *pad, GstPadProbeInfo *info,
+                                    gpointer ud)
+{
+    tsout *t = ud;
+
+    (void)pad;
+    (void)info;
+    return atomic_load(&t->watchers) > 0 && atomic_load(&t->open)
+               ? GST_PAD_PROBE_OK
+               : GST_PAD_PROBE_DROP;
+}
+
+/* Adds fn (data t) as a buffer probe on element name's pad pad_name. */
+static void probe_on(live_meeting *m, const char *name, const char *pad_name,
+                     GstPadProbeCallback fn, tsout *t)
+{
+    GstElement *e = gst_bin_get_by_name(GST_BIN(m->pipe), name);
+    GstPad *pad = e != NULL ? gst_element_get_static_pad(e, pad_name) : NULL;
+
+    if (pad != NULL)
+        gst_pad_add_probe(
+            pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, fn,
+            t, NULL);
+    if (pad != NULL)
+        gst_object_unref(pad);
+    if (e != NULL)
+        gst_object_unref(e);
+}
+
+/* Meeting thread, before PLAYING: the gates in front of each mux and the
+ * probe on its sink, then the outputs are published to other threads. */
 static void ts_attach(live_meeting *m)
 {
     int n = 0;
@@ -1493,20 +1614,17 @@ static void ts_attach(live_meeting *m)
 
     for (int i = 0; i < LIVE_TS_MAX && m->ts[i].m != NULL; i++) {
         GstElement *sink;
-        GstPad *pad;
 
         snprintf(name, sizeof(name), "ws%d", i);
         sink = gst_bin_get_by_name(GST_BIN(m->pipe), name);
         if (sink == NULL)
             break;
-        pad = gst_element_get_static_pad(sink, "sink");
-        if (pad != NULL) {
-            gst_pad_add_probe(
-                pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                on_ts, &m->ts[i], NULL);
-            gst_object_unref(pad);
-        }
         gst_object_unref(sink);
+        probe_on(m, name, "sink", on_ts, &m->ts[i]);
+        snprintf(name, sizeof(name), "wv%d", i);
+        probe_on(m, name, "sink", gate_video, &m->ts[i]);
+        snprintf(name, sizeof(name), "wa%d", i);
+        probe_on(m, name, "sink", gate_audio, &m->ts[i]);
         n++;
     }
     atomic_store_explicit(&m->nts, n, memory_order_release);
@@ -1926,6 +2044,9 @@ static void ts_reset(live_meeting *m)
         t->pts = GST_CLOCK_TIME_NONE;
         t->pmt_pid = 0;
         t->video_pid = 0;
+        atomic_store(&t->open, false); /* the new mux starts at a key */
+        atomic_store(&t->open_rt, GST_CLOCK_TIME_NONE);
+        t->stale = 0;
     }
 }
 

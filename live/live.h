@@ -125,8 +125,10 @@ int live_meeting_output(live_meeting *m, int rung, const char *lang);
  * -ENOENT past the last. */
 int live_meeting_output_info(live_meeting *m, int i, int *rung,
                              const char **lang);
-/* Viewers of output out went up or down by delta. Chunks are copied and
- * handed to opts->chunk only while an output has viewers. */
+/* Viewers of output out went up or down by delta. An output's mux runs
+ * only while it has viewers: from the video's next keyframe after the
+ * count leaves 0 (its first chunk is then key) until it is back to 0;
+ * chunks are copied and handed to opts->chunk only meanwhile. */
 void live_meeting_watch(live_meeting *m, int out, int delta);
 
 /* Rebuilds of the pipeline after a failure so far. Any thread. */

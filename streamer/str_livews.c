@@ -2,10 +2,10 @@
  * GET /ws/live/<id>?rung=360p&audio=bo&clock=1, MPEG-TS over a websocket
  * without subprotocol (what mpegts.js opens), one binary frame per chunk.
  *
- * live/ muxes every (rung, language) pair and copies a pair's bytes only
- * while it has viewers (live_meeting_watch()). A chunk is copied once into
- * a shared buffer (str_fanout.h) on the streaming thread and posted to the
- * loop; here it is queued by reference on each viewer of that pair. Each
+ * live/ muxes a (rung, language) pair and copies its bytes only while it
+ * has viewers (live_meeting_watch()), from a keyframe on. A chunk is copied
+ * once into a shared buffer (str_fanout.h) on the streaming thread and posted
+ * to the loop; here it is queued by reference on each viewer of that pair. Each
  * viewer's queue is bounded in bytes: when it is full, the viewer skips
  * what follows up to the next keyframe chunk (counted in /metrics); a new
  * viewer starts at a keyframe. A chunk that reaches the loop more than a
@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/yl_log.h"
 #include "live/live.h"
@@ -81,6 +82,7 @@ typedef struct str_livews {
     int viewers;
     unsigned gap_seen;
     uint64_t chunks, bytes_out, skips, dropped, gaps;
+    const char *stall_file; /* getenv()'s (str_livews_tick()); NULL none */
 } str_livews;
 
 static str_livews *reg_of(str_server *srv)
@@ -90,10 +92,51 @@ static str_livews *reg_of(str_server *srv)
 
 int str_livews_open(str_server *srv)
 {
+    const char *v = getenv("YL_LIVE_WS_TEST_STALL");
+
     srv->livews = calloc(1, sizeof(*srv->livews));
     atomic_init(&srv->livews_inflight, 0);
     atomic_init(&srv->livews_gap, 0);
-    return srv->livews == NULL ? -ENOMEM : 0;
+    if (srv->livews == NULL)
+        return -ENOMEM;
+    if (v != NULL && v[0] == '/') {
+        srv->livews->stall_file = v;
+        YL_LOGW("str",
+                "test only: the service loop stalls when %s appears "
+                "(YL_LIVE_WS_TEST_STALL)",
+                v);
+    }
+    return 0;
+}
+
+/* Test only: YL_LIVE_WS_TEST_STALL=PATH (an absolute path). When the file
+ * PATH appears, the tick removes it and holds the service thread for the
+ * milliseconds written in it (1..10000; 1500 when it holds no number), as
+ * a loop that fell behind on a crowded machine would: the chunks posted
+ * meanwhile reach it late, stale (STALE_US). For the test of the stale
+ * drop (tests/streamer/t_live_ws_stall.sh). Never set in production. */
+void str_livews_tick(str_server *srv)
+{
+    str_livews *lw = reg_of(srv);
+    char text[16] = "";
+    struct timespec ts;
+    long ms = 0;
+    FILE *f;
+
+    if (lw == NULL || lw->stall_file == NULL ||
+        (f = fopen(lw->stall_file, "r")) == NULL)
+        return;
+    if (fgets(text, sizeof(text), f) != NULL)
+        ms = strtol(text, NULL, 10);
+    fclose(f);
+    unlink(lw->stall_file);
+    if (ms < 1 || ms > 10000)
+        ms = 1500;
+    YL_LOGW("str", "test only: the service loop stalls for %ld ms", ms);
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = ms % 1000 * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 void str_livews_close(str_server *srv)

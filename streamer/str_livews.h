@@ -43,6 +43,10 @@ void str_livews_drain(str_server *srv);
 /* Viewers connected now (the drain waits for none). */
 int str_livews_count(str_server *srv);
 
+/* The server's tick (every 200 ms): the test-only loop stall
+ * (YL_LIVE_WS_TEST_STALL, str_livews.c); nothing otherwise. */
+void str_livews_tick(str_server *srv);
+
 /* The /metrics lines into buf; returns snprintf's. */
 int str_livews_metrics(str_server *srv, char *buf, size_t len);
 

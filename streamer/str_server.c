@@ -767,6 +767,7 @@ static void tick(lws_sorted_usec_list_t *sul)
         str_conn_sweep(srv);
     }
     str_ws_tick(srv);
+    str_livews_tick(srv);
     if (srv->accept_paused_until_us != 0 &&
         now >= srv->accept_paused_until_us) {
         srv->accept_paused_until_us = 0;

@@ -8,7 +8,9 @@ livews_client.py PORT PATH OUT SECONDS [--stall N] [--rcvbuf BYTES]
   OUT.json: {"status": HTTP status, "binary": bytes, "frames": n,
   "texts": n, "first_sync": bool}. --stall N: reads nothing after the
   first N seconds (a slow viewer), then drains what the kernel holds.
-  Each clock frame in OUT.txt gets recv_ms, the wall clock of its arrival."""
+  Each clock frame in OUT.txt gets recv_ms, the wall clock of its arrival.
+  OUT.frames: one line per binary frame, {"recv_ms", "off" (its offset in
+  OUT), "len", "pat" (it starts with the PAT)}."""
 import base64
 import json
 import os
@@ -56,6 +58,7 @@ def main():
         return
     fo = open(out, 'wb')
     ft = open(out + '.txt', 'w')
+    ff = open(out + '.frames', 'w')
     start = time.time()
     s.settimeout(0.5)
     stalled = False
@@ -92,6 +95,11 @@ def main():
                     summary['first_pat'] = (
                         payload[:1] == b'\x47' and
                         ((payload[1] & 0x1f) << 8 | payload[2]) == 0)
+                ff.write(json.dumps({
+                    'recv_ms': int(time.time() * 1000),
+                    'off': summary['binary'], 'len': len(payload),
+                    'pat': payload[:1] == b'\x47' and
+                    ((payload[1] & 0x1f) << 8 | payload[2]) == 0}) + '\n')
                 summary['frames'] += 1
                 summary['binary'] += len(payload)
                 fo.write(payload)
@@ -115,6 +123,7 @@ def main():
         buf += d
     summary['stalled'] = stalled
     fo.close()
+    ff.close()
     json.dump(summary, open(out + '.json', 'w'))
     s.close()
 

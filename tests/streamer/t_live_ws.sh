@@ -47,6 +47,12 @@ expect_match "$(jq -r .body "$YL_TMPDIR/nolang.json")" 'audio \\"lis\\"' \
 python3 "$CLIENT" "$PORT" "/ws/live/$ID?rung=big" "$YL_TMPDIR/badrung" 2
 expect_eq "$(jq .status "$YL_TMPDIR/badrung.json")" 400 "a malformed rung: 400"
 
+# Nobody watches yet: no websocket mux runs (each starts with its first
+# viewer, at a keyframe, and stops after its last: live/live.c).
+[ "$(grep -c 'mux started' "$YL_TMPDIR/server.log")" -eq 0 ] ||
+    fail "a mux started without a viewer"
+ok "no mux runs before the first viewer"
+
 # A slow viewer (small receive buffer, stops reading after 1 s) beside a
 # fast one, both on 720p Tibetan; the fast one asks for clock frames.
 python3 "$CLIENT" "$PORT" "/ws/live/$ID?rung=720p&audio=bo" \
@@ -99,6 +105,38 @@ ok "the slow viewer skipped $skips time(s), $dropped chunk(s) dropped"
 expect_match "$metrics" 'route="live_ws",status="101"' \
     "upgrades are counted under route live_ws"
 expect_match "$metrics" 'yunling_live_ws_viewers 0' "no viewer left"
+
+# The 720p/bo mux ran for its two viewers only, and stopped after them.
+mux_log() { grep -c "(720p/bo): $1" "$YL_TMPDIR/server.log" || true; }
+expect_eq "$(mux_log 'mux started')" 1 "the 720p/bo mux started once"
+for i in $(seq 1 100); do
+    [ "$(mux_log 'no viewer, mux stopped')" -ge 1 ] && break
+    sleep 0.1
+done
+expect_eq "$(mux_log 'no viewer, mux stopped')" 1 \
+    "the 720p/bo mux stopped after its last viewer"
+[ "$(grep -c 'mux started' "$YL_TMPDIR/server.log")" -eq 1 ] ||
+    fail "muxes of pairs nobody watched started"
+# Started again by a new viewer a second later: a clean start (PAT, PMT,
+# an IDR), unbroken continuity counters, and nothing from before the stop
+# (no sound older than the first picture, no jump in the picture's time).
+sleep 1
+python3 "$CLIENT" "$PORT" "/ws/live/$ID?rung=720p&audio=bo" \
+    "$YL_TMPDIR/again" 4
+expect_eq "$(mux_log 'mux started')" 2 "a new viewer starts the mux again"
+expect_eq "$(jq .first_pat "$YL_TMPDIR/again.json")" true \
+    "after the restart, the first chunk starts with the PAT"
+expect_eq "$(python3 "$here/ts_first_video.py" "$YL_TMPDIR/again")" idr \
+    "... and its first video PES begins an IDR access unit"
+chk=$(python3 "$here/ts_check.py" "$YL_TMPDIR/again")
+jq -e '.packets > 1000 and .cc_errors == 0 and .video_back == 0 and
+    .video_step_max < 0.2 and .audio_early < 0.3 and .video_s >= 2' \
+    <<<"$chk" >/dev/null ||
+    fail "the restarted mux's stream is not clean: $chk"
+ok "the restarted mux's stream is clean: $chk"
+expect_eq "$(ffprobe -v error -show_entries stream=codec_name -of json \
+    "$YL_TMPDIR/again" | jq -c '[.streams[].codec_name] | sort')" \
+    '["aac","h264"]' "ffprobe sees h264 + aac after the restart"
 
 # A viewer is closed (1000) when the meeting stops.
 python3 "$CLIENT" "$PORT" "/ws/live/$ID" "$YL_TMPDIR/end" 20 &
