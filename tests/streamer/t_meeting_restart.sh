@@ -153,6 +153,22 @@ key_times "$REC/v720.ts" >"$YL_TMPDIR/rkeys"
 gap_check "$YL_TMPDIR/rkeys" >"$YL_TMPDIR/rkeys.sum" ||
     fail "the recording across the rebuild: $(cat "$YL_TMPDIR/rkeys.sum")"
 ok "the recording went on: $(cat "$YL_TMPDIR/rkeys.sum")"
+# Segments that left the window go from the disk, the first build's too
+# (its names differ from the rebuilt one's): once the rebuilt pipeline
+# has closed 16 segments of v360 (it writes the 17th), none of the first
+# build's is left, and no more than KEEP_FILES (15) closed ones are.
+LIVE=$DATA/live/$ID
+for i in $(seq 1 600); do
+    ls "$LIVE" | grep -q '^v360_[0-9]*r1_00016\.ts$' && break
+    sleep 0.2
+done
+ls "$LIVE" | grep -q '^v360_[0-9]*r1_00016\.ts$' ||
+    fail "the rebuilt pipeline did not reach its 17th segment: $(ls "$LIVE")"
+expect_eq "$(ls "$LIVE" | grep -c '^v360_[0-9]*_[0-9]*\.ts$')" 0 \
+    "the first build's v360 segments are deleted"
+n=$(ls "$LIVE" | grep -c '^v360_.*\.ts$')
+[ "$n" -le 17 ] || fail "$n v360 segments on disk: $(ls "$LIVE")"
+ok "old segments leave the disk across the rebuild ($n of v360 kept)"
 started=$(api GET "/api/v1/meetings/$ID" "${A[@]}" >/dev/null; resp .started_ms)
 expect_eq "$(api POST "/api/v1/meetings/$ID/stop" "${A[@]}")" 200 "stop"
 for i in $(seq 1 300); do
