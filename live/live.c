@@ -2,11 +2,15 @@
  *
  * The pipeline is described as gst_parse_launch() text: the source, a tee
  * per video rung and a branch per audio language, each ending in its own
- * hlssink2 (MPEG-TS segments of 1 s). hlssink2 of GStreamer 1.22 writes no
- * EXT-X-PROGRAM-DATE-TIME and can mux only one audio track, so every
- * rendition has a sink of its own and the media playlists are ours, made
- * from splitmuxsink's fragment-opened/closed messages on the bus, with the
- * wall clock of the pipeline's realtime clock.
+ * mpegtsmux and a fakesink whose pad probe cuts the stream into 1-second
+ * segment files (hls_*: at the first keyframe, or audio frame, on a
+ * one-second grid) and posts a message per closed segment; the meeting
+ * thread lists it in the media playlist, with the wall clock of the
+ * pipeline's realtime clock for EXT-X-PROGRAM-DATE-TIME. Not hlssink2:
+ * its splitmuxsink closes a fragment only when the GOP after the next
+ * one is complete (it gathers a whole GOP before it decides where it
+ * goes), so every segment was listed ~1 s after its last frame
+ * (docs/performance.md, "Latency from ingest to picture").
  *
  * Threads: live_meeting_start() runs on the owner's thread; meeting_main()
  * on the meeting's thread builds the pipeline, watches its bus, writes the
@@ -52,14 +56,20 @@
  * input): output this much older than the keyframe that started it again
  * is that, and goes to nobody. Below a keyframe interval, above any
  * difference between a buffer's time in and out of the mux. */
-#define STALE_NS    (GST_SECOND / 2)
-#define WINDOW      6  /* segments in a media playlist */
-#define KEEP_FILES  15 /* segments hlssink2 keeps on disk */
-#define FPS         25 /* every rung: a keyframe each FPS frames = 1 s */
-#define EOS_WAIT_NS (5 * GST_SECOND)
-#define REC_MIN_S   1.0 /* a shorter recording (a stop at once) is none */
-#define LOSS_NS     (1 * GST_SECOND) /* no frame for this long: slate */
-#define STUCK_NS    (3 * GST_SECOND) /* then rebuild the ingest */
+#define STALE_NS (GST_SECOND / 2)
+#define WINDOW   6 /* segments in a media playlist */
+/* Segments of a stream kept on disk, of every build: a player that read
+ * a playlist may still fetch the oldest it listed. Older ones go. */
+#define KEEP_FILES 15
+#define SEG_NS     GST_SECOND /* a segment's length: the grid of cuts */
+/* A cut point this much before the grid's next line still cuts there (an
+ * AAC frame is 21.3 ms: audio segments are 0.98-1.02 s). */
+#define SEG_SLACK_NS (20 * GST_MSECOND)
+#define FPS          25 /* every rung: a keyframe each FPS frames = 1 s */
+#define EOS_WAIT_NS  (5 * GST_SECOND)
+#define REC_MIN_S    1.0 /* a shorter recording (a stop at once) is none */
+#define LOSS_NS      (1 * GST_SECOND) /* no frame for this long: slate */
+#define STUCK_NS     (3 * GST_SECOND) /* then rebuild the ingest */
 /* A pipeline that failed after it was live is rebuilt after 1, 2, 4, 8,
  * 8 ... s, at most RESTART_MAX times in a row: the next failure fails the
  * meeting. A build that stayed up HEALTHY_US clears the count. */
@@ -157,7 +167,33 @@ typedef struct stream {
     guint64 open_rt;
     int64_t open_wall_ms;
     int target; /* EXT-X-TARGETDURATION: never lowered */
+    /* Segment files on disk, oldest first (any build): deleted past
+     * KEEP_FILES. */
+    struct {
+        int gen;
+        int64_t fidx;
+    } kept[KEEP_FILES];
+    int nkept;
 } stream;
+
+/* One rendition's segmenter, on the pad of its fakesink (hls_*). Set up by
+ * the meeting thread before PLAYING (m, index, audio, gen, sink), then the
+ * sink's streaming thread's alone until the pipeline is torn down; the
+ * meeting thread then removes a segment left open (hls_reset()). */
+typedef struct hlsout {
+    live_meeting *m;
+    GstElement *sink; /* the fakesink (the pipeline's), for messages */
+    int index;        /* m->st[index] */
+    bool audio;
+    int gen;      /* the build: the files' names */
+    int fd;       /* the segment being written, -1 none */
+    int64_t fidx; /* its number within the build */
+    bool failed;  /* a write failed: nothing more (an error is posted) */
+    GstClockTime start, next_cut; /* running times */
+    GstClockTime last, prev;      /* the last two timestamps seen */
+    unsigned char pat[TS_PKT], pmt[TS_PKT];
+    int pmt_pid, es_pid; /* 0 until the PAT / PMT are seen */
+} hlsout;
 
 struct live_meeting {
     int64_t id;
@@ -249,6 +285,8 @@ struct live_meeting {
      * nts (release); read-only after, but for their atomics. */
     tsout ts[LIVE_TS_MAX];
     atomic_int nts;
+    /* live HLS: one segmenter per stream (st[i]: hls[i]). */
+    hlsout hls[MAX_STREAMS];
     live_chunk_fn chunk;
     GstClockTime base_time, rt_offset; /* see gen */
 };
@@ -680,40 +718,55 @@ static void rec_finish(live_meeting *m)
     yl_buf_free(&b);
 }
 
-static stream *stream_of(live_meeting *m, GstObject *src)
-{
-    GstObject *parent = gst_object_get_parent(src); /* the hlssink2 */
-    stream *found = NULL;
-
-    if (parent == NULL)
-        return NULL;
-    for (int i = 0; i < m->nst; i++)
-        if (strcmp(GST_OBJECT_NAME(parent), m->st[i].name) == 0)
-            found = &m->st[i];
-    gst_object_unref(parent);
-    return found;
-}
-
 static void fault_arm(live_meeting *m);
 
-static void on_fragment(live_meeting *m, GstMessage *msg, bool opened)
+/* Keeps segment (gen, fidx) of s on disk; the oldest goes once more than
+ * KEEP_FILES are kept, whichever build wrote it (a rebuilt pipeline's
+ * files are named anew: nobody else would delete the old run's). The
+ * recording copied it when it closed. */
+static void keep_file(live_meeting *m, stream *s, int gen, int64_t fidx)
+{
+    char name[160], path[4096];
+
+    if (s->nkept == KEEP_FILES) {
+        seg_file(m, s, s->kept[0].gen, s->kept[0].fidx, name, sizeof(name));
+        snprintf(path, sizeof(path), "%s/%s", m->dir, name);
+        if (unlink(path) < 0 && errno != ENOENT)
+            YL_LOGW("live", "[meeting=%" PRId64 "] unlink %s: %s", m->id, path,
+                    strerror(errno));
+        memmove(&s->kept[0], &s->kept[1],
+                (KEEP_FILES - 1) * sizeof(s->kept[0]));
+        s->nkept--;
+    }
+    s->kept[s->nkept].gen = gen;
+    s->kept[s->nkept].fidx = fidx;
+    s->nkept++;
+}
+
+/* Meeting thread: a segment closed (hls_close()'s message): listed in its
+ * media playlist, appended to the recording. */
+static void on_segment(live_meeting *m, GstMessage *msg)
 {
     const GstStructure *s = gst_message_get_structure(msg);
-    stream *st = stream_of(m, GST_MESSAGE_SRC(msg));
-    guint64 rt = 0;
-    int i;
+    stream *st;
+    guint64 start = 0, end = 0;
+    gint64 fidx = 0;
+    int idx = -1, gen = -1, i;
 
-    if (st == NULL || !gst_structure_get_uint64(s, "running-time", &rt))
+    if (!gst_structure_get_int(s, "stream", &idx) ||
+        !gst_structure_get_int(s, "gen", &gen) ||
+        !gst_structure_get_int64(s, "fidx", &fidx) ||
+        !gst_structure_get_uint64(s, "start", &start) ||
+        !gst_structure_get_uint64(s, "end", &end) || idx < 0 || idx >= m->nst ||
+        gen != m->gen || end < start)
         return;
-    if (opened) {
-        st->open_rt = rt;
-        /* The pipeline's clock is the realtime clock: base time plus
-         * running time is the wall clock of ingest. */
-        st->open_wall_ms =
-            (int64_t)((gst_element_get_base_time(m->pipe) + rt - m->rt_offset) /
-                      GST_MSECOND);
-        return;
-    }
+    st = &m->st[idx];
+    st->open_rt = start;
+    /* The pipeline's clock is the realtime clock: base time plus running
+     * time is the wall clock of ingest. */
+    st->open_wall_ms =
+        (int64_t)((gst_element_get_base_time(m->pipe) + start - m->rt_offset) /
+                  GST_MSECOND);
     if (st->nwin == WINDOW) {
         if (st->win[0].disc) /* its tag leaves the playlist */
             st->disc_seq++;
@@ -722,16 +775,30 @@ static void on_fragment(live_meeting *m, GstMessage *msg, bool opened)
     }
     st->win[st->nwin].idx = st->closed++;
     st->win[st->nwin].gen = m->gen;
-    st->win[st->nwin].fidx = st->bclosed++;
+    st->win[st->nwin].fidx = fidx;
+    st->bclosed++;
     st->win[st->nwin].disc = st->disc_next;
     st->disc_next = false;
-    st->win[st->nwin].dur = (double)(rt - st->open_rt) / GST_SECOND;
+    st->win[st->nwin].dur = (double)(end - start) / GST_SECOND;
     st->win[st->nwin].wall_ms = st->open_wall_ms;
     if ((int)(st->win[st->nwin].dur + 0.5) > st->target)
         st->target = (int)(st->win[st->nwin].dur + 0.5);
     st->nwin++;
     write_media(m, st, false);
+    {
+        /* How long after its last frame's ingest a segment is listed:
+         * what live HLS adds over the websocket path before a player
+         * can see it (YL_LOG=debug; docs/performance.md). */
+        int64_t end_ms =
+            st->open_wall_ms + (int64_t)((end - start) / GST_MSECOND);
+        YL_LOGD("live",
+                "[meeting=%" PRId64 "] %s segment %" PRId64
+                " (%.3f s) listed %" PRId64 " ms after its end",
+                m->id, st->name, st->closed - 1, st->win[st->nwin - 1].dur,
+                g_get_real_time() / 1000 - end_ms);
+    }
     rec_append(m, st, &st->win[st->nwin - 1]);
+    keep_file(m, st, gen, fidx);
     if (m->ready && !m->resumed) {
         /* A rebuilt pipeline is live again once each stream closed a
          * segment. */
@@ -1124,14 +1191,16 @@ static void add_stream(live_meeting *m, const char *name, const char *lang,
     s->target = 1;
 }
 
-/* An hlssink2; its location (the segments' names) is set by build(). */
+/* A rendition's live HLS output: its own MPEG-TS mux into a fakesink whose
+ * pad probe writes the segments (hls_attach()). Not synced: a segment is
+ * written as soon as its frames are encoded. */
 static void sink_text(live_meeting *m, yl_buf *b, const char *name)
 {
+    (void)m;
     yl_buf_printf(b,
-                  " ! hlssink2 name=%s "
-                  "playlist-location=\"%s/.%s.gst.m3u8\" target-duration=1 "
-                  "playlist-length=%d max-files=%d\n",
-                  name, m->dir, name, WINDOW, KEEP_FILES);
+                  " ! mpegtsmux name=hm_%s ! fakesink name=%s sync=false "
+                  "async=false\n",
+                  name, name);
 }
 
 /* The websocket path: one mpegtsmux per (video rung, audio language),
@@ -1393,8 +1462,9 @@ static void ts_append(tsout *t, const unsigned char *p, size_t len,
     t->len += len;
 }
 
-/* The H.264 PID of a PMT packet (stream type 0x1b), or 0. */
-static int pmt_video_pid(const unsigned char *k, size_t pay)
+/* The PID of the first stream of a type in a PMT packet (0x1b H.264,
+ * 0x0f AAC in ADTS), or 0. */
+static int pmt_es_pid(const unsigned char *k, size_t pay, int type)
 {
     const unsigned char *sec;
     size_t end, j, info;
@@ -1408,7 +1478,7 @@ static int pmt_video_pid(const unsigned char *k, size_t pay)
     info = (size_t)(sec[10] & 0x0f) << 8 | sec[11];
     for (j = 12 + info; j + 5 <= end;
          j += 5 + ((size_t)(sec[j + 3] & 0x0f) << 8 | sec[j + 4]))
-        if (sec[j] == 0x1b)
+        if (sec[j] == type)
             return (sec[j + 1] & 0x1f) << 8 | sec[j + 2];
     return 0;
 }
@@ -1470,7 +1540,7 @@ static void ts_add(tsout *t, GstBuffer *buf)
             t->pmt_pid = (sec[10] & 0x1f) << 8 | sec[11];
         } else if (pid != 0 && pid == t->pmt_pid) {
             memcpy(t->pmt, k, TS_PKT);
-            t->video_pid = pmt_video_pid(k, pay);
+            t->video_pid = pmt_es_pid(k, pay, 0x1b);
         } else if (key_at == SIZE_MAX && pid != 0 && pid == t->video_pid &&
                    pes_is_key(k, pay)) {
             key_at = off;
@@ -1505,6 +1575,242 @@ static void ts_add(tsout *t, GstBuffer *buf)
         ts_append(t, mi.data, mi.size, pts);
     }
     gst_buffer_unmap(buf, &mi);
+}
+
+/* ---- live HLS segments (streaming threads, but hls_attach/hls_reset) ----
+ *
+ * Each rendition's mux output is cut into segment files here, as ffmpeg's
+ * hls muxer does it: a segment ends where the first keyframe (video) or
+ * audio frame at or past the next line of a one-second grid begins, and
+ * is listed as soon as that frame arrives. Each segment starts with the
+ * last PAT and PMT (a player may start with any segment). */
+
+/* Posts an error on the sink: the pipeline is rebuilt, as after any
+ * element's failure. */
+static void hls_fail(hlsout *h, const char *what, int err)
+{
+    GError *e;
+
+    if (h->failed)
+        return;
+    h->failed = true;
+    e = g_error_new(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE,
+                    "live HLS: %s: %s", what, strerror(err));
+    gst_element_post_message(
+        h->sink, gst_message_new_error(GST_OBJECT(h->sink), e, NULL));
+    g_error_free(e);
+}
+
+static void hls_path(const hlsout *h, int64_t fidx, char *buf, size_t len)
+{
+    char name[160];
+
+    seg_file(h->m, &h->m->st[h->index], h->gen, fidx, name, sizeof(name));
+    snprintf(buf, len, "%s/%s", h->m->dir, name);
+}
+
+static void hls_write(hlsout *h, const unsigned char *p, size_t len)
+{
+    while (h->fd >= 0 && !h->failed && len > 0) {
+        ssize_t w = write(h->fd, p, len);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            char path[4096];
+
+            hls_path(h, h->fidx, path, sizeof(path));
+            hls_fail(h, path, errno);
+            return;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+/* Closes the segment being written, which ends at running time end, and
+ * tells the meeting thread. */
+static void hls_close(hlsout *h, GstClockTime end)
+{
+    GstStructure *s;
+
+    if (h->fd < 0)
+        return;
+    if (close(h->fd) < 0 && !h->failed) {
+        char path[4096];
+
+        hls_path(h, h->fidx, path, sizeof(path));
+        hls_fail(h, path, errno);
+    }
+    h->fd = -1;
+    if (!h->failed) {
+        s = gst_structure_new("yl-hls-segment", "stream", G_TYPE_INT, h->index,
+                              "gen", G_TYPE_INT, h->gen, "fidx", G_TYPE_INT64,
+                              (gint64)h->fidx, "start", G_TYPE_UINT64,
+                              (guint64)h->start, "end", G_TYPE_UINT64,
+                              (guint64)(end > h->start ? end : h->start), NULL);
+        gst_element_post_message(
+            h->sink, gst_message_new_element(GST_OBJECT(h->sink), s));
+    }
+    h->fidx++;
+}
+
+/* Opens the next segment, starting at running time start with the PAT
+ * and PMT. */
+static void hls_open(hlsout *h, GstClockTime start)
+{
+    char path[4096];
+
+    if (h->failed)
+        return;
+    hls_path(h, h->fidx, path, sizeof(path));
+    h->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (h->fd < 0) {
+        hls_fail(h, path, errno);
+        return;
+    }
+    h->start = start;
+    while (h->next_cut <= start + SEG_SLACK_NS)
+        h->next_cut += SEG_NS;
+    hls_write(h, h->pat, TS_PKT);
+    hls_write(h, h->pmt, TS_PKT);
+}
+
+/* One buffer of the mux (whole TS packets): where a segment may begin in
+ * it (a video PES that starts an IDR, as pes_is_key() finds it; any PES
+ * of the audio), and whether the grid says to cut there. */
+static void hls_add(hlsout *h, GstBuffer *buf)
+{
+    GstClockTime pts = GST_BUFFER_PTS(buf);
+    size_t cut_at = SIZE_MAX, off;
+    GstMapInfo mi;
+
+    if (h->failed || !gst_buffer_map(buf, &mi, GST_MAP_READ))
+        return;
+    for (off = 0; off + TS_PKT <= mi.size; off += TS_PKT) {
+        const unsigned char *k = mi.data + off;
+        int pid = (k[1] & 0x1f) << 8 | k[2];
+        bool pusi = (k[1] & 0x40) != 0, af = (k[3] & 0x20) != 0;
+        size_t pay = 4 + (af ? 1u + k[4] : 0u);
+
+        if (k[0] != 0x47 || pay >= TS_PKT)
+            break;
+        if (!pusi)
+            continue;
+        if (pid == 0 && pay + 1 + k[pay] + 12 <= TS_PKT) {
+            const unsigned char *sec = k + pay + 1 + k[pay];
+
+            memcpy(h->pat, k, TS_PKT);
+            h->pmt_pid = (sec[10] & 0x1f) << 8 | sec[11];
+        } else if (pid != 0 && pid == h->pmt_pid) {
+            memcpy(h->pmt, k, TS_PKT);
+            h->es_pid = pmt_es_pid(k, pay, h->audio ? 0x0f : 0x1b);
+        } else if (cut_at == SIZE_MAX && pid != 0 && pid == h->es_pid &&
+                   (h->audio || pes_is_key(k, pay))) {
+            cut_at = off;
+        }
+    }
+    if (cut_at != SIZE_MAX && !GST_CLOCK_TIME_IS_VALID(pts))
+        cut_at = SIZE_MAX;
+    if (cut_at != SIZE_MAX && h->fd < 0 && !GST_CLOCK_TIME_IS_VALID(h->start)) {
+        /* The first segment: from the first keyframe; before it, nothing
+         * a player could decode. */
+        h->next_cut = pts;
+        hls_open(h, pts);
+        hls_write(h, mi.data + cut_at, mi.size - cut_at);
+    } else if (cut_at != SIZE_MAX && h->fd >= 0 &&
+               pts + SEG_SLACK_NS >= h->next_cut) {
+        hls_write(h, mi.data, cut_at);
+        hls_close(h, pts);
+        hls_open(h, pts);
+        hls_write(h, mi.data + cut_at, mi.size - cut_at);
+    } else {
+        hls_write(h, mi.data, mi.size);
+    }
+    if (GST_CLOCK_TIME_IS_VALID(pts) && pts != h->last) {
+        h->prev = h->last;
+        h->last = pts;
+    }
+    gst_buffer_unmap(buf, &mi);
+}
+
+/* The fakesink's streaming thread: writes, never calls lws. At EOS the
+ * last segment ends one frame after its last timestamp. */
+static GstPadProbeReturn on_hls(GstPad *pad, GstPadProbeInfo *info, gpointer ud)
+{
+    hlsout *h = ud;
+
+    (void)pad;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        hls_add(h, GST_PAD_PROBE_INFO_BUFFER(info));
+    } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        guint n = gst_buffer_list_length(l);
+
+        for (guint i = 0; i < n; i++)
+            hls_add(h, gst_buffer_list_get(l, i));
+    } else if ((info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) &&
+               GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) ==
+                   GST_EVENT_EOS &&
+               h->fd >= 0) {
+        GstClockTime end = h->last;
+
+        if (GST_CLOCK_TIME_IS_VALID(h->prev) && h->last > h->prev)
+            end += h->last - h->prev;
+        hls_close(h, end);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+/* Meeting thread, after a teardown (no streaming thread left) and before
+ * a build: a segment left open was never listed and goes. */
+static void hls_reset(live_meeting *m)
+{
+    char path[4096];
+
+    for (int i = 0; i < m->nst; i++) {
+        hlsout *h = &m->hls[i];
+
+        if (h->fd >= 0) {
+            close(h->fd);
+            hls_path(h, h->fidx, path, sizeof(path));
+            unlink(path);
+        }
+        h->fd = -1;
+    }
+}
+
+/* Meeting thread, before PLAYING: a segmenter on each stream's fakesink,
+ * writing build m->gen's files from number 0. */
+static void hls_attach(live_meeting *m)
+{
+    for (int i = 0; i < m->nst; i++) {
+        hlsout *h = &m->hls[i];
+        GstElement *sink = gst_bin_get_by_name(GST_BIN(m->pipe), m->st[i].name);
+        GstPad *pad;
+
+        memset(h, 0, sizeof(*h));
+        h->m = m;
+        h->index = i;
+        h->audio = m->st[i].audio;
+        h->gen = m->gen;
+        h->fd = -1;
+        h->start = h->next_cut = GST_CLOCK_TIME_NONE;
+        h->last = h->prev = GST_CLOCK_TIME_NONE;
+        if (sink == NULL)
+            continue;
+        h->sink = sink; /* the pipeline holds it while the probe runs */
+        pad = gst_element_get_static_pad(sink, "sink");
+        if (pad != NULL) {
+            gst_pad_add_probe(pad,
+                              GST_PAD_PROBE_TYPE_BUFFER |
+                                  GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                                  GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                              on_hls, h, NULL);
+            gst_object_unref(pad);
+        }
+        gst_object_unref(sink);
+    }
 }
 
 /* The fakesink's streaming thread: never blocks, never calls lws. */
@@ -2132,7 +2438,7 @@ static int build(live_meeting *m, const char *desc, GstClock *clock,
 {
     GError *gerr = NULL;
     GstElement *e;
-    char loc[4096], tag[40];
+    char loc[4096];
     int i;
 
     m->pipe = gst_parse_launch(desc, &gerr);
@@ -2151,17 +2457,9 @@ static int build(live_meeting *m, const char *desc, GstClock *clock,
         g_signal_connect(e, "pad-added", G_CALLBACK(pad_added), m);
         gst_object_unref(e);
     }
-    run_tag(m, m->gen, tag, sizeof(tag));
-    for (i = 0; i < m->nst; i++) {
-        e = gst_bin_get_by_name(GST_BIN(m->pipe), m->st[i].name);
-        if (e == NULL)
-            continue;
-        snprintf(loc, sizeof(loc), "%s/%s_%s_%%05d.ts", m->dir, m->st[i].name,
-                 tag);
-        g_object_set(e, "location", loc, NULL);
-        gst_object_unref(e);
+    for (i = 0; i < m->nst; i++)
         m->st[i].bclosed = 0;
-    }
+    hls_attach(m);
     ts_attach(m);
     m->lost = false; /* the new slate starts hidden */
     /* Wall-clock timestamps for EXT-X-PROGRAM-DATE-TIME. */
@@ -2221,6 +2519,7 @@ static void teardown(live_meeting *m, GstBus **bus)
     m->pipe = NULL;
     m->fault_at_us = 0;
     ts_reset(m);
+    hls_reset(m);
 }
 
 /* The pipeline failed (why): torn down, and rebuilt after a back-off
@@ -2359,10 +2658,8 @@ static void *meeting_main(void *arg)
             break;
         }
         case GST_MESSAGE_ELEMENT:
-            if (gst_message_has_name(msg, "splitmuxsink-fragment-opened"))
-                on_fragment(m, msg, true);
-            else if (gst_message_has_name(msg, "splitmuxsink-fragment-closed"))
-                on_fragment(m, msg, false);
+            if (gst_message_has_name(msg, "yl-hls-segment"))
+                on_segment(m, msg);
             break;
         default:
             break;
@@ -2464,8 +2761,10 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
     m->dir = strdup(opts->out_dir);
     m->slate = strdup(opts->slate != NULL ? opts->slate : YL_LIVE_SLATE);
     m->rec_dir = opts->rec_dir != NULL ? strdup(opts->rec_dir) : NULL;
-    for (int i = 0; i < MAX_STREAMS; i++)
+    for (int i = 0; i < MAX_STREAMS; i++) {
         m->rec_fd[i] = -1;
+        m->hls[i].fd = -1;
+    }
     m->run = (int64_t)time(NULL);
     atomic_init(&m->stop, false);
     atomic_init(&m->audio_linked, 0);

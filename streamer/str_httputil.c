@@ -111,7 +111,11 @@ const char *str_cache_control(int cls)
     case STR_CACHE_SHORT:
         return "public, max-age=300";
     case STR_CACHE_LIVE:
-        return "public, max-age=1";
+        /* Shared caches (the nginx edges) keep a live playlist for a
+         * second; a browser asks again each time (If-None-Match): with
+         * max-age=1 Chromium answered hls.js's reload from its own cache,
+         * up to a second old (docs/performance.md). */
+        return "public, max-age=0, s-maxage=1";
     default:
         return "no-cache";
     }

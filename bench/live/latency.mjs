@@ -193,6 +193,8 @@ const CASES = [
   { name: 'ref-ws', kind: 'ws', src: `ws://127.0.0.1:${relayPort}/`, what: 'reference: ffmpeg (720p) -> node ws relay -> mpegts.js, live.js settings' },
   { name: 'yunling-hls', kind: 'hls', cfg: 'player', src: `${YL}/live/${MEETING}/master.m3u8`, what: 'yunling live HLS in hls.js, live.js settings' },
   { name: 'ref-hls', kind: 'hls', cfg: 'player', src: `${NGINX}/index.m3u8`, what: 'reference: ffmpeg -f hls -hls_time 1 behind nginx, hls.js, live.js settings' },
+  { name: 'yunling-hls-3', kind: 'hls', cfg: 'three', src: `${YL}/live/${MEETING}/master.m3u8`, what: 'yunling live HLS, hls.js three segments behind (live.js before issue 13)' },
+  { name: 'ref-hls-3', kind: 'hls', cfg: 'three', src: `${NGINX}/index.m3u8`, what: 'reference HLS (nginx), three segments behind' },
   { name: 'yunling-hls-ll', kind: 'hls', cfg: 'll', src: `${YL}/live/${MEETING}/master.m3u8`, what: 'yunling live HLS, hls.js low-latency settings' },
   { name: 'ref-hls-ll', kind: 'hls', cfg: 'll', src: `${NGINX}/index.m3u8`, what: 'reference HLS (nginx), hls.js low-latency settings' },
 ];
@@ -274,7 +276,7 @@ for (const r of results) {
   out.push(`| ${r.name}: ${r.what} | ${r.seen} | ${r.missed} | ${s(r.p50)} | ${s(r.p99)} | ${s(r.max)} | ${r.reported_p50 != null ? `${s(r.reported_p50)} / ${s(r.reported_p99)}` : '-'} | ${r.stalls} | ${r.fps.toFixed(1)} |`);
 }
 out.push('');
-out.push(`Ratios yunling / reference (p50 / p99): websocket ${ratio('yunling-ws', 'ref-ws')}, HLS ${ratio('yunling-hls', 'ref-hls')}, HLS low-latency settings ${ratio('yunling-hls-ll', 'ref-hls-ll')}.`);
+out.push(`Ratios yunling / reference (p50 / p99): websocket ${ratio('yunling-ws', 'ref-ws')}, HLS ${ratio('yunling-hls', 'ref-hls')}, HLS three segments behind ${ratio('yunling-hls-3', 'ref-hls-3')}, HLS low-latency settings ${ratio('yunling-hls-ll', 'ref-hls-ll')}.`);
 out.push(`The source behind real time (a frame's arrival here minus its due time counted from the first frame, ms): p50 ${srcJitter.p50}, p99 ${srcJitter.p99}, range ${srcJitter.min}..${srcJitter.max}; SRT pushes: ${srtPushes}; Chromium's expected display time was ${results.map((r) => `${r.display_lead_ms?.toFixed?.(1) ?? '-'}`).join('/')} ms after the frame callback (p50 per case).`);
 fs.writeFileSync(path.join(WORK, 'latency.json'), JSON.stringify({ results, srcJitter, sent: [...sent] }, null, 1));
 process.stdout.write(`${out.join('\n')}\n`);

@@ -2,7 +2,7 @@
 # A live meeting through the edge tier (deploy/nginx/edge.conf on stock
 # nginx): the edge lists each new 1-second segment about one segment after
 # the origin and never two later (the origin's live playlists say
-# max-age=1; nginx keeps its cache's time in whole seconds, so one copy
+# s-maxage=1; nginx keeps its cache's time in whole seconds, so one copy
 # lives 1 to 2 s), ffprobe reads the live stream through the
 # edge, and the end (EXT-X-ENDLIST) reaches it.
 . "$(dirname "$0")/lib.sh"

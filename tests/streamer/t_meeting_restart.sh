@@ -82,6 +82,10 @@ for i in $(seq 1 300); do
 done
 [ -n "$found" ] || fail "no discontinuity with segments on both sides: $(cat "$YL_TMPDIR/v360.m3u8")"
 ok "v360.m3u8 goes on across the rebuild with EXT-X-DISCONTINUITY"
+# The first build's v360 segments on disk (for the check of their
+# deletion below).
+LIVE=$DATA/live/$ID
+n0=$(ls "$LIVE" | grep -c '^v360_[0-9]*_[0-9]*\.ts$' || true)
 seq1=$(last_seq "$YL_TMPDIR/v360.m3u8")
 [ "$seq1" -gt "$seq0" ] || fail "the media sequence went from $seq0 to $seq1"
 grep -A3 'DISCONTINUITY$' "$YL_TMPDIR/v360.m3u8" | grep -q 'r1_00000\.ts$' ||
@@ -153,6 +157,28 @@ key_times "$REC/v720.ts" >"$YL_TMPDIR/rkeys"
 gap_check "$YL_TMPDIR/rkeys" >"$YL_TMPDIR/rkeys.sum" ||
     fail "the recording across the rebuild: $(cat "$YL_TMPDIR/rkeys.sum")"
 ok "the recording went on: $(cat "$YL_TMPDIR/rkeys.sum")"
+# Segments that left the window go from the disk, the first build's too
+# (its names differ from the rebuilt one's): once the two builds together
+# have written 18 segments of v360, no more than 17 are on disk (15 kept,
+# one being written, one being listed); hlssink2 kept each build's last
+# 15 for good.
+# r1_last: the highest file number of the rebuilt build's v360 on disk.
+r1_last() {
+    local x
+    x=$(ls "$LIVE" | sed -n 's/^v360_[0-9]*r1_\([0-9]*\)\.ts$/\1/p' |
+        sort -n | tail -1)
+    echo $((10#${x:-0}))
+}
+for i in $(seq 1 600); do
+    [ "$(r1_last)" -ge $((17 - n0)) ] && break
+    sleep 0.2
+done
+[ "$(r1_last)" -ge $((17 - n0)) ] ||
+    fail "the rebuilt pipeline wrote $(r1_last) segments of v360 ($n0 before it)"
+n=$(ls "$LIVE" | grep -c '^v360_.*\.ts$')
+[ "$n" -le 17 ] || fail "$n v360 segments on disk after $((18 - n0)) of the rebuild and $n0 before: $(ls "$LIVE")"
+ok "old segments leave the disk across the rebuild ($n of v360 on disk, $n0 of the first build before)"
+
 started=$(api GET "/api/v1/meetings/$ID" "${A[@]}" >/dev/null; resp .started_ms)
 expect_eq "$(api POST "/api/v1/meetings/$ID/stop" "${A[@]}")" 200 "stop"
 for i in $(seq 1 300); do

@@ -197,6 +197,9 @@ static void mime_and_cache(void **state)
     assert_int_equal(str_cache_class_web("js/main.js"), STR_CACHE_SHORT);
     assert_string_equal(str_cache_control(STR_CACHE_IMMUTABLE),
                         "public, max-age=31536000, immutable");
+    /* Live playlists: the edge keeps one a second, the browser none. */
+    assert_string_equal(str_cache_control(STR_CACHE_LIVE),
+                        "public, max-age=0, s-maxage=1");
 }
 
 static void path_checks(void **state)
