@@ -1504,6 +1504,44 @@ static bool pes_is_key(const unsigned char *k, size_t pay)
     return false;
 }
 
+/* Scans the whole packets of a mux's output p[0..len): keeps the newest
+ * PAT and PMT packets in pat and pmt (TS_PKT bytes each) and the PIDs they
+ * give in *pmt_pid and *es_pid (the first elementary stream of type in the
+ * PMT: 0x1b H.264, 0x0f AAC). Returns the offset of the first packet that
+ * starts a PES of *es_pid (with key, only one that starts a keyframe), or
+ * SIZE_MAX. */
+static size_t ts_scan(const unsigned char *p, size_t len, int type, bool key,
+                      unsigned char *pat, unsigned char *pmt, int *pmt_pid,
+                      int *es_pid)
+{
+    size_t found = SIZE_MAX;
+
+    for (size_t off = 0; off + TS_PKT <= len; off += TS_PKT) {
+        const unsigned char *k = p + off;
+        int pid = (k[1] & 0x1f) << 8 | k[2];
+        bool pusi = (k[1] & 0x40) != 0, af = (k[3] & 0x20) != 0;
+        size_t pay = 4 + (af ? 1u + k[4] : 0u);
+
+        if (k[0] != 0x47 || pay >= TS_PKT)
+            break;
+        if (!pusi)
+            continue;
+        if (pid == 0 && pay + 1 + k[pay] + 12 <= TS_PKT) {
+            const unsigned char *sec = k + pay + 1 + k[pay];
+
+            memcpy(pat, k, TS_PKT);
+            *pmt_pid = (sec[10] & 0x1f) << 8 | sec[11];
+        } else if (pid != 0 && pid == *pmt_pid) {
+            memcpy(pmt, k, TS_PKT);
+            *es_pid = pmt_es_pid(k, pay, type);
+        } else if (found == SIZE_MAX && pid != 0 && pid == *es_pid &&
+                   (!key || pes_is_key(k, pay))) {
+            found = off;
+        }
+    }
+    return found;
+}
+
 /* One buffer of the mux (whole TS packets). mpegtsmux's buffer flags and
  * random access indicators do not say where a keyframe starts (its
  * periodic PAT/PMT come without DELTA_UNIT, and the indicator follows
@@ -1518,34 +1556,13 @@ static void ts_add(tsout *t, GstBuffer *buf)
 {
     GstClockTime pts = GST_BUFFER_PTS(buf);
     GstClockTime open_rt = atomic_load(&t->open_rt);
-    size_t key_at = SIZE_MAX, off;
+    size_t key_at;
     GstMapInfo mi;
 
     if (!gst_buffer_map(buf, &mi, GST_MAP_READ))
         return;
-    for (off = 0; off + TS_PKT <= mi.size; off += TS_PKT) {
-        const unsigned char *k = mi.data + off;
-        int pid = (k[1] & 0x1f) << 8 | k[2];
-        bool pusi = (k[1] & 0x40) != 0, af = (k[3] & 0x20) != 0;
-        size_t pay = 4 + (af ? 1u + k[4] : 0u);
-
-        if (k[0] != 0x47 || pay >= TS_PKT)
-            break;
-        if (!pusi)
-            continue;
-        if (pid == 0 && pay + 1 + k[pay] + 12 <= TS_PKT) {
-            const unsigned char *sec = k + pay + 1 + k[pay];
-
-            memcpy(t->pat, k, TS_PKT);
-            t->pmt_pid = (sec[10] & 0x1f) << 8 | sec[11];
-        } else if (pid != 0 && pid == t->pmt_pid) {
-            memcpy(t->pmt, k, TS_PKT);
-            t->video_pid = pmt_es_pid(k, pay, 0x1b);
-        } else if (key_at == SIZE_MAX && pid != 0 && pid == t->video_pid &&
-                   pes_is_key(k, pay)) {
-            key_at = off;
-        }
-    }
+    key_at = ts_scan(mi.data, mi.size, 0x1b, true, t->pat, t->pmt, &t->pmt_pid,
+                     &t->video_pid);
     if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(open_rt) &&
         pts + STALE_NS < open_rt) {
         t->len = 0; /* held by the mux since it stopped: nobody's */
@@ -1682,34 +1699,14 @@ static void hls_open(hlsout *h, GstClockTime start)
 static void hls_add(hlsout *h, GstBuffer *buf)
 {
     GstClockTime pts = GST_BUFFER_PTS(buf);
-    size_t cut_at = SIZE_MAX, off;
+    size_t cut_at;
     GstMapInfo mi;
 
     if (h->failed || !gst_buffer_map(buf, &mi, GST_MAP_READ))
         return;
-    for (off = 0; off + TS_PKT <= mi.size; off += TS_PKT) {
-        const unsigned char *k = mi.data + off;
-        int pid = (k[1] & 0x1f) << 8 | k[2];
-        bool pusi = (k[1] & 0x40) != 0, af = (k[3] & 0x20) != 0;
-        size_t pay = 4 + (af ? 1u + k[4] : 0u);
-
-        if (k[0] != 0x47 || pay >= TS_PKT)
-            break;
-        if (!pusi)
-            continue;
-        if (pid == 0 && pay + 1 + k[pay] + 12 <= TS_PKT) {
-            const unsigned char *sec = k + pay + 1 + k[pay];
-
-            memcpy(h->pat, k, TS_PKT);
-            h->pmt_pid = (sec[10] & 0x1f) << 8 | sec[11];
-        } else if (pid != 0 && pid == h->pmt_pid) {
-            memcpy(h->pmt, k, TS_PKT);
-            h->es_pid = pmt_es_pid(k, pay, h->audio ? 0x0f : 0x1b);
-        } else if (cut_at == SIZE_MAX && pid != 0 && pid == h->es_pid &&
-                   (h->audio || pes_is_key(k, pay))) {
-            cut_at = off;
-        }
-    }
+    /* The audio: any PES starts a frame; the video: a keyframe. */
+    cut_at = ts_scan(mi.data, mi.size, h->audio ? 0x0f : 0x1b, !h->audio,
+                     h->pat, h->pmt, &h->pmt_pid, &h->es_pid);
     if (cut_at != SIZE_MAX && !GST_CLOCK_TIME_IS_VALID(pts))
         cut_at = SIZE_MAX;
     if (cut_at != SIZE_MAX && h->fd < 0 && !GST_CLOCK_TIME_IS_VALID(h->start)) {
