@@ -859,6 +859,12 @@ static void pad_lang(GstPad *pad, char *out, size_t len)
             gst_tag_list_get_string(tl, GST_TAG_LANGUAGE_CODE, &code) &&
             code != NULL && yl_lang_normalize(code, out, len) < 0)
             out[0] = '\0';
+        /* "und" (encoders write it for "not set"), "mul", "mis", "zxx":
+         * no language to match, so the track fills a slot in stream
+         * order as an untagged one does. */
+        if (strcmp(out, "und") == 0 || strcmp(out, "mul") == 0 ||
+            strcmp(out, "mis") == 0 || strcmp(out, "zxx") == 0)
+            out[0] = '\0';
         g_free(code);
         gst_event_unref(ev);
     }
@@ -1467,14 +1473,18 @@ static void ts_append(tsout *t, const unsigned char *p, size_t len,
 static int pmt_es_pid(const unsigned char *k, size_t pay, int type)
 {
     const unsigned char *sec;
-    size_t end, j, info;
+    size_t avail, end, j, info;
 
     if (pay + 1 + k[pay] + 12 > TS_PKT)
         return 0;
     sec = k + pay + 1 + k[pay];
-    end = 3 + ((size_t)(sec[1] & 0x0f) << 8 | sec[2]) - 4; /* before CRC */
-    if (sec + end > k + TS_PKT)
-        end = (size_t)(k + TS_PKT - sec);
+    avail = TS_PKT - (pay + 1 + k[pay]); /* of the section in this packet */
+    end = (size_t)(sec[1] & 0x0f) << 8 | sec[2];
+    if (end < 13) /* shorter than a PMT's fixed part and CRC */
+        return 0;
+    end = 3 + end - 4; /* before the CRC */
+    if (end > avail)
+        end = avail;
     info = (size_t)(sec[10] & 0x0f) << 8 | sec[11];
     for (j = 12 + info; j + 5 <= end;
          j += 5 + ((size_t)(sec[j + 3] & 0x0f) << 8 | sec[j + 4]))

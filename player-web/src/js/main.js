@@ -254,7 +254,17 @@ let playerMod = null;
 const loadPlayer = () => (playerMod ||= import('./player.js'));
 
 let liveMod = null;
-const loadLive = () => (liveMod ||= import('./live.js'));
+// The live page's stylesheet comes with its module (not in app.css: the
+// first load of the list stays small); the view waits for both.
+function loadCss(href) {
+  return new Promise((resolve) => {
+    const l = h('link', { rel: 'stylesheet', href });
+    l.addEventListener('load', resolve, { once: true });
+    l.addEventListener('error', resolve, { once: true }); // unstyled, not stuck
+    document.head.append(l);
+  });
+}
+const loadLive = () => (liveMod ||= Promise.all([import('./live.js'), loadCss('live.css')]).then(([m]) => m));
 
 let dlMod = null;
 const loadDownloads = () => (dlMod ||= import('./downloads.js'));
