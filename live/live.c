@@ -1992,15 +1992,15 @@ static void on_ingest_element(GstBin *bin, GstBin *sub, GstElement *e,
         g_object_set(e, "latency", TSDEMUX_MS, NULL);
 }
 
-/* Streaming thread of the ingest: a frame reached the encoders' side. */
-static GstPadProbeReturn on_frame(GstPad *pad, GstPadProbeInfo *info,
-                                  gpointer ud)
+/* Streaming thread of an ingest (the main feed's video, an interpreter's
+ * audio): a buffer reached its sink; ud is the atomic_llong that keeps the
+ * monotonic time of the last one, in ns (the loss watch reads it). */
+static GstPadProbeReturn on_arrival(GstPad *pad, GstPadProbeInfo *info,
+                                    gpointer ud)
 {
-    live_meeting *m = ud;
-
     (void)pad;
     (void)info;
-    atomic_store(&m->last_in_ns, (long long)g_get_monotonic_time() * 1000);
+    atomic_store((atomic_llong *)ud, (long long)g_get_monotonic_time() * 1000);
     return GST_PAD_PROBE_OK;
 }
 
@@ -2068,7 +2068,8 @@ static void ingest_start(live_meeting *m)
     gst_object_unref(e);
     e = gst_bin_get_by_name(GST_BIN(m->ingest), "vsink");
     pad = gst_element_get_static_pad(e, "sink");
-    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_frame, m, NULL);
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_arrival,
+                      &m->last_in_ns, NULL);
     gst_object_unref(pad);
     gst_object_unref(e);
     atomic_store(&m->last_in_ns, 0);
@@ -2174,18 +2175,6 @@ static void interp_pad_added(GstElement *src, GstPad *pad, gpointer ud)
         gst_caps_unref(caps);
 }
 
-/* Streaming thread of an interpreter's ingest: audio reached its sink. */
-static GstPadProbeReturn on_interp_audio(GstPad *pad, GstPadProbeInfo *info,
-                                         gpointer ud)
-{
-    interp *it = ud;
-
-    (void)pad;
-    (void)info;
-    atomic_store(&it->last_in_ns, (long long)g_get_monotonic_time() * 1000);
-    return GST_PAD_PROBE_OK;
-}
-
 static void interp_stop(interp *it)
 {
     if (it->pipe == NULL)
@@ -2231,8 +2220,8 @@ static void interp_start(interp *it)
     gst_object_unref(e);
     e = gst_bin_get_by_name(GST_BIN(it->pipe), "asink");
     pad = gst_element_get_static_pad(e, "sink");
-    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_interp_audio, it,
-                      NULL);
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_arrival,
+                      &it->last_in_ns, NULL);
     gst_object_unref(pad);
     gst_object_unref(e);
     if (gst_element_set_state(it->pipe, GST_STATE_PLAYING) !=
@@ -2317,7 +2306,7 @@ const char *__lsan_default_suppressions(void)
  * and synchronise their streaming threads in ways TSan cannot see (GLib's
  * slice allocator, GstMiniObject refcounts), so races reported inside
  * them are not ours to fix. The suppressions also hide races in our
- * callbacks that their threads run (pad_added, on_frame): those touch
+ * callbacks that their threads run (pad_added, on_arrival): those touch
  * atomics only, for that reason. Races between our own threads (meeting
  * thread, service thread) still show. Unused outside sanitizer builds. */
 const char *__tsan_default_suppressions(void);
