@@ -2508,8 +2508,20 @@ static void teardown(live_meeting *m, GstBus **bus)
     if (m->base_time == 0)
         m->base_time = gst_element_get_base_time(m->pipe);
     gst_element_set_state(m->pipe, GST_STATE_NULL);
-    if (*bus != NULL)
+    if (*bus != NULL) {
+        GstMessage *msg;
+
+        /* Segments closed since the bus was last read (between an error
+         * and this teardown, or in the last round before a stop) are
+         * whole files: listed and recorded like the others, not left on
+         * disk unlisted and outside the recording. */
+        while ((msg = gst_bus_pop_filtered(*bus, GST_MESSAGE_ELEMENT))) {
+            if (gst_message_has_name(msg, "yl-hls-segment"))
+                on_segment(m, msg);
+            gst_message_unref(msg);
+        }
         gst_object_unref(*bus);
+    }
     *bus = NULL;
     gst_object_unref(m->pipe);
     m->pipe = NULL;
