@@ -56,6 +56,9 @@ typedef struct live_ent {
     /* The recording (rec_submit): its directory (NULL when live_record is
      * off), and what its lesson needs of the meeting. Owned. */
     char *rec_dir, *title, *owner;
+    /* The local UDP ports its SRT listeners hold (the main source's and
+     * each interpreter's; 0 none), for str_meetings_start(). */
+    long ports[LIVE_AUDIO_MAX + 1];
 } live_ent;
 
 struct str_live {
@@ -351,6 +354,73 @@ static void rec_result(str_server *srv, mmsg *d)
 
 /* The meeting's declared audio (cat_meetings_audio()'s stored form) as
  * live/ takes it: strings borrowed from mt. Returns how many. */
+/* The port of an srt:// URI (checked by live_source_check()), or 0. */
+static long srt_port(const char *uri)
+{
+    const char *hp, *q, *colon;
+
+    if (uri == NULL || strncmp(uri, "srt://", 6) != 0)
+        return 0;
+    hp = uri + 6;
+    q = strchr(hp, '?');
+    colon = memrchr(hp, ':', q ? (size_t)(q - hp) : strlen(hp));
+    return colon != NULL ? strtol(colon + 1, NULL, 10) : 0;
+}
+
+/* The local port an SRT source binds (a listener or a rendezvous; a
+ * caller binds none), or 0. */
+static long srt_bound_port(const char *uri)
+{
+    const char *q = uri != NULL ? strchr(uri, '?') : NULL;
+
+    if (q == NULL || (strstr(q, "mode=listener") == NULL &&
+                      strstr(q, "mode=rendezvous") == NULL))
+        return 0;
+    return srt_port(uri);
+}
+
+/* Fills ports[LIVE_AUDIO_MAX + 1] with the ports meeting mt's sources
+ * bind (0 where none). */
+static void bound_ports(const json_t *mt, long *ports)
+{
+    const json_t *el;
+    size_t i;
+
+    memset(ports, 0, (LIVE_AUDIO_MAX + 1) * sizeof(*ports));
+    ports[0] = srt_bound_port(json_string_value(json_object_get(mt, "source")));
+    json_array_foreach(json_object_get(mt, "audio"), i, el)
+    {
+        if (i >= LIVE_AUDIO_MAX)
+            break;
+        ports[i + 1] =
+            srt_bound_port(json_string_value(json_object_get(el, "source")));
+    }
+}
+
+/* One SRT listener a port: a second meeting on a port a live one holds
+ * would fail to bind, its pipeline rebuilt until the meeting failed.
+ * true (and why) when one of ports is held by a running meeting. */
+static bool port_taken(str_server *srv, const long *ports, char *why,
+                       size_t whylen)
+{
+    for (int i = 0; srv->live != NULL && i < srv->live->n; i++)
+        for (int j = 0; j <= LIVE_AUDIO_MAX; j++)
+            for (int k = 0; ports[j] != 0 && k <= LIVE_AUDIO_MAX; k++) {
+                if (ports[j] != srv->live->v[i].ports[k])
+                    continue;
+                if (j == 0)
+                    snprintf(why, whylen, "source");
+                else
+                    snprintf(why, whylen, "audio[%d].source", j - 1);
+                snprintf(why + strlen(why), whylen - strlen(why),
+                         ": port %ld is already taken by live meeting "
+                         "%" PRId64 " (one SRT listener a port)",
+                         ports[j], srv->live->v[i].id);
+                return true;
+            }
+    return false;
+}
+
 static int audio_opts(const json_t *mt, live_audio *a)
 {
     const json_t *el;
@@ -376,6 +446,7 @@ static int start_pipeline(str_server *srv, const json_t *mt, char *why,
 {
     int64_t id = json_integer_value(json_object_get(mt, "id"));
     char dir[PATH_MAX];
+    long ports[LIVE_AUDIO_MAX + 1];
     live_audio audio[LIVE_AUDIO_MAX];
     live_opts o = {0};
     live_ent *e;
@@ -386,6 +457,9 @@ static int start_pipeline(str_server *srv, const json_t *mt, char *why,
                  MAX_LIVE);
         return YL_ETOOBIG;
     }
+    bound_ports(mt, ports);
+    if (port_taken(srv, ports, why, whylen))
+        return YL_EEXIST;
     rc = str_pathf(dir, sizeof(dir), "%s/live/%" PRId64, srv->cfg.cat.data_dir,
                    id);
     if (rc < 0)
@@ -418,6 +492,7 @@ static int start_pipeline(str_server *srv, const json_t *mt, char *why,
         goto fail;
     }
     e->id = id;
+    memcpy(e->ports, ports, sizeof(ports));
     srv->live->n++;
     return 0;
 fail:
@@ -625,19 +700,6 @@ bool str_meetings_nth(str_server *srv, int i, const json_t **frame,
 
 /* ---- handlers ---- */
 
-/* The port of an srt:// URI (checked by live_source_check()), or 0. */
-static long srt_port(const char *uri)
-{
-    const char *hp, *q, *colon;
-
-    if (uri == NULL || strncmp(uri, "srt://", 6) != 0)
-        return 0;
-    hp = uri + 6;
-    q = strchr(hp, '?');
-    colon = memrchr(hp, ':', q ? (size_t)(q - hp) : strlen(hp));
-    return colon != NULL ? strtol(colon + 1, NULL, 10) : 0;
-}
-
 /* The interpreters' feeds of a checked body's "audio": each an srt://
  * listener or caller (live_source_check()), none on the port of the main
  * source or of another interpreter (one SRT listener a port), and none
@@ -825,15 +887,20 @@ static int set_state(str_req *r, const char *state, int kind)
 
 int str_meetings_start(str_req *r)
 {
+    long ports[LIVE_AUDIO_MAX + 1];
+    char why[256];
     json_t *mt;
     int ret;
 
     if (admin_meeting(r, "starting a meeting", &mt, &ret))
         return ret;
+    bound_ports(mt, ports);
     json_decref(mt);
     if (ent_find(r->srv, r->id) != NULL)
         return str_reply_error(r, 409, "conflict",
                                "meeting %" PRId64 " is still running", r->id);
+    if (port_taken(r->srv, ports, why, sizeof(why)))
+        return str_reply_error(r, 409, "conflict", "%s", why);
     return set_state(r, "live", M_START);
 }
 

@@ -17,6 +17,26 @@ expect_eq "$(api POST /api/v1/meetings "${A[@]}" -d "{\"title\":\"SRT\",
 ID=$(resp .id)
 expect_eq "$(api POST "/api/v1/meetings/$ID/start" "${A[@]}")" 200 "start"
 
+# One SRT listener a port: a second meeting on the port, or with an
+# interpreter on it, is refused while this one is live (409 naming it).
+expect_eq "$(api POST /api/v1/meetings "${A[@]}" -d "{\"title\":\"同端口\",
+    \"targets\":[\"5329\"],
+    \"source\":\"srt://:$SRT_PORT?mode=listener\"}")" 201 "a second meeting"
+ID2=$(resp .id)
+expect_eq "$(api POST "/api/v1/meetings/$ID2/start" "${A[@]}")" 409 \
+    "its start while the port is taken"
+expect_match "$(resp .error.message)" \
+    "^source: port $SRT_PORT is already taken by live meeting $ID " "the reason"
+expect_eq "$(api POST /api/v1/meetings "${A[@]}" -d "{\"title\":\"译员\",
+    \"targets\":[\"5329\"], \"source\":\"test:\", \"audio\":[\"zh\",
+    {\"lang\":\"bo\",\"source\":\"srt://:$SRT_PORT?mode=listener\"}]}")" \
+    201 "a meeting with an interpreter on the port"
+ID3=$(resp .id)
+expect_eq "$(api POST "/api/v1/meetings/$ID3/start" "${A[@]}")" 409 \
+    "its start while the port is taken"
+expect_match "$(resp .error.message)" "^audio\[1\]\.source: port $SRT_PORT " \
+    "the interpreter's reason"
+
 # No encoder yet: the slate keeps the stream going.
 # (About 3 s; a minute under ThreadSanitizer on a busy machine.)
 for i in $(seq 1 600); do
