@@ -24,11 +24,13 @@
 #include "streamer/str_livews.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,15 +122,28 @@ void str_livews_tick(str_server *srv)
     str_livews *lw = reg_of(srv);
     char text[16] = "";
     struct timespec ts;
+    struct stat st;
+    ssize_t got;
     long ms = 0;
-    FILE *f;
+    int fd;
 
-    if (lw == NULL || lw->stall_file == NULL ||
-        (f = fopen(lw->stall_file, "r")) == NULL)
+    if (lw == NULL || lw->stall_file == NULL)
         return;
-    if (fgets(text, sizeof(text), f) != NULL)
+    /* Never blocks the loop on what the path is: a FIFO would block an
+     * fopen(), a link could point anywhere. Only a regular file counts. */
+    fd = open(lw->stall_file, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return;
+    }
+    got = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (got > 0) {
+        text[got] = '\0';
         ms = strtol(text, NULL, 10);
-    fclose(f);
+    }
     unlink(lw->stall_file);
     if (ms < 1 || ms > 10000)
         ms = 1500;
