@@ -1532,9 +1532,12 @@ static size_t ts_scan(const unsigned char *p, size_t len, int type, bool key,
         bool pusi = (k[1] & 0x40) != 0, af = (k[3] & 0x20) != 0;
         size_t pay = 4 + (af ? 1u + k[4] : 0u);
 
-        if (k[0] != 0x47 || pay >= TS_PKT)
+        if (k[0] != 0x47)
             break;
-        if (!pusi)
+        /* No payload (adaptation field only: PCR, stuffing) or a bad
+         * adaptation length: nothing here, but the packets after it are
+         * still looked at. */
+        if (!pusi || (k[3] & 0x10) == 0 || pay >= TS_PKT)
             continue;
         if (pid == 0 && pay + 1 + k[pay] + 12 <= TS_PKT) {
             const unsigned char *sec = k + pay + 1 + k[pay];
