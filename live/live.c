@@ -837,7 +837,8 @@ static void on_segment(live_meeting *m, GstMessage *msg)
  * When every pad is held and uridecodebin has no more (or MAP_WAIT_US
  * after the first one, by the meeting thread), they are matched at once:
  * a track tagged with a declared language takes that rendition; untagged
- * tracks fill the renditions left, in stream order (stream ids); a track
+ * tracks fill the renditions left, in stream order (stream ids), then
+ * tracks tagged with a language that has no free rendition; a track
  * left over is ignored (a line in the log); a rendition without a track
  * stays silent (interaudiosrc). Then the pads are linked and let go. */
 
@@ -934,17 +935,28 @@ static void map_assign_locked(live_meeting *m)
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
-    for (int o = 0; o < m->napads; o++) {
-        int i = order[o];
+    /* Then tracks tagged with a language nobody declared, in stream
+     * order, fill what is still free: encoders tag every track "eng" or
+     * "und" by default more often than they carry a stray language, and
+     * a declared rendition left silent helps nobody. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int o = 0; o < m->napads; o++) {
+            int i = order[o];
 
-        if (m->apads[i].lang[0] != '\0')
-            continue;
-        for (int k = 0; k < m->ndecl && slot[i] < 0; k++)
-            if (!taken[k]) {
-                slot[i] = k;
-                taken[k] = true;
-            }
-    }
+            if (slot[i] >= 0 || (m->apads[i].lang[0] != '\0') != (pass == 1))
+                continue;
+            for (int k = 0; k < m->ndecl && slot[i] < 0; k++)
+                if (!taken[k]) {
+                    slot[i] = k;
+                    taken[k] = true;
+                }
+            if (pass == 1 && slot[i] >= 0)
+                YL_LOGW("live",
+                        "[meeting=%" PRId64 "] audio track %s is tagged %s, "
+                        "no free rendition of it: taken as %s",
+                        m->id, sid_short(m->apads[i].sid), m->apads[i].lang,
+                        m->decl_lang[slot[i]]);
+        }
     for (int i = 0; i < m->napads; i++) {
         apad *a = &m->apads[i];
         GstElement *to = NULL;

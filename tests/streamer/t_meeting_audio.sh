@@ -135,6 +135,21 @@ grep -q 'language none) -> zh' "$YL_TMPDIR/server.log" ||
 ok "untagged tracks fill the declared languages in stream order"
 kill "$PUSH" 2>/dev/null || true
 wait "$PUSH" 2>/dev/null || true
+
+# Then with the first track tagged in a language nobody declared (eng,
+# what encoders write by default) and the second zho: zh takes its
+# track, the eng one fills bo, which is still free (not silence).
+n_back=$(grep -c 'source back' "$YL_TMPDIR/server.log")
+push -metadata:s:a:0 language=eng -metadata:s:a:1 language=zho
+wait_tone zh 1200
+wait_tone bo 500
+[ "$(grep -c 'source back' "$YL_TMPDIR/server.log")" -gt "$n_back" ] ||
+    fail "the encoder's return was picked up (3)"
+grep -q 'is tagged en, no free rendition of it: taken as bo' \
+    "$YL_TMPDIR/server.log" || fail "the log says the eng track went to bo"
+ok "a track in an undeclared language fills a free rendition"
+kill "$PUSH" 2>/dev/null || true
+wait "$PUSH" 2>/dev/null || true
 expect_eq "$(api POST "/api/v1/meetings/$ID/stop" "${A[@]}")" 200 "stop"
 stop_server
 ok "declared audio tracks"
