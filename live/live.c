@@ -2148,6 +2148,11 @@ static GstFlowReturn on_feed(GstAppSink *sink, gpointer ud)
     if (src == NULL)
         goto out;
     at = (GstClockTime)((GstClockTimeDiff)(ibase + rt) + lag + HANDOFF_NS);
+    /* The compositor shows a picture from the start of the 40 ms frame
+     * it falls in, up to a frame before its time: half a frame later
+     * centres that on the sound. */
+    if (f == &m->feeds[0])
+        at += GST_SECOND / FPS / 2;
     ebase = gst_element_get_base_time(src);
     if (ebase == 0 || at < ebase) /* not playing yet, or before it */
         goto out;
