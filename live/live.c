@@ -12,12 +12,24 @@
  * goes), so every segment was listed ~1 s after its last frame
  * (docs/performance.md, "Latency from ingest to picture").
  *
+ * A network source (SRT, RTSP) and an interpreter's feed are ingested by
+ * pipelines of their own, rebuilt while the feed is away. Their appsinks
+ * hand every decoded buffer over to the encoding pipeline's appsrcs with
+ * its source timestamp kept (on_feed()): presented at its time plus the
+ * ingest's lag (how late its buffers come, the same for the picture and
+ * the sound: HANDOFF_NS), so that the sound stays with the picture
+ * whichever the feed brings first. There a live compositor (over black)
+ * and an audiomixer per language (with silence) make the frames of each
+ * 40 ms and the sound of each 10 ms, from the feed or without it: the
+ * encoders never wait for a feed, and on loss the slate is shown.
+ *
  * Threads: live_meeting_start() runs on the owner's thread; meeting_main()
  * on the meeting's thread builds the pipeline, watches its bus, writes the
  * playlists and reports events, and runs the ingests (the main one of a
  * network source and each interpreter's); pad_added() and the matching of
  * audio tracks (map_*, under map_lock) run on streaming threads and only
- * link pads. */
+ * link pads; on_feed() runs on an ingest's streaming threads and only
+ * pushes to an appsrc (feed_lock). */
 #include "live/live.h"
 
 #include <errno.h>
