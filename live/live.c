@@ -896,7 +896,7 @@ static void on_segment(live_meeting *m, GstMessage *msg)
  * a track tagged with a declared language takes that rendition; untagged
  * tracks fill the renditions left, in stream order (stream ids); a track
  * left over is ignored (a line in the log); a rendition without a track
- * stays silent (interaudiosrc). Then the pads are linked and let go. */
+ * stays silent (its audiomixer). Then the pads are linked and let go. */
 
 /* The language of pad's sticky tag events, normalised, into out ("" for
  * none). Any thread. */
