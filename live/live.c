@@ -102,7 +102,15 @@
 #define HANDOFF_NS (60 * GST_MSECOND)
 #define WARM_NS    GST_SECOND
 #define RESYNC_NS  GST_SECOND
-#define MAX_FEEDS  (1 + MAX_AUDIO) /* [0] the video, [1 + i] audio i */
+/* A lag raised by a moment of load comes down again: every DECAY_NS it
+ * is lowered by up to DECAY_STEP_NS towards the most its buffers came
+ * late in that time. Steps below a frame: no picture is lost; the
+ * audiomixer's alignment threshold is half a step, so that it follows
+ * each one (skipping 20 ms of sound) rather than hold the sound late
+ * until the steps add up to its default 40 ms. */
+#define DECAY_NS      (2 * GST_SECOND)
+#define DECAY_STEP_NS (20 * GST_MSECOND)
+#define MAX_FEEDS     (1 + MAX_AUDIO) /* [0] the video, [1 + i] audio i */
 /* The slate: 1280x720, "信号中断，请稍候" in white on black. A picture, not
  * textoverlay: rendering CJK text needs a system CJK font, and installing
  * one changes what browsers on the machine draw. */
@@ -150,6 +158,9 @@ typedef struct anchor {
     bool set;
     GstClockTimeDiff lag; /* how late its buffers come: ns */
     GstClockTime since;   /* clock time of the anchoring */
+    /* The most they came late since win_at (clock time): DECAY_NS. */
+    GstClockTimeDiff win_max;
+    GstClockTime win_at;
 } anchor;
 
 /* One medium handed over: the user data of its appsink's callbacks
@@ -1315,7 +1326,8 @@ static void describe_ts(live_meeting *m, yl_buf *b)
  * from an appsrc (fa<i>), mixed by a live audiomixer with silence, so
  * that the language goes on, silent, while nothing comes; it ends in
  * "queue name=ain<i>". discont-wait=0: a new anchor's timestamps are
- * taken at once, not after a second of the old ones. */
+ * taken at once, not after a second of the old ones; alignment-threshold:
+ * see DECAY_STEP_NS (the feed's own timestamps are contiguous). */
 static void describe_feed_audio(live_meeting *m, yl_buf *b, int i)
 {
     (void)m;
@@ -1325,10 +1337,10 @@ static void describe_feed_audio(live_meeting *m, yl_buf *b, int i)
                   "appsrc name=fa%d is-live=true format=time "
                   "caps=\"%s\" min-latency=%llu max-bytes=0 "
                   "max-time=3000000000 leaky-type=downstream ! amix%d.\n"
-                  "audiomixer name=amix%d discont-wait=0 ! %s ! "
-                  "queue name=ain%d\n",
+                  "audiomixer name=amix%d discont-wait=0 "
+                  "alignment-threshold=%llu ! %s ! queue name=ain%d\n",
                   AUDIO_CAPS, i, i, AUDIO_CAPS, (unsigned long long)HANDOFF_NS,
-                  i, i, AUDIO_CAPS, i);
+                  i, i, (unsigned long long)(DECAY_STEP_NS / 2), AUDIO_CAPS, i);
 }
 
 /* The gst_parse_launch() text of the whole pipeline into b. */
@@ -2110,7 +2122,19 @@ static GstClockTimeDiff anchor_lag_locked(live_meeting *m, feed *f,
         a->set = true;
         a->lag = d;
         a->since = now;
-    } else if (d > a->lag) {
+        a->win_max = d;
+        a->win_at = now;
+        return a->lag;
+    }
+    if (d > a->win_max)
+        a->win_max = d;
+    if (now - a->win_at >= DECAY_NS) {
+        if (now - a->since >= WARM_NS && a->win_max < a->lag)
+            a->lag -= MIN(a->lag - a->win_max, DECAY_STEP_NS);
+        a->win_max = d;
+        a->win_at = now;
+    }
+    if (d > a->lag) {
         if (now - a->since >= WARM_NS && d > a->lag + HANDOFF_NS) {
             YL_LOGW("live",
                     "[meeting=%" PRId64 "] feed %d: a buffer %.3f s late: "
