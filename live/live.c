@@ -12,12 +12,24 @@
  * goes), so every segment was listed ~1 s after its last frame
  * (docs/performance.md, "Latency from ingest to picture").
  *
+ * A network source (SRT, RTSP) and an interpreter's feed are ingested by
+ * pipelines of their own, rebuilt while the feed is away. Their appsinks
+ * hand every decoded buffer over to the encoding pipeline's appsrcs with
+ * its source timestamp kept (on_feed()): presented at its time plus the
+ * ingest's lag (how late its buffers come, the same for the picture and
+ * the sound: HANDOFF_NS), so that the sound stays with the picture
+ * whichever the feed brings first. There a live compositor (over black)
+ * and an audiomixer per language (with silence) make the frames of each
+ * 40 ms and the sound of each 10 ms, from the feed or without it: the
+ * encoders never wait for a feed, and on loss the slate is shown.
+ *
  * Threads: live_meeting_start() runs on the owner's thread; meeting_main()
  * on the meeting's thread builds the pipeline, watches its bus, writes the
  * playlists and reports events, and runs the ingests (the main one of a
  * network source and each interpreter's); pad_added() and the matching of
  * audio tracks (map_*, under map_lock) run on streaming threads and only
- * link pads. */
+ * link pads; on_feed() runs on an ingest's streaming threads and only
+ * pushes to an appsrc (feed_lock). */
 #include "live/live.h"
 
 #include <errno.h>
@@ -35,6 +47,8 @@
 #include <unistd.h>
 
 #include <gst/gst.h>
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/pbutils/pbutils.h>
 
 #include "common/yl_buf.h"
@@ -78,6 +92,25 @@
 #define RESTART_CAP_US   (8 * G_USEC_PER_SEC)
 #define HEALTHY_US       (30 * G_USEC_PER_SEC)
 #define TSDEMUX_MS       100 /* tsdemux's latency on the ingest (default 700) */
+/* The hand-over from an ingest to the encoding pipeline (feed, anchor):
+ * every buffer is presented HANDOFF_NS after its source timestamp plus
+ * the ingest's lag, the most its buffers came late against their
+ * timestamps in the first WARM_NS after (re)anchoring; later, a buffer
+ * later than that by more than HANDOFF_NS raises the lag. A buffer whose
+ * own lag moved by more than RESYNC_NS from the one before of its medium
+ * (the feed's timestamps jumped: a new caller) anchors anew. */
+#define HANDOFF_NS (60 * GST_MSECOND)
+#define WARM_NS    GST_SECOND
+#define RESYNC_NS  GST_SECOND
+/* A lag raised by a moment of load comes down again: every DECAY_NS it
+ * is lowered by up to DECAY_STEP_NS towards the most its buffers came
+ * late in that time. Steps below a frame: no picture is lost; the
+ * audiomixer's alignment threshold is half a step, so that it follows
+ * each one (skipping 20 ms of sound) rather than hold the sound late
+ * until the steps add up to its default 40 ms. */
+#define DECAY_NS      (2 * GST_SECOND)
+#define DECAY_STEP_NS (20 * GST_MSECOND)
+#define MAX_FEEDS     (1 + MAX_AUDIO) /* [0] the video, [1 + i] audio i */
 /* The slate: 1280x720, "信号中断，请稍候" in white on black. A picture, not
  * textoverlay: rendering CJK text needs a system CJK font, and installing
  * one changes what browsers on the machine draw. */
@@ -118,13 +151,39 @@ typedef struct tsout {
     int video_pid; /* from the PMT; 0 before (then no key is found) */
 } tsout;
 
+/* How one ingest's buffers are handed over (HANDOFF_NS): the main feed's
+ * (anchors[0], its video and audio alike, so that they stay in sync) or an
+ * interpreter's (anchors[1 + slot]). Under feed_lock. */
+typedef struct anchor {
+    bool set;
+    GstClockTimeDiff lag; /* how late its buffers come: ns */
+    GstClockTime since;   /* clock time of the anchoring */
+    /* The most they came late since win_at (clock time): DECAY_NS. */
+    GstClockTimeDiff win_max;
+    GstClockTime win_at;
+} anchor;
+
+/* One medium handed over: the user data of its appsink's callbacks
+ * (on_feed(), streaming thread of the ingest). m is fixed; the rest is
+ * under feed_lock: an is set as its ingest is built (feed_connect()), src is
+ * the encoding pipeline's appsrc (a ref, set by the meeting thread for each
+ * build, NULL while there is none), last the lag of the medium's previous
+ * buffer. */
+typedef struct feed {
+    live_meeting *m;
+    int an; /* its anchor in m->anchors */
+    GstElement *src;
+    bool seen;
+    GstClockTimeDiff last;
+} feed;
+
 /* An interpreter's own audio-only feed (live_audio.source): an ingest
- * pipeline of its own feeding its language's interaudiosink, started,
+ * pipeline of its own feeding its language's appsrc (feeds[1 + slot]), started,
  * watched and rebuilt by the meeting thread like the main ingest. Meeting
  * thread, but last_in_ns and linked: streaming threads. */
 typedef struct interp {
     live_meeting *m;
-    int slot;  /* the audio rendition (interaudio channel yl<ID>a<slot>) */
+    int slot;  /* the audio rendition (feeds[1 + slot]) */
     char *uri; /* owned */
     GstElement *pipe;
     atomic_llong last_in_ns; /* monotonic time of its last audio buffer */
@@ -240,16 +299,25 @@ struct live_meeting {
     atomic_bool video_linked;
 
     /* A network source (srt://, rtsp://) is ingested by a pipeline of its
-     * own (ingest), joined to the encoding pipeline by inter elements:
-     * when the feed stops, the encoders go on with black frames, the
-     * slate text and silence, and the ingest is rebuilt until the feed
-     * returns. Meeting thread, but last_in_ns: streaming threads. */
+     * own (ingest), whose appsinks hand the decoded buffers to the
+     * encoding pipeline's appsrcs by their timestamps (feeds, anchors:
+     * on_feed()); there live aggregators (compositor, audiomixer) go on
+     * with black frames and silence when nothing comes: then the slate
+     * text is shown, and the ingest is rebuilt until the feed returns.
+     * Meeting thread, but last_in_ns: streaming threads. */
     bool split;
     GstElement *ingest;
     atomic_llong last_in_ns; /* monotonic time of the last ingested frame */
     bool lost;               /* the slate is shown */
     gint64 retry_at_us;      /* rebuild the ingest then; 0 none */
     int restarts;
+    /* The hand-over (feed, anchor), of the main ingest and of the
+     * interpreters'. clock: the encoding pipeline's, which the ingests
+     * use too (set before they start). */
+    pthread_mutex_t feed_lock;
+    feed feeds[MAX_FEEDS];
+    anchor anchors[MAX_FEEDS];
+    GstClock *clock;
 
     /* The declared audio renditions (live_opts.audio), ndecl of them (0:
      * none declared). decl_src[i]: an interpreter's feed (owned), NULL for
@@ -840,7 +908,7 @@ static void on_segment(live_meeting *m, GstMessage *msg)
  * tracks fill the renditions left, in stream order (stream ids), then
  * tracks tagged with a language that has no free rendition; a track
  * left over is ignored (a line in the log); a rendition without a track
- * stays silent (interaudiosrc). Then the pads are linked and let go. */
+ * stays silent (its audiomixer). Then the pads are linked and let go. */
 
 /* The language of pad's sticky tag events, normalised, into out ("" for
  * none). Any thread. */
@@ -1266,6 +1334,27 @@ static void describe_ts(live_meeting *m, yl_buf *b)
     }
 }
 
+/* The encoding pipeline's end of a hand-over (feed, on_feed()): audio i
+ * from an appsrc (fa<i>), mixed by a live audiomixer with silence, so
+ * that the language goes on, silent, while nothing comes; it ends in
+ * "queue name=ain<i>". discont-wait=0: a new anchor's timestamps are
+ * taken at once, not after a second of the old ones; alignment-threshold:
+ * see DECAY_STEP_NS (the feed's own timestamps are contiguous). */
+static void describe_feed_audio(live_meeting *m, yl_buf *b, int i)
+{
+    (void)m;
+    yl_buf_printf(b,
+                  "audiotestsrc is-live=true wave=silence samplesperbuffer=960 "
+                  "! %s ! amix%d.\n"
+                  "appsrc name=fa%d is-live=true format=time "
+                  "caps=\"%s\" min-latency=%llu max-bytes=0 "
+                  "max-time=3000000000 leaky-type=downstream ! amix%d.\n"
+                  "audiomixer name=amix%d discont-wait=0 "
+                  "alignment-threshold=%llu ! %s ! queue name=ain%d\n",
+                  AUDIO_CAPS, i, i, AUDIO_CAPS, (unsigned long long)HANDOFF_NS,
+                  i, i, (unsigned long long)(DECAY_STEP_NS / 2), AUDIO_CAPS, i);
+}
+
 /* The gst_parse_launch() text of the whole pipeline into b. */
 static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
 {
@@ -1293,10 +1382,7 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
                       FPS);
         for (i = 0; i < n; i++)
             if (m->decl_src[i] != NULL)
-                yl_buf_printf(b,
-                              "interaudiosrc channel=yl%" PRId64 "a%d ! %s ! "
-                              "queue name=ain%d\n",
-                              m->id, i, AUDIO_CAPS, i);
+                describe_feed_audio(m, b, i);
             else
                 yl_buf_printf(b,
                               "audiotestsrc is-live=true wave=sine freq=%d "
@@ -1351,18 +1437,30 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
         goto out;
     }
     if (m->split) {
+        /* The feed's pictures (appsrc fv, sink_1) over black (sink_0):
+         * a live compositor makes a frame every 40 ms, of the feed's
+         * picture for that time, or black when it has none; on loss the
+         * feed's pad is hidden and the slate shown (show_slate()). The
+         * appsrcs hold what comes ahead of the other medium: a picture
+         * waits there for its sound (ffmpeg's MPEG-TS muxer sends the
+         * sound up to ~1 s after the picture of the same time), at most
+         * 2 s of it (then the oldest go), the sound 3 s. */
         yl_buf_printf(b,
-                      "intervideosrc channel=yl%" PRId64 "v timeout=%llu ! "
+                      "videotestsrc is-live=true pattern=black ! "
+                      "video/x-raw,format=I420,width=1280,height=720,"
+                      "framerate=%d/1,pixel-aspect-ratio=1/1 ! vmix.sink_0\n"
+                      "appsrc name=fv is-live=true format=time "
+                      "min-latency=%llu max-bytes=0 max-time=2000000000 "
+                      "leaky-type=downstream ! vmix.sink_1\n"
+                      "compositor name=vmix background=black "
+                      "sink_0::zorder=0 sink_1::zorder=1 ! "
                       "video/x-raw,format=I420,width=1280,height=720,"
                       "framerate=%d/1,pixel-aspect-ratio=1/1 ! "
                       "gdkpixbufoverlay name=slate location=\"%s\" alpha=0 ! "
                       "tee name=vt\n",
-                      m->id, (unsigned long long)LOSS_NS, FPS, m->slate);
+                      FPS, (unsigned long long)HANDOFF_NS, FPS, m->slate);
         for (i = 0; i < n; i++)
-            yl_buf_printf(b,
-                          "interaudiosrc channel=yl%" PRId64 "a%d ! %s ! "
-                          "queue name=ain%d\n",
-                          m->id, i, AUDIO_CAPS, i);
+            describe_feed_audio(m, b, i);
         pace = "";
     } else if (m->kind != LIVE_SRC_TEST) {
         /* A file plays in real time (clocksync), as a rehearsal should. */
@@ -2019,6 +2117,175 @@ static GstPadProbeReturn on_arrival(GstPad *pad, GstPadProbeInfo *info,
     return GST_PAD_PROBE_OK;
 }
 
+/* Under feed_lock, streaming thread of an ingest: the lag at which f's
+ * buffer that came d ns after its own time (now) is handed over. */
+static GstClockTimeDiff anchor_lag_locked(live_meeting *m, feed *f,
+                                          GstClockTimeDiff d, GstClockTime now)
+{
+    anchor *a = &m->anchors[f->an];
+    bool jump = f->seen && (d - f->last > RESYNC_NS || f->last - d > RESYNC_NS);
+
+    f->seen = true;
+    f->last = d;
+    if (!a->set || jump) {
+        if (a->set)
+            YL_LOGI("live",
+                    "[meeting=%" PRId64 "] feed %d: timestamps jumped "
+                    "(%+.3f s): anchored anew",
+                    m->id, (int)(f - m->feeds),
+                    (double)(d - a->lag) / GST_SECOND);
+        a->set = true;
+        a->lag = d;
+        a->since = now;
+        a->win_max = d;
+        a->win_at = now;
+        return a->lag;
+    }
+    if (d > a->win_max)
+        a->win_max = d;
+    if (now - a->win_at >= DECAY_NS) {
+        if (now - a->since >= WARM_NS && a->win_max < a->lag)
+            a->lag -= MIN(a->lag - a->win_max, DECAY_STEP_NS);
+        a->win_max = d;
+        a->win_at = now;
+    }
+    if (d > a->lag) {
+        if (now - a->since >= WARM_NS && d > a->lag + HANDOFF_NS) {
+            YL_LOGW("live",
+                    "[meeting=%" PRId64 "] feed %d: a buffer %.3f s late: "
+                    "the hand-over's lag raised",
+                    m->id, (int)(f - m->feeds),
+                    (double)(d - a->lag) / GST_SECOND);
+            a->lag = d;
+        } else if (now - a->since < WARM_NS) {
+            a->lag = d;
+        }
+    }
+    return a->lag;
+}
+
+/* Streaming thread of an ingest (appsink callback; ud: its feed): the
+ * decoded buffer goes to the encoding pipeline's appsrc, presented at its
+ * source time plus the ingest's lag (anchor), on the encoding pipeline's
+ * running time. Never blocks: the appsrc queues (bounded, dropping the
+ * oldest) and its own thread waits for the aggregator. */
+static GstFlowReturn on_feed(GstAppSink *sink, gpointer ud)
+{
+    feed *f = ud;
+    live_meeting *m = f->m;
+    GstSample *s = gst_app_sink_pull_sample(sink);
+    GstElement *src = NULL;
+    GstBuffer *buf;
+    GstCaps *caps, *have = NULL;
+    GstClockTime rt, now, ibase, ebase, at;
+    GstClockTimeDiff lag;
+
+    if (s == NULL)
+        return GST_FLOW_OK; /* flushing, or the end */
+    buf = gst_sample_get_buffer(s);
+    if (buf == NULL || m->clock == NULL)
+        goto out;
+    rt = gst_segment_to_running_time(gst_sample_get_segment(s), GST_FORMAT_TIME,
+                                     GST_BUFFER_PTS(buf));
+    if (!GST_CLOCK_TIME_IS_VALID(rt))
+        goto out;
+    ibase = gst_element_get_base_time(GST_ELEMENT(sink));
+    now = gst_clock_get_time(m->clock);
+    pthread_mutex_lock(&m->feed_lock);
+    lag = anchor_lag_locked(m, f, GST_CLOCK_DIFF(ibase + rt, now), now);
+    if (f->src != NULL)
+        src = gst_object_ref(f->src);
+    pthread_mutex_unlock(&m->feed_lock);
+    if (src == NULL)
+        goto out;
+    at = (GstClockTime)((GstClockTimeDiff)(ibase + rt) + lag + HANDOFF_NS);
+    /* The compositor shows a picture from the start of the 40 ms frame
+     * it falls in, up to a frame before its time: half a frame later
+     * centres that on the sound. */
+    if (f == &m->feeds[0])
+        at += GST_SECOND / FPS / 2;
+    ebase = gst_element_get_base_time(src);
+    if (ebase == 0 || at < ebase) /* not playing yet, or before it */
+        goto out;
+    caps = gst_sample_get_caps(s);
+    have = gst_app_src_get_caps(GST_APP_SRC(src));
+    if (caps != NULL && (have == NULL || !gst_caps_is_equal(have, caps)))
+        gst_app_src_set_caps(GST_APP_SRC(src), caps);
+    buf = gst_buffer_copy(buf); /* the memory is shared, not copied */
+    GST_BUFFER_PTS(buf) = at - ebase;
+    GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+    gst_app_src_push_buffer(GST_APP_SRC(src), buf); /* takes buf */
+out:
+    if (have != NULL)
+        gst_caps_unref(have);
+    if (src != NULL)
+        gst_object_unref(src);
+    gst_sample_unref(s);
+    return GST_FLOW_OK;
+}
+
+/* Meeting thread: sink (an appsink of an ingest) hands its buffers over
+ * as feed fi, anchored anew with anchor an (a new ingest's timeline). */
+static void feed_connect(live_meeting *m, GstElement *sink, int fi, int an)
+{
+    static GstAppSinkCallbacks cb = {.new_sample = on_feed};
+
+    pthread_mutex_lock(&m->feed_lock);
+    m->anchors[an].set = false;
+    m->feeds[fi].an = an;
+    m->feeds[fi].seen = false;
+    pthread_mutex_unlock(&m->feed_lock);
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, &m->feeds[fi], NULL);
+}
+
+/* Meeting thread: the encoding pipeline's appsrcs (fv, fa<i>) become the
+ * feeds' ends; with pipe NULL (its teardown), the feeds have none. */
+static void feed_attach(live_meeting *m, GstElement *pipe)
+{
+    GstElement *old[MAX_FEEDS];
+    char name[16];
+
+    for (int i = 0; i < MAX_FEEDS; i++) {
+        GstElement *e = NULL;
+
+        if (pipe != NULL) {
+            if (i == 0)
+                snprintf(name, sizeof(name), "fv");
+            else
+                snprintf(name, sizeof(name), "fa%d", i - 1);
+            e = gst_bin_get_by_name(GST_BIN(pipe), name);
+        }
+        pthread_mutex_lock(&m->feed_lock);
+        old[i] = m->feeds[i].src;
+        m->feeds[i].src = e; /* the ref from get_by_name */
+        pthread_mutex_unlock(&m->feed_lock);
+    }
+    for (int i = 0; i < MAX_FEEDS; i++)
+        if (old[i] != NULL)
+            gst_object_unref(old[i]);
+}
+
+/* Meeting thread: the slate on (the feed's pictures hidden) or off. */
+static void show_slate(live_meeting *m, bool on)
+{
+    GstElement *e = gst_bin_get_by_name(GST_BIN(m->pipe), "slate");
+    GstPad *pad;
+
+    if (e != NULL) {
+        g_object_set(e, "alpha", on ? 1.0 : 0.0, NULL);
+        gst_object_unref(e);
+    }
+    e = gst_bin_get_by_name(GST_BIN(m->pipe), "vmix");
+    if (e == NULL)
+        return;
+    pad = gst_element_get_static_pad(e, "sink_1");
+    if (pad != NULL) {
+        g_object_set(pad, "alpha", on ? 0.0 : 1.0, NULL);
+        gst_object_unref(pad);
+    }
+    gst_object_unref(e);
+}
+
 static void ingest_stop(live_meeting *m)
 {
     if (m->ingest == NULL)
@@ -2030,12 +2297,14 @@ static void ingest_stop(live_meeting *m)
     m->ingest = NULL;
 }
 
-/* Builds and starts the ingest; on failure retries in a second. Its sinks
- * do not sync to the clock: a live feed already comes at its own pace
- * (SRT's receive buffer smooths the network), the inter sources take the
- * newest picture and the buffered audio, and syncing held every frame for
- * the ingest's whole reported latency (tsdemux, decoders): 1.9 s from
- * ingest to picture against 0.84 s without (bench/live/latency.sh). */
+/* Builds and starts the ingest; on failure retries in a second. Its
+ * appsinks do not sync to the clock: syncing held every frame for the
+ * ingest's whole reported latency (tsdemux, decoders): 1.9 s from ingest
+ * to picture against 0.84 s without (bench/live/latency.sh). They hand
+ * each buffer over as it comes, and the encoding pipeline presents it by
+ * its timestamp (on_feed()): the sound and the picture stay together
+ * whichever of them the ingest brings first. No videorate: the
+ * compositor picks a picture per frame of its own. */
 static void ingest_start(live_meeting *m)
 {
     yl_buf b = YL_BUF_INIT;
@@ -2049,18 +2318,18 @@ static void ingest_start(live_meeting *m)
     atomic_store(&m->audio_linked, 0);
     yl_buf_printf(&b,
                   "uridecodebin name=src uri=\"%s\"\n"
-                  "queue name=vin ! videoconvert ! videoscale ! videorate ! "
+                  "queue name=vin ! videoconvert ! videoscale ! "
                   "video/x-raw,format=I420,width=1280,height=720,"
-                  "framerate=%d/1,pixel-aspect-ratio=1/1 ! intervideosink "
-                  "name=vsink sync=false channel=yl%" PRId64 "v\n",
-                  m->source, FPS, m->id);
+                  "pixel-aspect-ratio=1/1 ! appsink name=vsink sync=false "
+                  "enable-last-sample=false\n",
+                  m->source);
     for (i = 0; i < m->naudio; i++)
         if (m->decl_src[i] == NULL) /* else an interpreter's feed */
             yl_buf_printf(&b,
                           "queue name=ain%d ! audioconvert ! audioresample ! "
-                          "%s ! interaudiosink sync=false channel=yl%" PRId64
-                          "a%d\n",
-                          i, AUDIO_CAPS, m->id, i);
+                          "%s ! appsink name=asink%d sync=false "
+                          "enable-last-sample=false\n",
+                          i, AUDIO_CAPS, i);
     if (b.err == 0)
         m->ingest = gst_parse_launch(b.s, &gerr);
     yl_buf_free(&b);
@@ -2074,6 +2343,17 @@ static void ingest_start(live_meeting *m)
     }
     g_signal_connect(m->ingest, "deep-element-added",
                      G_CALLBACK(on_ingest_element), m);
+    gst_pipeline_use_clock(GST_PIPELINE(m->ingest), m->clock);
+    for (i = 0; i < m->naudio; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "asink%d", i);
+        e = gst_bin_get_by_name(GST_BIN(m->ingest), name);
+        if (e != NULL) {
+            feed_connect(m, e, 1 + i, 0);
+            gst_object_unref(e);
+        }
+    }
     e = gst_bin_get_by_name(GST_BIN(m->ingest), "src");
     g_signal_connect(e, "pad-added", G_CALLBACK(pad_added), m);
     if (m->map) {
@@ -2082,6 +2362,7 @@ static void ingest_start(live_meeting *m)
     }
     gst_object_unref(e);
     e = gst_bin_get_by_name(GST_BIN(m->ingest), "vsink");
+    feed_connect(m, e, 0, 0);
     pad = gst_element_get_static_pad(e, "sink");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_arrival,
                       &m->last_in_ns, NULL);
@@ -2106,17 +2387,12 @@ static void ingest_watch(live_meeting *m)
     gint64 now_us = g_get_monotonic_time();
     long long last = atomic_load(&m->last_in_ns);
     bool lost = last == 0 || now_us * 1000 - last > (long long)LOSS_NS;
-    GstElement *slate;
     GstMessage *msg;
     GstBus *bus;
 
     if (lost != m->lost && m->pipe != NULL) { /* NULL: being rebuilt */
         m->lost = lost;
-        slate = gst_bin_get_by_name(GST_BIN(m->pipe), "slate");
-        if (slate != NULL) {
-            g_object_set(slate, "alpha", lost ? 1.0 : 0.0, NULL);
-            gst_object_unref(slate);
-        }
+        show_slate(m, lost);
         if (lost)
             YL_LOGW("live", "[meeting=%" PRId64 "] source lost: slate on",
                     m->id);
@@ -2200,7 +2476,9 @@ static void interp_stop(interp *it)
 }
 
 /* Meeting thread: builds and starts an interpreter's ingest (its sink
- * does not sync, as the main ingest's); on failure retries in a second. */
+ * does not sync, as the main ingest's; its buffers are handed over on a
+ * timeline of their own, anchors[1 + slot]); on failure retries in a
+ * second. */
 static void interp_start(interp *it)
 {
     live_meeting *m = it->m;
@@ -2216,9 +2494,8 @@ static void interp_start(interp *it)
     yl_buf_printf(&b,
                   "uridecodebin name=src uri=\"%s\"\n"
                   "queue name=ain ! audioconvert ! audioresample ! %s ! "
-                  "interaudiosink name=asink sync=false channel=yl%" PRId64
-                  "a%d\n",
-                  it->uri, AUDIO_CAPS, m->id, it->slot);
+                  "appsink name=asink sync=false enable-last-sample=false\n",
+                  it->uri, AUDIO_CAPS);
     if (b.err == 0)
         it->pipe = gst_parse_launch(b.s, &gerr);
     yl_buf_free(&b);
@@ -2230,10 +2507,12 @@ static void interp_start(interp *it)
     }
     g_signal_connect(it->pipe, "deep-element-added",
                      G_CALLBACK(on_ingest_element), m);
+    gst_pipeline_use_clock(GST_PIPELINE(it->pipe), m->clock);
     e = gst_bin_get_by_name(GST_BIN(it->pipe), "src");
     g_signal_connect(e, "pad-added", G_CALLBACK(interp_pad_added), it);
     gst_object_unref(e);
     e = gst_bin_get_by_name(GST_BIN(it->pipe), "asink");
+    feed_connect(m, e, 1 + it->slot, 1 + it->slot);
     pad = gst_element_get_static_pad(e, "sink");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_arrival,
                       &it->last_in_ns, NULL);
@@ -2252,7 +2531,7 @@ retry:
 }
 
 /* Meeting thread, every round: an interpreter's feed came or went (its
- * rendition is silent while it is away: interaudiosrc), its bus, and a
+ * rendition is silent while it is away: its audiomixer), its bus, and a
  * rebuild after an error or when it stays silent, as ingest_watch(). */
 static void interp_watch(interp *it)
 {
@@ -2459,6 +2738,7 @@ static int build(live_meeting *m, const char *desc, GstClock *clock,
         g_clear_error(&gerr);
         return YL_EINVAL;
     }
+    feed_attach(m, m->pipe);
     if (!m->split) { /* the decoder's pads come anew */
         atomic_store(&m->video_linked, false);
         atomic_store(&m->audio_linked, 0);
@@ -2522,6 +2802,7 @@ static void teardown(live_meeting *m, GstBus **bus)
         return;
     if (m->base_time == 0)
         m->base_time = gst_element_get_base_time(m->pipe);
+    feed_attach(m, NULL);
     gst_element_set_state(m->pipe, GST_STATE_NULL);
     if (*bus != NULL) {
         GstMessage *msg;
@@ -2613,6 +2894,7 @@ static void *meeting_main(void *arg)
     }
     clock = g_object_new(GST_TYPE_SYSTEM_CLOCK, "clock-type",
                          GST_CLOCK_TYPE_REALTIME, NULL);
+    m->clock = clock; /* the ingests' too (the hand-over) */
     YL_LOGI("live", "[meeting=%" PRId64 "] starting %s: %d rung(s), %d audio",
             m->id, live_source_redact(m->source, srcbuf, sizeof(srcbuf)),
             m->nvideo, m->naudio);
@@ -2701,6 +2983,7 @@ out:
     if (!m->ready && m->nst > 0 && m->st[0].closed > 0)
         write_master(m);
     rec_finish(m);
+    m->clock = NULL;
     if (clock != NULL)
         gst_object_unref(clock);
     yl_buf_free(&desc);
@@ -2776,6 +3059,11 @@ int live_meeting_start(const live_opts *opts, live_meeting **out)
     m->kind = kind;
     m->split = kind == LIVE_SRC_SRT || kind == LIVE_SRC_RTSP;
     pthread_mutex_init(&m->map_lock, NULL);
+    pthread_mutex_init(&m->feed_lock, NULL);
+    for (int f = 0; f < MAX_FEEDS; f++) {
+        m->feeds[f].m = m;
+        m->feeds[f].an = 0;
+    }
     m->event = opts->event;
     m->chunk = opts->chunk;
     m->ud = opts->ud;
@@ -2843,5 +3131,6 @@ void live_meeting_free(live_meeting *m)
         free(m->interp[i].uri);
     }
     pthread_mutex_destroy(&m->map_lock);
+    pthread_mutex_destroy(&m->feed_lock);
     free(m);
 }

@@ -45,7 +45,7 @@ for line in out.split('\n'):
     t,y=float(p[0]),float(p[1])
     if y>128 and prev<=128: fl.append(t)
     prev=y
-err = subprocess.run(['ffmpeg','-nostdin','-i',f,'-map','0:a:0','-af','silencedetect=n=-30dB:d=0.03','-f','null','-'],capture_output=True,text=True).stderr
+err = subprocess.run(['ffmpeg','-nostdin','-copyts','-i',f,'-map','0:a:0','-af','silencedetect=n=-30dB:d=0.03','-f','null','-'],capture_output=True,text=True).stderr
 be=[float(x) for x in re.findall(r'silence_end: ([\d.]+)',err)]
 offs=[]
 for t in fl:
