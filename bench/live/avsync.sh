@@ -7,7 +7,8 @@
 # onset (silencedetect). Prints the offsets, audio minus video, in ms
 # (negative: the sound comes before the picture). Not a test.
 # usage: YUNLING=build-bench/app/yunling bench/live/avsync.sh
-# env: WORK (scratch, default /tmp/yl-bench-avsync).
+# env: WORK (scratch, default /tmp/yl-bench-avsync), MUXDELAY (the sender's
+# ffmpeg -muxdelay, seconds; default ffmpeg's 0.7).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 Y=${YUNLING:-$PWD/build/app/yunling}
@@ -30,7 +31,7 @@ sleep 1
 ffmpeg -nostdin -v error -re -f lavfi -i "color=c=black:s=1280x720:r=25,drawbox=x=0:y=0:w=1280:h=720:c=white:t=fill:enable='lt(mod(t\,2)\,0.08)'" \
   -f lavfi -i "aevalsrc='if(lt(mod(t\,2)\,0.08)\,0.8*sin(2*PI*1000*t)\,0)':s=48000" -t 40 \
   -c:v libx264 -preset veryfast -tune zerolatency -g 25 -pix_fmt yuv420p -b:v 2500k \
-  -c:a aac -b:a 128k -f mpegts "srt://127.0.0.1:$SP?mode=caller" &
+  -c:a aac -b:a 128k ${MUXDELAY:+-muxdelay $MUXDELAY} -f mpegts "srt://127.0.0.1:$SP?mode=caller" &
 F=$!
 sleep 18
 ffmpeg -nostdin -v error -i "$B/live/$id/master.m3u8" -map 0:v:0 -map 0:a:0 -t 12 -c copy -y "$W/cap.ts"

@@ -64,11 +64,17 @@ process.on('exit', stopAll);
 const bits = [0, 1, 2, 3, 4, 5, 6, 7].map((b) => `drawbox=x=${b}*iw/8:y=ih*3/4:w=iw/8:h=ih/4:color=black:t=fill:enable='lt(mod(n\\,${PERIOD})\\,3)*mod(floor(n/${PERIOD * 2 ** b})\\,2)'`);
 const vsrc = [`testsrc2=size=1280x720:rate=${FPS}`, 'lutyuv=y=val/4',
   `drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(n\\,${PERIOD})\\,3)'`, ...bits].join(',');
+// MUXDELAY (env, seconds): ffmpeg's -muxdelay for both of its MPEG-TS
+// muxers (the source's and the SRT push's). Unset: ffmpeg's default, 0.7,
+// under which it gathers up to 0.35 s of AAC into one PES, written after
+// the pictures of the same time; 0 writes each audio frame at once (what
+// docs/operations.md recommends to encoders for a meeting).
+const MUX = process.env.MUXDELAY !== undefined ? ['-muxdelay', process.env.MUXDELAY] : [];
 const SOURCE_ARGS = ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', vsrc,
   '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
   '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-profile:v', 'high',
   '-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '2500k', '-g', String(FPS), '-keyint_min', String(FPS), '-sc_threshold', '0',
-  '-c:a', 'aac', '-b:a', '128k', '-flush_packets', '1', '-f', 'mpegts', '-mpegts_flags', '+pat_pmt_at_frames', 'pipe:1'];
+  '-c:a', 'aac', '-b:a', '128k', ...MUX, '-flush_packets', '1', '-f', 'mpegts', '-mpegts_flags', '+pat_pmt_at_frames', 'pipe:1'];
 fs.writeFileSync(path.join(WORK, 'source.cmd'), `ffmpeg ${SOURCE_ARGS.map((a) => (/[^\w\-.:/=]/.test(a) ? `"${a}"` : a)).join(' ')} | ...\n`);
 
 const sent = new Map(); // flash number -> wall ms its PES reached us
@@ -127,7 +133,7 @@ function keyframeAt(buf) {
 // such backlog).
 const SRT_ARGS = ['-nostdin', '-v', 'error', '-probesize', '65536', '-analyzeduration', '200000', '-fpsprobesize', '0',
   '-f', 'mpegts', '-i', 'pipe:0', '-c', 'copy',
-  '-f', 'mpegts', '-flush_packets', '1', `srt://127.0.0.1:${SRT_PORT}?mode=caller&pkt_size=1316`];
+  ...MUX, '-f', 'mpegts', '-flush_packets', '1', `srt://127.0.0.1:${SRT_PORT}?mode=caller&pkt_size=1316`];
 let srtPush = null;
 let srtPushes = 0;
 let srtFromKey = true; // a new push starts at the next keyframe

@@ -16,7 +16,8 @@
 # and docs/performance.md ("Latency from ingest to picture").
 #
 # usage: bench/live/latency.sh
-# env: FLASHES (per case, default 20), CASES (names, default all), WORK
+# env: FLASHES (per case, default 20), CASES (names, default all), MUXDELAY
+# (ffmpeg -muxdelay of the sender, seconds; default ffmpeg's 0.7), WORK
 # (/tmp/yl-bench-latency), YUNLING (default build/app/yunling), NICE (e.g.
 # -10: run everything of the bench - yunling, nginx, ffmpeg, node,
 # Chromium - at that niceness, ahead of other work on a shared machine;
