@@ -22,7 +22,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { Server, importSites, browser, makeShortMedia, expectPlaying, expectWebFont, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
+import { Server, importSites, browser, closeBrowser, makeShortMedia, expectPlaying, expectWebFont, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
@@ -55,6 +55,7 @@ afterEach(closeAll);
 
 after(async () => {
   await closeAll();
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 

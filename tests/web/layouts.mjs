@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, browser, expectPlaying, shot, until, log, TMP } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, shot, until, log, TMP } from './lib/fixture.mjs';
 
 const BUDGET_KB = 500;
 // Screenshots go to the test's temporary directory; to refresh the ones in
@@ -23,6 +23,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 

@@ -14,7 +14,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, browser, expectPlaying, until, log, shot, remoteKey, focused, TMP } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, until, log, shot, remoteKey, focused, TMP } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
@@ -24,6 +24,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 

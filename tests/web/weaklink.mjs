@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setup, browser, expectPlaying, until, log } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, until, log } from './lib/fixture.mjs';
 
 let srv;
 
@@ -23,6 +23,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 
