@@ -89,6 +89,7 @@ bg_log=$(mktemp /tmp/yl-bg-build.XXXXXX)
 # Its own process group (setsid), so that cleanup stops all of it. A
 # watchdog in that group stops it if this script is gone without running
 # cleanup (SIGKILL): it polls this script's pid every 2 s.
+# shellcheck disable=SC2154 # parent: set in the bash -c below
 bg_watchdog() {
     (
         while kill -0 "$parent" 2>/dev/null; do sleep 2; done
