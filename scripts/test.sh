@@ -25,12 +25,35 @@ jobs=${YL_CTEST_JOBS:-$cores}
 ctest_args=(--output-on-failure -j"$jobs")
 spec=
 bg_pid=
+fg_pid=
 cleanup() {
-    # The background builds' process group (setsid), and the spec file.
+    # The ctest running, the background builds' process group (setsid),
+    # and the spec file.
+    if [ -n "$fg_pid" ]; then kill -- -"$fg_pid" 2>/dev/null || true; fi
     if [ -n "$bg_pid" ]; then kill -- -"$bg_pid" 2>/dev/null || true; fi
     rm -f "$spec"
 }
+# On ctrl-C or kill, too: exit so that the EXIT trap stops the background
+# builds, which are in their own process group and would go on orphaned.
+# (A SIGKILL runs no trap: the watchdog in that group sees to it, below.)
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+# in_dir DIR CMD...: CMD in DIR, in a process group of its own and waited
+# for in the background: bash runs a trap only once its foreground command
+# is over (a ctest in the foreground would hold off a SIGTERM for the rest
+# of its pass), and ctest left its running test behind when it got one, so
+# cleanup stops the whole group.
+in_dir() {
+    local d=$1 rc=0
+    shift
+    (cd "$d" && exec setsid "$@") &
+    fg_pid=$!
+    wait "$fg_pid" || rc=$?
+    fg_pid=
+    return "$rc"
+}
 if [ "$jobs" -gt "$cores" ]; then
     spec=$(mktemp /tmp/yl-ctest-resources.XXXXXX.json)
     printf '{"version":{"major":1,"minor":0},"local":[{"cpus":[{"id":"0","slots":%d}]}]}\n' \
@@ -63,15 +86,26 @@ bg_builds() {
 }
 echo "== build the sanitizer and fuzz trees in the background (nice 19)"
 bg_log=$(mktemp /tmp/yl-bg-build.XXXXXX)
-# Its own process group (setsid), so that cleanup stops all of it.
-setsid nice -n 19 bash -c "set -euo pipefail; $(declare -f bg_builds); cores=$cores; bg_builds" \
-    >"$bg_log" 2>&1 &
+# Its own process group (setsid), so that cleanup stops all of it. A
+# watchdog in that group stops it if this script is gone without running
+# cleanup (SIGKILL): it polls this script's pid every 2 s.
+# shellcheck disable=SC2154 # parent: set in the bash -c below
+bg_watchdog() {
+    (
+        while kill -0 "$parent" 2>/dev/null; do sleep 2; done
+        kill -- -"$$" # $$: the group leader, the setsid bash
+    ) &
+    wd=$!
+    trap 'kill "$wd" 2>/dev/null || true' EXIT
+}
+setsid nice -n 19 bash -c "set -euo pipefail; $(declare -f bg_watchdog bg_builds); \
+    parent=$$; cores=$cores; bg_watchdog; bg_builds" >"$bg_log" 2>&1 &
 bg_pid=$!
 
 echo "== test (ctest -j$jobs on $cores cores)"
 t0=$SECONDS
 rc=0
-(cd build && ctest "${ctest_args[@]}" ${YL_CTEST_ARGS:-}) || rc=$?
+in_dir build ctest "${ctest_args[@]}" ${YL_CTEST_ARGS:-} || rc=$?
 echo "== plain pass: $((SECONDS - t0)) s"
 [ "$rc" = 0 ] || exit "$rc" # cleanup stops the background builds
 
@@ -94,13 +128,13 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Every test: the filter -LE no-asan this stage had matched no test (no
 # test was ever labelled no-asan), so it went.
-(cd build-asan && ctest "${ctest_args[@]}" ${YL_CTEST_ARGS:-})
+in_dir build-asan ctest "${ctest_args[@]}" ${YL_CTEST_ARGS:-}
 
 echo "== test again under ThreadSanitizer (build-tsan)"
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 # no-tsan: the live meeting tests (x264 in real time does not keep up
 # under TSan on 2 cores; see tests/streamer/CMakeLists.txt).
-(cd build-tsan && ctest "${ctest_args[@]}" -LE no-tsan ${YL_CTEST_ARGS:-})
+in_dir build-tsan ctest "${ctest_args[@]}" -LE no-tsan ${YL_CTEST_ARGS:-}
 
 echo "== run each libFuzzer target for a while (build-fuzz)"
 # Only the targets and the libraries they need were built (bg_builds):
@@ -108,4 +142,4 @@ echo "== run each libFuzzer target for a while (build-fuzz)"
 # seeds (tests/fuzz/run-fuzz.sh) under ASan + UBSan; a crash fails its
 # test. One target per core: each runs for a fixed time, so more at once
 # would only mean fewer inputs each.
-(cd build-fuzz && ctest --output-on-failure -j"$cores" -L fuzz)
+in_dir build-fuzz ctest --output-on-failure -j"$cores" -L fuzz

@@ -97,8 +97,15 @@ grep -q 'source back' "$YL_TMPDIR/server.log" ||
     fail "the source was taken: $(tail -5 "$YL_TMPDIR/server.log")"
 n_back=$(grep -c 'source back' "$YL_TMPDIR/server.log")
 s1=$(last_seq)
-sleep 4
-s2=$(last_seq)
+# Polled (was a 4 s sleep): a new segment, and the server has noticed the
+# encoder left.
+for i in $(seq 1 100); do
+    s2=$(last_seq)
+    [ "$s2" -gt "$s1" ] &&
+        [ "$(grep -c 'source lost: slate on' "$YL_TMPDIR/server.log")" -ge 2 ] &&
+        break
+    sleep 0.1
+done
 [ "$s2" -gt "$s1" ] || fail "segments keep coming after the encoder left ($s1 -> $s2)"
 expect_eq "$(grep -c 'source lost: slate on' "$YL_TMPDIR/server.log")" 2 \
     "the slate is on again after the encoder left"

@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { Server, importSites, browser, makeShortMedia, shot, until, log, TMP, YUNLING } from './lib/fixture.mjs';
+import { Server, importSites, browser, closeBrowser, makeShortMedia, shot, until, log, TMP, YUNLING } from './lib/fixture.mjs';
 import { Client } from '../streamer/wslib.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
@@ -49,6 +49,7 @@ after(async () => {
     if (b.errors.length) log(`browser errors:\n  ${b.errors.join('\n  ')}`);
     await b.close().catch(() => {});
   }
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 

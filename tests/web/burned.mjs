@@ -7,7 +7,7 @@
 // levels ever hold the burned rung.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, browser, expectPlaying, until, log, remoteKey, focused } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, until, log, remoteKey, focused } from './lib/fixture.mjs';
 
 let srv;
 
@@ -16,6 +16,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 

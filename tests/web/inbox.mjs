@@ -19,10 +19,9 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { Server, importSites, browser, makeShortMedia, expectPlaying, expectWebFont, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
+import { Server, importSites, browser, closeBrowser, makeShortMedia, expectPlaying, expectWebFont, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
@@ -55,6 +54,7 @@ afterEach(closeAll);
 
 after(async () => {
   await closeAll();
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 
@@ -288,6 +288,7 @@ test('PC: a withdrawn notice disappears from the open inbox and after a reload',
 test('a revoked token: refused with 4401, never retried, the station is shown not registered', async () => {
   const b = await pageWith();
   const p = b.page;
+  await p.clock.install(); // the page's timers on Playwright's clock: the retry check below
   await p.goto(`${srv.base}/?setup=${srv.site2}.${srv.badToken}`);
   await until(async () => (await channelState(p)) === 'open', 10000, 'the channel to open with the token before it is revoked');
   const tid = srv.sqlRows("SELECT id FROM tokens WHERE name = 'inbox-revoked'")[0].id;
@@ -299,7 +300,15 @@ test('a revoked token: refused with 4401, never retried, the station is shown no
   assert.equal(await p.evaluate(() => window.yl.inbox.notices.channel.info.code), 4401);
   assert.ok(await p.locator('.ib-refused').isVisible(), 'the header says the station is not registered');
   assert.equal(await p.locator('.ib-refused').innerText(), '本站未注册');
-  await sleep(5000); // a retry would have come after ~1 s, a second after ~3 s
+  // A retry would have come after ~1 s, a second after ~3 s: run 5 s of
+  // the page's timers at once (twice: a retry's own timer would be armed
+  // by the first) instead of waiting 5 s. The channel counts every socket
+  // it opens, at once; the websocket events reach us a little later.
+  const connects = await p.evaluate(() => window.yl.inbox.notices.channel.connects);
+  await p.clock.fastForward(5000);
+  await p.clock.fastForward(5000);
+  assert.equal(await p.evaluate(() => window.yl.inbox.notices.channel.connects), connects, 'no socket opened again after the refusal');
+  assert.equal(await channelState(p), 'refused', 'still refused');
   assert.equal(b.ws.length, nws + 1, `one websocket after the reload, no retry (${b.ws.length - nws})`);
   await p.locator('.ib-btn').click();
   assert.match(await p.locator('.ib-status').innerText(), /本站未注册/);

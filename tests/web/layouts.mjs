@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, browser, expectPlaying, shot, until, log, TMP } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, shot, until, log, TMP } from './lib/fixture.mjs';
 
 const BUDGET_KB = 500;
 // Screenshots go to the test's temporary directory; to refresh the ones in
@@ -23,6 +23,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 
@@ -236,6 +237,7 @@ test('PC 1366x768: the title and the key help are above the fold; the hidden toa
   const b = await browser({ viewport: { width: 1366, height: 768 } });
   try {
     const p = b.page;
+    await p.clock.install(); // the page's timers on Playwright's clock (below)
     await p.goto(`${srv.base}/`);
     const sliver = () => p.evaluate(() => {
       const t = document.querySelector('.toast');
@@ -252,7 +254,11 @@ test('PC 1366x768: the title and the key help are above the fold; the hidden toa
       const r = await p.locator(sel).boundingBox();
       assert.ok(r && r.y + r.height <= 768, `${sel} above the fold at 1366x768 (${JSON.stringify(r)})`);
     }
-    await p.waitForTimeout(5000);
+    // 5 s of the page's timers at once (the 4 s hide of the controls, a
+    // toast's 4 s), not waited for; then the transitions they started end.
+    await p.clock.fastForward(5000);
+    await until(() => p.evaluate(() => document.getAnimations().every((a) => a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)),
+      5000, 'the transitions to end');
     s = await sliver();
     assert.ok(!s.shown && (!s.onScreen || s.visibility === 'hidden'), `player: nothing of the hidden toast shows (${JSON.stringify(s)})`);
     await shot(p, path.join(shots, 'pc-1366.png'));

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setup, browser, expectPlaying, log, SRC } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, log, SRC } from './lib/fixture.mjs';
 
 const dist = process.env.YL_WEB || path.join(SRC, 'player-web/dist');
 const { parse } = await import(path.join(SRC, 'node_modules/acorn/dist/acorn.mjs'));
@@ -34,6 +34,7 @@ before(async () => {
   srv = await setup({ siteLang: 'bo' });
 });
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 

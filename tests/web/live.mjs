@@ -13,13 +13,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Server, SRC, TMP, browser, until, log, shot } from './lib/fixture.mjs';
+import { Server, SRC, TMP, browser, closeBrowser, until, log, shot } from './lib/fixture.mjs';
 
 // Saves live-tv.png (the TV playing the meeting over the websocket) to
 // YL_SCREENSHOTS (docs/screenshots: YL_SCREENSHOTS=$PWD/docs/screenshots).
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 

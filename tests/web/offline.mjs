@@ -44,7 +44,7 @@ test('the service worker is served with a JavaScript type and no-cache', async (
 });
 
 test('no room: the estimate refuses with a clear message; cancel and a QuotaExceededError halfway keep nothing', async () => {
-  const q = await browser(PHONE);
+  const q = await browser(PHONE, { persistent: true });
   try {
     // 0.2 MB free: far less than the lesson needs.
     await q.ctx.addInitScript(() => {
@@ -100,7 +100,7 @@ test('no room: the estimate refuses with a clear message; cancel and a QuotaExce
 });
 
 test('a phone downloads a lesson: one rung, the chosen audio and its subtitles, with progress', async () => {
-  b = await browser(PHONE);
+  b = await browser(PHONE, { persistent: true });
   page = b.page;
   await page.goto(lessonUrl());
   await expectPlaying(page, 1, 30000, 'online playback');

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { setup, browser, expectPlaying, expectWebFont, shot, until, check, log, TMP } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, expectWebFont, shot, until, check, log, TMP } from './lib/fixture.mjs';
 
 const BEAT_S = 3; // ?beat=3: a shortened beat interval for most checks
 // Screenshots go to the test's temporary directory; to refresh the ones in
@@ -43,6 +43,7 @@ before(async () => {
 
 after(async () => {
   if (b) await b.close();
+  await closeBrowser();
   if (srv) await srv.stop();
   if (b && b.errors.length) log(`browser errors:\n  ${b.errors.join('\n  ')}`);
 });

@@ -14,7 +14,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, browser, expectPlaying, until, log, shot, remoteKey, focused, TMP } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, until, log, shot, remoteKey, focused, TMP } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
@@ -24,6 +24,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 
@@ -225,6 +226,7 @@ test('TV: the first key on hidden controls only shows them (OK does not press th
   const b = await browser({ viewport: { width: 1920, height: 1080 } });
   const { page } = b;
   try {
+    await page.clock.install(); // the page's timers on Playwright's clock: the hide timer below
     await page.goto(`${srv.base}/?tv=1`);
     await until(async () => /^card:/.test((await focused(page)) || ''), 5000, 'a focused card');
     for (let i = 0; i < 8 && (await focused(page)) !== `card:${srv.lesson}`; i++) await press(page, 'ArrowRight');
@@ -232,6 +234,9 @@ test('TV: the first key on hidden controls only shows them (OK does not press th
     await page.locator('.player').waitFor();
     await expectPlaying(page, 1, 20000, 'TV playback');
     for (const [key, what] of [['Enter', 'OK'], ['Escape', 'Back']]) {
+      // The controls hide after 4 s of playing: run the page's timers 4 s
+      // ahead instead of playing them out, then wait for the effect.
+      await page.clock.fastForward(4000);
       await until(async () => (await state(page)).idle, 10000, 'the controls to hide while playing');
       const f0 = await focused(page);
       await press(page, key);

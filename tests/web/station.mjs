@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { setup, browser, expectPlaying, until, log, shot, TMP } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, until, log, shot, TMP } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 let srv;
@@ -24,6 +24,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 
@@ -111,12 +112,17 @@ for (const [kind, opts] of [['PC', { viewport: { width: 1366, height: 768 } }], 
     const b = await browser(opts);
     const { page } = b;
     try {
+      // The page's timers run on Playwright's clock (page.clock): 6 s of
+      // them, past the 4 s hide timer (player.js poke()), are run at once
+      // by fast-forwarding, not waited for.
+      await page.clock.install();
       // Media never arrives: the player is loading (not paused) for good.
       await page.route(/\/hls\/\d+\/(v\d+|a-\w+)\/seg_\d+\.m4s$/, () => {});
       await page.goto(`${srv.base}/`);
       await page.locator(`.card[data-id="${srv.lesson}"]`).click(); // a user gesture: play() is allowed
       await page.locator('.player').waitFor();
-      await page.waitForTimeout(6000);
+      await until(() => page.evaluate(() => !!window.yl.player.hideTimer), 5000, 'the hide timer to be armed');
+      await page.clock.fastForward(6000);
       const st = await page.evaluate(() => {
         const p = window.yl.player;
         const op = (el) => Number(getComputedStyle(el).opacity);
@@ -165,6 +171,7 @@ test('an audio-only lesson: a title card, never a broken picture; its title stay
   const b = await browser({ viewport: { width: 1280, height: 720 } });
   const { page } = b;
   try {
+    await page.clock.install(); // the hide timer, below
     await page.goto(`${srv.base}/`);
     const card = page.locator(`.card[data-id="${srv.audioLesson}"]`);
     await card.waitFor();
@@ -182,7 +189,9 @@ test('an audio-only lesson: a title card, never a broken picture; its title stay
     await page.waitForTimeout(500);
     if (await page.evaluate(() => window.yl.player.video.paused)) await page.keyboard.press('Enter');
     await expectPlaying(page, 1, 15000, 'the audio lesson');
-    // The controls hide (4 s of playing): wait for it rather than for a time.
+    // The controls hide after 4 s of playing: run the page's timers 4 s
+    // ahead (page.clock), then wait for it rather than for a time.
+    await page.clock.fastForward(4000);
     await until(() => page.evaluate(() => window.yl.player.el.classList.contains('idle')), 15000, 'the controls to hide while the audio lesson plays');
     const st = await page.evaluate(() => {
       const p = window.yl.player;

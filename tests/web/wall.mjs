@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Server, importSites, browser, makeShortMedia, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
+import { Server, importSites, browser, closeBrowser, makeShortMedia, shot, until, log, fail, SRC, TMP, YUNLING } from './lib/fixture.mjs';
 
 const shots = process.env.YL_SCREENSHOTS || path.join(TMP, 'screenshots');
 const WebSocket = createRequire(import.meta.url)(path.join(SRC, 'node_modules/ws'));
@@ -55,6 +55,7 @@ before(async () => {
 after(async () => {
   for (const w of stations) w.terminate();
   if (b) await b.close().catch(() => {});
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 

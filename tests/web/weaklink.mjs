@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setup, browser, expectPlaying, until, log } from './lib/fixture.mjs';
+import { setup, browser, closeBrowser, expectPlaying, until, log } from './lib/fixture.mjs';
 
 let srv;
 
@@ -23,6 +23,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeBrowser();
   if (srv) await srv.stop();
 });
 
@@ -171,7 +172,8 @@ test('a missing playlist says 课程不存在; a network failure says it retries
   fs.renameSync(master, `${master}.away`);
   let b = await browser();
   try {
-    await new Promise((r) => setTimeout(r, 1200)); // the server's file cache checks once a second
+    // The server's file cache checks once a second: until it answers 404.
+    await until(async () => (await fetch(`${srv.base}/hls/${srv.lesson2}/master.m3u8`)).status === 404, 5000, 'the server to see the playlist gone', 50);
     await b.page.goto(`${srv.base}/#/lesson/${srv.lesson2}`);
     const msg = b.page.locator('.player .msg');
     await until(async () => (await msg.isVisible()) && /课程不存在/.test(await msg.innerText()), 10000,

@@ -1,8 +1,9 @@
 // Shared fixture of the browser tests: the real `yunling serve` on a free
 // loopback port with a temporary data directory, the Yunnan site list, a
 // site token for a village, and lessons generated with the ffmpeg CLI and
-// uploaded through the API (transcoded by the server's job runner). Then a
-// fresh headless Chromium (Debian's) driven by playwright-core.
+// uploaded through the API (transcoded by the server's job runner). Then
+// headless Chromium (Debian's) driven by playwright-core: one per test
+// file, a fresh browser context per case.
 //
 // Every failure throws with a message that says what was expected and what
 // happened; fail() also prints the server's log tail.
@@ -351,24 +352,56 @@ export async function setup({ siteLang = 'bo', short = false, audio = false, bur
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** A fresh Chromium profile (its own --user-data-dir) and one page. */
-export async function browser(contextOpts = {}) {
-  const { chromium } = await import(path.join(SRC, 'node_modules/playwright-core/index.mjs'));
-  const dir = fs.mkdtempSync(path.join(TMP, 'chromium-'));
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.YL_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 720 },
-    ...contextOpts,
-  });
-  const page = ctx.pages()[0] || (await ctx.newPage());
+// One Chromium per test file, launched at the first browser() and closed
+// by closeBrowser() (every test file's after()): each case gets its own
+// browser context, which has its own storage, like a fresh profile (no
+// cookies, local or session storage, cache, service workers or
+// permissions of another case), instead of a Chromium of its own (a launch
+// took 2-7 s on the loaded machine, for every case).
+let shared = null;
+
+async function chromium() {
+  return (await import(path.join(SRC, 'node_modules/playwright-core/index.mjs'))).chromium;
+}
+
+const LAUNCH = () => ({ executablePath: process.env.YL_CHROMIUM || '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+
+function watch(page) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`console: ${m.text()}`);
   });
-  return { ctx, page, errors, close: () => ctx.close() };
+  return errors;
+}
+
+/** A fresh browser context (storage of its own) and one page, in the test
+ * file's Chromium. persistent: a Chromium of its own with a fresh
+ * --user-data-dir instead (a real on-disk profile: Cache Storage and the
+ * service worker of the offline test). */
+export async function browser(contextOpts = {}, { persistent = false } = {}) {
+  const opts = { viewport: { width: 1280, height: 720 }, ...contextOpts };
+  if (persistent) {
+    const dir = fs.mkdtempSync(path.join(TMP, 'chromium-'));
+    const ctx = await (await chromium()).launchPersistentContext(dir, { ...LAUNCH(), ...opts });
+    const page = ctx.pages()[0] || (await ctx.newPage());
+    return { ctx, page, errors: watch(page), close: () => ctx.close() };
+  }
+  if (!shared || !shared.isConnected()) {
+    const t = Date.now();
+    shared = await (await chromium()).launch(LAUNCH());
+    log(`chromium ${shared.version()} launched (${Date.now() - t} ms)`);
+  }
+  const ctx = await shared.newContext(opts);
+  const page = await ctx.newPage();
+  return { ctx, page, errors: watch(page), close: () => ctx.close() };
+}
+
+/** Close the test file's Chromium (its after()): node would wait for it. */
+export async function closeBrowser() {
+  const b = shared;
+  shared = null;
+  if (b) await b.close().catch(() => {});
 }
 
 /** Wait until the page's player plays: currentTime advances by `secs`. A
