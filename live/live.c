@@ -317,6 +317,12 @@ struct live_meeting {
     pthread_mutex_t feed_lock;
     feed feeds[MAX_FEEDS];
     anchor anchors[MAX_FEEDS];
+    /* How long after its arrival the main ingest's last picture is
+     * presented (it waits for its sound: the lag, HANDOFF_NS, half a
+     * frame; 0 without a hand-over): taken off the presentation time to
+     * give the wall clock of ingest (EXT-X-PROGRAM-DATE-TIME, the clock
+     * frames of /ws/live). ns. */
+    atomic_llong hold_ns;
     GstClock *clock;
 
     /* The declared audio renditions (live_opts.audio), ndecl of them (0:
@@ -831,9 +837,11 @@ static void on_segment(live_meeting *m, GstMessage *msg)
     st = &m->st[idx];
     st->open_rt = start;
     /* The pipeline's clock is the realtime clock: base time plus running
-     * time is the wall clock of ingest. */
+     * time is the wall clock of presentation, less hold_ns that of
+     * ingest. */
     st->open_wall_ms =
-        (int64_t)((gst_element_get_base_time(m->pipe) + start - m->rt_offset) /
+        (int64_t)((gst_element_get_base_time(m->pipe) + start - m->rt_offset -
+                   (GstClockTime)atomic_load(&m->hold_ns)) /
                   GST_MSECOND);
     if (st->nwin == WINDOW) {
         if (st->win[0].disc) /* its tag leaves the playlist */
@@ -1539,10 +1547,12 @@ static void ts_flush(tsout *t)
         c.key = t->key;
         if (GST_CLOCK_TIME_IS_VALID(t->pts)) {
             /* The pipeline runs on the realtime clock: base time plus
-             * running time is the wall clock of the frame's capture. */
+             * running time, less hold_ns, is the wall clock of the
+             * frame's ingest. */
             c.pts_ms = (int64_t)(t->pts / GST_MSECOND);
             c.ingest_ms = (int64_t)((gst_element_get_base_time(m->pipe) +
-                                     t->pts - m->rt_offset) /
+                                     t->pts - m->rt_offset -
+                                     (GstClockTime)atomic_load(&m->hold_ns)) /
                                     GST_MSECOND);
         } else {
             c.pts_ms = -1;
@@ -2202,8 +2212,10 @@ static GstFlowReturn on_feed(GstAppSink *sink, gpointer ud)
     /* The compositor shows a picture from the start of the 40 ms frame
      * it falls in, up to a frame before its time: half a frame later
      * centres that on the sound. */
-    if (f == &m->feeds[0])
+    if (f == &m->feeds[0]) {
         at += GST_SECOND / FPS / 2;
+        atomic_store(&m->hold_ns, (long long)GST_CLOCK_DIFF(now, at));
+    }
     ebase = gst_element_get_base_time(src);
     if (ebase == 0 || at < ebase) /* not playing yet, or before it */
         goto out;
