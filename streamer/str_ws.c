@@ -183,6 +183,12 @@ typedef struct str_wsreg {
      * to be asked for WRITEABLE; pace > 0 on libuv (cfg.ws_pace). */
     str_ws *pace_head, *pace_tail;
     int pace;
+    /* The last notice pushed: its frame (not a reference: compared, never
+     * read), how many connections have yet to be written it, and when it
+     * was queued; logged when the last one is written. */
+    const str_fbuf *bc_frame;
+    int64_t bc_id, bc_queued_us;
+    int bc_left;
     /* stations that connected or left since the last flush (last seen) */
     cat_site_seen *seen;
     int seen_n, seen_cap;
@@ -1393,6 +1399,18 @@ static void ws_free(str_ws *ws)
     ws->srv = NULL;
 }
 
+/* One more connection was written the last notice pushed. */
+static void bcast_written(str_wsreg *g)
+{
+    if (--g->bc_left > 0)
+        return;
+    YL_LOGI("str",
+            "[notice=%" PRId64 "] written to every connection %" PRId64
+            " ms after it was queued",
+            g->bc_id, (lws_now_usecs() - g->bc_queued_us) / 1000);
+    g->bc_frame = NULL;
+}
+
 static int ws_writeable(str_ws *ws)
 {
     str_fbuf *b;
@@ -1444,6 +1462,8 @@ write:
     if (n < (int)b->len)
         return -1;
     reg_of(ws->srv)->frames_out++;
+    if (b == reg_of(ws->srv)->bc_frame)
+        bcast_written(reg_of(ws->srv));
     str_fanq_pop(&ws->q);
     if (str_fanq_peek(&ws->q) != NULL || ws->replaying || ws->close_code)
         lws_callback_on_writable(ws->wsi);
@@ -1729,14 +1749,14 @@ static bool targeted(const char *site, const json_t *targets)
     return false;
 }
 
-void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
-                        const json_t *targets)
+int str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
+                       const json_t *targets)
 {
     str_wsreg *g = reg_of(srv);
-    uint64_t n = 0;
+    int n = 0;
 
     if (g == NULL)
-        return;
+        return 0;
     nc_put(g, id, frame);
     for (str_ws *ws = g->all; ws != NULL; ws = ws->next) {
         if (ws->site == NULL || ws->close_code != 0)
@@ -1752,11 +1772,16 @@ void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
         ws->replay_after = id;
         n++;
     }
-    g->notices_pushed += n;
+    g->notices_pushed += (uint64_t)n;
+    g->bc_frame = n > 0 ? frame : NULL;
+    g->bc_id = id;
+    g->bc_left = n;
+    g->bc_queued_us = lws_now_usecs();
     /* Subscribers follow the newest notices: take the new one in. */
     for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
         if ((ws->topics & T_NOTICES) && ws->close_code == 0)
             ws_send(ws, notices_snapshot(ws), STR_FAN_LOW);
+    return n;
 }
 
 void str_ws_notice_withdrawn(str_server *srv, int64_t id, const json_t *targets)
