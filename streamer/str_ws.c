@@ -240,10 +240,11 @@ static void pace_unlink(str_wsreg *g, str_ws *ws)
 /* Asks for WRITEABLE now, or (on an epoll loop, libuv or libev, with
  * ws_pace > 0) in turn: a notice to the province asks 16,000 connections
  * at once, and on an epoll loop they would all be written in one round,
- * before any HTTP request that arrived meanwhile. In turn, ws_pace of them per round
- * (str_ws_round()), and the requests get a turn in between; with epoll a
- * round costs what is ready, so more rounds cost little (with poll() each
- * round walks every descriptor, so there it is not done). */
+ * before any HTTP request that arrived meanwhile. In turn, ws_pace of
+ * them per round (str_ws_round()), and the requests get a turn in
+ * between; with epoll a round costs what is ready, so more rounds cost
+ * little (with poll() each round walks every descriptor, so there it is
+ * not done). */
 static void pace_want(str_ws *ws)
 {
     str_wsreg *g = reg_of(ws->srv);
