@@ -8,7 +8,6 @@ PKGS=(
     ffmpeg libavformat-dev libavcodec-dev libavutil-dev libavfilter-dev
     libswscale-dev libswresample-dev
     libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libssl-dev
-    libwebsockets-evlib-ev libev-dev
     libsqlite3-dev sqlite3 libjansson-dev
     libcmocka-dev libinih-dev libhttp-parser-dev libsodium-dev
     clang libclang-rt-14-dev cppcheck

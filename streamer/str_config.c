@@ -55,8 +55,7 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("ws_queue", str_config, ws_queue, 4, 65536),
     YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
     YL_CONF_INT_KEY("ws_pace", str_config, ws_pace, 0, 1 << 20),
-    YL_CONF_STR_KEY("event_loop", str_config, event_loop,
-                    "libuv, libev or poll"),
+    YL_CONF_STR_KEY("event_loop", str_config, event_loop, "libuv or poll"),
     YL_CONF_PATH_KEY("live_slate", str_config, live_slate),
     YL_CONF_STR_KEY("live_record", str_config, live_record, "on or off"),
     YL_CONF_STR_KEY("trusted_proxies", str_config, trusted_proxies,
@@ -86,7 +85,7 @@ int str_config_extra(void *ud, const char *section, const char *key,
     if (section != NULL && section[0] != '\0' && strcmp(section, "server") != 0)
         return YL_ENOTFOUND;
     if (strcmp(key, "event_loop") == 0 && strcmp(value, "libuv") != 0 &&
-        strcmp(value, "libev") != 0 && strcmp(value, "poll") != 0)
+        strcmp(value, "poll") != 0)
         return YL_EINVAL;
     if (strcmp(key, "live_record") == 0 && strcmp(value, "on") != 0 &&
         strcmp(value, "off") != 0)

@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
-#include <ev.h>
 
 #include "common/yl_err.h"
 #include "common/yl_log.h"
@@ -882,13 +881,6 @@ int str_server_run(const str_config *cfg)
     /* libuv: lws runs on our loop (a "foreign" one), so that this thread
      * keeps its own turn of the loop below, as with poll. */
     uv_loop_t *uv = NULL;
-    /* libev: the same, on libev's loop. libuv's uv_poll_start() takes
-     * the descriptor out of epoll and puts it back (EPOLL_CTL_DEL, then
-     * ADD) on every change of what lws waits for, and lws changes it
-     * twice for each frame written (POLLOUT on, then off); libev applies
-     * a round's changes once, as one EPOLL_CTL_MOD, and none when a
-     * change is undone in the same round. */
-    struct ev_loop *ev = NULL;
     void *foreign[1];
 
     srv = calloc(1, sizeof(*srv));
@@ -964,15 +956,6 @@ int str_server_run(const str_config *cfg)
         foreign[0] = uv;
         info.foreign_loops = foreign;
         info.options |= LWS_SERVER_OPTION_LIBUV;
-    } else if (strcmp(cfg->event_loop, "libev") == 0) {
-        ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
-        if (ev == NULL) {
-            ret = -ENOMEM;
-            goto out;
-        }
-        foreign[0] = ev;
-        info.foreign_loops = foreign;
-        info.options |= LWS_SERVER_OPTION_LIBEV;
     }
     srv->ctx = lws_create_context(&info);
     if (srv->ctx == NULL) {
@@ -1045,8 +1028,6 @@ int str_server_run(const str_config *cfg)
         /* One turn: wait for events (or the next lws timer), run them. */
         if (uv != NULL)
             n = uv_run(uv, UV_RUN_ONCE) != 0 ? 0 : -1;
-        else if (ev != NULL)
-            n = ev_run(ev, EVRUN_ONCE) ? 0 : -1;
         else
             n = lws_service(srv->ctx, 0);
         str_conn_rearm(srv);
@@ -1089,8 +1070,6 @@ out:
             lws_context_destroy(srv->ctx);
         }
     }
-    if (ev != NULL)
-        ev_loop_destroy(ev); /* lws stopped its watchers in the destroy */
     if (uv != NULL) {
         uv_run(uv, UV_RUN_DEFAULT);
         if (uv_loop_close(uv) != 0)

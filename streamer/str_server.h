@@ -25,10 +25,10 @@ typedef struct str_config {
     int ws_rate;        /* incoming messages per second, sustained */
     int ws_queue;       /* frames queued for one slow client */
     int ws_push_ms;     /* subscriptions: at most one delta per topic */
-    int ws_pace; /* libuv, libev: connections asked to write per round; 0 all */
+    int ws_pace;        /* libuv: connections asked to write per round; 0 all */
     /* The event loop under lws: "poll" (lws's own: poll() over every
-     * descriptor each round; the default), "libuv" or "libev" (epoll;
-     * not the default until one wins bench/ws on an idle machine). */
+     * descriptor each round; the default) or "libuv" (epoll; not the
+     * default until it wins bench/ws on an idle machine). */
     char event_loop[8];
     /* Edges whose X-Forwarded-For is believed ("127.0.0.1, 10.0.0.0/8");
      * empty: nobody's (the socket's peer is the client). */

@@ -180,8 +180,7 @@ typedef struct str_wsreg {
     } round[16];
     int nround;
     /* Connections with frames queued, waiting their turn (oldest first)
-     * to be asked for WRITEABLE; pace > 0 on libuv and libev
-     * (cfg.ws_pace). */
+     * to be asked for WRITEABLE; pace > 0 on libuv (cfg.ws_pace). */
     str_ws *pace_head, *pace_tail;
     int pace;
     /* The last notice pushed: its frame (not a reference: compared, never
@@ -237,14 +236,13 @@ static void pace_unlink(str_wsreg *g, str_ws *ws)
     ws->paced = false;
 }
 
-/* Asks for WRITEABLE now, or (on an epoll loop, libuv or libev, with
- * ws_pace > 0) in turn: a notice to the province asks 16,000 connections
- * at once, and on an epoll loop they would all be written in one round,
- * before any HTTP request that arrived meanwhile. In turn, ws_pace of
- * them per round (str_ws_round()), and the requests get a turn in
- * between; with epoll a round costs what is ready, so more rounds cost
- * little (with poll() each round walks every descriptor, so there it is
- * not done). */
+/* Asks for WRITEABLE now, or (on libuv, with ws_pace > 0) in turn: a
+ * notice to the province asks 16,000 connections at once, and on an epoll
+ * loop they would all be written in one round, before any HTTP request
+ * that arrived meanwhile. In turn, ws_pace of them per round
+ * (str_ws_round()), and the requests get a turn in between; with epoll a
+ * round costs what is ready, so more rounds cost little (with poll() each
+ * round walks every descriptor, so there it is not done). */
 static void pace_want(str_ws *ws)
 {
     str_wsreg *g = reg_of(ws->srv);
@@ -1833,7 +1831,7 @@ int str_ws_open(str_server *srv)
     srv->ws = calloc(1, sizeof(str_wsreg));
     if (srv->ws == NULL)
         return -ENOMEM;
-    if (strcmp(srv->cfg.event_loop, "poll") != 0)
+    if (strcmp(srv->cfg.event_loop, "libuv") == 0)
         reg_of(srv)->pace = srv->cfg.ws_pace;
     return 0;
 }

@@ -23,10 +23,6 @@ ws_max_message = 8192
 ws_rate = 20
 ws_push_ms = 200
 INI
-# streamer_ws_libev: the same cases on the libev loop (event_loop = libev).
-if [ -n "${WS_EVENT_LOOP:-}" ]; then
-    echo "event_loop = $WS_EVENT_LOOP" >>"$YL_TMPDIR/y.ini"
-fi
 start_server --config "$YL_TMPDIR/y.ini"
 export PORT ADMIN DALI SITE CHUX_SITE EXPIRED VIEWER SITE2 SITE2_CODE
 
