@@ -169,6 +169,8 @@ typedef struct str_wsreg {
     int nc_n;
     int64_t last_push_us;
     int64_t jobs_since_ms;
+    /* Connections subscribed to "notices" (a few admin walls at most). */
+    int notice_subs;
     /* One push round's stats and jobs per (region, depth) and scope:
      * computed for the first subscriber that needs them and shared by
      * reference (never changed after) with the others of the round, so
@@ -871,6 +873,8 @@ static void on_subscribe(str_ws *ws, json_t *m)
         return;
     }
     snprintf(ws->region, sizeof(ws->region), "%s", region);
+    reg_of(ws->srv)->notice_subs +=
+        ((want & T_NOTICES) != 0) - ((ws->topics & T_NOTICES) != 0);
     ws->topics = want;
     ws->depth = depth;
     json_decref(ws->last_stats);
@@ -1034,7 +1038,13 @@ void str_ws_receipts(str_server *srv, const cat_notice_ack *rows, int n)
 {
     str_wsreg *g = reg_of(srv);
 
-    for (str_ws *ws = g ? g->all : NULL; ws != NULL; ws = ws->next) {
+    /* Receipts come in batches of up to 4,096, several per notice to a
+     * province, and a walk over 16,000 connections to find the few
+     * subscribers took ~7 ms of the loop each time (perf: 2.3 % of the
+     * server's CPU while notices went out). Nobody subscribed: no walk. */
+    if (g == NULL || g->notice_subs == 0)
+        return;
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next) {
         if (!(ws->topics & T_NOTICES))
             continue;
         for (int i = 0; i < n; i++) {
@@ -1379,6 +1389,8 @@ static void ws_free(str_ws *ws)
 
     site_leave(ws);
     pace_unlink(g, ws);
+    if (ws->topics & T_NOTICES)
+        g->notice_subs--;
     while (ws->pend != NULL)
         pend_unlink(g, ws->pend);
     if (ws->q_ready)
