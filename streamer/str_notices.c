@@ -97,15 +97,24 @@ static void nmsg_run(str_server *srv, str_msg *m)
         return;
     }
     switch (d->kind) {
-    case NM_CREATE:
-        YL_LOGI("str", "[notice=%" PRId64 "] stored for %" PRId64 " site(s)",
-                d->id, d->n);
+    case NM_CREATE: {
+        /* How long storing took before the push (sent_ms is taken when
+         * the transaction starts): part of every client's latency. */
+        int64_t at_ms = cat_now_ms();
+        int conns;
+
         reply_body(srv, d->serial, 201,
                    json_pack("{s:I, s:I, s:I}", "id", (json_int_t)d->id,
                              "targets", (json_int_t)d->n, "sent_ms",
                              (json_int_t)d->sent_ms));
-        str_ws_notice_sent(srv, d->id, d->frame, d->targets);
+        conns = str_ws_notice_sent(srv, d->id, d->frame, d->targets);
+        YL_LOGI("str",
+                "[notice=%" PRId64 "] stored for %" PRId64 " site(s), "
+                "queued for %d connection(s) %" PRId64 " ms after sent_ms "
+                "(queueing took %" PRId64 " ms)",
+                d->id, d->n, conns, at_ms - d->sent_ms, cat_now_ms() - at_ms);
         break;
+    }
     case NM_WITHDRAW:
         YL_LOGI("str", "[notice=%" PRId64 "] withdrawn", d->id);
         reply_body(

@@ -58,9 +58,9 @@ void str_ws_views_answer(str_server *srv, uint64_t serial, int rc,
 
 /* A notice was stored: frame is its "notice" frame (a reference is
  * taken), targets its target codes. Pushes it to every connected site
- * below a target. */
-void str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
-                        const json_t *targets);
+ * below a target. Returns how many connections it was queued for. */
+int str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
+                       const json_t *targets);
 /* A notice was withdrawn: its sites are told to remove it. */
 void str_ws_notice_withdrawn(str_server *srv, int64_t id,
                              const json_t *targets);

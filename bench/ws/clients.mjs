@@ -160,6 +160,14 @@ if (!isMainThread) {
         return Number(/VmRSS:\s+(\d+)/.exec(s)[1]) * 1024;
     };
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    // The server's CPU time (user + system, all threads) in seconds: less
+    // swayed by other work on the machine than the latencies are.
+    const cpu = () => {
+        if (!a.pid) return 0;
+        const f = fs.readFileSync(`/proc/${a.pid}/stat`, 'utf8')
+            .replace(/^.*\) /, '').split(' ');
+        return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (ticks)
+    };
 
     const rss0 = rss();
     const t0 = Date.now();
@@ -189,7 +197,9 @@ if (!isMainThread) {
             p99_ms: +t[Math.floor(t.length * 0.99)].toFixed(2), max_ms: +t[t.length - 1].toFixed(2),
             errors } : null;
     };
+    const cpu0 = cpu(), tc0 = Date.now();
     const idleProbe = await probe(3000);
+    const cpu1 = cpu(), tc1 = Date.now();
     const sent = [];
     const busy = probe(notices * 1500 + 1000);
     for (let i = 0; i < notices; i++) {
@@ -199,6 +209,11 @@ if (!isMainThread) {
     }
     const busyProbe = await busy;
     await sleep(3000);
+    const cpu2 = cpu(), tc2 = Date.now();
+    // Per notice: the window's CPU less what the idle loop (with the same
+    // probe) costs in as long.
+    const idleRate = (cpu1 - cpu0) / ((tc1 - tc0) / 1000);
+    const cpuPerNotice = (cpu2 - cpu1 - idleRate * (tc2 - tc1) / 1000) / notices;
     const reps = await ask('report');
     const lat = reps.flatMap((r) => r.lat).sort((x, y) => x - y);
     const q = (p) => lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : null;
@@ -214,7 +229,9 @@ if (!isMainThread) {
         closed_early: lost,
         p50_ms: q(0.5), p99_ms: q(0.99), max_ms: lat.length ? lat[lat.length - 1] : null,
         storm_s: stormS, storm_welcomed: rewelcomed,
-        http_probe_idle: idleProbe, http_probe_during_notices: busyProbe, sent,
+        http_probe_idle: idleProbe, http_probe_during_notices: busyProbe,
+        server_cpu_idle_pct: +(idleRate * 100).toFixed(1),
+        server_cpu_ms_per_notice: +(cpuPerNotice * 1000).toFixed(0), sent,
     };
     console.log(JSON.stringify(res));
     for (const w of workers) w.postMessage({ cmd: 'quit' });

@@ -20,7 +20,9 @@
 # Environment: N (16147), NOTICES (10), WORK (scratch dir, removed),
 # LOOPS ("poll", the default loop; "poll libuv": a run on each), CLIENT (c),
 # SRV_NOFILE (20000: the server's ulimit -n), SRV_CONF (more [server]
-# lines for yunling's config, e.g. 'ws_pace = 0\n').
+# lines for yunling's config, e.g. 'ws_pace = 0\n'), NOREF (1: yunling
+# only, no reference run: for A/B runs of two builds back to back),
+# CLIENT_ARGS (more clients.mjs arguments, e.g. --noack).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-16147}
@@ -81,7 +83,7 @@ run_yunling() {
 SEND
     node "$src/bench/ws/clients.mjs" --url "ws://127.0.0.1:$PORT/ws" \
         --tokens "$WORK/sites.tsv" --n "$N" --notices "$NOTICES" \
-        --send "bash $WORK/send.sh" --pid "$SRV" "${CARGS[@]}" \
+        --send "bash $WORK/send.sh" --pid "$SRV" "${CARGS[@]}" ${CLIENT_ARGS:-} \
         --probe "http://127.0.0.1:$PORT/api/v1/sites/5329" >"$WORK/yl-$loop.json"
     cat "$WORK/yl-$loop.json"
     # Every connected site's delivery recorded: receipts per notice, and the
@@ -93,6 +95,8 @@ SEND
         FROM notices n JOIN notice_sites ns ON ns.notice_id = n.id
         GROUP BY n.id ORDER BY n.id"
     curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^yunling_(ws|notices)_' || true
+    # Storing before the push: how long after sent_ms each notice was queued.
+    grep -oE 'notice=.*(queued|written).*' "$WORK/serve-$loop.log" || true
     kill -TERM "$SRV"
     wait "$SRV" || true
     SRV=
@@ -102,6 +106,8 @@ for loop in $LOOPS; do
     echo "== yunling, event_loop = $loop"
     run_yunling "$loop"
 done
+
+[ -n "${NOREF:-}" ] && exit 0
 
 # ---- the reference ----
 node "$src/bench/ws/ref_server.mjs" 0 >"$WORK/ref.out" 2>&1 &
