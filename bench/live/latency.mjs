@@ -39,7 +39,7 @@ const HLS_DIR = env('HLS_DIR');
 const WORK = env('WORK');
 const FLASHES = Number(env('FLASHES', '20'));
 process.env.YL_TMPDIR = WORK; // the fixture's Chromium profile goes there
-const { browser } = await import(path.join(SRC, 'tests/web/lib/fixture.mjs'));
+const { browser, closeBrowser } = await import(path.join(SRC, 'tests/web/lib/fixture.mjs'));
 
 const FPS = 25;
 const PERIOD = 2 * FPS; // frames between flashes
@@ -265,6 +265,7 @@ try {
   }
 } finally {
   await b.close();
+  await closeBrowser(); // one Chromium per process (fixture.mjs): it goes too
   stopAll();
   web.close();
 }

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Server, TMP, browser, until, log } from '../../tests/web/lib/fixture.mjs';
+import { Server, TMP, browser, closeBrowser, until, log } from '../../tests/web/lib/fixture.mjs';
 
 const NS = process.env.NS || 'ylwl';
 const VETH = process.env.VETH || 'ylwl0';
@@ -174,5 +174,6 @@ try {
   console.log(`\nladder (kbit/s): ${rungs.join(', ')}; ${DURATION} s per case; ${new Date().toISOString()}`);
   r.close();
 } finally {
+  await closeBrowser(); // one Chromium per process (fixture.mjs)
   await srv.stop();
 }
