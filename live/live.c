@@ -110,7 +110,17 @@
  * until the steps add up to its default 40 ms. */
 #define DECAY_NS      (2 * GST_SECOND)
 #define DECAY_STEP_NS (20 * GST_MSECOND)
-#define MAX_FEEDS     (1 + MAX_AUDIO) /* [0] the video, [1 + i] audio i */
+/* A lag more than DECAY_FAST_NS above what the last DECAY_NS needed (a
+ * stall of the ingest passed) comes down by half the excess a step: a
+ * skip of sound once, rather than minutes of pictures held long. */
+#define DECAY_FAST_NS (200 * GST_MSECOND)
+/* The most the lag may be: a medium later than that against its source
+ * time is presented late (the aggregators drop what is too late) rather
+ * than hold every picture longer than the appsrc's 2 s queue keeps
+ * (pictures come up to 0.6 s ahead of their time, so they wait the lag
+ * plus that). */
+#define LAG_MAX_NS (GST_SECOND)
+#define MAX_FEEDS  (1 + MAX_AUDIO) /* [0] the video, [1 + i] audio i */
 /* The slate: 1280x720, "信号中断，请稍候" in white on black. A picture, not
  * textoverlay: rendering CJK text needs a system CJK font, and installing
  * one changes what browsers on the machine draw. */
@@ -914,9 +924,10 @@ static void on_segment(live_meeting *m, GstMessage *msg)
  * after the first one, by the meeting thread), they are matched at once:
  * a track tagged with a declared language takes that rendition; untagged
  * tracks fill the renditions left, in stream order (stream ids), then
- * tracks tagged with a language that has no free rendition; a track
- * left over is ignored (a line in the log); a rendition without a track
- * stays silent (its audiomixer). Then the pads are linked and let go. */
+ * tracks tagged with an undeclared language; a track left over (a
+ * second of a declared language too) is ignored (a line in the log); a
+ * rendition without a track stays silent (its audiomixer). Then the pads
+ * are linked and let go. */
 
 /* The language of pad's sticky tag events, normalised, into out ("" for
  * none). Any thread. */
@@ -962,6 +973,15 @@ static int map_slot(const live_meeting *m, const bool *taken, const char *lang)
             strcspn(m->decl_lang[k], "-") == p)
             return k;
     return -1;
+}
+
+/* Whether lang is one of the declared languages (full tag or primary
+ * subtag, as map_slot() matches), taken or not. */
+static bool map_declared(const live_meeting *m, const char *lang)
+{
+    bool none[MAX_AUDIO] = {0};
+
+    return map_slot(m, none, lang) >= 0;
 }
 
 /* A stream id for the log: its last part (tsdemux's ends in the PID). */
@@ -1014,12 +1034,15 @@ static void map_assign_locked(live_meeting *m)
     /* Then tracks tagged with a language nobody declared, in stream
      * order, fill what is still free: encoders tag every track "eng" or
      * "und" by default more often than they carry a stray language, and
-     * a declared rendition left silent helps nobody. */
+     * a declared rendition left silent helps nobody. A second track of a
+     * declared language is not one of those (it would be heard under
+     * another language's name): it stays out. */
     for (int pass = 0; pass < 2; pass++)
         for (int o = 0; o < m->napads; o++) {
             int i = order[o];
 
-            if (slot[i] >= 0 || (m->apads[i].lang[0] != '\0') != (pass == 1))
+            if (slot[i] >= 0 || (m->apads[i].lang[0] != '\0') != (pass == 1) ||
+                (pass == 1 && map_declared(m, m->apads[i].lang)))
                 continue;
             for (int k = 0; k < m->ndecl && slot[i] < 0; k++)
                 if (!taken[k]) {
@@ -1029,7 +1052,7 @@ static void map_assign_locked(live_meeting *m)
             if (pass == 1 && slot[i] >= 0)
                 YL_LOGW("live",
                         "[meeting=%" PRId64 "] audio track %s is tagged %s, "
-                        "no free rendition of it: taken as %s",
+                        "not declared: taken as %s",
                         m->id, sid_short(m->apads[i].sid), m->apads[i].lang,
                         m->decl_lang[slot[i]]);
         }
@@ -2145,7 +2168,7 @@ static GstClockTimeDiff anchor_lag_locked(live_meeting *m, feed *f,
                     m->id, (int)(f - m->feeds),
                     (double)(d - a->lag) / GST_SECOND);
         a->set = true;
-        a->lag = d;
+        a->lag = MIN(d, LAG_MAX_NS);
         a->since = now;
         a->win_max = d;
         a->win_at = now;
@@ -2154,21 +2177,28 @@ static GstClockTimeDiff anchor_lag_locked(live_meeting *m, feed *f,
     if (d > a->win_max)
         a->win_max = d;
     if (now - a->win_at >= DECAY_NS) {
-        if (now - a->since >= WARM_NS && a->win_max < a->lag)
-            a->lag -= MIN(a->lag - a->win_max, DECAY_STEP_NS);
+        if (now - a->since >= WARM_NS && a->win_max < a->lag) {
+            GstClockTimeDiff excess = a->lag - a->win_max;
+
+            a->lag -= excess > DECAY_FAST_NS ? excess / 2
+                                             : MIN(excess, DECAY_STEP_NS);
+        }
         a->win_max = d;
         a->win_at = now;
     }
-    if (d > a->lag) {
+    if (d > a->lag && a->lag < LAG_MAX_NS) {
+        GstClockTimeDiff to = MIN(d, LAG_MAX_NS);
+
         if (now - a->since >= WARM_NS && d > a->lag + HANDOFF_NS) {
             YL_LOGW("live",
                     "[meeting=%" PRId64 "] feed %d: a buffer %.3f s late: "
-                    "the hand-over's lag raised",
+                    "the hand-over's lag raised%s",
                     m->id, (int)(f - m->feeds),
-                    (double)(d - a->lag) / GST_SECOND);
-            a->lag = d;
+                    (double)(d - a->lag) / GST_SECOND,
+                    to < d ? " to its most (LAG_MAX_NS)" : "");
+            a->lag = to;
         } else if (now - a->since < WARM_NS) {
-            a->lag = d;
+            a->lag = to;
         }
     }
     return a->lag;
@@ -2200,8 +2230,10 @@ static GstFlowReturn on_feed(GstAppSink *sink, gpointer ud)
     if (!GST_CLOCK_TIME_IS_VALID(rt))
         goto out;
     ibase = gst_element_get_base_time(GST_ELEMENT(sink));
-    now = gst_clock_get_time(m->clock);
     pthread_mutex_lock(&m->feed_lock);
+    /* Read under the lock: the picture's and the sound's threads share
+     * an anchor, whose times must not go backwards. */
+    now = gst_clock_get_time(m->clock);
     lag = anchor_lag_locked(m, f, GST_CLOCK_DIFF(ibase + rt, now), now);
     if (f->src != NULL)
         src = gst_object_ref(f->src);
