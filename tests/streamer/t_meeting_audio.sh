@@ -145,7 +145,7 @@ wait_tone zh 1200
 wait_tone bo 500
 [ "$(grep -c 'source back' "$YL_TMPDIR/server.log")" -gt "$n_back" ] ||
     fail "the encoder's return was picked up (3)"
-grep -q 'is tagged en, no free rendition of it: taken as bo' \
+grep -q 'is tagged en, not declared: taken as bo' \
     "$YL_TMPDIR/server.log" || fail "the log says the eng track went to bo"
 ok "a track in an undeclared language fills a free rendition"
 kill "$PUSH" 2>/dev/null || true
