@@ -352,8 +352,6 @@ static void rec_result(str_server *srv, mmsg *d)
                 d->id, d->lesson, d->job);
 }
 
-/* The meeting's declared audio (cat_meetings_audio()'s stored form) as
- * live/ takes it: strings borrowed from mt. Returns how many. */
 /* The port of an srt:// URI (checked by live_source_check()), or 0. */
 static long srt_port(const char *uri)
 {
@@ -371,12 +369,21 @@ static long srt_port(const char *uri)
  * caller binds none), or 0. */
 static long srt_bound_port(const char *uri)
 {
-    const char *q = uri != NULL ? strchr(uri, '?') : NULL;
+    const char *p = uri != NULL ? strchr(uri, '?') : NULL;
 
-    if (q == NULL || (strstr(q, "mode=listener") == NULL &&
-                      strstr(q, "mode=rendezvous") == NULL))
-        return 0;
-    return srt_port(uri);
+    /* Parameter by parameter: "mode=listener" inside another's value
+     * (streamid=mode=listener) is not the mode. */
+    while (p != NULL) {
+        size_t len;
+
+        p++;
+        len = strcspn(p, "&");
+        if ((len == 13 && strncmp(p, "mode=listener", 13) == 0) ||
+            (len == 15 && strncmp(p, "mode=rendezvous", 15) == 0))
+            return srt_port(uri);
+        p = strchr(p, '&');
+    }
+    return 0;
 }
 
 /* Fills ports[LIVE_AUDIO_MAX + 1] with the ports meeting mt's sources
@@ -421,6 +428,8 @@ static bool port_taken(str_server *srv, const long *ports, char *why,
     return false;
 }
 
+/* The meeting's declared audio (cat_meetings_audio()'s stored form) as
+ * live/ takes it: strings borrowed from mt. Returns how many. */
 static int audio_opts(const json_t *mt, live_audio *a)
 {
     const json_t *el;
