@@ -44,11 +44,17 @@ trap 'exit 129' HUP
 # for in the background: bash runs a trap only once its foreground command
 # is over (a ctest in the foreground would hold off a SIGTERM for the rest
 # of its pass), and ctest left its running test behind when it got one, so
-# cleanup stops the whole group.
+# cleanup stops the whole group. A watchdog in that group stops it if
+# this script is gone without running cleanup (SIGKILL), as for the
+# background builds below; it polls this script's pid every 2 s.
 in_dir() {
     local d=$1 rc=0
     shift
-    (cd "$d" && exec setsid "$@") &
+    # shellcheck disable=SC2016 # $0, $$ and $@ of the inner bash
+    (cd "$d" && exec setsid -w bash -c '
+        (while kill -0 "$0" 2>/dev/null; do sleep 2; done
+         kill -- -$$) >/dev/null 2>&1 &
+        exec "$@"' "$$" "$@") &
     fg_pid=$!
     wait "$fg_pid" || rc=$?
     fg_pid=
