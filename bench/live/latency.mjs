@@ -264,7 +264,7 @@ try {
     await b.page.goto('about:blank');
   }
 } finally {
-  await b.close();
+  await b.close().catch(() => {}); // the browser goes in any case
   await closeBrowser(); // one Chromium per process (fixture.mjs): it goes too
   stopAll();
   web.close();

@@ -42,7 +42,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (b) await b.close();
+  if (b) await b.close().catch(() => {}); // the browser goes in any case
   await closeBrowser();
   if (srv) await srv.stop();
   if (b && b.errors.length) log(`browser errors:\n  ${b.errors.join('\n  ')}`);
