@@ -224,6 +224,8 @@ cleanup_edges() {
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_udp_port: a UDP port free on loopback now (an SRT listener's).
+free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # edge NAME: an nginx from deploy/nginx/edge.conf (unchanged but for the
 # origin's address, the port and the cache path) in its own prefix, in
 # front of the server started by start_server; its port in EPORT. Stopped

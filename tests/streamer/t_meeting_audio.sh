@@ -10,11 +10,7 @@
 setup_catalog
 start_server
 A=(-H "Authorization: Bearer $ADMIN" -H 'content-type: application/json')
-udp_port() {
-    python3 -c 'import socket; s=socket.socket(socket.AF_INET,
-    socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-SRT_PORT=$(udp_port)
+SRT_PORT=$(free_udp_port)
 TONE=$(dirname "$0")/tone.py
 
 # ---- bad input ----

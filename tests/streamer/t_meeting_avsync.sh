@@ -11,19 +11,14 @@
 setup_catalog
 start_server
 A=(-H "Authorization: Bearer $ADMIN" -H 'content-type: application/json')
-SRT_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET,
-    socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SRT_PORT=$(free_udp_port)
 
 expect_eq "$(api POST /api/v1/meetings "${A[@]}" -d "{\"title\":\"sync\",
     \"targets\":[\"5329\"],
     \"source\":\"srt://:$SRT_PORT?mode=listener\"}")" 201 "an SRT meeting"
 ID=$(resp .id)
 expect_eq "$(api POST "/api/v1/meetings/$ID/start" "${A[@]}")" 200 "start"
-for i in $(seq 1 600); do
-    [ "$(code "$BASE/live/$ID/master.m3u8")" == 200 ] && break
-    sleep 0.1
-done
-expect_eq "$(code "$BASE/live/$ID/master.m3u8")" 200 "the master playlist is up"
+wait_code 200 60 "$BASE/live/$ID/master.m3u8"
 
 push() { # seconds
     ffmpeg -nostdin -v error -re -f lavfi -i "color=c=black:s=1280x720:r=25,\

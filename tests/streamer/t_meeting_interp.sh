@@ -10,8 +10,7 @@
 setup_catalog
 start_server
 A=(-H "Authorization: Bearer $ADMIN" -H 'content-type: application/json')
-P=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET,
-    socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+P=$(free_udp_port)
 TONE=$(dirname "$0")/tone.py
 SECRET=interp-secret-0123
 

@@ -8,8 +8,7 @@
 setup_catalog
 start_server
 A=(-H "Authorization: Bearer $ADMIN" -H 'content-type: application/json')
-SRT_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET,
-    socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SRT_PORT=$(free_udp_port)
 
 expect_eq "$(api POST /api/v1/meetings "${A[@]}" -d "{\"title\":\"SRT\",
     \"targets\":[\"5329\"],
