@@ -187,10 +187,12 @@ typedef struct str_wsreg {
      * to be asked for WRITEABLE; pace > 0 on libuv (cfg.ws_pace). */
     str_ws *pace_head, *pace_tail;
     int pace;
-    /* The last notice pushed: its frame (not a reference: compared, never
-     * read), how many connections have yet to be written it, and when it
-     * was queued; logged when the last one is written. */
-    const str_fbuf *bc_frame;
+    /* The last notice pushed: its frame (a reference, held so that its
+     * address, compared with what is written, stays its own; NULL once
+     * all were written), how many connections have yet to be written it
+     * (a connection that closes first never is: no line then), and when
+     * it was queued; logged when the last one is written. */
+    str_fbuf *bc_frame;
     int64_t bc_id, bc_queued_us;
     int bc_left;
     /* stations that connected or left since the last flush (last seen) */
@@ -1424,6 +1426,7 @@ static void bcast_written(str_wsreg *g)
             "[notice=%" PRId64 "] written to every connection %" PRId64
             " ms after it was queued",
             g->bc_id, (lws_now_usecs() - g->bc_queued_us) / 1000);
+    str_fbuf_unref(g->bc_frame);
     g->bc_frame = NULL;
 }
 
@@ -1800,7 +1803,8 @@ int str_ws_notice_sent(str_server *srv, int64_t id, str_fbuf *frame,
         n++;
     }
     g->notices_pushed += (uint64_t)n;
-    g->bc_frame = n > 0 ? frame : NULL;
+    str_fbuf_unref(g->bc_frame);
+    g->bc_frame = n > 0 ? str_fbuf_ref(frame) : NULL;
     g->bc_id = id;
     g->bc_left = n;
     g->bc_queued_us = lws_now_usecs();
@@ -1887,6 +1891,7 @@ void str_ws_close(str_server *srv)
     for (int i = 0; i < 256; i++)
         while (g->nc[i] != NULL)
             nc_drop(g, g->nc[i]->id);
+    str_fbuf_unref(g->bc_frame);
     free(g->seen);
     free(g);
     srv->ws = NULL;
