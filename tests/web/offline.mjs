@@ -65,16 +65,21 @@ test('no room: the estimate refuses with a clear message; cancel and a QuotaExce
     await p.evaluate(() => {
       navigator.storage.estimate = async () => ({ quota: 5e9, usage: 0 });
     });
-    // (1.5 s a segment: under CI load, 0.4 s let the whole download end
-    // between the progress check and the click on 取消.)
+    // Two segments go through, the rest wait until 取消 was pressed: a
+    // delay per segment let the whole download end under CI load between
+    // the progress check and the click (twice: 0.4 s, then 1.5 s).
+    let passed = 0;
+    let open;
+    const gate = new Promise((res) => { open = res; });
     await p.route('**/hls/**/seg_*', async (r) => {
-      await new Promise((res) => setTimeout(res, 1500));
+      if (++passed > 2) await gate;
       await r.continue().catch(() => {});
     });
     await p.locator('.download .dl-start').click();
     await until(async () => /^下载中 [1-9]\d*%$/.test(await p.locator('.download .dl-state').innerText().catch(() => '')), 20000, 'progress above 0%');
     await p.locator('.download .dl-cancel').click();
     await p.locator('.download .dl-start').waitFor({ timeout: 10000 });
+    open();
     await until(async () => (await lessonCaches(p)).length === 0, 5000, async () => `no lesson cache after cancel (${await lessonCaches(p)})`);
     assert.deepEqual(await kept(p), {}, 'nothing listed after cancel');
     await p.unroute('**/hls/**/seg_*');
