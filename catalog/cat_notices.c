@@ -108,8 +108,8 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
         " SELECT id, level FROM sites WHERE code = ?1"
         " UNION ALL SELECT s.id, s.level FROM sites s JOIN sub"
         " ON s.parent_id = sub.id)"
-        " INSERT OR IGNORE INTO notice_sites(site_id, notice_id)"
-        " SELECT id, ?2 FROM sub WHERE level >= 4";
+        " INSERT OR IGNORE INTO notice_sites(notice_id, site_id)"
+        " SELECT ?2, id FROM sub WHERE level >= 4 ORDER BY id";
     /* n_sites: the rows the expansions inserted (INSERT OR IGNORE counts
      * a station under two targets once), not a count(*) over the 16,000
      * rows just written: that took ~10 ms of every notice to a province,
@@ -388,11 +388,10 @@ int cat_notices_pending(cat_db *db, const char *site, int64_t since,
                         int64_t *ids, int max)
 {
     static const char sql[] =
-        "SELECT ns.notice_id FROM notice_sites ns "
-        "JOIN notices n ON n.id = ns.notice_id "
-        "WHERE ns.site_id = ?1 AND ns.notice_id > ?2 "
-        "AND ns.delivered_ms IS NULL AND n.withdrawn_ms IS NULL "
-        "ORDER BY ns.notice_id LIMIT ?3";
+        "SELECT n.id FROM notices n CROSS JOIN notice_sites ns "
+        "ON ns.notice_id = n.id AND ns.site_id = ?1 "
+        "WHERE n.id > ?2 AND n.withdrawn_ms IS NULL "
+        "AND ns.delivered_ms IS NULL ORDER BY n.id LIMIT ?3";
     sqlite3_stmt *st = cat_stmt(db, sql);
     int n = 0, rc;
 
@@ -498,10 +497,10 @@ int cat_notices_for_site(cat_db *db, const char *site, int64_t since, int limit,
 {
     static const char sql[] =
         "SELECT " NOTICE_COLS ", ns.delivered_ms, ns.read_ms "
-        "FROM notice_sites ns JOIN notices n ON n.id = ns.notice_id "
+        "FROM notices n CROSS JOIN notice_sites ns "
+        "ON ns.notice_id = n.id AND ns.site_id = ?1 "
         "JOIN sites s ON s.id = n.from_id "
-        "WHERE ns.site_id = ?1 AND ns.notice_id > ?2 "
-        "ORDER BY ns.notice_id LIMIT ?3";
+        "WHERE n.id > ?2 ORDER BY n.id LIMIT ?3";
     sqlite3_stmt *st = cat_stmt(db, sql);
     json_t *arr = json_array();
     int rc;
@@ -787,8 +786,9 @@ int cat_attachments_get(cat_db *db, int64_t id, json_t **out)
 int cat_attachments_for_site(cat_db *db, int64_t id, const char *site)
 {
     static const char sql[] =
-        "SELECT 1 FROM notice_sites ns JOIN notices n ON n.id = ns.notice_id "
-        "WHERE ns.site_id = ?1 AND n.withdrawn_ms IS NULL AND EXISTS "
+        "SELECT 1 FROM notices n CROSS JOIN notice_sites ns "
+        "ON ns.notice_id = n.id AND ns.site_id = ?1 "
+        "WHERE n.withdrawn_ms IS NULL AND n.attachments != '[]' AND EXISTS "
         "(SELECT 1 FROM json_each(n.attachments) j "
         " WHERE json_extract(j.value, '$.id') = ?2) LIMIT 1";
 

@@ -14,6 +14,7 @@
 #include "catalog/cat_lang.h"
 #include "catalog/cat_lessons.h"
 #include "catalog/cat_meetings.h"
+#include "catalog/cat_notices.h"
 #include "cat_fixture.h"
 #include "common/yl_err.h"
 
@@ -286,6 +287,72 @@ static void meeting_audio_step_keeps_meetings(void **state)
     fx_rmdir(dir);
 }
 
+/* The receipts step (found by name) on a catalog with receipts: every
+ * row stays, keyed by notice now, and a site's replay, its list and a
+ * notice's totals read them as before. */
+static void receipts_step_keeps_receipts(void **state)
+{
+    char *dir = fx_tmpdir(), path[600], sql[1024];
+    sqlite3 *h = NULL;
+    cat_db *db = NULL;
+    json_t *list = NULL;
+    int64_t ids[8], tot[3];
+    int k = -1;
+
+    (void)state;
+    for (int i = 0; i < cat_schema_nsteps; i++)
+        if (strstr(cat_schema_steps[i].name, "_notice_receipts_by_notice.sql"))
+            k = i;
+    assert_true(k > 0);
+    snprintf(path, sizeof(path), "%s/old.db", dir);
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    for (int i = 0; i < k; i++)
+        assert_int_equal(
+            sqlite3_exec(h, cat_schema_steps[i].sql, NULL, NULL, NULL),
+            SQLITE_OK);
+    /* Two villages; notice 1 to both (a delivered, b read), 2 to a only,
+     * 3 to both and withdrawn. */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO sites(id, code, parent_id, level, name) VALUES "
+             "(53, '53', NULL, 1, '云南省'), (1001, '1001', 53, 5, 'a'), "
+             "(1002, '1002', 53, 5, 'b');"
+             "INSERT INTO notices(id, title, body, targets, from_id, n_sites, "
+             "sent_ms, withdrawn_ms) VALUES (1, 't1', 'b', '[\"53\"]', 53, "
+             "2, 10, NULL), (2, 't2', 'b', '[\"1001\"]', 53, 1, 20, NULL), "
+             "(3, 't3', 'b', '[\"53\"]', 53, 2, 30, 31);"
+             "INSERT INTO notice_sites(site_id, notice_id, delivered_ms, "
+             "read_ms) VALUES (1001, 1, 11, NULL), (1002, 1, 12, 13), "
+             "(1001, 2, NULL, NULL), (1001, 3, NULL, NULL), "
+             "(1002, 3, NULL, NULL);"
+             "PRAGMA user_version = %d;",
+             k);
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(cat_db_open(path, 0, &db), 0);
+    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    /* a's replay: 2 (1 was delivered, 3 withdrawn); b's: nothing. */
+    assert_int_equal(cat_notices_pending(db, "1001", 0, ids, 8), 1);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(cat_notices_pending(db, "1002", 0, ids, 8), 0);
+    assert_int_equal(cat_notices_pending(db, "1001", 2, ids, 8), 0);
+    assert_int_equal(cat_notices_sent_to(db, 2, "1002"), 0);
+    assert_int_equal(cat_notices_sent_to(db, 2, "1001"), 1);
+    assert_int_equal(cat_notices_for_site(db, "1002", 0, 10, &list), 0);
+    assert_int_equal(json_array_size(list), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(list, 0), "read_ms")),
+        13);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(list, 1), "id")), 3);
+    json_decref(list);
+    assert_int_equal(cat_notices_totals(db, 1, "53", tot), 0);
+    assert_int_equal(tot[0], 2);
+    assert_int_equal(tot[1], 2);
+    assert_int_equal(tot[2], 1);
+    cat_db_close(db);
+    fx_rmdir(dir);
+}
+
 static void reader_refuses_writes_and_old_schema(void **state)
 {
     char *dir = fx_tmpdir();
@@ -441,6 +508,7 @@ int main(void)
         cmocka_unit_test(step6_keeps_jobs_and_their_ids),
         cmocka_unit_test(courses_step_keeps_lessons),
         cmocka_unit_test(meeting_audio_step_keeps_meetings),
+        cmocka_unit_test(receipts_step_keeps_receipts),
         cmocka_unit_test(reader_refuses_writes_and_old_schema),
         cmocka_unit_test(days_are_china_standard_time),
         cmocka_unit_test(lang_tags_are_checked_and_canonical),
