@@ -22,7 +22,10 @@
 # SRV_NOFILE (20000: the server's ulimit -n), SRV_CONF (more [server]
 # lines for yunling's config, e.g. 'ws_pace = 0\n'), NOREF (1: yunling
 # only, no reference run: for A/B runs of two builds back to back),
-# CLIENT_ARGS (more clients.mjs arguments, e.g. --noack).
+# CLIENT_ARGS (more clients.mjs arguments, e.g. --noack), PRIOR (0: how
+# many notices to province 53, every station's receipt delivered, the
+# catalog already holds: a season of notices; written with sqlite3 before
+# the server starts, so the same for any build's schema).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 N=${N:-16147}
@@ -55,6 +58,20 @@ t0=$(date +%s.%N)
     >"$WORK/sites.tsv" 2>/dev/null
 t1=$(date +%s.%N)
 ADMIN=$("$Y" token create --role admin --scope 53 --data "$D" 2>/dev/null)
+PRIOR=${PRIOR:-0}
+if [ "$PRIOR" -gt 0 ]; then
+    t0=$(date +%s.%N)
+    for _ in $(seq "$PRIOR"); do
+        echo "BEGIN;
+        INSERT INTO notices(title, body, targets, from_id, n_sites, sent_ms)
+            SELECT 'earlier', 'b', '[\"53\"]', 53, count(*), 1
+            FROM sites WHERE level >= 4;
+        INSERT INTO notice_sites(site_id, notice_id, delivered_ms)
+            SELECT id, last_insert_rowid(), 2 FROM sites WHERE level >= 4;
+        COMMIT;"
+    done | sqlite3 "$D/yunling.db"
+    echo "prior notices: $PRIOR in the catalog ($(echo "$(date +%s.%N) - $t0" | bc) s to write)"
+fi
 echo "clients: $CLIENT; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "provisioning: $(wc -l <"$WORK/sites.tsv") village tokens in" \
     "$(echo "$t1 - $t0" | bc) s"
