@@ -27,7 +27,7 @@ void str_config_defaults(str_config *cfg)
     cfg->ws_rate = 20;
     cfg->ws_queue = 64;
     cfg->ws_push_ms = 1000;
-    cfg->ws_pace = 1024;
+    cfg->ws_pace = -1; /* 1024 on libuv, 0 on poll (str_ws_open) */
     snprintf(cfg->event_loop, sizeof(cfg->event_loop), "poll");
     snprintf(cfg->live_record, sizeof(cfg->live_record), "on");
     cfg->session_ttl_s = 12 * 3600; /* a working day */
@@ -54,7 +54,7 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("ws_rate", str_config, ws_rate, 1, 100000),
     YL_CONF_INT_KEY("ws_queue", str_config, ws_queue, 4, 65536),
     YL_CONF_INT_KEY("ws_push_ms", str_config, ws_push_ms, 50, 60000),
-    YL_CONF_INT_KEY("ws_pace", str_config, ws_pace, 0, 1 << 20),
+    YL_CONF_INT_KEY("ws_pace", str_config, ws_pace, -1, 1 << 20),
     YL_CONF_STR_KEY("event_loop", str_config, event_loop, "libuv or poll"),
     YL_CONF_PATH_KEY("live_slate", str_config, live_slate),
     YL_CONF_STR_KEY("live_record", str_config, live_record, "on or off"),

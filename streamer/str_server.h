@@ -25,7 +25,8 @@ typedef struct str_config {
     int ws_rate;        /* incoming messages per second, sustained */
     int ws_queue;       /* frames queued for one slow client */
     int ws_push_ms;     /* subscriptions: at most one delta per topic */
-    int ws_pace;        /* libuv: connections asked to write per round; 0 all */
+    int ws_pace;        /* connections asked to write per round; 0 all;
+                         * -1: 1024 on libuv, 0 on poll */
     /* The event loop under lws: "poll" (lws's own: poll() over every
      * descriptor each round; the default) or "libuv" (epoll; not the
      * default until it wins bench/ws on an idle machine). */

@@ -184,7 +184,7 @@ typedef struct str_wsreg {
     } round[16];
     int nround;
     /* Connections with frames queued, waiting their turn (oldest first)
-     * to be asked for WRITEABLE; pace > 0 on libuv (cfg.ws_pace). */
+     * to be asked for WRITEABLE; pace > 0 by default on libuv (ws_pace). */
     str_ws *pace_head, *pace_tail;
     int pace;
     /* The last notice pushed: its frame (a reference, held so that its
@@ -242,13 +242,14 @@ static void pace_unlink(str_wsreg *g, str_ws *ws)
     ws->paced = false;
 }
 
-/* Asks for WRITEABLE now, or (on libuv, with ws_pace > 0) in turn: a
+/* Asks for WRITEABLE now, or (ws_pace > 0: by default on libuv) in turn: a
  * notice to the province asks 16,000 connections at once, and on an epoll
  * loop they would all be written in one round, before any HTTP request
  * that arrived meanwhile. In turn, ws_pace of them per round
  * (str_ws_round()), and the requests get a turn in between; with epoll a
  * round costs what is ready, so more rounds cost little (with poll() each
- * round walks every descriptor, so there it is not done). */
+ * round walks every descriptor, so there it is done only when ws_pace is
+ * set). */
 static void pace_want(str_ws *ws)
 {
     str_wsreg *g = reg_of(ws->srv);
@@ -1862,8 +1863,12 @@ int str_ws_open(str_server *srv)
     srv->ws = calloc(1, sizeof(str_wsreg));
     if (srv->ws == NULL)
         return -ENOMEM;
-    if (strcmp(srv->cfg.event_loop, "libuv") == 0)
+    /* Pacing costs little on epoll; on poll() every round walks every
+     * descriptor, so there it is only done when asked for. */
+    if (srv->cfg.ws_pace >= 0)
         reg_of(srv)->pace = srv->cfg.ws_pace;
+    else if (strcmp(srv->cfg.event_loop, "libuv") == 0)
+        reg_of(srv)->pace = 1024;
     return 0;
 }
 

@@ -60,7 +60,7 @@ t1=$(date +%s.%N)
 ADMIN=$("$Y" token create --role admin --scope 53 --data "$D" 2>/dev/null)
 PRIOR=${PRIOR:-0}
 if [ "$PRIOR" -gt 0 ]; then
-    t0=$(date +%s.%N)
+    p0=$(date +%s.%N)
     for _ in $(seq "$PRIOR"); do
         echo "BEGIN;
         INSERT INTO notices(title, body, targets, from_id, n_sites, sent_ms)
@@ -70,7 +70,7 @@ if [ "$PRIOR" -gt 0 ]; then
             SELECT id, last_insert_rowid(), 2 FROM sites WHERE level >= 4;
         COMMIT;"
     done | sqlite3 "$D/yunling.db"
-    echo "prior notices: $PRIOR in the catalog ($(echo "$(date +%s.%N) - $t0" | bc) s to write)"
+    echo "prior notices: $PRIOR in the catalog ($(echo "$(date +%s.%N) - $p0" | bc) s to write)"
 fi
 echo "clients: $CLIENT; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "provisioning: $(wc -l <"$WORK/sites.tsv") village tokens in" \
