@@ -97,6 +97,16 @@ start_server --config "$YL_TMPDIR/y.ini"
 export PORT SINCE NID
 cases afterCrash
 
+# A broadcast written one connection a round (ws_pace = 1), on the
+# default poll loop, where pacing is off unless configured; keepalive
+# pings far apart, so only the rounds can write the frames.
+stop_server
+grep -v '^ws_ping' "$YL_TMPDIR/y.ini" >"$YL_TMPDIR/paced.ini"
+printf 'ws_pace = 1\nws_ping = 300\n' >>"$YL_TMPDIR/paced.ini"
+start_server --config "$YL_TMPDIR/paced.ini"
+SINCE=$(db "SELECT max(id) FROM notices")
+cases paced
+
 # SIGTERM: connected clients get a close frame (1001), then the server
 # exits 0.
 node "$here/ws_cases.mjs" sigterm >"$YL_TMPDIR/sigterm.out" 2>&1 &

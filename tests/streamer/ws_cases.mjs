@@ -496,6 +496,32 @@ async function slow() {
     tv2.close();
 }
 
+// ws_pace = 1 on poll: a broadcast asks one connection a round to write;
+// every device still gets the notice, once, in order with the one after.
+async function paced() {
+    const tvs = [];
+    for (let i = 0; i < 12; i++) {
+        const c = new Client(port);
+        await c.hello(i % 2 ? E.SITE2 : E.SITE, { device: `paced-${i}`, since: Number(E.SINCE) });
+        tvs.push(c);
+    }
+    const ids = [];
+    for (const title of ['第一份', '第二份']) {
+        const r = await api(port, 'POST', '/api/v1/notices', E.ADMIN,
+            { title, body: '逐轮发送', targets: ['5329'] });
+        check(r.status === 201, `paced notice: 201 ${r.text}`);
+        ids.push(r.json.id);
+    }
+    for (const c of tvs) {
+        const a = await c.next('notice');
+        const b = await c.next('notice');
+        check(a.id === ids[0] && b.id === ids[1], `a paced device got ${a.id}, ${b.id}`);
+        await c.none('notice', 200);
+        c.close();
+    }
+    check(true, 'ws_pace = 1: 12 devices each got both notices, in order, once');
+}
+
 // SIGTERM while connected: told 1001 (going away) before the server exits.
 async function sigterm() {
     const tv = new Client(port);
@@ -505,7 +531,7 @@ async function sigterm() {
     check(cl.code === 1001, `SIGTERM: closed ${cl.code} (${cl.reason})`);
 }
 
-const phases = { refused, bad, presence, notices, views, subscribe, slow, afterCrash, deadPeer, sigterm };
+const phases = { refused, bad, presence, notices, views, subscribe, slow, afterCrash, deadPeer, paced, sigterm };
 try {
     await phases[phase]();
     process.exit(0);
