@@ -786,11 +786,13 @@ int cat_attachments_get(cat_db *db, int64_t id, json_t **out)
 int cat_attachments_for_site(cat_db *db, int64_t id, const char *site)
 {
     static const char sql[] =
-        "SELECT 1 FROM notices n CROSS JOIN notice_sites ns "
-        "ON ns.notice_id = n.id AND ns.site_id = ?1 "
-        "WHERE n.withdrawn_ms IS NULL AND n.attachments != '[]' AND EXISTS "
+        "SELECT 1 FROM notices n "
+        "WHERE n.withdrawn_ms IS NULL AND n.attachments != '[]' "
+        "AND EXISTS (SELECT 1 FROM notice_sites ns "
+        " WHERE ns.notice_id = n.id AND ns.site_id = ?1) AND EXISTS "
         "(SELECT 1 FROM json_each(n.attachments) j "
-        " WHERE json_extract(j.value, '$.id') = ?2) LIMIT 1";
+        " WHERE json_extract(j.value, '$.id') = ?2) "
+        "ORDER BY n.id DESC LIMIT 1";
 
     return site_has(db, sql, id, site, "attachment access");
 }

@@ -187,6 +187,7 @@ typedef struct str_wsreg {
      * to be asked for WRITEABLE; pace > 0 by default on libuv (ws_pace). */
     str_ws *pace_head, *pace_tail;
     int pace;
+    uint64_t paced; /* connections asked for WRITEABLE in turn */
     /* The last notice pushed: its frame (a reference, held so that its
      * address, compared with what is written, stays its own; NULL once
      * all were written), how many connections have yet to be written it
@@ -279,6 +280,7 @@ void str_ws_round(str_server *srv)
          i++) {
         pace_unlink(g, ws);
         lws_callback_on_writable(ws->wsi);
+        g->paced++;
     }
 }
 
@@ -1940,8 +1942,12 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len)
         "yunling_ws_rate_limited_total %" PRIu64 "\n"
         "# HELP yunling_notices_pushed_total Notice frames pushed live.\n"
         "# TYPE yunling_notices_pushed_total counter\n"
-        "yunling_notices_pushed_total %" PRIu64 "\n",
+        "yunling_notices_pushed_total %" PRIu64 "\n"
+        "# HELP yunling_ws_paced_total Connections asked to write in turn "
+        "(ws_pace) rather than at once.\n"
+        "# TYPE yunling_ws_paced_total counter\n"
+        "yunling_ws_paced_total %" PRIu64 "\n",
         g->n, g->sites_online, g->frames_in, g->frames_out, g->welcomed,
         g->hello_refused, g->closed_slow, g->closed_silent, g->rate_limited,
-        g->notices_pushed);
+        g->notices_pushed, g->paced);
 }

@@ -39,8 +39,8 @@ int str_ws_handoff(str_server *srv, int fd, const char *head, size_t len);
  * the writer, subscription deltas. */
 void str_ws_tick(str_server *srv);
 /* After each loop round: the next ws_pace connections with frames
- * queued by a broadcast are asked for WRITEABLE (libuv only; see
- * str_ws.c's pace_want()). */
+ * queued by a broadcast are asked for WRITEABLE (when ws_pace > 0: by
+ * default on libuv only; see str_ws.c's pace_want()). */
 void str_ws_round(str_server *srv);
 /* SIGTERM: every channel connection is closed (1001, going away). */
 void str_ws_drain(str_server *srv);

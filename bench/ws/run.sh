@@ -79,7 +79,7 @@ echo "provisioning: $(wc -l <"$WORK/sites.tsv") village tokens in" \
 # ---- yunling, on each event loop (config event_loop) ----
 run_yunling() {
     local loop=$1 DL=$WORK/data-$1
-    cp -a "$D" "$DL" # the same catalog, no notices yet, for each run
+    cp -a "$D" "$DL" # the same catalog (PRIOR's notices only) for each run
     # SRV_CONF: more [server] lines (e.g. 'ws_pace = 0\n')
     printf '[server]\nevent_loop = %s\n%b' "$loop" "${SRV_CONF:-}" >"$WORK/$loop.ini"
     # SRV_NOFILE: the server's descriptor limit (a storm of N clients
@@ -110,7 +110,7 @@ SEND
         count(ns.delivered_ms) || ' of ' || n.n_sites || ' sites, last ' ||
         (max(ns.delivered_ms) - n.sent_ms) || ' ms after sent_ms'
         FROM notices n JOIN notice_sites ns ON ns.notice_id = n.id
-        GROUP BY n.id ORDER BY n.id"
+        WHERE n.sent_ms > 1 GROUP BY n.id ORDER BY n.id" # not PRIOR's
     curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^yunling_(ws|notices)_' || true
     # Storing before the push: how long after sent_ms each notice was queued.
     grep -oE 'notice=.*(queued|written).*' "$WORK/serve-$loop.log" || true

@@ -287,6 +287,13 @@ static void meeting_audio_step_keeps_meetings(void **state)
     fx_rmdir(dir);
 }
 
+static int count_rows(void *arg, int n, char **v, char **c)
+{
+    (void)n, (void)v, (void)c;
+    ++*(int *)arg;
+    return 0;
+}
+
 /* The receipts step (found by name) on a catalog with receipts: every
  * row stays, keyed by notice now, and a site's replay, its list and a
  * notice's totals read them as before. */
@@ -297,7 +304,7 @@ static void receipts_step_keeps_receipts(void **state)
     cat_db *db = NULL;
     json_t *list = NULL;
     int64_t ids[8], tot[3];
-    int k = -1;
+    int k = -1, rows = 0;
 
     (void)state;
     for (int i = 0; i < cat_schema_nsteps; i++)
@@ -330,6 +337,25 @@ static void receipts_step_keeps_receipts(void **state)
     sqlite3_close(h);
     assert_int_equal(cat_db_open(path, 0, &db), 0);
     assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    /* Every row, under the new key; the notice index gone. */
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "SELECT 1 FROM notice_sites WHERE notice_id "
+                                  "= 3 AND site_id = 1001 AND delivered_ms "
+                                  "IS NULL",
+                                  count_rows, &rows, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "SELECT 1 FROM notice_sites UNION ALL "
+                                  "SELECT 1 FROM sqlite_schema WHERE name = "
+                                  "'notice_sites_notice' UNION ALL SELECT 1 "
+                                  "FROM pragma_index_list('notice_sites')",
+                                  count_rows, &rows, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    /* The row above, the 5 rows, no notice_sites_notice, and only the
+     * primary key in the index list: 7. */
+    assert_int_equal(rows, 7);
     /* a's replay: 2 (1 was delivered, 3 withdrawn); b's: nothing. */
     assert_int_equal(cat_notices_pending(db, "1001", 0, ids, 8), 1);
     assert_int_equal(ids[0], 2);

@@ -519,6 +519,9 @@ async function paced() {
         await c.none('notice', 200);
         c.close();
     }
+    const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const paced = Number((/^yunling_ws_paced_total (\d+)$/m.exec(m) || [])[1]);
+    check(paced >= 24, `the frames were written in turns (yunling_ws_paced_total ${paced})`);
     check(true, 'ws_pace = 1: 12 devices each got both notices, in order, once');
 }
 
