@@ -206,6 +206,28 @@ static void step6_keeps_jobs_and_their_ids(void **state)
     fx_rmdir(dir);
 }
 
+/* A catalog at dir/old.db with every schema step before the one whose
+ * name ends in suffix (found by name: numbers change when steps are
+ * merged), open in *h. Returns that step's index (the user_version to set
+ * once the test's rows are in). */
+static int db_before_step(const char *dir, const char *suffix, char *path,
+                          size_t len, sqlite3 **h)
+{
+    int k = -1;
+
+    for (int i = 0; i < cat_schema_nsteps; i++)
+        if (strstr(cat_schema_steps[i].name, suffix) != NULL)
+            k = i;
+    assert_true(k > 0);
+    snprintf(path, len, "%s/old.db", dir);
+    assert_int_equal(sqlite3_open(path, h), SQLITE_OK);
+    for (int i = 0; i < k; i++)
+        assert_int_equal(
+            sqlite3_exec(*h, cat_schema_steps[i].sql, NULL, NULL, NULL),
+            SQLITE_OK);
+    return k;
+}
+
 /* The courses step (found by name: its number changes when steps are
  * merged) on a catalog with lessons: they stay, in no course. */
 static void courses_step_keeps_lessons(void **state)
@@ -217,16 +239,7 @@ static void courses_step_keeps_lessons(void **state)
     int k = -1;
 
     (void)state;
-    for (int i = 0; i < cat_schema_nsteps; i++)
-        if (strstr(cat_schema_steps[i].name, "_courses.sql") != NULL)
-            k = i;
-    assert_true(k > 0);
-    snprintf(path, sizeof(path), "%s/old.db", dir);
-    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-    for (int i = 0; i < k; i++)
-        assert_int_equal(
-            sqlite3_exec(h, cat_schema_steps[i].sql, NULL, NULL, NULL),
-            SQLITE_OK);
+    k = db_before_step(dir, "_courses.sql", path, sizeof(path), &h);
     snprintf(sql, sizeof(sql),
              "INSERT INTO lessons(id, state, created_ms, meta) VALUES "
              "(7, 'ready', 1, '{\"poster\":\"poster.jpg\"}');"
@@ -256,16 +269,7 @@ static void meeting_audio_step_keeps_meetings(void **state)
     int k = -1;
 
     (void)state;
-    for (int i = 0; i < cat_schema_nsteps; i++)
-        if (strstr(cat_schema_steps[i].name, "_meeting_audio.sql") != NULL)
-            k = i;
-    assert_true(k > 0);
-    snprintf(path, sizeof(path), "%s/old.db", dir);
-    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-    for (int i = 0; i < k; i++)
-        assert_int_equal(
-            sqlite3_exec(h, cat_schema_steps[i].sql, NULL, NULL, NULL),
-            SQLITE_OK);
+    k = db_before_step(dir, "_meeting_audio.sql", path, sizeof(path), &h);
     snprintf(sql, sizeof(sql),
              "INSERT INTO sites(id, code, level, name) VALUES (53, '53', 1, "
              "'云南省');"
@@ -307,16 +311,8 @@ static void receipts_step_keeps_receipts(void **state)
     int k = -1, rows = 0;
 
     (void)state;
-    for (int i = 0; i < cat_schema_nsteps; i++)
-        if (strstr(cat_schema_steps[i].name, "_notice_receipts_by_notice.sql"))
-            k = i;
-    assert_true(k > 0);
-    snprintf(path, sizeof(path), "%s/old.db", dir);
-    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-    for (int i = 0; i < k; i++)
-        assert_int_equal(
-            sqlite3_exec(h, cat_schema_steps[i].sql, NULL, NULL, NULL),
-            SQLITE_OK);
+    k = db_before_step(dir, "_notice_receipts_by_notice.sql", path,
+                       sizeof(path), &h);
     /* Two villages; notice 1 to both (a delivered, b read), 2 to a only,
      * 3 to both and withdrawn. */
     snprintf(sql, sizeof(sql),
