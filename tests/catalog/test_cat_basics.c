@@ -40,6 +40,19 @@ static sqlite3_stmt *row(cat_db *db, const char *sql)
     return st;
 }
 
+/* Runs sql (the old catalog's rows, then its user_version) in h, closes
+ * it, and opens path as the server does: every missing step applied. */
+static cat_db *migrated(sqlite3 *h, const char *sql, const char *path)
+{
+    cat_db *db = NULL;
+
+    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(cat_db_open(path, 0, &db), 0);
+    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    return db;
+}
+
 /* Step 004 on a database with events: view_events keeps every row (now in
  * arrival order) and each session's holes come from the seqs it lacks. */
 static void step4_keeps_events_and_finds_holes(void **state)
@@ -125,10 +138,7 @@ static cat_db *step5_migrated(const char *dir, int nprov)
              nprov > 1 ? "INSERT INTO sites(id, code, level, name) VALUES "
                          "(52, '52', 1, '贵州省');"
                        : "");
-    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(h);
-    assert_int_equal(cat_db_open(path, 0, &db), 0);
-    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    db = migrated(h, sql, path);
     return db;
 }
 
@@ -245,10 +255,7 @@ static void courses_step_keeps_lessons(void **state)
              "(7, 'ready', 1, '{\"poster\":\"poster.jpg\"}');"
              "PRAGMA user_version = %d;",
              k);
-    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(h);
-    assert_int_equal(cat_db_open(path, 0, &db), 0);
-    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    db = migrated(h, sql, path);
     assert_int_equal(cat_lessons_get(db, 7, NULL, &item), 0);
     assert_null(json_object_get(item, "course"));
     assert_true(json_is_null(json_object_get(item, "next")));
@@ -278,10 +285,7 @@ static void meeting_audio_step_keeps_meetings(void **state)
              "'[\"53\"]', 53, 1);"
              "PRAGMA user_version = %d;",
              k);
-    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(h);
-    assert_int_equal(cat_db_open(path, 0, &db), 0);
-    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    db = migrated(h, sql, path);
     assert_int_equal(cat_meetings_get(db, 3, &m), 0);
     assert_true(json_is_null(json_object_get(m, "audio")));
     assert_string_equal(json_string_value(json_object_get(m, "source")),
@@ -329,10 +333,7 @@ static void receipts_step_keeps_receipts(void **state)
              "(1002, 3, NULL, NULL);"
              "PRAGMA user_version = %d;",
              k);
-    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(h);
-    assert_int_equal(cat_db_open(path, 0, &db), 0);
-    assert_int_equal(cat_db_schema_version(db), cat_db_schema_latest());
+    db = migrated(h, sql, path);
     /* Every row, under the new key; the notice index gone. */
     assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h,
