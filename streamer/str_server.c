@@ -875,20 +875,24 @@ static int prepare_dirs(str_server *srv)
     return 0;
 }
 
-int str_server_run(const str_config *cfg)
-{
+/* What str_server_run()'s phases share: lws's creation info serves the
+ * context and then the vhost. */
+typedef struct run_state {
     struct lws_context_creation_info info;
-    struct sigaction sa;
-    str_server *srv;
-    int ret = 0, n = 0, i, lfd;
     /* libuv: lws runs on our loop (a "foreign" one), so that this thread
      * keeps its own turn of the loop below, as with poll. */
-    uv_loop_t *uv = NULL;
+    uv_loop_t *uv;
     void *foreign[1];
+} run_state;
+
+/* The server's fields before anything is opened. NULL: out of memory. */
+static str_server *server_new(const str_config *cfg)
+{
+    str_server *srv;
 
     srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
-        return -ENOMEM;
+        return NULL;
     srv->cfg = *cfg;
     srv->hls_fd = srv->web_fd = srv->lock_fd = srv->live_fd = -1;
     srv->http = handlers;
@@ -906,6 +910,15 @@ int str_server_run(const str_config *cfg)
     srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pthread_mutex_init(&srv->ob_lock, NULL);
     atomic_init(&srv->stop, false);
+    return srv;
+}
+
+/* Trusted proxies, the data directory, the catalog and the channels:
+ * everything the server needs before lws. */
+static int open_parts(str_server *srv)
+{
+    const str_config *cfg = &srv->cfg;
+    int ret;
 
     if (cfg->trusted_proxies[0] != '\0') {
         char err[160];
@@ -916,22 +929,30 @@ int str_server_run(const str_config *cfg)
             YL_LOGE("str", "%s", err);
             ret = srv->nproxies;
             srv->nproxies = 0;
-            goto out;
+            return ret;
         }
     }
     ret = prepare_dirs(srv);
     if (ret < 0)
-        goto out;
+        return ret;
     ret = str_api_open(srv);
     if (ret < 0)
-        goto out;
+        return ret;
     ret = str_ws_open(srv);
     if (ret < 0)
-        goto out;
+        return ret;
     ret = str_livews_open(srv);
     if (ret < 0)
-        goto out;
+        return ret;
     str_sweep_deleted(srv); /* a delete killed between commit and files */
+    return 0;
+}
+
+/* lws's log, the protocols' sizes and the context (on libuv or poll). */
+static int create_context(str_server *srv, run_state *rs)
+{
+    const str_config *cfg = &srv->cfg;
+    struct lws_context_creation_info *info = &rs->info;
 
     /* YL_LWS_LOG=<lws level mask> (e.g. 15 adds notices and info) for
      * debugging lws itself; errors and warnings otherwise. */
@@ -941,59 +962,65 @@ int str_server_run(const str_config *cfg)
     protocols[1].per_session_data_size = str_conn_size();
     protocols[3].per_session_data_size = str_ws_size();
     protocols[4].per_session_data_size = str_livews_size();
-    memset(&info, 0, sizeof(info));
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    memset(info, 0, sizeof(*info));
+    info->options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     if (strchr(cfg->listen_addr, ':') == NULL)
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.user = srv;
-    info.server_string = "yunling";
-    info.timeout_secs = 30;
+        info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info->user = srv;
+    info->server_string = "yunling";
+    info->timeout_secs = 30;
     if (strcmp(cfg->event_loop, "libuv") == 0) {
-        uv = calloc(1, sizeof(*uv));
-        if (uv == NULL || uv_loop_init(uv) != 0) {
-            free(uv);
-            uv = NULL;
-            ret = -ENOMEM;
-            goto out;
+        rs->uv = calloc(1, sizeof(*rs->uv));
+        if (rs->uv == NULL || uv_loop_init(rs->uv) != 0) {
+            free(rs->uv);
+            rs->uv = NULL;
+            return -ENOMEM;
         }
-        foreign[0] = uv;
-        info.foreign_loops = foreign;
-        info.options |= LWS_SERVER_OPTION_LIBUV;
+        rs->foreign[0] = rs->uv;
+        info->foreign_loops = rs->foreign;
+        info->options |= LWS_SERVER_OPTION_LIBUV;
     }
-    srv->ctx = lws_create_context(&info);
+    srv->ctx = lws_create_context(info);
     if (srv->ctx == NULL) {
         YL_LOGE("str", "lws_create_context failed");
-        ret = YL_EINVAL;
-        goto out;
+        return YL_EINVAL;
     }
+    return 0;
+}
+
+/* The vhost (on the context's creation info), our listen socket and its
+ * adoption. */
+static int create_vhost(str_server *srv, run_state *rs)
+{
+    const str_config *cfg = &srv->cfg;
+    struct lws_context_creation_info *info = &rs->info;
+    int lfd;
 
     /* We listen ourselves (so SIGTERM can close the listener, see
      * begin_drain()) and adopt each accepted socket. */
-    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-    info.protocols = protocols;
-    info.vhost_name = "yunling";
-    info.keepalive_timeout = cfg->keepalive_s;
-    info.headers = &hdr_cors;
-    info.pvo = &pvo_live;
+    info->port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    info->protocols = protocols;
+    info->vhost_name = "yunling";
+    info->keepalive_timeout = cfg->keepalive_s;
+    info->headers = &hdr_cors;
+    info->pvo = &pvo_live;
     /* No lws validity timers (its default: a ping after 300 s idle): the
      * channel pings its own connections (ws_ping, str_ws_tick), and lws
      * files each connection's timer in one sorted list, walked from its
      * head on every websocket established and every pong: at 16,000
      * connections, 16,000 steps each (lws_dll2_add_sorted). */
-    info.retry_and_idle_policy = &no_validity;
-    srv->vh = lws_create_vhost(srv->ctx, &info);
+    info->retry_and_idle_policy = &no_validity;
+    srv->vh = lws_create_vhost(srv->ctx, info);
     if (srv->vh == NULL) {
         YL_LOGE("str", "lws_create_vhost failed");
-        ret = YL_EINVAL;
-        goto out;
+        return YL_EINVAL;
     }
     lfd = open_listener(cfg->listen_addr, cfg->port, &srv->port);
     if (lfd < 0) {
         YL_LOGE("str", "cannot listen on %s:%d: %s", cfg->listen_addr,
                 cfg->port,
                 lfd == -EINVAL ? "not an IP address" : strerror(-lfd));
-        ret = lfd;
-        goto out;
+        return lfd;
     }
     {
         lws_sock_file_fd_type d;
@@ -1004,10 +1031,15 @@ int str_server_run(const str_config *cfg)
         if (srv->listen_wsi == NULL) {
             YL_LOGE("str", "cannot adopt the listen socket");
             close(lfd);
-            ret = YL_EINVAL;
-            goto out;
+            return YL_EINVAL;
         }
     }
+    return 0;
+}
+
+static void install_signals(str_server *srv)
+{
+    struct sigaction sa;
 
     sig_srv = srv;
     memset(&sa, 0, sizeof(sa));
@@ -1016,16 +1048,24 @@ int str_server_run(const str_config *cfg)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
-    ret = str_api_start(srv);
-    if (ret < 0)
-        goto out;
+static void announce(const str_server *srv)
+{
+    const str_config *cfg = &srv->cfg;
 
     /* Tests and scripts read the port from this line (port 0 = any). */
     printf("listening on %s:%d\n", cfg->listen_addr, srv->port);
     fflush(stdout);
     YL_LOGI("str", "listening on %s:%d, data %s, web %s", cfg->listen_addr,
             srv->port, cfg->cat.data_dir, srv->have_web ? srv->web_root : "-");
+}
+
+/* The service loop: until it fails, or a drain has finished or run out
+ * of time. */
+static void serve(str_server *srv, uv_loop_t *uv)
+{
+    int n = 0;
 
     atomic_store(&srv->ctx_live, true);
     /* Meetings live when the last run stopped start again: after the
@@ -1061,8 +1101,13 @@ int str_server_run(const str_config *cfg)
             }
         }
     }
-    ret = 0;
-out:
+}
+
+/* Stops whatever was started, in order, and frees the server. */
+static void shut_down(str_server *srv, uv_loop_t *uv, int ret)
+{
+    int i;
+
     sig_srv = NULL;
     /* Order: pipelines, jobs and writer first (they post to the loop and
      * wake it), lws last. */
@@ -1107,5 +1152,34 @@ out:
     if (ret == 0)
         YL_LOGI("str", "stopped");
     free(srv);
+}
+
+int str_server_run(const str_config *cfg)
+{
+    run_state rs = {.uv = NULL};
+    str_server *srv;
+    int ret;
+
+    srv = server_new(cfg);
+    if (srv == NULL)
+        return -ENOMEM;
+    ret = open_parts(srv);
+    if (ret < 0)
+        goto out;
+    ret = create_context(srv, &rs);
+    if (ret < 0)
+        goto out;
+    ret = create_vhost(srv, &rs);
+    if (ret < 0)
+        goto out;
+    install_signals(srv);
+    ret = str_api_start(srv);
+    if (ret < 0)
+        goto out;
+    announce(srv);
+    serve(srv, rs.uv);
+    ret = 0;
+out:
+    shut_down(srv, rs.uv, ret);
     return ret;
 }
