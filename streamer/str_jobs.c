@@ -436,66 +436,83 @@ static void cancelled(int64_t id, const char *outdir, const char *srcdir,
         YL_LOGW("jobs", "[job=%" PRId64 "] write log: %s", id, strerror(errno));
 }
 
-static void run_job(str_jobs *j, json_t *job)
-{
-    int64_t id = json_integer_value(json_object_get(job, "id"));
-    int64_t lesson = json_integer_value(json_object_get(job, "lesson"));
-    int64_t attempts = json_integer_value(json_object_get(job, "attempts"));
-    const char *dir = json_string_value(json_object_get(job, "dir"));
-    json_t *inputs = json_object_get(job, "inputs");
+/* One run of a job, as run_job()'s steps share it. */
+typedef struct job_run {
+    int64_t id, lesson, attempts;
+    const char *dir;
+    json_t *inputs;
     char outdir[PATH_MAX], logpath[PATH_MAX], why[700];
     char reldir[PATH_MAX], relout[64];
-    static const str_child_ops ops = {on_line, on_tick};
-    int logfd = -1, rc;
-    job_argv *av = NULL;
+    int logfd;
+    job_argv *av;
     attempt at;
-    str_child *child = NULL;
-    str_child_end end;
-    enum str_exit_kind kind;
-    int64_t t0 = yl_mono_ms();
+    str_child *child;
+    int64_t t0;
+} job_run;
 
-    memset(&at, 0, sizeof(at));
-    at.j = j;
-    at.id = id;
-    atomic_store(&j->current, id);
-    if (str_pathf(outdir, sizeof(outdir), "%s/hls/.job-%" PRId64, j->data_dir,
-                  id) < 0 ||
-        str_pathf(logpath, sizeof(logpath), "%s/jobs/%" PRId64 ".log",
-                  j->data_dir, id) < 0) {
-        fail_job(j, id, "data directory path too long", true);
-        goto out;
+/* The job's paths in the data directory and its source. -1: failed (and
+ * recorded). */
+static int job_paths(str_jobs *j, job_run *r)
+{
+    if (str_pathf(r->outdir, sizeof(r->outdir), "%s/hls/.job-%" PRId64,
+                  j->data_dir, r->id) < 0 ||
+        str_pathf(r->logpath, sizeof(r->logpath), "%s/jobs/%" PRId64 ".log",
+                  j->data_dir, r->id) < 0) {
+        fail_job(j, r->id, "data directory path too long", true);
+        return -1;
     }
-    if (dir == NULL || !json_is_string(json_object_get(inputs, "source"))) {
-        fail_job(j, id, "job has no source file recorded", true);
-        goto out;
+    if (r->dir == NULL ||
+        !json_is_string(json_object_get(r->inputs, "source"))) {
+        fail_job(j, r->id, "job has no source file recorded", true);
+        return -1;
     }
-    /* The child runs in the data directory: its paths relative to it.
-     * A job dir outside it (not made by this server) stays absolute. */
-    {
-        size_t n = strlen(j->data_dir);
+    return 0;
+}
 
-        while (n > 1 && j->data_dir[n - 1] == '/')
-            n--; /* "DATA/" as configured: dir is "DATA//uploads/N" */
-        snprintf(relout, sizeof(relout), "hls/.job-%" PRId64, id);
-        if (n > 1 && strncmp(dir, j->data_dir, n) == 0 && dir[n] == '/') {
-            while (dir[n] == '/')
-                n++;
-            snprintf(reldir, sizeof(reldir), "%s", dir + n);
-        } else if (dir[0] == '/' || realpath(dir, reldir) == NULL)
-            snprintf(reldir, sizeof(reldir), "%s", dir);
+/* The child runs in the data directory: its paths relative to it.
+ * A job dir outside it (not made by this server) stays absolute. */
+static void relative_paths(str_jobs *j, job_run *r)
+{
+    const char *dir = r->dir;
+    size_t n = strlen(j->data_dir);
+
+    while (n > 1 && j->data_dir[n - 1] == '/')
+        n--; /* "DATA/" as configured: dir is "DATA//uploads/N" */
+    snprintf(r->relout, sizeof(r->relout), "hls/.job-%" PRId64, r->id);
+    if (n > 1 && strncmp(dir, j->data_dir, n) == 0 && dir[n] == '/') {
+        while (dir[n] == '/')
+            n++;
+        snprintf(r->reldir, sizeof(r->reldir), "%s", dir + n);
+    } else if (dir[0] == '/' || realpath(dir, r->reldir) == NULL)
+        snprintf(r->reldir, sizeof(r->reldir), "%s", dir);
+}
+
+/* The transcoder's command line. -1: failed (and recorded). */
+static int prepare_argv(str_jobs *j, job_run *r)
+{
+    relative_paths(j, r);
+    r->av = malloc(sizeof(*r->av));
+    if (r->av == NULL ||
+        build_argv(r->av, r->reldir, r->inputs, r->relout) < 0) {
+        fail_job(j, r->id, "too many inputs for one transcoder command", true);
+        return -1;
     }
-    av = malloc(sizeof(*av));
-    if (av == NULL || build_argv(av, reldir, inputs, relout) < 0) {
-        fail_job(j, id, "too many inputs for one transcoder command", true);
-        goto out;
-    }
-    yl_rmtree(outdir); /* a previous attempt's leftovers */
-    logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (logfd < 0) {
-        snprintf(why, sizeof(why), "cannot start the transcoder: %.300s: %s",
-                 logpath, strerror(errno));
-        fail_job(j, id, why, false);
-        goto out;
+    return 0;
+}
+
+/* A clean output directory and the job's log, opened with this attempt's
+ * head line. -1: failed (and recorded). */
+static int open_log(str_jobs *j, job_run *r)
+{
+    yl_rmtree(r->outdir); /* a previous attempt's leftovers */
+    r->logfd =
+        open(r->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (r->logfd < 0) {
+        snprintf(r->why, sizeof(r->why),
+                 "cannot start the transcoder: %.300s: %s", r->logpath,
+                 strerror(errno));
+        fail_job(j, r->id, r->why, false);
+        return -1;
     }
     {
         char head[512];
@@ -508,53 +525,105 @@ static void run_job(str_jobs *j, json_t *job)
                      "=== job %" PRId64 " attempt %" PRId64
                      " %04d-%02d-%02dT%02d:%02d:%02dZ: yunling transcode "
                      "-i %s ... -o %s\n",
-                     id, attempts, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, av->v[5], relout);
-        if (write(logfd, head, (size_t)n) < 0)
-            YL_LOGW("jobs", "write %s: %s", logpath, strerror(errno));
+                     r->id, r->attempts, tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, r->av->v[5],
+                     r->relout);
+        if (write(r->logfd, head, (size_t)n) < 0)
+            YL_LOGW("jobs", "write %s: %s", r->logpath, strerror(errno));
     }
+    return 0;
+}
+
+/* Starts the transcoder under the child supervisor, unless the server is
+ * stopping or the job was cancelled. -1: not started. */
+static int start_child(str_jobs *j, job_run *r)
+{
+    int rc;
+
     pthread_mutex_lock(&j->lock);
     if (atomic_load(&j->stop)) {
         rc = 1;
-    } else if (atomic_load(&j->cancel) == id) {
+    } else if (atomic_load(&j->cancel) == r->id) {
         rc = 2;
     } else {
         str_child_opts o = {
-            .argv = av->v,
+            .argv = r->av->v,
             .cwd = j->data_dir,
-            .log_fd = logfd,
+            .log_fd = r->logfd,
             .timeout_ms = (int64_t)j->timeout_s * 1000,
             .stop = &j->stop,
         };
-        rc = str_child_spawn(&o, &child);
-        j->child = child;
+        rc = str_child_spawn(&o, &r->child);
+        j->child = r->child;
     }
     pthread_mutex_unlock(&j->lock);
     if (rc == 1)
-        goto out; /* stopping: the job stays "running" and is requeued */
+        return -1; /* stopping: the job stays "running" and is requeued */
     if (rc == 2) {
-        cancelled(id, outdir, dir, logfd); /* between claim and start */
-        goto out;
+        /* between claim and start */
+        cancelled(r->id, r->outdir, r->dir, r->logfd);
+        return -1;
     }
     if (rc < 0) {
-        snprintf(why, sizeof(why), "cannot start the transcoder: %s",
+        snprintf(r->why, sizeof(r->why), "cannot start the transcoder: %s",
                  strerror(-rc));
-        fail_job(j, id, why, false);
-        goto out;
+        fail_job(j, r->id, r->why, false);
+        return -1;
     }
     YL_LOGI("jobs",
             "[job=%" PRId64 " lesson=%" PRId64 "] attempt %" PRId64
             " started (pid %d)",
-            id, lesson, attempts, (int)str_child_pid(child));
-    str_child_wait(child, &ops, &at, &end);
+            r->id, r->lesson, r->attempts, (int)str_child_pid(r->child));
+    return 0;
+}
+
+/* Waits for the transcoder (its progress lines go to on_line) and
+ * classifies its end. */
+static enum str_exit_kind wait_child(str_jobs *j, job_run *r,
+                                     str_child_end *end)
+{
+    static const str_child_ops ops = {on_line, on_tick};
+
+    str_child_wait(r->child, &ops, &r->at, end);
     pthread_mutex_lock(&j->lock);
     j->child = NULL;
     pthread_mutex_unlock(&j->lock);
-    kind = str_child_classify(&end);
+    return str_child_classify(end);
+}
 
-    if (end.terminated || atomic_load(&j->cancel) == id) {
-        cancelled(id, outdir, dir, logfd);
-        goto out;
+/* Why an attempt that did not publish failed, in r->why. */
+static void exit_why(str_jobs *j, job_run *r, const str_child_end *end,
+                     enum str_exit_kind kind)
+{
+    if (kind == STR_EXIT_TIMEOUT) {
+        snprintf(r->why, sizeof(r->why), "transcoder timed out after %d s",
+                 j->timeout_s);
+    } else if (r->at.error[0]) {
+        snprintf(r->why, sizeof(r->why), "%s", r->at.error);
+    } else if (kind == STR_EXIT_OK) {
+        snprintf(r->why, sizeof(r->why),
+                 "transcoder exited without finishing (see jobs/%" PRId64
+                 ".log)",
+                 r->id);
+    } else if (WIFEXITED(end->status)) {
+        snprintf(r->why, sizeof(r->why),
+                 "transcoder exited with code %d (see jobs/%" PRId64 ".log)",
+                 WEXITSTATUS(end->status), r->id);
+    } else {
+        snprintf(r->why, sizeof(r->why),
+                 "transcoder killed by signal %d (see jobs/%" PRId64 ".log)",
+                 WIFSIGNALED(end->status) ? WTERMSIG(end->status) : 0, r->id);
+    }
+}
+
+/* The transcoder has ended: the job is cancelled, left for the next
+ * start, published, or recorded as failed. */
+static void record_end(str_jobs *j, job_run *r, const str_child_end *end,
+                       enum str_exit_kind kind)
+{
+    if (end->terminated || atomic_load(&j->cancel) == r->id) {
+        cancelled(r->id, r->outdir, r->dir, r->logfd);
+        return;
     }
     if (kind == STR_EXIT_STOPPED) {
         /* Server stopping: not the job's fault. It stays "running" and
@@ -562,54 +631,67 @@ static void run_job(str_jobs *j, json_t *job)
         YL_LOGI("jobs",
                 "[job=%" PRId64 "] stopped with the server; it runs "
                 "again at the next start",
-                id);
-        yl_rmtree(outdir);
-        goto out;
+                r->id);
+        yl_rmtree(r->outdir);
+        return;
     }
-    if (kind == STR_EXIT_OK && at.got_done) {
-        if (publish(j, id, lesson, outdir, dir, why, sizeof(why)) == 0) {
+    if (kind == STR_EXIT_OK && r->at.got_done) {
+        if (publish(j, r->id, r->lesson, r->outdir, r->dir, r->why,
+                    sizeof(r->why)) == 0) {
             YL_LOGI("jobs",
                     "[job=%" PRId64 " lesson=%" PRId64 "] done in "
                     "%.1f s: /hls/%" PRId64 "/master.m3u8",
-                    id, lesson, (double)(yl_mono_ms() - t0) / 1000.0, lesson);
-            goto out;
+                    r->id, r->lesson, (double)(yl_mono_ms() - r->t0) / 1000.0,
+                    r->lesson);
+            return;
         }
         /* Deleted between the transcoder's end and the publish. */
-        if (atomic_load(&j->cancel) == id) {
-            cancelled(id, outdir, dir, logfd);
-            goto out;
+        if (atomic_load(&j->cancel) == r->id) {
+            cancelled(r->id, r->outdir, r->dir, r->logfd);
+            return;
         }
-    } else if (kind == STR_EXIT_TIMEOUT) {
-        snprintf(why, sizeof(why), "transcoder timed out after %d s",
-                 j->timeout_s);
-    } else if (at.error[0]) {
-        snprintf(why, sizeof(why), "%s", at.error);
-    } else if (kind == STR_EXIT_OK) {
-        snprintf(why, sizeof(why),
-                 "transcoder exited without finishing (see jobs/%" PRId64
-                 ".log)",
-                 id);
-    } else if (WIFEXITED(end.status)) {
-        snprintf(why, sizeof(why),
-                 "transcoder exited with code %d (see jobs/%" PRId64 ".log)",
-                 WEXITSTATUS(end.status), id);
     } else {
-        snprintf(why, sizeof(why),
-                 "transcoder killed by signal %d (see jobs/%" PRId64 ".log)",
-                 WIFSIGNALED(end.status) ? WTERMSIG(end.status) : 0, id);
+        exit_why(j, r, end, kind);
     }
     YL_LOGW("jobs",
             "[job=%" PRId64 " lesson=%" PRId64 "] attempt %" PRId64
             " failed: %s",
-            id, lesson, attempts, why);
-    yl_rmtree(outdir);
-    fail_job(j, id, why, kind == STR_EXIT_BAD_INPUT);
+            r->id, r->lesson, r->attempts, r->why);
+    yl_rmtree(r->outdir);
+    fail_job(j, r->id, r->why, kind == STR_EXIT_BAD_INPUT);
+}
+
+static void run_job(str_jobs *j, json_t *job)
+{
+    job_run r = {
+        .id = json_integer_value(json_object_get(job, "id")),
+        .lesson = json_integer_value(json_object_get(job, "lesson")),
+        .attempts = json_integer_value(json_object_get(job, "attempts")),
+        .dir = json_string_value(json_object_get(job, "dir")),
+        .inputs = json_object_get(job, "inputs"),
+        .logfd = -1,
+        .av = NULL,
+        .child = NULL,
+        .t0 = yl_mono_ms(),
+    };
+    str_child_end end;
+    enum str_exit_kind kind;
+
+    memset(&r.at, 0, sizeof(r.at));
+    r.at.j = j;
+    r.at.id = r.id;
+    atomic_store(&j->current, r.id);
+    if (job_paths(j, &r) < 0 || prepare_argv(j, &r) < 0 ||
+        open_log(j, &r) < 0 || start_child(j, &r) < 0)
+        goto out;
+    kind = wait_child(j, &r, &end);
+    record_end(j, &r, &end, kind);
 out:
     atomic_store(&j->current, 0);
-    str_child_free(child);
-    if (logfd >= 0)
-        close(logfd);
-    free(av);
+    str_child_free(r.child);
+    if (r.logfd >= 0)
+        close(r.logfd);
+    free(r.av);
 }
 
 static void wait_for_work(str_jobs *j, int seconds)
