@@ -574,189 +574,251 @@ static void provision_answer(str_server *srv, str_req *r, defer_ctx *c,
     }
 }
 
+/* Service thread: a batch of viewing events was stored (or not). */
+static void views_answer(str_server *srv, str_req *r, defer_ctx *c,
+                         defer_msg *d)
+{
+    char buf[160];
+    int n;
+
+    if (d->rc == 0) {
+        srv->m.events_accepted += (uint64_t)d->accepted;
+        srv->m.events_duplicate += (uint64_t)d->duplicates;
+    } else {
+        srv->m.events_rejected++;
+    }
+    if (r == NULL) { /* a websocket batch, or the client left */
+        str_ws_views_answer(srv, c->serial, d->rc,
+                            code_of_rc(d->rc, status_of(d->rc)), d->error,
+                            d->accepted, d->duplicates);
+        return;
+    }
+    if (d->rc < 0) {
+        str_api_defer_error(r, d->rc, d->error);
+        return;
+    }
+    n = snprintf(buf, sizeof(buf), "{\"accepted\":%d,\"duplicates\":%d}",
+                 d->accepted, d->duplicates);
+    str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+}
+
+/* Service thread: an upload's lesson and job were created (or not). */
+static void create_answer(str_server *srv, str_req *r, defer_ctx *c,
+                          defer_msg *d)
+{
+    char buf[160];
+    int n;
+
+    if (d->rc < 0) {
+        srv->m.uploads_failed++;
+        if (c->staged != NULL)
+            yl_rmtree(c->staged); /* the rename did not happen */
+        /* The catalog's checks (category, title tags) refuse the
+         * upload as the multipart checks do: one code for both. */
+        if (r != NULL)
+            defer_error_as(r, d->rc, d->error, "invalid_upload");
+        return;
+    }
+    if (d->replayed) {
+        YL_LOGI("str",
+                "[lesson=%" PRId64 " job=%" PRId64 "] upload repeated "
+                "with its Idempotency-Key: the first one's answer",
+                d->id, d->job_id);
+    } else {
+        srv->m.uploads_ok++;
+        YL_LOGI("str", "[lesson=%" PRId64 " job=%" PRId64 "] upload queued",
+                d->id, d->job_id);
+        if (srv->jobs != NULL)
+            str_jobs_wake(srv->jobs);
+    }
+    if (r == NULL)
+        return;
+    n = snprintf(buf, sizeof(buf),
+                 "{\"lesson\":%" PRId64 ",\"job\":%" PRId64 "%s}", d->id,
+                 d->job_id, d->replayed ? ",\"replayed\":true" : "");
+    str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
+}
+
+/* Service thread: a lesson's course was set (or not). */
+static void course_answer(str_server *srv, str_req *r, defer_ctx *c,
+                          defer_msg *d)
+{
+    json_t *item = NULL;
+    int rc;
+
+    if (r == NULL)
+        return;
+    if (d->rc < 0) {
+        str_api_defer_error(r, d->rc, d->error);
+        return;
+    }
+    /* Committed: this thread's reader sees it. */
+    rc = cat_lessons_get(srv->rd, c->arg, NULL, &item);
+    if (rc < 0) {
+        str_api_defer_error(r, rc, cat_db_errmsg(srv->rd));
+        return;
+    }
+    {
+        char *s = json_dumps(item, JSON_COMPACT);
+
+        json_decref(item);
+        str_api_defer_reply(r, 200, s, s != NULL ? strlen(s) : 0);
+    }
+}
+
+/* Service thread: a lesson's delete committed (or not). */
+static void delete_answer(str_server *srv, str_req *r, defer_ctx *c,
+                          defer_msg *d)
+{
+    char buf[160];
+    int n;
+
+    if (d->rc == 0) {
+        int rr = str_hls_remove(srv, c->arg);
+
+        if (rr < 0 && rr != -ENOENT)
+            YL_LOGW("str", "[lesson=%" PRId64 "] remove files: %s", c->arg,
+                    strerror(-rr));
+        cancel_jobs(srv, c->arg, d->json);
+        YL_LOGI("str", "[lesson=%" PRId64 "] deleted", c->arg);
+    }
+    if (r == NULL)
+        return;
+    if (d->rc < 0) {
+        str_api_defer_error(r, d->rc, d->error);
+        return;
+    }
+    n = snprintf(buf, sizeof(buf), "{\"deleted\":%" PRId64 "}", c->arg);
+    str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+}
+
+/* Service thread: a lesson's titles or category were edited (or not). */
+static void edit_answer(str_server *srv, str_req *r, defer_ctx *c, defer_msg *d)
+{
+    json_t *out = NULL;
+    char *body;
+
+    if (r == NULL)
+        return;
+    if (d->rc < 0) {
+        str_api_defer_error(r, d->rc, d->error);
+        return;
+    }
+    YL_LOGI("str", "[lesson=%" PRId64 "] titles or category edited", c->arg);
+    if (cat_lessons_get(srv->rd, c->arg, NULL, &out) < 0) {
+        str_api_defer_error(r, YL_EDB, cat_db_errmsg(srv->rd));
+        return;
+    }
+    body = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    str_api_defer_reply(r, 200, body, body != NULL ? strlen(body) : 0);
+}
+
+/* Service thread: a site's default language was set (or not). */
+static void lang_answer(str_server *srv, str_req *r, defer_ctx *c, defer_msg *d)
+{
+    json_t *out = NULL;
+    char *body;
+    int rc;
+
+    if (d->rc == 0)
+        YL_LOGI("str", "[site=%s] default language set", c->code);
+    if (r == NULL)
+        return;
+    if (d->rc < 0) {
+        str_api_defer_error(r, d->rc, d->error);
+        return;
+    }
+    rc = cat_sites_get(srv->rd, c->code, &out);
+    if (rc < 0) {
+        str_api_defer_error(r, rc, cat_db_errmsg(srv->rd));
+        return;
+    }
+    body = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    str_api_defer_reply(r, 200, body, body != NULL ? strlen(body) : 0);
+}
+
+/* Service thread: a site's tokens were revoked (or not). */
+static void revoke_answer(str_req *r, defer_ctx *c, defer_msg *d)
+{
+    char buf[160];
+    int n;
+
+    if (d->rc == 0)
+        YL_LOGI("str", "[site=%s] %d site token(s) revoked", c->code,
+                d->accepted);
+    if (r == NULL)
+        return;
+    if (d->rc < 0) {
+        str_api_defer_error(r, d->rc, d->error);
+        return;
+    }
+    n = snprintf(buf, sizeof(buf), "{\"site\":\"%s\",\"revoked\":%d}", c->code,
+                 d->accepted);
+    str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+}
+
+/* Service thread: a failed job was queued again (or not). */
+static void retry_answer(str_server *srv, str_req *r, defer_ctx *c,
+                         defer_msg *d)
+{
+    char buf[160];
+    int n;
+
+    if (d->rc == 0) {
+        YL_LOGI("str", "[job=%" PRId64 " lesson=%" PRId64 "] queued again",
+                c->arg, d->id);
+        if (srv->jobs != NULL)
+            str_jobs_wake(srv->jobs);
+    }
+    if (r == NULL)
+        return;
+    if (d->rc < 0) {
+        str_api_defer_error(r, d->rc, d->error);
+        return;
+    }
+    n = snprintf(buf, sizeof(buf),
+                 "{\"job\":%" PRId64 ",\"lesson\":%" PRId64
+                 ",\"state\":\"queued\"}",
+                 c->arg, d->id);
+    str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
+}
+
 /* Service thread: a writer result arrived. */
 static void defer_run(str_server *srv, str_msg *m)
 {
     defer_msg *d = (defer_msg *)m;
     defer_ctx *c = d->ctx;
     str_req *r = str_waiting_find(srv, c->serial);
-    char buf[160];
-    int n;
 
     switch (c->kind) {
     case DEF_VIEWS:
-        if (d->rc == 0) {
-            srv->m.events_accepted += (uint64_t)d->accepted;
-            srv->m.events_duplicate += (uint64_t)d->duplicates;
-        } else {
-            srv->m.events_rejected++;
-        }
-        if (r == NULL) { /* a websocket batch, or the client left */
-            str_ws_views_answer(srv, c->serial, d->rc,
-                                code_of_rc(d->rc, status_of(d->rc)), d->error,
-                                d->accepted, d->duplicates);
-            return;
-        }
-        if (d->rc < 0) {
-            str_api_defer_error(r, d->rc, d->error);
-            return;
-        }
-        n = snprintf(buf, sizeof(buf), "{\"accepted\":%d,\"duplicates\":%d}",
-                     d->accepted, d->duplicates);
-        str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+        views_answer(srv, r, c, d);
         return;
     case DEF_CREATE:
-        if (d->rc < 0) {
-            srv->m.uploads_failed++;
-            if (c->staged != NULL)
-                yl_rmtree(c->staged); /* the rename did not happen */
-            /* The catalog's checks (category, title tags) refuse the
-             * upload as the multipart checks do: one code for both. */
-            if (r != NULL)
-                defer_error_as(r, d->rc, d->error, "invalid_upload");
-            return;
-        }
-        if (d->replayed) {
-            YL_LOGI("str",
-                    "[lesson=%" PRId64 " job=%" PRId64 "] upload repeated "
-                    "with its Idempotency-Key: the first one's answer",
-                    d->id, d->job_id);
-        } else {
-            srv->m.uploads_ok++;
-            YL_LOGI("str", "[lesson=%" PRId64 " job=%" PRId64 "] upload queued",
-                    d->id, d->job_id);
-            if (srv->jobs != NULL)
-                str_jobs_wake(srv->jobs);
-        }
-        if (r == NULL)
-            return;
-        n = snprintf(buf, sizeof(buf),
-                     "{\"lesson\":%" PRId64 ",\"job\":%" PRId64 "%s}", d->id,
-                     d->job_id, d->replayed ? ",\"replayed\":true" : "");
-        str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
+        create_answer(srv, r, c, d);
         return;
-    case DEF_COURSE: {
-        json_t *item = NULL;
-        int rc;
-
-        if (r == NULL)
-            return;
-        if (d->rc < 0) {
-            str_api_defer_error(r, d->rc, d->error);
-            return;
-        }
-        /* Committed: this thread's reader sees it. */
-        rc = cat_lessons_get(srv->rd, c->arg, NULL, &item);
-        if (rc < 0) {
-            str_api_defer_error(r, rc, cat_db_errmsg(srv->rd));
-            return;
-        }
-        {
-            char *s = json_dumps(item, JSON_COMPACT);
-
-            json_decref(item);
-            str_api_defer_reply(r, 200, s, s != NULL ? strlen(s) : 0);
-        }
+    case DEF_COURSE:
+        course_answer(srv, r, c, d);
         return;
-    }
     case DEF_DELETE:
-        if (d->rc == 0) {
-            int rr = str_hls_remove(srv, c->arg);
-
-            if (rr < 0 && rr != -ENOENT)
-                YL_LOGW("str", "[lesson=%" PRId64 "] remove files: %s", c->arg,
-                        strerror(-rr));
-            cancel_jobs(srv, c->arg, d->json);
-            YL_LOGI("str", "[lesson=%" PRId64 "] deleted", c->arg);
-        }
-        if (r == NULL)
-            return;
-        if (d->rc < 0) {
-            str_api_defer_error(r, d->rc, d->error);
-            return;
-        }
-        n = snprintf(buf, sizeof(buf), "{\"deleted\":%" PRId64 "}", c->arg);
-        str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+        delete_answer(srv, r, c, d);
         return;
     case DEF_PROVISION:
         provision_answer(srv, r, c, d);
         return;
-    case DEF_EDIT: {
-        json_t *out = NULL;
-        char *body;
-
-        if (r == NULL)
-            return;
-        if (d->rc < 0) {
-            str_api_defer_error(r, d->rc, d->error);
-            return;
-        }
-        YL_LOGI("str", "[lesson=%" PRId64 "] titles or category edited",
-                c->arg);
-        if (cat_lessons_get(srv->rd, c->arg, NULL, &out) < 0) {
-            str_api_defer_error(r, YL_EDB, cat_db_errmsg(srv->rd));
-            return;
-        }
-        body = json_dumps(out, JSON_COMPACT);
-        json_decref(out);
-        str_api_defer_reply(r, 200, body, body != NULL ? strlen(body) : 0);
+    case DEF_EDIT:
+        edit_answer(srv, r, c, d);
         return;
-    }
-    case DEF_LANG: {
-        json_t *out = NULL;
-        char *body;
-        int rc;
-
-        if (d->rc == 0)
-            YL_LOGI("str", "[site=%s] default language set", c->code);
-        if (r == NULL)
-            return;
-        if (d->rc < 0) {
-            str_api_defer_error(r, d->rc, d->error);
-            return;
-        }
-        rc = cat_sites_get(srv->rd, c->code, &out);
-        if (rc < 0) {
-            str_api_defer_error(r, rc, cat_db_errmsg(srv->rd));
-            return;
-        }
-        body = json_dumps(out, JSON_COMPACT);
-        json_decref(out);
-        str_api_defer_reply(r, 200, body, body != NULL ? strlen(body) : 0);
+    case DEF_LANG:
+        lang_answer(srv, r, c, d);
         return;
-    }
     case DEF_REVOKE:
-        if (d->rc == 0)
-            YL_LOGI("str", "[site=%s] %d site token(s) revoked", c->code,
-                    d->accepted);
-        if (r == NULL)
-            return;
-        if (d->rc < 0) {
-            str_api_defer_error(r, d->rc, d->error);
-            return;
-        }
-        n = snprintf(buf, sizeof(buf), "{\"site\":\"%s\",\"revoked\":%d}",
-                     c->code, d->accepted);
-        str_api_defer_reply(r, 200, strndup(buf, (size_t)n), (size_t)n);
+        revoke_answer(r, c, d);
         return;
     case DEF_RETRY:
-        if (d->rc == 0) {
-            YL_LOGI("str", "[job=%" PRId64 " lesson=%" PRId64 "] queued again",
-                    c->arg, d->id);
-            if (srv->jobs != NULL)
-                str_jobs_wake(srv->jobs);
-        }
-        if (r == NULL)
-            return;
-        if (d->rc < 0) {
-            str_api_defer_error(r, d->rc, d->error);
-            return;
-        }
-        n = snprintf(buf, sizeof(buf),
-                     "{\"job\":%" PRId64 ",\"lesson\":%" PRId64
-                     ",\"state\":\"queued\"}",
-                     c->arg, d->id);
-        str_api_defer_reply(r, 202, strndup(buf, (size_t)n), (size_t)n);
+        retry_answer(srv, r, c, d);
         return;
     }
 }
