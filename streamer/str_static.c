@@ -171,126 +171,129 @@ static void close_fd(int fd)
         close(fd);
 }
 
-/* Serves one regular file: opened (fd, whose ownership it takes) or from
- * the small-file cache (fd -1, mem). name gives the type and cache
- * class (and is the cache key). */
-static int serve_fd(str_req *r, int fd, const str_fview *mem,
-                    const struct stat *st, const char *name, int cache_cls,
-                    int flags, int64_t hold)
+/* One answer of serve_fd(): the file's validators, the range sent and
+ * the status. */
+typedef struct file_answer {
+    const char *name, *etag, *lastmod, *cache;
+    int flags, status;
+    int64_t size, first, last, len;
+    char cr[96]; /* content-range of a 206 */
+} file_answer;
+
+/* True: the client's copy is current (304). */
+static bool not_modified(str_req *r, const struct stat *st, const char *etag)
 {
-    bool web = flags & SF_WEB;
-    unsigned char hbuf[LWS_PRE + HDR_SPACE + SMALL_FILE];
-    unsigned char *start = hbuf + LWS_PRE, *p = start,
-                  *end = hbuf + LWS_PRE + HDR_SPACE;
-    char etag_buf[STR_ETAG_MAX], lastmod_buf[STR_HTTP_DATE_MAX], h[256], cr[96];
-    const char *etag = etag_buf, *lastmod = lastmod_buf;
-    const char *cache = str_cache_control(cache_cls);
-    int64_t size = st->st_size, first = 0, last = size - 1, len;
-    int status = 200, rk = STR_RANGE_NONE;
+    char h[256];
     time_t ims;
 
-    if (mem != NULL) {
-        etag = mem->etag;
-        lastmod = mem->lastmod;
-    } else {
-        str_etag_make(st, etag_buf, sizeof(etag_buf));
-        str_http_date(st->st_mtim.tv_sec, lastmod_buf, sizeof(lastmod_buf));
-    }
+    if (hdr(r, "if-none-match", h, sizeof(h)))
+        return str_etag_match_list(h, etag);
+    return hdr(r, "if-modified-since", h, sizeof(h)) &&
+           str_http_date_parse(h, &ims) == 0 && st->st_mtim.tv_sec <= ims;
+}
 
-    /* Conditional GET: If-None-Match wins over If-Modified-Since. */
-    if (hdr(r, "if-none-match", h, sizeof(h))) {
-        if (str_etag_match_list(h, etag)) {
-            close_fd(fd);
-            return reply_304(r, etag, lastmod, cache);
-        }
-    } else if (hdr(r, "if-modified-since", h, sizeof(h)) &&
-               str_http_date_parse(h, &ims) == 0 && st->st_mtim.tv_sec <= ims) {
-        close_fd(fd);
-        return reply_304(r, etag, lastmod, cache);
-    }
+/* The request's Range (and If-Range) into fa->first..fa->last. Returns
+ * STR_RANGE_*. */
+static int range_of(str_req *r, file_answer *fa)
+{
+    char h[256];
+    int rk = STR_RANGE_NONE;
 
     if (hdr(r, "range", h, sizeof(h))) {
         char ir[128];
 
-        rk = str_range_parse(h, size, &first, &last);
+        rk = str_range_parse(h, fa->size, &fa->first, &fa->last);
         /* If-Range with another validator: the client's copy is stale,
          * send the whole file. */
         if (rk != STR_RANGE_NONE && hdr(r, "if-range", ir, sizeof(ir)) &&
-            strcmp(ir, etag) != 0 && strcmp(ir, lastmod) != 0) {
+            strcmp(ir, fa->etag) != 0 && strcmp(ir, fa->lastmod) != 0) {
             rk = STR_RANGE_NONE;
-            first = 0;
-            last = size - 1;
+            fa->first = 0;
+            fa->last = fa->size - 1;
         }
     }
-    if (rk == STR_RANGE_UNSAT) {
-        char extra[96];
+    return rk;
+}
 
-        close_fd(fd);
-        snprintf(extra, sizeof(extra), "content-range: bytes */%" PRId64 "\r\n",
-                 size);
-        /* The name goes through the one error writer (escaped, bounded). */
-        return str_reply_error_hdrs(r, 416, "range_not_satisfiable", extra,
-                                    "%s has %" PRId64 " bytes", name, size);
-    }
-    if (rk == STR_RANGE_OK) {
-        status = 206;
-        snprintf(cr, sizeof(cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64,
-                 first, last, size);
-    }
-    len = size == 0 ? 0 : last - first + 1;
+/* 416 for a range past the file's end; closes fd. */
+static int range_unsatisfiable(str_req *r, int fd, const file_answer *fa)
+{
+    char extra[96];
 
-    if (str_hdr_begin(r, status, str_mime_for(name), len, &p, end) < 0 ||
-        str_hdr_add(r, "accept-ranges:", "bytes", &p, end) < 0 ||
-        str_hdr_add(r, "etag:", etag, &p, end) < 0 ||
-        str_hdr_add(r, "last-modified:", lastmod, &p, end) < 0 ||
-        str_hdr_add(r, "cache-control:", cache, &p, end) < 0 ||
-        (status == 206 && str_hdr_add(r, "content-range:", cr, &p, end) < 0) ||
+    close_fd(fd);
+    snprintf(extra, sizeof(extra), "content-range: bytes */%" PRId64 "\r\n",
+             fa->size);
+    /* The name goes through the one error writer (escaped, bounded). */
+    return str_reply_error_hdrs(r, 416, "range_not_satisfiable", extra,
+                                "%s has %" PRId64 " bytes", fa->name, fa->size);
+}
+
+/* The response head at *p (up to end). -1: it did not fit. */
+static int file_headers(str_req *r, const file_answer *fa, unsigned char **p,
+                        unsigned char *end)
+{
+    bool web = fa->flags & SF_WEB;
+
+    if (str_hdr_begin(r, fa->status, str_mime_for(fa->name), fa->len, p, end) <
+            0 ||
+        str_hdr_add(r, "accept-ranges:", "bytes", p, end) < 0 ||
+        str_hdr_add(r, "etag:", fa->etag, p, end) < 0 ||
+        str_hdr_add(r, "last-modified:", fa->lastmod, p, end) < 0 ||
+        str_hdr_add(r, "cache-control:", fa->cache, p, end) < 0 ||
+        (fa->status == 206 &&
+         str_hdr_add(r, "content-range:", fa->cr, p, end) < 0) ||
         (!web && str_hdr_add(r, "access-control-expose-headers:",
                              "Content-Length, Content-Range, ETag, "
                              "Accept-Ranges",
-                             &p, end) < 0) ||
-        ((flags & SF_GZIP) &&
-         str_hdr_add(r, "content-encoding:", "gzip", &p, end) < 0) ||
-        ((flags & (SF_GZIP | SF_VARY)) &&
-         str_hdr_add(r, "vary:", "Accept-Encoding", &p, end) < 0) ||
-        (web && str_cache_class_web(name) == STR_CACHE_REVALIDATE &&
-         (str_hdr_add(r, "content-security-policy:", csp, &p, end) < 0 ||
-          str_hdr_add(r, "referrer-policy:", "same-origin", &p, end) < 0)) ||
-        str_hdr_end(r, &p, end) < 0) {
-        close_fd(fd);
+                             p, end) < 0) ||
+        ((fa->flags & SF_GZIP) &&
+         str_hdr_add(r, "content-encoding:", "gzip", p, end) < 0) ||
+        ((fa->flags & (SF_GZIP | SF_VARY)) &&
+         str_hdr_add(r, "vary:", "Accept-Encoding", p, end) < 0) ||
+        (web && str_cache_class_web(fa->name) == STR_CACHE_REVALIDATE &&
+         (str_hdr_add(r, "content-security-policy:", csp, p, end) < 0 ||
+          str_hdr_add(r, "referrer-policy:", "same-origin", p, end) < 0)) ||
+        str_hdr_end(r, p, end) < 0)
         return -1;
-    }
+    return 0;
+}
 
-    if (r->head_only || len == 0) {
+/* The body after the head at start..p, in the same write: from the cache
+ * (mem) or read from fd (closed here, and the file cached if flagged). */
+static int send_small(str_req *r, int fd, const str_fview *mem,
+                      const struct stat *st, const file_answer *fa,
+                      unsigned char *start, unsigned char *p)
+{
+    if (mem != NULL) {
+        memcpy(p, mem->data + fa->first, (size_t)fa->len);
+    } else {
+        ssize_t got = pread(fd, p, (size_t)fa->len, fa->first);
+
         close_fd(fd);
-        return str_send_final(r, start, (size_t)(p - start));
-    }
-    if (len <= SMALL_FILE) {
-        /* Playlists and small files: headers and body in one write. */
-        if (mem != NULL) {
-            memcpy(p, mem->data + first, (size_t)len);
-        } else {
-            ssize_t got = pread(fd, p, (size_t)len, first);
-
-            close_fd(fd);
-            if (got != len) {
-                YL_LOGW("str", "read %s: %s", r->path,
-                        got < 0 ? strerror(errno) : "file changed size");
-                return -1;
-            }
-            if ((flags & SF_CACHE) && first == 0 && len == size &&
-                r->srv->fcache != NULL)
-                str_fcache_put(r->srv->fcache, name, st, (const char *)p,
-                               (size_t)len, lws_now_usecs(), time(NULL));
+        if (got != fa->len) {
+            YL_LOGW("str", "read %s: %s", r->path,
+                    got < 0 ? strerror(errno) : "file changed size");
+            return -1;
         }
-        p += len;
-        r->srv->m.bytes_file += (uint64_t)len;
-        return str_send_final(r, start, (size_t)(p - start));
+        if ((fa->flags & SF_CACHE) && fa->first == 0 && fa->len == fa->size &&
+            r->srv->fcache != NULL)
+            str_fcache_put(r->srv->fcache, fa->name, st, (const char *)p,
+                           (size_t)fa->len, lws_now_usecs(), time(NULL));
     }
+    p += fa->len;
+    r->srv->m.bytes_file += (uint64_t)fa->len;
+    return str_send_final(r, start, (size_t)(p - start));
+}
+
+/* A larger file: the connection takes fd and sends the range after the
+ * head at start..p. */
+static int send_file(str_req *r, int fd, const file_answer *fa, int64_t hold,
+                     unsigned char *start, unsigned char *p)
+{
     r->fd = fd;
     r->has_fd = true;
-    r->off = first;
-    r->end = last + 1;
+    r->off = fa->first;
+    r->end = fa->last + 1;
     if (hold > 0) {
         str_hold_ref(r->srv, hold);
         r->hold = hold;
@@ -300,6 +303,69 @@ static int serve_fd(str_req *r, int fd, const str_fview *mem,
      * same callback: no extra trip through poll() per response. What the
      * socket does not take waits in the connection for WRITEABLE. */
     return str_reply_start_file(r, start, (size_t)(p - start));
+}
+
+/* Serves one regular file: opened (fd, whose ownership it takes) or from
+ * the small-file cache (fd -1, mem). name gives the type and cache
+ * class (and is the cache key). */
+static int serve_fd(str_req *r, int fd, const str_fview *mem,
+                    const struct stat *st, const char *name, int cache_cls,
+                    int flags, int64_t hold)
+{
+    unsigned char hbuf[LWS_PRE + HDR_SPACE + SMALL_FILE];
+    unsigned char *start = hbuf + LWS_PRE, *p = start,
+                  *end = hbuf + LWS_PRE + HDR_SPACE;
+    char etag_buf[STR_ETAG_MAX], lastmod_buf[STR_HTTP_DATE_MAX];
+    file_answer fa = {
+        .name = name,
+        .etag = etag_buf,
+        .lastmod = lastmod_buf,
+        .cache = str_cache_control(cache_cls),
+        .flags = flags,
+        .status = 200,
+        .size = st->st_size,
+        .first = 0,
+        .last = st->st_size - 1,
+    };
+    int rk;
+
+    if (mem != NULL) {
+        fa.etag = mem->etag;
+        fa.lastmod = mem->lastmod;
+    } else {
+        str_etag_make(st, etag_buf, sizeof(etag_buf));
+        str_http_date(st->st_mtim.tv_sec, lastmod_buf, sizeof(lastmod_buf));
+    }
+
+    /* Conditional GET: If-None-Match wins over If-Modified-Since. */
+    if (not_modified(r, st, fa.etag)) {
+        close_fd(fd);
+        return reply_304(r, fa.etag, fa.lastmod, fa.cache);
+    }
+
+    rk = range_of(r, &fa);
+    if (rk == STR_RANGE_UNSAT)
+        return range_unsatisfiable(r, fd, &fa);
+    if (rk == STR_RANGE_OK) {
+        fa.status = 206;
+        snprintf(fa.cr, sizeof(fa.cr), "bytes %" PRId64 "-%" PRId64 "/%" PRId64,
+                 fa.first, fa.last, fa.size);
+    }
+    fa.len = fa.size == 0 ? 0 : fa.last - fa.first + 1;
+
+    if (file_headers(r, &fa, &p, end) < 0) {
+        close_fd(fd);
+        return -1;
+    }
+
+    if (r->head_only || fa.len == 0) {
+        close_fd(fd);
+        return str_send_final(r, start, (size_t)(p - start));
+    }
+    /* Playlists and small files: headers and body in one write. */
+    if (fa.len <= SMALL_FILE)
+        return send_small(r, fd, mem, st, &fa, start, p);
+    return send_file(r, fd, &fa, hold, start, p);
 }
 
 static int not_found(str_req *r, const char *what)
