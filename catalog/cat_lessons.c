@@ -196,12 +196,41 @@ static int fsync_staged(cat_db *db, const char *dir)
     return rc;
 }
 
-int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
-                       int64_t *job_id)
+/* An upload whose key is stored already: 1 with the first upload's answer
+ * in *lesson_id and *job_id (this copy of the files goes), 0 when the key
+ * is new or absent, or an error. */
+static int create_replay(cat_db *db, const cat_lesson_new *ln,
+                         int64_t *lesson_id, int64_t *job_id)
 {
-    static const char sql_k[] =
-        "INSERT OR REPLACE INTO upload_keys(token_id, key, lesson_id, job_id, "
-        "created_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+    int64_t lid = 0, jid = 0;
+    int rc;
+
+    if (ln->replayed != NULL)
+        *ln->replayed = false;
+    if (ln->idem_key == NULL)
+        return 0;
+    rc = cat_lessons_idem_find(db, ln->idem_token, ln->idem_key, &lid, &jid);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        /* The same upload again: the first one's answer, and this
+         * copy of the files goes. */
+        if (ln->staged_dir != NULL)
+            yl_rmtree(ln->staged_dir);
+        if (ln->replayed != NULL)
+            *ln->replayed = true;
+        *lesson_id = lid;
+        *job_id = jid;
+        return 1;
+    }
+    return 0;
+}
+
+/* Inside the create transaction: the pending lesson, its titles and its
+ * place in a course. 0 with its id in *lid, or an error. */
+static int insert_lesson(cat_db *db, const cat_lesson_new *ln, int64_t now,
+                         int64_t *lid)
+{
     static const char sql_l[] =
         "INSERT INTO lessons(state, category, source_name, created_ms, "
         "owner_id) VALUES ('pending', ?1, ?2, ?3, "
@@ -209,42 +238,90 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
     static const char sql_t[] =
         "INSERT INTO lesson_titles(lesson_id, lang, title) VALUES (?1, ?2, ?3) "
         "ON CONFLICT DO UPDATE SET title = excluded.title";
+    char canon[64];
+    const char *k;
+    json_t *v;
+    int rc;
+
+    rc = cat_run(db, "insert lesson", sql_l, "ttit", ln->category,
+                 ln->source_name, now, ln->owner);
+    if (rc < 0)
+        return rc;
+    *lid = sqlite3_last_insert_rowid(db->h);
+    json_object_foreach(ln->titles, k, v)
+    {
+        cat_lang_normalize(k, canon, sizeof(canon));
+        rc = cat_run(db, "insert title", sql_t, "itt", *lid, canon,
+                     json_string_value(v));
+        if (rc < 0)
+            return rc;
+    }
+    if (ln->course != NULL) {
+        rc = cat_courses_attach(db, *lid, ln->course, ln->course_index,
+                                ln->owner, NULL);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Inside the create transaction: the lesson's queued job and its directory
+ * under uploads_dir (named by the job's id, written to dir). 0 with the
+ * job's id in *jid, or an error. */
+static int insert_job(cat_db *db, int64_t lid, const char *inputs, int64_t now,
+                      const char *uploads_dir, int64_t *jid, char *dir,
+                      size_t dirlen)
+{
     static const char sql_j[] =
         "INSERT INTO jobs(lesson_id, state, dir, inputs, created_ms, "
         "updated_ms) VALUES (?1, 'queued', '', ?2, ?3, ?3)";
     static const char sql_d[] = "UPDATE jobs SET dir = ?2 WHERE id = ?1";
-    int64_t now = cat_now_ms(), lid = 0, jid = 0;
-    char dir[CAT_PATH_MAX + 32], canon[64];
-    char *inputs = NULL;
-    sqlite3_stmt *st;
-    const char *k;
-    json_t *v;
+    int rc;
+
+    rc = cat_run(db, "insert job", sql_j, "iti", lid, inputs, now);
+    if (rc < 0)
+        return rc;
+    *jid = sqlite3_last_insert_rowid(db->h);
+    snprintf(dir, dirlen, "%s/%lld", uploads_dir, (long long)*jid);
+    return cat_run(db, "job dir", sql_d, "it", *jid, dir);
+}
+
+/* Inside the create transaction: the staged upload becomes job jid's
+ * directory dir. */
+static int move_staged(cat_db *db, const char *staged_dir, const char *dir,
+                       int64_t jid)
+{
     struct stat sb;
+
+    /* A directory left by a transaction that never committed (crash
+     * between rename and COMMIT) holds no job: replace it. */
+    if (lstat(dir, &sb) == 0) {
+        YL_LOGW("cat", "[job=%lld] removing orphan \"%s\"", (long long)jid,
+                dir);
+        yl_rmtree(dir);
+    }
+    /* Moved back if this request or its batch rolls back. */
+    return cat_tx_rename(db, staged_dir, dir);
+}
+
+int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
+                       int64_t *job_id)
+{
+    static const char sql_k[] =
+        "INSERT OR REPLACE INTO upload_keys(token_id, key, lesson_id, job_id, "
+        "created_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+    int64_t now = cat_now_ms(), lid = 0, jid = 0;
+    char dir[CAT_PATH_MAX + 32];
+    char *inputs = NULL;
     cat_tx tx;
     int rc;
 
     rc = check_new(db, ln);
     if (rc < 0)
         return rc;
-    if (ln->replayed != NULL)
-        *ln->replayed = false;
-    if (ln->idem_key != NULL) {
-        rc =
-            cat_lessons_idem_find(db, ln->idem_token, ln->idem_key, &lid, &jid);
-        if (rc < 0)
-            return rc;
-        if (rc == 1) {
-            /* The same upload again: the first one's answer, and this
-             * copy of the files goes. */
-            if (ln->staged_dir != NULL)
-                yl_rmtree(ln->staged_dir);
-            if (ln->replayed != NULL)
-                *ln->replayed = true;
-            *lesson_id = lid;
-            *job_id = jid;
-            return 0;
-        }
-    }
+    rc = create_replay(db, ln, lesson_id, job_id);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     if (ln->staged_dir != NULL) {
         rc = fsync_staged(db, ln->staged_dir);
         if (rc < 0)
@@ -256,100 +333,16 @@ int cat_lessons_create(cat_db *db, const cat_lesson_new *ln, int64_t *lesson_id,
     rc = cat_tx_begin(db, &tx);
     if (rc < 0)
         goto out;
-    st = cat_stmt(db, sql_l);
-    if (st == NULL) {
-        rc = YL_EDB;
+    rc = insert_lesson(db, ln, now, &lid);
+    if (rc < 0)
         goto end;
-    }
-    cat_bind_text(st, 1, ln->category);
-    cat_bind_text(st, 2, ln->source_name);
-    sqlite3_bind_int64(st, 3, now);
-    cat_bind_text(st, 4, ln->owner);
-    rc = sqlite3_step(st);
-    cat_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        rc = cat_err(db, rc, "insert lesson");
-        goto end;
-    }
-    lid = sqlite3_last_insert_rowid(db->h);
-    rc = 0;
-    json_object_foreach(ln->titles, k, v)
-    {
-        st = cat_stmt(db, sql_t);
-        if (st == NULL) {
-            rc = YL_EDB;
-            goto end;
-        }
-        cat_lang_normalize(k, canon, sizeof(canon));
-        sqlite3_bind_int64(st, 1, lid);
-        cat_bind_text(st, 2, canon);
-        cat_bind_text(st, 3, json_string_value(v));
-        rc = sqlite3_step(st);
-        cat_stmt_done(st);
-        if (rc != SQLITE_DONE) {
-            rc = cat_err(db, rc, "insert title");
-            goto end;
-        }
-        rc = 0;
-    }
-    if (ln->course != NULL) {
-        rc = cat_courses_attach(db, lid, ln->course, ln->course_index,
-                                ln->owner, NULL);
-        if (rc < 0)
-            goto end;
-    }
-    st = cat_stmt(db, sql_j);
-    if (st == NULL) {
-        rc = YL_EDB;
-        goto end;
-    }
-    sqlite3_bind_int64(st, 1, lid);
-    cat_bind_text(st, 2, inputs);
-    sqlite3_bind_int64(st, 3, now);
-    rc = sqlite3_step(st);
-    cat_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        rc = cat_err(db, rc, "insert job");
-        goto end;
-    }
-    jid = sqlite3_last_insert_rowid(db->h);
-    snprintf(dir, sizeof(dir), "%s/%lld", ln->uploads_dir, (long long)jid);
-    st = cat_stmt(db, sql_d);
-    if (st == NULL) {
-        rc = YL_EDB;
-        goto end;
-    }
-    sqlite3_bind_int64(st, 1, jid);
-    cat_bind_text(st, 2, dir);
-    rc = sqlite3_step(st);
-    cat_stmt_done(st);
-    rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "job dir");
-    if (rc == 0 && ln->idem_key != NULL) {
-        st = cat_stmt(db, sql_k);
-        if (st == NULL) {
-            rc = YL_EDB;
-            goto end;
-        }
-        sqlite3_bind_int64(st, 1, ln->idem_token);
-        cat_bind_text(st, 2, ln->idem_key);
-        sqlite3_bind_int64(st, 3, lid);
-        sqlite3_bind_int64(st, 4, jid);
-        sqlite3_bind_int64(st, 5, now);
-        rc = sqlite3_step(st);
-        cat_stmt_done(st);
-        rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "upload key");
-    }
-    if (rc == 0 && ln->staged_dir != NULL) {
-        /* A directory left by a transaction that never committed (crash
-         * between rename and COMMIT) holds no job: replace it. */
-        if (lstat(dir, &sb) == 0) {
-            YL_LOGW("cat", "[job=%lld] removing orphan \"%s\"", (long long)jid,
-                    dir);
-            yl_rmtree(dir);
-        }
-        /* Moved back if this request or its batch rolls back. */
-        rc = cat_tx_rename(db, ln->staged_dir, dir);
-    }
+    rc = insert_job(db, lid, inputs, now, ln->uploads_dir, &jid, dir,
+                    sizeof(dir));
+    if (rc == 0 && ln->idem_key != NULL)
+        rc = cat_run(db, "upload key", sql_k, "itiii", ln->idem_token,
+                     ln->idem_key, lid, jid, now);
+    if (rc == 0 && ln->staged_dir != NULL)
+        rc = move_staged(db, ln->staged_dir, dir, jid);
 end:
     rc = cat_tx_end(db, &tx, rc);
     if (rc == 0) {
