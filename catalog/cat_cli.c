@@ -305,7 +305,19 @@ static void token_usage(FILE *f)
           f);
 }
 
-int cat_cli_token(int argc, char **argv)
+/* The options of `yunling token` (cat_cli_token()). */
+typedef struct token_args {
+    cat_cli_opts co;
+    const char *role, *scope, *name;
+    const char *level, *base;
+    bool each, rotate;
+    long ttl;
+    int r; /* the role --role names (create) */
+} token_args;
+
+/* Reads the options after the subcommand argv[1] into a: -1 to go on
+ * (optind past them), or the exit code. */
+static int token_getopt(int argc, char **argv, token_args *a)
 {
     static const struct option opts[] = {
         {"role", required_argument, NULL, 'r'},
@@ -320,35 +332,23 @@ int cat_cli_token(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    cat_cli_opts co = {0};
-    const char *role = NULL, *scope = NULL, *name = NULL, *sub;
-    const char *level = "village", *base = "http://127.0.0.1:8080";
-    bool each = false, rotate = false;
-    long ttl = 0;
     char *end;
-    cat_config cfg;
-    cat_db *db = NULL;
-    int c, rc, ex, r = 0;
+    int c;
 
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        token_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EX_USAGE : EX_OK;
-    }
-    sub = argv[1];
     optind = 0;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
-            role = optarg;
+            a->role = optarg;
             break;
         case 's':
-            scope = optarg;
+            a->scope = optarg;
             break;
         case 't':
             errno = 0;
-            ttl = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || ttl < 0 || ttl > 36500) {
+            a->ttl = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || a->ttl < 0 ||
+                a->ttl > 36500) {
                 fprintf(stderr,
                         "yunling token: --ttl: want days 0..36500, "
                         "got \"%s\"\n",
@@ -357,57 +357,62 @@ int cat_cli_token(int argc, char **argv)
             }
             break;
         case 'n':
-            name = optarg;
+            a->name = optarg;
             break;
         case 'E':
-            each = true;
+            a->each = true;
             break;
         case 'L':
-            level = optarg;
+            a->level = optarg;
             break;
         case 'R':
-            rotate = true;
+            a->rotate = true;
             break;
         case 'U':
-            base = optarg;
+            a->base = optarg;
             break;
         case 'h':
             token_usage(stdout);
             return EX_OK;
         default:
-            if (cat_cli_opt(&co, c, optarg))
+            if (cat_cli_opt(&a->co, c, optarg))
                 break;
             token_usage(stderr);
             return EX_USAGE;
         }
     }
-    argc -= optind + 1;
-    argv += optind + 1;
+    return -1;
+}
+
+/* Checks subcommand sub with its argc operands against the options (sets
+ * a->r for create): -1 to go on, or the exit code. */
+static int token_check(const char *sub, int argc, token_args *a)
+{
     if (strcmp(sub, "create") == 0) {
-        if (argc != 0 || role == NULL || scope == NULL) {
+        if (argc != 0 || a->role == NULL || a->scope == NULL) {
             fputs("yunling token create: --role and --scope are required\n",
                   stderr);
             return EX_USAGE;
         }
-        r = cat_role_parse(role);
-        if (r < 0) {
+        a->r = cat_role_parse(a->role);
+        if (a->r < 0) {
             fprintf(stderr,
                     "yunling token create: --role: want admin, site or "
                     "viewer, got \"%s\"\n",
-                    role);
+                    a->role);
             return EX_USAGE;
         }
-        if (each && r != CAT_ROLE_SITE) {
+        if (a->each && a->r != CAT_ROLE_SITE) {
             fputs("yunling token create: --each-site makes site tokens: "
                   "use --role site\n",
                   stderr);
             return EX_USAGE;
         }
-        if (each && level_parse(level) < 0) {
+        if (a->each && level_parse(a->level) < 0) {
             fprintf(stderr,
                     "yunling token create: --level: want village, "
                     "township, county or prefecture, got \"%s\"\n",
-                    level);
+                    a->level);
             return EX_USAGE;
         }
     } else if (strcmp(sub, "revoke") != 0 || argc != 1) {
@@ -418,26 +423,33 @@ int cat_cli_token(int argc, char **argv)
         token_usage(stderr);
         return EX_USAGE;
     }
-    ex = load_config("token", &co, &cfg);
-    if (ex == 0)
-        ex = open_db("token", &cfg, &db);
-    if (ex != 0)
-        goto out;
-    if (strcmp(sub, "create") == 0 && each) {
+    return -1;
+}
+
+/* Runs the checked subcommand sub (operands argv) on db: 0 or an error
+ * for exit_of(). */
+static int token_run(cat_db *db, const char *sub, char **argv,
+                     const token_args *a)
+{
+    char *end;
+    int rc;
+
+    if (strcmp(sub, "create") == 0 && a->each) {
         int made = 0, kept = 0;
 
-        rc = cat_tokens_each_site(db, scope, level_parse(level), (int)ttl,
-                                  rotate, emit_site_token, (void *)base, &made,
-                                  &kept);
+        rc = cat_tokens_each_site(db, a->scope, level_parse(a->level),
+                                  (int)a->ttl, a->rotate, emit_site_token,
+                                  (void *)a->base, &made, &kept);
         if (rc == 0)
             fprintf(stderr,
                     "yunling token create: %d new site token(s) under %s; "
                     "%d site(s) kept theirs%s\n",
-                    made, scope, kept,
+                    made, a->scope, kept,
                     kept > 0 ? " (--rotate replaces them)" : "");
     } else if (strcmp(sub, "create") == 0) {
         char tok[CAT_TOKEN_LEN + 1];
-        rc = cat_tokens_create(db, r, scope, (int)ttl, name, tok, NULL);
+        rc = cat_tokens_create(db, a->r, a->scope, (int)a->ttl, a->name, tok,
+                               NULL);
         if (rc == 0)
             printf("%s\n", tok);
     } else {
@@ -447,6 +459,37 @@ int cat_cli_token(int argc, char **argv)
             fprintf(stderr, "yunling token revoke: \"%s\" is not a token id\n",
                     argv[0]);
     }
+    return rc;
+}
+
+int cat_cli_token(int argc, char **argv)
+{
+    token_args a = {.level = "village", .base = "http://127.0.0.1:8080"};
+    const char *sub;
+    cat_config cfg;
+    cat_db *db = NULL;
+    int rc, ex;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        token_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EX_USAGE : EX_OK;
+    }
+    sub = argv[1];
+    ex = token_getopt(argc, argv, &a);
+    if (ex >= 0)
+        return ex;
+    argc -= optind + 1;
+    argv += optind + 1;
+    ex = token_check(sub, argc, &a);
+    if (ex >= 0)
+        return ex;
+    ex = load_config("token", &a.co, &cfg);
+    if (ex == 0)
+        ex = open_db("token", &cfg, &db);
+    if (ex != 0)
+        goto out;
+    rc = token_run(db, sub, argv, &a);
     if (rc < 0) {
         fprintf(stderr, "yunling token %s: %s\n", sub, cat_db_errmsg(db));
         ex = exit_of(rc);
