@@ -78,6 +78,84 @@ static const struct {
     {"villages.csv", CAT_LEVEL_VILLAGE},
 };
 
+/* Line 1 of path, split into n fields fl: "code,name,...". */
+static int check_header(cat_db *db, const char *path, char **fl, int n)
+{
+    if (n < 2 || strcmp(fl[0], "code") != 0 || strcmp(fl[1], "name") != 0)
+        return cat_fail(db, YL_ECORRUPT,
+                        "%s:1: header is not \"code,name,...\"", path);
+    return 0;
+}
+
+/* Checks line lineno of path (n fields fl) for a site of level: 1 when it
+ * is not under province prov (skipped), 0 when it is good, or
+ * YL_ECORRUPT. */
+static int check_row(cat_db *db, const char *path, int lineno, char **fl, int n,
+                     int level, const char *prov)
+{
+    if (n < (level == CAT_LEVEL_PROVINCE ? 2 : 3))
+        return cat_fail(db, YL_ECORRUPT, "%s:%d: want %d fields, got %d", path,
+                        lineno, level == 1 ? 2 : 3, n);
+    if (strncmp(fl[0], prov, strlen(prov)) != 0)
+        return 1;
+    if (cat_code_level(fl[0]) != level)
+        return cat_fail(db, YL_ECORRUPT, "%s:%d: code \"%s\" is not a %s", path,
+                        lineno, fl[0], cat_level_name(level));
+    if (fl[1][0] == '\0' || !yl_utf8_text(fl[1]))
+        return cat_fail(db, YL_ECORRUPT, "%s:%d: bad name for %s", path, lineno,
+                        fl[0]);
+    if (level > CAT_LEVEL_PROVINCE) {
+        /* The parent must be one level up and already imported. */
+        if (cat_code_level(fl[2]) != level - 1 ||
+            strncmp(fl[0], fl[2], strlen(fl[2])) != 0)
+            return cat_fail(db, YL_ECORRUPT,
+                            "%s:%d: parent \"%s\" of %s is not its %s", path,
+                            lineno, fl[2], fl[0], cat_level_name(level - 1));
+    }
+    return 0;
+}
+
+/* The parent fl[2] of the site on line lineno, already imported (ex: the
+ * prepared lookup by id): 0 with its id in *parent, or an error. */
+static int find_parent(cat_db *db, sqlite3_stmt *ex, const char *path,
+                       int lineno, char **fl, int64_t *parent)
+{
+    int rc;
+
+    *parent = strtoll(fl[2], NULL, 10);
+    sqlite3_bind_int64(ex, 1, *parent);
+    rc = sqlite3_step(ex);
+    cat_stmt_done(ex);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? cat_fail(db, YL_ECORRUPT,
+                                            "%s:%d: parent %s of %s is unknown",
+                                            path, lineno, fl[2], fl[0])
+                                 : cat_err(db, rc, "import");
+    return 0;
+}
+
+/* Stores site fl[0] named fl[1] (ins: the prepared upsert; parent 0: none)
+ * and counts it in st. */
+static int insert_site(cat_db *db, sqlite3_stmt *ins, char **fl, int64_t parent,
+                       int level, cat_import_stats *st)
+{
+    int rc;
+
+    sqlite3_bind_int64(ins, 1, strtoll(fl[0], NULL, 10));
+    sqlite3_bind_text(ins, 2, fl[0], -1, SQLITE_TRANSIENT);
+    if (parent != 0)
+        sqlite3_bind_int64(ins, 3, parent);
+    sqlite3_bind_int(ins, 4, level);
+    sqlite3_bind_text(ins, 5, fl[1], -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(ins);
+    cat_stmt_done(ins);
+    if (rc != SQLITE_DONE)
+        return cat_err(db, rc, "import site");
+    st->counts[level]++;
+    st->updated += sqlite3_changes(db->h);
+    return 0;
+}
+
 static int import_file(cat_db *db, const char *dir, int k, const char *prov,
                        cat_import_stats *st)
 {
@@ -89,7 +167,6 @@ static int import_file(cat_db *db, const char *dir, int k, const char *prov,
         "parent_id IS NOT excluded.parent_id OR level IS NOT excluded.level";
     static const char sql_exists[] = "SELECT 1 FROM sites WHERE id = ?1";
     char path[CAT_PATH_MAX + 32];
-    size_t plen = strlen(prov);
     FILE *f = NULL;
     char *line = NULL;
     size_t cap = 0;
@@ -109,76 +186,28 @@ static int import_file(cat_db *db, const char *dir, int k, const char *prov,
     }
     while (getline(&line, &cap, f) > 0) {
         char *fl[8];
-        int n, lv;
-        int64_t id, parent = 0;
+        int n;
+        int64_t parent = 0;
 
         lineno++;
         n = csv_split(line, fl, 8);
         if (lineno == 1) {
-            if (n < 2 || strcmp(fl[0], "code") != 0 ||
-                strcmp(fl[1], "name") != 0) {
-                rc = cat_fail(db, YL_ECORRUPT,
-                              "%s:1: header is not \"code,name,...\"", path);
+            rc = check_header(db, path, fl, n);
+            if (rc < 0)
                 goto out;
-            }
             continue;
         }
-        if (n < (level == CAT_LEVEL_PROVINCE ? 2 : 3)) {
-            rc = cat_fail(db, YL_ECORRUPT, "%s:%d: want %d fields, got %d",
-                          path, lineno, level == 1 ? 2 : 3, n);
-            goto out;
-        }
-        if (strncmp(fl[0], prov, plen) != 0)
+        rc = check_row(db, path, lineno, fl, n, level, prov);
+        if (rc == 1) {
+            rc = 0;
             continue;
-        lv = cat_code_level(fl[0]);
-        if (lv != level) {
-            rc = cat_fail(db, YL_ECORRUPT, "%s:%d: code \"%s\" is not a %s",
-                          path, lineno, fl[0], cat_level_name(level));
+        }
+        if (rc == 0 && level > CAT_LEVEL_PROVINCE)
+            rc = find_parent(db, ex, path, lineno, fl, &parent);
+        if (rc == 0)
+            rc = insert_site(db, ins, fl, parent, level, st);
+        if (rc < 0)
             goto out;
-        }
-        if (fl[1][0] == '\0' || !yl_utf8_text(fl[1])) {
-            rc = cat_fail(db, YL_ECORRUPT, "%s:%d: bad name for %s", path,
-                          lineno, fl[0]);
-            goto out;
-        }
-        id = strtoll(fl[0], NULL, 10);
-        if (level > CAT_LEVEL_PROVINCE) {
-            /* The parent must be one level up and already imported. */
-            if (cat_code_level(fl[2]) != level - 1 ||
-                strncmp(fl[0], fl[2], strlen(fl[2])) != 0) {
-                rc = cat_fail(db, YL_ECORRUPT,
-                              "%s:%d: parent \"%s\" of %s is not its %s", path,
-                              lineno, fl[2], fl[0], cat_level_name(level - 1));
-                goto out;
-            }
-            parent = strtoll(fl[2], NULL, 10);
-            sqlite3_bind_int64(ex, 1, parent);
-            rc = sqlite3_step(ex);
-            cat_stmt_done(ex);
-            if (rc != SQLITE_ROW) {
-                rc = rc == SQLITE_DONE
-                         ? cat_fail(db, YL_ECORRUPT,
-                                    "%s:%d: parent %s of %s is unknown", path,
-                                    lineno, fl[2], fl[0])
-                         : cat_err(db, rc, "import");
-                goto out;
-            }
-        }
-        sqlite3_bind_int64(ins, 1, id);
-        sqlite3_bind_text(ins, 2, fl[0], -1, SQLITE_TRANSIENT);
-        if (parent != 0)
-            sqlite3_bind_int64(ins, 3, parent);
-        sqlite3_bind_int(ins, 4, level);
-        sqlite3_bind_text(ins, 5, fl[1], -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(ins);
-        cat_stmt_done(ins);
-        if (rc != SQLITE_DONE) {
-            rc = cat_err(db, rc, "import site");
-            goto out;
-        }
-        st->counts[level]++;
-        st->updated += sqlite3_changes(db->h);
-        rc = 0;
     }
     if (ferror(f)) {
         rc = cat_fail(db, -EIO, "%s: read error", path);
