@@ -1,5 +1,7 @@
-/* cat_views.c - viewing events: parse (service thread), validate and apply
- * (writer thread), sessions, daily rollups, station activity.
+/* cat_views.c - viewing events: validate and apply (writer thread),
+ * sessions, daily rollups, station activity. Parsing (service thread) is in
+ * cat_views_parse.c, a session's missing seqs in cat_views_holes.c, what
+ * they share in cat_views_internal.h.
  *
  * Within one writer transaction, sessions and rollup deltas gather in
  * memory (struct cat_vctx) and are written once per key by
@@ -11,7 +13,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +20,15 @@
 #include "catalog/cat_internal.h"
 #include "catalog/cat_lang.h"
 #include "catalog/cat_code.h"
+#include "catalog/cat_views_internal.h"
 #include "common/yl_err.h"
 #include "common/yl_utf8.h"
 #include "common/yl_log.h"
 
-#define SKEY_MAX       128
 #define CREDIT_CAP_MS  20000
 #define SESS_CACHE_MAX 65536 /* sessions kept between transactions */
-#define HOLES_MAX      8     /* ranges of missing seqs kept per session */
-/* Watch credit (docs/api.md "Watch credit"): a ts further than this ahead
- * of the server's receipt is refused; clocks of village PCs drift, but
- * not by minutes once they sync. */
-#define TS_SKEW_MS      (2 * 60 * 1000)
+/* Watch credit (docs/api.md "Watch credit"); TS_SKEW_MS, the furthest a ts
+ * may be ahead of the receipt, is in cat_views_parse.c. */
 #define SPAN_SLACK_MS   20000                /* per session, <= its span */
 #define BACKLOG_MAX_MS  (24 * 3600 * 1000LL) /* longest silence credited */
 #define BACKLOG_HOLD_MS (10 * 60 * 1000)     /* to drain an offline queue */
@@ -39,308 +37,7 @@
  * may be this far behind, offering that much more backlog. */
 #define SITE_SAVE_MS 60000
 
-enum { KIND_START = 0, KIND_BEAT = 1, KIND_END = 2 };
-
-typedef struct view_ev {
-    char skey[SKEY_MAX + 1];
-    uint64_t khash;
-    int64_t seq;
-    int64_t site_id;
-    int64_t lesson;  /* 0 for an event of kind live */
-    int64_t meeting; /* kind live (cat_attend.c): the meeting, else 0 */
-    int kind;
-    double pos;
-    int64_t ts; /* -1: absent */
-    int64_t recv_ms;
-    char audio[24];
-    char rendition[24];
-    char client[8];
-    char addr[48]; /* the client's network address, "" when unknown */
-} view_ev;
-
-struct cat_view_batch {
-    int n;
-    view_ev *ev;
-};
-
-/* ---- parse: any thread, no DB ---- */
-
-/* Copies a string, cut to fit: per event on the ingest and writer paths,
- * where snprintf("%s") cost more than the SQLite calls around it. */
-static void scopy(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static int perr(char *err, size_t len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int perr(char *err, size_t len, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-/* Optional short token string [A-Za-z0-9_.-]: "" when absent. */
-static int opt_word(const json_t *o, const char *key, char *out, size_t len,
-                    int i, char *err, size_t errlen)
-{
-    const json_t *v = json_object_get(o, key);
-    const char *s;
-    size_t n;
-
-    out[0] = '\0';
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_string(v))
-        return perr(err, errlen, YL_EINVAL, "events[%d].%s: want a string", i,
-                    key);
-    s = json_string_value(v);
-    n = strlen(s);
-    if (n == 0 || n >= len)
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].%s: want 1..%zu characters", i, key, len - 1);
-    for (size_t k = 0; k < n; k++) {
-        char c = s[k];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-            return perr(err, errlen, YL_EINVAL,
-                        "events[%d].%s: \"%s\" has characters outside "
-                        "[A-Za-z0-9_.-]",
-                        i, key, s);
-    }
-    memcpy(out, s, n + 1);
-    return 0;
-}
-
-static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
-                     view_ev *e, char *err, size_t errlen)
-{
-    const json_t *v;
-    const char *s;
-    double d;
-    int rc, lv;
-
-    if (!json_is_object(o))
-        return perr(err, errlen, YL_EINVAL, "events[%d]: want an object", i);
-    v = json_object_get(o, "session");
-    if (!json_is_string(v))
-        return perr(err, errlen, YL_EINVAL, "events[%d].session: want a string",
-                    i);
-    s = json_string_value(v);
-    if (s[0] == '\0' || strlen(s) > SKEY_MAX || !yl_utf8_text(s))
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].session: want 1..%d characters of text", i,
-                    SKEY_MAX);
-    scopy(e->skey, sizeof(e->skey), s);
-    e->khash = cat_hash_str(e->skey, strlen(e->skey));
-
-    v = json_object_get(o, "seq");
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        json_integer_value(v) > (1LL << 53))
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].seq: want an integer >= 0", i);
-    e->seq = json_integer_value(v);
-
-    v = json_object_get(o, "site");
-    if (!json_is_string(v))
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].site: want a site code string", i);
-    s = json_string_value(v);
-    lv = cat_code_level(s);
-    if (lv != CAT_LEVEL_TOWNSHIP && lv != CAT_LEVEL_VILLAGE)
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].site: \"%.20s\" is not a station code "
-                    "(township 9 digits or village 12)",
-                    i, s);
-    if (scope != NULL && strcmp(scope, s) != 0)
-        return perr(err, errlen, YL_EFORBIDDEN,
-                    "events[%d].site: %s is not this token's site %s", i, s,
-                    scope);
-    e->site_id = strtoll(s, NULL, 10);
-
-    /* A lesson, or (kind live) a meeting: exactly one of the two. */
-    v = json_object_get(o, "meeting");
-    e->meeting = 0;
-    if (v != NULL && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
-            return perr(err, errlen, YL_EINVAL,
-                        "events[%d].meeting: want a meeting id (integer > 0)",
-                        i);
-        if (json_object_get(o, "lesson") != NULL)
-            return perr(err, errlen, YL_EINVAL,
-                        "events[%d]: name a lesson or a meeting, not both", i);
-        e->meeting = json_integer_value(v);
-        e->lesson = 0;
-    } else {
-        v = json_object_get(o, "lesson");
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
-            return perr(err, errlen, YL_EINVAL,
-                        "events[%d].lesson: want a lesson id (integer > 0)", i);
-        e->lesson = json_integer_value(v);
-    }
-
-    v = json_object_get(o, "kind");
-    s = json_is_string(v) ? json_string_value(v) : "";
-    if (strcmp(s, "start") == 0)
-        e->kind = KIND_START;
-    else if (strcmp(s, "beat") == 0)
-        e->kind = KIND_BEAT;
-    else if (strcmp(s, "end") == 0)
-        e->kind = KIND_END;
-    else
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].kind: want \"start\", \"beat\" or \"end\"", i);
-
-    v = json_object_get(o, "position_s");
-    if (!json_is_number(v))
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].position_s: want a number", i);
-    d = json_number_value(v);
-    if (!isfinite(d) || d < 0 || d > 1e7)
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].position_s: want seconds >= 0", i);
-    e->pos = d;
-
-    v = json_object_get(o, "ts");
-    e->ts = -1;
-    if (v != NULL && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
-            return perr(err, errlen, YL_EINVAL,
-                        "events[%d].ts: want epoch milliseconds (integer)", i);
-        e->ts = json_integer_value(v);
-        /* Credit comes from the server's clock (see apply_one), but a ts
-         * from the future is a client lying or a clock to fix: say so. */
-        if (recv > 0 && e->ts > recv + TS_SKEW_MS)
-            return perr(err, errlen, YL_EINVAL,
-                        "events[%d].ts: %lld is %lld s ahead of the server "
-                        "clock (at most %d s allowed)",
-                        i, (long long)e->ts, (long long)((e->ts - recv) / 1000),
-                        TS_SKEW_MS / 1000);
-    }
-    e->recv_ms = recv;
-
-    v = json_object_get(o, "audio_lang");
-    e->audio[0] = '\0';
-    if (v != NULL && !json_is_null(v)) {
-        if (!json_is_string(v) ||
-            cat_lang_normalize(json_string_value(v), e->audio,
-                               sizeof(e->audio)) < 0)
-            return perr(err, errlen, YL_EINVAL,
-                        "events[%d].audio_lang: want a BCP-47 tag", i);
-    }
-    rc = opt_word(o, "rendition", e->rendition, sizeof(e->rendition), i, err,
-                  errlen);
-    if (rc < 0)
-        return rc;
-    rc = opt_word(o, "client", e->client, sizeof(e->client), i, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (e->client[0] != '\0' && strcmp(e->client, "tv") != 0 &&
-        strcmp(e->client, "pc") != 0 && strcmp(e->client, "phone") != 0)
-        return perr(err, errlen, YL_EINVAL,
-                    "events[%d].client: want \"tv\", \"pc\" or \"phone\"", i);
-    return 0;
-}
-
-int cat_views_parse(const json_t *body, const char *site_scope, int max_events,
-                    int64_t recv_ms, cat_view_batch **out, char *err,
-                    size_t errlen)
-{
-    const json_t *events;
-    cat_view_batch *b = NULL;
-    size_t n;
-    int rc;
-
-    if (!json_is_object(body))
-        return perr(err, errlen, YL_EINVAL,
-                    "body: want an object {\"events\": [...]}");
-    events = json_object_get(body, "events");
-    if (!json_is_array(events))
-        return perr(err, errlen, YL_EINVAL, "events: want an array");
-    n = json_array_size(events);
-    if (max_events > 0 && n > (size_t)max_events)
-        return perr(err, errlen, YL_ETOOBIG,
-                    "events: %zu events, the limit is %d per batch", n,
-                    max_events);
-    b = calloc(1, sizeof(*b));
-    if (b == NULL)
-        return -ENOMEM;
-    b->ev = calloc(n ? n : 1, sizeof(*b->ev));
-    if (b->ev == NULL) {
-        free(b);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        rc = parse_one(json_array_get(events, i), (int)i, site_scope, recv_ms,
-                       &b->ev[i], err, errlen);
-        if (rc < 0) {
-            cat_view_batch_free(b);
-            return rc;
-        }
-    }
-    b->n = (int)n;
-    *out = b;
-    return 0;
-}
-
-void cat_view_batch_set_addr(cat_view_batch *b, const char *addr)
-{
-    for (int i = 0; b != NULL && addr != NULL && i < b->n; i++)
-        scopy(b->ev[i].addr, sizeof(b->ev[i].addr), addr);
-}
-
-int cat_view_batch_count(const cat_view_batch *b)
-{
-    return b != NULL ? b->n : 0;
-}
-
-void cat_view_batch_free(cat_view_batch *b)
-{
-    if (b == NULL)
-        return;
-    free(b->ev);
-    free(b);
-}
-
 /* ---- writer side ---- */
-
-/* Idempotence on (session, seq) without an index on it: a session knows
- * the highest seq it stored (last_seq) and the ranges below it that never
- * arrived (holes). An event above last_seq is new; one below is new only
- * if it fills a hole, else a duplicate. A client sends its events in seq
- * order, so holes are rare; at most HOLES_MAX ranges are kept (the lowest
- * is forgotten first: a seq from it arriving later counts as a
- * duplicate). view_events is then written in arrival order, so a
- * transaction of events from many sessions fills a few pages instead of
- * one B-tree leaf per session. */
-typedef struct vhole {
-    int64_t a, b; /* a..b inclusive */
-} vhole;
-
-typedef struct vsess {
-    struct vsess *chain; /* same key hash */
-    char skey[SKEY_MAX + 1];
-    int64_t id, site_id, lesson;
-    int64_t start_ms, last_ms, last_seq, last_clock;
-    vhole holes[HOLES_MAX]; /* ascending, disjoint, below last_seq */
-    int nholes;
-    double watched, furthest;
-    double claimed; /* sum of what its events claimed (>= watched) */
-    double backlog; /* drawn from its station's backlog (vsite) */
-    int ended, completed, capped;
-    char client[8], audio[24], rendition[24];
-    char addr[48];
-    bool dirty;   /* row needs an UPDATE at flush */
-    bool touched; /* got an accepted event: tell the active view */
-    bool isnew;   /* not in the table yet: INSERT at flush */
-} vsess;
 
 /* A station's contact with the server, for offline queues: the silence
  * before its latest contact is time its sessions may have been watching
@@ -561,109 +258,6 @@ static int get_lesson(cat_db *db, struct cat_vctx *v, int64_t id, vlesson **out)
     return rc;
 }
 
-/* Full: the lowest range is forgotten (see vhole). */
-static void holes_drop_lowest(vsess *s)
-{
-    memmove(s->holes, s->holes + 1, (size_t)(s->nholes - 1) * sizeof(vhole));
-    s->nholes--;
-}
-
-/* Adds a..b above every existing hole; the lowest goes when full. */
-static void holes_add(vsess *s, int64_t a, int64_t b)
-{
-    if (a > b)
-        return;
-    if (s->nholes == HOLES_MAX)
-        holes_drop_lowest(s);
-    s->holes[s->nholes].a = a;
-    s->holes[s->nholes].b = b;
-    s->nholes++;
-}
-
-/* True when seq lies in a hole, which it then leaves. */
-static bool holes_take(vsess *s, int64_t seq)
-{
-    for (int i = 0; i < s->nholes; i++) {
-        vhole *h = &s->holes[i];
-
-        if (seq < h->a || seq > h->b)
-            continue;
-        if (h->a == h->b) {
-            memmove(h, h + 1, (size_t)(s->nholes - i - 1) * sizeof(vhole));
-            s->nholes--;
-        } else if (seq == h->a) {
-            h->a++;
-        } else if (seq == h->b) {
-            h->b--;
-        } else {
-            vhole hi = {seq + 1, h->b};
-
-            h->b = seq - 1;
-            if (s->nholes == HOLES_MAX) {
-                holes_drop_lowest(s);
-                i--;
-            }
-            memmove(&s->holes[i + 2], &s->holes[i + 1],
-                    (size_t)(s->nholes - i - 1) * sizeof(vhole));
-            s->holes[i + 1] = hi;
-            s->nholes++;
-        }
-        return true;
-    }
-    return false;
-}
-
-static int hole_cmp(const void *x, const void *y)
-{
-    const vhole *a = x, *b = y;
-
-    return a->a < b->a ? -1 : a->a > b->a;
-}
-
-/* "a-b,c-d" (the sessions.holes column; NULL or "" for none), in any
- * order and of any length. Malformed parts are skipped; the highest
- * HOLES_MAX ranges are kept. */
-static void holes_parse(vsess *s, const char *txt)
-{
-    s->nholes = 0;
-    while (txt != NULL && *txt != '\0') {
-        long long a, b;
-        int used = 0;
-
-        if (sscanf(txt, "%lld-%lld%n", &a, &b, &used) == 2 && used > 0 &&
-            a >= 0 && a <= b && b < s->last_seq) {
-            /* keep the highest: replace the lowest kept when full */
-            if (s->nholes < HOLES_MAX) {
-                s->holes[s->nholes].a = a;
-                s->holes[s->nholes].b = b;
-                s->nholes++;
-                qsort(s->holes, (size_t)s->nholes, sizeof(vhole), hole_cmp);
-            } else if (a > s->holes[0].a) {
-                s->holes[0].a = a;
-                s->holes[0].b = b;
-                qsort(s->holes, (size_t)s->nholes, sizeof(vhole), hole_cmp);
-            }
-        }
-        txt = strchr(txt, ',');
-        if (txt != NULL)
-            txt++;
-    }
-}
-
-/* The column's text, or NULL when there is no hole. */
-static const char *holes_format(const vsess *s, char *buf, size_t len)
-{
-    size_t o = 0;
-
-    if (s->nholes == 0)
-        return NULL;
-    for (int i = 0; i < s->nholes && o < len; i++)
-        o += (size_t)snprintf(buf + o, len - o, "%s%lld-%lld", i ? "," : "",
-                              (long long)s->holes[i].a,
-                              (long long)s->holes[i].b);
-    return buf;
-}
-
 /* The session for skey from the transaction's map or the table; NULL with
  * rc 0 when it does not exist yet. */
 static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
@@ -710,7 +304,7 @@ static int find_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
         s->furthest = sqlite3_column_double(st, 11);
         s->ended = sqlite3_column_int(st, 12);
         s->completed = sqlite3_column_int(st, 13);
-        holes_parse(s, (const char *)sqlite3_column_text(st, 14));
+        cat_holes_parse(s, (const char *)sqlite3_column_text(st, 14));
         s->claimed = sqlite3_column_double(st, 15);
         s->backlog = sqlite3_column_double(st, 16);
         s->capped = sqlite3_column_int(st, 17);
@@ -1025,7 +619,7 @@ static int insert_sess(cat_db *db, struct cat_vctx *v, const view_ev *e,
     s->start_ms = s->last_ms = e->recv_ms;
     s->last_seq = e->seq;
     /* Counting starts at 1 (or 0): what came first was late. */
-    holes_add(s, 1, e->seq - 1);
+    cat_holes_add(s, 1, e->seq - 1);
     s->last_clock = e->ts >= 0 ? e->ts : e->recv_ms;
     scopy(s->client, sizeof(s->client), e->client);
     scopy(s->audio, sizeof(s->audio), e->audio);
@@ -1073,7 +667,7 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
     if (rc < 0)
         return rc;
     newer = !is_new && e->seq > s->last_seq;
-    if (!is_new && !newer && !holes_take(s, e->seq)) {
+    if (!is_new && !newer && !cat_holes_take(s, e->seq)) {
         (*dups)++; /* stored before (see vhole) */
         return 0;
     }
@@ -1102,7 +696,7 @@ static int apply_one(cat_db *db, struct cat_vctx *v, const view_ev *e,
         return cat_err(db, rc, "insert event");
     (*accepted)++;
     if (newer) {
-        holes_add(s, s->last_seq + 1, e->seq - 1);
+        cat_holes_add(s, s->last_seq + 1, e->seq - 1);
         s->last_seq = e->seq;
         s->last_clock = clock;
         s->ended = e->kind == KIND_END;
@@ -1338,7 +932,7 @@ static int views_flush(cat_db *db)
         sqlite3_bind_double(q, 9, s->furthest);
         sqlite3_bind_int(q, 10, s->ended);
         sqlite3_bind_int(q, 11, s->completed);
-        cat_bind_text(q, 16, holes_format(s, holes, sizeof(holes)));
+        cat_bind_text(q, 16, cat_holes_format(s, holes, sizeof(holes)));
         sqlite3_bind_double(q, 17, s->claimed);
         sqlite3_bind_double(q, 18, s->backlog);
         sqlite3_bind_int(q, 19, s->capped);
