@@ -25,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/opt.h>
@@ -38,7 +37,6 @@
 #include "transcode/tc_hls.h"
 #include "transcode/tc_job_internal.h"
 #include "transcode/tc_ladder.h"
-#include "transcode/tc_playlist.h"
 #include "transcode/tc_poster.h"
 #include "transcode/tc_thumbs.h"
 #include "transcode/tc_publish.h"
@@ -47,7 +45,7 @@
 #include "transcode/tc_subs.h"
 #include "transcode/tc_vout.h"
 
-static int oom(tc_job *j)
+int tcj_oom(tc_job *j)
 {
     return tc_fail(&j->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
 }
@@ -166,7 +164,7 @@ static int open_decoder(tc_job *j, const char *path, AVStream *st, int threads,
             "%s: stream %d: unsupported %s codec \"%s\"", path, st->index,
             av_get_media_type_string(st->codecpar->codec_type), name);
     if (ret == AVERROR(ENOMEM))
-        return oom(j);
+        return tcj_oom(j);
     if (ret < 0)
         return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
                        "%s: stream %d: cannot open the %s decoder: %s", path,
@@ -530,7 +528,7 @@ static int open_embedded_subs(tc_job *j)
         snprintf(s->lang, sizeof(s->lang), "%s", lang);
         s->subs = tc_subs_new();
         if (s->subs == NULL)
-            return oom(j);
+            return tcj_oom(j);
         ret = new_decoder(st, 1, &s->dec); /* a failure only skips it */
         if (ret < 0) {
             char e[128];
@@ -652,7 +650,7 @@ static void finish_embedded_subs(tc_job *j)
     j->n_subs = w;
 }
 
-static const char *tmp_path(tc_job *j, const char *name)
+const char *tcj_tmp_path(tc_job *j, const char *name)
 {
     snprintf(j->path_buf, sizeof(j->path_buf), "%s/%s", j->tmp, name);
     return j->path_buf;
@@ -660,7 +658,7 @@ static const char *tmp_path(tc_job *j, const char *name)
 
 static int make_dir(tc_job *j, const char *name)
 {
-    const char *p = tmp_path(j, name);
+    const char *p = tcj_tmp_path(j, name);
 
     if (mkdir(p, 0755) != 0)
         return tc_fail(&j->st, TC_EK_OUTPUT, -errno, "%s: cannot create: %s", p,
@@ -745,7 +743,7 @@ static int setup_burn(tc_job *j, AVStream *vs, AVRational fps, AVRational sar,
                            ass, yl_strerror(ret, e, sizeof(e)));
         }
         memset(&vo, 0, sizeof(vo));
-        vo.dir = tmp_path(j, b->dir);
+        vo.dir = tcj_tmp_path(j, b->dir);
         vo.width = b->rung.width;
         vo.height = b->rung.height;
         vo.bitrate_kbps = b->rung.bitrate_kbps;
@@ -859,7 +857,7 @@ static int setup_video(tc_job *j)
         if (ret < 0)
             return ret;
         memset(&vo, 0, sizeof(vo));
-        vo.dir = tmp_path(j, v->dir);
+        vo.dir = tcj_tmp_path(j, v->dir);
         vo.width = v->rung.width;
         vo.height = v->rung.height;
         vo.bitrate_kbps = v->rung.bitrate_kbps;
@@ -899,7 +897,7 @@ static int setup_audio(tc_job *j, struct arend *a, AVCodecContext *dec)
     if (ret < 0)
         return ret;
     memset(&ao, 0, sizeof(ao));
-    ao.dir = tmp_path(j, a->dir);
+    ao.dir = tcj_tmp_path(j, a->dir);
     ao.label = a->label;
     ao.in_rate = dec->sample_rate;
     ao.in_fmt = dec->sample_fmt;
@@ -967,7 +965,7 @@ static void *dub_thread(void *arg)
 
     free(da);
     if (pkt == NULL || frame == NULL) {
-        ret = oom(j);
+        ret = tcj_oom(j);
         goto out;
     }
     while (!tc_aborted(&j->st)) {
@@ -1016,7 +1014,7 @@ static int dub_start(tc_job *j, struct arend *a)
     int ret;
 
     if (da == NULL)
-        return oom(j);
+        return tcj_oom(j);
     da->job = j;
     da->a = a;
     ret = pthread_create(&a->thread, NULL, dub_thread, da);
@@ -1090,7 +1088,7 @@ static int on_video_frame(tc_job *j, AVFrame *f)
              j->expected_us / 10)) {
         j->poster = av_frame_clone(f);
         if (j->poster == NULL)
-            return oom(j);
+            return tcj_oom(j);
         /* Written now, while the rungs encode on the other cores, rather
          * than in the serial tail after the last frame: on a short
          * lesson that tail is wall time nothing else overlaps. */
@@ -1106,7 +1104,7 @@ static int on_video_frame(tc_job *j, AVFrame *f)
                 j->tmp, j->o.thumbs_s ? j->o.thumbs_s : TC_THUMBS_INTERVAL,
                 f->width, f->height, &j->thumbs);
             if (ret < 0)
-                return oom(j);
+                return tcj_oom(j);
         }
         ret = tc_thumbs_offer(j->thumbs, f, rel_us);
         if (ret < 0) {
@@ -1191,7 +1189,7 @@ static int decode_audio(tc_job *j, struct arend *a, AVPacket *pkt, AVFrame *f)
         if (j->vstream < 0 && a == &j->audio[j->master_audio] &&
             j->wave != NULL && tc_wave_add(j->wave, f, pos) < 0) {
             av_frame_unref(f);
-            return oom(j);
+            return tcj_oom(j);
         }
         if (j->vstream < 0 && a == &j->audio[j->master_audio]) {
             int64_t end = (pos == AV_NOPTS_VALUE ? j->end_us : pos) +
@@ -1228,7 +1226,7 @@ static int demux(tc_job *j)
     char e[128];
 
     if (pkt == NULL || f == NULL) {
-        ret = oom(j);
+        ret = tcj_oom(j);
         goto out;
     }
     for (;;) {
@@ -1337,7 +1335,7 @@ out:
 static int write_picture(tc_job *j, const char *name, int width, int height,
                          int q)
 {
-    const char *path = tmp_path(j, name);
+    const char *path = tcj_tmp_path(j, name);
     int ret;
 
     ret = tc_poster_write(j->poster, width, height, q, path);
@@ -1498,230 +1496,6 @@ static int measure(tc_job *j)
     return 0;
 }
 
-static int write_text(tc_job *j, const char *name, const char *text)
-{
-    const char *p = tmp_path(j, name);
-    int ret = yl_write_file_atomic(p, text, strlen(text));
-
-    if (ret < 0)
-        return tc_fail(&j->st, TC_EK_OUTPUT, ret, "%s: cannot write: %s", p,
-                       strerror(-ret));
-    return 0;
-}
-
-static int64_t audio_max(tc_job *j, int avg)
-{
-    int64_t m = 0;
-    int i;
-
-    for (i = 0; i < j->n_audio; i++) {
-        int64_t b =
-            avg ? j->audio[i].stats.avg_bps : j->audio[i].stats.peak_bps;
-
-        if (b > m)
-            m = b;
-    }
-    return m;
-}
-
-static int write_lesson_json(tc_job *j, char codecs[][64])
-{
-    json_t *root = NULL, *video, *audio, *subs, *langs, *slangs, *burned;
-    char *text = NULL, uri[128];
-    int i, ret = 0;
-
-    root = json_object();
-    video = json_array();
-    audio = json_array();
-    subs = json_array();
-    langs = json_array();
-    slangs = json_array();
-    burned = json_array();
-    if (root == NULL || video == NULL || audio == NULL || subs == NULL ||
-        langs == NULL || slangs == NULL || burned == NULL) {
-        json_decref(burned);
-        json_decref(video);
-        json_decref(audio);
-        json_decref(subs);
-        json_decref(langs);
-        json_decref(slangs);
-        ret = oom(j);
-        goto out;
-    }
-    json_object_set_new(root, "version", json_integer(1));
-    json_object_set_new(root, "duration_s",
-                        json_real(round(j->duration_s * 1000) / 1000));
-    json_object_set_new(root, "poster",
-                        j->poster_done ? json_string("poster.jpg")
-                                       : json_null());
-    json_object_set_new(
-        root, "thumb", j->poster_done ? json_string("thumb.jpg") : json_null());
-    json_object_set_new(root, "thumbs",
-                        j->n_thumbs > 0 ? json_string("thumbs.vtt")
-                                        : json_null());
-    json_object_set_new(root, "video", video);
-    json_object_set_new(root, "audio", audio);
-    json_object_set_new(root, "subtitles", subs);
-    json_object_set_new(root, "languages", langs);
-    json_object_set_new(root, "subtitle_languages", slangs);
-    /* Burned-in subtitle rungs (docs/transcode.md): each its own master. */
-    json_object_set_new(root, "burned", burned);
-    for (i = 0; i < j->n_burn; i++) {
-        struct vrend *b = &j->burn[i];
-        char master[96];
-
-        snprintf(uri, sizeof(uri), "%s/index.m3u8", b->dir);
-        snprintf(master, sizeof(master), "master-burn-%s.m3u8", b->lang);
-        json_array_append_new(
-            burned,
-            json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:I,s:I}", "lang", b->lang,
-                      "name", yl_lang_display_name(b->lang), "master", master,
-                      "playlist", uri, "width", b->rung.width, "height",
-                      b->rung.height, "codecs", b->codecs, "bandwidth",
-                      (json_int_t)(b->stats.peak_bps + audio_max(j, 0)),
-                      "average_bandwidth",
-                      (json_int_t)(b->stats.avg_bps + audio_max(j, 1))));
-    }
-    for (i = 0; i < j->n_video; i++) {
-        struct vrend *v = &j->video[i];
-
-        snprintf(uri, sizeof(uri), "%s/index.m3u8", v->dir);
-        json_array_append_new(
-            video, json_pack("{s:i,s:i,s:f,s:s,s:I,s:I,s:s}", "width",
-                             v->rung.width, "height", v->rung.height, "fps",
-                             round(j->fps * 1000) / 1000, "codecs", codecs[i],
-                             "bandwidth",
-                             (json_int_t)(v->stats.peak_bps + audio_max(j, 0)),
-                             "average_bandwidth",
-                             (json_int_t)(v->stats.avg_bps + audio_max(j, 1)),
-                             "playlist", uri));
-    }
-    for (i = 0; i < j->n_audio; i++) {
-        struct arend *a = &j->audio[i];
-
-        snprintf(uri, sizeof(uri), "%s/index.m3u8", a->dir);
-        json_array_append_new(
-            audio, json_pack("{s:s,s:s,s:b,s:s,s:I,s:I}", "lang", a->lang,
-                             "name", yl_lang_display_name(a->lang), "default",
-                             i == 0, "playlist", uri, "bandwidth",
-                             (json_int_t)a->stats.peak_bps, "average_bandwidth",
-                             (json_int_t)a->stats.avg_bps));
-        json_array_append_new(langs, json_string(a->lang));
-    }
-    for (i = 0; i < j->n_subs; i++) {
-        struct srend *s = &j->subs[i];
-
-        snprintf(uri, sizeof(uri), "%s/index.m3u8", s->dir);
-        json_array_append_new(
-            subs, json_pack("{s:s,s:s,s:s}", "lang", s->lang, "name",
-                            yl_lang_display_name(s->lang), "playlist", uri));
-        json_array_append_new(slangs, json_string(s->lang));
-    }
-    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                JSON_REAL_PRECISION(10));
-    if (text == NULL) {
-        ret = oom(j);
-        goto out;
-    }
-    {
-        size_t n = strlen(text);
-        char *t2 = realloc(text, n + 2);
-
-        if (t2 == NULL) {
-            ret = oom(j);
-            goto out;
-        }
-        text = t2;
-        text[n] = '\n';
-        text[n + 1] = '\0';
-    }
-    ret = write_text(j, "lesson.json", text);
-out:
-    free(text);
-    json_decref(root);
-    return ret;
-}
-
-/* master.m3u8 (burn < 0), or master-burn-LANG.m3u8 for burned rung
- * burn: that one variant with the same audio renditions, no subtitle
- * group (the text is in the picture) and no audio-only variant. A player
- * that does not ask for it never sees the burned rung. */
-static int write_master(tc_job *j, char codecs[][64], int burn)
-{
-    tc_pl_variant vars[TC_LADDER_MAX];
-    tc_pl_media aud[MAX_AUDIO], sub[MAX_SUBS];
-    char uris[TC_LADDER_MAX + MAX_AUDIO + MAX_SUBS][96];
-    char name[96];
-    tc_pl_master m;
-    char *text = NULL;
-    int i, k = 0, ret;
-    int n_vars = burn < 0 ? j->n_video : 1;
-
-    memset(&m, 0, sizeof(m));
-    for (i = 0; i < n_vars; i++) {
-        struct vrend *v = burn < 0 ? &j->video[i] : &j->burn[burn];
-
-        snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", v->dir);
-        vars[i].width = v->rung.width;
-        vars[i].height = v->rung.height;
-        vars[i].fps = j->fps;
-        vars[i].bandwidth = v->stats.peak_bps + audio_max(j, 0);
-        vars[i].avg_bandwidth = v->stats.avg_bps + audio_max(j, 1);
-        vars[i].codecs = burn < 0 ? codecs[i] : v->codecs;
-        vars[i].uri = uris[k++];
-    }
-    for (i = 0; i < j->n_audio; i++) {
-        struct arend *a = &j->audio[i];
-
-        snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", a->dir);
-        aud[i].lang = a->lang;
-        aud[i].name = yl_lang_display_name(a->lang);
-        aud[i].is_default = i == 0;
-        aud[i].autoselect = 1;
-        aud[i].uri = uris[k++];
-        aud[i].channels = tc_aout_channels(a->out);
-    }
-    for (i = 0; i < j->n_subs; i++) {
-        struct srend *s = &j->subs[i];
-
-        snprintf(uris[k], sizeof(uris[k]), "%s/index.m3u8", s->dir);
-        sub[i].lang = s->lang;
-        sub[i].name = yl_lang_display_name(s->lang);
-        sub[i].is_default = 0;
-        sub[i].autoselect = 1;
-        sub[i].uri = uris[k++];
-        sub[i].channels = 0;
-    }
-    m.variants = vars;
-    m.n_variants = n_vars;
-    m.audio = aud;
-    m.n_audio = j->n_audio;
-    m.subs = sub;
-    m.n_subs = burn < 0 ? j->n_subs : 0;
-    m.ts_segments = !j->o.fmp4;
-    m.no_audio_only = burn >= 0;
-    if (j->n_audio > 0) {
-        m.audio_only_bandwidth = j->audio[0].stats.peak_bps;
-        m.audio_only_avg_bandwidth = j->audio[0].stats.avg_bps;
-        m.audio_codecs = "mp4a.40.2";
-    }
-    ret = tc_playlist_master(&m, &text);
-    if (ret < 0) {
-        char e[128];
-
-        return tc_fail(&j->st, TC_EK_INTERNAL, ret,
-                       "master.m3u8: cannot render: %s",
-                       yl_strerror(ret, e, sizeof(e)));
-    }
-    if (burn < 0)
-        snprintf(name, sizeof(name), "master.m3u8");
-    else
-        snprintf(name, sizeof(name), "master-burn-%s.m3u8", j->burn[burn].lang);
-    ret = write_text(j, name, text);
-    free(text);
-    return ret;
-}
-
 /* ---- public ------------------------------------------------------------ */
 
 int tc_job_new(const tc_job_opts *opts, tc_job **out)
@@ -1800,7 +1574,6 @@ static void teardown(tc_job *j)
 
 static int run(tc_job *j)
 {
-    char codecs[TC_LADDER_MAX][64];
     char err[1024];
     int i, ret;
 
@@ -1859,7 +1632,7 @@ static int run(tc_job *j)
     }
 
     if (j->vstream < 0 && tc_wave_new(&j->wave) < 0)
-        return oom(j);
+        return tcj_oom(j);
     phase(j, "set up");
     ret = demux(j);
     if (ret < 0)
@@ -1922,7 +1695,7 @@ static int run(tc_job *j)
         ret = tc_vout_finish(j->video[i].out);
         if (ret < 0)
             return ret;
-        snprintf(codecs[i], sizeof(codecs[i]), "%s%s",
+        snprintf(j->video[i].codecs, sizeof(j->video[i].codecs), "%s%s",
                  tc_vout_codecs(j->video[i].out),
                  j->n_audio > 0 ? ",mp4a.40.2" : "");
     }
@@ -1948,17 +1721,7 @@ static int run(tc_job *j)
     if (ret < 0)
         return ret;
     phase(j, "measured");
-    ret = write_lesson_json(j, codecs);
-    if (ret < 0)
-        return ret;
-    /* Last, so a reader of the temporary directory never sees a master
-     * playlist pointing at missing renditions. */
-    for (i = 0; i < j->n_burn; i++) {
-        ret = write_master(j, codecs, i);
-        if (ret < 0)
-            return ret;
-    }
-    ret = write_master(j, codecs, -1);
+    ret = tcj_write_manifest(j);
     if (ret < 0)
         return ret;
     if (tc_aborted(&j->st))

@@ -121,4 +121,13 @@ struct tc_job {
     double start_s;    /* tc_now_s() when the run began, for phase() */
 };
 
+/* tc_job.c */
+int tcj_oom(tc_job *j); /* the job fails with "out of memory" */
+/* "<tmp>/name" in j->path_buf (valid until the next call) */
+const char *tcj_tmp_path(tc_job *j, const char *name);
+
+/* tc_manifest.c: lesson.json, master-burn-LANG.m3u8 and master.m3u8 from
+ * the finished, measured renditions (j->video[].codecs set). */
+int tcj_write_manifest(tc_job *j);
+
 #endif
