@@ -50,7 +50,7 @@ int tcj_oom(tc_job *j)
     return tc_fail(&j->st, TC_EK_INTERNAL, AVERROR(ENOMEM), "out of memory");
 }
 
-static const char *av_err(int ret, char *buf, size_t len)
+const char *tcj_av_err(int ret, char *buf, size_t len)
 {
     av_strerror(ret, buf, len);
     return buf;
@@ -73,7 +73,7 @@ static void phase(tc_job *j, const char *name)
 /* ---- input ------------------------------------------------------------ */
 
 /* Opens a media file; a one-line reason names it on failure. */
-static int open_media(tc_job *j, const char *path, AVFormatContext **out)
+int tcj_open_media(tc_job *j, const char *path, AVFormatContext **out)
 {
     AVFormatContext *fmt = NULL;
     struct stat sb;
@@ -97,7 +97,7 @@ static int open_media(tc_job *j, const char *path, AVFormatContext **out)
                            "mp4 moov box) is damaged",
                            path);
         return tc_fail(&j->st, TC_EK_INPUT, ret, "%s: cannot open: %s", path,
-                       av_err(ret, e, sizeof(e)));
+                       tcj_av_err(ret, e, sizeof(e)));
     }
     /* A format guessed only weakly from the content (the level at which
      * ffmpeg itself warns "misdetection possible") is how random bytes look:
@@ -117,7 +117,7 @@ static int open_media(tc_job *j, const char *path, AVFormatContext **out)
         avformat_close_input(&fmt);
         return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
                        "%s: cannot read its streams: %s", path,
-                       av_err(ret, e, sizeof(e)));
+                       tcj_av_err(ret, e, sizeof(e)));
     }
     *out = fmt;
     return 0;
@@ -125,7 +125,7 @@ static int open_media(tc_job *j, const char *path, AVFormatContext **out)
 
 /* A decoder for st: 0, AVERROR_DECODER_NOT_FOUND, AVERROR(ENOMEM) or what
  * avcodec_open2 said. No message: the callers decide what a failure is. */
-static int new_decoder(const AVStream *st, int threads, AVCodecContext **out)
+int tcj_new_decoder(const AVStream *st, int threads, AVCodecContext **out)
 {
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
     AVCodecContext *dec;
@@ -151,11 +151,11 @@ static int new_decoder(const AVStream *st, int threads, AVCodecContext **out)
 }
 
 /* A decoder the lesson needs: a failure is the job's error. */
-static int open_decoder(tc_job *j, const char *path, AVStream *st, int threads,
-                        AVCodecContext **out)
+int tcj_open_decoder(tc_job *j, const char *path, AVStream *st, int threads,
+                     AVCodecContext **out)
 {
     const char *name = avcodec_get_name(st->codecpar->codec_id);
-    int ret = new_decoder(st, threads, out);
+    int ret = tcj_new_decoder(st, threads, out);
     char e[128];
 
     if (ret == AVERROR_DECODER_NOT_FOUND)
@@ -168,7 +168,7 @@ static int open_decoder(tc_job *j, const char *path, AVStream *st, int threads,
     if (ret < 0)
         return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
                        "%s: stream %d: cannot open the %s decoder: %s", path,
-                       st->index, name, av_err(ret, e, sizeof(e)));
+                       st->index, name, tcj_av_err(ret, e, sizeof(e)));
     return 0;
 }
 
@@ -188,8 +188,8 @@ static int find_video(AVFormatContext *fmt)
 }
 
 /* A unique rendition directory name: "a-zh", then "a-zh-2", ... */
-static void unique_dir(tc_job *j, const char *prefix, const char *lang,
-                       char *out, size_t len, int is_audio)
+void tcj_unique_dir(tc_job *j, const char *prefix, const char *lang, char *out,
+                    size_t len, int is_audio)
 {
     int n, i, clash;
 
@@ -211,7 +211,7 @@ static void unique_dir(tc_job *j, const char *prefix, const char *lang,
     }
 }
 
-static int64_t stream_start(const AVStream *st)
+int64_t tcj_stream_start(const AVStream *st)
 {
     return st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
 }
@@ -238,7 +238,7 @@ static int probe_source(tc_job *j)
     unsigned i;
     int n_src_audio = 0, k, ret;
 
-    ret = open_media(j, path, &j->fmt);
+    ret = tcj_open_media(j, path, &j->fmt);
     if (ret < 0)
         return ret;
     j->vstream = find_video(j->fmt);
@@ -274,8 +274,8 @@ static int probe_source(tc_job *j)
             }
         }
         snprintf(a->label, sizeof(a->label), "%s", path);
-        unique_dir(j, "a", a->lang, a->dir, sizeof(a->dir), 1);
-        a->start_pts = stream_start(st);
+        tcj_unique_dir(j, "a", a->lang, a->dir, sizeof(a->dir), 1);
+        a->start_pts = tcj_stream_start(st);
         j->n_audio++;
         n_src_audio++;
     }
@@ -301,7 +301,7 @@ static int probe_source(tc_job *j)
         else
             j->expected_us = tag_duration_us(vs);
         j->t0_us =
-            av_rescale_q(stream_start(vs), vs->time_base, AV_TIME_BASE_Q);
+            av_rescale_q(tcj_stream_start(vs), vs->time_base, AV_TIME_BASE_Q);
     } else {
         AVStream *as = j->fmt->streams[j->audio[0].stream];
 
@@ -311,7 +311,7 @@ static int probe_source(tc_job *j)
         else
             j->expected_us = tag_duration_us(as);
         j->t0_us =
-            av_rescale_q(stream_start(as), as->time_base, AV_TIME_BASE_Q);
+            av_rescale_q(tcj_stream_start(as), as->time_base, AV_TIME_BASE_Q);
         j->master_audio = 0;
     }
     if (j->expected_us <= 0 && j->fmt->duration > 0) {
@@ -333,94 +333,6 @@ static int probe_source(tc_job *j)
         /* A guess from the file size: no basis for calling it truncated. */
         YL_LOGD("tc", "%s: duration estimated from the bit rate", path);
         j->expected_us = -1;
-    }
-    return 0;
-}
-
-static int probe_dubs(tc_job *j)
-{
-    int i, ret;
-
-    for (i = 0; i < j->o.n_dubs; i++) {
-        struct arend *a;
-        int s;
-
-        if (j->n_audio == MAX_AUDIO)
-            return tc_fail(&j->st, TC_EK_USAGE, YL_ETOOBIG,
-                           "more than %d audio renditions", MAX_AUDIO);
-        a = &j->audio[j->n_audio];
-        a->stream = -1;
-        a->path = j->o.dubs[i].path;
-        snprintf(a->lang, sizeof(a->lang), "%s", j->o.dubs[i].lang);
-        snprintf(a->label, sizeof(a->label), "%s", a->path);
-        ret = open_media(j, a->path, &a->fmt);
-        if (ret < 0)
-            return ret;
-        s = av_find_best_stream(a->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
-        if (s < 0)
-            return tc_fail(&j->st, TC_EK_INPUT, YL_ENOMEDIA,
-                           "%s: dub for \"%s\" has no audio stream", a->path,
-                           a->lang);
-        ret = open_decoder(j, a->path, a->fmt->streams[s], 1, &a->dec);
-        if (ret < 0)
-            return ret;
-        /* On the source's clock, what comes before its start is dropped
-         * and a late start is preceded by silence (tc_aout_push). */
-        a->start_pts = j->o.dub_clock_source
-                           ? av_rescale_q(j->t0_us, AV_TIME_BASE_Q,
-                                          a->fmt->streams[s]->time_base)
-                           : stream_start(a->fmt->streams[s]);
-        a->stream = -1 - s; /* dub: -1 - its stream index in a->fmt */
-        unique_dir(j, "a", a->lang, a->dir, sizeof(a->dir), 1);
-        j->n_audio++;
-    }
-    return 0;
-}
-
-static int load_subs(tc_job *j)
-{
-    int i, ret, line;
-
-    for (i = 0; i < j->o.n_subs; i++) {
-        struct srend *s;
-        char where[32] = "";
-
-        if (j->n_subs == MAX_SUBS)
-            return tc_fail(&j->st, TC_EK_USAGE, YL_ETOOBIG,
-                           "more than %d subtitle files", MAX_SUBS);
-        s = &j->subs[j->n_subs];
-        s->stream = -1;
-        s->path = j->o.subs[i].path;
-        snprintf(s->lang, sizeof(s->lang), "%s", j->o.subs[i].lang);
-        line = 0;
-        ret = tc_subs_load(s->path, &s->subs, &line);
-        if (ret < 0) {
-            char e[128];
-
-            if (line > 0)
-                snprintf(where, sizeof(where), "line %d: ", line);
-            if (ret == YL_EBADUTF8)
-                return tc_fail(&j->st, TC_EK_INPUT, ret,
-                               "%s: %sinvalid UTF-8 (subtitles must be "
-                               "UTF-8 text)",
-                               s->path, where);
-            if (ret == YL_EBADTIME)
-                return tc_fail(&j->st, TC_EK_INPUT, ret,
-                               "%s: %sbroken timestamp (expected "
-                               "HH:MM:SS,mmm --> HH:MM:SS,mmm, end after "
-                               "start)",
-                               s->path, where);
-            if (ret == YL_ECORRUPT)
-                return tc_fail(&j->st, TC_EK_INPUT, ret,
-                               "%s: %snot an SRT, WebVTT or ASS subtitle file "
-                               "(or it has no cues)",
-                               s->path, where);
-            return tc_fail(
-                &j->st, ret == -ENOMEM ? TC_EK_INTERNAL : TC_EK_INPUT, ret,
-                "%s: %s%s", s->path, where, yl_strerror(ret, e, sizeof(e)));
-        }
-        unique_dir(j, "s", s->lang, s->dir, sizeof(s->dir), 0);
-        j->n_subs++;
     }
     return 0;
 }
@@ -472,183 +384,6 @@ static const char *burn_font(const char *lang)
 }
 
 /* ---- output setup ---------------------------------------------------- */
-
-/* Text subtitle streams of the source (SRT or ASS in Matroska, mov_text in
- * MP4, WebVTT) become renditions like --subs files, decoded during the one
- * read of the source; a --subs file of the same language wins. Picture
- * subtitles (DVD, Blu-ray, DVB) cannot become WebVTT text: skipped with a
- * warning, as is a stream that turns out unreadable (see demux()). */
-static int open_embedded_subs(tc_job *j)
-{
-    unsigned i;
-    int k, ret;
-
-    for (i = 0; i < j->fmt->nb_streams; i++) {
-        AVStream *st = j->fmt->streams[i];
-        const AVCodecDescriptor *d =
-            avcodec_descriptor_get(st->codecpar->codec_id);
-        AVDictionaryEntry *t;
-        struct srend *s;
-        char lang[YL_LANG_MAX] = "und";
-        int taken = 0;
-
-        if (st->codecpar->codec_type != AVMEDIA_TYPE_SUBTITLE)
-            continue;
-        if (d == NULL || !(d->props & AV_CODEC_PROP_TEXT_SUB)) {
-            YL_LOGW("tc",
-                    "%s: subtitle stream %u (%s) is pictures, not text: "
-                    "left out (give the text with --subs LANG=FILE)",
-                    j->o.in_path, i, avcodec_get_name(st->codecpar->codec_id));
-            continue;
-        }
-        t = av_dict_get(st->metadata, "language", NULL, 0);
-        if (t != NULL && t->value[0] != '\0' &&
-            yl_lang_normalize(t->value, lang, sizeof(lang)) < 0)
-            snprintf(lang, sizeof(lang), "und");
-        for (k = 0; k < j->n_subs; k++)
-            taken |=
-                j->subs[k].stream < 0 && strcmp(j->subs[k].lang, lang) == 0;
-        if (taken) {
-            YL_LOGI("tc",
-                    "%s: subtitle stream %u (%s): --subs %s=... given, the "
-                    "stream is left out",
-                    j->o.in_path, i, lang, lang);
-            continue;
-        }
-        if (j->n_subs == MAX_SUBS) {
-            YL_LOGW("tc",
-                    "%s: more than %d subtitle renditions: stream %u "
-                    "left out",
-                    j->o.in_path, MAX_SUBS, i);
-            continue;
-        }
-        s = &j->subs[j->n_subs];
-        memset(s, 0, sizeof(*s));
-        s->stream = (int)i;
-        snprintf(s->lang, sizeof(s->lang), "%s", lang);
-        s->subs = tc_subs_new();
-        if (s->subs == NULL)
-            return tcj_oom(j);
-        ret = new_decoder(st, 1, &s->dec); /* a failure only skips it */
-        if (ret < 0) {
-            char e[128];
-
-            /* A courtesy, not a request: the lesson goes on without it. */
-            YL_LOGW("tc",
-                    "%s: subtitle stream %u (%s): no decoder: %s: left "
-                    "out",
-                    j->o.in_path, i, avcodec_get_name(st->codecpar->codec_id),
-                    av_err(ret, e, sizeof(e)));
-            tc_subs_free(s->subs);
-            s->subs = NULL;
-            continue;
-        }
-        unique_dir(j, "s", s->lang, s->dir, sizeof(s->dir), 0);
-        j->n_subs++;
-        YL_LOGD("tc", "%s: subtitle stream %u (%s, %s) becomes %s",
-                j->o.in_path, i, lang, avcodec_get_name(st->codecpar->codec_id),
-                s->dir);
-    }
-    return 0;
-}
-
-/* One packet of an embedded subtitle stream: its cues, timed from the
- * lesson start. A damaged packet loses its cue, not the lesson. */
-static void decode_sub(tc_job *j, struct srend *s, AVPacket *pkt)
-{
-    AVStream *st = j->fmt->streams[s->stream];
-    AVSubtitle sub;
-    int got = 0, ret;
-    unsigned r;
-
-    if (s->bad)
-        return;
-    memset(&sub, 0, sizeof(sub));
-    ret = avcodec_decode_subtitle2(s->dec, &sub, &got, pkt);
-    if (ret < 0) {
-        char e[128];
-
-        /* libavcodec refuses text that is not UTF-8 (as we do files). */
-        YL_LOGW("tc", "%s: subtitle stream %d (%s): %s: stream left out",
-                j->o.in_path, s->stream, s->lang,
-                ret == AVERROR_INVALIDDATA ? "not UTF-8 text or damaged"
-                                           : av_err(ret, e, sizeof(e)));
-        s->bad = 1;
-        return;
-    }
-    if (!got)
-        return;
-    for (r = 0; r < sub.num_rects && !s->bad; r++) {
-        const char *ass = sub.rects[r]->ass, *text;
-        int64_t at_us, start, end;
-        int commas = 0;
-
-        if (ass == NULL)
-            continue;
-        /* "ReadOrder,Layer,Style,Name,MarginL,MarginR,MarginV,Effect,Text" */
-        for (text = ass; *text != '\0' && commas < 8; text++)
-            commas += *text == ',';
-        if (commas < 8)
-            continue;
-        at_us = sub.pts != AV_NOPTS_VALUE
-                    ? sub.pts
-                    : av_rescale_q(pkt->pts, st->time_base, AV_TIME_BASE_Q);
-        at_us -= j->t0_us;
-        start = at_us / 1000 + sub.start_display_time;
-        /* No end known (a stream without durations): shown 4 s. */
-        end = sub.end_display_time > sub.start_display_time &&
-                      sub.end_display_time != UINT32_MAX
-                  ? at_us / 1000 + sub.end_display_time
-                  : start + 4000;
-        if (end <= 0)
-            continue; /* before the lesson starts */
-        if (start < 0)
-            start = 0;
-        ret = tc_subs_add_ass(s->subs, start, end, text, strlen(text));
-        if (ret == -ENOMEM) {
-            s->bad = 1;
-            YL_LOGW("tc", "%s: subtitle stream %d: out of memory: left out",
-                    j->o.in_path, s->stream);
-        } else if (ret < 0) {
-            YL_LOGW("tc",
-                    "%s: subtitle stream %d (%s): a cue at %.3f s is "
-                    "%s: skipped",
-                    j->o.in_path, s->stream, s->lang, (double)start / 1000,
-                    ret == YL_EBADUTF8 ? "not UTF-8" : "badly timed");
-        }
-    }
-    avsubtitle_free(&sub);
-}
-
-/* After the read: embedded streams without a usable cue are dropped. */
-static void finish_embedded_subs(tc_job *j)
-{
-    int i, w = 0;
-
-    for (i = 0; i < j->n_subs; i++) {
-        struct srend *s = &j->subs[i];
-
-        if (s->stream >= 0) {
-            avcodec_free_context(&s->dec);
-            if (!s->bad && tc_subs_finish(s->subs) < 0) {
-                YL_LOGW("tc",
-                        "%s: subtitle stream %d (%s) has no cue with "
-                        "text: left out",
-                        j->o.in_path, s->stream, s->lang);
-                s->bad = 1;
-            }
-            if (s->bad) {
-                tc_subs_free(s->subs);
-                s->subs = NULL;
-                continue;
-            }
-        }
-        if (w != i)
-            j->subs[w] = *s;
-        w++;
-    }
-    j->n_subs = w;
-}
 
 const char *tcj_tmp_path(tc_job *j, const char *name)
 {
@@ -783,7 +518,7 @@ static int setup_video(tc_job *j)
     int threads[TC_LADDER_MAX];
     int i, n, ret, seg_frames, src_w, src_h;
 
-    ret = open_decoder(j, j->o.in_path, vs, 1, &j->vdec);
+    ret = tcj_open_decoder(j, j->o.in_path, vs, 1, &j->vdec);
     if (ret < 0)
         return ret;
     if (j->vdec->width <= 0 || j->vdec->height <= 0 ||
@@ -817,7 +552,7 @@ static int setup_video(tc_job *j)
                 &j->st, TC_EK_INTERNAL, ret < 0 ? ret : AVERROR(ENOMEM),
                 "%s: cannot turn its %d-degree pictures: %s", j->o.in_path,
                 j->rot_deg,
-                av_err(ret < 0 ? ret : AVERROR(ENOMEM), e, sizeof(e)));
+                tcj_av_err(ret < 0 ? ret : AVERROR(ENOMEM), e, sizeof(e)));
         }
         if (j->rot_deg != 180) {
             int t = src_w;
@@ -914,118 +649,6 @@ static int setup_audio(tc_job *j, struct arend *a, AVCodecContext *dec)
     return tc_aout_new(&ao, &a->out);
 }
 
-/* ---- dubs: one thread each ------------------------------------------- */
-
-static int dub_decode(struct arend *a, AVPacket *pkt, AVFrame *frame,
-                      AVStream *st)
-{
-    int ret = avcodec_send_packet(a->dec, pkt);
-
-    if (ret < 0 && ret != AVERROR_EOF && ret != AVERROR(EAGAIN)) {
-        /* A damaged packet in a dub costs a blip, not the lesson. */
-        YL_LOGD("tc", "%s: skipping a damaged audio packet", a->label);
-        return 0;
-    }
-    for (;;) {
-        int64_t pos = AV_NOPTS_VALUE;
-
-        ret = avcodec_receive_frame(a->dec, frame);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret < 0)
-            return 0;
-        if (frame->best_effort_timestamp != AV_NOPTS_VALUE) {
-            pos = av_rescale_q(frame->best_effort_timestamp - a->start_pts,
-                               st->time_base, AV_TIME_BASE_Q);
-            a->dub_s = (double)pos / 1e6 +
-                       (double)frame->nb_samples / frame->sample_rate;
-        }
-        ret = tc_aout_push(a->out, frame, pos, 1);
-        av_frame_unref(frame);
-        if (ret < 0)
-            return ret;
-    }
-}
-
-struct dub_arg {
-    tc_job *job;
-    struct arend *a;
-};
-
-static void *dub_thread(void *arg)
-{
-    struct dub_arg *da = arg;
-    tc_job *j = da->job;
-    struct arend *a = da->a;
-    int s = -1 - a->stream;
-    AVStream *st = a->fmt->streams[s];
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *frame = av_frame_alloc();
-    int ret = 0;
-
-    free(da);
-    if (pkt == NULL || frame == NULL) {
-        ret = tcj_oom(j);
-        goto out;
-    }
-    while (!tc_aborted(&j->st)) {
-        ret = av_read_frame(a->fmt, pkt);
-        if (ret == AVERROR_EOF) {
-            ret = 0;
-            break;
-        }
-        if (ret < 0) {
-            char e[128];
-
-            ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
-                          "%s: reading the dub failed: %s", a->label,
-                          av_err(ret, e, sizeof(e)));
-            goto out;
-        }
-        if (pkt->stream_index == s)
-            ret = dub_decode(a, pkt, frame, st);
-        av_packet_unref(pkt);
-        if (ret < 0)
-            goto out;
-    }
-    if (tc_aborted(&j->st)) {
-        ret = YL_EINTR;
-        goto out;
-    }
-    ret = dub_decode(a, NULL, frame, st);
-    if (ret < 0)
-        goto out;
-    if (a->dub_s <= 0) {
-        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
-                      "%s: no audio could be decoded from the dub", a->label);
-        goto out;
-    }
-    ret = tc_aout_finish(a->out);
-out:
-    a->result = ret;
-    av_packet_free(&pkt);
-    av_frame_free(&frame);
-    return NULL;
-}
-
-static int dub_start(tc_job *j, struct arend *a)
-{
-    struct dub_arg *da = malloc(sizeof(*da));
-    int ret;
-
-    if (da == NULL)
-        return tcj_oom(j);
-    da->job = j;
-    da->a = a;
-    ret = pthread_create(&a->thread, NULL, dub_thread, da);
-    if (ret != 0) {
-        free(da);
-        return tc_fail(&j->st, TC_EK_INTERNAL, -ret, "cannot start a thread");
-    }
-    a->thread_valid = 1;
-    return 0;
-}
-
 /* ---- the demux thread's decode loop ----------------------------------- */
 
 static int write_poster(tc_job *j);
@@ -1078,7 +701,7 @@ static int on_video_frame(tc_job *j, AVFrame *f)
 
             return tc_fail(&j->st, TC_EK_INTERNAL, ret,
                            "%s: turning a picture failed: %s", j->o.in_path,
-                           av_err(ret, e, sizeof(e)));
+                           tcj_av_err(ret, e, sizeof(e)));
         }
         f = j->rframe;
     }
@@ -1115,7 +738,7 @@ static int on_video_frame(tc_job *j, AVFrame *f)
                                ? TC_EK_OUTPUT
                                : TC_EK_INTERNAL,
                            ret, "%s/thumbs-*.jpg: cannot write: %s", j->tmp,
-                           av_err(ret, e, sizeof(e)));
+                           tcj_av_err(ret, e, sizeof(e)));
         }
     }
     f->pts = rel;
@@ -1250,7 +873,7 @@ static int demux(tc_job *j)
                     ret = decode_audio(j, &j->audio[i], pkt, f);
             for (i = 0; i < j->n_subs; i++)
                 if (j->subs[i].stream == pkt->stream_index)
-                    decode_sub(j, &j->subs[i], pkt);
+                    tcj_decode_sub(j, &j->subs[i], pkt);
         }
         av_packet_unref(pkt);
         if (ret < 0)
@@ -1296,7 +919,7 @@ static int demux(tc_job *j)
         if (j->expected_us > 0 && reached < j->expected_us - tol) {
             if (read_err)
                 snprintf(why, sizeof(why), " (%s)",
-                         av_err(read_err, e, sizeof(e)));
+                         tcj_av_err(read_err, e, sizeof(e)));
             ret = tc_fail(&j->st, TC_EK_INPUT, YL_ETRUNC,
                           "%s: truncated: data ends at %.1f s of %.1f s%s",
                           j->o.in_path, (double)reached / 1e6,
@@ -1312,7 +935,8 @@ static int demux(tc_job *j)
     if (read_err) {
         ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
                       "%s: read error at %.1f s: %s", j->o.in_path,
-                      (double)j->end_us / 1e6, av_err(read_err, e, sizeof(e)));
+                      (double)j->end_us / 1e6,
+                      tcj_av_err(read_err, e, sizeof(e)));
         goto out;
     }
     if (j->vpackets > 0 && j->vdecode_errors * 10 > j->vpackets) {
@@ -1347,7 +971,7 @@ static int write_picture(tc_job *j, const char *name, int width, int height,
 
         return tc_fail(&j->st, TC_EK_INTERNAL, ret,
                        "%s: encoding the picture failed: %s", path,
-                       av_err(ret, e, sizeof(e)));
+                       tcj_av_err(ret, e, sizeof(e)));
     }
     return 0;
 }
@@ -1378,7 +1002,7 @@ static int write_poster(tc_job *j)
 
             return tc_fail(&j->st, TC_EK_INTERNAL, ret,
                            "drawing the audio lesson's card failed: %s",
-                           av_err(ret, e, sizeof(e)));
+                           tcj_av_err(ret, e, sizeof(e)));
         }
     }
     if (j->poster == NULL)
@@ -1581,16 +1205,16 @@ static int run(tc_job *j)
     ret = probe_source(j);
     if (ret < 0)
         return ret;
-    ret = probe_dubs(j);
+    ret = tcj_probe_dubs(j);
     if (ret < 0)
         return ret;
-    ret = load_subs(j);
+    ret = tcj_load_subs(j);
     if (ret < 0)
         return ret;
     ret = check_burn(j);
     if (ret < 0)
         return ret;
-    ret = open_embedded_subs(j);
+    ret = tcj_open_embedded_subs(j);
     if (ret < 0)
         return ret;
     if (j->o.n_burn > 0 && j->vstream < 0)
@@ -1614,8 +1238,8 @@ static int run(tc_job *j)
         struct arend *a = &j->audio[i];
 
         if (a->stream >= 0) {
-            ret = open_decoder(j, j->o.in_path, j->fmt->streams[a->stream], 1,
-                               &a->dec);
+            ret = tcj_open_decoder(j, j->o.in_path, j->fmt->streams[a->stream],
+                                   1, &a->dec);
             if (ret < 0)
                 return ret;
         }
@@ -1625,7 +1249,7 @@ static int run(tc_job *j)
     }
     for (i = 0; i < j->n_audio; i++) {
         if (j->audio[i].stream < 0) {
-            ret = dub_start(j, &j->audio[i]);
+            ret = tcj_dub_start(j, &j->audio[i]);
             if (ret < 0)
                 return ret;
         }
@@ -1638,7 +1262,7 @@ static int run(tc_job *j)
     if (ret < 0)
         return ret;
     phase(j, "decoded");
-    finish_embedded_subs(j);
+    tcj_finish_embedded_subs(j);
     /* The lesson's duration is the decoded video's (or the master audio's);
      * every audio rendition now pads or trims to it. */
     tc_clock_finish(&j->clock, j->end_us);
@@ -1683,7 +1307,7 @@ static int run(tc_job *j)
                                ? TC_EK_OUTPUT
                                : TC_EK_INTERNAL,
                            ret, "%s/thumbs.vtt: cannot write: %s", j->tmp,
-                           av_err(ret, e, sizeof(e)));
+                           tcj_av_err(ret, e, sizeof(e)));
         }
         j->n_thumbs = ret;
         YL_LOGD("tc", "seek thumbnails: %d tiles in %d sheets, %.1f ms CPU",

@@ -123,8 +123,29 @@ struct tc_job {
 
 /* tc_job.c */
 int tcj_oom(tc_job *j); /* the job fails with "out of memory" */
+const char *tcj_av_err(int ret, char *buf, size_t len); /* av_strerror */
+int tcj_open_media(tc_job *j, const char *path, AVFormatContext **out);
+int tcj_new_decoder(const AVStream *st, int threads, AVCodecContext **out);
+int tcj_open_decoder(tc_job *j, const char *path, AVStream *st, int threads,
+                     AVCodecContext **out);
+void tcj_unique_dir(tc_job *j, const char *prefix, const char *lang, char *out,
+                    size_t len, int is_audio);
+int64_t tcj_stream_start(const AVStream *st);
 /* "<tmp>/name" in j->path_buf (valid until the next call) */
 const char *tcj_tmp_path(tc_job *j, const char *name);
+
+/* tc_dubs.c: the --audio files become renditions after the source's own
+ * (before the run); each one's thread, started once its tc_aout is set. */
+int tcj_probe_dubs(tc_job *j);
+int tcj_dub_start(tc_job *j, struct arend *a);
+
+/* tc_subsrc.c: --subs files (before the run) and the source's text
+ * subtitle streams (opened before, decoded during and finished after the
+ * demux thread's read). */
+int tcj_load_subs(tc_job *j);
+int tcj_open_embedded_subs(tc_job *j);
+void tcj_decode_sub(tc_job *j, struct srend *s, AVPacket *pkt);
+void tcj_finish_embedded_subs(tc_job *j);
 
 /* tc_manifest.c: lesson.json, master-burn-LANG.m3u8 and master.m3u8 from
  * the finished, measured renditions (j->video[].codecs set). */
