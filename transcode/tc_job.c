@@ -1196,12 +1196,12 @@ static void teardown(tc_job *j)
     avformat_close_input(&j->fmt);
 }
 
-static int run(tc_job *j)
+/* What the job is made of: the source, the dubs, the subtitles; nothing
+ * written yet. */
+static int probe(tc_job *j)
 {
-    char err[1024];
-    int i, ret;
+    int ret;
 
-    j->start_s = tc_now_s();
     ret = probe_source(j);
     if (ret < 0)
         return ret;
@@ -1222,7 +1222,16 @@ static int run(tc_job *j)
                 "%s: no picture to burn subtitles into: --burn-subs "
                 "ignored for this audio-only lesson",
                 j->o.in_path);
-    phase(j, "probed");
+    return 0;
+}
+
+/* The temporary directory, the rungs' encoders, the audio renditions'
+ * decoders and encoders, and the dubs' threads. */
+static int setup(tc_job *j)
+{
+    char err[1024];
+    int i, ret;
+
     ret = tc_publish_begin(j->o.out_dir, j->o.force, &j->tmp, &j->lock_fd, err,
                            sizeof(err));
     if (ret < 0)
@@ -1257,16 +1266,15 @@ static int run(tc_job *j)
 
     if (j->vstream < 0 && tc_wave_new(&j->wave) < 0)
         return tcj_oom(j);
-    phase(j, "set up");
-    ret = demux(j);
-    if (ret < 0)
-        return ret;
-    phase(j, "decoded");
-    tcj_finish_embedded_subs(j);
-    /* The lesson's duration is the decoded video's (or the master audio's);
-     * every audio rendition now pads or trims to it. */
-    tc_clock_finish(&j->clock, j->end_us);
-    j->duration_s = (double)j->end_us / 1e6;
+    return 0;
+}
+
+/* After the read: every audio rendition finished (a dub's thread joined),
+ * while the rungs drain. */
+static int finish_audio(tc_job *j)
+{
+    int i, ret;
+
     /* The rungs encode what is queued and flush x264 (on a short lesson
      * the longest step after the last frame) while this thread finishes
      * the audio, the poster and the thumbnails; then it waits for them. */
@@ -1290,13 +1298,14 @@ static int run(tc_job *j)
         if (ret < 0)
             return ret;
     }
-    if (tc_aborted(&j->st))
-        return YL_EINTR;
-    phase(j, "audio done");
-    ret = write_poster(j);
-    if (ret < 0)
-        return ret;
-    phase(j, "poster");
+    return 0;
+}
+
+/* The seek-preview track, once the duration is known. */
+static int finish_thumbs(tc_job *j)
+{
+    int ret;
+
     if (j->thumbs != NULL) {
         ret = tc_thumbs_finish(j->thumbs, j->duration_s);
         if (ret < 0) {
@@ -1314,7 +1323,14 @@ static int run(tc_job *j)
                 j->n_thumbs, (j->n_thumbs + 99) / 100,
                 (double)tc_thumbs_cpu_ns(j->thumbs) / 1e6);
     }
-    phase(j, "thumbs");
+    return 0;
+}
+
+/* Waits for the rungs; their CODECS for the manifests. */
+static int finish_video(tc_job *j)
+{
+    int i, ret;
+
     for (i = 0; i < j->n_video; i++) {
         ret = tc_vout_finish(j->video[i].out);
         if (ret < 0)
@@ -1336,6 +1352,49 @@ static int run(tc_job *j)
         snprintf(p, sizeof(p), "%s/%s/burn.ass", j->tmp, b->dir);
         unlink(p);
     }
+    return 0;
+}
+
+static int run(tc_job *j)
+{
+    char err[1024];
+    int ret;
+
+    j->start_s = tc_now_s();
+    ret = probe(j);
+    if (ret < 0)
+        return ret;
+    phase(j, "probed");
+    ret = setup(j);
+    if (ret < 0)
+        return ret;
+    phase(j, "set up");
+    ret = demux(j);
+    if (ret < 0)
+        return ret;
+    phase(j, "decoded");
+    tcj_finish_embedded_subs(j);
+    /* The lesson's duration is the decoded video's (or the master audio's);
+     * every audio rendition now pads or trims to it. */
+    tc_clock_finish(&j->clock, j->end_us);
+    j->duration_s = (double)j->end_us / 1e6;
+    ret = finish_audio(j);
+    if (ret < 0)
+        return ret;
+    if (tc_aborted(&j->st))
+        return YL_EINTR;
+    phase(j, "audio done");
+    ret = write_poster(j);
+    if (ret < 0)
+        return ret;
+    phase(j, "poster");
+    ret = finish_thumbs(j);
+    if (ret < 0)
+        return ret;
+    phase(j, "thumbs");
+    ret = finish_video(j);
+    if (ret < 0)
+        return ret;
     phase(j, "video done");
     ret = write_subs(j);
     if (ret < 0)
