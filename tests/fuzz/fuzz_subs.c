@@ -1,5 +1,5 @@
 /* fuzz_subs.c - subtitle files an administrator uploads (SRT, WebVTT,
- * ASS/SSA; transcode/tc_subs.c), parsed and rendered to the WebVTT the
+ * ASS/SSA; transcode/tc_subs*.c), parsed and rendered to the WebVTT the
  * player gets.
  *
  * Invariants (tc_subs.h): cues sorted by start, 0 <= start <= end, text
