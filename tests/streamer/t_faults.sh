@@ -54,6 +54,10 @@ _faults_exit() {
         (exit $rc)
         _on_exit
     ) || true
+    # With YL_KEEP_TMP the data directory outlives the tmpfs it was on.
+    if [ $rc -ne 0 ] && [ -n "${YL_KEEP_TMP:-}" ] && [ -d "${DATA:-}" ]; then
+        cp -a "$DATA" "$YL_TMPDIR/data-kept" 2>/dev/null || true
+    fi
     if [ "$HAVE_MOUNT" = 1 ]; then umount -l "$MNT" 2>/dev/null || true; fi
     exit $rc
 }
@@ -330,7 +334,17 @@ check_leftovers() {
     [ -z "$(children)" ] || fail "$CELL: a transcoder runs with no job"
 }
 
+# The whole file reads back: every page, index and constraint (a fault
+# must never leave a database SQLite calls malformed, even in pages no
+# other check reads).
+check_integrity() {
+    local ic
+    ic=$(db 'PRAGMA integrity_check' 2>&1) || true
+    expect_eq "$ic" ok "$CELL: PRAGMA integrity_check"
+}
+
 check_all() {
+    check_integrity
     check_uploads
     check_views
     check_leftovers
