@@ -34,14 +34,12 @@ struct cat_writer {
     cat_live *live; /* owned; internally locked */
     pthread_t thread;
     bool started;
-    /* Checkpoints run on their own thread and connection, so the writer
-     * never waits for copying WAL pages back and fsync. */
-    cat_db *ckpt_db;
-    pthread_t ckpt_thread;
-    bool ckpt_started;
-    pthread_mutex_t ckpt_lock;
-    pthread_cond_t ckpt_cond;
-    bool ckpt_pending, ckpt_stop;
+    /* WAL pages after the last COMMIT (wal_hook; writer thread only):
+     * the writer checkpoints on its own connection once a batch has been
+     * answered. Never on a second connection: SQLite before 3.51.3 can
+     * lose committed pages when one connection checkpoints while another
+     * commits (the "WAL-reset bug"; Debian 12 ships 3.40.1). */
+    int wal_pages;
     atomic_uint_least64_t checkpoints;
     /* lock guards the queue and stopping */
     pthread_mutex_t lock;
@@ -244,47 +242,29 @@ static void run_batch(cat_writer *w, wreq *list)
 }
 
 #define CKPT_PAGES    1000   /* as SQLite's auto-checkpoint: ~4 MiB of WAL */
-#define CKPT_BACKSTOP 262144 /* ~1 GiB: checkpoint inline if behind */
 
-/* Writer thread, after each COMMIT (replaces SQLite's auto-checkpoint). */
+/* Writer thread, after each COMMIT (replaces SQLite's auto-checkpoint,
+ * which would copy pages back inside COMMIT, before anyone is answered). */
 static int wal_hook(void *ud, sqlite3 *h, const char *dbname, int pages)
 {
     cat_writer *w = ud;
 
-    if (pages >= CKPT_BACKSTOP) {
-        sqlite3_wal_checkpoint_v2(h, dbname, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                                  NULL);
-    } else if (pages >= CKPT_PAGES) {
-        pthread_mutex_lock(&w->ckpt_lock);
-        w->ckpt_pending = true;
-        pthread_cond_signal(&w->ckpt_cond);
-        pthread_mutex_unlock(&w->ckpt_lock);
-    }
+    (void)h, (void)dbname;
+    w->wal_pages = pages;
     return SQLITE_OK;
 }
 
-/* Checkpointer thread: copies the WAL back into the database whenever the
- * writer says it grew past CKPT_PAGES. PASSIVE never blocks the writer or
- * readers. */
-static void *ckpt_main(void *p)
+/* Writer thread, after a batch's callbacks: copies the WAL back into the
+ * database once it holds CKPT_PAGES. PASSIVE never waits for readers; the
+ * requests queued meanwhile wait for the copy (milliseconds per 4 MiB). */
+static void checkpoint_if_due(cat_writer *w)
 {
-    cat_writer *w = p;
-
-    pthread_mutex_lock(&w->ckpt_lock);
-    for (;;) {
-        while (!w->ckpt_pending && !w->ckpt_stop)
-            pthread_cond_wait(&w->ckpt_cond, &w->ckpt_lock);
-        if (!w->ckpt_pending)
-            break;
-        w->ckpt_pending = false;
-        pthread_mutex_unlock(&w->ckpt_lock);
-        sqlite3_wal_checkpoint_v2(cat_db_sqlite(w->ckpt_db), NULL,
-                                  SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        atomic_fetch_add(&w->checkpoints, 1);
-        pthread_mutex_lock(&w->ckpt_lock);
-    }
-    pthread_mutex_unlock(&w->ckpt_lock);
-    return NULL;
+    if (w->wal_pages < CKPT_PAGES)
+        return;
+    w->wal_pages = 0;
+    sqlite3_wal_checkpoint_v2(cat_db_sqlite(w->db), NULL,
+                              SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    atomic_fetch_add(&w->checkpoints, 1);
 }
 
 static void *writer_main(void *p)
@@ -327,6 +307,7 @@ static void *writer_main(void *p)
         pthread_mutex_unlock(&w->lock);
         atomic_fetch_add(&w->requests, (uint64_t)n);
         run_batch(w, list);
+        checkpoint_if_due(w);
         {
             struct timespec ts;
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -353,8 +334,6 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     pthread_mutex_init(&w->lock, NULL);
     yl_cond_init_mono(&w->cond);
     atomic_init(&w->lost, false);
-    pthread_mutex_init(&w->ckpt_lock, NULL);
-    pthread_cond_init(&w->ckpt_cond, NULL);
     w->tail = &w->head;
     rc = cat_db_open(cfg->db_path, 0, &w->db);
     if (rc < 0)
@@ -379,16 +358,7 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
         if (rc < 0)
             goto fail;
     }
-    rc = cat_db_open(cfg->db_path, 0, &w->ckpt_db);
-    if (rc < 0)
-        goto fail;
     sqlite3_wal_hook(cat_db_sqlite(w->db), wal_hook, w);
-    rc = pthread_create(&w->ckpt_thread, NULL, ckpt_main, w);
-    if (rc != 0) {
-        rc = -rc;
-        goto fail;
-    }
-    w->ckpt_started = true;
     rc = pthread_create(&w->thread, NULL, writer_main, w);
     if (rc != 0) {
         rc = -rc;
@@ -418,21 +388,11 @@ void cat_writer_stop(cat_writer *w)
     for (wreq *r = w->head; r != NULL; r = r->next)
         r->rc = YL_EINTR;
     finish_all(w, w->head);
-    if (w->ckpt_started) {
-        pthread_mutex_lock(&w->ckpt_lock);
-        w->ckpt_stop = true;
-        pthread_cond_signal(&w->ckpt_cond);
-        pthread_mutex_unlock(&w->ckpt_lock);
-        pthread_join(w->ckpt_thread, NULL);
-    }
-    cat_db_close(w->ckpt_db);
     cat_db_close(w->db);
     for (int i = w->nhooks - 1; i >= 0; i--)
         if (w->hooks[i].h->stop != NULL)
             w->hooks[i].h->stop(w->hooks[i].state);
     cat_live_free(w->live);
-    pthread_mutex_destroy(&w->ckpt_lock);
-    pthread_cond_destroy(&w->ckpt_cond);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w);
