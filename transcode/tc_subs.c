@@ -297,6 +297,39 @@ int tcs_text_finish(yl_buf *raw, char **out)
     return 0;
 }
 
+/* Appends lines [*li, stop) to raw, each converted by text() and joined
+ * with '\n' (one before the first too when raw holds text already);
+ * *li ends at stop, or just past the line that failed. */
+int tcs_cue_lines(struct parser *p, size_t *li, size_t stop, tcs_text_fn text,
+                  yl_buf *raw)
+{
+    int ret = 0;
+
+    for (; *li < stop && ret >= 0; (*li)++) {
+        if (raw->len > 0)
+            ret = yl_buf_putc(raw, '\n');
+        if (ret >= 0)
+            ret = text(raw, p->lines[*li].s, p->lines[*li].n);
+    }
+    return ret;
+}
+
+/* Ends a cue built in raw: when ret (the building's result) is not an
+ * error, its text is finished and the cue [start, end) added. raw is
+ * freed either way. */
+int tcs_cue_done(tc_subs *s, yl_buf *raw, int ret, int64_t start, int64_t end)
+{
+    char *text = NULL;
+
+    if (ret >= 0)
+        ret = tcs_text_finish(raw, &text);
+    free(raw->s);
+    raw->s = NULL;
+    if (ret >= 0)
+        ret = tcs_add_cue(s, start, end, text);
+    return ret;
+}
+
 /* ---- cue list ---------------------------------------------------------- */
 
 /* Takes ownership of text (NULL: an empty cue, skipped). */

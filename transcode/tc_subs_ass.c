@@ -126,7 +126,6 @@ int tcs_parse_ass(struct parser *p)
         size_t flen[ASS_MAX_FIELDS], i, k;
         yl_buf raw = {0};
         int64_t start, end;
-        char *text = NULL;
 
         if (l->n > 0 && l->s[0] == '[') {
             in_events = l->n >= 8 && strncasecmp(l->s, "[Events]", 8) == 0;
@@ -172,11 +171,7 @@ int tcs_parse_ass(struct parser *p)
                             "Dialogue ends (%s) before it starts (%s)", b, a);
         }
         ret = ass_text(&raw, field[fmt.text], flen[fmt.text]);
-        if (ret >= 0)
-            ret = tcs_text_finish(&raw, &text);
-        free(raw.s);
-        if (ret >= 0)
-            ret = tcs_add_cue(p->subs, start, end, text);
+        ret = tcs_cue_done(p->subs, &raw, ret, start, end);
         if (ret < 0)
             return ret;
     }
@@ -208,7 +203,6 @@ int tc_subs_add_ass(tc_subs *s, int64_t start_ms, int64_t end_ms,
 {
     const unsigned char *u = (const unsigned char *)text;
     yl_buf raw = {0};
-    char *t = NULL;
     int ret;
 
     if (start_ms < 0 || end_ms < start_ms)
@@ -221,12 +215,7 @@ int tc_subs_add_ass(tc_subs *s, int64_t start_ms, int64_t end_ms,
         i += n;
     }
     ret = ass_text(&raw, text, len);
-    if (ret >= 0)
-        ret = tcs_text_finish(&raw, &t);
-    free(raw.s);
-    if (ret >= 0)
-        ret = tcs_add_cue(s, start_ms, end_ms, t);
-    return ret;
+    return tcs_cue_done(s, &raw, ret, start_ms, end_ms);
 }
 
 /* ASS times are H:MM:SS.cc (centiseconds). */

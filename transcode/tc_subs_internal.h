@@ -51,6 +51,11 @@ int tcs_parse_timing(struct parser *p, size_t li, int need_hours,
 int tcs_text_finish(yl_buf *raw, char **out);
 int tcs_add_cue(tc_subs *s, int64_t start, int64_t end, char *text);
 size_t tcs_text_end(struct parser *p, size_t li, int srt);
+/* A format's text converter: one line of cue text (s, n) onto t. */
+typedef int (*tcs_text_fn)(yl_buf *t, const char *s, size_t n);
+int tcs_cue_lines(struct parser *p, size_t *li, size_t stop, tcs_text_fn text,
+                  yl_buf *raw);
+int tcs_cue_done(tc_subs *s, yl_buf *raw, int ret, int64_t start, int64_t end);
 
 /* One per format: the cues of p->lines into p->subs. 0 or an error
  * recorded with tcs_fail() (-ENOMEM as it is). */

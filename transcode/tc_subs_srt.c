@@ -62,7 +62,6 @@ int tcs_parse_srt(struct parser *p)
         yl_buf raw = {0};
         int64_t start, end;
         size_t stop;
-        char *text = NULL;
 
         ret = 0;
         if (tcs_blank(&p->lines[li])) {
@@ -92,10 +91,7 @@ int tcs_parse_srt(struct parser *p)
             raw.len = strlen(raw.s);
             raw.cap = raw.len + 1;
             p->subs->cues[p->subs->n - 1].text = NULL;
-            for (; li < stop; li++)
-                if ((ret = yl_buf_putc(&raw, '\n')) < 0 ||
-                    (ret = srt_text(&raw, p->lines[li].s, p->lines[li].n)) < 0)
-                    break;
+            ret = tcs_cue_lines(p, &li, stop, srt_text, &raw);
             if (ret >= 0)
                 ret =
                     tcs_text_finish(&raw, &p->subs->cues[p->subs->n - 1].text);
@@ -109,17 +105,8 @@ int tcs_parse_srt(struct parser *p)
             return ret;
         li++;
         stop = tcs_text_end(p, li, 1);
-        for (ret = 0; li < stop && ret >= 0; li++) {
-            if (raw.len > 0)
-                ret = yl_buf_putc(&raw, '\n');
-            if (ret >= 0)
-                ret = srt_text(&raw, p->lines[li].s, p->lines[li].n);
-        }
-        if (ret >= 0)
-            ret = tcs_text_finish(&raw, &text);
-        free(raw.s);
-        if (ret >= 0)
-            ret = tcs_add_cue(p->subs, start, end, text);
+        ret = tcs_cue_lines(p, &li, stop, srt_text, &raw);
+        ret = tcs_cue_done(p->subs, &raw, ret, start, end);
         if (ret < 0)
             return ret;
     }

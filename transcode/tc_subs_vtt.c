@@ -135,7 +135,6 @@ int tcs_parse_vtt(struct parser *p, size_t li)
         yl_buf raw = {0};
         int64_t start, end;
         size_t stop;
-        char *text = NULL;
 
         if (tcs_blank(&p->lines[li])) {
             li++;
@@ -163,17 +162,8 @@ int tcs_parse_vtt(struct parser *p, size_t li)
             return ret;
         li++;
         stop = tcs_text_end(p, li, 0);
-        for (ret = 0; li < stop && ret >= 0; li++) {
-            if (raw.len > 0)
-                ret = yl_buf_putc(&raw, '\n');
-            if (ret >= 0)
-                ret = vtt_text(&raw, p->lines[li].s, p->lines[li].n);
-        }
-        if (ret >= 0)
-            ret = tcs_text_finish(&raw, &text);
-        free(raw.s);
-        if (ret >= 0)
-            ret = tcs_add_cue(p->subs, start, end, text);
+        ret = tcs_cue_lines(p, &li, stop, vtt_text, &raw);
+        ret = tcs_cue_done(p->subs, &raw, ret, start, end);
         if (ret < 0)
             return ret;
     }
