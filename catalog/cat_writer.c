@@ -241,7 +241,7 @@ static void run_batch(cat_writer *w, wreq *list)
     finish_all(w, list);
 }
 
-#define CKPT_PAGES    1000   /* as SQLite's auto-checkpoint: ~4 MiB of WAL */
+#define CKPT_PAGES 1000 /* as SQLite's auto-checkpoint: ~4 MiB of WAL */
 
 /* Writer thread, after each COMMIT (replaces SQLite's auto-checkpoint,
  * which would copy pages back inside COMMIT, before anyone is answered). */
