@@ -1386,129 +1386,130 @@ static void describe_feed_audio(live_meeting *m, yl_buf *b, int i)
                   i, i, (unsigned long long)(DECAY_STEP_NS / 2), AUDIO_CAPS, i);
 }
 
-/* The gst_parse_launch() text of the whole pipeline into b. */
-static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
+/* For a file: its audio tracks' languages into langs (probe_file()); the
+ * declared languages, when there are some, label the tracks in order. The
+ * count, or an error (why said). */
+static int file_langs(live_meeting *m, char *langs[MAX_AUDIO], char *why,
+                      size_t whylen)
 {
-    static const struct {
-        int h, w, kbps;
-    } rungs[] = {{720, 1280, 2500}, {360, 640, 800}};
-    char *langs[MAX_AUDIO] = {0};
-    const char *pace = "";
-    char name[48];
-    int i, n = 0, ret = 0;
+    int i, n = probe_file(m, langs, why, whylen);
 
+    if (n < 0)
+        return n;
+    /* Declared languages label the file's tracks in order; a language
+     * without a track is left out, a track without a language too. */
+    if (m->ndecl > 0) {
+        if (n != m->ndecl)
+            YL_LOGW("live",
+                    "[meeting=%" PRId64 "] the file has %d audio "
+                    "track(s), %d declared: %d used",
+                    m->id, n, m->ndecl, n < m->ndecl ? n : m->ndecl);
+        for (i = 0; i < MAX_AUDIO; i++) {
+            free(langs[i]);
+            langs[i] = NULL;
+        }
+        n = n < m->ndecl ? n : m->ndecl;
+        for (i = 0; i < n; i++)
+            langs[i] = strdup(m->decl_lang[i]);
+    }
+    return n;
+}
+
+/* The audio languages of the meeting into langs (owned by the caller,
+ * NULL where strdup() failed), and the source's height where it is not
+ * probed. The count, or an error (why said). */
+static int describe_langs(live_meeting *m, char *langs[MAX_AUDIO], char *why,
+                          size_t whylen)
+{
+    int i, n;
+
+    if (m->kind == LIVE_SRC_FILE)
+        return file_langs(m, langs, why, whylen);
+    m->src_height = 720;
     if (m->kind == LIVE_SRC_TEST) {
-        /* A tone per language (440, 660, 880 ... Hz): zh and bo unless
-         * declared; an interpreter's language comes from its feed. */
-        m->src_height = 720;
+        /* A tone per language: zh and bo unless declared; an
+         * interpreter's language comes from its feed. */
         n = m->ndecl > 0 ? m->ndecl : 2;
         for (i = 0; i < n; i++)
             langs[i] = strdup(m->ndecl > 0 ? m->decl_lang[i]
                               : i == 0     ? "zh"
                                            : "bo");
-        yl_buf_printf(b,
-                      "videotestsrc is-live=true pattern=smpte ! "
-                      "video/x-raw,width=1280,height=720,framerate=%d/1 ! "
-                      "tee name=vt\n",
-                      FPS);
+    } else if (m->ndecl > 0) {
+        /* The declared renditions, matched to the feed's tracks when
+         * it comes (map_*; interpreters: their own feeds). */
+        n = m->ndecl;
         for (i = 0; i < n; i++)
-            if (m->decl_src[i] != NULL)
-                describe_feed_audio(m, b, i);
-            else
-                yl_buf_printf(b,
-                              "audiotestsrc is-live=true wave=sine freq=%d "
-                              "volume=0.2 ! audio/x-raw,rate=48000,channels=2 "
-                              "! queue name=ain%d\n",
-                              440 + 220 * i, i);
-        pace = "";
+            langs[i] = strdup(m->decl_lang[i]);
     } else {
-        if (m->kind == LIVE_SRC_FILE) {
-            n = probe_file(m, langs, why, whylen);
-            if (n < 0) {
-                ret = n;
-                goto out;
-            }
-            /* Declared languages label the file's tracks in order; a
-             * language without a track is left out, a track without a
-             * language too. */
-            if (m->ndecl > 0) {
-                if (n != m->ndecl)
-                    YL_LOGW("live",
-                            "[meeting=%" PRId64 "] the file has %d audio "
-                            "track(s), %d declared: %d used",
-                            m->id, n, m->ndecl, n < m->ndecl ? n : m->ndecl);
-                for (i = 0; i < MAX_AUDIO; i++) {
-                    free(langs[i]);
-                    langs[i] = NULL;
-                }
-                n = n < m->ndecl ? n : m->ndecl;
-                for (i = 0; i < n; i++)
-                    langs[i] = strdup(m->decl_lang[i]);
-            }
-        } else if (m->ndecl > 0) {
-            /* The declared renditions, matched to the feed's tracks when
-             * it comes (map_*; interpreters: their own feeds). */
-            m->src_height = 720;
-            n = m->ndecl;
-            for (i = 0; i < n; i++)
-                langs[i] = strdup(m->decl_lang[i]);
-        } else {
-            /* A feed that is not there yet cannot be probed: its first
-             * audio track, as Mandarin, at up to 720p. */
-            m->src_height = 720;
-            langs[0] = strdup("zh");
-            n = 1;
-        }
+        /* A feed that is not there yet cannot be probed: its first
+         * audio track, as Mandarin, at up to 720p. */
+        langs[0] = strdup("zh");
+        n = 1;
     }
-    if (m->split && access(m->slate, R_OK) != 0) {
-        snprintf(why, whylen,
-                 "the slate picture %s cannot be read (config live_slate)",
-                 m->slate);
-        ret = YL_EINVAL;
-        goto out;
-    }
-    if (m->split) {
-        /* The feed's pictures (appsrc fv, sink_1) over black (sink_0):
-         * a live compositor makes a frame every 40 ms, of the feed's
-         * picture for that time, or black when it has none; on loss the
-         * feed's pad is hidden and the slate shown (show_slate()). The
-         * appsrcs hold what comes ahead of the other medium: a picture
-         * waits there for its sound (ffmpeg's MPEG-TS muxer sends the
-         * sound up to ~1 s after the picture of the same time), at most
-         * 2 s of it (then the oldest go), the sound 3 s. */
-        yl_buf_printf(b,
-                      "videotestsrc is-live=true pattern=black ! "
-                      "video/x-raw,format=I420,width=1280,height=720,"
-                      "framerate=%d/1,pixel-aspect-ratio=1/1 ! vmix.sink_0\n"
-                      "appsrc name=fv is-live=true format=time "
-                      "min-latency=%llu max-bytes=0 max-time=2000000000 "
-                      "leaky-type=downstream ! vmix.sink_1\n"
-                      "compositor name=vmix background=black "
-                      "sink_0::zorder=0 sink_1::zorder=1 ! "
-                      "video/x-raw,format=I420,width=1280,height=720,"
-                      "framerate=%d/1,pixel-aspect-ratio=1/1 ! "
-                      "gdkpixbufoverlay name=slate location=\"%s\" alpha=0 ! "
-                      "tee name=vt\n",
-                      FPS, (unsigned long long)HANDOFF_NS, FPS, m->slate);
-        for (i = 0; i < n; i++)
+    return n;
+}
+
+/* The test source: a 720p test picture into "tee name=vt", and n audio
+ * inputs "ain<i>": a tone per language (440, 660, 880 ... Hz), or an
+ * interpreter's feed. */
+static void describe_test_src(live_meeting *m, yl_buf *b, int n)
+{
+    yl_buf_printf(b,
+                  "videotestsrc is-live=true pattern=smpte ! "
+                  "video/x-raw,width=1280,height=720,framerate=%d/1 ! "
+                  "tee name=vt\n",
+                  FPS);
+    for (int i = 0; i < n; i++)
+        if (m->decl_src[i] != NULL)
             describe_feed_audio(m, b, i);
-        pace = "";
-    } else if (m->kind != LIVE_SRC_TEST) {
-        /* A file plays in real time (clocksync), as a rehearsal should. */
-        yl_buf_printf(b,
-                      "uridecodebin name=src uri=\"%s\"\n"
-                      "queue name=vin ! clocksync ! videoconvert ! videorate ! "
-                      "video/x-raw,framerate=%d/1 ! tee name=vt\n",
-                      m->source, FPS);
-        pace = "clocksync ! ";
-    }
-    for (i = 0; i < n; i++)
-        if (langs[i] == NULL) {
-            ret = -ENOMEM;
-            goto out;
-        }
-    m->naudio = n;
-    for (i = 0; i < 2; i++) {
+        else
+            yl_buf_printf(b,
+                          "audiotestsrc is-live=true wave=sine freq=%d "
+                          "volume=0.2 ! audio/x-raw,rate=48000,channels=2 "
+                          "! queue name=ain%d\n",
+                          440 + 220 * i, i);
+}
+
+/* A network source's end of the hand-over: its pictures and n audio
+ * inputs from appsrcs, over black and silence, with the slate. */
+static void describe_split(live_meeting *m, yl_buf *b, int n)
+{
+    /* The feed's pictures (appsrc fv, sink_1) over black (sink_0):
+     * a live compositor makes a frame every 40 ms, of the feed's
+     * picture for that time, or black when it has none; on loss the
+     * feed's pad is hidden and the slate shown (show_slate()). The
+     * appsrcs hold what comes ahead of the other medium: a picture
+     * waits there for its sound (ffmpeg's MPEG-TS muxer sends the
+     * sound up to ~1 s after the picture of the same time), at most
+     * 2 s of it (then the oldest go), the sound 3 s. */
+    yl_buf_printf(b,
+                  "videotestsrc is-live=true pattern=black ! "
+                  "video/x-raw,format=I420,width=1280,height=720,"
+                  "framerate=%d/1,pixel-aspect-ratio=1/1 ! vmix.sink_0\n"
+                  "appsrc name=fv is-live=true format=time "
+                  "min-latency=%llu max-bytes=0 max-time=2000000000 "
+                  "leaky-type=downstream ! vmix.sink_1\n"
+                  "compositor name=vmix background=black "
+                  "sink_0::zorder=0 sink_1::zorder=1 ! "
+                  "video/x-raw,format=I420,width=1280,height=720,"
+                  "framerate=%d/1,pixel-aspect-ratio=1/1 ! "
+                  "gdkpixbufoverlay name=slate location=\"%s\" alpha=0 ! "
+                  "tee name=vt\n",
+                  FPS, (unsigned long long)HANDOFF_NS, FPS, m->slate);
+    for (int i = 0; i < n; i++)
+        describe_feed_audio(m, b, i);
+}
+
+/* The video rungs, each from "vt" through its encoder into its tee
+ * "t_v<height>" and its live HLS (streams added). */
+static void describe_video(live_meeting *m, yl_buf *b)
+{
+    static const struct {
+        int h, w, kbps;
+    } rungs[] = {{720, 1280, 2500}, {360, 640, 800}};
+    char name[48];
+
+    for (int i = 0; i < 2; i++) {
         /* Never above the source; the smallest rung always. */
         if (rungs[i].h > m->src_height && i == 0)
             continue;
@@ -1530,7 +1531,17 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
                       rungs[i].w, rungs[i].h, name, FPS, rungs[i].kbps, name);
         sink_text(m, b, name);
     }
-    for (i = 0; i < n; i++) {
+}
+
+/* The n audio renditions, each from its input "ain<i>" (pace before the
+ * conversion) through AAC into its tee "t_a_<lang>" and its live HLS
+ * (streams added; a language seen before gets its index too). */
+static void describe_audio(live_meeting *m, yl_buf *b, char *const *langs,
+                           int n, const char *pace)
+{
+    char name[48];
+
+    for (int i = 0; i < n; i++) {
         snprintf(name, sizeof(name), "a_%.20s", langs[i]);
         for (int j = 0; j < i; j++)
             if (strcmp(langs[j], langs[i]) == 0)
@@ -1547,6 +1558,48 @@ static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
                       pace, name);
         sink_text(m, b, name);
     }
+}
+
+/* The gst_parse_launch() text of the whole pipeline into b. */
+static int describe(live_meeting *m, yl_buf *b, char *why, size_t whylen)
+{
+    char *langs[MAX_AUDIO] = {0};
+    const char *pace = "";
+    int i, n, ret = 0;
+
+    n = describe_langs(m, langs, why, whylen);
+    if (n < 0) {
+        ret = n;
+        goto out;
+    }
+    if (m->kind == LIVE_SRC_TEST)
+        describe_test_src(m, b, n);
+    if (m->split && access(m->slate, R_OK) != 0) {
+        snprintf(why, whylen,
+                 "the slate picture %s cannot be read (config live_slate)",
+                 m->slate);
+        ret = YL_EINVAL;
+        goto out;
+    }
+    if (m->split) {
+        describe_split(m, b, n);
+    } else if (m->kind != LIVE_SRC_TEST) {
+        /* A file plays in real time (clocksync), as a rehearsal should. */
+        yl_buf_printf(b,
+                      "uridecodebin name=src uri=\"%s\"\n"
+                      "queue name=vin ! clocksync ! videoconvert ! videorate ! "
+                      "video/x-raw,framerate=%d/1 ! tee name=vt\n",
+                      m->source, FPS);
+        pace = "clocksync ! ";
+    }
+    for (i = 0; i < n; i++)
+        if (langs[i] == NULL) {
+            ret = -ENOMEM;
+            goto out;
+        }
+    m->naudio = n;
+    describe_video(m, b);
+    describe_audio(m, b, langs, n, pace);
     describe_ts(m, b);
     ret = b->err;
 out:
