@@ -148,6 +148,261 @@ struct cli {
     int progress_mode;
 };
 
+/* A word option's accepted values, e.g. --progress bar|json|none. */
+struct keyword {
+    const char *name;
+    int value;
+};
+
+/* --OPT ARG where ARG is one of kw's names (kw ends with a NULL name):
+ * sets *out, or reports "expected WANT". */
+static int parse_keyword(const char *opt, const char *arg,
+                         const struct keyword *kw, const char *want, int *out,
+                         char *err, size_t errlen)
+{
+    for (; kw->name != NULL; kw++)
+        if (strcmp(arg, kw->name) == 0) {
+            *out = kw->value;
+            return 0;
+        }
+    snprintf(err, errlen, "--%s %s: expected %s", opt, arg, want);
+    return YL_EUSAGE;
+}
+
+/* --audio-lang N=LANG: the language of the source's N-th audio stream;
+ * lang is the buffer to normalise LANG into. */
+static int parse_audio_lang(struct cli *c, const char *arg, char *lang,
+                            char *err, size_t errlen)
+{
+    char *end;
+    long idx = strtol(arg, &end, 10);
+
+    if (end == arg || *end != '=' || idx < 0 || idx > 99) {
+        snprintf(err, errlen,
+                 "--audio-lang %s: expected N=LANG (N: 0-based "
+                 "audio stream number)",
+                 arg);
+        return YL_EUSAGE;
+    }
+    if (yl_lang_normalize(end + 1, lang, YL_LANG_MAX) < 0) {
+        snprintf(err, errlen,
+                 "--audio-lang %s: \"%s\" is not a well-formed "
+                 "BCP-47 language tag",
+                 arg, end + 1);
+        return YL_EUSAGE;
+    }
+    c->langs[c->o.n_audio_langs].index = (int)idx;
+    c->langs[c->o.n_audio_langs].lang = lang;
+    c->o.n_audio_langs++;
+    return 0;
+}
+
+/* --audio LANG=FILE (ch 'A', a dub) or --subs LANG=FILE (ch 'S'); lang is
+ * the buffer to normalise LANG into. */
+static int parse_lang_file(struct cli *c, int ch, const char *arg, char *lang,
+                           char *err, size_t errlen)
+{
+    const char *opt = ch == 'A' ? "audio" : "subs";
+    tc_job_file *f = ch == 'A' ? &c->dubs[c->o.n_dubs] : &c->subs[c->o.n_subs];
+    const char *v = split_lang(opt, arg, lang, YL_LANG_MAX, err, errlen);
+
+    if (v == NULL)
+        return YL_EUSAGE;
+    f->lang = lang;
+    f->path = v;
+    if (ch == 'A')
+        c->o.n_dubs++;
+    else
+        c->o.n_subs++;
+    return 0;
+}
+
+/* --audio-lang, --audio or --subs (ch 'L', 'A', 'S'): each takes the next
+ * of lang_buf for its language. */
+static int parse_lang_opt(struct cli *c, int ch, const char *arg, char *err,
+                          size_t errlen)
+{
+    char *lang =
+        c->n_lang_buf < 3 * MAX_ARGS ? c->lang_buf[c->n_lang_buf] : NULL;
+    int ret;
+
+    if (lang == NULL || c->o.n_audio_langs == MAX_ARGS ||
+        c->o.n_dubs == MAX_ARGS || c->o.n_subs == MAX_ARGS) {
+        snprintf(err, errlen, "too many --audio/--subs options");
+        return YL_EUSAGE;
+    }
+    if (ch == 'L')
+        ret = parse_audio_lang(c, arg, lang, err, errlen);
+    else
+        ret = parse_lang_file(c, ch, arg, lang, err, errlen);
+    if (ret < 0)
+        return ret;
+    c->n_lang_buf++;
+    return 0;
+}
+
+/* --burn-subs LANG: one more burned-in subtitle language. */
+static int parse_burn(struct cli *c, const char *arg, char *err, size_t errlen)
+{
+    if (c->o.n_burn == TC_BURN_MAX) {
+        snprintf(err, errlen, "--burn-subs: at most %d languages", TC_BURN_MAX);
+        return YL_EUSAGE;
+    }
+    if (yl_lang_normalize(arg, c->burn_buf[c->o.n_burn], YL_LANG_MAX) < 0) {
+        snprintf(err, errlen,
+                 "--burn-subs %s: \"%s\" is not a well-formed "
+                 "BCP-47 language tag",
+                 arg, arg);
+        return YL_EUSAGE;
+    }
+    c->burn[c->o.n_burn] = c->burn_buf[c->o.n_burn];
+    c->o.n_burn++;
+    return 0;
+}
+
+/* --ladder H,H,...: the rung heights. */
+static int parse_ladder(struct cli *c, const char *arg, char *err,
+                        size_t errlen)
+{
+    int n = tc_ladder_parse(arg, c->heights, TC_LADDER_MAX);
+
+    if (n <= 0) {
+        snprintf(err, errlen,
+                 "--ladder %s: expected even heights 64..4320, "
+                 "comma-separated, no duplicates (e.g. 720,480,360)",
+                 arg);
+        return YL_EUSAGE;
+    }
+    c->o.heights = c->heights;
+    c->o.n_heights = n;
+    return 0;
+}
+
+/* --segment-seconds S: 1 to 60. */
+static int parse_seg_seconds(struct cli *c, const char *arg, char *err,
+                             size_t errlen)
+{
+    char *end;
+
+    c->o.seg_s = strtod(arg, &end);
+    if (end == arg || *end != '\0' || !(c->o.seg_s >= 1.0) ||
+        c->o.seg_s > 60.0) {
+        snprintf(err, errlen, "--segment-seconds %s: expected 1 to 60 seconds",
+                 arg);
+        return YL_EUSAGE;
+    }
+    return 0;
+}
+
+/* --thumbs S: 0 (none, stored as -1) to 600. */
+static int parse_thumbs(struct cli *c, const char *arg, char *err,
+                        size_t errlen)
+{
+    char *end;
+    long s = strtol(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || s < 0 || s > 600) {
+        snprintf(err, errlen, "--thumbs %s: expected 0 (none) to 600 seconds",
+                 arg);
+        return YL_EUSAGE;
+    }
+    c->o.thumbs_s = s == 0 ? -1 : (int)s;
+    return 0;
+}
+
+/* One option from getopt_long (ch, with its value in optarg). Returns 0,
+ * 1 for --help, or YL_EUSAGE with err set. */
+static int parse_option(struct cli *c, int ch, char **argv, char *err,
+                        size_t errlen)
+{
+    static const struct keyword dub_clocks[] = {
+        {"own", 0}, {"source", 1}, {NULL, 0}};
+    static const struct keyword seg_types[] = {
+        {"fmp4", 1}, {"ts", 0}, {NULL, 0}};
+    static const struct keyword progress_modes[] = {{"bar", TC_PROGRESS_BAR},
+                                                    {"json", TC_PROGRESS_JSON},
+                                                    {"none", TC_PROGRESS_NONE},
+                                                    {NULL, 0}};
+
+    switch (ch) {
+    case 'i':
+        c->o.in_path = optarg;
+        return 0;
+    case 'o':
+        c->o.out_dir = optarg;
+        return 0;
+    case 'L':
+    case 'A':
+    case 'S':
+        return parse_lang_opt(c, ch, optarg, err, errlen);
+    case 'D':
+        return parse_keyword("dub-clock", optarg, dub_clocks, "own or source",
+                             &c->o.dub_clock_source, err, errlen);
+    case 'B':
+        return parse_burn(c, optarg, err, errlen);
+    case 'F':
+        c->o.fonts_dir = optarg;
+        return 0;
+    case 'l':
+        return parse_ladder(c, optarg, err, errlen);
+    case 't':
+        return parse_keyword("segment-type", optarg, seg_types, "fmp4 or ts",
+                             &c->o.fmp4, err, errlen);
+    case 's':
+        return parse_seg_seconds(c, optarg, err, errlen);
+    case 'f':
+        c->o.force = 1;
+        return 0;
+    case 'p':
+        return parse_keyword("progress", optarg, progress_modes,
+                             "bar, json or none", &c->progress_mode, err,
+                             errlen);
+    case 'P':
+        c->o.preset = optarg;
+        return 0;
+    case 'T':
+        c->o.threads = optarg;
+        return 0;
+    case 'N':
+        return parse_thumbs(c, optarg, err, errlen);
+    case 'h':
+        return 1;
+    case ':':
+        snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
+        return YL_EUSAGE;
+    default:
+        snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+        return YL_EUSAGE;
+    }
+}
+
+/* Each --burn-subs LANG needs a --subs LANG=FILE and is given once. */
+static int check_burn(const struct cli *c, char *err, size_t errlen)
+{
+    int n, k;
+
+    for (n = 0; n < c->o.n_burn; n++) {
+        int found = 0;
+
+        for (k = 0; k < c->o.n_subs; k++)
+            found |= strcmp(c->subs[k].lang, c->burn[n]) == 0;
+        if (!found) {
+            snprintf(err, errlen,
+                     "--burn-subs %s: no --subs %s=FILE given (the burned "
+                     "subtitles are drawn from a --subs file)",
+                     c->burn[n], c->burn[n]);
+            return YL_EUSAGE;
+        }
+        for (k = 0; k < n; k++)
+            if (strcmp(c->burn[k], c->burn[n]) == 0) {
+                snprintf(err, errlen, "--burn-subs %s: given twice",
+                         c->burn[n]);
+                return YL_EUSAGE;
+            }
+    }
+    return 0;
+}
+
 static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 {
     static const struct option longopts[] = {
@@ -170,9 +425,7 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *v;
-    char *end;
-    int ch, n;
+    int ch, ret;
 
     c->o.fmp4 = 1;
     c->o.seg_s = 4.0;
@@ -180,165 +433,9 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":i:o:h", longopts, NULL)) != -1) {
-        char *lang =
-            c->n_lang_buf < 3 * MAX_ARGS ? c->lang_buf[c->n_lang_buf] : NULL;
-
-        switch (ch) {
-        case 'i':
-            c->o.in_path = optarg;
-            break;
-        case 'o':
-            c->o.out_dir = optarg;
-            break;
-        case 'L':
-        case 'A':
-        case 'S':
-            if (lang == NULL || c->o.n_audio_langs == MAX_ARGS ||
-                c->o.n_dubs == MAX_ARGS || c->o.n_subs == MAX_ARGS) {
-                snprintf(err, errlen, "too many --audio/--subs options");
-                return YL_EUSAGE;
-            }
-            if (ch == 'L') {
-                long idx = strtol(optarg, &end, 10);
-
-                if (end == optarg || *end != '=' || idx < 0 || idx > 99) {
-                    snprintf(err, errlen,
-                             "--audio-lang %s: expected N=LANG (N: 0-based "
-                             "audio stream number)",
-                             optarg);
-                    return YL_EUSAGE;
-                }
-                if (yl_lang_normalize(end + 1, lang, YL_LANG_MAX) < 0) {
-                    snprintf(err, errlen,
-                             "--audio-lang %s: \"%s\" is not a well-formed "
-                             "BCP-47 language tag",
-                             optarg, end + 1);
-                    return YL_EUSAGE;
-                }
-                c->langs[c->o.n_audio_langs].index = (int)idx;
-                c->langs[c->o.n_audio_langs].lang = lang;
-                c->o.n_audio_langs++;
-            } else {
-                const char *opt = ch == 'A' ? "audio" : "subs";
-                tc_job_file *f =
-                    ch == 'A' ? &c->dubs[c->o.n_dubs] : &c->subs[c->o.n_subs];
-
-                v = split_lang(opt, optarg, lang, YL_LANG_MAX, err, errlen);
-                if (v == NULL)
-                    return YL_EUSAGE;
-                f->lang = lang;
-                f->path = v;
-                if (ch == 'A')
-                    c->o.n_dubs++;
-                else
-                    c->o.n_subs++;
-            }
-            c->n_lang_buf++;
-            break;
-        case 'D':
-            if (strcmp(optarg, "own") != 0 && strcmp(optarg, "source") != 0) {
-                snprintf(err, errlen, "--dub-clock %s: expected own or source",
-                         optarg);
-                return YL_EUSAGE;
-            }
-            c->o.dub_clock_source = strcmp(optarg, "source") == 0;
-            break;
-        case 'B':
-            if (c->o.n_burn == TC_BURN_MAX) {
-                snprintf(err, errlen, "--burn-subs: at most %d languages",
-                         TC_BURN_MAX);
-                return YL_EUSAGE;
-            }
-            if (yl_lang_normalize(optarg, c->burn_buf[c->o.n_burn],
-                                  YL_LANG_MAX) < 0) {
-                snprintf(err, errlen,
-                         "--burn-subs %s: \"%s\" is not a well-formed "
-                         "BCP-47 language tag",
-                         optarg, optarg);
-                return YL_EUSAGE;
-            }
-            c->burn[c->o.n_burn] = c->burn_buf[c->o.n_burn];
-            c->o.n_burn++;
-            break;
-        case 'F':
-            c->o.fonts_dir = optarg;
-            break;
-        case 'l':
-            n = tc_ladder_parse(optarg, c->heights, TC_LADDER_MAX);
-            if (n <= 0) {
-                snprintf(err, errlen,
-                         "--ladder %s: expected even heights 64..4320, "
-                         "comma-separated, no duplicates (e.g. 720,480,360)",
-                         optarg);
-                return YL_EUSAGE;
-            }
-            c->o.heights = c->heights;
-            c->o.n_heights = n;
-            break;
-        case 't':
-            if (strcmp(optarg, "fmp4") == 0) {
-                c->o.fmp4 = 1;
-            } else if (strcmp(optarg, "ts") == 0) {
-                c->o.fmp4 = 0;
-            } else {
-                snprintf(err, errlen, "--segment-type %s: expected fmp4 or ts",
-                         optarg);
-                return YL_EUSAGE;
-            }
-            break;
-        case 's':
-            c->o.seg_s = strtod(optarg, &end);
-            if (end == optarg || *end != '\0' || !(c->o.seg_s >= 1.0) ||
-                c->o.seg_s > 60.0) {
-                snprintf(err, errlen,
-                         "--segment-seconds %s: expected 1 to 60 seconds",
-                         optarg);
-                return YL_EUSAGE;
-            }
-            break;
-        case 'f':
-            c->o.force = 1;
-            break;
-        case 'p':
-            if (strcmp(optarg, "bar") == 0) {
-                c->progress_mode = TC_PROGRESS_BAR;
-            } else if (strcmp(optarg, "json") == 0) {
-                c->progress_mode = TC_PROGRESS_JSON;
-            } else if (strcmp(optarg, "none") == 0) {
-                c->progress_mode = TC_PROGRESS_NONE;
-            } else {
-                snprintf(err, errlen,
-                         "--progress %s: expected bar, json or none", optarg);
-                return YL_EUSAGE;
-            }
-            break;
-        case 'P':
-            c->o.preset = optarg;
-            break;
-        case 'T':
-            c->o.threads = optarg;
-            break;
-        case 'N': {
-            long s = strtol(optarg, &end, 10);
-
-            if (end == optarg || *end != '\0' || s < 0 || s > 600) {
-                snprintf(err, errlen,
-                         "--thumbs %s: expected 0 (none) to 600 seconds",
-                         optarg);
-                return YL_EUSAGE;
-            }
-            c->o.thumbs_s = s == 0 ? -1 : (int)s;
-            break;
-        }
-        case 'h':
-            return 1;
-        case ':':
-            snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
-            return YL_EUSAGE;
-        default:
-            snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
-            return YL_EUSAGE;
-        }
+        ret = parse_option(c, ch, argv, err, errlen);
+        if (ret != 0)
+            return ret;
     }
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument \"%s\"", argv[optind]);
@@ -348,25 +445,9 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
         snprintf(err, errlen, "-i SRC and -o OUTDIR are required");
         return YL_EUSAGE;
     }
-    for (n = 0; n < c->o.n_burn; n++) {
-        int k, found = 0;
-
-        for (k = 0; k < c->o.n_subs; k++)
-            found |= strcmp(c->subs[k].lang, c->burn[n]) == 0;
-        if (!found) {
-            snprintf(err, errlen,
-                     "--burn-subs %s: no --subs %s=FILE given (the burned "
-                     "subtitles are drawn from a --subs file)",
-                     c->burn[n], c->burn[n]);
-            return YL_EUSAGE;
-        }
-        for (k = 0; k < n; k++)
-            if (strcmp(c->burn[k], c->burn[n]) == 0) {
-                snprintf(err, errlen, "--burn-subs %s: given twice",
-                         c->burn[n]);
-                return YL_EUSAGE;
-            }
-    }
+    ret = check_burn(c, err, errlen);
+    if (ret < 0)
+        return ret;
     c->o.audio_langs = c->langs;
     c->o.dubs = c->dubs;
     c->o.subs = c->subs;
