@@ -510,13 +510,132 @@ static int setup_burn(tc_job *j, AVStream *vs, AVRational fps, AVRational sar,
     return 0;
 }
 
+/* The source picture the ladder rungs are made from: after turning, if the
+ * source is rotated. */
+struct vsrc {
+    AVStream *vs;
+    AVRational fps;
+    AVRational sar;
+    int w, h;
+};
+
+/* s->fps if the stream gave none (r_frame_rate, else 25), and from it
+ * j->fps and the output offset j->offset_us. */
+static void video_fps(tc_job *j, struct vsrc *s)
+{
+    if (s->fps.num <= 0 || s->fps.den <= 0)
+        s->fps = s->vs->r_frame_rate;
+    if (s->fps.num <= 0 || s->fps.den <= 0)
+        s->fps = (AVRational){25, 1};
+    j->fps = av_q2d(s->fps);
+    /* x264 delays by at most 2 frames (b-pyramid), AAC primes 1024 samples
+     * (23.2 ms at 44.1 kHz): one offset covering both, in whole ms. */
+    j->offset_us = (int64_t)ceil(2e6 / j->fps / 1000.0) * 1000;
+    if (j->offset_us < 24000)
+        j->offset_us = 24000;
+}
+
+/* A rotated source (display matrix): the rotator and its frame, and s's
+ * size and SAR as turned. */
+static int setup_rotation(tc_job *j, struct vsrc *s)
+{
+    int ret;
+
+    j->rot_deg = tc_rotate_degrees(s->vs);
+    if (j->rot_deg == 0)
+        return 0;
+    /* Phone video: turned once here, before the rungs scale it. */
+    ret = tc_rotate_new(j->rot_deg, s->w, s->h, j->vdec->pix_fmt, &j->rot);
+    j->rframe = av_frame_alloc();
+    if (ret < 0 || j->rframe == NULL) {
+        char e[128];
+
+        return tc_fail(
+            &j->st, TC_EK_INTERNAL, ret < 0 ? ret : AVERROR(ENOMEM),
+            "%s: cannot turn its %d-degree pictures: %s", j->o.in_path,
+            j->rot_deg,
+            tcj_av_err(ret < 0 ? ret : AVERROR(ENOMEM), e, sizeof(e)));
+    }
+    if (j->rot_deg != 180) {
+        int t = s->w;
+
+        s->w = s->h;
+        s->h = t;
+        s->sar = (AVRational){s->sar.den, s->sar.num};
+    }
+    YL_LOGI("tc",
+            "%s: pictures turned %d degrees clockwise (display "
+            "matrix)",
+            j->o.in_path, j->rot_deg);
+    return 0;
+}
+
+/* The ladder's rungs for s into j->video. Returns their number. */
+static int pick_rungs(tc_job *j, const struct vsrc *s)
+{
+    tc_rung rungs[TC_LADDER_MAX];
+    int i, n;
+
+    n = tc_ladder_pick(s->w, s->h, s->sar.num, s->sar.den, j->o.heights,
+                       j->o.heights ? j->o.n_heights : 0, rungs, TC_LADDER_MAX);
+    if (n <= 0)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_EINVAL,
+                       "%s: no video rung fits a %dx%d picture", j->o.in_path,
+                       s->w, s->h);
+    for (i = 0; i < n; i++)
+        j->video[i].rung = rungs[i];
+    return n;
+}
+
+/* Ladder rung i: its directory and its encoder. */
+static int setup_rung(tc_job *j, int i, const struct vsrc *s, int gop,
+                      int threads)
+{
+    struct vrend *v = &j->video[i];
+    tc_vout_opts vo;
+    int ret;
+
+    snprintf(v->dir, sizeof(v->dir), "v%d", i);
+    ret = make_dir(j, v->dir);
+    if (ret < 0)
+        return ret;
+    memset(&vo, 0, sizeof(vo));
+    vo.dir = tcj_tmp_path(j, v->dir);
+    vo.width = v->rung.width;
+    vo.height = v->rung.height;
+    vo.bitrate_kbps = v->rung.bitrate_kbps;
+    vo.maxrate_kbps = v->rung.maxrate_kbps;
+    vo.bufsize_kbps = v->rung.bufsize_kbps;
+    vo.src_width = s->w;
+    vo.src_height = s->h;
+    vo.src_pix_fmt = j->vdec->pix_fmt;
+    vo.time_base = s->vs->time_base;
+    vo.fps = s->fps;
+    vo.src_sar = s->sar;
+    vo.gop = gop;
+    vo.threads = threads;
+    vo.preset = j->o.preset ? j->o.preset : "veryfast";
+    vo.fmp4 = j->o.fmp4;
+    vo.seg_s = j->o.seg_s;
+    vo.offset_us = j->offset_us;
+    vo.st = &j->st;
+    ret = tc_vout_new(&vo, &v->out);
+    if (ret < 0)
+        return ret;
+    j->n_video++;
+    YL_LOGD("tc", "rung %d: %dx%d %d kbps, x264 threads %d", i, vo.width,
+            vo.height, vo.bitrate_kbps, vo.threads);
+    return 0;
+}
+
 static int setup_video(tc_job *j)
 {
     AVStream *vs = j->fmt->streams[j->vstream];
-    AVRational fps = vs->avg_frame_rate;
-    AVRational sar = vs->codecpar->sample_aspect_ratio;
+    struct vsrc s = {.vs = vs,
+                     .fps = vs->avg_frame_rate,
+                     .sar = vs->codecpar->sample_aspect_ratio};
     int threads[TC_LADDER_MAX];
-    int i, n, ret, seg_frames, src_w, src_h;
+    int i, n, ret, seg_frames;
 
     ret = tcj_open_decoder(j, j->o.in_path, vs, 1, &j->vdec);
     if (ret < 0)
@@ -525,102 +644,29 @@ static int setup_video(tc_job *j)
         j->vdec->pix_fmt == AV_PIX_FMT_NONE)
         return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
                        "%s: video stream has no picture size", j->o.in_path);
-    if (fps.num <= 0 || fps.den <= 0)
-        fps = vs->r_frame_rate;
-    if (fps.num <= 0 || fps.den <= 0)
-        fps = (AVRational){25, 1};
-    j->fps = av_q2d(fps);
-    /* x264 delays by at most 2 frames (b-pyramid), AAC primes 1024 samples
-     * (23.2 ms at 44.1 kHz): one offset covering both, in whole ms. */
-    j->offset_us = (int64_t)ceil(2e6 / j->fps / 1000.0) * 1000;
-    if (j->offset_us < 24000)
-        j->offset_us = 24000;
-    if (sar.num <= 0 || sar.den <= 0)
-        sar = (AVRational){1, 1};
-    src_w = j->vdec->width;
-    src_h = j->vdec->height;
-    j->rot_deg = tc_rotate_degrees(vs);
-    if (j->rot_deg != 0) {
-        /* Phone video: turned once here, before the rungs scale it. */
-        ret =
-            tc_rotate_new(j->rot_deg, src_w, src_h, j->vdec->pix_fmt, &j->rot);
-        j->rframe = av_frame_alloc();
-        if (ret < 0 || j->rframe == NULL) {
-            char e[128];
-
-            return tc_fail(
-                &j->st, TC_EK_INTERNAL, ret < 0 ? ret : AVERROR(ENOMEM),
-                "%s: cannot turn its %d-degree pictures: %s", j->o.in_path,
-                j->rot_deg,
-                tcj_av_err(ret < 0 ? ret : AVERROR(ENOMEM), e, sizeof(e)));
-        }
-        if (j->rot_deg != 180) {
-            int t = src_w;
-
-            src_w = src_h;
-            src_h = t;
-            sar = (AVRational){sar.den, sar.num};
-        }
-        YL_LOGI("tc",
-                "%s: pictures turned %d degrees clockwise (display "
-                "matrix)",
-                j->o.in_path, j->rot_deg);
-    }
-    {
-        tc_rung rungs[TC_LADDER_MAX];
-
-        n = tc_ladder_pick(src_w, src_h, sar.num, sar.den, j->o.heights,
-                           j->o.heights ? j->o.n_heights : 0, rungs,
-                           TC_LADDER_MAX);
-        if (n <= 0)
-            return tc_fail(&j->st, TC_EK_INPUT, YL_EINVAL,
-                           "%s: no video rung fits a %dx%d picture",
-                           j->o.in_path, src_w, src_h);
-        for (i = 0; i < n; i++)
-            j->video[i].rung = rungs[i];
-    }
+    video_fps(j, &s);
+    if (s.sar.num <= 0 || s.sar.den <= 0)
+        s.sar = (AVRational){1, 1};
+    s.w = j->vdec->width;
+    s.h = j->vdec->height;
+    ret = setup_rotation(j, &s);
+    if (ret < 0)
+        return ret;
+    n = pick_rungs(j, &s);
+    if (n < 0)
+        return n;
     rung_threads(j, threads, n);
-    seg_frames = (int)lrint(j->o.seg_s * av_q2d(fps));
+    seg_frames = (int)lrint(j->o.seg_s * av_q2d(s.fps));
     if (seg_frames < 1)
         seg_frames = 1;
     for (i = 0; i < n; i++) {
-        struct vrend *v = &j->video[i];
-        tc_vout_opts vo;
-
-        snprintf(v->dir, sizeof(v->dir), "v%d", i);
-        ret = make_dir(j, v->dir);
-        if (ret < 0)
-            return ret;
-        memset(&vo, 0, sizeof(vo));
-        vo.dir = tcj_tmp_path(j, v->dir);
-        vo.width = v->rung.width;
-        vo.height = v->rung.height;
-        vo.bitrate_kbps = v->rung.bitrate_kbps;
-        vo.maxrate_kbps = v->rung.maxrate_kbps;
-        vo.bufsize_kbps = v->rung.bufsize_kbps;
-        vo.src_width = src_w;
-        vo.src_height = src_h;
-        vo.src_pix_fmt = j->vdec->pix_fmt;
-        vo.time_base = vs->time_base;
-        vo.fps = fps;
-        vo.src_sar = sar;
         /* Forced IDR frames make the segments; x264 adds none of its own
          * unless a segment ran past two targets (a stalled source). */
-        vo.gop = 2 * seg_frames;
-        vo.threads = threads[i];
-        vo.preset = j->o.preset ? j->o.preset : "veryfast";
-        vo.fmp4 = j->o.fmp4;
-        vo.seg_s = j->o.seg_s;
-        vo.offset_us = j->offset_us;
-        vo.st = &j->st;
-        ret = tc_vout_new(&vo, &v->out);
+        ret = setup_rung(j, i, &s, 2 * seg_frames, threads[i]);
         if (ret < 0)
             return ret;
-        j->n_video++;
-        YL_LOGD("tc", "rung %d: %dx%d %d kbps, x264 threads %d", i, vo.width,
-                vo.height, vo.bitrate_kbps, vo.threads);
     }
-    return setup_burn(j, vs, fps, sar, src_w, src_h, 2 * seg_frames);
+    return setup_burn(j, vs, s.fps, s.sar, s.w, s.h, 2 * seg_frames);
 }
 
 static int setup_audio(tc_job *j, struct arend *a, AVCodecContext *dec)
