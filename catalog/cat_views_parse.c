@@ -63,16 +63,13 @@ static int opt_word(const json_t *o, const char *key, char *out, size_t len,
     return 0;
 }
 
-static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
-                     view_ev *e, char *err, size_t errlen)
+/* The session key and sequence number of event i. */
+static int parse_session(const json_t *o, int i, view_ev *e, char *err,
+                         size_t errlen)
 {
     const json_t *v;
     const char *s;
-    double d;
-    int rc, lv;
 
-    if (!json_is_object(o))
-        return perr(err, errlen, YL_EINVAL, "events[%d]: want an object", i);
     v = json_object_get(o, "session");
     if (!json_is_string(v))
         return perr(err, errlen, YL_EINVAL, "events[%d].session: want a string",
@@ -91,8 +88,18 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
         return perr(err, errlen, YL_EINVAL,
                     "events[%d].seq: want an integer >= 0", i);
     e->seq = json_integer_value(v);
+    return 0;
+}
 
-    v = json_object_get(o, "site");
+/* The station of event i: a township or village code, and the token's own
+ * site when the token is scoped to one. */
+static int parse_site(const json_t *o, int i, const char *scope, view_ev *e,
+                      char *err, size_t errlen)
+{
+    const json_t *v = json_object_get(o, "site");
+    const char *s;
+    int lv;
+
     if (!json_is_string(v))
         return perr(err, errlen, YL_EINVAL,
                     "events[%d].site: want a site code string", i);
@@ -108,9 +115,15 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
                     "events[%d].site: %s is not this token's site %s", i, s,
                     scope);
     e->site_id = strtoll(s, NULL, 10);
+    return 0;
+}
 
-    /* A lesson, or (kind live) a meeting: exactly one of the two. */
-    v = json_object_get(o, "meeting");
+/* A lesson, or (kind live) a meeting: exactly one of the two. */
+static int parse_watched(const json_t *o, int i, view_ev *e, char *err,
+                         size_t errlen)
+{
+    const json_t *v = json_object_get(o, "meeting");
+
     e->meeting = 0;
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) <= 0)
@@ -129,9 +142,17 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
                         "events[%d].lesson: want a lesson id (integer > 0)", i);
         e->lesson = json_integer_value(v);
     }
+    return 0;
+}
 
-    v = json_object_get(o, "kind");
-    s = json_is_string(v) ? json_string_value(v) : "";
+/* The kind of event i (start, beat or end) and its position in seconds. */
+static int parse_kind_pos(const json_t *o, int i, view_ev *e, char *err,
+                          size_t errlen)
+{
+    const json_t *v = json_object_get(o, "kind");
+    const char *s = json_is_string(v) ? json_string_value(v) : "";
+    double d;
+
     if (strcmp(s, "start") == 0)
         e->kind = KIND_START;
     else if (strcmp(s, "beat") == 0)
@@ -151,8 +172,16 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
         return perr(err, errlen, YL_EINVAL,
                     "events[%d].position_s: want seconds >= 0", i);
     e->pos = d;
+    return 0;
+}
 
-    v = json_object_get(o, "ts");
+/* The client's optional ts (-1 when absent), then the server's receipt
+ * time recv. */
+static int parse_ts(const json_t *o, int i, int64_t recv, view_ev *e, char *err,
+                    size_t errlen)
+{
+    const json_t *v = json_object_get(o, "ts");
+
     e->ts = -1;
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) <= 0)
@@ -169,8 +198,17 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
                         TS_SKEW_MS / 1000);
     }
     e->recv_ms = recv;
+    return 0;
+}
 
-    v = json_object_get(o, "audio_lang");
+/* The optional player details of event i: audio_lang, rendition and
+ * client. */
+static int parse_player(const json_t *o, int i, view_ev *e, char *err,
+                        size_t errlen)
+{
+    const json_t *v = json_object_get(o, "audio_lang");
+    int rc;
+
     e->audio[0] = '\0';
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_string(v) ||
@@ -191,6 +229,33 @@ static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
         return perr(err, errlen, YL_EINVAL,
                     "events[%d].client: want \"tv\", \"pc\" or \"phone\"", i);
     return 0;
+}
+
+/* Event i of a batch into e, checked field by field in this order; err
+ * names the first field that is wrong. */
+static int parse_one(const json_t *o, int i, const char *scope, int64_t recv,
+                     view_ev *e, char *err, size_t errlen)
+{
+    int rc;
+
+    if (!json_is_object(o))
+        return perr(err, errlen, YL_EINVAL, "events[%d]: want an object", i);
+    rc = parse_session(o, i, e, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = parse_site(o, i, scope, e, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = parse_watched(o, i, e, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = parse_kind_pos(o, i, e, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = parse_ts(o, i, recv, e, err, errlen);
+    if (rc < 0)
+        return rc;
+    return parse_player(o, i, e, err, errlen);
 }
 
 int cat_views_parse(const json_t *body, const char *site_scope, int max_events,
