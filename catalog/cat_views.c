@@ -869,9 +869,38 @@ static int mark_active(cat_db *db, int64_t site, int64_t day)
     return rc == SQLITE_DONE ? 0 : cat_err(db, rc, "activity");
 }
 
-/* Before COMMIT: writes the session rows and rollups gathered in the open
- * transaction. */
-static int views_flush(cat_db *db)
+/* Binds session s to q: the UPDATE of a known session or, when s is new,
+ * the INSERT with the columns that never change after. */
+static void bind_session(sqlite3_stmt *q, const vsess *s)
+{
+    char holes[HOLES_MAX * 44];
+
+    sqlite3_bind_int64(q, 1, s->id);
+    cat_bind_text(q, 2, s->client[0] ? s->client : NULL);
+    cat_bind_text(q, 3, s->audio[0] ? s->audio : NULL);
+    cat_bind_text(q, 4, s->rendition[0] ? s->rendition : NULL);
+    sqlite3_bind_int64(q, 5, s->last_ms);
+    sqlite3_bind_int64(q, 6, s->last_seq);
+    sqlite3_bind_int64(q, 7, s->last_clock);
+    sqlite3_bind_double(q, 8, s->watched);
+    sqlite3_bind_double(q, 9, s->furthest);
+    sqlite3_bind_int(q, 10, s->ended);
+    sqlite3_bind_int(q, 11, s->completed);
+    cat_bind_text(q, 16, cat_holes_format(s, holes, sizeof(holes)));
+    sqlite3_bind_double(q, 17, s->claimed);
+    sqlite3_bind_double(q, 18, s->backlog);
+    sqlite3_bind_int(q, 19, s->capped);
+    cat_bind_text(q, 20, s->addr[0] ? s->addr : NULL);
+    if (s->isnew) {
+        sqlite3_bind_text(q, 12, s->skey, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 13, s->site_id);
+        sqlite3_bind_int64(q, 14, s->lesson);
+        sqlite3_bind_int64(q, 15, s->start_ms);
+    }
+}
+
+/* Writes the sessions the open transaction changed, and marks them clean. */
+static int flush_sessions(cat_db *db, struct cat_vctx *v)
 {
     static const char sql_sess[] =
         "UPDATE sessions SET client = ?2, audio_lang = ?3, rendition = ?4, "
@@ -885,34 +914,9 @@ static int views_flush(cat_db *db)
         "site_id, lesson_id, start_ms, holes, claimed_s, backlog_s, capped, "
         "addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
         "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
-    static const char sql_sld[] =
-        "INSERT INTO roll_site_lesson_day(site_id, day, lesson_id, watched_s, "
-        "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-        "ON CONFLICT DO UPDATE SET watched_s = watched_s + excluded.watched_s, "
-        "sessions = sessions + excluded.sessions, "
-        "completions = completions + excluded.completions";
-    static const char sql_reg[] =
-        "INSERT INTO roll_region_day(parent_id, day, region_id, watched_s, "
-        "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-        "ON CONFLICT DO UPDATE SET watched_s = watched_s + excluded.watched_s, "
-        "sessions = sessions + excluded.sessions, "
-        "completions = completions + excluded.completions";
-    static const char sql_site[] =
-        "INSERT INTO site_credit(site_id, last_recv_ms, backlog_s, "
-        "backlog_until_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE "
-        "SET last_recv_ms = excluded.last_recv_ms, "
-        "backlog_s = excluded.backlog_s, "
-        "backlog_until_ms = excluded.backlog_until_ms";
-    struct cat_vctx *v = vctx_of(db);
     sqlite3_stmt *st, *ins;
-    char holes[HOLES_MAX * 44];
-    size_t i;
-    uint64_t k;
-    void *val;
     int rc = 0;
 
-    if (v == NULL || v->poisoned)
-        return v != NULL ? YL_EDB : 0;
     st = cat_stmt(db, sql_sess);
     ins = cat_stmt(db, sql_ins);
     for (size_t n = 0; st != NULL && ins != NULL && rc == 0 && n < v->ntxn;
@@ -921,28 +925,7 @@ static int views_flush(cat_db *db)
         sqlite3_stmt *q = s->isnew ? ins : st;
         if (!s->dirty)
             continue;
-        sqlite3_bind_int64(q, 1, s->id);
-        cat_bind_text(q, 2, s->client[0] ? s->client : NULL);
-        cat_bind_text(q, 3, s->audio[0] ? s->audio : NULL);
-        cat_bind_text(q, 4, s->rendition[0] ? s->rendition : NULL);
-        sqlite3_bind_int64(q, 5, s->last_ms);
-        sqlite3_bind_int64(q, 6, s->last_seq);
-        sqlite3_bind_int64(q, 7, s->last_clock);
-        sqlite3_bind_double(q, 8, s->watched);
-        sqlite3_bind_double(q, 9, s->furthest);
-        sqlite3_bind_int(q, 10, s->ended);
-        sqlite3_bind_int(q, 11, s->completed);
-        cat_bind_text(q, 16, cat_holes_format(s, holes, sizeof(holes)));
-        sqlite3_bind_double(q, 17, s->claimed);
-        sqlite3_bind_double(q, 18, s->backlog);
-        sqlite3_bind_int(q, 19, s->capped);
-        cat_bind_text(q, 20, s->addr[0] ? s->addr : NULL);
-        if (s->isnew) {
-            sqlite3_bind_text(q, 12, s->skey, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(q, 13, s->site_id);
-            sqlite3_bind_int64(q, 14, s->lesson);
-            sqlite3_bind_int64(q, 15, s->start_ms);
-        }
+        bind_session(q, s);
         rc = sqlite3_step(q);
         cat_stmt_done(q);
         rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "write session");
@@ -951,7 +934,21 @@ static int views_flush(cat_db *db)
     }
     if (rc == 0 && (st == NULL || ins == NULL))
         rc = YL_EDB;
-    st = cat_stmt(db, sql_site);
+    return rc;
+}
+
+/* Writes the site credit rows that changed, or whose receipt time is
+ * SITE_SAVE_MS old, while rc is 0; returns rc or the first error. */
+static int flush_site_credit(cat_db *db, struct cat_vctx *v, int rc)
+{
+    static const char sql_site[] =
+        "INSERT INTO site_credit(site_id, last_recv_ms, backlog_s, "
+        "backlog_until_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE "
+        "SET last_recv_ms = excluded.last_recv_ms, "
+        "backlog_s = excluded.backlog_s, "
+        "backlog_until_ms = excluded.backlog_until_ms";
+    sqlite3_stmt *st = cat_stmt(db, sql_site);
+
     for (size_t n = 0; st != NULL && rc == 0 && n < v->nstxn; n++) {
         vsite *t = v->stxn[n];
         if (!t->dirty && t->last_recv - t->saved_recv < SITE_SAVE_MS)
@@ -968,7 +965,32 @@ static int views_flush(cat_db *db)
     }
     if (rc == 0 && st == NULL)
         rc = YL_EDB;
-    st = cat_stmt(db, sql_sld);
+    return rc;
+}
+
+/* Adds the gathered rollups (site-lesson days, region days) and marks the
+ * active days, while rc is 0; returns rc or the first error. Only the
+ * region-day statement failing to prepare becomes YL_EDB here (checked
+ * after the active days); the site-lesson-day one leaves rc as it is. */
+static int flush_rollups(cat_db *db, struct cat_vctx *v, int rc)
+{
+    static const char sql_sld[] =
+        "INSERT INTO roll_site_lesson_day(site_id, day, lesson_id, watched_s, "
+        "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT DO UPDATE SET watched_s = watched_s + excluded.watched_s, "
+        "sessions = sessions + excluded.sessions, "
+        "completions = completions + excluded.completions";
+    static const char sql_reg[] =
+        "INSERT INTO roll_region_day(parent_id, day, region_id, watched_s, "
+        "sessions, completions) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT DO UPDATE SET watched_s = watched_s + excluded.watched_s, "
+        "sessions = sessions + excluded.sessions, "
+        "completions = completions + excluded.completions";
+    sqlite3_stmt *st = cat_stmt(db, sql_sld);
+    size_t i;
+    uint64_t k;
+    void *val;
+
     for (i = 0; st != NULL && rc == 0 && cat_map_next(&v->sld, &i, &k, &val);)
         for (vsld *d = val; d != NULL && rc == 0; d = d->chain) {
             sqlite3_bind_int64(st, 1, d->site);
@@ -998,6 +1020,22 @@ static int views_flush(cat_db *db)
         rc = mark_active(db, (int64_t)(k >> 16), (int64_t)(k & 0xffff));
     if (st == NULL && rc == 0)
         rc = YL_EDB;
+    return rc;
+}
+
+/* Before COMMIT: writes the session rows and rollups gathered in the open
+ * transaction. Each step prepares its statements even after an earlier
+ * error; the first error is kept. */
+static int views_flush(cat_db *db)
+{
+    struct cat_vctx *v = vctx_of(db);
+    int rc;
+
+    if (v == NULL || v->poisoned)
+        return v != NULL ? YL_EDB : 0;
+    rc = flush_sessions(db, v);
+    rc = flush_site_credit(db, v, rc);
+    rc = flush_rollups(db, v, rc);
     free_map_values(&v->sld, true);
     free_map_values(&v->reg, false);
     if (rc < 0)
