@@ -97,42 +97,23 @@ static void create_free(void *p)
     free(a);
 }
 
-static int create_op(cat_db *db, void *arg, cat_write_result *res)
+/* The sender's site id into *from_id, then a check that every target
+ * code names a site. */
+static int create_check_codes(cat_db *db, const struct create_arg *a,
+                              const json_t *targets, int64_t *from_id)
 {
     static const char sql_site[] = "SELECT id FROM sites WHERE code = ?1";
-    static const char sql_ins[] =
-        "INSERT INTO notices(title, body, attachments, targets, from_id, "
-        "token_id, n_sites, sent_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)";
-    static const char sql_expand[] =
-        "WITH RECURSIVE sub(id, level) AS ("
-        " SELECT id, level FROM sites WHERE code = ?1"
-        " UNION ALL SELECT s.id, s.level FROM sites s JOIN sub"
-        " ON s.parent_id = sub.id)"
-        " INSERT OR IGNORE INTO notice_sites(notice_id, site_id)"
-        " SELECT ?2, id FROM sub WHERE level >= 4 ORDER BY id";
-    /* n_sites: the rows the expansions inserted (INSERT OR IGNORE counts
-     * a station under two targets once), not a count(*) over the 16,000
-     * rows just written: that took ~10 ms of every notice to a province,
-     * and sent_ms, taken above, is when its clients' latency starts. */
-    static const char sql_count[] =
-        "UPDATE notices SET n_sites = ?2 WHERE id = ?1";
-    struct create_arg *a = arg;
-    const json_t *targets = json_object_get(a->in, "targets"), *v;
-    json_t *att = json_object_get(a->in, "attachments");
-    char *att_s = NULL, *tgt_s = NULL;
+    const json_t *v;
     sqlite3_stmt *st;
-    int64_t from_id, id = 0, n = 0;
     size_t i;
     int rc;
 
-    if (a->sent_ms == 0) /* accepted now, in the transaction storing it */
-        a->sent_ms = cat_now_ms();
     st = cat_stmt(db, sql_site);
     if (st == NULL)
         return YL_EDB;
     cat_bind_text(st, 1, a->from);
     rc = sqlite3_step(st);
-    from_id = sqlite3_column_int64(st, 0);
+    *from_id = sqlite3_column_int64(st, 0);
     cat_stmt_done(st);
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE
@@ -152,45 +133,61 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
         if (rc != SQLITE_ROW)
             return cat_err(db, rc, "notice target");
     }
-    /* Attachment ids become what a client shows and fetches. */
-    if (json_is_array(att) && json_array_size(att) > 0) {
-        json_t *full = json_array();
+    return 0;
+}
 
-        json_array_foreach(att, i, v)
-        {
-            json_t *o = NULL;
+/* Attachment ids become what a client shows and fetches: replaces a
+ * non-empty "attachments" in a->in by the full records (without file and
+ * owner) and points *att at them. */
+static int create_attachments(cat_db *db, struct create_arg *a, json_t **att)
+{
+    const json_t *v;
+    json_t *full;
+    size_t i;
+    int rc;
 
-            rc = cat_attachments_get(db, json_integer_value(v), &o);
-            if (rc == YL_ENOTFOUND) {
-                json_decref(full);
-                return cat_fail(db, YL_EINVAL,
-                                "attachments[%zu]: unknown attachment %" PRId64,
-                                i, (int64_t)json_integer_value(v));
-            }
-            if (rc < 0) {
-                json_decref(full);
-                return rc;
-            }
-            json_object_del(o, "file");
-            json_object_del(o, "owner");
-            json_array_append_new(full, o);
+    if (!json_is_array(*att) || json_array_size(*att) == 0)
+        return 0;
+    full = json_array();
+    json_array_foreach(*att, i, v)
+    {
+        json_t *o = NULL;
+
+        rc = cat_attachments_get(db, json_integer_value(v), &o);
+        if (rc == YL_ENOTFOUND) {
+            json_decref(full);
+            return cat_fail(db, YL_EINVAL,
+                            "attachments[%zu]: unknown attachment %" PRId64, i,
+                            (int64_t)json_integer_value(v));
         }
-        json_object_set_new(a->in, "attachments", full);
-        att = full;
+        if (rc < 0) {
+            json_decref(full);
+            return rc;
+        }
+        json_object_del(o, "file");
+        json_object_del(o, "owner");
+        json_array_append_new(full, o);
     }
-    att_s = json_is_array(att) ? json_dumps(att, JSON_COMPACT) : strdup("[]");
-    tgt_s = json_dumps(targets, JSON_COMPACT);
-    if (!json_is_array(att))
-        att = NULL;
-    if (att_s == NULL || tgt_s == NULL) {
-        rc = cat_fail(db, -ENOMEM, "out of memory");
-        goto out;
-    }
+    json_object_set_new(a->in, "attachments", full);
+    *att = full;
+    return 0;
+}
+
+/* Inserts the notice row, n_sites 0 until its receipts are written; *id
+ * is its id. */
+static int create_insert(cat_db *db, const struct create_arg *a,
+                         int64_t from_id, const char *att_s, const char *tgt_s,
+                         int64_t *id)
+{
+    static const char sql_ins[] =
+        "INSERT INTO notices(title, body, attachments, targets, from_id, "
+        "token_id, n_sites, sent_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)";
+    sqlite3_stmt *st;
+    int rc;
+
     st = cat_stmt(db, sql_ins);
-    if (st == NULL) {
-        rc = YL_EDB;
-        goto out;
-    }
+    if (st == NULL)
+        return YL_EDB;
     cat_bind_text(st, 1, json_string_value(json_object_get(a->in, "title")));
     cat_bind_text(st, 2, json_string_value(json_object_get(a->in, "body")));
     cat_bind_text(st, 3, att_s);
@@ -201,41 +198,94 @@ static int create_op(cat_db *db, void *arg, cat_write_result *res)
     sqlite3_bind_int64(st, 7, a->sent_ms);
     rc = sqlite3_step(st);
     cat_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        rc = cat_err(db, rc, "insert notice");
-        goto out;
-    }
-    id = sqlite3_last_insert_rowid(db->h);
+    if (rc != SQLITE_DONE)
+        return cat_err(db, rc, "insert notice");
+    *id = sqlite3_last_insert_rowid(db->h);
+    return 0;
+}
+
+/* Writes a receipt row for every station under the targets of notice id,
+ * then their number into the notice; *n is that number. */
+static int create_receipts(cat_db *db, const json_t *targets, int64_t id,
+                           int64_t *n)
+{
+    static const char sql_expand[] =
+        "WITH RECURSIVE sub(id, level) AS ("
+        " SELECT id, level FROM sites WHERE code = ?1"
+        " UNION ALL SELECT s.id, s.level FROM sites s JOIN sub"
+        " ON s.parent_id = sub.id)"
+        " INSERT OR IGNORE INTO notice_sites(notice_id, site_id)"
+        " SELECT ?2, id FROM sub WHERE level >= 4 ORDER BY id";
+    /* n_sites: the rows the expansions inserted (INSERT OR IGNORE counts
+     * a station under two targets once), not a count(*) over the 16,000
+     * rows just written: that took ~10 ms of every notice to a province,
+     * and sent_ms, taken in create_op, is when its clients' latency
+     * starts. */
+    static const char sql_count[] =
+        "UPDATE notices SET n_sites = ?2 WHERE id = ?1";
+    const json_t *v;
+    sqlite3_stmt *st;
+    size_t i;
+    int rc;
+
     json_array_foreach(targets, i, v)
     {
         st = cat_stmt(db, sql_expand);
-        if (st == NULL) {
-            rc = YL_EDB;
-            goto out;
-        }
+        if (st == NULL)
+            return YL_EDB;
         cat_bind_text(st, 1, json_string_value(v));
         sqlite3_bind_int64(st, 2, id);
         rc = sqlite3_step(st);
         cat_stmt_done(st);
-        if (rc != SQLITE_DONE) {
-            rc = cat_err(db, rc, "notice receipts");
-            goto out;
-        }
-        n += sqlite3_changes(db->h);
+        if (rc != SQLITE_DONE)
+            return cat_err(db, rc, "notice receipts");
+        *n += sqlite3_changes(db->h);
     }
     st = cat_stmt(db, sql_count);
-    if (st == NULL) {
-        rc = YL_EDB;
-        goto out;
-    }
+    if (st == NULL)
+        return YL_EDB;
     sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, n);
+    sqlite3_bind_int64(st, 2, *n);
     rc = sqlite3_step(st);
     cat_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        rc = cat_err(db, rc, "count notice receipts");
+    if (rc != SQLITE_DONE)
+        return cat_err(db, rc, "count notice receipts");
+    return 0;
+}
+
+/* Stores a new notice and its receipts in the writer's transaction, and
+ * answers with the notice as clients receive it. */
+static int create_op(cat_db *db, void *arg, cat_write_result *res)
+{
+    struct create_arg *a = arg;
+    const json_t *targets = json_object_get(a->in, "targets");
+    json_t *att = json_object_get(a->in, "attachments");
+    char *att_s = NULL, *tgt_s = NULL;
+    int64_t from_id, id = 0, n = 0;
+    int rc;
+
+    if (a->sent_ms == 0) /* accepted now, in the transaction storing it */
+        a->sent_ms = cat_now_ms();
+    rc = create_check_codes(db, a, targets, &from_id);
+    if (rc < 0)
+        return rc;
+    rc = create_attachments(db, a, &att);
+    if (rc < 0)
+        return rc;
+    att_s = json_is_array(att) ? json_dumps(att, JSON_COMPACT) : strdup("[]");
+    tgt_s = json_dumps(targets, JSON_COMPACT);
+    if (!json_is_array(att))
+        att = NULL;
+    if (att_s == NULL || tgt_s == NULL) {
+        rc = cat_fail(db, -ENOMEM, "out of memory");
         goto out;
     }
+    rc = create_insert(db, a, from_id, att_s, tgt_s, &id);
+    if (rc < 0)
+        goto out;
+    rc = create_receipts(db, targets, id, &n);
+    if (rc < 0)
+        goto out;
     if (n == 0) {
         rc = cat_fail(db, YL_EINVAL,
                       "targets: no station (township or village) lies in "
