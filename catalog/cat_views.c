@@ -969,9 +969,9 @@ static int flush_site_credit(cat_db *db, struct cat_vctx *v, int rc)
 }
 
 /* Adds the gathered rollups (site-lesson days, region days) and marks the
- * active days, while rc is 0; returns rc or the first error. Only the
- * region-day statement failing to prepare becomes YL_EDB here (checked
- * after the active days); the site-lesson-day one leaves rc as it is. */
+ * active days, while rc is 0; returns rc or the first error (a statement
+ * that cannot be prepared is YL_EDB: the transaction must not commit
+ * without its rollups). */
 static int flush_rollups(cat_db *db, struct cat_vctx *v, int rc)
 {
     static const char sql_sld[] =
@@ -1003,6 +1003,8 @@ static int flush_rollups(cat_db *db, struct cat_vctx *v, int rc)
             cat_stmt_done(st);
             rc = rc == SQLITE_DONE ? 0 : cat_err(db, rc, "rollup");
         }
+    if (st == NULL && rc == 0)
+        rc = YL_EDB;
     st = cat_stmt(db, sql_reg);
     for (i = 0; st != NULL && rc == 0 && cat_map_next(&v->reg, &i, &k, &val);) {
         vreg *r = val;
