@@ -84,6 +84,10 @@ static void usage(FILE *f)
         "      --dub-clock C          own (default: a dub starts with the\n"
         "                             lesson) or source (dubs are placed by\n"
         "                             their timestamps on the source's clock)\n"
+        "      --audio-copy C         auto (default: an MP4/M4A track that is\n"
+        "                             already AAC-LC 44.1/48 kHz, mono or\n"
+        "                             stereo, <= 64/128 kb/s is kept as it\n"
+        "                             is) or never (always re-encode)\n"
         "      --subs LANG=FILE       add subtitles (SRT, WebVTT or ASS)\n"
         "      --burn-subs LANG       also a 480p rung with LANG's --subs drawn\n"
         "                             into the picture, for TVs that cannot\n"
@@ -319,6 +323,8 @@ static int parse_option(struct cli *c, int ch, char **argv, char *err,
         {"own", 0}, {"source", 1}, {NULL, 0}};
     static const struct keyword seg_types[] = {
         {"fmp4", 1}, {"ts", 0}, {NULL, 0}};
+    static const struct keyword audio_copy[] = {
+        {"auto", 0}, {"never", 1}, {NULL, 0}};
     static const struct keyword progress_modes[] = {{"bar", TC_PROGRESS_BAR},
                                                     {"json", TC_PROGRESS_JSON},
                                                     {"none", TC_PROGRESS_NONE},
@@ -350,6 +356,9 @@ static int parse_option(struct cli *c, int ch, char **argv, char *err,
                              &c->o.fmp4, err, errlen);
     case 's':
         return parse_seg_seconds(c, optarg, err, errlen);
+    case 'C':
+        return parse_keyword("audio-copy", optarg, audio_copy, "auto or never",
+                             &c->o.no_audio_copy, err, errlen);
     case 'f':
         c->o.force = 1;
         return 0;
@@ -422,6 +431,7 @@ static int parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
         {"threads", required_argument, NULL, 'T'},
         {"thumbs", required_argument, NULL, 'N'},
         {"dub-clock", required_argument, NULL, 'D'},
+        {"audio-copy", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };

@@ -57,35 +57,55 @@ int tcj_probe_dubs(tc_job *j)
 
 /* ---- dubs: one thread each ------------------------------------------- */
 
+/* Decodes one packet of the dub (NULL: flushes) into its rendition, or,
+ * passing through, gives it the packet itself (silence in its place when
+ * it did not decode cleanly in the dub's format). */
 static int dub_decode(struct arend *a, AVPacket *pkt, AVFrame *frame,
                       AVStream *st)
 {
+    int copying = tc_aout_copying(a->out);
+    int usable = 1;
     int ret = avcodec_send_packet(a->dec, pkt);
 
     if (ret < 0 && ret != AVERROR_EOF && ret != AVERROR(EAGAIN)) {
         /* A damaged packet in a dub costs a blip, not the lesson. */
         YL_LOGD("tc", "%s: skipping a damaged audio packet", a->label);
-        return 0;
+        usable = 0;
     }
-    for (;;) {
+    while (usable) {
         int64_t pos = AV_NOPTS_VALUE;
 
         ret = avcodec_receive_frame(a->dec, frame);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret < 0)
-            return 0;
+            break;
+        if (ret < 0) {
+            usable = 0;
+            break;
+        }
         if (frame->best_effort_timestamp != AV_NOPTS_VALUE) {
             pos = av_rescale_q(frame->best_effort_timestamp - a->start_pts,
                                st->time_base, AV_TIME_BASE_Q);
             a->dub_s = (double)pos / 1e6 +
                        (double)frame->nb_samples / frame->sample_rate;
         }
-        ret = tc_aout_push(a->out, frame, pos, 1);
+        if (copying &&
+            (frame->sample_rate != tc_aout_rate(a->out) ||
+             frame->ch_layout.nb_channels != tc_aout_channels(a->out)))
+            usable = -1; /* decoded, but not as the rendition is */
+        ret = copying ? 0 : tc_aout_push(a->out, frame, pos, 1);
         av_frame_unref(frame);
         if (ret < 0)
             return ret;
     }
+    if (!copying || pkt == NULL)
+        return 0;
+    return tc_aout_push_packet(a->out, pkt,
+                               pkt->pts == AV_NOPTS_VALUE
+                                   ? AV_NOPTS_VALUE
+                                   : av_rescale_q(pkt->pts - a->start_pts,
+                                                  st->time_base,
+                                                  AV_TIME_BASE_Q),
+                               usable > 0, 1);
 }
 
 struct dub_arg {

@@ -669,8 +669,22 @@ static int setup_video(tc_job *j)
     return setup_burn(j, vs, s.fps, s.sar, s.w, s.h, 2 * seg_frames);
 }
 
+/* The stream's packets may pass through when it comes from an MP4/M4A
+ * file (one fixed sample description; a broadcast's MPEG-TS may switch
+ * formats mid-way) and copying is not turned off. */
+static const AVCodecParameters *
+copy_par(const tc_job *j, const AVFormatContext *fmt, const AVStream *st)
+{
+    if (j->o.no_audio_copy || strstr(fmt->iformat->name, "mp4") == NULL)
+        return NULL;
+    return st->codecpar;
+}
+
 static int setup_audio(tc_job *j, struct arend *a, AVCodecContext *dec)
 {
+    const AVFormatContext *fmt = a->stream >= 0 ? j->fmt : a->fmt;
+    const AVStream *st =
+        fmt->streams[a->stream >= 0 ? a->stream : -1 - a->stream];
     tc_aout_opts ao;
     int ret;
 
@@ -688,11 +702,17 @@ static int setup_audio(tc_job *j, struct arend *a, AVCodecContext *dec)
     ao.offset_us = j->offset_us;
     ao.clock = &j->clock;
     ao.st = &j->st;
+    ao.copy_par = copy_par(j, fmt, st);
     if (dec->sample_rate <= 0 || dec->ch_layout.nb_channels <= 0)
         return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
                        "%s: audio stream has no sample rate or channels",
                        a->label);
-    return tc_aout_new(&ao, &a->out);
+    ret = tc_aout_new(&ao, &a->out);
+    if (ret == 0 && ao.copy_par != NULL)
+        YL_LOGD("tc", "%s: audio %s%s", a->label,
+                tc_aout_copying(a->out) ? "passed through" : "re-encoded: ",
+                tc_aout_copy_why(a->out));
+    return ret;
 }
 
 /* ---- the demux thread's decode loop ----------------------------------- */
@@ -829,54 +849,80 @@ static int decode_video(tc_job *j, AVPacket *pkt, AVFrame *f)
     }
 }
 
+/* One decoded frame of a source audio stream: how far the lesson's data
+ * reaches, an audio-only lesson's clock and card, and (re-encoding) the
+ * rendition. */
+static int on_audio_frame(tc_job *j, struct arend *a, AVFrame *f, int copying)
+{
+    AVStream *st = j->fmt->streams[a->stream];
+    int64_t pos = AV_NOPTS_VALUE;
+
+    if (f->best_effort_timestamp != AV_NOPTS_VALUE)
+        pos = av_rescale_q(f->best_effort_timestamp, st->time_base,
+                           AV_TIME_BASE_Q) -
+              j->t0_us;
+    if (pos != AV_NOPTS_VALUE) {
+        int64_t e =
+            pos + av_rescale(f->nb_samples, 1000000,
+                             f->sample_rate > 0 ? f->sample_rate : 48000);
+
+        if (e > j->any_end_us)
+            j->any_end_us = e;
+    }
+    if (j->vstream < 0 && a == &j->audio[j->master_audio] && j->wave != NULL &&
+        tc_wave_add(j->wave, f, pos) < 0)
+        return tcj_oom(j);
+    if (j->vstream < 0 && a == &j->audio[j->master_audio]) {
+        int64_t end = (pos == AV_NOPTS_VALUE ? j->end_us : pos) +
+                      av_rescale(f->nb_samples, 1000000, f->sample_rate);
+
+        if (end > j->end_us) {
+            j->end_us = end;
+            /* Not past the claimed end before the end is known. */
+            tc_clock_advance(&j->clock, j->expected_us > 0
+                                            ? FFMIN(end, j->expected_us)
+                                            : end);
+        }
+    }
+    return copying ? 0 : tc_aout_push(a->out, f, pos, 0);
+}
+
+/* Decodes one packet of a source audio stream (NULL: flushes). A
+ * pass-through rendition then takes the packet itself, or silence in its
+ * place when it did not decode cleanly in the stream's format. */
 static int decode_audio(tc_job *j, struct arend *a, AVPacket *pkt, AVFrame *f)
 {
     AVStream *st = j->fmt->streams[a->stream];
-    int ret;
+    int copying = tc_aout_copying(a->out);
+    int usable = 1, ret;
 
     ret = avcodec_send_packet(a->dec, pkt);
     if (ret < 0 && ret != AVERROR_EOF)
-        return 0; /* a damaged audio packet: a short gap, filled later */
-    for (;;) {
-        int64_t pos = AV_NOPTS_VALUE;
-
+        usable = 0; /* a damaged audio packet: a short gap, filled later */
+    while (usable) {
         ret = avcodec_receive_frame(a->dec, f);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF || ret < 0)
-            return 0;
-        if (f->best_effort_timestamp != AV_NOPTS_VALUE)
-            pos = av_rescale_q(f->best_effort_timestamp, st->time_base,
-                               AV_TIME_BASE_Q) -
-                  j->t0_us;
-        if (pos != AV_NOPTS_VALUE) {
-            int64_t e =
-                pos + av_rescale(f->nb_samples, 1000000,
-                                 f->sample_rate > 0 ? f->sample_rate : 48000);
-
-            if (e > j->any_end_us)
-                j->any_end_us = e;
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            break;
+        if (ret < 0) {
+            usable = 0;
+            break;
         }
-        if (j->vstream < 0 && a == &j->audio[j->master_audio] &&
-            j->wave != NULL && tc_wave_add(j->wave, f, pos) < 0) {
-            av_frame_unref(f);
-            return tcj_oom(j);
-        }
-        if (j->vstream < 0 && a == &j->audio[j->master_audio]) {
-            int64_t end = (pos == AV_NOPTS_VALUE ? j->end_us : pos) +
-                          av_rescale(f->nb_samples, 1000000, f->sample_rate);
-
-            if (end > j->end_us) {
-                j->end_us = end;
-                /* Not past the claimed end before the end is known. */
-                tc_clock_advance(&j->clock, j->expected_us > 0
-                                                ? FFMIN(end, j->expected_us)
-                                                : end);
-            }
-        }
-        ret = tc_aout_push(a->out, f, pos, 0);
+        if (copying && (f->sample_rate != tc_aout_rate(a->out) ||
+                        f->ch_layout.nb_channels != tc_aout_channels(a->out)))
+            usable = -1; /* decoded, but not as the rendition is */
+        ret = on_audio_frame(j, a, f, copying);
         av_frame_unref(f);
         if (ret < 0)
             return ret;
     }
+    if (!copying || pkt == NULL)
+        return 0;
+    return tc_aout_push_packet(
+        a->out, pkt,
+        pkt->pts == AV_NOPTS_VALUE
+            ? AV_NOPTS_VALUE
+            : av_rescale_q(pkt->pts, st->time_base, AV_TIME_BASE_Q) - j->t0_us,
+        usable > 0, 0);
 }
 
 static void progress(tc_job *j)

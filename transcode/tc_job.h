@@ -56,6 +56,10 @@ typedef struct tc_job_opts {
     int n_burn;
     const char *fonts_dir; /* fonts for the burned subtitles; NULL: the
                             * build's (TC_FONTS_DIR) */
+    /* 1: every audio rendition is re-encoded; 0: a track in an MP4/M4A
+     * file that is already AAC-LC as the rendition would be keeps its
+     * packets (tc_aout.h). */
+    int no_audio_copy;
 } tc_job_opts;
 
 #define TC_BURN_MAX    4

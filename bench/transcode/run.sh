@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # bench/transcode/run.sh - time `yunling transcode` against the ffmpeg CLI
 # producing the same outputs with the same x264 settings, in the same run:
-#   yunling   yunling transcode (decode once, rungs in parallel threads)
+#   yunling   yunling transcode (decode once, rungs in parallel threads;
+#             audio that is already AAC-LC as a rendition would be passes
+#             through, as the bench's dubs and source track do)
+#   yunling-reenc  the same with --audio-copy never: every audio rendition
+#             re-encoded, the same work as ffmpeg-1
 #   ffmpeg-1  one ffmpeg process, all inputs, 4 video HLS outputs (split +
-#             scale), one AAC HLS output per language, one WebVTT file per
-#             subtitle file
+#             scale), one AAC HLS output per language (re-encoded), one
+#             WebVTT file per subtitle file
+#   ffmpeg-1c ffmpeg-1 with -c:a copy: the audio passed through, the same
+#             work as yunling
 #   ffmpeg-N  one ffmpeg process per rung, all at once (each decodes; the
 #             first also encodes the audio renditions and the subtitles)
 # Each is measured with /usr/bin/time -v (wall, user+sys CPU, peak RSS).
@@ -136,29 +142,31 @@ record() { # RUN TIMEFILE
 }
 
 declare -A WALL CPU RSS
-run_yunling() {
-    local o=$work/out-yunling a=() d s
+run_yunling() { # NAME [EXTRA ARGS...]
+    local name=$1 o=$work/out-$1 a=() d s
+    shift
     rm -rf "$o"
     for d in "${dubs[@]}"; do a+=(--audio "$d"); done
     for s in "${subs[@]}"; do a+=(--subs "$s"); done
+    a+=("$@")
     echo "yunling transcode -i $src ${a[*]} --progress none ${YL_BENCH_ARGS:-} -o $o" \
-        >"$work/yunling.cmd"
-    timed yunling "$yunling" transcode -i "$src" "${a[@]}" --progress none \
+        >"$work/$name.cmd"
+    timed "$name" "$yunling" transcode -i "$src" "${a[@]}" --progress none \
         ${YL_BENCH_ARGS:-} -o "$o"
-    record yunling "$work/yunling.time"
+    record "$name" "$work/$name.time"
 }
 # The ffmpeg inputs and outputs for the audio renditions and subtitles:
 # sets xin[] (inputs after the source) and xout[] (their outputs into $1).
 extras() { # OUTDIR
     local o=$1 k=1 d s lang
     xin=()
-    xout=(-map 0:a $aac $(hls "$o/a-zh"))
+    xout=(-map 0:a $acodec $(hls "$o/a-zh"))
     mkdir -p "$o/a-zh"
     for d in "${dubs[@]}"; do
         lang=${d%%=*}
         mkdir -p "$o/a-$lang"
         xin+=(-i "${d#*=}")
-        xout+=(-map "$k:a" $aac $(hls "$o/a-$lang"))
+        xout+=(-map "$k:a" $acodec $(hls "$o/a-$lang"))
         k=$((k + 1))
     done
     # libavformat's hls muxer writes no subtitle-only rendition
@@ -172,8 +180,10 @@ extras() { # OUTDIR
         k=$((k + 1))
     done
 }
-run_ffmpeg1() {
-    local o=$work/out-ffmpeg-1 args=() i
+acodec=$aac
+run_ffmpeg1() { # NAME AUDIO-CODEC-ARGS
+    local name=$1 o=$work/out-$1 args=() i
+    acodec=$2
     rm -rf "$o"
     for i in 0 1 2 3; do mkdir -p "$o/v$i"; done
     extras "$o"
@@ -184,9 +194,10 @@ run_ffmpeg1() {
         args+=(-map "[v$i]" $(x264 "$3") $(hls "$o/v$i"))
     done
     args+=("${xout[@]}")
-    echo "ffmpeg -i $src ${xin[*]} ${args[*]}" >"$work/ffmpeg-1.cmd"
-    timed ffmpeg-1 ffmpeg -nostdin -v error -y -i "$src" "${xin[@]}" "${args[@]}"
-    record ffmpeg-1 "$work/ffmpeg-1.time"
+    echo "ffmpeg -i $src ${xin[*]} ${args[*]}" >"$work/$name.cmd"
+    timed "$name" ffmpeg -nostdin -v error -y -i "$src" "${xin[@]}" "${args[@]}"
+    record "$name" "$work/$name.time"
+    acodec=$aac
 }
 run_ffmpegN() {
     local o=$work/out-ffmpeg-N i t0 t1 pids=() cpu=0 rss=0
@@ -232,8 +243,10 @@ for lesson in ${lessons//,/ }; do
             LOAD[$r]=$(cut -d' ' -f1 /proc/loadavg)
             echo "$(date -u +%T) $lesson round $round: $r (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
             case $r in
-            yunling) run_yunling ;;
-            ffmpeg-1) run_ffmpeg1 ;;
+            yunling) run_yunling yunling ;;
+            yunling-reenc) run_yunling yunling-reenc --audio-copy never ;;
+            ffmpeg-1) run_ffmpeg1 ffmpeg-1 "$aac" ;;
+            ffmpeg-1c) run_ffmpeg1 ffmpeg-1c "-c:a copy" ;;
             ffmpeg-N) run_ffmpegN ;;
             *) echo "unknown run $r" >&2; exit 64 ;;
             esac
