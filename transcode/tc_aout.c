@@ -2,6 +2,7 @@
 #include "transcode/tc_aout.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ struct tc_aout {
     AVPacket *prime;    /* the last packet before the start */
     int prime_late;     /* it is the stream's priming, at a late start */
     int64_t copied, silenced, dropped; /* packets, for the log */
+    int64_t mismatched; /* decoded, but not in the stream's format */
 };
 
 static int out_err(tc_aout *a, int ret, const char *what)
@@ -297,7 +299,9 @@ static int copy_fits(const AVCodecParameters *p, int rate, int channels,
     aot = x[0] >> 3;
     fi = ((x[0] & 7) << 1) | (x[1] >> 7);
     ch = (x[1] >> 3) & 15;
-    if (aot != 2 || (x[1] >> 2) & 1) {
+    /* GASpecificConfig: frameLengthFlag, dependsOnCoreCoder and
+     * extensionFlag all 0 for AAC-LC with 1024-sample frames. */
+    if (aot != 2 || (x[1] & 7) != 0) {
         snprintf(why, len, "not AAC-LC with 1024-sample frames");
         return 0;
     }
@@ -375,7 +379,7 @@ static int q_put(tc_aout *a, const AVPacket *src, int64_t pos)
     av_packet_free_side_data(p); /* the source's skip samples, if any */
     p->pts = p->dts = pos;
     p->duration = AAC_FRAME;
-    p->flags |= AV_PKT_FLAG_KEY;
+    p->flags = AV_PKT_FLAG_KEY; /* not the priming's DISCARD */
     if (av_fifo_write(a->q, &p, 1) < 0) {
         av_packet_free(&p);
         return oom(a);
@@ -385,13 +389,20 @@ static int q_put(tc_aout *a, const AVPacket *src, int64_t pos)
     return 0;
 }
 
+/* Queues frames of silence; a long stretch (a short dub in a long lesson)
+ * is written as it goes, as far as the clock allows, rather than queued
+ * whole. */
 static int q_silence(tc_aout *a, int64_t frames)
 {
+    int64_t n;
     int ret = 0;
+    bool fin;
 
-    for (; frames > 0 && ret == 0; frames--) {
+    for (n = 1; n <= frames && ret == 0; n++) {
         ret = q_put(a, a->silent, have(a));
         a->silenced++;
+        if (ret == 0 && n % 256 == 0)
+            ret = copy_ready(a, tc_clock_bound(a->clock, -1, a->st, &fin), 0);
     }
     return ret;
 }
@@ -460,13 +471,19 @@ static int lead_in(tc_aout *a, int64_t d)
 int tc_aout_push_packet(tc_aout *a, const AVPacket *pkt, int64_t pos_us,
                         int usable, int block)
 {
-    const AVPacket *src = usable ? pkt : a->silent;
+    const AVPacket *src = usable > 0 ? pkt : a->silent;
     int64_t slack = av_rescale(AOUT_SLACK_US, a->rate, 1000000);
     int64_t pos, d;
     int ret;
 
     if (tc_aborted(a->st))
         return YL_EINTR;
+    if (usable < 0 && a->mismatched++ == 0)
+        YL_LOGW("tc",
+                "%s: audio decodes in another format than its header says; "
+                "such packets become silence (re-encode with --audio-copy "
+                "never)",
+                a->label);
     pos = pos_us == AV_NOPTS_VALUE ? have(a)
                                    : av_rescale(pos_us, a->rate, 1000000);
     d = pos - have(a);
@@ -495,7 +512,7 @@ int tc_aout_push_packet(tc_aout *a, const AVPacket *pkt, int64_t pos_us,
         ret = q_put(a, src, have(a));
     if (ret < 0)
         return ret;
-    if (usable)
+    if (usable > 0)
         a->copied++;
     else
         a->silenced++;
@@ -522,10 +539,10 @@ static int copy_finish(tc_aout *a, int64_t final_us)
     if (ret < 0)
         return ret;
     YL_LOGD("tc",
-            "%s: AAC passed through: %lld packets kept, %lld of silence, "
-            "%lld dropped",
+            "%s: AAC passed through: %lld packets kept, %lld of silence "
+            "(%lld in another format), %lld dropped",
             a->label, (long long)a->copied, (long long)a->silenced,
-            (long long)a->dropped);
+            (long long)a->mismatched, (long long)a->dropped);
     ret = tc_hls_finish(a->hls);
     if (ret < 0)
         return out_err(a, ret, "writing the playlist");
@@ -587,14 +604,15 @@ static int copy_open(tc_aout *a, const AVCodecParameters *par,
     a->silent = av_packet_alloc();
     a->prime = av_packet_alloc();
     mc = avcodec_alloc_context3(NULL);
-    if (a->q == NULL || a->silent == NULL || a->prime == NULL || mc == NULL) {
-        ret = AVERROR(ENOMEM);
+    if (a->q == NULL || a->silent == NULL || a->prime == NULL || mc == NULL ||
+        avcodec_parameters_to_context(mc, par) < 0) {
+        ret = oom(a);
         goto cleanup;
     }
+    /* A queue as long as the lesson if the clock lags (the default limit,
+     * 1 MiB, is 46 minutes of frames). */
+    av_fifo_auto_grow_limit(a->q, SIZE_MAX / sizeof(AVPacket *));
     ret = make_silence(a);
-    if (ret < 0)
-        goto cleanup;
-    ret = avcodec_parameters_to_context(mc, par);
     if (ret < 0)
         goto cleanup;
     mc->codec_tag = 0; /* the container's, not the muxer's */

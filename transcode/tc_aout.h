@@ -51,8 +51,9 @@ int tc_aout_push(tc_aout *a, const AVFrame *frame, int64_t pos_us, int block);
 int tc_aout_copying(const tc_aout *a);
 /* Copy mode: one packet of the stream, its first sample at pos_us on the
  * lesson timeline (AV_NOPTS_VALUE: right after the previous one). usable:
- * the packet decoded cleanly in the stream's format; 0: it is replaced by
- * silence. block as for tc_aout_push. 0 or negative. */
+ * 1 the packet decoded cleanly in the stream's format; 0 it did not
+ * (damaged), -1 it decoded in another format: both replaced by silence.
+ * block as for tc_aout_push. 0 or negative. */
 int tc_aout_push_packet(tc_aout *a, const AVPacket *pkt, int64_t pos_us,
                         int usable, int block);
 /* Why the stream is not passed through ("" when it is, or copy_par was

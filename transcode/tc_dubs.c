@@ -105,7 +105,7 @@ static int dub_decode(struct arend *a, AVPacket *pkt, AVFrame *frame,
                                    : av_rescale_q(pkt->pts - a->start_pts,
                                                   st->time_base,
                                                   AV_TIME_BASE_Q),
-                               usable > 0, 1);
+                               usable, 1);
 }
 
 struct dub_arg {

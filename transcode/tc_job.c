@@ -232,21 +232,46 @@ static int64_t tag_duration_us(const AVStream *st)
     return (int64_t)llrint(((double)h * 3600 + m * 60 + sec) * 1e6);
 }
 
-static int probe_source(tc_job *j)
+/* The language of the source's n-th audio stream: --audio-lang, else its
+ * tag, else "und" (a tag that is not BCP-47 is said so). */
+static void source_audio_lang(tc_job *j, const AVStream *st, int n, char *out,
+                              size_t len)
+{
+    const char *lang = NULL;
+    AVDictionaryEntry *t;
+    int k;
+
+    for (k = 0; k < j->o.n_audio_langs; k++)
+        if (j->o.audio_langs[k].index == n)
+            lang = j->o.audio_langs[k].lang;
+    if (lang != NULL) {
+        snprintf(out, len, "%s", lang);
+        return;
+    }
+    t = av_dict_get(st->metadata, "language", NULL, 0);
+    if (t == NULL || t->value[0] == '\0' ||
+        yl_lang_normalize(t->value, out, len) < 0) {
+        if (t != NULL && t->value[0] != '\0')
+            YL_LOGW("tc",
+                    "%s: audio stream %d: language tag \"%s\" is not "
+                    "BCP-47; using \"und\" (set it with "
+                    "--audio-lang %d=LANG)",
+                    j->o.in_path, n, t->value, n);
+        snprintf(out, len, "und");
+    }
+}
+
+/* One audio rendition per audio stream of the source. Returns how many,
+ * or a negative error. */
+static int source_audio(tc_job *j)
 {
     const char *path = j->o.in_path;
+    int n_src_audio = 0, k;
     unsigned i;
-    int n_src_audio = 0, k, ret;
 
-    ret = tcj_open_media(j, path, &j->fmt);
-    if (ret < 0)
-        return ret;
-    j->vstream = find_video(j->fmt);
     for (i = 0; i < j->fmt->nb_streams; i++) {
         AVStream *st = j->fmt->streams[i];
         struct arend *a;
-        AVDictionaryEntry *t;
-        const char *lang = NULL;
 
         if (st->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
             continue;
@@ -255,24 +280,7 @@ static int probe_source(tc_job *j)
                            "%s: more than %d audio streams", path, MAX_AUDIO);
         a = &j->audio[j->n_audio];
         a->stream = (int)i;
-        for (k = 0; k < j->o.n_audio_langs; k++)
-            if (j->o.audio_langs[k].index == n_src_audio)
-                lang = j->o.audio_langs[k].lang;
-        if (lang != NULL) {
-            snprintf(a->lang, sizeof(a->lang), "%s", lang);
-        } else {
-            t = av_dict_get(st->metadata, "language", NULL, 0);
-            if (t == NULL || t->value[0] == '\0' ||
-                yl_lang_normalize(t->value, a->lang, sizeof(a->lang)) < 0) {
-                if (t != NULL && t->value[0] != '\0')
-                    YL_LOGW("tc",
-                            "%s: audio stream %d: language tag \"%s\" is not "
-                            "BCP-47; using \"und\" (set it with "
-                            "--audio-lang %d=LANG)",
-                            path, n_src_audio, t->value, n_src_audio);
-                snprintf(a->lang, sizeof(a->lang), "und");
-            }
-        }
+        source_audio_lang(j, st, n_src_audio, a->lang, sizeof(a->lang));
         snprintf(a->label, sizeof(a->label), "%s", path);
         tcj_unique_dir(j, "a", a->lang, a->dir, sizeof(a->dir), 1);
         a->start_pts = tcj_stream_start(st);
@@ -286,34 +294,26 @@ static int probe_source(tc_job *j)
                            j->o.audio_langs[k].index, j->o.audio_langs[k].lang,
                            path, n_src_audio, n_src_audio == 1 ? "" : "s");
     }
-    if (j->vstream < 0 && n_src_audio == 0)
-        return tc_fail(&j->st, TC_EK_INPUT, YL_ENOMEDIA,
-                       "%s: has no video and no audio stream", path);
+    return n_src_audio;
+}
 
-    /* How long the container says the lesson is; decoding must reach it. */
-    j->expected_us = -1;
-    if (j->vstream >= 0) {
-        AVStream *vs = j->fmt->streams[j->vstream];
+/* How long the container says the lesson is (decoding must reach it),
+ * and where its clock starts. */
+static void expected_duration(tc_job *j)
+{
+    AVStream *ms =
+        j->fmt->streams[j->vstream >= 0 ? j->vstream : j->audio[0].stream];
+    unsigned i;
 
-        if (vs->duration > 0)
-            j->expected_us =
-                av_rescale_q(vs->duration, vs->time_base, AV_TIME_BASE_Q);
-        else
-            j->expected_us = tag_duration_us(vs);
-        j->t0_us =
-            av_rescale_q(tcj_stream_start(vs), vs->time_base, AV_TIME_BASE_Q);
-    } else {
-        AVStream *as = j->fmt->streams[j->audio[0].stream];
-
-        if (as->duration > 0)
-            j->expected_us =
-                av_rescale_q(as->duration, as->time_base, AV_TIME_BASE_Q);
-        else
-            j->expected_us = tag_duration_us(as);
-        j->t0_us =
-            av_rescale_q(tcj_stream_start(as), as->time_base, AV_TIME_BASE_Q);
+    if (ms->duration > 0)
+        j->expected_us =
+            av_rescale_q(ms->duration, ms->time_base, AV_TIME_BASE_Q);
+    else
+        j->expected_us = tag_duration_us(ms);
+    j->t0_us =
+        av_rescale_q(tcj_stream_start(ms), ms->time_base, AV_TIME_BASE_Q);
+    if (j->vstream < 0)
         j->master_audio = 0;
-    }
     if (j->expected_us <= 0 && j->fmt->duration > 0) {
         /* Matroska and others know only the longest stream's duration: the
          * decoded end of any stream is then what must reach it; unless a
@@ -331,9 +331,26 @@ static int probe_source(tc_job *j)
     }
     if (j->fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE) {
         /* A guess from the file size: no basis for calling it truncated. */
-        YL_LOGD("tc", "%s: duration estimated from the bit rate", path);
+        YL_LOGD("tc", "%s: duration estimated from the bit rate", j->o.in_path);
         j->expected_us = -1;
     }
+}
+
+static int probe_source(tc_job *j)
+{
+    int n_src_audio, ret;
+
+    ret = tcj_open_media(j, j->o.in_path, &j->fmt);
+    if (ret < 0)
+        return ret;
+    j->vstream = find_video(j->fmt);
+    n_src_audio = source_audio(j);
+    if (n_src_audio < 0)
+        return n_src_audio;
+    if (j->vstream < 0 && n_src_audio == 0)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ENOMEDIA,
+                       "%s: has no video and no audio stream", j->o.in_path);
+    expected_duration(j);
     return 0;
 }
 
@@ -719,22 +736,23 @@ static int setup_audio(tc_job *j, struct arend *a, AVCodecContext *dec)
 
 static int write_poster(tc_job *j);
 
-static int on_video_frame(tc_job *j, AVFrame *f)
+/* A decoded picture's place: its pts (made up when missing) relative to
+ * the first, and its duration, both in the stream's time base. Returns 0
+ * for a picture to drop (not after the previous one), 1 otherwise. */
+static int frame_time(tc_job *j, const AVFrame *f, int64_t *rel, int64_t *dur)
 {
     AVStream *vs = j->fmt->streams[j->vstream];
     int64_t pts = f->best_effort_timestamp;
-    int64_t dur = f->pkt_duration;
-    int64_t rel, t_us;
-    int i, key = 0, ret;
 
-    if (dur <= 0)
-        dur = av_rescale_q(1,
-                           av_inv_q(vs->avg_frame_rate.num > 0
-                                        ? vs->avg_frame_rate
-                                        : (AVRational){25, 1}),
-                           vs->time_base);
-    if (dur <= 0)
-        dur = 1;
+    *dur = f->pkt_duration;
+    if (*dur <= 0)
+        *dur = av_rescale_q(1,
+                            av_inv_q(vs->avg_frame_rate.num > 0
+                                         ? vs->avg_frame_rate
+                                         : (AVRational){25, 1}),
+                            vs->time_base);
+    if (*dur <= 0)
+        *dur = 1;
     if (pts == AV_NOPTS_VALUE)
         pts = j->vfirst_pts == AV_NOPTS_VALUE ? 0 : j->vlast_pts + j->vlast_dur;
     if (j->vfirst_pts == AV_NOPTS_VALUE) {
@@ -745,21 +763,76 @@ static int on_video_frame(tc_job *j, AVFrame *f)
         return 0;
     }
     j->vlast_pts = pts;
-    j->vlast_dur = dur;
-    rel = pts - j->vfirst_pts;
-    /* IDR at the first frame at or after each boundary k * seg_s, compared
-     * exactly as the hls muxer compares when it decides to cut. */
-    if (av_compare_ts(rel, vs->time_base,
-                      (int64_t)llrint((double)j->next_key * j->o.seg_s * 1e6),
-                      AV_TIME_BASE_Q) >= 0) {
+    j->vlast_dur = *dur;
+    *rel = pts - j->vfirst_pts;
+    return 1;
+}
+
+/* IDR at the first frame at or after each boundary k * seg_s, compared
+ * exactly as the hls muxer compares when it decides to cut. */
+static int is_segment_start(tc_job *j, int64_t rel, AVRational tb)
+{
+    int key = 0;
+
+    while (av_compare_ts(
+               rel, tb, (int64_t)llrint((double)j->next_key * j->o.seg_s * 1e6),
+               AV_TIME_BASE_Q) >= 0) {
         key = 1;
-        while (av_compare_ts(
-                   rel, vs->time_base,
-                   (int64_t)llrint((double)j->next_key * j->o.seg_s * 1e6),
-                   AV_TIME_BASE_Q) >= 0)
-            j->next_key++;
+        j->next_key++;
     }
-    t_us = av_rescale_q(rel + dur, vs->time_base, AV_TIME_BASE_Q);
+    return key;
+}
+
+/* The poster (at a tenth of the lesson) and the seek thumbnails, taken
+ * from the upright picture at rel_us. */
+static int capture_stills(tc_job *j, AVFrame *f, int64_t rel_us)
+{
+    int ret;
+
+    if (!j->poster_done && j->poster == NULL &&
+        (j->expected_us <= 0 || rel_us >= j->expected_us / 10)) {
+        j->poster = av_frame_clone(f);
+        if (j->poster == NULL)
+            return tcj_oom(j);
+        /* Written now, while the rungs encode on the other cores, rather
+         * than in the serial tail after the last frame: on a short
+         * lesson that tail is wall time nothing else overlaps. */
+        ret = write_poster(j);
+        if (ret < 0)
+            return ret;
+    }
+    if (j->o.thumbs_s < 0)
+        return 0;
+    if (j->thumbs == NULL) {
+        ret = tc_thumbs_new(j->tmp,
+                            j->o.thumbs_s ? j->o.thumbs_s : TC_THUMBS_INTERVAL,
+                            f->width, f->height, &j->thumbs);
+        if (ret < 0)
+            return tcj_oom(j);
+    }
+    ret = tc_thumbs_offer(j->thumbs, f, rel_us);
+    if (ret < 0) {
+        char e[128];
+
+        return tc_fail(&j->st,
+                       ret > -4096 && ret != AVERROR(ENOMEM) ? TC_EK_OUTPUT
+                                                             : TC_EK_INTERNAL,
+                       ret, "%s/thumbs-*.jpg: cannot write: %s", j->tmp,
+                       tcj_av_err(ret, e, sizeof(e)));
+    }
+    return 0;
+}
+
+static int on_video_frame(tc_job *j, AVFrame *f)
+{
+    AVRational tb = j->fmt->streams[j->vstream]->time_base;
+    int64_t rel, dur, t_us;
+    int i, key, ret;
+
+    if (!frame_time(j, f, &rel, &dur))
+        return 0;
+    key = is_segment_start(j, rel, tb);
+    t_us = av_rescale_q(rel + dur, tb, AV_TIME_BASE_Q);
     if (j->rot != NULL) {
         ret = tc_rotate_frame(j->rot, f, j->rframe);
         if (ret < 0) {
@@ -771,42 +844,9 @@ static int on_video_frame(tc_job *j, AVFrame *f)
         }
         f = j->rframe;
     }
-    if (!j->poster_done && j->poster == NULL &&
-        (j->expected_us <= 0 ||
-         av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q) >=
-             j->expected_us / 10)) {
-        j->poster = av_frame_clone(f);
-        if (j->poster == NULL)
-            return tcj_oom(j);
-        /* Written now, while the rungs encode on the other cores, rather
-         * than in the serial tail after the last frame: on a short
-         * lesson that tail is wall time nothing else overlaps. */
-        ret = write_poster(j);
-        if (ret < 0)
-            return ret;
-    }
-    if (j->o.thumbs_s >= 0) {
-        int64_t rel_us = av_rescale_q(rel, vs->time_base, AV_TIME_BASE_Q);
-
-        if (j->thumbs == NULL) {
-            ret = tc_thumbs_new(
-                j->tmp, j->o.thumbs_s ? j->o.thumbs_s : TC_THUMBS_INTERVAL,
-                f->width, f->height, &j->thumbs);
-            if (ret < 0)
-                return tcj_oom(j);
-        }
-        ret = tc_thumbs_offer(j->thumbs, f, rel_us);
-        if (ret < 0) {
-            char e[128];
-
-            return tc_fail(&j->st,
-                           ret > -4096 && ret != AVERROR(ENOMEM)
-                               ? TC_EK_OUTPUT
-                               : TC_EK_INTERNAL,
-                           ret, "%s/thumbs-*.jpg: cannot write: %s", j->tmp,
-                           tcj_av_err(ret, e, sizeof(e)));
-        }
-    }
+    ret = capture_stills(j, f, av_rescale_q(rel, tb, AV_TIME_BASE_Q));
+    if (ret < 0)
+        return ret;
     f->pts = rel;
     for (i = 0; i < j->n_video + j->n_burn; i++) {
         tc_vout *out =
@@ -922,7 +962,7 @@ static int decode_audio(tc_job *j, struct arend *a, AVPacket *pkt, AVFrame *f)
         pkt->pts == AV_NOPTS_VALUE
             ? AV_NOPTS_VALUE
             : av_rescale_q(pkt->pts, st->time_base, AV_TIME_BASE_Q) - j->t0_us,
-        usable > 0, 0);
+        usable, 0);
 }
 
 static void progress(tc_job *j)
@@ -933,12 +973,56 @@ static void progress(tc_job *j)
             (double)(j->expected_us > 0 ? j->expected_us : j->end_us) / 1e6);
 }
 
+/* After the read: is what was decoded the whole lesson? A demuxer may
+ * report the full duration of a file whose data stops early (a cut
+ * download): the decoded end must reach the claimed duration, within half
+ * a second or two frames. 0, or the job's failure. */
+static int check_decoded(tc_job *j, int read_err)
+{
+    int64_t tol = 500000, reached;
+    char e[128], why[160] = "";
+
+    if (j->vstream >= 0 && j->vframes == 0)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: no video frame could be decoded", j->o.in_path);
+    if (j->end_us <= 0)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: no audio could be decoded", j->o.in_path);
+    if (j->fps > 0 && 2e6 / j->fps > tol)
+        tol = (int64_t)(2e6 / j->fps);
+    reached = j->expected_whole ? FFMAX(j->end_us, j->any_end_us) : j->end_us;
+    if (j->expected_us > 0 && reached < j->expected_us - tol) {
+        if (read_err)
+            snprintf(why, sizeof(why), " (%s)",
+                     tcj_av_err(read_err, e, sizeof(e)));
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ETRUNC,
+                       "%s: truncated: data ends at %.1f s of %.1f s%s",
+                       j->o.in_path, (double)reached / 1e6,
+                       (double)j->expected_us / 1e6, why);
+    }
+    /* An audio-only lesson: the last AAC frame of the source (padding
+     * included) may reach a little past the stream's duration. */
+    if (j->vstream < 0 && j->expected_us > 0 && j->end_us > j->expected_us &&
+        j->end_us - j->expected_us < tol)
+        j->end_us = j->expected_us;
+    if (read_err)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: read error at %.1f s: %s", j->o.in_path,
+                       (double)j->end_us / 1e6,
+                       tcj_av_err(read_err, e, sizeof(e)));
+    if (j->vpackets > 0 && j->vdecode_errors * 10 > j->vpackets)
+        return tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
+                       "%s: corrupt video: %lld of %lld packets undecodable",
+                       j->o.in_path, (long long)j->vdecode_errors,
+                       (long long)j->vpackets);
+    return 0;
+}
+
 static int demux(tc_job *j)
 {
     AVPacket *pkt = av_packet_alloc();
     AVFrame *f = av_frame_alloc();
     int read_err = 0, i, ret = 0;
-    char e[128];
 
     if (pkt == NULL || f == NULL) {
         ret = tcj_oom(j);
@@ -986,59 +1070,7 @@ static int demux(tc_job *j)
         }
     }
 
-    /* Is the lesson whole? A demuxer may report the full duration of a
-     * file whose data stops early (a cut download): the decoded end must
-     * reach the claimed duration, within half a second or two frames. */
-    if (j->vstream >= 0 && j->vframes == 0) {
-        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
-                      "%s: no video frame could be decoded", j->o.in_path);
-        goto out;
-    }
-    if (j->end_us <= 0) {
-        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
-                      "%s: no audio could be decoded", j->o.in_path);
-        goto out;
-    }
-    {
-        int64_t tol = 500000;
-        char why[160] = "";
-
-        if (j->fps > 0 && 2e6 / j->fps > tol)
-            tol = (int64_t)(2e6 / j->fps);
-        int64_t reached =
-            j->expected_whole ? FFMAX(j->end_us, j->any_end_us) : j->end_us;
-
-        if (j->expected_us > 0 && reached < j->expected_us - tol) {
-            if (read_err)
-                snprintf(why, sizeof(why), " (%s)",
-                         tcj_av_err(read_err, e, sizeof(e)));
-            ret = tc_fail(&j->st, TC_EK_INPUT, YL_ETRUNC,
-                          "%s: truncated: data ends at %.1f s of %.1f s%s",
-                          j->o.in_path, (double)reached / 1e6,
-                          (double)j->expected_us / 1e6, why);
-            goto out;
-        }
-        /* An audio-only lesson: the last AAC frame of the source (padding
-         * included) may reach a little past the stream's duration. */
-        if (j->vstream < 0 && j->expected_us > 0 &&
-            j->end_us > j->expected_us && j->end_us - j->expected_us < tol)
-            j->end_us = j->expected_us;
-    }
-    if (read_err) {
-        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
-                      "%s: read error at %.1f s: %s", j->o.in_path,
-                      (double)j->end_us / 1e6,
-                      tcj_av_err(read_err, e, sizeof(e)));
-        goto out;
-    }
-    if (j->vpackets > 0 && j->vdecode_errors * 10 > j->vpackets) {
-        ret = tc_fail(&j->st, TC_EK_INPUT, YL_ECORRUPT,
-                      "%s: corrupt video: %lld of %lld packets undecodable",
-                      j->o.in_path, (long long)j->vdecode_errors,
-                      (long long)j->vpackets);
-        goto out;
-    }
-    ret = 0;
+    ret = check_decoded(j, read_err);
 out:
     av_packet_free(&pkt);
     av_frame_free(&f);
