@@ -25,7 +25,8 @@
 #            four subtitle files, and the 10-minute one-language lesson.
 #   WORKDIR  where media and outputs go (default /tmp/yl-bench-transcode)
 # env: YUNLING (binary; default build/app/yunling), RUNS="yunling ffmpeg-1
-#   ffmpeg-N" (subset/order), ROUNDS (default 1: each lesson is run ROUNDS
+#   ffmpeg-N" (subset/order of yunling, yunling-reenc, ffmpeg-1, ffmpeg-1c,
+#   ffmpeg-N; ratios are against ffmpeg-1), ROUNDS (default 1: each lesson is run ROUNDS
 #   times, alternating RUNS within each round), YL_BENCH_ARGS (extra
 #   yunling options).
 # Not a test: it takes minutes (about 3 x the lesson length / 1.5 on 2
