@@ -108,48 +108,18 @@ static void build_manifest(tc_job *j, struct manifest *m)
     }
 }
 
-static int write_lesson_json(tc_job *j, const struct manifest *m)
+/* The renditions' entries, into the arrays root already holds. */
+static void add_renditions(const tc_job *j, const struct manifest *m,
+                           json_t *root)
 {
-    json_t *root = NULL, *video, *audio, *subs, *langs, *slangs, *burned;
-    char *text = NULL;
-    int i, ret = 0;
+    json_t *video = json_object_get(root, "video");
+    json_t *audio = json_object_get(root, "audio");
+    json_t *subs = json_object_get(root, "subtitles");
+    json_t *langs = json_object_get(root, "languages");
+    json_t *slangs = json_object_get(root, "subtitle_languages");
+    json_t *burned = json_object_get(root, "burned");
+    int i;
 
-    root = json_object();
-    video = json_array();
-    audio = json_array();
-    subs = json_array();
-    langs = json_array();
-    slangs = json_array();
-    burned = json_array();
-    if (root == NULL || video == NULL || audio == NULL || subs == NULL ||
-        langs == NULL || slangs == NULL || burned == NULL) {
-        json_decref(burned);
-        json_decref(video);
-        json_decref(audio);
-        json_decref(subs);
-        json_decref(langs);
-        json_decref(slangs);
-        ret = tcj_oom(j);
-        goto out;
-    }
-    json_object_set_new(root, "version", json_integer(1));
-    json_object_set_new(root, "duration_s",
-                        json_real(round(j->duration_s * 1000) / 1000));
-    json_object_set_new(root, "poster",
-                        j->poster_done ? json_string("poster.jpg")
-                                       : json_null());
-    json_object_set_new(
-        root, "thumb", j->poster_done ? json_string("thumb.jpg") : json_null());
-    json_object_set_new(root, "thumbs",
-                        j->n_thumbs > 0 ? json_string("thumbs.vtt")
-                                        : json_null());
-    json_object_set_new(root, "video", video);
-    json_object_set_new(root, "audio", audio);
-    json_object_set_new(root, "subtitles", subs);
-    json_object_set_new(root, "languages", langs);
-    json_object_set_new(root, "subtitle_languages", slangs);
-    /* Burned-in subtitle rungs (docs/transcode.md): each its own master. */
-    json_object_set_new(root, "burned", burned);
     for (i = 0; i < j->n_burn; i++) {
         const struct mrend *b = &m->burn[i];
 
@@ -191,27 +161,77 @@ static int write_lesson_json(tc_job *j, const struct manifest *m)
                                         "name", s->name, "playlist", s->uri));
         json_array_append_new(slangs, json_string(s->lang));
     }
-    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                JSON_REAL_PRECISION(10));
-    if (text == NULL) {
+}
+
+/* Writes root as indented JSON with a final newline. */
+static int write_json(tc_job *j, const char *name, const json_t *root)
+{
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                      JSON_REAL_PRECISION(10));
+    char *t2;
+    size_t n;
+    int ret;
+
+    if (text == NULL)
+        return tcj_oom(j);
+    n = strlen(text);
+    t2 = realloc(text, n + 2);
+    if (t2 == NULL) {
+        free(text);
+        return tcj_oom(j);
+    }
+    text = t2;
+    text[n] = '\n';
+    text[n + 1] = '\0';
+    ret = write_text(j, name, text);
+    free(text);
+    return ret;
+}
+
+static int write_lesson_json(tc_job *j, const struct manifest *m)
+{
+    json_t *root = NULL, *video, *audio, *subs, *langs, *slangs, *burned;
+    int ret = 0;
+
+    root = json_object();
+    video = json_array();
+    audio = json_array();
+    subs = json_array();
+    langs = json_array();
+    slangs = json_array();
+    burned = json_array();
+    if (root == NULL || video == NULL || audio == NULL || subs == NULL ||
+        langs == NULL || slangs == NULL || burned == NULL) {
+        json_decref(burned);
+        json_decref(video);
+        json_decref(audio);
+        json_decref(subs);
+        json_decref(langs);
+        json_decref(slangs);
         ret = tcj_oom(j);
         goto out;
     }
-    {
-        size_t n = strlen(text);
-        char *t2 = realloc(text, n + 2);
-
-        if (t2 == NULL) {
-            ret = tcj_oom(j);
-            goto out;
-        }
-        text = t2;
-        text[n] = '\n';
-        text[n + 1] = '\0';
-    }
-    ret = write_text(j, "lesson.json", text);
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "duration_s",
+                        json_real(round(j->duration_s * 1000) / 1000));
+    json_object_set_new(root, "poster",
+                        j->poster_done ? json_string("poster.jpg")
+                                       : json_null());
+    json_object_set_new(
+        root, "thumb", j->poster_done ? json_string("thumb.jpg") : json_null());
+    json_object_set_new(root, "thumbs",
+                        j->n_thumbs > 0 ? json_string("thumbs.vtt")
+                                        : json_null());
+    json_object_set_new(root, "video", video);
+    json_object_set_new(root, "audio", audio);
+    json_object_set_new(root, "subtitles", subs);
+    json_object_set_new(root, "languages", langs);
+    json_object_set_new(root, "subtitle_languages", slangs);
+    /* Burned-in subtitle rungs (docs/transcode.md): each its own master. */
+    json_object_set_new(root, "burned", burned);
+    add_renditions(j, m, root);
+    ret = write_json(j, "lesson.json", root);
 out:
-    free(text);
     json_decref(root);
     return ret;
 }
