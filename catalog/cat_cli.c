@@ -127,7 +127,7 @@ static int load_config(const char *cmd, const cat_cli_opts *o, cat_config *c)
 
 static int open_db(const char *cmd, const cat_config *c, cat_db **db)
 {
-    int rc = cat_db_open(c->db_path, 0, db);
+    int rc = cat_db_open(c->db_path, CAT_DB_GUEST, db);
 
     if (rc < 0) {
         fprintf(stderr, "yunling %s: cannot open database \"%s\"\n", cmd,

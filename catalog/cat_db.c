@@ -3,10 +3,13 @@
 #include "catalog/cat_db.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -339,6 +342,70 @@ static int migrate(cat_db *db)
     return rc;
 }
 
+/* Opens PATH-ckpt.lock (created 0644 if missing; read-only will do for
+ * flock() when another user created it). -1 when path names no file. */
+static int ckpt_open(const char *path)
+{
+    char lp[PATH_MAX];
+    int fd, n;
+
+    if (path[0] == '\0' || strcmp(path, ":memory:") == 0 ||
+        strncmp(path, "file:", 5) == 0)
+        return -1;
+    n = snprintf(lp, sizeof(lp), "%s-ckpt.lock", path);
+    if (n < 0 || (size_t)n >= sizeof(lp))
+        return -1;
+    fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EACCES)
+        fd = open(lp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        YL_LOGW("cat", "cannot open the checkpoint lock %s: %s", lp,
+                strerror(errno));
+    return fd;
+}
+
+/* A guest writer: the checkpoint lock for as long as it is open (waiting
+ * for a checkpoint of the server's to finish: milliseconds), and no
+ * checkpoints of its own. */
+static int guest_setup(cat_db *db, const char *path)
+{
+    int rc;
+
+    db->ckpt_tried = true;
+    db->ckpt_fd = ckpt_open(path);
+    if (db->ckpt_fd >= 0) {
+        while ((rc = flock(db->ckpt_fd, LOCK_EX)) < 0 && errno == EINTR)
+            ;
+        if (rc < 0)
+            return cat_fail(db, YL_EDB, "locking %s-ckpt.lock: %s", path,
+                            strerror(errno));
+    }
+    return cat_exec(db, "PRAGMA wal_autocheckpoint = 0");
+}
+
+int cat_db_ckpt_trylock(cat_db *db)
+{
+    const char *fn;
+    int rc;
+
+    if (!db->ckpt_tried) {
+        db->ckpt_tried = true;
+        fn = sqlite3_db_filename(db->h, "main");
+        db->ckpt_fd = fn != NULL ? ckpt_open(fn) : -1;
+    }
+    if (db->ckpt_fd < 0)
+        return 0;
+    while ((rc = flock(db->ckpt_fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+        ;
+    return rc == 0 ? 0 : -1;
+}
+
+void cat_db_ckpt_unlock(cat_db *db)
+{
+    if (db->ckpt_fd >= 0)
+        flock(db->ckpt_fd, LOCK_UN);
+}
+
 int cat_db_open(const char *path, unsigned flags, cat_db **out)
 {
     cat_db *db = NULL;
@@ -348,6 +415,7 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out)
     db = calloc(1, sizeof(*db));
     if (db == NULL)
         return -ENOMEM;
+    db->ckpt_fd = -1;
     db->readonly = (flags & CAT_DB_READONLY) != 0;
     if (!db->readonly)
         oflags |= SQLITE_OPEN_CREATE;
@@ -366,6 +434,13 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out)
         rc = cat_exec(db, "PRAGMA mmap_size = 268435456");
     if (rc < 0)
         goto out;
+    if (!db->readonly && (flags & CAT_DB_GUEST)) {
+        rc = guest_setup(db, path);
+        if (rc < 0) {
+            YL_LOGE("cat", "open \"%s\": %s", path, db->errmsg);
+            goto out;
+        }
+    }
     if (!db->readonly) {
         rc = cat_exec(db, "PRAGMA journal_mode = WAL");
         /* FULL: COMMIT fsyncs the WAL, so an acknowledged event survives
@@ -459,6 +534,9 @@ void cat_db_close(cat_db *db)
     moves_undo(db, 0);
     free(db->moves);
     sqlite3_close_v2(db->h);
+    /* After the close, which checkpoints when it is the last connection. */
+    if (db->ckpt_fd >= 0)
+        close(db->ckpt_fd);
     free(db);
 }
 

@@ -24,6 +24,13 @@ typedef struct sqlite3 sqlite3;
 
 enum cat_db_flags {
     CAT_DB_READONLY = 1 << 0, /* query_only; never migrates */
+    /* A writer beside the server's (the catalog commands): it never
+     * checkpoints (wal_autocheckpoint 0; the server's writer or the last
+     * close does) and holds the checkpoint lock while open, so the server
+     * does not checkpoint while it commits. SQLite before 3.51.3 (Debian
+     * 12: 3.40.1) can lose committed pages when one connection checkpoints
+     * while another commits (the "WAL-reset bug", docs/operations.md). */
+    CAT_DB_GUEST = 1 << 1,
 };
 
 /* Opens path (":memory:" works for a writer). A writer connection creates
@@ -40,6 +47,13 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out);
 int cat_reader_open(const char *path, cat_db **out);
 
 void cat_db_close(cat_db *db); /* NULL is a no-op */
+
+/* The checkpoint lock: an flock() on PATH-ckpt.lock beside the database,
+ * held by a CAT_DB_GUEST connection while it is open. The server's writer
+ * takes it around each checkpoint: 0 when taken (or there is no file to
+ * lock: ":memory:"), -1 when a guest holds it (checkpoint later). */
+int cat_db_ckpt_trylock(cat_db *db);
+void cat_db_ckpt_unlock(cat_db *db);
 
 /* Whether the path db was opened with still names the file it opened:
  * 0, or YL_EDBLOST (message in cat_db_errmsg(db)) when the file was

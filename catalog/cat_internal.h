@@ -50,6 +50,9 @@ struct cat_db {
     bool have_id; /* false for ":memory:" and temporary databases */
     dev_t dev;
     ino_t ino;
+    /* The checkpoint lock file (cat_db_ckpt_trylock()), -1: not open. */
+    int ckpt_fd;
+    bool ckpt_tried; /* opening it was tried */
 };
 
 /* The prepared statement for sql (a string literal: cached by address,

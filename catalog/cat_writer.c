@@ -41,6 +41,8 @@ struct cat_writer {
      * commits (the "WAL-reset bug"; Debian 12 ships 3.40.1). */
     int wal_pages;
     atomic_uint_least64_t checkpoints;
+    /* Put off while a catalog command held the checkpoint lock. */
+    atomic_uint_least64_t ckpt_deferred;
     /* lock guards the queue and stopping */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -261,9 +263,16 @@ static void checkpoint_if_due(cat_writer *w)
 {
     if (w->wal_pages < CKPT_PAGES)
         return;
+    /* A catalog command is writing (cat_db.h, CAT_DB_GUEST): not under
+     * its commits; after a later batch. */
+    if (cat_db_ckpt_trylock(w->db) < 0) {
+        atomic_fetch_add(&w->ckpt_deferred, 1);
+        return;
+    }
     w->wal_pages = 0;
     sqlite3_wal_checkpoint_v2(cat_db_sqlite(w->db), NULL,
                               SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    cat_db_ckpt_unlock(w->db);
     atomic_fetch_add(&w->checkpoints, 1);
 }
 

@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "catalog/cat_config.h"
 #include "catalog/cat_db.h"
@@ -376,6 +380,59 @@ static void receipts_step_keeps_receipts(void **state)
     fx_rmdir(dir);
 }
 
+/* A catalog command's connection (CAT_DB_GUEST) holds the checkpoint lock
+ * while it is open and never checkpoints by itself; the server's writer
+ * gets the lock only when no such connection is open, and holds it
+ * exclusively around its checkpoint. */
+static void guest_writer_holds_the_checkpoint_lock(void **state)
+{
+    char *dir = fx_tmpdir(), path[600], lock[640];
+    cat_db *w = NULL, *g = NULL;
+    sqlite3_stmt *st;
+    int fd;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/yunling.db", dir);
+    snprintf(lock, sizeof(lock), "%s-ckpt.lock", path);
+    assert_int_equal(cat_db_open(path, 0, &w), 0);
+    assert_int_equal(cat_db_ckpt_trylock(w), 0);
+    /* Held: another holder (a guest opening now) would have to wait. */
+    fd = open(lock, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+    assert_int_equal(errno, EWOULDBLOCK);
+    cat_db_ckpt_unlock(w);
+
+    assert_int_equal(cat_db_open(path, CAT_DB_GUEST, &g), 0);
+    assert_int_equal(cat_db_ckpt_trylock(w), -1);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+    st = row(g, "PRAGMA wal_autocheckpoint");
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    st = row(w, "PRAGMA wal_autocheckpoint");
+    assert_int_equal(sqlite3_column_int(st, 0), 1000);
+    sqlite3_finalize(st);
+    /* The guest writes; the writer reads it. */
+    assert_int_equal(cat_exec(g, "CREATE TABLE t(x); INSERT INTO t VALUES(7)"),
+                     0);
+    st = row(w, "SELECT x FROM t");
+    assert_int_equal(sqlite3_column_int(st, 0), 7);
+    sqlite3_finalize(st);
+    cat_db_close(g);
+
+    assert_int_equal(cat_db_ckpt_trylock(w), 0);
+    cat_db_ckpt_unlock(w);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    close(fd);
+    cat_db_close(w);
+    /* ":memory:" has no file to lock: always free. */
+    assert_int_equal(cat_db_open(":memory:", 0, &w), 0);
+    assert_int_equal(cat_db_ckpt_trylock(w), 0);
+    cat_db_ckpt_unlock(w);
+    cat_db_close(w);
+    fx_rmdir(dir);
+}
+
 static void reader_refuses_writes_and_old_schema(void **state)
 {
     char *dir = fx_tmpdir();
@@ -533,6 +590,7 @@ int main(void)
         cmocka_unit_test(meeting_audio_step_keeps_meetings),
         cmocka_unit_test(receipts_step_keeps_receipts),
         cmocka_unit_test(reader_refuses_writes_and_old_schema),
+        cmocka_unit_test(guest_writer_holds_the_checkpoint_lock),
         cmocka_unit_test(days_are_china_standard_time),
         cmocka_unit_test(lang_tags_are_checked_and_canonical),
         cmocka_unit_test(config_file_then_flags),
