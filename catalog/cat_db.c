@@ -342,42 +342,57 @@ static int migrate(cat_db *db)
     return rc;
 }
 
-/* Opens PATH-ckpt.lock (created 0644 if missing; read-only will do for
- * flock() when another user created it). -1 when path names no file. */
-static int ckpt_open(const char *path)
+/* Opens PATH-ckpt.lock, path as SQLite resolved it (sqlite3_db_filename:
+ * absolute, symbolic links followed, so that every process names the same
+ * file). Created 0644 if missing; read-only does for flock() when another
+ * user created it or the file system is read-only. -1 when there is no
+ * file to lock (":memory:", a temporary database) or it cannot be opened
+ * (warned about once per connection). */
+static int ckpt_open(cat_db *db)
 {
+    const char *path = sqlite3_db_filename(db->h, "main");
     char lp[PATH_MAX];
     int fd, n;
 
-    if (path[0] == '\0' || strcmp(path, ":memory:") == 0 ||
-        strncmp(path, "file:", 5) == 0)
+    if (path == NULL || path[0] == '\0')
         return -1;
     n = snprintf(lp, sizeof(lp), "%s-ckpt.lock", path);
-    if (n < 0 || (size_t)n >= sizeof(lp))
-        return -1;
-    fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == EACCES)
-        fd = open(lp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        YL_LOGW("cat", "cannot open the checkpoint lock %s: %s", lp,
+    if (n < 0 || (size_t)n >= sizeof(lp)) {
+        errno = ENAMETOOLONG;
+        fd = -1;
+    } else {
+        fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 && (errno == EACCES || errno == EROFS))
+            fd = open(lp, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0 && !db->ckpt_warned) {
+        db->ckpt_warned = true;
+        YL_LOGW("cat", "cannot open the checkpoint lock %s-ckpt.lock: %s", path,
                 strerror(errno));
+    }
     return fd;
 }
 
-/* A guest writer: the checkpoint lock for as long as it is open (waiting
- * for a checkpoint of the server's to finish: milliseconds), and no
- * checkpoints of its own. */
-static int guest_setup(cat_db *db, const char *path)
+/* A guest writer: the checkpoint lock for as long as it is open (a
+ * checkpoint of the server's holds it for milliseconds; another catalog
+ * command for as long as it runs: said so), and no checkpoints of its
+ * own. */
+static int guest_setup(cat_db *db)
 {
     int rc;
 
-    db->ckpt_tried = true;
-    db->ckpt_fd = ckpt_open(path);
+    db->ckpt_fd = ckpt_open(db);
     if (db->ckpt_fd >= 0) {
-        while ((rc = flock(db->ckpt_fd, LOCK_EX)) < 0 && errno == EINTR)
+        while ((rc = flock(db->ckpt_fd, LOCK_EX | LOCK_NB)) < 0 &&
+               errno == EINTR)
             ;
+        if (rc < 0 && errno == EWOULDBLOCK) {
+            YL_LOGI("cat", "waiting for another catalog command to finish");
+            while ((rc = flock(db->ckpt_fd, LOCK_EX)) < 0 && errno == EINTR)
+                ;
+        }
         if (rc < 0)
-            return cat_fail(db, YL_EDB, "locking %s-ckpt.lock: %s", path,
+            return cat_fail(db, YL_EDB, "locking the checkpoint lock: %s",
                             strerror(errno));
     }
     return cat_exec(db, "PRAGMA wal_autocheckpoint = 0");
@@ -385,16 +400,17 @@ static int guest_setup(cat_db *db, const char *path)
 
 int cat_db_ckpt_trylock(cat_db *db)
 {
-    const char *fn;
     int rc;
 
-    if (!db->ckpt_tried) {
-        db->ckpt_tried = true;
-        fn = sqlite3_db_filename(db->h, "main");
-        db->ckpt_fd = fn != NULL ? ckpt_open(fn) : -1;
+    if (db->ckpt_fd < 0) {
+        const char *fn = sqlite3_db_filename(db->h, "main");
+
+        if (fn == NULL || fn[0] == '\0')
+            return 0;                /* nothing to lock */
+        db->ckpt_fd = ckpt_open(db); /* tried again after a failure */
+        if (db->ckpt_fd < 0)
+            return 0;
     }
-    if (db->ckpt_fd < 0)
-        return 0;
     while ((rc = flock(db->ckpt_fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
         ;
     return rc == 0 ? 0 : -1;
@@ -435,7 +451,7 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out)
     if (rc < 0)
         goto out;
     if (!db->readonly && (flags & CAT_DB_GUEST)) {
-        rc = guest_setup(db, path);
+        rc = guest_setup(db);
         if (rc < 0) {
             YL_LOGE("cat", "open \"%s\": %s", path, db->errmsg);
             goto out;
@@ -451,8 +467,14 @@ int cat_db_open(const char *path, unsigned flags, cat_db **out)
         /* The writer keeps the hot pages of sessions, events and rollups. */
         if (rc == 0)
             rc = cat_exec(db, "PRAGMA cache_size = -65536");
+        /* The schema steps commit with no checkpoint: a catalog command
+         * may be committing beside this connection (CAT_DB_GUEST). */
+        if (rc == 0)
+            rc = cat_exec(db, "PRAGMA wal_autocheckpoint = 0");
         if (rc == 0)
             rc = migrate(db);
+        if (rc == 0 && !(flags & CAT_DB_GUEST))
+            rc = cat_exec(db, "PRAGMA wal_autocheckpoint = 1000");
         if (rc < 0) {
             YL_LOGE("cat", "open \"%s\": %s", path, db->errmsg);
             goto out;

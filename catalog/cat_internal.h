@@ -52,7 +52,7 @@ struct cat_db {
     ino_t ino;
     /* The checkpoint lock file (cat_db_ckpt_trylock()), -1: not open. */
     int ckpt_fd;
-    bool ckpt_tried; /* opening it was tried */
+    bool ckpt_warned; /* opening it failed, said once */
 };
 
 /* The prepared statement for sql (a string literal: cached by address,

@@ -347,6 +347,10 @@ int cat_writer_start(const cat_config *cfg, cat_writer **out)
     rc = cat_db_open(cfg->db_path, 0, &w->db);
     if (rc < 0)
         goto fail;
+    /* Creates the checkpoint lock file now (cat_db.h, CAT_DB_GUEST): a
+     * catalog command run by a user who may not create it can lock it. */
+    if (cat_db_ckpt_trylock(w->db) == 0)
+        cat_db_ckpt_unlock(w->db);
     /* SQLite opens a file it may not write (mode 0444 for a non-root
      * user, a read-only mount) read-only: reads are served, every write
      * fails with -EROFS (503 read_only). Said once, here. */
