@@ -402,15 +402,10 @@ int cat_db_ckpt_trylock(cat_db *db)
 {
     int rc;
 
-    if (db->ckpt_fd < 0) {
-        const char *fn = sqlite3_db_filename(db->h, "main");
-
-        if (fn == NULL || fn[0] == '\0')
-            return 0;                /* nothing to lock */
-        db->ckpt_fd = ckpt_open(db); /* tried again after a failure */
-        if (db->ckpt_fd < 0)
-            return 0;
-    }
+    /* Opened at first use, tried again after a failure; nothing to lock
+     * (":memory:") or no lock file (warned): checkpoint anyway. */
+    if (db->ckpt_fd < 0 && (db->ckpt_fd = ckpt_open(db)) < 0)
+        return 0;
     while ((rc = flock(db->ckpt_fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
         ;
     return rc == 0 ? 0 : -1;

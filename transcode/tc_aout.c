@@ -751,6 +751,11 @@ int tc_aout_copying(const tc_aout *a)
     return a->copy;
 }
 
+int tc_aout_frame_fits(const tc_aout *a, const AVFrame *f)
+{
+    return f->sample_rate == a->rate && f->ch_layout.nb_channels == a->channels;
+}
+
 const char *tc_aout_copy_why(const tc_aout *a)
 {
     return a->copy_why;

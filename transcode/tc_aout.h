@@ -56,6 +56,9 @@ int tc_aout_copying(const tc_aout *a);
  * block as for tc_aout_push. 0 or negative. */
 int tc_aout_push_packet(tc_aout *a, const AVPacket *pkt, int64_t pos_us,
                         int usable, int block);
+/* Whether a decoded frame of the stream is in the rendition's format (a
+ * packet that decodes otherwise is passed as usable -1). */
+int tc_aout_frame_fits(const tc_aout *a, const AVFrame *f);
 /* Why the stream is not passed through ("" when it is, or copy_par was
  * NULL). */
 const char *tc_aout_copy_why(const tc_aout *a);

@@ -88,9 +88,7 @@ static int dub_decode(struct arend *a, AVPacket *pkt, AVFrame *frame,
             a->dub_s = (double)pos / 1e6 +
                        (double)frame->nb_samples / frame->sample_rate;
         }
-        if (copying &&
-            (frame->sample_rate != tc_aout_rate(a->out) ||
-             frame->ch_layout.nb_channels != tc_aout_channels(a->out)))
+        if (copying && !tc_aout_frame_fits(a->out, frame))
             usable = -1; /* decoded, but not as the rendition is */
         ret = copying ? 0 : tc_aout_push(a->out, frame, pos, 1);
         av_frame_unref(frame);

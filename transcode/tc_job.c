@@ -947,8 +947,7 @@ static int decode_audio(tc_job *j, struct arend *a, AVPacket *pkt, AVFrame *f)
             usable = 0;
             break;
         }
-        if (copying && (f->sample_rate != tc_aout_rate(a->out) ||
-                        f->ch_layout.nb_channels != tc_aout_channels(a->out)))
+        if (copying && !tc_aout_frame_fits(a->out, f))
             usable = -1; /* decoded, but not as the rendition is */
         ret = on_audio_frame(j, a, f, copying);
         av_frame_unref(f);
