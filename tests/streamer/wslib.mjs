@@ -39,6 +39,15 @@ export class Client {
         this.waiters = [];
         for (const f of w) f();
     }
+    // Until a message or the close arrives, or ms pass. The deadline's
+    // timer is cleared on wake: a pending one would keep node running
+    // after the test's last line for what is left of it (up to 15 s).
+    _wait(ms) {
+        return new Promise((r) => {
+            const t = setTimeout(r, ms);
+            this.waiters.push(() => { clearTimeout(t); r(); });
+        });
+    }
     send(o) { this.ws.send(typeof o === 'string' ? o : JSON.stringify(o)); }
     async hello(token, extra = {}) {
         await this.opened;
@@ -54,7 +63,7 @@ export class Client {
             if (this.closed) throw new Error(`closed ${this.closed.code} ${this.closed.reason} waiting for ${type}`);
             const left = end - Date.now();
             if (left <= 0) throw new Error(`no ${type} within ${ms} ms (have: ${JSON.stringify(this.msgs)})`);
-            await new Promise((r) => { this.waiters.push(r); setTimeout(r, left); });
+            await this._wait(left);
         }
     }
     // Resolves with {code, reason} once the server closed the connection.
@@ -63,7 +72,7 @@ export class Client {
         while (!this.closed) {
             const left = end - Date.now();
             if (left <= 0) throw new Error(`not closed within ${ms} ms`);
-            await new Promise((r) => { this.waiters.push(r); setTimeout(r, left); });
+            await this._wait(left);
         }
         return this.closed;
     }
