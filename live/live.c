@@ -298,9 +298,10 @@ struct live_meeting {
      * segments, the recording and the websocket path go on from the
      * first build's, across the gap (set before PLAYING, read by
      * streaming threads). fault_*: the test-only failure
-     * (YL_LIVE_TEST_FAIL, see fault_arm()). */
+     * (YL_LIVE_TEST_FAIL, see fault_arm()); restart_first_us: the first
+     * back-off, RESTART_FIRST_US but in a test (restart_init()). */
     int gen, fails;
-    gint64 rebuild_at_us, built_at_us;
+    gint64 rebuild_at_us, built_at_us, restart_first_us;
     bool resumed;
     atomic_int pipe_restarts;
     gint64 fault_at_us;
@@ -800,6 +801,32 @@ static void rec_finish(live_meeting *m)
                 "in %s",
                 m->id, m->rec_dur, (double)bytes / 1e6, na, m->rec_dir);
     yl_buf_free(&b);
+}
+
+/* Test only: YL_LIVE_TEST_RESTART_MS=N (10..1000) makes the first back-off
+ * of restart_later() N ms instead of 1 s (then 2N, 4N, 8N, 8N ...), so the
+ * test of a pipeline that keeps failing waits for five rebuilds, not for
+ * 23 s of back-off (tests/streamer/t_meeting_restart.sh). Never set in
+ * production. */
+static void restart_init(live_meeting *m)
+{
+    const char *v = getenv("YL_LIVE_TEST_RESTART_MS");
+    char *end;
+    long ms;
+
+    m->restart_first_us = RESTART_FIRST_US;
+    if (v == NULL || *v == '\0')
+        return;
+    ms = strtol(v, &end, 10);
+    if (*end != '\0' || ms < 10 || ms > 1000) {
+        YL_LOGW("live", "YL_LIVE_TEST_RESTART_MS=%s: want 10..1000, ignored",
+                v);
+        return;
+    }
+    m->restart_first_us = ms * 1000;
+    YL_LOGW("live",
+            "[meeting=%" PRId64 "] test only: rebuilds after %ld ms, doubling",
+            m->id, ms);
 }
 
 static void fault_arm(live_meeting *m);
@@ -2937,9 +2964,9 @@ static bool restart_later(live_meeting *m, GstBus **bus, const char *why)
     now = g_get_monotonic_time(); /* the back-off from the teardown's end */
     if (!m->ready || m->fails >= RESTART_MAX)
         return false;
-    delay = RESTART_FIRST_US << m->fails;
-    if (delay > RESTART_CAP_US)
-        delay = RESTART_CAP_US;
+    delay = m->restart_first_us << m->fails;
+    if (delay > m->restart_first_us * (RESTART_CAP_US / RESTART_FIRST_US))
+        delay = m->restart_first_us * (RESTART_CAP_US / RESTART_FIRST_US);
     m->fails++;
     m->rebuild_at_us = now + delay;
     m->resumed = false;
@@ -2954,7 +2981,7 @@ static bool restart_later(live_meeting *m, GstBus **bus, const char *why)
                  "the pipeline was rebuilt after: %.200s", why);
     }
     YL_LOGW("live",
-            "[meeting=%" PRId64 "] pipeline failed (%s): rebuild %d in %.0f s",
+            "[meeting=%" PRId64 "] pipeline failed (%s): rebuild %d in %g s",
             m->id, why, m->gen + 1, (double)delay / G_USEC_PER_SEC);
     m->event(m->ud, m->id, LIVE_EV_RESTARTING, why);
     return true;
@@ -2976,6 +3003,7 @@ static void *meeting_main(void *arg)
 
     pthread_once(&once, once_init);
     fault_init(m);
+    restart_init(m);
     r = yl_mkdirs(m->dir);
     if (r < 0) {
         snprintf(why, sizeof(why), "create %s: %s", m->dir, strerror(-r));

@@ -151,3 +151,10 @@ echo "== run each libFuzzer target for a while (build-fuzz)"
 # test. One target per core: each runs for a fixed time, so more at once
 # would only mean fewer inputs each.
 in_dir build-fuzz ctest --output-on-failure -j"$cores" -L fuzz
+# libFuzzer's own count of the inputs each target ran (run-fuzz.sh), to
+# compare runs (docs/fuzzing.md).
+for f in build-fuzz/tests/fuzz/fuzz_*.runs; do
+    if [ -e "$f" ]; then
+        printf '%s: %s inputs\n' "$(basename "$f" .runs)" "$(cat "$f")"
+    fi
+done

@@ -2,7 +2,8 @@
 # run-fuzz.sh BINARY SEEDS SECONDS [DICT] - one bounded libFuzzer run, for
 # ctest. The seeds are copied to a temporary corpus so the repository is
 # never written; a crashing input is kept in the working directory (the
-# build tree) as <target>-crash-<sha1>, and its path is printed.
+# build tree) as <target>-crash-<sha1>, and its path is printed. The number
+# of inputs it ran goes to <target>.runs there (scripts/test.sh prints it).
 set -euo pipefail
 bin=$1 seeds=$2 secs=$3 dict=${4:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/yl-fuzz.XXXXXX")
@@ -14,4 +15,9 @@ args=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=10
 if [ -n "$dict" ]; then
     args+=(-dict="$dict")
 fi
-"$bin" "${args[@]}" "$tmp/corpus"
+rm -f "$PWD/$(basename "$bin").runs"
+rc=0
+"$bin" "${args[@]}" "$tmp/corpus" 2>"$tmp/stderr" || rc=$?
+cat "$tmp/stderr" >&2
+sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/stderr" >"$PWD/$(basename "$bin").runs"
+exit "$rc"

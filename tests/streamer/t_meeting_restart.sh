@@ -204,18 +204,21 @@ stop_server
 
 # A pipeline that fails at every build: rebuilt RESTART_MAX (5) times
 # with a growing back-off, then the meeting fails. (A catalog of its own:
-# no transcode of the first recording meanwhile.)
+# no transcode of the first recording meanwhile.) The back-off is the
+# production one shortened tenfold (YL_LIVE_TEST_RESTART_MS=100: 0.1, 0.2,
+# 0.4, 0.8, 0.8 s instead of 1, 2, 4, 8, 8 s), the first phase above
+# having waited for the real first one.
 DATA=$YL_TMPDIR/data2
 setup_catalog
 A=(-H "Authorization: Bearer $ADMIN" -H 'content-type: application/json')
 from=$(($(wc -l <"$YL_TMPDIR/server.log") + 1))
-YL_LIVE_TEST_FAIL=1:100 start_server
+YL_LIVE_TEST_FAIL=1:100 YL_LIVE_TEST_RESTART_MS=100 start_server
 expect_eq "$(api POST /api/v1/meetings "${A[@]}" -d '{"title":"总是失败",
     "targets":["5329"],"source":"test:"}')" 201 "a second meeting"
 ID2=$(resp .id)
 expect_eq "$(api POST "/api/v1/meetings/$ID2/start" "${A[@]}")" 200 "start"
-# Live, then 5 rebuilds after 1+2+4+8+8 s, each failing 1 s after it
-# starts: about 40 s (3 minutes at most on a loaded machine).
+# Live, then 5 rebuilds after 0.1+0.2+0.4+0.8+0.8 s, each failing 1 s
+# after it starts: about 10 s (3 minutes at most on a loaded machine).
 for i in $(seq 1 1800); do
     [ "$(db "SELECT state FROM meetings WHERE id = $ID2")" == failed ] && break
     sleep 0.1
@@ -224,6 +227,10 @@ expect_eq "$(db "SELECT state FROM meetings WHERE id = $ID2")" failed \
     "a pipeline that keeps failing fails its meeting"
 expect_eq "$(tail -n +"$from" "$YL_TMPDIR/server.log" |
     grep -c "meeting=$ID2\] pipeline failed")" 5 "after five rebuilds"
+expect_eq "$(tail -n +"$from" "$YL_TMPDIR/server.log" |
+    grep "meeting=$ID2\] pipeline failed" | sed 's/.*: rebuild //' |
+    tr '\n' ' ')" "1 in 0.1 s 2 in 0.2 s 3 in 0.4 s 4 in 0.8 s 5 in 0.8 s " \
+    "the back-off doubles up to its cap"
 expect_match "$(db "SELECT error FROM meetings WHERE id = $ID2")" \
     YL_LIVE_TEST_FAIL "its error names the failure"
 expect_eq "$(code "$BASE/healthz")" 200 "the server lives on"
