@@ -15,9 +15,16 @@ args=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=10
 if [ -n "$dict" ]; then
     args+=(-dict="$dict")
 fi
-rm -f "$PWD/$(basename "$bin").runs"
-rc=0
-"$bin" "${args[@]}" "$tmp/corpus" 2>"$tmp/stderr" || rc=$?
-cat "$tmp/stderr" >&2
-sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/stderr" >"$PWD/$(basename "$bin").runs"
+runs=$PWD/$(basename "$bin").runs
+rm -f "$runs"
+# Its output as it comes (ctest keeps it if the target is killed on
+# timeout), and a copy for the count.
+set +e
+"$bin" "${args[@]}" "$tmp/corpus" 2>&1 | tee "$tmp/out"
+rc=${PIPESTATUS[0]}
+set -e
+n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/out")
+if [ -n "$n" ]; then
+    echo "$n" >"$runs"
+fi
 exit "$rc"
