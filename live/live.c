@@ -2957,6 +2957,7 @@ static void teardown(live_meeting *m, GstBus **bus)
 static bool restart_later(live_meeting *m, GstBus **bus, const char *why)
 {
     gint64 now = g_get_monotonic_time(), delay;
+    gint64 cap = m->restart_first_us * (RESTART_CAP_US / RESTART_FIRST_US);
 
     if (m->built_at_us != 0 && now - m->built_at_us >= HEALTHY_US)
         m->fails = 0;
@@ -2965,8 +2966,8 @@ static bool restart_later(live_meeting *m, GstBus **bus, const char *why)
     if (!m->ready || m->fails >= RESTART_MAX)
         return false;
     delay = m->restart_first_us << m->fails;
-    if (delay > m->restart_first_us * (RESTART_CAP_US / RESTART_FIRST_US))
-        delay = m->restart_first_us * (RESTART_CAP_US / RESTART_FIRST_US);
+    if (delay > cap)
+        delay = cap;
     m->fails++;
     m->rebuild_at_us = now + delay;
     m->resumed = false;
