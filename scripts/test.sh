@@ -62,6 +62,23 @@ in_dir() {
     fg_pid=
     return "$rc"
 }
+# cpu_s: the CPU seconds (user + sys) of every process this script has
+# waited for so far: cutime + cstime of /proc/$$/stat (each ctest pass,
+# and through it every test's processes; the background builds once
+# waited for). Printed per stage beside its wall time, and at the end the
+# least wall time any order of the same work could take on these cores.
+tck=$(getconf CLK_TCK)
+cpu_s() {
+    local st f
+    st=$(cat /proc/$$/stat)
+    read -r -a f <<<"${st##*) }"
+    echo $(((f[13] + f[14]) / tck))
+}
+# stage NAME T0 C0: NAME's wall and CPU since T0 (SECONDS) and C0 (cpu_s).
+stage() {
+    local w=$((SECONDS - $2)) c=$(($(cpu_s) - $3))
+    echo "== $1: $w s wall, $c s CPU ($((w > 0 ? c * 100 / (w * cores) : 0)) % of $cores cores)"
+}
 if [ "$jobs" -gt "$cores" ]; then
     spec=$(mktemp /tmp/yl-ctest-resources.XXXXXX.json)
     printf '{"version":{"major":1,"minor":0},"local":[{"cpus":[{"id":"0","slots":%d}]}]}\n' \
@@ -112,9 +129,10 @@ bg_pid=$!
 
 echo "== test (ctest -j$jobs on $cores cores)"
 t0=$SECONDS
+c0=$(cpu_s)
 rc=0
 in_dir build ctest "${ctest_args[@]}" ${YL_CTEST_ARGS:-} || rc=$?
-echo "== plain pass: $((SECONDS - t0)) s"
+stage "plain pass" "$t0" "$c0"
 [ "$rc" = 0 ] || exit "$rc" # cleanup stops the background builds
 
 echo "== wait for the background builds"
@@ -122,6 +140,7 @@ echo "== wait for the background builds"
 # nice value needs root; without it they go on at 19).
 renice -n 0 -g "$bg_pid" >/dev/null 2>&1 || true
 t0=$SECONDS
+c0=$(cpu_s)
 if ! wait "$bg_pid"; then
     tail -n 60 "$bg_log" >&2
     echo "the sanitizer or fuzz build failed (log above: $bg_log)" >&2
@@ -129,20 +148,28 @@ if ! wait "$bg_pid"; then
 fi
 bg_pid=
 rm -f "$bg_log"
-echo "== background builds done ($((SECONDS - t0)) s waited)"
+# Their CPU counts here (once waited for), though most of it was spent
+# during the plain pass.
+stage "background builds done (waited for; CPU: all of the builds)" "$t0" "$c0"
 
 echo "== test again under AddressSanitizer + UBSan (build-asan)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Every test: the filter -LE no-asan this stage had matched no test (no
 # test was ever labelled no-asan), so it went.
+t0=$SECONDS
+c0=$(cpu_s)
 in_dir build-asan ctest "${ctest_args[@]}" ${YL_CTEST_ARGS:-}
+stage "ASan + UBSan pass" "$t0" "$c0"
 
 echo "== test again under ThreadSanitizer (build-tsan)"
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 # no-tsan: the live meeting tests (x264 in real time does not keep up
 # under TSan on 2 cores; see tests/streamer/CMakeLists.txt).
+t0=$SECONDS
+c0=$(cpu_s)
 in_dir build-tsan ctest "${ctest_args[@]}" -LE no-tsan ${YL_CTEST_ARGS:-}
+stage "TSan pass" "$t0" "$c0"
 
 echo "== run each libFuzzer target for a while (build-fuzz)"
 # Only the targets and the libraries they need were built (bg_builds):
@@ -150,7 +177,10 @@ echo "== run each libFuzzer target for a while (build-fuzz)"
 # seeds (tests/fuzz/run-fuzz.sh) under ASan + UBSan; a crash fails its
 # test. One target per core: each runs for a fixed time, so more at once
 # would only mean fewer inputs each.
+t0=$SECONDS
+c0=$(cpu_s)
 in_dir build-fuzz ctest --output-on-failure -j"$cores" -L fuzz
+stage "fuzz pass" "$t0" "$c0"
 # libFuzzer's own count of the inputs each target ran (run-fuzz.sh), to
 # compare runs (docs/fuzzing.md).
 for f in build-fuzz/tests/fuzz/fuzz_*.runs; do
@@ -158,3 +188,8 @@ for f in build-fuzz/tests/fuzz/fuzz_*.runs; do
         printf '%s: %s inputs\n' "$(basename "$f" .runs)" "$(cat "$f")"
     fi
 done
+# The whole run: with its CPU on these cores, no order of the same work
+# (any -j, anything run beside anything) could end sooner than CPU/cores
+# (CONTRIBUTING.md, "How CI runs the tests").
+stage "all of it (build, analysis, the four passes)" 0 0
+echo "== the least wall time this CPU allows on $cores cores: $(($(cpu_s) / cores)) s"
