@@ -740,14 +740,18 @@ static void lang_answer(str_server *srv, str_req *r, defer_ctx *c, defer_msg *d)
 }
 
 /* Service thread: a site's tokens were revoked (or not). */
-static void revoke_answer(str_req *r, defer_ctx *c, defer_msg *d)
+static void revoke_answer(str_server *srv, str_req *r, defer_ctx *c,
+                          defer_msg *d)
 {
     char buf[160];
     int n;
 
-    if (d->rc == 0)
+    if (d->rc == 0) {
         YL_LOGI("str", "[site=%s] %d site token(s) revoked", c->code,
                 d->accepted);
+        if (d->accepted > 0)
+            str_ws_site_revoked(srv, c->code);
+    }
     if (r == NULL)
         return;
     if (d->rc < 0) {
@@ -815,7 +819,7 @@ static void defer_run(str_server *srv, str_msg *m)
         lang_answer(srv, r, c, d);
         return;
     case DEF_REVOKE:
-        revoke_answer(r, c, d);
+        revoke_answer(srv, r, c, d);
         return;
     case DEF_RETRY:
         retry_answer(srv, r, c, d);

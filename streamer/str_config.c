@@ -23,6 +23,7 @@ void str_config_defaults(str_config *cfg)
     cfg->job_timeout_s = 0;
     cfg->ws_hello_s = 10;
     cfg->ws_ping_s = 25; /* a dead village link is noticed within 55 s */
+    cfg->ws_reauth_s = 30;
     cfg->ws_max_message = 256 * 1024;
     cfg->ws_rate = 20;
     cfg->ws_queue = 64;
@@ -49,6 +50,7 @@ static const yl_conf_key keys[] = {
     YL_CONF_INT_KEY("job_timeout", str_config, job_timeout_s, 0, 7 * 24 * 3600),
     YL_CONF_INT_KEY("ws_hello", str_config, ws_hello_s, 1, 600),
     YL_CONF_INT_KEY("ws_ping", str_config, ws_ping_s, 1, 600),
+    YL_CONF_INT_KEY("ws_reauth", str_config, ws_reauth_s, 1, 3600),
     YL_CONF_INT_KEY("ws_max_message", str_config, ws_max_message, 1024,
                     16 << 20),
     YL_CONF_INT_KEY("ws_rate", str_config, ws_rate, 1, 100000),

@@ -654,7 +654,6 @@ static int upgrade(str_conn *c)
         "connection",
         "sec-websocket-key",
         "sec-websocket-version",
-        "sec-websocket-protocol",
         "origin",
         "authorization",
         "cookie", /* a person's session (the admin console) */
@@ -686,7 +685,16 @@ static int upgrade(str_conn *c)
             return str_reply_error(
                 r, st, st == 503 ? "unavailable" : "bad_request", "%s", why);
     }
-    n = snprintf(head, sizeof(head), "GET %s HTTP/1.1\r\n", path);
+    /* The subprotocol is named here, not copied: lws binds the first
+     * name in the client's list that the vhost knows, and a list led by
+     * an internal protocol's name (yl-http, yl-upgrade) would have bound
+     * the websocket to a callback that neither times it out nor counts
+     * it. /ws: yunling.v1, checked above; /ws/live: none (the vhost's
+     * default, yl-live; mpegts.js asks for none). */
+    n = snprintf(head, sizeof(head), "GET %s HTTP/1.1\r\n%s", path,
+                 r->route == STR_R_WS
+                     ? "sec-websocket-protocol: " STR_WS_PROTOCOL "\r\n"
+                     : "");
     len = (size_t)n;
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
         if (head_put(r, head, sizeof(head) - 2, &len, keep[i]) < 0)
@@ -1120,6 +1128,8 @@ int str_conn_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             conn_free(c);
         c->srv = NULL;
         return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return -1; /* a websocket is never ours (see upgrade()) */
     default:
         return 0;
     }

@@ -614,6 +614,8 @@ static int listen_cb(struct lws *wsi, enum lws_callback_reasons reason,
         if (srv->listen_wsi == wsi)
             srv->listen_wsi = NULL;
         return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return -1; /* a websocket is never the listener's */
     default:
         return 0;
     }
@@ -661,6 +663,8 @@ static int upgrade_cb(struct lws *wsi, enum lws_callback_reasons reason,
         srv->wsis--;
     if (reason == LWS_CALLBACK_HTTP)
         return -1; /* not an upgrade after all: close */
+    if (reason == LWS_CALLBACK_ESTABLISHED)
+        return -1; /* a websocket bound here by its subprotocol's name */
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 

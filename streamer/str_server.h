@@ -21,6 +21,9 @@ typedef struct str_config {
     /* The websocket channel (/ws). */
     int ws_hello_s;     /* a connection must say hello within this */
     int ws_ping_s;      /* idle this long: ping; 2x + 5 s silent: gone */
+    int ws_reauth_s;    /* an open channel's token or session checked
+                         * again this often: revoked, expired or ended,
+                         * it is closed 4401 */
     int ws_max_message; /* bytes of one incoming message */
     int ws_rate;        /* incoming messages per second, sustained */
     int ws_queue;       /* frames queued for one slow client */

@@ -37,6 +37,7 @@
 #include "catalog/cat_tokens.h"
 #include "common/yl_err.h"
 #include "common/yl_log.h"
+#include "common/yl_utf8.h"
 #include "streamer/str_api.h"
 #include "streamer/str_ws.h"
 
@@ -45,6 +46,7 @@
 #define PEND_BUCKETS 1024
 #define NC_MAX       1024 /* notice frames kept in memory */
 #define REPLAY_CHUNK 16   /* pending notices read per step */
+#define WS_VIEWS_INFLIGHT 8 /* viewing batches of one connection being stored */
 #define WS_Q_BYTES   (4u << 20)
 
 enum ws_state { WS_HELLO, WS_READY };
@@ -111,6 +113,8 @@ struct str_ws {
     int64_t hello_deadline_us;
     cat_token_info tok;
     char hdr_token[CAT_TOKEN_LEN + 1];     /* Authorization: Bearer, if any */
+    char auth_token[CAT_TOKEN_LEN + 1]; /* the one welcomed ("": a session) */
+    int64_t auth_us;                    /* when it was last verified */
     char hdr_session[CAT_SESSION_LEN + 1]; /* a same-origin session cookie */
     char client[8];
     char addr[48];  /* the client's own (X-Forwarded-For from an edge) */
@@ -140,10 +144,12 @@ struct str_ws {
     ws_nfollow nf[NFOLLOW];
     int nnf;
     bool notices_dirty;
+    bool stale; /* a subscription's frame was dropped for room */
 
     int close_code;
     char close_why[96];
     ws_pend *pend;
+    int npend; /* viewing batches waiting for their answers */
 
     /* Keepalive (ours, not lws's validity timer: that one re-inserts a
      * timer into lws's sorted list on every pong, a walk over every
@@ -202,6 +208,9 @@ typedef struct str_wsreg {
     int64_t seen_flush_us;
     /* counters for /metrics */
     uint64_t frames_in, frames_out, closed_slow, closed_silent, hello_refused;
+    uint64_t closed_auth; /* token revoked or expired, session ended */
+    uint64_t resyncs;     /* snapshots sent again after a dropped delta */
+    uint64_t dropped;     /* low-priority frames dropped for room */
     uint64_t notices_pushed, rate_limited, welcomed;
 } str_wsreg;
 
@@ -218,13 +227,37 @@ static uint64_t key_of(const char *code)
 
 /* ---- sending ---- */
 
+/* Cuts s at its first byte that does not start a whole UTF-8 sequence:
+ * a "%.40s" of a client's string may end inside a character, and
+ * json_pack() refuses invalid UTF-8 (the frame would be lost), as a
+ * browser fails a connection whose close reason is not UTF-8. */
+static void utf8_cut(char *s)
+{
+    size_t n = strlen(s), i = 0, k;
+
+    while (i < n && (k = yl_utf8_seq((const unsigned char *)s + i, n - i)) > 0)
+        i += k;
+    s[i] = '\0';
+}
+
 static void ws_close(str_ws *ws, int code, const char *why)
 {
     if (ws->close_code != 0)
         return;
     ws->close_code = code;
     snprintf(ws->close_why, sizeof(ws->close_why), "%.90s", why);
+    utf8_cut(ws->close_why);
     lws_callback_on_writable(ws->wsi);
+    /* A client that reads nothing more (a frozen TV whose TCP stack
+     * still acknowledges with a zero window) never makes the socket
+     * writeable: without a deadline it would hold its descriptor and
+     * queue, and stay "online", for ever (keepalive() leaves closing
+     * connections alone). One closed for not reading has only the close
+     * frame to take: 5 s; the others first take what is queued (the
+     * error that explains the close): as long as the keepalive lets a
+     * silent link live. */
+    lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK,
+                    code == 4429 ? 5 : 2 * ws->srv->cfg.ws_ping_s + 5);
 }
 
 static void pace_unlink(str_wsreg *g, str_ws *ws)
@@ -287,6 +320,7 @@ void str_ws_round(str_server *srv)
 /* Queues a reference to b for ws. */
 static void ws_push(str_ws *ws, str_fbuf *b)
 {
+    uint64_t dropped;
     int r;
 
     if (ws->close_code != 0)
@@ -299,7 +333,13 @@ static void ws_push(str_ws *ws, str_fbuf *b)
         }
         ws->q_ready = true;
     }
+    dropped = ws->q.dropped;
     r = str_fanq_push(&ws->q, b);
+    if (r == STR_FANQ_DROPPED || ws->q.dropped != dropped) {
+        ws->stale = true; /* a delta is lost: push_deltas() resyncs */
+        reg_of(ws->srv)->dropped +=
+            (r == STR_FANQ_DROPPED) + (ws->q.dropped - dropped);
+    }
     if (r == STR_FANQ_OVERFLOW || r == STR_FANQ_NOMEM) {
         /* It does not read: it will reconnect and replay from since. */
         reg_of(ws->srv)->closed_slow++;
@@ -348,6 +388,7 @@ static void ws_error(str_ws *ws, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_cut(msg);
     ws_send(ws,
             json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
                       "message", msg),
@@ -423,8 +464,12 @@ static void seen_flush(str_server *srv, str_wsreg *g)
     int rc;
 
     g->seen_flush_us = lws_now_usecs();
-    if (g->seen_n == 0 || srv->w == NULL)
+    if (g->seen_n == 0)
         return;
+    if (srv->w == NULL) { /* no writer any more: nothing to keep them for */
+        g->seen_n = 0;
+        return;
+    }
     rc = cat_sites_seen_submit(srv->w, g->seen, g->seen_n, NULL, NULL);
     if (rc < 0)
         YL_LOGW("str", "%d station sighting(s) not recorded: %s", g->seen_n,
@@ -439,7 +484,7 @@ static void seen_note(str_server *srv, str_wsreg *g, const char *code)
         cat_site_seen *n;
 
         if (g->seen_n >= SEEN_MAX) {
-            seen_flush(srv, g);
+            seen_flush(srv, g); /* seen_n is 0 after it */
         } else {
             n = realloc(g->seen, (size_t)cap * sizeof(*n));
             if (n == NULL)
@@ -541,7 +586,9 @@ static void nc_put(str_wsreg *g, int64_t id, str_fbuf *frame)
     g->nc_n++;
 }
 
-/* The frame of notice id (cached, else read). NULL when it is gone. */
+/* The frame of notice id (cached, else read), a reference the caller
+ * owns (the cache may not have kept it: out of memory). NULL when it is
+ * gone. */
 static str_fbuf *nc_get(str_server *srv, int64_t id)
 {
     str_wsreg *g = reg_of(srv);
@@ -549,7 +596,7 @@ static str_fbuf *nc_get(str_server *srv, int64_t id)
     json_t *o = NULL;
 
     if (b != NULL)
-        return b;
+        return str_fbuf_ref(b);
     if (cat_notices_get(srv->rd, id, &o) < 0)
         return NULL;
     json_object_set_new(o, "type", json_string("notice"));
@@ -560,7 +607,6 @@ static str_fbuf *nc_get(str_server *srv, int64_t id)
     if (b == NULL)
         return NULL;
     nc_put(g, id, b);
-    str_fbuf_unref(b); /* the cache holds it */
     return b;
 }
 
@@ -585,10 +631,13 @@ static void replay_step(str_ws *ws)
         if (b != NULL) {
             ws_push(ws, b);
             ws->sent[ws->nsent++ % 8] = ids[i];
+            str_fbuf_unref(b);
         }
     }
     if (n < REPLAY_CHUNK)
         ws->replaying = false;
+    else /* more to read, even if none of these could be queued */
+        pace_want(ws);
 }
 
 /* ---- viewing batches answered ---- */
@@ -606,6 +655,7 @@ static void pend_add(str_ws *ws, uint64_t serial)
     g->pend[serial % PEND_BUCKETS] = p;
     p->wnext = ws->pend;
     ws->pend = p;
+    ws->npend++;
 }
 
 static void pend_unlink(str_wsreg *g, ws_pend *p)
@@ -618,6 +668,7 @@ static void pend_unlink(str_wsreg *g, ws_pend *p)
     for (pp = &p->ws->pend; *pp != p; pp = &(*pp)->wnext)
         ;
     *pp = p->wnext;
+    p->ws->npend--;
     free(p);
 }
 
@@ -808,6 +859,43 @@ static json_t *diff(const json_t *last, json_t *now)
     return d;
 }
 
+/* The whole state of each topic ws subscribes to: after its subscribe,
+ * and again after a delta of it was dropped for room (ws->stale). */
+static void snapshots(str_ws *ws, int prio)
+{
+    ws->stale = false;
+    if (ws->topics & T_PRESENCE)
+        ws_send(ws, presence_snapshot(ws), prio);
+    if (ws->topics & T_STATS) {
+        json_decref(ws->last_stats);
+        ws->last_stats = stats_now(ws);
+        if (ws->last_stats != NULL) {
+            json_t *o = json_deep_copy(ws->last_stats);
+
+            json_object_set_new(o, "type", json_string("stats"));
+            json_object_set_new(o, "snapshot", json_true());
+            json_object_set_new(o, "region", json_string(ws->region));
+            ws_send(ws, o, prio);
+        }
+    }
+    if (ws->topics & T_NOTICES)
+        ws_send(ws, notices_snapshot(ws), prio);
+    if (ws->topics & T_JOBS) {
+        json_decref(ws->last_jobs);
+        ws->last_jobs = jobs_now(ws, cat_now_ms() - 3600 * 1000);
+        if (ws->last_jobs != NULL) {
+            json_t *arr = json_array(), *v;
+            const char *k;
+
+            json_object_foreach(ws->last_jobs, k, v) json_array_append(arr, v);
+            ws_send(ws,
+                    json_pack("{s:s, s:b, s:o}", "type", "jobs", "snapshot", 1,
+                              "jobs", arr),
+                    prio);
+        }
+    }
+}
+
 static void on_subscribe(str_ws *ws, json_t *m)
 {
     static const struct {
@@ -891,34 +979,7 @@ static void on_subscribe(str_ws *ws, json_t *m)
             json_pack("{s:s, s:O, s:s}", "type", "subscribed", "topics", topics,
                       "region", ws->region),
             STR_FAN_HIGH);
-    if (want & T_PRESENCE)
-        ws_send(ws, presence_snapshot(ws), STR_FAN_HIGH);
-    if (want & T_STATS) {
-        ws->last_stats = stats_now(ws);
-        if (ws->last_stats != NULL) {
-            json_t *o = json_deep_copy(ws->last_stats);
-
-            json_object_set_new(o, "type", json_string("stats"));
-            json_object_set_new(o, "snapshot", json_true());
-            json_object_set_new(o, "region", json_string(ws->region));
-            ws_send(ws, o, STR_FAN_HIGH);
-        }
-    }
-    if (want & T_NOTICES)
-        ws_send(ws, notices_snapshot(ws), STR_FAN_HIGH);
-    if (want & T_JOBS) {
-        ws->last_jobs = jobs_now(ws, cat_now_ms() - 3600 * 1000);
-        if (ws->last_jobs != NULL) {
-            json_t *arr = json_array(), *v;
-            const char *k;
-
-            json_object_foreach(ws->last_jobs, k, v) json_array_append(arr, v);
-            ws_send(ws,
-                    json_pack("{s:s, s:b, s:o}", "type", "jobs", "snapshot", 1,
-                              "jobs", arr),
-                    STR_FAN_HIGH);
-        }
-    }
+    snapshots(ws, STR_FAN_HIGH);
 }
 
 /* What stats_now (depth >= 0) or jobs_now (depth -1) gives ws in this
@@ -953,9 +1014,19 @@ static void round_end(str_wsreg *g)
     g->nround = 0;
 }
 
-/* The deltas of one subscriber. */
+/* The deltas of one subscriber; whole snapshots instead once one was
+ * dropped for room (a delta builds on the one before: the wall would
+ * keep a wrong count until that region changed again), when its queue
+ * has room again. */
 static void push_deltas(str_ws *ws, str_wsreg *g)
 {
+    if (ws->stale) {
+        if (!ws->q_ready || ws->q.n <= ws->q.cap / 2) {
+            g->resyncs++;
+            snapshots(ws, STR_FAN_LOW);
+        }
+        return;
+    }
     if (ws->topics & T_PRESENCE) {
         json_t *kids = json_object(), *gkids = json_object(), *o;
         bool any = false;
@@ -1161,6 +1232,7 @@ static void on_hello(str_ws *ws, json_t *m)
                              : "not signed in");
             return;
         }
+        ws->auth_token[0] = '\0';
         goto welcome;
     }
     rc = str_api_token(srv, tok, &ws->tok);
@@ -1177,7 +1249,9 @@ static void on_hello(str_ws *ws, json_t *m)
         ws_close(ws, 4403, "a site token of a region is not a station");
         return;
     }
+    snprintf(ws->auth_token, sizeof(ws->auth_token), "%s", tok);
 welcome:
+    ws->auth_us = lws_now_usecs();
     snprintf(ws->client, sizeof(ws->client), "%s", client ? client : "");
     ws->state = WS_READY;
     reg_of(srv)->welcomed++;
@@ -1301,6 +1375,17 @@ static void on_views(str_ws *ws, const char *text, size_t len)
 
     if (ws->tok.role == CAT_ROLE_VIEWER) {
         ws_error(ws, "forbidden", "a viewer token cannot send viewing events");
+        return;
+    }
+    if (ws->npend >= WS_VIEWS_INFLIGHT) {
+        /* Each batch waits on the ingest thread with its copy: a client
+         * sending faster than they are stored would grow the heap. */
+        ws_send(ws,
+                json_pack("{s:s, s:s, s:s, s:s}", "type", "error", "for",
+                          "views", "code", "busy", "message",
+                          "too many viewing batches waiting for their "
+                          "answers: send this one again after a views_ack"),
+                STR_FAN_HIGH);
         return;
     }
     copy = malloc(len + 1);
@@ -1685,6 +1770,60 @@ static void keepalive(str_ws *ws, int64_t now)
     }
 }
 
+/* The welcomed token or session, verified again every ws_reauth_s: a
+ * station's token revoked (DELETE .../tokens closes those at once, see
+ * str_ws_site_revoked(); `yunling token revoke` from here) or expired, a
+ * person's session ended (sign-out, `yunling user disable`/`passwd`) or
+ * expired: the channel is closed 4401, as HTTP refuses the same
+ * credentials (within the token cache's 5 s). A catalog error keeps the
+ * connection; it is checked again next time. */
+static void reauth(str_ws *ws, int64_t now)
+{
+    str_server *srv = ws->srv;
+    cat_token_info t;
+    char msg[128];
+    const char *code;
+    int rc;
+
+    ws->auth_us = now;
+    if (ws->auth_token[0] != '\0') {
+        rc = str_api_token(srv, ws->auth_token, &t);
+        if (str_token_judge(rc, &t, &code, msg, sizeof(msg)) != 401)
+            return;
+    } else {
+        char csrf[CAT_CSRF_LEN + 1];
+
+        rc = cat_users_session_verify(srv->rd, ws->hdr_session, cat_now_ms(),
+                                      &t, csrf);
+        if (rc != YL_ENOTFOUND && !(rc == 0 && t.expired))
+            return;
+        snprintf(msg, sizeof(msg), "%s",
+                 rc == 0 ? "the session has expired; sign in again"
+                         : "the session has ended; sign in again");
+    }
+    reg_of(srv)->closed_auth++;
+    YL_LOGI("str", "ws: %s %s closed: %s",
+            ws->tok.role == CAT_ROLE_SITE ? "station" : "client", ws->tok.scope,
+            msg);
+    ws_close(ws, 4401, msg);
+}
+
+void str_ws_site_revoked(str_server *srv, const char *code)
+{
+    str_wsreg *g = reg_of(srv);
+
+    if (g == NULL)
+        return;
+    for (str_ws *ws = g->all; ws != NULL; ws = ws->next)
+        if (ws->state == WS_READY && ws->close_code == 0 &&
+            ws->tok.role == CAT_ROLE_SITE && strcmp(ws->tok.scope, code) == 0) {
+            g->closed_auth++;
+            YL_LOGI("str", "ws: station %s closed: its tokens were revoked",
+                    code);
+            ws_close(ws, 4401, "unknown or revoked token");
+        }
+}
+
 void str_ws_tick(str_server *srv)
 {
     str_wsreg *g = reg_of(srv);
@@ -1705,6 +1844,10 @@ void str_ws_tick(str_server *srv)
         for (; ws != NULL && left > 0; ws = ws->next, left--) {
             if (ws->state == WS_HELLO && now > ws->hello_deadline_us)
                 ws_close(ws, 4408, "no hello in time");
+            if (ws->state == WS_READY && ws->close_code == 0 &&
+                now - ws->auth_us >=
+                    (int64_t)srv->cfg.ws_reauth_s * LWS_US_PER_SEC)
+                reauth(ws, now);
             keepalive(ws, now);
         }
         g->tick_next = ws;
@@ -1936,6 +2079,18 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len)
         "no ping (a link gone without a FIN).\n"
         "# TYPE yunling_ws_closed_silent_total counter\n"
         "yunling_ws_closed_silent_total %" PRIu64 "\n"
+        "# HELP yunling_ws_closed_auth_total Clients closed because their "
+        "token was revoked or expired, or their session ended.\n"
+        "# TYPE yunling_ws_closed_auth_total counter\n"
+        "yunling_ws_closed_auth_total %" PRIu64 "\n"
+        "# HELP yunling_ws_dropped_total Subscription frames (deltas) "
+        "dropped for room in a client's queue.\n"
+        "# TYPE yunling_ws_dropped_total counter\n"
+        "yunling_ws_dropped_total %" PRIu64 "\n"
+        "# HELP yunling_ws_resyncs_total Subscribers sent whole snapshots "
+        "again after a delta was dropped for room.\n"
+        "# TYPE yunling_ws_resyncs_total counter\n"
+        "yunling_ws_resyncs_total %" PRIu64 "\n"
         "# HELP yunling_ws_rate_limited_total Messages dropped by the "
         "per-connection rate limit.\n"
         "# TYPE yunling_ws_rate_limited_total counter\n"
@@ -1948,6 +2103,7 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len)
         "# TYPE yunling_ws_paced_total counter\n"
         "yunling_ws_paced_total %" PRIu64 "\n",
         g->n, g->sites_online, g->frames_in, g->frames_out, g->welcomed,
-        g->hello_refused, g->closed_slow, g->closed_silent, g->rate_limited,
+        g->hello_refused, g->closed_slow, g->closed_silent, g->closed_auth,
+        g->dropped, g->resyncs, g->rate_limited,
         g->notices_pushed, g->paced);
 }

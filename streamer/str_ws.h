@@ -48,6 +48,9 @@ void str_ws_drain(str_server *srv);
 int str_ws_online(str_server *srv, const char *code);
 /* Channel connections open now. */
 int str_ws_count(str_server *srv);
+/* Service thread: site code's tokens were revoked; its open channels are
+ * closed 4401 now (other revocations: within ws_reauth_s). */
+void str_ws_site_revoked(str_server *srv, const char *code);
 
 /* A viewing batch sent over the channel was answered (the writer
  * committed it, or checking refused it). Called for a serial that no HTTP

@@ -85,6 +85,35 @@ token_cache_conf() {
     echo "$YL_TMPDIR/tokcache.ini"
 }
 
+# ws_hold token TOKEN | ws_hold session SID: a channel welcomed with that
+# credential, held open in the background (tests/streamer/ws_hold.mjs);
+# returns once it is welcomed. ws_held WHAT REGEX MAX_S then waits for the
+# server to close it: the close ("CODE REASON") must match REGEX, within
+# MAX_S seconds of the welcome.
+ws_hold() {
+    # A new file each time: the background node creates it, maybe after
+    # the first look below (an old file's "welcome" would answer it).
+    WS_HOLD_OUT=$(mktemp "$YL_TMPDIR/hold.XXXXXX")
+    node "$(dirname "${BASH_SOURCE[0]}")/ws_hold.mjs" "$PORT" "$1" "$2" \
+        >"$WS_HOLD_OUT" 2>&1 &
+    WS_HOLD=$!
+    for _ in $(seq 150); do
+        grep -q '^welcome' "$WS_HOLD_OUT" && return 0
+        kill -0 "$WS_HOLD" 2>/dev/null || break
+        sleep 0.1
+    done
+    fail "ws_hold $1: not welcomed: $(cat "$WS_HOLD_OUT")"
+}
+ws_held() {
+    local s
+    wait "$WS_HOLD" || fail "$1: $(cat "$WS_HOLD_OUT")"
+    expect_match "$(sed -n 's/^closed //p' "$WS_HOLD_OUT")" "$2" "$1"
+    s=$(sed -n 's/^after \([0-9.]*\) s$/\1/p' "$WS_HOLD_OUT")
+    awk -v s="$s" -v m="$3" 'BEGIN { exit !(s != "" && s <= m) }' ||
+        fail "$1: closed after ${s:-?} s, more than $3 s"
+    ok "$1 (after $s s)"
+}
+
 # wait_code WANT SECONDS curl-args...: polls the request until its status
 # is WANT; fails with the last status after SECONDS.
 wait_code() {

@@ -41,10 +41,12 @@ expect_eq "$("$YUNLING" user list "${U[@]}" | jq -r '.[].name' | tr '\n' ' ')" \
 ok "cli: add (stdin, generated), taken name, role, short password, list"
 
 # Sessions last 10 min here (a loaded machine may take seconds between
-# steps); the expiry is tested below with a server of 2 s sessions.
+# steps); the expiry is tested below with a server of 2 s sessions. An
+# open channel's session is checked again every second (ws_reauth).
 cat >"$YL_TMPDIR/yl.ini" <<'INI'
 [server]
 session_ttl = 600
+ws_reauth = 1
 INI
 start_server --config "$YL_TMPDIR/yl.ini"
 
@@ -167,8 +169,11 @@ expect_eq "$(signin prov province-pass)" 200 "sign-in again"
 CSRF=$(resp .csrf)
 OLD=$(sed -n 's/^yl_session=\([^;]*\);.*/\1/p' <<<"$(hval "$YL_TMPDIR/h" set-cookie)")
 expect_eq "$(api DELETE /api/v1/session "${J[@]}")" 403 "sign-out needs CSRF"
+ws_hold session "$OLD" # the console's channel, open while it signs out
 curl -s -D "$YL_TMPDIR/h" -o /dev/null -b "$YL_TMPDIR/jar" -X DELETE \
     -H "X-CSRF-Token: $CSRF" "$BASE/api/v1/session"
+ws_held "signed out: the console's channel closed 4401" \
+    '^4401 the session has ended; sign in again$' 6
 expect_match "$(hval "$YL_TMPDIR/h" set-cookie)" '^yl_session=;.*Max-Age=0' \
     "sign-out clears the cookie"
 expect_eq "$(api GET /api/v1/session -H "Cookie: yl_session=$OLD")" 401 \
@@ -184,9 +189,13 @@ expect_eq "$(api GET /api/v1/session "${K[@]}")" 401 "passwd ends sessions"
 expect_eq "$(signin dalishi county-pass-1)" 401 "the old password"
 expect_eq "$(signin dalishi county-pass-2 "$YL_TMPDIR/jar.county")" 200 \
     "the new password"
+ws_hold session "$(awk '$6 == "yl_session" { print $7 }' \
+    "$YL_TMPDIR/jar.county")"
 "$YUNLING" user disable dalishi "${U[@]}"
 expect_eq "$(api GET /api/v1/session "${K[@]}")" 401 \
     "a disabled user's session"
+ws_held "a disabled user's open channel closed 4401" \
+    '^4401 the session has ended; sign in again$' 6
 expect_eq "$(signin dalishi county-pass-2)" 403 "a disabled user signs in"
 expect_eq "$(resp .error.code)" user_disabled "disabled code"
 expect_eq "$(signin dalishi wrong-password)" 401 \

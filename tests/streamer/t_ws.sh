@@ -3,8 +3,9 @@
 # (node `ws`, tests/streamer/ws_cases.mjs): refused hellos, bad frames,
 # presence counting a site once, notices stored then pushed with receipts
 # and replay, withdrawal, views over the channel, subscriptions, a notice
-# surviving kill -9 right after its 201, and a silent peer dropped by the
-# ping/pong keepalive.
+# surviving kill -9 right after its 201, a silent peer dropped by the
+# ping/pong keepalive, and a station's channel closed when its token is
+# revoked or expires.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -22,6 +23,8 @@ ws_ping = 2
 ws_max_message = 8192
 ws_rate = 20
 ws_push_ms = 200
+ws_reauth = 1
+test_token_cache_ms = 300
 INI
 start_server --config "$YL_TMPDIR/y.ini"
 export PORT ADMIN DALI SITE CHUX_SITE EXPIRED VIEWER SITE2 SITE2_CODE
@@ -47,6 +50,33 @@ expect_eq "$(db "SELECT count(*) FROM view_events v JOIN sessions s ON \
 cases subscribe
 cases slow
 cases deadPeer
+
+# A station's open channel goes with its credentials (ws_reauth = 1 here):
+# its tokens revoked through the API (at once), one revoked with the CLI,
+# one expiring while connected (in the database, as time would).
+SITE3_CODE=$(db "SELECT code FROM sites WHERE code LIKE '532901%' AND \
+    level = 5 AND code NOT IN ('532901104201', '$SITE2_CODE') ORDER BY code \
+    LIMIT 1")
+T3=$("$YUNLING" token create --role site --scope "$SITE3_CODE" \
+    --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
+ws_hold token "$T3"
+expect_eq "$(api DELETE "/api/v1/sites/$SITE3_CODE/tokens" \
+    -H "Authorization: Bearer $ADMIN")" 200 "revoke a connected station"
+ws_held "revoked through the API: its channel closed 4401" \
+    '^4401 unknown or revoked token$' 3
+T3=$("$YUNLING" token create --role site --scope "$SITE3_CODE" \
+    --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
+ws_hold token "$T3"
+"$YUNLING" token revoke "$(db 'SELECT max(id) FROM tokens')" \
+    --data "$DATA" 2>>"$YL_TMPDIR/cli.log" || fail "token revoke"
+ws_held "revoked with the CLI: closed 4401 within ws_reauth" \
+    '^4401 unknown or revoked token$' 6
+T3=$("$YUNLING" token create --role site --scope "$SITE3_CODE" \
+    --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
+ws_hold token "$T3"
+db "UPDATE tokens SET expires_ms = $(($(date +%s%3N) - 1000)) WHERE id = \
+    (SELECT max(id) FROM tokens)" || fail "expire the token"
+ws_held "expired while connected: closed 4401" '^4401 token expired at ' 6
 
 # Attachments: type checked by content, size-limited, served only to the
 # sites a notice carrying them was sent to.

@@ -46,6 +46,14 @@ async function refused() {
     c = new Client(port, { path: '/ws/nope' });
     err = await c.opened.then(() => 'open', (e) => e.message);
     check(err === 'HTTP 404', `another path: ${err}`);
+    // A list led by the name of one of the server's own protocols still
+    // gets the channel, with its hello deadline (lws would bind the first
+    // name it knows: a connection nothing times out).
+    c = new Client(port, { protocol: ['yl-upgrade', 'yl-http', 'yunling.v1'] });
+    await c.opened;
+    check(c.ws.protocol === 'yunling.v1', `a list led by internal names: ${c.ws.protocol} chosen`);
+    cl = await c.closedWith(15000);
+    check(cl.code === 4408, `... and no hello in time is closed 4408 (${cl.code})`);
 
     // Non-browser clients may authenticate on the upgrade.
     c = new Client(port, { headers: { authorization: `Bearer ${E.SITE}` } });
@@ -477,6 +485,17 @@ async function slow() {
         }
     }
     check(true, `closed as too slow after ${ids.length} notices of 19 KB (yunling_ws_closed_slow_total ${slow0 + 1})`);
+    // Still reading nothing, it cannot take the close frame: the server
+    // lets its connection go after 5 s all the same (it held a descriptor,
+    // a queue and "online" for ever).
+    const conns = async () => Number((/^yunling_ws_connections (\d+)$/m.exec(
+        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) || [])[1]);
+    const n0 = await conns(), t0 = Date.now();
+    while ((await conns()) >= n0) {
+        if (Date.now() - t0 > 10000) throw new Error(`FAIL: a reader that reads nothing still has its connection after 10 s (${n0})`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    check(true, `its connection gone ${((Date.now() - t0) / 1000).toFixed(1)} s later, though it never read`);
     tv.ws._socket.resume();
     const cl = await tv.closedWith(30000);
     // 4429 when the close frame still fit in its socket; when even that

@@ -16,7 +16,8 @@ export class Client {
         this.closed = null;
         const proto = opts.protocol === undefined ? 'yunling.v1' : opts.protocol;
         this.ws = new WebSocket(`ws://127.0.0.1:${port}${opts.path || '/ws'}`,
-            proto ? [proto] : [], { headers: opts.headers || {} });
+            Array.isArray(proto) ? proto : proto ? [proto] : [],
+            { headers: opts.headers || {} });
         this.opened = new Promise((resolve, reject) => {
             this.ws.on('open', resolve);
             this.ws.on('unexpected-response', (req, res) =>
