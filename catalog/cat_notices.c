@@ -583,17 +583,20 @@ int cat_notices_for_site(cat_db *db, const char *site, int64_t since, int limit,
 }
 
 /* The ids of every site in region's subtree, region included. */
-#define SUBTREE                                                                \
-    "WITH RECURSIVE sub(id) AS (SELECT id FROM sites WHERE code = ?2 "         \
-    "UNION ALL SELECT s.id FROM sites s JOIN sub ON s.parent_id = sub.id) "
+/* s is within region ?2: a division code begins with its parents' (the
+ * importer refuses one that does not), so the test is a prefix, read from
+ * the row at hand. The recursive walk of ?2's subtree it replaces took
+ * 22 ms for the province (16,500 sites) on every call, and a wall on the
+ * province made 11 calls for each notice sent (its "notices" snapshot). */
+#define WITHIN(s) "substr(" s ".code, 1, length(?2)) = ?2"
 
 int cat_notices_totals(cat_db *db, int64_t id, const char *region,
                        int64_t out[3])
 {
     static const char sql[] =
-        SUBTREE "SELECT count(*), count(ns.delivered_ms), count(ns.read_ms) "
-                "FROM notice_sites ns JOIN sub ON sub.id = ns.site_id "
-                "WHERE ns.notice_id = ?1";
+        "SELECT count(*), count(ns.delivered_ms), count(ns.read_ms) "
+        "FROM notice_sites ns JOIN sites s ON s.id = ns.site_id "
+        "WHERE ns.notice_id = ?1 AND " WITHIN("s");
     sqlite3_stmt *st = cat_stmt(db, sql);
     int rc;
 
@@ -612,10 +615,9 @@ int cat_notices_list(cat_db *db, const char *region, int64_t since, int limit,
                      json_t **out)
 {
     static const char sql[] =
-        SUBTREE "SELECT " NOTICE_COLS " FROM notices n "
-                "JOIN sites s ON s.id = n.from_id "
-                "WHERE n.from_id IN (SELECT id FROM sub) AND n.id > ?1 "
-                "ORDER BY n.id DESC LIMIT ?3";
+        "SELECT " NOTICE_COLS " FROM notices n "
+        "JOIN sites s ON s.id = n.from_id "
+        "WHERE " WITHIN("s") " AND n.id > ?1 ORDER BY n.id DESC LIMIT ?3";
     sqlite3_stmt *st = cat_stmt(db, sql);
     json_t *arr = json_array();
     int rc;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,8 @@ int yl_mkdirs(const char *path)
     return 0;
 }
 
-int yl_write_file_atomic(const char *path, const char *data, size_t len)
+static int write_file(const char *path, const char *data, size_t len,
+                      bool durable)
 {
     char *tmp = NULL, *dir = NULL, *slash;
     int fd = -1, dfd = -1, ret;
@@ -87,7 +89,7 @@ int yl_write_file_atomic(const char *path, const char *data, size_t len)
         }
         off += (size_t)n;
     }
-    if (fsync(fd) < 0) {
+    if (durable && fsync(fd) < 0) {
         ret = -errno;
         YL_LOGE("fs", "fsync \"%s\" failed: %s", tmp, strerror(errno));
         goto out;
@@ -107,6 +109,10 @@ int yl_write_file_atomic(const char *path, const char *data, size_t len)
     }
     free(tmp);
     tmp = NULL; /* renamed: nothing to unlink */
+    if (!durable) {
+        ret = 0;
+        goto out;
+    }
 
     /* Make the rename itself durable. */
     dir = strdup(path);
@@ -137,4 +143,14 @@ out:
     free(tmp);
     free(dir);
     return ret;
+}
+
+int yl_write_file_atomic(const char *path, const char *data, size_t len)
+{
+    return write_file(path, data, len, true);
+}
+
+int yl_write_file_replace(const char *path, const char *data, size_t len)
+{
+    return write_file(path, data, len, false);
 }

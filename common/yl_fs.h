@@ -20,4 +20,11 @@ int yl_mkdirs(const char *path);
  * -errno (logged); on error path.tmp is removed and path is untouched. */
 int yl_write_file_atomic(const char *path, const char *data, size_t len);
 
+/* The same without the two fsyncs: a reader still sees the old file or the
+ * new one, whole, but a crash may leave either (or an empty one) on disk.
+ * For files rewritten every second that a crash makes worthless anyway
+ * (live playlists): each fsync of a directory on ext4 commits the journal,
+ * a flush of every write pending on the file system. */
+int yl_write_file_replace(const char *path, const char *data, size_t len);
+
 #endif

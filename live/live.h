@@ -119,7 +119,8 @@ void live_meeting_stop(live_meeting *m);
 /* The websocket path. Any thread, while m lives. The outputs are fixed
  * once the pipeline is built (before LIVE_EV_READY).
  * The output of (rung height, language tag): its index (>= 0), -ENOENT
- * when the meeting has no such pair, -EAGAIN before the pipeline is up. */
+ * when the meeting has no such pair, -ENODATA when it has none at all (a
+ * source without sound), -EAGAIN before the pipeline is up. */
 int live_meeting_output(live_meeting *m, int rung, const char *lang);
 /* Output i's rung height and language (borrowed while m lives): 0, or
  * -ENOENT past the last. */

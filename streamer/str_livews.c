@@ -517,6 +517,12 @@ int str_livews_upgrade(str_req *r, char *path, size_t pathlen)
         return str_reply_error_hdrs(r, 503, "unavailable",
                                     "retry-after: 1\x0d\x0a",
                                     "meeting %" PRId64 " is starting", id);
+    if (out == -ENODATA)
+        return str_reply_error(r, 404, "not_found",
+                               "meeting %" PRId64 " has no websocket stream "
+                               "(its source has no sound): watch its live "
+                               "HLS, /live/%" PRId64 "/master.m3u8",
+                               id, id);
     if (out < 0) {
         pairs_of(m, pairs, sizeof(pairs));
         return str_reply_error(r, 400, "invalid",

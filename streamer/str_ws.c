@@ -41,13 +41,13 @@
 #include "streamer/str_api.h"
 #include "streamer/str_ws.h"
 
-#define SITE_BUCKETS 16384
-#define REG_BUCKETS  4096
-#define PEND_BUCKETS 1024
-#define NC_MAX       1024 /* notice frames kept in memory */
-#define REPLAY_CHUNK 16   /* pending notices read per step */
-#define WS_VIEWS_INFLIGHT 8 /* viewing batches of one connection being stored */
-#define WS_Q_BYTES   (4u << 20)
+#define SITE_BUCKETS      16384
+#define REG_BUCKETS       4096
+#define PEND_BUCKETS      1024
+#define NC_MAX            1024 /* notice frames kept in memory */
+#define REPLAY_CHUNK      16   /* pending notices read per step */
+#define WS_VIEWS_INFLIGHT 8    /* a client's views batches being stored */
+#define WS_Q_BYTES        (4u << 20)
 
 enum ws_state { WS_HELLO, WS_READY };
 
@@ -112,7 +112,7 @@ struct str_ws {
     int state;
     int64_t hello_deadline_us;
     cat_token_info tok;
-    char hdr_token[CAT_TOKEN_LEN + 1];     /* Authorization: Bearer, if any */
+    char hdr_token[CAT_TOKEN_LEN + 1];  /* Authorization: Bearer, if any */
     char auth_token[CAT_TOKEN_LEN + 1]; /* the one welcomed ("": a session) */
     int64_t auth_us;                    /* when it was last verified */
     char hdr_session[CAT_SESSION_LEN + 1]; /* a same-origin session cookie */
@@ -2104,6 +2104,5 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len)
         "yunling_ws_paced_total %" PRIu64 "\n",
         g->n, g->sites_online, g->frames_in, g->frames_out, g->welcomed,
         g->hello_refused, g->closed_slow, g->closed_silent, g->closed_auth,
-        g->dropped, g->resyncs, g->rate_limited,
-        g->notices_pushed, g->paced);
+        g->dropped, g->resyncs, g->rate_limited, g->notices_pushed, g->paced);
 }

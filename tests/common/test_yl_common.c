@@ -101,6 +101,12 @@ static void atomic_write(void **state)
     assert_int_equal(yl_write_file_atomic(path, "", 0), 0);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_size, 0);
+    /* The same without fsync (live playlists): replaced whole. */
+    assert_int_equal(yl_write_file_replace(path, "#EXTM3U\n#1\n", 11), 0);
+    got = slurp(path);
+    assert_string_equal(got, "#EXTM3U\n#1\n");
+    free(got);
+    assert_int_equal(stat(tmp, &st), -1);
     unlink(path);
 
     /* A missing directory fails with -ENOENT and writes nothing. */

@@ -52,6 +52,9 @@ static void source_refusals(void **state)
         {"srt://host:0", "port"},
         {"srt://:9000", "no host"},
         {"srt://:9000?mode=listener&foo=1", "unknown SRT parameter"},
+        {"srt://:9000?streamid=mode=listener", "no host"},
+        {"srt://:9000?mode=listener&mode=caller", "mode given twice"},
+        {"srt://h:9000?latency=1&latency=2", "latency given twice"},
         {"srt://h:9000?mode=server", "mode is"},
         {"srt://:9000?mode=listener&passphrase=short", "10 to 79"},
         {"rtsp://", "no host"},
@@ -71,6 +74,27 @@ static void source_refusals(void **state)
         if (strstr(err, bad[i].says) == NULL)
             fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].uri, err, bad[i].says);
     }
+}
+
+static void source_redacted(void **state)
+{
+    static const struct {
+        const char *uri, *shown;
+    } cases[] = {
+        {"rtsp://cam.local/stream1", "rtsp://cam.local/stream1"},
+        {"rtsp://admin:secret@cam/x", "rtsp://…@cam/x"},
+        {"rtsp://admin:pa@ss@cam/x", "rtsp://…@cam/x"},
+        {"rtsp://admin:pa/ss@cam/x", "rtsp://…@cam/x"},
+        {"srt://:9000?mode=listener&passphrase=0123456789", "srt://:9000?…"},
+        {"srt://u:p@h:9000#frag@x", "srt://…@h:9000?…"},
+        {"test:", "test:"},
+    };
+    char buf[256];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_string_equal(live_source_redact(cases[i].uri, buf, sizeof(buf)),
+                            cases[i].shown);
 }
 
 struct seen {
@@ -245,9 +269,8 @@ static void test_ts_outputs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(source_kinds),
-        cmocka_unit_test(source_refusals),
-        cmocka_unit_test(test_source_plays),
+        cmocka_unit_test(source_kinds),    cmocka_unit_test(source_refusals),
+        cmocka_unit_test(source_redacted), cmocka_unit_test(test_source_plays),
         cmocka_unit_test(test_ts_outputs),
     };
     return cmocka_run_group_tests_name("live", tests, NULL, NULL);

@@ -206,5 +206,22 @@ curl -s "$BASE/live/$FID/v360.m3u8" | grep -q '#EXT-X-ENDLIST' ||
 expect_eq "$(code "$BASE/live/$FID/v720.m3u8")" 404 \
     "no 720p rung above a 360p source"
 
+# A rehearsal file without sound: live HLS of its picture; the websocket
+# stream (picture and sound in one MPEG-TS) does not exist, and says so
+# (it answered "starting" for ever).
+ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 8 \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$YL_TMPDIR/silent.mp4"
+expect_eq "$(meeting "file://$YL_TMPDIR/silent.mp4")" 201 "a silent file meeting"
+QID=$(resp .id)
+expect_eq "$(api POST "/api/v1/meetings/$QID/start" "${A[@]}")" 200 \
+    "the silent meeting starts"
+wait_code 200 60 "$BASE/live/$QID/master.m3u8"
+expect_eq "$(api GET "/ws/live/$QID" -H 'Connection: Upgrade' \
+    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==')" 404 \
+    "its websocket stream: 404"
+expect_match "$(resp .error.message)" 'has no websocket stream.*no sound' \
+    "... saying why"
+
 stop_server
 ok "meetings"

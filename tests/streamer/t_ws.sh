@@ -16,6 +16,9 @@ SITE2_CODE=$(db "SELECT code FROM sites WHERE code LIKE '532901%' AND \
     level = 5 AND code != '532901104201' ORDER BY code LIMIT 1")
 SITE2=$("$YUNLING" token create --role site --scope "$SITE2_CODE" \
     --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
+SITE3_CODE=$(db "SELECT code FROM sites WHERE code LIKE '532901%' AND \
+    level = 5 AND code NOT IN ('532901104201', '$SITE2_CODE') ORDER BY code \
+    LIMIT 1")
 cat >"$YL_TMPDIR/y.ini" <<'INI'
 [server]
 ws_hello = 2
@@ -48,15 +51,16 @@ expect_eq "$(db "SELECT count(*) FROM view_events v JOIN sessions s ON \
     s.id = v.session_id WHERE s.skey = 'ws-s1'")" 2 \
     "events sent over the channel are stored once"
 cases subscribe
+# A wall that reads nothing for a while loses deltas, and gets whole
+# snapshots when it reads again (a small receive buffer: Python).
+python3 "$here/ws_stale.py" "$PORT" "$ADMIN" 53 "$SITE3_CODE" ||
+    fail "a wall that fell behind"
 cases slow
 cases deadPeer
 
 # A station's open channel goes with its credentials (ws_reauth = 1 here):
 # its tokens revoked through the API (at once), one revoked with the CLI,
 # one expiring while connected (in the database, as time would).
-SITE3_CODE=$(db "SELECT code FROM sites WHERE code LIKE '532901%' AND \
-    level = 5 AND code NOT IN ('532901104201', '$SITE2_CODE') ORDER BY code \
-    LIMIT 1")
 T3=$("$YUNLING" token create --role site --scope "$SITE3_CODE" \
     --data "$DATA" 2>>"$YL_TMPDIR/cli.log")
 ws_hold token "$T3"

@@ -468,9 +468,12 @@ async function slow() {
         const met = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         return Number((met.match(/yunling_ws_closed_slow_total (\d+)/) || [0, 0])[1]);
     };
+    const conns = async () => Number((/^yunling_ws_connections (\d+)$/m.exec(
+        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) || [])[1]);
     const slow0 = await metric();
     const tv = new Client(port);
     await tv.hello(E.SITE2, { since: 0 });
+    const n0 = await conns(); // the station's connection among them
     tv.ws._socket.pause();
     const body = 'x'.repeat(19000);
     const ids = [];
@@ -488,9 +491,7 @@ async function slow() {
     // Still reading nothing, it cannot take the close frame: the server
     // lets its connection go after 5 s all the same (it held a descriptor,
     // a queue and "online" for ever).
-    const conns = async () => Number((/^yunling_ws_connections (\d+)$/m.exec(
-        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) || [])[1]);
-    const n0 = await conns(), t0 = Date.now();
+    const t0 = Date.now();
     while ((await conns()) >= n0) {
         if (Date.now() - t0 > 10000) throw new Error(`FAIL: a reader that reads nothing still has its connection after 10 s (${n0})`);
         await new Promise((r) => setTimeout(r, 200));

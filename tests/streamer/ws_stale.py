@@ -6,9 +6,9 @@ ws_stale.py PORT ADMIN REGION SITE
   Subscribes to REGION's notices as a wall, then reads nothing while it
   sends notices to SITE (titles of 200 characters, so each "notices"
   frame is ~6 KB) until the server drops one of its frames for room
-  (yunling_ws_dropped_total). The last notice's frame is among those lost.
-  Then it reads again: within 10 s a whole snapshot must arrive that has
-  the newest notice, and yunling_ws_resyncs_total must have moved. Pings
+  (yunling_ws_dropped_total). Then it reads again: within 10 s the server
+  must send the snapshots again (yunling_ws_resyncs_total), and the last
+  "notices" frame must be a whole snapshot that has the newest notice. Pings
   the server every second while it does not read (the keepalive would
   hang up on a silent client). Exit 0 when all holds."""
 import base64
@@ -153,21 +153,31 @@ def main():
         sent += 1
     print(f'ok - a frame dropped for room after {sent} notices; the last is {last}')
 
-    end = time.time() + 10
-    while True:
-        m = r.next(end)
+    # Reading again: the queue drains, the server sends the snapshots
+    # again (yunling_ws_resyncs_total), and the last frame of the notices
+    # topic is then a whole snapshot that has the newest notice.
+    end, last_frame, r1 = time.time() + 10, None, r0
+    while r1 <= r0:
+        if time.time() > end:
+            fail(f'yunling_ws_resyncs_total did not move within 10 s ({r0})')
+        while True:
+            m = r.next(time.time() + 0.2)
+            if m is None:
+                break
+            if m['type'] == 'notices':
+                last_frame = m
+        r1 = metric(port, 'yunling_ws_resyncs_total')
+    while True:  # until the channel is quiet
+        m = r.next(time.time() + 1)
         if m is None:
-            fail(f'no snapshot with notice {last} within 10 s of reading again')
-        if m['type'] == 'notices' and any(n.get('id') == last
-                                          for n in m['notices']):
-            if not m.get('snapshot'):
-                fail(f'notice {last} came in a delta, not a snapshot: {m}')
             break
-    print(f'ok - reading again, a whole snapshot with notice {last} arrived')
-    r1 = metric(port, 'yunling_ws_resyncs_total')
-    if r1 <= r0:
-        fail(f'yunling_ws_resyncs_total did not move ({r0} -> {r1})')
-    print(f'ok - yunling_ws_resyncs_total {r0} -> {r1}')
+        if m['type'] == 'notices':
+            last_frame = m
+    print(f'ok - reading again: yunling_ws_resyncs_total {r0} -> {r1}')
+    if last_frame is None or not last_frame.get('snapshot') or \
+            not any(n.get('id') == last for n in last_frame['notices']):
+        fail(f'the last notices frame is not a snapshot with {last}: {last_frame}')
+    print(f'ok - the last notices frame is a whole snapshot with notice {last}')
     s.close()
 
 
