@@ -582,7 +582,6 @@ int cat_notices_for_site(cat_db *db, const char *site, int64_t since, int limit,
     return 0;
 }
 
-/* The ids of every site in region's subtree, region included. */
 /* s is within region ?2: a division code begins with its parents' (the
  * importer refuses one that does not), so the test is a prefix, read from
  * the row at hand. The recursive walk of ?2's subtree it replaces took

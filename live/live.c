@@ -6,7 +6,8 @@
  * segment files (hls_*: at the first keyframe, or audio frame, on a
  * one-second grid) and posts a message per closed segment; the meeting
  * thread lists it in the media playlist, with the wall clock of the
- * pipeline's realtime clock for EXT-X-PROGRAM-DATE-TIME. Not hlssink2:
+ * pipeline's clock time (monotonic; wall_off_ns) for
+ * EXT-X-PROGRAM-DATE-TIME. Not hlssink2:
  * its splitmuxsink closes a fragment only when the GOP after the next
  * one is complete (it gathers a whole GOP before it decides where it
  * goes), so every segment was listed ~1 s after its last frame
@@ -334,7 +335,17 @@ struct live_meeting {
      * give the wall clock of ingest (EXT-X-PROGRAM-DATE-TIME, the clock
      * frames of /ws/live). ns. */
     atomic_llong hold_ns;
+    /* The pipelines' clock: the monotonic one. On the realtime clock a
+     * step of the wall clock (timesyncd correcting a village server's
+     * clock at boot, as its meetings restart) held every clock wait of
+     * the live sources, the mixers and the hand-over for as long as the
+     * step back, and made them catch up at once after a step forward.
+     * wall_off_ns: the wall clock less the monotonic one, sampled once at
+     * the start: clock time + wall_off_ns is the wall clock for
+     * EXT-X-PROGRAM-DATE-TIME and the clock frames of /ws/live (a later
+     * step shifts those, never the pipeline). */
     GstClock *clock;
+    int64_t wall_off_ns;
 
     /* The declared audio renditions (live_opts.audio), ndecl of them (0:
      * none declared). decl_src[i]: an interpreter's feed (owned), NULL for
@@ -381,26 +392,25 @@ struct live_meeting {
 
 const char *live_source_redact(const char *uri, char *buf, size_t len)
 {
-    const char *p = strstr(uri, "://"), *host, *at, *end, *q;
+    const char *p = strstr(uri, "://"), *host, *at;
+    size_t hl;
 
     if (p == NULL) { /* test:, or not a URI at all */
         snprintf(buf, len, "%.*s", (int)strcspn(uri, "?@"), uri);
         return buf;
     }
-    host = p + 3;
-    /* The last '@' before the query, not the first of the authority: a
-     * password typed with an '@' or a '/' in it (rtsp://u:pa@ss@cam/,
-     * rtsp://u:pa/ss@cam/) is hidden whole. An '@' in the path hides the
-     * host as well: more than needed, never less. */
-    end = host + strcspn(host, "?#");
-    at = memrchr(host, '@', (size_t)(end - host));
-    if (at != NULL)
-        host = at + 1;
-    q = strpbrk(host, "?#");
+    /* With an '@' anywhere, what precedes the last one is hidden, and what
+     * follows it is shown up to the first character that could start a
+     * query or a parameter: a password may hold '@', '/', '?' or '#'
+     * (rtsp://u:pa#ss@cam/), and an '@' in a query must not show what
+     * comes after it (srt://h:1?streamid=a@b&passphrase=...). Without
+     * one, the query is hidden. More hidden than needed, never less. */
+    at = strrchr(p + 3, '@');
+    host = at != NULL ? at + 1 : p + 3;
+    hl = strcspn(host, at != NULL ? "?#&=;" : "?#");
     snprintf(buf, len, "%.*s%s%.*s%s", (int)(p + 3 - uri), uri,
-             at != NULL ? "…@" : "",
-             (int)(q != NULL ? q - host : (ptrdiff_t)strlen(host)), host,
-             q != NULL ? "?…" : "");
+             at != NULL ? "…@" : "", (int)hl, host,
+             host[hl] != '\0' ? "?…" : "");
     return buf;
 }
 
@@ -891,13 +901,13 @@ static void on_segment(live_meeting *m, GstMessage *msg)
         return;
     st = &m->st[idx];
     st->open_rt = start;
-    /* The pipeline's clock is the realtime clock: base time plus running
-     * time is the wall clock of presentation, less hold_ns that of
-     * ingest. */
+    /* Base time plus running time is the clock time of presentation (plus
+     * wall_off_ns: the wall clock), less hold_ns that of ingest. */
     st->open_wall_ms =
-        (int64_t)((gst_element_get_base_time(m->pipe) + start - m->rt_offset -
-                   (GstClockTime)atomic_load(&m->hold_ns)) /
-                  GST_MSECOND);
+        ((int64_t)(gst_element_get_base_time(m->pipe) + start - m->rt_offset -
+                   (GstClockTime)atomic_load(&m->hold_ns)) +
+         m->wall_off_ns) /
+        (int64_t)GST_MSECOND;
     if (st->nwin == WINDOW) {
         if (st->win[0].disc) /* its tag leaves the playlist */
             st->disc_seq++;
@@ -1667,14 +1677,14 @@ static void ts_flush(tsout *t)
         c.len = t->len;
         c.key = t->key;
         if (GST_CLOCK_TIME_IS_VALID(t->pts)) {
-            /* The pipeline runs on the realtime clock: base time plus
-             * running time, less hold_ns, is the wall clock of the
-             * frame's ingest. */
+            /* Base time plus running time, less hold_ns, plus
+             * wall_off_ns: the wall clock of the frame's ingest. */
             c.pts_ms = (int64_t)(t->pts / GST_MSECOND);
-            c.ingest_ms = (int64_t)((gst_element_get_base_time(m->pipe) +
+            c.ingest_ms = ((int64_t)(gst_element_get_base_time(m->pipe) +
                                      t->pts - m->rt_offset -
-                                     (GstClockTime)atomic_load(&m->hold_ns)) /
-                                    GST_MSECOND);
+                                     (GstClockTime)atomic_load(&m->hold_ns)) +
+                           m->wall_off_ns) /
+                          (int64_t)GST_MSECOND;
         } else {
             c.pts_ms = -1;
         }
@@ -2838,7 +2848,8 @@ static void fault_arm(live_meeting *m)
 {
     if (m->fault_left > 0) {
         m->fault_left--;
-        m->fault_at_us = g_get_monotonic_time() + m->fault_s * G_USEC_PER_SEC;
+        m->fault_at_us =
+            g_get_monotonic_time() + (gint64)m->fault_s * G_USEC_PER_SEC;
     }
 }
 
@@ -2902,7 +2913,7 @@ static int build(live_meeting *m, const char *desc, GstClock *clock,
     hls_attach(m);
     ts_attach(m);
     m->lost = false; /* the new slate starts hidden */
-    /* Wall-clock timestamps for EXT-X-PROGRAM-DATE-TIME. */
+    /* The meeting's clock (wall_off_ns gives the wall clock). */
     gst_pipeline_use_clock(GST_PIPELINE(m->pipe), clock);
     m->rt_offset = 0;
     if (m->gen > 0 && m->base_time != 0) {
@@ -3044,8 +3055,10 @@ static void *meeting_main(void *arg)
         goto out;
     }
     clock = g_object_new(GST_TYPE_SYSTEM_CLOCK, "clock-type",
-                         GST_CLOCK_TYPE_REALTIME, NULL);
+                         GST_CLOCK_TYPE_MONOTONIC, NULL);
     m->clock = clock; /* the ingests' too (the hand-over) */
+    m->wall_off_ns =
+        g_get_real_time() * 1000 - (int64_t)gst_clock_get_time(clock);
     YL_LOGI("live", "[meeting=%" PRId64 "] starting %s: %d rung(s), %d audio",
             m->id, live_source_redact(m->source, srcbuf, sizeof(srcbuf)),
             m->nvideo, m->naudio);

@@ -74,10 +74,16 @@ cpu_s() {
     read -r -a f <<<"${st##*) }"
     echo $(((f[13] + f[14]) / tck))
 }
-# stage NAME T0 C0: NAME's wall and CPU since T0 (SECONDS) and C0 (cpu_s).
+# stage NAME T0 C0 [nopct]: NAME's wall and CPU since T0 (SECONDS) and C0
+# (cpu_s); with nopct no share of the cores (the background builds' CPU
+# was spent before the wall time counted here).
 stage() {
     local w=$((SECONDS - $2)) c=$(($(cpu_s) - $3))
-    echo "== $1: $w s wall, $c s CPU ($((w > 0 ? c * 100 / (w * cores) : 0)) % of $cores cores)"
+    if [ -n "${4:-}" ]; then
+        echo "== $1: $w s wall, $c s CPU"
+    else
+        echo "== $1: $w s wall, $c s CPU ($((w > 0 ? c * 100 / (w * cores) : 0)) % of $cores cores)"
+    fi
 }
 if [ "$jobs" -gt "$cores" ]; then
     spec=$(mktemp /tmp/yl-ctest-resources.XXXXXX.json)
@@ -150,7 +156,8 @@ bg_pid=
 rm -f "$bg_log"
 # Their CPU counts here (once waited for), though most of it was spent
 # during the plain pass.
-stage "background builds done (waited for; CPU: all of the builds)" "$t0" "$c0"
+stage "background builds done (waited for; CPU: all of the builds)" "$t0" "$c0" \
+    nopct
 
 echo "== test again under AddressSanitizer + UBSan (build-asan)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -749,8 +749,12 @@ static void revoke_answer(str_server *srv, str_req *r, defer_ctx *c,
     if (d->rc == 0) {
         YL_LOGI("str", "[site=%s] %d site token(s) revoked", c->code,
                 d->accepted);
-        if (d->accepted > 0)
+        if (d->accepted > 0) {
+            /* Refused from now on, not after the cache's 5 s: a station
+             * closed 4401 below must not be welcomed again at once. */
+            memset(srv->tokcache, 0, sizeof(*srv->tokcache));
             str_ws_site_revoked(srv, c->code);
+        }
     }
     if (r == NULL)
         return;

@@ -110,21 +110,23 @@ int str_metrics_reply(str_req *r)
             "yunling_file_cache_bytes %zu\n",
             str_fcache_hits(r->srv->fcache), str_fcache_bytes(r->srv->fcache));
     {
-        char ws[2048];
+        /* Room to spare: a block that does not fit is left out whole
+         * (the channel's went missing at 2 KB once it had 15 counters). */
+        char ws[8192];
         int n = str_ws_metrics(r->srv, ws, sizeof(ws));
 
         if (n > 0 && n < (int)sizeof(ws))
             yl_buf_printf(&b, "%s", ws);
     }
     {
-        char lw[2048];
+        char lw[8192];
         int n = str_livews_metrics(r->srv, lw, sizeof(lw));
 
         if (n > 0 && n < (int)sizeof(lw))
             yl_buf_printf(&b, "%s", lw);
     }
     {
-        char lm[1024];
+        char lm[4096];
         int n = str_meetings_metrics(r->srv, lm, sizeof(lm));
 
         if (n > 0 && n < (int)sizeof(lm))

@@ -149,7 +149,8 @@ struct str_ws {
     int close_code;
     char close_why[96];
     ws_pend *pend;
-    int npend; /* viewing batches waiting for their answers */
+    int npend;    /* viewing batches waiting for their answers */
+    bool rx_held; /* not read until some of them are answered */
 
     /* Keepalive (ours, not lws's validity timer: that one re-inserts a
      * timer into lws's sorted list on every pong, a walk over every
@@ -211,6 +212,7 @@ typedef struct str_wsreg {
     uint64_t closed_auth; /* token revoked or expired, session ended */
     uint64_t resyncs;     /* snapshots sent again after a dropped delta */
     uint64_t dropped;     /* low-priority frames dropped for room */
+    uint64_t views_held;  /* reading held: views batches in flight */
     uint64_t notices_pushed, rate_limited, welcomed;
 } str_wsreg;
 
@@ -337,8 +339,7 @@ static void ws_push(str_ws *ws, str_fbuf *b)
     r = str_fanq_push(&ws->q, b);
     if (r == STR_FANQ_DROPPED || ws->q.dropped != dropped) {
         ws->stale = true; /* a delta is lost: push_deltas() resyncs */
-        reg_of(ws->srv)->dropped +=
-            (r == STR_FANQ_DROPPED) + (ws->q.dropped - dropped);
+        reg_of(ws->srv)->dropped += ws->q.dropped - dropped; /* both ways */
     }
     if (r == STR_FANQ_OVERFLOW || r == STR_FANQ_NOMEM) {
         /* It does not read: it will reconnect and replay from since. */
@@ -689,6 +690,11 @@ void str_ws_views_answer(str_server *srv, uint64_t serial, int rc,
         return; /* the connection went; the events are stored anyway */
     ws = p->ws;
     pend_unlink(g, p);
+    if (ws->rx_held && ws->npend < WS_VIEWS_INFLIGHT) {
+        ws->rx_held = false;
+        ws->rx_us = lws_now_usecs(); /* held by us: not a silent peer */
+        lws_rx_flow_control(ws->wsi, 1);
+    }
     if (rc < 0) {
         ws_send(ws,
                 json_pack("{s:s, s:s, s:s, s:s}", "type", "error", "for",
@@ -1021,7 +1027,10 @@ static void round_end(str_wsreg *g)
 static void push_deltas(str_ws *ws, str_wsreg *g)
 {
     if (ws->stale) {
-        if (!ws->q_ready || ws->q.n <= ws->q.cap / 2) {
+        /* Room for a snapshot of each topic (4 at most), or they would be
+         * dropped in turn, round after round. */
+        if (!ws->q_ready ||
+            (ws->q.cap - ws->q.n >= 4 && ws->q.bytes <= ws->q.max_bytes / 2)) {
             g->resyncs++;
             snapshots(ws, STR_FAN_LOW);
         }
@@ -1251,7 +1260,12 @@ static void on_hello(str_ws *ws, json_t *m)
     }
     snprintf(ws->auth_token, sizeof(ws->auth_token), "%s", tok);
 welcome:
-    ws->auth_us = lws_now_usecs();
+    /* The first check at a random point of the period: after a restart
+     * every station says hello within seconds, and their checks would
+     * come in one lump each period. */
+    ws->auth_us = lws_now_usecs() -
+                  (int64_t)((uint64_t)rand() %
+                            ((uint64_t)srv->cfg.ws_reauth_s * LWS_US_PER_SEC));
     snprintf(ws->client, sizeof(ws->client), "%s", client ? client : "");
     ws->state = WS_READY;
     reg_of(srv)->welcomed++;
@@ -1377,17 +1391,6 @@ static void on_views(str_ws *ws, const char *text, size_t len)
         ws_error(ws, "forbidden", "a viewer token cannot send viewing events");
         return;
     }
-    if (ws->npend >= WS_VIEWS_INFLIGHT) {
-        /* Each batch waits on the ingest thread with its copy: a client
-         * sending faster than they are stored would grow the heap. */
-        ws_send(ws,
-                json_pack("{s:s, s:s, s:s, s:s}", "type", "error", "for",
-                          "views", "code", "busy", "message",
-                          "too many viewing batches waiting for their "
-                          "answers: send this one again after a views_ack"),
-                STR_FAN_HIGH);
-        return;
-    }
     copy = malloc(len + 1);
     if (copy == NULL) {
         ws_close(ws, 1011, "out of memory");
@@ -1402,6 +1405,15 @@ static void on_views(str_ws *ws, const char *text, size_t len)
         return;
     }
     pend_add(ws, serial);
+    /* Each batch waits on the ingest thread with its copy: a client that
+     * sends faster than they are stored is not read any further until
+     * answers come (an error instead would break a client that pairs
+     * answers with batches in order, as the player does). */
+    if (ws->npend >= WS_VIEWS_INFLIGHT && !ws->rx_held) {
+        ws->rx_held = true;
+        reg_of(srv)->views_held++;
+        lws_rx_flow_control(ws->wsi, 0);
+    }
 }
 
 /* One whole text message. */
@@ -1523,6 +1535,8 @@ static int ws_writeable(str_ws *ws)
     str_fbuf *b;
     int n;
 
+    if (ws->close_code == 1006)
+        return -1; /* a silent peer (keepalive()): nothing more */
     /* Closing: what is queued goes first (the error that explains the
      * close), except for a client closed for not reading. */
     if (ws->close_code != 0 && ws->close_code != 4429 && ws->q_ready &&
@@ -1756,10 +1770,13 @@ static void keepalive(str_ws *ws, int64_t now)
 {
     int64_t ping = (int64_t)ws->srv->cfg.ws_ping_s * LWS_US_PER_SEC;
 
-    if (ws->close_code != 0)
+    if (ws->close_code != 0 || ws->rx_held)
         return;
     if (now - ws->rx_us > 2 * ping + 5 * LWS_US_PER_SEC) {
         reg_of(ws->srv)->closed_silent++;
+        /* Gone: no close frame (1006 is never sent), and no ws_close()
+         * may put its longer deadline in place of this kill. */
+        ws->close_code = 1006;
         lws_set_timeout(ws->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         return;
     }
@@ -1787,7 +1804,10 @@ static void reauth(str_ws *ws, int64_t now)
 
     ws->auth_us = now;
     if (ws->auth_token[0] != '\0') {
-        rc = str_api_token(srv, ws->auth_token, &t);
+        /* The catalog itself, not the token cache: 16,000 stations every
+         * ws_reauth s would churn the cache HTTP relies on. */
+        memset(&t, 0, sizeof(t));
+        rc = cat_tokens_verify(srv->rd, ws->auth_token, cat_now_ms(), &t);
         if (str_token_judge(rc, &t, &code, msg, sizeof(msg)) != 401)
             return;
     } else {
@@ -2087,6 +2107,10 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len)
         "dropped for room in a client's queue.\n"
         "# TYPE yunling_ws_dropped_total counter\n"
         "yunling_ws_dropped_total %" PRIu64 "\n"
+        "# HELP yunling_ws_views_held_total Times a client's reading was held "
+        "because 8 of its viewing batches were still being stored.\n"
+        "# TYPE yunling_ws_views_held_total counter\n"
+        "yunling_ws_views_held_total %" PRIu64 "\n"
         "# HELP yunling_ws_resyncs_total Subscribers sent whole snapshots "
         "again after a delta was dropped for room.\n"
         "# TYPE yunling_ws_resyncs_total counter\n"
@@ -2104,5 +2128,6 @@ int str_ws_metrics(str_server *srv, char *buf, size_t len)
         "yunling_ws_paced_total %" PRIu64 "\n",
         g->n, g->sites_online, g->frames_in, g->frames_out, g->welcomed,
         g->hello_refused, g->closed_slow, g->closed_silent, g->closed_auth,
-        g->dropped, g->resyncs, g->rate_limited, g->notices_pushed, g->paced);
+        g->dropped, g->views_held, g->resyncs, g->rate_limited,
+        g->notices_pushed, g->paced);
 }

@@ -86,7 +86,10 @@ static void source_redacted(void **state)
         {"rtsp://admin:pa@ss@cam/x", "rtsp://…@cam/x"},
         {"rtsp://admin:pa/ss@cam/x", "rtsp://…@cam/x"},
         {"srt://:9000?mode=listener&passphrase=0123456789", "srt://:9000?…"},
-        {"srt://u:p@h:9000#frag@x", "srt://…@h:9000?…"},
+        {"srt://u:p@h:9000#frag@x", "srt://…@x"},
+        {"rtsp://u:pa#ss@cam/x", "rtsp://…@cam/x"},
+        {"rtsp://u:pa?ss@cam/x?a=1", "rtsp://…@cam/x?…"},
+        {"srt://h:9000?streamid=a@b&passphrase=0123456789", "srt://…@b?…"},
         {"test:", "test:"},
     };
     char buf[256];

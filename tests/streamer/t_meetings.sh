@@ -209,7 +209,7 @@ expect_eq "$(code "$BASE/live/$FID/v720.m3u8")" 404 \
 # A rehearsal file without sound: live HLS of its picture; the websocket
 # stream (picture and sound in one MPEG-TS) does not exist, and says so
 # (it answered "starting" for ever).
-ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 8 \
+ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 30 \
     -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$YL_TMPDIR/silent.mp4"
 expect_eq "$(meeting "file://$YL_TMPDIR/silent.mp4")" 201 "a silent file meeting"
 QID=$(resp .id)
@@ -222,6 +222,8 @@ expect_eq "$(api GET "/ws/live/$QID" -H 'Connection: Upgrade' \
     "its websocket stream: 404"
 expect_match "$(resp .error.message)" 'has no websocket stream.*no sound' \
     "... saying why"
+expect_eq "$(api POST "/api/v1/meetings/$QID/stop" "${A[@]}")" 200 \
+    "the silent meeting stops"
 
 stop_server
 ok "meetings"

@@ -50,6 +50,9 @@ cases views
 expect_eq "$(db "SELECT count(*) FROM view_events v JOIN sessions s ON \
     s.id = v.session_id WHERE s.skey = 'ws-s1'")" 2 \
     "events sent over the channel are stored once"
+expect_eq "$(db "SELECT count(*) FROM view_events v JOIN sessions s ON \
+    s.id = v.session_id WHERE s.skey = 'ws-burst'")" 480 \
+    "a burst of 24 batches over the channel: all 480 events stored"
 cases subscribe
 # A wall that reads nothing for a while loses deltas, and gets whole
 # snapshots when it reads again (a small receive buffer: Python).

@@ -360,6 +360,25 @@ async function views() {
     tv.send({ type: 'views', events: [{ ...ev(3, 'beat', 'x') }] });
     e = await tv.next('error');
     check(e.for === 'views' && /position_s/.test(e.message), `wrong type: invalid naming the field (${e.message})`);
+
+    // A burst of 24 batches: past 8 in flight the server stops reading
+    // the connection until answers come; none is refused, and the answers
+    // come in the order of the batches (a client pairs them so).
+    const held = async () => Number((/^yunling_ws_views_held_total (\d+)$/m.exec(
+        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()) || [])[1]);
+    const held0 = await held();
+    for (let b = 0; b < 24; b++) {
+        tv.send({ type: 'views', events: Array.from({ length: 20 }, (_, i) => {
+            const seq = b * 20 + i + 1;
+            return { ...ev(seq, seq === 1 ? 'start' : 'beat', (seq - 1) * 15), session: 'ws-burst' };
+        }) });
+    }
+    for (let b = 0; b < 24; b++) {
+        a = await tv.next('views_ack');
+        check(a.accepted === 20 && a.duplicates === 0, `burst batch ${b + 1}: accepted 20`);
+    }
+    const held1 = await held();
+    check(held1 > held0, `the burst held the connection's reading (yunling_ws_views_held_total ${held0} -> ${held1})`);
     tv.close();
 }
 
