@@ -311,7 +311,7 @@ static int count_rows(void *arg, int n, char **v, char **c)
  * notice's totals read them as before. */
 static void receipts_step_keeps_receipts(void **state)
 {
-    char *dir = fx_tmpdir(), path[600], sql[1024];
+    char *dir = fx_tmpdir(), path[600], sql[2048];
     sqlite3 *h = NULL;
     cat_db *db = NULL;
     json_t *list = NULL;
@@ -321,31 +321,34 @@ static void receipts_step_keeps_receipts(void **state)
     (void)state;
     k = db_before_step(dir, "_notice_receipts_by_notice.sql", path,
                        sizeof(path), &h);
-    /* Two villages; notice 1 to both (a delivered, b read), 2 to a only,
-     * 3 to both and withdrawn. */
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO sites(id, code, parent_id, level, name) VALUES "
-             "(53, '53', NULL, 1, '云南省'), (1001, '1001', 53, 5, 'a'), "
-             "(1002, '1002', 53, 5, 'b');"
-             "INSERT INTO notices(id, title, body, targets, from_id, n_sites, "
-             "sent_ms, withdrawn_ms) VALUES (1, 't1', 'b', '[\"53\"]', 53, "
-             "2, 10, NULL), (2, 't2', 'b', '[\"1001\"]', 53, 1, 20, NULL), "
-             "(3, 't3', 'b', '[\"53\"]', 53, 2, 30, 31);"
-             "INSERT INTO notice_sites(site_id, notice_id, delivered_ms, "
-             "read_ms) VALUES (1001, 1, 11, NULL), (1002, 1, 12, 13), "
-             "(1001, 2, NULL, NULL), (1001, 3, NULL, NULL), "
-             "(1002, 3, NULL, NULL);"
-             "PRAGMA user_version = %d;",
-             k);
+    /* Two villages (a site's id is its code, which begins with its
+     * parents' codes); notice 1 to both (a delivered, b read), 2 to a
+     * only, 3 to both and withdrawn. */
+    snprintf(
+        sql, sizeof(sql),
+        "INSERT INTO sites(id, code, parent_id, level, name) VALUES "
+        "(53, '53', NULL, 1, '云南省'), (530101001001, '530101001001', 53, 5, 'a'), "
+        "(530101001002, '530101001002', 53, 5, 'b');"
+        "INSERT INTO notices(id, title, body, targets, from_id, n_sites, "
+        "sent_ms, withdrawn_ms) VALUES (1, 't1', 'b', '[\"53\"]', 53, "
+        "2, 10, NULL), (2, 't2', 'b', '[\"530101001001\"]', 53, 1, 20, NULL), "
+        "(3, 't3', 'b', '[\"53\"]', 53, 2, 30, 31);"
+        "INSERT INTO notice_sites(site_id, notice_id, delivered_ms, "
+        "read_ms) VALUES (530101001001, 1, 11, NULL), (530101001002, 1, 12, 13), "
+        "(530101001001, 2, NULL, NULL), (530101001001, 3, NULL, NULL), "
+        "(530101001002, 3, NULL, NULL);"
+        "PRAGMA user_version = %d;",
+        k);
     db = migrated(h, sql, path);
     /* Every row, under the new key; the notice index gone. */
     assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(h,
-                                  "SELECT 1 FROM notice_sites WHERE notice_id "
-                                  "= 3 AND site_id = 1001 AND delivered_ms "
-                                  "IS NULL",
-                                  count_rows, &rows, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "SELECT 1 FROM notice_sites WHERE notice_id "
+                     "= 3 AND site_id = 530101001001 AND delivered_ms "
+                     "IS NULL",
+                     count_rows, &rows, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_exec(h,
                                   "SELECT 1 FROM notice_sites UNION ALL "
                                   "SELECT 1 FROM sqlite_schema WHERE name = "
@@ -358,13 +361,13 @@ static void receipts_step_keeps_receipts(void **state)
      * primary key in the index list: 7. */
     assert_int_equal(rows, 7);
     /* a's replay: 2 (1 was delivered, 3 withdrawn); b's: nothing. */
-    assert_int_equal(cat_notices_pending(db, "1001", 0, ids, 8), 1);
+    assert_int_equal(cat_notices_pending(db, "530101001001", 0, ids, 8), 1);
     assert_int_equal(ids[0], 2);
-    assert_int_equal(cat_notices_pending(db, "1002", 0, ids, 8), 0);
-    assert_int_equal(cat_notices_pending(db, "1001", 2, ids, 8), 0);
-    assert_int_equal(cat_notices_sent_to(db, 2, "1002"), 0);
-    assert_int_equal(cat_notices_sent_to(db, 2, "1001"), 1);
-    assert_int_equal(cat_notices_for_site(db, "1002", 0, 10, &list), 0);
+    assert_int_equal(cat_notices_pending(db, "530101001002", 0, ids, 8), 0);
+    assert_int_equal(cat_notices_pending(db, "530101001001", 2, ids, 8), 0);
+    assert_int_equal(cat_notices_sent_to(db, 2, "530101001002"), 0);
+    assert_int_equal(cat_notices_sent_to(db, 2, "530101001001"), 1);
+    assert_int_equal(cat_notices_for_site(db, "530101001002", 0, 10, &list), 0);
     assert_int_equal(json_array_size(list), 2);
     assert_int_equal(
         json_integer_value(json_object_get(json_array_get(list, 0), "read_ms")),
