@@ -65,7 +65,8 @@ in_dir() {
 # cpu_s: the CPU seconds (user + sys) of every process this script has
 # waited for so far: cutime + cstime of /proc/$$/stat (each ctest pass,
 # and through it every test's processes; the background builds once
-# waited for). Printed per stage beside its wall time, and at the end the
+# reaped: bash reaps them when they end, so usually inside the plain
+# pass's figure). Printed per stage beside its wall time, and at the end the
 # least wall time any order of the same work could take on these cores.
 tck=$(getconf CLK_TCK)
 cpu_s() {
