@@ -40,20 +40,19 @@ size_t yl_utf8_seq(const unsigned char *s, size_t avail)
     return n;
 }
 
+size_t yl_utf8_prefix(const char *s)
+{
+    size_t at = 0, len = strlen(s), n;
+
+    while (at < len &&
+           (n = yl_utf8_seq((const unsigned char *)s + at, len - at)) > 0)
+        at += n;
+    return at;
+}
+
 bool yl_utf8_valid(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t left = strlen(s);
-
-    while (left > 0) {
-        size_t n = yl_utf8_seq(p, left);
-
-        if (n == 0)
-            return false;
-        p += n;
-        left -= n;
-    }
-    return true;
+    return s[yl_utf8_prefix(s)] == '\0';
 }
 
 bool yl_utf8_text(const char *s)

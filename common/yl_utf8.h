@@ -11,6 +11,10 @@
  * nothing above U+10FFFF). A NUL byte is a valid one-byte sequence. */
 size_t yl_utf8_seq(const unsigned char *s, size_t avail);
 
+/* The length of s's longest valid UTF-8 prefix (NUL-terminated s): a
+ * text cut to fit a buffer ("%.40s") may end inside a character, and
+ * jansson refuses the whole string. */
+size_t yl_utf8_prefix(const char *s);
 /* s (NUL-terminated) is valid UTF-8 (any characters). */
 bool yl_utf8_valid(const char *s);
 

@@ -645,14 +645,14 @@ size_t str_livews_size(void)
     return sizeof(viewer);
 }
 
-int str_livews_metrics(str_server *srv, char *buf, size_t len)
+void str_livews_metrics(str_server *srv, yl_buf *b)
 {
     str_livews *lw = reg_of(srv);
 
     if (lw == NULL)
-        return 0;
-    return snprintf(
-        buf, len,
+        return;
+    yl_buf_printf(
+        b,
         "# HELP yunling_live_ws_viewers Websocket viewers of live "
         "meetings now.\n"
         "# TYPE yunling_live_ws_viewers gauge\n"

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/yl_buf.h"
 #include "live/live.h"
 #include "streamer/str_internal.h"
 
@@ -47,8 +48,8 @@ int str_livews_count(str_server *srv);
  * (YL_LIVE_WS_TEST_STALL, str_livews.c); nothing otherwise. */
 void str_livews_tick(str_server *srv);
 
-/* The /metrics lines into buf; returns snprintf's. */
-int str_livews_metrics(str_server *srv, char *buf, size_t len);
+/* Appends the /metrics lines to b. */
+void str_livews_metrics(str_server *srv, yl_buf *b);
 
 /* ---- str_meetings.c ---- */
 /* The running pipeline of meeting id (not stopping), or NULL. */

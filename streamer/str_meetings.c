@@ -924,20 +924,8 @@ int str_meetings_stop(str_req *r)
     return set_state(r, "ended", M_STOP);
 }
 
-/* Adds what only the running server knows: the pipeline's health. */
-/* The length of s's longest valid UTF-8 prefix: a reason cut to fit its
- * buffer may end inside a character, and jansson refuses the whole. */
-static size_t utf8_prefix(const char *s)
-{
-    size_t at = 0, len = strlen(s), n;
-
-    while (at < len &&
-           (n = yl_utf8_seq((const unsigned char *)s + at, len - at)) > 0)
-        at += n;
-    return at;
-}
-
-/* errors: also the last failure's reason (an element's message, which
+/* Adds what only the running server knows: the pipeline's health.
+ * errors: also the last failure's reason (an element's message, which
  * may name a file or host of the source: for the meeting's admins only,
  * as the source itself). */
 static void add_health(str_server *srv, json_t *mt, bool errors)
@@ -958,10 +946,10 @@ static void add_health(str_server *srv, json_t *mt, bool errors)
         json_object_set_new(
             mt, "source_error",
             e->restart_error == NULL ? json_null()
-            : errors
-                ? json_stringn(e->restart_error, utf8_prefix(e->restart_error))
-                : json_string("信号源出错，正在重建 (details for the "
-                              "meeting's administrators)"));
+            : errors                 ? json_stringn(e->restart_error,
+                                                    yl_utf8_prefix(e->restart_error))
+                     : json_string("信号源出错，正在重建 (details for the "
+                                   "meeting's administrators)"));
     }
     /* Until it stops, the recording is the running pipeline's. */
     if (e != NULL && e->rec_dir != NULL)
@@ -1322,29 +1310,29 @@ void str_meetings_open(str_server *srv)
     }
 }
 
-int str_meetings_metrics(str_server *srv, char *buf, size_t len)
+void str_meetings_metrics(str_server *srv, yl_buf *b)
 {
     struct str_live *l = srv->live;
     int restarting = 0;
 
     if (l == NULL)
-        return 0;
+        return;
     for (int i = 0; i < l->n; i++)
         restarting += l->v[i].restarting;
-    return snprintf(buf, len,
-                    "# HELP yunling_live_meetings Meeting pipelines running "
-                    "now.\n"
-                    "# TYPE yunling_live_meetings gauge\n"
-                    "yunling_live_meetings %d\n"
-                    "# HELP yunling_live_pipeline_restarts_total Meeting "
-                    "pipelines rebuilt after a failure.\n"
-                    "# TYPE yunling_live_pipeline_restarts_total counter\n"
-                    "yunling_live_pipeline_restarts_total %" PRIu64 "\n"
-                    "# HELP yunling_live_pipelines_restarting Meeting "
-                    "pipelines being rebuilt now.\n"
-                    "# TYPE yunling_live_pipelines_restarting gauge\n"
-                    "yunling_live_pipelines_restarting %d\n",
-                    l->n, l->restarts, restarting);
+    yl_buf_printf(b,
+                  "# HELP yunling_live_meetings Meeting pipelines running "
+                  "now.\n"
+                  "# TYPE yunling_live_meetings gauge\n"
+                  "yunling_live_meetings %d\n"
+                  "# HELP yunling_live_pipeline_restarts_total Meeting "
+                  "pipelines rebuilt after a failure.\n"
+                  "# TYPE yunling_live_pipeline_restarts_total counter\n"
+                  "yunling_live_pipeline_restarts_total %" PRIu64 "\n"
+                  "# HELP yunling_live_pipelines_restarting Meeting "
+                  "pipelines being rebuilt now.\n"
+                  "# TYPE yunling_live_pipelines_restarting gauge\n"
+                  "yunling_live_pipelines_restarting %d\n",
+                  l->n, l->restarts, restarting);
 }
 
 void str_meetings_close(str_server *srv)

@@ -109,29 +109,12 @@ int str_metrics_reply(str_req *r)
             "# TYPE yunling_file_cache_bytes gauge\n"
             "yunling_file_cache_bytes %zu\n",
             str_fcache_hits(r->srv->fcache), str_fcache_bytes(r->srv->fcache));
-    {
-        /* Room to spare: a block that does not fit is left out whole
-         * (the channel's went missing at 2 KB once it had 15 counters). */
-        char ws[8192];
-        int n = str_ws_metrics(r->srv, ws, sizeof(ws));
-
-        if (n > 0 && n < (int)sizeof(ws))
-            yl_buf_printf(&b, "%s", ws);
-    }
-    {
-        char lw[8192];
-        int n = str_livews_metrics(r->srv, lw, sizeof(lw));
-
-        if (n > 0 && n < (int)sizeof(lw))
-            yl_buf_printf(&b, "%s", lw);
-    }
-    {
-        char lm[4096];
-        int n = str_meetings_metrics(r->srv, lm, sizeof(lm));
-
-        if (n > 0 && n < (int)sizeof(lm))
-            yl_buf_printf(&b, "%s", lm);
-    }
+    /* Into the answer itself: each block once went through a fixed
+     * buffer and was left out whole when it outgrew it (the channel's at
+     * 2 KB, once it had 15 counters). */
+    str_ws_metrics(r->srv, &b);
+    str_livews_metrics(r->srv, &b);
+    str_meetings_metrics(r->srv, &b);
     str_metrics_extra(r->srv, emit_line, &b);
     if (b.err < 0) {
         yl_buf_free(&b);

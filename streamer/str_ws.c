@@ -229,26 +229,14 @@ static uint64_t key_of(const char *code)
 
 /* ---- sending ---- */
 
-/* Cuts s at its first byte that does not start a whole UTF-8 sequence:
- * a "%.40s" of a client's string may end inside a character, and
- * json_pack() refuses invalid UTF-8 (the frame would be lost), as a
- * browser fails a connection whose close reason is not UTF-8. */
-static void utf8_cut(char *s)
-{
-    size_t n = strlen(s), i = 0, k;
-
-    while (i < n && (k = yl_utf8_seq((const unsigned char *)s + i, n - i)) > 0)
-        i += k;
-    s[i] = '\0';
-}
-
 static void ws_close(str_ws *ws, int code, const char *why)
 {
     if (ws->close_code != 0)
         return;
     ws->close_code = code;
     snprintf(ws->close_why, sizeof(ws->close_why), "%.90s", why);
-    utf8_cut(ws->close_why);
+    /* A browser fails a connection whose close reason is not UTF-8. */
+    ws->close_why[yl_utf8_prefix(ws->close_why)] = '\0';
     lws_callback_on_writable(ws->wsi);
     /* A client that reads nothing more (a frozen TV whose TCP stack
      * still acknowledges with a zero window) never makes the socket
@@ -389,7 +377,7 @@ static void ws_error(str_ws *ws, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    utf8_cut(msg);
+    msg[yl_utf8_prefix(msg)] = '\0'; /* else json_pack() refuses it */
     ws_send(ws,
             json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
                       "message", msg),
@@ -2067,14 +2055,14 @@ void str_ws_close(str_server *srv)
     srv->ws = NULL;
 }
 
-int str_ws_metrics(str_server *srv, char *buf, size_t len)
+void str_ws_metrics(str_server *srv, yl_buf *b)
 {
     str_wsreg *g = reg_of(srv);
 
     if (g == NULL)
-        return 0;
-    return snprintf(
-        buf, len,
+        return;
+    yl_buf_printf(
+        b,
         "# HELP yunling_ws_connections Open websocket channel connections.\n"
         "# TYPE yunling_ws_connections gauge\n"
         "yunling_ws_connections %d\n"

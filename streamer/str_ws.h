@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/yl_buf.h"
 #include "streamer/str_fanout.h"
 #include "streamer/str_internal.h"
 
@@ -77,8 +78,8 @@ void str_ws_meeting(str_server *srv, json_t *frame, const json_t *targets);
 struct cat_notice_ack;
 void str_ws_receipts(str_server *srv, const struct cat_notice_ack *rows, int n);
 
-/* Writes the channel's /metrics lines into buf; returns snprintf's. */
-int str_ws_metrics(str_server *srv, char *buf, size_t len);
+/* Appends the channel's /metrics lines to b (nothing before it opens). */
+void str_ws_metrics(str_server *srv, yl_buf *b);
 
 /* ---- str_meetings.c: live meetings over REST, their pipelines ---- */
 int str_meetings_post(str_req *r);      /* POST /api/v1/meetings: head */
@@ -103,9 +104,8 @@ bool str_meetings_nth(str_server *srv, int i, const json_t **frame,
 void str_meetings_open(str_server *srv);
 /* Stops every pipeline and waits for their threads (before lws goes). */
 void str_meetings_close(str_server *srv);
-/* The meetings' lines of /metrics (pipeline rebuilds) into buf, as
- * snprintf does. Service thread. */
-int str_meetings_metrics(str_server *srv, char *buf, size_t len);
+/* Appends the meetings' lines of /metrics (pipeline rebuilds) to b. */
+void str_meetings_metrics(str_server *srv, yl_buf *b);
 
 /* ---- str_notices.c: the REST side of notices ---- */
 int str_notices_post(str_req *r);      /* POST /api/v1/notices: head */

@@ -17,6 +17,7 @@
 #include "common/yl_fs.h"
 #include "common/yl_log.h"
 #include "common/yl_time.h"
+#include "common/yl_utf8.h"
 
 static void err_codes_are_distinct_and_named(void **state)
 {
@@ -80,6 +81,23 @@ static char *slurp(const char *path)
     assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
     fclose(f);
     return buf;
+}
+
+static void utf8_prefix_stops_inside_a_character(void **state)
+{
+    char cut[8];
+    (void)state;
+
+    assert_int_equal(yl_utf8_prefix(""), 0);
+    assert_int_equal(yl_utf8_prefix("ascii"), 5);
+    assert_int_equal(yl_utf8_prefix("云南"), 6);
+    /* "云南" cut after 4 bytes: the second character is half there. */
+    snprintf(cut, sizeof(cut), "%.4s", "云南");
+    assert_int_equal(yl_utf8_prefix(cut), 3);
+    assert_false(yl_utf8_valid(cut));
+    cut[yl_utf8_prefix(cut)] = '\0';
+    assert_true(yl_utf8_valid(cut));
+    assert_string_equal(cut, "云");
 }
 
 static void atomic_write(void **state)
@@ -200,6 +218,7 @@ int main(void)
         cmocka_unit_test(err_codes_are_distinct_and_named),
         cmocka_unit_test(log_writes_one_line),
         cmocka_unit_test(atomic_write),
+        cmocka_unit_test(utf8_prefix_stops_inside_a_character),
         cmocka_unit_test(buf_grows_and_keeps_the_first_error),
         cmocka_unit_test(rmtree_and_mkdirs),
         cmocka_unit_test(timed_wait_times_out),

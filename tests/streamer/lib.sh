@@ -76,6 +76,57 @@ start_server() {
     BASE=http://127.0.0.1:$PORT
 }
 
+# start_server_env VAR=value... [-- ARGS...]: start_server ARGS with the
+# server alone under env VAR=value... (start_server runs "$YUNLING serve",
+# so a wrapper script takes its place for this one start).
+start_server_env() {
+    local w=$YL_TMPDIR/yunling-env.sh saved=$YUNLING vars=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        vars+=("$1")
+        shift
+    done
+    [ $# -eq 0 ] || shift
+    {
+        echo '#!/bin/sh'
+        printf 'exec env'
+        printf ' %q' "${vars[@]}" "$saved"
+        echo ' "$@"'
+    } >"$w"
+    chmod +x "$w"
+    YUNLING=$w
+    start_server "$@"
+    YUNLING=$saved
+}
+
+# faketime_env RCFILE: FT_ENV=(the environment that runs the server under
+# libfaketime, Debian package faketime, its wall clock offset by what
+# RCFILE holds: "+0", "-1d", "+3h"), for start_server_env. Only
+# CLOCK_REALTIME moves, as in a real step. FT_ENV=() and the reason in
+# FT_WHY where it cannot: not installed, or a ThreadSanitizer build (both
+# intercept the clock calls).
+faketime_env() {
+    local lib libs
+    FT_ENV=()
+    FT_WHY=
+    lib=$(compgen -G '/usr/lib/*/faketime/libfaketimeMT.so.1' | head -1 || true)
+    if [ -z "$lib" ]; then
+        FT_WHY="libfaketime is not installed (Debian package faketime)"
+        return 0
+    fi
+    libs=$(ldd "$YUNLING" 2>/dev/null || true)
+    if [[ $libs == *libtsan* ]]; then
+        FT_WHY="a ThreadSanitizer build"
+        return 0
+    fi
+    FT_ENV=(LD_PRELOAD="$lib" FAKETIME_TIMESTAMP_FILE="$1"
+        FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1)
+    # ASan wants its runtime first in the library list; libfaketime only
+    # wraps clock calls, which ASan does not intercept.
+    if [[ $libs == *libasan* ]]; then
+        FT_ENV+=(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+    fi
+}
+
 # token_cache_conf: writes a config file that sets the test-only key
 # test_token_cache_ms to 300 (5000 by default), so a test sees a revoked
 # token refused within a poll (wait_code) instead of sleeping 5 s:

@@ -63,28 +63,10 @@ _faults_exit() {
 }
 trap _faults_exit EXIT
 
-# libfaketime for the clock column: the server runs with it preloaded and
-# FAKETIME_TIMESTAMP_FILE, so writing an offset into $FTRC jumps its wall
-# clock (CLOCK_REALTIME only: a real clock jump leaves CLOCK_MONOTONIC).
-FTLIB=$(compgen -G '/usr/lib/*/faketime/libfaketimeMT.so.1' | head -1 || true)
+# libfaketime for the clock column (faketime_env, lib.sh): writing an
+# offset into $FTRC jumps the server's wall clock.
 FTRC=$YL_TMPDIR/faketime.rc
-FT_ENV=()
-if [ -n "$FTLIB" ]; then
-    FT_ENV=(LD_PRELOAD="$FTLIB" FAKETIME_TIMESTAMP_FILE="$FTRC"
-        FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1)
-    LIBS=$(ldd "$YUNLING" 2>/dev/null || true)
-    # ASan wants its runtime first in the library list; libfaketime only
-    # wraps clock calls, which ASan does not intercept.
-    if [[ $LIBS == *libasan* ]]; then
-        FT_ENV+=(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
-    fi
-    if [[ $LIBS == *libtsan* ]]; then
-        FT_ENV=() # TSan and libfaketime both intercept the clock calls
-        FT_WHY="a ThreadSanitizer build"
-    fi
-else
-    FT_WHY="libfaketime is not installed (Debian package faketime)"
-fi
+faketime_env "$FTRC"
 
 ACKS=$YL_TMPDIR/acked-uploads # "lesson job" per 202
 DELS=$YL_TMPDIR/acked-deletes # lesson id per 200
@@ -110,20 +92,9 @@ rnd() { echo $(($1 + RANDOM % ($2 - $1 + 1))); }
 # sleep_ms N
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
-# The server under env VAR=... (libfaketime): start_server runs "$YUNLING
-# serve", so a wrapper script takes its place for one start.
+# The server under env VAR=... (libfaketime), with this test's arguments.
 start_env() { # VAR=value...
-    local w=$YL_TMPDIR/yunling-env.sh saved=$YUNLING
-    {
-        echo '#!/bin/sh'
-        printf 'exec env'
-        printf ' %q' "$@" "$saved"
-        echo ' "$@"'
-    } >"$w"
-    chmod +x "$w"
-    YUNLING=$w
-    start_server "${SRV_ARGS[@]}"
-    YUNLING=$saved
+    start_server_env "$@" -- "${SRV_ARGS[@]}"
 }
 
 # stop_wait [seconds]: the server exits by itself (after SIGTERM) with 0.

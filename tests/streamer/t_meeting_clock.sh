@@ -10,21 +10,14 @@
 # real step does.
 . "$(dirname "$0")/lib.sh"
 
-FTLIB=$(compgen -G '/usr/lib/*/faketime/libfaketimeMT.so.1' | head -1 || true)
-[ -n "$FTLIB" ] || fail "libfaketime is not installed (faketime, scripts/deps.sh)"
 FTRC=$YL_TMPDIR/faketime.rc
 echo "+0" >"$FTRC"
-FT_ASAN=
-if [[ $(ldd "$YUNLING") == *libasan* ]]; then
-    # ASan wants its runtime first; libfaketime only wraps clock calls.
-    FT_ASAN=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-fi
+faketime_env "$FTRC"
+[ ${#FT_ENV[@]} -gt 0 ] || fail "no clock steps here: $FT_WHY (scripts/deps.sh)"
 
 setup_catalog
 A=(-H "Authorization: Bearer $ADMIN" -H 'content-type: application/json')
-ASAN_OPTIONS=${FT_ASAN:-${ASAN_OPTIONS:-}} LD_PRELOAD=$FTLIB \
-    FAKETIME_TIMESTAMP_FILE=$FTRC FAKETIME_NO_CACHE=1 \
-    FAKETIME_DONT_FAKE_MONOTONIC=1 start_server
+start_server_env "${FT_ENV[@]}"
 expect_eq "$(api POST /api/v1/meetings "${A[@]}" \
     -d '{"title":"时钟","targets":["5329"],"source":"test:"}')" 201 "a meeting"
 ID=$(resp .id)
